@@ -1,0 +1,1 @@
+"""Terminal protocol drivers (imported as ``paychannels.drivers``): framing, codecs, dialogues."""

@@ -1,0 +1,74 @@
+"""Masking of what must never reach a log, transcript or published list.
+
+Card numbers keep the first six and last four digits (PCI DSS display rule), resident ID
+numbers the region code and the last four, bank accounts the last four; secrets in
+``key=value`` or JSON form are replaced entirely. Adapters call :func:`scrub` on every
+transcript and log line, and add protocol-aware masking on top.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["mask_account", "mask_id_number", "mask_pan", "mask_payer_id", "scrub"]
+
+_SENSITIVE_KEYS = (
+    r"api[_-]?key|apikey|x-api-key|password|passwd|pwd|secret|token|private[_-]?key|"
+    r"apiv3[_-]?key|authorization|sign|signature|mch[_-]?key|hmac[_-]?key"
+)
+# key=value, key: value and "key": "value" forms; the value runs to a delimiter.
+_SECRET_KV = re.compile(
+    rf"""(?ix)
+    (?P<key>["']?(?:{_SENSITIVE_KEYS})["']?\s*[=:]\s*)
+    (?P<quote>["']?)
+    (?P<value>(?:WECHATPAY2-SHA256-RSA2048|Bearer|Basic)?\s?[^"'\s,;&}}]+)
+    """
+)
+_CN_ID = re.compile(
+    r"(?<![0-9])([1-9][0-9]{5})(?:18|19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3}[0-9Xx](?![0-9A-Za-z])"
+)
+_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[0-9 -]?[0-9]){11,22}(?![0-9])")
+
+
+def mask_pan(pan: str) -> str:
+    """``6222021234567890123`` -> ``622202*********0123`` (first 6, last 4 kept)."""
+    digits = re.sub(r"[^0-9]", "", pan)
+    if len(digits) <= 10:
+        return "*" * len(digits)
+    return digits[:6] + "*" * (len(digits) - 10) + digits[-4:]
+
+
+def mask_id_number(id_number: str) -> str:
+    """``150422199001011234`` -> ``150422********1234`` (region code and last 4 kept)."""
+    value = id_number.strip()
+    if len(value) <= 10:
+        return "*" * len(value)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_payer_id(payer_id: str) -> str:
+    """A payer id fit for logs and screens: resident ID numbers and long digit runs masked."""
+    return scrub(payer_id)
+
+
+def mask_account(account: str) -> str:
+    """``6217000010001234567`` -> ``***************4567`` (last 4 kept)."""
+    value = re.sub(r"\s", "", account)
+    if len(value) <= 4:
+        return "*" * len(value)
+    return "*" * (len(value) - 4) + value[-4:]
+
+
+def _mask_run(match: re.Match[str]) -> str:
+    run = match.group(0)
+    digits = re.sub(r"[^0-9]", "", run)
+    if len(digits) < 12:
+        return run
+    return mask_pan(digits) if 13 <= len(digits) <= 19 else mask_account(digits)
+
+
+def scrub(text: str) -> str:
+    """Mask secrets, resident ID numbers, card numbers and account numbers in free text."""
+    text = _SECRET_KV.sub(lambda m: f"{m.group('key')}{m.group('quote')}[REDACTED]", text)
+    text = _CN_ID.sub(lambda m: mask_id_number(m.group(0)), text)
+    return _DIGIT_RUN.sub(_mask_run, text)

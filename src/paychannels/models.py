@@ -1,0 +1,282 @@
+"""The values that cross the public interface: requests, payments, refunds, outcomes, events.
+
+All are pydantic v2 models, frozen. Construction errors are raised as ``InvalidRequest``
+naming every bad field (``amount: must be greater than zero``), so backends catch one type.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from paychannels.errors import InvalidRequest
+from paychannels.money import Money
+from paychannels.reasons import Reason
+from paychannels.status import Status, reportable_by_channel
+
+__all__ = [
+    "Event",
+    "EventType",
+    "FrozenModel",
+    "Outcome",
+    "Payment",
+    "PaymentRequest",
+    "Record",
+    "Refund",
+]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_KEY = re.compile(r"^[\x21-\x7e]+$")
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters (newline, tab, NUL...)")
+    return value
+
+
+def _visible_ascii(value: str) -> str:
+    if not _KEY.match(value):
+        raise ValueError("must be printable ASCII without spaces")
+    return value
+
+
+NoControl = AfterValidator(_no_control)
+
+
+def _describe(exc: ValidationError, model: str) -> InvalidRequest:
+    parts: list[str] = []
+    errors: list[dict[str, object]] = []
+    for err in exc.errors(include_url=False):
+        where = ".".join(str(p) for p in err["loc"]) or "(model)"
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+        errors.append({"field": where, "message": msg, "type": err["type"]})
+    return InvalidRequest(f"invalid {model}: " + "; ".join(parts), errors)
+
+
+class FrozenModel(BaseModel):
+    """Base: frozen, no unknown fields, validation errors as ``InvalidRequest``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def __init__(self, /, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _describe(exc, type(self).__name__) from None
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> Self:
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as exc:
+            raise _describe(exc, cls.__name__) from None
+
+
+class PaymentRequest(FrozenModel):
+    """What the backend asks for: take ``amount`` from ``payer_id`` for ``reference``.
+
+    ``reference`` names the obligation (e.g. "2026-pension"); while one attempt for a
+    (payer_id, reference) is unresolved, a second one is refused. ``idempotency_key`` makes a
+    retried call return the same payment instead of taking money twice.
+    """
+
+    MAX_REFERENCE: ClassVar[int] = 64
+
+    payer_id: Annotated[str, StringConstraints(min_length=1, max_length=64), NoControl]
+    amount: Money
+    reference: Annotated[str, StringConstraints(min_length=1, max_length=64), NoControl]
+    idempotency_key: Annotated[
+        str, StringConstraints(min_length=1, max_length=128), AfterValidator(_visible_ascii)
+    ]
+    payer_name: Annotated[str, StringConstraints(max_length=100), NoControl] | None = None
+    region: Annotated[str, StringConstraints(max_length=200), NoControl] | None = None
+    operator: Annotated[str, StringConstraints(max_length=64), NoControl] | None = None
+    period: Annotated[str, StringConstraints(max_length=32), NoControl] | None = None
+    description: Annotated[str, StringConstraints(max_length=128), NoControl] | None = None
+    metadata: Annotated[dict[str, str], Field(max_length=32)] = Field(default_factory=dict)
+
+    @field_validator("amount")
+    @classmethod
+    def _positive(cls, value: Money) -> Money:
+        if not value.is_positive():
+            raise ValueError(f"must be greater than zero (got {value.to_decimal_string()})")
+        return value
+
+    @field_validator("payer_id", "reference")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_sizes(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, item in value.items():
+            if not 1 <= len(key) <= 64:
+                raise ValueError(f"key {key[:20]!r} must be 1 to 64 characters")
+            if len(item) > 512:
+                raise ValueError(f"value of {key!r} is longer than 512 characters")
+        return value
+
+    def fingerprint(self, channel: str) -> str:
+        """A digest of everything that makes this request what it is, to detect key reuse."""
+        body = self.model_dump(mode="json", exclude={"idempotency_key"})
+        body["channel"] = channel
+        text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Record(FrozenModel):
+    """What the journal knows about one payment or refund, at one version."""
+
+    id: str
+    kind: Literal["payment", "refund"]
+    status: Status
+    channel: str
+    payer_id: str
+    reference: str
+    amount: Money
+    idempotency_key: str
+    amount_taken: Money | None = None
+    channel_ref: str | None = None
+    reason: Reason | None = None
+    reason_detail: str | None = None
+    attention: str | None = None
+    payer_name: str | None = None
+    region: str | None = None
+    operator: str | None = None
+    period: str | None = None
+    description: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
+    channel_data: dict[str, JsonValue] = Field(default_factory=dict)
+    parent_id: str | None = None
+    attempt: int = 0
+    claimed_by: str | None = None
+    lease_until: datetime | None = None
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+
+    def request(self) -> PaymentRequest:
+        """The request this record was created from."""
+        return PaymentRequest(
+            payer_id=self.payer_id,
+            amount=self.amount,
+            reference=self.reference,
+            idempotency_key=self.idempotency_key,
+            payer_name=self.payer_name,
+            region=self.region,
+            operator=self.operator,
+            period=self.period,
+            description=self.description,
+            metadata=self.metadata,
+        )
+
+
+class Payment(Record):
+    """A payment: money to be taken from a payer through one channel."""
+
+    kind: Literal["payment"] = "payment"
+
+
+class Refund(Record):
+    """A refund: a child record of a succeeded payment, with the same state machine."""
+
+    kind: Literal["refund"] = "refund"
+    parent_id: str
+
+
+class Outcome(FrozenModel):
+    """What a channel reports back for one verb: a status plus what it learned.
+
+    A channel reports only what it saw; ``UNKNOWN`` means "I sent it and have no trustworthy
+    answer" and ``NOT_SENT`` means "provably nothing left". The Collector decides the state.
+    """
+
+    status: Status
+    amount_taken: Money | None = None
+    channel_ref: str | None = None
+    reason: Reason | None = None
+    reason_detail: str | None = None
+    message: str | None = None
+    receipt: tuple[str, ...] = ()
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if not reportable_by_channel(self.status):
+            raise ValueError(f"a channel cannot report {self.status}; the Collector owns it")
+        if self.amount_taken is not None and self.status is not Status.SUCCEEDED:
+            raise ValueError("amount_taken only goes with SUCCEEDED")
+        return self
+
+    @classmethod
+    def succeeded(
+        cls, *, amount_taken: Money | None = None, channel_ref: str | None = None, **kw: Any
+    ) -> Outcome:
+        """Money was taken (``amount_taken`` defaults to the requested amount)."""
+        return cls(
+            status=Status.SUCCEEDED, amount_taken=amount_taken, channel_ref=channel_ref, **kw
+        )
+
+    @classmethod
+    def declined(cls, reason: Reason, detail: str | None = None, **kw: Any) -> Outcome:
+        """A definitive refusal with our reason and the channel's own code."""
+        return cls(status=Status.DECLINED, reason=reason, reason_detail=detail, **kw)
+
+    @classmethod
+    def pending(cls, **kw: Any) -> Outcome:
+        """Accepted; the result comes later (callback, result file, cardholder)."""
+        return cls(status=Status.PENDING, **kw)
+
+    @classmethod
+    def unknown(cls, detail: str, **kw: Any) -> Outcome:
+        """Sent, no trustworthy answer: the channel must be asked later."""
+        return cls(status=Status.UNKNOWN, reason=Reason.NO_ANSWER, reason_detail=detail, **kw)
+
+    @classmethod
+    def not_sent(cls, detail: str, **kw: Any) -> Outcome:
+        """Provably never left: retrying with the same key is safe."""
+        return cls(status=Status.NOT_SENT, reason_detail=detail, **kw)
+
+
+class EventType(StrEnum):
+    """What kind of thing an event records."""
+
+    CREATED = "created"
+    STATUS = "status"
+    PROGRESS = "progress"
+    ATTENTION = "attention"
+    CALLBACK = "callback"
+    NOTE = "note"
+
+
+class Event(FrozenModel):
+    """One appended journal event; ``seq`` orders all events of a journal."""
+
+    seq: int
+    payment_id: str
+    at: datetime
+    type: EventType
+    from_status: Status | None = None
+    to_status: Status | None = None
+    data: dict[str, JsonValue] = Field(default_factory=dict)

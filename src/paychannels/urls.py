@@ -1,0 +1,118 @@
+"""Parsing of channel and link URLs (``zvt+tcp://10.1.2.3:20007``, ``serial:///dev/ttyUSB0?...``).
+
+One parser for every URL the library opens, so errors read the same everywhere and name the
+expected form. Secrets are refused in URLs: they come from keyword arguments or config files.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from paychannels.errors import InvalidURL
+
+__all__ = ["ParsedURL", "parse_url"]
+
+_SCHEME = re.compile(r"^[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?$")
+_SECRET_KEYS = re.compile(
+    r"(?i)^(password|passwd|pwd|secret|api[_-]?key|apikey|token|key|private[_-]?key|"
+    r"hmac[_-]?key|apiv3[_-]?key|mch[_-]?key)$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedURL:
+    """A URL split into what openers need: ``zvt+tcp`` -> kind ``zvt``, transport ``tcp``."""
+
+    raw: str
+    scheme: str
+    kind: str
+    transport: str | None
+    host: str | None
+    port: int | None
+    path: str
+    query: dict[str, str] = field(default_factory=dict)
+
+    def option(self, name: str, default: str | None = None) -> str | None:
+        """A query option as text."""
+        return self.query.get(name, default)
+
+    def int_option(self, name: str, default: int) -> int:
+        """A query option that must be a whole number."""
+        value = self.query.get(name)
+        if value is None:
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidURL(
+                f"{self.raw!r}: option {name}={value!r} must be a whole number"
+            ) from None
+
+    def float_option(self, name: str, default: float) -> float:
+        """A query option that must be a number (seconds, for example)."""
+        value = self.query.get(name)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise InvalidURL(f"{self.raw!r}: option {name}={value!r} must be a number") from None
+
+    def check_options(self, allowed: set[str], form: str) -> None:
+        """Refuse query options the opener does not know, naming the expected form."""
+        unknown = sorted(set(self.query) - allowed)
+        if unknown:
+            raise InvalidURL(
+                f"{self.raw!r}: unknown option(s) {', '.join(unknown)}; expected {form}"
+            )
+
+    def require_host_port(self, form: str, default_port: int | None = None) -> tuple[str, int]:
+        """Host and port, or an error that shows the expected form."""
+        if not self.host:
+            raise InvalidURL(f"{self.raw!r} names no host; expected {form}")
+        port = self.port if self.port is not None else default_port
+        if port is None:
+            raise InvalidURL(f"{self.raw!r} names no port; expected {form}")
+        return self.host, port
+
+
+def parse_url(url: str, *, what: str = "URL", form: str = "scheme://host:port/path") -> ParsedURL:
+    """Split a URL; ``InvalidURL`` names what is wrong and the expected ``form``."""
+    if not isinstance(url, str):
+        raise TypeError(f"{what} must be a string, not {type(url).__name__}")
+    if "://" not in url:
+        raise InvalidURL(f"{url!r} is not a {what}; expected {form}")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise InvalidURL(f"{url!r} is not a valid {what} ({exc}); expected {form}") from None
+    scheme = parts.scheme.lower()
+    if not _SCHEME.match(scheme):
+        raise InvalidURL(f"{url!r}: {scheme!r} is not a valid scheme; expected {form}")
+    if parts.password is not None:
+        raise InvalidURL(
+            f"{what} must not carry a password ({scheme}://user:***@...); pass secrets as "
+            "keyword arguments or in a config file"
+        )
+    query: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if _SECRET_KEYS.match(key):
+            raise InvalidURL(
+                f"{what} must not carry the secret {key!r}; pass it as a keyword argument "
+                "or in a config file (secrets in URLs end up in logs)"
+            )
+        query[key] = value
+    kind, _, transport = scheme.partition("+")
+    return ParsedURL(
+        raw=url,
+        scheme=scheme,
+        kind=kind,
+        transport=transport or None,
+        host=parts.hostname,
+        port=port,
+        path=unquote(parts.path),
+        query=query,
+    )
