@@ -1,0 +1,41 @@
+"""The journal: intents, appended events and current states, in SQLite or PostgreSQL.
+
+``open_journal(url)`` picks the backend from the URL scheme, like ``serial_for_url``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from paychannels.errors import InvalidURL, UnknownScheme
+from paychannels.journal.base import Applied, Change, Claim, Journal, NewRecord, StateEntry
+from paychannels.journal.schema import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Applied",
+    "Change",
+    "Claim",
+    "Journal",
+    "NewRecord",
+    "StateEntry",
+    "open_journal",
+]
+
+_FORMS = "sqlite:///path.db, sqlite:///:memory: or postgresql://user@host:5432/dbname"
+
+
+def open_journal(url: str) -> Journal:
+    """Open (not migrate) the journal a URL names."""
+    if not isinstance(url, str) or "://" not in url:
+        raise InvalidURL(f"{url!r} is not a journal URL; expected {_FORMS}")
+    scheme = urlsplit(url).scheme
+    if scheme == "sqlite":
+        from paychannels.journal.sqlite import SqliteJournal
+
+        return SqliteJournal(url)
+    if scheme in ("postgresql", "postgres"):
+        from paychannels.journal.postgres import PostgresJournal
+
+        return PostgresJournal(url)
+    raise UnknownScheme(f"no journal backend for {scheme!r}; expected {_FORMS}")

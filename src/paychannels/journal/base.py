@@ -1,0 +1,214 @@
+"""The journal interface: the source of truth for every payment, behind one API.
+
+Every write is one atomic transaction that changes the current row *and* appends the event
+that explains it, so the state can always be replayed from the events. Policy (what a
+channel's answer means) lives in the Collector; the journal applies ``Change`` steps under
+a row lock and enforces the state machine's guard as a last line of defence.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import JsonValue
+
+from paychannels.models import Event, EventType, PaymentRequest, Record
+from paychannels.money import Money
+from paychannels.reasons import Reason
+from paychannels.status import Status
+
+__all__ = ["Applied", "Change", "Claim", "Journal", "NewRecord", "StateEntry"]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Who is dispatching a payment, and until when the claim holds without renewal."""
+
+    owner: str
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One step applied to a record with exactly one appended event.
+
+    ``to_status`` None means an annotation (progress, receipt, note, attention) that does not
+    move the state. Fields left None are kept as they are.
+    """
+
+    event: EventType = EventType.STATUS
+    to_status: Status | None = None
+    data: dict[str, JsonValue] = field(default_factory=dict)
+    amount_taken: Money | None = None
+    channel_ref: str | None = None
+    reason: Reason | None = None
+    reason_detail: str | None = None
+    attention: str | None = None
+    channel_data: dict[str, JsonValue] | None = None
+    claim: Claim | None = None
+    release_claim: bool = False
+    new_attempt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecord:
+    """A payment or refund about to be journaled for the first time."""
+
+    id: str
+    kind: Literal["payment", "refund"]
+    channel: str
+    request: PaymentRequest
+    fingerprint: str
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The record after a write, and the events that write appended (empty if none)."""
+
+    record: Record
+    events: tuple[Event, ...] = ()
+    created: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StateEntry:
+    """A channel-state value (JSON) with its version for compare-and-set."""
+
+    value: JsonValue
+    version: int
+
+
+Decide = Callable[[Record], Sequence[Change]]
+
+
+class Journal(ABC):
+    """Append-only payment journal with current state; SQLite and PostgreSQL implement it."""
+
+    #: the URL it was opened from, with any password masked
+    url: str
+
+    # -- schema -------------------------------------------------------------------------
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The version the database is at (0 for an empty database)."""
+
+    @abstractmethod
+    def migrate(self) -> tuple[int, int]:
+        """Bring the schema to this library's version; returns (from, to)."""
+
+    @abstractmethod
+    def check_schema(self) -> None:
+        """Raise ``SchemaOutdated`` or ``SchemaTooNew`` unless the schema is exactly current."""
+
+    # -- writes ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
+        """Journal a new record (CREATED), or return the one with the same idempotency key.
+
+        Raises ``IdempotencyConflict`` when the key exists with a different request and
+        ``AlreadyInDoubt`` when another attempt for the same obligation is still open.
+        ``then`` is applied in the same transaction, only when the record is new.
+        """
+
+    @abstractmethod
+    def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
+        """Lock the record, call ``decide(current)`` and apply the returned changes atomically."""
+
+    @abstractmethod
+    def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
+        """Append an annotation event (progress, note) without touching the record's row."""
+
+    # -- reads ----------------------------------------------------------------------------
+
+    @abstractmethod
+    def get(self, record_id: str) -> Record:
+        """The current record; ``PaymentNotFound`` if there is none."""
+
+    @abstractmethod
+    def get_by_key(self, idempotency_key: str) -> Record | None:
+        """The record created with this idempotency key, if any."""
+
+    @abstractmethod
+    def find(
+        self,
+        *,
+        statuses: Iterable[Status] | None = None,
+        channel: str | None = None,
+        kind: Literal["payment", "refund"] | None = None,
+        payer_id: str | None = None,
+        reference: str | None = None,
+        channel_ref: str | None = None,
+        parent_id: str | None = None,
+        attention: bool | None = None,
+        after_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Record]:
+        """Records matching every given filter, in id (creation) order, after ``after_id``."""
+
+    @abstractmethod
+    def events(
+        self, *, after: int = 0, record_id: str | None = None, limit: int = 1000
+    ) -> list[Event]:
+        """Events with ``seq > after`` in order, optionally for one record."""
+
+    @abstractmethod
+    def count_by_status(self, *, channel: str | None = None) -> dict[Status, int]:
+        """How many records are in each status."""
+
+    # -- cross-process coordination -----------------------------------------------------------
+
+    @abstractmethod
+    def acquire_lock(self, name: str, owner: str, *, until: datetime, now: datetime) -> bool:
+        """Take (or renew) a named lock unless another owner holds an unexpired one."""
+
+    @abstractmethod
+    def release_lock(self, name: str, owner: str) -> None:
+        """Give a lock back (only its owner can)."""
+
+    @abstractmethod
+    def state_get(self, scope: str, key: str) -> StateEntry | None:
+        """A channel's persisted value (trace numbers, ledgers, cursors)."""
+
+    @abstractmethod
+    def state_put(
+        self, scope: str, key: str, value: JsonValue, *, expected_version: int, now: datetime
+    ) -> bool:
+        """Write if the stored version is ``expected_version`` (0 = absent); False if not."""
+
+    @abstractmethod
+    def state_next(self, scope: str, key: str, *, now: datetime, start: int = 1) -> int:
+        """Atomically increment and return a counter (first call returns ``start``)."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""
+
+    # -- derived ----------------------------------------------------------------------------
+
+    def verify(self, record_id: str) -> list[str]:
+        """Replay a record's events and list every disagreement with its current state."""
+        record = self.get(record_id)
+        problems: list[str] = []
+        status: Status | None = None
+        for ev in self.events(record_id=record_id, limit=1_000_000):
+            if ev.to_status is None:
+                continue
+            if ev.from_status != status:
+                problems.append(f"event {ev.seq}: from {ev.from_status} but the state was {status}")
+            status = ev.to_status
+        if status != record.status:
+            problems.append(f"events end in {status} but the record says {record.status}")
+        return problems
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,122 @@
+"""Versioned journal schema: one list of migrations, written once for both databases.
+
+Type names differ between SQLite and PostgreSQL, so the DDL uses ``{ts}``, ``{bigint}`` and
+``{serial_pk}`` placeholders that each dialect fills in; statements that only one database
+needs (triggers) are tagged with it. ``SCHEMA_VERSION`` is the version this library writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "render"]
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: statements for both dialects plus dialect-only extras."""
+
+    version: int
+    description: str
+    common: tuple[str, ...]
+    sqlite: tuple[str, ...] = ()
+    postgres: tuple[str, ...] = ()
+
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {"ts": "TEXT", "bigint": "INTEGER", "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
+    "postgres": {"ts": "TIMESTAMPTZ", "bigint": "BIGINT", "serial_pk": "BIGSERIAL PRIMARY KEY"},
+}
+
+# Frozen literal: a change to the open statuses needs a new migration (a test checks this).
+_OPEN = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','UNKNOWN')"
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        description="payments, append-only events, locks, channel state",
+        common=(
+            "CREATE TABLE pc_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            """CREATE TABLE pc_payments (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL CHECK (kind IN ('payment', 'refund')),
+                parent_id TEXT REFERENCES pc_payments (id),
+                idempotency_key TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                status TEXT NOT NULL,
+                payer_id TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                currency TEXT NOT NULL,
+                amount_minor {bigint} NOT NULL CHECK (amount_minor > 0),
+                taken_minor {bigint},
+                channel_ref TEXT,
+                reason TEXT,
+                reason_detail TEXT,
+                attention TEXT,
+                request_json TEXT NOT NULL,
+                channel_data TEXT NOT NULL DEFAULT '{{}}',
+                attempt INTEGER NOT NULL DEFAULT 0,
+                claimed_by TEXT,
+                lease_until {ts},
+                created_at {ts} NOT NULL,
+                updated_at {ts} NOT NULL,
+                version INTEGER NOT NULL DEFAULT 1,
+                CONSTRAINT pc_payments_idempotency_key UNIQUE (idempotency_key)
+            )""",
+            "CREATE UNIQUE INDEX pc_payments_open_obligation ON pc_payments (payer_id, reference) "
+            f"WHERE kind = 'payment' AND status IN {_OPEN}",
+            "CREATE INDEX pc_payments_status ON pc_payments (status, channel)",
+            "CREATE INDEX pc_payments_channel_ref ON pc_payments (channel, channel_ref)",
+            "CREATE INDEX pc_payments_parent ON pc_payments (parent_id)",
+            "CREATE INDEX pc_payments_payer ON pc_payments (payer_id, reference)",
+            """CREATE TABLE pc_events (
+                seq {serial_pk},
+                payment_id TEXT NOT NULL REFERENCES pc_payments (id),
+                at {ts} NOT NULL,
+                type TEXT NOT NULL,
+                from_status TEXT,
+                to_status TEXT,
+                data TEXT NOT NULL DEFAULT '{{}}'
+            )""",
+            "CREATE INDEX pc_events_payment ON pc_events (payment_id, seq)",
+            """CREATE TABLE pc_locks (
+                name TEXT PRIMARY KEY,
+                owner TEXT NOT NULL,
+                expires_at {ts} NOT NULL
+            )""",
+            """CREATE TABLE pc_channel_state (
+                scope TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                updated_at {ts} NOT NULL,
+                PRIMARY KEY (scope, key)
+            )""",
+        ),
+        sqlite=(
+            "CREATE TRIGGER pc_events_no_update BEFORE UPDATE ON pc_events "
+            "BEGIN SELECT RAISE(ABORT, 'pc_events is append-only'); END",
+            "CREATE TRIGGER pc_events_no_delete BEFORE DELETE ON pc_events "
+            "BEGIN SELECT RAISE(ABORT, 'pc_events is append-only'); END",
+        ),
+        postgres=(
+            "CREATE FUNCTION pc_events_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'pc_events is append-only'; END $$",
+            "CREATE TRIGGER pc_events_append_only BEFORE UPDATE OR DELETE ON pc_events "
+            "FOR EACH ROW EXECUTE FUNCTION pc_events_append_only()",
+        ),
+    ),
+)
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+
+
+def render(migration: Migration, dialect: Dialect) -> list[str]:
+    """The statements of one migration for one database."""
+    types = _TYPES[dialect]
+    extra = migration.sqlite if dialect == "sqlite" else migration.postgres
+    return [stmt.format(**types) for stmt in migration.common] + list(extra)

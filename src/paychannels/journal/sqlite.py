@@ -1,0 +1,179 @@
+"""SQLite journal: the embedded default for a hall PC or a field laptop.
+
+WAL mode with ``synchronous=FULL`` (a committed payment survives power loss), one connection
+per thread, ``BEGIN IMMEDIATE`` for every write so writers in several processes on one
+machine serialise on the database lock instead of failing half-way.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
+from paychannels.journal.sql import Row, SqlJournal, Tx
+
+__all__ = ["SqliteJournal"]
+
+_SYNC_MODES = {"off", "normal", "full", "extra"}
+_TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, params).fetchall()
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self._conn.execute(sql, params).rowcount
+
+
+class SqliteJournal(SqlJournal):
+    """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
+
+    Query options: ``synchronous`` (full, normal, extra; default full) and ``busy_timeout``
+    (seconds to wait for another writer, default 30).
+    """
+
+    dialect = "sqlite"
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme != "sqlite" or parts.netloc:
+            raise InvalidURL(
+                f"{url!r} is not a SQLite journal URL; expected sqlite:///relative.db, "
+                "sqlite:////absolute/path.db or sqlite:///:memory:"
+            )
+        raw_path = unquote(parts.path)[1:]  # strip the slash that follows the empty host
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(options) - {"synchronous", "busy_timeout"}
+        if unknown:
+            raise InvalidURL(f"{url!r}: unknown option(s) {', '.join(sorted(unknown))}")
+        self.synchronous = options.get("synchronous", "full").lower()
+        if self.synchronous not in _SYNC_MODES:
+            raise InvalidURL(f"{url!r}: synchronous must be one of {sorted(_SYNC_MODES)}")
+        try:
+            self.busy_timeout = float(options.get("busy_timeout", "30"))
+        except ValueError:
+            raise InvalidURL(f"{url!r}: busy_timeout must be a number of seconds") from None
+        if not raw_path:
+            raise InvalidURL(f"{url!r} names no database file (e.g. sqlite:///paychannels.db)")
+        self.url = url
+        self._memory = raw_path == ":memory:"
+        if self._memory:
+            self._target = f"file:paychannels-{uuid.uuid4().hex}?mode=memory&cache=shared"
+        else:
+            path = Path(raw_path)
+            if not path.parent.exists():
+                raise JournalUnavailable(
+                    f"cannot open journal {url}: folder {path.parent} does not exist"
+                )
+            self._target = str(path)
+        self.path = None if self._memory else Path(raw_path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._keeper = self._connect() if self._memory else None
+
+    # -- connections ------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self._target,
+                isolation_level=None,
+                timeout=self.busy_timeout,
+                uri=self._memory,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            if not self._memory:
+                conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.Error as exc:
+            raise JournalUnavailable(f"cannot open journal {self.url}: {exc}") from exc
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        except sqlite3.Error as exc:
+            raise self._translate(exc) from exc
+        try:
+            yield _SqliteTx(conn)
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise self._translate(exc) from exc
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise self._translate(exc) from exc
+
+    def _translate(self, exc: sqlite3.Error) -> JournalError:
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return JournalUnavailable(
+                f"journal {self.url} stayed locked by another writer for "
+                f"{self.busy_timeout:g}s ({text})"
+            )
+        if isinstance(exc, sqlite3.OperationalError | sqlite3.DatabaseError) and (
+            "unable to open" in text or "not a database" in text or "disk" in text
+        ):
+            return JournalUnavailable(f"cannot use journal {self.url}: {text}")
+        return JournalError(f"journal {self.url}: {text}")
+
+    def _is_obligation_violation(self, exc: BaseException) -> bool:
+        cause = exc.__cause__
+        return isinstance(cause, sqlite3.IntegrityError) and "payer_id" in str(cause)
+
+    def _table_exists(self, tx: Tx, name: str) -> bool:
+        return (
+            tx.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,))
+            is not None
+        )
+
+    def _ts_in(self, value: datetime) -> str:
+        return value.astimezone(UTC).strftime(_TS_FORMAT)
+
+    def _ts_out(self, value: Any) -> datetime:
+        return datetime.fromisoformat(value)  # the fixed format above, with 'Z' for UTC
+
+    def close(self) -> None:
+        with self._all_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()

@@ -1,0 +1,307 @@
+"""One journal contract, run against real SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from paychannels import (
+    AlreadyInDoubt,
+    Collector,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidRequest,
+    JournalError,
+    JournalUnavailable,
+    Money,
+    PaymentNotFound,
+    PaymentRequest,
+    SchemaOutdated,
+    SchemaTooNew,
+    Status,
+    open_journal,
+)
+from paychannels.journal import SCHEMA_VERSION, Change, Journal, NewRecord
+from paychannels.models import EventType
+
+T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+
+
+def req(
+    i: int = 1, *, amount: str = "380.00", key: str | None = None, ref: str = "2026"
+) -> PaymentRequest:
+    return PaymentRequest(
+        payer_id=f"15042219900101{i:04d}",
+        amount=Money(amount, "CNY"),
+        reference=ref,
+        idempotency_key=key or f"key-{i}",
+        payer_name="张三",
+        region="科尔沁右翼前旗/ᠬᠣᠷᠴᠢᠨ",
+        metadata={"grade": "三档"},
+    )
+
+
+def new(r: PaymentRequest, rid: str, channel: str = "hall-1") -> NewRecord:
+    return NewRecord(
+        id=rid, kind="payment", channel=channel, request=r, fingerprint=r.fingerprint(channel)
+    )
+
+
+@pytest.fixture
+def journal(journal_url: str) -> Journal:
+    j = open_journal(journal_url)
+    j.migrate()
+    yield j  # type: ignore[misc]
+    j.close()
+
+
+def test_migrate_is_versioned_and_idempotent(journal_url: str) -> None:
+    j = open_journal(journal_url)
+    assert j.schema_version() == 0
+    with pytest.raises(SchemaOutdated, match="journal migrate"):
+        j.check_schema()
+    assert j.migrate() == (0, SCHEMA_VERSION)
+    assert j.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
+    j.check_schema()
+    j.close()
+
+
+def test_newer_schema_is_refused_and_left_alone(journal: Journal, journal_url: str) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    with journal._transaction(write=True) as tx:  # type: ignore[attr-defined]
+        tx.run("UPDATE pc_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaTooNew, match="Upgrade paychannels"):
+        Collector.open(journal_url)
+    with pytest.raises(SchemaTooNew):
+        journal.migrate()
+    assert journal.schema_version() == 99
+    assert journal.get("pay_1").status is Status.CREATED
+
+
+def test_create_is_idempotent(journal: Journal) -> None:
+    first = journal.create(new(req(), "pay_1"), now=T0)
+    again = journal.create(new(req(), "pay_2"), now=T0)
+    assert first.created and not again.created
+    assert again.record.id == "pay_1"
+    assert [e.to_status for e in first.events] == [Status.CREATED]
+    assert journal.find() == [first.record]
+
+
+def test_key_reuse_with_other_request_is_refused(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    with pytest.raises(IdempotencyConflict, match="key-1"):
+        journal.create(new(req(amount="381.00"), "pay_2"), now=T0)
+    with pytest.raises(IdempotencyConflict):
+        journal.create(new(req(), "pay_2", channel="hall-2"), now=T0)
+    assert [r.id for r in journal.find()] == ["pay_1"]
+    assert journal.get("pay_1").amount == Money("380.00", "CNY")
+
+
+def test_second_attempt_refused_while_first_is_open(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    with pytest.raises(AlreadyInDoubt) as info:
+        journal.create(new(req(key="other"), "pay_2"), now=T0)
+    assert info.value.payment_id == "pay_1"
+    for step in (Status.DISPATCHED, Status.DECLINED):
+        journal.modify("pay_1", lambda _r, s=step: [Change(to_status=s)], now=T0)
+    assert journal.create(new(req(key="other"), "pay_2"), now=T0).created
+
+
+def test_then_changes_apply_in_the_same_transaction(journal: Journal) -> None:
+    applied = journal.create(
+        new(req(), "pay_1"), now=T0, then=[Change(to_status=Status.DISPATCHED, new_attempt=True)]
+    )
+    assert applied.record.status is Status.DISPATCHED
+    assert applied.record.attempt == 1
+    assert [(e.from_status, e.to_status) for e in applied.events] == [
+        (None, Status.CREATED),
+        (Status.CREATED, Status.DISPATCHED),
+    ]
+
+
+def test_illegal_transition_changes_nothing(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    before = journal.events()
+    with pytest.raises(IllegalTransition, match="CREATED to SUCCEEDED"):
+        journal.modify("pay_1", lambda _r: [Change(to_status=Status.SUCCEEDED)], now=T0)
+    assert journal.get("pay_1").status is Status.CREATED
+    assert journal.events() == before
+
+
+def test_multi_step_change_is_all_or_nothing(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    with pytest.raises(IllegalTransition):
+        journal.modify(
+            "pay_1",
+            lambda _r: [Change(to_status=Status.DISPATCHED), Change(to_status=Status.EXPIRED)],
+            now=T0,
+        )
+    assert journal.get("pay_1").status is Status.CREATED
+    assert len(journal.events()) == 1
+
+
+def test_outcome_fields_and_reason_follow_status(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    journal.modify("pay_1", lambda _r: [Change(to_status=Status.DISPATCHED)], now=T0)
+    from paychannels import Reason
+
+    r = journal.modify(
+        "pay_1",
+        lambda _r: [Change(to_status=Status.UNKNOWN, reason=Reason.NO_ANSWER, reason_detail="t/o")],
+        now=T0,
+    ).record
+    assert (r.reason, r.reason_detail) == (Reason.NO_ANSWER, "t/o")
+    r = journal.modify(
+        "pay_1",
+        lambda _r: [
+            Change(
+                to_status=Status.SUCCEEDED,
+                amount_taken=Money("300.00", "CNY"),
+                channel_ref="T-1",
+                channel_data={"receipt": ["小票", "ᠲᠥᠯᠪᠦᠷᠢ"]},
+            )
+        ],
+        now=T0 + timedelta(seconds=5),
+    ).record
+    assert r.status is Status.SUCCEEDED
+    assert r.reason is None and r.reason_detail is None
+    assert r.amount_taken == Money("300.00", "CNY")
+    assert r.channel_ref == "T-1"
+    assert r.channel_data["receipt"] == ["小票", "ᠲᠥᠯᠪᠦᠷᠢ"]
+    assert r.updated_at == T0 + timedelta(seconds=5)
+    assert r.version == 4
+    assert r.payer_name == "张三" and r.region == "科尔沁右翼前旗/ᠬᠣᠷᠴᠢᠨ"
+    assert journal.verify("pay_1") == []
+
+
+def test_amount_taken_in_other_currency_is_refused(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    journal.modify("pay_1", lambda _r: [Change(to_status=Status.DISPATCHED)], now=T0)
+    with pytest.raises(JournalError, match="EUR"):
+        journal.modify(
+            "pay_1",
+            lambda _r: [Change(to_status=Status.SUCCEEDED, amount_taken=Money("1", "EUR"))],
+            now=T0,
+        )
+
+
+def test_events_are_append_only(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    with pytest.raises(JournalError), journal._transaction(write=True) as tx:  # type: ignore[attr-defined]
+        tx.run("UPDATE pc_events SET type = 'x'")
+    with pytest.raises(JournalError), journal._transaction(write=True) as tx:  # type: ignore[attr-defined]
+        tx.run("DELETE FROM pc_events")
+    assert len(journal.events()) == 1
+
+
+def test_events_tail_in_order(journal: Journal) -> None:
+    for i in range(1, 4):
+        journal.create(new(req(i), f"pay_{i}"), now=T0)
+    journal.modify(
+        "pay_2", lambda _r: [Change(event=EventType.PROGRESS, data={"text": "插卡"})], now=T0
+    )
+    events = journal.events()
+    assert [e.seq for e in events] == sorted(e.seq for e in events)
+    assert len(journal.events(after=events[1].seq)) == 2
+    mine = journal.events(record_id="pay_2")
+    assert [e.type for e in mine] == [EventType.CREATED, EventType.PROGRESS]
+    assert mine[1].data == {"text": "插卡"}
+
+
+def test_find_filters_and_pages(journal: Journal) -> None:
+    for i in range(1, 6):
+        journal.create(new(req(i), f"pay_{i}", channel="a" if i % 2 else "b"), now=T0)
+    journal.modify("pay_3", lambda _r: [Change(to_status=Status.CANCELLED)], now=T0)
+    journal.modify(
+        "pay_4", lambda _r: [Change(event=EventType.ATTENTION, attention="look")], now=T0
+    )
+    assert [r.id for r in journal.find(channel="a")] == ["pay_1", "pay_3", "pay_5"]
+    assert [r.id for r in journal.find(statuses=[Status.CANCELLED])] == ["pay_3"]
+    assert [r.id for r in journal.find(attention=True)] == ["pay_4"]
+    assert [r.id for r in journal.find(after_id="pay_2", limit=2)] == ["pay_3", "pay_4"]
+    assert journal.find(statuses=[]) == []
+    assert journal.count_by_status() == {Status.CREATED: 4, Status.CANCELLED: 1}
+    assert journal.get_by_key("key-2").id == "pay_2"  # type: ignore[union-attr]
+    assert journal.get_by_key("nope") is None
+    with pytest.raises(PaymentNotFound):
+        journal.get("pay_404")
+
+
+def test_refund_cannot_exceed_what_was_taken(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    for s in (Status.DISPATCHED, Status.SUCCEEDED):
+        journal.modify("pay_1", lambda _r, s=s: [Change(to_status=s)], now=T0)
+
+    def refund(rid: str, amount: str) -> NewRecord:
+        r = PaymentRequest(
+            payer_id="x", amount=Money(amount, "CNY"), reference="2026", idempotency_key=rid
+        )
+        return NewRecord(
+            id=rid, kind="refund", channel="hall-1", request=r, fingerprint=rid, parent_id="pay_1"
+        )
+
+    assert journal.create(refund("rfd_1", "300.00"), now=T0).created
+    with pytest.raises(InvalidRequest, match="exceed"):
+        journal.create(refund("rfd_2", "80.01"), now=T0)
+    assert journal.create(refund("rfd_3", "80.00"), now=T0).created
+    assert [r.id for r in journal.find(parent_id="pay_1")] == ["rfd_1", "rfd_3"]
+
+
+def test_locks_exclude_other_owners_until_expiry(journal: Journal) -> None:
+    until = T0 + timedelta(seconds=30)
+    assert journal.acquire_lock("term-1", "A", until=until, now=T0)
+    assert journal.acquire_lock("term-1", "A", until=until, now=T0)  # renew
+    assert not journal.acquire_lock("term-1", "B", until=until, now=T0)
+    assert journal.acquire_lock(
+        "term-1", "B", until=until + timedelta(60), now=until + timedelta(1)
+    )
+    journal.release_lock("term-1", "A")  # not the owner any more: no effect
+    assert not journal.acquire_lock("term-1", "A", until=until, now=until + timedelta(2))
+    journal.release_lock("term-1", "B")
+    assert journal.acquire_lock("term-1", "A", until=until, now=T0)
+
+
+def test_channel_state_cas_and_counters(journal: Journal) -> None:
+    assert journal.state_get("zvt", "last") is None
+    assert journal.state_put("zvt", "last", {"receipt": 7}, expected_version=0, now=T0)
+    assert not journal.state_put("zvt", "last", {"receipt": 8}, expected_version=0, now=T0)
+    entry = journal.state_get("zvt", "last")
+    assert entry is not None and entry.value == {"receipt": 7} and entry.version == 1
+    assert journal.state_put("zvt", "last", {"receipt": 8}, expected_version=1, now=T0)
+    assert not journal.state_put("zvt", "last", {"receipt": 9}, expected_version=1, now=T0)
+    assert [journal.state_next("zvt", "trace", now=T0) for _ in range(3)] == [1, 2, 3]
+    assert journal.state_next("nexo", "service", now=T0, start=100) == 100
+
+
+def test_threads_share_one_journal(journal: Journal) -> None:
+    errors: list[BaseException] = []
+
+    def work(i: int) -> None:
+        try:
+            for k in range(10):
+                journal.create(new(req(i * 100 + k, key=f"k{i}-{k}"), f"pay_{i}_{k}"), now=T0)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(journal.find(limit=1000)) == 40
+
+
+def test_unreachable_databases_are_typed_errors(tmp_path: object) -> None:
+    with pytest.raises(JournalUnavailable, match="does not exist"):
+        open_journal("sqlite:////no/such/folder/j.db")
+    with pytest.raises(JournalUnavailable, match="cannot reach PostgreSQL"):
+        open_journal("postgresql://nobody@127.0.0.1:1/none")
+    bad = f"{tmp_path}/garbage.db"
+    with open(bad, "wb") as fh:
+        fh.write(b"this is not sqlite" * 100)
+    garbage = open_journal(f"sqlite:///{bad}")
+    with pytest.raises(JournalUnavailable, match="not a database"):
+        garbage.migrate()
