@@ -1,0 +1,1 @@
+"""Channel adapters: the contract every channel follows, the URL registry, the memory channel."""

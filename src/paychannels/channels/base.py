@@ -1,0 +1,145 @@
+"""The channel adapter contract: one class per kind of channel, the same verbs for all.
+
+An adapter turns the unified verbs into a driver's or provider's dialogue and reports what
+it saw as an ``Outcome``; it never writes the journal itself. What it may ask of the
+Collector while working (progress, persistent counters, a cross-process lock,
+the clock) comes through the ``ChannelContext`` it is handed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+from pydantic import Field, JsonValue
+
+from paychannels.clock import Clock
+from paychannels.errors import UnsupportedOperation
+from paychannels.masking import scrub
+from paychannels.models import FrozenModel, Outcome, Payment, Record, Refund
+from paychannels.money import Money
+
+__all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a channel can do beyond starting a payment; the Collector checks before asking."""
+
+    inquire: bool = False
+    cancel: bool = False
+    void: bool = False
+    refund: bool = False
+    partial_refund: bool = False
+    batch: bool = False
+    callback: bool = False
+    asynchronous: bool = False
+    #: the longest a ``start`` dialogue may run; the dispatch claim outlives it
+    dispatch_timeout: float = 300.0
+
+
+class ChannelContext(Protocol):
+    """What an adapter may ask of the Collector during one verb."""
+
+    @property
+    def channel_name(self) -> str:
+        """The name the channel was added under."""
+        ...
+
+    @property
+    def clock(self) -> Clock:
+        """The Collector's clock (deadlines from ``monotonic()``)."""
+        ...
+
+    def progress(self, text: str, **data: JsonValue) -> None:
+        """Report an intermediate status ("insert card") as a progress event."""
+        ...
+
+    def next_number(self, key: str, *, start: int = 1) -> int:
+        """A persistent per-channel counter (trace numbers, service ids)."""
+        ...
+
+    def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
+        """Hold a lock shared by every process on the journal (one payment per terminal)."""
+        ...
+
+    def crashpoint(self, name: str) -> None:
+        """A named point where the crash tests may kill the process."""
+        ...
+
+
+class Notice(FrozenModel):
+    """News about a payment that arrives unasked: a callback, a result-file row.
+
+    ``verified`` False means it is only a hint: the Collector asks the channel instead of
+    believing it. ``amount`` is what the channel says was paid, checked against the journal.
+    """
+
+    payment_id: str | None = None
+    channel_ref: str | None = None
+    outcome: Outcome | None = None
+    verified: bool = False
+    amount: Money | None = None
+    problem: str | None = None
+    source: str = "notice"
+    data: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Reply(FrozenModel):
+    """The HTTP answer a provider expects to a callback."""
+
+    status_code: int = 200
+    headers: dict[str, str] = Field(default_factory=dict)
+    body: bytes = b""
+
+
+class Channel(ABC):
+    """Base of every channel adapter (TerminalChannel, CloudPosChannel, MobilePayChannel...)."""
+
+    #: URL scheme(s) this adapter opens, e.g. ``zvt+tcp``
+    scheme: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    @abstractmethod
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        """Send the payment and report what happened (raise ``NotSentError`` if provably unsent)."""
+
+    def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
+        """Ask the channel what became of a payment or refund (status enquiry, order query)."""
+        raise UnsupportedOperation(f"{type(self).__name__} cannot inquire")
+
+    def cancel(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        """Abort a payment that has not completed (abort on the terminal, close the order)."""
+        raise UnsupportedOperation(f"{type(self).__name__} cannot cancel an unfinished payment")
+
+    def void(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        """Reverse a succeeded payment in full (reversal, void); success reports REVERSED."""
+        raise UnsupportedOperation(f"{type(self).__name__} cannot void a payment")
+
+    def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
+        """Give (part of) a succeeded payment back; the refund is its own record."""
+        raise UnsupportedOperation(f"{type(self).__name__} cannot refund")
+
+    def parse_callback(
+        self, headers: Mapping[str, str], body: bytes, ctx: ChannelContext
+    ) -> tuple[list[Notice], Reply]:
+        """Verify and read a provider's callback on its raw bytes; return notices and the reply."""
+        raise UnsupportedOperation(f"{type(self).__name__} takes no callbacks")
+
+    def poll(self, ctx: ChannelContext) -> list[Notice]:
+        """Periodic work of batch channels: write due files, read result files."""
+        raise UnsupportedOperation(f"{type(self).__name__} has nothing to poll")
+
+    def scrub(self, text: str) -> str:
+        """Mask secrets, card numbers, accounts and ID numbers in a transcript or log line."""
+        return scrub(text)
+
+    def describe(self) -> str:
+        """Where this channel points, safe to log (no secrets)."""
+        return type(self).__name__
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release links and connections."""

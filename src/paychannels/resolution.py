@@ -1,0 +1,180 @@
+"""What a channel's report means for a journaled payment: the Collector's one policy.
+
+``resolve(current, outcome, via=...)`` is pure: it returns the ``Change`` steps that move a
+record forward, and never moves it back. A report that contradicts a settled state ("not
+paid" after "paid", "paid" after "declined") is not applied; it raises attention instead,
+so a person looks. Every combination of current and reported status is handled explicitly.
+"""
+
+from __future__ import annotations
+
+from typing import assert_never
+
+from pydantic import JsonValue
+
+from paychannels.journal.base import Change
+from paychannels.models import EventType, Outcome, Record
+from paychannels.reasons import Reason
+from paychannels.status import TRANSITIONS, Status
+
+__all__ = ["attention", "resolve"]
+
+S = Status
+
+
+def _data(outcome: Outcome, via: str) -> dict[str, JsonValue]:
+    data: dict[str, JsonValue] = {"via": via}
+    if outcome.message:
+        data["message"] = outcome.message
+    return data
+
+
+def _move(current: Record, target: Status, outcome: Outcome, via: str) -> Change:
+    taken = None
+    if target is S.SUCCEEDED:
+        taken = outcome.amount_taken or current.amount
+    channel_data: dict[str, JsonValue] = dict(outcome.data)
+    data = _data(outcome, via)
+    if outcome.receipt:
+        channel_data["receipt"] = data["receipt"] = list(outcome.receipt)
+    return Change(
+        to_status=target,
+        data=data,
+        amount_taken=taken,
+        channel_ref=outcome.channel_ref,
+        reason=outcome.reason,
+        reason_detail=outcome.reason_detail,
+        channel_data=channel_data or None,
+        attention=""
+        if current.status is S.NEEDS_ATTENTION
+        else None,  # a definitive answer clears it
+    )
+
+
+def attention(current: Record, text: str, reason: Reason = Reason.OTHER) -> list[Change]:
+    """Ask a person to look: NEEDS_ATTENTION where the machine allows, else a flag."""
+    match current.status:
+        case S.UNKNOWN:
+            return [Change(to_status=S.NEEDS_ATTENTION, attention=text, reason=reason)]
+        case S.DISPATCHED | S.PENDING:
+            return [
+                Change(to_status=S.UNKNOWN, data={"via": "attention"}),
+                Change(to_status=S.NEEDS_ATTENTION, attention=text, reason=reason),
+            ]
+        case (
+            S.CREATED
+            | S.NOT_SENT
+            | S.SUCCEEDED
+            | S.DECLINED
+            | S.EXPIRED
+            | S.CANCELLED
+            | S.REVERSED
+            | S.NEEDS_ATTENTION
+        ):
+            return [
+                Change(event=EventType.ATTENTION, attention=text, data={"reason": reason.value})
+            ]
+        case _:
+            assert_never(current.status)
+
+
+def _closed_without_money(reported: Status, outcome: Outcome) -> Reason:
+    if outcome.reason is not None:
+        return outcome.reason
+    return Reason.ORDER_EXPIRED if reported is S.EXPIRED else Reason.ORDER_CLOSED
+
+
+def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
+    """The steps that apply ``outcome`` (learned ``via`` dispatch/inquiry/callback/file)."""
+    reported = outcome.status
+    if reported in TRANSITIONS[current.status]:
+        return [_move(current, reported, outcome, via)]
+    if reported is current.status:
+        return _repeat(current, outcome, via)
+    match current.status:
+        case S.DISPATCHED:
+            # The dialogue ended without money but in words the machine has no edge for.
+            if reported in (S.EXPIRED, S.CANCELLED, S.REVERSED):
+                fixed = outcome.model_copy(
+                    update={
+                        "status": S.DECLINED,
+                        "reason": _closed_without_money(reported, outcome),
+                    }
+                )
+                return [_move(current, S.DECLINED, fixed, via)]
+            return []
+        case S.PENDING:
+            if reported is S.CANCELLED:
+                fixed = outcome.model_copy(
+                    update={"status": S.EXPIRED, "reason": _closed_without_money(reported, outcome)}
+                )
+                return [_move(current, S.EXPIRED, fixed, via)]
+            if reported is S.NOT_SENT:
+                # The channel no longer knows an order it accepted: ask again before retrying.
+                note = outcome.model_copy(update={"status": S.UNKNOWN})
+                return [_move(current, S.UNKNOWN, note, f"{via}: channel has no such payment")]
+            return []
+        case S.UNKNOWN:
+            if reported in (S.EXPIRED, S.CANCELLED):
+                fixed = outcome.model_copy(
+                    update={
+                        "status": S.DECLINED,
+                        "reason": _closed_without_money(reported, outcome),
+                    }
+                )
+                return [_move(current, S.DECLINED, fixed, via)]
+            if reported is S.PENDING:
+                return [_note(outcome, f"{via}: channel still processing")]
+            return []
+        case S.NOT_SENT:
+            if reported in (S.SUCCEEDED, S.DECLINED, S.PENDING, S.UNKNOWN):
+                # A late answer proves the attempt did reach the channel after all.
+                return [
+                    Change(to_status=S.DISPATCHED, data={"via": via, "late": True}),
+                    _move(current, reported, outcome, via),
+                ]
+            return []
+        case S.SUCCEEDED:
+            if reported in (S.DECLINED, S.EXPIRED, S.CANCELLED, S.NOT_SENT):
+                return attention(
+                    current,
+                    f"{via} reported {reported} after the payment succeeded",
+                    Reason.LATE_CONTRADICTION,
+                )
+            return []
+        case S.DECLINED | S.EXPIRED | S.CANCELLED | S.REVERSED:
+            if reported is S.SUCCEEDED:
+                return attention(
+                    current,
+                    f"{via} reported money taken after the payment was {current.status}",
+                    Reason.LATE_CONTRADICTION,
+                )
+            return []
+        case S.NEEDS_ATTENTION | S.CREATED:
+            return []
+        case _:
+            assert_never(current.status)
+
+
+def _note(outcome: Outcome, text: str) -> Change:
+    data = _data(outcome, "")
+    data["text"] = text
+    return Change(event=EventType.NOTE, data=data)
+
+
+def _repeat(current: Record, outcome: Outcome, via: str) -> list[Change]:
+    """The same status again: a duplicate callback or a repeated answer; no state change."""
+    if (
+        current.status is S.SUCCEEDED
+        and outcome.amount_taken is not None
+        and current.amount_taken is not None
+        and outcome.amount_taken != current.amount_taken
+    ):
+        return attention(
+            current,
+            f"{via} reported {outcome.amount_taken} taken, journal has {current.amount_taken}",
+            Reason.AMOUNT_MISMATCH,
+        )
+    if current.status is S.UNKNOWN:
+        return [_note(outcome, f"{via}: still no trustworthy answer ({outcome.reason_detail})")]
+    return []

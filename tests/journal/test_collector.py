@@ -1,0 +1,236 @@
+"""Collector behaviour beyond the channel contract: recovery rules, notices, cancel, decisions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from paychannels import (
+    Behaviour,
+    Collector,
+    ConfigurationError,
+    IllegalTransition,
+    InvalidRequest,
+    ManualClock,
+    MemoryChannel,
+    Money,
+    Notice,
+    Outcome,
+    PaymentRequest,
+    Reason,
+    SchemaOutdated,
+    Status,
+)
+from paychannels.journal import Change, Claim
+from paychannels.models import EventType
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def col(tmp_path: Path, clock: ManualClock) -> Iterator[Collector]:
+    c = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock)
+    c.add_channel("hall-1", MemoryChannel())
+    yield c
+    c.close()
+
+
+def mem(col: Collector) -> MemoryChannel:
+    ch = col.channel("hall-1")
+    assert isinstance(ch, MemoryChannel)
+    return ch
+
+
+def req(i: int = 1, amount: str = "100.00") -> PaymentRequest:
+    return PaymentRequest(
+        payer_id=f"P{i}", amount=Money(amount, "CNY"), reference="2026", idempotency_key=f"k{i}"
+    )
+
+
+def test_unknown_channel_and_bad_names_are_configuration_errors(col: Collector) -> None:
+    with pytest.raises(ConfigurationError, match="added channels: hall-1"):
+        col.collect(req(), channel="hall-2")
+    with pytest.raises(ConfigurationError, match="letters"):
+        col.add_channel("hall 1", MemoryChannel())
+    with pytest.raises(TypeError):
+        col.collect({"payer_id": "x"}, channel="hall-1")  # type: ignore[arg-type]
+
+
+def test_open_without_migrate_refuses_an_empty_database(tmp_path: Path) -> None:
+    with pytest.raises(SchemaOutdated):
+        Collector.open(f"sqlite:///{tmp_path}/fresh.db", migrate=False)
+
+
+def test_unknown_too_long_needs_attention(col: Collector, clock: ManualClock) -> None:
+    mem(col).script("lose_reply")
+    p = col.collect(req(), channel="hall-1")
+    mem(col).inquiry_down = True
+    report = col.recover()
+    assert report.still_in_doubt == [p.id]
+    assert col.status(p.id).status is Status.UNKNOWN
+    clock.advance(hours=25)
+    report = col.recover()
+    assert report.needs_attention == [p.id]
+    done = col.status(p.id)
+    assert done.status is Status.NEEDS_ATTENTION and done.reason is Reason.RECOVERY_DEADLINE
+    # the device comes back: a definitive answer resolves it and clears the flag
+    mem(col).inquiry_down = False
+    col.recover()  # NEEDS_ATTENTION is not in doubt: a person (or a notice) decides
+    assert col.status(p.id).status is Status.NEEDS_ATTENTION
+    settled = col.settle_manually(p.id, Status.SUCCEEDED, operator="王会计", note="slip 0042 seen")
+    assert settled.status is Status.SUCCEEDED and settled.attention is None
+    assert col.events(payment_id=p.id)[-1].data["operator"] == "王会计"
+
+
+def test_in_flight_dispatch_of_a_live_process_is_left_alone(
+    col: Collector, clock: ManualClock
+) -> None:
+    p = col.collect(req(), channel="hall-1", defer=True)
+    live = Claim(col.owner, clock.now() + timedelta(minutes=5))
+    col.journal.modify(
+        p.id, lambda _r: [Change(to_status=Status.DISPATCHED, claim=live)], now=clock.now()
+    )
+    assert col.recover().in_flight == [p.id]
+    clock.advance(minutes=6)  # the lease ran out: now it is recovered
+    report = col.recover()
+    assert report.resolved == {"NOT_SENT": 1}  # the device never saw it
+    assert col.status(p.id).status is Status.NOT_SENT
+
+
+def test_dead_claimant_on_this_host_is_recovered_at_once(
+    col: Collector, clock: ManualClock
+) -> None:
+    p = col.collect(req(), channel="hall-1", defer=True)
+    host = col.owner.split("/")[0]
+    dead = Claim(f"{host}/999999999/deadbeef", clock.now() + timedelta(hours=1))
+    col.journal.modify(
+        p.id, lambda _r: [Change(to_status=Status.DISPATCHED, claim=dead)], now=clock.now()
+    )
+    assert col.recover().resolved == {"NOT_SENT": 1}
+
+
+def test_channel_not_added_is_skipped(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/j.db"
+    with Collector.open(url) as a:
+        a.add_channel("hall-1", MemoryChannel(default=Behaviour.LOSE_REPLY))
+        a.collect(req(), channel="hall-1")
+    with Collector.open(url) as b:
+        report = b.recover()
+        assert list(report.skipped.values()) == ["channel 'hall-1' is not added"]
+
+
+def test_unverified_notice_only_triggers_a_query(col: Collector) -> None:
+    mem(col).script("pending")
+    p = col.collect(req(), channel="hall-1")
+    forged = Notice(payment_id=p.id, outcome=Outcome.succeeded(), verified=False, source="callback")
+    assert col.handle_notice("hall-1", forged).status is Status.PENDING  # type: ignore[union-attr]
+    types = [e.type for e in col.events(payment_id=p.id)]
+    assert EventType.CALLBACK in types
+    # the query the hint triggered finds the truth once the payer really pays
+    real = mem(col).settle(p.id, paid=True, verified=False)
+    assert col.handle_notice("hall-1", real).status is Status.SUCCEEDED  # type: ignore[union-attr]
+
+
+def test_notice_with_wrong_amount_credits_nothing(col: Collector) -> None:
+    mem(col).script("pending")
+    p = col.collect(req(), channel="hall-1")
+    bad = Notice(
+        payment_id=p.id,
+        outcome=Outcome.succeeded(),
+        verified=True,
+        amount=Money("1.00", "CNY"),
+        source="callback",
+    )
+    after = col.handle_notice("hall-1", bad)
+    assert after is not None and after.status is Status.NEEDS_ATTENTION
+    assert after.reason is Reason.AMOUNT_MISMATCH and after.amount_taken is None
+
+
+def test_duplicate_notices_credit_once(col: Collector) -> None:
+    mem(col).script("pending")
+    p = col.collect(req(), channel="hall-1")
+    notice = mem(col).settle(p.id, paid=True)
+    for _ in range(5):
+        col.handle_notice("hall-1", notice)
+    moves = [e for e in col.events(payment_id=p.id) if e.to_status is Status.SUCCEEDED]
+    assert len(moves) == 1
+    assert col.handle_notice("hall-1", Notice(payment_id="pay_nope", verified=True)) is None
+
+
+def test_late_decline_after_success_is_flagged_not_applied(col: Collector) -> None:
+    p = col.collect(req(), channel="hall-1")
+    late = Notice(
+        payment_id=p.id,
+        outcome=Outcome.declined(Reason.ORDER_CLOSED),
+        verified=True,
+        source="callback",
+    )
+    after = col.handle_notice("hall-1", late)
+    assert after is not None and after.status is Status.SUCCEEDED
+    assert after.attention and "after the payment succeeded" in after.attention
+
+
+def test_cancel_paths(col: Collector) -> None:
+    deferred = col.collect(req(1), channel="hall-1", defer=True)
+    assert col.cancel(deferred.id).status is Status.CANCELLED
+    mem(col).script("lose_reply")
+    unknown = col.collect(req(2), channel="hall-1")
+    with pytest.raises(IllegalTransition, match="recover"):
+        col.cancel(unknown.id)
+    mem(col).script("decline")
+    d = col.collect(req(4), channel="hall-1")
+    with pytest.raises(IllegalTransition, match="nothing to cancel"):
+        col.cancel(d.id)
+
+
+def test_refund_rules(col: Collector) -> None:
+    mem(col).script("decline")
+    d = col.collect(req(1), channel="hall-1")
+    with pytest.raises(IllegalTransition, match="only SUCCEEDED"):
+        col.refund(d.id)
+    p = col.collect(req(2), channel="hall-1")
+    r = col.refund(p.id)
+    with pytest.raises(InvalidRequest, match="a refund"):
+        col.refund(r.id)
+    with pytest.raises(InvalidRequest, match="nothing left"):
+        col.refund(p.id, idempotency_key="again")
+
+
+def test_subscriber_errors_do_not_break_collection(col: Collector) -> None:
+    def broken(_event: object) -> None:
+        raise RuntimeError("backend bug")
+
+    col.subscribe(broken)
+    assert col.collect(req(), channel="hall-1").status is Status.SUCCEEDED
+
+
+def test_channel_bug_after_dispatch_is_unknown_not_failed(col: Collector) -> None:
+    def explode(_record: object) -> Behaviour:
+        raise ZeroDivisionError("adapter bug")
+
+    mem(col).rules.append(explode)  # type: ignore[arg-type]
+    p = col.collect(req(), channel="hall-1")
+    assert p.status is Status.UNKNOWN and "ZeroDivisionError" in (p.reason_detail or "")
+
+
+def test_progress_and_receipt_are_journaled(col: Collector) -> None:
+    p = col.collect(req(), channel="hall-1")
+    events = col.events(payment_id=p.id)
+    assert EventType.PROGRESS in [e.type for e in events]
+    assert p.channel_data["receipt"][0].startswith("MEMORY DEVICE")  # type: ignore[index]
+    assert events[-1].to_status is Status.SUCCEEDED
+    assert events[-1].data["receipt"] == p.channel_data["receipt"]
+
+
+def test_dispatch_pending_sends_deferred_payments(col: Collector) -> None:
+    ids = [col.collect(req(i), channel="hall-1", defer=True).id for i in range(3)]
+    done = col.dispatch_pending()
+    assert sorted(r.id for r in done) == sorted(ids)
+    assert all(col.status(i).status is Status.SUCCEEDED for i in ids)
+    assert col.dispatch_pending() == []

@@ -1,0 +1,133 @@
+"""SIGKILL the collecting process at every step of the dispatch and recovery paths in turn.
+
+For each step the flow passes (learned from a traced run), a child process is killed there;
+a restarted process then recovers and retries. Afterwards every payment must be in its true
+state with the simulated device's ledger: none lost, none taken twice, events consistent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from paychannels import Status, open_journal
+from paychannels.channels.ledger import FileLedger
+from paychannels.crashpoints import POINTS
+
+CHILD = Path(__file__).with_name("crash_child.py")
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {
+    "crash-1": (Status.SUCCEEDED, 1),
+    "crash-2": (Status.SUCCEEDED, 1),
+    "crash-3": (Status.DECLINED, 0),
+}
+KILLS: list[str] = []  # every (phase, point@n) exercised, for the report
+
+
+def run_child(
+    db: str, ledger: Path, phase: str, *, crash_at: str = "", trace: Path | None = None
+) -> int:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_CRASH")}
+    env["PYTHONPATH"] = str(ROOT)
+    if crash_at:
+        env["PAYCHANNELS_CRASH_AT"] = crash_at
+    if trace is not None:
+        env["PAYCHANNELS_CRASH_TRACE"] = str(trace)
+    proc = subprocess.run(
+        [sys.executable, str(CHILD), db, str(ledger), phase],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stderr}")
+    return proc.returncode
+
+
+def steps(trace: Path) -> list[str]:
+    """Each point reached, numbered by occurrence: ['collect.before_intent@1', ...]."""
+    seen: Counter[str] = Counter()
+    out = []
+    for name in trace.read_text().split():
+        seen[name] += 1
+        out.append(f"{name}@{seen[name]}")
+    return out
+
+
+def check_truth(db: str, ledger: Path) -> None:
+    journal = open_journal(db)
+    device = FileLedger(ledger)
+    try:
+        records = {r.idempotency_key: r for r in journal.find(limit=100)}
+        assert set(records) == set(EXPECTED), "a payment was lost or duplicated"
+        for key, (status, charges) in EXPECTED.items():
+            record = records[key]
+            entry = device.get(record.id)
+            assert record.status is status, f"{key}: {record.status}, expected {status}"
+            assert (entry.charges if entry else 0) == charges, f"{key} charged {entry}"
+            assert journal.verify(record.id) == []
+        # the device charged nothing the journal does not know about
+        known = {r.id for r in records.values()}
+        assert all(e.key in known or e.charges == 0 for e in device.entries())
+    finally:
+        journal.close()
+
+
+def scenario(tmp: Path, pre: list[tuple[str, str]], phase: str) -> int:
+    """Kill ``phase`` at each of its steps (after running ``pre``), restart, check."""
+    base = tmp / "trace"
+    base.mkdir()
+    db0, led0, trace = f"sqlite:///{base}/j.db", base / "ledger.db", base / "trace.txt"
+    for pre_phase, crash in pre:
+        run_child(db0, led0, pre_phase, crash_at=crash)
+    assert run_child(db0, led0, phase, trace=trace) == 0
+    all_steps = steps(trace)
+    for i, step in enumerate(all_steps):
+        run = tmp / f"kill{i}"
+        run.mkdir()
+        db, led = f"sqlite:///{run}/j.db", run / "ledger.db"
+        for pre_phase, crash in pre:
+            run_child(db, led, pre_phase, crash_at=crash)
+        code = run_child(db, led, phase, crash_at=step)
+        assert code == -signal.SIGKILL, f"{step} was not reached"
+        KILLS.append(f"{phase}:{step}")
+        assert run_child(db, led, "restart") == 0
+        check_truth(db, led)
+    return len(all_steps)
+
+
+@pytest.mark.slow
+def test_kill_at_every_step_of_dispatch(tmp_path: Path) -> None:
+    n = scenario(tmp_path, [], "work")
+    reached = {k.split(":")[1].split("@")[0] for k in KILLS}
+    assert {
+        "collect.before_intent",
+        "collect.after_dispatch_mark",
+        "channel.before_send",
+        "channel.after_send",
+        "collect.after_outcome",
+        "journal.before_commit",
+        "collect.after_journal",
+        "recover.after_inquiry",
+    } <= reached
+    print(f"\ncrash test: {n} kill points on the dispatch path")
+
+
+@pytest.mark.slow
+def test_kill_at_every_step_of_recovery(tmp_path: Path) -> None:
+    # the first process dies after the device charged payment 1 but before the journal knew
+    n = scenario(tmp_path, [("work", "channel.after_send@1")], "restart")
+    assert any("recover.after_unknown_mark" in k for k in KILLS)
+    print(f"\ncrash test: {n} kill points on the recovery path")
+
+
+def test_every_declared_point_is_on_a_path() -> None:
+    assert len(set(POINTS)) == len(POINTS)
