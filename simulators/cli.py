@@ -1,0 +1,41 @@
+"""``paychannels-sim``: run the simulators (terminal, provider, bank) as programs.
+
+Each simulator module registers its own sub-command here; see ``paychannels-sim --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from paychannels._version import __version__
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The simulator command tree."""
+    parser = argparse.ArgumentParser(
+        prog="paychannels-sim",
+        description="Simulated terminals, payment providers and banks for tests and rehearsals.",
+    )
+    parser.add_argument("--version", action="version", version=f"paychannels-sim {__version__}")
+    parser.add_subparsers(dest="command", metavar="SIMULATOR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``paychannels-sim`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    code: int = handler(args)
+    return code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The ``paychannels`` command line: one module per command group."""

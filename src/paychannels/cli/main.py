@@ -1,0 +1,79 @@
+"""``paychannels``: the library's command line (journal, and the commands later issues add).
+
+User mistakes (a bad URL, an unreachable database) print one readable line and exit 2;
+``--debug`` shows the traceback. Machine-readable output with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from paychannels._version import __version__
+from paychannels.cli import journal_cmd
+from paychannels.collector import DEFAULT_JOURNAL_URL
+from paychannels.errors import PaychannelsError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_USER_ERROR = 2
+EXIT_INTERNAL = 70
+
+
+def default_db() -> str:
+    """The journal URL used when ``--db`` is not given: $PAYCHANNELS_DB or the SQLite default."""
+    return os.environ.get("PAYCHANNELS_DB", DEFAULT_JOURNAL_URL)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    parser = argparse.ArgumentParser(
+        prog="paychannels",
+        description="Collect payments through terminals, mobile apps and bank batch debit.",
+    )
+    parser.add_argument("--version", action="version", version=f"paychannels {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    journal_cmd.register(sub, default_db)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``paychannels`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    try:
+        code: int = handler(args)
+        return code
+    except PaychannelsError as exc:
+        if args.debug:
+            raise
+        print(f"paychannels: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("paychannels: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            raise
+        print(
+            f"paychannels: internal error: {type(exc).__name__}: {exc} (run with --debug for "
+            "the traceback and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
