@@ -128,7 +128,7 @@ def fresh_pg_schema(base: str) -> tuple[str, Callable[[], None]]:
 def measure(name: str, n: int, url: str, baseline: Callable[[], float]) -> dict[str, Any]:
     lib = collector_run(url, n)
     base = baseline()
-    row = {
+    return {
         "journal": name,
         "payments": n,
         "collect_per_s": round(n / lib, 1),
@@ -136,7 +136,6 @@ def measure(name: str, n: int, url: str, baseline: Callable[[], float]) -> dict[
         "overhead_ratio": round(lib / base, 2),
         "ms_per_payment": round(1000 * lib / n, 3),
     }
-    return row
 
 
 def main() -> None:

@@ -64,18 +64,22 @@ def _dumps(value: object) -> str:
 
 
 def _touches_row(change: Change) -> bool:
-    return any(
-        value is not None
-        for value in (
-            change.amount_taken,
-            change.channel_ref,
-            change.reason,
-            change.reason_detail,
-            change.attention,
-            change.channel_data,
-            change.claim,
+    return (
+        any(
+            value is not None
+            for value in (
+                change.amount_taken,
+                change.channel_ref,
+                change.reason,
+                change.reason_detail,
+                change.attention,
+                change.channel_data,
+                change.claim,
+            )
         )
-    ) or change.release_claim or change.new_attempt
+        or change.release_claim
+        or change.new_attempt
+    )
 
 
 class SqlJournal(Journal):
