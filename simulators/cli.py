@@ -1,6 +1,7 @@
 """``paychannels-sim``: run the simulators (terminal, provider, bank) as programs.
 
-Each simulator module registers its own sub-command here; see ``paychannels-sim --help``.
+Each simulator has a module ``paychannels.simulators.<name>_cmd`` with ``register(sub)``;
+they are found automatically. See ``paychannels-sim --help``.
 """
 
 from __future__ import annotations
@@ -9,7 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+import paychannels.simulators
 from paychannels._version import __version__
+from paychannels.cli.main import command_modules
 
 __all__ = ["build_parser", "main"]
 
@@ -21,7 +24,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Simulated terminals, payment providers and banks for tests and rehearsals.",
     )
     parser.add_argument("--version", action="version", version=f"paychannels-sim {__version__}")
-    parser.add_subparsers(dest="command", metavar="SIMULATOR")
+    sub = parser.add_subparsers(dest="command", metavar="SIMULATOR")
+    for module in command_modules(paychannels.simulators):
+        module.register(sub)
     return parser
 
 

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from pydantic import JsonValue
@@ -33,16 +34,18 @@ from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
 from paychannels.crashpoints import crashpoint
 from paychannels.errors import (
+    ChannelError,
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
     NotSentError,
+    PaychannelsError,
     PaymentNotFound,
     UnsupportedOperation,
 )
 from paychannels.ids import new_id
 from paychannels.journal import Change, Claim, Journal, NewRecord, open_journal
-from paychannels.journal.base import Applied
+from paychannels.journal.base import Applied, Decide
 from paychannels.masking import scrub
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
@@ -56,6 +59,7 @@ log = logging.getLogger("paychannels.collector")
 
 DEFAULT_JOURNAL_URL = "sqlite:///paychannels.db"
 LEASE_MARGIN = 60.0
+_CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 Subscriber = Callable[[Event], None]
@@ -237,17 +241,94 @@ class Collector:
             record = claimed
         return _as_payment(self._dispatch(record, ch))
 
+    def collect_many(
+        self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool = False
+    ) -> list[Payment | PaychannelsError]:
+        """``collect`` for many requests, journaled in chunks of one transaction each.
+
+        On a batch channel (bank debit) the claimed payments go out together through
+        ``start_batch``; elsewhere one by one. Refused requests come back as their error.
+        """
+        ch = self.channel(channel)
+        results: list[Payment | PaychannelsError] = []
+        for start in range(0, len(requests), _CHUNK):
+            chunk = requests[start : start + _CHUNK]
+            news = [
+                NewRecord(
+                    id=new_id("pay"),
+                    kind="payment",
+                    channel=channel,
+                    request=r,
+                    fingerprint=r.fingerprint(channel),
+                )
+                for r in chunk
+            ]
+            then = [] if defer else [self._claim_change(ch)]
+            applied = self._write_many(partial(_create_many, self.journal, news, then))
+            claimed = [a.record for a in applied if isinstance(a, Applied) and a.created]
+            latest = (
+                {r.id: r for r in self._dispatch_all(claimed, ch)} if claimed and not defer else {}
+            )
+            for item in applied:
+                if isinstance(item, Applied):
+                    results.append(_as_payment(latest.get(item.record.id, item.record)))
+                else:
+                    results.append(item)
+        return results
+
     def dispatch_pending(self, *, channel: str | None = None, limit: int = 100) -> list[Record]:
         """Send deferred (CREATED) payments; safe to run in many processes at once."""
         done: list[Record] = []
-        for record in self.journal.find(statuses=[Status.CREATED], channel=channel, limit=limit):
-            if record.channel not in self._channels:
+        found = self.journal.find(statuses=[Status.CREATED], channel=channel, limit=limit)
+        by_channel: dict[str, list[Record]] = {}
+        for record in found:
+            if record.channel in self._channels:
+                by_channel.setdefault(record.channel, []).append(record)
+        for name, records in by_channel.items():
+            ch = self._channels[name]
+            if ch.capabilities.batch:
+                claimed = self._claim_all(records, ch)
+                done.extend(self._dispatch_all(claimed, ch))
                 continue
-            ch = self._channels[record.channel]
-            claimed = self._claim(record, ch)
-            if claimed is not None:
-                done.append(self._dispatch(claimed, ch))
+            for record in records:
+                one = self._claim(record, ch)
+                if one is not None:
+                    done.append(self._dispatch(one, ch))
         return done
+
+    def _claim_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
+        change = self._claim_change(ch)
+
+        def decide(current: Record) -> list[Change]:
+            return [change] if current.status in (Status.CREATED, Status.NOT_SENT) else []
+
+        items: list[tuple[str, Decide]] = [(r.id, decide) for r in records]
+        applied = self._write_many(partial(_modify_many, self.journal, items))
+        return [a.record for a in applied if isinstance(a, Applied) and a.events]
+
+    def _dispatch_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
+        """Send claimed payments: together on a batch channel, else one by one."""
+        if not ch.capabilities.batch:
+            return [self._dispatch(r, ch) for r in records]
+        payments = [_as_payment(r) for r in records]
+        try:
+            outcomes = ch.start_batch(payments, _Context(self, records[0].channel, None))
+            if len(outcomes) != len(payments):
+                raise ChannelError(
+                    f"{ch.describe()} answered {len(outcomes)} outcomes for {len(payments)}"
+                )
+        except NotSentError as exc:
+            outcomes = [Outcome.not_sent(scrub(str(exc)))] * len(payments)
+        except Exception as exc:  # the file may have been written: every payment is in doubt
+            detail = scrub(f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "%s: batch of %d raised %s; outcomes UNKNOWN", ch.describe(), len(payments), detail
+            )
+            outcomes = [Outcome.unknown(detail)] * len(payments)
+        crashpoint("collect.after_outcome")
+        return self.apply_outcomes(
+            [(p.id, o) for p, o in zip(payments, outcomes, strict=True)], via="dispatch"
+        )
 
     def _claim_change(self, ch: Channel) -> Change:
         until = self.clock.now() + timedelta(
@@ -334,6 +415,21 @@ class Collector:
             )
         ).record
 
+    def apply_outcomes(self, items: Sequence[tuple[str, Outcome]], *, via: str) -> list[Record]:
+        """``apply_outcome`` for many records, in chunks of one transaction each."""
+        out: list[Record] = []
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            decisions: list[tuple[str, Decide]] = [
+                (rid, partial(_resolved, outcome=outcome, via=via)) for rid, outcome in chunk
+            ]
+            for item in self._write_many(partial(_modify_many, self.journal, decisions)):
+                if isinstance(item, Applied):
+                    out.append(item.record)
+                else:
+                    raise item
+        return out
+
     def flag_attention(self, record_id: str, text: str, reason: Reason = Reason.OTHER) -> Record:
         """Ask a person to look at a record (NEEDS_ATTENTION where allowed, else a flag)."""
         return self._write(
@@ -385,21 +481,28 @@ class Collector:
             return None
         if not notice.verified or notice.outcome is None:
             return self._inquire_after_hint(record, notice)
-        outcome = notice.outcome
-        via = notice.source
-
-        def decide(current: Record) -> list[Change]:
-            if notice.problem:
-                return attention(current, f"{via}: {notice.problem}", Reason.MERCHANT_MISMATCH)
-            if notice.amount is not None and notice.amount != current.amount:
-                return attention(
-                    current,
-                    f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
-                    Reason.AMOUNT_MISMATCH,
-                )
-            return resolve(current, outcome, via=via)
-
+        decide = _notice_decision(notice)
         return self._write(lambda now: self.journal.modify(record.id, decide, now=now)).record
+
+    def handle_notices(self, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
+        """``handle_notice`` for many (a result file): verified ones in chunked transactions."""
+        results: list[Record | None] = [None] * len(notices)
+        bulk: list[tuple[int, str, Notice]] = []
+        for i, notice in enumerate(notices):
+            if notice.verified and notice.outcome is not None and notice.payment_id:
+                bulk.append((i, notice.payment_id, notice))
+            else:
+                results[i] = self.handle_notice(channel, notice)
+        for start in range(0, len(bulk), _CHUNK):
+            chunk = bulk[start : start + _CHUNK]
+            decisions = [(rid, _notice_decision(n)) for _, rid, n in chunk]
+            applied = self._write_many(partial(_modify_many, self.journal, decisions))
+            for (i, rid, _n), item in zip(chunk, applied, strict=True):
+                if isinstance(item, Applied):
+                    results[i] = item.record
+                else:
+                    log.warning("%s: notice for %s not applied: %s", channel, rid, item)
+        return results
 
     def handle_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
@@ -652,6 +755,15 @@ class Collector:
         self._publish(applied.events)
         return applied
 
+    def _write_many(
+        self, op: Callable[[datetime], list[Applied | PaychannelsError]]
+    ) -> list[Applied | PaychannelsError]:
+        results = op(self.clock.now())
+        for item in results:
+            if isinstance(item, Applied):
+                self._publish(item.events)
+        return results
+
     def _annotate(self, record_id: str, change: Change) -> Record:
         return self._write(lambda now: self.journal.append(record_id, change, now=now)).record
 
@@ -681,6 +793,41 @@ class Collector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _create_many(
+    journal: Journal, news: Sequence[NewRecord], then: Sequence[Change], now: datetime
+) -> list[Applied | PaychannelsError]:
+    return journal.create_many(news, now=now, then=then)
+
+
+def _modify_many(
+    journal: Journal, items: Sequence[tuple[str, Decide]], now: datetime
+) -> list[Applied | PaychannelsError]:
+    return journal.modify_many(items, now=now)
+
+
+def _resolved(current: Record, *, outcome: Outcome, via: str) -> list[Change]:
+    return resolve(current, outcome, via=via)
+
+
+def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
+    """How a verified notice changes a record: checks first, then the one policy."""
+    assert notice.outcome is not None
+    outcome, via = notice.outcome, notice.source
+
+    def decide(current: Record) -> list[Change]:
+        if notice.problem:
+            return attention(current, f"{via}: {notice.problem}", Reason.MERCHANT_MISMATCH)
+        if notice.amount is not None and notice.amount != current.amount:
+            return attention(
+                current,
+                f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
+                Reason.AMOUNT_MISMATCH,
+            )
+        return resolve(current, outcome, via=via)
+
+    return decide
 
 
 def _as_payment(record: Record) -> Payment:

@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.contract.harness import HARNESSES, Harness
 
 from paychannels import Collector
+from tests.contract.harnesses import Harness, all_harnesses
 
 CHANNEL = "ch"
+
+
+HARNESSES = all_harnesses()
 
 
 @pytest.fixture(params=sorted(HARNESSES))

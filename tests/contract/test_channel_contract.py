@@ -6,8 +6,6 @@ import itertools
 import logging
 
 import pytest
-from tests.contract.conftest import CHANNEL
-from tests.contract.harness import Harness
 
 from paychannels import (
     AlreadyInDoubt,
@@ -23,6 +21,8 @@ from paychannels import (
     UnsupportedOperation,
 )
 from paychannels.models import EventType
+from tests.contract.conftest import CHANNEL
+from tests.contract.harnesses import Harness
 
 _keys = itertools.count(1)
 

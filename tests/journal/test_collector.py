@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,3 +235,42 @@ def test_dispatch_pending_sends_deferred_payments(col: Collector) -> None:
     assert sorted(r.id for r in done) == sorted(ids)
     assert all(col.status(i).status is Status.SUCCEEDED for i in ids)
     assert col.dispatch_pending() == []
+
+
+class BatchDevice(MemoryChannel):
+    """A memory device that takes a whole batch at once, like a bank request file."""
+
+    capabilities = replace(MemoryChannel.capabilities, batch=True)
+
+    def __init__(self) -> None:
+        super().__init__(default=Behaviour.PENDING)
+        self.batches: list[int] = []
+
+    def start_batch(self, payments, ctx):  # type: ignore[no-untyped-def]
+        self.batches.append(len(payments))
+        return [self._outcome(self._act(p, Behaviour.PENDING)) for p in payments]
+
+
+def test_collect_many_on_a_batch_channel(tmp_path: Path) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        device = BatchDevice()
+        col.add_channel("bank", device)
+        requests = [req(i) for i in range(2500)] + [req(7, amount="1.00")]
+        results = col.collect_many(requests, channel="bank")
+        assert device.batches == [1000, 1000, 500]
+        assert {r.status for r in results[:-1]} == {Status.PENDING}  # type: ignore[union-attr]
+        assert type(results[-1]).__name__ == "IdempotencyConflict"
+        notices = [device.settle(r.id, paid=i % 10 != 0) for i, r in enumerate(results[:-1])]
+        applied = col.handle_notices("bank", notices)
+        assert sum(r.status is Status.SUCCEEDED for r in applied if r) == 2250
+        assert col.journal.count_by_status() == {Status.SUCCEEDED: 2250, Status.DECLINED: 250}
+
+
+def test_dispatch_pending_sends_a_batch(tmp_path: Path) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        device = BatchDevice()
+        col.add_channel("bank", device)
+        col.collect_many([req(i) for i in range(30)], channel="bank", defer=True)
+        assert device.batches == []
+        assert len(col.dispatch_pending(channel="bank")) == 30
+        assert device.batches == [30]

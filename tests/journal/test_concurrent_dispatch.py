@@ -13,11 +13,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from tests.journal.race_child import N, request
 
 from paychannels import Collector, Status, open_journal
 from paychannels.channels.ledger import FileLedger
 from paychannels.channels.memory import MemoryChannel
+from tests.journal.race_child import N, request
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("race_child.py")

@@ -305,3 +305,45 @@ def test_unreachable_databases_are_typed_errors(tmp_path: object) -> None:
     garbage = open_journal(f"sqlite:///{bad}")
     with pytest.raises(JournalUnavailable, match="not a database"):
         garbage.migrate()
+
+
+def test_create_many_commits_the_good_and_returns_the_refused(journal: Journal) -> None:
+    journal.create(new(req(1), "pay_1"), now=T0)
+    batch = [
+        new(req(2), "pay_2"),
+        new(req(1, amount="1.00"), "pay_x"),  # key-1 reused with another amount
+        new(req(3), "pay_3"),
+        new(req(4, key="key-4b"), "pay_4"),
+        new(req(4, key="key-4c"), "pay_5"),  # same payer and reference as pay_4, still open
+    ]
+    results = journal.create_many(batch, now=T0, then=[Change(to_status=Status.DISPATCHED)])
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["Applied", "IdempotencyConflict", "Applied", "Applied", "AlreadyInDoubt"]
+    assert journal.get("pay_2").status is Status.DISPATCHED
+    assert sorted(r.id for r in journal.find()) == ["pay_1", "pay_2", "pay_3", "pay_4"]
+
+
+def test_modify_many_applies_in_one_go(journal: Journal) -> None:
+    for i in range(1, 4):
+        journal.create(new(req(i), f"pay_{i}"), now=T0, then=[Change(to_status=Status.DISPATCHED)])
+    results = journal.modify_many(
+        [
+            ("pay_3", lambda _r: [Change(to_status=Status.PENDING)]),
+            ("pay_1", lambda _r: [Change(to_status=Status.SUCCEEDED)]),
+            ("pay_404", lambda _r: [Change(to_status=Status.SUCCEEDED)]),
+            ("pay_2", lambda _r: [Change(to_status=Status.REVERSED)]),  # illegal
+            (
+                "pay_3",
+                lambda r: [Change(to_status=Status.EXPIRED)] if r.status is Status.PENDING else [],
+            ),
+        ],
+        now=T0,
+    )
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["Applied", "Applied", "PaymentNotFound", "IllegalTransition", "Applied"]
+    assert [journal.get(f"pay_{i}").status for i in (1, 2, 3)] == [
+        Status.SUCCEEDED,
+        Status.DISPATCHED,
+        Status.EXPIRED,
+    ]
+    assert all(journal.verify(f"pay_{i}") == [] for i in (1, 2, 3))

@@ -9,7 +9,7 @@ the clock) comes through the ``ChannelContext`` it is handed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -106,6 +106,13 @@ class Channel(ABC):
     @abstractmethod
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         """Send the payment and report what happened (raise ``NotSentError`` if provably unsent)."""
+
+    def start_batch(self, payments: Sequence[Payment], ctx: ChannelContext) -> list[Outcome]:
+        """Send many payments at once (one request file); one outcome per payment, in order.
+
+        Only called when ``capabilities.batch`` is set. Raising ``NotSentError`` means none left.
+        """
+        raise UnsupportedOperation(f"{type(self).__name__} does not send batches")
 
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
         """Ask the channel what became of a payment or refund (status enquiry, order query)."""

@@ -1,5 +1,7 @@
-"""``paychannels``: the library's command line (journal, and the commands later issues add).
+"""``paychannels``: the library's command line.
 
+Each command group is a module ``paychannels.cli.<name>_cmd`` with a ``register(sub,
+default_db)`` function; this module finds them, so adding a command touches no shared file.
 User mistakes (a bad URL, an unreachable database) print one readable line and exit 2;
 ``--debug`` shows the traceback. Machine-readable output with ``--json``.
 """
@@ -7,13 +9,16 @@ User mistakes (a bad URL, an unreachable database) print one readable line and e
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
+import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from types import ModuleType
 
+import paychannels.cli
 from paychannels._version import __version__
-from paychannels.cli import journal_cmd
 from paychannels.collector import DEFAULT_JOURNAL_URL
 from paychannels.errors import PaychannelsError
 
@@ -28,6 +33,13 @@ def default_db() -> str:
     return os.environ.get("PAYCHANNELS_DB", DEFAULT_JOURNAL_URL)
 
 
+def command_modules(package: ModuleType) -> Iterator[ModuleType]:
+    """The ``*_cmd`` modules of a package, in name order (shared with ``paychannels-sim``)."""
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.endswith("_cmd"):
+            yield importlib.import_module(f"{package.__name__}.{info.name}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
@@ -37,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"paychannels {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    journal_cmd.register(sub, default_db)
+    for module in command_modules(paychannels.cli):
+        module.register(sub, default_db)
     return parser
 
 

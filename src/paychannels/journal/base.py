@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import JsonValue
 
+from paychannels.errors import PaychannelsError
 from paychannels.models import Event, EventType, PaymentRequest, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
@@ -120,6 +121,22 @@ class Journal(ABC):
     @abstractmethod
     def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
         """Lock the record, call ``decide(current)`` and apply the returned changes atomically."""
+
+    @abstractmethod
+    def create_many(
+        self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()
+    ) -> list[Applied | PaychannelsError]:
+        """``create`` for many records in one transaction (batch files, bulk imports).
+
+        An item the journal refuses (``IdempotencyConflict``, ``AlreadyInDoubt``) comes back as
+        that error in its place; the others are committed.
+        """
+
+    @abstractmethod
+    def modify_many(
+        self, items: Sequence[tuple[str, Decide]], *, now: datetime
+    ) -> list[Applied | PaychannelsError]:
+        """``modify`` for many records in one transaction; refused items come back as errors."""
 
     @abstractmethod
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:

@@ -69,6 +69,13 @@ class _PgTx:
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._exec(sql, params).rowcount
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if len(rows) == 1:
+            return self._exec(sql, rows[0]).rowcount
+        with self._conn.cursor() as cur:
+            cur.executemany(self._sql(sql), rows)
+            return cur.rowcount  # psycopg 3.1+: the total over all rows
+
 
 class PostgresJournal(SqlJournal):
     """``postgresql://user@host:5432/dbname`` (any libpq URI; passwords via PGPASSWORD/.pgpass)."""

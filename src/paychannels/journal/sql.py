@@ -13,6 +13,7 @@ from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from pydantic import JsonValue
@@ -24,23 +25,50 @@ from paychannels.errors import (
     IllegalTransition,
     InvalidRequest,
     JournalError,
+    PaychannelsError,
     PaymentNotFound,
     SchemaOutdated,
     SchemaTooNew,
 )
 from paychannels.journal.base import Applied, Change, Decide, Journal, NewRecord, StateEntry
+from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, Dialect, render
-from paychannels.models import Event, EventType, Payment, Record, Refund
+from paychannels.models import Event, EventType, Payment, Record, Refund, trusted
 from paychannels.money import Money
 from paychannels.reasons import Reason
-from paychannels.status import OPEN_STATUSES, Status, check_transition
+from paychannels.status import OPEN_STATUSES, Status
 
 __all__ = ["Row", "SqlJournal", "Tx"]
 
 Row = Mapping[str, Any]
 
-_REQUEST_FIELDS = ("payer_name", "region", "operator", "period", "description", "metadata")
 _OPEN_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)) + ")"
+_CHUNK = 2000  # records per transaction in the bulk paths
+_IN_LIMIT = 500  # values per IN (...) list
+_FEW = 8  # up to this many events are appended one by one
+
+
+def _one(tx: Tx, sql: str, params: Sequence[Any]) -> Row:
+    row = tx.one(sql, params)
+    assert row is not None
+    return row
+
+
+def _json(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
+
+
+class _Raced(Exception):
+    """An insert met a key another process committed after our check: retry one by one."""
+
+
+def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoubt:
+    return AlreadyInDoubt(
+        f"payer {new.request.payer_id!r} already has attempt {blocking_id} for "
+        f"{new.request.reference!r} in status {status}; resolve it (status, recover or "
+        "cancel) before a second attempt",
+        blocking_id,
+    )
 
 
 class Tx(Protocol):
@@ -58,28 +86,9 @@ class Tx(Protocol):
         """Execute a statement; the number of rows it changed."""
         ...
 
-
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _touches_row(change: Change) -> bool:
-    return (
-        any(
-            value is not None
-            for value in (
-                change.amount_taken,
-                change.channel_ref,
-                change.reason,
-                change.reason_detail,
-                change.attention,
-                change.channel_data,
-                change.claim,
-            )
-        )
-        or change.release_claim
-        or change.new_attempt
-    )
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Execute a statement once per parameter row; the total of rows changed."""
+        ...
 
 
 class SqlJournal(Journal):
@@ -166,7 +175,7 @@ class SqlJournal(Journal):
 
     def _record(self, row: Row) -> Record:
         cur = row["currency"]
-        extra = json.loads(row["request_json"])
+        extra = _json(row["request_json"])  # the REQUEST_FIELDS of plan.py
         taken = row["taken_minor"]
         reason = row["reason"]
         fields: dict[str, Any] = {
@@ -183,7 +192,7 @@ class SqlJournal(Journal):
             "reason": Reason(reason) if reason else None,
             "reason_detail": row["reason_detail"],
             "attention": row["attention"],
-            "channel_data": json.loads(row["channel_data"]),
+            "channel_data": _json(row["channel_data"]),
             "parent_id": row["parent_id"],
             "attempt": int(row["attempt"]),
             "claimed_by": row["claimed_by"],
@@ -199,55 +208,118 @@ class SqlJournal(Journal):
             "metadata": extra.get("metadata") or {},
         }
         cls = Payment if row["kind"] == "payment" else Refund
-        return cls.model_construct(**fields)
+        return trusted(cls, fields)
 
     def _event(self, row: Row) -> Event:
-        return Event.model_construct(
-            seq=int(row["seq"]),
-            payment_id=row["payment_id"],
-            at=self._ts_out(row["at"]),
-            type=EventType(row["type"]),
-            from_status=Status(row["from_status"]) if row["from_status"] else None,
-            to_status=Status(row["to_status"]) if row["to_status"] else None,
-            data=json.loads(row["data"]),
+        return trusted(
+            Event,
+            {
+                "seq": int(row["seq"]),
+                "payment_id": row["payment_id"],
+                "at": self._ts_out(row["at"]),
+                "type": EventType(row["type"]),
+                "from_status": Status(row["from_status"]) if row["from_status"] else None,
+                "to_status": Status(row["to_status"]) if row["to_status"] else None,
+                "data": json.loads(row["data"]),
+            },
         )
 
     # -- writes ---------------------------------------------------------------------------
 
     def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
-        try:
-            with self._transaction(write=True) as tx:
-                existing = tx.one(
-                    "SELECT * FROM pc_payments WHERE idempotency_key = ?",
-                    (new.request.idempotency_key,),
-                )
-                if existing is not None:
-                    return self._existing(existing, new)
+        result = self.create_many([new], now=now, then=then)[0]
+        if isinstance(result, PaychannelsError):
+            raise result
+        return result
+
+    def create_many(
+        self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()
+    ) -> list[Applied | PaychannelsError]:
+        results: list[Applied | PaychannelsError] = []
+        for start in range(0, len(news), _CHUNK):
+            chunk = news[start : start + _CHUNK]
+            try:
+                with self._transaction(write=True) as tx:
+                    results.extend(self._create_chunk(tx, chunk, now, then))
+            except _Raced:
+                # another process inserted one of these keys meanwhile: settle one by one
+                for new in chunk:
+                    with self._transaction(write=True) as tx:
+                        results.extend(self._create_chunk(tx, [new], now, then))
+            except Exception as exc:
+                if not self._is_obligation_violation(exc):
+                    raise
+                for new in chunk:  # an obligation raced: the retry names the blocking attempt
+                    with self._transaction(write=True) as tx:
+                        results.extend(self._create_chunk(tx, [new], now, then))
+        return results
+
+    def _create_chunk(
+        self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
+    ) -> list[Applied | PaychannelsError]:
+        keys = [n.request.idempotency_key for n in news]
+        existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
+        open_attempts = self._open_attempts(tx, [n for n in news if n.kind == "payment"])
+        out: list[Applied | PaychannelsError | None] = []
+        plans: list[Plan] = []
+        in_batch: set[str] = set()
+        for new in news:
+            req = new.request
+            found = existing.get(req.idempotency_key)
+            try:
+                if req.idempotency_key in in_batch:
+                    raise IdempotencyConflict(
+                        f"idempotency key {req.idempotency_key!r} appears twice in one batch"
+                    )
+                if found is not None:
+                    out.append(self._existing(found, new))
+                    continue
                 if new.kind == "payment":
-                    self._refuse_open_obligation(tx, new)
+                    blocking = open_attempts.get((req.payer_id, req.reference))
+                    if blocking is not None:
+                        raise _in_doubt(new, *blocking)
                 else:
                     self._refuse_over_refund(tx, new)
-                inserted = self._insert(tx, new, now)
-                if not inserted:  # another process inserted the same key meanwhile
-                    row = tx.one(
-                        "SELECT * FROM pc_payments WHERE idempotency_key = ?",
-                        (new.request.idempotency_key,),
-                    )
-                    assert row is not None
-                    return self._existing(row, new)
-                row = tx.one(f"SELECT * FROM pc_payments WHERE id = ?{self.for_update}", (new.id,))
-                assert row is not None
-                created = Change(event=EventType.CREATED, data={"fingerprint": new.fingerprint})
-                current = self._record(row)
-                events = self._append(tx, current, [created], now, initial=True)
-                applied = self._apply(tx, current, list(then), now)
-                return Applied(applied.record, events + applied.events, created=True)
-        except Exception as exc:
-            if not self._is_obligation_violation(exc):
-                raise
-            with self._transaction(write=False) as tx:
-                self._refuse_open_obligation(tx, new)
-            raise
+                new_plan = plan_new(new, now, then)
+            except (IdempotencyConflict, AlreadyInDoubt, IllegalTransition, InvalidRequest) as exc:
+                out.append(exc)
+                continue
+            except PaymentNotFound as exc:
+                out.append(exc)
+                continue
+            if new.kind == "payment":
+                open_attempts[(req.payer_id, req.reference)] = (new.id, new_plan.record.status)
+            in_batch.add(req.idempotency_key)
+            plans.append(new_plan)
+            out.append(None)
+        applied = iter(self._write_plans(tx, plans, insert=True))
+        return [next(applied) if item is None else item for item in out]
+
+    def _select_in(self, tx: Tx, column: str, values: Sequence[Any]) -> list[Row]:
+        rows: list[Row] = []
+        for start in range(0, len(values), _IN_LIMIT):
+            part = values[start : start + _IN_LIMIT]
+            marks = ", ".join("?" for _ in part)
+            rows.extend(
+                tx.rows(f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part))
+            )
+        return rows
+
+    def _open_attempts(
+        self, tx: Tx, news: Sequence[NewRecord]
+    ) -> dict[tuple[str, str], tuple[str, Status]]:
+        payers = sorted({n.request.payer_id for n in news})
+        found: dict[tuple[str, str], tuple[str, Status]] = {}
+        for start in range(0, len(payers), _IN_LIMIT):
+            part = payers[start : start + _IN_LIMIT]
+            marks = ", ".join("?" for _ in part)
+            for row in tx.rows(
+                "SELECT id, status, payer_id, reference FROM pc_payments WHERE kind = 'payment' "
+                f"AND status IN {_OPEN_SQL} AND payer_id IN ({marks})",
+                part,
+            ):
+                found[(row["payer_id"], row["reference"])] = (row["id"], Status(row["status"]))
+        return found
 
     def _existing(self, row: Row, new: NewRecord) -> Applied:
         if row["fingerprint"] != new.fingerprint:
@@ -259,18 +331,9 @@ class SqlJournal(Journal):
         return Applied(self._record(row), (), created=False)
 
     def _refuse_open_obligation(self, tx: Tx, new: NewRecord) -> None:
-        blocking = tx.one(
-            "SELECT id, status FROM pc_payments WHERE payer_id = ? AND reference = ? "
-            f"AND kind = 'payment' AND status IN {_OPEN_SQL}",
-            (new.request.payer_id, new.request.reference),
-        )
+        blocking = self._open_attempts(tx, [new]).get((new.request.payer_id, new.request.reference))
         if blocking is not None:
-            raise AlreadyInDoubt(
-                f"payer {new.request.payer_id!r} already has attempt {blocking['id']} for "
-                f"{new.request.reference!r} in status {blocking['status']}; resolve it "
-                "(status, recover or cancel) before a second attempt",
-                blocking["id"],
-            )
+            raise _in_doubt(new, *blocking)
 
     def _refuse_over_refund(self, tx: Tx, new: NewRecord) -> None:
         parent = tx.one(
@@ -298,184 +361,161 @@ class SqlJournal(Journal):
                 "or in progress)"
             )
 
-    def _insert(self, tx: Tx, new: NewRecord, now: datetime) -> bool:
-        req = new.request
-        extra = {name: getattr(req, name) for name in _REQUEST_FIELDS}
-        ts = self._ts_in(now)
-        count = tx.run(
-            "INSERT INTO pc_payments (id, kind, parent_id, idempotency_key, fingerprint, "
-            "channel, status, payer_id, reference, currency, amount_minor, request_json, "
-            "channel_data, attempt, created_at, updated_at, version) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', 0, ?, ?, 1) "
-            "ON CONFLICT (idempotency_key) DO NOTHING",
-            (
-                new.id,
-                new.kind,
-                new.parent_id,
-                req.idempotency_key,
-                new.fingerprint,
-                new.channel,
-                Status.CREATED.value,
-                req.payer_id,
-                req.reference,
-                req.amount.currency.code,
-                req.amount.minor,
-                _dumps(extra),
-                ts,
-                ts,
-            ),
-        )
-        return count == 1
-
     def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
-        with self._transaction(write=True) as tx:
-            row = tx.one(f"SELECT * FROM pc_payments WHERE id = ?{self.for_update}", (record_id,))
-            if row is None:
+        result = self.modify_many([(record_id, decide)], now=now)[0]
+        if isinstance(result, PaychannelsError):
+            if isinstance(result, PaymentNotFound):
                 raise PaymentNotFound(f"no payment or refund {record_id!r} in {self.url}")
-            current = self._record(row)
-            return self._apply(tx, current, list(decide(current)), now)
+            raise result
+        return result
 
-    def _apply(self, tx: Tx, current: Record, changes: list[Change], now: datetime) -> Applied:
-        if not changes:
-            return Applied(current)
-        upd: dict[str, Any] = {}
-        status = current.status
-        channel_data = dict(current.channel_data)
-        attempt = current.attempt
-        for ch in changes:
-            if ch.to_status is not None:
-                check_transition(status, ch.to_status, payment_id=current.id)
-                status = ch.to_status
-                upd["status"] = status.value
-                if status is not Status.DISPATCHED:
-                    upd["claimed_by"] = None
-                    upd["lease_until"] = None
-                # the reason explains the current status: a new status brings its own (or none)
-                upd["reason"] = ch.reason.value if ch.reason else None
-                upd["reason_detail"] = ch.reason_detail
-            if ch.amount_taken is not None:
-                if ch.amount_taken.currency != current.amount.currency:
-                    raise JournalError(
-                        f"{current.id}: amount taken in {ch.amount_taken.currency} but the "
-                        f"payment is in {current.amount.currency}"
+    def modify_many(
+        self, items: Sequence[tuple[str, Decide]], *, now: datetime
+    ) -> list[Applied | PaychannelsError]:
+        results: list[Applied | PaychannelsError | None] = [None] * len(items)
+        # rows are locked in id order, so two bulk writers never deadlock on PostgreSQL
+        order = sorted(range(len(items)), key=lambda i: items[i][0])
+        for start in range(0, len(order), _CHUNK):
+            chunk = order[start : start + _CHUNK]
+            with self._transaction(write=True) as tx:
+                ids = sorted({items[i][0] for i in chunk})
+                current: dict[str, Record] = {}
+                for part in range(0, len(ids), _IN_LIMIT):
+                    some = ids[part : part + _IN_LIMIT]
+                    marks = ", ".join("?" for _ in some)
+                    for row in tx.rows(
+                        f"SELECT * FROM pc_payments WHERE id IN ({marks}) ORDER BY id"
+                        f"{self.for_update}",
+                        some,
+                    ):
+                        current[row["id"]] = self._record(row)
+                plans: dict[str, Plan] = {}
+                owners: dict[int, str] = {}
+                for i in chunk:
+                    record_id, decide = items[i]
+                    record = current.get(record_id)
+                    if record is None:
+                        results[i] = PaymentNotFound(f"no payment or refund {record_id!r}")
+                        continue
+                    try:
+                        step = plan(record, list(decide(record)), now)
+                    except (IllegalTransition, InvalidRequest) as exc:
+                        results[i] = exc
+                        continue
+                    current[record_id] = step.record  # a later item for it sees this
+                    if record_id in plans:
+                        plans[record_id].merge(step)
+                    else:
+                        plans[record_id] = step
+                    owners[i] = record_id
+                applied = dict(
+                    zip(
+                        plans,
+                        self._write_plans(tx, list(plans.values()), insert=False),
+                        strict=True,
                     )
-                upd["taken_minor"] = ch.amount_taken.minor
-            if ch.channel_ref is not None:
-                upd["channel_ref"] = ch.channel_ref
-            if ch.to_status is None and ch.reason is not None:
-                upd["reason"] = ch.reason.value
-            if ch.to_status is None and ch.reason_detail is not None:
-                upd["reason_detail"] = ch.reason_detail
-            if ch.attention is not None:
-                upd["attention"] = ch.attention or None
-            if ch.channel_data:
-                channel_data.update(ch.channel_data)
-                upd["channel_data"] = _dumps(channel_data)
-            if ch.claim is not None:
-                upd["claimed_by"] = ch.claim.owner
-                upd["lease_until"] = self._ts_in(ch.claim.until)
-            if ch.release_claim:
-                upd["claimed_by"] = None
-                upd["lease_until"] = None
-            if ch.new_attempt:
-                attempt += 1
-                upd["attempt"] = attempt
-        upd["updated_at"] = self._ts_in(now)
-        assignments = ", ".join(f"{col} = ?" for col in upd)
-        tx.run(
-            f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?",
-            (*upd.values(), current.id),
-        )
-        events = self._append(tx, current, changes, now)
-        crashpoint("journal.before_commit")
-        return Applied(self._updated(current, upd, channel_data, now), events)
-
-    def _updated(
-        self, current: Record, upd: dict[str, Any], channel_data: dict[str, Any], now: datetime
-    ) -> Record:
-        """The record as the UPDATE left it, built without reading it back."""
-        fields: dict[str, Any] = {"updated_at": now, "version": current.version + 1}
-        cur = current.amount.currency
-        for column, value in upd.items():
-            match column:
-                case "status":
-                    fields["status"] = Status(value)
-                case "taken_minor":
-                    fields["amount_taken"] = Money.of_minor(value, cur)
-                case "reason":
-                    fields["reason"] = Reason(value) if value else None
-                case "channel_data":
-                    fields["channel_data"] = channel_data
-                case "lease_until":
-                    fields["lease_until"] = None if value is None else self._ts_out(value)
-                case "updated_at":
-                    pass
-                case _:
-                    fields[column] = value
-        return current.model_copy(update=fields)
+                )
+                for i, record_id in owners.items():
+                    results[i] = applied[record_id]
+        return [r if r is not None else PaymentNotFound("unreachable") for r in results]
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
-        if change.to_status is not None or _touches_row(change):
+        if change.to_status is not None:
             raise ValueError("append() takes annotations only; use modify() for changes")
         with self._transaction(write=True) as tx:
             row = tx.one("SELECT * FROM pc_payments WHERE id = ?", (record_id,))
             if row is None:
                 raise PaymentNotFound(f"no payment or refund {record_id!r} in {self.url}")
-            current = self._record(row)
-            return Applied(current, self._append(tx, current, [change], now))
+            step = plan(self._record(row), [change], now)
+            if step.columns:
+                raise ValueError("append() takes annotations only; use modify() for changes")
+            return self._write_plans(tx, [step], insert=False)[0]
 
-    def _append(
-        self,
-        tx: Tx,
-        current: Record,
-        changes: Iterable[Change],
-        now: datetime,
-        *,
-        initial: bool = False,
-    ) -> tuple[Event, ...]:
-        self._before_events(tx)
-        status: Status | None = None if initial else current.status
-        out: list[Event] = []
-        at = self._ts_in(now)
-        for ch in changes:
-            to_status = Status.CREATED if initial else ch.to_status
-            from_status = status if to_status is not None else None
-            data = dict(ch.data)
-            if ch.reason is not None:
-                data.setdefault("reason", ch.reason.value)
-            if ch.reason_detail is not None:
-                data.setdefault("reason_detail", ch.reason_detail)
-            if ch.attention:
-                data.setdefault("attention", ch.attention)
-            if ch.amount_taken is not None:
-                data.setdefault("amount_taken_minor", ch.amount_taken.minor)
-            row = tx.one(
-                "INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data) "
-                "VALUES (?, ?, ?, ?, ?, ?) RETURNING seq",
-                (
-                    current.id,
-                    at,
-                    ch.event.value,
-                    from_status.value if from_status else None,
-                    to_status.value if to_status else None,
-                    _dumps(data),
-                ),
+    def _db(self, column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in TIMESTAMP_COLUMNS:
+            return self._ts_in(value)
+        if isinstance(value, StrEnum):
+            return value.value
+        if column in ("channel_data", "request_json"):
+            return dumps(value)
+        return value
+
+    def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
+        """Execute plans in bulk: rows inserted or updated, then their events appended."""
+        if insert and plans:
+            names = list(plans[0].columns)
+            marks = ", ".join("?" for _ in names)
+            inserted = tx.many(
+                f"INSERT INTO pc_payments ({', '.join(names)}) VALUES ({marks}) "
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                [[self._db(c, p.columns[c]) for c in names] for p in plans],
             )
-            assert row is not None
-            out.append(
-                Event.model_construct(
-                    seq=int(row["seq"]),
-                    payment_id=current.id,
-                    at=now,
-                    type=ch.event,
-                    from_status=from_status,
-                    to_status=to_status,
-                    data=data,
+            if inserted != len(plans):
+                raise _Raced()
+        elif not insert:
+            groups: dict[tuple[str, ...], list[Plan]] = {}
+            for p in plans:
+                if p.columns:
+                    groups.setdefault(tuple(p.columns), []).append(p)
+            for columns, members in groups.items():
+                assignments = ", ".join(f"{c} = ?" for c in columns)
+                tx.many(
+                    f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?",
+                    [[*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members],
                 )
+        events = self._append_events(tx, plans)
+        crashpoint("journal.before_commit")
+        return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
+
+    def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
+        specs = [(p.record.id, spec) for p in plans for spec in p.events]
+        if not specs:
+            return [() for _ in plans]
+        self._before_events(tx)
+        at = plans[0].record.updated_at
+        rows = [
+            (
+                rid,
+                self._ts_in(at),
+                spec.type.value,
+                spec.from_status.value if spec.from_status else None,
+                spec.to_status.value if spec.to_status else None,
+                dumps(spec.data),
             )
-            if to_status is not None:
-                status = to_status
-        return tuple(out)
+            for rid, spec in specs
+        ]
+        insert = (
+            "INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        if len(rows) <= _FEW:  # one round trip per event beats three for the bulk form
+            seqs = [int(_one(tx, f"{insert} RETURNING seq", row)["seq"]) for row in rows]
+        else:
+            top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
+            tx.many(insert, rows)
+            # the event-order lock (or SQLite's write lock) is held: these are exactly ours
+            found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
+            seqs = [int(r["seq"]) for r in found]
+            if len(seqs) != len(specs):
+                raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
+        made = iter(
+            trusted(
+                Event,
+                {
+                    "seq": seq,
+                    "payment_id": rid,
+                    "at": at,
+                    "type": spec.type,
+                    "from_status": spec.from_status,
+                    "to_status": spec.to_status,
+                    "data": spec.data,
+                },
+            )
+            for seq, (rid, spec) in zip(seqs, specs, strict=True)
+        )
+        return [tuple(next(made) for _ in p.events) for p in plans]
 
     # -- reads ----------------------------------------------------------------------------
 
@@ -601,7 +641,7 @@ class SqlJournal(Journal):
     def state_put(
         self, scope: str, key: str, value: JsonValue, *, expected_version: int, now: datetime
     ) -> bool:
-        text = _dumps(value)
+        text = dumps(value)
         with self._transaction(write=True) as tx:
             if expected_version == 0:
                 changed = tx.run(

@@ -40,6 +40,11 @@ class _SqliteTx:
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, params).rowcount
 
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        if len(rows) == 1:
+            return self._conn.execute(sql, rows[0]).rowcount
+        return self._conn.executemany(sql, rows).rowcount
+
 
 class SqliteJournal(SqlJournal):
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
@@ -84,6 +89,7 @@ class SqliteJournal(SqlJournal):
             self._target = str(path)
         self.path = None if self._memory else Path(raw_path)
         self._local = threading.local()
+        self._last_ts: tuple[datetime | None, str] = (None, "")
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._keeper = self._connect() if self._memory else None
@@ -166,7 +172,12 @@ class SqliteJournal(SqlJournal):
         )
 
     def _ts_in(self, value: datetime) -> str:
-        return value.astimezone(UTC).strftime(_TS_FORMAT)
+        cached = self._last_ts
+        if cached[0] == value:  # bulk writes convert the same "now" thousands of times
+            return cached[1]
+        text = value.astimezone(UTC).strftime(_TS_FORMAT)
+        self._last_ts = (value, text)
+        return text
 
     def _ts_out(self, value: Any) -> datetime:
         return datetime.fromisoformat(value)  # the fixed format above, with 'Z' for UTC

@@ -2,16 +2,19 @@
 
 A harness starts the channel's peer (the memory device, a terminal simulator on TCP or a pty,
 a provider simulator over HTTP, a bank simulator on files), opens a channel to it, scripts
-the peer's next behaviour, and reports the peer's truth (how often money was taken). Later
-issues add their harness to ``HARNESSES`` and the whole suite runs against them unchanged.
+the peer's next behaviour, and reports the peer's truth (how often money was taken). Each
+channel kind adds a module to this package with a ``HARNESSES`` dict; the whole suite then
+runs against it unchanged.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from paychannels import Channel, Collector, MemoryChannel, Money, Record
+from paychannels import Channel, Collector, Money, Record
 
 #: the behaviours a peer can be scripted with (a harness lists those its peer supports)
 BEHAVIOURS = frozenset(
@@ -67,27 +70,10 @@ class Harness(ABC):
         """Stop the peer."""
 
 
-class MemoryHarness(Harness):
-    """The in-memory channel: the reference implementation of the contract."""
-
-    name = "memory"
-
-    def open(self) -> Channel:
-        self.channel = MemoryChannel()
-        return self.channel
-
-    def script(self, behaviour: str) -> None:
-        self.channel.script(behaviour)
-
-    def charges(self, record: Record) -> int:
-        return self.channel.charges(record.id)
-
-    def refunded(self, record: Record) -> Money:
-        entry = self.channel.ledger.get(record.id)
-        return Money.of_minor(entry.refunded_minor if entry else 0, record.amount.currency)
-
-    def finish_pending(self, collector: Collector, record: Record, *, paid: bool) -> None:
-        collector.handle_notice(record.channel, self.channel.settle(record.id, paid=paid))
-
-
-HARNESSES: dict[str, type[Harness]] = {"memory": MemoryHarness}
+def all_harnesses() -> dict[str, type[Harness]]:
+    """Every harness: each module of this package contributes its ``HARNESSES`` dict."""
+    found: dict[str, type[Harness]] = {}
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found.update(getattr(module, "HARNESSES", {}))
+    return found

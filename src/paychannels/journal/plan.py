@@ -1,0 +1,191 @@
+"""Planning a journal write: from a record and ``Change`` steps to new column values and events.
+
+Pure (no database): the guard runs here, so a refused step raises before any statement is
+sent, and the single-record and bulk write paths share one definition of what a change does.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import JsonValue
+
+from paychannels.errors import JournalError
+from paychannels.journal.base import Change, NewRecord
+from paychannels.models import EventType, Payment, Record, Refund, trusted
+from paychannels.status import Status, check_transition
+
+__all__ = ["REQUEST_FIELDS", "TIMESTAMP_COLUMNS", "EventSpec", "Plan", "dumps", "plan", "plan_new"]
+
+REQUEST_FIELDS = ("payer_name", "region", "operator", "period", "description", "metadata")
+TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "lease_until"})
+
+
+def dumps(value: object) -> str:
+    """Canonical JSON for the journal's text columns."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    """An event about to be appended (its ``seq`` comes from the database)."""
+
+    type: EventType
+    from_status: Status | None
+    to_status: Status | None
+    data: dict[str, JsonValue]
+
+
+@dataclass(slots=True)
+class Plan:
+    """What one write does to one record: the columns to set and the events to append."""
+
+    record: Record
+    columns: dict[str, Any] = field(default_factory=dict)
+    events: list[EventSpec] = field(default_factory=list)
+
+    def merge(self, later: Plan) -> None:
+        """Fold a later plan for the same record into this one (one UPDATE per record)."""
+        self.record = later.record
+        self.columns.update(later.columns)
+        self.events.extend(later.events)
+
+
+def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
+    """Apply ``changes`` to ``current`` in memory; raises ``IllegalTransition`` on a bad step."""
+    cols: dict[str, Any] = {}
+    fields: dict[str, Any] = {}
+    events: list[EventSpec] = []
+    status = current.status
+    channel_data = dict(current.channel_data)
+    attempt = current.attempt
+    for ch in changes:
+        data = dict(ch.data)
+        from_status = status if ch.to_status is not None else None
+        if ch.to_status is not None:
+            check_transition(status, ch.to_status, payment_id=current.id)
+            status = ch.to_status
+            cols["status"] = fields["status"] = status
+            if status is not Status.DISPATCHED:
+                cols["claimed_by"] = cols["lease_until"] = None
+            # the reason explains the current status: a new status brings its own (or none)
+            cols["reason"] = fields["reason"] = ch.reason
+            cols["reason_detail"] = fields["reason_detail"] = ch.reason_detail
+        else:
+            if ch.reason is not None:
+                cols["reason"] = fields["reason"] = ch.reason
+            if ch.reason_detail is not None:
+                cols["reason_detail"] = fields["reason_detail"] = ch.reason_detail
+        if ch.amount_taken is not None:
+            if ch.amount_taken.currency != current.amount.currency:
+                raise JournalError(
+                    f"{current.id}: amount taken in {ch.amount_taken.currency} but the "
+                    f"payment is in {current.amount.currency}"
+                )
+            cols["taken_minor"] = ch.amount_taken.minor
+            fields["amount_taken"] = ch.amount_taken
+            data.setdefault("amount_taken_minor", ch.amount_taken.minor)
+        if ch.channel_ref is not None:
+            cols["channel_ref"] = fields["channel_ref"] = ch.channel_ref
+        if ch.attention is not None:
+            cols["attention"] = fields["attention"] = ch.attention or None
+            if ch.attention:
+                data.setdefault("attention", ch.attention)
+        if ch.channel_data:
+            channel_data.update(ch.channel_data)
+            cols["channel_data"] = channel_data
+            fields["channel_data"] = channel_data
+        if ch.claim is not None:
+            cols["claimed_by"], cols["lease_until"] = ch.claim.owner, ch.claim.until
+        if ch.release_claim:
+            cols["claimed_by"] = cols["lease_until"] = None
+        if ch.new_attempt:
+            attempt += 1
+            cols["attempt"] = fields["attempt"] = attempt
+        if ch.reason is not None:
+            data.setdefault("reason", ch.reason.value)
+        if ch.reason_detail is not None:
+            data.setdefault("reason_detail", ch.reason_detail)
+        events.append(EventSpec(ch.event, from_status, ch.to_status, data))
+    if "claimed_by" in cols:
+        fields["claimed_by"], fields["lease_until"] = cols["claimed_by"], cols["lease_until"]
+    if cols:
+        cols["updated_at"] = fields["updated_at"] = now
+        fields["version"] = current.version + 1
+        record = current.model_copy(update=fields)
+    else:
+        record = current
+    return Plan(record, cols, events)
+
+
+def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
+    """The CREATED record for ``new``, then ``then`` applied; ``columns`` is the whole row."""
+    req = new.request
+    cls = Payment if new.kind == "payment" else Refund
+    created = trusted(
+        cls,
+        {
+            "id": new.id,
+            "kind": new.kind,
+            "status": Status.CREATED,
+            "channel": new.channel,
+            "payer_id": req.payer_id,
+            "reference": req.reference,
+            "amount": req.amount,
+            "idempotency_key": req.idempotency_key,
+            "amount_taken": None,
+            "channel_ref": None,
+            "reason": None,
+            "reason_detail": None,
+            "attention": None,
+            "channel_data": {},
+            "parent_id": new.parent_id,
+            "attempt": 0,
+            "claimed_by": None,
+            "lease_until": None,
+            "created_at": now,
+            "updated_at": now,
+            "version": 1,
+            **{name: getattr(req, name) for name in REQUEST_FIELDS},
+        },
+    )
+    row: dict[str, Any] = {
+        "id": new.id,
+        "kind": new.kind,
+        "parent_id": new.parent_id,
+        "idempotency_key": req.idempotency_key,
+        "fingerprint": new.fingerprint,
+        "channel": new.channel,
+        "status": Status.CREATED,
+        "payer_id": req.payer_id,
+        "reference": req.reference,
+        "currency": req.amount.currency.code,
+        "amount_minor": req.amount.minor,
+        "taken_minor": None,
+        "channel_ref": None,
+        "reason": None,
+        "reason_detail": None,
+        "attention": None,
+        "request_json": {
+            name: value
+            for name in REQUEST_FIELDS
+            if (value := getattr(req, name)) is not None and value != {}
+        },
+        "channel_data": {},
+        "attempt": 0,
+        "claimed_by": None,
+        "lease_until": None,
+        "created_at": now,
+        "updated_at": now,
+        "version": 1,
+    }
+    first = EventSpec(EventType.CREATED, None, Status.CREATED, {"fingerprint": new.fingerprint})
+    after = plan(created, then, now)
+    row.update(after.columns)
+    if after.columns:
+        row["version"] = 2  # as if the CREATED row had been updated once by ``then``
+    return Plan(after.record, row, [first, *after.events])
