@@ -40,7 +40,7 @@ from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
 from paychannels.status import Status
 from paychannels.urls import ParsedURL
-from paychannels.verification import Headers, UnknownKey
+from paychannels.verification import CallbackRejected, Headers, UnknownKey
 
 __all__ = ["MobilePayChannel", "alipay_from_url", "wechatpay_from_url"]
 
@@ -204,9 +204,9 @@ class MobilePayChannel(Channel):
         log.info("downloaded %d new platform certificate(s)", added)
         return added > 0
 
-    def reject_reply(self) -> Reply:
-        """The reply for a callback we could not take for our own reasons (journal down)."""
-        return self.codec.reject_reply(None)
+    def reject_reply(self, error: CallbackRejected | None = None) -> Reply:
+        """The provider's failure reply: for ``error``, or for our own trouble (journal down)."""
+        return self.codec.reject_reply(error)
 
     # -- housekeeping ---------------------------------------------------------------------------
 
