@@ -125,7 +125,7 @@ class Stack:
         return ch
 
     def order(self, channel: str, key: str, amount: str = "380.00") -> Payment:
-        p = self.collector.collect(
+        return self.collector.collect(
             PaymentRequest(
                 payer_id=f"payer-{key}",
                 amount=Money(amount, "CNY"),
@@ -135,7 +135,6 @@ class Stack:
             ),
             channel=channel,
         )
-        return p
 
     def close(self) -> None:
         self.served.close()

@@ -73,10 +73,14 @@ def _truncated(keys: SimKeys, body: bytes) -> tuple[bytes, dict[str, str]]:
     return new, signed(keys, new)
 
 
+def _without(headers: dict[str, str], name: str) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k != name}
+
+
 Case = Callable[[SimKeys, bytes, dict[str, str]], tuple[bytes, dict[str, str]]]
 WECHAT_CASES: dict[str, tuple[Case, int]] = {
     "missing headers": (lambda k, b, h: (b, {"Content-Type": "application/json"}), 400),
-    "missing nonce": (lambda k, b, h: (b, {x: y for x, y in h.items() if x != "Wechatpay-Nonce"}), 400),
+    "missing nonce": (lambda k, b, h: (b, _without(h, "Wechatpay-Nonce")), 400),
     "wrong serial": (lambda k, b, h: (b, {**h, "Wechatpay-Serial": "ABCDEF0123"}), 401),
     "bad base64": (lambda k, b, h: (b, {**h, "Wechatpay-Signature": "%%%not-base64%%%"}), 401),
     "wrong algorithm": (lambda k, b, h: (b, {**h, "Wechatpay-Signature-Type": "HMAC-SHA256"}), 401),
@@ -126,7 +130,7 @@ ALIPAY_CASES: dict[str, tuple[Callable[[bytes], bytes], int]] = {
     "repeated key": (lambda b: b + b"&trade_status=TRADE_SUCCESS", 400),
     "not a form": (lambda b: b'{"trade_status":"TRADE_SUCCESS"}', 400),
     "empty body": (lambda b: b"", 400),
-    "missing sign": (lambda b: b"&".join(p for p in b.split(b"&") if not p.startswith(b"sign=")), 400),
+    "missing sign": (lambda b: b"&".join(p for p in b.split(b"&") if p[:5] != b"sign="), 400),
     "unknown charset": (lambda b: b.replace(b"charset=utf-8", b"charset=ebcdic"), 400),
     "bad percent-encoding": (lambda b: b.replace(b"subject=", b"subject=%FF%FE"), 400),
     "oversized body": (lambda b: b + b"&pad=" + b"x" * 70_000, 413),
