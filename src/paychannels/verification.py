@@ -36,7 +36,7 @@ class CallbackRejected(ProtocolError):
     status: int = 400
 
     def __init__(self, message: str, *, where: str = "") -> None:
-        super().__init__(f"{where}: {message}" if where else message)
+        super().__init__(f"{where} {message}" if where else message)
         self.where = where
 
 
@@ -83,7 +83,7 @@ def check_window(timestamp: int, now: float, *, tolerance: float, where: str) ->
     """Refuse a signed timestamp more than ``tolerance`` seconds from ``now``, either way."""
     if abs(now - timestamp) >= tolerance:
         raise StaleTimestamp(
-            f"timestamp {timestamp} is {int(now - timestamp)} s from now, outside ±{tolerance:g} s",
+            f"is {int(now - timestamp)} s from now, outside ±{tolerance:g} s ({timestamp})",
             where=where,
         )
 

@@ -90,7 +90,7 @@ def _skip(raw: bytes, pos: int) -> int:
 
 def _string_end(raw: bytes, pos: int, where: str) -> int:
     if pos >= len(raw) or raw[pos] != ord('"'):
-        raise MalformedCallback("expected a JSON string", where=where)
+        raise MalformedCallback("has a member name that is not a string", where=where)
     pos += 1
     while pos < len(raw):
         c = raw[pos]

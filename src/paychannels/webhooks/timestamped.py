@@ -89,5 +89,5 @@ class TimestampedHmac:
             for mac in macs:
                 matched |= equal(expected, mac)  # no early exit: constant work
         if not matched:
-            raise VerificationError("no signature matches a held secret", where=self.header)
+            raise VerificationError("matches no held secret", where=f"header {self.header}")
         return int(timestamp)

@@ -41,7 +41,7 @@ class ResourceCipher:
             raise MalformedCallback("is not an object", where=where)
         algorithm = resource.get("algorithm")
         if algorithm != ALGORITHM:
-            raise MalformedCallback(f"algorithm must be {ALGORITHM}", where=f"{where}.algorithm")
+            raise MalformedCallback(f"must be {ALGORITHM}", where=f"{where}.algorithm")
         nonce = _text(resource, "nonce", where)
         aad = resource.get("associated_data", "")
         if aad is None:

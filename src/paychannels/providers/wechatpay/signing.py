@@ -80,7 +80,7 @@ def parse_authorization(value: str) -> dict[str, str]:
     """The fields of an ``Authorization`` header (for the simulator); ``MalformedCallback``."""
     scheme, _, rest = value.strip().partition(" ")
     if scheme != ALGORITHM:
-        raise MalformedCallback(f"scheme must be {ALGORITHM}", where="header Authorization")
+        raise MalformedCallback(f"must start with {ALGORITHM}", where="header Authorization")
     fields: dict[str, str] = {}
     for part in rest.split(","):
         match = _AUTH_FIELD.fullmatch(part)
@@ -131,7 +131,7 @@ def verify_signed(
     signed = SignedHeaders.read(headers)
     if signed.signature_type is not None and signed.signature_type != ALGORITHM:
         raise VerificationError(
-            f"algorithm {signed.signature_type[:40]!r} is not {ALGORITHM}",
+            f"is {signed.signature_type[:40]!r}, not {ALGORITHM}",
             where="header Wechatpay-Signature-Type",
         )
     ts = signed.timestamp
