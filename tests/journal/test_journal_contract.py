@@ -370,8 +370,8 @@ def test_annotations_and_changes_on_one_record_never_deadlock(journal: Journal) 
     def note() -> None:
         start.wait()
         try:
+            change = Change(event=EventType.NOTE, data={"text": "x"})
             for _ in range(60):
-                change = Change(event=EventType.NOTE, data={"text": "x"})
                 journal.modify("pay_race", lambda r: [change], now=T0)
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
