@@ -7,8 +7,8 @@ carrying the HTTP status a receiver should answer with. None of them ever carrie
 
 from __future__ import annotations
 
-import base64
 import binascii
+import functools
 import hmac
 from collections.abc import Iterable, Iterator, Mapping
 
@@ -24,6 +24,7 @@ __all__ = [
     "StaleTimestamp",
     "UnknownKey",
     "VerificationError",
+    "b64decode_strict",
     "check_window",
     "equal",
     "strict_b64decode",
@@ -90,10 +91,18 @@ def check_window(timestamp: int, now: float, *, tolerance: float, where: str) ->
 
 def strict_b64decode(text: str, *, where: str) -> bytes:
     """Standard base64 with padding, nothing else; ``MalformedCallback`` otherwise."""
+    raw = b64decode_strict(text)
+    if raw is None:
+        raise MalformedCallback("is not valid base64", where=where)
+    return raw
+
+
+def b64decode_strict(text: str) -> bytes | None:
+    """Standard padded base64 decoded in C with nothing tolerated, or None when it is not."""
     try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise MalformedCallback("is not valid base64", where=where) from None
+        return None
 
 
 class Headers(Mapping[str, str]):
@@ -107,14 +116,16 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_items", "_repeated")
 
     def __init__(self, source: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        self._items: dict[str, str] = {}
+        pairs = source.items() if isinstance(source, Mapping) else list(source)
+        self._items: dict[str, str] = {_normal(name): value for name, value in pairs}
         self._repeated: set[str] = set()
-        pairs = source.items() if isinstance(source, Mapping) else source
-        for name, value in pairs:
-            key = _normal(name)
-            if key in self._items:
-                self._repeated.add(key)
-            self._items[key] = value
+        if len(self._items) != len(pairs):  # rare: find which names came twice
+            seen: set[str] = set()
+            for name, _ in pairs:
+                key = _normal(name)
+                if key in seen:
+                    self._repeated.add(key)
+                seen.add(key)
 
     def __getitem__(self, name: str) -> str:
         return self._items[_normal(name)]
@@ -128,12 +139,24 @@ class Headers(Mapping[str, str]):
     def one(self, name: str) -> str:
         """The single value of a required header, or ``MalformedCallback`` naming it."""
         key = _normal(name)
-        if key in self._repeated:
-            raise MalformedCallback("appears more than once", where=f"header {name}")
         value = self._items.get(key)
-        if value is None or not value.strip():
+        if self._repeated and key in self._repeated:
+            raise MalformedCallback("appears more than once", where=f"header {name}")
+        if value is None or not (value := value.strip()):
             raise MalformedCallback("is missing", where=f"header {name}")
-        return value.strip()
+        return value
+
+    def pick(self, names: tuple[str, ...]) -> list[str | None]:
+        """Several headers at once (hot path): values stripped, None when absent or empty.
+
+        ``names`` must be lower-case; a repeated one is a ``MalformedCallback``.
+        """
+        if self._repeated:
+            for name in names:
+                if name in self._repeated:
+                    raise MalformedCallback("appears more than once", where=f"header {name}")
+        get = self._items.get
+        return [(v.strip() or None) if (v := get(name)) is not None else None for name in names]
 
     def optional(self, name: str) -> str | None:
         """A header that may be absent (but not repeated)."""
@@ -144,8 +167,9 @@ class Headers(Mapping[str, str]):
         return None if value is None else value.strip()
 
 
+@functools.lru_cache(maxsize=512)
 def _normal(name: str) -> str:
     key = name.lower()
-    if key.startswith("http_"):  # WSGI/Django environ style: HTTP_WECHATPAY_SERIAL
+    if key[:5] == "http_":  # WSGI/Django environ style: HTTP_WECHATPAY_SERIAL
         key = key[5:].replace("_", "-")
     return key

@@ -19,11 +19,11 @@ _WS = b" \t\r\n"
 
 
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in items:
-        if key in out:
-            raise ValueError(f"duplicate key {key[:40]!r}")
-        out[key] = value
+    out = dict(items)
+    if len(out) != len(items):  # rare: name the key that came twice
+        names = [k for k, _ in items]
+        twice = next(k for k in names if names.count(k) > 1)
+        raise ValueError(f"duplicate key {twice[:40]!r}")
     return out
 
 
@@ -31,7 +31,7 @@ def strict_object(raw: bytes | str, *, where: str) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be one object without duplicate keys."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        value = json.loads(text, object_pairs_hook=_pairs, parse_constant=_no_constant)
+        value = _DECODER.decode(text)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise MalformedCallback(f"is not valid JSON ({str(exc)[:80]})", where=where) from None
     if not isinstance(value, dict):
@@ -41,6 +41,10 @@ def strict_object(raw: bytes | str, *, where: str) -> dict[str, Any]:
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# one decoder for every call: json.loads(..., hooks) would build a new one each time
+_DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
 
 
 def member_span(raw: bytes, key: str, *, where: str) -> tuple[int, int] | None:

@@ -69,10 +69,10 @@ class KeyStore:
 
     def verifier(self, serial: str) -> rsa.PublicKey:
         """The key a ``Wechatpay-Serial`` names; ``UnknownKey`` when none is held."""
-        with self._lock:
-            found = self._by_id.get(serial)
-            if found is None and _HEX.match(serial):
-                found = self._by_number.get(int(serial, 16))
+        # reads need no lock: additions replace whole dict entries, atomically in CPython
+        found = self._by_id.get(serial)
+        if found is None and _HEX.match(serial):
+            found = self._by_number.get(int(serial, 16))
         if found is None:
             raise UnknownKey(
                 f"names no key we hold ({serial[:64]!r})", where="header Wechatpay-Serial"
