@@ -117,7 +117,8 @@ class Headers(Mapping[str, str]):
 
     def __init__(self, source: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
         pairs = source.items() if isinstance(source, Mapping) else list(source)
-        self._items: dict[str, str] = {_normal(name): value for name, value in pairs}
+        normal = _normal
+        self._items: dict[str, str] = {normal(name): value for name, value in pairs}
         self._repeated: set[str] = set()
         if len(self._items) != len(pairs):  # rare: find which names came twice
             seen: set[str] = set()
