@@ -38,7 +38,7 @@ class CallbackASGI:
         prefix: str = "/callbacks/",
         routes: Mapping[str, str] | None = None,
         max_body: int = DEFAULT_MAX_BODY,
-        workers: int = 16,
+        workers: int = 8,
     ) -> None:
         self.handler = CallbackHandler(collector, max_body=max_body)
         self.routes = Routes(prefix, dict(routes or {}))
