@@ -10,15 +10,13 @@ serialised by the journal's row lock, not here, so several processes can serve c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from paychannels.callbacks.handler import DEFAULT_MAX_BODY, CallbackHandler
-from paychannels.callbacks.routes import Routes
+from paychannels.callbacks.routes import CallbackApp
 from paychannels.channels.base import Reply
 from paychannels.collector import Collector
-from paychannels.verification import PayloadTooLarge
 
 __all__ = ["CallbackASGI"]
 
@@ -28,20 +26,15 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 
-class CallbackASGI:
-    """``CallbackASGI(collector)``: POST ``/callbacks/<channel>`` → the provider's reply."""
+class CallbackASGI(CallbackApp):
+    """``CallbackASGI(collector)``: POST ``/callbacks/<channel>`` → the provider's reply.
 
-    def __init__(
-        self,
-        collector: Collector,
-        *,
-        prefix: str = "/callbacks/",
-        routes: Mapping[str, str] | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-        workers: int = 8,
-    ) -> None:
-        self.handler = CallbackHandler(collector, max_body=max_body)
-        self.routes = Routes(prefix, dict(routes or {}))
+    Options as ``CallbackApp`` (``prefix``, ``routes``, ``max_body``) plus ``workers``: the
+    threads that run the synchronous journal (8: measured best for SQLite).
+    """
+
+    def __init__(self, collector: Collector, *, workers: int = 8, **options: Any) -> None:
+        super().__init__(collector, **options)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="callbacks")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -59,9 +52,7 @@ class CallbackASGI:
             return
         body = await self._body(receive)
         if body is None:
-            limit = self.handler.max_body
-            error = PayloadTooLarge(f"body exceeds the {limit} byte limit")
-            await _send(send, self.handler.reject(channel, error))
+            await _send(send, self.too_large(channel))
             return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         loop = asyncio.get_running_loop()

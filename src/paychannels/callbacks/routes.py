@@ -1,4 +1,4 @@
-"""Which channel a callback URL path belongs to, shared by the ASGI and WSGI apps.
+"""What the ASGI and WSGI apps share: which channel a path names, the handler, the limit.
 
 By default the last path segment under ``prefix`` names the channel
 (``POST /callbacks/wechat-hall`` → channel ``wechat-hall``); ``routes`` maps exact paths
@@ -10,7 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-__all__ = ["Routes"]
+from paychannels.callbacks.handler import DEFAULT_MAX_BODY, CallbackHandler
+from paychannels.channels.base import Reply
+from paychannels.collector import Collector
+from paychannels.verification import PayloadTooLarge
+
+__all__ = ["CallbackApp", "Routes"]
 
 
 @dataclass(frozen=True)
@@ -31,3 +36,23 @@ class Routes:
             return None
         name = path[len(prefix) :].strip("/")
         return name if name and "/" not in name else None
+
+
+class CallbackApp:
+    """Base of the ASGI and WSGI apps: routes plus a ``CallbackHandler``."""
+
+    def __init__(
+        self,
+        collector: Collector,
+        *,
+        prefix: str = "/callbacks/",
+        routes: Mapping[str, str] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.handler = CallbackHandler(collector, max_body=max_body)
+        self.routes = Routes(prefix, dict(routes or {}))
+
+    def too_large(self, channel: str) -> Reply:
+        """The refusal of a body over the limit (sent without reading the rest)."""
+        error = PayloadTooLarge(f"body exceeds the {self.handler.max_body} byte limit")
+        return self.handler.reject(channel, error)

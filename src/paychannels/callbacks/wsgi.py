@@ -7,34 +7,23 @@ refused unread), passes the raw bytes and the request headers (``HTTP_*`` keys) 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-from paychannels.callbacks.handler import DEFAULT_MAX_BODY, CallbackHandler
-from paychannels.callbacks.routes import Routes
+from paychannels.callbacks.routes import CallbackApp
 from paychannels.channels.base import Reply
-from paychannels.collector import Collector
-from paychannels.verification import PayloadTooLarge
 
 __all__ = ["CallbackWSGI"]
 
 StartResponse = Callable[..., Any]
 
 
-class CallbackWSGI:
-    """``CallbackWSGI(collector)``: POST ``/callbacks/<channel>`` → the provider's reply."""
+class CallbackWSGI(CallbackApp):
+    """``CallbackWSGI(collector)``: POST ``/callbacks/<channel>`` → the provider's reply.
 
-    def __init__(
-        self,
-        collector: Collector,
-        *,
-        prefix: str = "/callbacks/",
-        routes: Mapping[str, str] | None = None,
-        max_body: int = DEFAULT_MAX_BODY,
-    ) -> None:
-        self.handler = CallbackHandler(collector, max_body=max_body)
-        self.routes = Routes(prefix, dict(routes or {}))
+    Options as ``CallbackApp``: ``prefix``, ``routes``, ``max_body``.
+    """
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
@@ -45,8 +34,7 @@ class CallbackWSGI:
             return _answer(start_response, Reply(status_code=405, headers={"Allow": "POST"}))
         body = self._body(environ)
         if body is None:
-            error = PayloadTooLarge(f"body exceeds the {self.handler.max_body} byte limit")
-            return _answer(start_response, self.handler.reject(channel, error))
+            return _answer(start_response, self.too_large(channel))
         headers = [(k, v) for k, v in environ.items() if k.startswith("HTTP_")]
         if environ.get("CONTENT_TYPE"):
             headers.append(("Content-Type", environ["CONTENT_TYPE"]))

@@ -35,6 +35,7 @@ from paychannels.providers.base import (
     OrderState,
     OrderView,
     ProviderCodec,
+    closed_outcome,
 )
 from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
@@ -130,7 +131,7 @@ class MobilePayChannel(Channel):
                 record.status is Status.PENDING
             ):
                 if expired:
-                    return _closed("the payer never opened the order before it expired")
+                    return closed_outcome(message="the payer never opened it before it expired")
                 return Outcome.pending(message="the payer has not opened the order yet")
             case _:
                 return view.outcome
@@ -140,7 +141,7 @@ class MobilePayChannel(Channel):
         ctx.progress(f"closed the unpaid order at {self.codec.provider}: {result}")
         match result:
             case CloseResult.CLOSED:
-                return _closed("closed unpaid at the provider")
+                return closed_outcome(message="closed unpaid at the provider")
             case CloseResult.ABSENT if self.codec.absent_until_buyer_acts and (
                 ctx.clock.now() < self.expires_at(payment) + GRACE
             ):
@@ -149,7 +150,7 @@ class MobilePayChannel(Channel):
                     f"opened; it expires at {self.expires_at(payment).isoformat()}"
                 )
             case CloseResult.ABSENT:
-                return _closed("no such order at the provider")
+                return closed_outcome(message="no such order at the provider")
             case CloseResult.PAID | CloseResult.ASK:
                 return self._view(payment).outcome
 
@@ -222,10 +223,6 @@ class MobilePayChannel(Channel):
 
     def close(self) -> None:
         self.http.close()
-
-
-def _closed(text: str) -> Outcome:
-    return Outcome(status=Status.CANCELLED, reason=Reason.ORDER_CLOSED, message=text)
 
 
 def _as_payment(record: Record) -> Payment:

@@ -16,6 +16,8 @@ from typing import Protocol
 from paychannels.channels.base import Notice, Reply
 from paychannels.errors import ChannelError
 from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.reasons import Reason
+from paychannels.status import Status
 from paychannels.verification import CallbackRejected, Headers
 
 __all__ = [
@@ -28,6 +30,7 @@ __all__ = [
     "ProviderCodec",
     "ProviderError",
     "Reading",
+    "closed_outcome",
 ]
 
 
@@ -71,12 +74,35 @@ class OrderState(StrEnum):
     FAILED = "failed"  # the payer tried and the payment failed for good
 
 
+def closed_outcome(
+    *, detail: str | None = None, message: str | None = None, ref: str | None = None
+) -> Outcome:
+    """An order closed without money (by us, by expiry, revoked): reported CANCELLED."""
+    return Outcome(
+        status=Status.CANCELLED,
+        reason=Reason.ORDER_CLOSED,
+        reason_detail=detail,
+        message=message,
+        channel_ref=ref,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class OrderView:
     """One order as the provider sees it; ``outcome`` is what the state means as a report."""
 
     state: OrderState
     outcome: Outcome
+
+    @classmethod
+    def unpaid(cls, detail: str) -> OrderView:
+        """The order waits for the payer."""
+        return cls(OrderState.UNPAID, Outcome.pending(message=detail))
+
+    @classmethod
+    def closed(cls, detail: str, ref: str | None) -> OrderView:
+        """The order was closed without money."""
+        return cls(OrderState.CLOSED, closed_outcome(detail=detail, ref=ref))
 
 
 class CloseResult(StrEnum):

@@ -19,7 +19,6 @@ from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.base import HttpReply, OrderState, OrderView, ProviderError
 from paychannels.reasons import Reason
-from paychannels.status import Status
 from paychannels.verification import CallbackRejected
 
 __all__ = ["Answer", "error_outcome", "trade_view", "yuan"]
@@ -123,17 +122,9 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
         case "TRADE_CLOSED" if paid_at:
             return _paid(data, expected, ref)
         case "WAIT_BUYER_PAY":
-            return OrderView(OrderState.UNPAID, Outcome.pending(message=detail))
+            return OrderView.unpaid(detail)
         case "TRADE_CLOSED":
-            return OrderView(
-                OrderState.CLOSED,
-                Outcome(
-                    status=Status.CANCELLED,
-                    reason=Reason.ORDER_CLOSED,
-                    reason_detail=detail,
-                    channel_ref=ref,
-                ),
-            )
+            return OrderView.closed(detail, ref)
         case _:
             raise ProtocolError(f"Alipay trade_status {str(status)[:40]!r} is not known")
 

@@ -20,7 +20,6 @@ from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.signing import verify_signed
 from paychannels.reasons import Reason
-from paychannels.status import Status
 from paychannels.verification import CallbackRejected
 
 __all__ = ["Replies", "refund_outcome", "trade_view"]
@@ -121,17 +120,9 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
                 Outcome.succeeded(amount_taken=amount, channel_ref=ref, data=extra),
             )
         case "NOTPAY" | "USERPAYING":
-            return OrderView(OrderState.UNPAID, Outcome.pending(message=detail))
+            return OrderView.unpaid(detail)
         case "CLOSED" | "REVOKED":
-            return OrderView(
-                OrderState.CLOSED,
-                Outcome(
-                    status=Status.CANCELLED,
-                    reason=Reason.ORDER_CLOSED,
-                    reason_detail=detail,
-                    channel_ref=ref,
-                ),
-            )
+            return OrderView.closed(detail, ref)
         case "PAYERROR":
             return OrderView(
                 OrderState.FAILED, Outcome.declined(Reason.OTHER, detail, channel_ref=ref)
