@@ -35,8 +35,8 @@ def free_port() -> int:
 class Served:
     """An app served on 127.0.0.1 in a background thread (uvicorn for ASGI, wsgiref for WSGI)."""
 
-    def __init__(self, app: Any, *, asgi: bool = True) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, *, asgi: bool = True, port: int | None = None) -> None:
+        self.port = port or free_port()
         self._asgi = asgi
         if asgi:
             config = uvicorn.Config(
