@@ -534,15 +534,23 @@ class Collector:
         return None
 
     def _inquire_after_hint(self, record: Record, notice: Notice) -> Record:
+        # Only an answer still awaited is worth a question: a forged callback for a settled
+        # or an in-flight payment must not make us query the provider (a flood of them
+        # would be a flood of queries), nor race the dispatcher of a DISPATCHED payment.
+        awaited = record.status in (Status.PENDING, Status.UNKNOWN)
         self._annotate(
             record.id,
             Change(
                 event=EventType.CALLBACK,
-                data={"verified": False, "source": notice.source, "action": "inquire"},
+                data={
+                    "verified": False,
+                    "source": notice.source,
+                    "action": "inquire" if awaited else f"none ({record.status})",
+                },
             ),
         )
         ch = self._channels.get(record.channel)
-        if ch is None or not ch.capabilities.inquire:
+        if not awaited or ch is None or not ch.capabilities.inquire:
             return self.journal.get(record.id)
         return self._inquire(record, ch, via="inquiry after unverified notice")
 

@@ -138,6 +138,19 @@ def test_unverified_notice_only_triggers_a_query(col: Collector) -> None:
     assert col.handle_notice("hall-1", real).status is Status.SUCCEEDED  # type: ignore[union-attr]
 
 
+def test_unverified_notice_for_a_settled_payment_asks_nothing(col: Collector) -> None:
+    p = col.collect(req(), channel="hall-1")
+    assert p.status is Status.SUCCEEDED
+    mem(col).inquiry_down = True  # any inquiry would now fail and be noted
+    forged = Notice(payment_id=p.id, outcome=Outcome.declined(Reason.ORDER_CLOSED), source="cb")
+    after = col.handle_notice("hall-1", forged)
+    assert after is not None and after.status is Status.SUCCEEDED and not after.attention
+    callbacks = [e for e in col.events(payment_id=p.id) if e.type is EventType.CALLBACK]
+    assert callbacks[-1].data["action"] == "none (SUCCEEDED)"
+    notes = [e for e in col.events(payment_id=p.id) if e.type is EventType.NOTE]
+    assert notes == [], "no inquiry was attempted"
+
+
 def test_notice_with_wrong_amount_credits_nothing(col: Collector) -> None:
     mem(col).script("pending")
     p = col.collect(req(), channel="hall-1")

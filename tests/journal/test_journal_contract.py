@@ -347,3 +347,39 @@ def test_modify_many_applies_in_one_go(journal: Journal) -> None:
         Status.EXPIRED,
     ]
     assert all(journal.verify(f"pay_{i}") == [] for i in (1, 2, 3))
+
+
+def test_annotations_and_changes_on_one_record_never_deadlock(journal: Journal) -> None:
+    """A callback hint (append) racing a callback credit (modify) on the same payment.
+
+    Both take the row lock before the event-order lock; an append that took them the other
+    way round deadlocked on PostgreSQL (the event's foreign key waits for the row).
+    """
+    journal.create(new(req(), "pay_race"), now=T0)
+    errors: list[BaseException] = []
+    start = threading.Barrier(4)
+
+    def annotate() -> None:
+        start.wait()
+        try:
+            for _ in range(60):
+                journal.append("pay_race", Change(event=EventType.CALLBACK, data={}), now=T0)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def note() -> None:
+        start.wait()
+        try:
+            change = Change(event=EventType.NOTE, data={"text": "x"})
+            for _ in range(60):
+                journal.modify("pay_race", lambda r: [change], now=T0)
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=f) for f in (annotate, note, annotate, note)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(journal.events(record_id="pay_race", limit=1000)) == 1 + 240

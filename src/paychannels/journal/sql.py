@@ -423,7 +423,9 @@ class SqlJournal(Journal):
         if change.to_status is not None:
             raise ValueError("append() takes annotations only; use modify() for changes")
         with self._transaction(write=True) as tx:
-            row = tx.one("SELECT * FROM pc_payments WHERE id = ?", (record_id,))
+            # The row lock first, as in modify(): the event's foreign key needs the row, so
+            # taking the event-order lock before it deadlocks against a concurrent modify().
+            row = tx.one(f"SELECT * FROM pc_payments WHERE id = ?{self.for_update}", (record_id,))
             if row is None:
                 raise PaymentNotFound(f"no payment or refund {record_id!r} in {self.url}")
             step = plan(self._record(row), [change], now)

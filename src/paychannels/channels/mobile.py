@@ -1,0 +1,301 @@
+"""MobilePayChannel: pay from the phone (WeChat Pay, Alipay), one class, codecs pluggable.
+
+The flow is the same for every provider; only the wire differs (``paychannels.providers``):
+
+- ``start`` creates the order (Native QR / App or JSAPI prepay / precreate / app order
+  string) and reports PENDING with what the payer needs in ``Outcome.data``.
+- ``inquire`` queries by ``out_trade_no`` (our payment id). An unpaid order whose expiry has
+  passed, or whose create answer we never saw (UNKNOWN: the payer cannot hold its QR code),
+  is closed, so it can never be paid later; an order that does not exist is NOT_SENT unless
+  the provider creates orders only when the payer opens them (Alipay), where it means "not
+  paid yet" until the expiry.
+- ``cancel`` closes; if the payer paid first, the query's SUCCEEDED is what is reported.
+- ``parse_callback`` verifies on the raw bytes; a refused callback yields only hints.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
+from paychannels.errors import InvalidRequest, InvalidURL
+from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.providers.base import (
+    AskAgain,
+    CloseResult,
+    HttpCall,
+    HttpReply,
+    OrderState,
+    OrderView,
+    ProviderCodec,
+    closed_outcome,
+)
+from paychannels.providers.http import ProviderHTTP, Transcript
+from paychannels.reasons import Reason
+from paychannels.status import Status
+from paychannels.urls import ParsedURL
+from paychannels.verification import CallbackRejected, Headers, UnknownKey
+
+__all__ = ["MobilePayChannel", "alipay_from_url", "wechatpay_from_url"]
+
+log = logging.getLogger("paychannels.channels.mobile")
+
+#: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
+GRACE = timedelta(seconds=60)
+_LOOPBACK = ("127.", "localhost", "::1")
+_CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
+
+
+@runtime_checkable
+class RefreshesKeys(Protocol):
+    """A codec whose verification keys can be downloaded (WeChat platform certificates)."""
+
+    def certificates_call(self) -> HttpCall:
+        """The download call."""
+        ...
+
+    def load_certificates(self, reply: HttpReply) -> int:
+        """Hold what was downloaded; how many keys were new."""
+        ...
+
+
+class MobilePayChannel(Channel):
+    """One mobile-payment provider account behind the unified verbs."""
+
+    scheme = "wechatpay alipay"
+    capabilities = Capabilities(
+        inquire=True,
+        cancel=True,
+        refund=True,
+        partial_refund=True,
+        callback=True,
+        asynchronous=True,
+        dispatch_timeout=60.0,
+    )
+
+    def __init__(
+        self,
+        codec: ProviderCodec,
+        http: ProviderHTTP,
+        *,
+        expire: timedelta,
+        refresh_every: float = 60.0,
+    ) -> None:
+        self.codec = codec
+        self.http = http
+        self.expire = expire
+        self._refresh_every = refresh_every
+        self._refreshed_at = float("-inf")
+        self._refresh_lock = threading.Lock()
+
+    # -- payments ---------------------------------------------------------------------------
+
+    def expires_at(self, record: Record) -> datetime:
+        """When the order stops being payable (fixed by the payment, so retries agree)."""
+        return record.created_at + self.expire
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        expires_at = self.expires_at(payment)
+        try:
+            call = self.codec.create_order(payment, expires_at)
+        except InvalidRequest as exc:
+            return Outcome.declined(Reason.TRANSACTION_FORBIDDEN, str(exc))
+        ctx.crashpoint("channel.before_send")
+        reply = None if call is None else self.http.send(call)
+        ctx.crashpoint("channel.after_send")
+        result = self.codec.created(payment, reply, expires_at)
+        if isinstance(result, AskAgain):
+            ctx.progress(f"order exists already ({result.detail}); asking its state")
+            return self._view(payment).outcome
+        return result
+
+    def _view(self, record: Record) -> OrderView:
+        return self.codec.order_view(record, self.http.send(self.codec.query_order(record)))
+
+    def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
+        if isinstance(record, Refund):
+            return self.codec.refund_view(record, self.http.send(self.codec.query_refund(record)))
+        view = self._view(record)
+        expired = ctx.clock.now() >= self.expires_at(record) + GRACE
+        match view.state:
+            case OrderState.UNPAID if expired or record.status is not Status.PENDING:
+                return self._close_and_tell(_as_payment(record), ctx)
+            case OrderState.ABSENT if self.codec.absent_until_buyer_acts and (
+                record.status is Status.PENDING
+            ):
+                if expired:
+                    return closed_outcome(message="the payer never opened it before it expired")
+                return Outcome.pending(message="the payer has not opened the order yet")
+            case _:
+                return view.outcome
+
+    def _close_and_tell(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        result = self.codec.closed(payment, self.http.send(self.codec.close_order(payment)))
+        ctx.progress(f"closed the unpaid order at {self.codec.provider}: {result}")
+        match result:
+            case CloseResult.CLOSED:
+                return closed_outcome(message="closed unpaid at the provider")
+            case CloseResult.ABSENT if self.codec.absent_until_buyer_acts and (
+                ctx.clock.now() < self.expires_at(payment) + GRACE
+            ):
+                return Outcome.pending(
+                    message=f"{self.codec.provider} cannot close an order the payer has not "
+                    f"opened; it expires at {self.expires_at(payment).isoformat()}"
+                )
+            case CloseResult.ABSENT:
+                return closed_outcome(message="no such order at the provider")
+            case CloseResult.PAID | CloseResult.ASK:
+                return self._view(payment).outcome
+
+    def cancel(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        return self._close_and_tell(payment, ctx)
+
+    def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
+        try:
+            call = self.codec.create_refund(refund, payment)
+        except InvalidRequest as exc:
+            return Outcome.declined(Reason.TRANSACTION_FORBIDDEN, str(exc))
+        ctx.crashpoint("channel.before_send")
+        reply = self.http.send(call)
+        ctx.crashpoint("channel.after_send")
+        return self.codec.refunded(refund, reply)
+
+    # -- callbacks ------------------------------------------------------------------------------
+
+    def parse_callback(
+        self, headers: Mapping[str, str], body: bytes, ctx: ChannelContext
+    ) -> tuple[list[Notice], Reply]:
+        hdrs = headers if isinstance(headers, Headers) else Headers(headers)
+        reading = self.codec.read_callback(hdrs, body)
+        if isinstance(reading.error, UnknownKey) and self._refresh_keys():
+            reading = self.codec.read_callback(hdrs, body)
+        if reading.error is not None:
+            log.warning(
+                "%s: callback refused (%s: %s); %d hint(s) to inquire",
+                ctx.channel_name,
+                type(reading.error).__name__,
+                self.scrub(str(reading.error)),
+                len(reading.notices),
+            )
+            return reading.notices, self.codec.reject_reply(reading.error)
+        return reading.notices, self.codec.accept_reply()
+
+    def _refresh_keys(self) -> bool:
+        """Download new platform certificates, at most once a minute; True if any were new."""
+        codec = self.codec
+        if not isinstance(codec, RefreshesKeys):
+            return False
+        with self._refresh_lock:
+            now = time.monotonic()
+            if now - self._refreshed_at < self._refresh_every:
+                return False
+            self._refreshed_at = now
+            try:
+                added = codec.load_certificates(self.http.send(codec.certificates_call()))
+            except Exception as exc:  # a failed download must not break the callback
+                log.warning("certificate download failed: %s", self.scrub(str(exc)))
+                return False
+        log.info("downloaded %d new platform certificate(s)", added)
+        return added > 0
+
+    def reject_reply(self, error: CallbackRejected | None = None) -> Reply:
+        """The provider's failure reply: for ``error``, or for our own trouble (journal down)."""
+        return self.codec.reject_reply(error)
+
+    # -- housekeeping ---------------------------------------------------------------------------
+
+    def transcript(self) -> str:
+        """The scrubbed exchanges with the provider so far."""
+        return self.http.transcript.text() if self.http.transcript else ""
+
+    def scrub(self, text: str) -> str:
+        return self.codec.scrub(text)
+
+    def describe(self) -> str:
+        return f"{self.codec.provider} at {self.http.base_url}: {self.codec.describe()}"
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def _as_payment(record: Record) -> Payment:
+    if not isinstance(record, Payment):
+        raise InvalidRequest(f"{record.id} is a {record.kind}, not a payment")
+    return record
+
+
+# -- factories (entry points of the paychannels.channels group) ---------------------------------
+
+
+def _base_url(parsed: ParsedURL, form: str) -> str:
+    if parsed.transport not in ("https", "http"):
+        raise InvalidURL(f"{parsed.raw!r}: use {parsed.kind}+https://... ; expected {form}")
+    host = parsed.host or ""
+    if not host:
+        raise InvalidURL(f"{parsed.raw!r} names no host; expected {form}")
+    if parsed.transport == "http" and not host.startswith(_LOOPBACK):
+        raise InvalidURL(
+            f"{parsed.raw!r}: plain http is only for loopback simulators (127.0.0.1); "
+            f"use {parsed.kind}+https"
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.transport}://{netloc}{port}"
+
+
+def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    channel = {k: options[k] for k in _CHANNEL_OPTIONS if k in options}
+    rest = {k: v for k, v in options.items() if k not in _CHANNEL_OPTIONS}
+    return channel, rest
+
+
+def _http(
+    base: str, timeout: float, codec_scrub: Callable[[str], str], opts: dict[str, Any]
+) -> ProviderHTTP:
+    transport: httpx.BaseTransport | None = opts.get("transport")
+    return ProviderHTTP(
+        base,
+        timeout=timeout,
+        attempts=int(opts.get("attempts", 3)),
+        backoff=float(opts.get("backoff", 0.2)),
+        transport=transport,
+        transcript=Transcript(codec_scrub),
+    )
+
+
+def wechatpay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
+    """``wechatpay+https://api.mch.weixin.qq.com?mchid=...&appid=...`` (see WechatPayConfig)."""
+    from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
+    from paychannels.providers.wechatpay.config import FORM
+
+    base = _base_url(parsed, FORM)
+    if parsed.path not in ("", "/"):
+        raise InvalidURL(f"{parsed.raw!r}: WeChat Pay API v3 lives at the root; expected {FORM}")
+    opts, rest = _split(options)
+    config = WechatPayConfig.from_url(parsed, rest)
+    now: Callable[[], float] = opts.get("now", time.time)
+    codec = WechatPayCodec(config, now=now)
+    http = _http(base, config.timeout, codec.scrub, opts)
+    return MobilePayChannel(codec, http, expire=config.expire)
+
+
+def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
+    """``alipay+https://openapi.alipay.com/gateway.do?app_id=...`` (see AlipayConfig)."""
+    from paychannels.providers.alipay import AlipayCodec, AlipayConfig
+    from paychannels.providers.alipay.config import FORM
+
+    base = _base_url(parsed, FORM)
+    opts, rest = _split(options)
+    config = AlipayConfig.from_url(parsed, rest)
+    now: Callable[[], float] = opts.get("now", time.time)
+    path = parsed.path if parsed.path not in ("", "/") else "/gateway.do"
+    codec = AlipayCodec(config, gateway_path=path, now=now)
+    http = _http(base, config.timeout, codec.scrub, opts)
+    return MobilePayChannel(codec, http, expire=config.expire)

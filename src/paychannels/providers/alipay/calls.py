@@ -1,0 +1,129 @@
+"""Alipay open-platform requests: common parameters, ``biz_content``, RSA2 ``sign``.
+
+Calls go to the gateway as a POST form (``charset=utf-8``). App payments are not a call at
+all: the signed order string goes to the payer's Alipay app, which creates the trade.
+Everything in ``biz_content`` comes from the payment, so a retried order is the same order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import quote_plus
+
+from paychannels.errors import InvalidRequest
+from paychannels.models import Payment, Record, Refund
+from paychannels.providers.alipay import signing
+from paychannels.providers.alipay.config import AlipayConfig
+from paychannels.providers.alipay.forms import encode_form
+from paychannels.providers.base import HttpCall
+
+__all__ = ["BEIJING", "Calls", "alipay_time", "out_trade_no"]
+
+BEIJING = timezone(timedelta(hours=8))
+_NUMBER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_FORBIDDEN = re.compile(r"[/=&\x00-\x1f]")
+
+
+def out_trade_no(record_id: str) -> str:
+    """Our payment or refund id as ``out_trade_no``/``out_request_no`` (64 of ``[A-Za-z0-9_]``)."""
+    if not _NUMBER.match(record_id):
+        raise InvalidRequest(f"{record_id!r} cannot be an Alipay order number")
+    return record_id
+
+
+def alipay_time(moment: datetime) -> str:
+    """``yyyy-MM-dd HH:mm:ss`` in Beijing time, as Alipay writes times."""
+    return moment.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _subject(payment: Payment) -> str:
+    return _FORBIDDEN.sub(" ", payment.description or payment.reference)[:256]
+
+
+class Calls:
+    """Builds signed calls for one Alipay application."""
+
+    def __init__(self, config: AlipayConfig, gateway_path: str, *, now: Callable[[], float]):
+        self.config = config
+        self.path = gateway_path
+        self._now = now
+
+    def params(self, method: str, biz: dict[str, Any], *, notify: bool) -> dict[str, str]:
+        """The signed parameters of one call."""
+        cfg = self.config
+        params = {
+            "app_id": cfg.app_id,
+            "method": method,
+            "format": "JSON",
+            "charset": "utf-8",
+            "sign_type": "RSA2",
+            "timestamp": alipay_time(datetime.fromtimestamp(self._now(), UTC)),
+            "version": "1.0",
+            "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+        }
+        if notify and cfg.notify_url:
+            params["notify_url"] = cfg.notify_url
+        params["sign"] = signing.sign(cfg.app_private_key, signing.request_content(params))
+        return params
+
+    def _call(
+        self, method: str, biz: dict[str, Any], action: str, *, notify: bool = False
+    ) -> HttpCall:
+        body = encode_form(self.params(method, biz, notify=notify))
+        headers = (
+            ("Content-Type", "application/x-www-form-urlencoded;charset=utf-8"),
+            ("Accept", "application/json"),
+        )
+        return HttpCall("POST", self.path, body, headers, action)
+
+    def _order(self, payment: Payment, expires_at: datetime) -> dict[str, Any]:
+        if payment.amount.currency.code != "CNY":
+            raise InvalidRequest(f"{payment.id}: Alipay takes CNY, not {payment.amount.currency}")
+        return {
+            "out_trade_no": out_trade_no(payment.id),
+            "total_amount": payment.amount.to_decimal_string(),
+            "subject": _subject(payment),
+            "time_expire": alipay_time(expires_at),
+        }
+
+    def create(self, payment: Payment, expires_at: datetime) -> HttpCall:
+        """``alipay.trade.precreate``: a QR code for the payer to scan."""
+        return self._call(
+            "alipay.trade.precreate", self._order(payment, expires_at), "create", notify=True
+        )
+
+    def app_order_string(self, payment: Payment, expires_at: datetime) -> str:
+        """``alipay.trade.app.pay``: the signed order string the Alipay app takes."""
+        biz = {**self._order(payment, expires_at), "product_code": "QUICK_MSECURITY_PAY"}
+        params = self.params("alipay.trade.app.pay", biz, notify=True)
+        return "&".join(f"{k}={quote_plus(params[k])}" for k in sorted(params))
+
+    def query(self, record: Record) -> HttpCall:
+        """``alipay.trade.query`` by out_trade_no."""
+        return self._call("alipay.trade.query", {"out_trade_no": out_trade_no(record.id)}, "query")
+
+    def close(self, payment: Payment) -> HttpCall:
+        """``alipay.trade.close`` of an unpaid trade."""
+        return self._call("alipay.trade.close", {"out_trade_no": out_trade_no(payment.id)}, "close")
+
+    def refund(self, refund: Refund, payment: Payment) -> HttpCall:
+        """``alipay.trade.refund``; ``out_request_no`` is the refund id (idempotent)."""
+        biz = {
+            "out_trade_no": out_trade_no(payment.id),
+            "refund_amount": refund.amount.to_decimal_string(),
+            "out_request_no": out_trade_no(refund.id),
+            "refund_reason": _FORBIDDEN.sub(" ", refund.description or "退款")[:256],
+        }
+        return self._call("alipay.trade.refund", biz, "refund")
+
+    def refund_query(self, refund: Refund) -> HttpCall:
+        """``alipay.trade.fastpay.refund.query`` by out_request_no (payment id = parent id)."""
+        biz = {
+            "out_trade_no": out_trade_no(refund.parent_id),
+            "out_request_no": out_trade_no(refund.id),
+        }
+        return self._call("alipay.trade.fastpay.refund.query", biz, "refund_query")

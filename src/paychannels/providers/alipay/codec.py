@@ -1,0 +1,158 @@
+"""The Alipay codec: ``ProviderCodec`` over the open-platform gateway (RSA2)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from pydantic import JsonValue
+
+from paychannels.channels.base import Reply
+from paychannels.errors import ProtocolError
+from paychannels.masking import scrub
+from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.providers.alipay.calls import Calls, out_trade_no
+from paychannels.providers.alipay.config import AlipayConfig
+from paychannels.providers.alipay.notify import NotifyReader
+from paychannels.providers.alipay.replies import Answer, error_outcome, trade_view, yuan
+from paychannels.providers.base import (
+    AskAgain,
+    CloseResult,
+    HttpCall,
+    HttpReply,
+    OrderState,
+    OrderView,
+    Reading,
+)
+from paychannels.verification import CallbackRejected, Headers
+
+__all__ = ["AlipayCodec"]
+
+_TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+
+
+class AlipayCodec:
+    """Alipay for one application (see ``paychannels.providers.base``)."""
+
+    provider = "alipay"
+    absent_until_buyer_acts = True
+
+    def __init__(
+        self, config: AlipayConfig, *, gateway_path: str, now: Callable[[], float]
+    ) -> None:
+        self.config = config
+        self.calls = Calls(config, gateway_path, now=now)
+        self.answers = Answer(config)
+        self.notifications = NotifyReader(config)
+
+    def order_number(self, record_id: str) -> str:
+        return out_trade_no(record_id)
+
+    # -- orders -----------------------------------------------------------------------------
+
+    def create_order(self, payment: Payment, expires_at: datetime) -> HttpCall | None:
+        if self.config.product == "app":
+            return None
+        return self.calls.create(payment, expires_at)
+
+    def created(
+        self, payment: Payment, reply: HttpReply | None, expires_at: datetime
+    ) -> Outcome | AskAgain:
+        info: dict[str, JsonValue] = {
+            "provider": "alipay",
+            "product": self.config.product,
+            "out_trade_no": out_trade_no(payment.id),
+            "expires_at": expires_at.isoformat(),
+        }
+        if reply is None:
+            info["order_string"] = self.calls.app_order_string(payment, expires_at)
+            return Outcome.pending(data=info, message="order string ready for the Alipay app")
+        data = self.answers.open(reply, "alipay.trade.precreate")
+        if data["code"] != "10000":
+            outcome = error_outcome(data)
+            return AskAgain(f"ALIPAY:{data.get('sub_code')}") if outcome is None else outcome
+        qr_code = data.get("qr_code")
+        if not isinstance(qr_code, str) or not qr_code:
+            raise ProtocolError("Alipay precreate answer has no qr_code")
+        info["qr_code"] = qr_code
+        return Outcome.pending(data=info, message="waiting for the payer to scan and pay")
+
+    def query_order(self, record: Record) -> HttpCall:
+        return self.calls.query(record)
+
+    def order_view(self, record: Record, reply: HttpReply) -> OrderView:
+        data = self.answers.open(reply, "alipay.trade.query")
+        if data["code"] != "10000":
+            if data.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return OrderView(
+                    OrderState.ABSENT,
+                    Outcome.not_sent(f"Alipay has no trade {record.id} (ACQ.TRADE_NOT_EXIST)"),
+                )
+            raise self.answers.error(data)
+        if data.get("out_trade_no") != out_trade_no(record.id):
+            raise ProtocolError(f"Alipay answered about another trade than {record.id}")
+        return trade_view(data, record.amount)
+
+    def close_order(self, payment: Payment) -> HttpCall:
+        return self.calls.close(payment)
+
+    def closed(self, payment: Payment, reply: HttpReply) -> CloseResult:
+        data = self.answers.open(reply, "alipay.trade.close")
+        if data["code"] == "10000":
+            return CloseResult.CLOSED
+        match data.get("sub_code"):
+            case "ACQ.TRADE_NOT_EXIST":
+                return CloseResult.ABSENT
+            case "ACQ.TRADE_STATUS_ERROR" | "ACQ.TRADE_HAS_SUCCESS" | "ACQ.TRADE_HAS_FINISHED":
+                return CloseResult.ASK
+            case _:
+                raise self.answers.error(data)
+
+    # -- refunds ------------------------------------------------------------------------------
+
+    def create_refund(self, refund: Refund, payment: Payment) -> HttpCall:
+        return self.calls.refund(refund, payment)
+
+    def refunded(self, refund: Refund, reply: HttpReply) -> Outcome:
+        data = self.answers.open(reply, "alipay.trade.refund")
+        if data["code"] != "10000":
+            outcome = error_outcome(data)
+            return outcome or Outcome.unknown(f"Alipay answered {data.get('sub_code')} to a refund")
+        if data.get("fund_change") == "Y":
+            return Outcome.succeeded(message="ALIPAY:fund_change=Y")
+        return Outcome.pending(message="ALIPAY:fund_change=N; the refund query will tell")
+
+    def query_refund(self, refund: Refund) -> HttpCall:
+        return self.calls.refund_query(refund)
+
+    def refund_view(self, refund: Refund, reply: HttpReply) -> Outcome:
+        data = self.answers.open(reply, "alipay.trade.fastpay.refund.query")
+        if data["code"] != "10000":
+            raise self.answers.error(data)
+        if data.get("out_request_no") != out_trade_no(refund.id):
+            return Outcome.not_sent(f"Alipay has no refund {refund.id}")
+        status = data.get("refund_status")
+        if status not in (None, "", "REFUND_SUCCESS"):
+            return Outcome.pending(message=f"ALIPAY:{status}")
+        amount = yuan(data.get("refund_amount"), where="refund_amount")
+        if amount != refund.amount:
+            raise ProtocolError(f"Alipay refunded {amount}, journal asked {refund.amount}")
+        return Outcome.succeeded(amount_taken=amount)
+
+    # -- callbacks ----------------------------------------------------------------------------
+
+    def read_callback(self, headers: Headers, body: bytes) -> Reading:
+        return self.notifications.read(body)
+
+    def accept_reply(self) -> Reply:
+        return Reply(status_code=200, headers=dict(_TEXT), body=b"success")
+
+    def reject_reply(self, error: CallbackRejected | None) -> Reply:
+        status = error.status if error is not None else 500
+        return Reply(status_code=status, headers=dict(_TEXT), body=b"fail")
+
+    def scrub(self, text: str) -> str:
+        return scrub(text)
+
+    def describe(self) -> str:
+        return f"Alipay app_id {self.config.app_id} ({self.config.product})"

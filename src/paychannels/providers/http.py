@@ -1,0 +1,137 @@
+"""HTTP to providers: one httpx client, explicit timeouts, and the one place errors are mapped.
+
+The safety rule is in the mapping. Only a failure that provably happened before any byte of
+the request left (connection refused, connect timeout, no free pooled connection) is
+retried, with tenacity, and ends as ``ProviderUnreachable`` (a ``NotSentError``: safe to
+send again). Anything after the request may have been written (read timeout, connection
+dropped mid-answer) is ``ProviderNoAnswer`` (an ``OutcomeUnknownError``: ask, never resend
+blindly). Transports are pluggable (``httpx.MockTransport`` or a real one).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+
+import httpx
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from paychannels.errors import ConfigurationError, LinkError, NotSentError, OutcomeUnknownError
+from paychannels.providers.base import HttpCall, HttpReply
+from paychannels.verification import Headers
+
+__all__ = ["ProviderHTTP", "ProviderNoAnswer", "ProviderUnreachable", "Transcript"]
+
+log = logging.getLogger("paychannels.providers.http")
+
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+_MAX_BODY = 1 << 20
+_SHOWN = 2000
+
+
+class ProviderUnreachable(NotSentError, LinkError):
+    """The provider could not be reached at all: nothing was sent, sending again is safe."""
+
+
+class ProviderNoAnswer(OutcomeUnknownError):
+    """The request may have reached the provider but no complete answer came back."""
+
+
+class Transcript:
+    """The last exchanges with a provider, scrubbed, for field tests and support."""
+
+    def __init__(self, scrub: Callable[[str], str], *, keep: int = 500) -> None:
+        self._scrub = scrub
+        self._lines: deque[str] = deque(maxlen=keep)
+        self._lock = threading.Lock()
+
+    def add(self, direction: str, head: str, body: bytes) -> None:
+        """Record one request (``>``) or answer (``<``)."""
+        text = body[:_SHOWN].decode("utf-8", "replace")
+        line = self._scrub(f"{direction} {head} {text}".rstrip())
+        with self._lock:
+            self._lines.append(line)
+
+    def text(self) -> str:
+        """Everything recorded, one exchange half per line."""
+        with self._lock:
+            return "\n".join(self._lines)
+
+
+class ProviderHTTP:
+    """Sends ``HttpCall``s to one provider base URL."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 10.0,
+        connect_timeout: float = 5.0,
+        attempts: int = 3,
+        backoff: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+        transcript: Transcript | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.transcript = transcript
+        self._attempts = max(1, attempts)
+        self._backoff = backoff
+        self._sleep = sleep
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
+            transport=transport,
+            follow_redirects=False,
+            limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
+        )
+
+    def send(self, call: HttpCall) -> HttpReply:
+        """Send one call; ``ProviderUnreachable`` or ``ProviderNoAnswer`` when it fails."""
+        request = self._client.build_request(
+            call.method, self.base_url + call.path, content=call.body, headers=list(call.headers)
+        )
+        if self.transcript is not None:
+            self.transcript.add(">", f"{call.method} {call.path}", call.body)
+        retrying = Retrying(
+            retry=retry_if_exception_type(_NOT_SENT),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait_exponential(multiplier=self._backoff, max=2.0),
+            reraise=False,
+            sleep=self._sleep or time.sleep,
+        )
+        try:
+            response = retrying(self._client.send, request)
+        except RetryError as exc:
+            cause = exc.last_attempt.exception()
+            raise ProviderUnreachable(
+                f"{call.action or call.method} to {self.base_url} not sent after "
+                f"{self._attempts} attempts: {type(cause).__name__}: {cause}"
+            ) from None
+        except httpx.UnsupportedProtocol as exc:
+            raise ConfigurationError(f"{self.base_url}: {exc}") from None
+        except httpx.HTTPError as exc:
+            raise ProviderNoAnswer(
+                f"{call.action or call.method} to {self.base_url} sent, no complete answer: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
+        body = response.content
+        if len(body) > _MAX_BODY:
+            raise ProviderNoAnswer(f"{self.base_url} answered {len(body)} bytes; too large")
+        if self.transcript is not None:
+            self.transcript.add("<", f"{response.status_code} {call.action}", body)
+        log.debug("%s %s -> %s", call.method, call.action, response.status_code)
+        return HttpReply(response.status_code, Headers(response.headers.multi_items()), body)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self._client.close()

@@ -1,0 +1,146 @@
+"""WeChat Pay callbacks: verify the raw body, decrypt the resource, and say what it means.
+
+Payment callbacks (``TRANSACTION.*``) become notices for the payment whose id is the
+``out_trade_no``; refund callbacks (``REFUND.*``) for the refund whose id is the
+``out_refund_no``. The merchant and app ids are compared with ours (a mismatch becomes
+``Notice.problem``: attention, nothing credited) and the order amount travels in
+``Notice.amount`` for the Collector to compare with the journal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import JsonValue
+
+from paychannels.channels.base import Notice
+from paychannels.errors import InvalidRequest, MoneyError, ProtocolError
+from paychannels.money import Money
+from paychannels.providers.base import Reading
+from paychannels.providers.jsontext import strict_object
+from paychannels.providers.wechatpay.calls import out_refund_no, out_trade_no
+from paychannels.providers.wechatpay.config import WechatPayConfig
+from paychannels.providers.wechatpay.replies import refund_outcome, trade_view, transaction_amount
+from paychannels.providers.wechatpay.signing import verify_signed
+from paychannels.verification import CallbackRejected, Headers, MalformedCallback, VerificationError
+
+__all__ = ["CallbackReader"]
+
+
+class CallbackReader:
+    """Reads callbacks for one merchant."""
+
+    def __init__(self, config: WechatPayConfig, *, now: Callable[[], float]) -> None:
+        self.config = config
+        self._now = now
+
+    def read(self, headers: Headers, body: bytes) -> Reading:
+        """Verified notices, or the refusal (with unverified hints if readable)."""
+        try:
+            verify_signed(headers, body, self.config.keys, now=self._now, window=self.config.window)
+        except VerificationError as exc:
+            return Reading(self._hints(body), exc)
+        except CallbackRejected as exc:
+            return Reading([], exc)
+        try:
+            return Reading([self.notice(body, verified=True)])
+        except CallbackRejected as exc:
+            return Reading([], exc)
+
+    def _hints(self, body: bytes) -> list[Notice]:
+        """Unverified notices from a body whose signature failed, if it decrypts at all."""
+        try:
+            return [self.notice(body, verified=False)]
+        except CallbackRejected:
+            return []
+
+    def open(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The event envelope and its decrypted resource (after the signature is checked)."""
+        event = strict_object(body, where="body")
+        if event.get("resource_type") != "encrypt-resource":
+            raise MalformedCallback("must be encrypt-resource", where="body.resource_type")
+        resource = self.config.cipher.decrypt_json(event.get("resource"), where="body.resource")
+        return event, resource
+
+    def notice(self, body: bytes, *, verified: bool) -> Notice:
+        """The notice one callback body carries."""
+        event, data = self.open(body)
+        event_type = event.get("event_type")
+        if not isinstance(event_type, str):
+            raise MalformedCallback("is missing", where="body.event_type")
+        info: dict[str, JsonValue] = {"event_type": event_type}
+        if isinstance(event.get("id"), str):
+            info["event_id"] = event["id"]
+        source = f"wechatpay callback {event_type}"
+        try:
+            if event_type.startswith("REFUND."):
+                return self._refund(data, verified, source, info)
+            if event_type.startswith("TRANSACTION."):
+                return self._transaction(data, verified, source, info)
+        except (ProtocolError, MoneyError, InvalidRequest) as exc:
+            raise MalformedCallback(str(exc)[:200], where="body.resource") from None
+        raise MalformedCallback(
+            f"{event_type[:40]!r} is not a payment event", where="body.event_type"
+        )
+
+    def _problem(self, data: dict[str, Any], *, appid: bool) -> str | None:
+        cfg = self.config
+        mchid = data.get("mchid") or data.get("sp_mchid")
+        if mchid != cfg.mchid:
+            return f"merchant id {str(mchid)[:32]!r} is not ours ({cfg.mchid})"
+        if appid and data.get("appid") != cfg.appid:
+            return f"app id {str(data.get('appid'))[:32]!r} is not ours ({cfg.appid})"
+        return None
+
+    def _transaction(
+        self, data: dict[str, Any], verified: bool, source: str, info: dict[str, JsonValue]
+    ) -> Notice:
+        number = _field(data, "out_trade_no")
+        view = trade_view(data, None)
+        amount = transaction_amount(data) if "amount" in data else None
+        return Notice(
+            payment_id=_ours(number, out_trade_no),
+            channel_ref=data.get("transaction_id") or None,
+            outcome=view.outcome,
+            verified=verified,
+            amount=amount,
+            problem=self._problem(data, appid=True),
+            source=source,
+            data={**info, "out_trade_no": number},
+        )
+
+    def _refund(
+        self, data: dict[str, Any], verified: bool, source: str, info: dict[str, JsonValue]
+    ) -> Notice:
+        number = _field(data, "out_refund_no")
+        amount = data.get("amount")
+        refunded = amount.get("refund") if isinstance(amount, dict) else None
+        currency = amount.get("currency", "CNY") if isinstance(amount, dict) else "CNY"
+        if isinstance(refunded, bool) or not isinstance(refunded, int):
+            raise ProtocolError("refund callback has no amount.refund in fen")
+        return Notice(
+            payment_id=_ours(number, out_refund_no),
+            channel_ref=data.get("refund_id") or None,
+            outcome=refund_outcome(data),
+            verified=verified,
+            amount=Money.of_minor(refunded, str(currency)),
+            problem=self._problem(data, appid=False),
+            source=source,
+            data={**info, "out_refund_no": number},
+        )
+
+
+def _field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedCallback("is missing", where=f"body.resource.{name}")
+    return value
+
+
+def _ours(number: str, check: Callable[[str], str]) -> str | None:
+    """Our record id for a provider order number, or None when it cannot be one of ours."""
+    try:
+        return check(number)
+    except InvalidRequest:
+        return None

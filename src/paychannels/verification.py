@@ -1,0 +1,176 @@
+"""Checking what others send us: the error types, constant-time comparison, the time window.
+
+Every callback verifier (WeChat Pay, Alipay, the generic HMAC webhooks) raises one of the
+``CallbackRejected`` family, each naming what was wrong and where (which header or field), and
+carrying the HTTP status a receiver should answer with. None of them ever carries a secret.
+"""
+
+from __future__ import annotations
+
+import binascii
+import functools
+import hmac
+from collections.abc import Iterable, Iterator, Mapping
+
+from paychannels.errors import ProtocolError
+
+__all__ = [
+    "CallbackRejected",
+    "DecryptionError",
+    "Headers",
+    "MalformedCallback",
+    "PayloadTooLarge",
+    "SignatureProbe",
+    "StaleTimestamp",
+    "UnknownKey",
+    "VerificationError",
+    "b64decode_strict",
+    "check_window",
+    "equal",
+    "strict_b64decode",
+]
+
+
+class CallbackRejected(ProtocolError):
+    """A callback or webhook we refuse; ``status`` is the HTTP status to answer with."""
+
+    status: int = 400
+
+    def __init__(self, message: str, *, where: str = "") -> None:
+        super().__init__(f"{where} {message}" if where else message)
+        self.where = where
+
+
+class MalformedCallback(CallbackRejected):
+    """Missing header, body that is not JSON or not a form, repeated keys, bad encoding."""
+
+
+class PayloadTooLarge(CallbackRejected):
+    """The body is larger than any genuine notification."""
+
+    status = 413
+
+
+class VerificationError(CallbackRejected):
+    """The signature or MAC does not prove the sender: only a hint to go and ask."""
+
+    status = 401
+
+
+class StaleTimestamp(VerificationError):
+    """The signed timestamp is outside the accepted window (replay or a wrong clock)."""
+
+
+class SignatureProbe(VerificationError):
+    """A deliberate wrong-signature probe (WeChat's ``WECHATPAY/SIGNTEST/``)."""
+
+
+class UnknownKey(VerificationError):
+    """The key id (certificate serial, public-key id) names no key we hold."""
+
+
+class DecryptionError(CallbackRejected):
+    """An encrypted resource does not decrypt (truncated, wrong key, tampered)."""
+
+
+def equal(a: bytes | str, b: bytes | str) -> bool:
+    """Constant-time comparison of two MACs or signatures (text is compared as UTF-8)."""
+    left = a.encode() if isinstance(a, str) else a
+    right = b.encode() if isinstance(b, str) else b
+    return hmac.compare_digest(left, right)
+
+
+def check_window(timestamp: int, now: float, *, tolerance: float, where: str) -> None:
+    """Refuse a signed timestamp more than ``tolerance`` seconds from ``now``, either way."""
+    if abs(now - timestamp) >= tolerance:
+        raise StaleTimestamp(
+            f"is {int(now - timestamp)} s from now, outside ±{tolerance:g} s ({timestamp})",
+            where=where,
+        )
+
+
+def strict_b64decode(text: str, *, where: str) -> bytes:
+    """Standard base64 with padding, nothing else; ``MalformedCallback`` otherwise."""
+    raw = b64decode_strict(text)
+    if raw is None:
+        raise MalformedCallback("is not valid base64", where=where)
+    return raw
+
+
+def b64decode_strict(text: str) -> bytes | None:
+    """Standard padded base64 decoded in C with nothing tolerated, or None when it is not."""
+    try:
+        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None
+
+
+class Headers(Mapping[str, str]):
+    """HTTP headers looked up case-insensitively; a header we rely on must appear once.
+
+    Built from a mapping (any case, Django-style ``HTTP_X_Y`` keys included) or from the
+    ``(name, value)`` pairs a server hands over. A repeated header is remembered, and asking
+    for it with ``one()`` is an error: two signatures on one request are never believed.
+    """
+
+    __slots__ = ("_items", "_repeated")
+
+    def __init__(self, source: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
+        pairs = source.items() if isinstance(source, Mapping) else list(source)
+        normal = _normal
+        self._items: dict[str, str] = {normal(name): value for name, value in pairs}
+        self._repeated: set[str] = set()
+        if len(self._items) != len(pairs):  # rare: find which names came twice
+            seen: set[str] = set()
+            for name, _ in pairs:
+                key = _normal(name)
+                if key in seen:
+                    self._repeated.add(key)
+                seen.add(key)
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[_normal(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def one(self, name: str) -> str:
+        """The single value of a required header, or ``MalformedCallback`` naming it."""
+        key = _normal(name)
+        value = self._items.get(key)
+        if self._repeated and key in self._repeated:
+            raise MalformedCallback("appears more than once", where=f"header {name}")
+        if value is None or not (value := value.strip()):
+            raise MalformedCallback("is missing", where=f"header {name}")
+        return value
+
+    def pick(self, names: tuple[str, ...]) -> list[str | None]:
+        """Several headers at once (hot path): values stripped, None when absent or empty.
+
+        ``names`` must be lower-case; a repeated one is a ``MalformedCallback``.
+        """
+        if self._repeated:
+            for name in names:
+                if name in self._repeated:
+                    raise MalformedCallback("appears more than once", where=f"header {name}")
+        get = self._items.get
+        return [(v.strip() or None) if (v := get(name)) is not None else None for name in names]
+
+    def optional(self, name: str) -> str | None:
+        """A header that may be absent (but not repeated)."""
+        key = _normal(name)
+        if key in self._repeated:
+            raise MalformedCallback("appears more than once", where=f"header {name}")
+        value = self._items.get(key)
+        return None if value is None else value.strip()
+
+
+@functools.lru_cache(maxsize=512)
+def _normal(name: str) -> str:
+    key = name.lower()
+    if key[:5] == "http_":  # WSGI/Django environ style: HTTP_WECHATPAY_SERIAL
+        key = key[5:].replace("_", "-")
+    return key
