@@ -1,0 +1,68 @@
+"""Cutting debits into files and batches within a bank's limits, in one cheap first pass.
+
+A file's header carries its totals and each batch's header its own, so a streaming writer
+must know them before it writes a single debit. ``plan_files`` reads only the amounts of
+each group (one group = one collection date and sequence type), in order, and packs them
+into batches of at most ``rows_per_batch`` and files of at most ``rows_per_file`` rows and
+``batches_per_file`` batches. The writer then streams the debits in the same order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from paychannels.bankfiles.model import BatchSpan
+
+__all__ = ["Limits", "plan_files"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """A bank's limits; ``0`` means none."""
+
+    rows_per_file: int = 0
+    batches_per_file: int = 0
+    rows_per_batch: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("rows_per_file", "batches_per_file", "rows_per_batch"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 (no limit) or more")
+
+
+def _batch_cap(limits: Limits) -> int:
+    caps = [c for c in (limits.rows_per_batch, limits.rows_per_file) if c]
+    return min(caps) if caps else 0
+
+
+def plan_files(
+    groups: Iterable[tuple[date, str, Iterable[int]]], limits: Limits
+) -> list[list[BatchSpan]]:
+    """The files (each a list of batches) for groups of amounts, in order."""
+    cap = _batch_cap(limits)
+    batches: list[BatchSpan] = []
+    for gi, (when, sequence, amounts) in enumerate(groups):
+        start = count = total = 0
+        for amount in amounts:
+            if cap and count == cap:
+                batches.append(BatchSpan(gi, start, count, total, when, sequence))
+                start, count, total = start + count, 0, 0
+            count += 1
+            total += amount
+        if count:
+            batches.append(BatchSpan(gi, start, count, total, when, sequence))
+    files: list[list[BatchSpan]] = []
+    rows = 0
+    for batch in batches:
+        full = files and (
+            (limits.rows_per_file and rows + batch.count > limits.rows_per_file)
+            or (limits.batches_per_file and len(files[-1]) >= limits.batches_per_file)
+        )
+        if not files or full:
+            files.append([])
+            rows = 0
+        files[-1].append(batch)
+        rows += batch.count
+    return files
