@@ -21,7 +21,7 @@ from paychannels.bankfiles.reasoncodes import lookup
 from paychannels.bankfiles.results import FileHeader, Outcome, TxResult
 from paychannels.bankfiles.textfile import LineWriter, read_lines
 
-__all__ = ["read_request", "read_result", "write_request"]
+__all__ = ["read_request", "read_result", "request_values", "write_request"]
 
 
 class _Hashing:
@@ -70,7 +70,7 @@ def write_request(
                 raise BankFileError(path, f"more debits than the {batch.count} planned", line=writer.line)
             if debit.currency != layout.currency:
                 raise BankFileError(path, f"debit in {debit.currency}; the layout takes {layout.currency}", line=writer.line + 1)
-            writer.write("detail", _request_values(row, debit))
+            writer.write("detail", request_values(row, debit))
             totals.add(debit.amount_minor)
         if (totals.count, totals.sum_minor) != (batch.count, batch.sum_minor):
             raise BankFileError(
@@ -83,7 +83,8 @@ def write_request(
     return totals, out.sha256.hexdigest()
 
 
-def _request_values(row: int, d: Debit) -> dict[str, Any]:
+def request_values(row: int, d: Debit) -> dict[str, Any]:
+    """The values of a request line, by field source."""
     return {
         "row": row,
         "serial": d.end_to_end_id,
