@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 from pathlib import Path
@@ -68,10 +69,8 @@ def _run(args: argparse.Namespace) -> int:
 
         signal.signal(signal.SIGTERM, stop)
         print(f"bank simulator: reading {args.inbox}, answering into {args.outbox}", flush=True)
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             sim.run(interval=args.interval, stop=lambda: stopping["now"])
-        except KeyboardInterrupt:
-            pass
         return 0
     finally:
         sim.close()

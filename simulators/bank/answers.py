@@ -60,7 +60,11 @@ def answer_pain008(
     version = sim.reply.rpartition(".")[2] if sim.reply.startswith("pain.002") else "10"
     full = sim.reply.startswith("pain.002")
     name = f"PAIN002_{msg_id}.xml"
-    counts = dict(sim.db.execute("SELECT outcome, COUNT(*) FROM debits WHERE msg_id = ? GROUP BY outcome", (msg_id,)).fetchall())
+    counts = dict(
+        sim.db.execute(
+            "SELECT outcome, COUNT(*) FROM debits WHERE msg_id = ? GROUP BY outcome", (msg_id,)
+        ).fetchall()
+    )
     total = sum(counts.values())
     if rejected is not None:
         status, reason, info = "RJCT", rejected[0], rejected[1]
@@ -82,9 +86,16 @@ def answer_pain008(
     def write(path: Path) -> None:
         with open(path, "w", encoding="utf-8") as out:
             write_pain002(
-                out, version=version, msg_id=sim.next_id("RPT"), created_at=_now(sim),
-                original_msg_id=msg_id, original_message=message, original_count=total or None,
-                group_status=status, group_reason=reason, group_info=info,
+                out,
+                version=version,
+                msg_id=sim.next_id("RPT"),
+                created_at=_now(sim),
+                original_msg_id=msg_id,
+                original_message=message,
+                original_count=total or None,
+                group_status=status,
+                group_reason=reason,
+                group_info=info,
                 batches=batches if rejected is None else (),
             )
 
@@ -95,39 +106,59 @@ def answer_pain008(
 
 
 def _camt(sim: BankSimulator, msg_id: str, *, returned: bool) -> Path:
-    query = (
-        "SELECT ref, msg_id, batch_id, taken, amount, currency, outcome FROM debits "
-        + ("WHERE return_due IS NOT NULL AND returned IS NULL AND return_due <= ? ORDER BY rowid"
-           if returned else "WHERE msg_id = ? AND taken > 0 ORDER BY rowid")
+    query = "SELECT ref, msg_id, batch_id, taken, amount, currency, outcome FROM debits " + (
+        "WHERE return_due IS NOT NULL AND returned IS NULL AND return_due <= ? ORDER BY rowid"
+        if returned
+        else "WHERE msg_id = ? AND taken > 0 ORDER BY rowid"
     )
     arg: Any = sim.clock() if returned else msg_id
     rows = list(sim.db.execute(query, (arg,))) if returned else sim.db.execute(query, (arg,))
     entries: Iterator[tuple[str, list[Booking]]] = (
-        (str(batch), [
-            Booking(r[0], r[1], r[2], r[3], r[4], r[5], returned=returned,
+        (
+            str(batch),
+            [
+                Booking(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    r[4],
+                    r[5],
+                    returned=returned,
                     reason="MD06" if returned else None,
-                    info="客户要求退款 (payer asked for a refund)" if returned else None)
-            for r in group
-        ])
+                    info="客户要求退款 (payer asked for a refund)" if returned else None,
+                )
+                for r in group
+            ],
+        )
         for batch, group in itertools.groupby(rows, key=lambda r: r[2])
     )
     name = f"CAMT054_{sim.next_id('NTF')}.xml"
 
     def write(path: Path) -> None:
         with open(path, "w", encoding="utf-8") as out:
-            write_camt054(out, msg_id=name[8:-4], created_at=_now(sim), account=sim.account,
-                          booked_on=_now(sim).date(), entries=entries)
+            write_camt054(
+                out,
+                msg_id=name[8:-4],
+                created_at=_now(sim),
+                account=sim.account,
+                booked_on=_now(sim).date(),
+                entries=entries,
+            )
 
     out = sim.publish(name, write)
     if returned:
-        sim.db.executemany("UPDATE debits SET returned = ? WHERE ref = ?", [(sim.clock(), r[0]) for r in rows])
+        sim.db.executemany(
+            "UPDATE debits SET returned = ? WHERE ref = ?", [(sim.clock(), r[0]) for r in rows]
+        )
     return out
 
 
 def answer_returns(sim: BankSimulator) -> list[Path]:
     """A camt.054 with every late return that is due, if any."""
     due = sim.db.execute(
-        "SELECT COUNT(*) FROM debits WHERE return_due IS NOT NULL AND returned IS NULL AND return_due <= ?",
+        "SELECT COUNT(*) FROM debits "
+        "WHERE return_due IS NOT NULL AND returned IS NULL AND return_due <= ?",
         (sim.clock(),),
     ).fetchone()[0]
     return [_camt(sim, "", returned=True)] if due else []
@@ -147,8 +178,14 @@ def answer_text(sim: BankSimulator, msg_id: str, layout: Layout) -> list[Path]:
         "FROM debits WHERE msg_id = ? AND outcome <> 'unreported'",
         (msg_id,),
     ).fetchone()
-    totals = {"count": count, "total": total, "ok_count": ok, "taken_total": taken_total,
-              "msg_id": msg_id, "date": _now(sim).date()}
+    totals = {
+        "count": count,
+        "total": total,
+        "ok_count": ok,
+        "taken_total": taken_total,
+        "msg_id": msg_id,
+        "date": _now(sim).date(),
+    }
 
     def write(path: Path) -> None:
         with open(path, "wb") as out:
@@ -161,7 +198,11 @@ def answer_text(sim: BankSimulator, msg_id: str, layout: Layout) -> list[Path]:
                     continue
                 row += 1
                 values: dict[str, Any] = {
-                    "row": row, "serial": ref, "amount": amount, "name": dname, "account": account
+                    "row": row,
+                    "serial": ref,
+                    "amount": amount,
+                    "name": dname,
+                    "account": account,
                 }
                 if outcome in _TAKEN:
                     meaning = "partial" if outcome == "partial" else "succeeded"

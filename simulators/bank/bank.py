@@ -121,14 +121,13 @@ class BankSimulator:
     def _request(self, path: Path) -> list[Path]:
         layout = next((lay for lay in self.layouts if _named_like(path.name, lay.file_name)), None)
         try:
-            if layout is not None:
-                out = self._text(path, layout)
-            else:
-                out = self._xml(path)
+            out = self._text(path, layout) if layout is not None else self._xml(path)
         except BankFileError as exc:
             log.warning("bank simulator rejects %s: %s", path.name, exc)
             os.replace(path, self.state / "rejected" / path.name)
-            (self.state / "rejected" / f"{path.name}.reason.txt").write_text(str(exc) + "\n", "utf-8")
+            (self.state / "rejected" / f"{path.name}.reason.txt").write_text(
+                str(exc) + "\n", "utf-8"
+            )
             return []
         os.replace(path, self.state / "received" / path.name)
         return out
@@ -151,7 +150,15 @@ class BankSimulator:
             )
             return answer_pain008(self, msg_id, message, rejected=problem)
         debits = (d for d in read_pain008(path) if isinstance(d, RequestDebit))
-        self._record(msg_id, path.name, message, returns=True, rows=((d.ref, d.batch_id, d.amount_minor, d.currency, d.name, d.account) for d in debits))
+        self._record(
+            msg_id,
+            path.name,
+            message,
+            returns=True,
+            rows=(
+                (d.ref, d.batch_id, d.amount_minor, d.currency, d.name, d.account) for d in debits
+            ),
+        )
         return answer_pain008(self, msg_id, message, rejected=None)
 
     def _text(self, path: Path, layout: Layout) -> list[Path]:
@@ -162,16 +169,30 @@ class BankSimulator:
         def rows() -> Iterator[tuple[str, str, int, str, str, str]]:
             for kind, _line, v in read_request(path, layout):
                 if kind == "detail":
-                    yield (v["serial"], msg_id, v["amount"], layout.currency, v["name"], v["account"])
+                    yield (
+                        v["serial"],
+                        msg_id,
+                        v["amount"],
+                        layout.currency,
+                        v["name"],
+                        v["account"],
+                    )
 
         self._record(msg_id, path.name, f"text:{layout.name}", returns=False, rows=rows())
         return answer_text(self, msg_id, layout)
 
     def _seen(self, msg_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM msgs WHERE msg_id = ?", (msg_id,)).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM msgs WHERE msg_id = ?", (msg_id,)).fetchone() is not None
+        )
 
     def _record(
-        self, msg_id: str, name: str, kind: str, *, returns: bool,
+        self,
+        msg_id: str,
+        name: str,
+        kind: str,
+        *,
+        returns: bool,
         rows: Iterator[tuple[str, str, int, str, str, str]],
     ) -> None:
         """Store a request's debits with the outcome the mix draws for each (one transaction:
@@ -190,9 +211,26 @@ class BankSimulator:
                     outcome = "ok"
                 if outcome == "partial" and returns and self.reply.startswith("pain.002"):
                     outcome = "ok"  # a pain.002 cannot say "partly taken"
-                taken = {"ok": amount, "late_return": amount, "partial": max(1, amount // 2)}.get(outcome, 0)
+                taken = {"ok": amount, "late_return": amount, "partial": max(1, amount // 2)}.get(
+                    outcome, 0
+                )
                 due = now + self.return_delay if outcome == "late_return" else None
-                batch.append((ref, msg_id, batch_id, amount, ccy, dname, account, outcome, taken, now, due, None))
+                batch.append(
+                    (
+                        ref,
+                        msg_id,
+                        batch_id,
+                        amount,
+                        ccy,
+                        dname,
+                        account,
+                        outcome,
+                        taken,
+                        now,
+                        due,
+                        None,
+                    )
+                )
                 if len(batch) >= 5000:
                     self._insert(batch)
                     batch = []

@@ -74,7 +74,7 @@ def write_pain002(
             out.write(
                 f"<TxInfAndSts><StsId>{escape(batch_id[-20:])}-{i}</StsId>"
                 f"<OrgnlEndToEndId>{escape(tx.ref)}</OrgnlEndToEndId><TxSts>{tx.status}</TxSts>"
-                f"{_reason(tx.reason, tx.info)}<OrgnlTxRef><Amt><InstdAmt Ccy=\"{tx.currency}\">"
+                f'{_reason(tx.reason, tx.info)}<OrgnlTxRef><Amt><InstdAmt Ccy="{tx.currency}">'
                 f"{format_amount(tx.amount_minor, tx.currency)}</InstdAmt></Amt></OrgnlTxRef>"
                 "</TxInfAndSts>\n"
             )
@@ -112,7 +112,11 @@ def write_camt054(
 
     ``batch_only`` books each batch as one total without transaction details (batch booking).
     """
-    acct = f"<IBAN>{escape(account)}</IBAN>" if account[:2].isalpha() else f"<Othr><Id>{escape(account)}</Id></Othr>"
+    acct = (
+        f"<IBAN>{escape(account)}</IBAN>"
+        if account[:2].isalpha()
+        else f"<Othr><Id>{escape(account)}</Id></Othr>"
+    )
     out.write(
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<Document xmlns="{_NS}camt.054.001.08">\n<BkToCstmrDbtCdtNtfctn>\n'
@@ -129,13 +133,14 @@ def write_camt054(
         direction = "DBIT" if first.returned else "CRDT"
         family = "UPDD" if first.returned else "PMDD"
         out.write(
-            f"<Ntry><NtryRef>{n}</NtryRef><Amt Ccy=\"{ccy}\">{format_amount(total, ccy)}</Amt>"
+            f'<Ntry><NtryRef>{n}</NtryRef><Amt Ccy="{ccy}">{format_amount(total, ccy)}</Amt>'
             f"<CdtDbtInd>{direction}</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>"
             f"<BookgDt><Dt>{booked_on.isoformat()}</Dt></BookgDt>"
             f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>IDDT</Cd><SubFmlyCd>{family}</SubFmlyCd>"
             "</Fmly></Domn></BkTxCd>\n<NtryDtls>"
             f"<Btch><MsgId>{escape(first.msg_id)}</MsgId><PmtInfId>{escape(batch_id)}</PmtInfId>"
-            f"<NbOfTxs>{len(items)}</NbOfTxs><TtlAmt Ccy=\"{ccy}\">{format_amount(total, ccy)}</TtlAmt>"
+            f"<NbOfTxs>{len(items)}</NbOfTxs>"
+            f'<TtlAmt Ccy="{ccy}">{format_amount(total, ccy)}</TtlAmt>'
             f"<CdtDbtInd>{direction}</CdtDbtInd></Btch>\n"
         )
         if not batch_only:
@@ -147,9 +152,9 @@ def write_camt054(
                 out.write(
                     f"<TxDtls><Refs><MsgId>{escape(b.msg_id)}</MsgId><PmtInfId>{escape(batch_id)}</PmtInfId>"
                     f"<EndToEndId>{escape(b.ref)}</EndToEndId></Refs>"
-                    f"<Amt Ccy=\"{ccy}\">{format_amount(b.amount_minor, ccy)}</Amt>"
+                    f'<Amt Ccy="{ccy}">{format_amount(b.amount_minor, ccy)}</Amt>'
                     f"<CdtDbtInd>{direction}</CdtDbtInd>"
-                    f"<AmtDtls><InstdAmt><Amt Ccy=\"{ccy}\">{format_amount(b.asked_minor, ccy)}</Amt>"
+                    f'<AmtDtls><InstdAmt><Amt Ccy="{ccy}">{format_amount(b.asked_minor, ccy)}</Amt>'
                     f"</InstdAmt></AmtDtls>{rtr}</TxDtls>\n"
                 )
         out.write("</NtryDtls></Ntry>\n")

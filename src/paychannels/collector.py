@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.channels.base import Channel, Notice, Reply
+from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
 from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
 from paychannels.crashpoints import crashpoint
@@ -222,6 +222,12 @@ class Collector:
             raise ConfigurationError(
                 f"no channel named {name!r}; added channels: {known}"
             ) from None
+
+    def channel_context(self, name: str) -> ChannelContext:
+        """The context a channel's verbs get, for tools that drive a channel directly (the
+        ``batch`` commands read a bank's ledger through it)."""
+        self.channel(name)
+        return _Context(self, name, None)
 
     @property
     def channels(self) -> Mapping[str, Channel]:

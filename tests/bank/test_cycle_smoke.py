@@ -20,9 +20,13 @@ def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
     assert isinstance(ch, BankBatchChannel)
     col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
     col.add_channel("bank", ch)
-    sim = BankSimulator(ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim",
-                        mix=Mix({"insufficient_funds": 0.2, "closed": 0.1, "partial": 0.1, "unreported": 0.1}),
-                        reply=reply)
+    sim = BankSimulator(
+        ch.exchange.outbox,
+        ch.exchange.inbox,
+        state=tmp_path / "sim",
+        mix=Mix({"insufficient_funds": 0.2, "closed": 0.1, "partial": 0.1, "unreported": 0.1}),
+        reply=reply,
+    )
     results = col.collect_many([bank_request(i) for i in range(50)], channel="bank")
     assert {r.status for r in results} == {Status.PENDING}
     col.poll("bank")
@@ -32,8 +36,12 @@ def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
     polled = col.poll("bank")
     assert all(s.error is None for s in polled.reports), [s.error for s in polled.reports]
     counts = col.journal.count_by_status()
-    assert counts.get(Status.SUCCEEDED) and counts.get(Status.DECLINED) and counts.get(Status.PENDING)
+    assert (
+        counts.get(Status.SUCCEEDED) and counts.get(Status.DECLINED) and counts.get(Status.PENDING)
+    )
     assert sum(counts.values()) == 50
     assert sim.taken_minor() == sum(
-        r.amount_taken.minor for r in col.find(statuses=[Status.SUCCEEDED], limit=100) if r.amount_taken
+        r.amount_taken.minor
+        for r in col.find(statuses=[Status.SUCCEEDED], limit=100)
+        if r.amount_taken
     )

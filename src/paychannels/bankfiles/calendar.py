@@ -66,7 +66,9 @@ def _dates(values: object, where: str) -> set[date]:
             start = date.fromisoformat(first)
             end = date.fromisoformat(last) if last else start
         except ValueError:
-            raise ConfigurationError(f"{where}: {value!r} is not a date or a 'from..to' range") from None
+            raise ConfigurationError(
+                f"{where}: {value!r} is not a date or a 'from..to' range"
+            ) from None
         if end < start:
             raise ConfigurationError(f"{where}: {value!r} ends before it starts")
         out.update(start + timedelta(days=i) for i in range((end - start).days + 1))
@@ -88,7 +90,9 @@ def _parse(text: str, where: str) -> BusinessCalendar:
     both = holidays & workdays
     if both:
         raise ConfigurationError(f"{where}: {min(both)} is both a holiday and a working day")
-    return BusinessCalendar(str(data.get("name", where)), frozenset(holidays), frozenset(workdays), frozenset(years))
+    return BusinessCalendar(
+        str(data.get("name", where)), frozenset(holidays), frozenset(workdays), frozenset(years)
+    )
 
 
 @cache

@@ -85,7 +85,9 @@ def _tx(path: Path, elem: Element, entry: _Entry) -> TxResult:
     if rtr is not None:
         reason = child_text(rtr, "Rsn", "Cd") or child_text(rtr, "Rsn", "Prtry")
         info = child_text(rtr, "AddtlInf")
-    booked = _amount(path, _find(elem, "Amt")) or _amount(path, _find(elem, "AmtDtls", "TxAmt", "Amt"))
+    booked = _amount(path, _find(elem, "Amt")) or _amount(
+        path, _find(elem, "AmtDtls", "TxAmt", "Amt")
+    )
     asked = _amount(path, _find(elem, "AmtDtls", "InstdAmt", "Amt"))
     outcome = entry.outcome(rtr is not None)
     if booked is None and outcome == "succeeded":
@@ -118,7 +120,11 @@ def read_camt054(path: Path) -> Iterator[FileHeader | TxResult | BatchBooking]:
     for _event, elem in events(path, tags, ("end",)):
         ns, _, name = str(elem.tag).lstrip("{").partition("}")
         if not ns.startswith(_PREFIX):
-            raise BankFileError(path, f"not a camt.054 notification ({ns or 'no namespace'})", line=elem.sourceline or 0)
+            raise BankFileError(
+                path,
+                f"not a camt.054 notification ({ns or 'no namespace'})",
+                line=elem.sourceline or 0,
+            )
         if name == "GrpHdr":
             yield FileHeader("camt.054", child_text(elem, "MsgId"), None, line=elem.sourceline or 0)
             header_done = True
@@ -160,7 +166,9 @@ def _booking(path: Path, details: Element, entry: _Entry) -> BatchBooking | None
         raise BankFileError(path, "batch booking without an amount", line=btch.sourceline or 0)
     count_text = child_text(btch, "NbOfTxs")
     if count_text is not None and not count_text.isdigit():
-        raise BankFileError(path, f"NbOfTxs {count_text!r} is not a number", line=btch.sourceline or 0)
+        raise BankFileError(
+            path, f"NbOfTxs {count_text!r} is not a number", line=btch.sourceline or 0
+        )
     return BatchBooking(
         original_msg_id=child_text(btch, "MsgId"),
         batch_id=child_text(btch, "PmtInfId"),

@@ -36,7 +36,9 @@ class _Hashing:
         return int(self.fh.write(data))
 
 
-def _summary(batch_count: int, batch_sum: int, msg_id: str, creditor: Creditor | None, when: Any) -> dict[str, Any]:
+def _summary(
+    batch_count: int, batch_sum: int, msg_id: str, creditor: Creditor | None, when: Any
+) -> dict[str, Any]:
     return {
         "count": batch_count,
         "total": batch_sum,
@@ -63,19 +65,27 @@ def write_request(
         out = _Hashing(raw)
         writer = LineWriter(out, layout, layout.request, name=path.name)  # type: ignore[arg-type]
         summary = _summary(batch.count, batch.sum_minor, msg_id, creditor, batch.collection_date)
+        summary["created"] = created_at.date()
         if layout.request.header:
             writer.write("header", summary)
         for row, debit in enumerate(debits, start=1):
             if row > batch.count:
-                raise BankFileError(path, f"more debits than the {batch.count} planned", line=writer.line)
+                raise BankFileError(
+                    path, f"more debits than the {batch.count} planned", line=writer.line
+                )
             if debit.currency != layout.currency:
-                raise BankFileError(path, f"debit in {debit.currency}; the layout takes {layout.currency}", line=writer.line + 1)
+                raise BankFileError(
+                    path,
+                    f"debit in {debit.currency}; the layout takes {layout.currency}",
+                    line=writer.line + 1,
+                )
             writer.write("detail", request_values(row, debit))
             totals.add(debit.amount_minor)
         if (totals.count, totals.sum_minor) != (batch.count, batch.sum_minor):
             raise BankFileError(
                 path,
-                f"planned {batch.count} debits / {batch.sum_minor} fen, wrote {totals.count} / {totals.sum_minor}",
+                f"planned {batch.count} debits / {batch.sum_minor} fen, "
+                f"wrote {totals.count} / {totals.sum_minor}",
             )
         if layout.request.trailer:
             writer.write("trailer", summary)
@@ -109,17 +119,22 @@ def read_request(path: Path, layout: Layout) -> Iterator[tuple[str, int, dict[st
             count += 1
             total += values["amount"]
             if values.get("row") not in (None, count):
-                raise BankFileError(path, f"row number {values['row']}, expected {count}", line=line)
+                raise BankFileError(
+                    path, f"row number {values['row']}, expected {count}", line=line
+                )
         elif kind == "trailer" and (values.get("count"), values.get("total")) != (count, total):
             raise BankFileError(
                 path,
-                f"totals line says {values.get('count')} / {values.get('total')}, rows add up to {count} / {total}",
+                f"totals line says {values.get('count')} / {values.get('total')}, "
+                f"rows add up to {count} / {total}",
                 line=line,
             )
         yield kind, line, values
 
 
-def _outcome(layout: Layout, flag: str, asked: int, taken: int | None) -> tuple[Outcome, int | None]:
+def _outcome(
+    layout: Layout, flag: str, asked: int, taken: int | None
+) -> tuple[Outcome, int | None]:
     meaning = layout.flags.get(flag)
     if meaning is None:
         return "unknown", None
@@ -136,7 +151,9 @@ def read_result(path: Path, layout: Layout) -> Iterator[FileHeader | TxResult]:
     """A result file: its header first (which request it answers), then each row."""
     match = layout.result_regex().match(path.name)
     if match is None:
-        raise BankFileError(path, f"not named like a {layout.name} result file ({layout.result_name})")
+        raise BankFileError(
+            path, f"not named like a {layout.name} result file ({layout.result_name})"
+        )
     msg_id = match.group("msg_id")
     yield FileHeader(f"text:{layout.name}", None, msg_id)
     count = total = ok = taken_total = 0
@@ -171,10 +188,16 @@ def read_result(path: Path, layout: Layout) -> Iterator[FileHeader | TxResult]:
         _check_summary(path, line, v, msg_id, (count, total, ok, taken_total))
 
 
-def _check_summary(path: Path, line: int, v: dict[str, Any], msg_id: str, got: tuple[int, int, int, int]) -> None:
+def _check_summary(
+    path: Path, line: int, v: dict[str, Any], msg_id: str, got: tuple[int, int, int, int]
+) -> None:
     if v.get("msg_id") not in (None, msg_id):
         raise BankFileError(path, f"answers {v['msg_id']}, the file name says {msg_id}", line=line)
     stated = (v.get("count"), v.get("total"), v.get("ok_count"), v.get("taken_total"))
-    for name, want, have in zip(("count", "total", "ok_count", "taken_total"), stated, got, strict=True):
+    for name, want, have in zip(
+        ("count", "total", "ok_count", "taken_total"), stated, got, strict=True
+    ):
         if want is not None and want != have:
-            raise BankFileError(path, f"totals line says {name} {want}, the rows add up to {have}", line=line)
+            raise BankFileError(
+                path, f"totals line says {name} {want}, the rows add up to {have}", line=line
+            )

@@ -48,6 +48,7 @@ SUMMARY_SOURCES = frozenset(
         "total",
         "msg_id",
         "date",
+        "created",
         "creditor_account",
         "creditor_name",
         "ok_count",
@@ -131,7 +132,11 @@ def _fields(raw: Any, where: str, sources: frozenset[str], fixed: bool) -> tuple
             raise ValueError(f"{label}: fixed-width fields need a width in bytes")
         if field.align not in ("left", "right") or len(field.fill.encode()) != 1:
             raise ValueError(f"{label}: align must be left/right, fill one ASCII character")
-        if field.source == "const" and field.width and len(field.value.encode("gb18030")) > field.width:
+        if (
+            field.source == "const"
+            and field.width
+            and len(field.value.encode("gb18030")) > field.width
+        ):
             raise ValueError(f"{label}: constant {field.value!r} is wider than {field.width} bytes")
         out.append(field)
     return tuple(out)
@@ -172,7 +177,9 @@ def _build(data: dict[str, Any]) -> Layout:
     unit = data.get("amount_unit", "fen")
     if unit not in ("fen", "yuan"):
         raise ValueError("amount_unit must be 'fen' or 'yuan'")
-    flags = data.get("result", {}).pop("flags", None) if isinstance(data.get("result"), dict) else None
+    flags = (
+        data.get("result", {}).pop("flags", None) if isinstance(data.get("result"), dict) else None
+    )
     if not isinstance(flags, dict) or not flags or set(flags.values()) - OUTCOMES:
         raise ValueError(f"[result.flags] must map the bank's flags to {sorted(OUTCOMES)}")
     layout = Layout(

@@ -227,7 +227,8 @@ class Pain008Writer:
         if d.retry_of:
             instr = f"<InstrId>{self._text(d.retry_of, 'InstrId', 35)}</InstrId>"
         return (
-            f"<DrctDbtTxInf><PmtId>{instr}<EndToEndId>{self._text(d.end_to_end_id, 'EndToEndId', 35)}"
+            f"<DrctDbtTxInf><PmtId>{instr}"
+            f"<EndToEndId>{self._text(d.end_to_end_id, 'EndToEndId', 35)}"
             f'</EndToEndId></PmtId><InstdAmt Ccy="{cur}">'
             f"{ck.check_minor(d.amount_minor, self._digits, field='InstdAmt')}</InstdAmt>"
             f"<DrctDbtTx><MndtRltdInf><MndtId>{self._text(d.mandate_id, 'MndtId', 35)}</MndtId>"

@@ -48,15 +48,22 @@ def read_pain008(path: Path) -> Iterator[FileHeader | RequestDebit]:
             raise BankFileError(path, f"not a pain.008.001.02/.08 file ({ns})", line=line)
         if name == "GrpHdr":
             count = child_text(elem, "NbOfTxs")
-            yield FileHeader(ns.rpartition(":")[2], child_text(elem, "MsgId"), None,
-                             count=int(count) if count and count.isdigit() else None, line=line)
+            yield FileHeader(
+                ns.rpartition(":")[2],
+                child_text(elem, "MsgId"),
+                None,
+                count=int(count) if count and count.isdigit() else None,
+                line=line,
+            )
         elif name == "PmtInfId":
             batch = (elem.text or "").strip()
         elif name == "ReqdColltnDt":
             try:
                 when = date.fromisoformat((elem.text or "").strip())
             except ValueError:
-                raise BankFileError(path, f"ReqdColltnDt {elem.text!r} is not a date", line=line) from None
+                raise BankFileError(
+                    path, f"ReqdColltnDt {elem.text!r} is not a date", line=line
+                ) from None
         else:
             yield _debit(path, elem, batch, when, line)
             release(elem, same_only=True)
@@ -72,8 +79,12 @@ def _debit(path: Path, elem: object, batch: str, when: date | None, line: int) -
     try:
         digits = currency(ccy).exponent
     except UnknownCurrency:
-        raise BankFileError(path, f"unknown currency {ccy!r}", line=amt.sourceline or line) from None
-    account = child_text(elem, "DbtrAcct", "Id", "IBAN") or child_text(elem, "DbtrAcct", "Id", "Othr", "Id")
+        raise BankFileError(
+            path, f"unknown currency {ccy!r}", line=amt.sourceline or line
+        ) from None
+    account = child_text(elem, "DbtrAcct", "Id", "IBAN") or child_text(
+        elem, "DbtrAcct", "Id", "Othr", "Id"
+    )
     return RequestDebit(
         ref=child_text(elem, "PmtId", "EndToEndId") or "",
         amount_minor=amount_minor(path, amt, (amt.text or "").strip(), digits, "InstdAmt"),

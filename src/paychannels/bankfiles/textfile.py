@@ -22,7 +22,7 @@ __all__ = ["LineKind", "LineWriter", "read_lines"]
 
 LineKind = Literal["header", "detail", "trailer"]
 _AMOUNTS = frozenset({"amount", "taken", "total", "taken_total"})
-_DATES = frozenset({"collection_date", "mandate_date", "date"})
+_DATES = frozenset({"collection_date", "mandate_date", "date", "created"})
 
 
 class _Problem(ValueError):
@@ -111,14 +111,18 @@ def _cut(text: str, width: int, encoding: str) -> bytes:
     return out
 
 
-def _split(path: Path, layout: Layout, fields: tuple[Field, ...], raw: bytes, line: int) -> list[str]:
+def _split(
+    path: Path, layout: Layout, fields: tuple[Field, ...], raw: bytes, line: int
+) -> list[str]:
     """The field texts of one line, padding removed."""
     decode = "gb18030" if layout.encoding == "gbk" else layout.encoding
     if layout.kind == "delimited":
         try:
             text = raw.decode(decode)
         except UnicodeDecodeError as exc:
-            raise BankFileError(path, f"not {layout.encoding} at byte {exc.start + 1}", line=line) from None
+            raise BankFileError(
+                path, f"not {layout.encoding} at byte {exc.start + 1}", line=line
+            ) from None
         parts = text.split(layout.delimiter)
         if len(parts) != len(fields):
             raise BankFileError(
@@ -139,7 +143,10 @@ def _split(path: Path, layout: Layout, fields: tuple[Field, ...], raw: bytes, li
             text = chunk.decode(decode)
         except UnicodeDecodeError:
             raise BankFileError(
-                path, f"not {layout.encoding} (or a character cut in two)", line=line, where=field.name
+                path,
+                f"not {layout.encoding} (or a character cut in two)",
+                line=line,
+                where=field.name,
             ) from None
         text = text.lstrip(field.fill) if field.align == "right" else text.rstrip(field.fill)
         if field.align == "right" and field.fill == "0" and not text and chunk:
@@ -169,7 +176,9 @@ def _value(path: Path, layout: Layout, field: Field, text: str, line: int) -> An
         try:
             return datetime.strptime(text, field.date_format).date()
         except ValueError:
-            raise BankFileError(path, f"{text!r} is not a date", line=line, where=field.name) from None
+            raise BankFileError(
+                path, f"{text!r} is not a date", line=line, where=field.name
+            ) from None
     return text
 
 
@@ -243,6 +252,8 @@ def _classify(
     yield kind, pending[0], _parse(path, layout, getattr(record, kind), pending[1], pending[0])
 
 
-def _parse(path: Path, layout: Layout, fields: tuple[Field, ...], raw: bytes, line: int) -> dict[str, Any]:
+def _parse(
+    path: Path, layout: Layout, fields: tuple[Field, ...], raw: bytes, line: int
+) -> dict[str, Any]:
     texts = _split(path, layout, fields, raw, line)
     return {f.source: _value(path, layout, f, t, line) for f, t in zip(fields, texts, strict=True)}

@@ -45,7 +45,9 @@ def schema(message: str) -> etree.XMLSchema:
         return etree.XMLSchema(etree.parse(str(path), parser))
 
 
-def validate_xsd(path: Path, message: str | None = None, *, progress: Callable[[int], None] | None = None) -> str:
+def validate_xsd(
+    path: Path, message: str | None = None, *, progress: Callable[[int], None] | None = None
+) -> str:
     """Validate a file against its message's XSD while streaming; returns the message name.
 
     Without ``message`` it is taken from the root namespace. Raises ``BankFileError`` with
@@ -59,18 +61,24 @@ def validate_xsd(path: Path, message: str | None = None, *, progress: Callable[[
         raise BankFileError(path, f"no shipped schema for {found or 'this file'}", line=1)
     try:
         parser = etree.iterparse(
-            str(path), events=("end",), schema=xsd, resolve_entities=False, no_network=True,
-            load_dtd=False, huge_tree=False, remove_comments=True,
+            str(path),
+            events=("end",),
+            schema=xsd,
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            huge_tree=False,
+            remove_comments=True,
         )
-        n = 0
-        for _event, elem in parser:
-            n += 1
+        for n, (_event, elem) in enumerate(parser, start=1):
             if progress is not None and n % 100_000 == 0:
                 progress(n)
             if elem.getparent() is not None:  # validation runs on the parser's events
                 release(elem)
     except etree.XMLSyntaxError as exc:
-        raise BankFileError(path, f"invalid against {found}.xsd: {exc.msg}", line=exc.lineno or 0) from None
+        raise BankFileError(
+            path, f"invalid against {found}.xsd: {exc.msg}", line=exc.lineno or 0
+        ) from None
     return found
 
 
@@ -100,7 +108,9 @@ def check_totals(path: Path) -> Totals:
             totals.msg_id = child_text(elem, "MsgId") or ""
             totals.stated_count = _int(path, elem, child_text(elem, "NbOfTxs"), "NbOfTxs")
             stated = child_text(elem, "CtrlSum")
-            totals.stated_sum = None if stated is None else amount_minor(path, elem, stated, 2, "CtrlSum")
+            totals.stated_sum = (
+                None if stated is None else amount_minor(path, elem, stated, 2, "CtrlSum")
+            )
             release(elem)
         elif name == "DrctDbtTxInf":
             release(elem, same_only=True)
@@ -110,7 +120,9 @@ def check_totals(path: Path) -> Totals:
                 try:
                     digits = currency(ccy).exponent
                 except UnknownCurrency:
-                    raise BankFileError(path, f"unknown currency {ccy!r}", line=elem.sourceline or 0) from None
+                    raise BankFileError(
+                        path, f"unknown currency {ccy!r}", line=elem.sourceline or 0
+                    ) from None
                 totals.currency = ccy
             b_count += 1
             b_sum += amount_minor(path, elem, (elem.text or "").strip(), digits, "InstdAmt")
@@ -124,11 +136,22 @@ def check_totals(path: Path) -> Totals:
             b_count = b_sum = 0
             release(elem)
     if totals.stated_count is not None and totals.stated_count != totals.count:
-        raise BankFileError(path, f"GrpHdr NbOfTxs says {totals.stated_count}, the file has {totals.count}", where="GrpHdr")
+        raise BankFileError(
+            path,
+            f"GrpHdr NbOfTxs says {totals.stated_count}, the file has {totals.count}",
+            where="GrpHdr",
+        )
     if totals.stated_sum is not None and digits != 2:
-        totals.stated_sum = totals.stated_sum * 10 ** (digits - 2) if digits > 2 else totals.stated_sum
+        totals.stated_sum = (
+            totals.stated_sum * 10 ** (digits - 2) if digits > 2 else totals.stated_sum
+        )
     if totals.stated_sum is not None and totals.stated_sum != totals.sum_minor:
-        raise BankFileError(path, f"GrpHdr CtrlSum says {totals.stated_sum}, the debits add up to {totals.sum_minor} (minor units)", where="GrpHdr")
+        raise BankFileError(
+            path,
+            f"GrpHdr CtrlSum says {totals.stated_sum}, "
+            f"the debits add up to {totals.sum_minor} (minor units)",
+            where="GrpHdr",
+        )
     return totals
 
 
@@ -136,7 +159,9 @@ def _int(path: Path, elem: object, text: str | None, what: str) -> int | None:
     if text is None:
         return None
     if not text.isdigit():
-        raise BankFileError(path, f"{what} {text!r} is not a number", line=getattr(elem, "sourceline", 0) or 0)
+        raise BankFileError(
+            path, f"{what} {text!r} is not a number", line=getattr(elem, "sourceline", 0) or 0
+        )
     return int(text)
 
 
@@ -144,6 +169,12 @@ def _same(path: Path, elem: object, what: str, text: str | None, actual: int, di
     if text is None:
         return
     line = getattr(elem, "sourceline", 0) or 0
-    stated = _int(path, elem, text, what) if digits == 0 else amount_minor(path, elem, text, digits, what)
+    stated = (
+        _int(path, elem, text, what)
+        if digits == 0
+        else amount_minor(path, elem, text, digits, what)
+    )
     if stated != actual:
-        raise BankFileError(path, f"{what} says {stated}, the debits add up to {actual}", line=line, where=what)
+        raise BankFileError(
+            path, f"{what} says {stated}, the debits add up to {actual}", line=line, where=what
+        )

@@ -19,8 +19,19 @@ __all__ = ["BankBatchChannel", "ResubmitSummary", "from_url", "load_creditor", "
 
 FORM = "bankfile+dir:///path/to/exchange?format=pain.008.001.08&creditor=/path/CREDITOR.toml"
 _OPTIONS = {
-    "format", "creditor", "profile", "rows_per_file", "batches_per_file", "rows_per_batch",
-    "lead_days", "calendar", "retries", "retry_days", "utc_offset", "outbox", "inbox",
+    "format",
+    "creditor",
+    "profile",
+    "rows_per_file",
+    "batches_per_file",
+    "rows_per_batch",
+    "lead_days",
+    "calendar",
+    "retries",
+    "retry_days",
+    "utc_offset",
+    "outbox",
+    "inbox",
 }
 
 
@@ -35,10 +46,14 @@ def load_creditor(source: Creditor | dict[str, Any] | str | Path) -> Creditor:
         try:
             data = tomllib.loads(Path(source).read_text("utf-8"))
         except OSError as exc:
-            raise ConfigurationError(f"cannot read creditor file {source}: {exc.strerror}") from None
+            raise ConfigurationError(
+                f"cannot read creditor file {source}: {exc.strerror}"
+            ) from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigurationError(f"{source}: {exc}") from None
         source = data.get("creditor", data)
+    if not isinstance(source, dict):
+        raise ConfigurationError(f"{where}: expected a table of creditor settings")
     try:
         return Creditor.from_mapping(dict(source))
     except ValueError as exc:
@@ -49,7 +64,9 @@ def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:
     """``bankfile+dir:///path?format=...``; ``creditor`` (a Creditor, mapping or file) may
     come as a keyword option instead of in the URL."""
     if parsed.transport != "dir":
-        raise InvalidURL(f"{parsed.raw!r}: the bank channel reads and writes a folder; expected {FORM}")
+        raise InvalidURL(
+            f"{parsed.raw!r}: the bank channel reads and writes a folder; expected {FORM}"
+        )
     parsed.check_options(_OPTIONS, FORM)
     folder = (parsed.host or "") + parsed.path
     if not folder:
@@ -59,10 +76,14 @@ def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:
         raise InvalidURL(f"{parsed.raw!r} names no format; expected {FORM}")
     creditor = options.pop("creditor", None) or parsed.option("creditor")
     if creditor is None:
-        raise ConfigurationError(f"{parsed.raw!r}: the creditor is missing (creditor=CREDITOR.toml or a keyword)")
+        raise ConfigurationError(
+            f"{parsed.raw!r}: the creditor is missing (creditor=CREDITOR.toml or a keyword)"
+        )
     unknown = set(options) - {"calendar"}
     if unknown:
-        raise ConfigurationError(f"unknown option(s) for the bank channel: {', '.join(sorted(unknown))}")
+        raise ConfigurationError(
+            f"unknown option(s) for the bank channel: {', '.join(sorted(unknown))}"
+        )
     limits = Limits(
         rows_per_file=parsed.int_option("rows_per_file", 0),
         batches_per_file=parsed.int_option("batches_per_file", 0),

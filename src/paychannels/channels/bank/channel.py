@@ -22,13 +22,13 @@ from paychannels.bankfiles.calendar import BusinessCalendar, load_calendar
 from paychannels.bankfiles.ids import end_to_end_id, payment_of
 from paychannels.bankfiles.model import Creditor, Debit, RequestFile
 from paychannels.bankfiles.split import Limits
-from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice
 from paychannels.channels.bank import spool as spooling
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import Flusher, utc_offset
 from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
 from paychannels.channels.bank.ledger import Ledger
+from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice
 from paychannels.errors import ChannelError, NotSentError
 from paychannels.models import Outcome, Payment, Record
 from paychannels.reasons import Reason
@@ -95,7 +95,9 @@ class BankBatchChannel(Channel):
             return Outcome.declined(Reason.NAME_MISMATCH, "no account holder name")
         try:
             signed = date.fromisoformat(md["mandate_date"]) if md.get("mandate_date") else None
-            wanted = date.fromisoformat(md["collection_date"]) if md.get("collection_date") else earliest
+            wanted = (
+                date.fromisoformat(md["collection_date"]) if md.get("collection_date") else earliest
+            )
         except ValueError as exc:
             return Outcome.declined(Reason.INVALID_DATE, f"bad date in metadata: {exc}")
         when = self.calendar.next_business_day(max(wanted, earliest))
@@ -117,7 +119,9 @@ class BankBatchChannel(Channel):
         )
         problem = self.format.check(debit, self.creditor)
         if problem is not None:
-            return Outcome.declined(_reason_for(problem), f"cannot be sent as {self.format.name}: {problem}")
+            return Outcome.declined(
+                _reason_for(problem), f"cannot be sent as {self.format.name}: {problem}"
+            )
         return debit
 
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
@@ -162,8 +166,15 @@ class BankBatchChannel(Channel):
         """Cut every spooled debit into request files in the outbox (what ``poll`` does)."""
         self.exchange.ensure()
         with ctx.lock("exchange", timeout=_LOCK_WAIT):
-            flusher = Flusher(self.exchange, self.format, self.creditor, self.limits,
-                              Ledger(ctx), ctx.clock, self.tz)
+            flusher = Flusher(
+                self.exchange,
+                self.format,
+                self.creditor,
+                self.limits,
+                Ledger(ctx),
+                ctx.clock,
+                self.tz,
+            )
             files = flusher.run()
         self.published.extend(files)
         return files
@@ -197,12 +208,23 @@ class BankBatchChannel(Channel):
         ledger = Ledger(ctx)
         seen = ledger.result(sha)
         if seen is not None:
-            log.info("%s: %s was applied before (as %s); nothing changes", self.describe(), path.name, seen.get("name"))
+            log.info(
+                "%s: %s was applied before (as %s); nothing changes",
+                self.describe(),
+                path.name,
+                seen.get("name"),
+            )
             if move:
                 self.exchange.move(path, self.exchange.processed / "duplicates")
             return None
-        return ResultFileReport(path=path, sha256=sha, layout=self.format.layout, ledger=ledger,
-                                exchange=self.exchange, move=move)
+        return ResultFileReport(
+            path=path,
+            sha256=sha,
+            layout=self.format.layout,
+            ledger=ledger,
+            exchange=self.exchange,
+            move=move,
+        )
 
     # -- asking and cancelling ------------------------------------------------------------------
 
@@ -241,8 +263,12 @@ class BankBatchChannel(Channel):
             for group, path in spool.groups():
                 if needle in path.read_bytes():
                     spool.append(group, [f'{{"x":"{ref}"}}\n'.encode()])
-                    return Outcome(status=Status.CANCELLED, channel_ref=ref, reason=Reason.ORDER_CLOSED,
-                                   reason_detail="withdrawn before the request file was written")
+                    return Outcome(
+                        status=Status.CANCELLED,
+                        channel_ref=ref,
+                        reason=Reason.ORDER_CLOSED,
+                        reason_detail="withdrawn before the request file was written",
+                    )
         raise ChannelError(
             f"{payment.id} is already in a request file sent to the bank; "
             "a debit in the bank's hands can only be recalled by the bank"

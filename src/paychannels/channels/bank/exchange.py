@@ -32,7 +32,9 @@ def _fsync_dir(folder: Path) -> None:
 class Exchange:
     """Paths and file moves of one exchange folder; created (mode 0700) on first use."""
 
-    def __init__(self, root: Path, *, outbox: Path | None = None, inbox: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, *, outbox: Path | None = None, inbox: Path | None = None
+    ) -> None:
         self.root = root
         self.outbox = outbox or root / "outbox"
         self.inbox = inbox or root / "inbox"
@@ -44,10 +46,19 @@ class Exchange:
     def ensure(self) -> None:
         """Create the folders; ``NotSentError`` when that is impossible (nothing was sent)."""
         try:
-            for folder in (self.outbox, self.inbox, self.spool, self.archive, self.processed, self.quarantine):
+            for folder in (
+                self.outbox,
+                self.inbox,
+                self.spool,
+                self.archive,
+                self.processed,
+                self.quarantine,
+            ):
                 folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         except OSError as exc:
-            raise NotSentError(f"exchange folder {self.root} is not usable: {exc.strerror or exc}") from exc
+            raise NotSentError(
+                f"exchange folder {self.root} is not usable: {exc.strerror or exc}"
+            ) from exc
 
     def temp_for(self, name: str) -> Path:
         """Where a file for the outbox is written before it appears."""

@@ -70,7 +70,9 @@ class Flusher:
             return {"token": token, "files": []}
         first = debits[0]
         amounts = (d.amount_minor for d in spooling.debits(path))
-        files = plan_files([(first.collection_date, first.sequence, amounts)], self.fmt.limits(self.limits))
+        files = plan_files(
+            [(first.collection_date, first.sequence, amounts)], self.fmt.limits(self.limits)
+        )
         now = self.clock.now()
         today = now.astimezone(self.tz).date()
         planned = []
@@ -104,7 +106,9 @@ class Flusher:
             os.replace(path, self.exchange.archive / archive)
         return out
 
-    def _write(self, path: Path, plan: dict[str, Any], planned: dict[str, Any], archive: str) -> RequestFile:
+    def _write(
+        self, path: Path, plan: dict[str, Any], planned: dict[str, Any], archive: str
+    ) -> RequestFile:
         when = datetime.fromisoformat(plan["created_at"])
         day = datetime.fromisoformat(plan["collection_date"]).date()
         batches = [BatchSpan(0, s, c, t, day, plan["sequence"]) for s, c, t in planned["batches"]]
@@ -114,13 +118,19 @@ class Flusher:
         temp = self.exchange.temp_for(name)
         debits: Iterator[Debit] = itertools.islice(spooling.debits(path), start, stop)
         totals, sha = self.fmt.write(
-            temp, creditor=self.creditor, msg_id=planned["msg_id"], created_at=when,
-            batches=batches, debits=debits,
+            temp,
+            creditor=self.creditor,
+            msg_id=planned["msg_id"],
+            created_at=when,
+            batches=batches,
+            debits=debits,
         )
         recount = self.fmt.recount(temp)
         if recount != (totals.count, totals.sum_minor):
             temp.unlink(missing_ok=True)
-            raise BankFileError(name, f"read back {recount}, wrote {totals.count} / {totals.sum_minor}")
+            raise BankFileError(
+                name, f"read back {recount}, wrote {totals.count} / {totals.sum_minor}"
+            )
         entry = {
             "msg_id": planned["msg_id"],
             "name": name,
@@ -132,7 +142,10 @@ class Flusher:
             "created_at": plan["created_at"],
             "collection_date": plan["collection_date"],
             "archive": archive,
-            "batches": [[bid, b.start, b.count, b.sum_minor] for (bid, _c, _s), b in zip(totals.batches, batches, strict=True)],
+            "batches": [
+                [bid, b.start, b.count, b.sum_minor]
+                for (bid, _c, _s), b in zip(totals.batches, batches, strict=True)
+            ],
         }
         self.ledger.record_sent(entry)
         self.exchange.publish(temp, name)
@@ -150,7 +163,9 @@ class Flusher:
         )
 
 
-def archived_debits(exchange: Exchange, entry: dict[str, Any], batch_id: str | None = None) -> Iterator[Debit]:
+def archived_debits(
+    exchange: Exchange, entry: dict[str, Any], batch_id: str | None = None
+) -> Iterator[Debit]:
     """The debits a sent file (or one of its batches) held, from the archive."""
     path = exchange.archive / entry["archive"]
     if not path.exists():

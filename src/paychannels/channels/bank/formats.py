@@ -10,8 +10,8 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
 from paychannels.bankfiles import cnbatch, pain008
@@ -119,7 +119,9 @@ class Format:
 
 @lru_cache(maxsize=16)
 def _probe(name: str, profile: str, creditor: Creditor) -> pain008.Pain008Writer:
-    return pain008.Pain008Writer(io.BytesIO(), name="check", format=name, creditor=creditor, profile=profile)
+    return pain008.Pain008Writer(
+        io.BytesIO(), name="check", format=name, creditor=creditor, profile=profile
+    )
 
 
 def open_format(name: str, *, profile: str = "iso") -> Format:
@@ -127,6 +129,8 @@ def open_format(name: str, *, profile: str = "iso") -> Format:
     if name in pain008.FORMATS:
         return Format(name, None, profile)
     if name in available_layouts() or name.endswith(".toml"):
-        return Format(load_layout(name).name if not name.endswith(".toml") else name, load_layout(name))
+        return Format(
+            load_layout(name).name if not name.endswith(".toml") else name, load_layout(name)
+        )
     known = ", ".join([*pain008.FORMATS, *available_layouts()])
     raise ConfigurationError(f"unknown bank file format {name!r}; known: {known} or a layout .toml")

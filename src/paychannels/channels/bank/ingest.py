@@ -15,7 +15,7 @@ import hashlib
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from paychannels.bankfiles.camt054 import read_camt054
 from paychannels.bankfiles.cnbatch import read_result
@@ -48,7 +48,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def result_items(path: Path, layout: Layout | None) -> Iterator[FileHeader | Statement | TxResult | BatchBooking]:
+def result_items(
+    path: Path, layout: Layout | None
+) -> Iterator[FileHeader | Statement | TxResult | BatchBooking]:
     """The items of any result file we read, by what the file turns out to be."""
     try:
         with open(path, "rb") as fh:
@@ -61,17 +63,25 @@ def result_items(path: Path, layout: Layout | None) -> Iterator[FileHeader | Sta
             return read_pain002(path)
         if ns.startswith(_CAMT):
             return read_camt054(path)
-        raise BankFileError(path, f"an XML file but not a result we read ({ns or 'no namespace'})", line=1)
+        raise BankFileError(
+            path, f"an XML file but not a result we read ({ns or 'no namespace'})", line=1
+        )
     if layout is not None:
         return read_result(path, layout)
     raise BankFileError(path, "not a pain.002 or camt.054 file")
 
 
-def _row(tx: TxResult | Any, pid: str, *, status: Status | None = None) -> ResultRow:
+def _row(tx: TxResult, pid: str) -> ResultRow:
     outcome = tx.outcome
     if outcome == "succeeded":
-        return ResultRow(pid, Status.SUCCEEDED, taken_minor=tx.taken_minor if tx.taken_minor is not None else tx.requested_minor,
-                         amount_minor=tx.requested_minor, currency=tx.currency, reason_detail=tx.code)
+        return ResultRow(
+            pid,
+            Status.SUCCEEDED,
+            taken_minor=tx.taken_minor if tx.taken_minor is not None else tx.requested_minor,
+            amount_minor=tx.requested_minor,
+            currency=tx.currency,
+            reason_detail=tx.code,
+        )
     if outcome in ("failed", "returned"):
         rc = lookup(tx.reason, tx.info)
         return ResultRow(
@@ -84,9 +94,18 @@ def _row(tx: TxResult | Any, pid: str, *, status: Status | None = None) -> Resul
             problem=None if rc.known else f"unknown reason code {rc.code!r} (kept; look it up)",
         )
     if outcome == "pending":
-        return ResultRow(pid, Status.PENDING, amount_minor=tx.requested_minor, currency=tx.currency, reason_detail=tx.code)
+        return ResultRow(
+            pid,
+            Status.PENDING,
+            amount_minor=tx.requested_minor,
+            currency=tx.currency,
+            reason_detail=tx.code,
+        )
     return ResultRow(
-        pid, Status.PENDING, amount_minor=tx.requested_minor, currency=tx.currency,
+        pid,
+        Status.PENDING,
+        amount_minor=tx.requested_minor,
+        currency=tx.currency,
         problem=f"unknown status code {tx.code!r} from the bank (kept; a person must decide)",
     )
 
@@ -101,8 +120,16 @@ class _Expansion:
 class ResultFileReport(Report):
     """One result file from the inbox (or given by hand), applied all-or-nothing."""
 
-    def __init__(self, *, path: Path, sha256: str, layout: Layout | None, ledger: Ledger,
-                 exchange: Exchange, move: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path,
+        sha256: str,
+        layout: Layout | None,
+        ledger: Ledger,
+        exchange: Exchange,
+        move: bool = True,
+    ) -> None:
         self.path = path
         self.sha256 = sha256
         self.layout = layout
@@ -148,9 +175,17 @@ class ResultFileReport(Report):
             return
         entry = self.ledger.sent(header.original_msg_id)
         if entry is None:
-            raise UnknownBatch(self.path, f"answers message {header.original_msg_id}, which this channel never sent", line=header.line)
+            raise UnknownBatch(
+                self.path,
+                f"answers message {header.original_msg_id}, which this channel never sent",
+                line=header.line,
+            )
         if header.count is not None and header.count != entry["count"]:
-            raise BankFileError(self.path, f"says the file had {header.count} debits; we sent {entry['count']}", line=header.line)
+            raise BankFileError(
+                self.path,
+                f"says the file had {header.count} debits; we sent {entry['count']}",
+                line=header.line,
+            )
         self.answers.append(header.original_msg_id)
 
     def _statement(self, st: Statement) -> list[_Expansion]:
@@ -160,23 +195,41 @@ class ResultFileReport(Report):
         if entry is None:
             return []
         if st.batch_id is not None and st.batch_id not in {b[0] for b in entry["batches"]}:
-            raise UnknownBatch(self.path, f"names batch {st.batch_id}, not in {entry['name']}", line=st.line)
-        tx = TxResult(ref="", code=st.code, outcome=st.outcome, reason=st.reason, info=st.info)  # type: ignore[arg-type]
+            raise UnknownBatch(
+                self.path, f"names batch {st.batch_id}, not in {entry['name']}", line=st.line
+            )
+        outcome: Literal["failed", "succeeded"] = (
+            "failed" if st.outcome == "failed" else "succeeded"
+        )
+        tx = TxResult(ref="", code=st.code, outcome=outcome, reason=st.reason, info=st.info)
         return [_Expansion(entry, st.batch_id, tx)]
 
     def _booking(self, bk: BatchBooking) -> list[_Expansion]:
         for msg_id in [bk.original_msg_id] if bk.original_msg_id else []:
             entry = self.ledger.sent(msg_id)
             batch = next((b for b in (entry or {}).get("batches", []) if b[0] == bk.batch_id), None)
-            if entry is not None and batch is not None and (bk.count, bk.sum_minor) == (batch[2], batch[3]):
+            if (
+                entry is not None
+                and batch is not None
+                and (bk.count, bk.sum_minor) == (batch[2], batch[3])
+            ):
                 tx = TxResult(ref="", code="BOOK", outcome=bk.outcome)
                 return [_Expansion(entry, bk.batch_id, tx)]
-        log.warning("%s line %d: batch booking of %s for %s cannot be attributed to single debits; "
-                    "they stay pending", self.path.name, bk.line, bk.sum_minor, bk.batch_id)
+        log.warning(
+            "%s line %d: batch booking of %s for %s cannot be attributed to single debits; "
+            "they stay pending",
+            self.path.name,
+            bk.line,
+            bk.sum_minor,
+            bk.batch_id,
+        )
         return []
 
     def applied(self, summary: ReportSummary) -> None:
-        self.ledger.record_result(self.sha256, {"name": self.path.name, "answers": self.answers, "summary": summary.as_dict()})
+        self.ledger.record_result(
+            self.sha256,
+            {"name": self.path.name, "answers": self.answers, "summary": summary.as_dict()},
+        )
         if self.move:
             self.exchange.move(self.path, self.exchange.processed)
 

@@ -12,6 +12,7 @@ payer deceased) are never retried, and no obligation gets more than ``retries`` 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -90,7 +91,7 @@ def resubmit_retryable(collector: Collector, channel: str) -> ResubmitSummary:
     summary = ResubmitSummary()
     when = ch.earliest_collection(collector.clock.now(), after_days=ch.retry_days)
     requests: list[PaymentRequest] = []
-    for record in collector.journal.iter_all(statuses=[Status.DECLINED], channel=channel, kind="payment"):  # type: ignore[attr-defined]
+    for record in _declined(collector, channel):
         summary.examined += 1
         rc = lookup(code_of(record.reason_detail))
         done = int(record.metadata.get("retry", "0"))
@@ -110,6 +111,18 @@ def resubmit_retryable(collector: Collector, channel: str) -> ResubmitSummary:
         elif isinstance(item, PaychannelsError):
             summary.errors[type(item).__name__] = str(item)
     return summary
+
+
+def _declined(collector: Collector, channel: str) -> Iterator[Record]:
+    after: str | None = None
+    while True:
+        page = collector.journal.find(
+            statuses=[Status.DECLINED], channel=channel, kind="payment", after_id=after, limit=1000
+        )
+        yield from page
+        if len(page) < 1000:
+            return
+        after = page[-1].id
 
 
 def _settled(collector: Collector, record: Record) -> bool:
