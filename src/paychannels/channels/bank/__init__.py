@@ -79,7 +79,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:
         raise ConfigurationError(
             f"{parsed.raw!r}: the creditor is missing (creditor=CREDITOR.toml or a keyword)"
         )
-    unknown = set(options) - {"calendar"}
+    unknown = set(options) - {"calendar", "mandates"}
     if unknown:
         raise ConfigurationError(
             f"unknown option(s) for the bank channel: {', '.join(sorted(unknown))}"
@@ -102,4 +102,5 @@ def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:
         utc_offset_hours=parsed.float_option("utc_offset", 8.0),
         outbox=Path(outbox) if outbox else None,
         inbox=Path(inbox) if inbox else None,
+        mandates=options.get("mandates"),
     )

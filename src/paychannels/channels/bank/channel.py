@@ -8,13 +8,14 @@ cuts the spool into request files in the outbox (see ``flush``); ``reports`` han
 Collector each result file in the inbox, applied all-or-nothing and exactly once. What a
 debit needs comes from the payment: ``payer_name`` and the metadata keys ``account``,
 ``bank`` (BIC or bank code), ``mandate_id``, ``mandate_date`` and optionally
-``account_name``, ``collection_date``, ``sequence``.
+``account_name``, ``collection_date``, ``sequence`` — or, for backends that keep debit
+agreements in their own database, from a ``mandates(payment)`` lookup given to the channel.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class BankBatchChannel(Channel):
         utc_offset_hours: float = 8.0,
         outbox: Path | None = None,
         inbox: Path | None = None,
+        mandates: Callable[[Payment], Mapping[str, str]] | None = None,
     ) -> None:
         self.exchange = Exchange(Path(exchange), outbox=outbox, inbox=inbox)
         self.format = format
@@ -73,6 +75,7 @@ class BankBatchChannel(Channel):
         self.retries = retries
         self.retry_days = retry_days
         self.tz = utc_offset(utc_offset_hours)
+        self.mandates = mandates
         self.published: list[RequestFile] = []
 
     # -- sending -------------------------------------------------------------------------
@@ -84,7 +87,7 @@ class BankBatchChannel(Channel):
         return self.calendar.next_business_day(today, after=max(lead, 0) or 0)
 
     def _debit(self, p: Payment, earliest: date) -> Debit | Outcome:
-        md = p.metadata
+        md = {**(self.mandates(p) if self.mandates else {}), **p.metadata}
         account, mandate = md.get("account"), md.get("mandate_id")
         name = md.get("account_name") or p.payer_name
         if not account:
