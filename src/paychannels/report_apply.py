@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from paychannels.errors import PaychannelsError, PaymentNotFound
 from paychannels.journal.base import Applied, BulkApplied, Change, Decide
-from paychannels.models import Outcome, Record
+from paychannels.models import EventType, Outcome, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
 from paychannels.reports import Report, ReportSummary, ResultRow
@@ -58,7 +58,7 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
         if current.channel != channel or current.kind != "payment":
             foreign.add(current.id)
             return []
-        if row.problem:
+        if row.problem and row.status not in (Status.DECLINED, Status.REVERSED):
             return attention(current, f"{via}: {row.problem}", row.reason or Reason.OTHER)
         code = current.amount.currency.code
         if (row.currency is not None and row.currency != code) or (
@@ -81,7 +81,11 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
             reason_detail=row.reason_detail,
             message=row.message,
         )
-        return resolve(current, outcome, via=via)
+        changes = resolve(current, outcome, via=via)
+        if row.problem:  # a definite refusal for a reason nobody knows: apply it, and flag it
+            text = f"{via}: {row.problem}"
+            changes.append(Change(event=EventType.ATTENTION, attention=text, data={"reason": "UNMAPPED"}))
+        return changes
 
     return decide
 

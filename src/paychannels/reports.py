@@ -33,7 +33,8 @@ class ResultRow:
     ``taken_minor`` is what was actually taken (partial debits), ``amount_minor`` and
     ``currency`` what the report says was asked for (checked against the journal: a
     mismatch raises attention, credits nothing). ``problem`` flags a row a person must look
-    at (an unknown status code, a debit the bank reports twice) without changing its state.
+    at: an unknown status code changes nothing and raises attention; a refusal (DECLINED or
+    REVERSED) with a reason nobody knows is applied and flagged.
     """
 
     payment_id: str

@@ -48,16 +48,20 @@ def escape(text: str) -> str:
 
 
 def check_text(value: str, *, field: str, max_len: int, sepa: bool = False) -> str:
-    """A ``MaxNText`` value: 1..max_len characters, XML-safe, no control characters."""
+    """A ``MaxNText`` value: 1..max_len characters, XML-safe, no control characters, no
+    leading or trailing space (a bank compares names; it would not survive a round trip)."""
     if (
         0 < len(value) <= max_len
         and (value.isprintable() if value.isascii() else _BAD.search(value) is None)
-        and not value.isspace()
+        and not value[0].isspace()
+        and not value[-1].isspace()
         and (not sepa or _SEPA.match(value))
     ):
         return value
     if not value or value.isspace():
         raise ValueProblem(f"{field} is empty")
+    if value[0].isspace() or value[-1].isspace():
+        raise ValueProblem(f"{field} {value!r} starts or ends with a space")
     if len(value) > max_len:
         raise ValueProblem(f"{field} has {len(value)} characters, at most {max_len} allowed")
     bad = _BAD.search(value)

@@ -32,37 +32,39 @@ class Limits:
                 raise ValueError(f"{name} must be 0 (no limit) or more")
 
 
-def _batch_cap(limits: Limits) -> int:
-    caps = [c for c in (limits.rows_per_batch, limits.rows_per_file) if c]
-    return min(caps) if caps else 0
-
-
 def plan_files(
     groups: Iterable[tuple[date, str, Iterable[int]]], limits: Limits
 ) -> list[list[BatchSpan]]:
-    """The files (each a list of batches) for groups of amounts, in order."""
-    cap = _batch_cap(limits)
-    batches: list[BatchSpan] = []
+    """The files (each a list of batches) for groups of amounts, in order, each file filled
+    up to its limits before the next one starts."""
+    files: list[list[BatchSpan]] = []
+    current: list[BatchSpan] = []
+    rows = 0  # rows in ``current``
+
+    def close(batch: BatchSpan) -> None:
+        nonlocal current, rows
+        current.append(batch)
+        rows += batch.count
+        full_rows = limits.rows_per_file and rows >= limits.rows_per_file
+        full_batches = limits.batches_per_file and len(current) >= limits.batches_per_file
+        if full_rows or full_batches:
+            files.append(current)
+            current, rows = [], 0
+
     for gi, (when, sequence, amounts) in enumerate(groups):
         start = count = total = 0
         for amount in amounts:
-            if cap and count == cap:
-                batches.append(BatchSpan(gi, start, count, total, when, sequence))
+            batch_full = limits.rows_per_batch and count >= limits.rows_per_batch
+            file_full = limits.rows_per_file and rows + count >= limits.rows_per_file
+            if count and (batch_full or file_full):
+                close(BatchSpan(gi, start, count, total, when, sequence))
                 start, count, total = start + count, 0, 0
+            if type(amount) is not int:
+                raise TypeError(f"amounts are integer minor units, not {type(amount).__name__}")
             count += 1
             total += amount
         if count:
-            batches.append(BatchSpan(gi, start, count, total, when, sequence))
-    files: list[list[BatchSpan]] = []
-    rows = 0
-    for batch in batches:
-        full = files and (
-            (limits.rows_per_file and rows + batch.count > limits.rows_per_file)
-            or (limits.batches_per_file and len(files[-1]) >= limits.batches_per_file)
-        )
-        if not files or full:
-            files.append([])
-            rows = 0
-        files[-1].append(batch)
-        rows += batch.count
+            close(BatchSpan(gi, start, count, total, when, sequence))
+    if current:
+        files.append(current)
     return files
