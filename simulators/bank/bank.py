@@ -112,7 +112,7 @@ class BankSimulator:
         for path in sorted(self.inbox.iterdir()):
             if not path.is_file() or path.name.startswith("."):
                 continue
-            if now - path.stat().st_mtime < self.delay:
+            if self.delay and now - path.stat().st_mtime < self.delay:
                 continue
             written.extend(self._request(path))
         written.extend(answer_returns(self))
