@@ -10,6 +10,7 @@ so one bad row never hides the others.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -156,13 +157,20 @@ class RosterEntry:
             payer_id=self.payer_id,
             amount=self.amount,
             reference=self.reference,
-            idempotency_key=f"{key_prefix}:{self.reference}:{self.payer_id}:{channel}"[:128],
+            idempotency_key=f"{key_prefix}:{_ascii(self.reference)}:{self.payer_id}:{channel}"[:128],
             payer_name=self.name,
             region=region,
             period=self.period,
             description=f"{self.insurance_type or '社会保险'} {self.period}"[:128],
             metadata={k: v for k, v in metadata.items() if v},
         )
+
+
+def _ascii(text: str) -> str:
+    """``text`` if it can stand in an idempotency key, else a short digest of it."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return text
+    return "h" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
 def _decode(path: Path, encoding: str) -> tuple[str, str]:
