@@ -84,7 +84,9 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
         changes = resolve(current, outcome, via=via)
         if row.problem:  # a definite refusal for a reason nobody knows: apply it, and flag it
             text = f"{via}: {row.problem}"
-            changes.append(Change(event=EventType.ATTENTION, attention=text, data={"reason": "UNMAPPED"}))
+            changes.append(
+                Change(event=EventType.ATTENTION, attention=text, data={"reason": "UNMAPPED"})
+            )
         return changes
 
     return decide

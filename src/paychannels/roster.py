@@ -157,7 +157,9 @@ class RosterEntry:
             payer_id=self.payer_id,
             amount=self.amount,
             reference=self.reference,
-            idempotency_key=f"{key_prefix}:{_ascii(self.reference)}:{self.payer_id}:{channel}"[:128],
+            idempotency_key=f"{key_prefix}:{_ascii(self.reference)}:{self.payer_id}:{channel}"[
+                :128
+            ],
             payer_name=self.name,
             region=region,
             period=self.period,

@@ -13,12 +13,11 @@ from typing import Any
 import pytest
 
 from paychannels import ChannelError, Collector, ManualClock, Reason, Status
-from paychannels.bankfiles.ids import end_to_end_id
 from paychannels.channels.bank import BankBatchChannel, resubmit_retryable
 from paychannels.channels.bank.formats import open_format
 from paychannels.channels.bank.ledger import DuplicateFile, Ledger
 from paychannels.simulators.bank import BankSimulator, Mix
-from paychannels.simulators.bank.replies import TxReply, write_pain002
+from paychannels.simulators.bank.replies import write_pain002
 from tests.bank.conftest import CREDITOR, bank_request, clock
 
 
@@ -42,8 +41,14 @@ def bank(tmp_path: Path) -> Iterator[Bank]:
     ch = BankBatchChannel(tmp_path / "x", format=open_format("pain.008.001.08"), creditor=CREDITOR)
     col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clk)
     col.add_channel("bank", ch)
-    sim = BankSimulator(ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix(),
-                        return_delay=3600, clock=lambda: clk.now().timestamp())
+    sim = BankSimulator(
+        ch.exchange.outbox,
+        ch.exchange.inbox,
+        state=tmp_path / "sim",
+        mix=Mix(),
+        return_delay=3600,
+        clock=lambda: clk.now().timestamp(),
+    )
     yield Bank(col, ch, sim, clk)
     sim.close()
     col.close()
@@ -74,9 +79,16 @@ def test_a_result_for_an_unknown_batch_is_quarantined(bank: Bank) -> None:
     bank.col.poll("bank")
     stray = bank.ch.exchange.inbox / "PAIN002_NOTOURS.xml"
     with open(stray, "w", encoding="utf-8") as out:
-        write_pain002(out, version="10", msg_id="R1", created_at=bank.clock.now(),
-                      original_msg_id="SOMEONE-ELSES-FILE", original_message="pain.008.001.08",
-                      original_count=1, group_status="ACSC")
+        write_pain002(
+            out,
+            version="10",
+            msg_id="R1",
+            created_at=bank.clock.now(),
+            original_msg_id="SOMEONE-ELSES-FILE",
+            original_message="pain.008.001.08",
+            original_count=1,
+            group_status="ACSC",
+        )
     reports = bank.col.poll("bank").reports
     assert reports[0].error and "never sent" in reports[0].error
     reason = (bank.ch.exchange.quarantine / "PAIN002_NOTOURS.xml.reason.txt").read_text("utf-8")
@@ -102,9 +114,17 @@ def test_group_rejection_declines_every_debit_of_the_file(bank: Bank) -> None:
     bank.col.collect_many([bank_request(i) for i in range(5)], channel="bank")
     files = bank.ch.flush(bank.col.channel_context("bank"))
     with open(bank.ch.exchange.inbox / "REJ.xml", "w", encoding="utf-8") as out:
-        write_pain002(out, version="10", msg_id="R2", created_at=bank.clock.now(),
-                      original_msg_id=files[0].msg_id, original_message="pain.008.001.08",
-                      original_count=5, group_status="RJCT", group_reason="DU01")
+        write_pain002(
+            out,
+            version="10",
+            msg_id="R2",
+            created_at=bank.clock.now(),
+            original_msg_id=files[0].msg_id,
+            original_message="pain.008.001.08",
+            original_count=5,
+            group_status="RJCT",
+            group_reason="DU01",
+        )
     bank.col.poll("bank")
     declined = bank.col.find(statuses=[Status.DECLINED])
     assert len(declined) == 5 and {r.reason for r in declined} == {Reason.DUPLICATE}
@@ -136,7 +156,7 @@ def test_late_return_reverses_a_succeeded_debit(bank: Bank) -> None:
 
 def test_retryable_failures_are_resubmitted_linked_and_capped(bank: Bank) -> None:
     made = bank.col.collect_many([bank_request(1), bank_request(2)], channel="bank")
-    first, closed = made[0], made[1]
+    first = made[0]  # the second is refused for a closed account: final, never retried
     bank.sim.mix.script.extend(["insufficient_funds", "closed"])
     bank.round()
     assert bank.col.status(first.id).reason is Reason.INSUFFICIENT_FUNDS  # type: ignore[union-attr]
@@ -146,7 +166,10 @@ def test_retryable_failures_are_resubmitted_linked_and_capped(bank: Bank) -> Non
         retry = bank.col.status(summary.resubmitted[0])
         assert retry.metadata["retry"] == str(n) and retry.reference == first.reference  # type: ignore[union-attr]
         assert retry.channel_ref != first.channel_ref  # type: ignore[union-attr]
-        assert retry.metadata["retry_of_ref"] == bank.col.status(retry.metadata["retry_of"]).channel_ref
+        assert (
+            retry.metadata["retry_of_ref"]
+            == bank.col.status(retry.metadata["retry_of"]).channel_ref
+        )
         bank.col.poll("bank")
         newest = max(bank.ch.exchange.outbox.iterdir(), key=lambda p: p.stat().st_mtime_ns)
         assert f"<InstrId>{retry.metadata['retry_of_ref']}</InstrId>" in newest.read_text("utf-8")
@@ -170,7 +193,9 @@ def test_a_resubmitted_file_is_refused(bank: Bank) -> None:
         ledger.record_sent({**entry, "sha256": "0" * 64})
 
 
-def test_a_flush_interrupted_by_a_crash_resumes_with_the_same_ids(bank: Bank, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_flush_interrupted_by_a_crash_resumes_with_the_same_ids(
+    bank: Bank, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bank.col.collect_many([bank_request(i) for i in range(30)], channel="bank")
     fmt = bank.ch.format
 
@@ -207,7 +232,9 @@ class Interrupted(BankBatchChannel):
         raise RuntimeError("process killed")
 
 
-@pytest.mark.parametrize(("after_spool", "resolved"), [(True, Status.UNKNOWN), (False, Status.NOT_SENT)])
+@pytest.mark.parametrize(
+    ("after_spool", "resolved"), [(True, Status.UNKNOWN), (False, Status.NOT_SENT)]
+)
 def test_recovery_asks_the_spool(tmp_path: Path, after_spool: bool, resolved: Status) -> None:
     """Killed after the spool write: the debit is with the bank channel (the journal keeps
     UNKNOWN, noted "still processing", until the result file); killed before: never sent."""
@@ -226,7 +253,9 @@ def test_recovery_asks_the_spool(tmp_path: Path, after_spool: bool, resolved: St
         notes = [e.data.get("text", "") for e in col.events(payment_id=p.id)]  # type: ignore[union-attr]
         if after_spool:
             assert any("still processing" in str(n) for n in notes)
-        sim = BankSimulator(ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix())
+        sim = BankSimulator(
+            ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix()
+        )
         col.poll("bank")
         sim.process_once()
         col.poll("bank")
@@ -258,7 +287,9 @@ def test_collection_dates_follow_the_chinese_calendar(bank: Bank) -> None:
 
 def test_a_debit_without_bank_details_is_declined_not_sent(bank: Bank) -> None:
     req = bank_request(1)
-    req = req.model_copy(update={"metadata": {k: v for k, v in req.metadata.items() if k != "mandate_id"}})
+    req = req.model_copy(
+        update={"metadata": {k: v for k, v in req.metadata.items() if k != "mandate_id"}}
+    )
     [p] = bank.col.collect_many([req, bank_request(2, account="6217 0000")], channel="bank")[:1]
     assert p.status is Status.DECLINED and p.reason is Reason.NO_MANDATE  # type: ignore[union-attr]
     bad = bank.col.find(statuses=[Status.DECLINED])
@@ -269,14 +300,21 @@ def test_text_layout_cycle_with_partial_debits(tmp_path: Path) -> None:
     ch = BankBatchChannel(tmp_path / "x", format=open_format("icbc-fixed"), creditor=CREDITOR)
     with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
         col.add_channel("bank", ch)
-        sim = BankSimulator(ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix())
+        sim = BankSimulator(
+            ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix()
+        )
         made = col.collect_many([bank_request(i) for i in range(4)], channel="bank")
         sim.mix.script.extend(["partial", "ok", "no_agreement", "insufficient_funds"])
         col.poll("bank")
         sim.process_once()
         col.poll("bank")
         got = [col.status(p.id) for p in made]  # type: ignore[union-attr]
-        assert [r.status for r in got] == [Status.SUCCEEDED, Status.SUCCEEDED, Status.DECLINED, Status.DECLINED]
+        assert [r.status for r in got] == [
+            Status.SUCCEEDED,
+            Status.SUCCEEDED,
+            Status.DECLINED,
+            Status.DECLINED,
+        ]
         assert got[0].amount_taken is not None and got[0].amount_taken.minor == 19_000
         assert (got[2].reason, got[3].reason) == (Reason.NO_MANDATE, Reason.INSUFFICIENT_FUNDS)
         assert "代理户不存在" in (got[2].reason_detail or "")
@@ -286,7 +324,9 @@ def test_text_layout_cycle_with_partial_debits(tmp_path: Path) -> None:
 def test_exchange_folder_gone_means_not_sent(tmp_path: Path) -> None:
     blocker = tmp_path / "x"
     blocker.write_text("not a folder")
-    ch = BankBatchChannel(blocker / "exchange", format=open_format("pain.008.001.08"), creditor=CREDITOR)
+    ch = BankBatchChannel(
+        blocker / "exchange", format=open_format("pain.008.001.08"), creditor=CREDITOR
+    )
     with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
         col.add_channel("bank", ch)
         [p] = col.collect_many([bank_request(1)], channel="bank")

@@ -37,7 +37,9 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bank"
         ("户名不符", None, Reason.NAME_MISMATCH, False, True),
     ],
 )
-def test_reason_table(code: str | None, text: str | None, reason: Reason, retryable: bool, notify: bool) -> None:
+def test_reason_table(
+    code: str | None, text: str | None, reason: Reason, retryable: bool, notify: bool
+) -> None:
     rc = lookup(code, text)
     assert (rc.reason, rc.retryable, rc.notify_payer, rc.known) == (reason, retryable, notify, True)
     assert lookup(code_of(describe(rc))).reason is reason, "a reason_detail leads back to its code"
@@ -61,9 +63,14 @@ def test_calendar_knows_make_up_working_days() -> None:
 
 def test_a_calendar_is_a_data_file(tmp_path: Path) -> None:
     path = tmp_path / "bank.toml"
-    path.write_text('name = "x"\n[year.2027]\nholidays = ["2027-01-01..2027-01-03"]\nworkdays = ["2027-01-09"]\n')
+    path.write_text(
+        'name = "x"\n[year.2027]\nholidays = ["2027-01-01..2027-01-03"]\n'
+        'workdays = ["2027-01-09"]\n'
+    )
     cal = load_calendar(path)
-    assert cal.next_business_day(date(2027, 1, 1)) == date(2027, 1, 4) and cal.is_business_day(date(2027, 1, 9))
+    assert cal.next_business_day(date(2027, 1, 1)) == date(2027, 1, 4) and cal.is_business_day(
+        date(2027, 1, 9)
+    )
     path.write_text('[year.2027]\nholidays = ["2027-01-09"]\nworkdays = ["2027-01-09"]\n')
     with pytest.raises(ConfigurationError, match="both a holiday and a working day"):
         load_calendar(path)
@@ -82,7 +89,12 @@ def test_shipped_layouts_load_and_bad_ones_say_why(tmp_path: Path) -> None:
     for name in available_layouts():
         assert load_layout(name).serial_field().width >= 28
     bad = tmp_path / "bank.toml"
-    bad.write_text((Path(load_layout.__code__.co_filename).parent / "layouts" / "icbc-fixed.toml").read_text("utf-8").replace("width = 35 },\n  { name = \"备注\"", "width = 12 },\n  { name = \"备注\""), "utf-8")
+    bad.write_text(
+        (Path(load_layout.__code__.co_filename).parent / "layouts" / "icbc-fixed.toml")
+        .read_text("utf-8")
+        .replace('width = 35 },\n  { name = "备注"', 'width = 12 },\n  { name = "备注"'),
+        "utf-8",
+    )
     with pytest.raises(ConfigurationError, match="serial"):
         load_layout(bad)
     with pytest.raises(ConfigurationError, match="shipped layouts"):
@@ -108,12 +120,29 @@ def test_validate_command(tmp_path: Path) -> None:
     assert run(main, "batch", "validate", str(path))[0] == 2
 
 
-def test_ingest_without_a_build_is_a_readable_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _ = run(main, "batch", "ingest", str(FIXTURES / "status_rejected_v03.xml"), "--db", f"sqlite:///{tmp_path}/j.db")
+def test_ingest_without_a_build_is_a_readable_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _ = run(
+        main,
+        "batch",
+        "ingest",
+        str(FIXTURES / "status_rejected_v03.xml"),
+        "--db",
+        f"sqlite:///{tmp_path}/j.db",
+    )
     assert code == 2 and "batch build" in capsys.readouterr().err
 
 
 def test_simulator_command_once(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
-    code, out = run(sim_main, "bank", "--inbox", str(tmp_path / "in"), "--outbox", str(tmp_path / "out"), "--once")
+    code, out = run(
+        sim_main,
+        "bank",
+        "--inbox",
+        str(tmp_path / "in"),
+        "--outbox",
+        str(tmp_path / "out"),
+        "--once",
+    )
     assert code == 0 and out == ""

@@ -20,8 +20,13 @@ from paychannels.bankfiles.split import Limits, plan_files
 from paychannels.bankfiles.validate import check_totals, validate_xsd
 from tests.bank.xsd import PACKAGED, assert_valid, official_dir
 
-CREDITOR = Creditor(name="科尔沁右翼前旗社保局", account="15050171001234567890", bank="105191000011",
-                    scheme_id="CN12ZZZ150422", initiator_id="150422-SB")
+CREDITOR = Creditor(
+    name="科尔沁右翼前旗社保局",
+    account="15050171001234567890",
+    bank="105191000011",
+    scheme_id="CN12ZZZ150422",
+    initiator_id="150422-SB",
+)
 DAY = date(2026, 3, 3)
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NAMES = ["张三", "李𠀀四", "ᠪᠠᠲᠤ ᠴᠢᠯᠠᠭᠤ", "O'Brien & Söhne <GmbH>", "欧阳" * 30]
@@ -29,16 +34,26 @@ NAMES = ["张三", "李𠀀四", "ᠪᠠᠲᠤ ᠴᠢᠯᠠᠭᠤ", "O'Brien & S
 
 def debit(i: int, **kw: object) -> Debit:
     values: dict[str, object] = dict(
-        end_to_end_id=f"01JD3M8Q2W5X7Y9Z0ABC{i:06d}-1", amount_minor=38_000 + i, currency="CNY",
-        name=NAMES[i % len(NAMES)], account=f"62170000{i:011d}", bank="105191000011",
-        mandate_id=f"DK{i:010d}", mandate_date=date(2025, 3, 1), collection_date=DAY,
-        remittance="城乡居民养老保险 2026", payer_id="150422197001011234",
+        end_to_end_id=f"01JD3M8Q2W5X7Y9Z0ABC{i:06d}-1",
+        amount_minor=38_000 + i,
+        currency="CNY",
+        name=NAMES[i % len(NAMES)],
+        account=f"62170000{i:011d}",
+        bank="105191000011",
+        mandate_id=f"DK{i:010d}",
+        mandate_date=date(2025, 3, 1),
+        collection_date=DAY,
+        remittance="城乡居民养老保险 2026",
+        payer_id="150422197001011234",
     )
     values.update(kw)
     return Debit(**values)  # type: ignore[arg-type]
 
 
-def write(tmp: Path, fmt: str, debits: list[Debit], limits: Limits = Limits(), name: str = "f.xml") -> tuple[list[Path], list[tuple[int, int]]]:
+def write(
+    tmp: Path, fmt: str, debits: list[Debit], limits: Limits | None = None, name: str = "f.xml"
+) -> tuple[list[Path], list[tuple[int, int]]]:
+    limits = limits or Limits()
     files = plan_files([(DAY, "RCUR", (d.amount_minor for d in debits))], limits)
     paths, totals = [], []
     it = iter(debits)
@@ -46,8 +61,15 @@ def write(tmp: Path, fmt: str, debits: list[Debit], limits: Limits = Limits(), n
         path = tmp / f"{n}-{name}"
         count = sum(b.count for b in batches)
         chunk = [next(it) for _ in range(count)]
-        got, sha = pain008.write_file(path, format=fmt, creditor=CREDITOR, msg_id=f"KYQ2026030200000{n}",
-                                      created_at=AT, batches=batches, debits=chunk)
+        got, sha = pain008.write_file(
+            path,
+            format=fmt,
+            creditor=CREDITOR,
+            msg_id=f"KYQ2026030200000{n}",
+            created_at=AT,
+            batches=batches,
+            debits=chunk,
+        )
         assert sha == hashlib.sha256(path.read_bytes()).hexdigest()
         paths.append(path)
         totals.append((got.count, got.sum_minor))
@@ -81,7 +103,12 @@ def test_pain008_is_valid_and_reads_back(tmp_path: Path, fmt: str, size: int) ->
 
 def test_splitting_by_the_banks_limits(tmp_path: Path) -> None:
     debits = [debit(i) for i in range(2500)]
-    paths, totals = write(tmp_path, "pain.008.001.08", debits, Limits(rows_per_file=1000, batches_per_file=3, rows_per_batch=400))
+    paths, totals = write(
+        tmp_path,
+        "pain.008.001.08",
+        debits,
+        Limits(rows_per_file=1000, batches_per_file=3, rows_per_batch=400),
+    )
     assert [c for c, _ in totals] == [1000, 1000, 500]  # files filled first
     assert sum(s for _, s in totals) == sum(d.amount_minor for d in debits)
     for path in paths:
@@ -103,7 +130,9 @@ def test_splitting_by_the_banks_limits(tmp_path: Path) -> None:
         ({"currency": "EUR"}, "debit in EUR"),
     ],
 )
-def test_every_value_is_checked_as_written(tmp_path: Path, change: dict[str, object], message: str) -> None:
+def test_every_value_is_checked_as_written(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
     debits = [debit(0), debit(1, **change)]
     with pytest.raises(BankFileError, match=message) as info:
         write(tmp_path, "pain.008.001.08", debits)
@@ -118,26 +147,47 @@ def test_a_float_amount_is_a_type_error(tmp_path: Path) -> None:
 def test_planned_totals_must_match_what_is_written(tmp_path: Path) -> None:
     files = plan_files([(DAY, "RCUR", [100, 200])], Limits())
     with pytest.raises(BankFileError, match="planned 2 debits / 300"):
-        pain008.write_file(tmp_path / "x.xml", format="pain.008.001.08", creditor=CREDITOR, msg_id="M1",
-                           created_at=AT, batches=files[0], debits=[debit(0, amount_minor=100), debit(1, amount_minor=201)])
+        pain008.write_file(
+            tmp_path / "x.xml",
+            format="pain.008.001.08",
+            creditor=CREDITOR,
+            msg_id="M1",
+            created_at=AT,
+            batches=files[0],
+            debits=[debit(0, amount_minor=100), debit(1, amount_minor=201)],
+        )
 
 
 def test_sepa_profile_refuses_what_the_rulebook_refuses(tmp_path: Path) -> None:
     out = io.BytesIO()
-    writer = pain008.Pain008Writer(out, name="s.xml", format="pain.008.001.08", creditor=CREDITOR, profile="sepa")
+    writer = pain008.Pain008Writer(
+        out, name="s.xml", format="pain.008.001.08", creditor=CREDITOR, profile="sepa"
+    )
     files = plan_files([(DAY, "RCUR", [100])], Limits())
     with pytest.raises(BankFileError, match="SEPA profile collects EUR"):
-        writer.write(msg_id="M1", created_at=AT, batches=files[0], debits=[debit(0, amount_minor=100)])
+        writer.write(
+            msg_id="M1", created_at=AT, batches=files[0], debits=[debit(0, amount_minor=100)]
+        )
 
 
 @pytest.mark.parametrize("layout_name", ["icbc-fixed", "ccb-pipe"])
 def test_text_layouts_write_and_read_back(tmp_path: Path, layout_name: str) -> None:
     layout = load_layout(layout_name)
     debits = [debit(i, name=n) for i, n in enumerate(["张三", "李𠀀四", "ᠪᠠᠲᠤ", "欧阳娜娜"])]
-    files = plan_files([(DAY, "RCUR", (d.amount_minor for d in debits))], Limits(rows_per_file=layout.rows_per_file))
+    files = plan_files(
+        [(DAY, "RCUR", (d.amount_minor for d in debits))],
+        Limits(rows_per_file=layout.rows_per_file),
+    )
     path = tmp_path / layout.file_name.format(msg_id="KYQ20260302000009")
-    totals, _sha = cnbatch.write_request(path, layout, creditor=CREDITOR, msg_id="KYQ20260302000009",
-                                         created_at=AT, batch=files[0][0], debits=debits)
+    totals, _sha = cnbatch.write_request(
+        path,
+        layout,
+        creditor=CREDITOR,
+        msg_id="KYQ20260302000009",
+        created_at=AT,
+        batch=files[0][0],
+        debits=debits,
+    )
     raw = path.read_bytes()
     assert raw.decode("gb18030")
     if layout.kind == "fixed":
@@ -154,20 +204,53 @@ def test_a_name_too_wide_for_its_bytes_is_refused_not_cut(tmp_path: Path) -> Non
     layout = load_layout("icbc-fixed")
     files = plan_files([(DAY, "RCUR", [100])], Limits())
     with pytest.raises(BankFileError, match=r"line 1 \(姓名\).*44 bytes, the field holds 40"):
-        cnbatch.write_request(tmp_path / "PKX.dat", layout, creditor=CREDITOR, msg_id="X", created_at=AT,
-                              batch=files[0][0], debits=[debit(0, amount_minor=100, name="张" * 22)])
+        cnbatch.write_request(
+            tmp_path / "PKX.dat",
+            layout,
+            creditor=CREDITOR,
+            msg_id="X",
+            created_at=AT,
+            batch=files[0][0],
+            debits=[debit(0, amount_minor=100, name="张" * 22)],
+        )
 
 
-name_chars = st.sampled_from(list("张王李赵刘陈杨黄周吴徐孙朱马胡郭林何高梁郑罗宋谢唐韩曹许邓萧冯") + ["𠀀", "𪚥", "ᠪ", "ᠠ", "ᠲ", "ᠤ", " ", "·", "a", "Z"])
+name_chars = st.sampled_from(
+    [
+        *"张王李赵刘陈杨黄周吴徐孙朱马胡郭林何高梁郑罗宋谢唐韩曹许邓萧冯",
+        "𠀀",
+        "𪚥",
+        "ᠪ",
+        "ᠠ",
+        "ᠲ",
+        "ᠤ",
+        " ",
+        "·",
+        "a",
+        "Z",
+    ]
+)
 names = st.text(name_chars, min_size=1, max_size=70).filter(lambda s: s.strip() == s != "")
 amounts = st.integers(min_value=1, max_value=10**12)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.tuples(names, amounts, st.text("0123456789", min_size=4, max_size=34)), min_size=1, max_size=40))
-def test_any_roster_writes_a_valid_file_whose_totals_match(tmp_path: Path, rows: list[tuple[str, int, str]]) -> None:
-    debits = [debit(i, name=n, amount_minor=a, account=acct, mandate_id="M" * 35, remittance="备" * 140)
-              for i, (n, a, acct) in enumerate(rows)]
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    rows=st.lists(
+        st.tuples(names, amounts, st.text("0123456789", min_size=4, max_size=34)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_any_roster_writes_a_valid_file_whose_totals_match(
+    tmp_path: Path, rows: list[tuple[str, int, str]]
+) -> None:
+    debits = [
+        debit(i, name=n, amount_minor=a, account=acct, mandate_id="M" * 35, remittance="备" * 140)
+        for i, (n, a, acct) in enumerate(rows)
+    ]
     (path,), [(count, total)] = write(tmp_path, "pain.008.001.08", debits, name=f"h{len(rows)}.xml")
     assert_valid(path, "pain.008.001.08")
     assert (count, total) == (len(rows), sum(a for _n, a, _acct in rows))

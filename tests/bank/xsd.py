@@ -10,7 +10,11 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED = ROOT / "src" / "paychannels" / "bankfiles" / "xsd"
-SHARED = [ROOT.parent / "shared" / "iso20022", ROOT.parent.parent / "shared" / "iso20022", Path("/work/shared/iso20022")]
+SHARED = [
+    ROOT.parent / "shared" / "iso20022",
+    ROOT.parent.parent / "shared" / "iso20022",
+    Path("/work/shared/iso20022"),
+]
 
 
 def official_dir() -> Path | None:

@@ -11,10 +11,20 @@ from hypothesis import strategies as st
 
 from paychannels import Money
 from paychannels.idnumbers import check_digit, check_resident_id, with_check_digit
-from paychannels.roster import RosterEntry, RosterError, RosterOptions, RosterProblem, iter_roster, load_roster
+from paychannels.roster import (
+    RosterEntry,
+    RosterError,
+    RosterOptions,
+    RosterProblem,
+    iter_roster,
+    load_roster,
+)
 
 GOOD = with_check_digit("15042219800101123")
-HEAD = "payer_id,name,township,village,insurance_type,grade,amount,period,channels,account,bank_code,mandate_id,mandate_date\n"
+HEAD = (
+    "payer_id,name,township,village,insurance_type,grade,amount,period,channels,account,"
+    "bank_code,mandate_id,mandate_date\n"
+)
 
 
 def test_check_digit_matches_the_published_example() -> None:
@@ -37,13 +47,20 @@ def test_any_single_digit_typo_is_caught(body: str) -> None:
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gbk", "gb18030"])
 def test_reads_utf8_and_gbk_with_chinese_headers(tmp_path: Path, encoding: str) -> None:
-    text = ("证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"
-            f"{GOOD},张三,察尔森镇,第一嘎查,城乡居民养老保险,三档,380.00,2026,hall;wechat\n")
+    text = (
+        "证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"
+        f"{GOOD},张三,察尔森镇,第一嘎查,城乡居民养老保险,三档,380.00,2026,hall;wechat\n"
+    )
     path = tmp_path / "r.csv"
     path.write_bytes(text.encode(encoding))
     [entry] = load_roster(path)
     assert isinstance(entry, RosterEntry)
-    assert (entry.name, entry.amount, entry.channels, entry.township) == ("张三", Money("380.00", "CNY"), ("hall", "wechat"), "察尔森镇")
+    assert (entry.name, entry.amount, entry.channels, entry.township) == (
+        "张三",
+        Money("380.00", "CNY"),
+        ("hall", "wechat"),
+        "察尔森镇",
+    )
     req = entry.request("wechat")
     assert req.reference == "2026:城乡居民养老保险" and req.idempotency_key.isascii()
     assert req.region == "察尔森镇/第一嘎查" and req.metadata["grade"] == "三档"
@@ -65,7 +82,14 @@ def test_every_problem_is_collected_with_line_and_column(tmp_path: Path) -> None
     found = {(p.line, p.column) for p in info.value.problems}
     assert (3, "payer_id") in found  # bad check digit
     assert (4, "payer_id") in found  # same payer and period as line 2
-    assert {(5, "name"), (5, "amount"), (5, "account"), (5, "bank_code"), (5, "mandate_id"), (5, "mandate_date")} <= found
+    assert {
+        (5, "name"),
+        (5, "amount"),
+        (5, "account"),
+        (5, "bank_code"),
+        (5, "mandate_id"),
+        (5, "mandate_date"),
+    } <= found
     assert (6, "-") in found  # wrong number of cells
     assert "bad.csv line 3, column payer_id: check digit" in str(info.value)
 
@@ -82,8 +106,27 @@ def test_missing_columns_and_encodings(tmp_path: Path) -> None:
 
 def test_other_id_schemes_by_configuration(tmp_path: Path) -> None:
     path = tmp_path / "r.csv"
-    path.write_text("payer_id,id_scheme,name,amount,period\nE12345678,passport,John Smith,380.00,2026\n", "utf-8")
+    path.write_text(
+        "payer_id,id_scheme,name,amount,period\nE12345678,passport,John Smith,380.00,2026\n",
+        "utf-8",
+    )
     with pytest.raises(RosterError, match="not allowed"):
         load_roster(path)
-    [entry] = load_roster(path, options=RosterOptions(id_schemes=frozenset({"cn_resident", "passport"}), today=date(2026, 1, 1)))
+    [entry] = load_roster(
+        path,
+        options=RosterOptions(
+            id_schemes=frozenset({"cn_resident", "passport"}), today=date(2026, 1, 1)
+        ),
+    )
     assert entry.id_scheme == "passport"
+
+
+def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "roster.md").read_text("utf-8")
+    block = re.search(r"```csv\n(.*?)```", doc, re.S)
+    assert block is not None
+    path = tmp_path / "example.csv"
+    path.write_text(block.group(1), "utf-8")
+    assert [e.name for e in load_roster(path)] == ["张三", "ᠪᠠᠲᠤ"]

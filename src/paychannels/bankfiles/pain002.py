@@ -13,7 +13,7 @@ from pathlib import Path
 
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.results import FileHeader, Outcome, Statement, TxResult
-from paychannels.bankfiles.xmlread import Element, amount_minor, child_text, events, release
+from paychannels.bankfiles.xmlread import Element, amount_minor, child_text, events, local, release
 from paychannels.currencies import currency
 from paychannels.errors import UnknownCurrency
 
@@ -56,26 +56,40 @@ def _statement(elem: Element, msg_id: str | None, batch: str | None, tag: str) -
     return Statement(msg_id, batch, code, outcome, reason, info, elem.sourceline or 0)
 
 
-def _tx(path: Path, elem: Element, msg_id: str | None, batch: str | None) -> TxResult:
+def _tx(path: Path, elem: Element, msg_id: str | None, batch: str | None, cut: int) -> TxResult:
+    """One ``TxInfAndSts``, read in a single pass over its descendants (the hot path)."""
     line = elem.sourceline or 0
-    ref = child_text(elem, "OrgnlEndToEndId") or child_text(elem, "OrgnlInstrId")
+    ref = instr = code = reason = info = None
+    amount = None
+    for node in elem.iter():
+        name = node.tag[cut:] if isinstance(node.tag, str) else ""
+        if name == "OrgnlEndToEndId":
+            ref = (node.text or "").strip()
+        elif name == "OrgnlInstrId":
+            instr = (node.text or "").strip()
+        elif name == "TxSts":
+            code = (node.text or "").strip()
+        elif name in ("Cd", "Prtry") and reason is None and local(node.getparent().tag) == "Rsn":
+            reason = (node.text or "").strip()
+        elif name == "AddtlInf" and info is None and local(node.getparent().tag) == "StsRsnInf":
+            info = (node.text or "").strip()
+        elif name == "InstdAmt" and amount is None:
+            amount = node
+    ref = ref or instr
     if not ref:
         raise BankFileError(path, "a transaction status names no OrgnlEndToEndId", line=line)
-    code = child_text(elem, "TxSts")
     if not code:
         raise BankFileError(path, "a transaction status without TxSts", line=line, where=ref)
-    reason, info = _reason(elem)
     requested = ccy = None
-    for node in elem.iter("{*}InstdAmt"):
-        ccy = node.get("Ccy")
+    if amount is not None:
+        ccy = amount.get("Ccy")
         try:
             digits = currency(ccy or "").exponent
         except UnknownCurrency:
             raise BankFileError(
-                path, f"unknown currency {ccy!r}", line=node.sourceline or 0
+                path, f"unknown currency {ccy!r}", line=amount.sourceline or 0
             ) from None
-        requested = amount_minor(path, node, (node.text or "").strip(), digits, "InstdAmt")
-        break
+        requested = amount_minor(path, amount, (amount.text or "").strip(), digits, "InstdAmt")
     outcome = tx_outcome(code)
     return TxResult(
         ref=ref,
@@ -127,7 +141,7 @@ def read_pain002(path: Path) -> Iterator[FileHeader | Statement | TxResult]:
                 raise BankFileError(
                     path, "transaction status before OrgnlGrpInfAndSts", line=elem.sourceline or 0
                 )
-            yield _tx(path, elem, original, batch)
+            yield _tx(path, elem, original, batch, len(ns) + 2)
             release(elem, same_only=True)
             continue
         elif name == "OrgnlPmtInfAndSts":

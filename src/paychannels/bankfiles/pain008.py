@@ -251,7 +251,9 @@ class Pain008Writer:
             raise ValueProblem("the SEPA profile needs the mandate's date of signature")
         rmt = ""
         if d.remittance:
-            text = d.remittance if long_(d.remittance) else self._text(d.remittance, "remittance", 140)
+            text = (
+                d.remittance if long_(d.remittance) else self._text(d.remittance, "remittance", 140)
+            )
             rmt = f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf>"
         instr = ""  # a resubmission names the debit it retries
         if d.retry_of:

@@ -131,6 +131,11 @@ def amount_minor(path: Path, elem: Element, text: str | None, digits: int, field
     anything that is not a plain decimal, is an error naming the line."""
     if text is None:
         raise BankFileError(path, f"{field} is missing", line=elem.sourceline or 0, where=field)
+    whole, dot, frac = text.partition(".")
+    if whole.isdigit() and whole.isascii() and (
+        not dot or (frac.isdigit() and frac.isascii() and len(frac) <= digits)
+    ):
+        return int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
     try:
         value = Decimal(text)
     except InvalidOperation:

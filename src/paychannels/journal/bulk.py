@@ -87,7 +87,6 @@ _UPDATE = f"""UPDATE pc_payments SET status = s.status,
         taken_minor = CASE WHEN s.status = 'SUCCEEDED'
             THEN COALESCE(s.taken_minor, pc_payments.amount_minor)
             ELSE pc_payments.taken_minor END,
-        channel_ref = COALESCE(s.channel_ref, pc_payments.channel_ref),
         reason = s.reason, reason_detail = s.reason_detail,
         attention = CASE WHEN pc_payments.status = 'NEEDS_ATTENTION' THEN NULL
             ELSE pc_payments.attention END,
@@ -95,6 +94,11 @@ _UPDATE = f"""UPDATE pc_payments SET status = s.status,
         version = pc_payments.version + 1
     FROM {STAGE} s
     WHERE pc_payments.id = s.payment_id AND s.verdict = 'move' AND s.n BETWEEN ? AND ?"""
+
+# apart, so rows without a reference (most) do not rewrite the channel_ref index
+_REFS = f"""UPDATE pc_payments SET channel_ref = s.channel_ref FROM {STAGE} s
+    WHERE pc_payments.id = s.payment_id AND s.verdict = 'move' AND s.channel_ref IS NOT NULL
+    AND s.n BETWEEN ? AND ?"""
 
 _LOCK_PG = f"""SELECT COUNT(*) AS n FROM (SELECT p.id FROM pc_payments p
     JOIN {STAGE} s ON p.id = s.payment_id WHERE s.n BETWEEN ? AND ?
@@ -199,6 +203,7 @@ def _chunk(journal: SqlJournal, tx: Tx, lo: int, hi: int, channel: str, now: Any
         count = tx.run(_EVENTS, (now, lo, hi))
         seqs = (first, first + count - 1)
         tx.run(_UPDATE, (now, lo, hi))
+        tx.run(_REFS, (lo, hi))
     same = tx.one(
         f"SELECT COUNT(*) AS k FROM {STAGE} WHERE verdict = 'same' AND n BETWEEN ? AND ?",
         (lo, hi),

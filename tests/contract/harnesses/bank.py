@@ -25,7 +25,9 @@ _BEHAVIOURS = {
     "insufficient_funds": "insufficient_funds",
     "pending": "unreported",
 }
-CREDITOR = Creditor(name="社保局", account="15050171001234567890", bank="105191000011", msg_prefix="CT")
+CREDITOR = Creditor(
+    name="社保局", account="15050171001234567890", bank="105191000011", msg_prefix="CT"
+)
 
 
 def _mandate(payment: Payment) -> Mapping[str, str]:
@@ -48,12 +50,17 @@ class BankHarness(Harness):
     def open(self) -> Channel:
         self.root = Path(tempfile.mkdtemp(prefix="pc-bank-"))
         self.channel = BankBatchChannel(
-            self.root / "exchange", format=open_format("pain.008.001.08"), creditor=CREDITOR,
+            self.root / "exchange",
+            format=open_format("pain.008.001.08"),
+            creditor=CREDITOR,
             mandates=_mandate,
         )
         self.sim = BankSimulator(
-            self.channel.exchange.outbox, self.channel.exchange.inbox, state=self.root / "bank",
-            mix=Mix(), reply="pain.002.001.10",
+            self.channel.exchange.outbox,
+            self.channel.exchange.inbox,
+            state=self.root / "bank",
+            mix=Mix(),
+            reply="pain.002.001.10",
         )
         self.broken = False
         return self.channel

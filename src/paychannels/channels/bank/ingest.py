@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from functools import lru_cache
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
@@ -23,7 +24,7 @@ from paychannels.bankfiles.errors import BankFileError, UnknownBatch
 from paychannels.bankfiles.ids import payment_of
 from paychannels.bankfiles.layout import Layout
 from paychannels.bankfiles.pain002 import NAMESPACES, read_pain002
-from paychannels.bankfiles.reasoncodes import describe, lookup
+from paychannels.bankfiles.reasoncodes import ReasonCode, describe, lookup
 from paychannels.bankfiles.results import BatchBooking, FileHeader, Statement, TxResult
 from paychannels.bankfiles.xmlread import namespace_of
 from paychannels.channels.bank.exchange import Exchange
@@ -71,6 +72,12 @@ def result_items(
     raise BankFileError(path, "not a pain.002 or camt.054 file")
 
 
+@lru_cache(maxsize=1024)
+def _reason(code: str | None, info: str | None) -> tuple[ReasonCode, str]:
+    rc = lookup(code, info)
+    return rc, describe(rc, info)
+
+
 def _row(tx: TxResult, pid: str) -> ResultRow:
     outcome = tx.outcome
     if outcome == "succeeded":
@@ -83,14 +90,14 @@ def _row(tx: TxResult, pid: str) -> ResultRow:
             reason_detail=tx.code,
         )
     if outcome in ("failed", "returned"):
-        rc = lookup(tx.reason, tx.info)
+        rc, detail = _reason(tx.reason, tx.info)
         return ResultRow(
             pid,
             Status.DECLINED if outcome == "failed" else Status.REVERSED,
             amount_minor=tx.requested_minor,
             currency=tx.currency,
             reason=rc.reason,
-            reason_detail=describe(rc, tx.info),
+            reason_detail=detail,
             problem=None if rc.known else f"unknown reason code {rc.code!r} (kept; look it up)",
         )
     if outcome == "pending":

@@ -103,6 +103,8 @@ class Spool:
         path = self.folder / group.name
         with open(path, "ab+") as fh:
             size = fh.seek(0, os.SEEK_END)
+            if not size:
+                os.fchmod(fh.fileno(), 0o600)  # accounts and ID numbers: ours to read only
             if size:
                 fh.seek(size - 1)
                 if fh.read(1) != b"\n":  # a torn line from a crash: cut it off
