@@ -45,3 +45,30 @@ def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
         for r in col.find(statuses=[Status.SUCCEEDED], limit=100)
         if r.amount_taken
     )
+
+
+@pytest.mark.parametrize("reply", ["camt.054", "pain.002.001.03", "pain.002.001.10"])
+def test_the_simulators_answers_are_valid_iso20022(tmp_path: Path, reply: str) -> None:
+    from paychannels.bankfiles.xmlread import namespace_of
+    from tests.bank.xsd import assert_valid
+
+    ch = from_url(
+        parse_url(f"bankfile+dir://{tmp_path}/x?format=pain.008.001.02"), creditor=CREDITOR
+    )
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
+    col.add_channel("bank", ch)
+    mix = Mix({"insufficient_funds": 0.2, "closed": 0.1, "partial": 0.1, "late_return": 0.2})
+    sim = BankSimulator(
+        ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=mix, reply=reply
+    )
+    col.collect_many([bank_request(i) for i in range(40)], channel="bank")
+    col.poll("bank")
+    answers = sim.process_once()
+    kinds = set()
+    for path in answers:
+        message = namespace_of(path).rpartition(":")[2]
+        kinds.add(message[:8])
+        assert_valid(path, message)
+    assert kinds == {"pain.002", "camt.054"}  # camt.054: bookings, or the late returns
+    sim.close()
+    col.close()

@@ -18,7 +18,14 @@ from pathlib import Path
 from lxml import etree
 
 from paychannels.bankfiles.errors import BankFileError
-from paychannels.bankfiles.xmlread import amount_minor, child_text, events, namespace_of, release
+from paychannels.bankfiles.xmlread import (
+    amount_minor,
+    child_text,
+    events,
+    namespace_of,
+    release,
+    safe_iterparse,
+)
 from paychannels.currencies import currency
 from paychannels.errors import ConfigurationError, UnknownCurrency
 
@@ -60,16 +67,7 @@ def validate_xsd(
     if xsd is None:
         raise BankFileError(path, f"no shipped schema for {found or 'this file'}", line=1)
     try:
-        parser = etree.iterparse(
-            str(path),
-            events=("end",),
-            schema=xsd,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            huge_tree=False,
-            remove_comments=True,
-        )
+        parser = safe_iterparse(path, schema=xsd)
         for n, (_event, elem) in enumerate(parser, start=1):
             if progress is not None and n % 100_000 == 0:
                 progress(n)

@@ -26,6 +26,7 @@ __all__ = [
     "local",
     "namespace_of",
     "release",
+    "safe_iterparse",
 ]
 
 Element = Any  # lxml.etree._Element (no public type)
@@ -63,19 +64,7 @@ def events(
     _refuse_doctype(path)
     try:
         first = True
-        parser = etree.iterparse(
-            str(path),
-            events=kinds,
-            tag=tags,
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            recover=False,
-        )
+        parser = safe_iterparse(path, events=kinds, tags=tags)
         for event, elem in parser:
             if first:
                 first = False
@@ -90,6 +79,30 @@ def events(
         raise BankFileError(path, f"not well-formed XML: {text}", line=line) from None
     except OSError as exc:
         raise BankFileError(path, f"cannot read: {exc.strerror or exc}") from None
+
+
+def safe_iterparse(
+    path: Path,
+    *,
+    events: tuple[str, ...] = ("end",),
+    tags: tuple[str, ...] | None = None,
+    schema: Any = None,
+) -> Any:
+    """lxml's iterparse with everything dangerous off (entities, network, DTDs, huge trees)."""
+    return etree.iterparse(
+        str(path),
+        events=events,
+        tag=tags,
+        schema=schema,
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+        recover=False,
+    )
 
 
 def release(elem: Element, *, same_only: bool = False) -> None:
@@ -132,10 +145,13 @@ def amount_minor(path: Path, elem: Element, text: str | None, digits: int, field
     if text is None:
         raise BankFileError(path, f"{field} is missing", line=elem.sourceline or 0, where=field)
     whole, dot, frac = text.partition(".")
-    if whole.isdigit() and whole.isascii() and (
-        not dot or (frac.isdigit() and frac.isascii() and len(frac) <= digits)
+    if (
+        whole.isdigit()
+        and whole.isascii()
+        and (not dot or (frac.isdigit() and frac.isascii() and len(frac) <= digits))
     ):
-        return int(whole) * 10**digits + (int(frac.ljust(digits, "0")) if digits else 0)
+        scale: int = 10**digits
+        return int(whole) * scale + (int(frac.ljust(digits, "0")) if digits else 0)
     try:
         value = Decimal(text)
     except InvalidOperation:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from functools import lru_cache
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
