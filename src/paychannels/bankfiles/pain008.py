@@ -107,8 +107,10 @@ class Pain008Writer:
         return fragment
 
     def _account(self, account: str, field: str) -> str:
-        if account[:2].isalpha() and account[2:4].isdigit():
-            return f"<Id><IBAN>{ck.check_iban(account, field=field)}</IBAN></Id>"
+        if ck.iban_shaped(account):
+            if not ck.iban_valid(account):
+                ck.check_iban(account, field=field)  # raises with the reason
+            return f"<Id><IBAN>{account}</IBAN></Id>"
         if self.sepa:
             raise ValueProblem(f"{field} {account!r}: the SEPA profile needs an IBAN")
         if not account.isalnum():
