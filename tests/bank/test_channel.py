@@ -123,12 +123,40 @@ def test_group_rejection_declines_every_debit_of_the_file(bank: Bank) -> None:
             original_message="pain.008.001.08",
             original_count=5,
             group_status="RJCT",
-            group_reason="DU01",
+            group_reason="FF01",
         )
     bank.col.poll("bank")
     declined = bank.col.find(statuses=[Status.DECLINED])
-    assert len(declined) == 5 and {r.reason for r in declined} == {Reason.DUPLICATE}
-    assert all((r.reason_detail or "").startswith("DU01:") for r in declined)
+    assert len(declined) == 5 and {r.reason for r in declined} == {Reason.FILE_REJECTED}
+    assert all((r.reason_detail or "").startswith("FF01:") for r in declined)
+
+
+def test_the_bank_refusing_a_duplicate_copy_leaves_the_original_standing(bank: Bank) -> None:
+    bank.col.collect_many([bank_request(i) for i in range(5)], channel="bank")
+    bank.col.poll("bank")
+    [sent] = list(bank.ch.exchange.outbox.iterdir())
+    copy = sent.read_bytes()
+    bank.round()
+    assert statuses(bank) == {Status.SUCCEEDED: 5}
+    (bank.ch.exchange.outbox / f"again-{sent.name}").write_bytes(copy)  # sent twice by mistake
+    bank.sim.process_once()  # the bank answers DU01 for the whole (second) file
+    reports = bank.col.poll("bank").reports
+    assert reports and reports[0].error is None
+    assert statuses(bank) == {Status.SUCCEEDED: 5}, "a refused duplicate does not undo the first"
+    assert bank.col.find(attention=True) == []
+
+
+def test_the_bank_refuses_a_file_whose_totals_are_wrong(bank: Bank) -> None:
+    bank.col.collect_many([bank_request(i) for i in range(5)], channel="bank")
+    bank.col.poll("bank")
+    [sent] = list(bank.ch.exchange.outbox.iterdir())
+    text = sent.read_text("utf-8")
+    sent.write_text(text.replace("<NbOfTxs>5</NbOfTxs>", "<NbOfTxs>6</NbOfTxs>", 1), "utf-8")
+    bank.sim.process_once()
+    bank.col.poll("bank")
+    declined = bank.col.find(statuses=[Status.DECLINED])
+    assert len(declined) == 5 and {r.reason for r in declined} == {Reason.FILE_REJECTED}
+    assert all((r.reason_detail or "").startswith("AM18:") for r in declined)
 
 
 def test_a_debit_missing_from_the_report_stays_pending(bank: Bank) -> None:

@@ -258,3 +258,79 @@ def test_any_roster_writes_a_valid_file_whose_totals_match(
     assert (recount.count, recount.sum_minor) == (count, total)
     read = [d for d in read_pain008(path) if isinstance(d, RequestDebit)]
     assert [r.name for r in read] == [d.name for d in debits]
+
+
+def test_a_layout_with_a_header_yuan_amounts_and_gbk(tmp_path: Path) -> None:
+    """A bank not shipped is one more TOML file: a header line, amounts in yuan, GBK."""
+    toml = tmp_path / "abc-bank.toml"
+    toml.write_text(
+        """
+name = "abc-bank"
+kind = "delimited"
+delimiter = ","
+encoding = "gbk"
+line_ending = "lf"
+amount_unit = "yuan"
+file_name = "ABC{msg_id}.csv"
+result_name = "ABC{msg_id}.res"
+[request]
+header = [
+  { name = "批次号", source = "msg_id" }, { name = "总笔数", source = "count" },
+  { name = "总金额", source = "total" }, { name = "扣款日期", source = "date" },
+]
+detail = [
+  { name = "流水号", source = "serial" }, { name = "账号", source = "account" },
+  { name = "户名", source = "name", width = 20 }, { name = "金额", source = "amount" },
+]
+[result]
+header = [{ name = "批次号", source = "msg_id" }, { name = "总笔数", source = "count" }]
+detail = [
+  { name = "流水号", source = "serial" }, { name = "金额", source = "amount" },
+  { name = "实扣", source = "taken", required = false }, { name = "结果", source = "flag" },
+  { name = "说明", source = "message", required = false },
+]
+[result.flags]
+"00" = "succeeded"
+"01" = "failed"
+""",
+        "utf-8",
+    )
+    layout = load_layout(toml)
+    files = plan_files([(DAY, "RCUR", [38_000, 12_345])], Limits())
+    path = tmp_path / "ABCKYQ1.csv"
+    cnbatch.write_request(
+        path,
+        layout,
+        creditor=CREDITOR,
+        msg_id="KYQ1",
+        created_at=AT,
+        batch=files[0][0],
+        debits=[
+            debit(0, amount_minor=38_000, name="张三"),
+            debit(1, amount_minor=12_345, name="李四"),
+        ],
+    )
+    lines = path.read_bytes().decode("gbk").splitlines()
+    assert lines[0] == "KYQ1,2,503.45,20260303"
+    assert lines[2].endswith(",123.45")
+    with pytest.raises(BankFileError, match=r"line 2 \(户名\).*cannot be written in gbk"):
+        cnbatch.write_request(
+            tmp_path / "ABCKYQ2.csv",
+            layout,
+            creditor=CREDITOR,
+            msg_id="KYQ2",
+            created_at=AT,
+            batch=plan_files([(DAY, "RCUR", [1])], Limits())[0][0],
+            debits=[debit(0, amount_minor=1, name="李𠀀四")],
+        )
+    result = tmp_path / "ABCKYQ1.res"
+    result.write_bytes(
+        f"KYQ1,2\n{debit(0).end_to_end_id},380.00,380.00,00,\n{debit(1).end_to_end_id},123.45,,01,余额不足\n".encode(
+            "gbk"
+        )
+    )
+    items = [i for i in cnbatch.read_result(result, layout) if hasattr(i, "ref")]
+    assert [(i.outcome, i.taken_minor, i.requested_minor) for i in items] == [  # type: ignore[attr-defined]
+        ("succeeded", 38_000, 38_000),
+        ("failed", None, 12_345),
+    ]

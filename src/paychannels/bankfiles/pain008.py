@@ -210,21 +210,23 @@ class Pain008Writer:
 
     def _transactions(self, batch: BatchSpan, debits: Iterator[Debit], cur: str) -> FileTotals:
         got = FileTotals()
+        count = total = 0
         buffer: list[str] = []
-        for n in range(1, batch.count + 1):
-            debit = next(debits, None)
-            if debit is None:
-                raise ValueProblem(f"the debits ran out after {got.count} of {batch.count}")
+        line = self._transaction
+        for n, debit in zip(range(1, batch.count + 1), debits, strict=False):
             try:
-                buffer.append(self._transaction(debit, batch, cur))
+                buffer.append(line(debit, batch, cur))
             except ValueProblem as exc:
                 raise self._fail(str(exc), n) from None
-            got.count += 1
-            got.sum_minor += debit.amount_minor
-            if len(buffer) >= 512:
+            count += 1
+            total += debit.amount_minor
+            if not count & 511:
                 self._emit("".join(buffer))
                 buffer.clear()
         self._emit("".join(buffer))
+        if count < batch.count:
+            raise ValueProblem(f"the debits ran out after {count} of {batch.count}")
+        got.count, got.sum_minor = count, total
         return got
 
     def _transaction(self, d: Debit, batch: BatchSpan, cur: str) -> str:

@@ -31,6 +31,7 @@ from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.errors import PaychannelsError
+from paychannels.reasons import Reason
 from paychannels.reports import Report, ReportSummary, ResultRow
 from paychannels.status import Status
 
@@ -197,6 +198,15 @@ class ResultFileReport(Report):
 
     def _statement(self, st: Statement) -> list[_Expansion]:
         if st.outcome not in ("failed", "succeeded") or st.original_msg_id is None:
+            return []
+        if st.outcome == "failed" and lookup(st.reason, st.info).reason is Reason.DUPLICATE:
+            # the bank refused a second copy of a file it has: the first one stands
+            log.warning(
+                "%s: the bank refused a duplicate of %s (%s); the original stands",
+                self.path.name,
+                st.original_msg_id,
+                st.reason,
+            )
             return []
         entry = self.ledger.sent(st.original_msg_id)
         if entry is None:
