@@ -29,7 +29,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.channels.base import Channel, Notice, Reply
+from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
 from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
 from paychannels.crashpoints import crashpoint
@@ -44,16 +44,18 @@ from paychannels.errors import (
     UnsupportedOperation,
 )
 from paychannels.ids import new_id
-from paychannels.journal import Change, Claim, Journal, NewRecord, open_journal
+from paychannels.journal import Change, Claim, Journal, NewRecord, StateEntry, open_journal
 from paychannels.journal.base import Applied, Decide
 from paychannels.masking import scrub
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
 from paychannels.reasons import Reason
+from paychannels.report_apply import apply_report
+from paychannels.reports import Report, ReportSummary
 from paychannels.resolution import attention, resolve
 from paychannels.status import TRANSITIONS, Status
 
-__all__ = ["DEFAULT_JOURNAL_URL", "Collector", "RecoveryReport"]
+__all__ = ["DEFAULT_JOURNAL_URL", "Collector", "PollResult", "RecoveryReport"]
 
 log = logging.getLogger("paychannels.collector")
 
@@ -88,6 +90,15 @@ class RecoveryReport:
         }
 
 
+class PollResult(list[Record]):
+    """What ``Collector.poll`` did: the records its notices changed (it is that list), and
+    ``reports``, the summary of each bulk report (result file) it applied or refused."""
+
+    def __init__(self, records: Sequence[Record] = (), reports: Sequence[ReportSummary] = ()):
+        super().__init__(records)
+        self.reports: list[ReportSummary] = list(reports)
+
+
 class _Context:
     """The ``ChannelContext`` handed to an adapter for one verb on one record."""
 
@@ -116,6 +127,15 @@ class _Context:
     def next_number(self, key: str, *, start: int = 1) -> int:
         col = self._collector
         return col.journal.state_next(self.channel_name, key, now=col.clock.now(), start=start)
+
+    def state_get(self, key: str) -> StateEntry | None:
+        return self._collector.journal.state_get(self.channel_name, key)
+
+    def state_put(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
+        col = self._collector
+        return col.journal.state_put(
+            self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
+        )
 
     @contextmanager
     def lock(self, name: str, *, timeout: float) -> Iterator[None]:
@@ -202,6 +222,12 @@ class Collector:
             raise ConfigurationError(
                 f"no channel named {name!r}; added channels: {known}"
             ) from None
+
+    def channel_context(self, name: str) -> ChannelContext:
+        """The context a channel's verbs get, for tools that drive a channel directly (the
+        ``batch`` commands read a bank's ledger through it)."""
+        self.channel(name)
+        return _Context(self, name, None)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -512,15 +538,23 @@ class Collector:
             self.handle_notice(channel, notice)
         return reply
 
-    def poll(self, channel: str) -> list[Record]:
-        """Run a batch channel's periodic work and apply what it found."""
+    def poll(self, channel: str) -> PollResult:
+        """Run a batch channel's periodic work and apply what it found.
+
+        Notices go through ``handle_notices``; bulk reports (result files) through
+        ``apply_report``, each all-or-nothing and acknowledged to the channel.
+        """
         ch = self.channel(channel)
-        applied: list[Record] = []
-        for notice in ch.poll(_Context(self, channel, None)):
-            record = self.handle_notice(channel, notice)
-            if record is not None:
-                applied.append(record)
-        return applied
+        ctx = _Context(self, channel, None)
+        records = [r for r in self.handle_notices(channel, ch.poll(ctx)) if r is not None]
+        summaries = [self.apply_report(channel, report) for report in ch.reports(ctx)]
+        return PollResult(records, summaries)
+
+    def apply_report(self, channel: str, report: Report) -> ReportSummary:
+        """Apply a bulk report (a result file) to the journal: every row, or none if it
+        cannot be read; then tell the report (``applied`` / ``rejected``)."""
+        self.channel(channel)
+        return apply_report(self, channel, report)
 
     def _locate(self, channel: str, notice: Notice) -> Record | None:
         if notice.payment_id:

@@ -104,6 +104,12 @@ def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
                 return [_move(current, S.DECLINED, fixed, via)]
             return []
         case S.PENDING:
+            if reported is S.REVERSED:
+                # returned before we heard it was taken (a bank return): no money, ever
+                fixed = outcome.model_copy(
+                    update={"status": S.DECLINED, "reason": outcome.reason or Reason.OTHER}
+                )
+                return [_move(current, S.DECLINED, fixed, via)]
             if reported is S.CANCELLED:
                 fixed = outcome.model_copy(
                     update={"status": S.EXPIRED, "reason": _closed_without_money(reported, outcome)}
@@ -115,7 +121,7 @@ def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
                 return [_move(current, S.UNKNOWN, note, f"{via}: channel has no such payment")]
             return []
         case S.UNKNOWN:
-            if reported in (S.EXPIRED, S.CANCELLED):
+            if reported in (S.EXPIRED, S.CANCELLED, S.REVERSED):
                 fixed = outcome.model_copy(
                     update={
                         "status": S.DECLINED,

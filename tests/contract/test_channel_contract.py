@@ -85,6 +85,9 @@ def test_insufficient_funds_reason(collector: Collector, harness: Harness) -> No
     needs(harness, "insufficient_funds")
     harness.script("insufficient_funds")
     p = collector.collect(request(harness), channel=CHANNEL)
+    if p.status is Status.PENDING:  # asynchronous channels (a bank) answer later
+        harness.finish_pending(collector, p, paid=False)
+        p = collector.status(p.id)
     assert p.status is Status.DECLINED
     assert p.reason is Reason.INSUFFICIENT_FUNDS
 

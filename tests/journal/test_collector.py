@@ -287,3 +287,47 @@ def test_dispatch_pending_sends_a_batch(tmp_path: Path) -> None:
         assert device.batches == []
         assert len(col.dispatch_pending(channel="bank")) == 30
         assert device.batches == [30]
+
+
+class ReportingDevice(BatchDevice):
+    """A batch device whose results come back as one bulk report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: list[object] = []
+        self.acknowledged: list[object] = []
+
+    def poll(self, ctx):  # type: ignore[no-untyped-def]
+        return []
+
+    def reports(self, ctx):  # type: ignore[no-untyped-def]
+        from paychannels.reports import Report, ResultRow
+
+        device = self
+
+        class Rows(Report):
+            source = "results.txt"
+
+            def rows(self):  # type: ignore[no-untyped-def]
+                for pid in device.waiting:
+                    yield ResultRow(pid, Status.SUCCEEDED, taken_minor=5000)  # type: ignore[arg-type]
+
+            def applied(self, summary):  # type: ignore[no-untyped-def]
+                device.acknowledged.append(summary)
+
+        yield Rows()
+
+
+def test_poll_applies_bulk_reports_and_acknowledges_them(tmp_path: Path) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        device = ReportingDevice()
+        col.add_channel("bank", device)
+        results = col.collect_many([req(i) for i in range(5)], channel="bank")
+        device.waiting = [r.id for r in results]  # type: ignore[union-attr]
+        polled = col.poll("bank")
+        assert list(polled) == []
+        assert [s.moved for s in polled.reports] == [{"SUCCEEDED": 5}]
+        assert device.acknowledged == polled.reports
+        taken = {col.status(r.id).amount_taken for r in results}  # type: ignore[union-attr]
+        assert taken == {Money("50.00", "CNY")}
+        assert col.poll("bank").reports[0].unchanged == 5

@@ -97,3 +97,12 @@ def test_attention_is_always_legal(current: Status) -> None:
         assert end is Status.NEEDS_ATTENTION
     else:
         assert end is current
+
+
+@pytest.mark.parametrize("current", [Status.PENDING, Status.UNKNOWN, Status.DISPATCHED])
+def test_a_return_before_success_is_a_decline(current: Status) -> None:
+    """A bank return that arrives before the booking: the money never stayed with us."""
+    outcome = Outcome(status=Status.REVERSED, reason=Reason.INSUFFICIENT_FUNDS)
+    changes = resolve(record(current), outcome, via="camt.054")
+    assert walk(current, changes) is Status.DECLINED
+    assert changes[-1].reason is Reason.INSUFFICIENT_FUNDS

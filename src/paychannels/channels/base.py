@@ -9,7 +9,7 @@ the clock) comes through the ``ChannelContext`` it is handed.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import ClassVar, Protocol
@@ -18,9 +18,11 @@ from pydantic import Field, JsonValue
 
 from paychannels.clock import Clock
 from paychannels.errors import UnsupportedOperation
+from paychannels.journal.base import StateEntry
 from paychannels.masking import scrub
 from paychannels.models import FrozenModel, Outcome, Payment, Record, Refund
 from paychannels.money import Money
+from paychannels.reports import Report
 
 __all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
 
@@ -60,6 +62,14 @@ class ChannelContext(Protocol):
 
     def next_number(self, key: str, *, start: int = 1) -> int:
         """A persistent per-channel counter (trace numbers, service ids)."""
+        ...
+
+    def state_get(self, key: str) -> StateEntry | None:
+        """A persisted per-channel value (a file ledger, a cursor), with its version."""
+        ...
+
+    def state_put(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
+        """Write a per-channel value if its version is ``expected_version`` (0 = absent)."""
         ...
 
     def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
@@ -139,6 +149,14 @@ class Channel(ABC):
     def poll(self, ctx: ChannelContext) -> list[Notice]:
         """Periodic work of batch channels: write due files, read result files."""
         raise UnsupportedOperation(f"{type(self).__name__} has nothing to poll")
+
+    def reports(self, ctx: ChannelContext) -> Iterator[Report]:
+        """Bulk news waiting to be applied (result files), each all-or-nothing; none by default.
+
+        The Collector applies each report it is handed before asking for the next, and tells
+        the report whether it was applied or refused.
+        """
+        return iter(())
 
     def scrub(self, text: str) -> str:
         """Mask secrets, card numbers, accounts and ID numbers in a transcript or log line."""

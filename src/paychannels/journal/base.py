@@ -9,7 +9,7 @@ a row lock and enforces the state machine's guard as a last line of defence.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -20,9 +20,10 @@ from paychannels.errors import PaychannelsError
 from paychannels.models import Event, EventType, PaymentRequest, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
+from paychannels.reports import ResultRow
 from paychannels.status import Status
 
-__all__ = ["Applied", "Change", "Claim", "Journal", "NewRecord", "StateEntry"]
+__all__ = ["Applied", "BulkApplied", "Change", "Claim", "Journal", "NewRecord", "StateEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,23 @@ class StateEntry:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class BulkApplied:
+    """One committed chunk of ``Journal.apply_results``.
+
+    ``moved`` counts records moved per new status, ``unchanged`` rows that repeated what
+    the journal already had; ``leftovers`` are the rows the journal did not decide (odd
+    transitions, mismatches, unknown payments, a payment named twice) for the Collector's
+    policy. ``seqs`` is the range of events appended (for subscribers), or None.
+    """
+
+    moved: dict[Status, int]
+    unchanged: int
+    taken_minor: int
+    leftovers: list[ResultRow]
+    seqs: tuple[int, int] | None = None
+
+
 Decide = Callable[[Record], Sequence[Change]]
 
 
@@ -137,6 +155,20 @@ class Journal(ABC):
         self, items: Sequence[tuple[str, Decide]], *, now: datetime
     ) -> list[Applied | PaychannelsError]:
         """``modify`` for many records in one transaction; refused items come back as errors."""
+
+    def apply_results(
+        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+    ) -> Iterator[BulkApplied]:
+        """Apply a bulk report's rows: the plain forward moves here, the rest as leftovers.
+
+        ``rows`` is consumed completely before anything is written, so a report that fails
+        while being read changes nothing. A move is applied exactly as ``resolve`` would
+        apply it (same columns, same event); this default decides nothing and hands every
+        row back, which is always correct, only slower. Chunks commit one by one.
+        """
+        staged = list(rows)
+        for start in range(0, len(staged), 2000):
+            yield BulkApplied({}, 0, 0, staged[start : start + 2000])
 
     @abstractmethod
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:

@@ -69,6 +69,13 @@ class _PgTx:
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._exec(sql, params).rowcount
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """Bulk-load rows with COPY (several times faster than INSERT for staging)."""
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+        with self._conn.cursor() as cur, cur.copy(statement.encode()) as copy:
+            for row in rows:
+                copy.write_row(row)
+
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         if len(rows) == 1:
             return self._exec(sql, rows[0]).rowcount
@@ -149,6 +156,15 @@ class PostgresJournal(SqlJournal):
 
     def _before_events(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
+
+    def _stage_insert(
+        self, tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        assert isinstance(tx, _PgTx)
+        tx.copy_rows(table, columns, rows)
+
+    def _after_stage(self, tx: Tx, table: str) -> None:
+        tx.run(f"ANALYZE {table}")
 
     def _before_migrate(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration", "render"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TYPES", "Migration", "render"]
 
 Dialect = Literal["sqlite", "postgres"]
 
@@ -26,7 +26,7 @@ class Migration:
     postgres: tuple[str, ...] = ()
 
 
-_TYPES: dict[Dialect, dict[str, str]] = {
+TYPES: dict[Dialect, dict[str, str]] = {
     "sqlite": {"ts": "TEXT", "bigint": "INTEGER", "serial_pk": "INTEGER PRIMARY KEY AUTOINCREMENT"},
     "postgres": {"ts": "TIMESTAMPTZ", "bigint": "BIGINT", "serial_pk": "BIGSERIAL PRIMARY KEY"},
 }
@@ -117,6 +117,6 @@ SCHEMA_VERSION = MIGRATIONS[-1].version
 
 def render(migration: Migration, dialect: Dialect) -> list[str]:
     """The statements of one migration for one database."""
-    types = _TYPES[dialect]
+    types = TYPES[dialect]
     extra = migration.sqlite if dialect == "sqlite" else migration.postgres
     return [stmt.format(**types) for stmt in migration.common] + list(extra)

@@ -30,12 +30,22 @@ from paychannels.errors import (
     SchemaOutdated,
     SchemaTooNew,
 )
-from paychannels.journal.base import Applied, Change, Decide, Journal, NewRecord, StateEntry
+from paychannels.journal import bulk
+from paychannels.journal.base import (
+    Applied,
+    BulkApplied,
+    Change,
+    Decide,
+    Journal,
+    NewRecord,
+    StateEntry,
+)
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
-from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, Dialect, render
+from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
 from paychannels.models import Event, EventType, Payment, Record, Refund, trusted
 from paychannels.money import Money
 from paychannels.reasons import Reason
+from paychannels.reports import ResultRow
 from paychannels.status import OPEN_STATUSES, Status
 
 __all__ = ["Row", "SqlJournal", "Tx"]
@@ -124,6 +134,20 @@ class SqlJournal(Journal):
     @abstractmethod
     def _is_obligation_violation(self, exc: BaseException) -> bool:
         """Whether an exception is the open-obligation unique index refusing an insert."""
+
+    def _types(self) -> dict[str, str]:
+        """The dialect's type names for DDL placeholders (``{bigint}``...)."""
+        return TYPES[self.dialect]
+
+    def _stage_insert(
+        self, tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows into a staging table (PostgreSQL overrides this with COPY)."""
+        marks = ", ".join("?" for _ in columns)
+        tx.many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def _after_stage(self, tx: Tx, table: str) -> None:
+        """Called once a staging table is full (PostgreSQL gathers statistics)."""
 
     # -- schema -------------------------------------------------------------------------
 
@@ -418,6 +442,11 @@ class SqlJournal(Journal):
                 for i, record_id in owners.items():
                     results[i] = applied[record_id]
         return [r if r is not None else PaymentNotFound("unreachable") for r in results]
+
+    def apply_results(
+        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+    ) -> Iterator[BulkApplied]:
+        return bulk.apply_results(self, rows, channel=channel, via=via, now=now)
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
         if change.to_status is not None:

@@ -1,0 +1,387 @@
+"""Bank batch files at county scale: 300,000 debits, measured next to named baselines.
+
+1. Write pain.008.001.08, every value checked against the schema's rules as it is written,
+   next to sepaxml 2.7.0's export without validation — same data (SEPA-style IBANs so that
+   sepaxml can take it), same run. Targets: >= 8x faster, peak RSS <= 64 MB.
+2. Full streaming XSD validation of that file (ours) next to sepaxml's own validation
+   (which stops above about 55,000 debits). Expect seconds, <= 64 MB.
+3. Ingest a 300,000-entry pain.002 into the SQLite journal through the bank channel's
+   report (set-based), next to the notice path (``Collector.handle_notices``) on a copy of
+   the same journal. Targets: <= 10 s, peak RSS <= 150 MB.
+
+Each measurement runs in its own process, so peak RSS is that step's alone.
+
+    pip install -e '.[bench]'
+    python benchmarks/bank_files.py [--debits 300000] [--skip-baseline-ingest] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+DAY = date(2026, 3, 3)
+AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _iban(i: int) -> str:
+    bban = f"{370400440000 + i:018d}"
+    check = 98 - int(bban + "131400") % 97
+    return f"DE{check:02d}{bban}"
+
+
+def _amount(i: int) -> int:
+    return 38_000 + i % 500
+
+
+SIGNED = date(2025, 3, 1)
+
+
+def _rows(n: int) -> Iterator[dict[str, Any]]:
+    """The debits as sepaxml takes them (a dict each)."""
+    for i in range(n):
+        yield {
+            "name": f"Zhang San {i}",
+            "IBAN": _iban(i),
+            "BIC": "COBADEFFXXX",
+            "amount": _amount(i),
+            "type": "RCUR",
+            "collection_date": DAY,
+            "mandate_id": f"DK{i:010d}",
+            "mandate_date": SIGNED,
+            "description": "Pension contribution 2026",
+            "endtoend_id": f"E2E{i:012d}",
+        }
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- steps (each in a child process) --------------------------------------------------------
+
+
+def step_write_ours(n: int, path: Path) -> dict[str, Any]:
+    from paychannels.bankfiles.model import Creditor, Debit
+    from paychannels.bankfiles.pain008 import write_file
+    from paychannels.bankfiles.split import Limits, plan_files
+    from paychannels.bankfiles.validate import check_totals
+
+    creditor = Creditor(
+        name="Social Insurance Office",
+        account=_iban(10**9),
+        bank="COBADEFFXXX",
+        scheme_id="DE98ZZZ09999999999",
+        currency="EUR",
+    )
+
+    def debits() -> Iterator[Debit]:
+        """The same debits as ``_rows``, as our writer takes them."""
+        for i in range(n):
+            yield Debit(
+                f"E2E{i:012d}",
+                _amount(i),
+                "EUR",
+                f"Zhang San {i}",
+                _iban(i),
+                "COBADEFFXXX",
+                f"DK{i:010d}",
+                SIGNED,
+                DAY,
+                "RCUR",
+                "Pension contribution 2026",
+            )
+
+    start = time.perf_counter()
+    files = plan_files([(DAY, "RCUR", (_amount(i) for i in range(n)))], Limits())
+    totals, _sha = write_file(
+        path,
+        format="pain.008.001.08",
+        creditor=creditor,
+        msg_id="BENCH1",
+        created_at=AT,
+        batches=files[0],
+        debits=debits(),
+    )
+    write = time.perf_counter() - start
+    start = time.perf_counter()
+    recount = check_totals(path)
+    recheck = time.perf_counter() - start
+    assert (recount.count, recount.sum_minor) == (totals.count, totals.sum_minor)
+    return {
+        "seconds": write,
+        "recheck_seconds": recheck,
+        "peak_mb": _peak_mb(),
+        "bytes": path.stat().st_size,
+        "sum_minor": totals.sum_minor,
+    }
+
+
+def _sepaxml(n: int) -> Any:
+    """sepaxml's document holding the same debits, built as its README shows."""
+    from sepaxml import SepaDD
+
+    sepa = SepaDD(
+        {
+            "name": "Social Insurance Office",
+            "IBAN": _iban(10**9),
+            "BIC": "COBADEFFXXX",
+            "batch": True,
+            "creditor_id": "DE98ZZZ09999999999",
+            "currency": "EUR",
+        },
+        schema="pain.008.001.08",
+        clean=True,
+    )
+    for row in _rows(n):
+        sepa.add_payment(row)
+    return sepa
+
+
+def step_write_sepaxml(n: int, path: Path) -> dict[str, Any]:
+    start = time.perf_counter()
+    sepa = _sepaxml(n)
+    data = sepa.export(validate=False)
+    seconds = time.perf_counter() - start
+    path.write_bytes(data)
+    return {"seconds": seconds, "peak_mb": _peak_mb(), "bytes": len(data)}
+
+
+def step_validate_ours(path: Path) -> dict[str, Any]:
+    from paychannels.bankfiles.validate import validate_xsd
+
+    start = time.perf_counter()
+    validate_xsd(path, "pain.008.001.08")
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb()}
+
+
+def step_validate_sepaxml(n: int) -> dict[str, Any]:
+    sepa = _sepaxml(n)
+    start = time.perf_counter()
+    try:
+        sepa.export(validate=True)
+        error = None
+    except Exception as exc:  # what sepaxml raises is the finding
+        error = f"{type(exc).__name__}: {str(exc)[:160]}"
+    return {"seconds": time.perf_counter() - start, "peak_mb": _peak_mb(), "error": error}
+
+
+def step_ingest_ours(db: str, exchange: Path, result: Path) -> dict[str, Any]:
+    from paychannels import Collector
+    from paychannels.bankfiles.model import Creditor
+    from paychannels.channels.bank import BankBatchChannel
+    from paychannels.channels.bank.formats import open_format
+
+    with Collector.open(db) as col:
+        ch = BankBatchChannel(
+            exchange,
+            format=open_format("pain.008.001.08"),
+            creditor=Creditor(name="Office", account="1505017100123", bank="105191000011"),
+        )
+        col.add_channel("bank", ch)
+        start = time.perf_counter()
+        report = ch.report_for(result, col.channel_context("bank"), move=False)
+        assert report is not None
+        summary = col.apply_report("bank", report)
+        seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+        "moved": summary.moved,
+        "error": summary.error,
+    }
+
+
+def step_ingest_notices(db: str, result: Path) -> dict[str, Any]:
+    from paychannels import Collector, MemoryChannel, Money, Notice, Outcome, Reason
+    from paychannels.bankfiles.ids import payment_of
+    from paychannels.bankfiles.pain002 import read_pain002
+    from paychannels.bankfiles.results import TxResult
+
+    with Collector.open(db) as col:
+        col.add_channel("bank", MemoryChannel())
+        start = time.perf_counter()
+        notices = []
+        for item in read_pain002(result):
+            if isinstance(item, TxResult):
+                pid = payment_of(item.ref)
+                assert pid is not None
+                if item.outcome == "succeeded":
+                    outcome = Outcome.succeeded(
+                        amount_taken=Money.of_minor(item.taken_minor or 0, "CNY")
+                    )
+                else:
+                    outcome = Outcome.declined(Reason.INSUFFICIENT_FUNDS, item.reason)
+                notices.append(
+                    Notice(payment_id=pid[0], outcome=outcome, verified=True, source="pain.002")
+                )
+        col.handle_notices("bank", notices)
+        seconds = time.perf_counter() - start
+    return {"seconds": seconds, "peak_mb": _peak_mb()}
+
+
+# -- set-up and orchestration ------------------------------------------------------------------
+
+
+def setup_journal(db: str, exchange: Path, result: Path, n: int) -> None:
+    """A journal with ``n`` PENDING bank debits, the ledger entry of their request file, and
+    the bank's pain.002 answering it (90 % settled, 10 % refused AM04)."""
+    from paychannels import Collector, Money, PaymentRequest, Status
+    from paychannels.bankfiles.ids import end_to_end_id
+    from paychannels.ids import new_id
+    from paychannels.journal import Change, NewRecord
+    from paychannels.simulators.bank.replies import TxReply, write_pain002
+
+    ids: list[str] = []
+    with Collector.open(db) as col:
+        for start in range(0, n, 5000):
+            news = []
+            for i in range(start, min(n, start + 5000)):
+                pid = new_id("pay")
+                ids.append(pid)
+                r = PaymentRequest(
+                    payer_id=f"P{i:08d}",
+                    amount=Money.of_minor(38_000, "CNY"),
+                    reference="2026",
+                    idempotency_key=f"bench-{i}",
+                )
+                news.append(NewRecord(pid, "payment", "bank", r, r.fingerprint("bank")))
+            col.journal.create_many(
+                news,
+                now=col.clock.now(),
+                then=[Change(to_status=Status.DISPATCHED), Change(to_status=Status.PENDING)],
+            )
+        entry = {
+            "msg_id": "BENCH1",
+            "name": "BENCH1.xml",
+            "format": "pain.008.001.08",
+            "sha256": "0" * 64,
+            "count": n,
+            "sum_minor": 38_000 * n,
+            "currency": "CNY",
+            "archive": "none.jsonl",
+            "batches": [["BENCH1-001", 0, n, 38_000 * n]],
+        }
+        col.journal.state_put("bank", "file:BENCH1", entry, expected_version=0, now=col.clock.now())
+    replies = (
+        TxReply(
+            end_to_end_id(pid, 1),
+            "RJCT" if i % 10 == 0 else "ACSC",
+            38_000,
+            "CNY",
+            "AM04" if i % 10 == 0 else None,
+        )
+        for i, pid in enumerate(ids)
+    )
+    with open(result, "w", encoding="utf-8") as out:
+        write_pain002(
+            out,
+            version="10",
+            msg_id="RPT1",
+            created_at=AT,
+            original_msg_id="BENCH1",
+            original_message="pain.008.001.08",
+            original_count=n,
+            group_status="PART",
+            batches=[("BENCH1-001", replies)],
+        )
+    exchange.mkdir(parents=True, exist_ok=True)
+
+
+def child(step: str, *args: str) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, __file__, "--step", step, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _validate(report: dict[str, Any], t: Path, n: int, sepaxml_n: int) -> None:
+    report["validate_ours"] = child("validate-ours", str(t / "ours.xml"))
+    report["validate_sepaxml"] = {"debits": sepaxml_n, **child("validate-sepaxml", str(sepaxml_n))}
+    if n > 55_000:
+        report["validate_sepaxml_full"] = child("validate-sepaxml", str(n))
+
+
+def _ingest(report: dict[str, Any], t: Path, n: int, *, baseline: bool) -> None:
+    db = f"sqlite:///{t}/journal.db"
+    result = str(t / "PAIN002_BENCH1.xml")
+    child("setup", db, str(t / "exchange"), result, str(n))
+    shutil.copy(t / "journal.db", t / "copy.db")
+    report["ingest_ours"] = child("ingest-ours", db, str(t / "exchange"), result)
+    if baseline:
+        report["ingest_notices"] = child("ingest-notices", f"sqlite:///{t}/copy.db", result)
+        if "seconds" in report["ingest_ours"] and "seconds" in report["ingest_notices"]:
+            report["ingest_ratio"] = (
+                report["ingest_notices"]["seconds"] / report["ingest_ours"]["seconds"]
+            )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--debits", type=int, default=300_000)
+    parser.add_argument(
+        "--sepaxml-validate",
+        type=int,
+        default=20_000,
+        help="debits for sepaxml's own validation (it stops above ~55,000)",
+    )
+    parser.add_argument("--skip-baseline-ingest", action="store_true")
+    parser.add_argument("--parts", default="write,validate,ingest", help="which measurements")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        steps = {
+            "write-ours": lambda a: step_write_ours(int(a[0]), Path(a[1])),
+            "write-sepaxml": lambda a: step_write_sepaxml(int(a[0]), Path(a[1])),
+            "validate-ours": lambda a: step_validate_ours(Path(a[0])),
+            "validate-sepaxml": lambda a: step_validate_sepaxml(int(a[0])),
+            "ingest-ours": lambda a: step_ingest_ours(a[0], Path(a[1]), Path(a[2])),
+            "ingest-notices": lambda a: step_ingest_notices(a[0], Path(a[1])),
+            "setup": lambda a: setup_journal(a[0], Path(a[1]), Path(a[2]), int(a[3])) or {},
+        }
+        print(json.dumps(steps[args.step](args.args)))
+        return 0
+    n = args.debits
+    parts = set(args.parts.split(","))
+    report: dict[str, Any] = {"debits": n}
+    with tempfile.TemporaryDirectory(prefix="pc-bench-bank-") as tmp:
+        t = Path(tmp)
+        if parts & {"write", "validate"}:
+            report["write_ours"] = child("write-ours", str(n), str(t / "ours.xml"))
+        if "write" in parts:
+            report["write_sepaxml"] = child("write-sepaxml", str(n), str(t / "sepaxml.xml"))
+            ours, theirs = report["write_ours"], report["write_sepaxml"]
+            if "seconds" in ours and "seconds" in theirs:
+                report["write_ratio"] = theirs["seconds"] / ours["seconds"]
+        if "validate" in parts:
+            _validate(report, t, n, args.sepaxml_validate)
+        if "ingest" in parts:
+            _ingest(report, t, n, baseline=not args.skip_baseline_ingest)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""What goes into a request file: the creditor, each debit, the batches and file totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+__all__ = ["BatchSpan", "Creditor", "Debit", "FileTotals", "RequestFile"]
+
+
+@dataclass(frozen=True, slots=True)
+class Creditor:
+    """Who collects: the office's name, scheme id (SEPA ``CdtrSchmeId``) and account.
+
+    ``account`` is an IBAN or, for Chinese accounts, a plain number written in ``Othr/Id``;
+    ``bank`` is a BIC or a domestic bank code (CNAPS); ``msg_prefix`` starts every message
+    id so files of two creditors never share one.
+    """
+
+    name: str
+    account: str
+    bank: str
+    scheme_id: str | None = None
+    initiator_id: str | None = None
+    currency: str = "CNY"
+    msg_prefix: str = "PC"
+    country: str = "CN"
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any]) -> Creditor:
+        """From a CREDITOR.toml table (keys as the fields)."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown creditor keys: {', '.join(unknown)}")
+        missing = [k for k in ("name", "account", "bank") if not data.get(k)]
+        if missing:
+            raise ValueError(f"creditor needs {', '.join(missing)}")
+        return cls(**{k: str(v) for k, v in data.items()})
+
+
+@dataclass(slots=True)
+class Debit:
+    """One debit instruction: take ``amount_minor`` from ``account`` under a mandate."""
+
+    end_to_end_id: str
+    amount_minor: int
+    currency: str
+    name: str
+    account: str
+    bank: str | None
+    mandate_id: str
+    mandate_date: date | None
+    collection_date: date
+    sequence: str = "RCUR"
+    remittance: str | None = None
+    payer_id: str | None = None
+    payment_id: str | None = None
+    retry_of: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BatchSpan:
+    """One batch (PmtInf) of a planned file: ``count`` debits of one group from ``start``."""
+
+    group: int
+    start: int
+    count: int
+    sum_minor: int
+    collection_date: date
+    sequence: str
+
+
+@dataclass(slots=True)
+class FileTotals:
+    """Counts and sums, kept in integer minor units."""
+
+    count: int = 0
+    sum_minor: int = 0
+    batches: list[tuple[str, int, int]] = field(default_factory=list)  # (id, count, sum)
+
+    def add(self, amount_minor: int) -> None:
+        """Count one debit."""
+        self.count += 1
+        self.sum_minor += amount_minor
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFile:
+    """A request file as written: where, its ids, totals and content hash."""
+
+    path: str
+    format: str
+    msg_id: str
+    created_at: datetime
+    count: int
+    sum_minor: int
+    currency: str
+    sha256: str
+    batches: tuple[tuple[str, int, int], ...]

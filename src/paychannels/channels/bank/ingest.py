@@ -1,0 +1,256 @@
+"""A result file as a ``Report``: what the bank says, debit by debit, as journal rows.
+
+The file is read once, streaming, and must be entirely readable or nothing of it is applied
+(the Collector stages every row first). A pain.002 or text result that answers a file we
+never sent is refused (``UnknownBatch``) and quarantined. A status for a whole file or batch
+(pain.002 ``GrpSts``/``PmtInfSts``, a camt.054 batch booking) applies to the debits the file
+does not list one by one — only when it is explicit: rejected, or settled; "partly accepted"
+says nothing about the unlisted ones, which stay PENDING. A debit the file does not mention
+is not a success.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from paychannels.bankfiles.camt054 import read_camt054
+from paychannels.bankfiles.cnbatch import read_result
+from paychannels.bankfiles.errors import BankFileError, UnknownBatch
+from paychannels.bankfiles.ids import payment_of
+from paychannels.bankfiles.layout import Layout
+from paychannels.bankfiles.pain002 import NAMESPACES, read_pain002
+from paychannels.bankfiles.reasoncodes import ReasonCode, describe, lookup
+from paychannels.bankfiles.results import BatchBooking, FileHeader, Statement, TxResult
+from paychannels.bankfiles.xmlread import namespace_of
+from paychannels.channels.bank.exchange import Exchange
+from paychannels.channels.bank.flush import archived_debits
+from paychannels.channels.bank.ledger import Ledger
+from paychannels.errors import PaychannelsError
+from paychannels.reasons import Reason
+from paychannels.reports import Report, ReportSummary, ResultRow
+from paychannels.status import Status
+
+__all__ = ["ResultFileReport", "file_sha256", "result_items"]
+
+log = logging.getLogger("paychannels.channels.bank")
+_CAMT = "urn:iso:std:iso:20022:tech:xsd:camt.054.001."
+
+
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def result_items(
+    path: Path, layout: Layout | None
+) -> Iterator[FileHeader | Statement | TxResult | BatchBooking]:
+    """The items of any result file we read, by what the file turns out to be."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf \r\n\t")
+    except OSError as exc:
+        raise BankFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    if head.startswith(b"<"):
+        ns = namespace_of(path)
+        if ns in NAMESPACES:
+            return read_pain002(path)
+        if ns.startswith(_CAMT):
+            return read_camt054(path)
+        raise BankFileError(
+            path, f"an XML file but not a result we read ({ns or 'no namespace'})", line=1
+        )
+    if layout is not None:
+        return read_result(path, layout)
+    raise BankFileError(path, "not a pain.002 or camt.054 file")
+
+
+@lru_cache(maxsize=1024)
+def _reason(code: str | None, info: str | None) -> tuple[ReasonCode, str]:
+    rc = lookup(code, info)
+    return rc, describe(rc, info)
+
+
+def _row(tx: TxResult, pid: str) -> ResultRow:
+    outcome = tx.outcome
+    if outcome == "succeeded":
+        return ResultRow(
+            pid,
+            Status.SUCCEEDED,
+            taken_minor=tx.taken_minor if tx.taken_minor is not None else tx.requested_minor,
+            amount_minor=tx.requested_minor,
+            currency=tx.currency,
+            reason_detail=tx.code,
+        )
+    if outcome in ("failed", "returned"):
+        rc, detail = _reason(tx.reason, tx.info)
+        return ResultRow(
+            pid,
+            Status.DECLINED if outcome == "failed" else Status.REVERSED,
+            amount_minor=tx.requested_minor,
+            currency=tx.currency,
+            reason=rc.reason,
+            reason_detail=detail,
+            problem=None if rc.known else f"unknown reason code {rc.code!r} (kept; look it up)",
+        )
+    if outcome == "pending":
+        return ResultRow(
+            pid,
+            Status.PENDING,
+            amount_minor=tx.requested_minor,
+            currency=tx.currency,
+            reason_detail=tx.code,
+        )
+    return ResultRow(
+        pid,
+        Status.PENDING,
+        amount_minor=tx.requested_minor,
+        currency=tx.currency,
+        problem=f"unknown status code {tx.code!r} from the bank (kept; a person must decide)",
+    )
+
+
+class _Expansion:
+    """A status for all unlisted debits of a file or batch."""
+
+    def __init__(self, entry: dict[str, Any], batch: str | None, tx: TxResult) -> None:
+        self.entry, self.batch, self.tx = entry, batch, tx
+
+
+class ResultFileReport(Report):
+    """One result file from the inbox (or given by hand), applied all-or-nothing."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        sha256: str,
+        layout: Layout | None,
+        ledger: Ledger,
+        exchange: Exchange,
+        move: bool = True,
+    ) -> None:
+        self.path = path
+        self.sha256 = sha256
+        self.layout = layout
+        self.ledger = ledger
+        self.exchange = exchange
+        self.move = move
+        self.source = f"result file {path.name}"
+        self.answers: list[str] = []
+
+    def rows(self) -> Iterator[ResultRow]:
+        listed: set[str] = set()
+        expansions: list[_Expansion] = []
+        matched = foreign = 0
+        for item in result_items(self.path, self.layout):
+            if isinstance(item, FileHeader):
+                self._header(item)
+            elif isinstance(item, TxResult):
+                ours = payment_of(item.ref)
+                if ours is None:
+                    foreign += 1
+                    continue
+                matched += 1
+                listed.add(item.ref)
+                yield _row(item, ours[0])
+            elif isinstance(item, Statement):
+                expansions.extend(self._statement(item))
+            else:
+                expansions.extend(self._booking(item))
+        if not self.answers and not matched and not expansions:
+            raise UnknownBatch(self.path, f"no entry refers to a debit we sent ({foreign} entries)")
+        for exp in expansions:
+            for debit in archived_debits(self.exchange, exp.entry, exp.batch):
+                if debit.end_to_end_id in listed or debit.payment_id is None:
+                    continue
+                listed.add(debit.end_to_end_id)
+                tx = exp.tx
+                tx.requested_minor = tx.taken_minor = debit.amount_minor
+                tx.currency = debit.currency
+                yield _row(tx, debit.payment_id)
+
+    def _header(self, header: FileHeader) -> None:
+        if header.original_msg_id is None:
+            return
+        entry = self.ledger.sent(header.original_msg_id)
+        if entry is None:
+            raise UnknownBatch(
+                self.path,
+                f"answers message {header.original_msg_id}, which this channel never sent",
+                line=header.line,
+            )
+        if header.count is not None and header.count != entry["count"]:
+            raise BankFileError(
+                self.path,
+                f"says the file had {header.count} debits; we sent {entry['count']}",
+                line=header.line,
+            )
+        self.answers.append(header.original_msg_id)
+
+    def _statement(self, st: Statement) -> list[_Expansion]:
+        if st.outcome not in ("failed", "succeeded") or st.original_msg_id is None:
+            return []
+        if st.outcome == "failed" and lookup(st.reason, st.info).reason is Reason.DUPLICATE:
+            # the bank refused a second copy of a file it has: the first one stands
+            log.warning(
+                "%s: the bank refused a duplicate of %s (%s); the original stands",
+                self.path.name,
+                st.original_msg_id,
+                st.reason,
+            )
+            return []
+        entry = self.ledger.sent(st.original_msg_id)
+        if entry is None:
+            return []
+        if st.batch_id is not None and st.batch_id not in {b[0] for b in entry["batches"]}:
+            raise UnknownBatch(
+                self.path, f"names batch {st.batch_id}, not in {entry['name']}", line=st.line
+            )
+        outcome: Literal["failed", "succeeded"] = (
+            "failed" if st.outcome == "failed" else "succeeded"
+        )
+        tx = TxResult(ref="", code=st.code, outcome=outcome, reason=st.reason, info=st.info)
+        return [_Expansion(entry, st.batch_id, tx)]
+
+    def _booking(self, bk: BatchBooking) -> list[_Expansion]:
+        for msg_id in [bk.original_msg_id] if bk.original_msg_id else []:
+            entry = self.ledger.sent(msg_id)
+            batch = next((b for b in (entry or {}).get("batches", []) if b[0] == bk.batch_id), None)
+            if (
+                entry is not None
+                and batch is not None
+                and (bk.count, bk.sum_minor) == (batch[2], batch[3])
+            ):
+                tx = TxResult(ref="", code="BOOK", outcome=bk.outcome)
+                return [_Expansion(entry, bk.batch_id, tx)]
+        log.warning(
+            "%s line %d: batch booking of %s for %s cannot be attributed to single debits; "
+            "they stay pending",
+            self.path.name,
+            bk.line,
+            bk.sum_minor,
+            bk.batch_id,
+        )
+        return []
+
+    def applied(self, summary: ReportSummary) -> None:
+        self.ledger.record_result(
+            self.sha256,
+            {"name": self.path.name, "answers": self.answers, "summary": summary.as_dict()},
+        )
+        if self.move:
+            self.exchange.move(self.path, self.exchange.processed)
+
+    def rejected(self, error: PaychannelsError) -> None:
+        log.warning("quarantined %s: %s", self.path.name, error)
+        if self.move:
+            self.exchange.move(self.path, self.exchange.quarantine, reason=str(error))

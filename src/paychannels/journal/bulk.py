@@ -1,0 +1,235 @@
+"""The set-based path for bulk reports: a result file's rows applied in SQL, not row by row.
+
+Rows are staged into a temporary table first (all of them, so a report that fails while
+being read changes nothing). Then, chunk by chunk, one transaction each: the staged rows are
+classified against the payments with the state machine's guard written in SQL — a forward
+move ``resolve`` would make with a single step (``move``), a plain repeat (``same``), or
+anything else (``odd``: unknown payment, other channel, amount or currency mismatch, a
+payment named twice, a row with a problem, an odd transition) — the events of the moves are
+appended with ``INSERT … SELECT`` and the payments updated with ``UPDATE … FROM``. The odd
+rows go back to the Collector, which runs them through the Python policy. A move here writes
+exactly the columns and the event ``plan(resolve(...))`` would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from paychannels.journal.base import BulkApplied
+from paychannels.journal.plan import dumps
+from paychannels.reasons import Reason
+from paychannels.reports import ResultRow
+from paychannels.status import TRANSITIONS, Status, reportable_by_channel
+
+if TYPE_CHECKING:
+    from paychannels.journal.sql import SqlJournal, Tx
+
+__all__ = ["STAGE_COLUMNS", "apply_results"]
+
+STAGE = "pc_stage_results"
+STAGE_COLUMNS = (
+    "n",
+    "payment_id",
+    "status",
+    "taken_minor",
+    "amount_minor",
+    "currency",
+    "reason",
+    "reason_detail",
+    "channel_ref",
+    "message",
+    "problem",
+    "ev_rest",
+)
+CHUNK = 50_000  # staged rows per apply transaction
+_STAGE_BATCH = 5_000  # rows per staging insert
+_FORWARD = ", ".join(
+    f"'{current.value}>{target.value}'"
+    for current, targets in sorted(TRANSITIONS.items())
+    for target in sorted(targets)
+    if reportable_by_channel(target)
+)
+
+STAGE_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+    "n {bigint} PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT NOT NULL, "
+    "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
+    "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, ev_rest TEXT NOT NULL, "
+    "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
+)
+
+_CLASSIFY = f"""UPDATE {STAGE} SET from_status = p.status, p_amount = p.amount_minor,
+    verdict = CASE
+        WHEN p.kind <> 'payment' OR p.channel <> ? THEN 'odd'
+        WHEN {STAGE}.problem IS NOT NULL OR {STAGE}.dup = 1 THEN 'odd'
+        WHEN {STAGE}.amount_minor IS NOT NULL AND {STAGE}.amount_minor <> p.amount_minor
+            THEN 'odd'
+        WHEN {STAGE}.currency IS NOT NULL AND {STAGE}.currency <> p.currency THEN 'odd'
+        WHEN (p.status || '>' || {STAGE}.status) IN ({_FORWARD}) THEN 'move'
+        WHEN p.status = {STAGE}.status AND p.status <> 'UNKNOWN'
+            AND ({STAGE}.status <> 'SUCCEEDED' OR {STAGE}.taken_minor IS NULL
+                 OR {STAGE}.taken_minor = p.taken_minor) THEN 'same'
+        ELSE 'odd' END
+    FROM pc_payments p
+    WHERE p.id = {STAGE}.payment_id AND {STAGE}.n BETWEEN ? AND ?"""
+
+_EVENTS = f"""INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data)
+    SELECT s.payment_id, ?, 'status', s.from_status, s.status,
+        CASE WHEN s.status = 'SUCCEEDED'
+            THEN '{{"amount_taken_minor":' || CAST(COALESCE(s.taken_minor, s.p_amount) AS TEXT)
+                 || ',' || s.ev_rest
+            ELSE '{{' || s.ev_rest END
+    FROM {STAGE} s WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
+
+_UPDATE = f"""UPDATE pc_payments SET status = s.status,
+        taken_minor = CASE WHEN s.status = 'SUCCEEDED'
+            THEN COALESCE(s.taken_minor, pc_payments.amount_minor)
+            ELSE pc_payments.taken_minor END,
+        reason = s.reason, reason_detail = s.reason_detail,
+        attention = CASE WHEN pc_payments.status = 'NEEDS_ATTENTION' THEN NULL
+            ELSE pc_payments.attention END,
+        claimed_by = NULL, lease_until = NULL, updated_at = ?,
+        version = pc_payments.version + 1
+    FROM {STAGE} s
+    WHERE pc_payments.id = s.payment_id AND s.verdict = 'move' AND s.n BETWEEN ? AND ?"""
+
+# apart, so rows without a reference (most) do not rewrite the channel_ref index
+_REFS = f"""UPDATE pc_payments SET channel_ref = s.channel_ref FROM {STAGE} s
+    WHERE pc_payments.id = s.payment_id AND s.verdict = 'move' AND s.channel_ref IS NOT NULL
+    AND s.n BETWEEN ? AND ?"""
+
+_LOCK_PG = f"""SELECT COUNT(*) AS n FROM (SELECT p.id FROM pc_payments p
+    JOIN {STAGE} s ON p.id = s.payment_id WHERE s.n BETWEEN ? AND ?
+    ORDER BY p.id FOR UPDATE OF p) AS locked"""
+
+
+def _event_rest(row: ResultRow, via: str) -> str:
+    """The event's JSON without its opening brace (and without ``amount_taken_minor``)."""
+    data: dict[str, Any] = {"via": via}
+    if row.message:
+        data["message"] = row.message
+    if row.reason is not None:
+        data["reason"] = row.reason.value
+    if row.reason_detail is not None:
+        data["reason_detail"] = row.reason_detail
+    return dumps(data)[1:]
+
+
+def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
+    return (
+        n,
+        row.payment_id,
+        row.status.value,
+        row.taken_minor,
+        row.amount_minor,
+        row.currency,
+        None if row.reason is None else row.reason.value,
+        row.reason_detail,
+        row.channel_ref,
+        row.message,
+        row.problem,
+        rest,
+    )
+
+
+def _stage(journal: SqlJournal, rows: Iterable[ResultRow], via: str) -> int:
+    """Stage every row (consuming ``rows``); returns how many."""
+    with journal._transaction(write=False) as tx:
+        tx.run(STAGE_DDL.format(**journal._types()))
+        tx.run(f"DELETE FROM {STAGE}")
+    n = 0
+    batch: list[tuple[Any, ...]] = []
+    rests: dict[tuple[str | None, Reason | None, str | None], str] = {}  # rows share texts
+    for row in rows:
+        n += 1
+        key = (row.message, row.reason, row.reason_detail)
+        rest = rests.get(key)
+        if rest is None:
+            rest = rests[key] = _event_rest(row, via)
+            if len(rests) > 10_000:
+                rests.clear()
+        batch.append(_staged(n, row, rest))
+        if len(batch) >= _STAGE_BATCH:
+            with journal._transaction(write=False) as tx:
+                journal._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
+            batch = []
+    with journal._transaction(write=False) as tx:
+        if batch:
+            journal._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
+        tx.run(
+            f"UPDATE {STAGE} SET dup = 1 WHERE payment_id IN "
+            f"(SELECT payment_id FROM {STAGE} GROUP BY payment_id HAVING COUNT(*) > 1)"
+        )
+        journal._after_stage(tx, STAGE)
+    return n
+
+
+def _leftover(row: Any) -> ResultRow:
+    return ResultRow(
+        payment_id=row["payment_id"],
+        status=Status(row["status"]),
+        taken_minor=row["taken_minor"],
+        amount_minor=row["amount_minor"],
+        currency=row["currency"],
+        reason=Reason(row["reason"]) if row["reason"] else None,
+        reason_detail=row["reason_detail"],
+        channel_ref=row["channel_ref"],
+        message=row["message"],
+        problem=row["problem"],
+    )
+
+
+def _chunk(journal: SqlJournal, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
+    if journal.dialect == "postgres":
+        tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
+    tx.run(_CLASSIFY, (channel, lo, hi))
+    seqs: tuple[int, int] | None = None
+    moved: dict[Status, int] = {}
+    taken = 0
+    for row in tx.rows(
+        f"SELECT status, COUNT(*) AS k, SUM(CASE WHEN status = 'SUCCEEDED' "
+        f"THEN COALESCE(taken_minor, p_amount) ELSE 0 END) AS taken FROM {STAGE} "
+        "WHERE verdict = 'move' AND n BETWEEN ? AND ? GROUP BY status",
+        (lo, hi),
+    ):
+        moved[Status(row["status"])] = int(row["k"])
+        taken += int(row["taken"] or 0)
+    if moved:
+        journal._before_events(tx)
+        top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
+        first = int(top["top"]) + 1 if top else 1
+        count = tx.run(_EVENTS, (now, lo, hi))
+        seqs = (first, first + count - 1)
+        tx.run(_UPDATE, (now, lo, hi))
+        tx.run(_REFS, (lo, hi))
+    same = tx.one(
+        f"SELECT COUNT(*) AS k FROM {STAGE} WHERE verdict = 'same' AND n BETWEEN ? AND ?",
+        (lo, hi),
+    )
+    odd = tx.rows(
+        f"SELECT * FROM {STAGE} WHERE (verdict IS NULL OR verdict = 'odd') "
+        "AND n BETWEEN ? AND ? ORDER BY n",
+        (lo, hi),
+    )
+    return BulkApplied(
+        moved, int(same["k"]) if same else 0, taken, [_leftover(r) for r in odd], seqs
+    )
+
+
+def apply_results(
+    journal: SqlJournal, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+) -> Iterator[BulkApplied]:
+    """``Journal.apply_results`` in SQL; see the module docstring."""
+    total = _stage(journal, rows, via)
+    stamp = journal._ts_in(now)
+    try:
+        for lo in range(1, total + 1, CHUNK):
+            hi = min(lo + CHUNK - 1, total)
+            with journal._transaction(write=True) as tx:
+                done = _chunk(journal, tx, lo, hi, channel, stamp)
+            yield done
+    finally:
+        with journal._transaction(write=False) as tx:
+            tx.run(f"DELETE FROM {STAGE}")

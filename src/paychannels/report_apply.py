@@ -1,0 +1,185 @@
+"""Applying a bulk ``Report`` to the journal: set-based moves first, the policy for the rest.
+
+Used by ``Collector.apply_report``. The journal applies the plain forward moves in SQL and
+hands back the odd rows; those go through the same checks as a verified ``Notice`` (problem
+or amount mismatch -> attention) and then ``resolution.resolve``, in chunked transactions.
+Rows for payments the journal does not have, or that belong to another channel, are counted
+as unmatched and change nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import datetime
+from functools import partial
+from typing import TYPE_CHECKING
+
+from paychannels.errors import PaychannelsError, PaymentNotFound
+from paychannels.journal.base import Applied, BulkApplied, Change, Decide
+from paychannels.models import EventType, Outcome, Record
+from paychannels.money import Money
+from paychannels.reasons import Reason
+from paychannels.reports import Report, ReportSummary, ResultRow
+from paychannels.resolution import attention, resolve
+from paychannels.status import Status
+
+if TYPE_CHECKING:
+    from paychannels.collector import Collector
+
+__all__ = ["apply_report", "row_decision"]
+
+log = logging.getLogger("paychannels.reports")
+_PAGE = 2000
+
+
+class _Reading:
+    """Wraps a report's rows: counts them and remembers an error raised while reading."""
+
+    def __init__(self, report: Report, summary: ReportSummary) -> None:
+        self.report = report
+        self.summary = summary
+        self.error: PaychannelsError | None = None
+
+    def __iter__(self) -> Iterator[ResultRow]:
+        try:
+            for row in self.report.rows():
+                self.summary.rows += 1
+                yield row
+        except PaychannelsError as exc:
+            self.error = exc
+            raise
+
+
+def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> Decide:
+    """How one odd row changes a record: the checks of a verified notice, then the policy."""
+
+    def decide(current: Record) -> list[Change]:
+        if current.channel != channel or current.kind != "payment":
+            foreign.add(current.id)
+            return []
+        if row.problem and row.status not in (Status.DECLINED, Status.REVERSED):
+            return attention(current, f"{via}: {row.problem}", row.reason or Reason.OTHER)
+        code = current.amount.currency.code
+        if (row.currency is not None and row.currency != code) or (
+            row.amount_minor is not None and row.amount_minor != current.amount.minor
+        ):
+            stated = f"{row.amount_minor} {row.currency or code}"
+            return attention(
+                current,
+                f"{via}: amount {stated} (minor units) differs from journaled {current.amount}",
+                Reason.AMOUNT_MISMATCH,
+            )
+        taken = None
+        if row.taken_minor is not None and row.status is Status.SUCCEEDED:
+            taken = Money.of_minor(row.taken_minor, current.amount.currency)
+        outcome = Outcome(
+            status=row.status,
+            amount_taken=taken,
+            channel_ref=row.channel_ref,
+            reason=row.reason,
+            reason_detail=row.reason_detail,
+            message=row.message,
+        )
+        changes = resolve(current, outcome, via=via)
+        if row.problem:  # a definite refusal for a reason nobody knows: apply it, and flag it
+            text = f"{via}: {row.problem}"
+            changes.append(
+                Change(event=EventType.ATTENTION, attention=text, data={"reason": "UNMAPPED"})
+            )
+        return changes
+
+    return decide
+
+
+def _leftovers(
+    collector: Collector, channel: str, via: str, rows: list[ResultRow], summary: ReportSummary
+) -> None:
+    for part in _pages(rows):
+        foreign: set[str] = set()
+        items = [(r.payment_id, row_decision(r, via, channel, foreign)) for r in part]
+        results = collector._write_many(partial(_modify_many, collector, items))
+        for row, item in zip(part, results, strict=True):
+            if isinstance(item, PaymentNotFound) or row.payment_id in foreign:
+                summary.unmatched += 1
+            elif isinstance(item, PaychannelsError):
+                summary.refused += 1
+                log.warning("%s: row for %s refused: %s", via, row.payment_id, item)
+            elif isinstance(item, Applied):
+                _count(item, summary)
+
+
+def _pages(rows: list[ResultRow]) -> Iterator[list[ResultRow]]:
+    """Pages of distinct payments, in order: a payment named twice is applied twice, in turn."""
+    page: list[ResultRow] = []
+    ids: set[str] = set()
+    for row in rows:
+        if len(page) >= _PAGE or row.payment_id in ids:
+            yield page
+            page, ids = [], set()
+        page.append(row)
+        ids.add(row.payment_id)
+    if page:
+        yield page
+
+
+def _modify_many(
+    collector: Collector, items: list[tuple[str, Decide]], now: datetime
+) -> list[Applied | PaychannelsError]:
+    return collector.journal.modify_many(items, now=now)
+
+
+def _count(item: Applied, summary: ReportSummary) -> None:
+    moves = [e for e in item.events if e.to_status is not None]
+    if not item.events:
+        summary.unchanged += 1
+    if item.record.attention and any(e.data.get("attention") for e in item.events):
+        summary.attention += 1
+    if moves:
+        final = moves[-1].to_status
+        assert final is not None
+        if final is Status.NEEDS_ATTENTION:
+            return
+        summary.count_move(final)
+        if final is Status.SUCCEEDED and item.record.amount_taken is not None:
+            summary.taken_minor += item.record.amount_taken.minor
+
+
+def _publish(collector: Collector, done: BulkApplied) -> None:
+    if done.seqs is None or not collector._subscribers:
+        return
+    after, last = done.seqs[0] - 1, done.seqs[1]
+    while after < last:
+        page = collector.journal.events(after=after, limit=min(_PAGE, last - after))
+        if not page:
+            return
+        collector._publish(page)
+        after = page[-1].seq
+
+
+def apply_report(collector: Collector, channel: str, report: Report) -> ReportSummary:
+    """Apply every row of ``report`` or, if it cannot be read, none; then acknowledge it."""
+    summary = ReportSummary(source=report.source)
+    reading = _Reading(report, summary)
+    via = report.source
+    try:
+        chunks = collector.journal.apply_results(
+            reading, channel=channel, via=via, now=collector.clock.now()
+        )
+        for done in chunks:
+            for status, n in done.moved.items():
+                summary.count_move(status, n)
+            summary.unchanged += done.unchanged
+            summary.taken_minor += done.taken_minor
+            _publish(collector, done)
+            _leftovers(collector, channel, via, done.leftovers, summary)
+    except PaychannelsError as exc:
+        if reading.error is not exc:
+            raise
+        summary.error = str(exc)
+        summary.rows = 0
+        log.warning("%s refused whole, nothing applied: %s", via, exc)
+        report.rejected(exc)
+        return summary
+    report.applied(summary)
+    return summary
