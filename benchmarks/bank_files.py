@@ -34,10 +34,17 @@ DAY = date(2026, 3, 3)
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+_BBAN0 = 370400440000
+# ISO 13616 check digits of DE + BBAN: 98 - (BBAN * 10**6 + 131400) mod 97, kept in modular
+# arithmetic so that making the test data (the same for both sides) does not dominate the
+# measurement of either library.
+_BASE = (_BBAN0 * 10**6 + 131400) % 97
+_STEP = 10**6 % 97
+
+
 def _iban(i: int) -> str:
-    bban = f"{370400440000 + i:018d}"
-    check = 98 - int(bban + "131400") % 97
-    return f"DE{check:02d}{bban}"
+    check = 98 - (_BASE + i * _STEP) % 97
+    return f"DE{check:02d}{_BBAN0 + i:018d}"
 
 
 def _amount(i: int) -> int:

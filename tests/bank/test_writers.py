@@ -334,3 +334,36 @@ detail = [
         ("succeeded", 38_000, 38_000),
         ("failed", None, 12_345),
     ]
+
+
+@given(st.from_regex(r"[A-Z]{2}[0-9]{2}[0-9A-Za-z]{1,30}", fullmatch=True) | st.text(max_size=40))
+def test_iban_fast_path_agrees_with_the_schema_pattern_and_mod97(value: str) -> None:
+    """The all-digit shortcut in iban_valid gives the same answer as pattern + ISO 13616."""
+    import re
+
+    from paychannels.bankfiles.checks import iban_valid
+
+    pattern = re.fullmatch(r"[A-Z]{2}[0-9]{2}[a-zA-Z0-9]{1,30}", value) is not None
+    table = {chr(c): str(c - 55) for c in range(ord("A"), ord("Z") + 1)}
+    expected = (
+        pattern
+        and int("".join(table.get(ch, ch) for ch in (value[4:] + value[:4]).upper())) % 97 == 1
+    )
+    assert iban_valid(value) == expected
+
+
+@st.composite
+def valid_ibans(draw: st.DrawFn) -> str:
+    country = draw(st.from_regex(r"[A-Z]{2}", fullmatch=True))
+    bban = draw(st.from_regex(r"[0-9A-Z]{1,30}", fullmatch=True))
+    table = {chr(c): str(c - 55) for c in range(ord("A"), ord("Z") + 1)}
+    number = int("".join(table.get(ch, ch) for ch in bban + country + "00"))
+    return f"{country}{98 - number % 97:02d}{bban}"
+
+
+@given(valid_ibans())
+def test_iban_fast_path_accepts_every_valid_iban(value: str) -> None:
+    from paychannels.bankfiles.checks import check_iban, iban_valid
+
+    assert iban_valid(value)
+    assert check_iban(value, field="x") == value

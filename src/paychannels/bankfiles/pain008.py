@@ -61,6 +61,8 @@ class Pain008Writer:
         self.sepa = profile == "sepa"
         self.sha256 = hashlib.sha256()
         self._agents: dict[str | None, str] = {}
+        self._signed: dict[date, str] = {}
+        self._remittances: dict[str, str] = {}
         self._digits = currency_of(creditor.currency).exponent
         # the one-regex fast path; the SEPA profile always takes the full check (its charset)
         self._short = ck.plain_text(35) if not self.sepa else _never
@@ -106,11 +108,26 @@ class Pain008Writer:
             self._agents[bank] = fragment
         return fragment
 
+    def _remittance(self, text: str) -> str:
+        """``<RmtInf>``, checked and built once per distinct text."""
+        checked = text if self._long(text) else self._text(text, "remittance", 140)
+        tag = f"<RmtInf><Ustrd>{checked}</Ustrd></RmtInf>"
+        if len(self._remittances) < 4096:
+            self._remittances[text] = tag
+        return tag
+
+    def _signed_tag(self, signed: date) -> str:
+        """``<DtOfSgntr>``, formatted once per distinct date (mandates cluster on few days)."""
+        tag = f"<DtOfSgntr>{signed.isoformat()}</DtOfSgntr>"
+        if len(self._signed) < 4096:
+            self._signed[signed] = tag
+        return tag
+
     def _account(self, account: str, field: str) -> str:
-        if ck.iban_shaped(account):
-            if not ck.iban_valid(account):
-                ck.check_iban(account, field=field)  # raises with the reason
+        if ck.iban_valid(account):  # the common case first: one regex, one mod-97
             return f"<Id><IBAN>{account}</IBAN></Id>"
+        if ck.iban_shaped(account):
+            ck.check_iban(account, field=field)  # raises with the reason
         if self.sepa:
             raise ValueProblem(f"{field} {account!r}: the SEPA profile needs an IBAN")
         if not account.isalnum():
@@ -248,17 +265,14 @@ class Pain008Writer:
             ck.check_minor(amount, self._digits, field="InstdAmt")
         signed = ""
         if type(d.mandate_date) is date:
-            signed = f"<DtOfSgntr>{d.mandate_date.isoformat()}</DtOfSgntr>"
+            signed = self._signed.get(d.mandate_date) or self._signed_tag(d.mandate_date)
         elif d.mandate_date is not None:
             raise ValueProblem("DtOfSgntr must be a date")
         elif self.sepa:
             raise ValueProblem("the SEPA profile needs the mandate's date of signature")
         rmt = ""
-        if d.remittance:
-            text = (
-                d.remittance if long_(d.remittance) else self._text(d.remittance, "remittance", 140)
-            )
-            rmt = f"<RmtInf><Ustrd>{text}</Ustrd></RmtInf>"
+        if d.remittance:  # the same few texts on every debit of a collection: checked once
+            rmt = self._remittances.get(d.remittance) or self._remittance(d.remittance)
         instr = ""  # a resubmission names the debit it retries
         if d.retry_of:
             instr = f"<InstrId>{self._text(d.retry_of, 'InstrId', 35)}</InstrId>"
