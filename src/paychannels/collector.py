@@ -77,6 +77,8 @@ class RecoveryReport:
     needs_attention: list[str] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    #: PENDING payments of batch channels, by channel: their results come with ``poll()``
+    awaiting_files: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """For ``--json`` output."""
@@ -87,6 +89,7 @@ class RecoveryReport:
             "needs_attention": list(self.needs_attention),
             "in_flight": list(self.in_flight),
             "skipped": dict(self.skipped),
+            "awaiting_files": dict(self.awaiting_files),
         }
 
 
@@ -598,6 +601,10 @@ class Collector:
                 record.id, Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
             )
         crashpoint("recover.after_inquiry")
+        if not resolve(record, outcome, via=via):
+            # nothing to change as of what we read (a PENDING order still pending): no write;
+            # had the record moved meanwhile, its writer handled it and we learned nothing new
+            return record
         return self.apply_outcome(record.id, outcome, via=via)
 
     # -- refund and cancel ----------------------------------------------------------------
@@ -704,9 +711,27 @@ class Collector:
     # -- recovery --------------------------------------------------------------------------
 
     def recover(self, *, channel: str | None = None) -> RecoveryReport:
-        """Resolve interrupted, UNKNOWN and PENDING records by asking their channels."""
+        """Resolve interrupted, UNKNOWN and PENDING records by asking their channels.
+
+        PENDING payments of batch channels are left to ``poll()``: their results come in
+        files, and asking about each of 300,000 debits in a sent file would teach nothing.
+        """
         report = RecoveryReport()
-        statuses = [Status.DISPATCHED, Status.UNKNOWN, Status.PENDING]
+        self._recover_pages([Status.DISPATCHED, Status.UNKNOWN], channel, report)
+        for name, ch in sorted(self._channels.items()):
+            if channel not in (None, name):
+                continue
+            if ch.capabilities.batch:
+                waiting = self.journal.count_by_status(channel=name).get(Status.PENDING, 0)
+                if waiting:
+                    report.awaiting_files[name] = waiting
+            elif ch.capabilities.inquire:
+                self._recover_pages([Status.PENDING], name, report)
+        return report
+
+    def _recover_pages(
+        self, statuses: list[Status], channel: str | None, report: RecoveryReport
+    ) -> None:
         after: str | None = None
         while True:
             page = self.journal.find(statuses=statuses, channel=channel, after_id=after, limit=500)
@@ -714,9 +739,8 @@ class Collector:
                 report.examined += 1
                 self._recover_one(record, report)
             if len(page) < 500:
-                break
+                return
             after = page[-1].id
-        return report
 
     def _recover_one(self, record: Record, report: RecoveryReport) -> None:
         ch = self._channels.get(record.channel)
@@ -784,9 +808,14 @@ class Collector:
         return True
 
     def _unknown_too_long(self, record: Record, now: datetime) -> bool:
+        """UNKNOWN with no word from the channel for ``attention_after``.
+
+        A channel that answers "I hold it, still processing" (a debit in a file sent to the
+        bank) restarts the clock: that is waiting, not doubt, and banks take days.
+        """
         since = record.updated_at
         for ev in self.journal.events(record_id=record.id, limit=100_000):
-            if ev.to_status is Status.UNKNOWN:
+            if ev.to_status is Status.UNKNOWN or ev.data.get("channel_holds_it") is True:
                 since = ev.at
         return now - since >= self.attention_after
 

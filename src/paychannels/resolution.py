@@ -130,7 +130,11 @@ def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
                 )
                 return [_move(current, S.DECLINED, fixed, via)]
             if reported is S.PENDING:
-                return [_note(outcome, f"{via}: channel still processing")]
+                # the table has no UNKNOWN -> PENDING edge; the note tells recovery's
+                # deadline that the channel does hold the payment
+                holding = _note(outcome, f"{via}: channel still processing")
+                holding.data["channel_holds_it"] = True
+                return [holding]
             return []
         case S.NOT_SENT:
             if reported in (S.SUCCEEDED, S.DECLINED, S.PENDING, S.UNKNOWN):

@@ -165,7 +165,8 @@ def test_a_debit_missing_from_the_report_stays_pending(bank: Bank) -> None:
     bank.round()
     assert statuses(bank) == {Status.SUCCEEDED: 3, Status.PENDING: 2, Status.DECLINED: 1}
     report = bank.col.recover()
-    assert len(report.still_in_doubt) == 2
+    assert report.awaiting_files == {"bank": 2}, "left to the next result file, not asked"
+    assert statuses(bank) == {Status.SUCCEEDED: 3, Status.PENDING: 2, Status.DECLINED: 1}
 
 
 def test_late_return_reverses_a_succeeded_debit(bank: Bank) -> None:

@@ -331,3 +331,46 @@ def test_poll_applies_bulk_reports_and_acknowledges_them(tmp_path: Path) -> None
         taken = {col.status(r.id).amount_taken for r in results}  # type: ignore[union-attr]
         assert taken == {Money("50.00", "CNY")}
         assert col.poll("bank").reports[0].unchanged == 5
+
+
+def test_unknown_the_channel_still_holds_does_not_escalate(
+    col: Collector, clock: ManualClock
+) -> None:
+    mem(col).script("lose_request")
+    p = col.collect(req(), channel="hall-1")
+    assert p.status is Status.UNKNOWN
+    # the device received it after all and is still working on it (a debit in a sent file)
+    from paychannels.channels.ledger import LedgerEntry
+
+    mem(col).ledger.record(
+        LedgerEntry(key=p.id, status="PENDING", amount_minor=10000, currency="CNY", ref="m-1")
+    )
+    for _ in range(3):
+        clock.advance(hours=20)
+        report = col.recover()
+        assert report.still_in_doubt == [p.id]
+    assert col.status(p.id).status is Status.UNKNOWN
+    # once the channel stops answering, the deadline runs from its last word
+    mem(col).inquiry_down = True
+    clock.advance(hours=23)
+    assert col.recover().still_in_doubt == [p.id]
+    clock.advance(hours=2)
+    assert col.recover().needs_attention == [p.id]
+
+
+def test_recover_leaves_pending_batch_debits_to_poll(tmp_path: Path) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        device = BatchDevice()
+        col.add_channel("bank", device)
+        col.collect_many([req(i) for i in range(20)], channel="bank")
+        before = len(col.events())
+        report = col.recover()
+        assert report.examined == 0 and len(col.events()) == before
+
+
+def test_recovery_inquiry_that_changes_nothing_writes_nothing(col: Collector) -> None:
+    mem(col).script("pending")
+    p = col.collect(req(), channel="hall-1")
+    before = col.events()
+    assert col.recover().still_in_doubt == [p.id]
+    assert col.events() == before

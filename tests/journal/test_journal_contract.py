@@ -383,3 +383,11 @@ def test_annotations_and_changes_on_one_record_never_deadlock(journal: Journal) 
         t.join()
     assert errors == []
     assert len(journal.events(record_id="pay_race", limit=1000)) == 1 + 240
+
+
+def test_annotations_are_stamped_with_their_own_time(journal: Journal) -> None:
+    journal.create(new(req(), "pay_1"), now=T0)
+    later = T0 + timedelta(hours=5)
+    journal.append("pay_1", Change(event=EventType.NOTE, data={"t": "x"}), now=later)
+    journal.modify("pay_1", lambda _r: [Change(event=EventType.NOTE)], now=later + timedelta(1))
+    assert [e.at for e in journal.events(record_id="pay_1")] == [T0, later, later + timedelta(1)]

@@ -45,12 +45,14 @@ class Plan:
     """What one write does to one record: the columns to set and the events to append."""
 
     record: Record
+    at: datetime
     columns: dict[str, Any] = field(default_factory=dict)
     events: list[EventSpec] = field(default_factory=list)
 
     def merge(self, later: Plan) -> None:
         """Fold a later plan for the same record into this one (one UPDATE per record)."""
         self.record = later.record
+        self.at = later.at
         self.columns.update(later.columns)
         self.events.extend(later.events)
 
@@ -119,7 +121,7 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
         record = current.model_copy(update=fields)
     else:
         record = current
-    return Plan(record, cols, events)
+    return Plan(record, now, cols, events)
 
 
 def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
@@ -188,4 +190,4 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
     row.update(after.columns)
     if after.columns:
         row["version"] = 2  # as if the CREATED row had been updated once by ``then``
-    return Plan(after.record, row, [first, *after.events])
+    return Plan(after.record, now, row, [first, *after.events])

@@ -501,11 +501,10 @@ class SqlJournal(Journal):
         return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
 
     def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
-        specs = [(p.record.id, spec) for p in plans for spec in p.events]
+        specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
         if not specs:
             return [() for _ in plans]
         self._before_events(tx)
-        at = plans[0].record.updated_at
         rows = [
             (
                 rid,
@@ -515,7 +514,7 @@ class SqlJournal(Journal):
                 spec.to_status.value if spec.to_status else None,
                 dumps(spec.data),
             )
-            for rid, spec in specs
+            for rid, at, spec in specs
         ]
         insert = (
             "INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data) "
@@ -544,7 +543,7 @@ class SqlJournal(Journal):
                     "data": spec.data,
                 },
             )
-            for seq, (rid, spec) in zip(seqs, specs, strict=True)
+            for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
         )
         return [tuple(next(made) for _ in p.events) for p in plans]
 
