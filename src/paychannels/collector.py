@@ -45,7 +45,7 @@ from paychannels.errors import (
 )
 from paychannels.ids import new_id
 from paychannels.journal import Change, Claim, Journal, NewRecord, open_journal
-from paychannels.journal.base import Applied, Decide
+from paychannels.journal.base import Applied, Decide, StateEntry
 from paychannels.masking import scrub
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
@@ -116,6 +116,15 @@ class _Context:
     def next_number(self, key: str, *, start: int = 1) -> int:
         col = self._collector
         return col.journal.state_next(self.channel_name, key, now=col.clock.now(), start=start)
+
+    def load_state(self, key: str) -> StateEntry | None:
+        return self._collector.journal.state_get(self.channel_name, key)
+
+    def save_state(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
+        col = self._collector
+        return col.journal.state_put(
+            self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
+        )
 
     @contextmanager
     def lock(self, name: str, *, timeout: float) -> Iterator[None]:

@@ -18,6 +18,7 @@ from pydantic import Field, JsonValue
 
 from paychannels.clock import Clock
 from paychannels.errors import UnsupportedOperation
+from paychannels.journal.base import StateEntry
 from paychannels.masking import scrub
 from paychannels.models import FrozenModel, Outcome, Payment, Record, Refund
 from paychannels.money import Money
@@ -60,6 +61,14 @@ class ChannelContext(Protocol):
 
     def next_number(self, key: str, *, start: int = 1) -> int:
         """A persistent per-channel counter (trace numbers, service ids)."""
+        ...
+
+    def load_state(self, key: str) -> StateEntry | None:
+        """A persisted per-channel value with its version (None if never written)."""
+        ...
+
+    def save_state(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
+        """Compare-and-set a per-channel value (``expected_version`` 0: only if absent)."""
         ...
 
     def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:

@@ -1,0 +1,48 @@
+"""Adapters keep per-channel state in the journal through their context (compare-and-set)."""
+
+from __future__ import annotations
+
+from pydantic import JsonValue
+
+from paychannels import Channel, ChannelContext, Collector, Money, Outcome, Payment, PaymentRequest
+
+
+class Remembering(Channel):
+    """Stores, per channel, the ids it was asked to pay, with the version it read."""
+
+    scheme = "remembering"
+
+    def __init__(self) -> None:
+        self.conflicts = 0
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        entry = ctx.load_state("seen")
+        seen: list[JsonValue] = list(entry.value) if entry is not None else []  # type: ignore[arg-type]
+        version = entry.version if entry is not None else 0
+        assert ctx.save_state("seen", [*seen, payment.id], expected_version=version)
+        if not ctx.save_state("seen", ["stale write"], expected_version=version):
+            self.conflicts += 1
+        return Outcome.succeeded()
+
+
+def request(i: int) -> PaymentRequest:
+    return PaymentRequest(
+        payer_id=f"P{i}", amount=Money("1.00", "CNY"), reference="r", idempotency_key=f"k{i}"
+    )
+
+
+def test_state_persists_per_channel_with_compare_and_set(journal_url: str) -> None:
+    with Collector.open(journal_url) as col:
+        a, b = Remembering(), Remembering()
+        col.add_channel("hall-a", a)
+        col.add_channel("hall-b", b)
+        first = col.collect(request(1), channel="hall-a")
+        col.collect(request(2), channel="hall-a")
+        col.collect(request(3), channel="hall-b")
+        assert a.conflicts == 2 and b.conflicts == 1
+    with Collector.open(journal_url) as col:
+        entry = col.journal.state_get("hall-a", "seen")
+        assert entry is not None and entry.version == 2
+        assert entry.value[0] == first.id  # type: ignore[index]
+        other = col.journal.state_get("hall-b", "seen")
+        assert other is not None and len(other.value) == 1  # type: ignore[arg-type]
