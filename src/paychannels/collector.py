@@ -135,6 +135,13 @@ class _Context:
         while not col.journal.acquire_lock(
             scoped, col.owner, until=col.clock.now() + timedelta(seconds=hold), now=col.clock.now()
         ):
+            holder = col.journal.lock_owner(scoped)
+            if holder is not None and not col.owner_alive(holder):
+                # its process died holding it (a crash mid-payment): the lease would keep the
+                # terminal unusable for minutes, so take it over now, as recover() does claims
+                col.journal.release_lock(scoped, holder)
+                log.warning("%s: took over the lock of dead process %s", scoped, holder)
+                continue
             if col.clock.monotonic() >= deadline:
                 raise NotSentError(f"{scoped} is busy with another payment; nothing was sent")
             time.sleep(0.05)
@@ -736,6 +743,13 @@ class Collector:
         owner, until = record.claimed_by, record.lease_until
         if owner is None or until is None or until <= now:
             return False
+        return self.owner_alive(owner)
+
+    def owner_alive(self, owner: str) -> bool:
+        """Whether the process named by a claim or lock owner may still be running.
+
+        Only a process on this host can be seen to be dead; another host's is trusted.
+        """
         if owner == self.owner:
             return True
         host, _, rest = owner.partition("/")
