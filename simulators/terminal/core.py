@@ -95,20 +95,24 @@ class SimTerminal:
         self.powered = True
         self.power_listeners: list[Callable[[bool], None]] = []
         self.log: deque[str] = deque(maxlen=200)
-        self._tags: deque[str] = deque()
+        self._tag: str | None = None
         self._lock = threading.Lock()
 
     # -- scripting and truth ---------------------------------------------------------------
 
     def tag_next(self, tag: str) -> None:
-        """Label the next booking command this terminal receives (tests' ground truth)."""
+        """Label the next booking command this terminal receives (tests' ground truth).
+
+        One slot, not a queue: one command is in flight per terminal, and a label whose
+        command never arrived (a mute terminal) must not stick to the next one.
+        """
         with self._lock:
-            self._tags.append(tag)
+            self._tag = tag
 
     def take(self, kind: str, amount: int | None) -> tuple[Script, str | None]:
         """The script and label for a booking command that just arrived."""
         with self._lock:
-            tag = self._tags.popleft() if self._tags else None
+            tag, self._tag = self._tag, None
         return self.scripts.take(kind, amount), tag
 
     def note(self, text: str) -> None:
@@ -180,6 +184,8 @@ class SimTerminal:
         return script.card or self.card
 
     def _bank(self, front: Front, script: Script) -> int:
+        if script.outcome == "pin_timeout":  # the PIN never came: the bank is not asked
+            return script.code
         front.show(ASK_HOST)
         front.wait(script.host_delay)
         return script.code

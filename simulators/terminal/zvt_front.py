@@ -56,6 +56,14 @@ __all__ = ["ZvtSession"]
 NEEDS_REGISTRATION = (Authorization, Refund, Reversal, EndOfDay, RepeatReceipt)
 
 
+def parse_command_safely(apdu: Apdu) -> object | None:
+    """The command in an APDU, or None (unknown or malformed)."""
+    try:
+        return parse_command(apdu)
+    except ZvtProtocolError:
+        return None
+
+
 class _Gone(Exception):
     """The ECR stopped answering or the link dropped: the dialogue ends here."""
 
@@ -85,6 +93,7 @@ class ZvtSession:
         self.tamper = SimTamper(terminal, framing)
         self.transport = make_transport(link, framing, t2=t2, tamper=self.tamper)
         self._abort_requested = False
+        self._next: bytes | None = None
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -95,11 +104,13 @@ class ZvtSession:
                 if not self.terminal.powered or self.terminal.line_mode != "zvt":
                     self._off_protocol()
                     continue
-                raw = self.transport.receive(deadline_in(0.2))
+                raw, self._next = self._next or self.transport.receive(deadline_in(0.2)), None
             except LinkTimeout:
                 continue
             except LinkError:
                 return
+            if self.terminal.line_mode != "zvt" or not self.terminal.powered:
+                continue  # switched off while the bytes arrived: they go unanswered
             with self.terminal.busy:
                 try:
                     self._command(raw)
@@ -142,6 +153,9 @@ class ZvtSession:
                 return False
             if apdu_in.command == AbortCommand.CODE:
                 self._abort_requested = True
+            elif parse_command_safely(apdu_in) is not None:
+                self._next = raw  # the ECR gave up on this dialogue and sent a new command
+                raise _Gone("the ECR sent a new command")
 
     def show(self, code: int) -> None:
         """``Front.show``: an intermediate status, if the ECR asked for them."""
@@ -171,6 +185,9 @@ class ZvtSession:
                 raise Interrupted("link") from None
             if raw[:2] == AbortCommand.CODE:
                 self._abort_requested = True
+            elif raw[:1] in (b"\x05", b"\x06", b"\x08"):
+                self._next = raw  # a new command: the ECR has left this dialogue
+                raise Interrupted("link")
 
     # -- commands ----------------------------------------------------------------------------
 
