@@ -119,7 +119,7 @@ class Dialogue:
                     f"({self.timers.t4:g} s); the outcome is unknown"
                 ) from None
             except LinkError as exc:
-                raise DialogueBroken(f"the link failed during {name}: {exc}") from None
+                raise DialogueBroken(f"the link failed during {name} ({exc})") from None
             message = self._parse(raw, name)
             if self._handle(message, exchange):
                 return exchange
@@ -150,14 +150,14 @@ class Dialogue:
             raise
         except LinkError as exc:
             if link.written == before:
-                raise NotSentError(f"{name} could not be sent: {exc}") from None
-            raise DialogueBroken(f"the link failed while sending {name}: {exc}") from None
+                raise NotSentError(f"{name} could not be sent ({exc})") from None
+            raise DialogueBroken(f"the link failed while sending {name} ({exc})") from None
 
     def _send(self, apdu: Apdu, name: str) -> None:
         try:
             self.transport.send(apdu.encode())
         except LinkError as exc:
-            raise DialogueBroken(f"the link failed during {name}: {exc}") from None
+            raise DialogueBroken(f"the link failed during {name} ({exc})") from None
 
     def _await_acknowledgement(self, name: str) -> Reply | None:
         """Wait T3 for ``80 00``; returns a message that came instead (an implicit ack)."""
@@ -173,7 +173,7 @@ class Dialogue:
                 ) from None
             except LinkError as exc:
                 raise DialogueBroken(
-                    f"the link failed before the 80 00 for {name}: {exc}"
+                    f"the link failed before the 80 00 for {name} ({exc})"
                 ) from None
             message = self._parse(raw, name)
             if isinstance(message, Ack):
@@ -193,7 +193,7 @@ class Dialogue:
                 self.transport.send(NegativeAck(0x9A).apdu().encode())
             self.transport.abandon()
             raise ZvtProtocolError(
-                f"the terminal sent a malformed message during {name}: {exc}"
+                f"the terminal sent a malformed message during {name} ({exc})"
             ) from None
 
     def _ack(self, name: str) -> None:

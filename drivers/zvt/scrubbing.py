@@ -15,10 +15,11 @@ import re
 from collections.abc import Callable
 
 from paychannels.drivers.zvt.apdu import ApduSplitter, decode_apdu
-from paychannels.drivers.zvt.bmp import CARD_DATA, decode_bmps
+from paychannels.drivers.zvt.bmp import CARD_DATA, Bitmaps, decode_bmps
 from paychannels.drivers.zvt.commands import WITH_PASSWORD, command_name
 from paychannels.drivers.zvt.errors import ZvtProtocolError
 from paychannels.drivers.zvt.frames import ACK, Control, Frame, FrameDecoder, encode_frame
+from paychannels.drivers.zvt.replies import Completion
 from paychannels.drivers.zvt.transport import Framing
 from paychannels.links.spy import StreamFilter, Unit
 
@@ -57,10 +58,20 @@ def _mask_text(data: bytes) -> bytes:
 
 def _mask_pan_value(value: bytes) -> bytes:
     nibbles = list(value.hex())
-    digits = [i for i, c in enumerate(nibbles) if c.isdigit()]
-    for i in digits[6:-4] if len(digits) > 10 else digits:
+    places = [i for i, c in enumerate(nibbles) if c != "f"]  # digits and masked digits
+    for i in places[6:-4] if len(places) > 10 else places:
         nibbles[i] = "e"
     return bytes.fromhex("".join(nibbles))
+
+
+def _bitmaps(code: bytes, data: bytes, start: int) -> Bitmaps:
+    """The BMPs of a message; a completion may be a status enquiry's (version, status, BMPs)."""
+    try:
+        return decode_bmps(data, start=start)
+    except ZvtProtocolError:
+        if code != Completion.CODE:
+            raise
+    return Completion(data).status("latin-1")[2]
 
 
 def mask_apdu(raw: bytes) -> tuple[bytes, str]:
@@ -79,7 +90,7 @@ def mask_apdu(raw: bytes) -> tuple[bytes, str]:
     start = _BMP_START.get(code)
     if start is not None and apdu.data:
         try:
-            bitmaps = decode_bmps(apdu.data, start=start)
+            bitmaps = _bitmaps(code, apdu.data, start)
         except ZvtProtocolError:
             out[head:] = mask_bcd_runs(bytes(out[head:]))
             return bytes(out), f"{describe(code)} (malformed)"
