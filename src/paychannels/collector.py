@@ -63,6 +63,7 @@ _CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 Subscriber = Callable[[Event], None]
+ProgressWatcher = Callable[[str, dict[str, JsonValue]], None]
 
 
 @dataclass
@@ -95,6 +96,7 @@ class _Context:
         self._collector = collector
         self._channel_name = channel_name
         self._record_id = record_id
+        self._progress: list[Change] = []
 
     @property
     def channel_name(self) -> str:
@@ -110,8 +112,22 @@ class _Context:
         return self._collector.clock
 
     def progress(self, text: str, **data: JsonValue) -> None:
-        payload: dict[str, JsonValue] = {"text": text, **data}
-        self._collector._annotate(self._target(), Change(event=EventType.PROGRESS, data=payload))
+        """Published live now; journaled with the verb's outcome, in the same commit.
+
+        A progress text is news for a screen, not a state: persisting each in its own
+        commit cost more than the payment's state changes, and a crash mid-dialogue loses
+        only texts the outcome (UNKNOWN, then asked) does not need.
+        """
+        col = self._collector
+        payload: dict[str, JsonValue] = {"text": text, **data, "at": col.clock.now().isoformat()}
+        target = self._target()
+        self._progress.append(Change(event=EventType.PROGRESS, data=payload))
+        col._live_progress(target, payload)
+
+    def held(self) -> list[Change]:
+        """The progress events not journaled yet (they go with the next write of the record)."""
+        out, self._progress = self._progress, []
+        return out
 
     def next_number(self, key: str, *, start: int = 1) -> int:
         col = self._collector
@@ -171,6 +187,7 @@ class Collector:
         self.owner = f"{self._host}/{os.getpid()}/{secrets.token_hex(4)}"
         self._channels: dict[str, Channel] = {}
         self._subscribers: list[Subscriber] = []
+        self._progress_watchers: list[ProgressWatcher] = []
         self._sub_lock = threading.Lock()
 
     @classmethod
@@ -389,7 +406,7 @@ class Collector:
             )
             outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
         crashpoint("collect.after_outcome")
-        updated = self.apply_outcome(record.id, outcome, via="dispatch")
+        updated = self.apply_outcome(record.id, outcome, via="dispatch", notes=ctx.held())
         crashpoint("collect.after_journal")
         return updated
 
@@ -421,13 +438,43 @@ class Collector:
 
         return unsubscribe
 
+    def watch_progress(self, callback: ProgressWatcher) -> Callable[[], None]:
+        """Call ``callback(payment_id, data)`` the moment a channel reports progress.
+
+        Progress events reach the journal (and ``subscribe`` callbacks) with the verb's
+        outcome; this is the live feed for a cashier's screen. Returns an unsubscribe.
+        """
+        with self._sub_lock:
+            self._progress_watchers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._sub_lock:
+                if callback in self._progress_watchers:
+                    self._progress_watchers.remove(callback)
+
+        return unsubscribe
+
+    def _live_progress(self, record_id: str, data: dict[str, JsonValue]) -> None:
+        with self._sub_lock:
+            watchers = list(self._progress_watchers)
+        for callback in watchers:
+            try:
+                callback(record_id, dict(data))
+            except Exception:  # a screen's bug must not break the payment flow
+                log.exception("progress watcher %r failed", callback)
+
     # -- applying what channels report -------------------------------------------------------
 
-    def apply_outcome(self, record_id: str, outcome: Outcome, *, via: str) -> Record:
-        """Apply a channel's report to a record, forward-only (see ``resolution.resolve``)."""
+    def apply_outcome(
+        self, record_id: str, outcome: Outcome, *, via: str, notes: Sequence[Change] = ()
+    ) -> Record:
+        """Apply a channel's report to a record, forward-only (see ``resolution.resolve``).
+
+        ``notes`` (the verb's progress events) are journaled first, in the same commit.
+        """
         return self._write(
             lambda now: self.journal.modify(
-                record_id, lambda current: resolve(current, outcome, via=via), now=now
+                record_id, lambda current: [*notes, *resolve(current, outcome, via=via)], now=now
             )
         ).record
 
@@ -563,16 +610,19 @@ class Collector:
         return self._inquire(record, ch, via="inquiry after unverified notice")
 
     def _inquire(self, record: Record, ch: Channel, *, via: str) -> Record:
+        ctx = _Context(self, record.channel, record.id)
         try:
-            outcome = ch.inquire(record, _Context(self, record.channel, record.id))
+            outcome = ch.inquire(record, ctx)
         except Exception as exc:  # the question did not get through: we learned nothing
             detail = scrub(f"{type(exc).__name__}: {exc}")
             log.info("%s: inquiry failed: %s", record.id, detail)
-            return self._annotate(
-                record.id, Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
-            )
+            note = Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
+            changes = [*ctx.held(), note]
+            return self._write(
+                lambda now: self.journal.modify(record.id, lambda _current: changes, now=now)
+            ).record
         crashpoint("recover.after_inquiry")
-        return self.apply_outcome(record.id, outcome, via=via)
+        return self.apply_outcome(record.id, outcome, via=via, notes=ctx.held())
 
     # -- refund and cancel ----------------------------------------------------------------
 
@@ -661,14 +711,14 @@ class Collector:
             if not ch.capabilities.cancel:
                 raise UnsupportedOperation(f"channel {record.channel!r} cannot cancel")
             outcome = ch.cancel(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="cancel")
+            return self.apply_outcome(record_id, outcome, via="cancel", notes=ctx.held())
         if record.status is Status.SUCCEEDED:
             if not ch.capabilities.void:
                 raise UnsupportedOperation(
                     f"channel {record.channel!r} cannot void; use refund() instead"
                 )
             outcome = ch.void(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="void")
+            return self.apply_outcome(record_id, outcome, via="void", notes=ctx.held())
         if record.status is Status.UNKNOWN:
             raise IllegalTransition(
                 f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"
