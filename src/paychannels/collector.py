@@ -19,9 +19,8 @@ import re
 import secrets
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,6 +45,7 @@ from paychannels.errors import (
 from paychannels.ids import new_id
 from paychannels.journal import Change, Claim, Journal, NewRecord, open_journal
 from paychannels.journal.base import Applied, Decide, StateEntry
+from paychannels.locks import LockTable
 from paychannels.masking import scrub
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
@@ -142,29 +142,10 @@ class _Context:
             self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
         )
 
-    @contextmanager
-    def lock(self, name: str, *, timeout: float) -> Iterator[None]:
+    def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
         col = self._collector
-        scoped = f"{self.channel_name}:{name}"
-        hold = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
-        deadline = col.clock.monotonic() + timeout
-        while not col.journal.acquire_lock(
-            scoped, col.owner, until=col.clock.now() + timedelta(seconds=hold), now=col.clock.now()
-        ):
-            holder = col.journal.lock_owner(scoped)
-            if holder is not None and not col.owner_alive(holder):
-                # its process died holding it (a crash mid-payment): the lease would keep the
-                # terminal unusable for minutes, so take it over now, as recover() does claims
-                col.journal.release_lock(scoped, holder)
-                log.warning("%s: took over the lock of dead process %s", scoped, holder)
-                continue
-            if col.clock.monotonic() >= deadline:
-                raise NotSentError(f"{scoped} is busy with another payment; nothing was sent")
-            time.sleep(0.05)
-        try:
-            yield
-        finally:
-            col.journal.release_lock(scoped, col.owner)
+        lease = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
+        return col.locks.hold(f"{self.channel_name}:{name}", lease=lease, timeout=timeout)
 
     def crashpoint(self, name: str) -> None:
         crashpoint(name)
@@ -179,12 +160,16 @@ class Collector:
         *,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
+        lock_linger: float = 1.0,
     ) -> None:
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
         self.attention_after = attention_after
         self._host = socket.gethostname()
         self.owner = f"{self._host}/{os.getpid()}/{secrets.token_hex(4)}"
+        self.locks = LockTable(
+            journal, self.owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
+        )
         self._channels: dict[str, Channel] = {}
         self._subscribers: list[Subscriber] = []
         self._progress_watchers: list[ProgressWatcher] = []
@@ -198,6 +183,7 @@ class Collector:
         migrate: bool = True,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
+        lock_linger: float = 1.0,
     ) -> Collector:
         """Open the journal at ``url`` (creating or migrating its schema unless told not to)."""
         journal = open_journal(url)
@@ -209,7 +195,7 @@ class Collector:
         except BaseException:
             journal.close()
             raise
-        return cls(journal, clock=clock, attention_after=attention_after)
+        return cls(journal, clock=clock, attention_after=attention_after, lock_linger=lock_linger)
 
     # -- channels -------------------------------------------------------------------------
 
@@ -853,12 +839,13 @@ class Collector:
                     log.exception("event subscriber %r failed on event %s", callback, event.seq)
 
     def close(self) -> None:
-        """Close every channel and the journal."""
+        """Close every channel, give back lingering locks, close the journal."""
         for ch in self._channels.values():
             try:
                 ch.close()
             except Exception:
                 log.exception("closing channel %s failed", ch.describe())
+        self.locks.release_all()
         self.journal.close()
 
     def __enter__(self) -> Collector:
