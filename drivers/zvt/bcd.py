@@ -32,10 +32,12 @@ def bcd_encode(value: int, size: int) -> bytes:
 def bcd_decode(data: bytes, *, field: str = "BCD value") -> int:
     """The number in ``data``; a nibble above 9 is a ``ZvtProtocolError``."""
     text = data.hex()
+    if not text:
+        raise ZvtProtocolError(f"{field}: no digits", field=field)
     if not text.isdigit():
         bad = next(i for i, c in enumerate(text) if not c.isdigit()) // 2
         raise ZvtProtocolError(f"{field}: byte {data[bad]:02X} is not BCD", offset=bad, field=field)
-    return int(text) if text else 0
+    return int(text)
 
 
 def digits_encode(digits: str) -> bytes:

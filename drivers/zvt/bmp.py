@@ -114,7 +114,13 @@ class Bitmaps:
     def byte(self, tag: int) -> int | None:
         """A one-byte binary value."""
         raw = self.raw(tag)
-        return None if raw is None else raw[0]
+        if raw is None:
+            return None
+        if len(raw) != 1:
+            raise ZvtProtocolError(
+                f"BMP {tag:02X} holds {len(raw)} bytes, not one", field=f"BMP {tag:02X}"
+            )
+        return raw[0]
 
     def text(self, tag: int, charset: str) -> str | None:
         """A text value decoded with the terminal's charset (undecodable bytes replaced)."""

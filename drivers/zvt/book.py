@@ -31,7 +31,7 @@ from paychannels.errors import NotSentError
 __all__ = ["Attempt", "Book", "BookState", "Result", "identify", "next_receipt"]
 
 STATE_KEY = "zvt.terminal"
-RECENT = 16
+RECENT = 8
 Kind = Literal["payment", "refund", "reversal", "end_of_day"]
 Verdict = Literal["booked", "not_booked", "ambiguous"]
 
@@ -131,18 +131,22 @@ class BookState:
     last_receipt: int | None = None
     since: str | None = None
     pending: Attempt | None = None
-    recent: list[Attempt] = field(default_factory=list)
+    #: the last few finished attempts, kept as stored (parsed only when one is looked up)
+    recent: list[dict[str, JsonValue]] = field(default_factory=list)
     version: int = 0
 
     def remember(self, done: Attempt) -> None:
         """Move a finished attempt into ``recent``; the oldest falls out and moves ``since``."""
-        self.recent.append(done)
+        self.recent.append(done.to_json())
         while len(self.recent) > RECENT:
-            gone = self.recent.pop(0)
-            self.since = max(self.since or gone.at, gone.at)
+            gone = str(self.recent.pop(0)["at"])
+            self.since = max(self.since or gone, gone)
 
     def find(self, key: tuple[str, int, str]) -> Attempt | None:
-        return next((a for a in self.recent if a.key() == key), None)
+        for raw in self.recent:
+            if (raw["id"], raw["attempt"], raw["kind"]) == key:
+                return Attempt.from_json(raw)
+        return None
 
     def to_json(self) -> dict[str, JsonValue]:
         return {
@@ -150,13 +154,13 @@ class BookState:
             "last_receipt": self.last_receipt,
             "since": self.since,
             "pending": None if self.pending is None else self.pending.to_json(),
-            "recent": [a.to_json() for a in self.recent],
+            "recent": list(self.recent),
         }
 
     @classmethod
     def from_json(cls, raw: Any, version: int) -> BookState:
         pending = Attempt.from_json(raw["pending"]) if raw.get("pending") else None
-        recent = [Attempt.from_json(a) for a in raw.get("recent", [])]
+        recent = list(raw.get("recent", []))
         return cls(
             synced=bool(raw.get("synced")),
             last_receipt=raw.get("last_receipt"),

@@ -105,7 +105,10 @@ class ZvtClient:
     ) -> Iterator[Session]:
         """Open the link, yield a session, close the link (``LinkConnectError``: cannot open)."""
         c = self.config
-        transport = make_transport(self.link, self.framing, t1=c.t1, t2=c.t2, tamper=self.tamper)
+        # the dialogue answers every message at once, so a serial ACK can share its write
+        transport = make_transport(
+            self.link, self.framing, t1=c.t1, t2=c.t2, tamper=self.tamper, merge_acks=True
+        )
         self.last_transport = transport
         transport.open()
         try:

@@ -104,8 +104,19 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[Event]:
         """Take bytes; return what they completed, in order."""
         out: list[Event] = []
-        for byte in data:
-            self._step(byte, out)
+        i, end = 0, len(data)
+        while i < end:
+            if self._state is _State.BODY:  # fast path: copy up to the next DLE at once
+                stop = data.find(DLE, i)
+                stop = end if stop < 0 else stop
+                if stop > i:
+                    chunk = data[i:stop]
+                    self._raw += chunk
+                    self._body += chunk
+                    i = stop
+                    continue
+            self._step(data[i], out)
+            i += 1
         if self._noise and self._state is _State.IDLE:
             out.append(Noise(bytes(self._noise)))
             self._noise.clear()

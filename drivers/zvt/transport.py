@@ -89,8 +89,12 @@ class Transport(ABC):
 
     def discard_stale(self) -> None:
         """Drop whatever arrived unasked (leftovers of an earlier dialogue) before a command."""
+        self._flush()
         self.stats.saw(self.link.drain())
         self.reset()
+
+    def _flush(self) -> None:  # noqa: B027 - most transports owe nothing
+        """Write anything the framing still owes the peer (serial ACK/NAK)."""
 
     @abstractmethod
     def send(self, apdu: bytes) -> None:
@@ -150,15 +154,32 @@ class SerialTransport(Transport):
         t2: float = 5.0,
         resends: int = 2,
         tamper: Tamper | None = None,
+        merge_acks: bool = False,
     ) -> None:
         super().__init__(link, tamper=tamper)
         self.t1, self.t2, self.resends = t1, t2, resends
+        self.merge_acks = merge_acks
         self._decoder = FrameDecoder()
         self._last_byte = 0.0
+        self._unsent = b""  # an ACK/NAK not written yet: it leaves with our next bytes
 
     def reset(self) -> None:
         super().reset()
         self._decoder.reset()
+
+    def close(self) -> None:
+        self._flush()
+        super().close()
+
+    def _flush(self) -> None:
+        """Write the pending ACK/NAK now (before we wait for anything)."""
+        if self._unsent and self.link.is_open:
+            unsent, self._unsent = self._unsent, b""
+            self.link.write(unsent)
+
+    def _read(self, deadline: float) -> bytes:
+        self._flush()
+        return self.link.read(4096, deadline=deadline)
 
     def send(self, apdu: bytes) -> None:
         frame = encode_frame(apdu)
@@ -166,8 +187,9 @@ class SerialTransport(Transport):
         attempts = self.resends + 1
         for attempt in range(1, attempts + 1):
             wire = frame if self.tamper is None else self.tamper.outgoing(apdu, frame, attempt)
-            if wire:
-                self.link.write(wire)
+            unsent, self._unsent = self._unsent, b""
+            if wire or unsent:
+                self.link.write(unsent + (wire or b""))
             answer = self._await_answer(deadline_in(self.t2))
             if answer == ACK:
                 return
@@ -186,7 +208,7 @@ class SerialTransport(Transport):
         answer: int | None = None
         while answer is None:
             try:
-                data = self.link.read(4096, deadline=deadline)
+                data = self._read(deadline)
             except LinkTimeout:
                 return None
             for event in self._events(data):
@@ -202,7 +224,7 @@ class SerialTransport(Transport):
             if self._decoder.in_frame:
                 read_until = min(deadline, self._last_byte + self.t1)
             try:
-                data = self.link.read(4096, deadline=read_until)
+                data = self._read(read_until)
             except LinkTimeout:
                 if self._decoder.in_frame and time.monotonic() < deadline:
                     self._decoder.reset()
@@ -232,16 +254,26 @@ class SerialTransport(Transport):
         return events
 
     def _answer(self, apdu: bytes, *, valid: bool) -> int | None:
+        """Answer a frame at once (with ``merge_acks``: with our next write, which follows at once
+        because the dialogue answers every message — or before our next read)."""
         byte = (ACK if valid else NAK) if self.tamper is None else self.tamper.answer(apdu, valid)
         if byte is not None:
-            self.link.write(bytes([byte]))
+            self._unsent += bytes([byte])
+            if not self.merge_acks:
+                self._flush()
         return byte
 
 
 def make_transport(
-    link: Link, framing: Framing, *, t1: float = 0.2, t2: float = 5.0, tamper: Tamper | None = None
+    link: Link,
+    framing: Framing,
+    *,
+    t1: float = 0.2,
+    t2: float = 5.0,
+    tamper: Tamper | None = None,
+    merge_acks: bool = False,
 ) -> Transport:
     """A transport of the given framing over ``link``."""
     if framing == "serial":
-        return SerialTransport(link, t1=t1, t2=t2, tamper=tamper)
+        return SerialTransport(link, t1=t1, t2=t2, tamper=tamper, merge_acks=merge_acks)
     return TcpTransport(link, tamper=tamper)

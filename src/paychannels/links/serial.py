@@ -12,6 +12,7 @@ import contextlib
 import errno
 import os
 import select
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +125,9 @@ class SerialLink(Link):
                 ser.close()
 
     def _write(self, data: bytes) -> None:
+        if self._fd is not None:
+            self._write_fd(self._fd, data)
+            return
         try:
             sent = self._ser.write(data)
         except serial.SerialTimeoutException:
@@ -150,6 +154,23 @@ class SerialLink(Link):
         except serial.SerialException as exc:
             self.close()
             raise LinkClosed(f"{self.url}: read failed: {_why(exc)}") from None
+
+    def _write_fd(self, fd: int, data: bytes) -> None:
+        """Straight to the descriptor (pyserial's write adds a select per call)."""
+        view = memoryview(data)
+        deadline = time.monotonic() + 10
+        while view:
+            try:
+                sent = os.write(fd, view)
+            except BlockingIOError:
+                if not select.select([], [fd], [], remaining(deadline))[1]:
+                    raise LinkError(f"{self.url}: write timed out (flow control?)") from None
+                continue
+            except OSError as exc:
+                self.close()
+                raise LinkClosed(f"{self.url}: write failed: {_why(exc)}") from None
+            self._written += sent
+            view = view[sent:]
 
     def _read_fd(self, fd: int, max_bytes: int, deadline: float) -> bytes:
         while True:
