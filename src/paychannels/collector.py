@@ -28,7 +28,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.channels.base import Channel, Notice, Reply
+from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
 from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
 from paychannels.crashpoints import crashpoint
@@ -221,6 +221,12 @@ class Collector:
             raise ConfigurationError(
                 f"no channel named {name!r}; added channels: {known}"
             ) from None
+
+    def context(self, channel: str) -> ChannelContext:
+        """A context for a channel's own operations outside a payment (a terminal's end of
+        day, a status check): the same lock, state and clock its payments use."""
+        self.channel(channel)
+        return _Context(self, channel, None)
 
     @property
     def channels(self) -> Mapping[str, Channel]:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from pydantic import JsonValue
 
-from paychannels import Channel, ChannelContext, Collector, Money, Outcome, Payment, PaymentRequest
+from paychannels import (
+    Channel,
+    ChannelContext,
+    Collector,
+    ConfigurationError,
+    Money,
+    Outcome,
+    Payment,
+    PaymentRequest,
+)
 
 
 class Remembering(Channel):
@@ -46,3 +58,19 @@ def test_state_persists_per_channel_with_compare_and_set(journal_url: str) -> No
         assert entry.value[0] == first.id  # type: ignore[index]
         other = col.journal.state_get("hall-b", "seen")
         assert other is not None and len(other.value) == 1  # type: ignore[arg-type]
+
+
+def test_a_context_for_work_outside_payments(tmp_path: Path) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        col.add_channel("hall-1", Remembering())
+        ctx = col.context("hall-1")
+        assert ctx.channel_name == "hall-1"
+        assert ctx.save_state("eod", {"batch": 7}, expected_version=0)
+        with ctx.lock("terminal", timeout=1):
+            assert col.journal.lock_owner("hall-1:terminal") == col.owner
+        entry = ctx.load_state("eod")
+        assert entry is not None and entry.value == {"batch": 7}
+        with pytest.raises(ConfigurationError, match="no channel named"):
+            col.context("hall-9")
+        with pytest.raises(RuntimeError, match="progress belongs to a payment"):
+            ctx.progress("insert card")
