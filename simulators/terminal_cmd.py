@@ -35,6 +35,8 @@ def register(sub: Any) -> None:
     p = sub.add_parser("terminal", help="a ZVT payment terminal on TCP and/or a pseudo-terminal")
     p.add_argument("--tcp", type=_address, metavar="HOST:PORT", help="listen for ECRs on TCP")
     p.add_argument("--pty", action="store_true", help="speak serial ZVT on a new pty")
+    p.add_argument("--baudrate", type=int, default=9600, help="the pty terminal's baud rate")
+    p.add_argument("--stopbits", type=int, choices=[1, 2], default=2)
     p.add_argument("--control", type=_address, metavar="HOST:PORT", help="control API address")
     p.add_argument("--currency", default="CNY", help="ISO 4217 code (default CNY)")
     p.add_argument("--password", default="000000", help="the terminal's password (six digits)")
@@ -82,7 +84,7 @@ def _run(args: argparse.Namespace) -> int:
             host, port = sim.serve_tcp(*args.tcp)
             where["tcp"] = f"{host}:{port}"
         if args.pty:
-            where["pty"] = sim.serve_pty()
+            where["pty"] = sim.serve_pty(baudrate=args.baudrate, stopbits=args.stopbits)
         if args.control:
             where["control"] = sim.serve_control(*args.control)
     except OSError as exc:

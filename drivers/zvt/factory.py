@@ -21,7 +21,7 @@ from paychannels.drivers.zvt.dialogue import Timers
 from paychannels.drivers.zvt.scrubbing import zvt_filters
 from paychannels.drivers.zvt.transport import Framing
 from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
-from paychannels.links import SpyLink, link_from_parsed
+from paychannels.links import SpyLink, TranscriptWriter, link_from_parsed
 from paychannels.urls import ParsedURL, parse_url
 
 __all__ = ["DEFAULT_PORT", "client_from_url", "from_url"]
@@ -44,7 +44,10 @@ def parse_password(value: object) -> int:
 
 
 def client_from_url(
-    url: str | ParsedURL, *, password: object = 0, transcript: str | Path | None = None
+    url: str | ParsedURL,
+    *,
+    password: object = 0,
+    transcript: str | Path | TranscriptWriter | None = None,
 ) -> tuple[ZvtClient, ParsedURL]:
     """A ZVT client (and the parsed URL) for ``zvt+tcp://...`` or ``zvt+serial://...``."""
     parsed = url if isinstance(url, ParsedURL) else parse_url(url, what="ZVT URL", form=FORMS)

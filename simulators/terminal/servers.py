@@ -13,6 +13,7 @@ import contextlib
 import os
 import select
 import socket
+import termios
 import threading
 import tty
 from typing import Any
@@ -156,13 +157,26 @@ class TcpServer:
 
 
 class PtyServer:
-    """Serial-framed ZVT on a pseudo-terminal; ``path`` is the slave device to open."""
+    """Serial-framed ZVT on a pseudo-terminal; ``path`` is the slave device to open.
 
-    def __init__(self, terminal: SimTerminal, **session: Any) -> None:
+    A pty carries bytes at any speed, but the line settings a client chose are visible
+    here; when they differ from the terminal's (``baudrate``, ``stopbits``) the terminal
+    hears and answers garbage, as a real one on a wrongly set line does.
+    """
+
+    def __init__(
+        self, terminal: SimTerminal, *, baudrate: int = 9600, stopbits: int = 2, **session: Any
+    ) -> None:
         self.terminal = terminal
         self.session = session
+        self.baudrate, self.stopbits = baudrate, stopbits
+        self._speed = getattr(termios, f"B{baudrate}")
         self.master, self._slave = os.openpty()
         tty.setraw(self._slave)
+        attrs = termios.tcgetattr(self._slave)  # the line starts at the terminal's settings
+        attrs[4] = attrs[5] = self._speed
+        attrs[2] = attrs[2] | termios.CSTOPB if stopbits == 2 else attrs[2] & ~termios.CSTOPB
+        termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
         self.path = os.ttyname(self._slave)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -176,8 +190,22 @@ class PtyServer:
         link = FdLink(self.master, f"pty://{self.path}")
         while not self._stop.is_set():
             with contextlib.suppress(LinkError):
-                ZvtSession(self.terminal, link, "serial", stop=self._stop, **self.session).serve()
+                session = ZvtSession(
+                    self.terminal,
+                    link,
+                    "serial",
+                    stop=self._stop,
+                    line_ok=self.line_ok,
+                    **self.session,
+                )
+                session.serve()
             link.open()
+
+    def line_ok(self) -> bool:
+        """Whether the client's line settings match the terminal's."""
+        attrs = termios.tcgetattr(self._slave)
+        two = bool(attrs[2] & termios.CSTOPB)
+        return attrs[4] == self._speed and two == (self.stopbits == 2)
 
     def close(self) -> None:
         self._stop.set()

@@ -50,9 +50,9 @@ class TerminalSimulator:
         self.tcp = TcpServer(self.terminal, host, port, **self.session)
         return self.tcp.start()
 
-    def serve_pty(self) -> str:
-        """Speak serial ZVT on a new pty; returns the slave path clients open."""
-        self.pty = PtyServer(self.terminal, **self.session)
+    def serve_pty(self, *, baudrate: int = 9600, stopbits: int = 2) -> str:
+        """Speak serial ZVT on a new pty (at these line settings); returns the slave path."""
+        self.pty = PtyServer(self.terminal, baudrate=baudrate, stopbits=stopbits, **self.session)
         return self.pty.start()
 
     def serve_control(self, host: str = "127.0.0.1", port: int = 0) -> str:

@@ -8,6 +8,8 @@ the session, so the tamper uses its script up itself.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from paychannels.drivers.zvt.apdu import decode_apdu
 from paychannels.drivers.zvt.commands import Authorization, Refund, Reversal, parse_command
 from paychannels.drivers.zvt.errors import ZvtProtocolError
@@ -38,9 +40,12 @@ def booking_of(apdu: bytes) -> tuple[str, int | None] | None:
 class SimTamper:
     """The simulator's ``Tamper``; see the module docstring."""
 
-    def __init__(self, terminal: SimTerminal, framing: Framing) -> None:
+    def __init__(
+        self, terminal: SimTerminal, framing: Framing, *, hears: Callable[[], bool] = lambda: True
+    ) -> None:
         self.terminal = terminal
         self.framing = framing
+        self.hears = hears  # False: the line is off or mis-set, so no frame is understood
         self._target: bytes | None = None
         self._drop = self._corrupt = False
         self._naked: bytes | None = None
@@ -62,6 +67,8 @@ class SimTamper:
         return wire[:-2] + bytes([wire[-2] ^ 0x5A, wire[-1]])
 
     def answer(self, apdu: bytes, valid: bool) -> int | None:
+        if not self.hears():
+            return None
         if not valid:
             return NAK
         booking = booking_of(apdu) if self.framing == "serial" else None

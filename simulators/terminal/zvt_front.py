@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from paychannels.drivers.zvt.apdu import Apdu, decode_apdu
 from paychannels.drivers.zvt.commands import (
@@ -82,6 +83,7 @@ class ZvtSession:
         ack_timeout: float = 5.0,
         t2: float = 5.0,
         full_pan: bool = False,
+        line_ok: Callable[[], bool] | None = None,
     ) -> None:
         self.terminal = terminal
         self.link = link
@@ -90,7 +92,8 @@ class ZvtSession:
         self.charset = charset
         self.ack_timeout = ack_timeout
         self.full_pan = full_pan
-        self.tamper = SimTamper(terminal, framing)
+        self.line_ok = line_ok
+        self.tamper = SimTamper(terminal, framing, hears=lambda: self._mode() == "zvt")
         self.transport = make_transport(link, framing, t2=t2, tamper=self.tamper)
         self._abort_requested = False
         self._next: bytes | None = None
@@ -101,7 +104,7 @@ class ZvtSession:
         """Answer commands until the link closes or the simulator stops."""
         while not self.stop.is_set() and self.link.is_open:
             try:
-                if not self.terminal.powered or self.terminal.line_mode != "zvt":
+                if self._mode() != "zvt":
                     self._off_protocol()
                     continue
                 raw, self._next = self._next or self.transport.receive(deadline_in(0.2)), None
@@ -109,7 +112,7 @@ class ZvtSession:
                 continue
             except LinkError:
                 return
-            if self.terminal.line_mode != "zvt" or not self.terminal.powered:
+            if self._mode() != "zvt":
                 continue  # switched off while the bytes arrived: they go unanswered
             with self.terminal.busy:
                 try:
@@ -117,13 +120,20 @@ class ZvtSession:
                 except (_Gone, LinkError, OutcomeUnknownError) as exc:
                     self.terminal.note(f"dialogue ended: {exc}")
 
+    def _mode(self) -> str:
+        """How the terminal takes the line now: zvt, off, or one of the line modes."""
+        if not self.terminal.powered:
+            return "off"
+        if self.line_ok is not None and not self.line_ok():
+            return "noise"  # the client's baud rate or stop bits differ from ours
+        return self.terminal.line_mode
+
     def _off_protocol(self) -> None:
         data = self.link.read(4096, deadline=deadline_in(0.2))
         self.transport.reset()
-        if self.terminal.powered:
-            answer = answer_off_protocol(self.terminal.line_mode, data)
-            if answer:
-                self.link.write(answer)
+        answer = answer_off_protocol(self._mode(), data)
+        if answer:
+            self.link.write(answer)
 
     # -- talking to the ECR ------------------------------------------------------------------
 
