@@ -114,6 +114,10 @@ class TcpServer:
             links = list(self._links)
         if not on:
             if listener is not None:
+                # shut down first: a close alone leaves it listening while the accept thread's
+                # select still holds it, and connects would land in its backlog
+                with contextlib.suppress(OSError):
+                    listener.shutdown(socket.SHUT_RDWR)
                 listener.close()
             for link in links:
                 link.close()

@@ -80,6 +80,9 @@ class Hall:
             else:
                 assert charged == 0, f"{record.id} is {record.status} but was charged {charged}"
             assert self.col.journal.verify(record.id) == []
+        # we resolve every in-doubt attempt before the next command, so the terminal never
+        # has to reverse one implicitly on our 1F1F echo
+        assert not any(t.reversed_implicitly for t in self.sim.terminal.journal.txns)
 
 
 def open_hall(tmp_path: Path, transport: str, *, options: str = TIMERS, **sim: object) -> Hall:
