@@ -258,3 +258,22 @@ def test_two_backends_share_one_terminal(tmp_path: Path) -> None:
         for col in backends:
             col.close()
         sim.close()
+
+
+def test_lost_reply_recovered_on_either_journal(journal_url: str) -> None:
+    sim = TerminalSimulator(password=int(PASSWORD), ack_timeout=1.0)
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    col = Collector.open(journal_url)
+    col.add_channel("hall-1", f"zvt+tcp://{host}:{port}?t3=0.5&t4=1", password=PASSWORD)
+    try:
+        sim.terminal.scripts.push(Script(faults=frozenset({"disconnect_after_approval"})))
+        req = PaymentRequest(
+            payer_id="P", amount=Money("1.00", "CNY"), reference="r", idempotency_key="pg-1"
+        )
+        p = col.collect(req, channel="hall-1")
+        assert p.status is S.UNKNOWN
+        assert col.recover().resolved == {"SUCCEEDED": 1}
+        assert col.status(p.id).channel_data["receipt_no"] == 1
+    finally:
+        col.close()
+        sim.close()
