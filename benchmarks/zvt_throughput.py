@@ -29,6 +29,7 @@ from typing import Any
 import serial
 
 from paychannels import Collector, Money, PaymentRequest
+from paychannels.drivers.zvt import TerminalChannel
 from paychannels.links import Link, SpyLink, Transcript, TranscriptWriter, deadline_in, open_link
 
 PASSWORD = "246813"
@@ -53,32 +54,37 @@ def request(i: int) -> PaymentRequest:
     )
 
 
-def library_run(url: str, n: int, db: str, rounds: int) -> tuple[list[float], Transcript]:
-    """N payments through the Collector in ``rounds`` slices (seconds per slice), and the
-    byte dialogue of one steady-state payment."""
-    col = Collector.open(db)
-    channel = col.add_channel("hall-1", url, password=PASSWORD)
-    for i in range(3):  # registration and the first sync happen here, not in the timing
-        col.collect(request(i), channel="hall-1")
-    buffer = io.StringIO()
-    client = channel.client  # type: ignore[attr-defined]
-    real: Link = client.link
-    client.link = SpyLink(real, TranscriptWriter(buffer, link=real.url))
-    col.collect(request(99_999), channel="hall-1")
-    client.link = real
-    path = Path(tempfile.mkdtemp()) / "dialogue.trace"
-    path.write_text(buffer.getvalue())
-    per_round = n // rounds
-    counter = iter(range(100, 100 + n))
+class Library:
+    """A Collector with a ``zvt`` channel, warmed up, and one steady-state dialogue recorded."""
 
-    def one_round() -> float:
+    def __init__(self, url: str, db: str) -> None:
+        self.col = Collector.open(db)
+        channel = self.col.add_channel("hall-1", url, password=PASSWORD)
+        assert isinstance(channel, TerminalChannel)
+        for i in range(3):  # registration and the first sync happen here, not in the timing
+            self.pay(i)
+        buffer = io.StringIO()
+        client = channel.client
+        real: Link = client.link
+        client.link = SpyLink(real, TranscriptWriter(buffer, link=real.url))
+        self.pay(99_999)
+        client.link = real
+        path = Path(tempfile.mkdtemp()) / "dialogue.trace"
+        path.write_text(buffer.getvalue())
+        self.dialogue = Transcript.load(path)
+        self._next = 100
+
+    def pay(self, i: int) -> None:
+        payment = self.col.collect(request(i), channel="hall-1")
+        assert payment.status.value == "SUCCEEDED", payment.reason_detail
+
+    def run(self, n: int) -> float:
+        """Seconds for ``n`` more payments."""
         start = time.perf_counter()
-        for _ in range(per_round):
-            payment = col.collect(request(next(counter)), channel="hall-1")
-            assert payment.status.value == "SUCCEEDED", payment.reason_detail
+        for i in range(self._next, self._next + n):
+            self.pay(i)
+        self._next += n
         return time.perf_counter() - start
-
-    return one_round, col, Transcript.load(path)  # type: ignore[return-value]
 
 
 def groups(dialogue: Transcript) -> list[tuple[str, bytes]]:
@@ -133,18 +139,19 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
         url = f"zvt+serial://{where['pty']}?baudrate=9600&{TIMERS}"
     per_round = n // rounds
     with tempfile.TemporaryDirectory() as tmp:
-        one_round, col, dialogue = library_run(url, n, f"sqlite:///{tmp}/journal.db", rounds)
+        library = Library(url, f"sqlite:///{tmp}/journal.db")
+        dialogue = library.dialogue
         lib: list[float] = []
         raw: list[float] = []
         try:
             for _ in range(rounds):
-                lib.append(one_round())
+                lib.append(library.run(per_round))
                 if transport == "tcp":
                     raw.append(raw_run(f"tcp://{where['tcp']}", dialogue, per_round))
                 else:
                     raw.append(raw_serial_run(where["pty"], dialogue, per_round))
         finally:
-            col.close()
+            library.col.close()
     ratios = sorted(a / b for a, b in zip(lib, raw, strict=True))
     total_lib, total_raw, done = sum(lib), sum(raw), per_round * rounds
     return {
