@@ -219,13 +219,19 @@ class Book:
             return BookState()
         return BookState.from_json(entry.value, entry.version)
 
-    def save(self, state: BookState) -> None:
+    def try_save(self, state: BookState) -> bool:
+        """Write if nobody wrote since ``state`` was read (compare-and-set on its version)."""
         if not self.ctx.save_state(STATE_KEY, state.to_json(), expected_version=state.version):
+            return False
+        state.version += 1
+        return True
+
+    def save(self, state: BookState) -> None:
+        if not self.try_save(state):
             raise NotSentError(
                 "the terminal book changed under us (another process without the terminal "
                 "lock?); nothing was sent"
             )
-        state.version += 1
 
     @staticmethod
     def _answer_key(kind: str, record_id: str, attempt: int) -> str:

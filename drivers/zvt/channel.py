@@ -65,6 +65,7 @@ class _Seen:
     done: Attempt
     last_receipt: int | None
     synced: bool
+    state: BookState
 
 
 class TerminalChannel(Channel):
@@ -212,20 +213,15 @@ class TerminalChannel(Channel):
         """Settle the terminal, persist the marker, run the command, remember what it did."""
         book = Book(ctx)
         record_id = record.id if record is not None else kind
+        number = record.attempt if record else 0
         with self._locked(ctx):
             self._abort.clear()
-            state = book.load()
             with self.client.session(
                 on_status=self._progress(ctx, record_id if record else None),
                 should_abort=self._abort.is_set,
             ) as session:
-                self._settle(session, state, book)
-                before = state.last_receipt if state.synced else None
-                attempt = Attempt(
-                    record_id, record.attempt if record else 0, kind, amount, before, book.now()
-                )
-                state.pending = attempt
-                book.save(state)
+                state, attempt = self._mark(session, book, (record_id, number, kind, amount))
+                before = attempt.before
                 self._seen = None
                 ctx.crashpoint("channel.before_send")
                 parent = record.parent_id if record is not None else None
@@ -244,6 +240,27 @@ class TerminalChannel(Channel):
                 self._remember(state, replace(attempt, result=result))
         self._tell("result", record_id, result.verdict, rc=result.result_code)
         return exchange, result
+
+    def _mark(
+        self, session: Session, book: Book, what: tuple[str, int, Kind, int | None]
+    ) -> tuple[BookState, Attempt]:
+        """Settle the book and persist the marker of the attempt about to be sent.
+
+        After a clean command the book is taken from memory and written back with a
+        compare-and-set; only when another process wrote in between is it read again.
+        """
+        seen = self._seen
+        state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
+        for _ in range(2):
+            self._settle(session, state, book)
+            before = state.last_receipt if state.synced else None
+            attempt = Attempt(*what, before=before, at=book.now())
+            state.pending = attempt
+            if book.try_save(state):
+                return state, attempt
+            self._seen = None  # someone else wrote since: read the book again
+            state = book.load()
+        raise NotSentError("the terminal book keeps changing under us; nothing was sent")
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new command (no booking command runs)."""
@@ -323,7 +340,7 @@ class TerminalChannel(Channel):
             last, synced = result.receipt, True
         elif result.verdict == "ambiguous":
             synced = False
-        self._seen = _Seen(state.version, done, last, synced)
+        self._seen = _Seen(state.version, done, last, synced, state)
 
     def _progress(
         self, ctx: ChannelContext, record_id: str | None
