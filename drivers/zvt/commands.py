@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from paychannels.drivers.zvt.apdu import Apdu
 from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode
-from paychannels.drivers.zvt.bmp import Bitmaps, decode_bmps, encode_bmp
+from paychannels.drivers.zvt.bmp import BMPS, Bitmaps, decode_bmps, encode_bmp
 from paychannels.drivers.zvt.errors import ZvtProtocolError
 from paychannels.drivers.zvt.tlv import Tlv, find
 
@@ -47,6 +47,17 @@ def _pwd(data: bytes, name: str) -> int:
     if len(data) < 3:
         raise ZvtProtocolError(f"the 3-byte password of {name} is missing", field="password")
     return bcd_decode(data[:3], field=f"{name} password")
+
+
+def _required(bitmaps: Bitmaps, tag: int, command: str) -> int:
+    """A BCD BMP the command cannot do without."""
+    value = bitmaps.number(tag)
+    if value is None:
+        name = BMPS[tag].name
+        raise ZvtProtocolError(
+            f"{command} without its {name} (BMP {tag:02X})", field=f"BMP {tag:02X}"
+        )
+    return value
 
 
 def _tlv_receipt(bitmaps: Bitmaps) -> int | None:
@@ -133,9 +144,7 @@ class Authorization:
     @classmethod
     def parse(cls, apdu: Apdu) -> Authorization:
         b = decode_bmps(apdu.data, what="Authorization")
-        amount = b.number(0x04)
-        if amount is None:
-            raise ZvtProtocolError("Authorization without an amount (BMP 04)", field="BMP 04")
+        amount = _required(b, 0x04, "Authorization")
         return cls(
             amount, b.number(0x49), b.byte(0x19), b.byte(0x01), b.byte(0x02), _tlv_receipt(b)
         )
@@ -159,9 +168,7 @@ class Reversal:
     @classmethod
     def parse(cls, apdu: Apdu) -> Reversal:
         b = decode_bmps(apdu.data, start=3, what="Reversal")
-        receipt = b.number(0x87)
-        if receipt is None:
-            raise ZvtProtocolError("Reversal without a receipt number (BMP 87)", field="BMP 87")
+        receipt = _required(b, 0x87, "Reversal")
         return cls(_pwd(apdu.data, "Reversal"), receipt, b.number(0x04))
 
 
@@ -183,10 +190,7 @@ class Refund:
     @classmethod
     def parse(cls, apdu: Apdu) -> Refund:
         b = decode_bmps(apdu.data, start=3, what="Refund")
-        amount = b.number(0x04)
-        if amount is None:
-            raise ZvtProtocolError("Refund without an amount (BMP 04)", field="BMP 04")
-        return cls(_pwd(apdu.data, "Refund"), amount, b.number(0x49))
+        return cls(_pwd(apdu.data, "Refund"), _required(b, 0x04, "Refund"), b.number(0x49))
 
 
 @dataclass(frozen=True, slots=True)

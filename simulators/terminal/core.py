@@ -206,26 +206,14 @@ class SimTerminal:
         if card is None:
             self.note(f"payment {amount}: cardholder aborted")
             return Booking(0x6C)
-        code = self._bank(front, script)
-        txn = self.journal.book(
-            kind="payment", amount=amount, currency=self.currency.numeric, result_code=code,
-            card=card, at=self.clock().isoformat(timespec="seconds"), tag=tag,
-        )  # fmt: skip
-        self.note(f"payment {amount}: receipt {txn.receipt}, result {code:02X}")
-        return Booking(code, txn)
+        return self._book("payment", amount, self._bank(front, script), card, tag)
 
     def refund(self, front: Front, amount: int, *, script: Script, tag: str | None) -> Booking:
         """A refund to the card presented."""
         card = self._cardholder(front, script, pin=False)
         if card is None:
             return Booking(0x6C)
-        code = self._bank(front, script)
-        txn = self.journal.book(
-            kind="refund", amount=amount, currency=self.currency.numeric, result_code=code,
-            card=card, at=self.clock().isoformat(timespec="seconds"), tag=tag,
-        )  # fmt: skip
-        self.note(f"refund {amount}: receipt {txn.receipt}, result {code:02X}")
-        return Booking(code, txn)
+        return self._book("refund", amount, self._bank(front, script), card, tag)
 
     def reverse(self, front: Front, receipt: int, *, script: Script, tag: str | None) -> Booking:
         """Reverse the payment with ``receipt`` in the open batch."""
@@ -236,15 +224,29 @@ class SimTerminal:
             return Booking(0xB4)
         front.show(PLEASE_WAIT)
         front.wait(script.host_delay)
-        code = script.code
-        txn = self.journal.book(
-            kind="reversal", amount=original.amount, currency=original.currency, result_code=code,
-            card=original.card, at=self.clock().isoformat(timespec="seconds"), tag=tag,
-            original_receipt=receipt,
-        )  # fmt: skip
-        if code == 0:
+        booking = self._book(
+            "reversal", original.amount, script.code, original.card, tag, original_receipt=receipt
+        )
+        if booking.approved:
             self.journal.mark_reversed(original)
-        self.note(f"reversal of {receipt}: receipt {txn.receipt}, result {code:02X}")
+        return booking
+
+    def _book(
+        self, kind: str, amount: int, code: int, card: str, tag: str | None, **extra: Any
+    ) -> Booking:
+        """Book a transaction that reached the bank (approved or not) in the journal."""
+        at = self.clock().isoformat(timespec="seconds")
+        txn = self.journal.book(
+            kind=kind,
+            amount=amount,
+            currency=self.currency.numeric,
+            result_code=code,
+            card=card,
+            at=at,
+            tag=tag,
+            **extra,
+        )
+        self.note(f"{kind} {amount}: receipt {txn.receipt}, result {code:02X}")
         return Booking(code, txn)
 
     def _implicit_reversal(self, echoed: int) -> None:

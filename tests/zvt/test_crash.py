@@ -9,17 +9,14 @@ in the state the terminal says, none charged twice.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from paychannels import Status, open_journal
 from paychannels.simulators.terminal import Rule, Script, TerminalSimulator
+from tests import crashkit
 from tests.zvt.crash_child import PASSWORD, PLAN
 
 CHILD = Path(__file__).with_name("crash_child.py")
@@ -43,23 +40,7 @@ def simulator() -> TerminalSimulator:
 def run_child(
     db: str, port: int, phase: str, *, crash_at: str = "", trace: Path | None = None
 ) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_CRASH")}
-    env["PYTHONPATH"] = str(ROOT)
-    if crash_at:
-        env["PAYCHANNELS_CRASH_AT"] = crash_at
-    if trace is not None:
-        env["PAYCHANNELS_CRASH_TRACE"] = str(trace)
-    proc = subprocess.run(
-        [sys.executable, str(CHILD), db, str(port), phase],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if proc.returncode not in (0, -signal.SIGKILL):
-        raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.returncode
+    return crashkit.run_child(CHILD, [db, str(port), phase], crash_at=crash_at, trace=trace)
 
 
 def check_truth(db: str, sim: TerminalSimulator) -> None:
@@ -86,11 +67,7 @@ def kill_points(tmp: Path) -> list[str]:
         assert run_child(f"sqlite:///{tmp}/trace.db", sim.tcp.port, "work", trace=trace) == 0  # type: ignore[union-attr]
     finally:
         sim.close()
-    seen: Counter[str] = Counter()
-    steps = []
-    for name in trace.read_text().split():
-        seen[name] += 1
-        steps.append(f"{name}@{seen[name]}")
+    steps = crashkit.numbered_steps(trace)
     first = steps[: steps.index("collect.after_journal@1") + 1]
     return [*first, "channel.after_send@2", "channel.after_send@3", "collect.after_outcome@2"]
 
