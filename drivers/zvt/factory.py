@@ -84,7 +84,12 @@ def client_from_url(
     port = parsed.port if parsed.port is not None or framing != "tcp" else DEFAULT_PORT
     link = link_from_parsed(replace(parsed, query=link_query, port=port), transport=framing)
     if transcript is not None:
-        link = SpyLink(link, transcript, filters=zvt_filters(framing))
+        writer = (
+            transcript
+            if isinstance(transcript, TranscriptWriter)
+            else TranscriptWriter(transcript, link=link.url, append=True)
+        )
+        link = SpyLink(link, writer, filters=zvt_filters(framing))
     return ZvtClient(link, framing, config), parsed
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from paychannels import LinkConnectError, ProtocolError
-from paychannels.links import SpyLink, Transcript, Unit, deadline_in, open_link
+from paychannels.links import SpyLink, Transcript, TranscriptWriter, Unit, deadline_in, open_link
 
 
 class Upper:
@@ -102,3 +102,19 @@ def test_bad_transcripts_name_file_and_line(
     with pytest.raises(ProtocolError, match=message) as info:
         Transcript.load(path)
     assert f"bad.txt{where}" in str(info.value)
+
+
+def test_a_transcript_can_grow_across_restarts(tmp_path: Path) -> None:
+    path = tmp_path / "hall-1.trace"
+    for word in (b"first", b"second"):
+        spy = SpyLink(
+            open_link("loop://", do_not_open=True),
+            TranscriptWriter(path, link="loop://", append=True),
+        )
+        spy.open()
+        spy.write(word)
+        spy.close()
+        spy.detach()
+    t = Transcript.load(path)
+    assert t.stream(">") == b"firstsecond"
+    assert [e.text for e in t.entries if e.direction == "*"] == ["open", "close", "open", "close"]

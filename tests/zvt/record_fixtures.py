@@ -21,6 +21,7 @@ from tests.zvt.scenarios import CLOCK, EXPECTED, OPTIONS, PASSWORD, SCENARIOS
 def record(name: str, target: Path) -> list[str]:
     """Run one scenario against the simulator, writing its transcript to ``target``."""
     scenario = SCENARIOS[name]
+    target.unlink(missing_ok=True)  # the channel appends to its transcript
     with TerminalSimulator(password=int(PASSWORD), clock=lambda: CLOCK, t2=0.3) as sim:
         if scenario.transport == "tcp":
             host, port = sim.serve_tcp("127.0.0.1", 0)

@@ -59,7 +59,7 @@ class Transcript:
             raise ProtocolError(f"{where}:1: not a paychannels transcript (expected {MAGIC!r})")
         out = cls()
         for number, line in enumerate(lines[1:], start=2):
-            if not line.strip():
+            if not line.strip() or line.strip() == MAGIC:  # a later writer's header block
                 continue
             if line.startswith("#"):
                 key, _, value = line[1:].partition(":")
@@ -103,11 +103,14 @@ def _one_line(text: str) -> str:
 class TranscriptWriter:
     """Appends transcript lines to a file or stream, flushed line by line (crash-proof)."""
 
-    def __init__(self, target: str | Path | IO[str], *, link: str) -> None:
+    def __init__(self, target: str | Path | IO[str], *, link: str, append: bool = False) -> None:
+        """``append``: add to an existing file (a channel's transcript across restarts);
+        each writer starts with its own header block, its times counted from its start."""
         if isinstance(target, str | Path):
             path = Path(target)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._fh: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+            mode = "a" if append else "w"
+            self._fh: IO[str] = open(path, mode, encoding="utf-8")  # noqa: SIM115 - kept open
             self._owned = True
             self.path: Path | None = path
         else:
