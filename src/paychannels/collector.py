@@ -19,9 +19,8 @@ import re
 import secrets
 import socket
 import threading
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -46,6 +45,7 @@ from paychannels.errors import (
 from paychannels.ids import new_id
 from paychannels.journal import Change, Claim, Journal, NewRecord, StateEntry, open_journal
 from paychannels.journal.base import Applied, Decide
+from paychannels.locks import LockTable
 from paychannels.masking import scrub
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
@@ -65,6 +65,7 @@ _CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 Subscriber = Callable[[Event], None]
+ProgressWatcher = Callable[[str, dict[str, JsonValue]], None]
 
 
 @dataclass
@@ -109,6 +110,7 @@ class _Context:
         self._collector = collector
         self._channel_name = channel_name
         self._record_id = record_id
+        self._progress: list[Change] = []
 
     @property
     def channel_name(self) -> str:
@@ -124,8 +126,22 @@ class _Context:
         return self._collector.clock
 
     def progress(self, text: str, **data: JsonValue) -> None:
-        payload: dict[str, JsonValue] = {"text": text, **data}
-        self._collector._annotate(self._target(), Change(event=EventType.PROGRESS, data=payload))
+        """Published live now; journaled with the verb's outcome, in the same commit.
+
+        A progress text is news for a screen, not a state: persisting each in its own
+        commit cost more than the payment's state changes, and a crash mid-dialogue loses
+        only texts the outcome (UNKNOWN, then asked) does not need.
+        """
+        col = self._collector
+        payload: dict[str, JsonValue] = {"text": text, **data, "at": col.clock.now().isoformat()}
+        target = self._target()
+        self._progress.append(Change(event=EventType.PROGRESS, data=payload))
+        col._live_progress(target, payload)
+
+    def held(self) -> list[Change]:
+        """The progress events not journaled yet (they go with the next write of the record)."""
+        out, self._progress = self._progress, []
+        return out
 
     def next_number(self, key: str, *, start: int = 1) -> int:
         col = self._collector
@@ -140,22 +156,10 @@ class _Context:
             self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
         )
 
-    @contextmanager
-    def lock(self, name: str, *, timeout: float) -> Iterator[None]:
+    def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
         col = self._collector
-        scoped = f"{self.channel_name}:{name}"
-        hold = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
-        deadline = col.clock.monotonic() + timeout
-        while not col.journal.acquire_lock(
-            scoped, col.owner, until=col.clock.now() + timedelta(seconds=hold), now=col.clock.now()
-        ):
-            if col.clock.monotonic() >= deadline:
-                raise NotSentError(f"{scoped} is busy with another payment; nothing was sent")
-            time.sleep(0.05)
-        try:
-            yield
-        finally:
-            col.journal.release_lock(scoped, col.owner)
+        lease = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
+        return col.locks.hold(f"{self.channel_name}:{name}", lease=lease, timeout=timeout)
 
     def crashpoint(self, name: str) -> None:
         crashpoint(name)
@@ -170,14 +174,19 @@ class Collector:
         *,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
+        lock_linger: float = 1.0,
     ) -> None:
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
         self.attention_after = attention_after
         self._host = socket.gethostname()
         self.owner = f"{self._host}/{os.getpid()}/{secrets.token_hex(4)}"
+        self.locks = LockTable(
+            journal, self.owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
+        )
         self._channels: dict[str, Channel] = {}
         self._subscribers: list[Subscriber] = []
+        self._progress_watchers: list[ProgressWatcher] = []
         self._sub_lock = threading.Lock()
 
     @classmethod
@@ -188,6 +197,7 @@ class Collector:
         migrate: bool = True,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
+        lock_linger: float = 1.0,
     ) -> Collector:
         """Open the journal at ``url`` (creating or migrating its schema unless told not to)."""
         journal = open_journal(url)
@@ -199,7 +209,7 @@ class Collector:
         except BaseException:
             journal.close()
             raise
-        return cls(journal, clock=clock, attention_after=attention_after)
+        return cls(journal, clock=clock, attention_after=attention_after, lock_linger=lock_linger)
 
     # -- channels -------------------------------------------------------------------------
 
@@ -227,8 +237,9 @@ class Collector:
             ) from None
 
     def channel_context(self, name: str) -> ChannelContext:
-        """The context a channel's verbs get, for tools that drive a channel directly (the
-        ``batch`` commands read a bank's ledger through it)."""
+        """A context for a channel's own work outside a payment (a terminal's end of day, a
+        bank's ledger for the ``batch`` commands): the same lock, state and clock its
+        payments use."""
         self.channel(name)
         return _Context(self, name, None)
 
@@ -402,7 +413,7 @@ class Collector:
             )
             outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
         crashpoint("collect.after_outcome")
-        updated = self.apply_outcome(record.id, outcome, via="dispatch")
+        updated = self.apply_outcome(record.id, outcome, via="dispatch", notes=ctx.held())
         crashpoint("collect.after_journal")
         return updated
 
@@ -434,13 +445,43 @@ class Collector:
 
         return unsubscribe
 
+    def watch_progress(self, callback: ProgressWatcher) -> Callable[[], None]:
+        """Call ``callback(payment_id, data)`` the moment a channel reports progress.
+
+        Progress events reach the journal (and ``subscribe`` callbacks) with the verb's
+        outcome; this is the live feed for a cashier's screen. Returns an unsubscribe.
+        """
+        with self._sub_lock:
+            self._progress_watchers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._sub_lock:
+                if callback in self._progress_watchers:
+                    self._progress_watchers.remove(callback)
+
+        return unsubscribe
+
+    def _live_progress(self, record_id: str, data: dict[str, JsonValue]) -> None:
+        with self._sub_lock:
+            watchers = list(self._progress_watchers)
+        for callback in watchers:
+            try:
+                callback(record_id, dict(data))
+            except Exception:  # a screen's bug must not break the payment flow
+                log.exception("progress watcher %r failed", callback)
+
     # -- applying what channels report -------------------------------------------------------
 
-    def apply_outcome(self, record_id: str, outcome: Outcome, *, via: str) -> Record:
-        """Apply a channel's report to a record, forward-only (see ``resolution.resolve``)."""
+    def apply_outcome(
+        self, record_id: str, outcome: Outcome, *, via: str, notes: Sequence[Change] = ()
+    ) -> Record:
+        """Apply a channel's report to a record, forward-only (see ``resolution.resolve``).
+
+        ``notes`` (the verb's progress events) are journaled first, in the same commit.
+        """
         return self._write(
             lambda now: self.journal.modify(
-                record_id, lambda current: resolve(current, outcome, via=via), now=now
+                record_id, lambda current: [*notes, *resolve(current, outcome, via=via)], now=now
             )
         ).record
 
@@ -592,20 +633,24 @@ class Collector:
         return self._inquire(record, ch, via="inquiry after unverified notice")
 
     def _inquire(self, record: Record, ch: Channel, *, via: str) -> Record:
+        ctx = _Context(self, record.channel, record.id)
         try:
-            outcome = ch.inquire(record, _Context(self, record.channel, record.id))
+            outcome = ch.inquire(record, ctx)
         except Exception as exc:  # the question did not get through: we learned nothing
             detail = scrub(f"{type(exc).__name__}: {exc}")
             log.info("%s: inquiry failed: %s", record.id, detail)
-            return self._annotate(
-                record.id, Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
-            )
+            note = Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
+            changes = [*ctx.held(), note]
+            return self._write(
+                lambda now: self.journal.modify(record.id, lambda _current: changes, now=now)
+            ).record
         crashpoint("recover.after_inquiry")
-        if not resolve(record, outcome, via=via):
+        held = ctx.held()
+        if not held and not resolve(record, outcome, via=via):
             # nothing to change as of what we read (a PENDING order still pending): no write;
             # had the record moved meanwhile, its writer handled it and we learned nothing new
             return record
-        return self.apply_outcome(record.id, outcome, via=via)
+        return self.apply_outcome(record.id, outcome, via=via, notes=held)
 
     # -- refund and cancel ----------------------------------------------------------------
 
@@ -694,14 +739,14 @@ class Collector:
             if not ch.capabilities.cancel:
                 raise UnsupportedOperation(f"channel {record.channel!r} cannot cancel")
             outcome = ch.cancel(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="cancel")
+            return self.apply_outcome(record_id, outcome, via="cancel", notes=ctx.held())
         if record.status is Status.SUCCEEDED:
             if not ch.capabilities.void:
                 raise UnsupportedOperation(
                     f"channel {record.channel!r} cannot void; use refund() instead"
                 )
             outcome = ch.void(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="void")
+            return self.apply_outcome(record_id, outcome, via="void", notes=ctx.held())
         if record.status is Status.UNKNOWN:
             raise IllegalTransition(
                 f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"
@@ -793,6 +838,13 @@ class Collector:
         owner, until = record.claimed_by, record.lease_until
         if owner is None or until is None or until <= now:
             return False
+        return self.owner_alive(owner)
+
+    def owner_alive(self, owner: str) -> bool:
+        """Whether the process named by a claim or lock owner may still be running.
+
+        Only a process on this host can be seen to be dead; another host's is trusted.
+        """
         if owner == self.owner:
             return True
         host, _, rest = owner.partition("/")
@@ -851,12 +903,13 @@ class Collector:
                     log.exception("event subscriber %r failed on event %s", callback, event.seq)
 
     def close(self) -> None:
-        """Close every channel and the journal."""
+        """Close every channel, give back lingering locks, close the journal."""
         for ch in self._channels.values():
             try:
                 ch.close()
             except Exception:
                 log.exception("closing channel %s failed", ch.describe())
+        self.locks.release_all()
         self.journal.close()
 
     def __enter__(self) -> Collector:

@@ -19,7 +19,10 @@ __all__ = [
     "InvalidURL",
     "JournalError",
     "JournalUnavailable",
+    "LinkClosed",
+    "LinkConnectError",
     "LinkError",
+    "LinkTimeout",
     "MoneyError",
     "NotSentError",
     "OutcomeUnknownError",
@@ -143,6 +146,18 @@ class OutcomeUnknownError(ChannelError):
 
 class LinkError(ChannelError):
     """A byte link (serial port, TCP socket) failed."""
+
+
+class LinkConnectError(LinkError, NotSentError):
+    """A link could not be opened (port missing or busy, connection refused): nothing was sent."""
+
+
+class LinkTimeout(LinkError):
+    """Nothing (or not enough) arrived on a link before the deadline."""
+
+
+class LinkClosed(LinkError):
+    """The peer closed the link (EOF, reset) or the link was closed under a reader."""
 
 
 class ProtocolError(ChannelError):

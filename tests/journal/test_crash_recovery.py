@@ -7,11 +7,7 @@ state with the simulated device's ledger: none lost, none taken twice, events co
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,9 +15,9 @@ import pytest
 from paychannels import Status, open_journal
 from paychannels.channels.ledger import FileLedger
 from paychannels.crashpoints import POINTS
+from tests import crashkit
 
 CHILD = Path(__file__).with_name("crash_child.py")
-ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {
     "crash-1": (Status.SUCCEEDED, 1),
     "crash-2": (Status.SUCCEEDED, 1),
@@ -33,33 +29,10 @@ KILLS: list[str] = []  # every (phase, point@n) exercised, for the report
 def run_child(
     db: str, ledger: Path, phase: str, *, crash_at: str = "", trace: Path | None = None
 ) -> int:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_CRASH")}
-    env["PYTHONPATH"] = str(ROOT)
-    if crash_at:
-        env["PAYCHANNELS_CRASH_AT"] = crash_at
-    if trace is not None:
-        env["PAYCHANNELS_CRASH_TRACE"] = str(trace)
-    proc = subprocess.run(
-        [sys.executable, str(CHILD), db, str(ledger), phase],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if proc.returncode not in (0, -signal.SIGKILL):
-        raise AssertionError(f"child failed ({proc.returncode}):\n{proc.stderr}")
-    return proc.returncode
+    return crashkit.run_child(CHILD, [db, str(ledger), phase], crash_at=crash_at, trace=trace)
 
 
-def steps(trace: Path) -> list[str]:
-    """Each point reached, numbered by occurrence: ['collect.before_intent@1', ...]."""
-    seen: Counter[str] = Counter()
-    out = []
-    for name in trace.read_text().split():
-        seen[name] += 1
-        out.append(f"{name}@{seen[name]}")
-    return out
+steps = crashkit.numbered_steps
 
 
 def check_truth(db: str, ledger: Path) -> None:

@@ -259,8 +259,11 @@ def test_locks_exclude_other_owners_until_expiry(journal: Journal) -> None:
     )
     journal.release_lock("term-1", "A")  # not the owner any more: no effect
     assert not journal.acquire_lock("term-1", "A", until=until, now=until + timedelta(2))
+    assert journal.lock_owner("term-1") == "B"
     journal.release_lock("term-1", "B")
+    assert journal.lock_owner("term-1") is None
     assert journal.acquire_lock("term-1", "A", until=until, now=T0)
+    assert journal.lock_owner("term-1") == "A"
 
 
 def test_channel_state_cas_and_counters(journal: Journal) -> None:

@@ -57,7 +57,8 @@ class ChannelContext(Protocol):
         ...
 
     def progress(self, text: str, **data: JsonValue) -> None:
-        """Report an intermediate status ("insert card") as a progress event."""
+        """Report an intermediate status ("insert card"): live to ``watch_progress`` now,
+        journaled as a progress event with the verb's outcome."""
         ...
 
     def next_number(self, key: str, *, start: int = 1) -> int:

@@ -222,6 +222,10 @@ class Journal(ABC):
         """Give a lock back (only its owner can)."""
 
     @abstractmethod
+    def lock_owner(self, name: str) -> str | None:
+        """Who holds a named lock now (expired or not), or None."""
+
+    @abstractmethod
     def state_get(self, scope: str, key: str) -> StateEntry | None:
         """A channel's persisted value (trace numbers, ledgers, cursors)."""
 

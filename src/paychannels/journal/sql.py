@@ -660,6 +660,11 @@ class SqlJournal(Journal):
         with self._transaction(write=True) as tx:
             tx.run("DELETE FROM pc_locks WHERE name = ? AND owner = ?", (name, owner))
 
+    def lock_owner(self, name: str) -> str | None:
+        with self._transaction(write=False) as tx:
+            row = tx.one("SELECT owner FROM pc_locks WHERE name = ?", (name,))
+        return None if row is None else str(row["owner"])
+
     def state_get(self, scope: str, key: str) -> StateEntry | None:
         with self._transaction(write=False) as tx:
             row = tx.one(

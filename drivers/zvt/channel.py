@@ -1,0 +1,376 @@
+"""``TerminalChannel``: payments, reversals, refunds and end-of-day on a ZVT terminal.
+
+One booking command at a time per terminal: the journal's lock (``ctx.lock``) keeps other
+processes out, a thread lock other threads of this one. Before a booking command leaves,
+a marker is persisted (see ``book``); an attempt whose answer was lost is resolved by asking
+the terminal for its last status information again, never by sending it again — in
+``inquire`` (the Collector's recovery), or before the next command on the same terminal,
+which refuses to start while an earlier attempt there cannot be resolved.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from paychannels.channels.base import Capabilities, Channel, ChannelContext
+from paychannels.currencies import Currency
+from paychannels.drivers.zvt.book import Attempt, Book, BookState, Kind, Result, identify
+from paychannels.drivers.zvt.client import Session, TerminalStatus, ZvtClient
+from paychannels.drivers.zvt.codes import result_meaning, status_text
+from paychannels.drivers.zvt.dialogue import Exchange
+from paychannels.drivers.zvt.errors import CommandRefused
+from paychannels.drivers.zvt.outcomes import info_data, result_of, to_outcome
+from paychannels.drivers.zvt.replies import IntermediateStatus, StatusInformation
+from paychannels.drivers.zvt.totals import DayTotals, day_totals
+from paychannels.errors import (
+    ChannelError,
+    LinkError,
+    NotSentError,
+    OutcomeUnknownError,
+    ProtocolError,
+    UnsupportedOperation,
+)
+from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.status import Status
+
+__all__ = ["ReversalRefused", "TerminalChannel", "TerminalEvent"]
+
+Run = Callable[[Session, int | None], Exchange]
+
+
+class ReversalRefused(ChannelError):
+    """The terminal would not reverse the payment; it stays as it was."""
+
+
+@dataclass(frozen=True, slots=True)
+class TerminalEvent:
+    """What the terminal is doing, for a hall's screen (see ``TerminalChannel.watch``)."""
+
+    kind: str  # command | status | result
+    record_id: str | None
+    text: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """The last attempt this process saw finish cleanly (saves asking the terminal again)."""
+
+    version: int
+    done: Attempt
+    last_receipt: int | None
+    synced: bool
+    state: BookState
+
+
+class TerminalChannel(Channel):
+    """A ZVT terminal over TCP or a serial line; see the module docstring."""
+
+    scheme = "zvt"
+    capabilities = Capabilities(
+        inquire=True, void=True, refund=True, partial_refund=True, dispatch_timeout=600.0
+    )
+
+    def __init__(
+        self, client: ZvtClient, *, currency: Currency, url: str, lock_timeout: float = 30.0
+    ) -> None:
+        self.client = client
+        self.currency = currency
+        self.url = url
+        self.lock_timeout = lock_timeout
+        self._local = threading.Lock()
+        self._abort = threading.Event()
+        self._seen: _Seen | None = None
+        self._watchers: list[Callable[[TerminalEvent], None]] = []
+        self.on_close: list[Callable[[], None]] = []
+
+    # -- observers and control -------------------------------------------------------------
+
+    def watch(self, callback: Callable[[TerminalEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` for each command, status and result; returns an unsubscribe."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    def _tell(self, kind: str, record_id: str | None, text: str, **data: Any) -> None:
+        for callback in list(self._watchers):
+            callback(TerminalEvent(kind, record_id, text, data))
+
+    def abort(self) -> None:
+        """Ask the terminal to abort the running payment (it ends DECLINED if it still can)."""
+        self._abort.set()
+
+    # -- verbs -----------------------------------------------------------------------------
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        self._check_currency(payment.amount.currency.code)
+        amount = payment.amount.minor
+        exchange, result = self._book(
+            ctx, "payment", payment, amount, lambda s, last: s.authorize(amount, last_receipt=last)
+        )
+        return self._outcome(result, exchange)
+
+    def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
+        self._check_currency(refund.amount.currency.code)
+        amount = refund.amount.minor
+        exchange, result = self._book(ctx, "refund", refund, amount, lambda s, _: s.refund(amount))
+        return self._outcome(result, exchange)
+
+    def void(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        receipt = payment.channel_data.get("receipt_no")
+        if not isinstance(receipt, int):
+            raise UnsupportedOperation(
+                f"{payment.id} has no terminal receipt number; it cannot be reversed here"
+            )
+        taken = (payment.amount_taken or payment.amount).minor
+        exchange, result = self._book(
+            ctx, "reversal", payment, taken, lambda s, _: s.reverse(receipt, taken)
+        )
+        if result.result_code == 0xB4:  # already reversed: an earlier attempt got through
+            return Outcome(status=Status.REVERSED, message=result_meaning(0xB4).text)
+        if result.result_code:
+            meaning = result_meaning(result.result_code).detail
+            raise ReversalRefused(f"the terminal refused to reverse {payment.id}: {meaning}")
+        if result.verdict != "booked":
+            raise OutcomeUnknownError(
+                f"the reversal of {payment.id} got no readable answer ({result.detail}); "
+                "cancel again: a reversal already done is answered 'already reversed'"
+            )
+        return to_outcome(
+            result, currency=self.currency.code, receipt=exchange.receipt, success=Status.REVERSED
+        )
+
+    def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
+        book = Book(ctx)
+        kind: Kind = "refund" if isinstance(record, Refund) else "payment"
+        key = (record.id, record.attempt, kind)
+        with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
+            known = book.answer(kind, record.id, record.attempt)
+            if known is not None:
+                return self._outcome(known, None)
+            state = book.load()
+            if state.pending is not None and state.pending.key() == key:
+                done, lines = self._resolve(state, book)
+                book.save(state)
+                assert done.result is not None
+                return self._outcome(done.result, None, lines)
+            found = state.find(key)
+            if found is not None and found.result is not None:
+                return self._outcome(found.result, None)
+            if state.since is None or record.created_at > datetime.fromisoformat(state.since):
+                return Outcome.not_sent(
+                    "no command for this attempt ever left (the marker is written before any "
+                    "byte); a retry is safe"
+                )
+            return Outcome.unknown(
+                "the terminal book no longer remembers this attempt; compare with the "
+                "terminal's journal"
+            )
+
+    def end_of_day(self, ctx: ChannelContext) -> DayTotals:
+        """Close the terminal's batch; the totals it reports, with the report's lines."""
+        exchange, _ = self._book(ctx, "end_of_day", None, None, lambda s, _: s.end_of_day())
+        if exchange.abort is not None:
+            raise CommandRefused(
+                exchange.abort.result_code,
+                result_meaning(exchange.abort.result_code).text,
+                "End-of-Day",
+            )
+        return day_totals(exchange, self.currency.code)
+
+    def status(self, ctx: ChannelContext | None = None) -> TerminalStatus:
+        """Ask whether the terminal is ready (under the terminal lock when a context is given)."""
+        with self._locked(ctx), self.client.session() as session:
+            return session.status()
+
+    # -- the booking flow ------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if not self._local.acquire(timeout=self.lock_timeout):
+            raise NotSentError(f"{self.url} is busy in this process; nothing was sent")
+        try:
+            yield
+        finally:
+            self._local.release()
+
+    @contextmanager
+    def _locked(self, ctx: ChannelContext | None) -> Iterator[None]:
+        if ctx is None:
+            with self._exclusive():
+                yield
+            return
+        with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
+            yield
+
+    def _book(
+        self, ctx: ChannelContext, kind: Kind, record: Record | None, amount: int | None, run: Run
+    ) -> tuple[Exchange, Result]:
+        """Settle the terminal, persist the marker, run the command, remember what it did."""
+        book = Book(ctx)
+        record_id = record.id if record is not None else kind
+        number = record.attempt if record else 0
+        with self._locked(ctx):
+            self._abort.clear()
+            with self.client.session(
+                on_status=self._progress(ctx, record_id if record else None),
+                should_abort=self._abort.is_set,
+            ) as session:
+                state, attempt = self._mark(session, book, (record_id, number, kind, amount))
+                before = attempt.before
+                self._seen = None
+                ctx.crashpoint("channel.before_send")
+                parent = record.parent_id if record is not None else None
+                self._tell("command", record_id, kind, amount=amount, parent_id=parent)
+                try:
+                    exchange = run(session, before)
+                except NotSentError as exc:  # refused or NAKed: provably not executed
+                    self._remember(
+                        state, replace(attempt, result=Result("not_booked", detail=str(exc)))
+                    )
+                    raise
+                ctx.crashpoint("channel.after_send")
+                result = result_of(exchange, attempt, self.client.config.charset)
+                if result is None:
+                    result = self._fetch_missing(session, attempt)
+                self._remember(state, replace(attempt, result=result))
+        self._tell("result", record_id, result.verdict, rc=result.result_code)
+        return exchange, result
+
+    def _mark(
+        self, session: Session, book: Book, what: tuple[str, int, Kind, int | None]
+    ) -> tuple[BookState, Attempt]:
+        """Settle the book and persist the marker of the attempt about to be sent.
+
+        After a clean command the book is taken from memory and written back with a
+        compare-and-set; only when another process wrote in between is it read again.
+        """
+        seen = self._seen
+        state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
+        for _ in range(2):
+            self._settle(session, state, book)
+            before = state.last_receipt if state.synced else None
+            attempt = Attempt(*what, before=before, at=book.now())
+            state.pending = attempt
+            if book.try_save(state):
+                return state, attempt
+            self._seen = None  # someone else wrote since: read the book again
+            state = book.load()
+        raise NotSentError("the terminal book keeps changing under us; nothing was sent")
+
+    def _settle(self, session: Session, state: BookState, book: Book) -> None:
+        """Make the book match the terminal before a new command (no booking command runs)."""
+        try:
+            if state.pending is not None:
+                self._resolve(state, book, session)
+            elif not state.synced:
+                info, ok, _ = self._repeat(session)
+                if ok:
+                    state.last_receipt, state.synced = (info.receipt or 0) if info else 0, True
+        except (OutcomeUnknownError, ProtocolError, LinkError, CommandRefused) as exc:
+            raise NotSentError(
+                f"could not check the terminal before sending ({exc}); nothing was sent"
+            ) from None
+
+    def _resolve(
+        self, state: BookState, book: Book, session: Session | None = None
+    ) -> tuple[Attempt, list[str]]:
+        """Decide ``state.pending`` (from memory, else by asking again) and record the result."""
+        pending = state.pending
+        assert pending is not None
+        seen = self._seen
+        lines: list[str] = []
+        if seen is not None and seen.version == state.version and seen.done.key() == pending.key():
+            done = seen.done
+            state.last_receipt, state.synced = seen.last_receipt, seen.synced
+        else:
+            if session is None:
+                with self.client.session() as own:
+                    return self._resolve(state, book, own)
+            info, ok, lines = self._repeat(session)
+            if not ok:
+                raise OutcomeUnknownError(
+                    f"{pending.kind} {pending.id} is in doubt and the terminal cannot repeat its "
+                    "last status information now; try again later"
+                )
+            result = identify(pending, info)
+            if result.verdict == "booked" and info is not None:
+                data = info_data(info, self.client.config.charset)
+                result = replace(result, data=data)
+            done = replace(pending, result=result)
+            if done.kind != "end_of_day":
+                book.put_answer(done)
+            state.last_receipt, state.synced = (info.receipt or 0) if info else 0, True
+        state.pending = None
+        state.remember(done)
+        return done, lines
+
+    def _repeat(self, session: Session) -> tuple[StatusInformation | None, bool, list[str]]:
+        """The terminal's last status information: (info or None if it has none, ok, lines)."""
+        try:
+            exchange = session.repeat_status()
+        except CommandRefused:
+            return None, False, []
+        if exchange.abort is not None:
+            return None, False, exchange.receipt
+        return exchange.info, True, exchange.receipt
+
+    def _fetch_missing(self, session: Session, attempt: Attempt) -> Result:
+        """The terminal completed without a readable result: ask for it again at once."""
+        try:
+            info, ok, _ = self._repeat(session)
+        except (OutcomeUnknownError, ProtocolError, LinkError):
+            ok, info = False, None
+        if not ok:
+            return Result("ambiguous", detail="completion without status information")
+        result = identify(attempt, info)
+        if result.verdict == "booked" and info is not None:
+            result = replace(result, data=info_data(info, self.client.config.charset))
+        return result
+
+    def _remember(self, state: BookState, done: Attempt) -> None:
+        result = done.result
+        assert result is not None
+        last, synced = state.last_receipt, state.synced
+        if result.receipt is not None:
+            last, synced = result.receipt, True
+        elif result.verdict == "ambiguous":
+            synced = False
+        self._seen = _Seen(state.version, done, last, synced, state)
+
+    def _progress(
+        self, ctx: ChannelContext, record_id: str | None
+    ) -> Callable[[IntermediateStatus], None]:
+        def report(status: IntermediateStatus) -> None:
+            en, zh = status_text(status.code)
+            if record_id is not None:
+                ctx.progress(en, code=status.code, zh=zh)
+            self._tell("status", record_id, en, code=status.code, zh=zh)
+
+        return report
+
+    def _outcome(
+        self, result: Result, exchange: Exchange | None, lines: list[str] | None = None
+    ) -> Outcome:
+        receipt = exchange.receipt if exchange is not None else (lines or [])
+        return to_outcome(result, currency=self.currency.code, receipt=receipt, exchange=exchange)
+
+    def _check_currency(self, code: str) -> None:
+        if code != self.currency.code:
+            raise NotSentError(
+                f"{self.url} takes {self.currency.code}; a {code} amount was not sent"
+            )
+
+    # -- housekeeping ----------------------------------------------------------------------
+
+    def describe(self) -> str:
+        return self.url
+
+    def close(self) -> None:
+        for hook in self.on_close:
+            hook()
+        self.on_close.clear()

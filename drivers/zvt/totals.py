@@ -1,0 +1,70 @@
+"""End-of-day totals from the terminal's status information (``06 50`` answers with a ``04 0F``).
+
+BMP 04 is the day's total. BMP 60 ("individual totals", LLLVAR) is read with the layout
+receipt-number from, receipt-number to (2 BCD each), then seven groups of a count (1 byte)
+and an amount (6 BCD) — girocard/ec, JCB, Eurocard, Amex, Visa, Diners, others. That layout
+is ZVT-CMD's as we understand it and is not in terminals.md; a BMP 60 of another length is
+kept as hex instead of being guessed at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode
+from paychannels.drivers.zvt.dialogue import Exchange
+from paychannels.drivers.zvt.errors import ZvtProtocolError
+from paychannels.masking import scrub
+from paychannels.money import Money
+
+__all__ = ["CARD_GROUPS", "DayTotals", "day_totals", "encode_individual_totals"]
+
+CARD_GROUPS = ("ec", "jcb", "eurocard", "amex", "visa", "diners", "other")
+_SIZE = 4 + 7 * len(CARD_GROUPS)
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    """What the terminal reported when it closed the day."""
+
+    total: Money | None
+    count: int | None = None
+    first_receipt: int | None = None
+    last_receipt: int | None = None
+    by_card: dict[str, tuple[int, Money]] = field(default_factory=dict)
+    raw_totals: str | None = None
+    receipt: tuple[str, ...] = ()
+
+
+def encode_individual_totals(first: int, last: int, groups: dict[str, tuple[int, int]]) -> bytes:
+    """BMP 60's value in the layout above (used by the simulator)."""
+    out = bcd_encode(first, 2) + bcd_encode(last, 2)
+    for name in CARD_GROUPS:
+        count, minor = groups.get(name, (0, 0))
+        out += bytes([min(count, 255)]) + bcd_encode(minor, 6)
+    return out
+
+
+def day_totals(exchange: Exchange, currency: str) -> DayTotals:
+    """Totals from an end-of-day exchange (``ZvtProtocolError`` if its BMPs are malformed)."""
+    lines = tuple(scrub(line) for line in exchange.receipt)
+    info = exchange.info
+    if info is None:
+        return DayTotals(None, receipt=lines)
+    total = info.amount
+    money = Money.of_minor(total, currency) if total is not None else None
+    raw = info.bitmaps.raw(0x60)
+    if raw is None or len(raw) != _SIZE:
+        return DayTotals(money, raw_totals=raw.hex() if raw else None, receipt=lines)
+    try:
+        first, last = bcd_decode(raw[0:2]), bcd_decode(raw[2:4])
+        groups: dict[str, tuple[int, Money]] = {}
+        for i, name in enumerate(CARD_GROUPS):
+            at = 4 + 7 * i
+            count = raw[at]
+            if count:
+                groups[name] = (count, Money.of_minor(bcd_decode(raw[at + 1 : at + 7]), currency))
+    except ZvtProtocolError as exc:
+        raise ZvtProtocolError(f"end-of-day BMP 60: {exc}", field="BMP 60") from None
+    count = sum(c for c, _ in groups.values())
+    return DayTotals(money, count, first, last, groups, raw.hex(), lines)

@@ -1,0 +1,72 @@
+"""``TerminalSimulator``: one simulated terminal served on TCP, a pty and the control API.
+
+What ``paychannels-sim terminal`` runs, and what tests start in-process::
+
+    sim = TerminalSimulator(currency="CNY")
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    path = sim.serve_pty()
+    sim.terminal.scripts.push(Script(outcome="decline", result_code=0x05))
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from paychannels.simulators.terminal.control import ControlServer
+from paychannels.simulators.terminal.core import SimTerminal
+from paychannels.simulators.terminal.journal import SimJournal
+from paychannels.simulators.terminal.servers import PtyServer, TcpServer
+
+__all__ = ["TerminalSimulator"]
+
+
+class TerminalSimulator:
+    """A simulated terminal and the places it listens."""
+
+    def __init__(
+        self,
+        *,
+        journal: str | Path | None = None,
+        charset: str = "cp437",
+        ack_timeout: float = 5.0,
+        t2: float = 5.0,
+        full_pan: bool = False,
+        **terminal: Any,
+    ) -> None:
+        self.terminal = SimTerminal(journal=SimJournal.open(journal), **terminal)
+        self.session = {
+            "charset": charset,
+            "ack_timeout": ack_timeout,
+            "t2": t2,
+            "full_pan": full_pan,
+        }
+        self.tcp: TcpServer | None = None
+        self.pty: PtyServer | None = None
+        self.control: ControlServer | None = None
+
+    def serve_tcp(self, host: str = "127.0.0.1", port: int = 20007) -> tuple[str, int]:
+        """Listen for ECRs on TCP; returns the address."""
+        self.tcp = TcpServer(self.terminal, host, port, **self.session)
+        return self.tcp.start()
+
+    def serve_pty(self, *, baudrate: int = 9600, stopbits: int = 2) -> str:
+        """Speak serial ZVT on a new pty (at these line settings); returns the slave path."""
+        self.pty = PtyServer(self.terminal, baudrate=baudrate, stopbits=stopbits, **self.session)
+        return self.pty.start()
+
+    def serve_control(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        """Start the control API; returns its base URL."""
+        self.control = ControlServer(self.terminal, host, port)
+        return self.control.start()
+
+    def close(self) -> None:
+        for server in (self.tcp, self.pty, self.control):
+            if server is not None:
+                server.close()
+
+    def __enter__(self) -> TerminalSimulator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,279 @@
+"""``paychannels terminal status|probe|end-of-day --link URL``: field-testing a ZVT terminal.
+
+``status`` asks whether the terminal is there and ready; ``probe`` also registers, can scan
+serial line settings, and takes a guided test payment (with confirmation, journaled, then
+reversed); ``end-of-day`` closes the terminal's batch. Every run writes a transcript (card
+numbers and passwords masked) to attach to a bug report. Findings are plain language with
+what to do; exit status 0 when all is well, 1 when a check found a problem, 2 on a usage
+error. See docs/field-testing.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import JsonValue
+
+from paychannels.collector import Collector
+from paychannels.drivers.zvt import TerminalChannel
+from paychannels.drivers.zvt.diagnosis import (
+    Finding,
+    check_registration,
+    check_status,
+    scan_line_settings,
+)
+from paychannels.drivers.zvt.factory import client_from_url
+from paychannels.errors import ConfigurationError, InvalidURL, PaychannelsError
+from paychannels.links import TranscriptWriter
+from paychannels.models import PaymentRequest, Record
+from paychannels.money import Money
+from paychannels.status import Status
+
+__all__ = ["register", "zvt_url"]
+
+PASSWORD_ENV = "PAYCHANNELS_ZVT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
+
+
+def zvt_url(link: str) -> str:
+    """``tcp://host[:port]`` / ``serial:///dev/...`` / ``zvt+...`` -> a ZVT channel URL."""
+    if link.startswith("zvt+"):
+        url = link
+    elif link.startswith(("tcp://", "serial://")):
+        url = "zvt+" + link
+    else:
+        raise InvalidURL(
+            f"{link!r} is not a terminal link; expected tcp://10.1.2.3:20007 or "
+            "serial:///dev/ttyUSB0?baudrate=9600 (zvt+tcp:// and zvt+serial:// work too)"
+        )
+    if "t3=" not in url:  # a field check should not wait five seconds per silence
+        url += ("&" if "?" in url else "?") + "t3=2"
+    return url
+
+
+def register(sub: Any, default_db: Callable[[], str]) -> None:
+    """Add the ``terminal`` command group to the root parser."""
+    terminal = sub.add_parser("terminal", help="field-test a POS terminal (ZVT)")
+    tsub = terminal.add_subparsers(dest="terminal_command", metavar="ACTION", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--link", required=True, help="tcp://HOST[:20007] or serial:///dev/ttyUSB0")
+        p.add_argument("--password-file", help="file whose first line is the terminal password")
+        p.add_argument(
+            "--password-env",
+            default=PASSWORD_ENV,
+            help=f"environment variable holding the password (default {PASSWORD_ENV})",
+        )
+        p.add_argument("--transcript", help="where to write the transcript (default: ./...)")
+        p.add_argument("--json", action="store_true", help="machine-readable output")
+        p.set_defaults(default_db=default_db)
+
+    def journaled(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--db", help="journal URL (default: $PAYCHANNELS_DB or sqlite:///...)")
+        p.add_argument("--channel", default="field-test", help="channel name in the journal")
+
+    p_status = tsub.add_parser("status", help="is the terminal there and ready?")
+    common(p_status)
+    p_status.set_defaults(handler=_status)
+
+    p_probe = tsub.add_parser("probe", help="status, registration, optional test payment")
+    common(p_probe)
+    journaled(p_probe)
+    p_probe.add_argument("--pay", metavar="AMOUNT", help="take a test payment, e.g. 0.01")
+    p_probe.add_argument("--currency", default="CNY")
+    p_probe.add_argument("--yes", action="store_true", help="do not ask before paying")
+    p_probe.add_argument("--keep", action="store_true", help="do not reverse the test payment")
+    p_probe.add_argument("--scan", action="store_true", help="serial: try other line settings")
+    p_probe.set_defaults(handler=_probe)
+
+    p_eod = tsub.add_parser("end-of-day", help="close the terminal's batch, print its totals")
+    common(p_eod)
+    journaled(p_eod)
+    p_eod.set_defaults(handler=_end_of_day)
+
+
+class _Run:
+    """One run's output: findings for people or JSON for machines."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.url = zvt_url(args.link)
+        self.password, self.password_note = _password(args)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        self.path = Path(args.transcript or f"paychannels-terminal-{stamp}.trace")
+        self.transcript = TranscriptWriter(self.path, link=self.url)
+        self.findings: list[Finding] = []
+        self.extra: dict[str, Any] = {}
+
+    def client(self, url: str | None = None) -> Any:
+        client, _ = client_from_url(
+            url or self.url, password=self.password, transcript=self.transcript
+        )
+        return client
+
+    def add(self, finding: Finding) -> Finding:
+        self.findings.append(finding)
+        if not self.args.json:
+            mark = "ok " if finding.ok else "!! "
+            print(f"{mark} {finding.check}: {finding.text}")
+            if finding.hint:
+                print(f"    -> {finding.hint}")
+        return finding
+
+    def say(self, text: str) -> None:
+        if not self.args.json:
+            print(text, flush=True)
+
+    def finish(self) -> int:
+        self.transcript.close()
+        ok = all(f.ok for f in self.findings)
+        if self.args.json:
+            out = {
+                "link": self.url,
+                "transcript": str(self.path),
+                "ok": ok,
+                "findings": [f.as_dict() for f in self.findings],
+                **self.extra,
+            }
+            print(json.dumps(out, ensure_ascii=False, indent=2, default=str))
+        else:
+            print(f"transcript: {self.path} (card numbers and passwords masked)")
+        return 0 if ok else 1
+
+
+def _password(args: argparse.Namespace) -> tuple[str, str]:
+    if args.password_file:
+        try:
+            text = Path(args.password_file).read_text(encoding="utf-8").splitlines()[0].strip()
+        except (OSError, IndexError) as exc:
+            raise ConfigurationError(
+                f"cannot read the password from {args.password_file}: {exc}"
+            ) from None
+        return text, f"password from {args.password_file}"
+    value = os.environ.get(args.password_env)
+    if value:
+        return value.strip(), f"password from ${args.password_env}"
+    return "000000", "no password given: trying the common default 000000"
+
+
+def _status(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    run.say(f"checking {run.url}")
+    finding, _ = check_status(run.client())
+    run.add(finding)
+    return run.finish()
+
+
+def _probe(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    run.say(f"probing {run.url} ({run.password_note})")
+    status, _ = check_status(run.client())
+    run.add(status)
+    if not status.ok and args.scan and run.url.startswith("zvt+serial"):
+        scan = run.add(scan_line_settings(run.url, password=run.password))
+        if not scan.ok:
+            return run.finish()
+    elif not status.ok:
+        return run.finish()
+    if not run.add(check_registration(run.client())).ok or not args.pay:
+        return run.finish()
+    if not _confirm(args, f"Take a test payment of {args.pay} {args.currency} on the terminal? "):
+        run.say("no test payment taken")
+        return run.finish()
+    _test_payment(run, args)
+    return run.finish()
+
+
+def _confirm(args: argparse.Namespace, question: str) -> bool:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        raise ConfigurationError("confirm with --yes when not running on a terminal")
+    return input(question + "Type yes: ").strip().lower() == "yes"
+
+
+def _collector(run: _Run) -> tuple[Collector, TerminalChannel]:
+    args = run.args
+    col = Collector.open(args.db or args.default_db())
+    channel = col.add_channel(
+        args.channel, run.url, password=run.password, transcript=run.transcript
+    )
+    assert isinstance(channel, TerminalChannel)
+    return col, channel
+
+
+def _test_payment(run: _Run, args: argparse.Namespace) -> None:
+    amount = Money(args.pay, args.currency)
+    col, _channel = _collector(run)
+    stamp = datetime.now().strftime("%Y%m%d%H%M%S%f")
+
+    def show(_payment_id: str, data: dict[str, JsonValue]) -> None:
+        run.say(f"    terminal: {data.get('text')}  {data.get('zh', '')}")
+
+    col.watch_progress(show)
+    try:
+        run.say("follow the terminal: present the test card and enter the PIN")
+        request = PaymentRequest(
+            payer_id="field-test",
+            amount=amount,
+            reference=f"field-test-{stamp}",
+            idempotency_key=f"field-test-{stamp}",
+            description="terminal field test",
+        )
+        payment: Record = col.collect(request, channel=args.channel)
+        if payment.status is Status.UNKNOWN:
+            run.say("the answer was lost; asking the terminal")
+            col.recover(channel=args.channel)
+            payment = col.status(payment.id)
+        run.extra["payment"] = {"id": payment.id, "status": payment.status.value}
+        for line in payment.channel_data.get("receipt", []) or []:  # type: ignore[union-attr]
+            run.say(f"    | {line}")
+        if payment.status is Status.SUCCEEDED:
+            run.add(Finding("payment", True, f"Test payment {payment.id} succeeded."))
+            _reverse(run, args, col, payment)
+        else:
+            detail = payment.reason_detail or payment.status.value
+            run.add(Finding("payment", False, f"Test payment {payment.id}: {detail}."))
+    except PaychannelsError as exc:
+        run.add(Finding("payment", False, f"The test payment failed: {exc}"))
+    finally:
+        col.close()
+
+
+def _reverse(run: _Run, args: argparse.Namespace, col: Collector, payment: Record) -> None:
+    if args.keep or not _confirm(args, "Reverse the test payment now? "):
+        run.say(f"kept: reverse it later with its receipt number ({payment.channel_ref})")
+        return
+    reversed_ = col.cancel(payment.id)
+    run.extra["payment"]["status"] = reversed_.status.value
+    ok = reversed_.status is Status.REVERSED
+    run.add(Finding("reversal", ok, f"Test payment {reversed_.status.value.lower()}."))
+
+
+def _end_of_day(args: argparse.Namespace) -> int:
+    run = _Run(args)
+    col, channel = _collector(run)
+    try:
+        totals = channel.end_of_day(col.channel_context(args.channel))
+    except PaychannelsError as exc:
+        run.add(Finding("end-of-day", False, f"The end of day failed: {exc}"))
+    else:
+        run.extra["totals"] = {
+            "total": str(totals.total),
+            "count": totals.count,
+            "receipts": [totals.first_receipt, totals.last_receipt],
+            "by_card": {k: [c, str(m)] for k, (c, m) in totals.by_card.items()},
+        }
+        text = f"Batch closed: {totals.count} transactions, total {totals.total}."
+        run.add(Finding("end-of-day", True, text))
+        for line in totals.receipt:
+            run.say(f"    | {line}")
+    finally:
+        col.close()
+    return run.finish()

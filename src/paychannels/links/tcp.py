@@ -1,0 +1,119 @@
+"""``tcp://host:port``: a link over a TCP socket (LAN terminals, simulators on 127.0.0.1).
+
+Nagle is off (ZVT and its kin exchange many tiny messages that each wait for an answer).
+A refused, unreachable or timed-out connect is a ``LinkConnectError``: nothing was sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import select
+import socket
+
+from paychannels.errors import LinkClosed, LinkConnectError, LinkError, LinkTimeout
+from paychannels.links.base import Link, check_failed, remaining
+
+__all__ = ["TcpLink"]
+
+
+class TcpLink(Link):
+    """A TCP client connection; see the module docstring."""
+
+    def __init__(self, host: str, port: int, *, connect_timeout: float = 5.0) -> None:
+        super().__init__(f"tcp://{host}:{port}")
+        self.host = host
+        self.port = port
+        self.connect_timeout = connect_timeout
+        self._sock: socket.socket | None = None
+
+    @classmethod
+    def from_socket(cls, sock: socket.socket) -> TcpLink:
+        """An open link around an accepted connection (the server side of a simulator)."""
+        host, port = sock.getpeername()[:2]
+        link = cls(host, port)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        link._sock = sock
+        link._opened()
+        return link
+
+    def open(self) -> None:
+        if self._sock is not None:
+            return
+        try:
+            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        except ConnectionRefusedError:
+            raise LinkConnectError(
+                f"{self.url}: connection refused (nothing listens there; is the device on and "
+                "its ECR interface enabled on this port?)"
+            ) from None
+        except TimeoutError:
+            raise LinkConnectError(
+                f"{self.url}: no answer to the connect within {self.connect_timeout:g} s "
+                "(wrong address, device off, or a firewall)"
+            ) from None
+        except OSError as exc:
+            raise LinkConnectError(f"{self.url}: cannot connect: {exc.strerror or exc}") from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.setblocking(False)
+        self._sock = sock
+        self._opened()
+
+    @property
+    def is_open(self) -> bool:
+        return self._sock is not None
+
+    def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def _write(self, data: bytes) -> None:
+        assert self._sock is not None
+        view = memoryview(data)
+        while view:
+            try:
+                sent = self._sock.send(view)
+            except BlockingIOError:
+                select.select([], [self._sock], [], 5.0)
+                continue
+            except (BrokenPipeError, ConnectionResetError) as exc:
+                self.close()
+                raise LinkClosed(f"{self.url}: the peer closed the connection ({exc})") from None
+            except OSError as exc:
+                self.close()
+                raise check_failed(self.url, "write", exc) from None
+            self._written += sent
+            view = view[sent:]
+
+    def _read(self, max_bytes: int, deadline: float) -> bytes:
+        sock = self._sock
+        assert sock is not None
+        while True:
+            try:
+                data = sock.recv(max_bytes)
+            except BlockingIOError:
+                wait = remaining(deadline)
+                if wait <= 0:
+                    raise LinkTimeout(f"{self.url}: nothing arrived before the deadline") from None
+                ready, _, _ = select.select([sock], [], [], wait)
+                if not ready and remaining(deadline) <= 0:
+                    raise LinkTimeout(f"{self.url}: nothing arrived before the deadline") from None
+                continue
+            except ConnectionResetError:
+                self.close()
+                raise LinkClosed(f"{self.url}: connection reset by the peer") from None
+            except OSError as exc:
+                self.close()
+                raise check_failed(self.url, "read", exc) from None
+            if not data:
+                self.close()
+                raise LinkClosed(f"{self.url}: the peer closed the connection")
+            return data
+
+    def fileno(self) -> int:
+        """The socket's descriptor (for ``select``)."""
+        if self._sock is None:
+            raise LinkError(f"{self.url} is closed")
+        return self._sock.fileno()

@@ -1,0 +1,157 @@
+"""Named locks shared by every process on a journal (one payment at a time per terminal).
+
+A lock is a journal row naming its owner and a lease. This table adds what the row
+cannot: exclusion between threads of one process (they share the owner name), taking over
+at once a lock whose process on this host has died, and a short *linger* — after use the
+lock is kept for ``linger`` seconds, so a burst of payments on one terminal costs no lock
+commits after the first, while another process waits at most that long once it is idle.
+The lease is renewed while the lock is in use, so it always outlives the longest dispatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from paychannels.clock import Clock
+from paychannels.errors import NotSentError
+from paychannels.journal.base import Journal
+
+__all__ = ["LockTable"]
+
+log = logging.getLogger("paychannels.locks")
+
+
+@dataclass
+class _Entry:
+    local: threading.Lock = field(default_factory=threading.Lock)
+    until: datetime | None = None  # end of our lease on the journal row, if we hold it
+    release_at: float | None = None  # monotonic time the lingering lock goes back
+
+
+class LockTable:
+    """This process's view of the journal's named locks; see the module docstring."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        owner: str,
+        clock: Clock,
+        *,
+        owner_alive: Callable[[str], bool],
+        linger: float = 1.0,
+    ) -> None:
+        self.journal = journal
+        self.owner = owner
+        self.clock = clock
+        self.owner_alive = owner_alive
+        self.linger = linger
+        self._entries: dict[str, _Entry] = {}
+        self._guard = threading.Condition()
+        self._reaper: threading.Thread | None = None
+        self._closed = False
+
+    def _entry(self, name: str) -> _Entry:
+        with self._guard:
+            return self._entries.setdefault(name, _Entry())
+
+    @contextmanager
+    def hold(self, name: str, *, lease: float, timeout: float) -> Iterator[None]:
+        """Hold ``name`` (``NotSentError`` if it stays busy for ``timeout`` seconds).
+
+        ``lease`` is the longest the caller may keep it; it is renewed to cover that.
+        """
+        deadline = time.monotonic() + timeout
+        entry = self._entry(name)
+        if not entry.local.acquire(timeout=max(0.0, timeout)):
+            raise NotSentError(f"{name} is busy in this process; nothing was sent")
+        try:
+            entry.release_at = None
+            now = self.clock.now()
+            # renew early enough that the lease outlives this use, however long it takes
+            margin = min(30.0, lease / 2)
+            if entry.until is None or entry.until - now < timedelta(seconds=lease - margin):
+                self._acquire(name, lease, deadline)
+                entry.until = now + timedelta(seconds=lease)
+            yield
+        finally:
+            if entry.until is not None:
+                if self.linger <= 0:
+                    self._give_back(name, entry)
+                else:
+                    self._linger(entry)
+            entry.local.release()
+
+    def _acquire(self, name: str, lease: float, deadline: float) -> None:
+        while True:
+            now = self.clock.now()
+            until = now + timedelta(seconds=lease)
+            if self.journal.acquire_lock(name, self.owner, until=until, now=now):
+                return
+            holder = self.journal.lock_owner(name)
+            if holder is not None and not self.owner_alive(holder):
+                # its process died holding it (a crash mid-payment): the lease would keep
+                # the terminal unusable for minutes, so take it over now, as recovery does
+                self.journal.release_lock(name, holder)
+                log.warning("%s: took over the lock of dead process %s", name, holder)
+                continue
+            if time.monotonic() >= deadline:
+                raise NotSentError(f"{name} is busy with another payment; nothing was sent")
+            time.sleep(0.05)
+
+    def _linger(self, entry: _Entry) -> None:
+        with self._guard:
+            entry.release_at = time.monotonic() + self.linger
+            if self._reaper is None:
+                self._reaper = threading.Thread(
+                    target=self._reap, name="paychannels-locks", daemon=True
+                )
+                self._reaper.start()
+            self._guard.notify()
+
+    def _reap(self) -> None:
+        """Give back lingering locks whose time has come (one thread per table)."""
+        while True:
+            with self._guard:
+                if self._closed:
+                    return
+                now = time.monotonic()
+                due = [
+                    (n, e)
+                    for n, e in self._entries.items()
+                    if e.release_at is not None and e.release_at <= now
+                ]
+                if not due:
+                    waits = [e.release_at - now for e in self._entries.values() if e.release_at]
+                    self._guard.wait(min(waits, default=None))
+                    continue
+            for name, entry in due:
+                if entry.local.acquire(blocking=False):  # else in use again: it lingers anew
+                    try:
+                        if entry.release_at is not None and entry.release_at <= time.monotonic():
+                            self._give_back(name, entry)
+                    finally:
+                        entry.local.release()
+
+    def _give_back(self, name: str, entry: _Entry) -> None:
+        entry.until = entry.release_at = None
+        try:
+            self.journal.release_lock(name, self.owner)
+        except Exception:  # the lease runs out by itself; nothing else depends on this
+            log.exception("%s: releasing the lock failed", name)
+
+    def release_all(self) -> None:
+        """Give back every lingering lock now (the Collector is closing)."""
+        with self._guard:
+            self._closed = True
+            self._guard.notify()
+            entries = list(self._entries.items())
+        for name, entry in entries:
+            with entry.local:
+                if entry.until is not None:
+                    self._give_back(name, entry)
