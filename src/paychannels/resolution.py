@@ -78,10 +78,19 @@ def attention(current: Record, text: str, reason: Reason = Reason.OTHER) -> list
             assert_never(current.status)
 
 
-def _closed_without_money(reported: Status, outcome: Outcome) -> Reason:
-    if outcome.reason is not None:
-        return outcome.reason
-    return Reason.ORDER_EXPIRED if reported is S.EXPIRED else Reason.ORDER_CLOSED
+def _without_money(current: Record, target: Status, outcome: Outcome, via: str) -> Change:
+    """A report of "closed, no money" in words the table has no edge for, as ``target``.
+
+    The channel's reason is kept; without one: ORDER_EXPIRED, ORDER_CLOSED, or (a return of
+    a payment we never saw succeed) OTHER.
+    """
+    reason = outcome.reason
+    if reason is None:
+        reason = {S.EXPIRED: Reason.ORDER_EXPIRED, S.CANCELLED: Reason.ORDER_CLOSED}.get(
+            outcome.status, Reason.OTHER
+        )
+    fixed = outcome.model_copy(update={"status": target, "reason": reason})
+    return _move(current, target, fixed, via)
 
 
 def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
@@ -95,26 +104,14 @@ def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
         case S.DISPATCHED:
             # The dialogue ended without money but in words the machine has no edge for.
             if reported in (S.EXPIRED, S.CANCELLED, S.REVERSED):
-                fixed = outcome.model_copy(
-                    update={
-                        "status": S.DECLINED,
-                        "reason": _closed_without_money(reported, outcome),
-                    }
-                )
-                return [_move(current, S.DECLINED, fixed, via)]
+                return [_without_money(current, S.DECLINED, outcome, via)]
             return []
         case S.PENDING:
             if reported is S.REVERSED:
                 # returned before we heard it was taken (a bank return): no money, ever
-                fixed = outcome.model_copy(
-                    update={"status": S.DECLINED, "reason": outcome.reason or Reason.OTHER}
-                )
-                return [_move(current, S.DECLINED, fixed, via)]
+                return [_without_money(current, S.DECLINED, outcome, via)]
             if reported is S.CANCELLED:
-                fixed = outcome.model_copy(
-                    update={"status": S.EXPIRED, "reason": _closed_without_money(reported, outcome)}
-                )
-                return [_move(current, S.EXPIRED, fixed, via)]
+                return [_without_money(current, S.EXPIRED, outcome, via)]
             if reported is S.NOT_SENT:
                 # The channel no longer knows an order it accepted: ask again before retrying.
                 note = outcome.model_copy(update={"status": S.UNKNOWN})
@@ -122,13 +119,7 @@ def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
             return []
         case S.UNKNOWN:
             if reported in (S.EXPIRED, S.CANCELLED, S.REVERSED):
-                fixed = outcome.model_copy(
-                    update={
-                        "status": S.DECLINED,
-                        "reason": _closed_without_money(reported, outcome),
-                    }
-                )
-                return [_move(current, S.DECLINED, fixed, via)]
+                return [_without_money(current, S.DECLINED, outcome, via)]
             if reported is S.PENDING:
                 # the table has no UNKNOWN -> PENDING edge; the note tells recovery's
                 # deadline that the channel does hold the payment

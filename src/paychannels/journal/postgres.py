@@ -9,7 +9,6 @@ an event committed late). Needs the ``postgres`` extra (psycopg 3).
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -106,9 +105,7 @@ class PostgresJournal(SqlJournal):
         self._conninfo = url
         self.url = mask_url(url)
         self._connect_timeout = connect_timeout
-        self._local = threading.local()
-        self._all: list[psycopg.Connection[Any]] = []
-        self._all_lock = threading.Lock()
+        self._connections_init()
         self._convert: dict[str, str] = {}
         self._conn()  # fail now, with a clear message, if the server cannot be reached
 
@@ -134,8 +131,7 @@ class PostgresJournal(SqlJournal):
                 " — is the server running and the URL right?"
             ) from exc
         self._local.conn = conn
-        with self._all_lock:
-            self._all.append(conn)
+        self._remember(conn)
         return conn
 
     @contextmanager
@@ -188,10 +184,3 @@ class PostgresJournal(SqlJournal):
     def _ts_out(self, value: Any) -> datetime:
         assert isinstance(value, datetime)
         return value
-
-    def close(self) -> None:
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()

@@ -9,6 +9,7 @@ rewrites them.
 from __future__ import annotations
 
 import json
+import threading
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -106,6 +107,27 @@ class SqlJournal(Journal):
 
     dialect: Dialect
     for_update: str = ""
+    _local: threading.local
+    _connections: list[Any]
+    _connections_lock: threading.Lock
+
+    # -- connections: one per thread, all closed together ----------------------------------
+
+    def _connections_init(self) -> None:
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
+
+    def _remember(self, conn: Any) -> None:
+        with self._connections_lock:
+            self._connections.append(conn)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            conns, self._connections = self._connections, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
 
     # -- what a backend provides ------------------------------------------------------------
 

@@ -8,7 +8,6 @@ machine serialise on the database lock instead of failing half-way.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -88,10 +87,8 @@ class SqliteJournal(SqlJournal):
                 )
             self._target = str(path)
         self.path = None if self._memory else Path(raw_path)
-        self._local = threading.local()
         self._last_ts: tuple[datetime | None, str] = (None, "")
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections_init()
         self._keeper = self._connect() if self._memory else None
 
     # -- connections ------------------------------------------------------------------------
@@ -112,8 +109,7 @@ class SqliteJournal(SqlJournal):
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"cannot open journal {self.url}: {exc}") from exc
-        with self._all_lock:
-            self._all.append(conn)
+        self._remember(conn)
         return conn
 
     def _conn(self) -> sqlite3.Connection:
@@ -181,10 +177,3 @@ class SqliteJournal(SqlJournal):
 
     def _ts_out(self, value: Any) -> datetime:
         return datetime.fromisoformat(value)  # the fixed format above, with 'Z' for UTC
-
-    def close(self) -> None:
-        with self._all_lock:
-            conns, self._all = self._all, []
-        for conn in conns:
-            conn.close()
-        self._local = threading.local()
