@@ -1,10 +1,11 @@
-"""``TerminalSimulator``: one simulated terminal served on TCP, a pty and the control API.
+"""``TerminalSimulator``: one simulated terminal served on TCP, a pty, its cloud and a control API.
 
 What ``paychannels-sim terminal`` runs, and what tests start in-process::
 
     sim = TerminalSimulator(currency="CNY")
     host, port = sim.serve_tcp("127.0.0.1", 0)
     path = sim.serve_pty()
+    base = sim.serve_nexo(notify_url="http://127.0.0.1:8080/notify", notify_secret="...")
     sim.terminal.scripts.push(Script(outcome="decline", result_code=0x05))
 """
 
@@ -13,6 +14,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from paychannels.simulators.provider.server import SimServer
+from paychannels.simulators.terminal.cloud import SimCloud
 from paychannels.simulators.terminal.control import ControlServer
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimJournal
@@ -44,6 +47,8 @@ class TerminalSimulator:
         self.tcp: TcpServer | None = None
         self.pty: PtyServer | None = None
         self.control: ControlServer | None = None
+        self.cloud: SimCloud | None = None
+        self.nexo: SimServer | None = None
 
     def serve_tcp(self, host: str = "127.0.0.1", port: int = 20007) -> tuple[str, int]:
         """Listen for ECRs on TCP; returns the address."""
@@ -55,6 +60,31 @@ class TerminalSimulator:
         self.pty = PtyServer(self.terminal, baudrate=baudrate, stopbits=stopbits, **self.session)
         return self.pty.start()
 
+    def serve_nexo(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        poiid: str = "P400Plus-275039202",
+        api_key: str | None = None,
+        notify_url: str | None = None,
+        notify_secret: str | None = None,
+        cloud_timeout: float = 150.0,
+        time_scale: float = 1.0,
+    ) -> str:
+        """Serve the terminal's cloud (nexo over HTTP); returns its base URL."""
+        self.cloud = SimCloud(
+            self.terminal,
+            poiid=poiid,
+            api_key=api_key,
+            notify_url=notify_url,
+            notify_secret=notify_secret,
+            cloud_timeout=cloud_timeout,
+            time_scale=time_scale,
+        )
+        self.nexo = SimServer(self.cloud.app, host=host, port=port).start()
+        return self.nexo.url
+
     def serve_control(self, host: str = "127.0.0.1", port: int = 0) -> str:
         """Start the control API; returns its base URL."""
         self.control = ControlServer(self.terminal, host, port)
@@ -64,6 +94,10 @@ class TerminalSimulator:
         for server in (self.tcp, self.pty, self.control):
             if server is not None:
                 server.close()
+        if self.nexo is not None:
+            self.nexo.stop()
+        if self.cloud is not None:
+            self.cloud.close()
 
     def __enter__(self) -> TerminalSimulator:
         return self

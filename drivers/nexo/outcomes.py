@@ -1,0 +1,122 @@
+"""From a terminal's response to an ``Outcome``: money taken, refused, or nothing ran.
+
+Pure functions. Success and Partial take money (Partial: less than asked, ``amount_taken``
+says how much); Failure is a refusal with our reason, or *not sent* when the terminal ran
+nothing (see ``reasons``); an aborted payment is reported CANCELLED (the Collector closes it
+without money). The terminal's transaction id (``POIData.POITransactionID``) becomes the
+``channel_ref`` and is kept in ``channel_data`` with its time stamp, because a reversal or a
+refund must name it. Card numbers are masked and receipt lines scrubbed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from pydantic import JsonValue
+
+from paychannels.drivers.nexo.additional import additional, receipt_lines
+from paychannels.drivers.nexo.bodies import PaymentResponse, ReversalResponse
+from paychannels.drivers.nexo.common import PaymentReceipt, POIData, Response
+from paychannels.drivers.nexo.errors import NexoFormatError
+from paychannels.drivers.nexo.reasons import failure
+from paychannels.errors import MoneyError
+from paychannels.masking import mask_pan, scrub
+from paychannels.models import Outcome
+from paychannels.money import Money
+from paychannels.status import Status
+
+__all__ = ["payment_outcome", "reversal_outcome", "to_money"]
+
+
+def to_money(value: Decimal, currency: str, *, where: str) -> Money:
+    """An amount in major units as ``Money``; more decimals than the currency has is an error."""
+    try:
+        return Money(value, currency)
+    except MoneyError as exc:
+        raise NexoFormatError(str(exc), where=where) from None
+
+
+def _masked(pan: str) -> str:
+    digits = sum(ch.isdigit() for ch in pan)
+    return mask_pan(pan) if digits >= 13 and "*" not in pan else pan
+
+
+def _base(response: Response, poi: POIData | None, service_id: str) -> dict[str, JsonValue]:
+    data: dict[str, JsonValue] = {"service_id": service_id, "result": response.Result}
+    if poi is not None:
+        data["poi_transaction"] = {
+            "id": poi.POITransactionID.TransactionID,
+            "timestamp": poi.POITransactionID.TimeStamp,
+        }
+    extra = additional(response.AdditionalResponse)
+    for ours, theirs in (("psp_reference", "pspReference"), ("refusal_reason", "refusalReason")):
+        if extra.get(theirs):
+            data[ours] = scrub(extra[theirs][:128])
+    return data
+
+
+def _refused(
+    response: Response,
+    data: dict[str, JsonValue],
+    ref: str | None,
+    receipts: list[PaymentReceipt] | None,
+) -> Outcome:
+    f = failure(response)
+    lines = tuple(scrub(line) for line in receipt_lines(receipts))
+    if not f.ran:
+        return Outcome.not_sent(
+            f"{f.detail}; the terminal ran nothing, sending again is safe", data=data
+        )
+    status = Status.CANCELLED if f.condition == "Aborted" else Status.DECLINED
+    return Outcome(
+        status=status,
+        reason=f.reason,
+        reason_detail=f.detail,
+        channel_ref=ref,
+        receipt=lines,
+        data=data,
+    )
+
+
+def payment_outcome(response: PaymentResponse, *, currency: str, service_id: str) -> Outcome:
+    """What a ``PaymentResponse`` means for the payment it answers."""
+    r = response.Response
+    poi = response.POIData
+    ref = poi.POITransactionID.TransactionID if poi is not None else None
+    data = _base(r, poi, service_id)
+    if r.Result == "Failure":
+        return _refused(r, data, ref, response.PaymentReceipt)
+    result = response.PaymentResult
+    taken: Money | None = None
+    if result is not None and result.AmountsResp is not None:
+        resp = result.AmountsResp
+        if resp.Currency is not None and resp.Currency != currency:
+            return Outcome.unknown(
+                f"the terminal reports {resp.Currency} taken for a {currency} payment"
+            )
+        taken = to_money(resp.AuthorizedAmount, currency, where="AmountsResp.AuthorizedAmount")
+    if result is not None:
+        instrument = result.PaymentInstrumentData
+        card = instrument.CardData if instrument is not None else None
+        if card is not None and card.MaskedPan:
+            data["card"] = _masked(card.MaskedPan)
+        if card is not None and card.PaymentBrand:
+            data["brand"] = card.PaymentBrand
+        acquirer = result.PaymentAcquirerData
+        if acquirer is not None and acquirer.ApprovalCode:
+            data["approval_code"] = acquirer.ApprovalCode
+    lines = tuple(scrub(line) for line in receipt_lines(response.PaymentReceipt))
+    return Outcome.succeeded(amount_taken=taken, channel_ref=ref, receipt=lines, data=data)
+
+
+def reversal_outcome(response: ReversalResponse, *, service_id: str, success: Status) -> Outcome:
+    """What a ``ReversalResponse`` means: ``success`` (REVERSED for a void, SUCCEEDED for a
+    refund), a refusal, or nothing ran."""
+    r = response.Response
+    poi = response.POIData
+    ref = poi.POITransactionID.TransactionID if poi is not None else None
+    data = _base(r, poi, service_id)
+    if r.Result == "Failure":
+        return _refused(r, data, ref, response.PaymentReceipt)
+    lines = tuple(scrub(line) for line in receipt_lines(response.PaymentReceipt))
+    return Outcome(status=success, channel_ref=ref, receipt=lines, data=data)
