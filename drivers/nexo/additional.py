@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from urllib.parse import parse_qsl
 
 from paychannels.drivers.nexo.common import PaymentReceipt
@@ -18,27 +19,32 @@ from paychannels.drivers.nexo.common import PaymentReceipt
 __all__ = ["additional", "receipt_lines", "text_line"]
 
 _MAX_PAIRS = 200
+_BASE64 = re.compile(r"^[A-Za-z0-9+/]{16,}={0,2}$")
 
 
 def additional(text: str | None) -> dict[str, str]:
     """The pairs of an ``AdditionalResponse`` (empty when absent or unreadable)."""
     if not text:
         return {}
+    if _BASE64.match(text.strip()):
+        found = _base64_json(text)
+        if found is not None:
+            return found
     if "=" not in text:
-        return _base64_json(text)
+        return {"message": text[:200]}
     pairs = parse_qsl(text.replace("\n", "").replace(" ", "%20"), keep_blank_values=True)
     return dict(pairs[:_MAX_PAIRS])
 
 
-def _base64_json(text: str) -> dict[str, str]:
+def _base64_json(text: str) -> dict[str, str] | None:
     try:
         raw = base64.b64decode(text.strip(), validate=True)
         value = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
-        return {"message": text[:200]}
-    data = value.get("additionalData", value) if isinstance(value, dict) else {}
+        return None
+    data = value.get("additionalData", value) if isinstance(value, dict) else None
     if not isinstance(data, dict):
-        return {}
+        return None
     return {str(k): str(v) for k, v in list(data.items())[:_MAX_PAIRS]}
 
 

@@ -178,7 +178,10 @@ class CloudPosChannel(Channel):
         message = build.reversal_request(
             self.settings.who, marker.service_id, payment, original, ctx.clock.now()
         )
-        outcome = self._send(ctx, message, marker, payment)
+        try:
+            outcome = self._send(ctx, message, marker, payment)
+        except (OutcomeUnknownError, NexoFormatError) as exc:
+            outcome = Outcome.unknown(str(exc))
         if outcome.status is Status.REVERSED:
             return outcome
         if outcome.status in (Status.UNKNOWN, Status.PENDING):

@@ -10,6 +10,7 @@ refund must name it. Card numbers are masked and receipt lines scrubbed.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from pydantic import JsonValue
@@ -26,6 +27,8 @@ from paychannels.money import Money
 from paychannels.status import Status
 
 __all__ = ["payment_outcome", "reversal_outcome", "to_money"]
+
+_REFERENCE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
 def to_money(value: Decimal, currency: str, *, where: str) -> Money:
@@ -49,9 +52,11 @@ def _base(response: Response, poi: POIData | None, service_id: str) -> dict[str,
             "timestamp": poi.POITransactionID.TimeStamp,
         }
     extra = additional(response.AdditionalResponse)
-    for ours, theirs in (("psp_reference", "pspReference"), ("refusal_reason", "refusalReason")):
-        if extra.get(theirs):
-            data[ours] = scrub(extra[theirs][:128])
+    psp = extra.get("pspReference", "")
+    if _REFERENCE.match(psp):  # a reference, not card data: kept as it is for reconciliation
+        data["psp_reference"] = psp
+    if extra.get("refusalReason"):
+        data["refusal_reason"] = scrub(extra["refusalReason"][:128])
     return data
 
 
