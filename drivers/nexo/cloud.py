@@ -16,6 +16,9 @@ The API key travels in the ``x-api-key`` header and is never recorded.
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -25,9 +28,36 @@ from paychannels.errors import NotSentError, OutcomeUnknownError
 from paychannels.providers.base import HttpCall, HttpReply
 from paychannels.providers.http import ProviderHTTP, Transcript
 
-__all__ = ["Cloud", "CloudNoAnswer", "CloudRefused", "Timeouts"]
+__all__ = ["Cloud", "CloudNoAnswer", "CloudRefused", "Exchanges", "Timeouts"]
 
 _TURNED_AWAY = frozenset({400, 401, 403, 404, 405, 413, 415, 422, 429})
+_SHOWN = 2000
+
+
+class Exchanges(Transcript):
+    """The last exchanges with the cloud, scrubbed when read rather than on every request.
+
+    Scrubbing a few kilobytes of JSON costs more than the rest of a payment's client work, and
+    the transcript is read rarely (a support case, a field test); what leaves it is masked.
+    """
+
+    def __init__(self, scrub: Callable[[str], str], *, keep: int = 500) -> None:
+        super().__init__(scrub, keep=keep)
+        self._raw: deque[tuple[str, str, bytes]] = deque(maxlen=keep)
+        self._raw_lock = threading.Lock()
+
+    def add(self, direction: str, head: str, body: bytes) -> None:
+        with self._raw_lock:
+            self._raw.append((direction, head, body[:_SHOWN]))
+
+    def text(self) -> str:
+        with self._raw_lock:
+            items = list(self._raw)
+        for direction, head, body in items:
+            super().add(direction, head, body)
+        with self._raw_lock:
+            self._raw.clear()
+        return super().text()
 
 
 class CloudRefused(NotSentError):

@@ -19,10 +19,9 @@ import httpx
 from paychannels.currencies import currency as find_currency
 from paychannels.drivers.nexo.build import Identity
 from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scrub_secrets
-from paychannels.drivers.nexo.cloud import Cloud, Timeouts
+from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
 from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
-from paychannels.providers.http import Transcript
 from paychannels.providers.options import Settings, gather
 from paychannels.urls import ParsedURL
 from paychannels.webhooks import TimestampedHmac
@@ -113,7 +112,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
         attempts=int(settings.number("attempts", 3)),
         backoff=settings.number("backoff", 0.2),
         transport=transport,
-        transcript=Transcript(lambda text: scrub_secrets(text, channel_secrets)),
+        transcript=Exchanges(lambda text: scrub_secrets(text, channel_secrets)),
     )
     nexo = NexoSettings(
         who=who,

@@ -35,8 +35,16 @@ def event_text(message: SaleToPOIRequest) -> str:
 def body_outcome(
     body: PaymentResponse | ReversalResponse, marker: Marker, currency: str
 ) -> Outcome:
-    """What a payment or reversal response means for the attempt ``marker`` names."""
+    """What a payment or reversal response means for the attempt ``marker`` names; a payment
+    response echoing another sale transaction id decides nothing (a ServiceID mix-up)."""
     if isinstance(body, PaymentResponse):
+        sale = body.SaleData
+        named = sale.SaleTransactionID.TransactionID if sale is not None else marker.record_id
+        if named != marker.record_id:
+            return Outcome.unknown(
+                f"the answer for ServiceID {marker.service_id} is about transaction {named}, "
+                f"not {marker.record_id}"
+            )
         return payment_outcome(body, currency=currency, service_id=marker.service_id)
     success = Status.REVERSED if marker.kind == "reversal" else Status.SUCCEEDED
     return reversal_outcome(body, service_id=marker.service_id, success=success)

@@ -3,7 +3,8 @@
 Amounts travel as JSON numbers in major units (``"RequestedAmount": 380.00``). Reading
 them as binary floats would lose cents, so numbers with a fraction are read as ``Decimal``
 and written back digit for digit; a float never enters or leaves. Two values for one key,
-``NaN``/``Infinity``, deep nesting and oversized bodies are refused as ``NexoFormatError``.
+``NaN``/``Infinity``, nesting past the interpreter's recursion limit and oversized bodies are
+refused as ``NexoFormatError``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from paychannels.drivers.nexo.errors import NexoFormatError
 __all__ = ["MAX_BODY", "decode", "encode"]
 
 MAX_BODY = 1 << 20  # far above any genuine message (receipts included)
-_MAX_DEPTH = 32
+_text = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (C when available)
 
 
 def _unique(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -49,19 +50,7 @@ def decode(raw: bytes | str, *, where: str = "body") -> dict[str, Any]:
         raise NexoFormatError(f"is not valid JSON ({str(exc)[:80]})", where=where) from None
     if not isinstance(value, dict):
         raise NexoFormatError("is JSON but not an object", where=where)
-    if _depth(value) > _MAX_DEPTH:
-        raise NexoFormatError(f"nests deeper than {_MAX_DEPTH} levels", where=where)
     return value
-
-
-def _depth(value: Any, level: int = 1) -> int:
-    if level > _MAX_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level)
-    return level
 
 
 def encode(value: Any) -> bytes:
@@ -77,7 +66,7 @@ def _write(value: Any, out: list[str]) -> None:
         for i, (key, item) in enumerate(value.items()):
             if i:
                 out.append(",")
-            out.append(json.dumps(str(key), ensure_ascii=False))
+            out.append(_text(str(key)))
             out.append(":")
             _write(item, out)
         out.append("}")
@@ -97,6 +86,6 @@ def _write(value: Any, out: list[str]) -> None:
     elif isinstance(value, int):
         out.append(str(value))
     elif isinstance(value, str):
-        out.append(json.dumps(value, ensure_ascii=False))
+        out.append(_text(value))
     else:
         raise TypeError(f"cannot write {type(value).__name__} as nexo JSON (floats are refused)")

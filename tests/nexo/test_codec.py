@@ -153,6 +153,19 @@ def test_status_answers(name: str, waited: float, pending: bool, status: Status)
     assert outcome.status is status
 
 
+def test_an_answer_about_another_sale_transaction_decides_nothing() -> None:
+    other = Marker("0420174835", "pay_SOMEONE_ELSE", 1, "payment", "Payment", "sync", marker().at)
+    outcome = read_status(
+        decode_reply(raw("status_success")),
+        other,
+        currency="CNY",
+        waited=0,
+        wait=150,
+        pending=False,
+    )
+    assert outcome.status is Status.UNKNOWN and "pay_SOMEONE_ELSE" in (outcome.reason_detail or "")
+
+
 def test_status_for_another_service_id_decides_nothing() -> None:
     outcome = read_status(
         decode_reply(raw("status_success")),
