@@ -24,8 +24,16 @@ from pydantic import JsonValue
 
 from paychannels.channels.base import ChannelContext
 from paychannels.errors import NotSentError
+from paychannels.models import Record
 
-__all__ = ["Attempt", "Book", "BookState", "Result", "Verdict"]
+__all__ = ["FORGOTTEN", "NEVER_SENT", "Attempt", "Book", "BookState", "Lookup", "Result", "Verdict"]
+
+NEVER_SENT = (
+    "no command for this attempt ever left (the marker is written before any byte); a retry is safe"
+)
+FORGOTTEN = (
+    "the terminal book no longer remembers this attempt; compare with the terminal's journal"
+)
 
 RECENT = 8
 Verdict = Literal["booked", "not_booked", "ambiguous"]
@@ -162,6 +170,17 @@ class BookState:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Lookup:
+    """Where the book stands on one attempt (see ``Book.lookup``)."""
+
+    #: answer / recent: ``result`` says it; pending: ``state`` holds its marker, ask the
+    #: terminal; never: no marker ever (NEVER_SENT); forgotten: too old to tell (FORGOTTEN)
+    kind: Literal["answer", "recent", "pending", "never", "forgotten"]
+    result: Result | None = None
+    state: BookState | None = None
+
+
 class Book:
     """Reads and writes the book through a channel context (compare-and-set)."""
 
@@ -204,6 +223,22 @@ class Book:
         assert done.result is not None
         key = self._answer_key(done.kind, done.id, done.attempt)
         self.ctx.state_put(key, done.result.to_json(), expected_version=0)
+
+    def lookup(self, kind: str, record: Record) -> Lookup:
+        """What the book knows about ``record``'s current attempt of ``kind``."""
+        known = self.answer(kind, record.id, record.attempt)
+        if known is not None:
+            return Lookup("answer", known)
+        state = self.load()
+        key = (record.id, record.attempt, kind)
+        if state.pending is not None and state.pending.key() == key:
+            return Lookup("pending", state=state)
+        found = state.find(key)
+        if found is not None and found.result is not None:
+            return Lookup("recent", found.result)
+        if state.since is None or record.created_at > datetime.fromisoformat(state.since):
+            return Lookup("never")
+        return Lookup("forgotten")
 
     def now(self) -> str:
         stamp: datetime = self.ctx.clock.now()

@@ -35,6 +35,7 @@ __all__ = [
     "LineStats",
     "NoAcknowledgement",
     "Noise",
+    "PlainTransport",
     "StreamDecoder",
     "Tamper",
     "Transport",
@@ -307,3 +308,36 @@ class AckedTransport(Transport):
             if not self.merge_acks:
                 self._flush()
         return byte
+
+
+class PlainTransport(Transport):
+    """Frames without acknowledgements: sent once, read as they come, bad ones dropped."""
+
+    def __init__(self, link: Link, framing: LineFraming, *, tamper: Tamper | None = None) -> None:
+        super().__init__(link, tamper=tamper)
+        self.framing = framing
+        self._decoder = framing.decoder()
+
+    def reset(self) -> None:
+        super().reset()
+        self._decoder.reset()
+
+    def send(self, payload: bytes) -> None:
+        frame = self.framing.encode(payload)
+        wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, 1)
+        if wire:
+            self.link.write(wire)
+
+    def receive(self, deadline: float) -> bytes:
+        while not self._queue:
+            data = self.link.read(4096, deadline=deadline)
+            self.stats.saw(data)
+            for event in self._decoder.feed(data):
+                if isinstance(event, Frame) and event.valid:
+                    self.stats.frames += 1
+                    self._queue.append(event.payload)
+                elif isinstance(event, Frame):
+                    self.stats.bad_frames += 1
+                elif isinstance(event, Noise):
+                    self.stats.noise_bytes += len(event.raw)
+        return self._queue.popleft()

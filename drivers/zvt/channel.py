@@ -14,11 +14,11 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.currencies import Currency
+from paychannels.drivers.book import FORGOTTEN, NEVER_SENT
 from paychannels.drivers.zvt.book import Attempt, Book, BookState, Kind, Result, identify
 from paychannels.drivers.zvt.client import Session, TerminalStatus, ZvtClient
 from paychannels.drivers.zvt.codes import result_meaning, status_text
@@ -147,29 +147,22 @@ class TerminalChannel(Channel):
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
         book = Book(ctx)
         kind: Kind = "refund" if isinstance(record, Refund) else "payment"
-        key = (record.id, record.attempt, kind)
         with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
-            known = book.answer(kind, record.id, record.attempt)
-            if known is not None:
-                return self._outcome(known, None)
-            state = book.load()
-            if state.pending is not None and state.pending.key() == key:
-                done, lines = self._resolve(state, book)
-                book.save(state)
-                assert done.result is not None
-                return self._outcome(done.result, None, lines)
-            found = state.find(key)
-            if found is not None and found.result is not None:
-                return self._outcome(found.result, None)
-            if state.since is None or record.created_at > datetime.fromisoformat(state.since):
-                return Outcome.not_sent(
-                    "no command for this attempt ever left (the marker is written before any "
-                    "byte); a retry is safe"
-                )
-            return Outcome.unknown(
-                "the terminal book no longer remembers this attempt; compare with the "
-                "terminal's journal"
-            )
+            found = book.lookup(kind, record)
+            match found.kind:
+                case "answer" | "recent":
+                    assert found.result is not None
+                    return self._outcome(found.result, None)
+                case "pending":
+                    assert found.state is not None
+                    done, lines = self._resolve(found.state, book)
+                    book.save(found.state)
+                    assert done.result is not None
+                    return self._outcome(done.result, None, lines)
+                case "never":
+                    return Outcome.not_sent(NEVER_SENT)
+                case "forgotten":
+                    return Outcome.unknown(FORGOTTEN)
 
     def end_of_day(self, ctx: ChannelContext) -> DayTotals:
         """Close the terminal's batch; the totals it reports, with the report's lines."""

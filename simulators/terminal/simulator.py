@@ -11,14 +11,19 @@ What ``paychannels-sim terminal`` runs, and what tests start in-process::
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from paychannels.drivers.mispos.profile import Profile
+from paychannels.links.base import Link
 from paychannels.simulators.provider.server import SimServer
 from paychannels.simulators.terminal.cloud import SimCloud
 from paychannels.simulators.terminal.control import ControlServer
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimJournal
+from paychannels.simulators.terminal.mispos_front import MisposSession
 from paychannels.simulators.terminal.servers import PtyServer, TcpServer
 
 __all__ = ["TerminalSimulator"]
@@ -38,7 +43,7 @@ class TerminalSimulator:
         **terminal: Any,
     ) -> None:
         self.terminal = SimTerminal(journal=SimJournal.open(journal), **terminal)
-        self.session = {
+        self.session: dict[str, Any] = {
             "charset": charset,
             "ack_timeout": ack_timeout,
             "t2": t2,
@@ -49,6 +54,7 @@ class TerminalSimulator:
         self.control: ControlServer | None = None
         self.cloud: SimCloud | None = None
         self.nexo: SimServer | None = None
+        self.mispos: list[PtyServer] = []
 
     def serve_tcp(self, host: str = "127.0.0.1", port: int = 20007) -> tuple[str, int]:
         """Listen for ECRs on TCP; returns the address."""
@@ -59,6 +65,21 @@ class TerminalSimulator:
         """Speak serial ZVT on a new pty (at these line settings); returns the slave path."""
         self.pty = PtyServer(self.terminal, baudrate=baudrate, stopbits=stopbits, **self.session)
         return self.pty.start()
+
+    def serve_mispos(self, profile: Profile, *, full_pan: bool = True) -> str:
+        """Speak a MIS-POS profile on a new pty (at the profile's line settings); returns the
+        slave path. Each call opens another pty; all of them drive the same terminal."""
+        line = profile.line
+
+        def serve(link: Link, stop: threading.Event, line_ok: Callable[[], bool]) -> None:
+            MisposSession(
+                self.terminal, link, profile, stop=stop, line_ok=line_ok, full_pan=full_pan
+            ).serve()
+
+        stopbits = 2 if line.stopbits == "2" else 1
+        server = PtyServer(self.terminal, baudrate=line.baudrate, stopbits=stopbits, serve=serve)
+        self.mispos.append(server)
+        return server.start()
 
     def serve_nexo(
         self,
@@ -91,7 +112,7 @@ class TerminalSimulator:
         return self.control.start()
 
     def close(self) -> None:
-        for server in (self.tcp, self.pty, self.control):
+        for server in (self.tcp, self.pty, self.control, *self.mispos):
             if server is not None:
                 server.close()
         if self.nexo is not None:
