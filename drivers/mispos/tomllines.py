@@ -4,7 +4,8 @@
 needs "tlv-9f.toml:42: unknown tag 9F99", so this scans the text once: table headers
 (``[verbs.sale]``, ``[[x]]``), ``key = value`` lines (dotted keys too) and the keys inside
 inline tables (``amount = { tag = "9F02", size = 12 }``). A path that was not found
-exactly falls back to its longest known prefix, so every error names some line.
+exactly falls back to the first key inside it, else to its longest known prefix, so every
+error names some line.
 """
 
 from __future__ import annotations
@@ -55,5 +56,8 @@ class KeyLines:
         while keys:
             if keys in self._lines:
                 return self._lines[keys]
+            inside = [n for k, n in self._lines.items() if k[: len(keys)] == keys]
+            if inside:  # a table only written as [a.b] sub-tables: its first one
+                return min(inside)
             keys = keys[:-1]
         return min(self._lines.values(), default=None)

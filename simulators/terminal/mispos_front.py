@@ -31,7 +31,8 @@ from paychannels.simulators.terminal.script import Script
 
 __all__ = ["MisposSession", "reference_of"]
 
-_CODES = {0: "00", 5: "05", 51: "51", 54: "54", 55: "55", 0x6C: "C1"}
+# core result codes -> ISO 8583-style answer codes (B4 already reversed: 94; B5 not found: 25)
+_CODES = {0: "00", 5: "05", 51: "51", 54: "54", 55: "55", 0x6C: "C1", 0xB4: "94", 0xB5: "25"}
 NOT_FOUND = "25"
 
 

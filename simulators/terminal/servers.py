@@ -28,6 +28,10 @@ from paychannels.simulators.terminal.zvt_front import ZvtSession
 __all__ = ["FdLink", "LineServer", "PtyServer", "TcpServer"]
 
 
+#: serves one line until it closes: (link, stop, line_ok) -> None
+LineServer = Callable[[Link, threading.Event, Callable[[], bool]], None]
+
+
 class FdLink(Link):
     """A link on a file descriptor the caller owns (a pty master)."""
 
@@ -76,15 +80,24 @@ class FdLink(Link):
 
 
 class TcpServer:
-    """ZVT over TCP; see the module docstring."""
+    """A protocol over TCP (ZVT unless ``serve`` says otherwise); see the module docstring."""
 
-    def __init__(self, terminal: SimTerminal, host: str, port: int, **session: Any) -> None:
+    def __init__(
+        self,
+        terminal: SimTerminal,
+        host: str,
+        port: int,
+        *,
+        serve: LineServer | None = None,
+        **session: Any,
+    ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the simulator listens on 127.0.0.1 only")
         self.terminal = terminal
         self.host = host
         self.port = port
         self.session = session
+        self.serve: LineServer = serve or self._zvt
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._links: set[TcpLink] = set()
@@ -144,9 +157,12 @@ class TcpServer:
                 self._links.add(link)
             threading.Thread(target=self._serve, args=(link,), daemon=True).start()
 
+    def _zvt(self, link: Link, stop: threading.Event, line_ok: Callable[[], bool]) -> None:
+        ZvtSession(self.terminal, link, "tcp", stop=stop, **self.session).serve()
+
     def _serve(self, link: TcpLink) -> None:
         try:
-            ZvtSession(self.terminal, link, "tcp", stop=self._stop, **self.session).serve()
+            self.serve(link, self._stop, lambda: True)
         finally:
             link.close()
             with self._lock:
@@ -159,10 +175,6 @@ class TcpServer:
             self.terminal.power_listeners.remove(self._power)
         if self._thread is not None:
             self._thread.join(timeout=2)
-
-
-#: serves one line until it closes: (link, stop, line_ok) -> None
-LineServer = Callable[[Link, threading.Event, Callable[[], bool]], None]
 
 
 class PtyServer:

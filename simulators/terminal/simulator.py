@@ -54,7 +54,7 @@ class TerminalSimulator:
         self.control: ControlServer | None = None
         self.cloud: SimCloud | None = None
         self.nexo: SimServer | None = None
-        self.mispos: list[PtyServer] = []
+        self.mispos: list[PtyServer | TcpServer] = []
 
     def serve_tcp(self, host: str = "127.0.0.1", port: int = 20007) -> tuple[str, int]:
         """Listen for ECRs on TCP; returns the address."""
@@ -66,20 +66,28 @@ class TerminalSimulator:
         self.pty = PtyServer(self.terminal, baudrate=baudrate, stopbits=stopbits, **self.session)
         return self.pty.start()
 
-    def serve_mispos(self, profile: Profile, *, full_pan: bool = True) -> str:
-        """Speak a MIS-POS profile on a new pty (at the profile's line settings); returns the
-        slave path. Each call opens another pty; all of them drive the same terminal."""
-        line = profile.line
+    def serve_mispos(
+        self, profile: Profile, *, tcp: tuple[str, int] | None = None, full_pan: bool = True
+    ) -> str:
+        """Speak a MIS-POS profile on a new pty (at the profile's line settings) and return
+        its slave path, or on TCP (``tcp=(host, port)``) and return ``host:port``. Each call
+        opens another one; all of them drive the same terminal."""
 
         def serve(link: Link, stop: threading.Event, line_ok: Callable[[], bool]) -> None:
             MisposSession(
                 self.terminal, link, profile, stop=stop, line_ok=line_ok, full_pan=full_pan
             ).serve()
 
+        if tcp is not None:
+            server = TcpServer(self.terminal, *tcp, serve=serve)
+            self.mispos.append(server)
+            host, port = server.start()
+            return f"{host}:{port}"
+        line = profile.line
         stopbits = 2 if line.stopbits == "2" else 1
-        server = PtyServer(self.terminal, baudrate=line.baudrate, stopbits=stopbits, serve=serve)
-        self.mispos.append(server)
-        return server.start()
+        pty = PtyServer(self.terminal, baudrate=line.baudrate, stopbits=stopbits, serve=serve)
+        self.mispos.append(pty)
+        return pty.start()
 
     def serve_nexo(
         self,
