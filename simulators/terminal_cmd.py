@@ -2,6 +2,7 @@
 
     paychannels-sim terminal --tcp 127.0.0.1:20007 --pty --control 127.0.0.1:8765
     paychannels-sim terminal --nexo 127.0.0.1:8443 --notify http://127.0.0.1:8080/nexo
+    paychannels-sim terminal --mispos tlv-9f --mispos ./mybank.toml --control 127.0.0.1:8765
 
 prints where it listens (the pty's slave path is what a serial client opens) and runs until
 interrupted. ``--nexo`` serves the terminal's cloud (nexo ``/sync`` and ``/async``); its
@@ -21,6 +22,7 @@ import sys
 import threading
 from typing import Any
 
+from paychannels.drivers.mispos.profile_checks import load as load_profile
 from paychannels.errors import PaychannelsError
 from paychannels.simulators.terminal import OUTCOMES, Script, TerminalSimulator
 
@@ -47,6 +49,13 @@ def register(sub: Any) -> None:
     p.add_argument("--poi", default="P400Plus-275039202", help="the terminal's POIID (nexo)")
     p.add_argument("--notify", metavar="URL", help="where the cloud posts async results")
     p.add_argument("--cloud-timeout", type=float, default=150.0, help="seconds the cloud waits")
+    p.add_argument(
+        "--mispos",
+        action="append",
+        default=[],
+        metavar="PROFILE",
+        help="speak a MIS-POS profile (name or .toml file) on a new pty; repeatable",
+    )
     p.add_argument("--control", type=_address, metavar="HOST:PORT", help="control API address")
     p.add_argument("--currency", default="CNY", help="ISO 4217 code (default CNY)")
     p.add_argument("--password", default="000000", help="the terminal's password (six digits)")
@@ -63,10 +72,16 @@ def register(sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    if not args.tcp and not args.pty and not args.nexo:
+    if not (args.tcp or args.pty or args.nexo or args.mispos):
         print(
-            "paychannels-sim: error: give --tcp HOST:PORT, --pty, --nexo HOST:PORT", file=sys.stderr
+            "paychannels-sim: error: give --tcp HOST:PORT, --pty, --nexo HOST:PORT or --mispos",
+            file=sys.stderr,
         )
+        return 2
+    try:
+        profiles = [load_profile(name) for name in args.mispos]
+    except PaychannelsError as exc:
+        print(f"paychannels-sim: error: {exc}", file=sys.stderr)
         return 2
     if args.notify and not args.notify.startswith(("http://127.", "http://localhost")):
         print("paychannels-sim: error: --notify must be on 127.0.0.1", file=sys.stderr)
@@ -100,6 +115,8 @@ def _run(args: argparse.Namespace) -> int:
             where["tcp"] = f"{host}:{port}"
         if args.pty:
             where["pty"] = sim.serve_pty(baudrate=args.baudrate, stopbits=args.stopbits)
+        for profile in profiles:
+            where[f"mispos:{profile.name}"] = sim.serve_mispos(profile)
         if args.nexo:
             where["nexo"] = sim.serve_nexo(
                 *args.nexo,
@@ -125,6 +142,14 @@ def _run(args: argparse.Namespace) -> int:
             "control": "control API on {} (GET /help)",
         }
         for key, value in where.items():
+            if key.startswith("mispos:"):
+                name = key.split(":", 1)[1]
+                print(
+                    f"MIS-POS ({name}) on {value} (channel URL mispos+serial://{value}"
+                    f"?profile={name})",
+                    flush=True,
+                )
+                continue
             print(lines[key].format(value, value), flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.profile import BodySpec, FieldSpec, Profile, VerbSpec
 
-__all__ = ["Fields", "decode_fields", "decode_request", "encode_fields"]
+__all__ = ["Fields", "decode_fields", "decode_request", "encode_fields", "split_tlv"]
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,8 @@ def encode_fields(
     return sep.join(parts)
 
 
-def _split_tlv(body: BodySpec, raw: bytes) -> list[tuple[bytes, bytes]]:
+def split_tlv(body: BodySpec, raw: bytes) -> list[tuple[bytes, bytes]]:
+    """The (tag, value) pairs of a TLV body, in order."""
     items: list[tuple[bytes, bytes]] = []
     at = 0
     head = body.tag_size + body.length_size
@@ -141,7 +142,7 @@ def decode_fields(profile: Profile, specs: tuple[FieldSpec, ...], raw: bytes) ->
         by_tag = {spec.tag: spec for spec in specs}
         values: dict[str, str] = {}
         unknown: dict[str, bytes] = {}
-        for tag, data in _split_tlv(profile.body, raw):
+        for tag, data in split_tlv(profile.body, raw):
             spec = by_tag.get(tag)
             if spec is None:
                 unknown[tag.hex().upper()] = data
@@ -165,7 +166,7 @@ def decode_request(profile: Profile, raw: bytes) -> tuple[VerbSpec, Fields]:
     """Which verb a request is (by its ``trans_type``) and its fields (the terminal's side)."""
     kind = profile.fields["trans_type"]
     if profile.body.codec == "tlv":
-        code = next((d for t, d in _split_tlv(profile.body, raw) if t == kind.tag), None)
+        code = next((d for t, d in split_tlv(profile.body, raw) if t == kind.tag), None)
     else:
         position = next(iter(profile.verbs.values())).request.index(kind)
         parts = raw.split(bytes([profile.body.separator]))
