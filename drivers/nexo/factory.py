@@ -21,9 +21,9 @@ from paychannels.drivers.nexo.build import Identity
 from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scrub_secrets
 from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
-from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
+from paychannels.errors import ConfigurationError, UnknownCurrency
 from paychannels.providers.options import Settings, gather
-from paychannels.urls import ParsedURL
+from paychannels.urls import ParsedURL, http_base
 from paychannels.webhooks import TimestampedHmac
 
 __all__ = ["FORM", "from_url"]
@@ -35,7 +35,6 @@ FORM = (
 _URL = {"poi", "mode", "sale_id", "timeout", "status_timeout", "connect_timeout"}
 _URL |= {"status_wait", "abort_wait", "currency", "notify_header", "notify_window"}
 _OPTIONS = {"api_key", "notify_secret", "transport", "attempts", "backoff"}
-_LOOPBACK = ("127.", "localhost", "::1")
 _IDENT = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
@@ -43,21 +42,6 @@ def _ident(value: str | None, name: str, source: str) -> str:
     if not value or not _IDENT.match(value):
         raise ConfigurationError(f"{source}: {name} must be 1-64 visible characters")
     return value
-
-
-def _base(parsed: ParsedURL) -> str:
-    if parsed.transport not in ("https", "http"):
-        raise InvalidURL(f"{parsed.raw!r}: use nexo+https://...; expected {FORM}")
-    host = parsed.host or ""
-    if not host:
-        raise InvalidURL(f"{parsed.raw!r} names no host; expected {FORM}")
-    if parsed.transport == "http" and not host.startswith(_LOOPBACK):
-        raise InvalidURL(
-            f"{parsed.raw!r}: plain http is only for a simulator on 127.0.0.1; use nexo+https"
-        )
-    netloc = f"[{host}]" if ":" in host else host
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.transport}://{netloc}{port}"
 
 
 def _secrets(settings: Settings) -> list[str]:
@@ -70,7 +54,7 @@ def _secrets(settings: Settings) -> list[str]:
 
 def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
     """Entry point: ``open_channel("nexo+https://...?poi=P400Plus-1", api_key=...)``."""
-    base = _base(parsed)
+    base = http_base(parsed, FORM)
     settings = gather(
         parsed, options, url_names=_URL, option_names=_OPTIONS, section="nexo", form=FORM
     )
