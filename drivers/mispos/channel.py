@@ -12,9 +12,7 @@ number and date (kept in ``channel_data`` when it was paid).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
@@ -23,6 +21,7 @@ from paychannels.drivers.book import FORGOTTEN, NEVER_SENT, Attempt, Book, BookS
 from paychannels.drivers.mispos.client import MisposClient, Session
 from paychannels.drivers.mispos.codec import Fields
 from paychannels.drivers.mispos.outcomes import answer_result, identify, to_outcome, trace_of
+from paychannels.drivers.terminallock import TerminalLock
 from paychannels.errors import (
     ChannelError,
     LinkError,
@@ -60,7 +59,7 @@ class MisposChannel(Channel):
         self.currency = currency
         self.url = url
         self.lock_timeout = lock_timeout
-        self._local = threading.Lock()
+        self._lock = TerminalLock(url, timeout=lock_timeout)
         self._watchers: list[Callable[[str, Record], None]] = []
 
     def watch(self, callback: Callable[[str, Record], None]) -> Callable[[], None]:
@@ -111,7 +110,7 @@ class MisposChannel(Channel):
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
         book = Book(ctx, prefix=PREFIX)
         kind = "refund" if isinstance(record, Refund) else "sale"
-        with self._locked(ctx):
+        with self._lock.hold(ctx):
             found = book.lookup(kind, record)
             match found.kind:
                 case "answer" | "recent":
@@ -139,34 +138,16 @@ class MisposChannel(Channel):
 
     def query_last(self, ctx: ChannelContext | None = None) -> Fields:
         """The terminal's last transaction (a harmless request: the field probe uses it)."""
-        with self._locked(ctx), self.client.session() as session:
+        with self._lock.hold(ctx), self.client.session() as session:
             return session.query_last()
 
     # -- the booking flow ------------------------------------------------------------------
-
-    @contextmanager
-    def _locked(self, ctx: ChannelContext | None) -> Iterator[None]:
-        if ctx is not None:
-            with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
-                yield
-            return
-        with self._exclusive():
-            yield
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        if not self._local.acquire(timeout=self.lock_timeout):
-            raise NotSentError(f"{self.url} is busy in this process; nothing was sent")
-        try:
-            yield
-        finally:
-            self._local.release()
 
     def _admin(self, ctx: ChannelContext, verb_name: str) -> Fields:
         verb = self.profile.verb(verb_name)
         if verb is None:
             raise UnsupportedOperation(f"profile {self.profile.name} has no {verb_name}")
-        with self._locked(ctx), self.client.session() as session:
+        with self._lock.hold(ctx), self.client.session() as session:
             book = Book(ctx, prefix=PREFIX)
             state = book.load()
             self._settle(session, state, book)
@@ -187,7 +168,7 @@ class MisposChannel(Channel):
         """Settle the terminal, persist the marker, send, remember what the terminal said."""
         verb = self.profile.verbs[kind]
         book = Book(ctx, prefix=PREFIX)
-        with self._locked(ctx), self.client.session() as session:
+        with self._lock.hold(ctx), self.client.session() as session:
             state = book.load()
             self._settle(session, state, book)
             attempt_no, known = record.attempt, None
