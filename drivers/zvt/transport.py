@@ -13,8 +13,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from paychannels.drivers.framing import AckedTransport, LineStats, Tamper, Transport
-from paychannels.drivers.zvt.apdu import ApduSplitter
+from paychannels.drivers.framing import (
+    AckedTransport,
+    LineStats,
+    PlainTransport,
+    Tamper,
+    Transport,
+)
+from paychannels.drivers.zvt.apdu import ZVT_TCP
 from paychannels.drivers.zvt.frames import ZVT_SERIAL
 from paychannels.links.base import Link
 
@@ -23,30 +29,11 @@ __all__ = ["LineStats", "SerialTransport", "Tamper", "TcpTransport", "Transport"
 Framing = Literal["serial", "tcp"]
 
 
-class TcpTransport(Transport):
-    """Plain APDUs over TCP."""
+class TcpTransport(PlainTransport):
+    """Plain APDUs over TCP, reassembled from however the stream was split."""
 
     def __init__(self, link: Link, *, tamper: Tamper | None = None) -> None:
-        super().__init__(link, tamper=tamper)
-        self._splitter = ApduSplitter()
-
-    def reset(self) -> None:
-        super().reset()
-        self._splitter.reset()
-
-    def send(self, payload: bytes) -> None:
-        wire = payload if self.tamper is None else self.tamper.outgoing(payload, payload, 1)
-        if wire:
-            self.link.write(wire)
-
-    def receive(self, deadline: float) -> bytes:
-        while not self._queue:
-            data = self.link.read(4096, deadline=deadline)
-            self.stats.saw(data)
-            for apdu in self._splitter.feed(data):
-                self.stats.frames += 1
-                self._queue.append(apdu)
-        return self._queue.popleft()
+        super().__init__(link, ZVT_TCP, tamper=tamper)
 
     def abandon(self) -> None:
         """T3 expired: close the socket (terminals.md §1)."""
