@@ -11,13 +11,14 @@ refund must name it. Card numbers are masked and receipt lines scrubbed.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pydantic import JsonValue
 
 from paychannels.drivers.nexo.additional import additional, receipt_lines
 from paychannels.drivers.nexo.bodies import PaymentResponse, ReversalResponse
-from paychannels.drivers.nexo.common import PaymentReceipt, POIData, Response
+from paychannels.drivers.nexo.common import PaymentReceipt, Response
 from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.reasons import failure
 from paychannels.errors import MoneyError
@@ -44,53 +45,62 @@ def _masked(pan: str) -> str:
     return mask_pan(pan) if digits >= 13 and "*" not in pan else pan
 
 
-def _base(response: Response, poi: POIData | None, service_id: str) -> dict[str, JsonValue]:
-    data: dict[str, JsonValue] = {"service_id": service_id, "result": response.Result}
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What every transaction response shares: its result, the terminal's id, the receipt."""
+
+    response: Response
+    ref: str | None
+    data: dict[str, JsonValue]
+    receipts: list[PaymentReceipt] | None
+
+    @property
+    def lines(self) -> tuple[str, ...]:
+        return tuple(scrub(line) for line in receipt_lines(self.receipts))
+
+
+def _read(body: PaymentResponse | ReversalResponse, service_id: str) -> _Read:
+    r = body.Response
+    poi = body.POIData
+    data: dict[str, JsonValue] = {"service_id": service_id, "result": r.Result}
     if poi is not None:
         data["poi_transaction"] = {
             "id": poi.POITransactionID.TransactionID,
             "timestamp": poi.POITransactionID.TimeStamp,
         }
-    extra = additional(response.AdditionalResponse)
+    extra = additional(r.AdditionalResponse)
     psp = extra.get("pspReference", "")
     if _REFERENCE.match(psp):  # a reference, not card data: kept as it is for reconciliation
         data["psp_reference"] = psp
     if extra.get("refusalReason"):
         data["refusal_reason"] = scrub(extra["refusalReason"][:128])
-    return data
+    ref = poi.POITransactionID.TransactionID if poi is not None else None
+    return _Read(r, ref, data, body.PaymentReceipt)
 
 
-def _refused(
-    response: Response,
-    data: dict[str, JsonValue],
-    ref: str | None,
-    receipts: list[PaymentReceipt] | None,
-) -> Outcome:
-    f = failure(response)
-    lines = tuple(scrub(line) for line in receipt_lines(receipts))
+def _refused(read: _Read) -> Outcome:
+    f = failure(read.response)
     if not f.ran:
         return Outcome.not_sent(
-            f"{f.detail}; the terminal ran nothing, sending again is safe", data=data
+            f"{f.detail}; the terminal ran nothing, sending again is safe", data=read.data
         )
     status = Status.CANCELLED if f.condition == "Aborted" else Status.DECLINED
     return Outcome(
         status=status,
         reason=f.reason,
         reason_detail=f.detail,
-        channel_ref=ref,
-        receipt=lines,
-        data=data,
+        channel_ref=read.ref,
+        receipt=read.lines,
+        data=read.data,
     )
 
 
 def payment_outcome(response: PaymentResponse, *, currency: str, service_id: str) -> Outcome:
     """What a ``PaymentResponse`` means for the payment it answers."""
-    r = response.Response
-    poi = response.POIData
-    ref = poi.POITransactionID.TransactionID if poi is not None else None
-    data = _base(r, poi, service_id)
-    if r.Result == "Failure":
-        return _refused(r, data, ref, response.PaymentReceipt)
+    read = _read(response, service_id)
+    if read.response.Result == "Failure":
+        return _refused(read)
+    data = read.data
     result = response.PaymentResult
     taken: Money | None = None
     if result is not None and result.AmountsResp is not None:
@@ -110,18 +120,15 @@ def payment_outcome(response: PaymentResponse, *, currency: str, service_id: str
         acquirer = result.PaymentAcquirerData
         if acquirer is not None and acquirer.ApprovalCode:
             data["approval_code"] = acquirer.ApprovalCode
-    lines = tuple(scrub(line) for line in receipt_lines(response.PaymentReceipt))
-    return Outcome.succeeded(amount_taken=taken, channel_ref=ref, receipt=lines, data=data)
+    return Outcome.succeeded(
+        amount_taken=taken, channel_ref=read.ref, receipt=read.lines, data=data
+    )
 
 
 def reversal_outcome(response: ReversalResponse, *, service_id: str, success: Status) -> Outcome:
     """What a ``ReversalResponse`` means: ``success`` (REVERSED for a void, SUCCEEDED for a
     refund), a refusal, or nothing ran."""
-    r = response.Response
-    poi = response.POIData
-    ref = poi.POITransactionID.TransactionID if poi is not None else None
-    data = _base(r, poi, service_id)
-    if r.Result == "Failure":
-        return _refused(r, data, ref, response.PaymentReceipt)
-    lines = tuple(scrub(line) for line in receipt_lines(response.PaymentReceipt))
-    return Outcome(status=success, channel_ref=ref, receipt=lines, data=data)
+    read = _read(response, service_id)
+    if read.response.Result == "Failure":
+        return _refused(read)
+    return Outcome(status=success, channel_ref=read.ref, receipt=read.lines, data=read.data)
