@@ -48,36 +48,31 @@ __all__ = ["mispos_url", "register", "zvt_url"]
 PASSWORD_ENV = "PAYCHANNELS_ZVT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
 
-def zvt_url(link: str) -> str:
-    """``tcp://host[:port]`` / ``serial:///dev/...`` / ``zvt+...`` -> a ZVT channel URL."""
-    if link.startswith("zvt+"):
+def _channel_url(link: str, kind: str, example: str, option: str, value: str) -> str:
+    """``tcp://...`` / ``serial://...`` / ``<kind>+...`` -> ``<kind>+...`` with ``option``."""
+    if link.startswith(f"{kind}+"):
         url = link
     elif link.startswith(("tcp://", "serial://")):
-        url = "zvt+" + link
+        url = f"{kind}+{link}"
     else:
         raise InvalidURL(
-            f"{link!r} is not a terminal link; expected tcp://10.1.2.3:20007 or "
-            "serial:///dev/ttyUSB0?baudrate=9600 (zvt+tcp:// and zvt+serial:// work too)"
+            f"{link!r} is not a terminal link; expected {example} or "
+            f"serial:///dev/ttyUSB0?baudrate=9600 ({kind}+tcp:// and {kind}+serial:// work too)"
         )
-    if "t3=" not in url:  # a field check should not wait five seconds per silence
-        url += ("&" if "?" in url else "?") + "t3=2"
+    if f"{option}=" not in url:
+        url += ("&" if "?" in url else "?") + f"{option}={value}"
     return url
+
+
+def zvt_url(link: str) -> str:
+    """``tcp://host[:port]`` / ``serial:///dev/...`` / ``zvt+...`` -> a ZVT channel URL (a
+    field check should not wait five seconds per silence: T3 is 2 s unless given)."""
+    return _channel_url(link, "zvt", "tcp://10.1.2.3:20007", "t3", "2")
 
 
 def mispos_url(link: str, profile: str) -> str:
     """``tcp://host:port`` / ``serial:///dev/...`` / ``mispos+...`` -> a MIS-POS channel URL."""
-    if link.startswith("mispos+"):
-        url = link
-    elif link.startswith(("tcp://", "serial://")):
-        url = "mispos+" + link
-    else:
-        raise InvalidURL(
-            f"{link!r} is not a terminal link; expected serial:///dev/ttyUSB0?baudrate=9600 or "
-            "tcp://10.1.2.3:9000"
-        )
-    if "profile=" not in url:
-        url += ("&" if "?" in url else "?") + f"profile={profile}"
-    return url
+    return _channel_url(link, "mispos", "tcp://10.1.2.3:9000", "profile", profile)
 
 
 def register(sub: Any, default_db: Callable[[], str]) -> None:
