@@ -35,20 +35,36 @@ _LENGTHS = [("bcd", 2), ("ascii", 4), ("binary", 2), ("none", 0)]
 
 
 def frame_variants(spec: FrameSpec, *, lengths: bool = True) -> list[FrameSpec]:
-    """The framings a terminal family plausibly uses, the profile's own first."""
-    out = [spec]
+    """The framings a terminal family plausibly uses: the profile's own first, then the ones
+    that change the fewest of its settings (and a missing LRC, which fits anything, last)."""
     kinds = _LENGTHS if lengths else [(spec.length, spec.length_size)]
+    found: list[FrameSpec] = []
     for (length, size), counts, parts, seed in itertools.product(
         kinds, ("body", "body+etx"), _LRC_PARTS, _SEEDS
     ):
         if length == "none" and ("length" in parts or counts != "body"):
             continue
+        if not parts and seed:
+            continue
         candidate = replace(
             spec, length=length, length_size=size, length_counts=counts, lrc=parts, lrc_seed=seed
         )
-        if candidate not in out:
-            out.append(candidate)
-    return out
+        if candidate not in found:
+            found.append(candidate)
+
+    def distance(c: FrameSpec) -> tuple[int, bool]:
+        changed = (
+            (c.length, c.length_size) != (spec.length, spec.length_size),
+            c.length_counts != spec.length_counts,
+            c.lrc != spec.lrc,
+            c.lrc_seed != spec.lrc_seed,
+        )
+        return sum(changed), bool(spec.lrc) and not c.lrc
+
+    found.sort(key=distance)
+    if spec in found:
+        found.remove(spec)
+    return [spec, *found]
 
 
 def _describe(spec: FrameSpec) -> str:
@@ -120,8 +136,11 @@ def _read(link: Link, profile: Profile, raw: bytes) -> list[Finding]:
             Finding("framing", True, "The terminal's frames fit the profile.", data=data),
             _fields(profile, good[-1].payload),
         ]
-    if frames:
-        return [_fit_their_frames(profile, raw, frames[0].problem, data)]
+    if frames or bytes([f.stx]) in raw:  # frames that do not check, or never end for us
+        problem = frames[0].problem if frames else "no frame ends where the profile says"
+        fitted = _fit_their_frames(profile, raw, problem, data)
+        if frames or fitted.hint.startswith("Set in [frame]"):
+            return [fitted]
     if controls and all(c == f.nak for c in controls):
         return [_fit_our_frames(link, profile, data)]
     if all(isinstance(e, Noise) for e in events):
