@@ -2,56 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from paychannels import Collector, Money, PaymentRequest, Record, Status
+from paychannels import Collector, Status
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.profile import shipped_profiles
 from paychannels.drivers.mispos.profile_checks import load
-from paychannels.simulators.terminal import Script, TerminalSimulator
+from paychannels.simulators.terminal import TerminalSimulator
+from tests.halls import SimHall
 
 CARD = "6222021234567890123"
-_keys = itertools.count(1)
 
 
 @dataclass
-class Hall:
+class Hall(SimHall):
     """The simulator and a Collector paying through it (channel ``mis``)."""
 
-    sim: TerminalSimulator
-    col: Collector
+    CHANNEL: ClassVar[str] = "mis"
     channel: MisposChannel
     profile: str
     url: str
     transcript: Path
-
-    def script(self, **fields: object) -> None:
-        faults = frozenset(fields.pop("faults", ()))  # type: ignore[call-overload]
-        self.sim.terminal.scripts.push(Script(faults=faults, **fields))  # type: ignore[arg-type]
-
-    def pay(self, amount: str = "380.00") -> Record:
-        n = next(_keys)
-        return self.col.collect(
-            PaymentRequest(
-                payer_id=f"15042219900101{n:04d}",
-                amount=Money(amount, "CNY"),
-                reference=f"2026-{n}",
-                idempotency_key=f"mis-{n}",
-                payer_name="张三",
-            ),
-            channel="mis",
-        )
-
-    def status(self, record: Record) -> Status:
-        return self.col.status(record.id).status
-
-    def charges(self, record: Record) -> int:
-        return self.sim.terminal.journal.charges(tag=record.id)
 
     def check_truth(self) -> None:
         """Every journaled payment agrees with the terminal: SUCCEEDED iff charged once."""

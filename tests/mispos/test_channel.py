@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -10,16 +9,6 @@ import pytest
 from paychannels import InvalidRequest, Money, Status, UnsupportedOperation
 from paychannels.drivers.mispos.channel import TerminalRefused
 from tests.mispos.conftest import CARD, Hall, open_hall
-
-
-def _settle(h: Hall, record_id: str, want: set[Status], seconds: float = 8.0) -> Status:
-    end = time.monotonic() + seconds
-    while True:
-        h.col.recover()
-        status = h.col.status(record_id).status
-        if status in want or time.monotonic() > end:
-            return status
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize(
@@ -43,7 +32,7 @@ def test_faults_resolve_to_the_truth(
     hall.script(faults=faults, fault_delay=1.5, off_for=1.0)
     p = hall.pay()
     assert p.status is at_first, p.reason_detail
-    assert _settle(hall, p.id, {truth}) is truth
+    assert hall.recover_until(p, lambda s: s is truth) is truth
     hall.check_truth()
     if truth is Status.NOT_SENT:
         again = hall.col.collect(p.request(), channel="mis")
@@ -129,7 +118,7 @@ def test_over_tcp(tmp_path: Path) -> None:
         h.script(faults={"disconnect_after_approval"})
         q = h.pay()
         assert q.status is Status.UNKNOWN
-        assert _settle(h, q.id, {Status.SUCCEEDED}) is Status.SUCCEEDED
+        assert h.recover_until(q, lambda s: s is Status.SUCCEEDED) is Status.SUCCEEDED
         h.check_truth()
     finally:
         h.close()

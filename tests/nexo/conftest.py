@@ -2,58 +2,34 @@
 
 from __future__ import annotations
 
-import itertools
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from paychannels import Collector, Money, PaymentRequest, Record, Status
+from paychannels import Collector, Status
 from paychannels.drivers.nexo import CloudPosChannel
-from paychannels.simulators.terminal import Script, TerminalSimulator
+from paychannels.simulators.terminal import TerminalSimulator
 from tests.contract.harnesses.mobile import Receiver
+from tests.halls import SimHall
 
 API_KEY = "AQEyhmfxK4-test-api-key-0123456789"
 SECRET = "whsec-nexo-tests-0123456789abcdef"
 POIID = "P400Plus-275039202"
 CARD = "6222021234567890123"
-_keys = itertools.count(1)
 
 
 @dataclass
-class Hall:
+class Hall(SimHall):
     """The simulator, a receiver for its notifications, and a Collector (channel ``cloud``)."""
 
-    sim: TerminalSimulator
-    col: Collector
+    CHANNEL: ClassVar[str] = "cloud"
     channel: CloudPosChannel
     receiver: Receiver
     base: str
-
-    def script(self, **fields: object) -> None:
-        faults = frozenset(fields.pop("faults", ()))  # type: ignore[call-overload]
-        self.sim.terminal.scripts.push(Script(faults=faults, **fields))  # type: ignore[arg-type]
-
-    def request(self, amount: str = "380.00", *, key: str | None = None) -> PaymentRequest:
-        n = next(_keys)
-        return PaymentRequest(
-            payer_id=f"15042219900101{n:04d}",
-            amount=Money(amount, "CNY"),
-            reference=f"2026-{n}",
-            idempotency_key=key or f"nexo-{n}",
-            payer_name="张三",
-        )
-
-    def pay(self, amount: str = "380.00") -> Record:
-        return self.col.collect(self.request(amount), channel="cloud")
-
-    def status(self, record: Record) -> Status:
-        return self.col.status(record.id).status
-
-    def charges(self, record: Record) -> int:
-        return self.sim.terminal.journal.charges(tag=record.id)
 
     def settle_notifications(self) -> None:
         assert self.sim.cloud is not None

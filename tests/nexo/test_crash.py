@@ -15,17 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import Status, open_journal
 from paychannels.simulators.terminal import Rule, Script, TerminalSimulator
 from tests import crashkit
-from tests.nexo.crash_child import API_KEY, PLAN, POIID
+from tests.nexo.crash_child import API_KEY, POIID
 
 CHILD = Path(__file__).with_name("crash_child.py")
-EXPECTED = {
-    "crash-1": (Status.SUCCEEDED, 1),
-    "crash-2": (Status.SUCCEEDED, 1),
-    "crash-3": (Status.DECLINED, 0),
-}
 
 
 def simulator() -> tuple[TerminalSimulator, str]:
@@ -40,22 +34,6 @@ def run_child(
     db: str, base: str, phase: str, *, crash_at: str = "", trace: Path | None = None
 ) -> int:
     return crashkit.run_child(CHILD, [db, base, phase], crash_at=crash_at, trace=trace)
-
-
-def check_truth(db: str, sim: TerminalSimulator) -> None:
-    journal = open_journal(db)
-    try:
-        records = {r.idempotency_key: r for r in journal.find(limit=100)}
-        assert set(records) == set(EXPECTED), "a payment was lost or duplicated"
-        for key, (status, charges) in EXPECTED.items():
-            record = records[key]
-            minor = int(PLAN[key].replace(".", ""))
-            assert record.status is status, f"{key}: {record.status} ({record.reason_detail})"
-            assert sim.terminal.journal.charges(amount=minor) == charges, f"{key} charged wrongly"
-            assert journal.verify(record.id) == []
-        assert sim.terminal.journal.charges() == 2, "the terminal took money nobody journaled"
-    finally:
-        journal.close()
 
 
 def kill_points(tmp: Path) -> list[str]:
@@ -84,6 +62,6 @@ def test_kill_between_terminal_and_journal_then_recover(tmp_path: Path) -> None:
             code = run_child(db, base, "work", crash_at=point)
             assert code == -signal.SIGKILL, f"{point}: the child was not killed"
             assert run_child(db, base, "restart") == 0
-            check_truth(db, sim)
+            crashkit.check_terminal_truth(db, sim)
         finally:
             sim.close()

@@ -16,16 +16,6 @@ from paychannels import Status
 from tests.nexo.conftest import Hall, open_hall
 
 
-def _settle(h: Hall, record_id: str, want: set[Status], seconds: float = 8.0) -> Status:
-    end = time.monotonic() + seconds
-    while True:
-        h.col.recover()
-        status = h.col.status(record_id).status
-        if status in want or time.monotonic() > end:
-            return status
-        time.sleep(0.2)
-
-
 @pytest.mark.parametrize(
     ("faults", "at_first", "truth"),
     [
@@ -46,7 +36,7 @@ def test_sync_faults_resolve_to_the_truth(
         h.script(faults=faults, fault_delay=2.0)
         p = h.pay()
         assert p.status is at_first
-        assert _settle(h, p.id, {truth}) is truth
+        assert h.recover_until(p, lambda s: s is truth) is truth
         h.check_truth()
         if truth is Status.NOT_SENT:  # sending again is safe: it is taken exactly once
             again = h.col.collect(p.request(), channel="cloud")
@@ -66,7 +56,7 @@ def test_terminal_power_cut(tmp_path: Path, when: str) -> None:
         assert "Did not receive a response" in (p.reason_detail or "")
         assert h.col.recover().still_in_doubt == [p.id]  # the terminal is off: no answer yet
         truth = Status.NOT_SENT if when == "power_cycle" else Status.SUCCEEDED
-        assert _settle(h, p.id, {truth}) is truth
+        assert h.recover_until(p, lambda s: s is truth) is truth
         h.check_truth()
     finally:
         h.close()
@@ -78,7 +68,7 @@ def test_terminal_offline_then_back(hall: Hall) -> None:
     assert p.status is Status.UNKNOWN and "not connected" in (p.reason_detail or "")
     assert hall.col.recover().still_in_doubt == [p.id]
     hall.sim.terminal.online = True
-    assert _settle(hall, p.id, {Status.NOT_SENT}) is Status.NOT_SENT
+    assert hall.recover_until(p, lambda s: s is Status.NOT_SENT) is Status.NOT_SENT
     assert hall.col.collect(p.request(), channel="cloud").status is Status.SUCCEEDED
     hall.check_truth()
 
@@ -116,7 +106,7 @@ def test_async_request_faults(async_hall: Hall, faults: set[str], truth: Status)
     h.script(faults=faults)
     p = h.pay()
     assert p.status is Status.UNKNOWN
-    assert _settle(h, p.id, {truth}) is truth
+    assert h.recover_until(p, lambda s: s is truth) is truth
     h.settle_notifications()
     assert h.status(p) is truth
     h.check_truth()

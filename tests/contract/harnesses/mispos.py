@@ -8,18 +8,15 @@ hook labels each booking request as it leaves, the terminal files the transactio
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import ClassVar
 
-from paychannels import Channel, Money, Record, open_channel
+from paychannels import Channel, open_channel
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.profile import shipped_profiles
 from paychannels.drivers.mispos.profile_checks import load
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.contract.harnesses import Harness
-
-CARD = "6222021234567890123"
+from tests.contract.harnesses.simterminal import CARD, SimTerminalHarness
 
 _SCRIPTS = {
     "approve": Script(),
@@ -32,55 +29,30 @@ _SCRIPTS = {
 }
 
 
-class MisposHarness(Harness):
+class MisposHarness(SimTerminalHarness):
     """A MIS-POS terminal simulator speaking ``profile`` on a pty."""
 
     profile: ClassVar[str]
     supports = frozenset(_SCRIPTS)
+    scripts = _SCRIPTS
 
     def open(self) -> Channel:
         self.sim = TerminalSimulator(card=CARD)
-        self._dir = tempfile.TemporaryDirectory(prefix="mispos-contract-")
-        self.path = Path(self._dir.name) / "transcript.txt"
+        path = self.start_transcript("mispos-contract-")
         pty = self.sim.serve_mispos(load(self.profile))
         url = f"mispos+serial://{pty}?profile={self.profile}&answer_timeout=1"
-        channel = open_channel(url, transcript=self.path)
+        channel = open_channel(url, transcript=path)
         assert isinstance(channel, MisposChannel)
-        self.parents: dict[str, str] = {}
-        channel.watch(self._label)
+        channel.watch(lambda _verb, record: self.label(record.id, record.parent_id))
         self.channel = channel
         return channel
-
-    def _label(self, verb: str, record: Record) -> None:
-        self.sim.terminal.tag_next(record.id)
-        if record.parent_id:
-            self.parents[record.id] = record.parent_id
-
-    def script(self, behaviour: str) -> None:
-        self.sim.terminal.scripts.push(_SCRIPTS[behaviour])
-
-    def charges(self, record: Record) -> int:
-        return self.sim.terminal.journal.charges(tag=record.id)
-
-    def refunded(self, record: Record) -> Money:
-        refunds = {r for r, parent in self.parents.items() if parent == record.id}
-        minor = sum(
-            t.amount
-            for t in self.sim.terminal.journal.txns
-            if t.kind == "refund" and t.approved and t.tag in refunds
-        )
-        return Money.of_minor(minor, record.amount.currency)
-
-    def transcript(self) -> str:
-        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
 
     def secrets(self) -> list[str]:
         return [CARD, CARD[:16], CARD.encode().hex()]
 
     def close(self) -> None:
         self.channel.close()
-        self.sim.close()
-        self._dir.cleanup()
+        self.close_all()
 
 
 HARNESSES: dict[str, type[Harness]] = {
