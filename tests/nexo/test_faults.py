@@ -105,7 +105,10 @@ def test_async_request_faults(async_hall: Hall, faults: set[str], truth: Status)
     h = async_hall
     h.script(faults=faults)
     p = h.pay()
-    assert p.status is Status.UNKNOWN
+    # The cloud's answer is lost, but the terminal goes on: its signed notification may be
+    # applied before the lost answer is (on a busy machine), and then nothing is in doubt.
+    early = {Status.UNKNOWN, truth} if truth is Status.SUCCEEDED else {Status.UNKNOWN}
+    assert p.status in early
     assert h.recover_until(p, lambda s: s is truth) is truth
     h.settle_notifications()
     assert h.status(p) is truth
