@@ -9,6 +9,9 @@ import sys
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from paychannels import Money, PaymentRequest, Status, open_journal
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +47,43 @@ def numbered_steps(trace: Path) -> list[str]:
         seen[name] += 1
         out.append(f"{name}@{seen[name]}")
     return out
+
+
+#: three payments through a simulated terminal; the terminal declines 300.00
+TERMINAL_PLAN = {"crash-1": "100.00", "crash-2": "200.00", "crash-3": "300.00"}
+TERMINAL_EXPECTED = {
+    "crash-1": (Status.SUCCEEDED, 1),
+    "crash-2": (Status.SUCCEEDED, 1),
+    "crash-3": (Status.DECLINED, 0),
+}
+
+
+def terminal_requests() -> list[PaymentRequest]:
+    """The crash children's payments (the same keys in every run, so a restart retries)."""
+    return [
+        PaymentRequest(
+            payer_id=f"15042219900101{i:04d}",
+            amount=Money(amount, "CNY"),
+            reference="2026-养老",
+            idempotency_key=key,
+            payer_name="张三",
+        )
+        for i, (key, amount) in enumerate(TERMINAL_PLAN.items(), start=1)
+    ]
+
+
+def check_terminal_truth(db: str, sim: Any) -> None:
+    """After the restart: every payment as the simulated terminal's journal says, none twice."""
+    journal = open_journal(db)
+    try:
+        records = {r.idempotency_key: r for r in journal.find(limit=100)}
+        assert set(records) == set(TERMINAL_EXPECTED), "a payment was lost or duplicated"
+        for key, (status, charges) in TERMINAL_EXPECTED.items():
+            record = records[key]
+            minor = int(TERMINAL_PLAN[key].replace(".", ""))
+            assert record.status is status, f"{key}: {record.status} ({record.reason_detail})"
+            assert sim.terminal.journal.charges(amount=minor) == charges, f"{key} charged wrongly"
+            assert journal.verify(record.id) == []
+        assert sim.terminal.journal.charges() == 2, "the terminal took money nobody journaled"
+    finally:
+        journal.close()

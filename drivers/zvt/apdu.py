@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from paychannels.drivers.framing import Event, Frame, StreamDecoder
 from paychannels.drivers.zvt.errors import ZvtProtocolError
 
-__all__ = ["Apdu", "ApduSplitter", "apdu_length", "decode_apdu"]
+__all__ = ["ZVT_TCP", "Apdu", "ApduSplitter", "apdu_length", "decode_apdu"]
 
 MAX_DATA = 0xFFFF
 
@@ -91,3 +92,35 @@ class ApduSplitter:
     def reset(self) -> None:
         """Forget a partial APDU (the connection was reset)."""
         self._buf.clear()
+
+
+class _ApduStream:
+    """TCP's "framing" for the shared transports: whole APDUs out of the byte stream."""
+
+    def __init__(self) -> None:
+        self._splitter = ApduSplitter()
+
+    @property
+    def in_frame(self) -> bool:
+        return bool(self._splitter.pending)
+
+    def feed(self, data: bytes) -> list[Event]:
+        return [Frame(apdu, True, apdu) for apdu in self._splitter.feed(data)]
+
+    def reset(self) -> Frame | None:
+        pending = self._splitter.pending
+        self._splitter.reset()
+        return Frame(pending, False, pending, "incomplete APDU") if pending else None
+
+
+class _ZvtTcp:
+    """ZVT over TCP: APDUs as they are, no framing bytes."""
+
+    def encode(self, payload: bytes) -> bytes:
+        return payload
+
+    def decoder(self) -> StreamDecoder:
+        return _ApduStream()
+
+
+ZVT_TCP = _ZvtTcp()

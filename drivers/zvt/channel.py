@@ -11,14 +11,14 @@ which refuses to start while an earlier attempt there cannot be resolved.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.currencies import Currency
+from paychannels.drivers.book import FORGOTTEN, NEVER_SENT
+from paychannels.drivers.terminallock import TerminalLock
 from paychannels.drivers.zvt.book import Attempt, Book, BookState, Kind, Result, identify
 from paychannels.drivers.zvt.client import Session, TerminalStatus, ZvtClient
 from paychannels.drivers.zvt.codes import result_meaning, status_text
@@ -83,7 +83,7 @@ class TerminalChannel(Channel):
         self.currency = currency
         self.url = url
         self.lock_timeout = lock_timeout
-        self._local = threading.Lock()
+        self._lock = TerminalLock(url, timeout=lock_timeout)
         self._abort = threading.Event()
         self._seen: _Seen | None = None
         self._watchers: list[Callable[[TerminalEvent], None]] = []
@@ -147,29 +147,22 @@ class TerminalChannel(Channel):
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
         book = Book(ctx)
         kind: Kind = "refund" if isinstance(record, Refund) else "payment"
-        key = (record.id, record.attempt, kind)
-        with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
-            known = book.answer(kind, record.id, record.attempt)
-            if known is not None:
-                return self._outcome(known, None)
-            state = book.load()
-            if state.pending is not None and state.pending.key() == key:
-                done, lines = self._resolve(state, book)
-                book.save(state)
-                assert done.result is not None
-                return self._outcome(done.result, None, lines)
-            found = state.find(key)
-            if found is not None and found.result is not None:
-                return self._outcome(found.result, None)
-            if state.since is None or record.created_at > datetime.fromisoformat(state.since):
-                return Outcome.not_sent(
-                    "no command for this attempt ever left (the marker is written before any "
-                    "byte); a retry is safe"
-                )
-            return Outcome.unknown(
-                "the terminal book no longer remembers this attempt; compare with the "
-                "terminal's journal"
-            )
+        with self._lock.hold(ctx):
+            found = book.lookup(kind, record)
+            match found.kind:
+                case "answer" | "recent":
+                    assert found.result is not None
+                    return self._outcome(found.result, None)
+                case "pending":
+                    assert found.state is not None
+                    done, lines = self._resolve(found.state, book)
+                    book.save(found.state)
+                    assert done.result is not None
+                    return self._outcome(done.result, None, lines)
+                case "never":
+                    return Outcome.not_sent(NEVER_SENT)
+                case "forgotten":
+                    return Outcome.unknown(FORGOTTEN)
 
     def end_of_day(self, ctx: ChannelContext) -> DayTotals:
         """Close the terminal's batch; the totals it reports, with the report's lines."""
@@ -184,28 +177,10 @@ class TerminalChannel(Channel):
 
     def status(self, ctx: ChannelContext | None = None) -> TerminalStatus:
         """Ask whether the terminal is ready (under the terminal lock when a context is given)."""
-        with self._locked(ctx), self.client.session() as session:
+        with self._lock.hold(ctx), self.client.session() as session:
             return session.status()
 
     # -- the booking flow ------------------------------------------------------------------
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        if not self._local.acquire(timeout=self.lock_timeout):
-            raise NotSentError(f"{self.url} is busy in this process; nothing was sent")
-        try:
-            yield
-        finally:
-            self._local.release()
-
-    @contextmanager
-    def _locked(self, ctx: ChannelContext | None) -> Iterator[None]:
-        if ctx is None:
-            with self._exclusive():
-                yield
-            return
-        with ctx.lock("terminal", timeout=self.lock_timeout), self._exclusive():
-            yield
 
     def _book(
         self, ctx: ChannelContext, kind: Kind, record: Record | None, amount: int | None, run: Run
@@ -214,7 +189,7 @@ class TerminalChannel(Channel):
         book = Book(ctx)
         record_id = record.id if record is not None else kind
         number = record.attempt if record else 0
-        with self._locked(ctx):
+        with self._lock.hold(ctx):
             self._abort.clear()
             with self.client.session(
                 on_status=self._progress(ctx, record_id if record else None),

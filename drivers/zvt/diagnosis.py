@@ -8,11 +8,9 @@ password, a terminal that needs initialising. The checks never start a payment.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
-from serial.tools import list_ports
-
+from paychannels.drivers.fieldcheck import Finding, explain_serial_open, serial_ports
 from paychannels.drivers.zvt.client import TerminalStatus, ZvtClient
 from paychannels.drivers.zvt.codes import result_meaning
 from paychannels.drivers.zvt.errors import CommandRefused
@@ -29,47 +27,17 @@ __all__ = [
     "explain_connect",
     "explain_silence",
     "scan_line_settings",
+    "serial_ports",
 ]
 
 DEFAULT_PORT = 20007
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One result of a check: what was seen and, if it is a problem, what to do."""
-
-    check: str
-    ok: bool
-    text: str
-    hint: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def serial_ports() -> list[str]:
-    """Serial ports this machine has (USB adapters included)."""
-    return sorted(p.device for p in list_ports.comports())
 
 
 def explain_connect(url: str, exc: LinkConnectError) -> Finding:
     """Why the link did not open, and where to look."""
     text = str(exc)
     if url.startswith("zvt+serial") or url.startswith("serial"):
-        ports = serial_ports()
-        listed = ", ".join(ports) if ports else "none found"
-        if "no such device" in text:
-            hint = f"Check the port name. Serial ports on this machine: {listed}."
-        elif "Permission denied" in text:
-            hint = (
-                "Give this user access to the port (Linux: the 'dialout' group), then log in again."
-            )
-        elif "another program" in text:
-            hint = "Close the other program using the port (a second cash-register program?)."
-        else:
-            hint = f"Check the cable and the adapter. Serial ports on this machine: {listed}."
-        return Finding("link", False, f"The serial port cannot be opened: {text}", hint)
+        return explain_serial_open(exc)
     if "refused" in text:
         port_hint = ""
         if f":{DEFAULT_PORT}" not in url:

@@ -9,7 +9,8 @@ acknowledgement, an expired T4 or a broken link after the command left is
 
 from __future__ import annotations
 
-from paychannels.errors import LinkError, NotSentError, OutcomeUnknownError, ProtocolError
+from paychannels.drivers.framing import FrameRejected, NoAcknowledgement
+from paychannels.errors import NotSentError, OutcomeUnknownError, ProtocolError
 
 __all__ = [
     "CommandRefused",
@@ -42,12 +43,8 @@ class CommandRefused(NotSentError):
         self.text = text
 
 
-class FrameRejected(LinkError, NotSentError):
-    """Serial: the terminal answered every transmission of a frame with NAK."""
-
-
-class NoAcknowledgement(OutcomeUnknownError):
-    """The command left but no ACK (T2) or no ``80 00`` (T3) came back."""
+# FrameRejected (every transmission NAKed: nothing ran) and NoAcknowledgement (no ACK within
+# T2, no 80 00 within T3: it may have arrived) are the shared framing errors.
 
 
 class DialogueTimeout(OutcomeUnknownError):

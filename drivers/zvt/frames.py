@@ -10,9 +10,9 @@ diagnose (noise is what a wrong baud rate looks like).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum, auto
 
+from paychannels.drivers.framing import ACK, NAK, Control, Event, Frame, Noise, StreamDecoder
 from paychannels.drivers.zvt.crc import crc16_kermit
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "ETX",
     "NAK",
     "STX",
+    "ZVT_SERIAL",
     "Control",
     "Frame",
     "FrameDecoder",
@@ -28,7 +29,7 @@ __all__ = [
     "encode_frame",
 ]
 
-DLE, STX, ETX, ACK, NAK = 0x10, 0x02, 0x03, 0x06, 0x15
+DLE, STX, ETX = 0x10, 0x02, 0x03
 
 
 def encode_frame(apdu: bytes, *, crc: int | None = None) -> bytes:
@@ -37,34 +38,6 @@ def encode_frame(apdu: bytes, *, crc: int | None = None) -> bytes:
     return (
         b"\x10\x02" + apdu.replace(b"\x10", b"\x10\x10") + b"\x10\x03" + check.to_bytes(2, "little")
     )
-
-
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """A complete frame; ``valid`` is False when the CRC or an escape is wrong."""
-
-    apdu: bytes
-    valid: bool
-    raw: bytes
-    problem: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Control:
-    """A lone ACK (0x06) or NAK (0x15) byte."""
-
-    byte: int
-    raw: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Noise:
-    """Bytes outside any frame (line noise, another protocol, a wrong baud rate)."""
-
-    raw: bytes
-
-
-Event = Frame | Control | Noise
 
 
 class _State(Enum):
@@ -187,3 +160,16 @@ class FrameDecoder:
         self._raw.clear()
         self._body.clear()
         self._problem = ""
+
+
+class _ZvtSerial:
+    """ZVT's serial framing for the shared ``AckedTransport``."""
+
+    def encode(self, payload: bytes) -> bytes:
+        return encode_frame(payload)
+
+    def decoder(self) -> StreamDecoder:
+        return FrameDecoder()
+
+
+ZVT_SERIAL = _ZvtSerial()

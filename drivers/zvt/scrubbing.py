@@ -152,7 +152,7 @@ class ZvtFilter:
 
     @staticmethod
     def _frame(frame: Frame) -> Unit:
-        masked, note = mask_apdu(frame.apdu)
+        masked, note = mask_apdu(frame.payload)
         if frame.valid:
             return Unit(encode_frame(masked), note)
         return Unit(mask_bcd_runs(frame.raw), f"bad frame: {frame.problem}")

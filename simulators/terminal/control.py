@@ -4,7 +4,8 @@
 transactions (an object or a list; see ``script.Script``); ``POST /default`` change the
 default script; ``POST /rules`` replace the rules (``[{"kind", "min_amount", "max_amount",
 "script"}]``); ``POST /reset`` drop scripts and rules; ``POST /power {"off_for": 2}``;
-``POST /line {"mode": "mute"}``; ``POST /terminal {"status_code": 81}``; ``POST /tag
+``POST /line {"mode": "mute"}``; ``POST /terminal {"status_code": 81}`` (``"online": false``
+takes it off its cloud); ``POST /tag
 {"tag": "..."}`` label the next booking command. Errors answer 400 with ``{"error": ...}``.
 """
 
@@ -64,7 +65,13 @@ def _apply(terminal: SimTerminal, path: str, body: Any) -> Any:
                 terminal.status_code = int(body["status_code"])
             if body.get("unregister"):
                 terminal.registered = False
-            return {"status_code": terminal.status_code, "registered": terminal.registered}
+            if "online" in body:
+                terminal.online = bool(body["online"])
+            return {
+                "status_code": terminal.status_code,
+                "registered": terminal.registered,
+                "online": terminal.online,
+            }
         case "/tag":
             terminal.tag_next(str(body["tag"]))
             return {"tagged": body["tag"]}

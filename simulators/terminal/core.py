@@ -93,6 +93,8 @@ class SimTerminal:
         self.status_code = 0
         self.line_mode = "zvt"
         self.powered = True
+        #: connected to its cloud (nexo): off, the cloud rejects what it cannot deliver
+        self.online = True
         self.power_listeners: list[Callable[[bool], None]] = []
         self.log: deque[str] = deque(maxlen=200)
         self._tag: str | None = None
@@ -126,6 +128,7 @@ class SimTerminal:
             "registered": self.registered,
             "powered": self.powered,
             "line_mode": self.line_mode,
+            "online": self.online,
             "status_code": self.status_code,
             "journal": self.journal.to_json(),
             "charges": self.journal.charges(),
@@ -208,12 +211,21 @@ class SimTerminal:
             return Booking(0x6C)
         return self._book("payment", amount, self._bank(front, script), card, tag)
 
-    def refund(self, front: Front, amount: int, *, script: Script, tag: str | None) -> Booking:
-        """A refund to the card presented."""
+    def refund(
+        self,
+        front: Front,
+        amount: int,
+        *,
+        script: Script,
+        tag: str | None,
+        original_receipt: int | None = None,
+    ) -> Booking:
+        """A refund to the card presented (of the payment ``original_receipt``, if named)."""
         card = self._cardholder(front, script, pin=False)
         if card is None:
             return Booking(0x6C)
-        return self._book("refund", amount, self._bank(front, script), card, tag)
+        code = self._bank(front, script)
+        return self._book("refund", amount, code, card, tag, original_receipt=original_receipt)
 
     def reverse(self, front: Front, receipt: int, *, script: Script, tag: str | None) -> Booking:
         """Reverse the payment with ``receipt`` in the open batch."""

@@ -93,6 +93,26 @@ class SimJournal:
                 None,
             )
 
+    def by_trace(self, trace: int) -> SimTxn | None:
+        """The transaction with a trace number (unique until 999999 wraps), in any batch."""
+        with self._lock:
+            return next((t for t in reversed(self.txns) if t.trace == trace), None)
+
+    def refunded(self, receipt: int, batch: int) -> int:
+        """Minor units refunded (approved refunds) against the payment ``receipt`` of ``batch``."""
+        with self._lock:
+            original = next(
+                (t for t in self.txns if t.receipt == receipt and t.batch == batch), None
+            )
+            if original is None:
+                return 0
+            start = self.txns.index(original)
+            return sum(
+                t.amount
+                for t in self.txns[start + 1 :]
+                if t.kind == "refund" and t.approved and t.original_receipt == receipt
+            )
+
     def mark_reversed(self, txn: SimTxn, *, implicitly: bool = False) -> None:
         with self._lock:
             txn.reversed = True

@@ -44,6 +44,11 @@ FAULTS: dict[str, str] = {
     "power_cycle": "the terminal loses power after the first status, before booking "
     "(off for off_for seconds; registration lost)",
     "power_cycle_after_booking": "the terminal loses power after booking, before answering",
+    "cloud_error": "cloud: HTTP 500 without handing the request to the terminal (nothing booked)",
+    "cloud_error_after_approval": "cloud: the terminal books, then the cloud answers HTTP 502",
+    "duplicate_notification": "cloud, async: the result notification is delivered twice",
+    "late_notification": "cloud, async: the result notification comes fault_delay seconds late",
+    "drop_notification": "cloud, async: no result notification at all (only asking tells)",
 }
 
 

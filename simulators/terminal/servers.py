@@ -16,6 +16,7 @@ import socket
 import termios
 import threading
 import tty
+from collections.abc import Callable
 from typing import Any
 
 from paychannels.errors import LinkClosed, LinkError, LinkTimeout
@@ -24,7 +25,11 @@ from paychannels.links.tcp import TcpLink
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.zvt_front import ZvtSession
 
-__all__ = ["FdLink", "PtyServer", "TcpServer"]
+__all__ = ["FdLink", "LineServer", "PtyServer", "TcpServer"]
+
+
+#: serves one line until it closes: (link, stop, line_ok) -> None
+LineServer = Callable[[Link, threading.Event, Callable[[], bool]], None]
 
 
 class FdLink(Link):
@@ -75,15 +80,24 @@ class FdLink(Link):
 
 
 class TcpServer:
-    """ZVT over TCP; see the module docstring."""
+    """A protocol over TCP (ZVT unless ``serve`` says otherwise); see the module docstring."""
 
-    def __init__(self, terminal: SimTerminal, host: str, port: int, **session: Any) -> None:
+    def __init__(
+        self,
+        terminal: SimTerminal,
+        host: str,
+        port: int,
+        *,
+        serve: LineServer | None = None,
+        **session: Any,
+    ) -> None:
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the simulator listens on 127.0.0.1 only")
         self.terminal = terminal
         self.host = host
         self.port = port
         self.session = session
+        self.serve: LineServer = serve or self._zvt
         self._stop = threading.Event()
         self._listener: socket.socket | None = None
         self._links: set[TcpLink] = set()
@@ -143,9 +157,12 @@ class TcpServer:
                 self._links.add(link)
             threading.Thread(target=self._serve, args=(link,), daemon=True).start()
 
+    def _zvt(self, link: Link, stop: threading.Event, line_ok: Callable[[], bool]) -> None:
+        ZvtSession(self.terminal, link, "tcp", stop=stop, **self.session).serve()
+
     def _serve(self, link: TcpLink) -> None:
         try:
-            ZvtSession(self.terminal, link, "tcp", stop=self._stop, **self.session).serve()
+            self.serve(link, self._stop, lambda: True)
         finally:
             link.close()
             with self._lock:
@@ -161,7 +178,8 @@ class TcpServer:
 
 
 class PtyServer:
-    """Serial-framed ZVT on a pseudo-terminal; ``path`` is the slave device to open.
+    """A protocol on a pseudo-terminal (serial ZVT unless ``serve`` says otherwise); ``path``
+    is the slave device to open.
 
     A pty carries bytes at any speed, but the line settings a client chose are visible
     here; when they differ from the terminal's (``baudrate``, ``stopbits``) the terminal
@@ -169,10 +187,17 @@ class PtyServer:
     """
 
     def __init__(
-        self, terminal: SimTerminal, *, baudrate: int = 9600, stopbits: int = 2, **session: Any
+        self,
+        terminal: SimTerminal,
+        *,
+        baudrate: int = 9600,
+        stopbits: int = 2,
+        serve: LineServer | None = None,
+        **session: Any,
     ) -> None:
         self.terminal = terminal
         self.session = session
+        self.serve: LineServer = serve or self._zvt
         self.baudrate, self.stopbits = baudrate, stopbits
         self._speed = getattr(termios, f"B{baudrate}")
         self.master, self._slave = os.openpty()
@@ -190,19 +215,16 @@ class PtyServer:
         self._thread.start()
         return self.path
 
+    def _zvt(self, link: Link, stop: threading.Event, line_ok: Callable[[], bool]) -> None:
+        ZvtSession(
+            self.terminal, link, "serial", stop=stop, line_ok=line_ok, **self.session
+        ).serve()
+
     def _run(self) -> None:
         link = FdLink(self.master, f"pty://{self.path}")
         while not self._stop.is_set():
             with contextlib.suppress(LinkError):
-                session = ZvtSession(
-                    self.terminal,
-                    link,
-                    "serial",
-                    stop=self._stop,
-                    line_ok=self.line_ok,
-                    **self.session,
-                )
-                session.serve()
+                self.serve(link, self._stop, self.line_ok)
             link.open()
 
     def line_ok(self) -> bool:

@@ -12,7 +12,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from paychannels.errors import InvalidURL
 
-__all__ = ["ParsedURL", "parse_url"]
+__all__ = ["ParsedURL", "http_base", "parse_url"]
+
+_LOOPBACK = ("127.", "localhost", "::1")
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?$")
 _SECRET_KEYS = re.compile(
@@ -116,3 +118,24 @@ def parse_url(url: str, *, what: str = "URL", form: str = "scheme://host:port/pa
         path=unquote(parts.path),
         query=query,
     )
+
+
+def http_base(parsed: ParsedURL, form: str) -> str:
+    """``scheme://host[:port]`` of a ``kind+https://`` (or loopback-only ``kind+http://``) URL.
+
+    Plain http is refused unless the host is the loopback interface (a simulator): secrets
+    and payments never cross a network unencrypted.
+    """
+    if parsed.transport not in ("https", "http"):
+        raise InvalidURL(f"{parsed.raw!r}: use {parsed.kind}+https://... ; expected {form}")
+    host = parsed.host or ""
+    if not host:
+        raise InvalidURL(f"{parsed.raw!r} names no host; expected {form}")
+    if parsed.transport == "http" and not host.startswith(_LOOPBACK):
+        raise InvalidURL(
+            f"{parsed.raw!r}: plain http is only for loopback simulators (127.0.0.1); "
+            f"use {parsed.kind}+https"
+        )
+    netloc = f"[{host}]" if ":" in host else host
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{parsed.transport}://{netloc}{port}"

@@ -73,3 +73,20 @@ def test_register_a_scheme_without_touching_the_core() -> None:
     assert isinstance(ch, MemoryChannel) and ch.name == "hall-9"
     register_channel("kind+special", lambda parsed, **kw: MemoryChannel(name="special"))
     assert open_channel("kind+special://x").name == "special"  # type: ignore[attr-defined]
+
+
+def test_http_base_refuses_plain_http_off_the_loopback() -> None:
+    from paychannels.urls import http_base
+
+    form = "x+https://host"
+    assert http_base(parse_url("x+https://api.example.com:8443/p?q=1"), form) == (
+        "https://api.example.com:8443"
+    )
+    assert http_base(parse_url("x+http://127.0.0.1:9000/"), form) == "http://127.0.0.1:9000"
+    assert http_base(parse_url("x+http://[::1]:9000/"), form) == "http://[::1]:9000"
+    with pytest.raises(InvalidURL, match="loopback"):
+        http_base(parse_url("x+http://api.example.com"), form)
+    with pytest.raises(InvalidURL, match="x\\+https"):
+        http_base(parse_url("x+tcp://api.example.com"), form)
+    with pytest.raises(InvalidURL, match="names no host"):
+        http_base(parse_url("x+https:///path"), form)

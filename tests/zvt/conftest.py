@@ -2,74 +2,32 @@
 
 from __future__ import annotations
 
-import itertools
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
-from paychannels import Collector, Money, PaymentRequest, Record, Status
+from paychannels import Collector, Status
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
-from paychannels.simulators.terminal import Script, TerminalSimulator
+from paychannels.simulators.terminal import TerminalSimulator
+from tests.halls import SimHall
 
 PASSWORD = "246813"
 CARD = "6222021234567890123"
 TIMERS = "t3=0.5&t4=1.5&t2=1"
-_keys = itertools.count(1)
 
 
 @dataclass
-class Hall:
+class Hall(SimHall):
     """A terminal simulator and a Collector paying through it (channel ``hall-1``)."""
 
-    sim: TerminalSimulator
-    col: Collector
+    CHANNEL: ClassVar[str] = "hall-1"
     channel: TerminalChannel
     transport: str
     url: str
     transcript: Path
-
-    def script(self, **fields: object) -> None:
-        """Queue a script for the next transaction (``faults`` as a set of names)."""
-        faults = frozenset(fields.pop("faults", ()))  # type: ignore[call-overload]
-        self.sim.terminal.scripts.push(Script(faults=faults, **fields))  # type: ignore[arg-type]
-
-    def pay(self, amount: str = "380.00", *, key: str | None = None) -> Record:
-        n = next(_keys)
-        return self.col.collect(
-            PaymentRequest(
-                payer_id=f"15042219900101{n:04d}",
-                amount=Money(amount, "CNY"),
-                reference=f"2026-{n}",
-                idempotency_key=key or f"zvt-{n}",
-                payer_name="张三",
-            ),
-            channel="hall-1",
-        )
-
-    def retry(self, record: Record) -> Record:
-        """The backend sends the same request again (same idempotency key)."""
-        return self.col.collect(record.request(), channel="hall-1")
-
-    def status(self, record: Record) -> Status:
-        return self.col.status(record.id).status
-
-    def charges(self, record: Record) -> int:
-        return self.sim.terminal.journal.charges(tag=record.id)
-
-    def recover_until(
-        self, record: Record, done: Callable[[Status], bool], seconds: float = 8
-    ) -> Status:
-        """Run recover() until the record's status satisfies ``done`` (terminals reboot)."""
-        end = time.monotonic() + seconds
-        while True:
-            self.col.recover()
-            status = self.status(record)
-            if done(status) or time.monotonic() > end:
-                return status
-            time.sleep(0.2)
 
     def check_truth(self) -> None:
         """Every journaled payment agrees with the terminal: SUCCEEDED iff charged once."""

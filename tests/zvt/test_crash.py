@@ -14,18 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import Status, open_journal
 from paychannels.simulators.terminal import Rule, Script, TerminalSimulator
 from tests import crashkit
-from tests.zvt.crash_child import PASSWORD, PLAN
+from tests.zvt.crash_child import PASSWORD
 
 CHILD = Path(__file__).with_name("crash_child.py")
 ROOT = Path(__file__).resolve().parents[2]
-EXPECTED = {
-    "crash-1": (Status.SUCCEEDED, 1),
-    "crash-2": (Status.SUCCEEDED, 1),
-    "crash-3": (Status.DECLINED, 0),
-}
 
 
 def simulator() -> TerminalSimulator:
@@ -41,22 +35,6 @@ def run_child(
     db: str, port: int, phase: str, *, crash_at: str = "", trace: Path | None = None
 ) -> int:
     return crashkit.run_child(CHILD, [db, str(port), phase], crash_at=crash_at, trace=trace)
-
-
-def check_truth(db: str, sim: TerminalSimulator) -> None:
-    journal = open_journal(db)
-    try:
-        records = {r.idempotency_key: r for r in journal.find(limit=100)}
-        assert set(records) == set(EXPECTED), "a payment was lost or duplicated"
-        for key, (status, charges) in EXPECTED.items():
-            record = records[key]
-            minor = int(PLAN[key].replace(".", ""))
-            assert record.status is status, f"{key}: {record.status} ({record.reason_detail})"
-            assert sim.terminal.journal.charges(amount=minor) == charges, f"{key} charged wrongly"
-            assert journal.verify(record.id) == []
-        assert sim.terminal.journal.charges() == 2, "the terminal took money nobody journaled"
-    finally:
-        journal.close()
 
 
 def kill_points(tmp: Path) -> list[str]:
@@ -85,7 +63,7 @@ def test_kill_between_terminal_and_journal_then_recover(tmp_path: Path) -> None:
                 f"{point} not reached"
             )
             assert run_child(db, port, "restart") == 0
-            check_truth(db, sim)
+            crashkit.check_terminal_truth(db, sim)
         finally:
             sim.close()
     print(f"\nzvt crash test: {len(points)} kill points: {', '.join(points)}")

@@ -40,7 +40,7 @@ from paychannels.providers.base import (
 from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
 from paychannels.status import Status
-from paychannels.urls import ParsedURL
+from paychannels.urls import ParsedURL, http_base
 from paychannels.verification import CallbackRejected, Headers, UnknownKey
 
 __all__ = ["MobilePayChannel", "alipay_from_url", "wechatpay_from_url"]
@@ -49,7 +49,6 @@ log = logging.getLogger("paychannels.channels.mobile")
 
 #: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
 GRACE = timedelta(seconds=60)
-_LOOPBACK = ("127.", "localhost", "::1")
 _CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
 
 
@@ -234,22 +233,6 @@ def _as_payment(record: Record) -> Payment:
 # -- factories (entry points of the paychannels.channels group) ---------------------------------
 
 
-def _base_url(parsed: ParsedURL, form: str) -> str:
-    if parsed.transport not in ("https", "http"):
-        raise InvalidURL(f"{parsed.raw!r}: use {parsed.kind}+https://... ; expected {form}")
-    host = parsed.host or ""
-    if not host:
-        raise InvalidURL(f"{parsed.raw!r} names no host; expected {form}")
-    if parsed.transport == "http" and not host.startswith(_LOOPBACK):
-        raise InvalidURL(
-            f"{parsed.raw!r}: plain http is only for loopback simulators (127.0.0.1); "
-            f"use {parsed.kind}+https"
-        )
-    netloc = f"[{host}]" if ":" in host else host
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"{parsed.transport}://{netloc}{port}"
-
-
 def _split(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     channel = {k: options[k] for k in _CHANNEL_OPTIONS if k in options}
     rest = {k: v for k, v in options.items() if k not in _CHANNEL_OPTIONS}
@@ -275,7 +258,7 @@ def wechatpay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
     from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
     from paychannels.providers.wechatpay.config import FORM
 
-    base = _base_url(parsed, FORM)
+    base = http_base(parsed, FORM)
     if parsed.path not in ("", "/"):
         raise InvalidURL(f"{parsed.raw!r}: WeChat Pay API v3 lives at the root; expected {FORM}")
     opts, rest = _split(options)
@@ -291,7 +274,7 @@ def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
     from paychannels.providers.alipay import AlipayCodec, AlipayConfig
     from paychannels.providers.alipay.config import FORM
 
-    base = _base_url(parsed, FORM)
+    base = http_base(parsed, FORM)
     opts, rest = _split(options)
     config = AlipayConfig.from_url(parsed, rest)
     now: Callable[[], float] = opts.get("now", time.time)

@@ -1,11 +1,14 @@
-"""``paychannels terminal status|probe|end-of-day --link URL``: field-testing a ZVT terminal.
+"""``paychannels terminal status|probe|end-of-day --link URL``: field-testing a POS terminal.
 
-``status`` asks whether the terminal is there and ready; ``probe`` also registers, can scan
-serial line settings, and takes a guided test payment (with confirmation, journaled, then
-reversed); ``end-of-day`` closes the terminal's batch. Every run writes a transcript (card
-numbers and passwords masked) to attach to a bug report. Findings are plain language with
-what to do; exit status 0 when all is well, 1 when a check found a problem, 2 on a usage
-error. See docs/field-testing.md.
+ZVT by default; with ``--profile NAME|FILE`` a bank MIS-POS terminal spoken to as that
+profile declares. ``status`` asks whether the terminal is there and ready (MIS-POS: "query
+last transaction", and whether its frames and fields fit the profile); ``probe`` also
+registers (ZVT), can scan serial line settings, and takes a guided test payment (with
+confirmation, journaled, then reversed); ``end-of-day`` closes the terminal's batch
+(MIS-POS: settlement). Every run writes a transcript (card numbers and passwords masked) to
+attach to a bug report. Findings are plain language with what to do; exit status 0 when all
+is well, 1 when a check found a problem, 2 on a usage error. See docs/field-testing.md and
+docs/drivers/mispos.md.
 """
 
 from __future__ import annotations
@@ -22,6 +25,10 @@ from typing import Any
 from pydantic import JsonValue
 
 from paychannels.collector import Collector
+from paychannels.drivers.mispos import diagnosis as mispos_diagnosis
+from paychannels.drivers.mispos.channel import MisposChannel
+from paychannels.drivers.mispos.factory import client_from_url as mispos_client
+from paychannels.drivers.mispos.profile_checks import load as load_profile
 from paychannels.drivers.zvt import TerminalChannel
 from paychannels.drivers.zvt.diagnosis import (
     Finding,
@@ -36,30 +43,41 @@ from paychannels.models import PaymentRequest, Record
 from paychannels.money import Money
 from paychannels.status import Status
 
-__all__ = ["register", "zvt_url"]
+__all__ = ["mispos_url", "register", "zvt_url"]
 
 PASSWORD_ENV = "PAYCHANNELS_ZVT_PASSWORD"  # noqa: S105 - the variable's name, not a secret
 
 
-def zvt_url(link: str) -> str:
-    """``tcp://host[:port]`` / ``serial:///dev/...`` / ``zvt+...`` -> a ZVT channel URL."""
-    if link.startswith("zvt+"):
+def _channel_url(link: str, kind: str, example: str, option: str, value: str) -> str:
+    """``tcp://...`` / ``serial://...`` / ``<kind>+...`` -> ``<kind>+...`` with ``option``."""
+    if link.startswith(f"{kind}+"):
         url = link
     elif link.startswith(("tcp://", "serial://")):
-        url = "zvt+" + link
+        url = f"{kind}+{link}"
     else:
         raise InvalidURL(
-            f"{link!r} is not a terminal link; expected tcp://10.1.2.3:20007 or "
-            "serial:///dev/ttyUSB0?baudrate=9600 (zvt+tcp:// and zvt+serial:// work too)"
+            f"{link!r} is not a terminal link; expected {example} or "
+            f"serial:///dev/ttyUSB0?baudrate=9600 ({kind}+tcp:// and {kind}+serial:// work too)"
         )
-    if "t3=" not in url:  # a field check should not wait five seconds per silence
-        url += ("&" if "?" in url else "?") + "t3=2"
+    if f"{option}=" not in url:
+        url += ("&" if "?" in url else "?") + f"{option}={value}"
     return url
+
+
+def zvt_url(link: str) -> str:
+    """``tcp://host[:port]`` / ``serial:///dev/...`` / ``zvt+...`` -> a ZVT channel URL (a
+    field check should not wait five seconds per silence: T3 is 2 s unless given)."""
+    return _channel_url(link, "zvt", "tcp://10.1.2.3:20007", "t3", "2")
+
+
+def mispos_url(link: str, profile: str) -> str:
+    """``tcp://host:port`` / ``serial:///dev/...`` / ``mispos+...`` -> a MIS-POS channel URL."""
+    return _channel_url(link, "mispos", "tcp://10.1.2.3:9000", "profile", profile)
 
 
 def register(sub: Any, default_db: Callable[[], str]) -> None:
     """Add the ``terminal`` command group to the root parser."""
-    terminal = sub.add_parser("terminal", help="field-test a POS terminal (ZVT)")
+    terminal = sub.add_parser("terminal", help="field-test a POS terminal (ZVT or MIS-POS)")
     tsub = terminal.add_subparsers(dest="terminal_command", metavar="ACTION", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -71,6 +89,10 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
             help=f"environment variable holding the password (default {PASSWORD_ENV})",
         )
         p.add_argument("--transcript", help="where to write the transcript (default: ./...)")
+        p.add_argument(
+            "--profile", help="a MIS-POS profile (name or .toml file): the terminal is not ZVT"
+        )
+        p.add_argument("--wait", type=float, default=5.0, help="MIS-POS: seconds for an answer")
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.set_defaults(default_db=default_db)
 
@@ -103,13 +125,31 @@ class _Run:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.url = zvt_url(args.link)
+        self.profile = load_profile(args.profile) if args.profile else None
+        self.url = mispos_url(args.link, args.profile) if self.profile else zvt_url(args.link)
         self.password, self.password_note = _password(args)
+        if self.profile is not None:
+            self.password_note = f"profile {self.profile.name} ({self.profile.path})"
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         self.path = Path(args.transcript or f"paychannels-terminal-{stamp}.trace")
         self.transcript = TranscriptWriter(self.path, link=self.url)
         self.findings: list[Finding] = []
         self.extra: dict[str, Any] = {}
+
+    def channel_options(self) -> dict[str, Any]:
+        """What the channel URL needs beside itself (a ZVT password; never for MIS-POS)."""
+        if self.profile is not None:
+            return {"transcript": self.transcript, "profile": self.profile}
+        return {"password": self.password, "transcript": self.transcript}
+
+    def mispos_checks(self) -> bool:
+        """The MIS-POS findings (link, framing, fields); True when all are good."""
+        assert self.profile is not None
+        client, _ = mispos_client(self.url, profile=self.profile, transcript=self.transcript)
+        findings = mispos_diagnosis.probe(client.link, self.profile, wait=self.args.wait)
+        for finding in findings:
+            self.add(finding)
+        return all(f.ok for f in findings)
 
     def client(self, url: str | None = None) -> Any:
         client, _ = client_from_url(
@@ -165,6 +205,9 @@ def _password(args: argparse.Namespace) -> tuple[str, str]:
 def _status(args: argparse.Namespace) -> int:
     run = _Run(args)
     run.say(f"checking {run.url}")
+    if run.profile is not None:
+        run.mispos_checks()
+        return run.finish()
     finding, _ = check_status(run.client())
     run.add(finding)
     return run.finish()
@@ -173,6 +216,8 @@ def _status(args: argparse.Namespace) -> int:
 def _probe(args: argparse.Namespace) -> int:
     run = _Run(args)
     run.say(f"probing {run.url} ({run.password_note})")
+    if run.profile is not None:
+        return _probe_mispos(run, args)
     status, _ = check_status(run.client())
     run.add(status)
     if not status.ok and args.scan and run.url.startswith("zvt+serial"):
@@ -190,6 +235,23 @@ def _probe(args: argparse.Namespace) -> int:
     return run.finish()
 
 
+def _probe_mispos(run: _Run, args: argparse.Namespace) -> int:
+    assert run.profile is not None
+    ok = run.mispos_checks()
+    if not ok and args.scan and run.url.startswith("mispos+serial"):
+        client, _ = mispos_client(run.url, profile=run.profile)
+        port = getattr(client.link, "port", "")
+        if not run.add(mispos_diagnosis.scan_baud_rates(port, run.profile)).ok:
+            return run.finish()
+    elif not ok:
+        return run.finish()
+    if args.pay and _confirm(
+        args, f"Take a test payment of {args.pay} {args.currency} on the terminal? "
+    ):
+        _test_payment(run, args)
+    return run.finish()
+
+
 def _confirm(args: argparse.Namespace, question: str) -> bool:
     if args.yes:
         return True
@@ -198,13 +260,11 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
     return input(question + "Type yes: ").strip().lower() == "yes"
 
 
-def _collector(run: _Run) -> tuple[Collector, TerminalChannel]:
+def _collector(run: _Run) -> tuple[Collector, TerminalChannel | MisposChannel]:
     args = run.args
     col = Collector.open(args.db or args.default_db())
-    channel = col.add_channel(
-        args.channel, run.url, password=run.password, transcript=run.transcript
-    )
-    assert isinstance(channel, TerminalChannel)
+    channel = col.add_channel(args.channel, run.url, **run.channel_options())
+    assert isinstance(channel, TerminalChannel | MisposChannel)
     return col, channel
 
 
@@ -259,6 +319,8 @@ def _reverse(run: _Run, args: argparse.Namespace, col: Collector, payment: Recor
 def _end_of_day(args: argparse.Namespace) -> int:
     run = _Run(args)
     col, channel = _collector(run)
+    if isinstance(channel, MisposChannel):
+        return _settle_mispos(run, col, channel)
     try:
         totals = channel.end_of_day(col.channel_context(args.channel))
     except PaychannelsError as exc:
@@ -273,6 +335,21 @@ def _end_of_day(args: argparse.Namespace) -> int:
         text = f"Batch closed: {totals.count} transactions, total {totals.total}."
         run.add(Finding("end-of-day", True, text))
         for line in totals.receipt:
+            run.say(f"    | {line}")
+    finally:
+        col.close()
+    return run.finish()
+
+
+def _settle_mispos(run: _Run, col: Collector, channel: MisposChannel) -> int:
+    try:
+        fields = channel.settle(col.channel_context(run.args.channel))
+    except PaychannelsError as exc:
+        run.add(Finding("end-of-day", False, f"The settlement failed: {exc}"))
+    else:
+        run.extra["settlement"] = {k: v for k, v in fields.values.items() if k != "print_text"}
+        run.add(Finding("end-of-day", True, "Settlement done (结算)."))
+        for line in (fields.get("print_text") or "").splitlines():
             run.say(f"    | {line}")
     finally:
         col.close()

@@ -8,17 +8,15 @@ transaction it books under that label.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import ClassVar
 
-from paychannels import Channel, Money, Record, open_channel
+from paychannels import Channel, open_channel
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.contract.harnesses import Harness
+from tests.contract.harnesses.simterminal import CARD, SimTerminalHarness
 
 PASSWORD = "246813"
-CARD = "6222021234567890123"
 TIMERS = "t3=0.5&t4=1.5&t2=1"
 
 _SCRIPTS = {
@@ -31,7 +29,7 @@ _SCRIPTS = {
 }
 
 
-class ZvtHarness(Harness):
+class ZvtHarness(SimTerminalHarness):
     """A ZVT terminal simulator; subclasses pick the transport."""
 
     name = "zvt"
@@ -50,11 +48,10 @@ class ZvtHarness(Harness):
 
     def open(self) -> Channel:
         self.sim = TerminalSimulator(password=int(PASSWORD), card=CARD, full_pan=True, t2=0.3)
-        self._dir = tempfile.TemporaryDirectory(prefix="zvt-contract-")
-        self.path = Path(self._dir.name) / "transcript.txt"
-        channel = open_channel(self.url(), password=PASSWORD, transcript=self.path)
+        self.scripts = {**_SCRIPTS, "refuse": self.refuse}
+        path = self.start_transcript("zvt-contract-")
+        channel = open_channel(self.url(), password=PASSWORD, transcript=path)
         assert isinstance(channel, TerminalChannel)
-        self.parents: dict[str, str] = {}
         channel.watch(self._label)
         self.channel = channel
         return channel
@@ -64,37 +61,15 @@ class ZvtHarness(Harness):
 
     def _label(self, event: TerminalEvent) -> None:
         if event.kind == "command" and event.record_id:
-            self.sim.terminal.tag_next(event.record_id)
-            if event.data.get("parent_id"):
-                self.parents[event.record_id] = str(event.data["parent_id"])
-
-    def script(self, behaviour: str) -> None:
-        self.sim.terminal.scripts.push(
-            self.refuse if behaviour == "refuse" else _SCRIPTS[behaviour]
-        )
-
-    def charges(self, record: Record) -> int:
-        return self.sim.terminal.journal.charges(tag=record.id)
-
-    def refunded(self, record: Record) -> Money:
-        refunds = {r for r, parent in self.parents.items() if parent == record.id}
-        minor = sum(
-            t.amount
-            for t in self.sim.terminal.journal.txns
-            if t.kind == "refund" and t.approved and t.tag in refunds
-        )
-        return Money.of_minor(minor, record.amount.currency)
-
-    def transcript(self) -> str:
-        return self.path.read_text(encoding="utf-8") if self.path.exists() else ""
+            parent = event.data.get("parent_id")
+            self.label(event.record_id, str(parent) if parent else None)
 
     def secrets(self) -> list[str]:
         return [CARD, CARD[:18], PASSWORD]
 
     def close(self) -> None:
         self.channel.close()
-        self.sim.close()
-        self._dir.cleanup()
+        self.close_all()
 
 
 class ZvtTcpHarness(ZvtHarness):

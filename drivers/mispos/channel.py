@@ -1,0 +1,268 @@
+"""``MisposChannel``: sale, void, refund, settlement and reprint on a bank MIS-POS terminal.
+
+One transaction at a time per terminal: the journal's lock (``ctx.lock("terminal")``) keeps
+other processes out, a thread lock other threads of this one. Before a booking request
+leaves, a marker is persisted in the terminal book (``paychannels.drivers.book``) with the
+terminal's last trace number; an attempt whose answer was lost is resolved by "query last
+transaction" (see ``outcomes.identify``) — in ``inquire`` (the Collector's recovery), or
+before the next request on the same terminal, which refuses to start while an earlier
+attempt there cannot be resolved. Void names the payment's trace; refund its reference
+number and date (kept in ``channel_data`` when it was paid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from paychannels.channels.base import Capabilities, Channel, ChannelContext
+from paychannels.currencies import Currency
+from paychannels.drivers.book import FORGOTTEN, NEVER_SENT, Attempt, Book, BookState, Result
+from paychannels.drivers.mispos.client import MisposClient, Session
+from paychannels.drivers.mispos.codec import Fields
+from paychannels.drivers.mispos.outcomes import answer_result, identify, to_outcome, trace_of
+from paychannels.drivers.terminallock import TerminalLock
+from paychannels.errors import (
+    ChannelError,
+    LinkError,
+    NotSentError,
+    OutcomeUnknownError,
+    ProtocolError,
+    UnsupportedOperation,
+)
+from paychannels.links import SpyLink
+from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.status import Status
+
+__all__ = ["MisposChannel", "TerminalRefused"]
+
+PREFIX = "mispos"
+
+
+class TerminalRefused(ChannelError):
+    """The terminal refused an administrative request (settlement, reprint, void)."""
+
+
+class MisposChannel(Channel):
+    """A MIS-POS terminal on a serial line or TCP; see the module docstring."""
+
+    scheme = "mispos"
+    capabilities = Capabilities(
+        inquire=True, void=True, refund=True, partial_refund=True, dispatch_timeout=600.0
+    )
+
+    def __init__(
+        self, client: MisposClient, *, currency: Currency, url: str, lock_timeout: float = 30.0
+    ) -> None:
+        self.client = client
+        self.profile = client.profile
+        self.currency = currency
+        self.url = url
+        self.lock_timeout = lock_timeout
+        self._lock = TerminalLock(url, timeout=lock_timeout)
+        self._watchers: list[Callable[[str, Record], None]] = []
+
+    def watch(self, callback: Callable[[str, Record], None]) -> Callable[[], None]:
+        """Call ``callback(verb, record)`` as each booking request leaves (for a hall's screen
+        and for tests' ground truth); returns an unsubscribe."""
+        self._watchers.append(callback)
+        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+
+    # -- verbs -----------------------------------------------------------------------------
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        self._check_currency(payment.amount.currency.code)
+        amount = payment.amount.minor
+        values = {"amount": str(amount), "ecr_reference": payment.id}
+        result = self._book(ctx, "sale", payment, amount, values)
+        return self._outcome(result)
+
+    def void(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        trace = payment.channel_data.get("trace")
+        if not isinstance(trace, str):
+            raise UnsupportedOperation(f"{payment.id} has no terminal trace; it cannot be voided")
+        taken = (payment.amount_taken or payment.amount).minor
+        values = {"amount": str(taken), "original_trace": trace}
+        result = self._book(ctx, "void", payment, taken, values)
+        outcome = self._outcome(result, success=Status.REVERSED)
+        if outcome.status is Status.REVERSED:
+            return outcome
+        if outcome.status in (Status.UNKNOWN, Status.NOT_SENT):
+            raise OutcomeUnknownError(
+                f"the void of {payment.id} is not confirmed ({outcome.reason_detail}); "
+                "cancel again once the terminal answers"
+            )
+        raise TerminalRefused(f"the terminal did not void {payment.id}: {outcome.reason_detail}")
+
+    def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
+        self._check_currency(refund.amount.currency.code)
+        data = payment.channel_data
+        reference, date = data.get("reference"), data.get("date")
+        if not isinstance(reference, str) or not isinstance(date, str):
+            raise UnsupportedOperation(
+                f"{payment.id} has no reference number and date from the terminal; it cannot "
+                "be refunded here"
+            )
+        amount = refund.amount.minor
+        values = {"amount": str(amount), "original_reference": reference, "original_date": date}
+        return self._outcome(self._book(ctx, "refund", refund, amount, values))
+
+    def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
+        book = Book(ctx, prefix=PREFIX)
+        kind = "refund" if isinstance(record, Refund) else "sale"
+        with self._lock.hold(ctx):
+            found = book.lookup(kind, record)
+            match found.kind:
+                case "answer" | "recent":
+                    assert found.result is not None
+                    return self._outcome(found.result)
+                case "pending":
+                    assert found.state is not None
+                    with self.client.session() as session:
+                        done = self._resolve(session, found.state, book)
+                    book.save(found.state)
+                    assert done.result is not None
+                    return self._outcome(done.result)
+                case "never":
+                    return Outcome.not_sent(NEVER_SENT)
+                case "forgotten":
+                    return Outcome.unknown(FORGOTTEN)
+
+    def settle(self, ctx: ChannelContext) -> Fields:
+        """Settlement (结算): close the terminal's batch; its answer's fields."""
+        return self._admin(ctx, "settle")
+
+    def reprint(self, ctx: ChannelContext) -> Fields:
+        """Reprint the last receipt at the terminal."""
+        return self._admin(ctx, "reprint")
+
+    def query_last(self, ctx: ChannelContext | None = None) -> Fields:
+        """The terminal's last transaction (a harmless request: the field probe uses it)."""
+        with self._lock.hold(ctx), self.client.session() as session:
+            return session.query_last()
+
+    # -- the booking flow ------------------------------------------------------------------
+
+    def _admin(self, ctx: ChannelContext, verb_name: str) -> Fields:
+        verb = self.profile.verb(verb_name)
+        if verb is None:
+            raise UnsupportedOperation(f"profile {self.profile.name} has no {verb_name}")
+        with self._lock.hold(ctx), self.client.session() as session:
+            book = Book(ctx, prefix=PREFIX)
+            state = book.load()
+            self._settle(session, state, book)
+            fields = session.exchange(verb, {})
+        rc = fields.get(self.profile.result.field)
+        if rc not in self.profile.result.approved:
+            raise TerminalRefused(f"the terminal refused {verb_name} (code {rc})")
+        return fields
+
+    def _book(
+        self,
+        ctx: ChannelContext,
+        kind: str,
+        record: Record,
+        amount: int,
+        values: Mapping[str, str],
+    ) -> Result:
+        """Settle the terminal, persist the marker, send, remember what the terminal said."""
+        verb = self.profile.verbs[kind]
+        book = Book(ctx, prefix=PREFIX)
+        with self._lock.hold(ctx), self.client.session() as session:
+            state = book.load()
+            self._settle(session, state, book)
+            attempt_no, known = record.attempt, None
+            if kind == "void":  # voids repeat on one payment: the next number, or the one done
+                attempt_no, known = self._next_void(book, state, record.id)
+            if known is not None:
+                return known
+            before = state.last_receipt if state.synced else None
+            attempt = Attempt(record.id, attempt_no, kind, amount, before, book.now())
+            state.pending = attempt
+            book.save(state)
+            ctx.crashpoint("channel.before_send")
+            for callback in list(self._watchers):
+                callback(kind, record)
+            try:
+                fields = session.exchange(verb, values)
+            except NotSentError as exc:  # refused before anything ran
+                done = replace(attempt, result=Result("not_booked", detail=str(exc)))
+                self._remember(state, done, book)
+                raise
+            except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
+                return Result("ambiguous", detail=f"{type(exc).__name__}: {exc}")
+            ctx.crashpoint("channel.after_send")
+            done = replace(attempt, result=answer_result(self.profile, fields))
+            self._remember(state, done, book)
+        assert done.result is not None
+        return done.result
+
+    def _next_void(
+        self, book: Book, state: BookState, payment_id: str
+    ) -> tuple[int, Result | None]:
+        """The number for a new void of a payment, or the earlier void that went through."""
+        number = 1
+        while True:
+            known = book.answer("void", payment_id, number)
+            if known is None:
+                earlier = state.find((payment_id, number, "void"))
+                known = earlier.result if earlier is not None else None
+            if known is None:
+                return number, None
+            if known.verdict == "booked" and known.data.get("rc") in self.profile.result.approved:
+                return number, known
+            number += 1
+
+    def _settle(self, session: Session, state: BookState, book: Book) -> None:
+        """Make the book match the terminal before a new request (nothing is booked here)."""
+        try:
+            if state.pending is not None:
+                self._resolve(session, state, book)
+                book.save(state)
+            if not state.synced:
+                state.last_receipt, state.synced = trace_of(session.query_last()) or 0, True
+        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
+            raise NotSentError(
+                f"could not check the terminal before sending ({exc}); nothing was sent"
+            ) from None
+
+    def _resolve(self, session: Session, state: BookState, book: Book) -> Attempt:
+        """Decide ``state.pending`` by "query last transaction" and record the result."""
+        pending = state.pending
+        assert pending is not None
+        last = session.query_last()
+        code = self.profile.verbs[pending.kind].code
+        done = replace(pending, result=identify(self.profile, pending, last, code))
+        book.put_answer(done)
+        state.pending = None
+        state.remember(done)
+        state.last_receipt, state.synced = trace_of(last) or 0, True
+        return done
+
+    def _remember(self, state: BookState, done: Attempt, book: Book) -> None:
+        """Fold a finished attempt into the book (its answer's trace is the terminal's last)."""
+        assert done.result is not None
+        state.pending = None
+        state.remember(done)
+        if done.result.trace is not None:
+            state.last_receipt, state.synced = done.result.trace, True
+        elif done.result.verdict == "booked":
+            state.synced = False  # answered without a trace: ask for the last one next time
+        book.save(state)
+
+    def _outcome(self, result: Result, *, success: Status = Status.SUCCEEDED) -> Outcome:
+        return to_outcome(self.profile, result, currency=self.currency.code, success=success)
+
+    def _check_currency(self, code: str) -> None:
+        if code != self.currency.code:
+            raise NotSentError(
+                f"{self.url} takes {self.currency.code}; a {code} amount was not sent"
+            )
+
+    def describe(self) -> str:
+        return f"{self.url} ({self.profile.name})"
+
+    def close(self) -> None:
+        link = self.client.link
+        if isinstance(link, SpyLink):
+            link.detach()
