@@ -19,7 +19,7 @@ from paychannels.channels.base import Capabilities, Channel, ChannelContext, Not
 from paychannels.channels.memory import Behaviour, MemoryChannel
 from paychannels.channels.registry import available_schemes, open_channel, register_channel
 from paychannels.clock import Clock, ManualClock, SystemClock
-from paychannels.collector import DEFAULT_JOURNAL_URL, Collector, RecoveryReport
+from paychannels.collector import DEFAULT_JOURNAL_URL, Collector
 from paychannels.currencies import Currency, currency
 from paychannels.errors import (
     AlreadyInDoubt,
@@ -53,6 +53,7 @@ from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
 from paychannels.money import Money
 from paychannels.reasons import Reason
+from paychannels.recovery import RecoveryReport
 from paychannels.status import TRANSITIONS, Status
 
 __all__ = [

@@ -9,6 +9,12 @@ event stream. The order of writes is the whole safety argument:
 3. anything interrupted in between is found by ``recover()`` (a DISPATCHED row whose
    claimant is dead or whose lease ran out) and resolved by asking the channel — never by
    sending again.
+
+The Collector is the front door; each flow has its own room: ``dispatch`` (claim, then
+hand to the channel), ``intake`` (callbacks, notices, result files), ``recovery``,
+``reversals`` (refund, cancel), ``collector_context`` (what adapters may ask of us) and
+``feed`` (subscribers). Those modules use the Collector's private plumbing (``_write``,
+``_modify_all``, ``_inquire``); nothing outside the package should.
 """
 
 from __future__ import annotations
@@ -18,38 +24,43 @@ import os
 import re
 import secrets
 import socket
-import threading
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from pydantic import JsonValue
-
+from paychannels import dispatch, intake, recovery, reversals
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
 from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
+from paychannels.collector_context import CollectorContext
 from paychannels.crashpoints import crashpoint
 from paychannels.errors import (
-    ChannelError,
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
-    NotSentError,
     PaychannelsError,
-    PaymentNotFound,
-    UnsupportedOperation,
 )
+from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
 from paychannels.ids import new_id
-from paychannels.journal import Change, Claim, Journal, NewRecord, StateEntry, open_journal
+from paychannels.intake import PollResult
+from paychannels.journal import Change, Journal, NewRecord, open_journal
 from paychannels.journal.base import Applied, Decide
 from paychannels.locks import LockTable
 from paychannels.masking import scrub
-from paychannels.models import Event, EventType, Outcome, Payment, PaymentRequest, Record, Refund
+from paychannels.models import (
+    Event,
+    EventType,
+    Outcome,
+    Payment,
+    PaymentRequest,
+    Record,
+    Refund,
+    as_payment,
+)
 from paychannels.money import Money
 from paychannels.reasons import Reason
+from paychannels.recovery import RecoveryReport
 from paychannels.report_apply import apply_report
 from paychannels.reports import Report, ReportSummary
 from paychannels.resolution import attention, resolve
@@ -60,109 +71,8 @@ __all__ = ["DEFAULT_JOURNAL_URL", "Collector", "PollResult", "RecoveryReport"]
 log = logging.getLogger("paychannels.collector")
 
 DEFAULT_JOURNAL_URL = "sqlite:///paychannels.db"
-LEASE_MARGIN = 60.0
 _CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-Subscriber = Callable[[Event], None]
-ProgressWatcher = Callable[[str, dict[str, JsonValue]], None]
-
-
-@dataclass
-class RecoveryReport:
-    """What one ``recover()`` pass found and did."""
-
-    examined: int = 0
-    resolved: dict[str, int] = field(default_factory=dict)
-    still_in_doubt: list[str] = field(default_factory=list)
-    needs_attention: list[str] = field(default_factory=list)
-    in_flight: list[str] = field(default_factory=list)
-    skipped: dict[str, str] = field(default_factory=dict)
-    #: PENDING payments of batch channels, by channel: their results come with ``poll()``
-    awaiting_files: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        """For ``--json`` output."""
-        return {
-            "examined": self.examined,
-            "resolved": dict(self.resolved),
-            "still_in_doubt": list(self.still_in_doubt),
-            "needs_attention": list(self.needs_attention),
-            "in_flight": list(self.in_flight),
-            "skipped": dict(self.skipped),
-            "awaiting_files": dict(self.awaiting_files),
-        }
-
-
-class PollResult(list[Record]):
-    """What ``Collector.poll`` did: the records its notices changed (it is that list), and
-    ``reports``, the summary of each bulk report (result file) it applied or refused."""
-
-    def __init__(self, records: Sequence[Record] = (), reports: Sequence[ReportSummary] = ()):
-        super().__init__(records)
-        self.reports: list[ReportSummary] = list(reports)
-
-
-class _Context:
-    """The ``ChannelContext`` handed to an adapter for one verb on one record."""
-
-    def __init__(self, collector: Collector, channel_name: str, record_id: str | None) -> None:
-        self._collector = collector
-        self._channel_name = channel_name
-        self._record_id = record_id
-        self._progress: list[Change] = []
-
-    @property
-    def channel_name(self) -> str:
-        return self._channel_name
-
-    def _target(self) -> str:
-        if self._record_id is None:
-            raise RuntimeError("progress belongs to a payment; none is in hand")
-        return self._record_id
-
-    @property
-    def clock(self) -> Clock:
-        return self._collector.clock
-
-    def progress(self, text: str, **data: JsonValue) -> None:
-        """Published live now; journaled with the verb's outcome, in the same commit.
-
-        A progress text is news for a screen, not a state: persisting each in its own
-        commit cost more than the payment's state changes, and a crash mid-dialogue loses
-        only texts the outcome (UNKNOWN, then asked) does not need.
-        """
-        col = self._collector
-        payload: dict[str, JsonValue] = {"text": text, **data, "at": col.clock.now().isoformat()}
-        target = self._target()
-        self._progress.append(Change(event=EventType.PROGRESS, data=payload))
-        col._live_progress(target, payload)
-
-    def held(self) -> list[Change]:
-        """The progress events not journaled yet (they go with the next write of the record)."""
-        out, self._progress = self._progress, []
-        return out
-
-    def next_number(self, key: str, *, start: int = 1) -> int:
-        col = self._collector
-        return col.journal.state_next(self.channel_name, key, now=col.clock.now(), start=start)
-
-    def state_get(self, key: str) -> StateEntry | None:
-        return self._collector.journal.state_get(self.channel_name, key)
-
-    def state_put(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
-        col = self._collector
-        return col.journal.state_put(
-            self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
-        )
-
-    def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
-        col = self._collector
-        lease = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
-        return col.locks.hold(f"{self.channel_name}:{name}", lease=lease, timeout=timeout)
-
-    def crashpoint(self, name: str) -> None:
-        crashpoint(name)
 
 
 class Collector:
@@ -185,9 +95,7 @@ class Collector:
             journal, self.owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
         )
         self._channels: dict[str, Channel] = {}
-        self._subscribers: list[Subscriber] = []
-        self._progress_watchers: list[ProgressWatcher] = []
-        self._sub_lock = threading.Lock()
+        self.feed = EventFeed()
 
     @classmethod
     def open(
@@ -241,7 +149,7 @@ class Collector:
         bank's ledger for the ``batch`` commands): the same lock, state and clock its
         payments use."""
         self.channel(name)
-        return _Context(self, name, None)
+        return CollectorContext(self, name, None)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
@@ -268,18 +176,18 @@ class Collector:
             request=request,
             fingerprint=request.fingerprint(channel),
         )
-        then = [] if defer else [self._claim_change(ch)]
+        then = [] if defer else [dispatch.claim_change(self, ch)]
         applied = self._write(lambda now: self.journal.create(new, now=now, then=then))
         crashpoint("collect.after_dispatch_mark")
         record = applied.record
         if defer:
-            return _as_payment(record)
+            return as_payment(record)
         if not applied.created:
-            claimed = self._claim(record, ch)
+            claimed = dispatch.claim(self, record, ch)
             if claimed is None:
-                return _as_payment(self.journal.get(record.id))
+                return as_payment(self.journal.get(record.id))
             record = claimed
-        return _as_payment(self._dispatch(record, ch))
+        return as_payment(dispatch.dispatch(self, record, ch))
 
     def collect_many(
         self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool = False
@@ -303,15 +211,17 @@ class Collector:
                 )
                 for r in chunk
             ]
-            then = [] if defer else [self._claim_change(ch)]
+            then = [] if defer else [dispatch.claim_change(self, ch)]
             applied = self._write_many(partial(_create_many, self.journal, news, then))
             claimed = [a.record for a in applied if isinstance(a, Applied) and a.created]
             latest = (
-                {r.id: r for r in self._dispatch_all(claimed, ch)} if claimed and not defer else {}
+                {r.id: r for r in dispatch.dispatch_all(self, claimed, ch)}
+                if claimed and not defer
+                else {}
             )
             for item in applied:
                 if isinstance(item, Applied):
-                    results.append(_as_payment(latest.get(item.record.id, item.record)))
+                    results.append(as_payment(latest.get(item.record.id, item.record)))
                 else:
                     results.append(item)
         return results
@@ -327,95 +237,14 @@ class Collector:
         for name, records in by_channel.items():
             ch = self._channels[name]
             if ch.capabilities.batch:
-                claimed = self._claim_all(records, ch)
-                done.extend(self._dispatch_all(claimed, ch))
+                claimed = dispatch.claim_all(self, records, ch)
+                done.extend(dispatch.dispatch_all(self, claimed, ch))
                 continue
             for record in records:
-                one = self._claim(record, ch)
+                one = dispatch.claim(self, record, ch)
                 if one is not None:
-                    done.append(self._dispatch(one, ch))
+                    done.append(dispatch.dispatch(self, one, ch))
         return done
-
-    def _claim_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
-        change = self._claim_change(ch)
-
-        def decide(current: Record) -> list[Change]:
-            return [change] if current.status in (Status.CREATED, Status.NOT_SENT) else []
-
-        items: list[tuple[str, Decide]] = [(r.id, decide) for r in records]
-        applied = self._write_many(partial(_modify_many, self.journal, items))
-        return [a.record for a in applied if isinstance(a, Applied) and a.events]
-
-    def _dispatch_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
-        """Send claimed payments: together on a batch channel, else one by one."""
-        if not ch.capabilities.batch:
-            return [self._dispatch(r, ch) for r in records]
-        payments = [_as_payment(r) for r in records]
-        try:
-            outcomes = ch.start_batch(payments, _Context(self, records[0].channel, None))
-            if len(outcomes) != len(payments):
-                raise ChannelError(
-                    f"{ch.describe()} answered {len(outcomes)} outcomes for {len(payments)}"
-                )
-        except NotSentError as exc:
-            outcomes = [Outcome.not_sent(scrub(str(exc)))] * len(payments)
-        except Exception as exc:  # the file may have been written: every payment is in doubt
-            detail = scrub(f"{type(exc).__name__}: {exc}")
-            log.warning(
-                "%s: batch of %d raised %s; outcomes UNKNOWN", ch.describe(), len(payments), detail
-            )
-            outcomes = [Outcome.unknown(detail)] * len(payments)
-        crashpoint("collect.after_outcome")
-        return self.apply_outcomes(
-            [(p.id, o) for p, o in zip(payments, outcomes, strict=True)], via="dispatch"
-        )
-
-    def _claim_change(self, ch: Channel) -> Change:
-        until = self.clock.now() + timedelta(
-            seconds=ch.capabilities.dispatch_timeout + LEASE_MARGIN
-        )
-        return Change(
-            to_status=Status.DISPATCHED,
-            claim=Claim(self.owner, until),
-            new_attempt=True,
-            data={"owner": self.owner},
-        )
-
-    def _claim(self, record: Record, ch: Channel) -> Record | None:
-        """Mark a CREATED/NOT_SENT record DISPATCHED for us; None if someone else has it."""
-        if record.status not in (Status.CREATED, Status.NOT_SENT):
-            return None
-        change = self._claim_change(ch)
-
-        def decide(current: Record) -> list[Change]:
-            return [change] if current.status in (Status.CREATED, Status.NOT_SENT) else []
-
-        applied = self._write(lambda now: self.journal.modify(record.id, decide, now=now))
-        crashpoint("collect.after_dispatch_mark")
-        return applied.record if applied.events else None
-
-    def _dispatch(self, record: Record, ch: Channel) -> Record:
-        ctx = _Context(self, record.channel, record.id)
-        try:
-            if isinstance(record, Refund):
-                parent = _as_payment(self.journal.get(record.parent_id))
-                outcome = ch.refund(record, parent, ctx)
-            else:
-                outcome = ch.start(_as_payment(record), ctx)
-        except NotSentError as exc:
-            outcome = Outcome.not_sent(scrub(str(exc)))
-        except Exception as exc:  # anything else after the mark: money may have moved
-            log.warning(
-                "%s: %s raised %s; outcome UNKNOWN",
-                record.id,
-                ch.describe(),
-                scrub(f"{type(exc).__name__}: {exc}"),
-            )
-            outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
-        crashpoint("collect.after_outcome")
-        updated = self.apply_outcome(record.id, outcome, via="dispatch", notes=ctx.held())
-        crashpoint("collect.after_journal")
-        return updated
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -435,15 +264,7 @@ class Collector:
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(event)`` after each event this process commits; returns unsubscribe."""
-        with self._sub_lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._sub_lock:
-                if callback in self._subscribers:
-                    self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self.feed.subscribe(callback)
 
     def watch_progress(self, callback: ProgressWatcher) -> Callable[[], None]:
         """Call ``callback(payment_id, data)`` the moment a channel reports progress.
@@ -451,24 +272,7 @@ class Collector:
         Progress events reach the journal (and ``subscribe`` callbacks) with the verb's
         outcome; this is the live feed for a cashier's screen. Returns an unsubscribe.
         """
-        with self._sub_lock:
-            self._progress_watchers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._sub_lock:
-                if callback in self._progress_watchers:
-                    self._progress_watchers.remove(callback)
-
-        return unsubscribe
-
-    def _live_progress(self, record_id: str, data: dict[str, JsonValue]) -> None:
-        with self._sub_lock:
-            watchers = list(self._progress_watchers)
-        for callback in watchers:
-            try:
-                callback(record_id, dict(data))
-            except Exception:  # a screen's bug must not break the payment flow
-                log.exception("progress watcher %r failed", callback)
+        return self.feed.watch_progress(callback)
 
     # -- applying what channels report -------------------------------------------------------
 
@@ -493,7 +297,7 @@ class Collector:
             decisions: list[tuple[str, Decide]] = [
                 (rid, partial(_resolved, outcome=outcome, via=via)) for rid, outcome in chunk
             ]
-            for item in self._write_many(partial(_modify_many, self.journal, decisions)):
+            for item in self._modify_all(decisions):
                 if isinstance(item, Applied):
                     out.append(item.record)
                 else:
@@ -538,49 +342,19 @@ class Collector:
 
         return self._write(lambda now: self.journal.modify(record_id, decide, now=now)).record
 
+    # -- news that arrives unasked (intake.py) ------------------------------------------------
+
     def handle_notice(self, channel: str, notice: Notice) -> Record | None:
         """Apply unasked news (callback, result-file row); unverified news triggers a query."""
-        record = self._locate(channel, notice)
-        if record is None:
-            log.warning(
-                "%s: notice for an unknown payment (%s, ref %s) ignored",
-                channel,
-                notice.payment_id,
-                notice.channel_ref,
-            )
-            return None
-        if not notice.verified or notice.outcome is None:
-            return self._inquire_after_hint(record, notice)
-        decide = _notice_decision(notice)
-        return self._write(lambda now: self.journal.modify(record.id, decide, now=now)).record
+        return intake.handle_notice(self, channel, notice)
 
     def handle_notices(self, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
         """``handle_notice`` for many (a result file): verified ones in chunked transactions."""
-        results: list[Record | None] = [None] * len(notices)
-        bulk: list[tuple[int, str, Notice]] = []
-        for i, notice in enumerate(notices):
-            if notice.verified and notice.outcome is not None and notice.payment_id:
-                bulk.append((i, notice.payment_id, notice))
-            else:
-                results[i] = self.handle_notice(channel, notice)
-        for start in range(0, len(bulk), _CHUNK):
-            chunk = bulk[start : start + _CHUNK]
-            decisions = [(rid, _notice_decision(n)) for _, rid, n in chunk]
-            applied = self._write_many(partial(_modify_many, self.journal, decisions))
-            for (i, rid, _n), item in zip(chunk, applied, strict=True):
-                if isinstance(item, Applied):
-                    results[i] = item.record
-                else:
-                    log.warning("%s: notice for %s not applied: %s", channel, rid, item)
-        return results
+        return intake.handle_notices(self, channel, notices)
 
     def handle_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
-        ch = self.channel(channel)
-        notices, reply = ch.parse_callback(headers, body, _Context(self, channel, None))
-        for notice in notices:
-            self.handle_notice(channel, notice)
-        return reply
+        return intake.handle_callback(self, channel, headers, body)
 
     def poll(self, channel: str) -> PollResult:
         """Run a batch channel's periodic work and apply what it found.
@@ -588,11 +362,7 @@ class Collector:
         Notices go through ``handle_notices``; bulk reports (result files) through
         ``apply_report``, each all-or-nothing and acknowledged to the channel.
         """
-        ch = self.channel(channel)
-        ctx = _Context(self, channel, None)
-        records = [r for r in self.handle_notices(channel, ch.poll(ctx)) if r is not None]
-        summaries = [self.apply_report(channel, report) for report in ch.reports(ctx)]
-        return PollResult(records, summaries)
+        return intake.poll(self, channel)
 
     def apply_report(self, channel: str, report: Report) -> ReportSummary:
         """Apply a bulk report (a result file) to the journal: every row, or none if it
@@ -600,40 +370,8 @@ class Collector:
         self.channel(channel)
         return apply_report(self, channel, report)
 
-    def _locate(self, channel: str, notice: Notice) -> Record | None:
-        if notice.payment_id:
-            try:
-                return self.journal.get(notice.payment_id)
-            except PaymentNotFound:
-                return None
-        if notice.channel_ref:
-            found = self.journal.find(channel=channel, channel_ref=notice.channel_ref, limit=2)
-            return found[0] if len(found) == 1 else None
-        return None
-
-    def _inquire_after_hint(self, record: Record, notice: Notice) -> Record:
-        # Only an answer still awaited is worth a question: a forged callback for a settled
-        # or an in-flight payment must not make us query the provider (a flood of them
-        # would be a flood of queries), nor race the dispatcher of a DISPATCHED payment.
-        awaited = record.status in (Status.PENDING, Status.UNKNOWN)
-        self._annotate(
-            record.id,
-            Change(
-                event=EventType.CALLBACK,
-                data={
-                    "verified": False,
-                    "source": notice.source,
-                    "action": "inquire" if awaited else f"none ({record.status})",
-                },
-            ),
-        )
-        ch = self._channels.get(record.channel)
-        if not awaited or ch is None or not ch.capabilities.inquire:
-            return self.journal.get(record.id)
-        return self._inquire(record, ch, via="inquiry after unverified notice")
-
     def _inquire(self, record: Record, ch: Channel, *, via: str) -> Record:
-        ctx = _Context(self, record.channel, record.id)
+        ctx = CollectorContext(self, record.channel, record.id)
         try:
             outcome = ch.inquire(record, ctx)
         except Exception as exc:  # the question did not get through: we learned nothing
@@ -652,7 +390,7 @@ class Collector:
             return record
         return self.apply_outcome(record.id, outcome, via=via, notes=held)
 
-    # -- refund and cancel ----------------------------------------------------------------
+    # -- refund and cancel (reversals.py) ------------------------------------------------------
 
     def refund(
         self,
@@ -666,94 +404,13 @@ class Collector:
         Without ``amount`` the whole remaining amount is refunded. Without ``idempotency_key``
         a repeated call for the same amount is treated as a retry, never a second refund.
         """
-        parent = self.journal.get(payment_id)
-        if not isinstance(parent, Payment):
-            raise InvalidRequest(f"{payment_id} is a refund; refund the payment itself")
-        if parent.status is not Status.SUCCEEDED:
-            raise IllegalTransition(
-                f"{payment_id} is {parent.status}; only SUCCEEDED can be refunded"
-            )
-        ch = self.channel(parent.channel)
-        if not ch.capabilities.refund:
-            raise UnsupportedOperation(f"channel {parent.channel!r} cannot refund")
-        taken = parent.amount_taken or parent.amount
-        if amount is None:
-            already = sum(
-                (
-                    r.amount
-                    for r in self.journal.find(parent_id=payment_id, limit=10_000)
-                    if r.status not in (Status.DECLINED, Status.CANCELLED, Status.EXPIRED)
-                ),
-                Money.zero(taken.currency),
-            )
-            amount = taken - already
-            if not amount.is_positive():
-                raise InvalidRequest(f"{payment_id}: nothing left to refund ({already} refunded)")
-        if amount < taken and not ch.capabilities.partial_refund:
-            raise UnsupportedOperation(
-                f"channel {parent.channel!r} cannot refund part of a payment"
-            )
-        key = idempotency_key or f"refund:{payment_id}:{amount.minor}"
-        request = PaymentRequest(
-            payer_id=parent.payer_id,
-            amount=amount,
-            reference=parent.reference,
-            idempotency_key=key,
-            operator=parent.operator,
-            period=parent.period,
-        )
-        new = NewRecord(
-            id=new_id("rfd"),
-            kind="refund",
-            channel=parent.channel,
-            request=request,
-            fingerprint=request.fingerprint(f"{parent.channel}:{payment_id}"),
-            parent_id=payment_id,
-        )
-        applied = self._write(
-            lambda now: self.journal.create(new, now=now, then=[self._claim_change(ch)])
-        )
-        record = applied.record
-        if not applied.created:
-            claimed = self._claim(record, ch)
-            if claimed is None:
-                return _as_refund(record)
-            record = claimed
-        return _as_refund(self._dispatch(record, ch))
+        return reversals.refund(self, payment_id, amount, idempotency_key=idempotency_key)
 
     def cancel(self, record_id: str) -> Record:
         """Stop a payment: withdraw an unsent one, close a pending one, void a succeeded one."""
-        record = self.journal.get(record_id)
-        if record.status in (Status.CREATED, Status.NOT_SENT):
+        return reversals.cancel(self, record_id)
 
-            def withdraw(current: Record) -> list[Change]:
-                if current.status not in (Status.CREATED, Status.NOT_SENT):
-                    raise IllegalTransition(f"{record_id} moved to {current.status} meanwhile")
-                return [Change(to_status=Status.CANCELLED, data={"via": "cancel"})]
-
-            return self._write(lambda now: self.journal.modify(record_id, withdraw, now=now)).record
-        ch = self.channel(record.channel)
-        payment = _as_payment(record)
-        ctx = _Context(self, record.channel, record.id)
-        if record.status in (Status.PENDING, Status.DISPATCHED):
-            if not ch.capabilities.cancel:
-                raise UnsupportedOperation(f"channel {record.channel!r} cannot cancel")
-            outcome = ch.cancel(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="cancel", notes=ctx.held())
-        if record.status is Status.SUCCEEDED:
-            if not ch.capabilities.void:
-                raise UnsupportedOperation(
-                    f"channel {record.channel!r} cannot void; use refund() instead"
-                )
-            outcome = ch.void(payment, ctx)
-            return self.apply_outcome(record_id, outcome, via="void", notes=ctx.held())
-        if record.status is Status.UNKNOWN:
-            raise IllegalTransition(
-                f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"
-            )
-        raise IllegalTransition(f"{record_id} is {record.status}; nothing to cancel")
-
-    # -- recovery --------------------------------------------------------------------------
+    # -- recovery (recovery.py) ----------------------------------------------------------------
 
     def recover(self, *, channel: str | None = None) -> RecoveryReport:
         """Resolve interrupted, UNKNOWN and PENDING records by asking their channels.
@@ -761,115 +418,11 @@ class Collector:
         PENDING payments of batch channels are left to ``poll()``: their results come in
         files, and asking about each of 300,000 debits in a sent file would teach nothing.
         """
-        report = RecoveryReport()
-        self._recover_pages([Status.DISPATCHED, Status.UNKNOWN], channel, report)
-        for name, ch in sorted(self._channels.items()):
-            if channel not in (None, name):
-                continue
-            if ch.capabilities.batch:
-                waiting = self.journal.count_by_status(channel=name).get(Status.PENDING, 0)
-                if waiting:
-                    report.awaiting_files[name] = waiting
-            elif ch.capabilities.inquire:
-                self._recover_pages([Status.PENDING], name, report)
-        return report
-
-    def _recover_pages(
-        self, statuses: list[Status], channel: str | None, report: RecoveryReport
-    ) -> None:
-        after: str | None = None
-        while True:
-            page = self.journal.find(statuses=statuses, channel=channel, after_id=after, limit=500)
-            for record in page:
-                report.examined += 1
-                self._recover_one(record, report)
-            if len(page) < 500:
-                return
-            after = page[-1].id
-
-    def _recover_one(self, record: Record, report: RecoveryReport) -> None:
-        ch = self._channels.get(record.channel)
-        if ch is None:
-            report.skipped[record.id] = f"channel {record.channel!r} is not added"
-            return
-        now = self.clock.now()
-        if record.status is Status.DISPATCHED:
-            if self._claim_alive(record, now):
-                report.in_flight.append(record.id)
-                return
-            record = self._mark_interrupted(record)
-            crashpoint("recover.after_unknown_mark")
-            if record.status is not Status.UNKNOWN:
-                report.resolved[record.status.value] = (
-                    report.resolved.get(record.status.value, 0) + 1
-                )
-                return
-        if ch.capabilities.inquire:
-            record = self._inquire(record, ch, via="recovery inquiry")
-        if record.status is Status.UNKNOWN and self._unknown_too_long(record, now):
-            record = self.flag_attention(
-                record.id,
-                f"no trustworthy answer within {self.attention_after}",
-                Reason.RECOVERY_DEADLINE,
-            )
-        if record.status is Status.NEEDS_ATTENTION:
-            report.needs_attention.append(record.id)
-        elif record.status in (Status.UNKNOWN, Status.PENDING, Status.DISPATCHED):
-            report.still_in_doubt.append(record.id)
-        else:
-            report.resolved[record.status.value] = report.resolved.get(record.status.value, 0) + 1
-
-    def _mark_interrupted(self, seen: Record) -> Record:
-        def decide(current: Record) -> list[Change]:
-            if current.status is not Status.DISPATCHED or current.claimed_by != seen.claimed_by:
-                return []
-            return [
-                Change(
-                    to_status=Status.UNKNOWN,
-                    reason=Reason.NO_ANSWER,
-                    reason_detail="dispatch was interrupted before its outcome was journaled",
-                    data={"via": "recovery", "claimed_by": seen.claimed_by},
-                )
-            ]
-
-        return self._write(lambda now: self.journal.modify(seen.id, decide, now=now)).record
-
-    def _claim_alive(self, record: Record, now: datetime) -> bool:
-        owner, until = record.claimed_by, record.lease_until
-        if owner is None or until is None or until <= now:
-            return False
-        return self.owner_alive(owner)
+        return recovery.recover(self, channel=channel)
 
     def owner_alive(self, owner: str) -> bool:
-        """Whether the process named by a claim or lock owner may still be running.
-
-        Only a process on this host can be seen to be dead; another host's is trusted.
-        """
-        if owner == self.owner:
-            return True
-        host, _, rest = owner.partition("/")
-        pid_text = rest.partition("/")[0]
-        if host != self._host or not pid_text.isdigit():
-            return True  # another machine: trust its lease
-        try:
-            os.kill(int(pid_text), 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
-    def _unknown_too_long(self, record: Record, now: datetime) -> bool:
-        """UNKNOWN with no word from the channel for ``attention_after``.
-
-        A channel that answers "I hold it, still processing" (a debit in a file sent to the
-        bank) restarts the clock: that is waiting, not doubt, and banks take days.
-        """
-        since = record.updated_at
-        for ev in self.journal.events(record_id=record.id, limit=100_000):
-            if ev.to_status is Status.UNKNOWN or ev.data.get("channel_holds_it") is True:
-                since = ev.at
-        return now - since >= self.attention_after
+        """Whether the process named by a claim or lock owner may still be running."""
+        return recovery.owner_alive(self, owner)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -887,20 +440,15 @@ class Collector:
                 self._publish(item.events)
         return results
 
+    def _modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Applied | PaychannelsError]:
+        """Many decided changes in one transaction; each item applied or its refusal."""
+        return self._write_many(partial(_modify_many, self.journal, items))
+
     def _annotate(self, record_id: str, change: Change) -> Record:
         return self._write(lambda now: self.journal.append(record_id, change, now=now)).record
 
     def _publish(self, events: Sequence[Event]) -> None:
-        if not events:
-            return
-        with self._sub_lock:
-            subscribers = list(self._subscribers)
-        for event in events:
-            for callback in subscribers:
-                try:
-                    callback(event)
-                except Exception:  # a subscriber's bug must not break the payment flow
-                    log.exception("event subscriber %r failed on event %s", callback, event.seq)
+        self.feed.publish(events)
 
     def close(self) -> None:
         """Close every channel, give back lingering locks, close the journal."""
@@ -933,34 +481,3 @@ def _modify_many(
 
 def _resolved(current: Record, *, outcome: Outcome, via: str) -> list[Change]:
     return resolve(current, outcome, via=via)
-
-
-def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
-    """How a verified notice changes a record: checks first, then the one policy."""
-    assert notice.outcome is not None
-    outcome, via = notice.outcome, notice.source
-
-    def decide(current: Record) -> list[Change]:
-        if notice.problem:
-            return attention(current, f"{via}: {notice.problem}", Reason.MERCHANT_MISMATCH)
-        if notice.amount is not None and notice.amount != current.amount:
-            return attention(
-                current,
-                f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
-                Reason.AMOUNT_MISMATCH,
-            )
-        return resolve(current, outcome, via=via)
-
-    return decide
-
-
-def _as_payment(record: Record) -> Payment:
-    if isinstance(record, Payment):
-        return record
-    raise InvalidRequest(f"{record.id} is a {record.kind}, not a payment")
-
-
-def _as_refund(record: Record) -> Refund:
-    if isinstance(record, Refund):
-        return record
-    raise InvalidRequest(f"{record.id} is a {record.kind}, not a refund")

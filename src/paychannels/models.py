@@ -39,6 +39,8 @@ __all__ = [
     "PaymentRequest",
     "Record",
     "Refund",
+    "as_payment",
+    "as_refund",
     "trusted",
 ]
 
@@ -222,6 +224,20 @@ class Refund(Record):
 
     kind: Literal["refund"] = "refund"
     parent_id: str
+
+
+def as_payment(record: Record) -> Payment:
+    """``record`` as a Payment, or InvalidRequest naming what it is instead."""
+    if isinstance(record, Payment):
+        return record
+    raise InvalidRequest(f"{record.id} is a {record.kind}, not a payment")
+
+
+def as_refund(record: Record) -> Refund:
+    """``record`` as a Refund, or InvalidRequest naming what it is instead."""
+    if isinstance(record, Refund):
+        return record
+    raise InvalidRequest(f"{record.id} is a {record.kind}, not a refund")
 
 
 class Outcome(FrozenModel):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from datetime import datetime
-from functools import partial
 from typing import TYPE_CHECKING
 
 from paychannels.errors import PaychannelsError, PaymentNotFound
@@ -98,7 +96,7 @@ def _leftovers(
     for part in _pages(rows):
         foreign: set[str] = set()
         items = [(r.payment_id, row_decision(r, via, channel, foreign)) for r in part]
-        results = collector._write_many(partial(_modify_many, collector, items))
+        results = collector._modify_all(items)
         for row, item in zip(part, results, strict=True):
             if isinstance(item, PaymentNotFound) or row.payment_id in foreign:
                 summary.unmatched += 1
@@ -123,12 +121,6 @@ def _pages(rows: list[ResultRow]) -> Iterator[list[ResultRow]]:
         yield page
 
 
-def _modify_many(
-    collector: Collector, items: list[tuple[str, Decide]], now: datetime
-) -> list[Applied | PaychannelsError]:
-    return collector.journal.modify_many(items, now=now)
-
-
 def _count(item: Applied, summary: ReportSummary) -> None:
     moves = [e for e in item.events if e.to_status is not None]
     if not item.events:
@@ -146,7 +138,7 @@ def _count(item: Applied, summary: ReportSummary) -> None:
 
 
 def _publish(collector: Collector, done: BulkApplied) -> None:
-    if done.seqs is None or not collector._subscribers:
+    if done.seqs is None or not collector.feed.has_subscribers:
         return
     after, last = done.seqs[0] - 1, done.seqs[1]
     while after < last:

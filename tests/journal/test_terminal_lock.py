@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 
 from paychannels import Collector, ManualClock, MemoryChannel, NotSentError
-from paychannels.collector import _Context
+from paychannels.collector_context import CollectorContext
 
 NAME = "hall-1:terminal"
 
 
-def context(col: Collector) -> _Context:
-    return _Context(col, "hall-1", None)
+def context(col: Collector) -> CollectorContext:
+    return CollectorContext(col, "hall-1", None)
 
 
 def collector(journal_url: str, **options: Any) -> Collector:

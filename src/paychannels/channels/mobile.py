@@ -26,7 +26,7 @@ import httpx
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
 from paychannels.errors import InvalidRequest, InvalidURL
-from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.models import Outcome, Payment, Record, Refund, as_payment
 from paychannels.providers.base import (
     AskAgain,
     CloseResult,
@@ -125,7 +125,7 @@ class MobilePayChannel(Channel):
         expired = ctx.clock.now() >= self.expires_at(record) + GRACE
         match view.state:
             case OrderState.UNPAID if expired or record.status is not Status.PENDING:
-                return self._close_and_tell(_as_payment(record), ctx)
+                return self._close_and_tell(as_payment(record), ctx)
             case OrderState.ABSENT if self.codec.absent_until_buyer_acts and (
                 record.status is Status.PENDING
             ):
@@ -222,12 +222,6 @@ class MobilePayChannel(Channel):
 
     def close(self) -> None:
         self.http.close()
-
-
-def _as_payment(record: Record) -> Payment:
-    if not isinstance(record, Payment):
-        raise InvalidRequest(f"{record.id} is a {record.kind}, not a payment")
-    return record
 
 
 # -- factories (entry points of the paychannels.channels group) ---------------------------------

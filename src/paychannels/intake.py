@@ -1,0 +1,153 @@
+"""Intake: news that arrives unasked — callbacks, result-file rows, polled reports.
+
+A verified notice is applied through the one resolution policy (after its merchant and
+amount checks); an unverified one is only a hint to go and ask the channel.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from paychannels.channels.base import Notice, Reply
+from paychannels.collector_context import CollectorContext
+from paychannels.errors import PaymentNotFound
+from paychannels.journal import Change
+from paychannels.journal.base import Applied
+from paychannels.models import EventType, Record
+from paychannels.reasons import Reason
+from paychannels.reports import ReportSummary
+from paychannels.resolution import attention, resolve
+from paychannels.status import Status
+
+if TYPE_CHECKING:
+    from paychannels.collector import Collector
+
+__all__ = ["PollResult", "handle_callback", "handle_notice", "handle_notices", "poll"]
+
+log = logging.getLogger("paychannels.collector")
+
+_CHUNK = 1000  # notices per transaction (a result file of 300,000 rows)
+
+
+class PollResult(list[Record]):
+    """What ``Collector.poll`` did: the records its notices changed (it is that list), and
+    ``reports``, the summary of each bulk report (result file) it applied or refused."""
+
+    def __init__(self, records: Sequence[Record] = (), reports: Sequence[ReportSummary] = ()):
+        super().__init__(records)
+        self.reports: list[ReportSummary] = list(reports)
+
+
+def handle_notice(col: Collector, channel: str, notice: Notice) -> Record | None:
+    """Apply unasked news (callback, result-file row); unverified news triggers a query."""
+    record = _locate(col, channel, notice)
+    if record is None:
+        log.warning(
+            "%s: notice for an unknown payment (%s, ref %s) ignored",
+            channel,
+            notice.payment_id,
+            notice.channel_ref,
+        )
+        return None
+    if not notice.verified or notice.outcome is None:
+        return _inquire_after_hint(col, record, notice)
+    decide = _notice_decision(notice)
+    return col._write(lambda now: col.journal.modify(record.id, decide, now=now)).record
+
+
+def handle_notices(col: Collector, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
+    """``handle_notice`` for many (a result file): verified ones in chunked transactions."""
+    results: list[Record | None] = [None] * len(notices)
+    bulk: list[tuple[int, str, Notice]] = []
+    for i, notice in enumerate(notices):
+        if notice.verified and notice.outcome is not None and notice.payment_id:
+            bulk.append((i, notice.payment_id, notice))
+        else:
+            results[i] = handle_notice(col, channel, notice)
+    for start in range(0, len(bulk), _CHUNK):
+        chunk = bulk[start : start + _CHUNK]
+        decisions = [(rid, _notice_decision(n)) for _, rid, n in chunk]
+        applied = col._modify_all(decisions)
+        for (i, rid, _n), item in zip(chunk, applied, strict=True):
+            if isinstance(item, Applied):
+                results[i] = item.record
+            else:
+                log.warning("%s: notice for %s not applied: %s", channel, rid, item)
+    return results
+
+
+def handle_callback(col: Collector, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
+    ch = col.channel(channel)
+    notices, reply = ch.parse_callback(headers, body, CollectorContext(col, channel, None))
+    for notice in notices:
+        handle_notice(col, channel, notice)
+    return reply
+
+
+def poll(col: Collector, channel: str) -> PollResult:
+    """Run a batch channel's periodic work and apply what it found.
+
+    Notices go through ``handle_notices``; bulk reports (result files) through
+    ``apply_report``, each all-or-nothing and acknowledged to the channel.
+    """
+    ch = col.channel(channel)
+    ctx = CollectorContext(col, channel, None)
+    records = [r for r in handle_notices(col, channel, ch.poll(ctx)) if r is not None]
+    summaries = [col.apply_report(channel, report) for report in ch.reports(ctx)]
+    return PollResult(records, summaries)
+
+
+def _locate(col: Collector, channel: str, notice: Notice) -> Record | None:
+    if notice.payment_id:
+        try:
+            return col.journal.get(notice.payment_id)
+        except PaymentNotFound:
+            return None
+    if notice.channel_ref:
+        found = col.journal.find(channel=channel, channel_ref=notice.channel_ref, limit=2)
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+def _inquire_after_hint(col: Collector, record: Record, notice: Notice) -> Record:
+    # Only an answer still awaited is worth a question: a forged callback for a settled
+    # or an in-flight payment must not make us query the provider (a flood of them
+    # would be a flood of queries), nor race the dispatcher of a DISPATCHED payment.
+    awaited = record.status in (Status.PENDING, Status.UNKNOWN)
+    col._annotate(
+        record.id,
+        Change(
+            event=EventType.CALLBACK,
+            data={
+                "verified": False,
+                "source": notice.source,
+                "action": "inquire" if awaited else f"none ({record.status})",
+            },
+        ),
+    )
+    ch = col._channels.get(record.channel)
+    if not awaited or ch is None or not ch.capabilities.inquire:
+        return col.journal.get(record.id)
+    return col._inquire(record, ch, via="inquiry after unverified notice")
+
+
+def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
+    """How a verified notice changes a record: checks first, then the one policy."""
+    assert notice.outcome is not None
+    outcome, via = notice.outcome, notice.source
+
+    def decide(current: Record) -> list[Change]:
+        if notice.problem:
+            return attention(current, f"{via}: {notice.problem}", Reason.MERCHANT_MISMATCH)
+        if notice.amount is not None and notice.amount != current.amount:
+            return attention(
+                current,
+                f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
+                Reason.AMOUNT_MISMATCH,
+            )
+        return resolve(current, outcome, via=via)
+
+    return decide

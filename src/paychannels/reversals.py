@@ -1,0 +1,120 @@
+"""Money going back: refunds (child records, dispatched like payments) and cancel/void.
+
+A refund is journaled and claimed before its channel is touched, exactly like a payment;
+its idempotency key defaults to the payment and amount, so a repeated call is a retry.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paychannels import dispatch
+from paychannels.collector_context import CollectorContext
+from paychannels.errors import IllegalTransition, InvalidRequest, UnsupportedOperation
+from paychannels.ids import new_id
+from paychannels.journal import Change, NewRecord
+from paychannels.models import Payment, PaymentRequest, Record, Refund, as_payment, as_refund
+from paychannels.money import Money
+from paychannels.status import Status
+
+if TYPE_CHECKING:
+    from paychannels.collector import Collector
+
+__all__ = ["cancel", "refund"]
+
+
+def refund(
+    col: Collector,
+    payment_id: str,
+    amount: Money | None = None,
+    *,
+    idempotency_key: str | None = None,
+) -> Refund:
+    """Give money back for a succeeded payment; a refund is a child record.
+
+    Without ``amount`` the whole remaining amount is refunded. Without ``idempotency_key``
+    a repeated call for the same amount is treated as a retry, never a second refund.
+    """
+    parent = col.journal.get(payment_id)
+    if not isinstance(parent, Payment):
+        raise InvalidRequest(f"{payment_id} is a refund; refund the payment itself")
+    if parent.status is not Status.SUCCEEDED:
+        raise IllegalTransition(f"{payment_id} is {parent.status}; only SUCCEEDED can be refunded")
+    ch = col.channel(parent.channel)
+    if not ch.capabilities.refund:
+        raise UnsupportedOperation(f"channel {parent.channel!r} cannot refund")
+    taken = parent.amount_taken or parent.amount
+    if amount is None:
+        already = sum(
+            (
+                r.amount
+                for r in col.journal.find(parent_id=payment_id, limit=10_000)
+                if r.status not in (Status.DECLINED, Status.CANCELLED, Status.EXPIRED)
+            ),
+            Money.zero(taken.currency),
+        )
+        amount = taken - already
+        if not amount.is_positive():
+            raise InvalidRequest(f"{payment_id}: nothing left to refund ({already} refunded)")
+    if amount < taken and not ch.capabilities.partial_refund:
+        raise UnsupportedOperation(f"channel {parent.channel!r} cannot refund part of a payment")
+    key = idempotency_key or f"refund:{payment_id}:{amount.minor}"
+    request = PaymentRequest(
+        payer_id=parent.payer_id,
+        amount=amount,
+        reference=parent.reference,
+        idempotency_key=key,
+        operator=parent.operator,
+        period=parent.period,
+    )
+    new = NewRecord(
+        id=new_id("rfd"),
+        kind="refund",
+        channel=parent.channel,
+        request=request,
+        fingerprint=request.fingerprint(f"{parent.channel}:{payment_id}"),
+        parent_id=payment_id,
+    )
+    applied = col._write(
+        lambda now: col.journal.create(new, now=now, then=[dispatch.claim_change(col, ch)])
+    )
+    record = applied.record
+    if not applied.created:
+        claimed = dispatch.claim(col, record, ch)
+        if claimed is None:
+            return as_refund(record)
+        record = claimed
+    return as_refund(dispatch.dispatch(col, record, ch))
+
+
+def cancel(col: Collector, record_id: str) -> Record:
+    """Stop a payment: withdraw an unsent one, close a pending one, void a succeeded one."""
+    record = col.journal.get(record_id)
+    if record.status in (Status.CREATED, Status.NOT_SENT):
+
+        def withdraw(current: Record) -> list[Change]:
+            if current.status not in (Status.CREATED, Status.NOT_SENT):
+                raise IllegalTransition(f"{record_id} moved to {current.status} meanwhile")
+            return [Change(to_status=Status.CANCELLED, data={"via": "cancel"})]
+
+        return col._write(lambda now: col.journal.modify(record_id, withdraw, now=now)).record
+    ch = col.channel(record.channel)
+    payment = as_payment(record)
+    ctx = CollectorContext(col, record.channel, record.id)
+    if record.status in (Status.PENDING, Status.DISPATCHED):
+        if not ch.capabilities.cancel:
+            raise UnsupportedOperation(f"channel {record.channel!r} cannot cancel")
+        outcome = ch.cancel(payment, ctx)
+        return col.apply_outcome(record_id, outcome, via="cancel", notes=ctx.held())
+    if record.status is Status.SUCCEEDED:
+        if not ch.capabilities.void:
+            raise UnsupportedOperation(
+                f"channel {record.channel!r} cannot void; use refund() instead"
+            )
+        outcome = ch.void(payment, ctx)
+        return col.apply_outcome(record_id, outcome, via="void", notes=ctx.held())
+    if record.status is Status.UNKNOWN:
+        raise IllegalTransition(
+            f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"
+        )
+    raise IllegalTransition(f"{record_id} is {record.status}; nothing to cancel")
