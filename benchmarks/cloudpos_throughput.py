@@ -29,8 +29,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from payers import bench_request  # benchmarks/payers.py
 
-from paychannels import Collector, Money, Payment, PaymentRequest, Status
+from paychannels import Collector, Money, Payment, Status
 from paychannels.drivers.nexo import CloudPosChannel, build, encode
 
 API_KEY = "AQEyhmfxK4-benchmark-api-key-0123456789"
@@ -44,16 +45,6 @@ def start_simulator() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env=env)
     assert proc.stdout is not None
     return proc, json.loads(proc.stdout.readline())["nexo"]
-
-
-def request(i: int) -> PaymentRequest:
-    return PaymentRequest(
-        payer_id=f"15042219900101{i % 10000:04d}",
-        amount=Money("380.00", "CNY"),
-        reference=f"2026-{i}",
-        idempotency_key=f"bench-{i}-{time.time_ns()}",
-        payer_name="张三",
-    )
 
 
 class Library:
@@ -71,7 +62,7 @@ class Library:
         """Seconds for ``n`` more payments."""
         start = time.perf_counter()
         for i in range(self._next, self._next + n):
-            payment = self.col.collect(request(i), channel="cloud")
+            payment = self.col.collect(bench_request(i), channel="cloud")
             assert payment.status is Status.SUCCEEDED, payment.reason_detail
         self._next += n
         return time.perf_counter() - start

@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 import serial
+from payers import bench_request  # benchmarks/payers.py
 
-from paychannels import Collector, Money, PaymentRequest
+from paychannels import Collector
 from paychannels.drivers.zvt import TerminalChannel
 from paychannels.links import Link, SpyLink, Transcript, TranscriptWriter, deadline_in, open_link
 
@@ -42,16 +43,6 @@ def start_simulator() -> tuple[subprocess.Popen[str], dict[str, str]]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     return proc, json.loads(proc.stdout.readline())
-
-
-def request(i: int) -> PaymentRequest:
-    return PaymentRequest(
-        payer_id=f"15042219900101{i % 10000:04d}",
-        amount=Money("380.00", "CNY"),
-        reference=f"2026-{i}",
-        idempotency_key=f"bench-{i}-{time.time_ns()}",
-        payer_name="张三",
-    )
 
 
 class Library:
@@ -75,7 +66,7 @@ class Library:
         self._next = 100
 
     def pay(self, i: int) -> None:
-        payment = self.col.collect(request(i), channel="hall-1")
+        payment = self.col.collect(bench_request(i), channel="hall-1")
         assert payment.status.value == "SUCCEEDED", payment.reason_detail
 
     def run(self, n: int) -> float:
