@@ -8,13 +8,23 @@ with a number, or nothing; the rosters use it to refuse typos before money is as
 from __future__ import annotations
 
 from datetime import date
+from operator import mul
 
-__all__ = ["check_digit", "check_resident_id", "with_check_digit"]
+__all__ = [
+    "CHECK_CHARACTERS",
+    "PROVINCES",
+    "check_birth_date",
+    "check_digit",
+    "check_resident_id",
+    "weighted",
+    "with_check_digit",
+]
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-# first two digits: the province-level divisions that issue numbers
-_PROVINCES = frozenset(
+#: the check character for each weighted sum modulo 11
+CHECK_CHARACTERS = "10X98765432"
+#: first two digits: the province-level divisions that issue numbers
+PROVINCES = frozenset(
     {
         11,
         12,
@@ -60,7 +70,13 @@ def check_digit(first17: str) -> str:
     """The check character for the first 17 digits."""
     if len(first17) != 17 or not first17.isdigit():
         raise ValueError("the check digit needs exactly 17 digits")
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    return CHECK_CHARACTERS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
+
+
+def weighted(digits: str, start: int) -> int:
+    """The weighted sum of ``digits`` standing at ``start`` in the first 17 (a part of the
+    check digit's sum: the parts of region, birth date and sequence add up to it)."""
+    return sum(map(mul, map(int, digits), _WEIGHTS[start : start + len(digits)]))
 
 
 def with_check_digit(first17: str) -> str:
@@ -75,14 +91,22 @@ def check_resident_id(value: str, *, today: date | None = None) -> str | None:
     body, last = value[:17], value[17]
     if not body.isdigit() or not (last.isdigit() or last == "X"):
         return "must be 17 digits and a digit or X (capital)"
-    if int(body[:2]) not in _PROVINCES:
+    if int(body[:2]) not in PROVINCES:
         return f"region code {body[:6]} is not a Chinese province"
-    try:
-        born = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
-    except ValueError:
-        return f"birth date {body[6:14]} is not a date"
-    if born.year < 1900 or born > (today or date.today()):
-        return f"birth date {born.isoformat()} is out of range"
+    problem = check_birth_date(body[6:14], today=today or date.today())
+    if problem is not None:
+        return problem
     if check_digit(body) != last:
         return f"check digit is {last}, expected {check_digit(body)} (a typo?)"
+    return None
+
+
+def check_birth_date(yyyymmdd: str, *, today: date) -> str | None:
+    """What is wrong with the eight birth-date digits of a number, or None."""
+    try:
+        born = date(int(yyyymmdd[0:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return f"birth date {yyyymmdd} is not a date"
+    if born.year < 1900 or born > today:
+        return f"birth date {born.isoformat()} is out of range"
     return None

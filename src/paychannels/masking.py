@@ -49,7 +49,7 @@ def mask_id_number(id_number: str) -> str:
 
 
 def mask_name(name: str) -> str:
-    """``张小三`` -> ``张*三``, ``张三`` -> ``张*``, ``欧阳小明`` -> ``欧**明``, ``ᠪᠠᠲᠤ`` -> ``ᠪ**ᠤ``.
+    """``张小三`` -> ``张*三``, ``张三`` -> ``张*``, ``欧阳小明`` -> ``欧**明``.
 
     Letters and digits count; all but the first and the last become ``*`` (a two-letter
     name keeps only its first, a one-letter name none). Separators stay (``阿**·**曼``,
