@@ -243,10 +243,11 @@ class Journal(ABC):
         """Events with ``seq > after`` in order, optionally for one record."""
 
     def scan_ledger(self, *, page: int = 5000) -> Iterator[list[LedgerRow]]:
-        """Every payment and refund as a ``LedgerRow``, in pages, in id order.
+        """Every payment and refund as a ``LedgerRow``, in pages, in no particular order.
 
         SQL backends stream them from one read transaction (a consistent snapshot while
-        payments go on); this default pages through ``find``, which is slower and is not.
+        payments go on), in storage order; this default pages through ``find``, which is
+        slower and is not one snapshot.
         """
         after: str | None = None
         while True:

@@ -647,7 +647,7 @@ class SqlJournal(Journal):
             "SELECT id, kind, parent_id, channel, status, payer_id, reference, currency, "
             "amount_minor, taken_minor, channel_ref, reason, attention, "
             f"{self._json_text('request_json', 'operator')} AS operator, created_at, updated_at "
-            "FROM pc_payments ORDER BY id"
+            "FROM pc_payments"  # storage order: walking the id index costs a third more
         )
         ts = self._ts_out
         for rows in self._stream(sql, (), page):
