@@ -8,19 +8,19 @@ with a number, or nothing; the rosters use it to refuse typos before money is as
 from __future__ import annotations
 
 from datetime import date
-from operator import mul
 
 __all__ = [
     "CHECK_CHARACTERS",
     "PROVINCES",
+    "WEIGHTS",
     "check_birth_date",
     "check_digit",
     "check_resident_id",
-    "weighted",
     "with_check_digit",
 ]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+#: GB 11643's weights (2**(17-i) mod 11), for reference; see ``check_digit``
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 #: the check character for each weighted sum modulo 11
 CHECK_CHARACTERS = "10X98765432"
 #: first two digits: the province-level divisions that issue numbers
@@ -67,16 +67,15 @@ PROVINCES = frozenset(
 
 
 def check_digit(first17: str) -> str:
-    """The check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    """The check character for the first 17 digits (``first17`` must be 17 ASCII digits).
+
+    The weights are 2**(17-i) mod 11; 13 is 2 mod 11, so the weighted sum mod 11 is twice
+    the digits read in base 13, mod 11 — one ``int()`` in C instead of a Python loop, which
+    a 300,000-line roster notices.
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("the check digit needs exactly 17 digits")
-    return CHECK_CHARACTERS[sum(map(mul, map(int, first17), _WEIGHTS)) % 11]
-
-
-def weighted(digits: str, start: int) -> int:
-    """The weighted sum of ``digits`` standing at ``start`` in the first 17 (a part of the
-    check digit's sum: the parts of region, birth date and sequence add up to it)."""
-    return sum(map(mul, map(int, digits), _WEIGHTS[start : start + len(digits)]))
+    return CHECK_CHARACTERS[2 * int(first17, 13) % 11]
 
 
 def with_check_digit(first17: str) -> str:
@@ -89,7 +88,7 @@ def check_resident_id(value: str, *, today: date | None = None) -> str | None:
     if len(value) != 18:
         return f"has {len(value)} characters, a resident ID number has 18"
     body, last = value[:17], value[17]
-    if not body.isdigit() or not (last.isdigit() or last == "X"):
+    if not (body.isascii() and body.isdigit()) or not (last.isdigit() or last == "X"):
         return "must be 17 digits and a digit or X (capital)"
     if int(body[:2]) not in PROVINCES:
         return f"region code {body[:6]} is not a Chinese province"

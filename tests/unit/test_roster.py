@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paychannels import Money
-from paychannels.idnumbers import check_digit, check_resident_id, with_check_digit
+from paychannels.idnumbers import WEIGHTS, check_digit, check_resident_id, with_check_digit
 from paychannels.roster import (
     RosterEntry,
     RosterError,
@@ -35,6 +35,17 @@ def test_check_digit_matches_the_published_example() -> None:
     assert "birth date" in (check_resident_id(with_check_digit("11010519491332002")) or "")
     assert "region" in (check_resident_id(with_check_digit("99010519491231002")) or "")
     assert "18" in (check_resident_id("1234") or "")
+
+
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_check_digit_is_the_weighted_sum_of_gb_11643(body: str) -> None:
+    total = sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True))
+    assert check_digit(body) == "10X98765432"[total % 11]
+
+
+@given(st.text(min_size=18, max_size=18))
+def test_any_eighteen_characters_get_an_answer_not_an_exception(value: str) -> None:
+    assert check_resident_id(value) is None or isinstance(check_resident_id(value), str)
 
 
 @given(st.text("0123456789", min_size=17, max_size=17))
