@@ -44,6 +44,7 @@ tr {{ page-break-inside: avoid; }}
 .verdict {{ font-size: 1.15em; font-weight: 700; padding: 0.5em 0.8em; border: 2px solid; }}
 .ok {{ color: #0a5d1e; border-color: #0a5d1e; }} .bad {{ color: #9b1c1c; border-color: #9b1c1c; }}
 .muted {{ color: #555; }} .small {{ font-size: 0.9em; }}
+.mn-inline {{ font-family: {MONGOLIAN_FONTS}; }}
 @media print {{ body {{ margin: 0; }} h2 {{ page-break-after: avoid; }} }}
 """
 

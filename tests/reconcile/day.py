@@ -47,8 +47,16 @@ class Day:
         path.write_text(HEAD + "".join(self.lines), "utf-8")
         return path
 
-    def owe(self, n: int, amount: str, *, name: str = "张三", town: str = "科尔沁镇",
-            village: str = "新立村", grade: str = "一档") -> str:  # fmt: skip
+    def owe(
+        self,
+        n: int,
+        amount: str,
+        *,
+        name: str = "张三",
+        town: str = "科尔沁镇",
+        village: str = "新立村",
+        grade: str = "一档",
+    ) -> str:
         self.lines.append(
             f"{payer(n)},{name},{town},{village},城乡居民基本养老保险,{grade},{amount},2026,hall\n"
         )
@@ -73,9 +81,12 @@ class Day:
         """A payment in ``status`` (through DISPATCHED; UNKNOWN first for NEEDS_ATTENTION)."""
         rid = f"pay_{next(self.ids):06d}"
         req = PaymentRequest(
-            payer_id=payer(n), amount=Money(amount, "CNY"), reference=reference,
-            idempotency_key=f"k-{rid}", operator=operator,
-        )  # fmt: skip
+            payer_id=payer(n),
+            amount=Money(amount, "CNY"),
+            reference=reference,
+            idempotency_key=f"k-{rid}",
+            operator=operator,
+        )
         self.journal.create(
             NewRecord(rid, "payment", channel, req, rid),
             now=at,
@@ -98,14 +109,23 @@ class Day:
         self.journal.modify(rid, lambda _r: steps, now=changed or at + timedelta(minutes=1))
         return rid
 
-    def refund(self, parent: str, amount: str, *, ref: str | None = None, channel: str = "hall-1",
-               at: datetime = T0) -> str:  # fmt: skip
+    def refund(
+        self,
+        parent: str,
+        amount: str,
+        *,
+        ref: str | None = None,
+        channel: str = "hall-1",
+        at: datetime = T0,
+    ) -> str:
         rid = f"rfd_{next(self.ids):06d}"
         record = self.journal.get(parent)
         req = PaymentRequest(
-            payer_id=record.payer_id, amount=Money(amount, "CNY"), reference=record.reference,
+            payer_id=record.payer_id,
+            amount=Money(amount, "CNY"),
+            reference=record.reference,
             idempotency_key=f"k-{rid}",
-        )  # fmt: skip
+        )
         self.journal.create(
             NewRecord(rid, "refund", channel, req, rid, parent_id=parent),
             now=at,
@@ -119,6 +139,9 @@ class Day:
     def settle(self, channel: str, settlement: Settlement) -> None:
         entry = self.journal.state_get(channel, settlement.state_key)
         self.journal.state_put(
-            channel, settlement.state_key, settlement.to_json(),
-            expected_version=entry.version if entry else 0, now=settlement.recorded_at,
-        )  # fmt: skip
+            channel,
+            settlement.state_key,
+            settlement.to_json(),
+            expected_version=entry.version if entry else 0,
+            now=settlement.recorded_at,
+        )

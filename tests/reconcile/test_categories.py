@@ -91,12 +91,22 @@ def test_every_category_is_found(day: Day) -> None:
     assert any("received 150.00 of 300.00" in t and "150.00 still owed" in t for t in why.values())
     assert any("late CLOSED" in t for t in why.values())
     categories = {c.category for c in rec.concerns}
-    assert {"paid_twice", "amount_mismatch", "overpaid", "partly_paid", "in_doubt",
-            "attention", "not_in_roster"} <= categories  # fmt: skip
+    assert {
+        "paid_twice",
+        "amount_mismatch",
+        "overpaid",
+        "partly_paid",
+        "in_doubt",
+        "attention",
+        "not_in_roster",
+    } <= categories
     # what was received is what the payments hold, by channel and by operator
     held = {c.channel: c.held_minor for c in rec.channels}
-    assert held == {"hall-1": 30000 + 15000 + 30000 + 30000 + 40000 + 33000 + 30000,
-                    "bank": 15000 + 15000, "wx": 30000 + 30000 + 30000 + 30000 - 30000}  # fmt: skip
+    assert held == {
+        "hall-1": 30000 + 15000 + 30000 + 30000 + 40000 + 33000 + 30000,
+        "bank": 15000 + 15000,
+        "wx": 30000 + 30000 + 30000 + 30000 - 30000,
+    }
     ops = {o.operator: o.held_minor for o in rec.operators}
     assert ops["柜员-王丽"] == 30000
     assert sum(ops.values()) == sum(held.values())
@@ -120,8 +130,11 @@ def test_a_roster_with_problems_is_refused_with_every_problem(day: Day) -> None:
     day.lines.append(f"{payer(1)},张三,,,城乡居民基本养老保险,,300.00,2026,hall\n")
     with pytest.raises(RosterError) as info:
         reconcile(day.journal, day.roster)
-    assert {(p.line, p.column) for p in info.value.problems} >= {(3, "payer_id"), (3, "amount"),
-                                                                 (4, "payer_id")}  # fmt: skip
+    assert {(p.line, p.column) for p in info.value.problems} >= {
+        (3, "payer_id"),
+        (3, "amount"),
+        (4, "payer_id"),
+    }
 
 
 def test_per_township_and_period_totals_add_up(day: Day) -> None:

@@ -28,9 +28,18 @@ def day(tmp_path: Path) -> Iterator[Day]:
 
 def _eod(net: int, count: int | None, receipts: tuple[int, int], hours: int = 8) -> Settlement:
     return Settlement(
-        SettlementKind.TERMINAL, f"eod-{hours}", f"ZVT end of day +{hours}h", "CNY",
-        T0 + timedelta(hours=hours), net, count, None, None, None, receipts=receipts,
-    )  # fmt: skip
+        SettlementKind.TERMINAL,
+        f"eod-{hours}",
+        f"ZVT end of day +{hours}h",
+        "CNY",
+        T0 + timedelta(hours=hours),
+        net,
+        count,
+        None,
+        None,
+        None,
+        receipts=receipts,
+    )
 
 
 def test_terminal_end_of_day_matches_and_what_breaks_it(day: Day) -> None:
@@ -78,13 +87,24 @@ def test_provider_bill_line_by_line(day: Day) -> None:
     r = day.refund(b, "50.00", channel="wx")
     day.pay(3, "300.00", channel="wx", status=Status.PENDING)
     items = (
-        SettlementItem(a, "payment", 30000), SettlementItem(b, "payment", 30000),
+        SettlementItem(a, "payment", 30000),
+        SettlementItem(b, "payment", 30000),
         SettlementItem(r, "refund", 5000),
-    )  # fmt: skip
+    )
     bill = Settlement(
-        SettlementKind.PROVIDER, "2026-03-02", "wx bill of 2026-03-02", "CNY",
-        T0 + timedelta(days=1), 55000, 2, 60000, 1, 5000, dates=("2026-03-02",), items=items,
-    )  # fmt: skip
+        SettlementKind.PROVIDER,
+        "2026-03-02",
+        "wx bill of 2026-03-02",
+        "CNY",
+        T0 + timedelta(days=1),
+        55000,
+        2,
+        60000,
+        1,
+        5000,
+        dates=("2026-03-02",),
+        items=items,
+    )
     day.settle("wx", bill)
     rec = reconcile(day.journal, day.roster)
     assert rec.checks[0].status == "match"
@@ -94,11 +114,23 @@ def test_provider_bill_line_by_line(day: Day) -> None:
     # credits payer 4, whom the bill does not list
     d = day.pay(4, "300.00", channel="wx")
     lost_item = SettlementItem(day.journal.find(payer_id=_payer(3))[0].id, "payment", 30000)
-    day.settle("wx", Settlement(
-        SettlementKind.PROVIDER, "2026-03-02", "wx bill of 2026-03-02", "CNY",
-        T0 + timedelta(days=1), 85000, 3, 90000, 1, 5000, dates=("2026-03-02",),
-        items=(*items, lost_item),
-    ))  # fmt: skip
+    day.settle(
+        "wx",
+        Settlement(
+            SettlementKind.PROVIDER,
+            "2026-03-02",
+            "wx bill of 2026-03-02",
+            "CNY",
+            T0 + timedelta(days=1),
+            85000,
+            3,
+            90000,
+            1,
+            5000,
+            dates=("2026-03-02",),
+            items=(*items, lost_item),
+        ),
+    )
     rec = reconcile(day.journal, day.roster)
     [stmt] = rec.checks[0].statements
     assert any("the journal says PENDING" in x for x in stmt.differences)
@@ -121,11 +153,22 @@ def test_bank_result_files_against_the_journal(day: Day) -> None:
     day.pay(3, "300.00", channel="bank", status=Status.DECLINED)
 
     def files(net: int, settled: int, returned: int = 0) -> None:
-        day.settle("bank", Settlement(
-            SettlementKind.BANK, "sha-1", "result file R1.xml", "CNY", T0 + timedelta(days=2),
-            net, settled, net + returned * 30000, returned, returned * 30000,
-            detail={"failed": 1, "pending": 0},
-        ))  # fmt: skip
+        day.settle(
+            "bank",
+            Settlement(
+                SettlementKind.BANK,
+                "sha-1",
+                "result file R1.xml",
+                "CNY",
+                T0 + timedelta(days=2),
+                net,
+                settled,
+                net + returned * 30000,
+                returned,
+                returned * 30000,
+                detail={"failed": 1, "pending": 0},
+            ),
+        )
 
     files(42000, 2)
     rec = reconcile(day.journal, day.roster)

@@ -30,8 +30,17 @@ def test_the_command_writes_every_output_and_says_not_balanced(
     day: Day, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out"
-    code = main(["reconcile", "--roster", str(day.roster), "--db", f"sqlite:///{tmp_path}/j.db",
-                 "--out", str(out)])  # fmt: skip
+    code = main(
+        [
+            "reconcile",
+            "--roster",
+            str(day.roster),
+            "--db",
+            f"sqlite:///{tmp_path}/j.db",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 1  # paid twice, and "memory" has no settlement figures
     text = capsys.readouterr().out
     assert "paid_twice" in text and "NOT BALANCED" in text
@@ -69,8 +78,18 @@ def test_json_on_stdout_and_exit_zero_when_balanced(
     d = Day.open(tmp_path, f"sqlite:///{tmp_path}/j.db")
     d.owe(1, "300.00")
     d.journal.close()
-    code = main(["reconcile", "--roster", str(d.roster), "--db", f"sqlite:///{tmp_path}/j.db",
-                 "--out", str(tmp_path / "o"), "--json"])  # fmt: skip
+    code = main(
+        [
+            "reconcile",
+            "--roster",
+            str(d.roster),
+            "--db",
+            f"sqlite:///{tmp_path}/j.db",
+            "--out",
+            str(tmp_path / "o"),
+            "--json",
+        ]
+    )
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["balanced"] is True and summary["totals"]["obligations"] == 1
@@ -83,7 +102,16 @@ def test_a_roster_problem_is_a_user_error(
     Day.open(tmp_path, f"sqlite:///{tmp_path}/j.db").journal.close()
     bad = tmp_path / "r.csv"
     bad.write_text("证件号码,姓名,应缴金额,缴费期间\n150422198001011230,张三,1.00,2026\n", "utf-8")
-    code = main(["reconcile", "--roster", str(bad), "--db", f"sqlite:///{tmp_path}/j.db",
-                 "--out", str(tmp_path / "o")])  # fmt: skip
+    code = main(
+        [
+            "reconcile",
+            "--roster",
+            str(bad),
+            "--db",
+            f"sqlite:///{tmp_path}/j.db",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     assert code == 2
     assert "r.csv line 2, column payer_id: check digit" in capsys.readouterr().err

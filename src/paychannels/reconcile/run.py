@@ -142,6 +142,11 @@ class Reconciliation:
                     records, why(i, ""),
                 )  # fmt: skip
 
+    def payer_ids(self) -> list[str]:
+        """The payers' ids as the roster has them (unmasked), in the order of ``details()``;
+        for those who must mask them their own way (public notices)."""
+        return list(self._owed.payer_id)
+
     def details(self) -> Iterator[DetailRow]:
         """Every obligation of the roster, in roster order."""
         return (DetailRow._make(row) for row in self.detail_rows())
