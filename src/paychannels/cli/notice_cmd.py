@@ -61,8 +61,13 @@ def _run(args: argparse.Namespace) -> int:
     files = write_notices(notices, args.out, on=args.date or date.today())
     listed = sum(len(n.lines) for n in notices)
     if args.json:
-        print(json.dumps({"lists": len(notices), "payers": listed,
-                          "files": [str(f) for f in files]}, ensure_ascii=False, indent=2))  # fmt: skip
+        print(
+            json.dumps(
+                {"lists": len(notices), "payers": listed, "files": [str(f) for f in files]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         print(f"{len(notices)} list(s), {listed:,} payers who have paid, in {args.out}/")
         for path in files:

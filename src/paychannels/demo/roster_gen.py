@@ -27,19 +27,41 @@ PENSION = "城乡居民基本养老保险"
 MEDICAL = "城乡居民基本医疗保险"
 #: pension grades (yuan a year) and how many choose each; the lowest are the most common
 GRADES: tuple[tuple[str, int, int], ...] = (
-    ("一档", 200, 34), ("二档", 300, 18), ("三档", 400, 12), ("四档", 500, 9),
-    ("五档", 600, 6), ("六档", 700, 5), ("七档", 800, 4), ("八档", 900, 3),
-    ("九档", 1000, 3), ("十档", 1500, 2), ("十一档", 2000, 2), ("十二档", 3000, 2),
-)  # fmt: skip
+    ("一档", 200, 34),
+    ("二档", 300, 18),
+    ("三档", 400, 12),
+    ("四档", 500, 9),
+    ("五档", 600, 6),
+    ("六档", 700, 5),
+    ("七档", 800, 4),
+    ("八档", 900, 3),
+    ("九档", 1000, 3),
+    ("十档", 1500, 2),
+    ("十一档", 2000, 2),
+    ("十二档", 3000, 2),
+)
 MEDICAL_YUAN = 400
 #: the channels payers prefer (roster names) and their shares
 CHANNEL_SHARES: tuple[tuple[str, float], ...] = (
-    ("bank", 0.50), ("hall", 0.20), ("wechat", 0.17), ("alipay", 0.13),
-)  # fmt: skip
+    ("bank", 0.50),
+    ("hall", 0.20),
+    ("wechat", 0.17),
+    ("alipay", 0.13),
+)
 TOWNSHIPS: tuple[str, ...] = (
-    "科尔沁镇", "察尔森镇", "大坝沟镇", "归流河镇", "居力很镇", "索伦镇", "额尔格图镇",
-    "德伯斯镇", "乌兰毛都苏木", "阿力得尔苏木", "满族屯满族乡", "桃合木苏木",
-)  # fmt: skip
+    "科尔沁镇",
+    "察尔森镇",
+    "大坝沟镇",
+    "归流河镇",
+    "居力很镇",
+    "索伦镇",
+    "额尔格图镇",
+    "德伯斯镇",
+    "乌兰毛都苏木",
+    "阿力得尔苏木",
+    "满族屯满族乡",
+    "桃合木苏木",
+)
 #: how many of the banner's people live in each township (the seat is the largest)
 _TOWN_WEIGHTS = (18, 12, 10, 9, 9, 8, 7, 7, 6, 5, 5, 4)
 _SURNAMES = (
@@ -58,9 +80,25 @@ _GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉兰萍红鹏飞建国建华淑珍凤兰志强海燕"
 )
 _MONGOL_ZH = (
-    "巴特尔", "乌日娜", "其其格", "额尔敦", "敖日格勒", "斯琴", "苏日娜", "那仁", "朝鲁",
-    "哈斯", "阿拉坦", "图雅", "萨仁", "宝音", "孟和", "乌兰", "格日勒", "吉雅",
-)  # fmt: skip
+    "巴特尔",
+    "乌日娜",
+    "其其格",
+    "额尔敦",
+    "敖日格勒",
+    "斯琴",
+    "苏日娜",
+    "那仁",
+    "朝鲁",
+    "哈斯",
+    "阿拉坦",
+    "图雅",
+    "萨仁",
+    "宝音",
+    "孟和",
+    "乌兰",
+    "格日勒",
+    "吉雅",
+)
 #: names in the traditional Mongolian script (Unicode: Bayar, Sarangerel, Batu, Nara, Altan)
 _MONGOL_SCRIPT = ("ᠪᠠᠶᠠᠷ", "ᠰᠠᠷᠠᠩᠭᠡᠷᠡᠯ", "ᠪᠠᠲᠤ", "ᠨᠠᠷᠠ", "ᠠᠯᠲᠠᠨ")
 _VILLAGE_HEADS = (
@@ -175,9 +213,20 @@ def generate_roster(
                 bank = [f"6217{n:015d}", _BANK, f"DK{signed:%Y}{n:08d}", signed.isoformat()]
             phone = f"1{rnd.choice('3578')}{rnd.randrange(10**9):09d}"
             writer.writerow(
-                [payer, _name(rnd), town, village, kind, grade, f"{yuan}.00", period, channel,
-                 *bank, phone]
-            )  # fmt: skip
+                [
+                    payer,
+                    _name(rnd),
+                    town,
+                    village,
+                    kind,
+                    grade,
+                    f"{yuan}.00",
+                    period,
+                    channel,
+                    *bank,
+                    phone,
+                ]
+            )
             stats.owed_minor += yuan * 100
             stats.by_channel[channel] += 1
             stats.by_township[town] += 1

@@ -24,9 +24,14 @@ __all__ = ["LISTED", "summary_text", "write_outputs"]
 
 LISTED = 500
 _ORDER = (
-    Category.PAID, Category.UNPAID, Category.PARTLY_PAID, Category.OVERPAID,
-    Category.PAID_TWICE, Category.AMOUNT_MISMATCH, Category.IN_DOUBT,
-)  # fmt: skip
+    Category.PAID,
+    Category.UNPAID,
+    Category.PARTLY_PAID,
+    Category.OVERPAID,
+    Category.PAID_TWICE,
+    Category.AMOUNT_MISMATCH,
+    Category.IN_DOUBT,
+)
 
 
 def _m(rec: Reconciliation, minor: int) -> str:
@@ -52,8 +57,9 @@ def summary_text(rec: Reconciliation) -> str:
     for c in _ORDER:
         owed, got = t.money.get(c.value, (0, 0))
         lines.append(f"{c.value:<18}{t.count(c):>12,}{_g(rec, owed):>18}{_g(rec, got):>18}")
-    lines.append(f"{'all':<18}{t.obligations:>12,}{_g(rec, t.owed_minor):>18}"
-                 f"{_g(rec, t.received_minor):>18}")  # fmt: skip
+    lines.append(
+        f"{'all':<18}{t.obligations:>12,}{_g(rec, t.owed_minor):>18}{_g(rec, t.received_minor):>18}"
+    )
     if rec.outside.obligations:
         lines.append(
             f"{'not in roster':<18}{rec.outside.obligations:>12,}{'':>18}"
@@ -106,8 +112,19 @@ def _details_csv(rec: Reconciliation, path: Path) -> None:
 def _attention_csv(rec: Reconciliation, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["category", "line", "payer_id", "name", "township", "village", "reference",
-                    "records", "why"])  # fmt: skip
+        w.writerow(
+            [
+                "category",
+                "line",
+                "payer_id",
+                "name",
+                "township",
+                "village",
+                "reference",
+                "records",
+                "why",
+            ]
+        )
         w.writerows(
             (
                 c.category,
@@ -141,8 +158,17 @@ def _group_rows(rec: Reconciliation, groups: list[GroupTotals]) -> list[list[obj
     ]
 
 
-_GROUP_HEAD = ["", "obligations", "paid 已缴", "partly 部分", "in doubt 待确认", "unpaid 未缴",
-               "owed 应缴", "received 实收", "paid 缴费率"]  # fmt: skip
+_GROUP_HEAD = [
+    "",
+    "obligations",
+    "paid 已缴",
+    "partly 部分",
+    "in doubt 待确认",
+    "unpaid 未缴",
+    "owed 应缴",
+    "received 实收",
+    "paid 缴费率",
+]
 
 
 def html_report(rec: Reconciliation) -> str:
@@ -160,16 +186,29 @@ def html_report(rec: Reconciliation) -> str:
         section(
             "progress",
             f'<div class="chart-box">{progress_chart(townships, currency=rec.currency)}</div>'
-            + table(_GROUP_HEAD, _group_rows(rec, townships), numeric=range(1, 9),
-                    raw_headers=True, cls="townships"),
+            + table(
+                _GROUP_HEAD,
+                _group_rows(rec, townships),
+                numeric=range(1, 9),
+                raw_headers=True,
+                cls="townships",
+            ),
         ),
-        section("periods", table(_GROUP_HEAD, _group_rows(rec, list(rec.periods.values())),
-                                 numeric=range(1, 9), raw_headers=True, cls="periods")),
+        section(
+            "periods",
+            table(
+                _GROUP_HEAD,
+                _group_rows(rec, list(rec.periods.values())),
+                numeric=range(1, 9),
+                raw_headers=True,
+                cls="periods",
+            ),
+        ),
         section("settlements", _settlements(rec)),
         section("operators", _operators(rec)),
         section("channels", _channels(rec)),
         section("attention", _attention(rec), extra=f"({len(rec.concerns):,})"),
-    ]  # fmt: skip
+    ]
     subtitle = (
         f"{rec.roster} · {rec.journal} · {rec.generated_at:%Y-%m-%d %H:%M:%S} UTC · "
         "证件号码已脱敏 IDs masked"
@@ -180,81 +219,169 @@ def html_report(rec: Reconciliation) -> str:
 def _summary_table(rec: Reconciliation) -> str:
     t = rec.totals
     money = {c: t.money.get(c.value, [0, 0]) for c in _ORDER}
-    rows = [[f"{c.zh} {c.value}", f"{t.count(c):,}", _g(rec, money[c][0]), _g(rec, money[c][1])]
-            for c in _ORDER]  # fmt: skip
+    rows = [
+        [f"{c.zh} {c.value}", f"{t.count(c):,}", _g(rec, money[c][0]), _g(rec, money[c][1])]
+        for c in _ORDER
+    ]
     rows.append(
         ["合计 all", f"{t.obligations:,}", _g(rec, t.owed_minor), _g(rec, t.received_minor)]
     )
     if rec.outside.obligations:
-        rows.append(["名册外 not in roster", f"{rec.outside.obligations:,}", "",
-                     _g(rec, rec.outside.received_minor)])  # fmt: skip
+        rows.append(
+            [
+                "名册外 not in roster",
+                f"{rec.outside.obligations:,}",
+                "",
+                _g(rec, rec.outside.received_minor),
+            ]
+        )
     return table(
-        ["category 类别", "obligations 笔数", f"owed 应缴 {rec.currency}",
-         f"received 实收 {rec.currency}"], rows, numeric=(1, 2, 3), raw_headers=True,
+        [
+            "category 类别",
+            "obligations 笔数",
+            f"owed 应缴 {rec.currency}",
+            f"received 实收 {rec.currency}",
+        ],
+        rows,
+        numeric=(1, 2, 3),
+        raw_headers=True,
         cls="summary",
     ) + (
         f'<p class="small">lost 丢失 {_g(rec, rec.lost_minor)} · unconfirmed 未确认 '
         f"{_g(rec, rec.unconfirmed_minor)} · paid twice 重复 {rec.doubled} · in doubt 待确认 "
         f"{rec.in_doubt} · journal records {rec.journal_rows:,}</p>"
-    )  # fmt: skip
+    )
 
 
 def _settlements(rec: Reconciliation) -> str:
     rows: list[list[object]] = [
-        [c.channel, c.kind, s.source, _g(rec, s.stated_net_minor), _g(rec, s.journal_net_minor),
-         "✓ match" if s.matches else "✗ " + "; ".join(s.differences)]
-        for c in rec.checks for s in c.statements
-    ]  # fmt: skip
-    rows += [[c.channel, "—", "—", "", "", "unchecked: " + "; ".join(c.notes)]
-             for c in rec.checks if c.status == "unchecked"]  # fmt: skip
-    notes = [f"<li>{escape(c.channel)}: {escape(n)}</li>" for c in rec.checks for n in c.notes
-             if c.status != "unchecked"]  # fmt: skip
+        [
+            c.channel,
+            c.kind,
+            s.source,
+            _g(rec, s.stated_net_minor),
+            _g(rec, s.journal_net_minor),
+            "✓ match" if s.matches else "✗ " + "; ".join(s.differences),
+        ]
+        for c in rec.checks
+        for s in c.statements
+    ]
+    rows += [
+        [c.channel, "—", "—", "", "", "unchecked: " + "; ".join(c.notes)]
+        for c in rec.checks
+        if c.status == "unchecked"
+    ]
+    notes = [
+        f"<li>{escape(c.channel)}: {escape(n)}</li>"
+        for c in rec.checks
+        for n in c.notes
+        if c.status != "unchecked"
+    ]
     return table(
-        ["channel 渠道", "kind", "statement 对账单", "channel says 渠道", "journal 账本",
-         "result 结果"], rows, numeric=(3, 4), raw_headers=True, cls="settlements",
-    ) + (f'<ul class="small">{"".join(notes)}</ul>' if notes else "")  # fmt: skip
+        [
+            "channel 渠道",
+            "kind",
+            "statement 对账单",
+            "channel says 渠道",
+            "journal 账本",
+            "result 结果",
+        ],
+        rows,
+        numeric=(3, 4),
+        raw_headers=True,
+        cls="settlements",
+    ) + (f'<ul class="small">{"".join(notes)}</ul>' if notes else "")
 
 
 def _operators(rec: Reconciliation) -> str:
     rows = [
-        [o.operator, f"{o.payments:,}", _g(rec, o.taken_minor), _g(rec, o.refunded_minor),
-         _g(rec, o.held_minor), o.in_doubt,
-         ", ".join(f"{k} {_g(rec, v)}" for k, v in sorted(o.by_channel.items()))]
+        [
+            o.operator,
+            f"{o.payments:,}",
+            _g(rec, o.taken_minor),
+            _g(rec, o.refunded_minor),
+            _g(rec, o.held_minor),
+            o.in_doubt,
+            ", ".join(f"{k} {_g(rec, v)}" for k, v in sorted(o.by_channel.items())),
+        ]
         for o in rec.operators
-    ]  # fmt: skip
+    ]
     held = sum(o.held_minor for o in rec.operators)
-    rows.append(["合计 all", f"{sum(o.payments for o in rec.operators):,}", "", "",
-                 _g(rec, held), sum(o.in_doubt for o in rec.operators), ""])  # fmt: skip
+    rows.append(
+        [
+            "合计 all",
+            f"{sum(o.payments for o in rec.operators):,}",
+            "",
+            "",
+            _g(rec, held),
+            sum(o.in_doubt for o in rec.operators),
+            "",
+        ]
+    )
     return table(
-        ["operator 收缴人", "payments 笔数", "taken 收取", "refunded 退还", "held 实收",
-         "in doubt 待确认", "by channel 渠道"], rows, numeric=(1, 2, 3, 4, 5),
-        raw_headers=True, cls="operators",
-    )  # fmt: skip
+        [
+            "operator 收缴人",
+            "payments 笔数",
+            "taken 收取",
+            "refunded 退还",
+            "held 实收",
+            "in doubt 待确认",
+            "by channel 渠道",
+        ],
+        rows,
+        numeric=(1, 2, 3, 4, 5),
+        raw_headers=True,
+        cls="operators",
+    )
 
 
 def _channels(rec: Reconciliation) -> str:
     rows = [
-        [c.channel, f"{c.succeeded:,}", _g(rec, c.taken_minor), _g(rec, c.refunded_minor),
-         _g(rec, c.held_minor), c.in_doubt,
-         ", ".join(f"{k} {v:,}" for k, v in sorted(c.payments.items()))]
+        [
+            c.channel,
+            f"{c.succeeded:,}",
+            _g(rec, c.taken_minor),
+            _g(rec, c.refunded_minor),
+            _g(rec, c.held_minor),
+            c.in_doubt,
+            ", ".join(f"{k} {v:,}" for k, v in sorted(c.payments.items())),
+        ]
         for c in rec.channels
-    ]  # fmt: skip
+    ]
     return table(
-        ["channel 渠道", "succeeded 成功", "taken 收取", "refunds 退款", "held 实收",
-         "in doubt 待确认", "payments by status 状态"], rows, numeric=(1, 2, 3, 4, 5),
-        raw_headers=True, cls="channels",
-    )  # fmt: skip
+        [
+            "channel 渠道",
+            "succeeded 成功",
+            "taken 收取",
+            "refunds 退款",
+            "held 实收",
+            "in doubt 待确认",
+            "payments by status 状态",
+        ],
+        rows,
+        numeric=(1, 2, 3, 4, 5),
+        raw_headers=True,
+        cls="channels",
+    )
 
 
 def _attention(rec: Reconciliation) -> str:
     shown = rec.concerns[:LISTED]
     html = table(
-        ["category 类别", "line 行", "payer 证件", "name 姓名", "township 苏木乡镇",
-         "village 嘎查村", "why 原因"],
-        [[c.category, c.line or "", c.payer, c.name, c.township, c.village, c.text]
-         for c in shown],
-        numeric=(1,), raw_headers=True, cls="attention",
-    )  # fmt: skip
+        [
+            "category 类别",
+            "line 行",
+            "payer 证件",
+            "name 姓名",
+            "township 苏木乡镇",
+            "village 嘎查村",
+            "why 原因",
+        ],
+        [[c.category, c.line or "", c.payer, c.name, c.township, c.village, c.text] for c in shown],
+        numeric=(1,),
+        raw_headers=True,
+        cls="attention",
+    )
     if len(rec.concerns) > LISTED:
         more = len(rec.concerns) - LISTED
         html += f'<p class="small">… and {more:,} more in attention.csv</p>'

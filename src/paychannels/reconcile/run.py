@@ -137,10 +137,19 @@ class Reconciliation:
                     records = ";".join(a.id for a in attempts)
                 payer = o.payer_id[i]
                 yield (
-                    o.line[i], mask_payer(payer), o.name[i], o.township[i], o.village[i],
-                    o.reference[i], fmt(o.owed[i]), fmt(got[i]), cats[i].value, channels,
-                    records, why(i, ""),
-                )  # fmt: skip
+                    o.line[i],
+                    mask_payer(payer),
+                    o.name[i],
+                    o.township[i],
+                    o.village[i],
+                    o.reference[i],
+                    fmt(o.owed[i]),
+                    fmt(got[i]),
+                    cats[i].value,
+                    channels,
+                    records,
+                    why(i, ""),
+                )
 
     def payer_ids(self) -> list[str]:
         """The payers' ids as the roster has them (unmasked), in the order of ``details()``;
@@ -165,11 +174,22 @@ class Reconciliation:
                     channels = ";".join(dict.fromkeys(a.channel for a in attempts))
                     records = ";".join(a.id for a in attempts)
                 yield (
-                    o.line[i], mask_payer(o.payer_id[i]), o.name[i], o.township[i],
-                    o.village[i], o.period[i], o.reference[i], o.grade[i], o.owed[i],
-                    self._received[i], o.currency[i], self._categories[i], channels, records,
+                    o.line[i],
+                    mask_payer(o.payer_id[i]),
+                    o.name[i],
+                    o.township[i],
+                    o.village[i],
+                    o.period[i],
+                    o.reference[i],
+                    o.grade[i],
+                    o.owed[i],
+                    self._received[i],
+                    o.currency[i],
+                    self._categories[i],
+                    channels,
+                    records,
                     why(i, ""),
-                )  # fmt: skip
+                )
 
     def summary(self, *, concerns: int = 1000) -> dict[str, Any]:
         """Everything but the per-payer details, for ``--json`` (at most ``concerns``)."""
@@ -395,9 +415,19 @@ def mask_payer(payer_id: str) -> str:
 
 #: the columns of details.csv (amounts in the roster's currency)
 CSV_HEADER = (
-    "line", "payer_id", "name", "township", "village", "reference", "owed", "received",
-    "category", "channels", "records", "why",
-)  # fmt: skip
+    "line",
+    "payer_id",
+    "name",
+    "township",
+    "village",
+    "reference",
+    "owed",
+    "received",
+    "category",
+    "channels",
+    "records",
+    "why",
+)
 
 
 def _money_texts(currency: str) -> Callable[[int], str]:

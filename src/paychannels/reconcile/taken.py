@@ -184,11 +184,20 @@ def gather(
                 if operator is not None:
                     operator = one(operator, operator)
                 ch.payments[status] = ch.payments.get(status, 0) + 1
-                attempt = _attempt((
-                    r.id, one(r.reference, r.reference), ch.channel, status, r.amount_minor,
-                    taken, operator, r.attention, r.reason and one(r.reason, r.reason),
-                    one(r.currency, r.currency),
-                ))  # fmt: skip
+                attempt = _attempt(
+                    (
+                        r.id,
+                        one(r.reference, r.reference),
+                        ch.channel,
+                        status,
+                        r.amount_minor,
+                        taken,
+                        operator,
+                        r.attention,
+                        r.reason and one(r.reason, r.reason),
+                        one(r.currency, r.currency),
+                    )
+                )
                 found = attempts.get(r.payer_id)
                 if found is None:
                     attempts[r.payer_id] = [attempt]
