@@ -19,7 +19,8 @@ from paychannels.reconcile.model import (
     OperatorTotals,
     StatementCheck,
 )
-from paychannels.reconcile.run import DetailRow, Reconciliation, reconcile
+from paychannels.reconcile.result import DetailRow, Reconciliation
+from paychannels.reconcile.run import reconcile
 
 __all__ = [
     "Category",

@@ -18,7 +18,7 @@ from paychannels.htmldoc import page, section, table
 from paychannels.reconcile.chart import progress_chart
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import Category, GroupTotals
-from paychannels.reconcile.run import CSV_HEADER, Reconciliation
+from paychannels.reconcile.result import CSV_HEADER, Reconciliation
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
 

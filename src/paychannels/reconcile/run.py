@@ -10,212 +10,22 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from paychannels.journal import Journal, open_journal
 from paychannels.journal.base import LedgerRow
-from paychannels.masking import mask_payer_id
 from paychannels.reconcile.checks import check_channels
-from paychannels.reconcile.classify import classify, yuan
-from paychannels.reconcile.model import (
-    CONCERNS,
-    Category,
-    ChannelCheck,
-    Concern,
-    GroupTotals,
-    OperatorTotals,
-)
+from paychannels.reconcile.classify import classify
+from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
 from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.reconcile.taken import Attempt, ChannelTotals, Taken, gather
+from paychannels.reconcile.result import Reconciliation, mask_payer
+from paychannels.reconcile.taken import Attempt, Taken, gather
 from paychannels.roster import RosterOptions
 from paychannels.settlement import SettlementKind, recorded_settlements
 
-__all__ = ["CSV_HEADER", "DetailRow", "Reconciliation", "mask_payer", "reconcile"]
-
-
-class DetailRow(NamedTuple):
-    """One obligation, for the details CSV."""
-
-    line: int
-    payer: str
-    name: str
-    township: str
-    village: str
-    period: str
-    reference: str
-    grade: str
-    owed_minor: int
-    received_minor: int
-    currency: str
-    category: Category
-    channels: str
-    records: str
-    why: str
-
-
-@dataclass
-class Reconciliation:
-    """Everything one run found; ``balanced`` is the day's verdict."""
-
-    generated_at: datetime
-    journal: str
-    roster: str
-    currency: str
-    totals: GroupTotals
-    townships: dict[str, GroupTotals]
-    periods: dict[str, GroupTotals]
-    channels: list[ChannelTotals]
-    operators: list[OperatorTotals]
-    checks: list[ChannelCheck]
-    concerns: list[Concern]
-    outside: GroupTotals  # obligations in the journal the roster does not have
-    journal_rows: int
-    #: seconds spent per phase (roster, journal, checks, assemble)
-    timings: dict[str, float] = field(default_factory=dict)
-    _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
-    _categories: list[Category] = field(repr=False, default_factory=list)
-    _received: array[int] = field(repr=False, default_factory=lambda: array("q"))
-    _why: dict[int, str] = field(repr=False, default_factory=dict)
-    _attempts: list[list[Attempt] | None] = field(repr=False, default_factory=list)
-
-    @property
-    def lost_minor(self) -> int:
-        """Money channels hold that the journal does not credit."""
-        return sum(s.lost_minor for c in self.checks for s in c.statements)
-
-    @property
-    def unconfirmed_minor(self) -> int:
-        """Money the journal credits that the channels do not show."""
-        return sum(s.unconfirmed_minor for c in self.checks for s in c.statements)
-
-    @property
-    def doubled(self) -> int:
-        """Obligations with two payments holding money."""
-        return self.totals.count(Category.PAID_TWICE)
-
-    @property
-    def in_doubt(self) -> int:
-        """Obligations with an attempt whose outcome is not known yet."""
-        return self.totals.count(Category.IN_DOUBT) + self.outside.count(Category.IN_DOUBT)
-
-    @property
-    def unchecked(self) -> list[str]:
-        """Channels holding money without settlement figures to compare with."""
-        return [c.channel for c in self.checks if c.status == "unchecked"]
-
-    @property
-    def balanced(self) -> bool:
-        """Every yuan accounted for: the channels' figures equal the journal, nothing lost,
-        unconfirmed, doubled or in doubt, no money from outside the roster, no channel
-        unchecked."""
-        return (
-            all(c.status == "match" for c in self.checks)
-            and self.lost_minor == 0
-            and self.unconfirmed_minor == 0
-            and self.doubled == 0
-            and self.in_doubt == 0
-            and self.outside.received_minor == 0
-        )
-
-    def csv_rows(self) -> Iterator[tuple[object, ...]]:
-        """``details()`` as the lines of details.csv (``CSV_HEADER``), quickly: money as
-        decimal text, resident ID numbers masked."""
-        o, cats, got, why = self._owed, self._categories, self._received, self._why.get
-        fmt = _money_texts(self.currency)
-        with quiet_gc():
-            for i, attempts in enumerate(self._attempts):
-                if attempts is None:
-                    channels = records = ""
-                elif len(attempts) == 1:
-                    channels, records = attempts[0].channel, attempts[0].id
-                else:
-                    channels = ";".join(dict.fromkeys(a.channel for a in attempts))
-                    records = ";".join(a.id for a in attempts)
-                payer = o.payer_id[i]
-                yield (
-                    o.line[i],
-                    mask_payer(payer),
-                    o.name[i],
-                    o.township[i],
-                    o.village[i],
-                    o.reference[i],
-                    fmt(o.owed[i]),
-                    fmt(got[i]),
-                    cats[i].value,
-                    channels,
-                    records,
-                    why(i, ""),
-                )
-
-    def payer_ids(self) -> list[str]:
-        """The payers' ids as the roster has them (unmasked), in the order of ``details()``;
-        for those who must mask them their own way (public notices)."""
-        return list(self._owed.payer_id)
-
-    def details(self) -> Iterator[DetailRow]:
-        """Every obligation of the roster, in roster order."""
-        return (DetailRow._make(row) for row in self.detail_rows())
-
-    def detail_rows(self) -> Iterator[tuple[Any, ...]]:
-        """``details()`` as plain tuples in ``DetailRow`` order (300,000 of them, quickly)."""
-        o = self._owed
-        why = self._why.get
-        with quiet_gc():
-            for i, attempts in enumerate(self._attempts):
-                if attempts is None:
-                    channels = records = ""
-                elif len(attempts) == 1:
-                    channels, records = attempts[0].channel, attempts[0].id
-                else:
-                    channels = ";".join(dict.fromkeys(a.channel for a in attempts))
-                    records = ";".join(a.id for a in attempts)
-                yield (
-                    o.line[i],
-                    mask_payer(o.payer_id[i]),
-                    o.name[i],
-                    o.township[i],
-                    o.village[i],
-                    o.period[i],
-                    o.reference[i],
-                    o.grade[i],
-                    o.owed[i],
-                    self._received[i],
-                    o.currency[i],
-                    self._categories[i],
-                    channels,
-                    records,
-                    why(i, ""),
-                )
-
-    def summary(self, *, concerns: int = 1000) -> dict[str, Any]:
-        """Everything but the per-payer details, for ``--json`` (at most ``concerns``)."""
-        return {
-            "generated_at": self.generated_at.isoformat(),
-            "journal": self.journal,
-            "roster": self.roster,
-            "currency": self.currency,
-            "balanced": self.balanced,
-            "lost_minor": self.lost_minor,
-            "unconfirmed_minor": self.unconfirmed_minor,
-            "doubled": self.doubled,
-            "in_doubt": self.in_doubt,
-            "unchecked_channels": self.unchecked,
-            "totals": self.totals.as_dict(),
-            "not_in_roster": self.outside.as_dict(),
-            "townships": [t.as_dict() for t in self.townships.values()],
-            "periods": [p.as_dict() for p in self.periods.values()],
-            "channels": [c.as_dict() for c in self.channels],
-            "operators": [o.as_dict() for o in self.operators],
-            "settlements": [c.as_dict() for c in self.checks],
-            "concerns_total": len(self.concerns),
-            "concerns": [c.as_dict() for c in self.concerns[:concerns]],
-            "journal_rows": self.journal_rows,
-            "timings": dict(self.timings),
-        }
+__all__ = ["reconcile"]
 
 
 def reconcile(
@@ -403,44 +213,6 @@ def _groups(
             group = groups[name] = GroupTotals(name)
         group.add(category, o, r, n)
     return groups if groups or names is not None else {"all": GroupTotals("all")}
-
-
-def mask_payer(payer_id: str) -> str:
-    """A payer id as reports print it: a resident ID number with only its region code and
-    last four (quickly), anything else through the general scrubber."""
-    if len(payer_id) == 18 and payer_id[:17].isdigit():
-        return payer_id[:6] + "********" + payer_id[14:]  # mask_id_number, inline
-    return mask_payer_id(payer_id)
-
-
-#: the columns of details.csv (amounts in the roster's currency)
-CSV_HEADER = (
-    "line",
-    "payer_id",
-    "name",
-    "township",
-    "village",
-    "reference",
-    "owed",
-    "received",
-    "category",
-    "channels",
-    "records",
-    "why",
-)
-
-
-def _money_texts(currency: str) -> Callable[[int], str]:
-    """A formatter of minor units that remembers what it formatted (amounts repeat)."""
-    texts: dict[int, str] = {}
-
-    def text(minor: int) -> str:
-        found = texts.get(minor)
-        if found is None:
-            found = texts[minor] = yuan(minor, currency)
-        return found
-
-    return text
 
 
 def _concern(
