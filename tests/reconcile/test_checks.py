@@ -67,6 +67,25 @@ def test_terminal_end_of_day_matches_and_what_breaks_it(day: Day) -> None:
     assert rec.lost_minor == 30000 and not rec.balanced
 
 
+def test_money_on_a_terminal_without_a_receipt_number_is_unconfirmed(day: Day) -> None:
+    day.owe(1, "300.00"), day.owe(2, "200.00")
+    day.pay(1, "300.00", ref="29001234/0001/000001")
+    day.settle("hall-1", _eod(30000, 1, (1, 1)))
+    assert reconcile(day.journal, day.roster).balanced
+    # credited without a receipt (a hand edit, a bug): no end of day can confirm it
+    rid = day.pay(2, "200.00", ref=None)
+    rec = reconcile(day.journal, day.roster)
+    batch, orphans = rec.checks[0].statements
+    assert batch.matches and not orphans.matches
+    assert (orphans.source, orphans.journal_net_minor, orphans.unconfirmed_minor) == (
+        "records without a receipt number",
+        20000,
+        20000,
+    )
+    assert any(rid in d and "without a receipt number" in d for d in orphans.differences)
+    assert rec.checks[0].status == "mismatch" and not rec.balanced
+
+
 def test_receipt_numbers_wrap_and_batches_are_told_apart_by_time(day: Day) -> None:
     day.owe(1, "100.00"), day.owe(2, "200.00"), day.owe(3, "400.00")
     day.pay(1, "100.00", ref="29001234/9999/000001", at=T0)

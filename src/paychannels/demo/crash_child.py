@@ -1,9 +1,11 @@
 """A backend process that the demo kills mid-payment: ``python -m paychannels.demo.crash_child``.
 
-It opens the demo's journal and a terminal channel, and collects the payments given in a
-JSON file. The demo starts it with ``PAYCHANNELS_CRASH_AT=collect.after_outcome@N``: the
-N-th payment is approved by the terminal and the process dies (SIGKILL) before the journal
-hears of it — the demo's own process then recovers it by asking the terminal.
+It opens the demo's journal and the channel, and collects the payments given in a JSON
+file (``{"options": channel options, "requests": [...]}``; options stay off the command
+line, where other users could read them). The demo starts it with
+``PAYCHANNELS_CRASH_AT=collect.after_outcome@N``: the N-th payment is approved by the
+terminal and the process dies (SIGKILL) before the journal hears of it — the demo's own
+process then recovers it by asking the terminal.
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ from paychannels.models import PaymentRequest
 
 
 def main() -> None:
-    """Collect the requests of ``--requests`` through ``--url`` (dies at the crash point)."""
+    """Collect the requests of ``--work`` through ``--url`` (dies at the crash point)."""
     parser = argparse.ArgumentParser(prog="paychannels.demo.crash_child")
     parser.add_argument("--db", required=True)
     parser.add_argument("--channel", required=True)
     parser.add_argument("--url", required=True)
-    parser.add_argument("--password", required=True)
-    parser.add_argument("--requests", required=True, type=Path)
+    parser.add_argument("--work", required=True, type=Path, help="options and requests (JSON)")
     args = parser.parse_args()
-    requests = [
-        PaymentRequest.model_validate(r) for r in json.loads(args.requests.read_text("utf-8"))
-    ]
+    work = json.loads(args.work.read_text("utf-8"))
+    requests = [PaymentRequest.model_validate(r) for r in work["requests"]]
     with Collector.open(args.db) as col:
-        col.add_channel(args.channel, args.url, password=args.password)
+        col.add_channel(args.channel, args.url, **work["options"])
         for request in requests:
             col.collect(request, channel=args.channel)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from paychannels.channels.bank import resubmit_retryable
 from paychannels.collector import Collector
 from paychannels.demo.channels import DemoChannel
-from paychannels.demo.sims import BankSim, Running
+from paychannels.demo.sims import BankSim, Observed, Running
 from paychannels.errors import PaychannelsError
 from paychannels.masking import mask_id_number
 from paychannels.models import Payment, PaymentRequest
@@ -42,6 +42,15 @@ class Fault:
     outcome: str = ""
     resolved: bool = False
     attention: str = ""
+    problem: str = ""  # something that must not happen was seen: the fault stays open
+
+    def observe(self, seen: Observed | None) -> None:
+        """Note what the simulator saw of the fault."""
+        if seen is None:
+            return
+        self.outcome = f"{self.outcome}; {seen.text}" if self.outcome else seen.text
+        if seen.wrong:
+            self.problem = seen.text
 
 
 @dataclass
@@ -114,9 +123,13 @@ def _sync(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], 
             fault.payment = payment.id
             if fault.fault == "duplicate submission":  # the clerk clicks twice
                 again = col.collect(req, channel=name)
-                fault.outcome = "same payment returned" if again.id == payment.id else "TWO"
+                fault.observe(
+                    Observed("same payment returned")
+                    if again.id == payment.id
+                    else Observed(f"a second payment {again.id} was made", wrong=True)
+                )
         if fault is not None:
-            plan.running.after(fault.fault)
+            fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
         if payment is not None and payment.status is Status.DECLINED:
             _send(col, request_for(entry, plan.channel, rnd, key_suffix="~card2"), name)
         tick(1)
@@ -128,9 +141,8 @@ def _async(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
         fault = _fault(plan, i, entry)
         payment = _send(col, request_for(entry, plan.channel, rnd), name)
         if fault is not None:
-            plan.running.after(fault.fault)
-            if payment is not None:
-                fault.payment = payment.id
+            fault.payment = payment.id if payment is not None else ""
+            fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
         tick(1)
 
 
@@ -140,13 +152,13 @@ def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
     name = plan.channel.name
     # the bank answers its debits in file order: scripted answers go to the first debits
     scripted = [f for f in plan.faults.values() if f in bank.debit_faults]
-    others = [f for f in plan.faults.values() if f not in bank.debit_faults]
+    others = [Fault(name, f, "") for f in plan.faults.values() if f not in bank.debit_faults]
     plan.faults = dict(enumerate(scripted))
     for i in sorted(plan.faults):
         _fault(plan, i, plan.payers[i])
-    for name_of_fault in others:
-        plan.found.append(Fault(name, name_of_fault, ""))
-        bank.inject(name_of_fault)
+    for fault in others:
+        plan.found.append(fault)
+        bank.inject(fault.fault)
     results: list[Payment | PaychannelsError] = []
     for start in range(0, len(plan.payers), _BATCH):
         chunk: Sequence[RosterEntry] = plan.payers[start : start + _BATCH]
@@ -160,3 +172,5 @@ def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
         if not resubmit_retryable(col, name).resubmitted:
             break
         bank.answer(col, name)
+    for fault in others:
+        fault.observe(bank.after(fault.fault, None))

@@ -1,19 +1,22 @@
 """The simulators the demo runs, each behind one small interface (``Running``).
 
 A running simulator says where the channel is (URL and options), arms faults for the
-next payment, records the channel's settlement figures at the end of the day the way the
-real channel does (terminal end of day, the provider's bill, the bank's result files),
-and tells the truth: how often it took money for a payment.
+next payment and reports what it saw of them, records the channel's settlement figures at
+the end of the day the way the real channel does (terminal end of day, the provider's
+bill, the bank's result files), and tells the truth: how often it took money for a
+payment, and anything it saw that must never happen (a forged callback accepted).
 """
 
 from __future__ import annotations
 
 import shutil
 import time
+from abc import ABC, abstractmethod
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from paychannels.bankfiles.model import Creditor
 from paychannels.channels.base import Channel
@@ -23,12 +26,14 @@ from paychannels.demo.receiver import Receiver
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.simulators.bank import BankSimulator, Mix
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
+from paychannels.simulators.provider.book import Conflict
 from paychannels.simulators.terminal import Script as TerminalScript
 from paychannels.simulators.terminal import TerminalSimulator
 
 __all__ = [
     "BEIJING",
     "BankSim",
+    "Observed",
     "ProviderSim",
     "Running",
     "Stage",
@@ -78,38 +83,52 @@ class Stage:
     day: date
 
 
-class Running(Protocol):
-    """A started simulator, as the demo sees it."""
+@dataclass(frozen=True)
+class Observed:
+    """What a simulator saw of a fault beyond the payment's own state; ``wrong`` when it
+    must not happen (the fault then stays open and the day does not balance)."""
+
+    text: str
+    wrong: bool = False
+
+
+class Running(ABC):
+    """A started simulator, as the demo sees it (``url`` and ``options`` open its channel)."""
 
     url: str
     options: dict[str, Any]
 
-    def attach(self, channel: Channel) -> None:
+    def attach(self, channel: Channel) -> None:  # noqa: B027 - most simulators need nothing
         """The channel opened on ``url`` (to watch it, for the simulator's truth)."""
-        ...
 
+    @abstractmethod
     def inject(self, fault: str) -> None:
         """Arm a fault for the next payment on this channel."""
-        ...
 
-    def after(self, fault: str) -> None:
-        """The faulted payment is done: let the simulator come back to normal."""
-        ...
+    def after(self, fault: str, payment: str | None) -> Observed | None:
+        """The faulted payment (``payment``, if one was made) is done: come back to normal,
+        and say what was seen of the fault."""
+        del fault, payment
+        return None
 
+    @abstractmethod
     def settle(self, collector: Collector, name: str) -> str:
         """Record the channel's settlement figures; what was done, for the summary."""
-        ...
 
+    @abstractmethod
     def truth(self) -> dict[str, int]:
         """How often the simulator took (and kept) money, per payment id."""
-        ...
 
+    def audit(self) -> list[str]:
+        """What the simulator saw that must never happen; empty when all was well."""
+        return []
+
+    @abstractmethod
     def close(self) -> None:
         """Stop the simulator."""
-        ...
 
 
-class TerminalSim:
+class TerminalSim(Running):
     """A ZVT terminal simulator on TCP or on a pseudo-terminal (a serial line)."""
 
     faults = tuple(_TERMINAL_FAULTS)
@@ -135,11 +154,27 @@ class TerminalSim:
     def inject(self, fault: str) -> None:
         self.sim.terminal.scripts.push(_TERMINAL_FAULTS[fault])
 
-    def after(self, fault: str) -> None:
+    def after(self, fault: str, payment: str | None) -> Observed | None:
         deadline = time.monotonic() + 5.0  # a power cut: wait for the terminal to be back
         while not self.sim.terminal.powered and time.monotonic() < deadline:
             time.sleep(0.05)
         self.sim.terminal.scripts.clear()  # a fault the payment never reached is dropped
+        return None
+
+    def sell_directly(self, minor: int) -> int:
+        """A sale keyed on the terminal itself, the backend never asked (``--tamper``):
+        money the journal cannot know of. Its receipt number."""
+        t = self.sim.terminal
+        txn = t.journal.book(
+            kind="payment",
+            amount=minor,
+            currency=t.currency.numeric,
+            result_code=0,
+            card="6222020000000000000",
+            at=t.clock().isoformat(timespec="seconds"),
+            tag=None,
+        )
+        return txn.receipt
 
     def settle(self, collector: Collector, name: str) -> str:
         ch = collector.channel(name)
@@ -161,7 +196,7 @@ class TerminalSim:
         self.sim.close()
 
 
-class ProviderSim:
+class ProviderSim(Running):
     """WeChat Pay or Alipay, simulated: payers pay at once, callbacks come back with
     duplicates and forgeries mixed in, as in production."""
 
@@ -193,9 +228,6 @@ class ProviderSim:
             )
             self.options = {**common, "seller_id": k.alipay_seller_id, **k.alipay_options()}
 
-    def attach(self, channel: Channel) -> None:
-        assert isinstance(channel, MobilePayChannel)
-
     def inject(self, fault: str) -> None:
         if fault in ("duplicate callbacks", "forged callback"):
             return  # the notifier sends duplicates and forgeries all day long
@@ -205,8 +237,24 @@ class ProviderSim:
         if payer is not None:  # only for an order that gets created; else the default
             self.sim.script.payer(payer)
 
-    def after(self, fault: str) -> None:
+    def after(self, fault: str, payment: str | None) -> Observed | None:
+        """A forged callback, or two more copies of the genuine one, for the payment."""
         self.sim.script.clear()
+        if fault not in ("forged callback", "duplicate callbacks"):
+            return None
+        try:
+            if payment is None:
+                raise Conflict("NO_PAYMENT", "no payment was made")
+            if fault == "forged callback":
+                forged = self.sim.deliver(self.provider, payment, variant="forged")
+                if forged.accepted:
+                    return Observed(f"a forged callback was accepted ({forged.status})", True)
+                return Observed(f"a forged callback was refused (HTTP {forged.status})")
+            copies = [self.sim.deliver(self.provider, payment) for _ in range(2)]
+        except Conflict as exc:
+            return Observed(f"the fault could not be exercised: {exc}", True)
+        answers = ", ".join(str(c.status) for c in copies)
+        return Observed(f"2 more copies of the callback delivered (HTTP {answers})")
 
     def settle(self, collector: Collector, name: str) -> str:
         ch = collector.channel(name)
@@ -219,6 +267,13 @@ class ProviderSim:
 
     def truth(self) -> dict[str, int]:
         return {o.number: o.charges for o in self.sim.book.orders() if o.charges}
+
+    def audit(self) -> list[str]:
+        """Forged, probing or stale callbacks (sent at random all day) that were accepted."""
+        seen = Counter(
+            a.variant for a in self.sim.notifier.attempts() if a.accepted and a.variant != "genuine"
+        )
+        return [f"{self.provider}: {n} {kind} callback(s) accepted" for kind, n in seen.items()]
 
     def close(self) -> None:
         self.sim.stop()
@@ -236,7 +291,7 @@ CREDITOR = Creditor(
 )
 
 
-class BankSim:
+class BankSim(Running):
     """The county's bank: pain.008 in, pain.002 refusals and camt.054 bookings out."""
 
     faults = (*_BANK_FAULTS, "duplicate result file")
@@ -260,9 +315,7 @@ class BankSim:
             reply="camt.054",
         )
         self.duplicate_armed = False
-
-    def attach(self, channel: Channel) -> None:
-        """Nothing to watch: the bank's ledger is the truth."""
+        self.duplicate: str | None = None  # the copy's file name, once delivered
 
     def inject(self, fault: str) -> None:
         if fault == "duplicate result file":
@@ -270,19 +323,27 @@ class BankSim:
         else:  # scripts the bank's answer for its next debit, in file order
             self.sim.mix.script.append(_BANK_FAULTS[fault])
 
-    def after(self, fault: str) -> None:
-        """Nothing lingers: the bank answers a whole file at once."""
-
     def answer(self, collector: Collector, name: str) -> int:
         """Send request files, let the bank answer, read its answers; files answered."""
         collector.poll(name)
         written = self.sim.process_once()
         if written and self.duplicate_armed:  # the same result file delivered twice
             self.duplicate_armed = False
-            shutil.copy(written[0], self.exchange / "inbox" / f"copy-{written[0].name}")
+            self.duplicate = f"copy-{written[0].name}"
+            shutil.copy(written[0], self.exchange / "inbox" / self.duplicate)
         collector.poll(name)
         collector.poll(name)
         return len(written)
+
+    def after(self, fault: str, payment: str | None) -> Observed | None:
+        """Whether the copy of a result file was recognised and set aside."""
+        if fault != "duplicate result file":
+            return None
+        if self.duplicate is None:
+            return Observed("no result file came back to copy", wrong=True)
+        if (self.exchange / "processed" / "duplicates" / self.duplicate).exists():
+            return Observed("the copy was recognised as applied before and set aside")
+        return Observed(f"{self.duplicate} was not set aside as a duplicate", wrong=True)
 
     def settle(self, collector: Collector, name: str) -> str:
         self.answer(collector, name)

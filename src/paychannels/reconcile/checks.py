@@ -3,7 +3,8 @@
 - **Terminal** (an end of day): the journal's payments and refunds booked under the batch's
   receipt numbers; the terminal's net total (and count, gross) must equal theirs. Receipt
   numbers wrap at 9999: where one number was used in two batches, the record journaled
-  between the previous end of day and this one is this batch's.
+  between the previous end of day and this one is this batch's. Money the journal credits
+  on a terminal without a receipt number no end of day can confirm: it is unconfirmed.
 - **Provider** (a day's bill): line by line — every payment and refund on the bill must be
   in the journal, succeeded, for the same amount; every payment or refund the journal
   credits on days the bills cover must be on a bill.
@@ -109,6 +110,7 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
                 "in doubt on this terminal: " + ", ".join(taken.doubt[name][:_SHOWN])
             )
         check.statements.append(stmt)
+    _unreceipted(check, taken.unreceipted.get(name, []), statements[0].currency)
     after = sum(
         1
         for receipt, found in booked.items()
@@ -117,6 +119,24 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
     if after:
         check.notes.append(f"{after} booking(s) after the last end of day: not settled yet")
     return check
+
+
+def _unreceipted(check: ChannelCheck, lines: list[Line], currency: str) -> None:
+    """Succeeded records without a receipt number: no terminal figure covers them."""
+    held = [x for x in lines if x.status == "SUCCEEDED"]
+    if not held:
+        return
+    paid = [x for x in held if x.kind == "payment"]
+    net = sum(x.minor for x in paid) - sum(x.minor for x in held if x.kind == "refund")
+    stmt = StatementCheck("records without a receipt number", 0, net, 0, len(paid))
+    stmt.differences.extend(
+        f"the journal credits {x.kind} {x.id} ({yuan(x.minor, currency)}) without a receipt "
+        "number: no end of day can confirm it"
+        for x in held[:_SHOWN]
+    )
+    _money(stmt, currency)
+    _trim(stmt)
+    check.statements.append(stmt)
 
 
 def _of_batch(found: list[Line], since: datetime | None, until: datetime) -> list[Line]:

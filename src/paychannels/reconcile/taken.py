@@ -124,6 +124,8 @@ class Taken:
     operators: dict[str, OperatorTotals] = field(default_factory=dict)
     #: terminal channel -> receipt number -> the records booked under it
     receipts: dict[str, dict[int, list[Line]]] = field(default_factory=dict)
+    #: terminal channel -> its records that name no receipt number
+    unreceipted: dict[str, list[Line]] = field(default_factory=dict)
     #: provider channel -> record id -> the record
     records: dict[str, dict[str, Line]] = field(default_factory=dict)
     #: channel -> payments and refunds whose outcome is not known yet (ids)
@@ -267,5 +269,7 @@ def _keep(out: Taken, r: LedgerRow, terminals: frozenset[str]) -> None:
         receipt = receipt_of(r.channel_ref)
         if receipt is not None:
             out.receipts.setdefault(r.channel, {}).setdefault(receipt, []).append(line)
+        else:
+            out.unreceipted.setdefault(r.channel, []).append(line)
     else:
         out.records.setdefault(r.channel, {})[r.id] = line
