@@ -1,226 +1,243 @@
-"""A county's collection day built straight into a journal, for the reconciliation benchmark.
+"""Reconciling a county's day: 300,000 payers against 300,000 receipts over every channel.
 
-The roster comes from ``paychannels.demo.roster_gen``; every payer who pays gets a payment
-through the journal's bulk APIs (``create_many``, ``apply_results``) on the channel they
-prefer — two ZVT terminals, WeChat Pay, Alipay, bank debit — and each channel's
-settlement figures are recorded as the channels record them (terminal end of day every
-5,000 bookings, receipt numbers wrapping at 9999; a day's bill per provider, line by
-line; three bank result files). Some payers do not pay, some are declined, a few are left
-in doubt, partly debited, charged a wrong amount or paid twice, and a few strangers pay:
-every category appears.
+The day (``county_day.py``: two ZVT terminals with end-of-day totals, WeChat Pay and Alipay
+with their bills, bank debit with result files; every category present) is built once into
+a SQLite journal and a roster (by a child process), then measured in rounds, each side in a
+process of its own. Peak memory is the largest resident set the process and its children
+had together, sampled every 10 ms from /proc by this parent (``ru_maxrss`` will not do: a
+child inherits the high-water mark of the process that forked it), and each process's own
+high-water mark (``VmHWM``) is reported beside it:
+
+- **library**: ``paychannels.reconcile.reconcile(journal URL, roster)`` — roster read and
+  checked (ID check digits, every field), journal streamed, categories, settlement checks,
+  totals per township, period, channel and operator; a big roster is read by a second
+  process alongside, which the peak includes.
+- **baseline** ("bare pass"): the same journal rows read with ``sqlite3`` and summed per
+  payer in a dict, the roster read with ``csv`` and each owed amount compared with what was
+  summed — the least any reconciliation must do, with no checks and no settlement figures.
+
+Targets: library <= 5 s and <= 500 MB peak on this machine's 2 cores. Also reported, not
+timed against a target: writing the outputs (details.csv, attention.csv, summary.json, the
+HTML report) and the village notice lists.
+
+    python benchmarks/reconcile_day.py [--payers 300000] [--rounds 3] [--folder DIR] [--json]
 """
 
 from __future__ import annotations
 
-import random
+import argparse
+import csv
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections import Counter, defaultdict
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from pathlib import Path
+from typing import Any
 
-from paychannels.demo.roster_gen import generate_roster
-from paychannels.journal import Change, NewRecord, open_journal
-from paychannels.journal.base import Journal
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.reports import ResultRow
-from paychannels.roster import RosterEntry, load_roster
-from paychannels.settlement import Settlement, SettlementItem, SettlementKind
-from paychannels.status import Status
-
-DAY = date(2026, 3, 2)
-T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
-BATCH = 5000  # bookings per terminal end of day
-TERMINALS = ("hall-1", "hall-2")
-CLERKS = {"hall-1": "柜员-王丽", "hall-2": "柜员-包巴特尔"}
+TARGET_SECONDS = 5.0
+TARGET_MB = 500.0
 
 
-@dataclass
-class Day:
-    """Where the day is and what it holds."""
-
-    folder: Path
-    roster: Path
-    journal_url: str
-    payments: int = 0
-    outcomes: Counter[str] = field(default_factory=Counter)
-    seconds: float = 0.0
-
-
-def _channel_of(entry: RosterEntry, i: int) -> str:
-    preferred = entry.channels[0] if entry.channels else "hall"
-    return {"bank": "bank", "wechat": "wx", "alipay": "ali"}.get(preferred, TERMINALS[i % 2])
+def _status_mb(pid: int | str, field: str) -> float:
+    """A memory figure of /proc/<pid>/status in MB (0 when the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
-def _operator(channel: str, entry: RosterEntry, rnd: random.Random) -> str | None:
-    if channel in CLERKS:
-        return CLERKS[channel]
-    if channel in ("wx", "ali") and rnd.random() < 0.4:
-        return f"协理员-{entry.township}-{entry.village}"[:64]
-    return None
-
-
-def build_day(folder: Path, payers: int, *, seed: int = 2026) -> Day:
-    """Build (or reuse) the day in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    roster, db = folder / "roster.csv", folder / "journal.db"
-    day = Day(folder, roster, f"sqlite:///{db}")
-    if db.exists() and roster.exists():
-        return day
-    started = time.perf_counter()
-    generate_roster(roster, payers, seed=seed, today=DAY)
-    entries = load_roster(roster)
-    journal = open_journal(f"sqlite:///{db}?synchronous=off")
-    journal.migrate()
-    rnd = random.Random(seed)
-    plans: dict[str, list[tuple[RosterEntry, str, str | None]]] = defaultdict(list)
-    for i, entry in enumerate(entries):
-        draw = rnd.random()
-        channel = _channel_of(entry, i)
-        if draw < 0.04:
-            day.outcomes["no attempt"] += 1
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
             continue
-        outcome = (
-            "declined" if draw < 0.06
-            else "unknown" if draw < 0.062
-            else "partial" if draw < 0.065 and channel == "bank"
-            else "mismatch" if 0.065 <= draw < 0.0655
-            else "paid"
-        )  # fmt: skip
-        day.outcomes[outcome] += 1
-        plans[channel].append((entry, outcome, _operator(channel, entry, rnd)))
-    for channel, items in sorted(plans.items()):
-        _collect(journal, channel, items, day)
-    _paid_twice(journal, plans, day)
-    journal.close()
-    day.seconds = time.perf_counter() - started
-    return day
+    return found
 
 
-def _request_new(entry: RosterEntry, channel: str, outcome: str, operator: str | None) -> NewRecord:
-    req = entry.request(channel)
-    update: dict[str, object] = {"operator": operator}
-    if outcome == "mismatch":
-        update["amount"] = entry.amount + Money("100.00", "CNY")  # charged a higher grade
-    req = req.model_copy(update=update)
-    pid = f"pay_{req.idempotency_key.rsplit(':', 2)[-2]}{channel.replace('-', '')}"
-    return NewRecord(id=pid, kind="payment", channel=channel, request=req, fingerprint=pid)
+def step_library(folder: Path, outputs: bool) -> dict[str, Any]:
+    """One reconciliation (and, if asked, its outputs), in this process."""
+    from paychannels.notices import Level, build_notices, write_notices
+    from paychannels.reconcile import reconcile
+    from paychannels.reconcile.report import write_outputs
+
+    db, roster = folder / "journal.db", folder / "roster.csv"
+    began = time.perf_counter()
+    rec = reconcile(f"sqlite:///{db}", roster)
+    seconds = time.perf_counter() - began
+    out: dict[str, Any] = {
+        "seconds": seconds,
+        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "phases": rec.timings,
+        "obligations": rec.totals.obligations,
+        "journal_rows": rec.journal_rows,
+        "counts": rec.totals.counts,
+        "not_in_roster": rec.outside.obligations,
+        "settlements": {c.channel: c.status for c in rec.checks},
+        "received_minor": rec.totals.received_minor,
+    }
+    if outputs:
+        with tempfile.TemporaryDirectory(prefix="pc-bench-out-") as tmp:
+            began = time.perf_counter()
+            write_outputs(rec, Path(tmp) / "reconciliation")
+            out["outputs_seconds"] = time.perf_counter() - began
+            began = time.perf_counter()
+            notices = build_notices(rec, Level.VILLAGE, county="科尔沁右翼前旗")
+            files = write_notices(notices, Path(tmp) / "notices", on=date(2026, 3, 3))
+            out["notices_seconds"] = time.perf_counter() - began
+            out["notice_files"] = len(files)
+        out["own_peak_mb_with_outputs"] = _status_mb("self", "VmHWM")
+    return out
 
 
-def _collect(
-    journal: Journal, channel: str, items: list[tuple[RosterEntry, str, str | None]], day: Day
-) -> None:
-    dispatched = [Change(to_status=Status.DISPATCHED, new_attempt=True)]
-    terminal = channel in TERMINALS
-    size = BATCH if terminal else 20_000
-    sheet: list[SettlementItem] = []
-    booked = 0
-    for b, start in enumerate(range(0, len(items), size)):
-        chunk = items[start : start + size]
-        at = T0 + timedelta(hours=b, minutes=1)
-        news = [_request_new(e, channel, o, op) for e, o, op in chunk]
-        journal.create_many(news, now=at, then=dispatched)
-        rows: list[ResultRow] = []
-        net = gross = count = 0
-        first = booked % 9999 + 1
-        for new, (_e, outcome, _op) in zip(news, chunk, strict=True):
-            amount = new.request.amount.minor
-            if outcome == "declined":
-                rows.append(ResultRow(new.id, Status.DECLINED, reason=Reason.INSUFFICIENT_FUNDS))
-                continue
-            if outcome == "unknown":
-                rows.append(ResultRow(new.id, Status.UNKNOWN, reason=Reason.NO_ANSWER))
-                continue
-            taken = amount // 2 if outcome == "partial" else amount
-            ref = None
-            if terminal:
-                booked += 1
-                ref = f"2900{channel[-1]}234/{(booked - 1) % 9999 + 1:04d}/{booked:06d}"
-            rows.append(ResultRow(new.id, Status.SUCCEEDED, taken_minor=taken, channel_ref=ref))
-            net, gross, count = net + taken, gross + taken, count + 1
-            sheet.append(SettlementItem(new.id, "payment", taken, ref or new.id))
-        _apply(journal, rows, channel, at + timedelta(minutes=20))
-        day.payments += len(news)
-        if terminal:
-            _record(journal, channel, Settlement(
-                SettlementKind.TERMINAL, f"eod-{b}", f"ZVT end of day {b + 1}", "CNY",
-                at + timedelta(minutes=50), net, count, gross, 0, 0,
-                receipts=(first, (booked - 1) % 9999 + 1),
-            ))  # fmt: skip
-        elif channel == "bank":
-            _record(journal, channel, Settlement(
-                SettlementKind.BANK, f"result-{b}", f"result file RES{b:04d}.xml", "CNY",
-                at + timedelta(hours=5), net, count, gross, 0, 0,
-            ))  # fmt: skip
-    if channel in ("wx", "ali"):
-        _bill(journal, channel, sheet)
+def step_baseline(folder: Path) -> dict[str, Any]:
+    """The bare pass: journal rows summed per payer, the roster compared with the sums."""
+    import sqlite3
+
+    began = time.perf_counter()
+    received: dict[tuple[str, str], int] = {}
+    db = sqlite3.connect(f"file:{folder / 'journal.db'}?mode=ro", uri=True)
+    rows = db.execute(
+        "SELECT payer_id, reference, COALESCE(taken_minor, amount_minor) FROM pc_payments "
+        "WHERE kind = 'payment' AND status = 'SUCCEEDED'"
+    )
+    get = received.get
+    for payer, reference, minor in rows:
+        key = (payer, reference)
+        received[key] = get(key, 0) + minor
+    db.close()
+    paid = unpaid = other = 0
+    with (folder / "roster.csv").open(encoding="utf-8-sig", newline="") as fh:
+        lines = csv.reader(fh)
+        head = next(lines)
+        i_payer, i_kind = head.index("证件号码"), head.index("险种")
+        i_owed, i_period = head.index("应缴金额"), head.index("缴费期间")
+        for line in lines:
+            owed = int(line[i_owed].replace(".", ""))
+            got = received.get((line[i_payer], f"{line[i_period]}:{line[i_kind]}"), 0)
+            if got == owed:
+                paid += 1
+            elif got == 0:
+                unpaid += 1
+            else:
+                other += 1
+    return {
+        "seconds": time.perf_counter() - began,
+        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "paid": paid,
+        "unpaid": unpaid,
+        "other": other,
+    }
 
 
-def _apply(journal: Journal, rows: list[ResultRow], channel: str, at: datetime) -> None:
-    for done in journal.apply_results(iter(rows), channel=channel, via="benchmark", now=at):
-        if done.leftovers:
-            raise RuntimeError(f"{len(done.leftovers)} rows were not plain moves")
+def _child(step: str, folder: Path, *extra: str) -> dict[str, Any]:
+    """Run a step in its own process; its answer, with the peak RSS of its process tree."""
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--step", step, "--folder", str(folder), *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, sum(_status_mb(p, "VmRSS") for p in _tree(proc.pid)))
+        time.sleep(0.01)
+    out, err = proc.communicate()
+    if proc.returncode != 0:
+        raise SystemExit(f"{step} failed:\n{err}")
+    result: dict[str, Any] = json.loads(out)
+    result["tree_peak_mb"] = peak
+    return result
 
 
-def _bill(journal: Journal, channel: str, items: list[SettlementItem]) -> None:
-    paid = sum(i.minor for i in items)
-    _record(journal, channel, Settlement(
-        SettlementKind.PROVIDER, DAY.isoformat(), f"{channel} bill of {DAY}", "CNY",
-        T0 + timedelta(days=1), paid, len(items), paid, 0, 0, dates=(DAY.isoformat(),),
-        items=tuple(items),
-    ))  # fmt: skip
+def measure(folder: Path, rounds: int) -> dict[str, Any]:
+    """Interleaved rounds of both sides (the machine's load drifts); the medians."""
+    library: list[dict[str, Any]] = []
+    baseline: list[dict[str, Any]] = []
+    for r in range(rounds):
+        library.append(_child("library", folder, *(["--outputs"] if r == 0 else [])))
+        baseline.append(_child("baseline", folder))
+    lib_s = statistics.median(x["seconds"] for x in library)
+    base_s = statistics.median(x["seconds"] for x in baseline)
+    peak = max(x["tree_peak_mb"] for x in library[1:] or library)  # outputs excluded
+    first = library[0]
+    if first["counts"].get("paid", 0) != baseline[0]["paid"]:
+        raise SystemExit(f"library and baseline disagree: {first['counts']} vs {baseline[0]}")
+    return {
+        "library_seconds": [round(x["seconds"], 3) for x in library],
+        "baseline_seconds": [round(x["seconds"], 3) for x in baseline],
+        "library_median_s": round(lib_s, 3),
+        "baseline_median_s": round(base_s, 3),
+        "ratio": round(lib_s / base_s, 2),
+        "library_peak_mb": round(peak, 1),
+        "library_main_process_peak_mb": round(
+            max(x["own_peak_mb"] for x in library[1:] or library), 1
+        ),
+        "baseline_peak_mb": round(max(x["tree_peak_mb"] for x in baseline), 1),
+        "phases": library[-1]["phases"],
+        "outputs_seconds": round(first["outputs_seconds"], 3),
+        "notices_seconds": round(first["notices_seconds"], 3),
+        "notice_files": first["notice_files"],
+        "peak_mb_with_outputs": round(first["tree_peak_mb"], 1),
+        "obligations": first["obligations"],
+        "journal_rows": first["journal_rows"],
+        "counts": first["counts"],
+        "settlements": first["settlements"],
+        "meets_targets": lib_s <= TARGET_SECONDS and peak <= TARGET_MB,
+    }
 
 
-def _record(journal: Journal, channel: str, s: Settlement) -> None:
-    entry = journal.state_get(channel, s.state_key)
-    journal.state_put(
-        channel, s.state_key, s.to_json(), expected_version=entry.version if entry else 0,
-        now=s.recorded_at,
-    )  # fmt: skip
+def main() -> int:
+    """Build (or reuse) the day, measure, print."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--payers", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--folder", type=Path, help="where the day is kept (default: a folder under /tmp)"
+    )
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--outputs", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    folder = args.folder or Path(tempfile.gettempdir()) / f"pc-bench-reconcile-{args.payers}"
+    if args.step == "library":
+        print(json.dumps(step_library(folder, args.outputs)))
+        return 0
+    if args.step == "baseline":
+        print(json.dumps(step_baseline(folder)))
+        return 0
+    if args.step == "build":  # in a process of its own: this one stays small
+        from county_day import build_day
+
+        day = build_day(folder, args.payers)
+        print(json.dumps({"built_in_s": round(day.seconds, 1), "outcomes": dict(day.outcomes)}))
+        return 0
+    report: dict[str, Any] = {"payers": args.payers, "folder": str(folder)}
+    built = _child("build", folder, "--payers", str(args.payers))
+    if built["built_in_s"]:
+        report |= {k: built[k] for k in ("built_in_s", "outcomes")}
+    report |= measure(folder, args.rounds)
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        for key, value in report.items():
+            print(f"{key}: {value}")
+        verdict = "meets" if report["meets_targets"] else "MISSES"
+        print(f"{verdict} the targets (<= {TARGET_SECONDS} s, <= {TARGET_MB:.0f} MB)")
+    return 0 if report["meets_targets"] else 1
 
 
-def _paid_twice(
-    journal: Journal,
-    plans: dict[str, list[tuple[RosterEntry, str, str | None]]],
-    day: Day,
-) -> None:
-    """A few hall payers pay again on WeChat Pay; a few strangers pay too."""
-    twice = [e for e, o, _op in plans.get("hall-1", []) if o == "paid"][::1000]
-    news = [_request_new(e, "wx", "paid", None) for e in twice]
-    news = [
-        NewRecord(
-            n.id + "x2",
-            "payment",
-            "wx",
-            n.request.model_copy(update={"idempotency_key": n.request.idempotency_key + "~2"}),
-            n.fingerprint + "x2",
-        )
-        for n in news
-    ]
-    for k in range(20):  # strangers: not on the roster
-        req = (
-            news[0].request.model_copy(
-                update={"payer_id": f"15222119900101{k:04d}", "idempotency_key": f"stranger-{k}"}
-            )
-            if news
-            else None
-        )
-        if req is not None:
-            news.append(NewRecord(f"pay_stranger{k:04d}", "payment", "wx", req, f"s{k}"))
-    at = T0 + timedelta(hours=9)
-    journal.create_many(news, now=at, then=[Change(to_status=Status.DISPATCHED, new_attempt=True)])
-    rows = [ResultRow(n.id, Status.SUCCEEDED, taken_minor=n.request.amount.minor) for n in news]
-    _apply(journal, rows, "wx", at)
-    day.outcomes["paid twice"] += len(twice)
-    day.outcomes["not in roster"] += len(news) - len(twice)
-    entry = journal.state_get("wx", f"settlement:provider:{DAY.isoformat()}")
-    if entry is not None and isinstance(entry.value, dict):
-        bill = Settlement.from_json(entry.value)
-        extra = tuple(SettlementItem(n.id, "payment", n.request.amount.minor, n.id) for n in news)
-        items = (bill.items or ()) + extra
-        paid = sum(i.minor for i in items)
-        _record(journal, "wx", Settlement(
-            bill.kind, bill.key, bill.source, "CNY", bill.recorded_at, paid, len(items), paid,
-            0, 0, dates=bill.dates, items=items,
-        ))  # fmt: skip
+if __name__ == "__main__":
+    sys.exit(main())
