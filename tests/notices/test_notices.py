@@ -19,6 +19,7 @@ from paychannels.cli.main import main
 from paychannels.idnumbers import with_check_digit
 from paychannels.journal import Change, NewRecord
 from paychannels.notices import Level, Notice, build_notices, notice_html, write_notices
+from paychannels.notices.build import public_id
 from paychannels.reconcile import reconcile
 from tests.reconcile.day import T0, Day, payer
 
@@ -97,6 +98,13 @@ def test_the_command_writes_html_and_csv(tmp_path: Path, capsys: object) -> None
     rows = list(csv.reader(io.StringIO((out / "village-索伦镇-新立村.csv").read_text("utf-8-sig"))))
     assert rows[0][:2] == [f"序号/{mn('number')}", f"姓名/{mn('name')}"]
     assert rows[1][1:3] == ["张*三", payer(1)[:6] + "********" + payer(1)[-4:]]
+
+
+def test_ids_of_other_schemes_keep_only_their_last_four() -> None:
+    assert public_id(payer(1)) == payer(1)[:6] + "********" + payer(1)[-4:]
+    assert public_id("E12345678") == "*****5678"
+    assert public_id("G1234567AB") == "******67AB"
+    assert public_id("AB1234") == "******"
 
 
 # -- nothing published holds a full ID number, name or account --------------------------------

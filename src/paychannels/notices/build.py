@@ -3,20 +3,20 @@
 A payer is listed when what they owed for the period has been received in full (paid,
 paid in parts, overpaid or paid twice — the notice says *that* they paid, not how). Names
 and ID numbers are masked (``张*三``, ``152221********1234``) before anything is written:
-a ``NoticeLine`` never holds a full name, ID number or account.
+a ``NoticeLine`` never holds a full name, ID number or account. Other id schemes
+(passports) keep only their last four characters: a region code means nothing there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paychannels.masking import mask_id_number, mask_name
+from paychannels.masking import mask_account, mask_id_number, mask_name
 from paychannels.reconcile import Category, Reconciliation
 from paychannels.reconcile.classify import yuan
 
-__all__ = ["HAS_PAID", "Level", "Notice", "NoticeLine", "build_notices"]
+__all__ = ["HAS_PAID", "Level", "Notice", "NoticeLine", "build_notices", "public_id"]
 
 #: categories in which the payer has paid what was owed
 HAS_PAID = frozenset({Category.PAID, Category.OVERPAID, Category.PAID_TWICE})
@@ -106,7 +106,7 @@ def build_notices(
         notice.lines.append(
             NoticeLine(
                 name=mask_name(row.name),
-                payer=mask_id_number(payer_id),
+                payer=public_id(payer_id),
                 township=row.township,
                 village=row.village,
                 insurance=row.reference.partition(":")[2] or row.reference,
@@ -120,6 +120,10 @@ def build_notices(
     return [notices[k] for k in sorted(notices)]
 
 
-def lines_of(notices: Iterable[Notice]) -> int:
-    """How many payers the lists name."""
-    return sum(len(n.lines) for n in notices)
+def public_id(payer_id: str) -> str:
+    """A payer id as a notice prints it: a resident ID number keeps its region code and last
+    four (``152221********1234``), any other id only its last four, and none of a short one."""
+    value = payer_id.strip()
+    if len(value) == 18 and value[:17].isdigit():
+        return mask_id_number(value)
+    return mask_account(value) if len(value) >= 8 else "*" * len(value)
