@@ -6,15 +6,19 @@ and the channel records it in the journal as its settlement for the day.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from paychannels import Money, Status
+from paychannels.channels.mobile import MobilePayChannel
 from paychannels.errors import ProtocolError
 from paychannels.settlement import SettlementKind, recorded_settlements
+from paychannels.simulators.provider import alipay_api, wechat_api
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
 
@@ -87,3 +91,36 @@ def test_bill_urls_are_only_fetched_from_trusted_hosts(stack: Stack) -> None:
             ali._bill_path(url)
     with pytest.raises(ProtocolError, match="do not trust"):
         wx._bill_path("https://dwbillcenter.alipay.com/x")  # WeChat names no file host
+
+
+@pytest.mark.parametrize("channel", ["wx", "ali"])
+def test_a_bill_slower_than_a_payment_call_is_still_downloaded(
+    stack: Stack, channel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    paid = _paid(stack, channel, f"{channel}-1", "380.00")
+    # a channel whose payment calls give up after 0.3 s, and a provider that takes 0.8 s
+    # to put the day's bill together (a busy day): the bill is given longer
+    keys = sim_keys()
+    if channel == "wx":
+        url = f"wechatpay+{stack.sim.url}?mchid={keys.mchid}&appid={keys.appid}&timeout=0.3"
+        options = {"notify_url": "http://127.0.0.1:9/", **keys.wechat_options()}
+    else:
+        url = f"alipay+{stack.sim.alipay_gateway}?app_id={keys.alipay_app_id}&timeout=0.3"
+        options = {
+            "notify_url": "http://127.0.0.1:9/",
+            "seller_id": keys.alipay_seller_id,
+            **keys.alipay_options(),
+        }
+    quick = stack.collector.add_channel(f"{channel}-quick", url, **options)
+    module, name = (wechat_api, "wechat_bill") if channel == "wx" else (alipay_api, "alipay_bill")
+    make = getattr(module, name)
+
+    def slowly(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.8)
+        return make(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, slowly)
+    today = datetime.now(BEIJING).date()
+    assert isinstance(quick, MobilePayChannel)
+    bill = quick.download_bill(stack.collector.channel_context(f"{channel}-quick"), today)
+    assert [(x.record_id, x.minor) for x in bill.lines] == [(paid, 38000)]

@@ -54,6 +54,9 @@ log = logging.getLogger("paychannels.channels.mobile")
 
 #: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
 GRACE = timedelta(seconds=60)
+#: seconds to wait for a bill (at least): a provider puts a busy day's bill together for a
+#: while before the first byte, far longer than a payment call is given
+BILL_TIMEOUT = 60.0
 _LOOPBACK = ("127.", "localhost", "::1")
 _CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
 
@@ -224,14 +227,17 @@ class MobilePayChannel(Channel):
         (plain HTTP only for the loopback simulator), within ``MAX_BILL_BYTES``.
         """
         codec = self.codec
-        location = codec.bill_location(day, self.http.send(codec.bill_request(day)))
+        wait = max(BILL_TIMEOUT, self.http.timeout)
+        location = codec.bill_location(day, self.http.send(codec.bill_request(day), timeout=wait))
         if location is None:
             bill = ProviderBill(
                 codec.provider, day, "CNY", (), f"{codec.provider} bill of {day} (no trades)"
             )
         else:
             path = self._bill_path(location.url)
-            reply = self.http.send(codec.bill_download(location, path), max_body=MAX_BILL_BYTES)
+            reply = self.http.send(
+                codec.bill_download(location, path), max_body=MAX_BILL_BYTES, timeout=wait
+            )
             if reply.status != 200:
                 raise ProtocolError(f"{codec.provider} bill download answered HTTP {reply.status}")
             bill = codec.read_bill(day, location, reply.body)

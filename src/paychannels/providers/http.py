@@ -83,6 +83,7 @@ class ProviderHTTP:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.transcript = transcript
         self._attempts = max(1, attempts)
         self._backoff = backoff
@@ -95,11 +96,15 @@ class ProviderHTTP:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
-    def send(self, call: HttpCall, *, max_body: int = _MAX_BODY) -> HttpReply:
+    def send(
+        self, call: HttpCall, *, max_body: int = _MAX_BODY, timeout: float | None = None
+    ) -> HttpReply:
         """Send one call; ``ProviderUnreachable`` or ``ProviderNoAnswer`` when it fails.
 
         ``call.path`` is relative to the base URL, or an absolute URL the channel has
-        checked (a bill on the provider's file host); ``max_body`` bounds the answer.
+        checked (a bill on the provider's file host); ``max_body`` bounds the answer;
+        ``timeout`` (seconds) replaces the client's read timeout for this call (a bill takes
+        a provider longer to put together than a payment).
         """
         absolute = call.path.startswith(("https://", "http://"))
         request = self._client.build_request(
@@ -107,6 +112,11 @@ class ProviderHTTP:
             call.path if absolute else self.base_url + call.path,
             content=call.body,
             headers=list(call.headers),
+            timeout=(
+                httpx.Timeout(timeout, connect=self._client.timeout.connect)
+                if timeout is not None
+                else httpx.USE_CLIENT_DEFAULT
+            ),
         )
         if self.transcript is not None:
             self.transcript.add(">", f"{call.method} {call.path}", call.body)
