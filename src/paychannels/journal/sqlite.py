@@ -2,10 +2,7 @@
 
 WAL mode with ``synchronous=FULL`` (a committed payment survives power loss), one connection
 per thread, ``BEGIN IMMEDIATE`` for every write so writers in several processes on one
-machine serialise on the database lock instead of failing half-way. Writers in one process
-first queue on a lock per database file: SQLite's busy handler waits for the file lock by
-sleeping in growing steps (up to 100 ms), so threads contending through it (a backend's
-workers, its callback handlers) would spend more time asleep than writing.
+machine serialise on the database lock instead of failing half-way.
 """
 
 from __future__ import annotations
@@ -26,20 +23,6 @@ from paychannels.journal.sql import Row, SqlJournal, Tx
 __all__ = ["SqliteJournal"]
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
-#: one writers' lock per database file in this process (re-entrant, as SQLite's lock is
-#: per connection: a thread that nests writes fails on the file lock, as before)
-_WRITERS: dict[str, threading.RLock] = {}
-_WRITERS_LOCK = threading.Lock()
-
-
-def _writers(target: str) -> threading.RLock:
-    with _WRITERS_LOCK:
-        lock = _WRITERS.get(target)
-        if lock is None:
-            lock = _WRITERS[target] = threading.RLock()
-        return lock
-
-
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
 
@@ -105,7 +88,6 @@ class SqliteJournal(SqlJournal):
                 )
             self._target = str(path)
         self.path = None if self._memory else Path(raw_path)
-        self._writers = _writers(self._target if self._memory else str(Path(raw_path).resolve()))
         self._local = threading.local()
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._all: list[sqlite3.Connection] = []
@@ -143,26 +125,9 @@ class SqliteJournal(SqlJournal):
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
-        if not write:
-            with self._begun("BEGIN") as tx:
-                yield tx
-            return
-        if not self._writers.acquire(timeout=self.busy_timeout):
-            raise JournalUnavailable(
-                f"journal {self.url} stayed locked by another writer of this process for "
-                f"{self.busy_timeout:g}s"
-            )
-        try:
-            with self._begun("BEGIN IMMEDIATE") as tx:
-                yield tx
-        finally:
-            self._writers.release()
-
-    @contextmanager
-    def _begun(self, begin: str) -> Iterator[Tx]:
         conn = self._conn()
         try:
-            conn.execute(begin)
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
         except sqlite3.Error as exc:
             raise self._translate(exc) from exc
         try:
