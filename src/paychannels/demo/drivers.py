@@ -159,12 +159,14 @@ def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
     for fault in others:
         plan.found.append(fault)
         bank.inject(fault.fault)
-    results: list[Payment | PaychannelsError] = []
+    faulted = {plan.payers[i].payer_id for i in plan.faults}
+    by_payer: dict[str, str] = {}  # only the faulted payers' payments are kept
     for start in range(0, len(plan.payers), _BATCH):
         chunk: Sequence[RosterEntry] = plan.payers[start : start + _BATCH]
-        results += col.collect_many([request_for(e, plan.channel, rnd) for e in chunk], name)
+        for p in col.collect_many([request_for(e, plan.channel, rnd) for e in chunk], name):
+            if isinstance(p, Payment) and p.payer_id in faulted:
+                by_payer[p.payer_id] = p.id
         tick(len(chunk))
-    by_payer = {p.payer_id: p.id for p in results if isinstance(p, Payment)}
     for i, fault in zip(sorted(plan.faults), plan.found, strict=False):
         fault.payment = by_payer.get(plan.payers[i].payer_id, "")
     bank.answer(col, name)
