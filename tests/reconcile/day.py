@@ -41,6 +41,10 @@ class Day:
         journal.migrate()
         return cls(folder, journal)
 
+    def inputs(self) -> list[str]:
+        """``--roster`` and ``--db`` for the commands that read this day."""
+        return ["--roster", str(self.roster), "--db", self.journal.url]
+
     @property
     def roster(self) -> Path:
         path = self.folder / "roster.csv"

@@ -8,6 +8,7 @@ round) and checks it is found, measured and explained.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -133,23 +134,8 @@ def test_provider_bill_line_by_line(day: Day) -> None:
     # credits payer 4, whom the bill does not list
     d = day.pay(4, "300.00", channel="wx")
     lost_item = SettlementItem(day.journal.find(payer_id=_payer(3))[0].id, "payment", 30000)
-    day.settle(
-        "wx",
-        Settlement(
-            SettlementKind.PROVIDER,
-            "2026-03-02",
-            "wx bill of 2026-03-02",
-            "CNY",
-            T0 + timedelta(days=1),
-            85000,
-            3,
-            90000,
-            1,
-            5000,
-            dates=("2026-03-02",),
-            items=(*items, lost_item),
-        ),
-    )
+    bigger = (*items, lost_item)
+    day.settle("wx", replace(bill, net_minor=85000, payments=3, gross_minor=90000, items=bigger))
     rec = reconcile(day.journal, day.roster)
     [stmt] = rec.checks[0].statements
     assert any("the journal says PENDING" in x for x in stmt.differences)

@@ -33,10 +33,7 @@ def test_the_command_writes_every_output_and_says_not_balanced(
     code = main(
         [
             "reconcile",
-            "--roster",
-            str(day.roster),
-            "--db",
-            f"sqlite:///{tmp_path}/j.db",
+            *day.inputs(),
             "--out",
             str(out),
         ]
@@ -81,10 +78,7 @@ def test_json_on_stdout_and_exit_zero_when_balanced(
     code = main(
         [
             "reconcile",
-            "--roster",
-            str(d.roster),
-            "--db",
-            f"sqlite:///{tmp_path}/j.db",
+            *d.inputs(),
             "--out",
             str(tmp_path / "o"),
             "--json",

@@ -13,10 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from paychannels.cli.progress import Progress
+from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
 from paychannels.notices import Level, build_notices, write_notices
-from paychannels.reconcile import reconcile
-from paychannels.roster import RosterOptions
 
 __all__ = ["register"]
 
@@ -30,31 +28,18 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--level", required=True, choices=[lv.value for lv in Level])
-    p.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
-    p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
+    add_inputs(p, default_db)
     p.add_argument("--out", type=Path, default=Path("notices"), help="folder (default ./notices)")
     p.add_argument("--county", default="", help="the county's name for the titles")
     p.add_argument("--township", help="only this township")
     p.add_argument("--village", help="only this village")
     p.add_argument("--date", type=date.fromisoformat, help="date printed on the lists (today)")
-    p.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
-    p.add_argument(
-        "--id-schemes", default="cn_resident", help="payer id schemes allowed in the roster"
-    )
     p.add_argument("--json", action="store_true", help="list the files as JSON")
-    p.set_defaults(handler=_run, default_db=default_db)
+    p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
-    with Progress("reading the journal") as bar:
-        rec = reconcile(
-            args.db or args.default_db(),
-            args.roster,
-            encoding=args.encoding,
-            options=options,
-            progress=bar.advance,
-        )
+    rec = reconcile_inputs(args, "reading the journal")
     notices = build_notices(
         rec, Level(args.level), county=args.county, township=args.township, village=args.village
     )

@@ -15,10 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from paychannels.cli.progress import Progress
-from paychannels.reconcile import reconcile
+from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
 from paychannels.reconcile.report import summary_text, write_outputs
-from paychannels.roster import RosterOptions
 
 __all__ = ["register"]
 
@@ -31,34 +29,19 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
-    p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
+    add_inputs(p, default_db)
     p.add_argument(
         "--out",
         type=Path,
         help="folder for report.html, details.csv, attention.csv, summary.json "
         "(default: ./reconciliation-<date>-<time>)",
     )
-    p.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
-    p.add_argument(
-        "--id-schemes",
-        default="cn_resident",
-        help="payer id schemes the roster may use, comma-separated (e.g. cn_resident,passport)",
-    )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
-    p.set_defaults(handler=_run, default_db=default_db)
+    p.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
-    with Progress("reconciling") as bar:
-        rec = reconcile(
-            args.db or args.default_db(),
-            args.roster,
-            encoding=args.encoding,
-            options=options,
-            progress=bar.advance,
-        )
+    rec = reconcile_inputs(args, "reconciling")
     folder = args.out or Path(f"reconciliation-{datetime.now():%Y%m%d-%H%M%S}")
     paths = write_outputs(rec, folder)
     if args.json:

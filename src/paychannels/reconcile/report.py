@@ -293,76 +293,65 @@ def _settlements(rec: Reconciliation) -> str:
     ) + (f'<ul class="small">{"".join(notes)}</ul>' if notes else "")
 
 
-def _operators(rec: Reconciliation) -> str:
-    rows = [
-        [
-            o.operator,
-            f"{o.payments:,}",
-            _g(rec, o.taken_minor),
-            _g(rec, o.refunded_minor),
-            _g(rec, o.held_minor),
-            o.in_doubt,
-            ", ".join(f"{k} {_g(rec, v)}" for k, v in sorted(o.by_channel.items())),
-        ]
-        for o in rec.operators
-    ]
-    held = sum(o.held_minor for o in rec.operators)
-    rows.append(
-        [
-            "合计 all",
-            f"{sum(o.payments for o in rec.operators):,}",
-            "",
-            "",
-            _g(rec, held),
-            sum(o.in_doubt for o in rec.operators),
-            "",
-        ]
-    )
+def _held_table(first: str, count: str, detail: str, rows: list[list[object]], cls: str) -> str:
+    """Who or what took money: count, taken, refunded, held, in doubt, a breakdown."""
     return table(
-        [
-            "operator 收缴人",
-            "payments 笔数",
-            "taken 收取",
-            "refunded 退还",
-            "held 实收",
-            "in doubt 待确认",
-            "by channel 渠道",
-        ],
+        [first, count, "taken 收取", "refunded 退还", "held 实收", "in doubt 待确认", detail],
         rows,
         numeric=(1, 2, 3, 4, 5),
         raw_headers=True,
-        cls="operators",
+        cls=cls,
     )
+
+
+def _held_row(
+    rec: Reconciliation, name: str, count: int, taken: int, back: int, doubt: int, detail: str
+) -> list[object]:
+    return [name, f"{count:,}", _g(rec, taken), _g(rec, back), _g(rec, taken - back), doubt, detail]
+
+
+def _operators(rec: Reconciliation) -> str:
+    ops = rec.operators
+    rows = [
+        _held_row(
+            rec,
+            o.operator,
+            o.payments,
+            o.taken_minor,
+            o.refunded_minor,
+            o.in_doubt,
+            ", ".join(f"{k} {_g(rec, v)}" for k, v in sorted(o.by_channel.items())),
+        )
+        for o in ops
+    ]
+    rows.append(
+        _held_row(
+            rec,
+            "合计 all",
+            sum(o.payments for o in ops),
+            sum(o.taken_minor for o in ops),
+            sum(o.refunded_minor for o in ops),
+            sum(o.in_doubt for o in ops),
+            "",
+        )
+    )
+    return _held_table("operator 收缴人", "payments 笔数", "by channel 渠道", rows, "operators")
 
 
 def _channels(rec: Reconciliation) -> str:
     rows = [
-        [
+        _held_row(
+            rec,
             c.channel,
-            f"{c.succeeded:,}",
-            _g(rec, c.taken_minor),
-            _g(rec, c.refunded_minor),
-            _g(rec, c.held_minor),
+            c.succeeded,
+            c.taken_minor,
+            c.refunded_minor,
             c.in_doubt,
             ", ".join(f"{k} {v:,}" for k, v in sorted(c.payments.items())),
-        ]
+        )
         for c in rec.channels
     ]
-    return table(
-        [
-            "channel 渠道",
-            "succeeded 成功",
-            "taken 收取",
-            "refunds 退款",
-            "held 实收",
-            "in doubt 待确认",
-            "payments by status 状态",
-        ],
-        rows,
-        numeric=(1, 2, 3, 4, 5),
-        raw_headers=True,
-        cls="channels",
-    )
+    return _held_table("channel 渠道", "succeeded 成功", "by status 状态", rows, "channels")
 
 
 def _attention(rec: Reconciliation) -> str:
