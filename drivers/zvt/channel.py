@@ -26,7 +26,12 @@ from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.errors import CommandRefused
 from paychannels.drivers.zvt.outcomes import info_data, result_of, to_outcome
 from paychannels.drivers.zvt.replies import IntermediateStatus, StatusInformation
-from paychannels.drivers.zvt.totals import DayTotals, day_totals
+from paychannels.drivers.zvt.totals import (
+    DayTotals,
+    day_settlement,
+    day_totals,
+    remember_last_receipt,
+)
 from paychannels.errors import (
     ChannelError,
     LinkError,
@@ -36,6 +41,7 @@ from paychannels.errors import (
     UnsupportedOperation,
 )
 from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.settlement import record_settlement
 from paychannels.status import Status
 
 __all__ = ["ReversalRefused", "TerminalChannel", "TerminalEvent"]
@@ -165,7 +171,11 @@ class TerminalChannel(Channel):
                     return Outcome.unknown(FORGOTTEN)
 
     def end_of_day(self, ctx: ChannelContext) -> DayTotals:
-        """Close the terminal's batch; the totals it reports, with the report's lines."""
+        """Close the terminal's batch; the totals it reports, with the report's lines.
+
+        The totals are recorded in the journal as this channel's settlement figures
+        (``paychannels.settlement``), for reconciliation to compare with the payments.
+        """
         exchange, _ = self._book(ctx, "end_of_day", None, None, lambda s, _: s.end_of_day())
         if exchange.abort is not None:
             raise CommandRefused(
@@ -173,7 +183,12 @@ class TerminalChannel(Channel):
                 result_meaning(exchange.abort.result_code).text,
                 "End-of-Day",
             )
-        return day_totals(exchange, self.currency.code)
+        totals = day_totals(exchange, self.currency.code)
+        last = self._seen.last_receipt if self._seen is not None else None
+        settlement = day_settlement(totals, ctx, last_known=last)
+        record_settlement(ctx, settlement)
+        remember_last_receipt(ctx, settlement)
+        return totals
 
     def status(self, ctx: ChannelContext | None = None) -> TerminalStatus:
         """Ask whether the terminal is ready (under the terminal lock when a context is given)."""

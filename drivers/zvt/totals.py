@@ -10,17 +10,31 @@ kept as hex instead of being guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 
+from paychannels.channels.base import ChannelContext
 from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode
 from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.errors import ZvtProtocolError
 from paychannels.masking import scrub
 from paychannels.money import Money
+from paychannels.settlement import Settlement, SettlementKind
 
-__all__ = ["CARD_GROUPS", "DayTotals", "day_totals", "encode_individual_totals"]
+__all__ = [
+    "CARD_GROUPS",
+    "DayTotals",
+    "day_settlement",
+    "day_totals",
+    "encode_individual_totals",
+    "remember_last_receipt",
+]
 
 CARD_GROUPS = ("ec", "jcb", "eurocard", "amex", "visa", "diners", "other")
 _SIZE = 4 + 7 * len(CARD_GROUPS)
+_FULL = 255  # a group's count is one byte: at 255 it may have stopped counting
+_BEIJING = timezone(timedelta(hours=8))
+#: channel state: the last receipt number of the previous end of day
+LAST_DAY_KEY = "zvt.day.last_receipt"
 
 
 @dataclass(frozen=True)
@@ -68,3 +82,56 @@ def day_totals(exchange: Exchange, currency: str) -> DayTotals:
         raise ZvtProtocolError(f"end-of-day BMP 60: {exc}", field="BMP 60") from None
     count = sum(c for c, _ in groups.values())
     return DayTotals(money, count, first, last, groups, raw.hex(), lines)
+
+
+def day_settlement(totals: DayTotals, ctx: ChannelContext, *, last_known: int | None) -> Settlement:
+    """The terminal's end of day as settlement figures for reconciliation.
+
+    The batch is found in the journal by receipt numbers (a ZVT ``channel_ref`` is
+    ``terminal/receipt/trace``): BMP 60's range when the terminal sent it, else from one
+    past the previous end of day's last receipt to the last one the channel knows.
+    """
+    now = ctx.clock.now()
+    receipts: tuple[int, int] | None = None
+    if totals.first_receipt is not None and totals.last_receipt is not None:
+        receipts = (totals.first_receipt, totals.last_receipt)
+    elif last_known is not None:
+        receipts = (_after_previous(ctx), last_known)
+    counts = [count for count, _ in totals.by_card.values()]
+    gross = sum(m.minor for _, m in totals.by_card.values()) if totals.by_card else None
+    net = totals.total.minor if totals.total is not None else 0
+    return Settlement(
+        kind=SettlementKind.TERMINAL,
+        key=now.isoformat(),
+        source=f"ZVT end of day {now.astimezone(_BEIJING):%Y-%m-%d %H:%M:%S} (UTC+8)",
+        currency=totals.total.currency.code if totals.total is not None else "CNY",
+        recorded_at=now,
+        net_minor=net,
+        payments=sum(counts) if totals.by_card and _FULL not in counts else None,
+        gross_minor=gross,
+        refund_minor=None if gross is None else gross - net,
+        receipts=receipts,
+        detail={
+            "by_card": {k: [c, m.minor] for k, (c, m) in totals.by_card.items()},
+            "raw_totals": totals.raw_totals,
+            "total_reported": totals.total is not None,
+        },
+    )
+
+
+def _after_previous(ctx: ChannelContext) -> int:
+    """One past the last receipt of the previous end of day this channel recorded."""
+    entry = ctx.state_get(LAST_DAY_KEY)
+    value = entry.value if entry is not None else None
+    return value % 9999 + 1 if isinstance(value, int) else 1
+
+
+def remember_last_receipt(ctx: ChannelContext, settlement: Settlement) -> None:
+    """Keep the batch's last receipt: the next end of day's batch starts after it."""
+    if settlement.receipts is None:
+        return
+    for _ in range(10):
+        entry = ctx.state_get(LAST_DAY_KEY)
+        version = 0 if entry is None else entry.version
+        if ctx.state_put(LAST_DAY_KEY, settlement.receipts[1], expected_version=version):
+            return

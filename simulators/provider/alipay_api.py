@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 from paychannels.providers import rsa
 from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.forms import decode_form
+from paychannels.simulators.provider.bills import alipay_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import BEIJING, alipay_trade, compact, yuan
@@ -27,7 +29,10 @@ from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import DROP, Request, Response
 from paychannels.verification import CallbackRejected
 
-__all__ = ["AlipayApi"]
+__all__ = ["BILL_PATH", "AlipayApi"]
+
+#: where the simulated file host serves bill archives (the real one is dwbillcenter.alipay.com)
+BILL_PATH = "/bill/alipay/"
 
 _YUAN = re.compile(r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$")
 _NUMBER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
@@ -58,6 +63,7 @@ class AlipayApi:
         self.keys, self.book, self.script = keys, book, script
         self._on_order, self._on_refund = on_order, on_refund
         self._app_public = keys.app_key.public_key()
+        self.bills: dict[str, bytes] = {}
 
     def _answer(self, method: str, data: dict[str, Any], *, garble: bool = False) -> Response:
         node_name = method.replace(".", "_") + "_response"
@@ -123,6 +129,8 @@ class AlipayApi:
                 return self._faulted(method, lambda: self._refund(biz))
             case "alipay.trade.fastpay.refund.query":
                 return self._answer(method, self._refund_query(biz))
+            case "alipay.data.dataservice.bill.downloadurl.query":
+                return self._answer(method, self._bill(biz, request.headers.get("Host")))
         return self._answer("error", _fail("isv.invalid-method", "不存在的方法名", "40002"))
 
     def _faulted(self, method: str, act: Callable[[], dict[str, Any]]) -> Response:
@@ -272,6 +280,30 @@ class AlipayApi:
             "refund_amount": yuan(entry.amount_minor),
             "refund_status": "REFUND_SUCCESS",
         }
+
+    # -- bills ------------------------------------------------------------------------------------
+
+    def _bill(self, biz: dict[str, Any], host: str | None) -> dict[str, Any]:
+        if biz.get("bill_type") != "trade":
+            return _fail("isv.invalid-bill-type", "本模拟器只提供 trade 账单", "40002")
+        try:
+            day = date.fromisoformat(str(biz.get("bill_date", "")))
+        except ValueError:
+            return _fail("isv.invalid-bill-date", "账单日期格式错误", "40002")
+        data = alipay_bill(self.book, self.keys, day)
+        if data is None:
+            return _fail("isp.bill_not_exist", "账单不存在")
+        token = secrets.token_urlsafe(24)
+        self.bills[token] = data
+        url = f"http://{host or '127.0.0.1'}{BILL_PATH}{token}"
+        return {"code": "10000", "msg": "Success", "bill_download_url": url}
+
+    def download(self, token: str) -> Response:
+        """The archive behind a download URL (no signature: the URL's token is the key)."""
+        data = self.bills.get(token)
+        if data is None:
+            return Response(404, {"Content-Type": "text/plain"}, b"expired")
+        return Response(200, {"Content-Type": "application/zip"}, data)
 
     # -- the payer's app --------------------------------------------------------------------------
 

@@ -132,6 +132,11 @@ class _Server(ThreadingHTTPServer):
             else:
                 self._open.discard(conn)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that gave up (a timeout fault, a closed connection) is not an error of
+        the simulator: logged, not printed."""
+        log.debug("connection from %s ended abruptly", client_address, exc_info=True)
+
     def cut_all(self) -> None:
         with self._open_lock:
             conns = list(self._open)

@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from paychannels.simulators.provider.alipay_api import AlipayApi
+from paychannels.simulators.provider.alipay_api import BILL_PATH, AlipayApi
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import (
@@ -136,6 +136,8 @@ class ProviderSimulator:
             return self.wechat.handle(request)
         if path == "/gateway.do":
             return self.alipay.handle(request)
+        if path.startswith(BILL_PATH) and request.method == "GET":
+            return self.alipay.download(path.removeprefix(BILL_PATH))
         if path.startswith("/_sim/"):
             return self._control(request, path.removeprefix("/_sim/"))
         return Response(404, {"Content-Type": "text/plain"}, b"not a provider endpoint")

@@ -8,16 +8,19 @@ the configured key mode) asks, so ``wechatpayv3`` accepts it as its gateway.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from paychannels.providers import rsa
+from paychannels.providers.bills import gzip_bytes
 from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.resource import ResourceCipher
 from paychannels.providers.wechatpay.signing import (
@@ -25,6 +28,7 @@ from paychannels.providers.wechatpay.signing import (
     request_message,
     sign_headers,
 )
+from paychannels.simulators.provider.bills import wechat_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import compact, wechat_refund, wechat_transaction
@@ -58,6 +62,7 @@ class WechatApi:
         self.key_mode = key_mode
         self._on_order = on_order
         self._on_refund = on_refund
+        self._bills: dict[str, bytes] = {}
         self._merchant = rsa.load_public_key(
             keys.merchant_cert.public_bytes(Encoding.PEM), option="merchant certificate"
         )
@@ -111,6 +116,10 @@ class WechatApi:
             return self._refund_query(request, m.group(1))
         if method == "GET" and path == "/v3/certificates":
             return self._certificates(request)
+        if method == "GET" and path == "/v3/bill/tradebill":
+            return self._tradebill(request)
+        if method == "GET" and path == "/v3/billdownload/file":
+            return self._bill_file(request)
         return self._error(request, 404, "NOT_FOUND", "无此接口")
 
     def _authenticate(self, request: Request) -> str | None:
@@ -257,6 +266,37 @@ class WechatApi:
             return self._error(request, 404, "RESOURCE_NOT_EXISTS", "退款单不存在")
         order, entry = found
         return self._answer(request, 200, compact(wechat_refund(order, entry, self.keys)))
+
+    # -- bills ------------------------------------------------------------------------------------
+
+    def _tradebill(self, request: Request) -> Response:
+        query = request.query
+        try:
+            day = date.fromisoformat(query.get("bill_date", ""))
+        except ValueError:
+            return self._error(request, 400, "PARAM_ERROR", "bill_date 格式错误")
+        if query.get("bill_type", "ALL") != "ALL":
+            return self._error(request, 400, "PARAM_ERROR", "本模拟器只提供 ALL 账单")
+        data = wechat_bill(self.book, self.keys, day)
+        if data is None:
+            return self._error(request, 400, "NO_STATEMENT_EXIST", "当日无交易，账单不存在")
+        gzipped = query.get("tar_type") == "GZIP"
+        token = secrets.token_urlsafe(24)
+        self._bills[token] = gzip_bytes(data) if gzipped else data
+        host = request.headers.get("Host") or "127.0.0.1"
+        answer = {
+            "hash_type": "SHA1",
+            "hash_value": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+            "download_url": f"http://{host}/v3/billdownload/file?token={token}",
+        }
+        return self._answer(request, 200, compact(answer))
+
+    def _bill_file(self, request: Request) -> Response:
+        data = self._bills.get(request.query.get("token", ""))
+        if data is None:
+            return self._error(request, 404, "RESOURCE_NOT_EXISTS", "下载地址已失效")
+        # WeChat Pay does not sign the file: the signed hash in the bill answer covers it
+        return Response(200, {"Content-Type": "application/octet-stream"}, data)
 
     def _certificates(self, request: Request) -> Response:
         if self.key_mode == "public_key":

@@ -9,12 +9,22 @@ from __future__ import annotations
 
 from datetime import date
 
-__all__ = ["check_digit", "check_resident_id", "with_check_digit"]
+__all__ = [
+    "CHECK_CHARACTERS",
+    "PROVINCES",
+    "WEIGHTS",
+    "check_birth_date",
+    "check_digit",
+    "check_resident_id",
+    "with_check_digit",
+]
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
-# first two digits: the province-level divisions that issue numbers
-_PROVINCES = frozenset(
+#: GB 11643's weights (2**(17-i) mod 11), for reference; see ``check_digit``
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+#: the check character for each weighted sum modulo 11
+CHECK_CHARACTERS = "10X98765432"
+#: first two digits: the province-level divisions that issue numbers
+PROVINCES = frozenset(
     {
         11,
         12,
@@ -57,10 +67,15 @@ _PROVINCES = frozenset(
 
 
 def check_digit(first17: str) -> str:
-    """The check character for the first 17 digits."""
-    if len(first17) != 17 or not first17.isdigit():
+    """The check character for the first 17 digits (``first17`` must be 17 ASCII digits).
+
+    The weights are 2**(17-i) mod 11; 13 is 2 mod 11, so the weighted sum mod 11 is twice
+    the digits read in base 13, mod 11 — one ``int()`` in C instead of a Python loop, which
+    a 300,000-line roster notices.
+    """
+    if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("the check digit needs exactly 17 digits")
-    return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    return CHECK_CHARACTERS[2 * int(first17, 13) % 11]
 
 
 def with_check_digit(first17: str) -> str:
@@ -73,16 +88,24 @@ def check_resident_id(value: str, *, today: date | None = None) -> str | None:
     if len(value) != 18:
         return f"has {len(value)} characters, a resident ID number has 18"
     body, last = value[:17], value[17]
-    if not body.isdigit() or not (last.isdigit() or last == "X"):
+    if not (body.isascii() and body.isdigit()) or not (last.isdigit() or last == "X"):
         return "must be 17 digits and a digit or X (capital)"
-    if int(body[:2]) not in _PROVINCES:
+    if int(body[:2]) not in PROVINCES:
         return f"region code {body[:6]} is not a Chinese province"
-    try:
-        born = date(int(body[6:10]), int(body[10:12]), int(body[12:14]))
-    except ValueError:
-        return f"birth date {body[6:14]} is not a date"
-    if born.year < 1900 or born > (today or date.today()):
-        return f"birth date {born.isoformat()} is out of range"
+    problem = check_birth_date(body[6:14], today=today or date.today())
+    if problem is not None:
+        return problem
     if check_digit(body) != last:
         return f"check digit is {last}, expected {check_digit(body)} (a typo?)"
+    return None
+
+
+def check_birth_date(yyyymmdd: str, *, today: date) -> str | None:
+    """What is wrong with the eight birth-date digits of a number, or None."""
+    try:
+        born = date(int(yyyymmdd[0:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return f"birth date {yyyymmdd} is not a date"
+    if born.year < 1900 or born > today:
+        return f"birth date {born.isoformat()} is out of range"
     return None

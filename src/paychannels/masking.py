@@ -1,7 +1,8 @@
 """Masking of what must never reach a log, transcript or published list.
 
 Card numbers keep the first six and last four digits (PCI DSS display rule), resident ID
-numbers the region code and the last four, bank accounts the last four; secrets in
+numbers the region code and the last four, bank accounts the last four, names their first
+and last letter (as public notice lists print them: 张*三); secrets in
 ``key=value`` or JSON form are replaced entirely. Adapters call :func:`scrub` on every
 transcript and log line, and add protocol-aware masking on top.
 """
@@ -9,8 +10,9 @@ transcript and log line, and add protocol-aware masking on top.
 from __future__ import annotations
 
 import re
+import unicodedata
 
-__all__ = ["mask_account", "mask_id_number", "mask_pan", "mask_payer_id", "scrub"]
+__all__ = ["mask_account", "mask_id_number", "mask_name", "mask_pan", "mask_payer_id", "scrub"]
 
 _SENSITIVE_KEYS = (
     r"api[_-]?key|apikey|x-api-key|password|passwd|pwd|secret|token|private[_-]?key|"
@@ -44,6 +46,31 @@ def mask_id_number(id_number: str) -> str:
     if len(value) <= 10:
         return "*" * len(value)
     return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_name(name: str) -> str:
+    """``张小三`` -> ``张*三``, ``张三`` -> ``张*``, ``欧阳小明`` -> ``欧**明``.
+
+    Letters and digits count; all but the first and the last become ``*`` (a two-letter
+    name keeps only its first, a one-letter name none). Separators stay (``阿**·**曼``,
+    ``B*** ****r``); invisible marks (Mongolian variation selectors, vowel separator,
+    zero-width joiners, combining marks) are dropped, so what is left is exactly what a
+    notice shows.
+    """
+    kept: list[tuple[str, bool]] = []
+    for char in name.strip():
+        kind = unicodedata.category(char)
+        if kind[0] in "LN":
+            kept.append((char, True))
+        elif kind in ("Mn", "Me", "Cf", "Cc"):
+            continue
+        else:
+            kept.append((" " if kind[0] == "Z" else char, False))
+    letters = [i for i, (_, letter) in enumerate(kept) if letter]
+    show = {letters[0], letters[-1]} if len(letters) > 2 else set(letters[:1])
+    if len(letters) < 2:
+        show = set()  # a one-letter name shown is the whole name
+    return "".join(c if not letter or i in show else "*" for i, (c, letter) in enumerate(kept))
 
 
 def mask_payer_id(payer_id: str) -> str:

@@ -8,6 +8,7 @@ import pytest
 
 from paychannels import Collector, Status
 from paychannels.channels.bank import BankBatchChannel, from_url
+from paychannels.settlement import recorded_settlements
 from paychannels.simulators.bank import BankSimulator, Mix
 from paychannels.urls import parse_url
 from tests.bank.conftest import CREDITOR, bank_request, clock
@@ -45,6 +46,12 @@ def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
         for r in col.find(statuses=[Status.SUCCEEDED], limit=100)
         if r.amount_taken
     )
+    # each result file is recorded with the bank's own figures, for reconciliation
+    stated = recorded_settlements(col.journal)["bank"]
+    assert len(stated) == len(written)
+    assert sum(s.net_minor for s in stated) == sim.taken_minor()
+    assert sum(s.payments or 0 for s in stated) == counts[Status.SUCCEEDED]
+    assert sum(int(s.detail["failed"]) for s in stated) == counts[Status.DECLINED]  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("reply", ["camt.054", "pain.002.001.03", "pain.002.001.10"])
@@ -70,5 +77,27 @@ def test_the_simulators_answers_are_valid_iso20022(tmp_path: Path, reply: str) -
         kinds.add(message[:8])
         assert_valid(path, message)
     assert kinds == {"pain.002", "camt.054"}  # camt.054: bookings, or the late returns
+    sim.close()
+    col.close()
+
+
+def test_late_returns_count_against_what_the_bank_holds(tmp_path: Path) -> None:
+    ch = from_url(
+        parse_url(f"bankfile+dir://{tmp_path}/x?format=pain.008.001.08"), creditor=CREDITOR
+    )
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
+    col.add_channel("bank", ch)
+    mix = Mix({"late_return": 0.3, "insufficient_funds": 0.1})
+    sim = BankSimulator(
+        ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=mix, reply="camt.054"
+    )
+    col.collect_many([bank_request(i) for i in range(40)], channel="bank")
+    col.poll("bank")
+    sim.process_once()
+    col.poll("bank")
+    stated = recorded_settlements(col.journal)["bank"]
+    counts = col.journal.count_by_status()
+    assert sum(s.refunds or 0 for s in stated) == counts[Status.REVERSED] > 0
+    assert sum(s.net_minor for s in stated) == sim.taken_minor()
     sim.close()
     col.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -47,3 +49,30 @@ def test_any_resident_id_is_masked(id_number: str) -> None:
 @given(st.from_regex(r"[0-9]{13,19}", fullmatch=True))
 def test_any_card_number_is_masked(pan: str) -> None:
     assert pan not in scrub(f"card={pan};")
+
+
+def test_names_keep_first_and_last_letter() -> None:
+    from paychannels.masking import mask_name
+
+    assert mask_name("张小三") == "张*三"
+    assert mask_name("张三") == "张*"
+    assert mask_name("王") == "*"
+    assert mask_name("欧阳小明") == "欧**明"
+    assert mask_name("阿卜杜·热合曼") == "阿**·**曼"
+    assert mask_name(" Batu Bayar ") == "B*** ****r"
+    assert mask_name("ᠪᠠᠲᠤ") == "ᠪ**ᠤ"
+    # Mongolian vowel separator and narrow no-break space are not letters
+    assert mask_name("ᠭᠠᠴᠠᠭ\u180eᠠ") == "ᠭ****ᠠ"
+    assert mask_name("ᠪᠠᠲᠤ\u202fᠪᠠᠶᠠᠷ") == "ᠪ*** ****ᠷ"
+    assert mask_name("") == ""
+
+
+@given(st.text(min_size=1, max_size=12))
+def test_a_masked_name_never_contains_the_name(name: str) -> None:
+    from paychannels.masking import mask_name
+
+    masked = mask_name(name)
+    letters = [c for c in name if unicodedata.category(c)[0] in "LN"]
+    if len(letters) >= 1:
+        assert "".join(letters) not in masked.replace(" ", "").replace("*", "\x00")
+    assert sum(c.isalnum() for c in masked) <= 2

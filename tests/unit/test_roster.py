@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paychannels import Money
-from paychannels.idnumbers import check_digit, check_resident_id, with_check_digit
+from paychannels.idnumbers import WEIGHTS, check_digit, check_resident_id, with_check_digit
 from paychannels.roster import (
     RosterEntry,
     RosterError,
@@ -35,6 +35,17 @@ def test_check_digit_matches_the_published_example() -> None:
     assert "birth date" in (check_resident_id(with_check_digit("11010519491332002")) or "")
     assert "region" in (check_resident_id(with_check_digit("99010519491231002")) or "")
     assert "18" in (check_resident_id("1234") or "")
+
+
+@given(st.text("0123456789", min_size=17, max_size=17))
+def test_check_digit_is_the_weighted_sum_of_gb_11643(body: str) -> None:
+    total = sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True))
+    assert check_digit(body) == "10X98765432"[total % 11]
+
+
+@given(st.text(min_size=18, max_size=18))
+def test_any_eighteen_characters_get_an_answer_not_an_exception(value: str) -> None:
+    assert check_resident_id(value) is None or isinstance(check_resident_id(value), str)
 
 
 @given(st.text("0123456789", min_size=17, max_size=17))
@@ -130,3 +141,55 @@ def test_the_example_in_the_docs_loads(tmp_path: Path) -> None:
     path = tmp_path / "example.csv"
     path.write_text(block.group(1), "utf-8")
     assert [e.name for e in load_roster(path)] == ["张三", "ᠪᠠᠲᠤ"]
+
+
+def test_padded_cells_long_cells_and_control_characters(tmp_path: Path) -> None:
+    path = tmp_path / "r.csv"
+    path.write_text(
+        "payer_id,name,township,amount,period,phone,note\n"
+        f" {GOOD} , 张三 ,察尔森镇\u3000, 380.00 ,2026,,  keep me \n"
+        f"{with_check_digit('15042219800101124')},李四,{'镇' * 101},380.00,2026,,\n"
+        f"{with_check_digit('15042219800101125')},王\x07五,,380.00,2026,{'1' * 21},\n",
+        "utf-8",
+    )
+    items = list(iter_roster(path))
+    entry = items[0]
+    assert isinstance(entry, RosterEntry)
+    assert (entry.payer_id, entry.name, entry.township, entry.amount) == (
+        GOOD,
+        "张三",
+        "察尔森镇",
+        Money("380.00", "CNY"),
+    )
+    assert dict(entry.extra) == {"note": "keep me"}
+    found = {(p.line, p.column, p.message.split(" ")[0]) for p in items[1:]}
+    assert found == {(3, "township", "has"), (4, "name", "contains"), (4, "phone", "has")}
+
+
+_PLAUSIBLE = st.builds(
+    lambda region, rest, born, seq: f"{region:02d}{rest:04d}{born:%Y%m%d}{seq:03d}",
+    st.sampled_from([11, 15, 44, 65, 99, 10]),
+    st.integers(0, 9999),
+    st.dates(date(1890, 1, 1), date(2027, 12, 31)),
+    st.integers(0, 999),
+)
+
+
+@given(
+    st.one_of(_PLAUSIBLE, st.text("0123456789", min_size=17, max_size=17)),
+    st.sampled_from("0123456789X"),
+)
+def test_the_roster_checks_ids_as_check_resident_id_does(body: str, last: str) -> None:
+    import tempfile
+
+    number = body + (check_digit(body) if last == "0" else last)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "r.csv"
+        path.write_text(f"payer_id,name,amount,period\n{number},张三,1.00,2026\n", "utf-8")
+        today = date(2026, 1, 1)
+        [item] = list(iter_roster(path, options=RosterOptions(today=today)))
+    expected = check_resident_id(number, today=today)
+    if expected is None:
+        assert isinstance(item, RosterEntry)
+    else:
+        assert isinstance(item, RosterProblem) and item.message == expected

@@ -22,6 +22,7 @@ from paychannels import (
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.drivers.zvt.book import Attempt, BookState, identify, next_receipt
 from paychannels.drivers.zvt.replies import StatusInformation
+from paychannels.settlement import SettlementKind, recorded_settlements
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.zvt.conftest import PASSWORD, Hall, open_hall
 
@@ -162,6 +163,20 @@ def test_partial_refunds_and_end_of_day(tcp_hall: Hall) -> None:
     totals = tcp_hall.channel.end_of_day(tcp_hall.col.channel_context("hall-1"))
     assert totals.total == Money("90.00", "CNY") and totals.count == 2
     assert "END OF DAY" in totals.receipt
+    # the totals are in the journal as the terminal's settlement figures
+    [day] = recorded_settlements(tcp_hall.col.journal)["hall-1"]
+    assert (day.kind, day.net_minor, day.payments, day.gross_minor, day.refund_minor) == (
+        SettlementKind.TERMINAL,
+        9000,
+        2,
+        12000,
+        3000,
+    )
+    assert day.receipts == (1, 3) and day.currency == "CNY"
+    tcp_hall.pay("5.00")
+    tcp_hall.channel.end_of_day(tcp_hall.col.channel_context("hall-1"))
+    first, second = recorded_settlements(tcp_hall.col.journal)["hall-1"]
+    assert first == day and (second.net_minor, second.receipts) == (500, (4, 4))
 
 
 def test_abort_from_the_cashier_during_a_slow_cardholder(tcp_hall: Hall) -> None:

@@ -11,6 +11,8 @@ The flow is the same for every provider; only the wire differs (``paychannels.pr
   paid yet" until the expiry.
 - ``cancel`` closes; if the payer paid first, the query's SUCCEEDED is what is reported.
 - ``parse_callback`` verifies on the raw bytes; a refused callback yields only hints.
+- ``download_bill`` fetches the provider's bill for a day and records it as the channel's
+  settlement figures for reconciliation.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 import httpx
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
-from paychannels.errors import InvalidRequest, InvalidURL
+from paychannels.errors import InvalidRequest, InvalidURL, ProtocolError
 from paychannels.models import Outcome, Payment, Record, Refund, as_payment
 from paychannels.providers.base import (
     AskAgain,
@@ -37,8 +40,10 @@ from paychannels.providers.base import (
     ProviderCodec,
     closed_outcome,
 )
+from paychannels.providers.bills import MAX_BILL_BYTES, ProviderBill
 from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
+from paychannels.settlement import record_settlement
 from paychannels.status import Status
 from paychannels.urls import ParsedURL, http_base
 from paychannels.verification import CallbackRejected, Headers, UnknownKey
@@ -49,6 +54,9 @@ log = logging.getLogger("paychannels.channels.mobile")
 
 #: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
 GRACE = timedelta(seconds=60)
+#: seconds to wait for a bill (at least): a provider puts a busy day's bill together for a
+#: while before the first byte, far longer than a payment call is given
+BILL_TIMEOUT = 60.0
 _CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
 
 
@@ -207,6 +215,49 @@ class MobilePayChannel(Channel):
     def reject_reply(self, error: CallbackRejected | None = None) -> Reply:
         """The provider's failure reply: for ``error``, or for our own trouble (journal down)."""
         return self.codec.reject_reply(error)
+
+    # -- bills ------------------------------------------------------------------------------------
+
+    def download_bill(self, ctx: ChannelContext, day: date) -> ProviderBill:
+        """The provider's bill for ``day`` (Beijing time), recorded as settlement figures.
+
+        A day without trades has no bill at the provider: an empty one is recorded. The
+        file comes from the API host or a host the codec names (``bill_hosts``), over HTTPS
+        (plain HTTP only for the loopback simulator), within ``MAX_BILL_BYTES``.
+        """
+        codec = self.codec
+        wait = max(BILL_TIMEOUT, self.http.timeout)
+        location = codec.bill_location(day, self.http.send(codec.bill_request(day), timeout=wait))
+        if location is None:
+            bill = ProviderBill(
+                codec.provider, day, "CNY", (), f"{codec.provider} bill of {day} (no trades)"
+            )
+        else:
+            path = self._bill_path(location.url)
+            reply = self.http.send(
+                codec.bill_download(location, path), max_body=MAX_BILL_BYTES, timeout=wait
+            )
+            if reply.status != 200:
+                raise ProtocolError(f"{codec.provider} bill download answered HTTP {reply.status}")
+            bill = codec.read_bill(day, location, reply.body)
+        record_settlement(ctx, bill.settlement(ctx.clock.now()))
+        return bill
+
+    def _bill_path(self, url: str) -> str | None:
+        """The path of a bill URL on the API host; None for a trusted file host; else refused."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin == self.http.base_url:
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        host = parts.hostname or ""
+        trusted = any(
+            host == h or (h.startswith(".") and host.endswith(h)) for h in self.codec.bill_hosts
+        )
+        if parts.scheme != "https" or not trusted:
+            raise ProtocolError(
+                f"{self.codec.provider} named a bill URL we do not trust: {url[:80]!r}"
+            )
+        return None
 
     # -- housekeeping ---------------------------------------------------------------------------
 

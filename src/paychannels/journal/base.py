@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
@@ -23,7 +23,16 @@ from paychannels.reasons import Reason
 from paychannels.reports import ResultRow
 from paychannels.status import Status
 
-__all__ = ["Applied", "BulkApplied", "Change", "Claim", "Journal", "NewRecord", "StateEntry"]
+__all__ = [
+    "Applied",
+    "BulkApplied",
+    "Change",
+    "Claim",
+    "Journal",
+    "LedgerRow",
+    "NewRecord",
+    "StateEntry",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +109,32 @@ class BulkApplied:
     taken_minor: int
     leftovers: list[ResultRow]
     seqs: tuple[int, int] | None = None
+
+
+class LedgerRow(NamedTuple):
+    """One payment or refund as reconciliation reads it: the money columns, no objects.
+
+    Reconciling a county (300,000 payers) reads every record; a ``Record`` with its
+    validation, JSON columns and model costs ten times what these plain values do.
+    ``status`` and ``reason`` are the stored texts; timestamps are aware UTC datetimes.
+    """
+
+    id: str
+    kind: str
+    parent_id: str | None
+    channel: str
+    status: str
+    payer_id: str
+    reference: str
+    currency: str
+    amount_minor: int
+    taken_minor: int | None
+    channel_ref: str | None
+    reason: str | None
+    attention: str | None
+    operator: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 Decide = Callable[[Record], Sequence[Change]]
@@ -207,6 +242,27 @@ class Journal(ABC):
     ) -> list[Event]:
         """Events with ``seq > after`` in order, optionally for one record."""
 
+    def scan_ledger(self, *, page: int = 5000) -> Iterator[list[LedgerRow]]:
+        """Every payment and refund as a ``LedgerRow``, in pages, in no particular order.
+
+        SQL backends stream them from one read transaction (a consistent snapshot while
+        payments go on), in storage order; this default pages through ``find``, which is
+        slower and is not one snapshot.
+        """
+        after: str | None = None
+        while True:
+            records = self.find(after_id=after, limit=page)
+            if records:
+                yield [_ledger_row(r) for r in records]
+            if len(records) < page:
+                return
+            after = records[-1].id
+
+    @abstractmethod
+    def state_items(self, prefix: str) -> list[tuple[str, str, StateEntry]]:
+        """Every channel-state value whose key starts with ``prefix``, as (scope, key,
+        entry), ordered by scope and key (e.g. the settlement figures channels recorded)."""
+
     @abstractmethod
     def count_by_status(self, *, channel: str | None = None) -> dict[Status, int]:
         """How many records are in each status."""
@@ -265,3 +321,24 @@ class Journal(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _ledger_row(r: Record) -> LedgerRow:
+    return LedgerRow(
+        r.id,
+        r.kind,
+        r.parent_id,
+        r.channel,
+        r.status.value,
+        r.payer_id,
+        r.reference,
+        r.amount.currency.code,
+        r.amount.minor,
+        None if r.amount_taken is None else r.amount_taken.minor,
+        r.channel_ref,
+        None if r.reason is None else r.reason.value,
+        r.attention,
+        r.operator,
+        r.created_at,
+        r.updated_at,
+    )

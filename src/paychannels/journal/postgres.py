@@ -150,6 +150,31 @@ class PostgresJournal(SqlJournal):
         except psycopg.Error as exc:
             raise JournalError(f"journal {self.url}: {exc}") from exc
 
+    def _stream(
+        self, sql: str, params: Sequence[Any], page: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        import psycopg
+        from psycopg.rows import tuple_row
+
+        conn = self._conn()
+        text = _PLACEHOLDER.sub("%s", sql.replace("%", "%%")) if params else sql
+        try:
+            with conn.transaction():
+                # one snapshot for the whole read, streamed by a server-side cursor
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                with conn.cursor(name="pc_scan", row_factory=tuple_row) as cursor:
+                    cursor.itersize = page
+                    cursor.execute(text, params or None)
+                    while rows := cursor.fetchmany(page):
+                        yield rows
+        except psycopg.OperationalError as exc:
+            raise JournalUnavailable(f"lost the PostgreSQL journal {self.url}: {exc}") from exc
+        except psycopg.Error as exc:
+            raise JournalError(f"journal {self.url}: {exc}") from exc
+
+    def _json_text(self, column: str, key: str) -> str:
+        return f"({column}::json ->> '{key}')"
+
     def _before_events(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
 

@@ -9,13 +9,14 @@ anything itself and never decides the flow (query after "already paid", close af
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
 from paychannels.channels.base import Notice, Reply
 from paychannels.errors import ChannelError
 from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.providers.bills import BillLocation, ProviderBill
 from paychannels.reasons import Reason
 from paychannels.status import Status
 from paychannels.verification import CallbackRejected, Headers
@@ -185,6 +186,25 @@ class ProviderCodec(Protocol):
 
     def refund_view(self, refund: Refund, reply: HttpReply) -> Outcome:
         """What the refund query says."""
+        ...
+
+    #: hosts (``.suffix`` for a domain) a bill may come from besides the API host itself
+    bill_hosts: tuple[str, ...]
+
+    def bill_request(self, day: date) -> HttpCall:
+        """The call asking where the day's bill (对账单) is."""
+        ...
+
+    def bill_location(self, day: date, reply: HttpReply) -> BillLocation | None:
+        """Where the bill is, from the signed answer; None when there is none (no trades)."""
+        ...
+
+    def bill_download(self, location: BillLocation, path: str | None) -> HttpCall:
+        """The call fetching the file (``path``: its path when it is on the API host)."""
+        ...
+
+    def read_bill(self, day: date, location: BillLocation, body: bytes) -> ProviderBill:
+        """Read a downloaded bill (``BillError`` when it cannot be read or does not add up)."""
         ...
 
     def read_callback(self, headers: Headers, body: bytes) -> Reading:

@@ -83,6 +83,7 @@ class ProviderHTTP:
         sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
         self.transcript = transcript
         self._attempts = max(1, attempts)
         self._backoff = backoff
@@ -95,10 +96,27 @@ class ProviderHTTP:
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
 
-    def send(self, call: HttpCall) -> HttpReply:
-        """Send one call; ``ProviderUnreachable`` or ``ProviderNoAnswer`` when it fails."""
+    def send(
+        self, call: HttpCall, *, max_body: int = _MAX_BODY, timeout: float | None = None
+    ) -> HttpReply:
+        """Send one call; ``ProviderUnreachable`` or ``ProviderNoAnswer`` when it fails.
+
+        ``call.path`` is relative to the base URL, or an absolute URL the channel has
+        checked (a bill on the provider's file host); ``max_body`` bounds the answer;
+        ``timeout`` (seconds) replaces the client's read timeout for this call (a bill takes
+        a provider longer to put together than a payment).
+        """
+        absolute = call.path.startswith(("https://", "http://"))
         request = self._client.build_request(
-            call.method, self.base_url + call.path, content=call.body, headers=list(call.headers)
+            call.method,
+            call.path if absolute else self.base_url + call.path,
+            content=call.body,
+            headers=list(call.headers),
+            timeout=(
+                httpx.Timeout(timeout, connect=self._client.timeout.connect)
+                if timeout is not None
+                else httpx.USE_CLIENT_DEFAULT
+            ),
         )
         if self.transcript is not None:
             self.transcript.add(">", f"{call.method} {call.path}", call.body)
@@ -110,7 +128,11 @@ class ProviderHTTP:
             sleep=self._sleep or time.sleep,
         )
         try:
-            response = retrying(self._client.send, request)
+            response = retrying(self._client.send, request, stream=True)
+            try:
+                body = _read_bounded(response, max_body)
+            finally:
+                response.close()
         except RetryError as exc:
             cause = exc.last_attempt.exception()
             raise ProviderUnreachable(
@@ -124,9 +146,8 @@ class ProviderHTTP:
                 f"{call.action or call.method} to {self.base_url} sent, no complete answer: "
                 f"{type(exc).__name__}: {exc}"
             ) from None
-        body = response.content
-        if len(body) > _MAX_BODY:
-            raise ProviderNoAnswer(f"{self.base_url} answered {len(body)} bytes; too large")
+        if body is None:
+            raise ProviderNoAnswer(f"{self.base_url} answered more than {max_body} bytes; refused")
         if self.transcript is not None:
             self.transcript.add("<", f"{response.status_code} {call.action}", body)
         log.debug("%s %s -> %s", call.method, call.action, response.status_code)
@@ -135,3 +156,15 @@ class ProviderHTTP:
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+
+
+def _read_bounded(response: httpx.Response, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it grows past ``limit`` (not read any further)."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -30,9 +30,11 @@ from paychannels.bankfiles.xmlread import namespace_of
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
+from paychannels.channels.bank.stated import StatedTotals
 from paychannels.errors import PaychannelsError
 from paychannels.reasons import Reason
 from paychannels.reports import Report, ReportSummary, ResultRow
+from paychannels.settlement import record_settlement
 from paychannels.status import Status
 
 __all__ = ["ResultFileReport", "file_sha256", "result_items"]
@@ -146,8 +148,15 @@ class ResultFileReport(Report):
         self.move = move
         self.source = f"result file {path.name}"
         self.answers: list[str] = []
+        self.stated = StatedTotals()
 
     def rows(self) -> Iterator[ResultRow]:
+        self.stated = StatedTotals()
+        for row in self._rows():
+            self.stated.add(row)
+            yield row
+
+    def _rows(self) -> Iterator[ResultRow]:
         listed: set[str] = set()
         expansions: list[_Expansion] = []
         matched = foreign = 0
@@ -158,6 +167,7 @@ class ResultFileReport(Report):
                 ours = payment_of(item.ref)
                 if ours is None:
                     foreign += 1
+                    self.stated.foreign += 1
                     continue
                 matched += 1
                 listed.add(item.ref)
@@ -246,6 +256,10 @@ class ResultFileReport(Report):
         self.ledger.record_result(
             self.sha256,
             {"name": self.path.name, "answers": self.answers, "summary": summary.as_dict()},
+        )
+        at = self.ledger.ctx.clock.now()
+        record_settlement(
+            self.ledger.ctx, self.stated.settlement(self.sha256, self.path.name, at, summary)
         )
         if self.move:
             self.exchange.move(self.path, self.exchange.processed)

@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote_plus
 
 from paychannels.errors import InvalidRequest
 from paychannels.models import Payment, Record, Refund
 from paychannels.providers.alipay import signing
+from paychannels.providers.alipay.bill import BILL_METHOD
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.alipay.forms import encode_form
 from paychannels.providers.base import HttpCall
@@ -119,6 +120,11 @@ class Calls:
             "refund_reason": _FORBIDDEN.sub(" ", refund.description or "退款")[:256],
         }
         return self._call("alipay.trade.refund", biz, "refund")
+
+    def bill(self, day: date) -> HttpCall:
+        """Where the day's trade bill is (``alipay.data.dataservice.bill.downloadurl.query``)."""
+        biz = {"bill_type": "trade", "bill_date": day.isoformat()}
+        return self._call(BILL_METHOD, biz, "bill")
 
     def refund_query(self, refund: Refund) -> HttpCall:
         """``alipay.trade.fastpay.refund.query`` by out_request_no (payment id = parent id)."""

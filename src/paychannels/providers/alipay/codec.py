@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import JsonValue
 
@@ -11,6 +11,7 @@ from paychannels.channels.base import Reply
 from paychannels.errors import ProtocolError
 from paychannels.masking import scrub
 from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.providers.alipay.bill import BILL_METHOD, read_trade_bill
 from paychannels.providers.alipay.calls import Calls, out_trade_no
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.alipay.notify import NotifyReader
@@ -24,6 +25,7 @@ from paychannels.providers.base import (
     OrderView,
     Reading,
 )
+from paychannels.providers.bills import BillLocation, ProviderBill
 from paychannels.verification import CallbackRejected, Headers
 
 __all__ = ["AlipayCodec"]
@@ -36,6 +38,7 @@ class AlipayCodec:
 
     provider = "alipay"
     absent_until_buyer_acts = True
+    bill_hosts: tuple[str, ...] = (".alipay.com",)  # e.g. dwbillcenter.alipay.com
 
     def __init__(
         self, config: AlipayConfig, *, gateway_path: str, now: Callable[[], float]
@@ -138,6 +141,28 @@ class AlipayCodec:
         if amount != refund.amount:
             raise ProtocolError(f"Alipay refunded {amount}, journal asked {refund.amount}")
         return Outcome.succeeded(amount_taken=amount)
+
+    # -- bills ------------------------------------------------------------------------------------
+
+    def bill_request(self, day: date) -> HttpCall:
+        return self.calls.bill(day)
+
+    def bill_location(self, day: date, reply: HttpReply) -> BillLocation | None:
+        data = self.answers.open(reply, BILL_METHOD)
+        if data["code"] != "10000":
+            if data.get("sub_code") in ("isp.bill_not_exist", "isv.bill_not_exist"):
+                return None  # no trade that day: an empty bill
+            raise self.answers.error(data)
+        url = data.get("bill_download_url")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProtocolError("Alipay bill answer has no bill_download_url")
+        return BillLocation(url)
+
+    def bill_download(self, location: BillLocation, path: str | None) -> HttpCall:
+        return HttpCall("GET", path or location.url, action="bill_download")
+
+    def read_bill(self, day: date, location: BillLocation, body: bytes) -> ProviderBill:
+        return read_trade_bill(body, day=day, seller_id=self.config.seller_id)
 
     # -- callbacks ----------------------------------------------------------------------------
 

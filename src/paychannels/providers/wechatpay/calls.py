@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import quote
 
@@ -20,6 +20,7 @@ from paychannels.errors import InvalidRequest
 from paychannels.models import Payment, Record, Refund
 from paychannels.providers import rsa
 from paychannels.providers.base import HttpCall
+from paychannels.providers.wechatpay.bill import bill_path
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.signing import authorization, new_nonce
 
@@ -143,6 +144,14 @@ class Calls:
         """Refund query by out_refund_no."""
         no = quote(out_refund_no(refund.id), safe="")
         return self._signed("GET", f"/v3/refund/domestic/refunds/{no}", b"", "refund_query")
+
+    def bill(self, day: date) -> HttpCall:
+        """Where the day's trade bill is (all trades, gzip)."""
+        return self._signed("GET", bill_path(day), b"", "bill")
+
+    def download(self, path: str) -> HttpCall:
+        """The signed fetch of a bill file on the API host (path with its query)."""
+        return self._signed("GET", path, b"", "bill_download")
 
     def certificates(self) -> HttpCall:
         """Download the platform certificates (certificate mode only)."""

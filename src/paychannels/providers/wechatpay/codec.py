@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import JsonValue
 
@@ -23,7 +23,9 @@ from paychannels.providers.base import (
     OrderView,
     Reading,
 )
+from paychannels.providers.bills import BillLocation, ProviderBill
 from paychannels.providers.jsontext import strict_object
+from paychannels.providers.wechatpay.bill import read_trade_bill
 from paychannels.providers.wechatpay.calls import Calls, out_trade_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.notify import CallbackReader
@@ -46,6 +48,7 @@ class WechatPayCodec:
 
     provider = "wechatpay"
     absent_until_buyer_acts = False
+    bill_hosts: tuple[str, ...] = ()  # bills are fetched from the API host, signed
 
     def __init__(self, config: WechatPayConfig, *, now: Callable[[], float]) -> None:
         self.config = config
@@ -149,6 +152,35 @@ class WechatPayCodec:
         if not 200 <= reply.status < 300:
             raise self.replies.error(reply, "refund query")
         return refund_outcome(self.replies.json(reply, "refund query"))
+
+    # -- bills ------------------------------------------------------------------------------------
+
+    def bill_request(self, day: date) -> HttpCall:
+        return self.calls.bill(day)
+
+    def bill_location(self, day: date, reply: HttpReply) -> BillLocation | None:
+        if not 200 <= reply.status < 300:
+            err = self.replies.error(reply, "trade bill")
+            if err.code == "NO_STATEMENT_EXIST":
+                return None  # no trade that day: an empty bill
+            raise err
+        data = self.replies.json(reply, "trade bill")
+        url, kind, value = data.get("download_url"), data.get("hash_type"), data.get("hash_value")
+        if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+            raise ProtocolError("WeChat Pay trade bill answer has no download_url")
+        if not isinstance(kind, str) or not isinstance(value, str):
+            raise ProtocolError("WeChat Pay trade bill answer has no hash_type/hash_value")
+        return BillLocation(url, kind, value, compressed=True)
+
+    def bill_download(self, location: BillLocation, path: str | None) -> HttpCall:
+        if path is None:
+            raise ProtocolError(
+                f"WeChat Pay bill URL {location.url[:80]!r} is not on the API host; refused"
+            )
+        return self.calls.download(path)
+
+    def read_bill(self, day: date, location: BillLocation, body: bytes) -> ProviderBill:
+        return read_trade_bill(body, day=day, location=location, mchid=self.config.mchid)
 
     # -- platform certificates ----------------------------------------------------------------
 

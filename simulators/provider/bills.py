@@ -1,0 +1,162 @@
+"""The simulated providers' bills: a day's payments and refunds as the files they publish.
+
+WeChat Pay: CSV in UTF-8, every value after a backtick, a totals block at the end (gzip
+when asked). Alipay: a ZIP of GBK CSV files (``业务明细`` and its ``(汇总)``), the member
+names in GBK without the UTF-8 flag, values padded with a tab, ``#`` totals lines. The day
+is Beijing time; a payment belongs to the day it was paid, a refund to the day it was made.
+A payer's fee (0.6 %) is shown as the providers show it and counts for nothing else.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import UTC, date, datetime
+
+from paychannels.providers.wechatpay.bill import HEADER, TOTALS
+from paychannels.simulators.provider.book import Book, Order, OrderStatus, RefundEntry
+from paychannels.simulators.provider.keys import SimKeys
+from paychannels.simulators.provider.messages import BEIJING, beijing, yuan
+
+__all__ = ["alipay_bill", "wechat_bill"]
+
+_FEE = 0.006
+_ALIPAY_HEADER = (
+    "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
+    "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
+    "商家优惠（元）,券核销金额（元）,券名称,商家红包消费金额（元）,卡消费金额（元）,"
+    "退款批次号/请求号,服务费（元）,分润（元）,备注"
+)
+
+
+def _on(moment: datetime | None, day: date) -> bool:
+    return moment is not None and moment.astimezone(BEIJING).date() == day
+
+
+def _fee(minor: int) -> str:
+    return f"{minor * _FEE / 100:.5f}"
+
+
+def _day_entries(
+    book: Book, provider: str, day: date
+) -> tuple[list[Order], list[tuple[Order, RefundEntry]]]:
+    """The orders paid on ``day`` and the refunds made on it."""
+    paid: list[Order] = []
+    refunds: list[tuple[Order, RefundEntry]] = []
+    with book.lock:
+        for order in book.orders(provider):
+            if order.status is OrderStatus.PAID and _on(order.paid_at, day):
+                paid.append(order)
+            refunds.extend(
+                (order, r) for r in order.refunds.values() if r.done and _on(r.created, day)
+            )
+    paid.sort(key=lambda o: o.paid_at or datetime.min.replace(tzinfo=UTC))
+    refunds.sort(key=lambda pair: pair[1].created)
+    return paid, refunds
+
+
+def _text(value: str) -> str:
+    """A free text as a bill cell: no separators or line breaks inside."""
+    return value.replace(",", " ").replace("\n", " ").replace("\r", " ")
+
+
+def wechat_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
+    """The ALL trade bill of ``day`` as WeChat Pay's CSV; None when there was no trade."""
+    paid, refunds = _day_entries(book, "wechatpay", day)
+    if not paid and not refunds:
+        return None
+    rows: list[list[str]] = []
+    for o in paid:
+        assert o.paid_at is not None
+        rows.append([
+            beijing(o.paid_at), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
+            "o" + o.trade_no[-27:], (o.trade_type or "native").upper(), "SUCCESS", "OTHERS",
+            "CNY", yuan(o.amount_minor), "0.00", "0", "0", "0.00", "0.00", "", "",
+            _text(o.description), _text(o.attach), _fee(o.amount_minor), "0.60%",
+            yuan(o.amount_minor), "0.00", "",
+        ])  # fmt: skip
+    for o, r in refunds:
+        rows.append([
+            beijing(r.created), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
+            "o" + o.trade_no[-27:], (o.trade_type or "native").upper(), "REFUND", "OTHERS",
+            "CNY", "0.00", "0.00", r.refund_id, r.number, yuan(r.amount_minor), "0.00",
+            "ORIGINAL", "SUCCESS", _text(o.description), _text(o.attach), "0.00000", "0.60%",
+            yuan(o.amount_minor), yuan(r.amount_minor), "",
+        ])  # fmt: skip
+    due = sum(o.amount_minor for o in paid)
+    back = sum(r.amount_minor for _o, r in refunds)
+    fees = sum(o.amount_minor for o in paid) * _FEE / 100
+    totals = [
+        str(len(rows)), yuan(due), yuan(back), "0.00", f"{fees:.5f}",
+        yuan(sum(o.amount_minor for o in paid) + sum(o.amount_minor for o, _r in refunds)),
+        yuan(back),
+    ]  # fmt: skip
+    lines = [",".join(HEADER)]
+    lines.extend(",".join("`" + cell for cell in row) for row in rows)
+    lines.append(",".join(TOTALS))
+    lines.append(",".join("`" + cell for cell in totals))
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")
+
+
+class _GbkName(zipfile.ZipInfo):
+    """Alipay's archives name their files in GBK, without the UTF-8 flag."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 - zipfile's name
+        return self.filename.encode("gb18030"), self.flag_bits & ~0x800
+
+
+def alipay_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
+    """The trade bill archive of ``day`` as Alipay's ZIP; None when there was no trade."""
+    paid, refunds = _day_entries(book, "alipay", day)
+    if not paid and not refunds:
+        return None
+    stamp = day.strftime("%Y%m%d")
+    cn_day = f"{day.year}年{day.month:02d}月{day.day:02d}日"
+    detail = [
+        "#支付宝业务明细查询",
+        f"#账号：[{keys.alipay_seller_id}]",
+        f"#起始日期：[{cn_day} 00:00:00]   终止日期：[{cn_day} 23:59:59]",
+        "#-----------------------------------------业务明细列表----------------------------------------",
+        _ALIPAY_HEADER,
+    ]
+    for o in paid:
+        assert o.paid_at is not None
+        detail.append(
+            _alipay_row(o, "交易", beijing(o.paid_at), o.amount_minor, "", _fee(o.amount_minor))
+        )
+    for o, r in refunds:
+        detail.append(_alipay_row(o, "退款", beijing(r.created), -r.amount_minor, r.number, "0.00"))
+    got = sum(o.amount_minor for o in paid)
+    back = sum(r.amount_minor for _o, r in refunds)
+    detail += [
+        "#-----------------------------------------业务明细列表结束------------------------------------",
+        f"#交易合计：{len(paid)}笔，商家实收共{yuan(got)}元，商家优惠共0.00元",
+        f"#退款合计：{len(refunds)}笔，商家实收退款共-{yuan(back)}元，商家优惠退款共0.00元",
+        f"#导出时间：[{datetime.now(BEIJING):%Y年%m月%d日 %H:%M:%S}]",
+    ]
+    summary = [
+        "#支付宝业务汇总查询",
+        f"#账号：[{keys.alipay_seller_id}]",
+        "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）",
+        f"合计,,{len(paid)},{len(refunds)},{yuan(got)},{yuan(got - back)}",
+    ]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in (
+            (f"{keys.alipay_seller_id}_{stamp}_业务明细.csv", detail),
+            (f"{keys.alipay_seller_id}_{stamp}_业务明细(汇总).csv", summary),
+        ):
+            info = _GbkName(name, date_time=(day.year, day.month, day.day, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, ("\r\n".join(text) + "\r\n").encode("gb18030"))
+    return buffer.getvalue()
+
+
+def _alipay_row(o: Order, kind: str, done: str, received: int, request_no: str, fee: str) -> str:
+    sign = "-" if received < 0 else ""
+    cells = [
+        o.trade_no, o.number, kind, _text(o.description), beijing(o.created), done, "", "", "",
+        "", "2088" + o.trade_no[-12:], yuan(o.amount_minor), sign + yuan(abs(received)), "0.00",
+        "0.00", "0.00", "0.00", "0.00", "", "0.00", "0.00", request_no, fee, "0.00", "",
+    ]  # fmt: skip
+    return ",".join(f"{cell}\t" for cell in cells)

@@ -1,0 +1,60 @@
+"""``paychannels notice --level county|township|village --roster R --db URL``: who has paid,
+as lists to post — printable HTML and CSV, names and ID numbers masked, headings in Chinese
+and Mongolian. One file pair per county, township or village (``--township``/``--village``
+to make only some).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
+from paychannels.notices import Level, build_notices, write_notices
+
+__all__ = ["register"]
+
+
+def register(sub: Any, default_db: Callable[[], str]) -> None:
+    """Add the ``notice`` command."""
+    p = sub.add_parser(
+        "notice",
+        help="public lists of who has paid (masked), per county, township or village",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--level", required=True, choices=[lv.value for lv in Level])
+    add_inputs(p, default_db)
+    p.add_argument("--out", type=Path, default=Path("notices"), help="folder (default ./notices)")
+    p.add_argument("--county", default="", help="the county's name for the titles")
+    p.add_argument("--township", help="only this township")
+    p.add_argument("--village", help="only this village")
+    p.add_argument("--date", type=date.fromisoformat, help="date printed on the lists (today)")
+    p.add_argument("--json", action="store_true", help="list the files as JSON")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    rec = reconcile_inputs(args, "reading the journal")
+    notices = build_notices(
+        rec, Level(args.level), county=args.county, township=args.township, village=args.village
+    )
+    files = write_notices(notices, args.out, on=args.date or date.today())
+    listed = sum(len(n.lines) for n in notices)
+    if args.json:
+        print(
+            json.dumps(
+                {"lists": len(notices), "payers": listed, "files": [str(f) for f in files]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+    else:
+        print(f"{len(notices)} list(s), {listed:,} payers who have paid, in {args.out}/")
+        for path in files:
+            print(f"  {path.name}")
+    return 0

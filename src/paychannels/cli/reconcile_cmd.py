@@ -1,0 +1,54 @@
+"""``paychannels reconcile --roster R --db URL``: owed against received, checked against the
+channels' own figures; a summary table, CSV files and an HTML report.
+
+Exit status: 0 when the day balances, 1 when it does not (the summary says why), 2 for a
+mistake in the command or a roster with problems (every problem listed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
+from paychannels.reconcile.report import summary_text, write_outputs
+
+__all__ = ["register"]
+
+
+def register(sub: Any, default_db: Callable[[], str]) -> None:
+    """Add the ``reconcile`` command."""
+    p = sub.add_parser(
+        "reconcile",
+        help="compare the roster with the journal and the channels' settlement figures",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_inputs(p, default_db)
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="folder for report.html, details.csv, attention.csv, summary.json "
+        "(default: ./reconciliation-<date>-<time>)",
+    )
+    p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    rec = reconcile_inputs(args, "reconciling")
+    folder = args.out or Path(f"reconciliation-{datetime.now():%Y%m%d-%H%M%S}")
+    paths = write_outputs(rec, folder)
+    if args.json:
+        summary = rec.summary()
+        summary["files"] = {k: str(v) for k, v in paths.items()}
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        print(summary_text(rec))
+        print(f"report: {paths['html']}  details: {paths['details']}", file=sys.stderr)
+    return 0 if rec.balanced else 1

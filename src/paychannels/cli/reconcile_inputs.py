@@ -1,0 +1,41 @@
+"""What ``paychannels reconcile`` and ``paychannels notice`` both start from: a roster and a
+journal, read into a reconciliation under a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from paychannels.cli.progress import Progress
+from paychannels.reconcile import Reconciliation, reconcile
+from paychannels.roster import RosterOptions
+
+__all__ = ["add_inputs", "reconcile_inputs"]
+
+
+def add_inputs(p: argparse.ArgumentParser, default_db: Callable[[], str]) -> None:
+    """The roster, journal and roster-reading options (``default_db``: the journal URL when
+    ``--db`` is not given)."""
+    p.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
+    p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
+    p.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
+    p.add_argument(
+        "--id-schemes",
+        default="cn_resident",
+        help="payer id schemes the roster may use, comma-separated (e.g. cn_resident,passport)",
+    )
+    p.set_defaults(default_db=default_db)
+
+
+def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
+    """The reconciliation of ``--roster`` against ``--db``, with a progress bar ``label``."""
+    options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
+    with Progress(label) as bar:
+        return reconcile(
+            args.db or args.default_db(),
+            args.roster,
+            encoding=args.encoding,
+            options=options,
+            progress=bar.advance,
+        )

@@ -1,0 +1,1 @@
+"""The demo collection day: ``paychannels demo`` (see docs/reconciliation.md)."""

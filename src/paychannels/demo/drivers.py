@@ -1,0 +1,178 @@
+"""Taking the payers' money through one demo channel, as its style requires.
+
+- ``sync`` (terminals): one payment at a time; the clerk retries a payment that provably
+  did not leave (same key), the payer offers another card after a decline (a new key), a
+  double click sends the same request twice (same key: the same payment comes back); an
+  answer that was lost is left UNKNOWN for recovery to ask the terminal.
+- ``async`` (mobile): each order is created; the payer pays in the app and the provider's
+  callback settles it; a lost or garbled answer is left UNKNOWN for recovery.
+- ``batch`` (bank): all debits at once, request files out, result files back, retryable
+  refusals resubmitted until the retry cap.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from paychannels.channels.bank import resubmit_retryable
+from paychannels.collector import Collector
+from paychannels.demo.channels import DemoChannel
+from paychannels.demo.sims import BankSim, Observed, Running
+from paychannels.errors import PaychannelsError
+from paychannels.masking import mask_id_number
+from paychannels.models import Payment, PaymentRequest
+from paychannels.roster import RosterEntry
+from paychannels.status import Status
+
+__all__ = ["Fault", "Plan", "collect", "request_for"]
+
+_BATCH = 5000
+
+
+@dataclass
+class Fault:
+    """One injected fault: where, on whose payment, and (later) what became of it."""
+
+    channel: str
+    fault: str
+    payer: str  # masked
+    payment: str = ""
+    outcome: str = ""
+    resolved: bool = False
+    attention: str = ""
+    problem: str = ""  # something that must not happen was seen: the fault stays open
+
+    def observe(self, seen: Observed | None) -> None:
+        """Note what the simulator saw of the fault."""
+        if seen is None:
+            return
+        self.outcome = f"{self.outcome}; {seen.text}" if self.outcome else seen.text
+        if seen.wrong:
+            self.problem = seen.text
+
+
+@dataclass
+class Plan:
+    """What one channel does during the day: its payers and the faults armed for them."""
+
+    channel: DemoChannel
+    running: Running
+    payers: list[RosterEntry] = field(default_factory=list)
+    faults: dict[int, str] = field(default_factory=dict)  # payer index -> fault
+    found: list[Fault] = field(default_factory=list)
+
+
+def request_for(
+    entry: RosterEntry, channel: DemoChannel, rnd: random.Random, *, key_suffix: str = ""
+) -> PaymentRequest:
+    """The payment request for a payer on a channel, with who collects it."""
+    operator = channel.clerk
+    if operator is None and channel.assisted and rnd.random() < channel.assisted:
+        operator = f"协理员-{entry.township}-{entry.village}"[:64]
+    req = entry.request(channel.name)
+    update: dict[str, object] = {"operator": operator}
+    if key_suffix:
+        update["idempotency_key"] = req.idempotency_key + key_suffix
+    return req.model_copy(update=update)
+
+
+def collect(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+    """Run the channel's payers through it."""
+    match plan.channel.style:
+        case "sync":
+            _sync(col, plan, rnd, tick)
+        case "async":
+            _async(col, plan, rnd, tick)
+        case "batch":
+            _batch(col, plan, rnd, tick)
+
+
+def _fault(plan: Plan, i: int, entry: RosterEntry) -> Fault | None:
+    name = plan.faults.get(i)
+    if name is None:
+        return None
+    fault = Fault(plan.channel.name, name, mask_id_number(entry.payer_id))
+    plan.found.append(fault)
+    if name != "duplicate submission":
+        plan.running.inject(name)
+    return fault
+
+
+def _send(col: Collector, req: PaymentRequest, name: str) -> Payment | None:
+    """Collect; a payment that provably never left is sent again (same key, up to 3 times)."""
+    payment: Payment | None = None
+    for _ in range(3):
+        try:
+            payment = col.collect(req, channel=name)
+        except PaychannelsError:
+            return payment  # refused by the journal (an attempt still open): recovery decides
+        if payment.status is not Status.NOT_SENT:
+            return payment
+    return payment
+
+
+def _sync(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+    name = plan.channel.name
+    for i, entry in enumerate(plan.payers):
+        fault = _fault(plan, i, entry)
+        req = request_for(entry, plan.channel, rnd)
+        payment = _send(col, req, name)
+        if fault is not None and payment is not None:
+            fault.payment = payment.id
+            if fault.fault == "duplicate submission":  # the clerk clicks twice
+                again = col.collect(req, channel=name)
+                fault.observe(
+                    Observed("same payment returned")
+                    if again.id == payment.id
+                    else Observed(f"a second payment {again.id} was made", wrong=True)
+                )
+        if fault is not None:
+            fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
+        if payment is not None and payment.status is Status.DECLINED:
+            _send(col, request_for(entry, plan.channel, rnd, key_suffix="~card2"), name)
+        tick(1)
+
+
+def _async(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+    name = plan.channel.name
+    for i, entry in enumerate(plan.payers):
+        fault = _fault(plan, i, entry)
+        payment = _send(col, request_for(entry, plan.channel, rnd), name)
+        if fault is not None:
+            fault.payment = payment.id if payment is not None else ""
+            fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
+        tick(1)
+
+
+def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+    bank = plan.running
+    assert isinstance(bank, BankSim)
+    name = plan.channel.name
+    # the bank answers its debits in file order: scripted answers go to the first debits
+    scripted = [f for f in plan.faults.values() if f in bank.debit_faults]
+    others = [Fault(name, f, "") for f in plan.faults.values() if f not in bank.debit_faults]
+    plan.faults = dict(enumerate(scripted))
+    for i in sorted(plan.faults):
+        _fault(plan, i, plan.payers[i])
+    for fault in others:
+        plan.found.append(fault)
+        bank.inject(fault.fault)
+    faulted = {plan.payers[i].payer_id for i in plan.faults}
+    by_payer: dict[str, str] = {}  # only the faulted payers' payments are kept
+    for start in range(0, len(plan.payers), _BATCH):
+        chunk: Sequence[RosterEntry] = plan.payers[start : start + _BATCH]
+        for p in col.collect_many([request_for(e, plan.channel, rnd) for e in chunk], name):
+            if isinstance(p, Payment) and p.payer_id in faulted:
+                by_payer[p.payer_id] = p.id
+        tick(len(chunk))
+    for i, fault in zip(sorted(plan.faults), plan.found, strict=False):
+        fault.payment = by_payer.get(plan.payers[i].payer_id, "")
+    bank.answer(col, name)
+    for _ in range(3):  # retryable refusals go out again, up to the channel's retry cap
+        if not resubmit_retryable(col, name).resubmitted:
+            break
+        bank.answer(col, name)
+    for fault in others:
+        fault.observe(bank.after(fault.fault, None))

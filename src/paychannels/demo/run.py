@@ -1,0 +1,268 @@
+"""The demo collection day: every channel, faults injected, then reconciled.
+
+1. **Set up**: a workspace (a temporary folder unless kept), the county roster, the journal
+   (embedded SQLite), the callback endpoint and every simulator of ``CHANNELS``.
+2. **A backend crash**: a second process takes payments at the first hall terminal and is
+   killed after the terminal approved one, before the journal heard of it; recovered here.
+3. **Collect**: each channel's payers, all channels at once, faults injected.
+4. **Recover**: the callbacks that came are applied; ``recover()`` asks the channels about
+   everything in doubt; payments that provably never left are sent again.
+5. **Follow up** as the office does: duplicate payments refunded, the rest of a partial
+   debit and the payers whose debit failed or who abandoned their QR code paid at the hall,
+   unpaid QR orders closed.
+6. **Settle**: terminals close their day, the providers' bills are downloaded, the bank's
+   result files are in — all recorded in the journal.
+7. **Reconcile** and post the village notice lists; check the journal against each
+   simulator's own ledger (nothing lost, nothing taken twice, nothing unconfirmed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from paychannels.cli.progress import Progress
+from paychannels.collector import Collector
+from paychannels.demo.channels import CHANNELS, DemoChannel
+from paychannels.demo.crash import crash_and_recover
+from paychannels.demo.drivers import Plan, collect
+from paychannels.demo.followup import follow_up, settle_in_doubt
+from paychannels.demo.receiver import Receiver
+from paychannels.demo.roster_gen import generate_roster
+from paychannels.demo.sims import BEIJING, Stage
+from paychannels.demo.summary import Outputs, summarize
+from paychannels.demo.tamper import tamper
+from paychannels.demo.truth import check_truth, fault_outcomes
+from paychannels.errors import PaychannelsError
+from paychannels.notices import Level, build_notices, write_notices
+from paychannels.reconcile import reconcile
+from paychannels.reconcile.report import write_outputs
+from paychannels.roster import RosterEntry, load_roster
+from paychannels.simulators.provider import SimKeys
+
+__all__ = ["COUNTY", "DemoOptions", "run_demo"]
+
+#: share of payers who do not pay at all today (away, forgot)
+AWAY = 0.03
+COUNTY = "科尔沁右翼前旗"
+
+
+@dataclass
+class DemoOptions:
+    """How big a day, where, and what to keep."""
+
+    payers: int = 3000
+    seed: int = 2026
+    folder: Path | None = None  # the workspace; a temporary one when None
+    keep: bool = False
+    channels: Sequence[DemoChannel] = CHANNELS
+    stream: TextIO | None = None  # where progress bars go (default stderr, only a terminal)
+    tamper: str | None = None  # spoil the day on purpose (paychannels.demo.tamper)
+
+
+@dataclass
+class Day:
+    """The day being run: its workspace, journal, simulators and what happened so far."""
+
+    options: DemoOptions
+    folder: Path
+    col: Collector
+    stage: Stage
+    plans: dict[str, Plan]
+    rnd: random.Random
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def lap(self, name: str, since: float) -> float:
+        """Record the seconds since ``since`` as phase ``name``; now."""
+        now = time.perf_counter()
+        self.timings[name] = round(now - since, 3)
+        return now
+
+
+def run_demo(options: DemoOptions) -> dict[str, Any]:
+    """Run the day; the summary (``balanced`` is the verdict)."""
+    folder = options.folder or Path(tempfile.mkdtemp(prefix="paychannels-demo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    kept = options.keep or options.folder is not None
+    with _log_to(folder / "demo.log"):
+        day = _setup(options, folder)
+        try:
+            summary = _run(day, started)
+        finally:
+            for plan in day.plans.values():
+                plan.running.close()
+            day.stage.receiver.close()
+            day.col.close()
+            if not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+    if kept:
+        text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+        (folder / "demo-summary.json").write_text(text, "utf-8")
+    return summary
+
+
+@contextmanager
+def _log_to(path: Path) -> Iterator[None]:
+    """The library's warnings (every injected fault makes some) go to the workspace's log,
+    not the screen."""
+    logger = logging.getLogger("paychannels")
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    saved = (logger.propagate, logger.level)
+    logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+        logger.propagate, logger.level = saved
+
+
+def _setup(options: DemoOptions, folder: Path) -> Day:
+    today = datetime.now(BEIJING).date()
+    roster = folder / "roster.csv"
+    generate_roster(roster, options.payers, seed=options.seed, today=today)
+    col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal")
+    stage = Stage(folder, SimKeys.generate(), Receiver(col), options.seed, today)
+    plans: dict[str, Plan] = {}
+    try:
+        for spec in options.channels:
+            running = spec.start(stage)
+            plans[spec.name] = Plan(spec, running)
+            running.attach(col.add_channel(spec.name, running.url, **running.options))
+    except BaseException:
+        for plan in plans.values():
+            plan.running.close()
+        stage.receiver.close()
+        col.close()
+        raise
+    day = Day(options, folder, col, stage, plans, random.Random(options.seed))  # noqa: S311
+    _assign(day, load_roster(roster))
+    return day
+
+
+def _assign(day: Day, entries: list[RosterEntry]) -> None:
+    """Each payer to a channel serving their preference (round robin); some stay away."""
+    serving: dict[str, list[Plan]] = {}
+    for plan in day.plans.values():
+        serving.setdefault(plan.channel.serves, []).append(plan)
+    fallback = next(p for p in day.plans.values() if p.channel.style == "sync")
+    turn: dict[str, int] = {}
+    for entry in entries:
+        if day.rnd.random() < AWAY:
+            continue
+        pref = entry.channels[0] if entry.channels else "hall"
+        plans = serving.get(pref, [fallback])
+        turn[pref] = turn.get(pref, -1) + 1
+        plans[turn[pref] % len(plans)].payers.append(entry)
+    for plan in day.plans.values():
+        spread = max(2, len(plan.payers) // max(1, len(plan.channel.faults)) // 4)
+        for k, fault in enumerate(plan.channel.faults):
+            index = 3 + k * spread
+            if index < len(plan.payers):
+                plan.faults[index] = fault
+
+
+def _run(day: Day, started: float) -> dict[str, Any]:
+    stream = day.options.stream
+    t = day.lap("set up", started)
+    crash = crash_and_recover(day.col, day.plans, day.folder, day.rnd)
+    t = day.lap("backend crash and recovery", t)
+    total = sum(len(p.payers) for p in day.plans.values())
+    with Progress("collecting", total=total, stream=stream) as bar:
+        lock = threading.Lock()
+
+        def tick(n: int) -> None:
+            with lock:
+                bar.advance(n)
+
+        channel_seconds = _parallel(day, tick)
+    t = day.lap("collection", t)
+    settle_in_doubt(day.col, day.plans, stream=stream)
+    t = day.lap("recovery", t)
+    day.notes += follow_up(day.col, day.plans, day.folder / "roster.csv", day.rnd)
+    settle_in_doubt(day.col, day.plans, stream=stream)
+    t = day.lap("follow-up", t)
+    if day.options.tamper:
+        day.notes.append(tamper(day.options.tamper, day.col, day.plans))
+    with Progress("settling", total=len(day.plans), stream=stream) as bar:
+        for name, plan in day.plans.items():
+            try:
+                day.notes.append(f"{name}: {plan.running.settle(day.col, name)}")
+            except PaychannelsError as exc:  # the reconciliation will show it unchecked
+                day.notes.append(f"{name}: could not settle: {exc}")
+            bar.advance()
+    t = day.lap("settlement", t)
+    with Progress("reconciling", stream=stream) as bar:
+        rec = reconcile(day.col.journal, day.folder / "roster.csv", progress=bar.advance)
+    files = write_outputs(rec, day.folder / "reconciliation")
+    notices = build_notices(rec, Level.VILLAGE, county=COUNTY)
+    written = write_notices(notices, day.folder / "notices", on=day.stage.day)
+    t = day.lap("reconciliation", t)
+    truth = check_truth(day.col, day.plans)
+    faults = [f for p in day.plans.values() for f in p.found]
+    if crash is not None:
+        faults.insert(0, crash.fault)
+        day.notes.append(f"crash: recovery after the killed process: {crash.recovered}")
+        if crash.stderr and not crash.killed:
+            day.notes.append(f"crash: the process said: {crash.stderr}")
+    fault_outcomes(day.col, faults, rec)
+    day.lap("truth check", t)
+    day.timings["total"] = round(time.perf_counter() - started, 3)
+    return summarize(
+        rec,
+        truth,
+        faults,
+        Outputs(files, written, day.folder if day.options.keep or day.options.folder else None),
+        payers=day.options.payers,
+        crash=crash,
+        notes=day.notes,
+        timings=day.timings | {f"collection {k}": v for k, v in channel_seconds.items()},
+    )
+
+
+def _parallel(day: Day, tick: Callable[[int], None]) -> dict[str, float]:
+    """Every channel collects at once; the seconds each took."""
+    errors: list[BaseException] = []
+    seconds: dict[str, float] = {}
+
+    def work(plan: Plan) -> None:
+        began = time.perf_counter()
+        try:
+            collect(day.col, plan, random.Random(f"{day.options.seed}:{plan.channel.name}"), tick)  # noqa: S311
+        except BaseException as exc:  # surfaced below, after every channel stopped
+            errors.append(exc)
+        seconds[plan.channel.name] = round(time.perf_counter() - began, 3)
+
+    # the bank's simulator keeps its ledger in SQLite, bound to this thread: its channel
+    # runs here, the others each in a thread of their own
+    here = [p for p in day.plans.values() if p.channel.style == "batch"]
+    threads = [
+        threading.Thread(target=work, args=(plan,), name=f"demo-{name}", daemon=True)
+        for name, plan in day.plans.items()
+        if plan not in here
+    ]
+    for thread in threads:
+        thread.start()
+    for plan in here:
+        work(plan)
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return seconds

@@ -1,0 +1,156 @@
+"""The demo's summary: the verdict and everything it rests on, as JSON and as text.
+
+``balanced`` is true only when the reconciliation balances (every channel's settlement
+figures equal the journal, nothing in doubt, paid twice or from outside the roster), the
+simulators' own ledgers agree with the journal (nothing lost, doubled or unconfirmed), no
+simulator saw anything that must not happen, and every injected fault is resolved or
+listed for a person.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from paychannels.demo.crash import Crash
+from paychannels.demo.drivers import Fault
+from paychannels.reconcile import Category, Reconciliation
+
+__all__ = ["Outputs", "summarize", "summary_text"]
+
+
+@dataclass
+class Outputs:
+    """What the day wrote, and where (``workspace`` None: it is removed at the end)."""
+
+    reports: dict[str, Path]
+    notices: list[Path]
+    workspace: Path | None
+
+
+def summarize(
+    rec: Reconciliation,
+    truth: dict[str, Any],
+    faults: list[Fault],
+    outputs: Outputs,
+    *,
+    payers: int,
+    crash: Crash | None,
+    notes: list[str],
+    timings: dict[str, float],
+) -> dict[str, Any]:
+    """The summary (JSON-ready); ``balanced`` is the verdict."""
+    summary = rec.summary(concerns=50)
+    resolved = sum(1 for f in faults if f.resolved)
+    listed = sum(1 for f in faults if not f.resolved and f.attention and not f.problem)
+    still_open = len(faults) - resolved - listed
+    balanced = (
+        rec.balanced
+        and truth["lost"] == 0
+        and truth["doubled"] == 0
+        and truth["unconfirmed"] == 0
+        and not truth["problems"]
+        and still_open == 0
+    )
+    return {
+        "payers": payers,
+        "balanced": balanced,
+        "reconciliation_balanced": rec.balanced,
+        "lost": truth["lost"],
+        "doubled": truth["doubled"],
+        "unconfirmed": truth["unconfirmed"],
+        "truth_examples": truth["examples"],
+        "simulator_problems": truth["problems"],
+        "lost_minor": rec.lost_minor,
+        "unconfirmed_minor": rec.unconfirmed_minor,
+        "paid_twice": rec.doubled,
+        "in_doubt": rec.in_doubt,
+        "categories": summary["totals"]["counts"],
+        "owed_minor": rec.totals.owed_minor,
+        "received_minor": rec.totals.received_minor,
+        "channels": {
+            c["channel"]: {
+                "kind": c["kind"],
+                "status": c["status"],
+                "statements": len(c["statements"]),
+            }
+            for c in summary["settlements"]
+        },
+        "operators": {o.operator: o.held_minor for o in rec.operators},
+        "crash": crash.as_dict() if crash is not None else None,
+        "faults": [asdict(f) for f in faults],
+        "faults_injected": len(faults),
+        "faults_resolved": resolved,
+        "faults_for_attention": listed,
+        "faults_open": still_open,
+        "attention": summary["concerns"],
+        "attention_total": summary["concerns_total"],
+        "follow_up": _unpaid_after_trying(rec),
+        "notes": notes,
+        "timings": timings,
+        "reconcile_timings": rec.timings,
+        "workspace": str(outputs.workspace) if outputs.workspace else None,
+        "files": {k: str(v) for k, v in outputs.reports.items()}
+        | {"notices": [str(p) for p in outputs.notices]},
+    }
+
+
+def _unpaid_after_trying(rec: Reconciliation, *, shown: int = 20) -> dict[str, Any]:
+    """Payers still unpaid after an attempt failed (a closed account, a returned debit):
+    the office contacts them. Counted by the reason of the last attempt."""
+    reasons: dict[str, int] = {}
+    examples: list[str] = []
+    for row in rec.details():
+        if row.category is not Category.UNPAID or not row.why:
+            continue
+        why = row.why.rpartition(": ")[2]
+        reasons[why] = reasons.get(why, 0) + 1
+        if len(examples) < shown:
+            examples.append(f"{row.payer} {row.name} ({row.township} {row.village}): {row.why}")
+    return {"payers": sum(reasons.values()), "by_reason": reasons, "examples": examples}
+
+
+def _yuan(minor: int) -> str:
+    return f"{minor // 100:,}.{minor % 100:02d}"
+
+
+def summary_text(s: dict[str, Any]) -> str:
+    """The summary for a terminal: totals, checks, faults, what needs a person, the verdict."""
+    cats = s["categories"]
+    lines = [
+        f"collection day: {s['payers']:,} payers, {_yuan(s['received_minor'])} of "
+        f"{_yuan(s['owed_minor'])} CNY received",
+        "  " + ", ".join(f"{k} {v:,}" for k, v in sorted(cats.items(), key=lambda kv: -kv[1])),
+        "settlement checks: " + ", ".join(f"{k} {v['status']}" for k, v in s["channels"].items()),
+        f"against the simulators' ledgers: lost {s['lost']}, taken twice {s['doubled']}, "
+        f"unconfirmed {s['unconfirmed']}; in doubt {s['in_doubt']}",
+    ]
+    lines += [f"  simulator saw: {p}" for p in s["simulator_problems"]]
+    lines.append(
+        f"faults injected {s['faults_injected']}: resolved {s['faults_resolved']}, for "
+        f"attention {s['faults_for_attention']}, open {s['faults_open']}"
+    )
+    for f in s["faults"]:
+        lines.append(f"  {f['channel']:<7} {f['fault']:<45} -> {f['outcome']}")
+        if f["problem"]:
+            lines.append(f"  {'':<7} {'':<45} !! {f['problem']}")
+    lines.append(f"needs attention ({s['attention_total']}):")
+    for c in s["attention"][:12]:
+        lines.append(f"  [{c['category']}] {c['payer'] or ''} {c['text']}"[:160])
+    follow = s["follow_up"]
+    lines.append(
+        f"unpaid after a failed attempt, to contact ({follow['payers']}): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(follow["by_reason"].items()))
+    )
+    lines += [f"  {example}"[:160] for example in follow["examples"][:5]]
+    lines += [f"  note: {note}" for note in s["notes"]]
+    lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
+    if s["workspace"]:
+        lines.append(f"workspace (journal, reports, notices): {s['workspace']}")
+    lines.append(
+        "BALANCED: every payer accounted for, nothing lost or doubled"
+        if s["balanced"]
+        else "NOT BALANCED (see above)"
+    )
+    return "\n".join(lines)

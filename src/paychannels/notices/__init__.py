@@ -1,0 +1,22 @@
+"""Public notice lists: who has paid, per county, township or village, names and IDs masked.
+
+``build_notices(reconciliation, Level.VILLAGE)`` makes the lists from a reconciliation;
+``write_notices`` writes each as printable HTML and CSV with bilingual Chinese / Mongolian
+(traditional script) headings. See docs/notices.md.
+"""
+
+from __future__ import annotations
+
+from paychannels.notices.build import HAS_PAID, Level, Notice, NoticeLine, build_notices
+from paychannels.notices.render import notice_csv, notice_html, write_notices
+
+__all__ = [
+    "HAS_PAID",
+    "Level",
+    "Notice",
+    "NoticeLine",
+    "build_notices",
+    "notice_csv",
+    "notice_html",
+    "write_notices",
+]

@@ -1,0 +1,91 @@
+"""Public notice lists as files: printable HTML and CSV, bilingual Chinese / Mongolian.
+
+Each list is one A4-printable HTML page (the Mongolian title and section names down the
+left side, vertically, as the script is written; column headers in both languages) and a
+CSV with the same lines (UTF-8 with BOM; headers ``中文/ᠮᠣᠩᠭᠣᠯ``). Only ``NoticeLine``
+fields are written: masked names and ID numbers, never an account.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from datetime import date
+from html import escape
+from pathlib import Path
+
+from paychannels.bilingual import mn, zh
+from paychannels.htmldoc import page, section, table
+from paychannels.notices.build import Notice, NoticeLine
+
+__all__ = ["COLUMNS", "notice_csv", "notice_html", "write_notices"]
+
+#: the list's columns (keys of paychannels.bilingual)
+COLUMNS = ("number", "name", "id", "village", "insurance", "grade", "amount", "period")
+
+
+def _rows(lines: Iterable[NoticeLine], start: int = 1) -> list[list[object]]:
+    return [
+        [i, x.name, x.payer, x.village, x.insurance, x.grade, x.amount, x.period]
+        for i, x in enumerate(lines, start=start)
+    ]
+
+
+def notice_html(notice: Notice, *, on: date) -> str:
+    """One list as a printable HTML document."""
+    periods = "、".join(notice.periods)
+    summary = table(
+        ["township", "village", "payers", "paid"],
+        [[t or "—", v or "—", n, paid] for (t, v), (n, paid) in sorted(notice.counts.items())],
+        numeric=(2, 3),
+        cls="counts",
+    )
+    parts = [
+        f'<p class="small">{escape(zh("date"))} <span class="mn-inline">'
+        f"{escape(mn('date'))}</span>: {on.isoformat()} · {escape(periods)}</p>",
+        section("summary", summary),
+    ]
+    groups: dict[tuple[str, str], list[NoticeLine]] = {}
+    for line in notice.lines:
+        groups.setdefault((line.township, line.village), []).append(line)
+    number = 1
+    for (town, village), lines in groups.items():
+        label = " ".join(p for p in (town, village) if p) or notice.place
+        parts.append(
+            section(
+                "paid",
+                table(COLUMNS, _rows(lines, number), numeric=(0, 6), cls="notice"),
+                extra=f"· {label} ({len(lines)})",
+            )
+        )
+        number += len(lines)
+    if not notice.lines:
+        parts.append('<p class="muted">—</p>')
+    parts.append(
+        f'<p class="small">{escape(zh("notice_period"))} '
+        f'<span class="mn-inline">{escape(mn("notice_period"))}</span></p>'
+    )
+    return page("notice", "\n".join(parts), subtitle=f"{notice.place} · {periods}")
+
+
+def notice_csv(notice: Notice, path: Path) -> None:
+    """One list as CSV (UTF-8 with BOM, bilingual headers)."""
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(f"{zh(k)}/{mn(k)}" for k in (*COLUMNS[:3], "township", *COLUMNS[3:]))
+        w.writerows(
+            [i, x.name, x.payer, x.township, x.village, x.insurance, x.grade, x.amount, x.period]
+            for i, x in enumerate(notice.lines, start=1)
+        )
+
+
+def write_notices(notices: Iterable[Notice], folder: Path, *, on: date) -> list[Path]:
+    """Write every list as ``<level>-<place>.html`` and ``.csv``; the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for notice in notices:
+        html, text = folder / f"{notice.file_stem}.html", folder / f"{notice.file_stem}.csv"
+        html.write_text(notice_html(notice, on=on), "utf-8")
+        notice_csv(notice, text)
+        written += [html, text]
+    return written

@@ -1,0 +1,139 @@
+"""Provider bills (对账单): the provider's own list of a day's payments and refunds.
+
+A bill is downloaded in two steps — ask where the day's file is (a signed API call), then
+fetch the file — and read into a ``ProviderBill``: one line per payment or refund, with
+our own id (``out_trade_no`` / ``out_refund_no``), what moved and the provider's number,
+checked against the totals the bill states about itself. It becomes the channel's
+settlement for that day (``paychannels.settlement``), which reconciliation compares with
+the journal line by line. Files are read within size limits; nothing in them is trusted
+beyond what a parser of our own makes of it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal
+
+from paychannels.errors import ProtocolError
+from paychannels.settlement import Settlement, SettlementItem, SettlementKind
+
+__all__ = [
+    "MAX_BILL_BYTES",
+    "BillError",
+    "BillLine",
+    "BillLocation",
+    "ProviderBill",
+    "gunzip_bounded",
+    "gzip_bytes",
+    "yuan_minor",
+]
+
+#: the largest bill (uncompressed) read: a county's busiest day is a few tens of MB
+MAX_BILL_BYTES = 256 << 20
+_YUAN = re.compile(r"^(-?)(0|[1-9][0-9]{0,13})(?:\.([0-9]{1,2}))?$")
+
+
+class BillError(ProtocolError):
+    """A bill that cannot be read or does not add up: nothing of it is recorded."""
+
+
+@dataclass(frozen=True, slots=True)
+class BillLocation:
+    """Where a day's bill is, as the provider's signed answer said."""
+
+    url: str
+    hash_type: str | None = None
+    hash_value: str | None = None
+    compressed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BillLine:
+    """One line of a bill."""
+
+    record_id: str
+    kind: Literal["payment", "refund"]
+    minor: int
+    ref: str
+    at: str = ""
+
+
+@dataclass(frozen=True)
+class ProviderBill:
+    """A day's bill, read and checked against its own totals."""
+
+    provider: str
+    day: date
+    currency: str
+    lines: tuple[BillLine, ...]
+    source: str
+
+    @property
+    def payments(self) -> list[BillLine]:
+        """The payment lines."""
+        return [line for line in self.lines if line.kind == "payment"]
+
+    @property
+    def refunds(self) -> list[BillLine]:
+        """The refund lines."""
+        return [line for line in self.lines if line.kind == "refund"]
+
+    def settlement(self, at: datetime) -> Settlement:
+        """The bill as the channel's settlement figures for its day."""
+        paid = sum(line.minor for line in self.payments)
+        back = sum(line.minor for line in self.refunds)
+        return Settlement(
+            kind=SettlementKind.PROVIDER,
+            key=self.day.isoformat(),
+            source=self.source,
+            currency=self.currency,
+            recorded_at=at,
+            net_minor=paid - back,
+            payments=len(self.payments),
+            gross_minor=paid,
+            refunds=len(self.refunds),
+            refund_minor=back,
+            dates=(self.day.isoformat(),),
+            items=tuple(
+                SettlementItem(line.record_id, line.kind, line.minor, line.ref)
+                for line in self.lines
+            ),
+            detail={"provider": self.provider},
+        )
+
+
+def yuan_minor(text: str, *, where: str) -> int:
+    """``"380.00"`` / ``"-0.01"`` as integer fen, exactly; ``BillError`` otherwise."""
+    m = _YUAN.match(text)
+    if m is None:
+        raise BillError(f"{where}: {text[:24]!r} is not an amount in yuan")
+    sign, whole, frac = m.groups()
+    minor = int(whole) * 100 + int((frac or "").ljust(2, "0"))
+    return -minor if sign else minor
+
+
+def gunzip_bounded(data: bytes, *, limit: int = MAX_BILL_BYTES) -> bytes:
+    """Decompress a gzip file, refusing more than ``limit`` bytes (a bomb) or garbage."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        out = inflater.decompress(data, limit + 1)
+    except zlib.error as exc:
+        raise BillError(f"the bill is not gzip data: {exc}") from None
+    if len(out) > limit or inflater.unconsumed_tail:
+        raise BillError(f"the bill is larger than {limit} bytes uncompressed; refused")
+    if not inflater.eof:
+        raise BillError("the gzip bill is truncated")
+    return out
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    """Compress (the simulator's side of ``gunzip_bounded``)."""
+    buffer = io.BytesIO()
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as fh:
+        fh.write(data)
+    return buffer.getvalue()

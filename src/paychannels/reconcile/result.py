@@ -1,0 +1,228 @@
+"""What one reconciliation found, and its views: per-obligation details, CSV lines, JSON.
+
+A ``Reconciliation`` keeps the obligations as the parallel columns it was built from (a
+county's 300,000 payers would be 300,000 objects otherwise) and hands out rows on demand:
+``details()`` as ``DetailRow``\\ s, ``csv_rows()`` as the lines of details.csv, ``summary()``
+as the JSON for machines. ``balanced`` is the day's verdict.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from paychannels.masking import mask_payer_id
+from paychannels.reconcile.classify import yuan
+from paychannels.reconcile.model import (
+    Category,
+    ChannelCheck,
+    Concern,
+    GroupTotals,
+    OperatorTotals,
+)
+from paychannels.reconcile.owed import Owed
+from paychannels.reconcile.quiet_gc import quiet_gc
+from paychannels.reconcile.taken import Attempt, ChannelTotals
+
+__all__ = ["CSV_HEADER", "DetailRow", "Reconciliation", "mask_payer"]
+
+
+class DetailRow(NamedTuple):
+    """One obligation, for the details CSV."""
+
+    line: int
+    payer: str
+    name: str
+    township: str
+    village: str
+    period: str
+    reference: str
+    grade: str
+    owed_minor: int
+    received_minor: int
+    currency: str
+    category: Category
+    channels: str
+    records: str
+    why: str
+
+
+#: the columns of details.csv (amounts in the roster's currency)
+CSV_HEADER = (
+    "line",
+    "payer_id",
+    "name",
+    "township",
+    "village",
+    "reference",
+    "owed",
+    "received",
+    "category",
+    "channels",
+    "records",
+    "why",
+)
+
+
+@dataclass
+class Reconciliation:
+    """Everything one run found; ``balanced`` is the day's verdict."""
+
+    generated_at: datetime
+    journal: str
+    roster: str
+    currency: str
+    totals: GroupTotals
+    townships: dict[str, GroupTotals]
+    periods: dict[str, GroupTotals]
+    channels: list[ChannelTotals]
+    operators: list[OperatorTotals]
+    checks: list[ChannelCheck]
+    concerns: list[Concern]
+    outside: GroupTotals  # obligations in the journal the roster does not have
+    journal_rows: int
+    #: seconds spent per phase (roster, journal, checks, assemble)
+    timings: dict[str, float] = field(default_factory=dict)
+    _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
+    _categories: list[Category] = field(repr=False, default_factory=list)
+    _received: array[int] = field(repr=False, default_factory=lambda: array("q"))
+    _why: dict[int, str] = field(repr=False, default_factory=dict)
+    _attempts: list[list[Attempt] | None] = field(repr=False, default_factory=list)
+
+    @property
+    def lost_minor(self) -> int:
+        """Money channels hold that the journal does not credit."""
+        return sum(s.lost_minor for c in self.checks for s in c.statements)
+
+    @property
+    def unconfirmed_minor(self) -> int:
+        """Money the journal credits that the channels do not show."""
+        return sum(s.unconfirmed_minor for c in self.checks for s in c.statements)
+
+    @property
+    def doubled(self) -> int:
+        """Obligations with two payments holding money."""
+        return self.totals.count(Category.PAID_TWICE)
+
+    @property
+    def in_doubt(self) -> int:
+        """Obligations with an attempt whose outcome is not known yet."""
+        return self.totals.count(Category.IN_DOUBT) + self.outside.count(Category.IN_DOUBT)
+
+    @property
+    def unchecked(self) -> list[str]:
+        """Channels holding money without settlement figures to compare with."""
+        return [c.channel for c in self.checks if c.status == "unchecked"]
+
+    @property
+    def balanced(self) -> bool:
+        """Every yuan accounted for: the channels' figures equal the journal, nothing lost,
+        unconfirmed, doubled or in doubt, no money from outside the roster, no channel
+        unchecked."""
+        return (
+            all(c.status == "match" for c in self.checks)
+            and self.lost_minor == 0
+            and self.unconfirmed_minor == 0
+            and self.doubled == 0
+            and self.in_doubt == 0
+            and self.outside.received_minor == 0
+        )
+
+    def payer_ids(self) -> list[str]:
+        """The payers' ids as the roster has them (unmasked), in the order of ``details()``;
+        for those who must mask them their own way (public notices)."""
+        return list(self._owed.payer_id)
+
+    def details(self) -> Iterator[DetailRow]:
+        """Every obligation of the roster, in roster order."""
+        return (DetailRow._make(row) for row in self.detail_rows())
+
+    def detail_rows(self) -> Iterator[tuple[Any, ...]]:
+        """``details()`` as plain tuples in ``DetailRow`` order (300,000 of them, quickly)."""
+        o, got, cats, why = self._owed, self._received, self._categories, self._why.get
+        with quiet_gc():
+            for i, attempts in enumerate(self._attempts):
+                channels, records = _joined(attempts)
+                yield (
+                    o.line[i],
+                    mask_payer(o.payer_id[i]),
+                    o.name[i],
+                    o.township[i],
+                    o.village[i],
+                    o.period[i],
+                    o.reference[i],
+                    o.grade[i],
+                    o.owed[i],
+                    got[i],
+                    o.currency[i],
+                    cats[i],
+                    channels,
+                    records,
+                    why(i, ""),
+                )
+
+    def csv_rows(self) -> Iterator[tuple[object, ...]]:
+        """``details()`` as the lines of details.csv (``CSV_HEADER``): money as decimal
+        text, resident ID numbers masked."""
+        fmt = _money_texts(self.currency)
+        for r in self.detail_rows():
+            yield (r[0], r[1], r[2], r[3], r[4], r[6], fmt(r[8]), fmt(r[9]), r[11].value, *r[12:])
+
+    def summary(self, *, concerns: int = 1000) -> dict[str, Any]:
+        """Everything but the per-payer details, for ``--json`` (at most ``concerns``)."""
+        return {
+            "generated_at": self.generated_at.isoformat(),
+            "journal": self.journal,
+            "roster": self.roster,
+            "currency": self.currency,
+            "balanced": self.balanced,
+            "lost_minor": self.lost_minor,
+            "unconfirmed_minor": self.unconfirmed_minor,
+            "doubled": self.doubled,
+            "in_doubt": self.in_doubt,
+            "unchecked_channels": self.unchecked,
+            "totals": self.totals.as_dict(),
+            "not_in_roster": self.outside.as_dict(),
+            "townships": [t.as_dict() for t in self.townships.values()],
+            "periods": [p.as_dict() for p in self.periods.values()],
+            "channels": [c.as_dict() for c in self.channels],
+            "operators": [o.as_dict() for o in self.operators],
+            "settlements": [c.as_dict() for c in self.checks],
+            "concerns_total": len(self.concerns),
+            "concerns": [c.as_dict() for c in self.concerns[:concerns]],
+            "journal_rows": self.journal_rows,
+            "timings": dict(self.timings),
+        }
+
+
+def _joined(attempts: list[Attempt] | None) -> tuple[str, str]:
+    """An obligation's channels (each once) and record ids, ``;``-separated."""
+    if attempts is None:
+        return "", ""
+    if len(attempts) == 1:
+        return attempts[0].channel, attempts[0].id
+    return ";".join(dict.fromkeys(a.channel for a in attempts)), ";".join(a.id for a in attempts)
+
+
+def mask_payer(payer_id: str) -> str:
+    """A payer id as reports print it: a resident ID number with only its region code and
+    last four (quickly), anything else through the general scrubber."""
+    if len(payer_id) == 18 and payer_id[:17].isdigit():
+        return payer_id[:6] + "********" + payer_id[14:]  # mask_id_number, inline
+    return mask_payer_id(payer_id)
+
+
+def _money_texts(currency: str) -> Callable[[int], str]:
+    """A formatter of minor units that remembers what it formatted (amounts repeat)."""
+    texts: dict[int, str] = {}
+
+    def text(minor: int) -> str:
+        found = texts.get(minor)
+        if found is None:
+            found = texts[minor] = yuan(minor, currency)
+        return found
+
+    return text

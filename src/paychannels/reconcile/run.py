@@ -1,0 +1,238 @@
+"""``reconcile``: the roster against the journal and the channels' own figures, in one pass.
+
+The roster is read (in a second process when it is big) while the journal is streamed;
+then every obligation gets its category, every channel's settlement figures are checked,
+and the totals per township, period, channel and collecting operator are added up.
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from paychannels.journal import Journal, open_journal
+from paychannels.journal.base import LedgerRow
+from paychannels.reconcile.checks import check_channels
+from paychannels.reconcile.classify import classify
+from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
+from paychannels.reconcile.owed import Owed, start_reading
+from paychannels.reconcile.quiet_gc import quiet_gc
+from paychannels.reconcile.result import Reconciliation, mask_payer
+from paychannels.reconcile.taken import Attempt, Taken, gather
+from paychannels.roster import RosterOptions
+from paychannels.settlement import SettlementKind, recorded_settlements
+
+__all__ = ["reconcile"]
+
+
+def reconcile(
+    journal: Journal | str,
+    roster: str | Path,
+    *,
+    encoding: str = "auto",
+    options: RosterOptions | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Reconciliation:
+    """Reconcile a roster against a journal (an open ``Journal`` or its URL).
+
+    ``progress(n)`` is called as journal records are read (for a progress bar).
+
+    ``RosterError`` (listing every problem of the file) when the roster has problems: an
+    obligation that cannot be read cannot be reconciled.
+    """
+    own = isinstance(journal, str)
+    j = open_journal(journal) if isinstance(journal, str) else journal
+    clock = _Phases()
+    try:
+        if own:
+            j.check_schema()
+        reading = start_reading(roster, encoding=encoding, options=options)
+        clock.lap("started")
+        settlements = recorded_settlements(j)
+        kinds = {name: {s.kind for s in found} for name, found in settlements.items()}
+        pages = j.scan_ledger()
+        taken = gather(
+            pages if progress is None else _counting(pages, progress),
+            terminals=frozenset(n for n, k in kinds.items() if SettlementKind.TERMINAL in k),
+            providers=frozenset(n for n, k in kinds.items() if SettlementKind.PROVIDER in k),
+        )
+        clock.lap("journal")
+        owed = reading.result().checked()
+        clock.lap("roster wait")
+        url = j.url
+    finally:
+        if own:
+            j.close()
+    with quiet_gc():
+        checks = check_channels(settlements, taken)
+        clock.lap("checks")
+        rec = _assemble(owed, taken, checks, url)
+        clock.lap("assemble")
+    rec.timings = clock.laps
+    return rec
+
+
+class _Phases:
+    """Seconds per phase, for the benchmark and ``--debug``."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(now - self._last, 4)
+        self._last = now
+
+
+def _counting(
+    pages: Iterator[list[LedgerRow]], progress: Callable[[int], None]
+) -> Iterator[list[LedgerRow]]:
+    for page in pages:
+        progress(len(page))
+        yield page
+
+
+def _assemble(owed: Owed, taken: Taken, checks: list[ChannelCheck], url: str) -> Reconciliation:
+    currency = owed.currency[0] if len(owed) else "CNY"
+    categories: list[Category] = []
+    received = array("q")
+    why: dict[int, str] = {}
+    found: list[list[Attempt] | None] = []
+    concerns: list[Concern] = []
+    by_payer = taken.attempts
+    unpaid = Category.UNPAID
+    for i, (payer, reference) in enumerate(zip(owed.payer_id, owed.reference, strict=True)):
+        attempts = by_payer.get(payer)
+        if attempts is not None:
+            if len(attempts) == 1 and attempts[0].reference == reference:
+                del by_payer[payer]  # the common case: one payment, for this obligation
+            else:
+                attempts = _take(by_payer, payer, reference)
+        found.append(attempts)
+        if attempts is None:  # nobody tried: the commonest case after "paid", quickly
+            categories.append(unpaid)
+            received.append(0)
+            continue
+        category, got, text, flags = classify(owed.owed[i], owed.currency[i], attempts, taken)
+        categories.append(category)
+        received.append(got)
+        if text:
+            why[i] = text
+        if category in CONCERNS or flags:
+            concerns.append(_concern(owed, i, category, text, flags, attempts))
+    totals = _groups(categories, owed.owed, received, None)["all"]
+    townships = _groups(categories, owed.owed, received, [t or "—" for t in owed.township])
+    periods = _groups(categories, owed.owed, received, owed.period)
+    outside = GroupTotals("not in roster")
+    left: dict[tuple[str, str], list[Attempt]] = {}
+    for a_payer, items in by_payer.items():
+        for a in items:
+            left.setdefault((a_payer, a.reference), []).append(a)
+    for (payer, reference), attempts in sorted(left.items()):
+        category, got, text, flags = classify(0, currency, attempts, taken)
+        held = sum(1 for a in attempts if a.status == "SUCCEEDED")
+        if category is Category.UNPAID and not held and not flags:
+            continue  # a declined attempt for someone not on the roster: nothing to do
+        outside.add(category, 0, got)
+        concerns.append(
+            Concern(
+                Category.NOT_IN_ROSTER.value,
+                f"not on the roster ({category.value}); {text}".rstrip("; "),
+                payer=mask_payer(payer),
+                reference=reference,
+                records=tuple(a.id for a in attempts),
+            )
+        )
+    for check in checks:
+        for stmt in check.statements:
+            for text in stmt.differences:
+                concerns.append(Concern("settlement", f"{check.channel}: {stmt.source}: {text}"))
+        if check.status == "unchecked":
+            concerns.extend(Concern("settlement", f"{check.channel}: {n}") for n in check.notes)
+    operators = sorted(taken.operators.values(), key=lambda o: -o.held_minor)
+    return Reconciliation(
+        generated_at=datetime.now(UTC),
+        journal=url,
+        roster=owed.file,
+        currency=currency,
+        totals=totals,
+        townships=townships,
+        periods=periods,
+        channels=sorted(taken.channels.values(), key=lambda c: c.channel),
+        operators=operators,
+        checks=checks,
+        concerns=concerns,
+        outside=outside,
+        journal_rows=taken.rows,
+        _owed=owed,
+        _categories=categories,
+        _received=received,
+        _why=why,
+        _attempts=found,
+    )
+
+
+def _take(by_payer: dict[str, list[Attempt]], payer: str, reference: str) -> list[Attempt] | None:
+    """A payer's payments for one reference, taken out of ``by_payer``."""
+    attempts = by_payer[payer]
+    mine = [a for a in attempts if a.reference == reference]
+    rest = [a for a in attempts if a.reference != reference]
+    if rest:
+        by_payer[payer] = rest
+    else:
+        del by_payer[payer]
+    return mine or None
+
+
+def _groups(
+    categories: list[Category], owed: array[int], received: array[int], names: list[str] | None
+) -> dict[str, GroupTotals]:
+    """Totals per group name (``None``: one group, ``all``), by category, in name order."""
+    sums: dict[tuple[str, Category], list[int]] = {}
+    keys = (
+        zip(names, categories, strict=True)
+        if names is not None
+        else (("all", c) for c in categories)
+    )
+    for key, o, r in zip(keys, owed, received, strict=True):
+        found = sums.get(key)
+        if found is None:
+            sums[key] = [1, o, r]
+        else:
+            found[0] += 1
+            found[1] += o
+            found[2] += r
+    groups: dict[str, GroupTotals] = {}
+    for (name, category), (n, o, r) in sorted(sums.items()):
+        group = groups.get(name)
+        if group is None:
+            group = groups[name] = GroupTotals(name)
+        group.add(category, o, r, n)
+    return groups if groups or names is not None else {"all": GroupTotals("all")}
+
+
+def _concern(
+    owed: Owed,
+    i: int,
+    category: Category,
+    text: str,
+    flags: tuple[str, ...],
+    attempts: list[Attempt] | None,
+) -> Concern:
+    parts = [text] if category in CONCERNS and text else []
+    parts.extend(f"attention: {flag}" for flag in flags)
+    return Concern(
+        category.value if category in CONCERNS else "attention",
+        "; ".join(parts),
+        payer=mask_payer(owed.payer_id[i]),
+        name=owed.name[i],
+        township=owed.township[i],
+        village=owed.village[i],
+        reference=owed.reference[i],
+        line=owed.line[i],
+        records=tuple(a.id for a in attempts or ()),
+    )

@@ -1,0 +1,179 @@
+"""``paychannels demo`` end to end, through the real command in its own process.
+
+One small day (``PAYERS``) is run once for the module with ``--json --keep --out``; its
+summary and the files it leaves are asserted. Two more days are spoiled on purpose
+(``--tamper``) and must not balance: the verdict is computed, not assumed. One of them runs
+with stderr on a pseudo-terminal, where the progress bars must show.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pty
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paychannels.demo.channels import CHANNELS
+
+PAYERS = 300
+#: the settlement kind each style of channel must have been checked with
+_KIND = {"sync": "terminal", "async": "provider", "batch": "bank"}
+
+
+@dataclass
+class Ran:
+    """One finished demo: exit status, summary (JSON on stdout), stderr, workspace."""
+
+    code: int
+    summary: dict[str, Any]
+    stderr: str
+    folder: Path
+
+
+def _demo(folder: Path, *extra: str, payers: int = PAYERS, stderr: int | None = None) -> Ran:
+    proc = subprocess.run(
+        [sys.executable, "-m", "paychannels.cli.main", "demo", "--payers", str(payers),
+         "--json", "--out", str(folder), *extra],
+        stdout=subprocess.PIPE,
+        stderr=stderr if stderr is not None else subprocess.PIPE,
+        text=True,
+        timeout=240,
+        check=False,
+    )  # fmt: skip
+    assert proc.stdout.lstrip().startswith("{"), proc.stderr
+    return Ran(proc.returncode, json.loads(proc.stdout), proc.stderr or "", folder)
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory: pytest.TempPathFactory) -> Ran:
+    return _demo(tmp_path_factory.mktemp("demo") / "day", "--keep")
+
+
+def test_the_day_balances_and_exits_zero(day: Ran) -> None:
+    s = day.summary
+    assert day.code == 0, s
+    assert s["balanced"] is True and s["reconciliation_balanced"] is True
+    assert (s["lost"], s["doubled"], s["unconfirmed"]) == (0, 0, 0), s["truth_examples"]
+    assert (s["lost_minor"], s["unconfirmed_minor"], s["paid_twice"], s["in_doubt"]) == (0,) * 4
+    assert s["simulator_problems"] == []
+    assert s["payers"] == PAYERS and sum(s["categories"].values()) == PAYERS
+    assert set(s["categories"]) <= {"paid", "unpaid"}  # nothing left half done
+    assert 0 < s["received_minor"] <= s["owed_minor"]
+    # progress bars are for people: none on a pipe
+    assert "\r" not in day.stderr and "collecting" not in day.stderr
+
+
+def test_every_channel_took_part_and_settled(day: Ran) -> None:
+    channels = day.summary["channels"]
+    assert set(channels) == {c.name for c in CHANNELS}
+    for spec in CHANNELS:
+        check = channels[spec.name]
+        assert (check["kind"], check["status"]) == (_KIND[spec.style], "match"), spec.name
+        assert check["statements"] >= 1
+    # the money is traced to who took it: each hall clerk, village assistants, the rest
+    operators = day.summary["operators"]
+    assert {c.clerk for c in CHANNELS if c.clerk} <= set(operators)
+    assert any(o.startswith("协理员-") for o in operators)
+    assert sum(operators.values()) == day.summary["received_minor"]
+
+
+def test_every_injected_fault_was_injected_and_resolved(day: Ran) -> None:
+    s = day.summary
+    faults = s["faults"]
+    injected = {(f["channel"], f["fault"]) for f in faults}
+    for spec in CHANNELS:
+        for fault in spec.faults:
+            assert (spec.name, fault) in injected, (spec.name, fault)
+    assert s["faults_injected"] == len(faults)
+    assert s["faults_open"] == 0
+    assert s["faults_resolved"] + s["faults_for_attention"] == len(faults)
+    for f in faults:
+        assert f["resolved"] or f["attention"], f
+        assert not f["problem"], f
+    by_name = {f["fault"]: f["outcome"] for f in faults}
+    assert "refused (HTTP 401)" in by_name["forged callback"]
+    assert "set aside" in by_name["duplicate result file"]
+    assert by_name["duplicate submission"].startswith("same payment returned")
+    assert "refunded: SUCCEEDED" in by_name["paid twice (in the app, then at the hall)"]
+
+
+def test_the_backend_was_killed_mid_payment_and_recovered(day: Ran) -> None:
+    crash = day.summary["crash"]
+    assert crash is not None and crash["killed"] is True and crash["exit"] == -9
+    assert crash["recovered"] == {"SUCCEEDED": 1}
+    [fault] = [f for f in day.summary["faults"] if f["fault"].startswith("backend killed")]
+    assert fault["payment"] == crash["payment"] and fault["resolved"]
+    assert fault["outcome"].startswith("SUCCEEDED")
+
+
+def test_keep_leaves_journal_reports_and_notices(day: Ran) -> None:
+    folder = day.folder
+    assert day.summary["workspace"] == str(folder)
+    for name in ("journal.db", "roster.csv", "demo.log", "demo-summary.json"):
+        assert (folder / name).is_file(), name
+    reports = folder / "reconciliation"
+    for name in ("report.html", "details.csv", "attention.csv", "summary.json"):
+        assert (reports / name).stat().st_size > 0, name
+    assert json.loads((folder / "demo-summary.json").read_text("utf-8")) == day.summary
+    details = list(csv.DictReader((reports / "details.csv").open(encoding="utf-8-sig")))
+    assert len(details) == PAYERS
+    notices = sorted((folder / "notices").iterdir())
+    assert notices and {p.suffix for p in notices} == {".html", ".csv"}
+    assert sorted(day.summary["files"]["notices"]) == [str(p) for p in notices]
+    roster = list(csv.DictReader((folder / "roster.csv").open(encoding="utf-8-sig")))
+    ids = [r["证件号码"] for r in roster]
+    accounts = [r["银行账号"] for r in roster if r["银行账号"]]
+    for path in [*notices, reports / "details.csv", reports / "report.html"]:
+        text = path.read_text("utf-8-sig")
+        assert not any(i in text for i in ids), path.name
+        assert not any(a in text for a in accounts), path.name
+
+
+def test_a_journal_edited_by_hand_does_not_balance(tmp_path: Path) -> None:
+    ran = _demo(tmp_path / "day", "--tamper", "journal", payers=150)
+    s = ran.summary
+    assert ran.code == 1 and s["balanced"] is False and s["reconciliation_balanced"] is False
+    assert s["unconfirmed"] == 1 and s["lost"] == 0
+    assert s["unconfirmed_minor"] > 0
+    assert "mismatch" in {c["status"] for c in s["channels"].values()}
+    assert any(n.startswith("tampered:") for n in s["notes"])
+
+
+def test_a_sale_behind_the_backends_back_does_not_balance_and_bars_show_on_a_tty(
+    tmp_path: Path,
+) -> None:
+    master, slave = pty.openpty()
+    seen: list[bytes] = []
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.append(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        ran = _demo(tmp_path / "day", "--tamper", "terminal", payers=150, stderr=slave)
+    finally:
+        os.close(slave)
+        reader.join(timeout=5)
+        os.close(master)
+    s = ran.summary
+    assert ran.code == 1 and s["balanced"] is False
+    assert s["lost"] == 1 and s["lost_minor"] == 20000
+    assert s["channels"]["hall-1"]["status"] == "mismatch"
+    bars = b"".join(seen).decode("utf-8", "replace")
+    assert "collecting [" in bars and "\r" in bars and "reconciling" in bars

@@ -1,0 +1,273 @@
+"""Provider bills: the codecs read WeChat Pay and Alipay bills, and refuse what does not add up.
+
+Fixtures hold the documented answers and files (fixtures/wechatpay/tradebill_*,
+fixtures/alipay/bill_*); Alipay's detail file is kept as UTF-8 text and packed here the way
+Alipay ships it (GBK, inside a ZIP whose member names are GBK without the UTF-8 flag).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import io
+import time
+import zipfile
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paychannels.errors import ProtocolError
+from paychannels.providers.alipay import AlipayCodec, AlipayConfig
+from paychannels.providers.alipay import bill as alipay_bill
+from paychannels.providers.base import HttpReply, ProviderError
+from paychannels.providers.bills import BillError, BillLocation, gunzip_bounded, gzip_bytes
+from paychannels.providers.wechatpay import WechatPayCodec
+from paychannels.providers.wechatpay import bill as wechat_bill
+from paychannels.settlement import SettlementKind
+from paychannels.simulators.provider import SimKeys
+from paychannels.simulators.provider.bills import _GbkName
+from paychannels.urls import parse_url
+from paychannels.verification import Headers
+from tests.contract.harnesses.mobile import sim_keys
+from tests.providers.test_wechatpay_codec import config as wechat_config
+from tests.providers.test_wechatpay_codec import reply as wechat_reply
+
+ROOT = Path(__file__).resolve().parents[2] / "fixtures"
+DAY = date(2026, 1, 5)
+PAY_A, PAY_B = "pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ", "pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHM"
+REFUND = "rfd_01JD3M8Q2W5X7Y9Z0ABCDEFGHK"
+
+
+@pytest.fixture(scope="module")
+def keys() -> SimKeys:
+    return dataclasses.replace(
+        sim_keys(),
+        mchid="1230000109",
+        appid="wxd678efh567hg6787",
+        alipay_seller_id="2088101122136241",
+    )
+
+
+@pytest.fixture(scope="module")
+def wechat(keys: SimKeys) -> WechatPayCodec:
+    return WechatPayCodec(wechat_config(keys), now=time.time)
+
+
+@pytest.fixture(scope="module")
+def alipay(keys: SimKeys) -> AlipayCodec:
+    url = f"alipay+https://openapi.alipay.com/gateway.do?app_id={keys.alipay_app_id}"
+    opts = {**keys.alipay_options(), "seller_id": keys.alipay_seller_id}
+    return AlipayCodec(
+        AlipayConfig.from_url(parse_url(url), opts), gateway_path="/gateway.do", now=time.time
+    )
+
+
+def wechat_file() -> bytes:
+    return (ROOT / "wechatpay" / "tradebill_file_all.csv").read_bytes()
+
+
+def location_for(data: bytes, *, compressed: bool = True) -> BillLocation:
+    return BillLocation(
+        "https://api.mch.weixin.qq.com/v3/billdownload/file?token=t",
+        "SHA1",
+        hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        compressed=compressed,
+    )
+
+
+def alipay_zip(text: str, *, name: str = "2088101122136241_20260105_业务明细.csv") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_GbkName(name), text.encode("gb18030"))
+        summary = "2088101122136241_20260105_业务明细(汇总).csv"
+        archive.writestr(_GbkName(summary), "#汇总".encode("gbk"))
+    return buffer.getvalue()
+
+
+def alipay_text() -> str:
+    return (ROOT / "alipay" / "bill_trade_detail.csv").read_text("utf-8")
+
+
+# -- WeChat Pay -------------------------------------------------------------------------------
+
+
+def test_wechat_trade_bill_where_and_what(wechat: WechatPayCodec, keys: SimKeys) -> None:
+    call = wechat.bill_request(DAY)
+    assert call.method == "GET"
+    assert call.path == "/v3/bill/tradebill?bill_date=2026-01-05&bill_type=ALL&tar_type=GZIP"
+    assert any(name == "Authorization" for name, _ in call.headers)
+    answer = (ROOT / "wechatpay" / "tradebill_ok.json").read_bytes().strip()
+    where = wechat.bill_location(DAY, wechat_reply(keys, 200, answer))
+    assert where is not None and where.compressed and where.hash_type == "SHA1"
+    assert where.url.startswith("https://api.mch.weixin.qq.com/v3/billdownload/file?token=")
+    none = (ROOT / "wechatpay" / "tradebill_no_statement.json").read_bytes().strip()
+    assert wechat.bill_location(DAY, wechat_reply(keys, 400, none)) is None
+    fetch = wechat.bill_download(where, "/v3/billdownload/file?token=x")
+    assert fetch.path == "/v3/billdownload/file?token=x" and fetch.headers  # signed
+    with pytest.raises(ProtocolError, match="not on the API host"):
+        wechat.bill_download(where, None)
+
+
+def test_wechat_answer_without_signature_or_hash_is_refused(
+    wechat: WechatPayCodec, keys: SimKeys
+) -> None:
+    answer = (ROOT / "wechatpay" / "tradebill_ok.json").read_bytes().strip()
+    with pytest.raises(ProtocolError, match="not trustworthy"):
+        wechat.bill_location(DAY, HttpReply(200, Headers({}), answer))
+    with pytest.raises(ProtocolError, match="hash"):
+        wechat.bill_location(DAY, wechat_reply(keys, 200, b'{"download_url":"https://x/y"}'))
+    busy = b'{"code":"SYSTEM_ERROR","message":"busy"}'
+    with pytest.raises(ProviderError, match="SYSTEM_ERROR"):
+        wechat.bill_location(DAY, wechat_reply(keys, 500, busy))
+
+
+def test_wechat_bill_lines_and_settlement(wechat: WechatPayCodec) -> None:
+    data = wechat_file()
+    bill = wechat.read_bill(DAY, location_for(data), gzip_bytes(data))
+    assert [(x.record_id, x.kind, x.minor) for x in bill.lines] == [
+        (PAY_A, "payment", 38000),
+        (PAY_B, "payment", 10000),
+        (REFUND, "refund", 10000),
+    ]
+    assert bill.lines[0].ref == "4200002026010512345678901234"
+    s = bill.settlement(datetime(2026, 1, 6, tzinfo=UTC))
+    assert (s.kind, s.key, s.net_minor, s.payments, s.refunds) == (
+        SettlementKind.PROVIDER,
+        "2026-01-05",
+        38000,
+        2,
+        1,
+    )
+    assert s.dates == ("2026-01-05",) and s.items is not None and len(s.items) == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace("`1230000109", "`1900000001", 1), "not ours"),
+        (lambda t: t.replace("`3,`480.00", "`3,`480.01"), "states 48001"),
+        (lambda t: t.replace("`3,`480.00", "`2,`480.00"), "states 2 trades"),
+        (lambda t: t.replace("`SUCCESS", "`MAYBE", 1), "MAYBE"),
+        (lambda t: t.replace("`380.00", "`380.0O", 1), "not an amount"),
+        (lambda t: t.split("总交易单数")[0], "no totals line"),
+        (lambda t: t.replace("商户订单号", "order", 1), "lacks the column"),
+        (lambda t: t.replace("`CNY", "`USD", 1), "currency"),
+    ],
+)
+def test_wechat_bill_that_does_not_add_up_is_refused(
+    wechat: WechatPayCodec, change: object, message: str
+) -> None:
+    data = change(wechat_file().decode("utf-8")).encode("utf-8")  # type: ignore[operator]
+    with pytest.raises(BillError, match=message):
+        wechat.read_bill(DAY, location_for(data, compressed=False), data)
+
+
+def test_wechat_bill_hash_and_compression_are_checked(wechat: WechatPayCodec) -> None:
+    data = wechat_file()
+    wrong = dataclasses.replace(location_for(data), hash_value="0" * 40)
+    with pytest.raises(BillError, match="SHA-1"):
+        wechat.read_bill(DAY, wrong, gzip_bytes(data))
+    with pytest.raises(BillError, match="not gzip"):
+        wechat.read_bill(DAY, location_for(data), data)
+    with pytest.raises(BillError, match="truncated"):
+        wechat.read_bill(DAY, location_for(data), gzip_bytes(data)[:-12])
+
+
+def test_a_gzip_bomb_is_refused() -> None:
+    bomb = gzip_bytes(b"0" * (3 << 20))
+    assert len(bomb) < 10_000
+    with pytest.raises(BillError, match="larger than"):
+        gunzip_bounded(bomb, limit=1 << 20)
+
+
+# -- Alipay -----------------------------------------------------------------------------------
+
+
+def test_alipay_bill_where_and_what(alipay: AlipayCodec, keys: SimKeys) -> None:
+    from tests.providers.test_alipay_codec import answer
+
+    call = alipay.bill_request(DAY)
+    assert b"alipay.data.dataservice.bill.downloadurl.query" in call.body
+    assert b"bill_date" in call.body and b"sign=" in call.body
+    where = alipay.bill_location(
+        DAY, answer(keys, alipay_bill.BILL_METHOD, "bill_downloadurl_ok.json")
+    )
+    assert where is not None and where.url.startswith("https://dwbillcenter.alipay.com/")
+    assert "dwbillcenter.alipay.com".endswith(alipay.bill_hosts[0])
+    missing = answer(keys, alipay_bill.BILL_METHOD, "bill_downloadurl_not_exist.json")
+    assert alipay.bill_location(DAY, missing) is None
+    fetch = alipay.bill_download(where, None)
+    assert fetch.method == "GET" and fetch.path == where.url
+
+
+def test_alipay_bill_lines(alipay: AlipayCodec) -> None:
+    bill = alipay.read_bill(DAY, BillLocation("x"), alipay_zip(alipay_text()))
+    assert [(x.record_id, x.kind, x.minor) for x in bill.lines] == [
+        (PAY_A, "payment", 38000),
+        (PAY_B, "payment", 10000),
+        (REFUND, "refund", 10000),
+    ]
+    assert bill.lines[0].ref == "2026010522001404070200176844"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda t: t.replace("共480.00元", "共480.01元"), "states 2 trades of 48001"),
+        (lambda t: t.replace("#退款合计：1笔", "#退款合计：2笔"), "states 2 refunds"),
+        (lambda t: t.replace("2088101122136241", "2088000000000001", 1), "not our seller"),
+        (lambda t: t.replace("交易\t", "转账\t", 1), "转账"),
+        (lambda t: t.replace("#交易合计", "#other"), "no total line"),
+        (lambda t: t.replace("支付宝交易号,", "", 1), "expected the header"),
+    ],
+)
+def test_alipay_bill_that_does_not_add_up_is_refused(
+    alipay: AlipayCodec, change: object, message: str
+) -> None:
+    text = change(alipay_text())  # type: ignore[operator]
+    with pytest.raises(BillError, match=message):
+        alipay.read_bill(DAY, BillLocation("x"), alipay_zip(text))
+
+
+def test_alipay_archive_problems(alipay: AlipayCodec) -> None:
+    with pytest.raises(BillError, match="not a ZIP"):
+        alipay.read_bill(DAY, BillLocation("x"), b"PK\x03\x04 nonsense")
+    with pytest.raises(BillError, match="no single"):
+        alipay.read_bill(DAY, BillLocation("x"), alipay_zip(alipay_text(), name="readme.csv"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=600))
+def test_garbage_bills_raise_only_bill_errors(data: bytes) -> None:
+    codec_location = BillLocation(
+        "x", "SHA1", hashlib.sha1(data, usedforsecurity=False).hexdigest()
+    )
+    for read in (
+        lambda: wechat_bill.read_trade_bill(data, day=DAY, location=codec_location, mchid="1"),
+        lambda: wechat_bill.read_trade_bill(
+            data, day=DAY, location=dataclasses.replace(codec_location, compressed=True), mchid="1"
+        ),
+        lambda: alipay_bill.read_trade_bill(data, day=DAY, seller_id=None),
+    ):
+        with contextlib.suppress(BillError):
+            read()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_garbled_bill_lines_raise_only_bill_errors(extra: list[str]) -> None:
+    text = wechat_file().decode("utf-8").splitlines()
+    mangled = "\r\n".join(text[:2] + extra + text[2:]).encode("utf-8")
+    with contextlib.suppress(BillError):
+        wechat_bill.read_trade_bill(
+            mangled, day=DAY, location=location_for(mangled, compressed=False), mchid="1230000109"
+        )
+    lines = alipay_text().splitlines()
+    with contextlib.suppress(BillError):
+        alipay_bill.read_trade_bill(
+            alipay_zip("\r\n".join(lines[:6] + extra + lines[6:])), day=DAY, seller_id=None
+        )

@@ -1,0 +1,151 @@
+"""Constructed collection days for the reconciliation tests: a roster and a journal whose
+records are written exactly as a test says (status, amount taken, reference, operator,
+attention), so the right answer for every payer is known."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from paychannels import Money, PaymentRequest, Status
+from paychannels.idnumbers import with_check_digit
+from paychannels.journal import Change, Journal, NewRecord, open_journal
+from paychannels.models import EventType
+from paychannels.reasons import Reason
+from paychannels.settlement import Settlement
+
+T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
+HEAD = "证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"
+
+
+def payer(n: int) -> str:
+    """A valid resident ID number, the n-th of the day."""
+    return with_check_digit(f"15222119800101{n:03d}")
+
+
+@dataclass
+class Day:
+    """A roster file and a journal being filled."""
+
+    folder: Path
+    journal: Journal
+    lines: list[str] = field(default_factory=list)
+    ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    line_of: dict[int, int] = field(default_factory=dict)  # payer number -> roster line
+
+    @classmethod
+    def open(cls, folder: Path, journal_url: str) -> Day:
+        journal = open_journal(journal_url)
+        journal.migrate()
+        return cls(folder, journal)
+
+    def inputs(self) -> list[str]:
+        """``--roster`` and ``--db`` for the commands that read this day."""
+        return ["--roster", str(self.roster), "--db", self.journal.url]
+
+    @property
+    def roster(self) -> Path:
+        path = self.folder / "roster.csv"
+        path.write_text(HEAD + "".join(self.lines), "utf-8")
+        return path
+
+    def owe(
+        self,
+        n: int,
+        amount: str,
+        *,
+        name: str = "张三",
+        town: str = "科尔沁镇",
+        village: str = "新立村",
+        grade: str = "一档",
+    ) -> str:
+        self.lines.append(
+            f"{payer(n)},{name},{town},{village},城乡居民基本养老保险,{grade},{amount},2026,hall\n"
+        )
+        self.line_of[n] = len(self.lines) + 1  # the header is line 1
+        return payer(n)
+
+    def pay(
+        self,
+        n: int,
+        amount: str,
+        *,
+        channel: str = "hall-1",
+        status: Status = Status.SUCCEEDED,
+        taken: str | None = None,
+        ref: str | None = None,
+        operator: str | None = None,
+        attention: str | None = None,
+        reference: str = "2026:城乡居民基本养老保险",
+        at: datetime = T0,
+        changed: datetime | None = None,
+    ) -> str:
+        """A payment in ``status`` (through DISPATCHED; UNKNOWN first for NEEDS_ATTENTION)."""
+        rid = f"pay_{next(self.ids):06d}"
+        req = PaymentRequest(
+            payer_id=payer(n),
+            amount=Money(amount, "CNY"),
+            reference=reference,
+            idempotency_key=f"k-{rid}",
+            operator=operator,
+        )
+        self.journal.create(
+            NewRecord(rid, "payment", channel, req, rid),
+            now=at,
+            then=[Change(to_status=Status.DISPATCHED, new_attempt=True)],
+        )
+        steps: list[Change] = []
+        if status is Status.NEEDS_ATTENTION:
+            steps.append(Change(to_status=Status.UNKNOWN, reason=Reason.NO_ANSWER))
+        if status is Status.REVERSED:
+            steps.append(
+                Change(to_status=Status.SUCCEEDED, amount_taken=req.amount, channel_ref=ref)
+            )
+        got = Money(taken, "CNY") if taken is not None else None
+        if status is Status.SUCCEEDED:
+            got = got or req.amount
+        reason = Reason.INSUFFICIENT_FUNDS if status is Status.DECLINED else None
+        steps.append(Change(to_status=status, amount_taken=got, channel_ref=ref, reason=reason))
+        if attention:
+            steps.append(Change(event=EventType.ATTENTION, attention=attention))
+        self.journal.modify(rid, lambda _r: steps, now=changed or at + timedelta(minutes=1))
+        return rid
+
+    def refund(
+        self,
+        parent: str,
+        amount: str,
+        *,
+        ref: str | None = None,
+        channel: str = "hall-1",
+        at: datetime = T0,
+    ) -> str:
+        rid = f"rfd_{next(self.ids):06d}"
+        record = self.journal.get(parent)
+        req = PaymentRequest(
+            payer_id=record.payer_id,
+            amount=Money(amount, "CNY"),
+            reference=record.reference,
+            idempotency_key=f"k-{rid}",
+        )
+        self.journal.create(
+            NewRecord(rid, "refund", channel, req, rid, parent_id=parent),
+            now=at,
+            then=[
+                Change(to_status=Status.DISPATCHED, new_attempt=True),
+                Change(to_status=Status.SUCCEEDED, amount_taken=req.amount, channel_ref=ref),
+            ],
+        )
+        return rid
+
+    def settle(self, channel: str, settlement: Settlement) -> None:
+        entry = self.journal.state_get(channel, settlement.state_key)
+        self.journal.state_put(
+            channel,
+            settlement.state_key,
+            settlement.to_json(),
+            expected_version=entry.version if entry else 0,
+            now=settlement.recorded_at,
+        )
