@@ -18,6 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
 from paychannels.drivers.nexo import build
@@ -28,10 +29,18 @@ from paychannels.drivers.nexo.envelope import SaleToPOIRequest
 from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.inquiry import event_text, read_reply, read_status
 from paychannels.drivers.nexo.notifications import NotificationReader
+from paychannels.drivers.nexo.report import read_settlement_report, report_name
 from paychannels.drivers.nexo.serviceids import Kind, Marker, ServiceIds
-from paychannels.errors import ChannelError, OutcomeUnknownError, UnsupportedOperation
+from paychannels.errors import (
+    ChannelError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    UnsupportedOperation,
+)
 from paychannels.masking import scrub
 from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
+from paychannels.settlement import record_settlement
 from paychannels.status import Status
 
 __all__ = ["CloudPosChannel", "NexoSettings", "ReversalRefused", "scrub_secrets"]
@@ -58,6 +67,7 @@ class NexoSettings:
     abort_wait: float = 10.0  # how long cancel() waits for the aborted payment to end
     poll_every: float = 0.25
     where: str = "nexo"
+    report_url: str = ""  # where the acquirer's daily settlement reports are (a folder URL)
 
 
 class CloudPosChannel(Channel):
@@ -233,6 +243,20 @@ class CloudPosChannel(Channel):
         if reply is None or reply.DiagnosisResponse is None:
             raise NexoFormatError("the diagnosis request got no DiagnosisResponse")
         return reply.DiagnosisResponse
+
+    def download_report(self, ctx: ChannelContext, day: date) -> ProviderBill:
+        """The acquirer's settlement report for ``day``, recorded as settlement figures.
+
+        A cloud terminal has no end of day on its API; the acquirer's report of what it
+        settled, payment by payment, is what reconciliation compares the journal with.
+        """
+        if not self.settings.report_url:
+            raise ConfigurationError(f"{self.settings.where}: no report_url for settlement reports")
+        url = f"{self.settings.report_url.rstrip('/')}/{report_name(day)}"
+        raw = self.cloud.fetch(url, limit=MAX_BILL_BYTES, timeout=BILL_TIMEOUT)
+        bill = read_settlement_report(raw, day=day, source=f"{self.settings.where}: {url}")
+        record_settlement(ctx, bill.settlement(ctx.clock.now()))
+        return bill
 
     def transcript(self) -> str:
         """The scrubbed exchanges with the cloud so far."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import httpx
 
 from paychannels.drivers.nexo.envelope import Reply, SaleToPOIRequest, decode_reply, encode
-from paychannels.errors import NotSentError, OutcomeUnknownError
+from paychannels.errors import NotSentError, OutcomeUnknownError, ProtocolError
 from paychannels.providers.base import HttpCall, HttpReply
 from paychannels.providers.http import ProviderHTTP, Transcript
 
@@ -146,6 +146,15 @@ class Cloud:
         if body.lower() in (b"ok", b'"ok"'):
             return None
         return decode_reply(body)
+
+    def fetch(self, url: str, *, limit: int, timeout: float) -> bytes:
+        """GET a file (a settlement report) at an absolute URL the channel configured."""
+        call = HttpCall("GET", url, b"", self._headers[1:], f"GET {url.rsplit('/', 1)[-1]}")
+        reply = self._queries.send(call, max_body=limit, timeout=timeout)
+        if reply.status != 200:
+            said = reply.body[:200].decode("utf-8", "replace")
+            raise ProtocolError(f"{url} answered HTTP {reply.status}: {said}")
+        return reply.body
 
     def close(self) -> None:
         """Close the pooled connections."""

@@ -34,7 +34,7 @@ FORM = (
 )
 _URL = {"poi", "mode", "sale_id", "timeout", "status_timeout", "connect_timeout"}
 _URL |= {"status_wait", "abort_wait", "currency", "notify_header", "notify_window"}
-_OPTIONS = {"api_key", "notify_secret", "transport", "attempts", "backoff"}
+_OPTIONS = {"api_key", "notify_secret", "transport", "attempts", "backoff", "report_url"}
 _IDENT = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 
@@ -50,6 +50,16 @@ def _secrets(settings: Settings) -> list[str]:
     if not all(isinstance(s, str) and len(s) >= 16 for s in items):
         raise ConfigurationError(f"{settings.source}: notify_secret must be text of 16+ characters")
     return list(items)
+
+
+def _report_url(settings: Settings, base: str) -> str:
+    """Where daily settlement reports are: HTTPS, or on the (loopback) cloud's own origin."""
+    url = settings.text("report_url", "") or ""
+    if url and not url.startswith(("https://", base + "/")):
+        raise ConfigurationError(
+            f"{settings.source}: report_url must be https://... (or on {base} for a simulator)"
+        )
+    return url
 
 
 def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
@@ -104,6 +114,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
         status_wait=settings.number("status_wait", 150.0),
         abort_wait=settings.number("abort_wait", 10.0),
         where=where,
+        report_url=_report_url(settings, base),
     )
     reader = NotificationReader(who, verifier, currency=currency)
     return CloudPosChannel(cloud, nexo, reader, secrets=channel_secrets)

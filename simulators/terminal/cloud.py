@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from paychannels.drivers.nexo import bodies as b
@@ -41,6 +42,7 @@ from paychannels.simulators.terminal.nexo_replies import (
     response_header,
     transaction_response,
 )
+from paychannels.simulators.terminal.nexo_report import settlement_report
 from paychannels.simulators.terminal.nexo_tickets import Ticket
 from paychannels.simulators.terminal.nexo_work import amount_of, carry_out
 from paychannels.webhooks import TimestampedHmac
@@ -53,6 +55,7 @@ NOTIFY_HEADER = "Nexo-Signature"
 SCHEDULE = (1, 2, 4, 8, 15, 30, 60, 120, 300)
 _JSON = {"Content-Type": "application/json"}
 _AFTER_BOOKING = ("disconnect_after_approval", "cloud_error_after_approval", "garble_reply")
+_REPORT = re.compile(r"^settlement_detail_report_(\d{4})_(\d{2})_(\d{2})\.csv$")
 _FORGER = TimestampedHmac(["a key the receiver does not hold"], header=NOTIFY_HEADER)
 
 
@@ -86,6 +89,8 @@ class SimCloud:
 
     def app(self, request: Request) -> Response:
         """Route one HTTP request (the ``SimServer`` app)."""
+        if request.method == "GET" and "/reports/" in request.path:
+            return self._report(request)
         if request.method != "POST":
             return _json(405, {"message": "POST nexo messages to .../sync or .../async"})
         endpoint = request.path.rstrip("/").rsplit("/", 1)[-1]
@@ -114,6 +119,21 @@ class SimCloud:
         if message.DiagnosisRequest is not None:
             return self._reply(self._diagnosis(message))
         return Response(200, {"Content-Type": "text/plain"}, b"ok")
+
+    def _report(self, request: Request) -> Response:
+        """A day's settlement report (``.../reports/settlement_detail_report_YYYY_MM_DD.csv``)."""
+        if self.api_key is not None and request.headers.optional("x-api-key") != self.api_key:
+            return _json(401, {"status": 401, "errorType": "security", "message": "Unauthorized"})
+        name = request.path.rsplit("/", 1)[-1]
+        m = _REPORT.match(name)
+        if m is None:
+            return _json(404, {"message": f"no report {name[:80]!r}"})
+        try:
+            day = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return _json(404, {"message": f"no report {name[:80]!r}"})
+        body = settlement_report(self.terminal, day)
+        return Response(200, {"Content-Type": "text/csv; charset=utf-8"}, body)
 
     def _reply(self, message: SaleToPOIResponse | SaleToPOIRequest) -> Response:
         return Response(200, dict(_JSON), encode(message))

@@ -74,7 +74,14 @@ def open_hall(tmp_path: Path, *, mode: str = "sync", query: str = "", **sim: obj
     )
     col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
     url = f"nexo+{base}/?poi={POIID}&mode={mode}&status_wait=0&timeout=5&abort_wait=5{query}"
-    channel = col.add_channel("cloud", url, api_key=API_KEY, notify_secret=SECRET, backoff=0.01)
+    channel = col.add_channel(
+        "cloud",
+        url,
+        api_key=API_KEY,
+        notify_secret=SECRET,
+        backoff=0.01,
+        report_url=f"{base}/reports",
+    )
     assert isinstance(channel, CloudPosChannel)
     receiver.bind(col, "cloud")
     return Hall(simulator, col, channel, receiver, base)

@@ -40,7 +40,7 @@ from paychannels.providers.base import (
     ProviderCodec,
     closed_outcome,
 )
-from paychannels.providers.bills import MAX_BILL_BYTES, ProviderBill
+from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
 from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
 from paychannels.settlement import record_settlement
@@ -54,9 +54,6 @@ log = logging.getLogger("paychannels.channels.mobile")
 
 #: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
 GRACE = timedelta(seconds=60)
-#: seconds to wait for a bill (at least): a provider puts a busy day's bill together for a
-#: while before the first byte, far longer than a payment call is given
-BILL_TIMEOUT = 60.0
 _CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
 
 

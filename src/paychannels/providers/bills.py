@@ -23,6 +23,7 @@ from paychannels.errors import ProtocolError
 from paychannels.settlement import Settlement, SettlementItem, SettlementKind
 
 __all__ = [
+    "BILL_TIMEOUT",
     "MAX_BILL_BYTES",
     "BillError",
     "BillLine",
@@ -35,6 +36,9 @@ __all__ = [
 
 #: the largest bill (uncompressed) read: a county's busiest day is a few tens of MB
 MAX_BILL_BYTES = 256 << 20
+#: seconds to wait for a bill (at least): a provider puts a busy day's bill together for a
+#: while before the first byte, far longer than a payment call is given
+BILL_TIMEOUT = 60.0
 _YUAN = re.compile(r"^(-?)(0|[1-9][0-9]{0,13})(?:\.([0-9]{1,2}))?$")
 
 

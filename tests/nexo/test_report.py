@@ -1,0 +1,99 @@
+"""The cloud terminal's settlement report: read from fixtures, refused when wrong, fuzzed,
+and downloaded from the simulated acquirer into the journal's settlement figures."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from paychannels import Money, Status
+from paychannels.drivers.nexo.report import read_settlement_report
+from paychannels.providers.bills import BillError
+from paychannels.settlement import SettlementKind, recorded_settlements
+from tests.nexo.conftest import Hall
+
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "nexo" / "settlement_report_day.csv"
+DAY = datetime(2026, 11, 26).date()
+BEIJING = timezone(timedelta(hours=8))
+
+
+def test_report_fixture_reads_payments_refunds_and_leaves_out_fees() -> None:
+    bill = read_settlement_report(FIXTURE.read_bytes(), day=DAY, source="fixture")
+    assert [(x.record_id, x.kind, x.minor) for x in bill.lines] == [
+        ("pay_01J0000000000000000000001", "payment", 38000),
+        ("pay_01J0000000000000000000002", "payment", 150000),
+        ("rfd_01J0000000000000000000003", "refund", 50000),
+        ("psp:8829001234000104", "payment", 20000),  # keyed on the terminal: not ours
+    ]
+    assert bill.currency == "CNY" and "1 Fee row(s) left out" in bill.source
+    s = bill.settlement(datetime(2026, 11, 26, 23, 0, tzinfo=BEIJING))
+    assert s.kind is SettlementKind.PROVIDER and s.dates == ("2026-11-26",)
+    assert (s.payments, s.gross_minor, s.refunds, s.net_minor) == (3, 208000, 1, 158000)
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda t: t.replace("Gross Credit (GC)", "Gross (GC)"), "line 1: no column 'Gross Credit"),
+        (lambda t: t.replace(",380.00,", ",380.001,"), "line 2, column 'Gross Credit (GC)'"),
+        (lambda t: t.replace(",1500.00,", ",-1500.00,"), "line 3, column 'Gross Credit (GC)'"),
+        (lambda t: t.replace("rfd_01J0000000000000000000003", ""), "line 4, column 'Modif"),
+        (lambda t: t.replace(",CNY,500.00,", ",EUR,500.00,"), "more than one currency"),
+        (lambda t: t.replace(",unionpay,2026-11-26 09:12:03", ""), "line 2: 16 columns"),
+    ],
+)
+def test_a_wrong_report_is_refused_naming_line_and_column(edit: object, message: str) -> None:
+    text = FIXTURE.read_text(encoding="utf-8")
+    assert callable(edit)
+    with pytest.raises(BillError) as raised:
+        read_settlement_report(edit(text).encode(), day=DAY, source="fixture")
+    assert message in str(raised.value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=600) | st.text(max_size=400).map(lambda t: t.encode("utf-8")))
+def test_garbage_raises_only_bill_errors(raw: bytes) -> None:
+    with contextlib.suppress(BillError):
+        read_settlement_report(raw, day=DAY, source="fuzz")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.text(alphabet='0123456789.,-"\n ABCDSettledRefundFee', max_size=30)))
+def test_mangled_rows_under_a_good_header_raise_only_bill_errors(rows: list[str]) -> None:
+    header = FIXTURE.read_text(encoding="utf-8").splitlines()[0]
+    with contextlib.suppress(BillError):
+        read_settlement_report("\n".join([header, *rows]).encode(), day=DAY, source="fuzz")
+
+
+def test_downloaded_report_is_the_terminals_truth_and_reaches_the_journal(hall: Hall) -> None:
+    paid = [hall.pay("380.00"), hall.pay("1500.00")]
+    assert all(p.status is Status.SUCCEEDED for p in paid)
+    refund = hall.col.refund(paid[1].id, Money("500.00", "CNY"))
+    assert refund.status is Status.SUCCEEDED
+    voided = hall.pay("200.00")
+    assert hall.col.cancel(voided.id).status is Status.REVERSED
+    today = datetime.now(BEIJING).date()
+    bill = hall.channel.download_report(hall.col.channel_context("cloud"), today)
+    assert sorted((x.record_id, x.kind, x.minor) for x in bill.lines) == sorted(
+        [
+            (paid[0].id, "payment", 38000),
+            (paid[1].id, "payment", 150000),
+            (refund.id, "refund", 50000),
+        ]
+    )
+    stored = recorded_settlements(hall.col.journal)["cloud"]
+    assert [s.net_minor for s in stored] == [38000 + 150000 - 50000]
+    again = hall.channel.download_report(hall.col.channel_context("cloud"), today)
+    assert again.lines == bill.lines
+    assert len(recorded_settlements(hall.col.journal)["cloud"]) == 1  # replaced, not doubled
+
+
+def test_report_needs_the_api_key(hall: Hall) -> None:
+    reply = httpx.get(f"{hall.base}/reports/settlement_detail_report_2026_11_26.csv")
+    assert reply.status_code == 401
