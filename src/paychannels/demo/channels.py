@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from paychannels.demo.cloud_sim import CloudPosSim
 from paychannels.demo.sims import BankSim, ProviderSim, Running, Stage, TerminalSim
 
 __all__ = ["CHANNELS", "DemoChannel"]
@@ -61,6 +62,15 @@ CHANNELS: tuple[DemoChannel, ...] = (
         start=lambda stage: TerminalSim(stage, transport="pty"),
         faults=("timeout", "lost answer", "declined card", "duplicate submission"),
         clerk="柜员-包巴特尔",
+    ),
+    DemoChannel(
+        name="field-1",
+        kind="cloud POS (nexo over HTTP; a village assistant's smart terminal)",
+        serves="hall",
+        style="sync",
+        start=CloudPosSim,
+        faults=("cloud error", "cloud error after approval", "late answer", "declined card"),
+        assisted=1.0,
     ),
     DemoChannel(
         name="wx",

@@ -13,6 +13,7 @@ import shutil
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -38,6 +39,7 @@ __all__ = [
     "Running",
     "Stage",
     "TerminalSim",
+    "days_between",
 ]
 
 BEIJING = timezone(timedelta(hours=8))
@@ -132,6 +134,7 @@ class TerminalSim(Running):
     """A ZVT terminal simulator on TCP or on a pseudo-terminal (a serial line)."""
 
     faults = tuple(_TERMINAL_FAULTS)
+    scripts: Mapping[str, TerminalScript] = _TERMINAL_FAULTS
 
     def __init__(self, stage: Stage, *, transport: str) -> None:
         self.sim = TerminalSimulator(password=int(PASSWORD), t2=0.3)
@@ -152,7 +155,7 @@ class TerminalSim(Running):
             self.sim.terminal.tag_next(event.record_id)
 
     def inject(self, fault: str) -> None:
-        self.sim.terminal.scripts.push(_TERMINAL_FAULTS[fault])
+        self.sim.terminal.scripts.push(self.scripts[fault])
 
     def after(self, fault: str, payment: str | None) -> Observed | None:
         deadline = time.monotonic() + 5.0  # a power cut: wait for the terminal to be back
@@ -260,7 +263,7 @@ class ProviderSim(Running):
         ch = collector.channel(name)
         assert isinstance(ch, MobilePayChannel)
         ctx = collector.channel_context(name)
-        days = _days(self.stage.day, datetime.now(BEIJING).date())
+        days = days_between(self.stage.day, datetime.now(BEIJING).date())
         bills = [ch.download_bill(ctx, day) for day in days]
         lines = sum(len(b.lines) for b in bills)
         sent = Counter(
@@ -290,7 +293,8 @@ class ProviderSim(Running):
         self.sim.stop()
 
 
-def _days(first: date, last: date) -> list[date]:
+def days_between(first: date, last: date) -> list[date]:
+    """Every day from ``first`` to ``last``, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
