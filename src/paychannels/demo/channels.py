@@ -34,6 +34,9 @@ class DemoChannel:
     clerk: str | None = None  # who takes every payment here (a hall clerk)
     assisted: float = 0.0  # share of payments a village assistant makes for the payer
     crash: bool = False  # a backend process is killed mid-payment here, then recovered
+    #: whose statement settles the day: a terminal's end of day, a bill or report listing
+    #: each payment (providers, a cloud terminal's acquirer), or the bank's result files
+    statement: Literal["terminal", "provider", "bank"] = "terminal"
 
 
 CHANNELS: tuple[DemoChannel, ...] = (
@@ -69,6 +72,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         serves="hall",
         style="sync",
         start=CloudPosSim,
+        statement="provider",
         faults=("cloud error", "cloud error after approval", "late answer", "declined card"),
         assisted=1.0,
     ),
@@ -77,6 +81,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         kind="WeChat Pay v3 (QR code; provider simulator)",
         serves="wechat",
         style="async",
+        statement="provider",
         start=lambda stage: ProviderSim(stage, provider="wechatpay", name="wx"),
         faults=(
             "lost request",
@@ -95,6 +100,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         kind="Alipay (QR code; provider simulator)",
         serves="alipay",
         style="async",
+        statement="provider",
         start=lambda stage: ProviderSim(stage, provider="alipay", name="ali"),
         faults=(
             "lost request",
@@ -110,6 +116,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
         kind="bank batch debit (pain.008 / camt.054; bank simulator)",
         serves="bank",
         style="batch",
+        statement="bank",
         start=BankSim,
         faults=(
             "insufficient funds",
