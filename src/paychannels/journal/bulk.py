@@ -24,7 +24,7 @@ from paychannels.reports import ResultRow
 from paychannels.status import TRANSITIONS, Status, reportable_by_channel
 
 if TYPE_CHECKING:
-    from paychannels.journal.sql import SqlJournal, Tx
+    from paychannels.journal.sqlbase import SqlBase, Tx
 
 __all__ = ["STAGE_COLUMNS", "apply_results"]
 
@@ -134,7 +134,7 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
     )
 
 
-def _stage(journal: SqlJournal, rows: Iterable[ResultRow], via: str) -> int:
+def _stage(journal: SqlBase, rows: Iterable[ResultRow], via: str) -> int:
     """Stage every row (consuming ``rows``); returns how many."""
     with journal._transaction(write=False) as tx:
         tx.run(STAGE_DDL.format(**journal._types()))
@@ -181,7 +181,7 @@ def _leftover(row: Any) -> ResultRow:
     )
 
 
-def _chunk(journal: SqlJournal, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
+def _chunk(journal: SqlBase, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
     if journal.dialect == "postgres":
         tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
     tx.run(_CLASSIFY, (channel, lo, hi))
@@ -219,7 +219,7 @@ def _chunk(journal: SqlJournal, tx: Tx, lo: int, hi: int, channel: str, now: Any
 
 
 def apply_results(
-    journal: SqlJournal, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+    journal: SqlBase, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
 ) -> Iterator[BulkApplied]:
     """``Journal.apply_results`` in SQL; see the module docstring."""
     total = _stage(journal, rows, via)

@@ -1,0 +1,237 @@
+"""The SQL journal's foundation: what a backend provides, the schema, rows to records.
+
+``SqlBase`` declares the hooks a backend (SQLite, PostgreSQL) implements — connections,
+transactions, timestamps, the few statements that differ — and holds what reads and writes
+share: schema migration and turning rows into records and events.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from abc import abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol
+
+from paychannels.errors import (
+    SchemaOutdated,
+    SchemaTooNew,
+)
+from paychannels.journal.base import (
+    Journal,
+)
+from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
+from paychannels.models import Event, EventType, Payment, Record, Refund, trusted
+from paychannels.money import Money
+from paychannels.reasons import Reason
+from paychannels.status import Status
+
+__all__ = ["Row", "SqlBase", "Tx"]
+
+Row = Mapping[str, Any]
+
+
+def _json(text: str) -> Any:
+    return {} if text == "{}" else json.loads(text)
+
+
+class Tx(Protocol):
+    """A transaction as the shared code sees it."""
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """All rows of a query."""
+        ...
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+        ...
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Execute a statement; the number of rows it changed."""
+        ...
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Execute a statement once per parameter row; the total of rows changed."""
+        ...
+
+
+class SqlBase(Journal):
+    """What the SQL journal's reads and writes stand on; see the module docstring."""
+
+    dialect: Dialect
+    for_update: str = ""
+
+    _local: threading.local
+    _connections: list[Any]
+    _connections_lock: threading.Lock
+
+    # -- connections: one per thread, all closed together ----------------------------------
+
+    def _connections_init(self) -> None:
+        self._local = threading.local()
+        self._connections = []
+        self._connections_lock = threading.Lock()
+
+    def _remember(self, conn: Any) -> None:
+        with self._connections_lock:
+            self._connections.append(conn)
+
+    def close(self) -> None:
+        with self._connections_lock:
+            conns, self._connections = self._connections, []
+        for conn in conns:
+            conn.close()
+        self._local = threading.local()
+
+    # -- what a backend provides ------------------------------------------------------------
+
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
+        """A transaction; write transactions serialise against other writers of the row."""
+
+    @abstractmethod
+    def _ts_in(self, value: datetime) -> Any:
+        """A datetime as the database stores it."""
+
+    @abstractmethod
+    def _ts_out(self, value: Any) -> datetime:
+        """A stored timestamp back as an aware UTC datetime."""
+
+    @abstractmethod
+    def _table_exists(self, tx: Tx, name: str) -> bool:
+        """Whether a table exists (for the empty-database case)."""
+
+    @abstractmethod
+    def _stream(
+        self, sql: str, params: Sequence[Any], page: int
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows of one query as plain tuples, ``page`` at a time, from one read snapshot."""
+
+    @abstractmethod
+    def _json_text(self, column: str, key: str) -> str:
+        """SQL for the text value of a top-level key of a JSON text column."""
+
+    def _before_events(self, tx: Tx) -> None:
+        """Called before appending events, to make ``seq`` order equal commit order."""
+
+    def _before_migrate(self, tx: Tx) -> None:
+        """Called at the start of a migration transaction (PostgreSQL takes a lock)."""
+
+    @abstractmethod
+    def _is_obligation_violation(self, exc: BaseException) -> bool:
+        """Whether an exception is the open-obligation unique index refusing an insert."""
+
+    def _types(self) -> dict[str, str]:
+        """The dialect's type names for DDL placeholders (``{bigint}``...)."""
+        return TYPES[self.dialect]
+
+    def _stage_insert(
+        self, tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        """Insert rows into a staging table (PostgreSQL overrides this with COPY)."""
+        marks = ", ".join("?" for _ in columns)
+        tx.many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+    def _after_stage(self, tx: Tx, table: str) -> None:
+        """Called once a staging table is full (PostgreSQL gathers statistics)."""
+
+    # -- schema -------------------------------------------------------------------------
+
+    def _read_version(self, tx: Tx) -> int:
+        if not self._table_exists(tx, "pc_meta"):
+            return 0
+        row = tx.one("SELECT value FROM pc_meta WHERE key = 'schema_version'")
+        return int(row["value"]) if row else 0
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as tx:
+            return self._read_version(tx)
+
+    def migrate(self) -> tuple[int, int]:
+        with self._transaction(write=True) as tx:
+            self._before_migrate(tx)
+            start = self._read_version(tx)
+            self._refuse_newer(start)
+            for migration in MIGRATIONS:
+                if migration.version <= start:
+                    continue
+                for stmt in render(migration, self.dialect):
+                    tx.run(stmt)
+                tx.run("DELETE FROM pc_meta WHERE key = 'schema_version'")
+                tx.run(
+                    "INSERT INTO pc_meta (key, value) VALUES ('schema_version', ?)",
+                    (str(migration.version),),
+                )
+            return start, SCHEMA_VERSION
+
+    def _refuse_newer(self, version: int) -> None:
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"journal {self.url} is at schema version {version}, written by a newer "
+                f"paychannels; this version understands up to {SCHEMA_VERSION}. Upgrade "
+                "paychannels; nothing was changed."
+            )
+
+    def check_schema(self) -> None:
+        version = self.schema_version()
+        self._refuse_newer(version)
+        if version < SCHEMA_VERSION:
+            raise SchemaOutdated(
+                f"journal {self.url} is at schema version {version}, this library needs "
+                f"{SCHEMA_VERSION}: run 'paychannels journal migrate --db URL'"
+            )
+
+    # -- rows <-> records -------------------------------------------------------------------
+
+    def _record(self, row: Row) -> Record:
+        cur = row["currency"]
+        extra = _json(row["request_json"])  # the REQUEST_FIELDS of plan.py
+        taken = row["taken_minor"]
+        reason = row["reason"]
+        fields: dict[str, Any] = {
+            "id": row["id"],
+            "kind": row["kind"],
+            "status": Status(row["status"]),
+            "channel": row["channel"],
+            "payer_id": row["payer_id"],
+            "reference": row["reference"],
+            "amount": Money.of_minor(int(row["amount_minor"]), cur),
+            "idempotency_key": row["idempotency_key"],
+            "amount_taken": None if taken is None else Money.of_minor(int(taken), cur),
+            "channel_ref": row["channel_ref"],
+            "reason": Reason(reason) if reason else None,
+            "reason_detail": row["reason_detail"],
+            "attention": row["attention"],
+            "channel_data": _json(row["channel_data"]),
+            "parent_id": row["parent_id"],
+            "attempt": int(row["attempt"]),
+            "claimed_by": row["claimed_by"],
+            "lease_until": None if row["lease_until"] is None else self._ts_out(row["lease_until"]),
+            "created_at": self._ts_out(row["created_at"]),
+            "updated_at": self._ts_out(row["updated_at"]),
+            "version": int(row["version"]),
+            "payer_name": extra.get("payer_name"),
+            "region": extra.get("region"),
+            "operator": extra.get("operator"),
+            "period": extra.get("period"),
+            "description": extra.get("description"),
+            "metadata": extra.get("metadata") or {},
+        }
+        cls = Payment if row["kind"] == "payment" else Refund
+        return trusted(cls, fields)
+
+    def _event(self, row: Row) -> Event:
+        return trusted(
+            Event,
+            {
+                "seq": int(row["seq"]),
+                "payment_id": row["payment_id"],
+                "at": self._ts_out(row["at"]),
+                "type": EventType(row["type"]),
+                "from_status": Status(row["from_status"]) if row["from_status"] else None,
+                "to_status": Status(row["to_status"]) if row["to_status"] else None,
+                "data": json.loads(row["data"]),
+            },
+        )

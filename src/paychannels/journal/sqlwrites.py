@@ -1,0 +1,360 @@
+"""The SQL journal's writes: creating records (idempotent, the obligation rule), applying
+planned changes under row locks, appending events — single and in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from paychannels.crashpoints import crashpoint
+from paychannels.errors import (
+    AlreadyInDoubt,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidRequest,
+    JournalError,
+    PaychannelsError,
+    PaymentNotFound,
+)
+from paychannels.journal import bulk
+from paychannels.journal.base import (
+    Applied,
+    BulkApplied,
+    Change,
+    Decide,
+    NewRecord,
+)
+from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
+from paychannels.journal.sqlbase import Row, SqlBase, Tx
+from paychannels.models import Event, Record, trusted
+from paychannels.reports import ResultRow
+from paychannels.status import OPEN_STATUSES, Status
+
+__all__ = ["SqlWrites"]
+
+_OPEN_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)) + ")"
+_CHUNK = 2000  # records per transaction in the bulk paths
+_IN_LIMIT = 500  # values per IN (...) list
+_FEW = 8  # up to this many events are appended one by one
+
+
+def _one(tx: Tx, sql: str, params: Sequence[Any]) -> Row:
+    row = tx.one(sql, params)
+    assert row is not None
+    return row
+
+
+class _Raced(Exception):
+    """An insert met a key another process committed after our check: retry one by one."""
+
+
+def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoubt:
+    return AlreadyInDoubt(
+        f"payer {new.request.payer_id!r} already has attempt {blocking_id} for "
+        f"{new.request.reference!r} in status {status}; resolve it (status, recover or "
+        "cancel) before a second attempt",
+        blocking_id,
+    )
+
+
+class SqlWrites(SqlBase):
+    """Creating and changing records; every change is planned (``plan``) then written."""
+
+    def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
+        result = self.create_many([new], now=now, then=then)[0]
+        if isinstance(result, PaychannelsError):
+            raise result
+        return result
+
+    def create_many(
+        self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()
+    ) -> list[Applied | PaychannelsError]:
+        results: list[Applied | PaychannelsError] = []
+        for start in range(0, len(news), _CHUNK):
+            chunk = news[start : start + _CHUNK]
+            try:
+                with self._transaction(write=True) as tx:
+                    results.extend(self._create_chunk(tx, chunk, now, then))
+            except _Raced:
+                # another process inserted one of these keys meanwhile: settle one by one
+                for new in chunk:
+                    with self._transaction(write=True) as tx:
+                        results.extend(self._create_chunk(tx, [new], now, then))
+            except Exception as exc:
+                if not self._is_obligation_violation(exc):
+                    raise
+                for new in chunk:  # an obligation raced: the retry names the blocking attempt
+                    with self._transaction(write=True) as tx:
+                        results.extend(self._create_chunk(tx, [new], now, then))
+        return results
+
+    def _create_chunk(
+        self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
+    ) -> list[Applied | PaychannelsError]:
+        keys = [n.request.idempotency_key for n in news]
+        existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
+        open_attempts = self._open_attempts(tx, [n for n in news if n.kind == "payment"])
+        out: list[Applied | PaychannelsError | None] = []
+        plans: list[Plan] = []
+        in_batch: set[str] = set()
+        for new in news:
+            req = new.request
+            found = existing.get(req.idempotency_key)
+            try:
+                if req.idempotency_key in in_batch:
+                    raise IdempotencyConflict(
+                        f"idempotency key {req.idempotency_key!r} appears twice in one batch"
+                    )
+                if found is not None:
+                    out.append(self._existing(found, new))
+                    continue
+                if new.kind == "payment":
+                    blocking = open_attempts.get((req.payer_id, req.reference))
+                    if blocking is not None:
+                        raise _in_doubt(new, *blocking)
+                else:
+                    self._refuse_over_refund(tx, new)
+                new_plan = plan_new(new, now, then)
+            except (IdempotencyConflict, AlreadyInDoubt, IllegalTransition, InvalidRequest) as exc:
+                out.append(exc)
+                continue
+            except PaymentNotFound as exc:
+                out.append(exc)
+                continue
+            if new.kind == "payment":
+                open_attempts[(req.payer_id, req.reference)] = (new.id, new_plan.record.status)
+            in_batch.add(req.idempotency_key)
+            plans.append(new_plan)
+            out.append(None)
+        applied = iter(self._write_plans(tx, plans, insert=True))
+        return [next(applied) if item is None else item for item in out]
+
+    def _select_in(self, tx: Tx, column: str, values: Sequence[Any]) -> list[Row]:
+        rows: list[Row] = []
+        for start in range(0, len(values), _IN_LIMIT):
+            part = values[start : start + _IN_LIMIT]
+            marks = ", ".join("?" for _ in part)
+            rows.extend(
+                tx.rows(f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part))
+            )
+        return rows
+
+    def _open_attempts(
+        self, tx: Tx, news: Sequence[NewRecord]
+    ) -> dict[tuple[str, str], tuple[str, Status]]:
+        payers = sorted({n.request.payer_id for n in news})
+        found: dict[tuple[str, str], tuple[str, Status]] = {}
+        for start in range(0, len(payers), _IN_LIMIT):
+            part = payers[start : start + _IN_LIMIT]
+            marks = ", ".join("?" for _ in part)
+            for row in tx.rows(
+                "SELECT id, status, payer_id, reference FROM pc_payments WHERE kind = 'payment' "
+                f"AND status IN {_OPEN_SQL} AND payer_id IN ({marks})",
+                part,
+            ):
+                found[(row["payer_id"], row["reference"])] = (row["id"], Status(row["status"]))
+        return found
+
+    def _existing(self, row: Row, new: NewRecord) -> Applied:
+        if row["fingerprint"] != new.fingerprint:
+            raise IdempotencyConflict(
+                f"idempotency key {new.request.idempotency_key!r} was already used for "
+                f"{row['id']} with a different request (amount, payer, reference or "
+                "channel differ); use a new key for a new request"
+            )
+        return Applied(self._record(row), (), created=False)
+
+    def _refuse_open_obligation(self, tx: Tx, new: NewRecord) -> None:
+        blocking = self._open_attempts(tx, [new]).get((new.request.payer_id, new.request.reference))
+        if blocking is not None:
+            raise _in_doubt(new, *blocking)
+
+    def _refuse_over_refund(self, tx: Tx, new: NewRecord) -> None:
+        parent = tx.one(
+            f"SELECT * FROM pc_payments WHERE id = ?{self.for_update}", (new.parent_id,)
+        )
+        if parent is None or parent["kind"] != "payment":
+            raise PaymentNotFound(f"refund of {new.parent_id!r}: no such payment")
+        if parent["status"] != Status.SUCCEEDED.value:
+            raise IllegalTransition(
+                f"refund of {new.parent_id}: the payment is {parent['status']}, not SUCCEEDED"
+            )
+        row = tx.one(
+            "SELECT COALESCE(SUM(amount_minor), 0) AS total FROM pc_payments "
+            "WHERE parent_id = ? AND status NOT IN ('DECLINED', 'CANCELLED', 'EXPIRED')",
+            (new.parent_id,),
+        )
+        refunded = int(row["total"]) if row else 0
+        taken = (
+            parent["taken_minor"] if parent["taken_minor"] is not None else parent["amount_minor"]
+        )
+        if refunded + new.request.amount.minor > int(taken):
+            raise InvalidRequest(
+                f"refund of {new.request.amount.to_decimal_string()} for {new.parent_id} would "
+                f"exceed what was taken ({int(taken)} minor units, {refunded} already refunded "
+                "or in progress)"
+            )
+
+    def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
+        result = self.modify_many([(record_id, decide)], now=now)[0]
+        if isinstance(result, PaychannelsError):
+            if isinstance(result, PaymentNotFound):
+                raise PaymentNotFound(f"no payment or refund {record_id!r} in {self.url}")
+            raise result
+        return result
+
+    def modify_many(
+        self, items: Sequence[tuple[str, Decide]], *, now: datetime
+    ) -> list[Applied | PaychannelsError]:
+        results: list[Applied | PaychannelsError | None] = [None] * len(items)
+        # rows are locked in id order, so two bulk writers never deadlock on PostgreSQL
+        order = sorted(range(len(items)), key=lambda i: items[i][0])
+        for start in range(0, len(order), _CHUNK):
+            chunk = order[start : start + _CHUNK]
+            with self._transaction(write=True) as tx:
+                ids = sorted({items[i][0] for i in chunk})
+                current: dict[str, Record] = {}
+                for part in range(0, len(ids), _IN_LIMIT):
+                    some = ids[part : part + _IN_LIMIT]
+                    marks = ", ".join("?" for _ in some)
+                    for row in tx.rows(
+                        f"SELECT * FROM pc_payments WHERE id IN ({marks}) ORDER BY id"
+                        f"{self.for_update}",
+                        some,
+                    ):
+                        current[row["id"]] = self._record(row)
+                plans: dict[str, Plan] = {}
+                owners: dict[int, str] = {}
+                for i in chunk:
+                    record_id, decide = items[i]
+                    record = current.get(record_id)
+                    if record is None:
+                        results[i] = PaymentNotFound(f"no payment or refund {record_id!r}")
+                        continue
+                    try:
+                        step = plan(record, list(decide(record)), now)
+                    except (IllegalTransition, InvalidRequest) as exc:
+                        results[i] = exc
+                        continue
+                    current[record_id] = step.record  # a later item for it sees this
+                    if record_id in plans:
+                        plans[record_id].merge(step)
+                    else:
+                        plans[record_id] = step
+                    owners[i] = record_id
+                applied = dict(
+                    zip(
+                        plans,
+                        self._write_plans(tx, list(plans.values()), insert=False),
+                        strict=True,
+                    )
+                )
+                for i, record_id in owners.items():
+                    results[i] = applied[record_id]
+        return [r if r is not None else PaymentNotFound("unreachable") for r in results]
+
+    def apply_results(
+        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+    ) -> Iterator[BulkApplied]:
+        return bulk.apply_results(self, rows, channel=channel, via=via, now=now)
+
+    def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
+        if change.to_status is not None:
+            raise ValueError("append() takes annotations only; use modify() for changes")
+        with self._transaction(write=True) as tx:
+            # The row lock first, as in modify(): the event's foreign key needs the row, so
+            # taking the event-order lock before it deadlocks against a concurrent modify().
+            row = tx.one(f"SELECT * FROM pc_payments WHERE id = ?{self.for_update}", (record_id,))
+            if row is None:
+                raise PaymentNotFound(f"no payment or refund {record_id!r} in {self.url}")
+            step = plan(self._record(row), [change], now)
+            if step.columns:
+                raise ValueError("append() takes annotations only; use modify() for changes")
+            return self._write_plans(tx, [step], insert=False)[0]
+
+    def _db(self, column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in TIMESTAMP_COLUMNS:
+            return self._ts_in(value)
+        if isinstance(value, StrEnum):
+            return value.value
+        if column in ("channel_data", "request_json"):
+            return dumps(value)
+        return value
+
+    def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
+        """Execute plans in bulk: rows inserted or updated, then their events appended."""
+        if insert and plans:
+            names = list(plans[0].columns)
+            marks = ", ".join("?" for _ in names)
+            inserted = tx.many(
+                f"INSERT INTO pc_payments ({', '.join(names)}) VALUES ({marks}) "
+                "ON CONFLICT (idempotency_key) DO NOTHING",
+                [[self._db(c, p.columns[c]) for c in names] for p in plans],
+            )
+            if inserted != len(plans):
+                raise _Raced()
+        elif not insert:
+            groups: dict[tuple[str, ...], list[Plan]] = {}
+            for p in plans:
+                if p.columns:
+                    groups.setdefault(tuple(p.columns), []).append(p)
+            for columns, members in groups.items():
+                assignments = ", ".join(f"{c} = ?" for c in columns)
+                tx.many(
+                    f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?",
+                    [[*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members],
+                )
+        events = self._append_events(tx, plans)
+        crashpoint("journal.before_commit")
+        return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
+
+    def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
+        specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
+        if not specs:
+            return [() for _ in plans]
+        self._before_events(tx)
+        rows = [
+            (
+                rid,
+                self._ts_in(at),
+                spec.type.value,
+                spec.from_status.value if spec.from_status else None,
+                spec.to_status.value if spec.to_status else None,
+                dumps(spec.data),
+            )
+            for rid, at, spec in specs
+        ]
+        insert = (
+            "INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)"
+        )
+        if len(rows) <= _FEW:  # one round trip per event beats three for the bulk form
+            seqs = [int(_one(tx, f"{insert} RETURNING seq", row)["seq"]) for row in rows]
+        else:
+            top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
+            tx.many(insert, rows)
+            # the event-order lock (or SQLite's write lock) is held: these are exactly ours
+            found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
+            seqs = [int(r["seq"]) for r in found]
+            if len(seqs) != len(specs):
+                raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
+        made = iter(
+            trusted(
+                Event,
+                {
+                    "seq": seq,
+                    "payment_id": rid,
+                    "at": at,
+                    "type": spec.type,
+                    "from_status": spec.from_status,
+                    "to_status": spec.to_status,
+                    "data": spec.data,
+                },
+            )
+            for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+        )
+        return [tuple(next(made) for _ in p.events) for p in plans]
