@@ -24,6 +24,8 @@ import pytest
 from paychannels.demo.channels import CHANNELS
 
 PAYERS = 300
+
+
 #: the settlement kind each style of channel must have been checked with
 @dataclass
 class Ran:
