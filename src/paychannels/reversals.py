@@ -24,17 +24,9 @@ __all__ = ["cancel", "refund"]
 
 
 def refund(
-    col: Collector,
-    payment_id: str,
-    amount: Money | None = None,
-    *,
-    idempotency_key: str | None = None,
+    col: Collector, payment_id: str, amount: Money | None, *, idempotency_key: str | None
 ) -> Refund:
-    """Give money back for a succeeded payment; a refund is a child record.
-
-    Without ``amount`` the whole remaining amount is refunded. Without ``idempotency_key``
-    a repeated call for the same amount is treated as a retry, never a second refund.
-    """
+    """``Collector.refund``: checked against what is left, journaled and claimed, then sent."""
     parent = col.journal.get(payment_id)
     if not isinstance(parent, Payment):
         raise InvalidRequest(f"{payment_id} is a refund; refund the payment itself")
