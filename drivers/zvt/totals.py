@@ -10,9 +10,9 @@ kept as hex instead of being guessed at.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta, timezone
 
 from paychannels.channels.base import ChannelContext
+from paychannels.clock import BEIJING
 from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode
 from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.errors import ZvtProtocolError
@@ -32,7 +32,6 @@ __all__ = [
 CARD_GROUPS = ("ec", "jcb", "eurocard", "amex", "visa", "diners", "other")
 _SIZE = 4 + 7 * len(CARD_GROUPS)
 _FULL = 255  # a group's count is one byte: at 255 it may have stopped counting
-_BEIJING = timezone(timedelta(hours=8))
 #: channel state: the last receipt number of the previous end of day
 LAST_DAY_KEY = "zvt.day.last_receipt"
 
@@ -103,7 +102,7 @@ def day_settlement(totals: DayTotals, ctx: ChannelContext, *, last_known: int | 
     return Settlement(
         kind=SettlementKind.TERMINAL,
         key=now.isoformat(),
-        source=f"ZVT end of day {now.astimezone(_BEIJING):%Y-%m-%d %H:%M:%S} (UTC+8)",
+        source=f"ZVT end of day {now.astimezone(BEIJING):%Y-%m-%d %H:%M:%S} (UTC+8)",
         currency=totals.total.currency.code if totals.total is not None else "CNY",
         recorded_at=now,
         net_minor=net,

@@ -13,10 +13,11 @@ import io
 import zipfile
 from datetime import UTC, date, datetime
 
+from paychannels.clock import BEIJING
 from paychannels.providers.wechatpay.bill import HEADER, TOTALS
 from paychannels.simulators.provider.book import Book, Order, OrderStatus, RefundEntry
 from paychannels.simulators.provider.keys import SimKeys
-from paychannels.simulators.provider.messages import BEIJING, beijing, yuan
+from paychannels.simulators.provider.messages import beijing, yuan
 
 __all__ = ["alipay_bill", "wechat_bill"]
 

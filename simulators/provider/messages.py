@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import secrets
 import uuid
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
+from paychannels.clock import BEIJING
 from paychannels.providers import rsa
 from paychannels.providers.alipay import signing as alipay_signing
 from paychannels.providers.alipay.forms import encode_form
@@ -32,7 +33,6 @@ __all__ = [
     "yuan",
 ]
 
-BEIJING = timezone(timedelta(hours=8))
 _STATES = {
     OrderStatus.UNPAID: "NOTPAY",
     OrderStatus.OPENED: "NOTPAY",

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 
+from paychannels.clock import BEIJING
 from paychannels.money import Money
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
 
 __all__ = ["HEADER", "settlement_report"]
 
-BEIJING = timezone(timedelta(hours=8))
 HEADER = (
     "Company Account",
     "Merchant Account",

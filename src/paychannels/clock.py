@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "SystemClock", "utcnow"]
+__all__ = ["BEIJING", "Clock", "ManualClock", "SystemClock", "utcnow"]
+
+#: China Standard Time (UTC+8, no daylight saving): the day of bills, reports and notices
+BEIJING = timezone(timedelta(hours=8))
 
 
 def utcnow() -> datetime:

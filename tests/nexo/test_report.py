@@ -4,7 +4,7 @@ and downloaded from the simulated acquirer into the journal's settlement figures
 from __future__ import annotations
 
 import contextlib
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paychannels import Money, Status
+from paychannels.clock import BEIJING
 from paychannels.drivers.nexo.report import read_settlement_report
 from paychannels.providers.bills import BillError
 from paychannels.settlement import SettlementKind, recorded_settlements
@@ -20,7 +21,6 @@ from tests.nexo.conftest import Hall
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "nexo" / "settlement_report_day.csv"
 DAY = datetime(2026, 11, 26).date()
-BEIJING = timezone(timedelta(hours=8))
 
 
 def test_report_fixture_reads_payments_refunds_and_leaves_out_fees() -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,12 @@ import pytest
 
 from paychannels import Money, Status
 from paychannels.channels.mobile import MobilePayChannel
+from paychannels.clock import BEIJING
 from paychannels.errors import ProtocolError
 from paychannels.settlement import SettlementKind, recorded_settlements
 from paychannels.simulators.provider import alipay_api, wechat_api
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
-
-BEIJING = timezone(timedelta(hours=8))
 
 
 @pytest.fixture

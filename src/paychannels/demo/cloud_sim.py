@@ -9,12 +9,11 @@ day is settled the way a cloud terminal's is: by the acquirer's settlement repor
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
 from typing import Any
 
 from paychannels.channels.base import Channel
 from paychannels.collector import Collector
-from paychannels.demo.sims import BEIJING, Stage, TerminalSim, days_between
+from paychannels.demo.sims import Stage, TerminalSim
 from paychannels.drivers.nexo import CloudPosChannel
 from paychannels.simulators.terminal import Script as TerminalScript
 from paychannels.simulators.terminal import TerminalSimulator
@@ -62,7 +61,7 @@ class CloudPosSim(TerminalSim):
         ch = collector.channel(name)
         assert isinstance(ch, CloudPosChannel)
         ctx = collector.channel_context(name)
-        days = days_between(self.stage.day, datetime.now(BEIJING).date())
+        days = self.stage.days_so_far()
         bills = [ch.download_report(ctx, day) for day in days]
         lines = sum(len(b.lines) for b in bills)
         return f"{len(bills)} settlement report(s) downloaded, {lines} line(s)"

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from paychannels.cli.progress import Progress
+from paychannels.clock import BEIJING
 from paychannels.collector import Collector
 from paychannels.demo.channels import CHANNELS, DemoChannel
 from paychannels.demo.crash import crash_and_recover
@@ -40,7 +41,7 @@ from paychannels.demo.drivers import Plan, collect
 from paychannels.demo.followup import follow_up, settle_in_doubt
 from paychannels.demo.receiver import Receiver
 from paychannels.demo.roster_gen import generate_roster
-from paychannels.demo.sims import BEIJING, Stage
+from paychannels.demo.sims import Stage
 from paychannels.demo.summary import Outputs, summarize
 from paychannels.demo.tamper import tamper
 from paychannels.demo.truth import check_truth, fault_outcomes

@@ -15,13 +15,14 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from paychannels.bankfiles.model import Creditor
 from paychannels.channels.base import Channel
 from paychannels.channels.mobile import MobilePayChannel
+from paychannels.clock import BEIJING
 from paychannels.collector import Collector
 from paychannels.demo.receiver import Receiver
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
@@ -32,17 +33,14 @@ from paychannels.simulators.terminal import Script as TerminalScript
 from paychannels.simulators.terminal import TerminalSimulator
 
 __all__ = [
-    "BEIJING",
     "BankSim",
     "Observed",
     "ProviderSim",
     "Running",
     "Stage",
     "TerminalSim",
-    "days_between",
 ]
 
-BEIJING = timezone(timedelta(hours=8))
 PASSWORD = "246813"  # noqa: S105 - the simulated terminal's, printed on its label
 #: ZVT timers short enough for a demo (a real hall keeps the defaults)
 _TIMERS = "t3=0.6&t4=3&t2=1"
@@ -83,6 +81,12 @@ class Stage:
     receiver: Receiver
     seed: int
     day: date
+
+    def days_so_far(self) -> list[date]:
+        """Every day (Beijing time) from the collection day to today: the days a bill or a
+        settlement report is asked for."""
+        today = datetime.now(BEIJING).date()
+        return [self.day + timedelta(days=n) for n in range((today - self.day).days + 1)]
 
 
 @dataclass(frozen=True)
@@ -263,7 +267,7 @@ class ProviderSim(Running):
         ch = collector.channel(name)
         assert isinstance(ch, MobilePayChannel)
         ctx = collector.channel_context(name)
-        days = days_between(self.stage.day, datetime.now(BEIJING).date())
+        days = self.stage.days_so_far()
         bills = [ch.download_bill(ctx, day) for day in days]
         lines = sum(len(b.lines) for b in bills)
         sent = Counter(
@@ -291,11 +295,6 @@ class ProviderSim(Running):
 
     def close(self) -> None:
         self.sim.stop()
-
-
-def days_between(first: date, last: date) -> list[date]:
-    """Every day from ``first`` to ``last``, both included."""
-    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
 CREDITOR = Creditor(

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from functools import partial
 from typing import NamedTuple
 
+from paychannels.clock import BEIJING
 from paychannels.journal.base import LedgerRow
 from paychannels.reconcile.model import OperatorTotals
 from paychannels.reconcile.quiet_gc import quiet_gc
@@ -31,7 +32,6 @@ __all__ = [
     "receipt_of",
 ]
 
-BEIJING = timezone(timedelta(hours=8))
 IN_DOUBT = frozenset({"DISPATCHED", "PENDING", "UNKNOWN", "NEEDS_ATTENTION"})
 #: the operator shown for money nobody collected by hand (the payer's app, a bank debit)
 NO_OPERATOR = "(none: payer's own app or bank debit)"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
+from paychannels.clock import BEIJING
 from paychannels.errors import InvalidRequest
 from paychannels.models import Payment, Record, Refund
 from paychannels.providers.alipay import signing
@@ -24,7 +25,6 @@ from paychannels.providers.base import HttpCall
 
 __all__ = ["BEIJING", "Calls", "alipay_time", "out_trade_no"]
 
-BEIJING = timezone(timedelta(hours=8))
 _NUMBER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _FORBIDDEN = re.compile(r"[/=&\x00-\x1f]")
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
 from paychannels._version import __version__
+from paychannels.clock import BEIJING
 from paychannels.errors import InvalidRequest
 from paychannels.models import Payment, Record, Refund
 from paychannels.providers import rsa
@@ -26,7 +27,6 @@ from paychannels.providers.wechatpay.signing import authorization, new_nonce
 
 __all__ = ["BEIJING", "Calls", "out_refund_no", "out_trade_no"]
 
-BEIJING = timezone(timedelta(hours=8))
 _TRADE_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")
 _REFUND_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{1,64}$")
 _USER_AGENT = f"paychannels/{__version__}"
