@@ -39,6 +39,7 @@ from paychannels.errors import (
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
+    JournalUnavailable,
     PaychannelsError,
 )
 from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
@@ -102,14 +103,20 @@ class Collector:
         cls,
         url: str = DEFAULT_JOURNAL_URL,
         *,
+        create: bool = True,
         migrate: bool = True,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
         lock_linger: float = 1.0,
     ) -> Collector:
-        """Open the journal at ``url`` (creating or migrating its schema unless told not to)."""
+        """Open the journal at ``url`` (migrating its schema unless told not to).
+
+        ``create=False`` refuses a database that holds no journal yet instead of starting one.
+        """
         journal = open_journal(url)
         try:
+            if not create and journal.schema_version() == 0:
+                raise JournalUnavailable(f"no journal at {journal.url}")
             if migrate:
                 journal.migrate()
             else:
