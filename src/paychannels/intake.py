@@ -148,6 +148,7 @@ def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
                 f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
                 Reason.AMOUNT_MISMATCH,
             )
-        return resolve(current, outcome, via=via)
+        # a notice names the payment, not the dispatch attempt: it stands for the payment
+        return resolve(current, outcome, via=via, attempt=None)
 
     return decide

@@ -79,7 +79,7 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
             reason_detail=row.reason_detail,
             message=row.message,
         )
-        changes = resolve(current, outcome, via=via)
+        changes = resolve(current, outcome, via=via, attempt=None)  # rows name payments
         if row.problem:  # a definite refusal for a reason nobody knows: apply it, and flag it
             text = f"{via}: {row.problem}"
             changes.append(
