@@ -110,7 +110,8 @@ def resolve(current: Record, outcome: Outcome, *, via: str, attempt: int | None)
 
 
 def _stale(current: Record, outcome: Outcome, via: str, about: int) -> list[Change]:
-    """An answer about an earlier attempt: true of that attempt, not of this one.
+    """An answer about another attempt (an earlier one, or one that never was): true of that
+    attempt, if of any, not of this one.
 
     It is recorded, never applied. Only "money taken" by an attempt the journal moved past
     (it was NOT_SENT, or closed) contradicts the journal, and asks for a person — unless the
