@@ -6,8 +6,9 @@ body's HMAC (``paychannels.webhooks.TimestampedHmac``: ``t=...,v1=...`` in a hea
 window, several secrets during rotation, constant-time comparison) proves the sender. A
 notification that fails the proof, and every event, is only a hint: the Collector then asks
 the terminal's status instead of believing it. The ServiceID in the header names the attempt
-(see ``serviceids``); news about an attempt that was followed by a later one is stale — a
-stale "money taken" asks a person to look, a stale refusal is dropped.
+(see ``serviceids``) and the notice carries it: the Collector records news about an attempt
+that was followed by a later one and never applies it (a stale "money taken" asks a person
+to look).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.inquiry import body_outcome
 from paychannels.drivers.nexo.serviceids import ServiceIds
 from paychannels.masking import scrub
-from paychannels.status import Status
 from paychannels.verification import CallbackRejected, Headers
 from paychannels.webhooks import TimestampedHmac
 
@@ -86,18 +86,11 @@ class NotificationReader:
             return []
         outcome = body_outcome(body, marker, self._currency_of(message))
         problem = self._problem(message)
-        later = ids.find(marker.kind, marker.record_id, marker.attempt + 1)
-        if later is not None and marker.kind != "reversal":
-            if outcome.status is not Status.SUCCEEDED:
-                return []
-            problem = (
-                f"attempt {marker.attempt} (ServiceID {marker.service_id}) reports money "
-                f"taken, but the payment was sent again as attempt {marker.attempt + 1}"
-            )
         amount = outcome.amount_taken if body.Response.Result == "Success" else None
         return [
             Notice(
                 payment_id=target,
+                attempt=marker.attempt,
                 outcome=outcome,
                 verified=True,
                 amount=amount,

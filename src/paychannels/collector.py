@@ -284,25 +284,44 @@ class Collector:
     # -- applying what channels report -------------------------------------------------------
 
     def apply_outcome(
-        self, record_id: str, outcome: Outcome, *, via: str, notes: Sequence[Change] = ()
+        self,
+        record_id: str,
+        outcome: Outcome,
+        *,
+        via: str,
+        notes: Sequence[Change] = (),
+        attempt: int | None = None,
     ) -> Record:
         """Apply a channel's report to a record, forward-only (see ``resolution.resolve``).
 
         ``notes`` (the verb's progress events) are journaled first, in the same commit.
+        ``attempt`` is the dispatch attempt the report is about: if the record has gone on
+        to another one meanwhile, the report is only recorded.
         """
         return self._write(
             lambda now: self.journal.modify(
-                record_id, lambda current: [*notes, *resolve(current, outcome, via=via)], now=now
+                record_id,
+                lambda current: [*notes, *resolve(current, outcome, via=via, attempt=attempt)],
+                now=now,
             )
         ).record
 
-    def apply_outcomes(self, items: Sequence[tuple[str, Outcome]], *, via: str) -> list[Record]:
-        """``apply_outcome`` for many records, in chunks of one transaction each."""
+    def apply_outcomes(
+        self,
+        items: Sequence[tuple[str, Outcome]],
+        *,
+        via: str,
+        attempts: Mapping[str, int] | None = None,
+    ) -> list[Record]:
+        """``apply_outcome`` for many records (``attempts``: the attempt each report is
+        about, by record id), in chunks of one transaction each."""
+        about = attempts or {}
         out: list[Record] = []
         for start in range(0, len(items), _CHUNK):
             chunk = items[start : start + _CHUNK]
             decisions: list[tuple[str, Decide]] = [
-                (rid, partial(_resolved, outcome=outcome, via=via)) for rid, outcome in chunk
+                (rid, partial(_resolved, outcome=outcome, via=via, attempt=about.get(rid)))
+                for rid, outcome in chunk
             ]
             for item in self._modify_all(decisions):
                 if isinstance(item, Applied):
@@ -391,11 +410,12 @@ class Collector:
             ).record
         crashpoint("recover.after_inquiry")
         held = ctx.held()
-        if not held and not resolve(record, outcome, via=via):
+        attempt = record.attempt  # the answer is about the attempt we asked about
+        if not held and not resolve(record, outcome, via=via, attempt=attempt):
             # nothing to change as of what we read (a PENDING order still pending): no write;
             # had the record moved meanwhile, its writer handled it and we learned nothing new
             return record
-        return self.apply_outcome(record.id, outcome, via=via, notes=held)
+        return self.apply_outcome(record.id, outcome, via=via, notes=held, attempt=attempt)
 
     # -- refund and cancel (reversals.py) ------------------------------------------------------
 
@@ -486,5 +506,5 @@ def _modify_many(
     return journal.modify_many(items, now=now)
 
 
-def _resolved(current: Record, *, outcome: Outcome, via: str) -> list[Change]:
-    return resolve(current, outcome, via=via)
+def _resolved(current: Record, *, outcome: Outcome, via: str, attempt: int | None) -> list[Change]:
+    return resolve(current, outcome, via=via, attempt=attempt)

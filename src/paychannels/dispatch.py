@@ -2,8 +2,9 @@
 
 The claim (DISPATCHED, with this process as claimant and a lease) is committed before the
 channel is touched; whatever the channel then does — answers, raises, hangs — ends in an
-outcome applied through the one resolution policy. ``NotSentError`` means provably nothing
-left (NOT_SENT, safe to send again); any other failure after the claim is UNKNOWN.
+outcome applied through the one resolution policy, naming the attempt the claim opened (an
+answer never lands on a later attempt). ``NotSentError`` means provably nothing left
+(NOT_SENT, safe to send again); any other failure after the claim is UNKNOWN.
 """
 
 from __future__ import annotations
@@ -63,7 +64,9 @@ def dispatch_all(col: Collector, records: Sequence[Record], ch: Channel) -> list
         outcomes = [Outcome.unknown(detail)] * len(payments)
     crashpoint("collect.after_outcome")
     return col.apply_outcomes(
-        [(p.id, o) for p, o in zip(payments, outcomes, strict=True)], via="dispatch"
+        [(p.id, o) for p, o in zip(payments, outcomes, strict=True)],
+        via="dispatch",
+        attempts={r.id: r.attempt for r in records},
     )
 
 
@@ -110,6 +113,8 @@ def dispatch(col: Collector, record: Record, ch: Channel) -> Record:
         )
         outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
     crashpoint("collect.after_outcome")
-    updated = col.apply_outcome(record.id, outcome, via="dispatch", notes=ctx.held())
+    updated = col.apply_outcome(
+        record.id, outcome, via="dispatch", notes=ctx.held(), attempt=record.attempt
+    )
     crashpoint("collect.after_journal")
     return updated

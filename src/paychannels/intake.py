@@ -140,6 +140,8 @@ def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
     outcome, via = notice.outcome, notice.source
 
     def decide(current: Record) -> list[Change]:
+        if notice.attempt is not None and notice.attempt != current.attempt:
+            return resolve(current, outcome, via=via, attempt=notice.attempt)  # recorded only
         if notice.problem:
             return attention(current, f"{via}: {notice.problem}", Reason.MERCHANT_MISMATCH)
         if notice.amount is not None and notice.amount != current.amount:
@@ -148,6 +150,6 @@ def _notice_decision(notice: Notice) -> Callable[[Record], list[Change]]:
                 f"{via}: order amount {notice.amount} differs from journaled {current.amount}",
                 Reason.AMOUNT_MISMATCH,
             )
-        return resolve(current, outcome, via=via)
+        return resolve(current, outcome, via=via, attempt=notice.attempt)
 
     return decide

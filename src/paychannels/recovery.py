@@ -3,6 +3,8 @@
 ``recover()`` finds DISPATCHED records whose claimant is gone (a dead process, an expired
 lease) and marks them UNKNOWN — never sends them again — then asks each channel about its
 UNKNOWN and PENDING records. What stays unanswered past ``attention_after`` goes to a person.
+Every decision names the attempt it was made about and is applied only to that attempt, so
+two recoveries at once, or a recovery racing a retry, never act on a newer attempt.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from paychannels.crashpoints import crashpoint
 from paychannels.journal import Change
 from paychannels.models import Record
 from paychannels.reasons import Reason
+from paychannels.resolution import attention
 from paychannels.status import Status
 
 if TYPE_CHECKING:
@@ -102,11 +105,7 @@ def _recover_one(col: Collector, record: Record, report: RecoveryReport) -> None
     if ch.capabilities.inquire:
         record = col._inquire(record, ch, via="recovery inquiry")
     if record.status is Status.UNKNOWN and _unknown_too_long(col, record, now):
-        record = col.flag_attention(
-            record.id,
-            f"no trustworthy answer within {col.attention_after}",
-            Reason.RECOVERY_DEADLINE,
-        )
+        record = _past_deadline(col, record)
     if record.status is Status.NEEDS_ATTENTION:
         report.needs_attention.append(record.id)
     elif record.status in (Status.UNKNOWN, Status.PENDING, Status.DISPATCHED):
@@ -115,9 +114,27 @@ def _recover_one(col: Collector, record: Record, report: RecoveryReport) -> None
         report.resolved[record.status.value] = report.resolved.get(record.status.value, 0) + 1
 
 
-def _mark_interrupted(col: Collector, seen: Record) -> Record:
+def _past_deadline(col: Collector, seen: Record) -> Record:
+    """NEEDS_ATTENTION for the UNKNOWN attempt we judged, if it is still that attempt."""
+
     def decide(current: Record) -> list[Change]:
-        if current.status is not Status.DISPATCHED or current.claimed_by != seen.claimed_by:
+        if current.status is not Status.UNKNOWN or current.attempt != seen.attempt:
+            return []  # resolved or retried meanwhile: the deadline was about another state
+        text = f"no trustworthy answer within {col.attention_after}"
+        return attention(current, text, Reason.RECOVERY_DEADLINE)
+
+    return col._write(lambda now: col.journal.modify(seen.id, decide, now=now)).record
+
+
+def _mark_interrupted(col: Collector, seen: Record) -> Record:
+    """UNKNOWN for the dispatch we found dead — not for a later attempt of the same claimant."""
+
+    def decide(current: Record) -> list[Change]:
+        if (
+            current.status is not Status.DISPATCHED
+            or current.claimed_by != seen.claimed_by
+            or current.attempt != seen.attempt
+        ):
             return []
         return [
             Change(
@@ -125,6 +142,7 @@ def _mark_interrupted(col: Collector, seen: Record) -> Record:
                 reason=Reason.NO_ANSWER,
                 reason_detail="dispatch was interrupted before its outcome was journaled",
                 data={"via": "recovery", "claimed_by": seen.claimed_by},
+                attempt=seen.attempt,
             )
         ]
 

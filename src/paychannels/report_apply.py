@@ -56,6 +56,8 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
         if current.channel != channel or current.kind != "payment":
             foreign.add(current.id)
             return []
+        if row.attempt is not None and row.attempt != current.attempt:
+            return resolve(current, _outcome(row, None), via=via, attempt=row.attempt)
         if row.problem and row.status not in (Status.DECLINED, Status.REVERSED):
             return attention(current, f"{via}: {row.problem}", row.reason or Reason.OTHER)
         code = current.amount.currency.code
@@ -68,18 +70,7 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
                 f"{via}: amount {stated} (minor units) differs from journaled {current.amount}",
                 Reason.AMOUNT_MISMATCH,
             )
-        taken = None
-        if row.taken_minor is not None and row.status is Status.SUCCEEDED:
-            taken = Money.of_minor(row.taken_minor, current.amount.currency)
-        outcome = Outcome(
-            status=row.status,
-            amount_taken=taken,
-            channel_ref=row.channel_ref,
-            reason=row.reason,
-            reason_detail=row.reason_detail,
-            message=row.message,
-        )
-        changes = resolve(current, outcome, via=via)
+        changes = resolve(current, _outcome(row, current), via=via, attempt=row.attempt)
         if row.problem:  # a definite refusal for a reason nobody knows: apply it, and flag it
             text = f"{via}: {row.problem}"
             changes.append(
@@ -88,6 +79,21 @@ def row_decision(row: ResultRow, via: str, channel: str, foreign: set[str]) -> D
         return changes
 
     return decide
+
+
+def _outcome(row: ResultRow, current: Record | None) -> Outcome:
+    """The row as a channel's report (what was taken, in the payment's currency)."""
+    taken = None
+    if row.taken_minor is not None and row.status is Status.SUCCEEDED and current is not None:
+        taken = Money.of_minor(row.taken_minor, current.amount.currency)
+    return Outcome(
+        status=row.status,
+        amount_taken=taken,
+        channel_ref=row.channel_ref,
+        reason=row.reason,
+        reason_detail=row.reason_detail,
+        message=row.message,
+    )
 
 
 def _leftovers(

@@ -34,7 +34,9 @@ class ResultRow:
     ``currency`` what the report says was asked for (checked against the journal: a
     mismatch raises attention, credits nothing). ``problem`` flags a row a person must look
     at: an unknown status code changes nothing and raises attention; a refusal (DECLINED or
-    REVERSED) with a reason nobody knows is applied and flagged.
+    REVERSED) with a reason nobody knows is applied and flagged. ``attempt`` is the dispatch
+    attempt the row answers, where its reference carries it (a bank end-to-end id): a row
+    about an earlier attempt is recorded and never applied to a later one.
     """
 
     payment_id: str
@@ -47,6 +49,7 @@ class ResultRow:
     channel_ref: str | None = None
     message: str | None = None
     problem: str | None = None
+    attempt: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in _REPORTABLE:
@@ -59,6 +62,8 @@ class ResultRow:
                 raise TypeError("taken_minor must be a non-negative int of minor units")
         if asked is not None and (type(asked) is not int or asked < 0):
             raise TypeError("amount_minor must be a non-negative int of minor units")
+        if self.attempt is not None and (type(self.attempt) is not int or self.attempt < 0):
+            raise TypeError("attempt must be a non-negative int")
 
 
 @dataclass

@@ -1,13 +1,16 @@
 """What a channel's report means for a journaled payment: the Collector's one policy.
 
-``resolve(current, outcome, via=...)`` is pure: it returns the ``Change`` steps that move a
-record forward, and never moves it back. A report that contradicts a settled state ("not
-paid" after "paid", "paid" after "declined") is not applied; it raises attention instead,
-so a person looks. Every combination of current and reported status is handled explicitly.
+``resolve(current, outcome, via=..., attempt=...)`` is pure: it returns the ``Change`` steps
+that move a record forward, and never moves it back. A report that contradicts a settled
+state ("not paid" after "paid", "paid" after "declined") is not applied; it raises attention
+instead, so a person looks. An answer about an earlier dispatch attempt than the record's
+is recorded and never applied. Every combination of current and reported status is handled
+explicitly.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import assert_never
 
 from pydantic import JsonValue
@@ -17,7 +20,7 @@ from paychannels.models import EventType, Outcome, Record
 from paychannels.reasons import Reason
 from paychannels.status import TRANSITIONS, Status
 
-__all__ = ["attention", "resolve"]
+__all__ = ["abort_requested", "attention", "resolve"]
 
 S = Status
 
@@ -93,8 +96,76 @@ def _without_money(current: Record, target: Status, outcome: Outcome, via: str) 
     return _move(current, target, fixed, via)
 
 
-def resolve(current: Record, outcome: Outcome, *, via: str) -> list[Change]:
-    """The steps that apply ``outcome`` (learned ``via`` dispatch/inquiry/callback/file)."""
+def resolve(current: Record, outcome: Outcome, *, via: str, attempt: int | None) -> list[Change]:
+    """The steps that apply ``outcome`` (learned ``via`` dispatch/inquiry/callback/file).
+
+    ``attempt`` is the dispatch attempt the answer is about (None when the news cannot say,
+    e.g. a result-file row): each step names it, so the journal refuses it on another one.
+    """
+    if attempt is None:
+        return _resolve(current, outcome, via)
+    if attempt != current.attempt:
+        return _stale(current, outcome, via, attempt)
+    return [replace(step, attempt=attempt) for step in _resolve(current, outcome, via)]
+
+
+def _stale(current: Record, outcome: Outcome, via: str, about: int) -> list[Change]:
+    """An answer about another attempt (an earlier one, or one that never was): true of that
+    attempt, if of any, not of this one.
+
+    It is recorded, never applied. Only "money taken" by an attempt the journal moved past
+    (it was NOT_SENT, or closed) contradicts the journal, and asks for a person — unless the
+    record already holds that very charge (same channel reference).
+    """
+    data = _data(outcome, via)
+    data.update(
+        stale=True,
+        about_attempt=about,
+        attempt=current.attempt,
+        reported=outcome.status.value,
+        text=f"{via}: answer about attempt {about} arrived during attempt "
+        f"{current.attempt}; recorded, not applied",
+    )
+    if outcome.channel_ref:
+        data["channel_ref"] = outcome.channel_ref
+    steps = [Change(event=EventType.NOTE, data=data)]
+    same_charge = (
+        current.status is S.SUCCEEDED
+        and outcome.channel_ref is not None
+        and outcome.channel_ref == current.channel_ref
+    )
+    if outcome.status is S.SUCCEEDED and not same_charge:
+        text = f"{via}: attempt {about} reported money taken; the journal is at attempt " + (
+            f"{current.attempt} ({current.status})"
+        )
+        steps.append(
+            Change(
+                event=EventType.ATTENTION,
+                attention=text,
+                data={"reason": Reason.LATE_CONTRADICTION.value},
+            )
+        )
+    return steps
+
+
+def abort_requested(outcome: Outcome, *, attempt: int) -> list[Change]:
+    """A cancel's answer while the payment was being dispatched: recorded, never applied.
+
+    The device may still be charging (the abort can come too late, or "nothing to cancel"
+    may only mean the request has not arrived yet); the dispatch's own answer, or
+    ``recover()`` asking the device, decides. A final "not paid" here could be a lie.
+    """
+    data = _data(outcome, "cancel")
+    data.update(
+        reported=outcome.status.value,
+        attempt=attempt,
+        text=f"abort requested during dispatch attempt {attempt}; the channel answered "
+        f"{outcome.status}; the dispatch's own answer decides",
+    )
+    return [Change(event=EventType.NOTE, data=data)]
+
+
+def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
     reported = outcome.status
     if reported in TRANSITIONS[current.status]:
         return [_move(current, reported, outcome, via)]

@@ -1,11 +1,14 @@
 """Money going back: refunds (child records, dispatched like payments) and cancel/void.
 
 A refund is journaled and claimed before its channel is touched, exactly like a payment;
-its idempotency key defaults to the payment and amount, so a repeated call is a retry.
+its idempotency key defaults to the payment and amount, so a repeated call is a retry. A
+cancel that meets a dispatch in flight asks the channel to abort and records its answer, but
+never ends the payment "not paid" while the device may still be charging.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from paychannels import dispatch
@@ -13,14 +16,31 @@ from paychannels.collector_context import CollectorContext
 from paychannels.errors import IllegalTransition, InvalidRequest, UnsupportedOperation
 from paychannels.ids import new_id
 from paychannels.journal import Change, NewRecord
-from paychannels.models import Payment, PaymentRequest, Record, Refund, as_payment, as_refund
+from paychannels.models import (
+    Outcome,
+    Payment,
+    PaymentRequest,
+    Record,
+    Refund,
+    as_payment,
+    as_refund,
+)
 from paychannels.money import Money
+from paychannels.resolution import abort_requested
 from paychannels.status import Status
 
 if TYPE_CHECKING:
     from paychannels.collector import Collector
 
 __all__ = ["cancel", "refund"]
+
+_NOT_GIVEN_BACK = (
+    Status.DECLINED,
+    Status.CANCELLED,
+    Status.EXPIRED,
+    Status.NOT_SENT,
+    Status.CREATED,
+)
 
 
 def refund(
@@ -37,11 +57,13 @@ def refund(
         raise UnsupportedOperation(f"channel {parent.channel!r} cannot refund")
     taken = parent.amount_taken or parent.amount
     if amount is None:
+        # what is left after refunds that went out or may have; one that provably never
+        # left (NOT_SENT, CREATED) is still owed, and its key makes this call its retry
         already = sum(
             (
                 r.amount
                 for r in col.journal.find(parent_id=payment_id, limit=10_000)
-                if r.status not in (Status.DECLINED, Status.CANCELLED, Status.EXPIRED)
+                if r.status not in _NOT_GIVEN_BACK
             ),
             Money.zero(taken.currency),
         )
@@ -97,16 +119,37 @@ def cancel(col: Collector, record_id: str) -> Record:
         if not ch.capabilities.cancel:
             raise UnsupportedOperation(f"channel {record.channel!r} cannot cancel")
         outcome = ch.cancel(payment, ctx)
-        return col.apply_outcome(record_id, outcome, via="cancel", notes=ctx.held())
+        if record.status is Status.DISPATCHED:
+            return _abort_requested(col, record, outcome, ctx.held())
+        return col.apply_outcome(
+            record_id, outcome, via="cancel", notes=ctx.held(), attempt=record.attempt
+        )
     if record.status is Status.SUCCEEDED:
         if not ch.capabilities.void:
             raise UnsupportedOperation(
                 f"channel {record.channel!r} cannot void; use refund() instead"
             )
         outcome = ch.void(payment, ctx)
-        return col.apply_outcome(record_id, outcome, via="void", notes=ctx.held())
+        return col.apply_outcome(
+            record_id, outcome, via="void", notes=ctx.held(), attempt=record.attempt
+        )
     if record.status is Status.UNKNOWN:
         raise IllegalTransition(
             f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"
         )
     raise IllegalTransition(f"{record_id} is {record.status}; nothing to cancel")
+
+
+def _abort_requested(
+    col: Collector, record: Record, outcome: Outcome, held: Sequence[Change]
+) -> Record:
+    """Journal the abort and the channel's answer; the dispatch in flight decides the state.
+
+    ``collect()`` is still waiting on the device, which may charge in spite of the abort:
+    only its answer (or ``recover()`` asking the device, if that dispatcher dies) may say
+    whether money was taken.
+    """
+    changes = [*held, *abort_requested(outcome, attempt=record.attempt)]
+    return col._write(
+        lambda now: col.journal.modify(record.id, lambda _current: changes, now=now)
+    ).record

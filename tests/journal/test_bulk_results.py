@@ -54,6 +54,9 @@ ROWS = [
     ResultRow("", S.DECLINED, amount_minor=1),  # amount mismatch
     ResultRow("", S.SUCCEEDED, currency="EUR"),  # currency mismatch
     ResultRow("", S.SUCCEEDED, problem="unknown status code XYZ1", reason=Reason.UNMAPPED),
+    ResultRow("", S.SUCCEEDED, attempt=0, channel_ref="E2E-0"),  # names the current attempt
+    ResultRow("", S.DECLINED, attempt=7, reason=Reason.ACCOUNT_CLOSED),  # another attempt's
+    ResultRow("", S.SUCCEEDED, attempt=7),  # money taken by another attempt: a person looks
 ]
 
 

@@ -116,8 +116,11 @@ def test_money_taken_by_an_attempt_that_was_followed_by_another(async_hall: Hall
     stale = body.replace(second.service_id.encode(), first.service_id.encode())
     assert _deliver(h, stale, SIGNER.sign(stale)) == 200
     record = h.col.status(p.id)
-    assert record.status is Status.NEEDS_ATTENTION
-    assert "attempt 1" in (record.attention or "")
+    # recorded, never applied to attempt 2: a person looks, attempt 2 resolves on its own
+    assert record.attempt == 2 and record.status is not Status.NEEDS_ATTENTION
+    assert "attempt 1 reported money taken" in (record.attention or "")
+    notes = [e.data for e in h.col.events(payment_id=p.id) if e.data.get("stale")]
+    assert [(n["about_attempt"], n["reported"]) for n in notes] == [(1, "SUCCEEDED")]
 
 
 def test_unreadable_and_foreign_notifications(async_hall: Hall) -> None:

@@ -87,9 +87,13 @@ class Notice(FrozenModel):
 
     ``verified`` False means it is only a hint: the Collector asks the channel instead of
     believing it. ``amount`` is what the channel says was paid, checked against the journal.
+    ``attempt`` is the dispatch attempt the news is about, where the channel's identity
+    carries it (a nexo ServiceID, a bank end-to-end id): news about an earlier attempt is
+    recorded and never applied to a later one.
     """
 
     payment_id: str | None = None
+    attempt: int | None = Field(default=None, ge=0)
     channel_ref: str | None = None
     outcome: Outcome | None = None
     verified: bool = False

@@ -48,7 +48,9 @@ class Change:
     """One step applied to a record with exactly one appended event.
 
     ``to_status`` None means an annotation (progress, receipt, note, attention) that does not
-    move the state. Fields left None are kept as they are.
+    move the state. Fields left None are kept as they are. ``attempt`` names the dispatch
+    attempt a channel's answer is about: the journal refuses the step once the record has
+    gone on to another attempt (an old answer must never land on a newer attempt).
     """
 
     event: EventType = EventType.STATUS
@@ -63,6 +65,7 @@ class Change:
     claim: Claim | None = None
     release_claim: bool = False
     new_attempt: bool = False
+    attempt: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

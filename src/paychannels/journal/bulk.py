@@ -5,7 +5,8 @@ being read changes nothing). Then, chunk by chunk, one transaction each: the sta
 classified against the payments with the state machine's guard written in SQL — a forward
 move ``resolve`` would make with a single step (``move``), a plain repeat (``same``), or
 anything else (``odd``: unknown payment, other channel, amount or currency mismatch, a
-payment named twice, a row with a problem, an odd transition) — the events of the moves are
+payment named twice, a row with a problem, a row about another dispatch attempt, an odd
+transition) — the events of the moves are
 appended with ``INSERT … SELECT`` and the payments updated with ``UPDATE … FROM``. The odd
 rows go back to the Collector, which runs them through the Python policy. A move here writes
 exactly the columns and the event ``plan(resolve(...))`` would.
@@ -41,6 +42,7 @@ STAGE_COLUMNS = (
     "channel_ref",
     "message",
     "problem",
+    "attempt",
     "ev_rest",
 )
 CHUNK = 50_000  # staged rows per apply transaction
@@ -56,7 +58,8 @@ STAGE_DDL = (
     f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
     "n {bigint} PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT NOT NULL, "
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
-    "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, ev_rest TEXT NOT NULL, "
+    "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
+    "ev_rest TEXT NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
 )
 
@@ -64,6 +67,7 @@ _CLASSIFY = f"""UPDATE {STAGE} SET from_status = p.status, p_amount = p.amount_m
     verdict = CASE
         WHEN p.kind <> 'payment' OR p.channel <> ? THEN 'odd'
         WHEN {STAGE}.problem IS NOT NULL OR {STAGE}.dup = 1 THEN 'odd'
+        WHEN {STAGE}.attempt IS NOT NULL AND {STAGE}.attempt <> p.attempt THEN 'odd'
         WHEN {STAGE}.amount_minor IS NOT NULL AND {STAGE}.amount_minor <> p.amount_minor
             THEN 'odd'
         WHEN {STAGE}.currency IS NOT NULL AND {STAGE}.currency <> p.currency THEN 'odd'
@@ -114,6 +118,8 @@ def _event_rest(row: ResultRow, via: str) -> str:
         data["reason"] = row.reason.value
     if row.reason_detail is not None:
         data["reason_detail"] = row.reason_detail
+    if row.attempt is not None:
+        data["attempt"] = row.attempt
     return dumps(data)[1:]
 
 
@@ -130,6 +136,7 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
         row.channel_ref,
         row.message,
         row.problem,
+        row.attempt,
         rest,
     )
 
@@ -141,10 +148,10 @@ def _stage(journal: SqlBase, rows: Iterable[ResultRow], via: str) -> int:
         tx.run(f"DELETE FROM {STAGE}")
     n = 0
     batch: list[tuple[Any, ...]] = []
-    rests: dict[tuple[str | None, Reason | None, str | None], str] = {}  # rows share texts
-    for row in rows:
+    rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
+    for row in rows:  # rows share their event texts
         n += 1
-        key = (row.message, row.reason, row.reason_detail)
+        key = (row.message, row.reason, row.reason_detail, row.attempt)
         rest = rests.get(key)
         if rest is None:
             rest = rests[key] = _event_rest(row, via)
@@ -178,6 +185,7 @@ def _leftover(row: Any) -> ResultRow:
         channel_ref=row["channel_ref"],
         message=row["message"],
         problem=row["problem"],
+        attempt=None if row["attempt"] is None else int(row["attempt"]),
     )
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.errors import JournalError
+from paychannels.errors import IllegalTransition, JournalError
 from paychannels.journal.base import Change, NewRecord
 from paychannels.models import EventType, Payment, Record, Refund, trusted
 from paychannels.status import Status, check_transition
@@ -66,6 +66,11 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
     channel_data = dict(current.channel_data)
     attempt = current.attempt
     for ch in changes:
+        if ch.attempt is not None and ch.attempt != attempt:
+            raise IllegalTransition(
+                f"{current.id}: an answer about attempt {ch.attempt} cannot change attempt "
+                f"{attempt}"
+            )
         data = dict(ch.data)
         from_status = status if ch.to_status is not None else None
         if ch.to_status is not None:
@@ -108,6 +113,9 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
         if ch.new_attempt:
             attempt += 1
             cols["attempt"] = fields["attempt"] = attempt
+            data.setdefault("attempt", attempt)
+        elif ch.attempt is not None:
+            data.setdefault("attempt", ch.attempt)
         if ch.reason is not None:
             data.setdefault("reason", ch.reason.value)
         if ch.reason_detail is not None:

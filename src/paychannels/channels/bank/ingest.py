@@ -81,7 +81,19 @@ def _reason(code: str | None, info: str | None) -> tuple[ReasonCode, str]:
     return rc, describe(rc, info)
 
 
-def _row(tx: TxResult, pid: str) -> ResultRow:
+def _row(tx: TxResult, pid: str, attempt: int | None) -> ResultRow:
+    """The row for one debit, naming the dispatch attempt its end-to-end id carries."""
+    row = _status_row(tx, pid)
+    row.attempt = attempt
+    return row
+
+
+def _attempt_of(end_to_end: str) -> int | None:
+    ours = payment_of(end_to_end)
+    return None if ours is None else ours[1]
+
+
+def _status_row(tx: TxResult, pid: str) -> ResultRow:
     outcome = tx.outcome
     if outcome == "succeeded":
         return ResultRow(
@@ -171,7 +183,7 @@ class ResultFileReport(Report):
                     continue
                 matched += 1
                 listed.add(item.ref)
-                yield _row(item, ours[0])
+                yield _row(item, *ours)
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
             else:
@@ -186,7 +198,7 @@ class ResultFileReport(Report):
                 tx = exp.tx
                 tx.requested_minor = tx.taken_minor = debit.amount_minor
                 tx.currency = debit.currency
-                yield _row(tx, debit.payment_id)
+                yield _row(tx, debit.payment_id, _attempt_of(debit.end_to_end_id))
 
     def _header(self, header: FileHeader) -> None:
         if header.original_msg_id is None:
