@@ -24,8 +24,8 @@ from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
 from paychannels.providers.wechatpay.keys import KeyStore
 from paychannels.providers.wechatpay.signing import sign_headers, verify_signed
 from paychannels.simulators.provider import SimKeys
-from paychannels.simulators.provider.messages import wechat_notification, wechat_transaction
 from paychannels.simulators.provider.book import Order
+from paychannels.simulators.provider.messages import wechat_notification, wechat_transaction
 from paychannels.urls import parse_url
 from paychannels.verification import ExpiredKey, Headers
 from tests.contract.harnesses.mobile import sim_keys
