@@ -19,12 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from paychannels import Collector, open_channel
+from paychannels import Collector, Money, PaymentRequest, Status, open_channel
+from paychannels.cli.main import main
 from paychannels.drivers.zvt.client import ClientConfig
 from paychannels.errors import PaychannelsError
 from paychannels.journal import open_journal
 from paychannels.masking import is_secret_name, redact_url, scrub
 from paychannels.simulators.provider import SimKeys
+from paychannels.simulators.terminal import TerminalSimulator
 from paychannels.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
@@ -182,11 +184,45 @@ def test_scrub_knows_every_secret_name(name: str) -> None:
         _hidden(secret, scrub(text))
 
 
-def test_a_transcript_of_a_channel_never_holds_a_secret(tmp_path: Path) -> None:
-    secret = "Zq" + "NotInAnyTranscript77"
-    url = f"zvt+tcp://127.0.0.1:9?transcript_note={secret}"
-    with pytest.raises(PaychannelsError) as info:
-        open_channel(url, password="000000", transcript=str(tmp_path / "t.txt"))
-    _hidden(secret, str(info.value))
-    for path in tmp_path.iterdir():
-        _hidden(secret, path.read_text("utf-8", "replace"))
+def test_the_terminal_password_is_in_no_transcript_log_or_journal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "741852"
+    sim = TerminalSimulator(password=int(password), card="6222021234567890123", t2=0.3)
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db")
+    transcript = tmp_path / "transcript.txt"
+    try:
+        with caplog.at_level(logging.DEBUG):
+            channel = col.add_channel(
+                "hall", f"zvt+tcp://{host}:{port}?t3=0.5&t4=2", password=password,
+                transcript=transcript,
+            )  # fmt: skip
+            paid = col.collect(
+                PaymentRequest(
+                    payer_id="p-1", amount=Money("3.80", "CNY"), reference="r",
+                    idempotency_key="k-1",
+                ),
+                channel="hall",
+            )  # fmt: skip
+        assert paid.status is Status.SUCCEEDED
+        shown = [repr(channel), channel.describe(), *(r.getMessage() for r in caplog.records)]
+        shown += [repr(e) for e in col.events(after=0)]
+        col.close()
+        shown.append(transcript.read_text("utf-8"))
+        _hidden(password, *shown)
+        _hidden("74 18 52", *shown)  # the password as BCD on the wire
+    finally:
+        sim.close()
+
+
+def test_the_cli_never_prints_a_journal_password(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "Zq" + "CliNeverPrintsThis99"
+    for url in (
+        f"postgresql://postgres:{secret}@127.0.0.1:9/x",
+        f"postgresql://postgres@127.0.0.1:9/x?password={secret}",
+    ):
+        code = main(["journal", "list", "--db", url])
+        out = capsys.readouterr()
+        assert code != 0
+        _hidden(secret, out.out, out.err)
