@@ -16,6 +16,13 @@ import pytest
 
 from paychannels import Status
 from paychannels.simulators.provider import SimKeys
+from paychannels.verification import (
+    CallbackRejected,
+    MalformedCallback,
+    StaleTimestamp,
+    VerificationError,
+)
+from paychannels.webhooks import ItemHmac, TimestampedHmac
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
 
@@ -93,3 +100,33 @@ def test_a_storm_of_replayed_genuine_callbacks_makes_a_bounded_number_of_queries
     stack.sim.pay("wechatpay", p.id)
     assert stack.sim.deliver("wechatpay", p.id).accepted
     assert stack.collector.status(p.id).status is Status.SUCCEEDED
+
+
+def test_generic_webhooks_tell_a_forgery_from_a_replay() -> None:
+    """Malformed MACs are malformed, wrong ones forgeries; only a proven stale one is worth
+    asking about (the window is checked after the MAC)."""
+    now = 1_700_000_000
+    body = b'{"id":"evt_1"}'
+    hook = TimestampedHmac(["whsec_current_secret"], now=lambda: now)
+    other = TimestampedHmac(["whsec_someone_else"], now=lambda: now)
+    old = now - 3600
+    cases = {
+        "t=1700000000,v1=zz": MalformedCallback,
+        other.sign(body): VerificationError,
+        other.sign(body, timestamp=old): VerificationError,  # stale and forged: a forgery
+        hook.sign(body, timestamp=old): StaleTimestamp,  # genuine and stale: a replay
+    }
+    for header, expected in cases.items():
+        with pytest.raises(CallbackRejected) as info:
+            hook.verify({"Stripe-Signature": header}, body)
+        assert type(info.value) is expected, (header, info.value)
+        assert info.value.worth_asking is (expected is StaleTimestamp)
+    items = ItemHmac(["44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"])
+    item = {"pspReference": "7914073381342284", "amount": {"value": 1130, "currency": "EUR"}}
+    for bad, expected in (("not base64!", MalformedCallback), ("AAAA", MalformedCallback)):
+        with pytest.raises(expected):
+            items.verify_item({**item, "additionalData": {"hmacSignature": bad}})
+    forged = items.sign({**item, "pspReference": "0"})
+    with pytest.raises(VerificationError) as info:
+        items.verify_item({**item, "additionalData": {"hmacSignature": forged}})
+    assert not info.value.worth_asking

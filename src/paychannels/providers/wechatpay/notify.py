@@ -41,7 +41,6 @@ class CallbackReader:
             verify_signed(headers, body, self.config.keys, now=self._now, window=self.config.window)
         except CallbackRejected as exc:
             return Reading(self._hints(body) if exc.worth_asking else [], exc)
-            return Reading([], exc)
         try:
             return Reading([self.notice(body, verified=True)])
         except CallbackRejected as exc:
