@@ -155,6 +155,12 @@ def test_configs_that_hold_secrets_never_show_them(
     codec = wx.codec  # type: ignore[attr-defined]
     _hidden(str(apiv3), repr(codec.config), repr(wx), wx.describe(), repr(vars(codec)))
     assert "123456" not in repr(ClientConfig(password=123456))
+    api_key, notify = "Zq" + "NexoApiKey0123456789", "Zq" + "NexoNotifySecret98765"
+    cloud = open_channel(
+        "nexo+https://cloud.example.org/sync?poi=P400Plus-1", api_key=api_key, notify_secret=notify
+    )
+    _hidden(api_key, repr(cloud), cloud.describe())
+    _hidden(notify, repr(cloud), cloud.describe())
     zvt = open_channel("zvt+tcp://127.0.0.1:9", password="123456")
     _hidden("123456", repr(zvt), zvt.describe(), repr(getattr(zvt, "client", "")))
 
