@@ -22,6 +22,7 @@ from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scru
 from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
 from paychannels.errors import ConfigurationError, UnknownCurrency
+from paychannels.masking import shown
 from paychannels.providers.options import Settings, gather
 from paychannels.urls import ParsedURL, http_base
 from paychannels.webhooks import TimestampedHmac
@@ -74,7 +75,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
         raise ConfigurationError(f"{src}: api_key is required for nexo+https")
     mode = settings.text("mode", "sync")
     if mode not in ("sync", "async"):
-        raise ConfigurationError(f"{src}: mode must be sync or async, not {mode!r}")
+        raise ConfigurationError(f"{src}: mode must be sync or async, not {shown(mode)}")
     try:
         currency = find_currency(settings.text("currency", "CNY") or "CNY").code
     except UnknownCurrency as exc:

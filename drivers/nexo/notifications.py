@@ -4,8 +4,9 @@ The cloud posts a result (``SaleToPOIResponse`` with a ``PaymentResponse`` or
 ``ReversalResponse``) or an event (``EventNotification``) to the backend's callback URL. The
 body's HMAC (``paychannels.webhooks.TimestampedHmac``: ``t=...,v1=...`` in a header, a time
 window, several secrets during rotation, constant-time comparison) proves the sender. A
-notification that fails the proof, and every event, is only a hint: the Collector then asks
-the terminal's status instead of believing it. The ServiceID in the header names the attempt
+genuine but stale notification, and every event, is only a hint: the Collector then asks
+the terminal's status (rate-limited per payment) instead of believing it; a forged one (bad
+or malformed MAC) is refused and asks nothing. The ServiceID in the header names the attempt
 (see ``serviceids``) and the notice carries it: the Collector records news about an attempt
 that was followed by a later one and never applies it (a stale "money taken" asks a person
 to look).
@@ -60,6 +61,10 @@ class NotificationReader:
         except NexoFormatError as exc:
             log.warning("%s: unreadable notification: %s", ctx.channel_name, scrub(str(exc)))
             return [], _rejected(error or CallbackRejected(str(exc)))
+        if error is not None and not (error.worth_asking or self.verifier is None):
+            # a forgery (bad MAC, malformed header) is not even a hint: nothing is asked
+            log.warning("%s: notification refused: %s", ctx.channel_name, scrub(str(error)))
+            return [], _rejected(error)
         notices = self._notices(message, ServiceIds(ctx), verified=error is None)
         if error is not None:
             log.warning(

@@ -44,7 +44,7 @@ __all__ = ["ClientConfig", "Session", "TerminalStatus", "ZvtClient"]
 class ClientConfig:
     """How the ECR talks to its terminal."""
 
-    password: int = 0
+    password: int = field(default=0, repr=False)  # a secret: never in a repr
     currency: int = 156
     receipts: str = "block"  # block (06 D3 text blocks) | lines (06 D1) | terminal (PT prints)
     charset: str = "cp437"

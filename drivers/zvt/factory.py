@@ -22,6 +22,7 @@ from paychannels.drivers.zvt.scrubbing import zvt_filters
 from paychannels.drivers.zvt.transport import Framing
 from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
 from paychannels.links import SpyLink, TranscriptWriter, link_from_parsed
+from paychannels.masking import shown
 from paychannels.urls import ParsedURL, parse_url
 
 __all__ = ["DEFAULT_PORT", "client_from_url", "from_url"]
@@ -57,19 +58,21 @@ def client_from_url(
     receipts = parsed.option("receipts", "block") or "block"
     if receipts not in _RECEIPTS:
         raise InvalidURL(
-            f"{parsed.raw!r}: receipts={receipts!r} must be one of {', '.join(_RECEIPTS)}"
+            f"{parsed.raw!r}: receipts={shown(receipts)} must be one of {', '.join(_RECEIPTS)}"
         )
     charset = parsed.option("charset", "cp437") or "cp437"
     try:
         codecs.lookup(charset)
     except LookupError:
         raise InvalidURL(
-            f"{parsed.raw!r}: charset={charset!r} is not a known text encoding"
+            f"{parsed.raw!r}: charset={shown(charset)} is not a known text encoding"
         ) from None
     try:
         cur = find_currency(parsed.option("currency", "CNY") or "CNY")
-    except UnknownCurrency as exc:
-        raise InvalidURL(f"{parsed.raw!r}: {exc}") from None
+    except UnknownCurrency:
+        raise InvalidURL(
+            f"{parsed.raw!r}: currency={shown(parsed.option('currency'))} is not an ISO 4217 code"
+        ) from None
     config = ClientConfig(
         password=parse_password(password),
         currency=cur.numeric,

@@ -217,6 +217,7 @@ class AlipayApi:
         return order
 
     def _query(self, biz: dict[str, Any]) -> dict[str, Any]:
+        self.book.queried(str(biz.get("out_trade_no", "")))
         order = self._visible(biz)
         if order is None:
             return dict(_NOT_EXIST)

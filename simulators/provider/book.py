@@ -3,13 +3,15 @@
 One book serves both providers (orders are keyed by provider and order number). Creating
 an order twice with the same parameters returns the same order, with different ones it is a
 conflict, as at the real providers. ``charges(number)`` counts money taken: a test that sees
-2 has caught a payment taken twice.
+2 has caught a payment taken twice; ``queries`` counts order queries per order number (what a
+flood of callbacks costs the provider).
 """
 
 from __future__ import annotations
 
 import secrets
 import threading
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -83,6 +85,8 @@ class Book:
     def __init__(self) -> None:
         self._orders: dict[tuple[str, str], Order] = {}
         self._lock = threading.RLock()
+        #: order queries received, by order number (both providers)
+        self.queries: Counter[str] = Counter()
 
     @property
     def lock(self) -> threading.RLock:
@@ -106,6 +110,11 @@ class Book:
         """An order by its merchant order number."""
         with self._lock:
             return self._orders.get((provider, number))
+
+    def queried(self, number: str) -> None:
+        """Count one order query about ``number`` (whether or not the order exists)."""
+        with self._lock:
+            self.queries[number] += 1
 
     def by_trade_no(self, provider: str, trade_no: str) -> Order | None:
         """An order by the provider's own transaction number."""

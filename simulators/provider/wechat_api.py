@@ -107,6 +107,7 @@ class WechatApi:
         if method == "POST" and (m := _CLOSE.match(path)):
             return self._close(request, m.group(1))
         if method == "GET" and (m := _BY_NO.match(path)):
+            self.book.queried(m.group(1))
             return self._query(request, self.book.get("wechatpay", m.group(1)))
         if method == "GET" and (m := _BY_ID.match(path)):
             return self._query(request, self.book.by_trade_no("wechatpay", m.group(1)))

@@ -44,7 +44,7 @@ from paychannels.errors import (
 )
 from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
 from paychannels.ids import new_id
-from paychannels.intake import PollResult
+from paychannels.intake import CallbackCounts, PollResult
 from paychannels.journal import Change, Journal, NewRecord, open_journal
 from paychannels.journal.base import Applied, Decide
 from paychannels.locks import LockTable
@@ -60,6 +60,7 @@ from paychannels.models import (
     as_payment,
 )
 from paychannels.money import Money
+from paychannels.querylimit import QueryLimiter
 from paychannels.reasons import Reason
 from paychannels.recovery import RecoveryReport
 from paychannels.report_apply import apply_report
@@ -97,6 +98,9 @@ class Collector:
         )
         self._channels: dict[str, Channel] = {}
         self.feed = EventFeed()
+        #: what callbacks cost (refused, hints, queries); the per-payment query limit
+        self.callback_counts = CallbackCounts()
+        self.query_limiter = QueryLimiter()
 
     @classmethod
     def open(

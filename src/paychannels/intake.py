@@ -1,12 +1,17 @@
 """Intake: news that arrives unasked — callbacks, result-file rows, polled reports.
 
 A verified notice is applied through the one resolution policy (after its merchant and
-amount checks); an unverified one is only a hint to go and ask the channel.
+amount checks); an unverified one is only a hint to go and ask the channel — never written
+to the journal (a flood of forged callbacks must cost no writes), and asked about only
+while the payment is awaited and the per-payment ``QueryLimiter`` allows. What callbacks
+cost is counted in ``CallbackCounts`` (``Collector.callback_counts``).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -15,16 +20,24 @@ from paychannels.collector_context import CollectorContext
 from paychannels.errors import PaymentNotFound
 from paychannels.journal import Change
 from paychannels.journal.base import Applied
-from paychannels.models import EventType, Record
+from paychannels.models import Record
 from paychannels.reasons import Reason
 from paychannels.reports import ReportSummary
 from paychannels.resolution import attention, resolve
 from paychannels.status import Status
+from paychannels.verification import CallbackRejected
 
 if TYPE_CHECKING:
     from paychannels.collector import Collector
 
-__all__ = ["PollResult", "handle_callback", "handle_notice", "handle_notices", "poll"]
+__all__ = [
+    "CallbackCounts",
+    "PollResult",
+    "handle_callback",
+    "handle_notice",
+    "handle_notices",
+    "poll",
+]
 
 log = logging.getLogger("paychannels.collector")
 
@@ -40,11 +53,37 @@ class PollResult(list[Record]):
         self.reports: list[ReportSummary] = list(reports)
 
 
+class CallbackCounts:
+    """Counters a caller can read (``snapshot()``): what unasked news cost us.
+
+    ``received``, ``accepted`` and ``refused`` callbacks; ``hints`` (unverified news about a
+    payment we hold), the ``queries`` they caused, and those the limiter ``throttled``.
+    """
+
+    NAMES = ("received", "accepted", "refused", "hints", "queries", "throttled")
+
+    def __init__(self) -> None:
+        self._counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        """Count ``n`` more of ``name`` (one of ``NAMES``)."""
+        with self._lock:
+            self._counts[name] += n
+
+    def snapshot(self) -> dict[str, int]:
+        """Every counter, by name."""
+        with self._lock:
+            return {name: self._counts[name] for name in self.NAMES}
+
+
 def handle_notice(col: Collector, channel: str, notice: Notice) -> Record | None:
-    """Apply unasked news (callback, result-file row); unverified news triggers a query."""
+    """Apply unasked news (callback, result-file row); unverified news may trigger a query."""
     record = _locate(col, channel, notice)
     if record is None:
-        log.warning(
+        # unverified news about no payment of ours is what forgers send: not worth a WARNING
+        log.log(
+            logging.WARNING if notice.verified else logging.DEBUG,
             "%s: notice for an unknown payment (%s, ref %s) ignored",
             channel,
             notice.payment_id,
@@ -81,7 +120,14 @@ def handle_notices(col: Collector, channel: str, notices: Sequence[Notice]) -> l
 def handle_callback(col: Collector, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
     """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
     ch = col.channel(channel)
-    notices, reply = ch.parse_callback(headers, body, CollectorContext(col, channel, None))
+    counts = col.callback_counts
+    counts.add("received")
+    try:
+        notices, reply = ch.parse_callback(headers, body, CollectorContext(col, channel, None))
+    except CallbackRejected:
+        counts.add("refused")
+        raise
+    counts.add("refused" if reply.status_code >= 400 else "accepted")
     for notice in notices:
         handle_notice(col, channel, notice)
     return reply
@@ -113,24 +159,21 @@ def _locate(col: Collector, channel: str, notice: Notice) -> Record | None:
 
 
 def _inquire_after_hint(col: Collector, record: Record, notice: Notice) -> Record:
-    # Only an answer still awaited is worth a question: a forged callback for a settled
-    # or an in-flight payment must not make us query the provider (a flood of them
-    # would be a flood of queries), nor race the dispatcher of a DISPATCHED payment.
+    # Only an answer still awaited is worth a question: a hint about a settled or an
+    # in-flight payment must not make us query the provider, nor race the dispatcher of a
+    # DISPATCHED payment; and however many copies come, the limiter bounds the questions.
+    # Nothing is written for the hint itself: the journal holds what we know, not rumours.
+    counts = col.callback_counts
+    counts.add("hints")
     awaited = record.status in (Status.PENDING, Status.UNKNOWN)
-    col._annotate(
-        record.id,
-        Change(
-            event=EventType.CALLBACK,
-            data={
-                "verified": False,
-                "source": notice.source,
-                "action": "inquire" if awaited else f"none ({record.status})",
-            },
-        ),
-    )
     ch = col._channels.get(record.channel)
     if not awaited or ch is None or not ch.capabilities.inquire:
-        return col.journal.get(record.id)
+        return record
+    if not col.query_limiter.allow(record.id):
+        counts.add("throttled")
+        log.debug("%s: %s hint not asked about (query limit)", record.id, notice.source)
+        return record
+    counts.add("queries")
     return col._inquire(record, ch, via="inquiry after unverified notice")
 
 

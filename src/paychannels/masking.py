@@ -5,23 +5,49 @@ numbers the region code and the last four, bank accounts the last four, names th
 and last letter (as public notice lists print them: 张*三); secrets in
 ``key=value`` or JSON form are replaced entirely. Adapters call :func:`scrub` on every
 transcript and log line, and add protocol-aware masking on top.
+
+One rule says what a secret is called (``is_secret_name``: passwords, tokens, private and
+API keys, client secrets...), and one says how a URL is shown (``redact_url``: a password in
+the user information and the value of every secret-named option become ``***``; in messages
+also any value too long to be a plain setting, since a key pasted into the wrong field must
+not be echoed). ``shown`` quotes a single value for a message by the same rule.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from urllib.parse import unquote
 
-__all__ = ["mask_account", "mask_id_number", "mask_name", "mask_pan", "mask_payer_id", "scrub"]
+__all__ = [
+    "is_secret_name",
+    "mask_account",
+    "mask_id_number",
+    "mask_name",
+    "mask_pan",
+    "mask_payer_id",
+    "redact_url",
+    "scrub",
+    "shown",
+]
 
+#: names of secrets: anything that holds one of these words (``app_private_key``,
+#: ``client_secret``, ``access_token``, ``sslpassword``...), and a few exact ones
 _SENSITIVE_KEYS = (
-    r"api[_-]?key|apikey|x-api-key|password|passwd|pwd|secret|token|private[_-]?key|"
-    r"apiv3[_-]?key|authorization|sign|signature|mch[_-]?key|hmac[_-]?key"
+    r"[A-Za-z0-9_.-]*(?:passw(?:or)?d|secret|token|credential|private[_-]?key|api[_-]?key|"
+    r"apikey|apiv3[_-]?key|mch[_-]?key|hmac[_-]?key|signing[_-]?key)[A-Za-z0-9_.-]*|"
+    r"pwd|pin|key|authorization|sign|signature"
 )
+_SECRET_NAME = re.compile(rf"(?i)(?:{_SENSITIVE_KEYS})")
+#: a value longer than this is never quoted whole in a message (keys, tokens are longer)
+SHOWN_LIMIT = 16
+_MASK = "***"
+#: what a message shows as a URL's host and port (anything else there is elided)
+_HOST = re.compile(r"^(?:[A-Za-z0-9._-]{0,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 # key=value, key: value and "key": "value" forms; the value runs to a delimiter.
 _SECRET_KV = re.compile(
     rf"""(?ix)
-    (?P<key>["']?(?:{_SENSITIVE_KEYS})["']?\s*[=:]\s*)
+    (?P<key>(?<![A-Za-z0-9_.-])["']?(?:{_SENSITIVE_KEYS})["']?\s*[=:]\s*)
     (?P<quote>["']?)
     (?P<value>(?:WECHATPAY2-SHA256-RSA2048|Bearer|Basic)?\s?[^"'\s,;&}}]+)
     """
@@ -30,6 +56,50 @@ _CN_ID = re.compile(
     r"(?<![0-9])([1-9][0-9]{5})(?:18|19|20)[0-9]{2}[01][0-9][0-3][0-9][0-9]{3}[0-9Xx](?![0-9A-Za-z])"
 )
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[0-9 -]?[0-9]){11,22}(?![0-9])")
+
+
+def is_secret_name(name: str) -> bool:
+    """True when an option or field called ``name`` holds a secret (see the module doc)."""
+    return _SECRET_NAME.fullmatch(name.strip()) is not None
+
+
+def shown(value: object) -> str:
+    """``value`` quoted for a message, or only its length when it could be a misplaced key."""
+    text = str(value)
+    if len(text) <= SHOWN_LIMIT and text.isprintable():
+        return repr(text)
+    return f"<{len(text)} characters, not shown>"
+
+
+def redact_url(url: str, *, message: bool = False) -> str:
+    """``url`` with its secrets as ``***`` (password in the user information, secret-named
+    options); ``message=True`` also elides long option values and the fragment (for errors).
+    Text that is not a URL at all is shown as ``shown`` does."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not scheme or not rest.isprintable():
+        return shown(url) if message else _MASK
+    rest, hashed, _fragment = rest.partition("#")
+    rest, asked, query = rest.partition("?")
+    netloc, slash, path = rest.partition("/")
+    userinfo, at, host = netloc.rpartition("@")
+    if not _HOST.match(host):
+        host = "…"  # not a host and port: could be anything pasted there
+    if at:
+        user, colon, _password = userinfo.partition(":")
+        userinfo = _MASK if message else (f"{user}:{_MASK}" if colon else user)
+    netloc = f"{userinfo}@{host}" if at else host
+    pairs = []
+    for pair in query.split("&") if query else []:
+        name, eq, value = pair.partition("=")
+        if message and len(unquote(name)) > SHOWN_LIMIT:
+            name = "…"
+        if eq and is_secret_name(unquote(name)):
+            value = _MASK
+        elif eq and message and len(unquote(value)) > SHOWN_LIMIT:
+            value = "…"
+        pairs.append(f"{name}{eq}{value}")
+    tail = "#…" if hashed and message else ""
+    return f"{scheme}://{netloc}{slash}{path}{asked}{'&'.join(pairs)}{tail}"
 
 
 def mask_pan(pan: str) -> str:

@@ -29,6 +29,7 @@ from paychannels.errors import InvalidRequest
 from paychannels.money import Money
 from paychannels.reasons import Reason
 from paychannels.status import Status, reportable_by_channel
+from paychannels.textrules import check_text
 
 __all__ = [
     "Event",
@@ -60,7 +61,7 @@ def _visible_ascii(value: str) -> str:
     return value
 
 
-NoControl = AfterValidator(_no_control)
+NoControl = AfterValidator(lambda v: check_text(_no_control(v)))  # textrules: bidi, C1...
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -24,6 +24,7 @@ from paychannels.errors import InvalidRequest, MoneyError
 from paychannels.idnumbers import PROVINCES, check_birth_date, check_digit
 from paychannels.models import PaymentRequest
 from paychannels.money import Money
+from paychannels.textrules import unsafe_character
 
 __all__ = [
     "COLUMNS",
@@ -363,7 +364,9 @@ class _RowReader:
                 if len(value) > limit:
                     bad(column, f"has {len(value)} characters, at most {limit}")
                 if value and not value.isprintable():
-                    bad(column, "contains a control character")
+                    found = unsafe_character(value)
+                    what = f" ({found[1]} at {found[0]})" if found else ""
+                    bad(column, f"contains a control, bidi or invisible character{what}")
         scheme = v[i_scheme] or "cn_resident"
         if scheme not in self.opts.id_schemes:
             allowed = ", ".join(sorted(self.opts.id_schemes))

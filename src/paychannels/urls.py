@@ -1,7 +1,10 @@
 """Parsing of channel and link URLs (``zvt+tcp://10.1.2.3:20007``, ``serial:///dev/ttyUSB0?...``).
 
 One parser for every URL the library opens, so errors read the same everywhere and name the
-expected form. Secrets are refused in URLs: they come from keyword arguments or config files.
+expected form. Secrets are refused in URLs (user information, any secret-named option: the
+rule is ``masking.is_secret_name``): they come from keyword arguments or config files. Errors
+never echo a URL whole: ``ParsedURL.raw`` is the URL as ``masking.redact_url`` shows it in
+messages, and option values are quoted through ``masking.shown``.
 """
 
 from __future__ import annotations
@@ -11,21 +14,22 @@ from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from paychannels.errors import InvalidURL
+from paychannels.masking import is_secret_name, redact_url, shown
 
 __all__ = ["ParsedURL", "http_base", "parse_url"]
 
 _LOOPBACK = ("127.", "localhost", "::1")
 
 _SCHEME = re.compile(r"^[a-z][a-z0-9.-]*(\+[a-z][a-z0-9.-]*)?$")
-_SECRET_KEYS = re.compile(
-    r"(?i)^(password|passwd|pwd|secret|api[_-]?key|apikey|token|key|private[_-]?key|"
-    r"hmac[_-]?key|apiv3[_-]?key|mch[_-]?key)$"
-)
 
 
 @dataclass(frozen=True, slots=True)
 class ParsedURL:
-    """A URL split into what openers need: ``zvt+tcp`` -> kind ``zvt``, transport ``tcp``."""
+    """A URL split into what openers need: ``zvt+tcp`` -> kind ``zvt``, transport ``tcp``.
+
+    ``raw`` is the URL as messages show it (``redact_url(url, message=True)``: long option
+    values elided), never a secret; ``query`` holds the real values and stays out of ``repr``.
+    """
 
     raw: str
     scheme: str
@@ -34,7 +38,7 @@ class ParsedURL:
     host: str | None
     port: int | None
     path: str
-    query: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict, repr=False)
 
     def option(self, name: str, default: str | None = None) -> str | None:
         """A query option as text."""
@@ -49,7 +53,7 @@ class ParsedURL:
             return int(value)
         except ValueError:
             raise InvalidURL(
-                f"{self.raw!r}: option {name}={value!r} must be a whole number"
+                f"{self.raw!r}: option {name}={shown(value)} must be a whole number"
             ) from None
 
     def float_option(self, name: str, default: float) -> float:
@@ -60,14 +64,16 @@ class ParsedURL:
         try:
             return float(value)
         except ValueError:
-            raise InvalidURL(f"{self.raw!r}: option {name}={value!r} must be a number") from None
+            raise InvalidURL(
+                f"{self.raw!r}: option {name}={shown(value)} must be a number"
+            ) from None
 
     def check_options(self, allowed: set[str], form: str) -> None:
         """Refuse query options the opener does not know, naming the expected form."""
         unknown = sorted(set(self.query) - allowed)
         if unknown:
             raise InvalidURL(
-                f"{self.raw!r}: unknown option(s) {', '.join(unknown)}; expected {form}"
+                f"{self.raw!r}: unknown option(s) {', '.join(map(shown, unknown))}; expected {form}"
             )
 
     def require_host_port(self, form: str, default_port: int | None = None) -> tuple[str, int]:
@@ -84,32 +90,33 @@ def parse_url(url: str, *, what: str = "URL", form: str = "scheme://host:port/pa
     """Split a URL; ``InvalidURL`` names what is wrong and the expected ``form``."""
     if not isinstance(url, str):
         raise TypeError(f"{what} must be a string, not {type(url).__name__}")
+    shown_url = redact_url(url, message=True)
     if "://" not in url:
-        raise InvalidURL(f"{url!r} is not a {what}; expected {form}")
+        raise InvalidURL(f"{shown_url} is not a {what}; expected {form}")
     try:
         parts = urlsplit(url)
         port = parts.port
-    except ValueError as exc:
-        raise InvalidURL(f"{url!r} is not a valid {what} ({exc}); expected {form}") from None
+    except ValueError:
+        raise InvalidURL(f"{shown_url} is not a valid {what}; expected {form}") from None
     scheme = parts.scheme.lower()
     if not _SCHEME.match(scheme):
-        raise InvalidURL(f"{url!r}: {scheme!r} is not a valid scheme; expected {form}")
-    if parts.password is not None:
+        raise InvalidURL(f"{shown_url}: {shown(scheme)} is not a valid scheme; expected {form}")
+    if "@" in parts.netloc:
         raise InvalidURL(
-            f"{what} must not carry a password ({scheme}://user:***@...); pass secrets as "
-            "keyword arguments or in a config file"
+            f"{what} must not carry a user name or password ({scheme}://user:***@...); "
+            "pass credentials as keyword arguments or in a config file"
         )
     query: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
-        if _SECRET_KEYS.match(key):
+        if is_secret_name(key):
             raise InvalidURL(
-                f"{what} must not carry the secret {key!r}; pass it as a keyword argument "
+                f"{what} must not carry the secret {shown(key)}; pass it as a keyword argument "
                 "or in a config file (secrets in URLs end up in logs)"
             )
         query[key] = value
     kind, _, transport = scheme.partition("+")
     return ParsedURL(
-        raw=url,
+        raw=shown_url,
         scheme=scheme,
         kind=kind,
         transport=transport or None,

@@ -3,6 +3,12 @@
 Every callback verifier (WeChat Pay, Alipay, the generic HMAC webhooks) raises one of the
 ``CallbackRejected`` family, each naming what was wrong and where (which header or field), and
 carrying the HTTP status a receiver should answer with. None of them ever carries a secret.
+
+``worth_asking`` says whether the refused content may still be genuine news, so that asking
+the provider about it (rate-limited) is useful: a key we do not hold yet (rotation), or a
+proven signature on a stale timestamp (a replay, or our clock). A malformed signature, a
+probe, or a well-formed signature that fails against a key we hold is a forgery: nothing
+is asked, nothing written.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from paychannels.errors import ProtocolError
 __all__ = [
     "CallbackRejected",
     "DecryptionError",
+    "ExpiredKey",
     "Headers",
     "MalformedCallback",
     "PayloadTooLarge",
@@ -35,6 +42,8 @@ class CallbackRejected(ProtocolError):
     """A callback or webhook we refuse; ``status`` is the HTTP status to answer with."""
 
     status: int = 400
+    #: the content may be genuine news: worth a (rate-limited) question to the provider
+    worth_asking: bool = False
 
     def __init__(self, message: str, *, where: str = "") -> None:
         super().__init__(f"{where} {message}" if where else message)
@@ -58,7 +67,12 @@ class VerificationError(CallbackRejected):
 
 
 class StaleTimestamp(VerificationError):
-    """The signed timestamp is outside the accepted window (replay or a wrong clock)."""
+    """The signed timestamp is outside the accepted window (replay or a wrong clock).
+
+    Verifiers raise it only once the signature is proven, so the content is genuine (if old).
+    """
+
+    worth_asking = True
 
 
 class SignatureProbe(VerificationError):
@@ -67,6 +81,12 @@ class SignatureProbe(VerificationError):
 
 class UnknownKey(VerificationError):
     """The key id (certificate serial, public-key id) names no key we hold."""
+
+    worth_asking = True
+
+
+class ExpiredKey(VerificationError):
+    """The key named is a certificate outside its validity period at verification time."""
 
 
 class DecryptionError(CallbackRejected):

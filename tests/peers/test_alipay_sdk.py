@@ -123,10 +123,11 @@ def test_verifiers_agree(keys: SimKeys, sim: ProviderSimulator) -> None:
     forged, _ = sim.notification("alipay", number).render(0, "forged")
     assert not sdk_verifies(client, forged)
     assert isinstance(our_error(ch, forged), VerificationError)
-    # probe (garbage signature): both refuse, neither crashes
+    # probe (garbage signature): both refuse, neither crashes; ours calls it malformed (no
+    # signature at all: not even worth asking the provider about)
     probe, _ = sim.notification("alipay", number).render(0, "probe")
     assert not sdk_verifies(client, probe)
-    assert isinstance(our_error(ch, probe), VerificationError)
+    assert isinstance(our_error(ch, probe), MalformedCallback)
     # a repeated key: the SDK (through parse_qsl) silently keeps one value, we refuse
     doubled = body + b"&total_amount=1.00"
     assert isinstance(our_error(ch, doubled), MalformedCallback)

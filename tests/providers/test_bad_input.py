@@ -82,7 +82,7 @@ WECHAT_CASES: dict[str, tuple[Case, int]] = {
     "missing headers": (lambda k, b, h: (b, {"Content-Type": "application/json"}), 400),
     "missing nonce": (lambda k, b, h: (b, _without(h, "Wechatpay-Nonce")), 400),
     "wrong serial": (lambda k, b, h: (b, {**h, "Wechatpay-Serial": "ABCDEF0123"}), 401),
-    "bad base64": (lambda k, b, h: (b, {**h, "Wechatpay-Signature": "%%%not-base64%%%"}), 401),
+    "bad base64": (lambda k, b, h: (b, {**h, "Wechatpay-Signature": "%%%not-base64%%%"}), 400),
     "wrong algorithm": (lambda k, b, h: (b, {**h, "Wechatpay-Signature-Type": "HMAC-SHA256"}), 401),
     "timestamp not a number": (lambda k, b, h: (b, {**h, "Wechatpay-Timestamp": "soon"}), 400),
     "truncated ciphertext": (lambda k, b, h: _truncated(k, b), 400),

@@ -117,9 +117,7 @@ def test_app_or_merchant_mismatch_raises_attention(
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
-def test_failed_verification_changes_nothing_and_triggers_a_query(
-    stack: Stack, channel: str
-) -> None:
+def test_a_forged_callback_changes_nothing_and_asks_nothing(stack: Stack, channel: str) -> None:
     provider = PROVIDER[channel]
     unpaid = stack.order(channel, f"forge-a-{channel}")
     stack.sim.book.open(provider, unpaid.id)
@@ -127,11 +125,19 @@ def test_failed_verification_changes_nothing_and_triggers_a_query(
     assert not forged.accepted and forged.status in (401, 400)
     assert stack.collector.status(unpaid.id).status is Status.PENDING
     types = [e.type for e in stack.collector.events(payment_id=unpaid.id)]
-    assert EventType.CALLBACK in types, "the hint is journaled"
-    # paid at the provider, genuine callback not here yet: the forged one makes us ask
+    assert EventType.CALLBACK not in types, "a forgery is not journaled"
+    # paid at the provider, genuine callback not here yet: a forgery still asks nothing
     paid = stack.order(channel, f"forge-b-{channel}")
     stack.sim.pay(provider, paid.id)
     assert not stack.sim.deliver(provider, paid.id, variant="forged").accepted
+    assert stack.collector.status(paid.id).status is Status.PENDING
+    assert stack.sim.book.queries[paid.id] == 0
+
+
+def test_a_stale_genuine_callback_makes_us_ask(stack: Stack) -> None:
+    paid = stack.order("wx", "stale-paid")
+    stack.sim.pay("wechatpay", paid.id)
+    assert stack.sim.deliver("wechatpay", paid.id, variant="stale").status == 401
     after = stack.collector.status(paid.id)
     assert after.status is Status.SUCCEEDED, "the query found the truth"
     last = [e for e in stack.collector.events(payment_id=paid.id) if e.to_status][-1]

@@ -35,6 +35,7 @@ def test_parse_kind_transport_host_port_options() -> None:
         ("ttyUSB0", "expected"),
         ("zvt+tcp://host:notaport", "not a valid"),
         ("nexo+https://api:secret@host/path", "password"),
+        ("zvt+tcp://SECRET@host:20007", "user name"),
         ("nexo+https://host/path?api_key=abc", "secret 'api_key'"),
         ("1zvt://x", "not a valid scheme"),
     ],

@@ -26,6 +26,7 @@ from paychannels.errors import (
     OutcomeUnknownError,
     ProtocolError,
 )
+from paychannels.masking import shown
 from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.money import Money
 from paychannels.reasons import Reason
@@ -242,7 +243,9 @@ def from_url(parsed: ParsedURL, **options: Any) -> MemoryChannel:
         behaviour = Behaviour(default)
     except ValueError:
         known = ", ".join(b.value for b in Behaviour)
-        raise InvalidURL(f"{parsed.raw!r}: default={default!r} is not one of {known}") from None
+        raise InvalidURL(
+            f"{parsed.raw!r}: default={shown(default)} is not one of {known}"
+        ) from None
     ledger: Ledger | None = FileLedger(parsed.path) if parsed.path not in ("", "/") else None
     unknown = set(options) - {"rules"}
     if unknown:

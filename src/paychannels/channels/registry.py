@@ -61,7 +61,7 @@ def open_channel(url: str, **options: Any) -> Channel:
     if factory is None:
         known = ", ".join(available_schemes()) or "none"
         raise UnknownScheme(
-            f"no channel for scheme {parsed.scheme!r} (in {url!r}); known schemes: {known}. "
+            f"no channel for scheme {parsed.scheme!r} (in {parsed.raw}); known schemes: {known}. "
             f"A driver package adds schemes through the {GROUP!r} entry-point group."
         )
     channel = factory(parsed, **options)

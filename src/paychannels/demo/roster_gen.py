@@ -11,7 +11,6 @@ by bank. Written as the roster format of docs/roster.md, Chinese headers, UTF-8.
 
 from __future__ import annotations
 
-import csv
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from paychannels.idnumbers import with_check_digit
+from paychannels.textrules import csv_writer
 
 __all__ = ["CHANNEL_SHARES", "GRADES", "TOWNSHIPS", "RosterStats", "generate_roster"]
 
@@ -190,7 +190,7 @@ def generate_roster(
     seen: set[str] = set()
     grade_weights = [g[2] for g in GRADES]
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(_HEADER)
         for n in range(payers):
             while True:

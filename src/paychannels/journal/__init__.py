@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 from paychannels.errors import InvalidURL, UnknownScheme
 from paychannels.journal.base import Applied, Change, Claim, Journal, NewRecord, StateEntry
 from paychannels.journal.schema import SCHEMA_VERSION
+from paychannels.masking import redact_url
+from paychannels.masking import shown as shown_value
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -28,8 +30,12 @@ _FORMS = "sqlite:///path.db, sqlite:///:memory: or postgresql://user@host:5432/d
 def open_journal(url: str) -> Journal:
     """Open (not migrate) the journal a URL names."""
     if not isinstance(url, str) or "://" not in url:
-        raise InvalidURL(f"{url!r} is not a journal URL; expected {_FORMS}")
-    scheme = urlsplit(url).scheme
+        shown = redact_url(url, message=True) if isinstance(url, str) else repr(url)
+        raise InvalidURL(f"{shown} is not a journal URL; expected {_FORMS}")
+    try:
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        raise InvalidURL(f"{redact_url(url, message=True)} is not a valid journal URL") from None
     if scheme == "sqlite":
         from paychannels.journal.sqlite import SqliteJournal
 
@@ -38,4 +44,4 @@ def open_journal(url: str) -> Journal:
         from paychannels.journal.postgres import PostgresJournal
 
         return PostgresJournal(url)
-    raise UnknownScheme(f"no journal backend for {scheme!r}; expected {_FORMS}")
+    raise UnknownScheme(f"no journal backend for {shown_value(scheme)}; expected {_FORMS}")

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
+from paychannels.masking import SHOWN_LIMIT, is_secret_name, redact_url, scrub, shown
 
 if TYPE_CHECKING:
     import psycopg
@@ -26,18 +27,27 @@ __all__ = ["PostgresJournal"]
 _EVENT_ORDER_LOCK = 0x7063_6576  # "pcev": serialises event appends across sessions
 _MIGRATION_LOCK = 0x7063_6D67  # "pcmg"
 _PLACEHOLDER = re.compile(r"\?")
+_QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
 
 def mask_url(url: str) -> str:
-    """The URL with any password replaced by ``***``."""
+    """The URL with its password (user information or ``?password=``) replaced by ``***``."""
+    return redact_url(url)
+
+
+def _hide(text: str, url: str) -> str:
+    """A driver's error text without any value of the URL's secrets (libpq may quote them)."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    netloc = f"{parts.username or ''}:***@{host}"
-    return urlunsplit(parts._replace(netloc=netloc))
+    secrets = [v for k, v in parse_qsl(parts.query) if is_secret_name(k) and v]
+    try:
+        if parts.password:
+            secrets.append(parts.password)
+    except ValueError:
+        pass
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
+    # libpq quotes a bad value whole ("invalid integer value "..." for option "port"")
+    return scrub(_QUOTED.sub(lambda m: f'"{shown(m.group(1))}"', text))
 
 
 class _PgTx:
@@ -93,7 +103,7 @@ class PostgresJournal(SqlJournal):
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
             raise InvalidURL(
-                f"{mask_url(url)!r} is not a PostgreSQL journal URL; expected "
+                f"{redact_url(url, message=True)} is not a PostgreSQL journal URL; expected "
                 "postgresql://user@host:5432/dbname"
             )
         try:
@@ -104,10 +114,18 @@ class PostgresJournal(SqlJournal):
             ) from exc
         self._conninfo = url
         self.url = mask_url(url)
+        self._where = redact_url(url, message=True)  # what errors show: no user, no secret
         self._connect_timeout = connect_timeout
         self._connections_init()
         self._convert: dict[str, str] = {}
         self._conn()  # fail now, with a clear message, if the server cannot be reached
+
+    def _detail(self, exc: Exception, *, first_line: bool = False) -> str:
+        """A driver error's text (or its first line) without our URL's secrets."""
+        text = str(exc).strip()
+        if not text:
+            return type(exc).__name__
+        return _hide(text.splitlines()[0] if first_line else text, self._conninfo)
 
     def _conn(self) -> psycopg.Connection[Any]:
         import psycopg
@@ -126,8 +144,8 @@ class PostgresJournal(SqlJournal):
             )
         except psycopg.Error as exc:
             raise JournalUnavailable(
-                f"cannot reach PostgreSQL journal {self.url}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}"
+                f"cannot reach PostgreSQL journal {self._where}: "
+                f"{self._detail(exc, first_line=True)}"
                 " — is the server running and the URL right?"
             ) from exc
         self._local.conn = conn
@@ -144,11 +162,12 @@ class PostgresJournal(SqlJournal):
                 yield _PgTx(conn, self._convert)
         except psycopg.OperationalError as exc:
             raise JournalUnavailable(
-                f"lost the PostgreSQL journal {self.url} during a transaction: {exc}; the "
-                "change may or may not be committed — read the payment again"
+                f"lost the PostgreSQL journal {self._where} during a transaction: "
+                f"{self._detail(exc)}; the change may or may not be committed — read the payment "
+                "again"
             ) from exc
         except psycopg.Error as exc:
-            raise JournalError(f"journal {self.url}: {exc}") from exc
+            raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _stream(
         self, sql: str, params: Sequence[Any], page: int
@@ -168,9 +187,11 @@ class PostgresJournal(SqlJournal):
                     while rows := cursor.fetchmany(page):
                         yield rows
         except psycopg.OperationalError as exc:
-            raise JournalUnavailable(f"lost the PostgreSQL journal {self.url}: {exc}") from exc
+            raise JournalUnavailable(
+                f"lost the PostgreSQL journal {self._where}: {self._detail(exc)}"
+            ) from exc
         except psycopg.Error as exc:
-            raise JournalError(f"journal {self.url}: {exc}") from exc
+            raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _json_text(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')"

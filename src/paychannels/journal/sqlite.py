@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
+from paychannels.masking import redact_url, shown
 
 __all__ = ["SqliteJournal"]
 
@@ -56,26 +57,27 @@ class SqliteJournal(SqlJournal):
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
+        where = redact_url(url, message=True)  # what errors show: no secret, no long value
         if parts.scheme != "sqlite" or parts.netloc:
             raise InvalidURL(
-                f"{url!r} is not a SQLite journal URL; expected sqlite:///relative.db, "
+                f"{where} is not a SQLite journal URL; expected sqlite:///relative.db, "
                 "sqlite:////absolute/path.db or sqlite:///:memory:"
             )
         raw_path = unquote(parts.path)[1:]  # strip the slash that follows the empty host
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         unknown = set(options) - {"synchronous", "busy_timeout"}
         if unknown:
-            raise InvalidURL(f"{url!r}: unknown option(s) {', '.join(sorted(unknown))}")
+            raise InvalidURL(f"{where}: unknown option(s) {', '.join(map(shown, sorted(unknown)))}")
         self.synchronous = options.get("synchronous", "full").lower()
         if self.synchronous not in _SYNC_MODES:
-            raise InvalidURL(f"{url!r}: synchronous must be one of {sorted(_SYNC_MODES)}")
+            raise InvalidURL(f"{where}: synchronous must be one of {sorted(_SYNC_MODES)}")
         try:
             self.busy_timeout = float(options.get("busy_timeout", "30"))
         except ValueError:
-            raise InvalidURL(f"{url!r}: busy_timeout must be a number of seconds") from None
+            raise InvalidURL(f"{where}: busy_timeout must be a number of seconds") from None
         if not raw_path:
-            raise InvalidURL(f"{url!r} names no database file (e.g. sqlite:///paychannels.db)")
-        self.url = url
+            raise InvalidURL(f"{where} names no database file (e.g. sqlite:///paychannels.db)")
+        self.url = redact_url(url)
         self._memory = raw_path == ":memory:"
         if self._memory:
             self._target = f"file:paychannels-{uuid.uuid4().hex}?mode=memory&cache=shared"

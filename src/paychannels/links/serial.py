@@ -20,6 +20,7 @@ import serial
 
 from paychannels.errors import InvalidURL, LinkClosed, LinkConnectError, LinkError, LinkTimeout
 from paychannels.links.base import Link, remaining
+from paychannels.masking import shown
 
 __all__ = ["SerialLink", "SerialSettings"]
 
@@ -51,7 +52,7 @@ class SerialSettings:
             value = value.upper() if name == "parity" else value
             if value not in allowed:
                 raise InvalidURL(
-                    f"{raw!r}: {name}={value!r} must be one of {', '.join(allowed)}; "
+                    f"{raw!r}: {name}={shown(value)} must be one of {', '.join(allowed)}; "
                     f"expected {FORM}"
                 )
             return value

@@ -8,7 +8,6 @@ fields are written: masked names and ID numbers, never an account.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from datetime import date
 from html import escape
@@ -17,6 +16,7 @@ from pathlib import Path
 from paychannels.bilingual import mn, zh
 from paychannels.htmldoc import page, section, table
 from paychannels.notices.build import Notice, NoticeLine
+from paychannels.textrules import csv_writer
 
 __all__ = ["COLUMNS", "notice_csv", "notice_html", "write_notices"]
 
@@ -71,7 +71,7 @@ def notice_html(notice: Notice, *, on: date) -> str:
 def notice_csv(notice: Notice, path: Path) -> None:
     """One list as CSV (UTF-8 with BOM, bilingual headers)."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(f"{zh(k)}/{mn(k)}" for k in (*COLUMNS[:3], "township", *COLUMNS[3:]))
         w.writerows(
             [i, x.name, x.payer, x.township, x.village, x.insurance, x.grade, x.amount, x.period]

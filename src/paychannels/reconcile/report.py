@@ -9,7 +9,6 @@ masked). CSV files are UTF-8 with a BOM so that spreadsheet programs read the Ch
 
 from __future__ import annotations
 
-import csv
 import json
 from html import escape
 from pathlib import Path
@@ -19,6 +18,7 @@ from paychannels.reconcile.chart import progress_chart
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
+from paychannels.textrules import csv_writer
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
 
@@ -104,14 +104,14 @@ def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
 
 def _details_csv(rec: Reconciliation, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(CSV_HEADER)
         w.writerows(rec.csv_rows())
 
 
 def _attention_csv(rec: Reconciliation, path: Path) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(
             [
                 "category",

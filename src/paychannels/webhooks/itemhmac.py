@@ -75,7 +75,9 @@ class ItemHmac:
         try:
             given = base64.b64decode(signature.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
-            raise VerificationError("hmacSignature is not base64", where=where) from None
+            raise MalformedCallback("hmacSignature is not base64", where=where) from None
+        if len(given) != hashlib.sha256().digest_size:
+            raise MalformedCallback("hmacSignature is not an HMAC-SHA256", where=where)
         matched = False
         for key in self._keys:
             matched |= equal(self._mac(key, item), given)

@@ -4,7 +4,9 @@ The MAC is hex HMAC-SHA256 over ``"{t}." + raw body`` with a shared secret. Seve
 values may come at once while a secret is being rotated, and several secrets may be held
 here for the same reason: any pair that matches proves the sender. The timestamp must be
 within the tolerance in **both** directions (Stripe's own library only refuses old ones).
-Comparison is constant-time; a malformed header is a ``MalformedCallback``, never a crash.
+Comparison is constant-time; a malformed header (no timestamp, a MAC that is not 64 hex
+digits) is a ``MalformedCallback``, never a crash. The window is checked after the MAC, so a
+``StaleTimestamp`` always means a genuine but old delivery (a replay), worth a question.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from paychannels.verification import (
 )
 
 __all__ = ["TimestampedHmac"]
+
+_HEX = frozenset("0123456789abcdefABCDEF")
 
 
 class TimestampedHmac:
@@ -76,13 +80,16 @@ class TimestampedHmac:
             raise MalformedCallback(
                 f"has no {self.scheme}= signature", where=f"header {self.header}"
             )
+        if not all(len(mac) == 64 and _HEX.issuperset(mac) for mac in macs):
+            raise MalformedCallback(
+                f"has a {self.scheme}= that is not 64 hex digits", where=f"header {self.header}"
+            )
         return timestamp, macs
 
     def verify(self, headers: Mapping[str, str], body: bytes) -> int:
         """Prove ``body`` came from a holder of a secret; returns its timestamp."""
         hdrs = headers if isinstance(headers, Headers) else Headers(headers)
         timestamp, macs = self.parse(hdrs.one(self.header))
-        check_window(int(timestamp), self._now(), tolerance=self.tolerance, where="timestamp")
         matched = False
         for secret in self._secrets:
             expected = self._mac(secret, timestamp, body)
@@ -90,4 +97,5 @@ class TimestampedHmac:
                 matched |= equal(expected, mac)  # no early exit: constant work
         if not matched:
             raise VerificationError("matches no held secret", where=f"header {self.header}")
+        check_window(int(timestamp), self._now(), tolerance=self.tolerance, where="timestamp")
         return int(timestamp)

@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 from paychannels.errors import ConfigurationError
+from paychannels.masking import shown
 from paychannels.providers import rsa
 from paychannels.providers.options import gather
 from paychannels.urls import ParsedURL
@@ -58,7 +59,7 @@ class AlipayConfig:
         )
         app_id = s.need("app_id")
         if not _APP_ID.match(app_id):
-            raise ConfigurationError(f"{s.source}: app_id must be digits (got {app_id[:40]!r})")
+            raise ConfigurationError(f"{s.source}: app_id must be digits (got {shown(app_id)})")
         product = (s.text("product", "precreate") or "precreate").lower()
         if product not in PRODUCTS:
             raise ConfigurationError(f"{s.source}: product must be one of {PRODUCTS}")

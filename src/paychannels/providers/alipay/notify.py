@@ -37,10 +37,8 @@ class NotifyReader:
             return Reading([], exc)
         try:
             self.verify(fields)
-        except VerificationError as exc:
-            return Reading(self._hints(fields), exc)
         except CallbackRejected as exc:
-            return Reading([], exc)
+            return Reading(self._hints(fields) if exc.worth_asking else [], exc)
         try:
             return Reading([self.notice(fields, verified=True)])
         except CallbackRejected as exc:

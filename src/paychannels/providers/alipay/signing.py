@@ -45,11 +45,16 @@ def sign(key: rsa.PrivateKey, content: str, charset: str = "utf-8") -> str:
 def verify(
     key: rsa.PublicKey, content: str | bytes, signature: str, *, where: str, charset: str = "utf-8"
 ) -> None:
-    """Check an RSA2 signature; ``VerificationError`` (never a crash) when it fails."""
+    """Check an RSA2 signature: ``MalformedCallback`` when it cannot be one (not base64, wrong
+    length), ``VerificationError`` when it does not verify; never a crash."""
     try:
         raw = base64.b64decode("".join(signature.split()).encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise VerificationError("is not base64", where=where) from None
+        raise MalformedCallback("is not base64", where=where) from None
+    if len(raw) != (key.key_size + 7) // 8:
+        raise MalformedCallback(
+            f"is {len(raw)} bytes, not a signature by a {key.key_size}-bit key", where=where
+        )
     message = content if isinstance(content, bytes) else content.encode(_codec(charset))
     if not rsa.verify(key, message, raw):
         raise VerificationError("does not verify with the Alipay public key", where=where)

@@ -9,11 +9,12 @@ callback's ``Wechatpay-Serial`` picks the key (the migration period sends either
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from paychannels.errors import ConfigurationError
+from paychannels.masking import shown
 from paychannels.providers import rsa
 from paychannels.providers.options import Settings, gather
 from paychannels.providers.wechatpay.keys import KeyStore
@@ -48,7 +49,7 @@ _OPTION_NAMES = {
     "public_key_id",
 }
 _MCHID = re.compile(r"^[0-9]{6,32}$")
-_APPID = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+_APPID = re.compile(r"^wx[0-9A-Za-z]{16}$")
 _SERIAL = re.compile(r"^[0-9A-Fa-f]{1,64}$")
 
 
@@ -69,7 +70,7 @@ class WechatPayConfig:
     window: float = 300.0
     timeout: float = 10.0
     auto_certificates: bool = True
-    secret_texts: tuple[str, ...] = ()
+    secret_texts: tuple[str, ...] = field(default=(), repr=False)  # the APIv3 key
 
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> WechatPayConfig:
@@ -85,9 +86,11 @@ class WechatPayConfig:
         mchid = s.need("mchid")
         appid = s.need("appid")
         if not _MCHID.match(mchid):
-            raise ConfigurationError(f"{s.source}: mchid must be digits (got {mchid[:40]!r})")
+            raise ConfigurationError(f"{s.source}: mchid must be digits (got {shown(mchid)})")
         if not _APPID.match(appid):
-            raise ConfigurationError(f"{s.source}: appid {appid[:40]!r} is not an app id")
+            raise ConfigurationError(
+                f"{s.source}: appid {shown(appid)} is not an app id (wx + 16 letters or digits)"
+            )
         trade_type = (s.text("trade_type", "native") or "native").lower()
         if trade_type not in TRADE_TYPES:
             raise ConfigurationError(f"{s.source}: trade_type must be one of {TRADE_TYPES}")

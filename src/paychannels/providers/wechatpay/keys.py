@@ -1,7 +1,9 @@
 """WeChat Pay's verification keys, chosen by ``Wechatpay-Serial``: both key modes side by side.
 
-Platform certificates are named by their hex serial and expire and rotate; the WeChat Pay
-public key is named ``PUB_KEY_ID_...`` and does not expire. During a merchant's migration
+Platform certificates are named by their hex serial and expire and rotate: a certificate's
+key verifies only inside its validity period, checked against the verifier's clock at each
+verification (a leaked key of a retired certificate proves nothing). The WeChat Pay public
+key is named ``PUB_KEY_ID_...`` and does not expire. During a merchant's migration
 WeChat signs callbacks with either at random, so both are held at once and the header picks.
 New platform certificates can be added while running (downloaded through
 ``/v3/certificates``); lookups and additions are thread-safe.
@@ -17,7 +19,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from paychannels.providers import rsa
-from paychannels.verification import UnknownKey
+from paychannels.verification import ExpiredKey, UnknownKey
 
 __all__ = ["KeyStore", "PlatformKey"]
 
@@ -32,6 +34,21 @@ class PlatformKey:
     serial: str
     key: rsa.PublicKey
     not_after: datetime | None = None
+    not_before: datetime | None = None
+
+    def check_valid(self, at: float) -> None:
+        """``ExpiredKey`` unless the Unix time ``at`` is inside the certificate's validity."""
+        when = datetime.fromtimestamp(at, UTC)
+        if self.not_before is not None and when < self.not_before:
+            problem = f"is not valid before {self.not_before.isoformat()}"
+        elif self.not_after is not None and when > self.not_after:
+            problem = f"expired {self.not_after.isoformat()}"
+        else:
+            return
+        raise ExpiredKey(
+            f"names certificate {self.serial[:64]}, which {problem}",
+            where="header Wechatpay-Serial",
+        )
 
 
 class KeyStore:
@@ -60,15 +77,21 @@ class KeyStore:
         key = cert.public_key()
         if not isinstance(key, rsa.PublicKey):
             raise ValueError("a WeChat Pay platform certificate must hold an RSA key")
-        entry = PlatformKey(rsa.certificate_serial(cert), key, cert.not_valid_after_utc)
+        entry = PlatformKey(
+            rsa.certificate_serial(cert), key, cert.not_valid_after_utc, cert.not_valid_before_utc
+        )
         with self._lock:
             if cert.serial_number in self._by_number:
                 return False
             self._by_number[cert.serial_number] = entry
             return True
 
-    def verifier(self, serial: str) -> rsa.PublicKey:
-        """The key a ``Wechatpay-Serial`` names; ``UnknownKey`` when none is held."""
+    def verifier(self, serial: str, *, at: float | None = None) -> rsa.PublicKey:
+        """The key a ``Wechatpay-Serial`` names; ``UnknownKey`` when none is held.
+
+        With ``at`` (Unix time of the verification), a certificate outside its validity
+        period is ``ExpiredKey``.
+        """
         # reads need no lock: additions replace whole dict entries, atomically in CPython
         found = self._by_id.get(serial)
         if found is None and _HEX.match(serial):
@@ -77,6 +100,8 @@ class KeyStore:
             raise UnknownKey(
                 f"names no key we hold ({serial[:64]!r})", where="header Wechatpay-Serial"
             )
+        if at is not None:
+            found.check_valid(at)
         return found.key
 
     def knows(self, serial: str) -> bool:

@@ -23,7 +23,7 @@ from paychannels.providers.wechatpay.calls import out_refund_no, out_trade_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.replies import refund_outcome, trade_view, transaction_amount
 from paychannels.providers.wechatpay.signing import verify_signed
-from paychannels.verification import CallbackRejected, Headers, MalformedCallback, VerificationError
+from paychannels.verification import CallbackRejected, Headers, MalformedCallback
 
 __all__ = ["CallbackReader"]
 
@@ -39,17 +39,15 @@ class CallbackReader:
         """Verified notices, or the refusal (with unverified hints if readable)."""
         try:
             verify_signed(headers, body, self.config.keys, now=self._now, window=self.config.window)
-        except VerificationError as exc:
-            return Reading(self._hints(body), exc)
         except CallbackRejected as exc:
-            return Reading([], exc)
+            return Reading(self._hints(body) if exc.worth_asking else [], exc)
         try:
             return Reading([self.notice(body, verified=True)])
         except CallbackRejected as exc:
             return Reading([], exc)
 
     def _hints(self, body: bytes) -> list[Notice]:
-        """Unverified notices from a body whose signature failed, if it decrypts at all."""
+        """Unverified notices from a body that may be genuine news (``worth_asking``)."""
         try:
             return [self.notice(body, verified=False)]
         except CallbackRejected:

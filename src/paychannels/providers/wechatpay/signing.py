@@ -4,8 +4,10 @@ Requests are signed with the merchant's private key over
 ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nBODY\\n`` and carry the ``Authorization`` header.
 Responses and callbacks are signed by WeChat Pay over ``TIMESTAMP\\nNONCE\\nBODY\\n`` (raw
 body bytes, always a trailing newline) with the key named by ``Wechatpay-Serial``: a platform
-certificate serial or a ``PUB_KEY_ID_...``. We check the timestamp window first, refuse
-``WECHATPAY/SIGNTEST/`` probes, and only then spend an RSA verification.
+certificate serial (valid at the time of verification) or a ``PUB_KEY_ID_...``. The shape of
+the headers and the signature is checked first (a malformed one is ``MalformedCallback``),
+``WECHATPAY/SIGNTEST/`` probes are refused, then the key and RSA; the timestamp window is
+checked last, so a ``StaleTimestamp`` always means a genuine signature on old news.
 """
 
 from __future__ import annotations
@@ -132,8 +134,9 @@ def verify_signed(
 ) -> str:
     """Prove that WeChat Pay signed ``body``; returns the serial that verified it.
 
-    Order of checks: headers present, algorithm, timestamp window, probe, key by serial,
-    base64, RSA. Every failure is a ``CallbackRejected`` naming the header.
+    Order of checks: headers present, algorithm, timestamp shape, probe, base64, key by
+    serial and its validity, signature length, RSA, timestamp window. Every failure is a
+    ``CallbackRejected`` naming the header.
     """
     signature, ts, nonce, serial, algorithm = headers.pick(_SIGNED)
     if signature is None or ts is None or nonce is None or serial is None:
@@ -146,19 +149,24 @@ def verify_signed(
         )
     if not (ts.isascii() and ts.isdigit() and len(ts) <= 12):
         raise MalformedCallback("is not a Unix time in seconds", where="header Wechatpay-Timestamp")
-    if abs(now() - int(ts)) >= window:
-        check_window(int(ts), now(), tolerance=window, where="header Wechatpay-Timestamp")
     if signature.startswith(PROBE_PREFIX):
         raise SignatureProbe("is a WeChat Pay signature probe", where="header Wechatpay-Signature")
-    key = keys.verifier(serial)
     raw = b64decode_strict(signature)
     if raw is None:
-        raise VerificationError("is not base64", where="header Wechatpay-Signature")
+        raise MalformedCallback("is not base64", where="header Wechatpay-Signature")
+    at = now()
+    key = keys.verifier(serial, at=at)
+    if len(raw) != (key.key_size + 7) // 8:
+        raise MalformedCallback(
+            f"is {len(raw)} bytes, not a signature by a {key.key_size}-bit key",
+            where="header Wechatpay-Signature",
+        )
     message = b"%s\n%s\n%s\n" % (ts.encode(), _header_bytes(nonce), body)
     if not rsa.verify(key, message, raw):
         raise VerificationError(
             f"does not verify with key {serial[:64]}", where="header Wechatpay-Signature"
         )
+    check_window(int(ts), at, tolerance=window, where="header Wechatpay-Timestamp")
     return serial
 
 

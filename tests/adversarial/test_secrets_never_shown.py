@@ -1,0 +1,234 @@
+"""No secret ever shows: not in an exception, a repr, a log record, a transcript or the journal.
+
+A property test over option names and URL shapes: a secret put anywhere in a channel or
+journal URL (user information, any query option, the fragment, the whole text, a value in
+the wrong field) is refused or masked everywhere it could surface. Then the configs that
+hold secrets on purpose (WeChat Pay's APIv3 key, the ZVT password, Alipay's private key).
+"""
+
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from paychannels import Collector, Money, PaymentRequest, Status, open_channel
+from paychannels.cli.main import main
+from paychannels.drivers.zvt.client import ClientConfig
+from paychannels.errors import PaychannelsError
+from paychannels.journal import open_journal
+from paychannels.masking import is_secret_name, redact_url, scrub
+from paychannels.simulators.provider import SimKeys
+from paychannels.simulators.terminal import TerminalSimulator
+from paychannels.urls import parse_url
+from tests.contract.harnesses.mobile import sim_keys
+
+SCHEMES = [
+    "zvt+tcp", "zvt+serial", "mispos+tcp", "nexo+https", "wechatpay+https", "alipay+https",
+    "memory", "bankfile+dir", "sqlite", "postgresql", "serial", "tcp",
+]  # fmt: skip
+NAMES = [
+    "password", "pwd", "app_private_key", "client_secret", "access_token", "refresh_token",
+    "apiv3_key", "api_key", "apikey", "token", "secret", "private_key", "hmac_key", "sslpassword",
+    "mchid", "appid", "app_id", "t3", "receipts", "charset", "currency", "default", "baudrate",
+    "format", "synchronous", "options", "notify_url", "poiid", "foo",
+]  # fmt: skip
+SHAPES = [
+    "{scheme}://{s}@127.0.0.1:9/x",
+    "{scheme}://user:{s}@127.0.0.1:9/x",
+    "{scheme}://127.0.0.1:9/x?{name}={s}",
+    "{scheme}://127.0.0.1:9/x?ok=1&{name}={qs}",
+    "{scheme}:///tmp/x.db?{name}={s}",
+    "{scheme}://127.0.0.1:9/x#{s}",
+    "{scheme}://[{s}/x",
+    "{scheme}:/{s}",
+    "{s}",
+    "{scheme}://127.0.0.1:{s}/x",
+]
+secrets = st.text(string.ascii_letters + string.digits + "-_", min_size=20, max_size=40).map(
+    lambda t: "Zq" + t
+)
+
+
+def _message_form(url: str) -> str:
+    return redact_url(url, message=True)
+
+
+def _hidden(secret: str, *texts: str) -> None:
+    for text in texts:
+        assert secret not in text, text
+
+
+@contextmanager
+def _logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        yield
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    secret=secrets,
+    scheme=st.sampled_from(SCHEMES),
+    name=st.sampled_from(NAMES) | st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True),
+    shape=st.sampled_from(SHAPES),
+)
+def test_a_secret_anywhere_in_a_url_never_shows(
+    secret: str, scheme: str, name: str, shape: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = shape.format(scheme=scheme, s=secret, qs=quote(secret), name=name)
+    with _logs(caplog):
+        for opener in (parse_url, open_channel, open_journal, _message_form):
+            try:
+                result = opener(url)
+            except (PaychannelsError, TypeError) as exc:
+                _hidden(secret, str(exc), repr(exc))
+                continue
+            shown = [repr(result)]
+            if isinstance(result, str):
+                shown.append(result)
+            for attr in ("url", "raw", "describe"):
+                value = getattr(result, attr, None)
+                shown.append(str(value() if callable(value) else value))
+            _hidden(secret, *shown)
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+        _hidden(secret, *(r.getMessage() for r in caplog.records))
+    # the usable form (journal.url) keeps a user name and plain options, never a password
+    # or a secret-named option
+    if shape.startswith("{scheme}://user:") or ("{name}" in shape and is_secret_name(name)):
+        _hidden(secret, redact_url(url))
+
+
+def test_a_postgres_password_is_never_shown(caplog: pytest.LogCaptureFixture) -> None:
+    secret = "Zq" + "pw7Hs9dK2mX4vB8nQ1"
+    for url in (
+        f"postgresql://postgres:{secret}@127.0.0.1:9/x",
+        f"postgresql://postgres@127.0.0.1:9/x?password={secret}",
+        f"postgresql://postgres@127.0.0.1:9/x?sslmode=disable&password={secret}&x=1",
+    ):
+        with _logs(caplog), pytest.raises(PaychannelsError) as info:
+            Collector.open(url)
+        _hidden(secret, str(info.value), *(r.getMessage() for r in caplog.records))
+        assert redact_url(url).count("***") == 1
+
+
+def test_the_journal_url_of_a_password_url_is_masked(pg_url: str) -> None:
+    secret = "Zq" + "unusedByTrustAuth42x"
+    base, _, query = pg_url.partition("?")
+    user, _, rest = base.partition("@")
+    with_pw = f"{user}:{secret}@{rest}?{query}&password={secret}"
+    journal = open_journal(with_pw)  # the test server trusts local connections
+    try:
+        _hidden(secret, journal.url, repr(journal))
+        assert "***" in journal.url
+    finally:
+        journal.close()
+
+
+@pytest.fixture(scope="module")
+def keys() -> SimKeys:
+    return sim_keys()
+
+
+def test_configs_that_hold_secrets_never_show_them(
+    keys: SimKeys, caplog: pytest.LogCaptureFixture
+) -> None:
+    apiv3 = keys.wechat_options()["apiv3_key"]
+    wx = open_channel(
+        f"wechatpay+https://api.mch.weixin.qq.com?mchid={keys.mchid}&appid={keys.appid}",
+        notify_url="https://example.org/n",
+        **keys.wechat_options(),
+    )
+    codec = wx.codec  # type: ignore[attr-defined]
+    _hidden(str(apiv3), repr(codec.config), repr(wx), wx.describe(), repr(vars(codec)))
+    assert "123456" not in repr(ClientConfig(password=123456))
+    api_key, notify = "Zq" + "NexoApiKey0123456789", "Zq" + "NexoNotifySecret98765"
+    cloud = open_channel(
+        "nexo+https://cloud.example.org/sync?poi=P400Plus-1", api_key=api_key, notify_secret=notify
+    )
+    _hidden(api_key, repr(cloud), cloud.describe())
+    _hidden(notify, repr(cloud), cloud.describe())
+    zvt = open_channel("zvt+tcp://127.0.0.1:9", password="123456")
+    _hidden("123456", repr(zvt), zvt.describe(), repr(getattr(zvt, "client", "")))
+
+
+@pytest.mark.parametrize(
+    "field", ["mchid", "appid", "merchant_serial", "public_key_id", "notify_url"]
+)
+def test_a_key_pasted_into_the_wrong_field_is_not_echoed(keys: SimKeys, field: str) -> None:
+    apiv3 = str(keys.wechat_options()["apiv3_key"])
+    options = {**keys.wechat_options(), "notify_url": "https://example.org/n", field: apiv3}
+    url = f"wechatpay+https://api.mch.weixin.qq.com?mchid={keys.mchid}&appid={keys.appid}"
+    if field in ("mchid", "appid"):
+        url = url.replace(f"{field}={getattr(keys, field)}", f"{field}={apiv3}")
+        options.pop(field)
+    try:
+        wx = open_channel(url, **options)
+    except PaychannelsError as exc:
+        _hidden(apiv3, str(exc))
+    else:
+        _hidden(apiv3, repr(wx), wx.describe())
+
+
+@pytest.mark.parametrize("name", ["app_private_key", "client_secret", "access_token"])
+def test_scrub_knows_every_secret_name(name: str) -> None:
+    secret = "Zq" + "S3cr3tValue0123456789"
+    for text in (f"{name}={secret}", f'"{name}": "{secret}"', f"https://h/p?{name}={secret}&x=1"):
+        _hidden(secret, scrub(text))
+
+
+def test_the_terminal_password_is_in_no_transcript_log_or_journal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    password = "741852"
+    sim = TerminalSimulator(password=int(password), card="6222021234567890123", t2=0.3)
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db")
+    transcript = tmp_path / "transcript.txt"
+    try:
+        with caplog.at_level(logging.DEBUG):
+            channel = col.add_channel(
+                "hall", f"zvt+tcp://{host}:{port}?t3=0.5&t4=2", password=password,
+                transcript=transcript,
+            )  # fmt: skip
+            paid = col.collect(
+                PaymentRequest(
+                    payer_id="p-1", amount=Money("3.80", "CNY"), reference="r",
+                    idempotency_key="k-1",
+                ),
+                channel="hall",
+            )  # fmt: skip
+        assert paid.status is Status.SUCCEEDED
+        shown = [repr(channel), channel.describe(), *(r.getMessage() for r in caplog.records)]
+        shown += [repr(e) for e in col.events(after=0)]
+        col.close()
+        shown.append(transcript.read_text("utf-8"))
+        _hidden(password, *shown)
+        _hidden("74 18 52", *shown)  # the password as BCD on the wire
+    finally:
+        sim.close()
+
+
+def test_the_cli_never_prints_a_journal_password(capsys: pytest.CaptureFixture[str]) -> None:
+    secret = "Zq" + "CliNeverPrintsThis99"
+    for url in (
+        f"postgresql://postgres:{secret}@127.0.0.1:9/x",
+        f"postgresql://postgres@127.0.0.1:9/x?password={secret}",
+    ):
+        code = main(["journal", "list", "--db", url])
+        out = capsys.readouterr()
+        assert code != 0
+        _hidden(secret, out.out, out.err)
