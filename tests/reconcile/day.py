@@ -37,7 +37,7 @@ class Day:
 
     @classmethod
     def open(cls, folder: Path, journal_url: str) -> Day:
-        journal = open_journal(journal_url)
+        journal = open_journal(journal_url, create=True)
         journal.migrate()
         return cls(folder, journal)
 

@@ -25,7 +25,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path}/j.db"
-    with Collector.open(url) as col:
+    with Collector.open(url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         col.collect(
             PaymentRequest(

@@ -145,6 +145,8 @@ class Journal(ABC):
 
     #: the URL it was opened from, with any password masked
     url: str
+    #: whether opening it made a new journal (``open_journal(url, create=True)``)
+    created: bool = False
 
     # -- schema -------------------------------------------------------------------------
 

@@ -89,7 +89,7 @@ class PostgresJournal(SqlJournal):
     dialect = "postgres"
     for_update = " FOR UPDATE"
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10, create: bool = False) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
             raise InvalidURL(
@@ -108,6 +108,17 @@ class PostgresJournal(SqlJournal):
         self._connections_init()
         self._convert: dict[str, str] = {}
         self._conn()  # fail now, with a clear message, if the server cannot be reached
+        try:
+            with self._transaction(write=False) as tx:
+                found = self._is_journal(tx)
+            if not found:
+                if not create:
+                    raise self._no_journal("no journal tables on the database's search path")
+                before, _ = self.migrate()  # under the migration lock: one creator builds it
+                self.created = before == 0
+        except BaseException:
+            self.close()
+            raise
 
     def _conn(self) -> psycopg.Connection[Any]:
         import psycopg

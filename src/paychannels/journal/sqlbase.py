@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from paychannels.errors import (
+    JournalUnavailable,
     SchemaOutdated,
     SchemaTooNew,
 )
@@ -31,6 +32,7 @@ from paychannels.status import Status
 __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
+_TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
 
 
 def _json(text: str) -> Any:
@@ -138,6 +140,30 @@ class SqlBase(Journal):
         """Called once a staging table is full (PostgreSQL gathers statistics)."""
 
     # -- schema -------------------------------------------------------------------------
+
+    def _is_journal(self, tx: Tx) -> bool:
+        """Whether the database holds a journal (False: none of its tables at all).
+
+        Some of the tables without a schema version is someone else's data or a journal
+        damaged beyond use: refused, never migrated over.
+        """
+        if self._table_exists(tx, "pc_meta"):
+            row = tx.one("SELECT value FROM pc_meta WHERE key = 'schema_version'")
+            if row is not None and self._table_exists(tx, "pc_payments"):
+                return True
+        ours = [t for t in _TABLES if self._table_exists(tx, t)]
+        if ours:
+            raise JournalUnavailable(
+                f"{self.url} is not a journal: it has table(s) {', '.join(ours)} but no "
+                "journal schema version; nothing was changed"
+            )
+        return False
+
+    def _no_journal(self, why: str) -> JournalUnavailable:
+        return JournalUnavailable(
+            f"no journal at {self.url} ({why}); to start a new one, run 'paychannels journal "
+            "migrate --db URL' or open it with create=True"
+        )
 
     def _read_version(self, tx: Tx) -> int:
         if not self._table_exists(tx, "pc_meta"):
