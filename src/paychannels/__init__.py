@@ -23,6 +23,7 @@ from paychannels.collector import Collector
 from paychannels.currencies import Currency, currency
 from paychannels.errors import (
     AlreadyInDoubt,
+    AlreadyPaid,
     ChannelError,
     ConfigurationError,
     CurrencyMismatch,
@@ -60,6 +61,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "TRANSITIONS",
     "AlreadyInDoubt",
+    "AlreadyPaid",
     "Behaviour",
     "Capabilities",
     "Channel",

@@ -9,6 +9,7 @@ processes on SQLite and PostgreSQL, where only the database can keep the rule.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -34,7 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("paid_race_child.py")
 
 
-def req(key: str, payer: str = "P1", *, again: bool = False, amount: str = "100.00") -> PaymentRequest:
+def req(
+    key: str, payer: str = "P1", *, again: bool = False, amount: str = "100.00"
+) -> PaymentRequest:
     return PaymentRequest(
         payer_id=payer,
         amount=Money(amount, "CNY"),
@@ -108,10 +111,17 @@ def test_bulk_paths_refuse_paid_obligations_in_place(col: Collector) -> None:
 
 def test_payer_ids_are_normalised_before_the_rule(col: Collector) -> None:
     first = col.collect(req("k1", "150422199001011234"), channel="hall-1")
-    for twin in ("１５０４２２１９９００１０１１２３４", " 150422199001011234 ", "\u3000150422199001011234"):
-        assert PaymentRequest(
-            payer_id=twin, amount=Money("1", "CNY"), reference="r", idempotency_key="x"
-        ).payer_id == "150422199001011234"
+    for twin in (
+        "１５０４２２１９９００１０１１２３４",
+        " 150422199001011234 ",
+        "\u3000150422199001011234",
+    ):
+        assert (
+            PaymentRequest(
+                payer_id=twin, amount=Money("1", "CNY"), reference="r", idempotency_key="x"
+            ).payer_id
+            == "150422199001011234"
+        )
         with pytest.raises(AlreadyPaid, match=first.id):
             col.collect(req(f"k-{len(twin)}-{ord(twin[0])}", twin), channel="hall-2")
 
@@ -133,8 +143,16 @@ def _race(db: str, tmp: Path, processes: int, obligations: int) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     procs = [
         subprocess.Popen(
-            [sys.executable, str(CHILD), db, str(ledger), str(barrier), f"p{n}", str(processes),
-             str(obligations)],
+            [
+                sys.executable,
+                str(CHILD),
+                db,
+                str(ledger),
+                str(barrier),
+                f"p{n}",
+                str(processes),
+                str(obligations),
+            ],
             env=env,
             stderr=subprocess.PIPE,
             text=True,
@@ -166,3 +184,60 @@ def test_processes_racing_fresh_keys_pay_each_obligation_once(
 ) -> None:
     Collector.open(journal_url, create=True).close()
     _race(journal_url, tmp_path, processes=4, obligations=60)
+
+
+# -- a journal written before the rule --------------------------------------------------------
+
+
+def _v1_journal_with_a_double(url: str) -> None:
+    """A version-1 journal (as the library wrote it before) where P1 paid 2026 twice."""
+    from paychannels.journal.schema import MIGRATIONS, render
+
+    dialect = "sqlite" if url.startswith("sqlite") else "postgres"
+    stamp = "2026-03-01T08:00:00.000000Z" if dialect == "sqlite" else "2026-03-01T08:00:00Z"
+    statements = render(MIGRATIONS[0], dialect)
+    statements.append("INSERT INTO pc_meta (key, value) VALUES ('schema_version', '1')")
+    for n in (1, 2):
+        pid = f"pay_00000000000000000000000{n:03d}"
+        statements.append(
+            "INSERT INTO pc_payments (id, kind, idempotency_key, fingerprint, channel, status, "
+            "payer_id, reference, currency, amount_minor, taken_minor, request_json, "
+            f"created_at, updated_at) VALUES ('{pid}', 'payment', 'old-{n}', 'f', 'hall-1', "
+            f"'SUCCEEDED', 'P1', '2026-pension', 'CNY', 10000, 10000, '{{}}', '{stamp}', "
+            f"'{stamp}')"
+        )
+        for src, dst in ((None, "CREATED"), ("CREATED", "DISPATCHED"), ("DISPATCHED", "SUCCEEDED")):
+            statements.append(
+                "INSERT INTO pc_events (payment_id, at, type, from_status, to_status) VALUES "
+                f"('{pid}', '{stamp}', '{'created' if src is None else 'status'}', "
+                f"{'NULL' if src is None else repr(src)}, '{dst}')"
+            )
+    if dialect == "sqlite":
+        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
+        for stmt in statements:
+            conn.execute(stmt)
+        conn.commit()
+        conn.close()
+    else:
+        import psycopg
+
+        with psycopg.connect(url, autocommit=True) as pg:
+            for stmt in statements:
+                pg.execute(stmt.encode())
+
+
+def test_migrating_a_journal_with_doubles_keeps_them_and_closes_the_door(
+    journal_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _v1_journal_with_a_double(journal_url)
+    with Collector.open(journal_url) as col:  # migrates 1 -> 2
+        col.add_channel("hall-1", MemoryChannel())
+        olds = col.find(payer_id="P1")
+        assert [r.occurrence for r in olds] == [1, 2]
+        with pytest.raises(AlreadyPaid, match=olds[0].id):
+            col.collect(req("k-new"), channel="hall-1")
+        again = col.collect(req("k-again", again=True), channel="hall-1")
+        assert again.status is Status.SUCCEEDED and again.occurrence == 3
+    from paychannels.cli.main import main
+
+    assert main(["journal", "verify", "--db", journal_url]) == 0, capsys.readouterr().out

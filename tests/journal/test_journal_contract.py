@@ -18,7 +18,6 @@ from paychannels import (
     Money,
     PaymentNotFound,
     PaymentRequest,
-    SchemaOutdated,
     SchemaTooNew,
     Status,
     open_journal,

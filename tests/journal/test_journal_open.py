@@ -50,7 +50,7 @@ def test_an_empty_or_foreign_file_is_refused_even_with_create(
     path = tmp_path / "journal.db"
     FOREIGN[kind](path)
     before = path.read_bytes()
-    with pytest.raises(JournalUnavailable, match="not a journal|no journal"):
+    with pytest.raises(JournalUnavailable, match=r"not a journal|no journal"):
         Collector.open(f"sqlite:///{path}", create=create)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["journal.db"]

@@ -55,7 +55,7 @@ def _fill(journal: Journal, n: int) -> None:
 def test_scan_ledger_streams_every_record_with_lean_columns(
     journal_url: str,
 ) -> None:
-    journal = open_journal(journal_url)
+    journal = open_journal(journal_url, create=True)
     journal.migrate()
     try:
         _fill(journal, 1203)
@@ -117,7 +117,7 @@ def test_scan_ledger_is_one_snapshot(journal_url: str) -> None:
 
 
 def test_state_items_lists_keys_by_prefix_across_scopes(journal_url: str) -> None:
-    journal = open_journal(journal_url)
+    journal = open_journal(journal_url, create=True)
     journal.migrate()
     try:
         for scope, key, value in (
@@ -141,7 +141,7 @@ def test_state_items_lists_keys_by_prefix_across_scopes(journal_url: str) -> Non
 
 def test_the_default_scan_pages_through_find() -> None:
     """A journal without its own streaming still answers (through ``find``)."""
-    journal = open_journal("sqlite:///:memory:")
+    journal = open_journal("sqlite:///:memory:", create=True)
     journal.migrate()
     try:
         _fill(journal, 25)

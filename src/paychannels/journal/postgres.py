@@ -186,6 +186,12 @@ class PostgresJournal(SqlJournal):
     def _json_text(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')"
 
+    def _json_object(self, pairs: str) -> str:
+        return f"json_build_object({pairs})::text"
+
+    def _read_snapshot(self, tx: Tx) -> None:
+        tx.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
     def _before_events(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
 
@@ -205,9 +211,9 @@ class PostgresJournal(SqlJournal):
         import psycopg
 
         cause = exc.__cause__
-        return (
-            isinstance(cause, psycopg.errors.UniqueViolation)
-            and cause.diag.constraint_name == "pc_payments_open_obligation"
+        return isinstance(cause, psycopg.errors.UniqueViolation) and cause.diag.constraint_name in (
+            "pc_payments_open_obligation",
+            "pc_payments_live_obligation",
         )
 
     def _table_exists(self, tx: Tx, name: str) -> bool:

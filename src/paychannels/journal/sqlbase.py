@@ -115,6 +115,13 @@ class SqlBase(Journal):
     def _json_text(self, column: str, key: str) -> str:
         """SQL for the text value of a top-level key of a JSON text column."""
 
+    @abstractmethod
+    def _json_object(self, pairs: str) -> str:
+        """SQL for a JSON object's text built from ``'key', value, ...`` pairs."""
+
+    def _read_snapshot(self, tx: Tx) -> None:
+        """Make a read transaction one snapshot (SQLite's deferred BEGIN already is)."""
+
     def _before_events(self, tx: Tx) -> None:
         """Called before appending events, to make ``seq`` order equal commit order."""
 
@@ -123,7 +130,8 @@ class SqlBase(Journal):
 
     @abstractmethod
     def _is_obligation_violation(self, exc: BaseException) -> bool:
-        """Whether an exception is the open-obligation unique index refusing an insert."""
+        """Whether an exception is an obligation's unique index (open or live) refusing an
+        insert."""
 
     def _types(self) -> dict[str, str]:
         """The dialect's type names for DDL placeholders (``{bigint}``...)."""
@@ -232,6 +240,7 @@ class SqlBase(Journal):
             "attention": row["attention"],
             "channel_data": _json(row["channel_data"]),
             "parent_id": row["parent_id"],
+            "occurrence": int(row["occurrence"]),
             "attempt": int(row["attempt"]),
             "claimed_by": row["claimed_by"],
             "lease_until": None if row["lease_until"] is None else self._ts_out(row["lease_until"]),
@@ -244,6 +253,7 @@ class SqlBase(Journal):
             "period": extra.get("period"),
             "description": extra.get("description"),
             "metadata": extra.get("metadata") or {},
+            "pay_again": bool(extra.get("pay_again", False)),
         }
         cls = Payment if row["kind"] == "payment" else Refund
         return trusted(cls, fields)

@@ -98,8 +98,13 @@ class SqliteJournal(SqlJournal):
         self.path = None if self._memory else Path(raw_path)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
+        if self._memory and not create:
+            raise self._no_journal("an in-memory database starts empty")
         self._keeper = self._connect() if self._memory else None
-        if self.path is not None:
+        if self._memory:
+            self.migrate()
+            self.created = True
+        elif self.path is not None:
             self._open_file(self.path, create=create)
 
     # -- finding the journal ----------------------------------------------------------------
@@ -227,6 +232,9 @@ class SqliteJournal(SqlJournal):
 
     def _json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"
+
+    def _json_object(self, pairs: str) -> str:
+        return f"json_object({pairs})"
 
     def _translate(self, exc: sqlite3.Error) -> JournalError:
         text = str(exc)
