@@ -89,7 +89,7 @@ def test_roster_to_journal_and_back(tmp_path: Path) -> None:
     creditor = str(tmp_path / "creditor.toml")
     build = f"batch build --format pain.008.001.08 --creditor {creditor} --db {db}".split()
     build += ["--roster", str(roster), "--out", str(exchange)]
-    built = cli(*build, "--rows-per-file", "10000", "--validate")
+    built = cli(*build, "--create", "--rows-per-file", "10000", "--validate")  # the first
     assert built["pending"] == SIZE and built["roster_entries"] == SIZE
     files = built["files"]
     assert isinstance(files, list) and len(files) == -(-SIZE // 10_000)
