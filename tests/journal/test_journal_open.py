@@ -153,3 +153,19 @@ def test_migrate_is_the_explicit_way_to_create(
     (tmp_path / "empty.db").write_bytes(b"")
     assert main(["journal", "migrate", "--db", f"sqlite:///{tmp_path}/empty.db"]) != 0
     assert "not a journal" in capsys.readouterr().err
+
+
+def test_creators_racing_on_one_path_share_one_journal(journal_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def open_it(_: int) -> bool:
+        journal = open_journal(journal_url, create=True)
+        try:
+            journal.check_schema()
+            return journal.created
+        finally:
+            journal.close()
+
+    with ThreadPoolExecutor(4) as pool:
+        created = list(pool.map(open_it, range(4), timeout=60))
+    assert created.count(True) == 1

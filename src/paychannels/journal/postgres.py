@@ -217,7 +217,15 @@ class PostgresJournal(SqlJournal):
         )
 
     def _table_exists(self, tx: Tx, name: str) -> bool:
-        row = tx.one("SELECT to_regclass(?) IS NOT NULL AS present", (name,))
+        # A catalog scan, not to_regclass(): that can answer from a cache that has not yet
+        # seen a table another session just committed (two creators racing would both
+        # migrate, and the second fail on "already exists").
+        row = tx.one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relname = ? "
+            "AND n.nspname = ANY (current_schemas(false))) AS present",
+            (name,),
+        )
         return bool(row and row["present"])
 
     def _ts_in(self, value: datetime) -> datetime:
