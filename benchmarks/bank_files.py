@@ -189,7 +189,7 @@ def step_ingest_ours(db: str, exchange: Path, result: Path) -> dict[str, Any]:
     from paychannels.channels.bank import BankBatchChannel
     from paychannels.channels.bank.formats import open_format
 
-    with Collector.open(db) as col:
+    with Collector.open(db, create=True) as col:
         ch = BankBatchChannel(
             exchange,
             format=open_format("pain.008.001.08"),
@@ -215,7 +215,7 @@ def step_ingest_notices(db: str, result: Path) -> dict[str, Any]:
     from paychannels.bankfiles.pain002 import read_pain002
     from paychannels.bankfiles.results import TxResult
 
-    with Collector.open(db) as col:
+    with Collector.open(db, create=True) as col:
         col.add_channel("bank", MemoryChannel())
         start = time.perf_counter()
         notices = []
@@ -250,7 +250,7 @@ def setup_journal(db: str, exchange: Path, result: Path, n: int) -> None:
     from paychannels.simulators.bank.replies import TxReply, write_pain002
 
     ids: list[str] = []
-    with Collector.open(db) as col:
+    with Collector.open(db, create=True) as col:
         for start in range(0, n, 5000):
             news = []
             for i in range(start, min(n, start + 5000)):

@@ -105,7 +105,7 @@ def verify_decrypt(keys: SimKeys, n: int, repeats: int) -> dict[str, float]:
 
 
 def durable(keys: SimKeys, sim: ProviderSimulator, url: str, n: int, senders: int) -> float:
-    with Collector.open(url) as col:
+    with Collector.open(url, create=True) as col:
         col.add_channel(
             "wx",
             open_channel(

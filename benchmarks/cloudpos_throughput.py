@@ -51,7 +51,7 @@ class Library:
     """A Collector with a ``nexo`` channel in sync mode, warmed up."""
 
     def __init__(self, base: str, db: str) -> None:
-        self.col = Collector.open(db)
+        self.col = Collector.open(db, create=True)
         url = f"nexo+{base}/?poi={POIID}&mode=sync&timeout=30"
         channel = self.col.add_channel("cloud", url, api_key=API_KEY)
         assert isinstance(channel, CloudPosChannel)

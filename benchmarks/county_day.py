@@ -71,7 +71,7 @@ def build_day(folder: Path, payers: int, *, seed: int = 2026) -> Day:
     started = time.perf_counter()
     generate_roster(roster, payers, seed=seed, today=DAY)
     entries = load_roster(roster)
-    journal = open_journal(f"sqlite:///{db}?synchronous=off")
+    journal = open_journal(f"sqlite:///{db}?synchronous=off", create=True)
     journal.migrate()
     rnd = random.Random(seed)
     plans: dict[str, list[tuple[RosterEntry, str, str | None]]] = defaultdict(list)

@@ -24,7 +24,7 @@ from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 
 
 def collector_run(url: str, n: int) -> float:
-    with Collector.open(url) as col:
+    with Collector.open(url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         reqs = [
             PaymentRequest(

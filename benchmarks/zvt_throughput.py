@@ -49,7 +49,7 @@ class Library:
     """A Collector with a ``zvt`` channel, warmed up, and one steady-state dialogue recorded."""
 
     def __init__(self, url: str, db: str) -> None:
-        self.col = Collector.open(db)
+        self.col = Collector.open(db, create=True)
         channel = self.col.add_channel("hall-1", url, password=PASSWORD)
         assert isinstance(channel, TerminalChannel)
         for i in range(3):  # registration and the first sync happen here, not in the timing

@@ -4,7 +4,7 @@ Backends talk to a :class:`Collector`; channels (POS terminals, cloud POS, mobil
 providers, bank batch debit) plug in behind it as adapters opened from URLs::
 
     import paychannels as pc
-    col = pc.Collector.open("sqlite:///paychannels.db")
+    col = pc.Collector.open("sqlite:///paychannels.db", create=True)  # the first time
     col.add_channel("hall-1", pc.open_channel("memory://"))
     p = col.collect(pc.PaymentRequest(payer_id="150422199001011234",
                                       amount=pc.Money("380.00", "CNY"),
@@ -19,10 +19,11 @@ from paychannels.channels.base import Capabilities, Channel, ChannelContext, Not
 from paychannels.channels.memory import Behaviour, MemoryChannel
 from paychannels.channels.registry import available_schemes, open_channel, register_channel
 from paychannels.clock import Clock, ManualClock, SystemClock
-from paychannels.collector import DEFAULT_JOURNAL_URL, Collector
+from paychannels.collector import Collector
 from paychannels.currencies import Currency, currency
 from paychannels.errors import (
     AlreadyInDoubt,
+    AlreadyPaid,
     ChannelError,
     ConfigurationError,
     CurrencyMismatch,
@@ -57,10 +58,10 @@ from paychannels.recovery import RecoveryReport
 from paychannels.status import TRANSITIONS, Status
 
 __all__ = [
-    "DEFAULT_JOURNAL_URL",
     "SCHEMA_VERSION",
     "TRANSITIONS",
     "AlreadyInDoubt",
+    "AlreadyPaid",
     "Behaviour",
     "Capabilities",
     "Channel",

@@ -39,7 +39,6 @@ from paychannels.errors import (
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
-    JournalUnavailable,
     PaychannelsError,
 )
 from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
@@ -68,11 +67,10 @@ from paychannels.reports import Report, ReportSummary
 from paychannels.resolution import attention, resolve
 from paychannels.status import TRANSITIONS, Status
 
-__all__ = ["DEFAULT_JOURNAL_URL", "Collector", "PollResult", "RecoveryReport"]
+__all__ = ["Collector", "PollResult", "RecoveryReport"]
 
 log = logging.getLogger("paychannels.collector")
 
-DEFAULT_JOURNAL_URL = "sqlite:///paychannels.db"
 _CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -105,9 +103,9 @@ class Collector:
     @classmethod
     def open(
         cls,
-        url: str = DEFAULT_JOURNAL_URL,
+        url: str,
         *,
-        create: bool = True,
+        create: bool = False,
         migrate: bool = True,
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
@@ -115,12 +113,12 @@ class Collector:
     ) -> Collector:
         """Open the journal at ``url`` (migrating its schema unless told not to).
 
-        ``create=False`` refuses a database that holds no journal yet instead of starting one.
+        A place without a journal is ``JournalUnavailable("no journal at …")``: a backend that
+        silently started afresh on an emptied file would retry its keys and charge everyone
+        again. ``create=True`` starts a new journal, only where none is (see ``open_journal``).
         """
-        journal = open_journal(url)
+        journal = open_journal(url, create=create)
         try:
-            if not create and journal.schema_version() == 0:
-                raise JournalUnavailable(f"no journal at {journal.url}")
             if migrate:
                 journal.migrate()
             else:

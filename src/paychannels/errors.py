@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "AlreadyInDoubt",
+    "AlreadyPaid",
     "ChannelError",
     "ConfigurationError",
     "CurrencyMismatch",
@@ -115,6 +116,17 @@ class IdempotencyConflict(JournalError):
 
 class AlreadyInDoubt(JournalError):
     """A second attempt for an obligation while an earlier one is unresolved (UNKNOWN...)."""
+
+    def __init__(self, message: str, payment_id: str) -> None:
+        super().__init__(message)
+        self.payment_id = payment_id
+
+
+class AlreadyPaid(JournalError):
+    """A new attempt for an obligation that a payment already paid (``payment_id``).
+
+    Pass ``PaymentRequest(pay_again=True)`` to take it deliberately once more.
+    """
 
     def __init__(self, message: str, payment_id: str) -> None:
         super().__init__(message)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, Self, TypeVar
@@ -46,7 +47,7 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_KEY = re.compile(r"^[\x21-\x7e]+$")
+_KEY = re.compile(r"[\x21-\x7e]+")
 
 
 def _no_control(value: str) -> str:
@@ -56,9 +57,29 @@ def _no_control(value: str) -> str:
 
 
 def _visible_ascii(value: str) -> str:
-    if not _KEY.match(value):
-        raise ValueError("must be printable ASCII without spaces")
+    # fullmatch: ``^...$`` let a trailing newline through, and with it a second key
+    if not _KEY.fullmatch(value):
+        raise ValueError("must be printable ASCII without spaces or control characters")
     return value
+
+
+def _width_folded(value: object) -> object:
+    """An identifier as typed on any keyboard: full-width forms to ASCII, outer spaces gone.
+
+    Only width variants are folded (NFKC of ``<wide>``/``<narrow>`` characters: ``１２３`` is
+    ``123``, an ideographic space a space); other compatibility forms (``²``, ``①``) could
+    change what an identifier means, so they are kept for the other checks to judge.
+    """
+    if not isinstance(value, str):
+        return value
+    if not value.isascii():
+        value = "".join(
+            unicodedata.normalize("NFKC", ch)
+            if unicodedata.decomposition(ch).startswith(("<wide>", "<narrow>"))
+            else ch
+            for ch in value
+        )
+    return value.strip()
 
 
 NoControl = AfterValidator(lambda v: check_text(_no_control(v)))  # textrules: bidi, C1...
@@ -116,8 +137,11 @@ class PaymentRequest(FrozenModel):
     """What the backend asks for: take ``amount`` from ``payer_id`` for ``reference``.
 
     ``reference`` names the obligation (e.g. "2026-pension"); while one attempt for a
-    (payer_id, reference) is unresolved, a second one is refused. ``idempotency_key`` makes a
-    retried call return the same payment instead of taking money twice.
+    (payer_id, reference) is unresolved, a second one is refused (``AlreadyInDoubt``), and
+    once one has paid, a new one is refused too (``AlreadyPaid``) unless ``pay_again=True``
+    asks for one more payment on purpose. ``idempotency_key`` makes a retried call return
+    the same payment instead of taking money twice. Payer ids and references are compared
+    after folding full-width characters and trimming outer spaces.
     """
 
     MAX_REFERENCE: ClassVar[int] = 64
@@ -134,6 +158,15 @@ class PaymentRequest(FrozenModel):
     period: Annotated[str, StringConstraints(max_length=32), NoControl] | None = None
     description: Annotated[str, StringConstraints(max_length=128), NoControl] | None = None
     metadata: Annotated[dict[str, str], Field(max_length=32)] = Field(default_factory=dict)
+    pay_again: bool = False
+
+    @field_validator("payer_id", "reference", mode="before")
+    @classmethod
+    def _folded(cls, value: object) -> object:
+        folded = _width_folded(value)
+        if folded == "" and value != "":
+            raise ValueError("must not be blank")
+        return folded
 
     @field_validator("amount")
     @classmethod
@@ -162,13 +195,18 @@ class PaymentRequest(FrozenModel):
     def fingerprint(self, channel: str) -> str:
         """A digest of everything that makes this request what it is, to detect key reuse."""
         body = self.model_dump(mode="json", exclude={"idempotency_key"})
+        if not self.pay_again:
+            del body["pay_again"]  # digests of requests journaled before the flag stay valid
         body["channel"] = channel
         text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Record(FrozenModel):
-    """What the journal knows about one payment or refund, at one version."""
+    """What the journal knows about one payment or refund, at one version.
+
+    ``occurrence`` is the n-th payment of its obligation; above 1 only by ``pay_again``.
+    """
 
     id: str
     kind: Literal["payment", "refund"]
@@ -189,8 +227,10 @@ class Record(FrozenModel):
     period: str | None = None
     description: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    pay_again: bool = False
     channel_data: dict[str, JsonValue] = Field(default_factory=dict)
     parent_id: str | None = None
+    occurrence: int = 1
     attempt: int = 0
     claimed_by: str | None = None
     lease_until: datetime | None = None
@@ -211,6 +251,7 @@ class Record(FrozenModel):
             period=self.period,
             description=self.description,
             metadata=self.metadata,
+            pay_again=self.pay_again,
         )
 
 

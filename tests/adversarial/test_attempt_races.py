@@ -75,7 +75,7 @@ class Race:
 
 @pytest.fixture
 def race(db: str, tmp_path: Path, spawn: Spawn) -> Iterator[Race]:
-    Collector.open(db).close()  # migrate once, before any racer opens it
+    Collector.open(db, create=True).close()  # migrate once, before any racer opens it
     stage = Race(db, tmp_path, spawn)
     yield stage
     stage.gates.release_all()

@@ -130,7 +130,7 @@ def test_the_journal_url_of_a_password_url_is_masked(pg_url: str) -> None:
     base, _, query = pg_url.partition("?")
     user, _, rest = base.partition("@")
     with_pw = f"{user}:{secret}@{rest}?{query}&password={secret}"
-    journal = open_journal(with_pw)  # the test server trusts local connections
+    journal = open_journal(with_pw, create=True)  # the test server trusts local connections
     try:
         _hidden(secret, journal.url, repr(journal))
         assert "***" in journal.url
@@ -196,7 +196,7 @@ def test_the_terminal_password_is_in_no_transcript_log_or_journal(
     password = "741852"
     sim = TerminalSimulator(password=int(password), card="6222021234567890123", t2=0.3)
     host, port = sim.serve_tcp("127.0.0.1", 0)
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True)
     transcript = tmp_path / "transcript.txt"
     try:
         with caplog.at_level(logging.DEBUG):

@@ -39,7 +39,7 @@ class Bank:
 def bank(tmp_path: Path) -> Iterator[Bank]:
     clk = clock()
     ch = BankBatchChannel(tmp_path / "x", format=open_format("pain.008.001.08"), creditor=CREDITOR)
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clk)
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clk, create=True)
     col.add_channel("bank", ch)
     sim = BankSimulator(
         ch.exchange.outbox,
@@ -269,7 +269,7 @@ def test_recovery_asks_the_spool(tmp_path: Path, after_spool: bool, resolved: St
     UNKNOWN, noted "still processing", until the result file); killed before: never sent."""
     ch = Interrupted(tmp_path / "x", format=open_format("pain.008.001.08"), creditor=CREDITOR)
     ch.after_spool = after_spool
-    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True) as col:
         col.add_channel("bank", ch)
         [p] = col.collect_many([bank_request(1)], channel="bank")
         assert p.status is Status.UNKNOWN  # type: ignore[union-attr]
@@ -327,7 +327,7 @@ def test_a_debit_without_bank_details_is_declined_not_sent(bank: Bank) -> None:
 
 def test_text_layout_cycle_with_partial_debits(tmp_path: Path) -> None:
     ch = BankBatchChannel(tmp_path / "x", format=open_format("icbc-fixed"), creditor=CREDITOR)
-    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True) as col:
         col.add_channel("bank", ch)
         sim = BankSimulator(
             ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix()
@@ -356,7 +356,7 @@ def test_exchange_folder_gone_means_not_sent(tmp_path: Path) -> None:
     ch = BankBatchChannel(
         blocker / "exchange", format=open_format("pain.008.001.08"), creditor=CREDITOR
     )
-    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True) as col:
         col.add_channel("bank", ch)
         [p] = col.collect_many([bank_request(1)], channel="bank")
         assert p.status is Status.NOT_SENT  # type: ignore[union-attr]

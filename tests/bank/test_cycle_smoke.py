@@ -19,7 +19,7 @@ from tests.bank.conftest import CREDITOR, bank_request, clock
 def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
     ch = from_url(parse_url(f"bankfile+dir://{tmp_path}/x?format={fmt}"), creditor=CREDITOR)
     assert isinstance(ch, BankBatchChannel)
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True)
     col.add_channel("bank", ch)
     sim = BankSimulator(
         ch.exchange.outbox,
@@ -62,7 +62,7 @@ def test_the_simulators_answers_are_valid_iso20022(tmp_path: Path, reply: str) -
     ch = from_url(
         parse_url(f"bankfile+dir://{tmp_path}/x?format=pain.008.001.02"), creditor=CREDITOR
     )
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True)
     col.add_channel("bank", ch)
     mix = Mix({"insufficient_funds": 0.2, "closed": 0.1, "partial": 0.1, "late_return": 0.2})
     sim = BankSimulator(
@@ -85,7 +85,7 @@ def test_late_returns_count_against_what_the_bank_holds(tmp_path: Path) -> None:
     ch = from_url(
         parse_url(f"bankfile+dir://{tmp_path}/x?format=pain.008.001.08"), creditor=CREDITOR
     )
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock())
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True)
     col.add_channel("bank", ch)
     mix = Mix({"late_return": 0.3, "insufficient_funds": 0.1})
     sim = BankSimulator(

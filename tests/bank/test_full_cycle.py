@@ -89,7 +89,7 @@ def test_roster_to_journal_and_back(tmp_path: Path) -> None:
     creditor = str(tmp_path / "creditor.toml")
     build = f"batch build --format pain.008.001.08 --creditor {creditor} --db {db}".split()
     build += ["--roster", str(roster), "--out", str(exchange)]
-    built = cli(*build, "--rows-per-file", "10000", "--validate")
+    built = cli(*build, "--create", "--rows-per-file", "10000", "--validate")  # the first
     assert built["pending"] == SIZE and built["roster_entries"] == SIZE
     files = built["files"]
     assert isinstance(files, list) and len(files) == -(-SIZE // 10_000)
@@ -130,7 +130,7 @@ def test_roster_to_journal_and_back(tmp_path: Path) -> None:
 
     first = answer()
     assert all(s["error"] is None for s in first)
-    with Collector.open(db) as col:
+    with Collector.open(db, create=True) as col:
         counts = col.journal.count_by_status(channel="bank")
         retryable = len(
             [
@@ -150,7 +150,7 @@ def test_roster_to_journal_and_back(tmp_path: Path) -> None:
     returns = answer()
     assert sum(s["moved"].get("REVERSED", 0) for s in returns) > 0  # type: ignore[union-attr]
 
-    with Collector.open(db) as col:
+    with Collector.open(db, create=True) as col:
         records = [r for r in col.journal.iter_all(channel="bank")]  # type: ignore[attr-defined]
     by_payer = Counter(r.payer_id for r in records if r.status is Status.SUCCEEDED)
     assert max(by_payer.values()) == 1, "nobody paid twice"

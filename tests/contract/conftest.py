@@ -27,7 +27,7 @@ def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
 
 @pytest.fixture
 def collector(harness: Harness, tmp_path: Path) -> Iterator[Collector]:
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/journal.db", create=True)
     col.add_channel(CHANNEL, harness.open())
     try:
         yield col

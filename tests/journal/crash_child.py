@@ -36,7 +36,7 @@ def requests() -> list[PaymentRequest]:
 def main(db_url: str, ledger: str, phase: str) -> None:
     channel = MemoryChannel(FileLedger(ledger))
     channel.rules.append(lambda record: PLAN.get(record.idempotency_key))
-    with Collector.open(db_url) as col:
+    with Collector.open(db_url, create=phase != "restart") as col:
         col.add_channel("hall-1", channel)
         rounds = 2 if phase == "restart" else 1
         for _ in range(rounds):

@@ -20,7 +20,7 @@ REQ = PaymentRequest(
 
 @pytest.fixture
 def col(journal_url: str) -> Iterator[Collector]:
-    c = Collector.open(journal_url)
+    c = Collector.open(journal_url, create=True)
     c.add_channel("app", MemoryChannel())
     yield c
     c.close()

@@ -117,7 +117,7 @@ def _shape(col: Collector, rid: str) -> tuple[object, ...]:
 def col(journal_url: str) -> Iterator[Collector]:
     from paychannels import ManualClock, MemoryChannel
 
-    c = Collector.open(journal_url, clock=ManualClock(T0))
+    c = Collector.open(journal_url, clock=ManualClock(T0), create=True)
     c.add_channel("bank", MemoryChannel())
     c.add_channel("other", MemoryChannel())
     yield c

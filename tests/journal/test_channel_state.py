@@ -44,7 +44,7 @@ def request(i: int) -> PaymentRequest:
 
 
 def test_state_persists_per_channel_with_compare_and_set(journal_url: str) -> None:
-    with Collector.open(journal_url) as col:
+    with Collector.open(journal_url, create=True) as col:
         a, b = Remembering(), Remembering()
         col.add_channel("hall-a", a)
         col.add_channel("hall-b", b)
@@ -52,7 +52,7 @@ def test_state_persists_per_channel_with_compare_and_set(journal_url: str) -> No
         col.collect(request(2), channel="hall-a")
         col.collect(request(3), channel="hall-b")
         assert a.conflicts == 2 and b.conflicts == 1
-    with Collector.open(journal_url) as col:
+    with Collector.open(journal_url, create=True) as col:
         entry = col.journal.state_get("hall-a", "seen")
         assert entry is not None and entry.version == 2
         assert entry.value[0] == first.id  # type: ignore[index]
@@ -61,7 +61,7 @@ def test_state_persists_per_channel_with_compare_and_set(journal_url: str) -> No
 
 
 def test_a_context_for_work_outside_payments(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         col.add_channel("hall-1", Remembering())
         ctx = col.channel_context("hall-1")
         assert ctx.channel_name == "hall-1"

@@ -15,6 +15,7 @@ from paychannels import (
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
+    JournalUnavailable,
     ManualClock,
     MemoryChannel,
     Money,
@@ -22,7 +23,6 @@ from paychannels import (
     Outcome,
     PaymentRequest,
     Reason,
-    SchemaOutdated,
     Status,
 )
 from paychannels.journal import Change, Claim
@@ -36,7 +36,7 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def col(tmp_path: Path, clock: ManualClock) -> Iterator[Collector]:
-    c = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock)
+    c = Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock, create=True)
     c.add_channel("hall-1", MemoryChannel())
     yield c
     c.close()
@@ -63,9 +63,11 @@ def test_unknown_channel_and_bad_names_are_configuration_errors(col: Collector) 
         col.collect({"payer_id": "x"}, channel="hall-1")  # type: ignore[arg-type]
 
 
-def test_open_without_migrate_refuses_an_empty_database(tmp_path: Path) -> None:
-    with pytest.raises(SchemaOutdated):
+def test_open_refuses_a_place_without_a_journal(tmp_path: Path) -> None:
+    # was SchemaOutdated (an empty file left behind); creation is now only on request
+    with pytest.raises(JournalUnavailable, match="no journal at"):
         Collector.open(f"sqlite:///{tmp_path}/fresh.db", migrate=False)
+    assert not (tmp_path / "fresh.db").exists()
 
 
 def test_unknown_too_long_needs_attention(col: Collector, clock: ManualClock) -> None:
@@ -118,10 +120,10 @@ def test_dead_claimant_on_this_host_is_recovered_at_once(
 
 def test_channel_not_added_is_skipped(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/j.db"
-    with Collector.open(url) as a:
+    with Collector.open(url, create=True) as a:
         a.add_channel("hall-1", MemoryChannel(default=Behaviour.LOSE_REPLY))
         a.collect(req(), channel="hall-1")
-    with Collector.open(url) as b:
+    with Collector.open(url) as b:  # the same journal, reopened
         report = b.recover()
         assert list(report.skipped.values()) == ["channel 'hall-1' is not added"]
 
@@ -267,7 +269,7 @@ class BatchDevice(MemoryChannel):
 
 
 def test_collect_many_on_a_batch_channel(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         device = BatchDevice()
         col.add_channel("bank", device)
         requests = [req(i) for i in range(2500)] + [req(7, amount="1.00")]
@@ -282,7 +284,7 @@ def test_collect_many_on_a_batch_channel(tmp_path: Path) -> None:
 
 
 def test_dispatch_pending_sends_a_batch(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         device = BatchDevice()
         col.add_channel("bank", device)
         col.collect_many([req(i) for i in range(30)], channel="bank", defer=True)
@@ -321,7 +323,7 @@ class ReportingDevice(BatchDevice):
 
 
 def test_poll_applies_bulk_reports_and_acknowledges_them(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         device = ReportingDevice()
         col.add_channel("bank", device)
         results = col.collect_many([req(i) for i in range(5)], channel="bank")
@@ -361,7 +363,7 @@ def test_unknown_the_channel_still_holds_does_not_escalate(
 
 
 def test_recover_leaves_pending_batch_debits_to_poll(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         device = BatchDevice()
         col.add_channel("bank", device)
         col.collect_many([req(i) for i in range(20)], channel="bank")

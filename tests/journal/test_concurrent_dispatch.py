@@ -66,13 +66,13 @@ def race(pg_url: str, tmp: Path, mode: str) -> None:
 
 @pytest.mark.slow
 def test_two_processes_collect_same_requests(pg_url: str, tmp_path: Path) -> None:
-    Collector.open(pg_url).close()  # migrate once, before the race
+    Collector.open(pg_url, create=True).close()  # migrate once, before the race
     race(pg_url, tmp_path, "collect")
 
 
 @pytest.mark.slow
 def test_two_processes_drain_deferred_payments(pg_url: str, tmp_path: Path) -> None:
-    with Collector.open(pg_url) as col:
+    with Collector.open(pg_url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         for i in range(N):
             assert col.collect(request(i), channel="hall-1", defer=True).status is Status.CREATED

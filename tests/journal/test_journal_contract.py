@@ -18,7 +18,6 @@ from paychannels import (
     Money,
     PaymentNotFound,
     PaymentRequest,
-    SchemaOutdated,
     SchemaTooNew,
     Status,
     open_journal,
@@ -51,21 +50,25 @@ def new(r: PaymentRequest, rid: str, channel: str = "hall-1") -> NewRecord:
 
 @pytest.fixture
 def journal(journal_url: str) -> Journal:
-    j = open_journal(journal_url)
+    j = open_journal(journal_url, create=True)
     j.migrate()
     yield j  # type: ignore[misc]
     j.close()
 
 
 def test_migrate_is_versioned_and_idempotent(journal_url: str) -> None:
-    j = open_journal(journal_url)
-    assert j.schema_version() == 0
-    with pytest.raises(SchemaOutdated, match="journal migrate"):
-        j.check_schema()
-    assert j.migrate() == (0, SCHEMA_VERSION)
+    # A version-0 journal no longer exists: a place holds a journal or is refused, and
+    # creating one builds it at the current version (it used to start empty, at 0).
+    with pytest.raises(JournalUnavailable, match="no journal at"):
+        open_journal(journal_url)
+    j = open_journal(journal_url, create=True)
+    assert j.created and j.schema_version() == SCHEMA_VERSION
     assert j.migrate() == (SCHEMA_VERSION, SCHEMA_VERSION)
     j.check_schema()
     j.close()
+    again = open_journal(journal_url, create=True)
+    assert not again.created
+    again.close()
 
 
 def test_newer_schema_is_refused_and_left_alone(journal: Journal, journal_url: str) -> None:
@@ -73,7 +76,7 @@ def test_newer_schema_is_refused_and_left_alone(journal: Journal, journal_url: s
     with journal._transaction(write=True) as tx:  # type: ignore[attr-defined]
         tx.run("UPDATE pc_meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(SchemaTooNew, match="Upgrade paychannels"):
-        Collector.open(journal_url)
+        Collector.open(journal_url, create=True)
     with pytest.raises(SchemaTooNew):
         journal.migrate()
     assert journal.schema_version() == 99
@@ -305,9 +308,8 @@ def test_unreachable_databases_are_typed_errors(tmp_path: object) -> None:
     bad = f"{tmp_path}/garbage.db"
     with open(bad, "wb") as fh:
         fh.write(b"this is not sqlite" * 100)
-    garbage = open_journal(f"sqlite:///{bad}")
-    with pytest.raises(JournalUnavailable, match="not a database"):
-        garbage.migrate()
+    with pytest.raises(JournalUnavailable, match="not a SQLite database"):  # now when opened
+        open_journal(f"sqlite:///{bad}", create=True)
 
 
 def test_create_many_commits_the_good_and_returns_the_refused(journal: Journal) -> None:

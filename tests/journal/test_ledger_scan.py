@@ -55,7 +55,7 @@ def _fill(journal: Journal, n: int) -> None:
 def test_scan_ledger_streams_every_record_with_lean_columns(
     journal_url: str,
 ) -> None:
-    journal = open_journal(journal_url)
+    journal = open_journal(journal_url, create=True)
     journal.migrate()
     try:
         _fill(journal, 1203)
@@ -79,7 +79,7 @@ def test_scan_ledger_streams_every_record_with_lean_columns(
 
 
 def test_scan_ledger_matches_records_and_sees_refunds(journal_url: str) -> None:
-    with Collector.open(journal_url) as col:
+    with Collector.open(journal_url, create=True) as col:
         ch = MemoryChannel()
         col.add_channel("hall-1", ch)
         paid = col.collect(_request(1, operator="村协理员-李"), channel="hall-1")
@@ -99,13 +99,13 @@ def test_scan_ledger_matches_records_and_sees_refunds(journal_url: str) -> None:
 
 
 def test_scan_ledger_is_one_snapshot(journal_url: str) -> None:
-    with Collector.open(journal_url) as col:
+    with Collector.open(journal_url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         for i in range(30):
             col.collect(_request(i), channel="hall-1")
         pages = col.journal.scan_ledger(page=10)
         seen = list(next(pages))
-        other = Collector.open(journal_url)  # another writer meanwhile
+        other = Collector.open(journal_url, create=True)  # another writer meanwhile
         try:
             other.add_channel("hall-1", MemoryChannel())
             other.collect(_request(99), channel="hall-1")
@@ -117,7 +117,7 @@ def test_scan_ledger_is_one_snapshot(journal_url: str) -> None:
 
 
 def test_state_items_lists_keys_by_prefix_across_scopes(journal_url: str) -> None:
-    journal = open_journal(journal_url)
+    journal = open_journal(journal_url, create=True)
     journal.migrate()
     try:
         for scope, key, value in (
@@ -141,7 +141,7 @@ def test_state_items_lists_keys_by_prefix_across_scopes(journal_url: str) -> Non
 
 def test_the_default_scan_pages_through_find() -> None:
     """A journal without its own streaming still answers (through ``find``)."""
-    journal = open_journal("sqlite:///:memory:")
+    journal = open_journal("sqlite:///:memory:", create=True)
     journal.migrate()
     try:
         _fill(journal, 25)
@@ -153,7 +153,7 @@ def test_the_default_scan_pages_through_find() -> None:
 
 
 def test_outcome_fields_reach_the_row() -> None:
-    with Collector.open("sqlite:///:memory:") as col:
+    with Collector.open("sqlite:///:memory:", create=True) as col:
         ch = MemoryChannel()
         col.add_channel("hall-1", ch)
         ch.script("insufficient_funds")

@@ -52,7 +52,7 @@ def request() -> PaymentRequest:
 
 
 def test_progress_is_live_then_journaled_with_the_outcome(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         channel = Talkative(col)
         col.add_channel("hall-1", channel)
         live: list[tuple[str, str, Status]] = []
@@ -85,7 +85,7 @@ def test_progress_is_live_then_journaled_with_the_outcome(tmp_path: Path) -> Non
 
 
 def test_progress_of_a_failed_dispatch_and_inquiry_is_kept(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         col.add_channel("hall-1", Talkative(col, then="raise"))
         p = col.collect(request(), channel="hall-1")
         assert p.status is Status.UNKNOWN
@@ -104,7 +104,7 @@ def test_progress_of_a_failed_dispatch_and_inquiry_is_kept(tmp_path: Path) -> No
 
 
 def test_a_broken_watcher_does_not_break_the_payment(tmp_path: Path) -> None:
-    with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         col.add_channel("hall-1", Talkative(col))
 
         def broken(payment_id: str, data: dict[str, JsonValue]) -> None:

@@ -21,7 +21,7 @@ class JournalMachine(RuleBasedStateMachine):
     @initialize()
     def setup(self) -> None:
         self.tmp = tempfile.TemporaryDirectory()
-        self.journal = open_journal(f"sqlite:///{self.tmp.name}/j.db")
+        self.journal = open_journal(f"sqlite:///{self.tmp.name}/j.db", create=True)
         self.journal.migrate()
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
         req = PaymentRequest(

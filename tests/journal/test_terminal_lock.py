@@ -25,7 +25,7 @@ def context(col: Collector) -> CollectorContext:
 
 
 def collector(journal_url: str, **options: Any) -> Collector:
-    c = Collector.open(journal_url, **options)
+    c = Collector.open(journal_url, **options, create=True)
     c.add_channel("hall-1", MemoryChannel())
     return c
 

@@ -49,7 +49,7 @@ def open_hall(tmp_path: Path, profile: str, *, tcp: bool = False, query: str = "
     where = sim.serve_mispos(quick, tcp=("127.0.0.1", 0) if tcp else None)
     scheme = "mispos+tcp" if tcp else "mispos+serial"
     url = f"{scheme}://{where}?profile={profile}&answer_timeout=1{query}"
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/journal.db", create=True)
     transcript = tmp_path / "transcript.txt"
     channel = col.add_channel("mis", url, transcript=transcript)
     assert isinstance(channel, MisposChannel)

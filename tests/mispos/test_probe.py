@@ -166,6 +166,7 @@ def test_probe_with_a_test_payment_then_settlement(
         "--yes",
         "--db",
         db,
+        "--create",  # the first command of a field test starts its journal
         "--transcript",
         str(tmp_path / "t"),
     )

@@ -72,7 +72,7 @@ def open_hall(tmp_path: Path, *, mode: str = "sync", query: str = "", **sim: obj
         cloud_timeout=float(sim.get("cloud_timeout", 3.0)),  # type: ignore[arg-type]
         time_scale=20.0,
     )
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/journal.db", create=True)
     url = f"nexo+{base}/?poi={POIID}&mode={mode}&status_wait=0&timeout=5&abort_wait=5{query}"
     channel = col.add_channel(
         "cloud",

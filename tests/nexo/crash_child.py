@@ -16,7 +16,7 @@ POIID = "P400Plus-275039202"
 
 
 def main(db_url: str, base: str, phase: str) -> None:
-    with Collector.open(db_url) as col:
+    with Collector.open(db_url, create=phase != "restart") as col:
         url = f"nexo+{base}/?poi={POIID}&status_wait=0&timeout=5"
         col.add_channel("cloud", url, api_key=API_KEY, backoff=0.01)
         for _ in range(2 if phase == "restart" else 1):

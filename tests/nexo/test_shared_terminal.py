@@ -27,7 +27,7 @@ def test_zvt_and_cloud_see_the_same_terminal(tmp_path: Path) -> None:
     try:
         host, port = sim.serve_tcp("127.0.0.1", 0)
         base = sim.serve_nexo(poiid="P400Plus-1", api_key=API_KEY)
-        with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
             zvt = col.add_channel(
                 "zvt", f"zvt+tcp://{host}:{port}?t3=1&t4=3&charset=gb18030", password=PASSWORD
             )

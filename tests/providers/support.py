@@ -95,7 +95,7 @@ class Stack:
         expire_minutes: int = 120,
     ) -> Stack:
         sim = sim or ProviderSimulator(keys, auto_notify=False).start()
-        collector = Collector.open(journal_url, clock=clock)
+        collector = Collector.open(journal_url, clock=clock, create=True)
         app: CallbackASGI | CallbackWSGI = (
             CallbackASGI(collector) if asgi else CallbackWSGI(collector)
         )

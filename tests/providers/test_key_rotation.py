@@ -42,7 +42,7 @@ def collector_with(sim: ProviderSimulator, tmp_path: Path, **key_options: object
         "notify_url": "http://127.0.0.1:9/n",
         **key_options,
     }
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True)
     col.add_channel(
         "wx", open_channel(f"wechatpay+{sim.url}?mchid={k.mchid}&appid={k.appid}", **options)
     )

@@ -72,7 +72,7 @@ def order(sim: ProviderSimulator, keys: SimKeys, url: str) -> str:
         notify_url=url,
         **keys.wechat_options(),
     )
-    col = Collector.open("sqlite:///:memory:")
+    col = Collector.open("sqlite:///:memory:", create=True)
     col.add_channel("wx", ch)
     request = PaymentRequest(
         payer_id="p", amount=Money("1.00", "CNY"), reference="r", idempotency_key="k"
@@ -168,7 +168,7 @@ def cli_sim(tmp_path: Path) -> Iterator[tuple[int, Path, int]]:
 def test_cli_simulator_with_config_files(cli_sim: tuple[int, Path, int], tmp_path: Path) -> None:
     port, keys_dir, receiver = cli_sim
     ids = json.loads((keys_dir / "ids.json").read_text())
-    col = Collector.open(f"sqlite:///{tmp_path}/j.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True)
     served = Served(CallbackASGI(col), port=receiver)
     try:
         col.add_channel(

@@ -37,7 +37,7 @@ class Day:
 
     @classmethod
     def open(cls, folder: Path, journal_url: str) -> Day:
-        journal = open_journal(journal_url)
+        journal = open_journal(journal_url, create=True)
         journal.migrate()
         return cls(folder, journal)
 
@@ -81,8 +81,10 @@ class Day:
         reference: str = "2026:城乡居民基本养老保险",
         at: datetime = T0,
         changed: datetime | None = None,
+        again: bool = False,
     ) -> str:
-        """A payment in ``status`` (through DISPATCHED; UNKNOWN first for NEEDS_ATTENTION)."""
+        """A payment in ``status`` (through DISPATCHED; UNKNOWN first for NEEDS_ATTENTION);
+        ``again``: a second payment of a paid obligation, on purpose (``pay_again``)."""
         rid = f"pay_{next(self.ids):06d}"
         req = PaymentRequest(
             payer_id=payer(n),
@@ -90,6 +92,7 @@ class Day:
             reference=reference,
             idempotency_key=f"k-{rid}",
             operator=operator,
+            pay_again=again,
         )
         self.journal.create(
             NewRecord(rid, "payment", channel, req, rid),

@@ -21,7 +21,7 @@ def day(tmp_path: Path) -> Day:
     d.owe(2, "200.00", name="ᠪᠠᠲᠤ", town="察尔森镇")
     d.owe(3, "300.00", name="李四", town="索伦镇")
     d.pay(1, "300.00", channel="memory", operator="柜员-王丽")
-    d.pay(3, "300.00", channel="memory"), d.pay(3, "300.00", channel="memory")
+    d.pay(3, "300.00", channel="memory"), d.pay(3, "300.00", channel="memory", again=True)
     d.journal.close()
     return d
 

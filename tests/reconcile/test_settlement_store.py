@@ -43,7 +43,7 @@ def _bill(net: int) -> Settlement:
 
 
 def test_recorded_settlements_round_trip_per_channel(journal_url: str) -> None:
-    with Collector.open(journal_url) as col:
+    with Collector.open(journal_url, create=True) as col:
         col.add_channel("wx", MemoryChannel())
         col.add_channel("hall-1", MemoryChannel())
         record_settlement(col.channel_context("wx"), _bill(50000))

@@ -11,6 +11,7 @@ import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 from paychannels.cli.main import main
+from paychannels.journal import SCHEMA_VERSION
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -25,7 +26,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path}/j.db"
-    with Collector.open(url) as col:
+    with Collector.open(url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         col.collect(
             PaymentRequest(
@@ -66,7 +67,11 @@ def test_list_and_show(db: str, capsys: pytest.CaptureFixture[str]) -> None:
 def test_migrate_and_verify(tmp_path: Path, db: str, capsys: pytest.CaptureFixture[str]) -> None:
     fresh = f"sqlite:///{tmp_path}/new.db"
     assert main(["journal", "migrate", "--db", fresh, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == {"journal": fresh, "from": 0, "to": 1}
+    assert json.loads(capsys.readouterr().out) == {
+        "journal": fresh,
+        "from": 0,
+        "to": SCHEMA_VERSION,
+    }
     assert main(["journal", "verify", "--db", db]) == 0
     assert "0 with problems" in capsys.readouterr().out
 
@@ -77,7 +82,7 @@ def test_migrate_and_verify(tmp_path: Path, db: str, capsys: pytest.CaptureFixtu
         (["journal", "list", "--db", "sqlite:////no/such/dir/x.db"], "does not exist"),
         (["journal", "list", "--db", "mysql://x/y"], "no journal backend"),
         (["journal", "list", "--db", "postgresql://u@127.0.0.1:1/x"], "cannot reach PostgreSQL"),
-        (["journal", "show", "pay_nope", "--db", "sqlite:///:memory:"], "schema version 0"),
+        (["journal", "show", "pay_nope", "--db", "sqlite:///:memory:"], "no journal at"),
     ],
 )
 def test_user_errors_are_one_readable_line(args: list[str], message: str) -> None:

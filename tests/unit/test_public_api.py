@@ -39,7 +39,7 @@ def test_design_example_runs() -> None:
     import paychannels as pc
 
     assert pc.Money("380.00", "CNY").minor == 38000
-    col = pc.Collector.open("sqlite:///:memory:")
+    col = pc.Collector.open("sqlite:///:memory:", create=True)
     col.add_channel("hall-1", pc.open_channel("memory://"))
     p = col.collect(
         pc.PaymentRequest(

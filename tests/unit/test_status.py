@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from paychannels import TRANSITIONS, IllegalTransition, Status
-from paychannels.journal.schema import _OPEN
+from paychannels.journal.schema import _LIVE, _OPEN
 from paychannels.status import (
     OPEN_STATUSES,
     check_transition,
@@ -67,3 +67,8 @@ def test_terminal_statuses_have_no_exit() -> None:
 def test_schema_open_obligation_index_matches_open_statuses() -> None:
     listed = {part.strip("'() ") for part in _OPEN.split(",")}
     assert listed == {s.value for s in OPEN_STATUSES}
+
+
+def test_schema_live_obligation_index_is_open_or_paid() -> None:
+    listed = {part.strip("'() ") for part in _LIVE.split(",")}
+    assert listed == {s.value for s in OPEN_STATUSES} | {S.SUCCEEDED.value}

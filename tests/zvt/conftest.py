@@ -50,7 +50,7 @@ def open_hall(tmp_path: Path, transport: str, *, options: str = TIMERS, **sim: o
         url = f"zvt+tcp://{host}:{port}?{options}"
     else:
         url = f"zvt+serial://{simulator.serve_pty()}?baudrate=9600&{options}"
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(f"sqlite:///{tmp_path}/journal.db", create=True)
     transcript = tmp_path / "transcript.txt"
     channel = col.add_channel("hall-1", url, password=PASSWORD, transcript=transcript)
     assert isinstance(channel, TerminalChannel)

@@ -15,7 +15,7 @@ PASSWORD = "246813"
 
 
 def main(db_url: str, port: str, phase: str) -> None:
-    with Collector.open(db_url) as col:
+    with Collector.open(db_url, create=phase != "restart") as col:
         col.add_channel("hall-1", f"zvt+tcp://127.0.0.1:{port}?t3=1&t4=3", password=PASSWORD)
         for _ in range(2 if phase == "restart" else 1):
             for req in terminal_requests():

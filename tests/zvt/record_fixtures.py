@@ -28,7 +28,10 @@ def record(name: str, target: Path) -> list[str]:
             url = f"zvt+tcp://{host}:{port}?{OPTIONS}"
         else:
             url = f"zvt+serial://{sim.serve_pty()}?baudrate=9600&{OPTIONS}"
-        with tempfile.TemporaryDirectory() as tmp, Collector.open(f"sqlite:///{tmp}/j.db") as col:
+        with (
+            tempfile.TemporaryDirectory() as tmp,
+            Collector.open(f"sqlite:///{tmp}/j.db", create=True) as col,
+        ):
             channel = col.add_channel("hall-1", url, password=PASSWORD, transcript=target)
             assert isinstance(channel, TerminalChannel)
             return scenario.run(col, channel, sim.terminal.scripts.push)

@@ -83,7 +83,7 @@ def test_ambiguous_answer_stays_unknown_then_needs_attention(tmp_path: Path) -> 
     sim = TerminalSimulator(password=int(PASSWORD), ack_timeout=1.0)
     host, port = sim.serve_tcp("127.0.0.1", 0)
     col = Collector.open(
-        f"sqlite:///{tmp_path}/j.db", clock=clock, attention_after=timedelta(hours=1)
+        f"sqlite:///{tmp_path}/j.db", clock=clock, attention_after=timedelta(hours=1), create=True
     )
     col.add_channel("hall-1", f"zvt+tcp://{host}:{port}?t3=0.5&t4=1", password=PASSWORD)
     try:
@@ -240,7 +240,7 @@ def test_two_backends_share_one_terminal(tmp_path: Path) -> None:
     host, port = sim.serve_tcp("127.0.0.1", 0)
     url = f"zvt+tcp://{host}:{port}?t3=1&t4=3"
     db = f"sqlite:///{tmp_path}/j.db"
-    backends = [Collector.open(db, lock_linger=0.05) for _ in range(2)]
+    backends = [Collector.open(db, lock_linger=0.05, create=True) for _ in range(2)]
     for col in backends:
         ch = col.add_channel("hall-1", url, password=PASSWORD)
         assert isinstance(ch, TerminalChannel)
@@ -278,7 +278,7 @@ def test_two_backends_share_one_terminal(tmp_path: Path) -> None:
 def test_lost_reply_recovered_on_either_journal(journal_url: str) -> None:
     sim = TerminalSimulator(password=int(PASSWORD), ack_timeout=1.0)
     host, port = sim.serve_tcp("127.0.0.1", 0)
-    col = Collector.open(journal_url)
+    col = Collector.open(journal_url, create=True)
     col.add_channel("hall-1", f"zvt+tcp://{host}:{port}?t3=0.5&t4=1", password=PASSWORD)
     try:
         sim.terminal.scripts.push(Script(faults=frozenset({"disconnect_after_approval"})))

@@ -8,7 +8,7 @@ from paychannels.drivers.zvt.totals import DayTotals, day_settlement, remember_l
 
 
 def test_without_individual_totals_the_batch_runs_from_the_previous_day() -> None:
-    with Collector.open("sqlite:///:memory:") as col:
+    with Collector.open("sqlite:///:memory:", create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         ctx = col.channel_context("hall-1")
         bare = DayTotals(Money("120.00", "CNY"))
@@ -27,7 +27,7 @@ def test_without_individual_totals_the_batch_runs_from_the_previous_day() -> Non
 
 
 def test_a_saturated_card_group_count_is_not_believed() -> None:
-    with Collector.open("sqlite:///:memory:") as col:
+    with Collector.open("sqlite:///:memory:", create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
         totals = DayTotals(
             Money("3000.00", "CNY"),

@@ -68,7 +68,7 @@ def test_probe_with_a_guided_test_payment(
     db = f"sqlite:///{tmp_path}/j.db"
     transcript = tmp_path / "probe.trace"
     args = ["probe", "--link", f"serial://{path}?baudrate=9600", "--pay", "0.01", "--yes"]
-    code, out = run(capsys, *args, "--db", db, "--transcript", str(transcript))
+    code, out = run(capsys, *args, "--db", db, "--create", "--transcript", str(transcript))
     assert code == 0, out
     assert [f["check"] for f in out["findings"]] == [
         "status",
@@ -211,6 +211,7 @@ def test_end_of_day(
         "--keep",
         "--db",
         db,
+        "--create",  # the first command of a field test starts its journal
         "--transcript",
         str(tmp_path / "a"),
     )

@@ -37,7 +37,7 @@ def test_replay_byte_for_byte(name: str, tmp_path: Path) -> None:
     else:
         url = f"zvt+serial://{replayer.address}?baudrate=9600&{OPTIONS}"
     try:
-        with Collector.open(f"sqlite:///{tmp_path}/j.db") as col:
+        with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
             channel = col.add_channel("hall-1", url, password=PASSWORD)
             assert isinstance(channel, TerminalChannel)
             got = scenario.run(col, channel, lambda script: None)

@@ -69,6 +69,11 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     b.add_argument(
         "--validate", action="store_true", help="stream-validate each XML file against the XSD"
     )
+    b.add_argument(
+        "--create",
+        action="store_true",
+        help="start a new journal if there is none at --db (the first build of a season)",
+    )
     b.set_defaults(handler=_build)
 
     i = bsub.add_parser("ingest", help="apply a bank's result file to the journal (exactly once)")
@@ -89,7 +94,9 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _collector(args: argparse.Namespace) -> Collector:
-    return Collector.open(args.db or args.default_db())
+    # Only ``build --create`` may start a journal: ingesting a result file or resubmitting
+    # into a new, empty one would lose track of every debit already sent.
+    return Collector.open(args.db or args.default_db(), create=getattr(args, "create", False))
 
 
 def _config(col: Collector, name: str) -> dict[str, Any]:

@@ -24,7 +24,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         p.add_argument(
             "--db",
             default=None,
-            help="journal URL (default: $PAYCHANNELS_DB or sqlite:///paychannels.db)",
+            help="journal URL (default: $PAYCHANNELS_DB; there is no default file)",
         )
         p.add_argument("--json", action="store_true", help="machine-readable output")
         p.set_defaults(default_db=default_db)
@@ -48,7 +48,9 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p_show.add_argument("id", help="payment or refund id")
     p_show.set_defaults(handler=_show)
 
-    p_mig = jsub.add_parser("migrate", help="create or upgrade the journal schema")
+    p_mig = jsub.add_parser(
+        "migrate", help="create a new journal (where none is) or upgrade its schema"
+    )
     common(p_mig)
     p_mig.set_defaults(handler=_migrate)
 
@@ -58,7 +60,8 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
-    journal = open_journal(args.db or args.default_db())
+    # Only ``migrate`` creates; every other action reads a journal that must already exist.
+    journal = open_journal(args.db or args.default_db(), create=not check)
     if check:
         try:
             journal.check_schema()
@@ -141,9 +144,12 @@ def _show(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace) -> int:
     with _open(args, check=False) as journal:
         before, after = journal.migrate()
+        before = 0 if journal.created else before
         url = journal.url
     if args.json:
         print(json.dumps({"journal": url, "from": before, "to": after}))
+    elif before == 0:
+        print(f"{url}: created a new journal at schema version {after}")
     elif before == after:
         print(f"{url}: schema already at version {after}")
     else:
@@ -154,18 +160,11 @@ def _migrate(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     problems: dict[str, list[str]] = {}
     checked = 0
-    with _open(args) as journal:
-        after: str | None = None
-        while True:
-            page = journal.find(after_id=after, limit=1000)
-            for record in page:
-                checked += 1
-                found = journal.verify(record.id)
-                if found:
-                    problems[record.id] = found
-            if len(page) < 1000:
-                break
-            after = page[-1].id
+    with _open(args) as journal:  # not a journal, or not this version: an error, exit 2
+        for record_id, found in journal.audit():
+            checked += 1
+            if found:
+                problems[record_id] = found
     if args.json:
         print(json.dumps({"checked": checked, "schema": SCHEMA_VERSION, "problems": problems}))
     else:

@@ -19,8 +19,7 @@ from types import ModuleType
 
 import paychannels.cli
 from paychannels._version import __version__
-from paychannels.collector import DEFAULT_JOURNAL_URL
-from paychannels.errors import PaychannelsError
+from paychannels.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["build_parser", "main"]
 
@@ -29,8 +28,15 @@ EXIT_INTERNAL = 70
 
 
 def default_db() -> str:
-    """The journal URL used when ``--db`` is not given: $PAYCHANNELS_DB or the SQLite default."""
-    return os.environ.get("PAYCHANNELS_DB", DEFAULT_JOURNAL_URL)
+    """The journal URL used when ``--db`` is not given: $PAYCHANNELS_DB, else an error.
+
+    There is no default file: a command run in the wrong folder must not read (or start) a
+    journal that happens to be there.
+    """
+    url = os.environ.get("PAYCHANNELS_DB", "").strip()
+    if not url:
+        raise ConfigurationError("no journal given: pass --db URL or set PAYCHANNELS_DB")
+    return url
 
 
 def command_modules(package: ModuleType) -> Iterator[ModuleType]:

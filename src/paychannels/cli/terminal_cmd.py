@@ -97,7 +97,10 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         p.set_defaults(default_db=default_db)
 
     def journaled(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--db", help="journal URL (default: $PAYCHANNELS_DB or sqlite:///...)")
+        p.add_argument("--db", help="journal URL (default: $PAYCHANNELS_DB)")
+        p.add_argument(
+            "--create", action="store_true", help="start a new journal if there is none at --db"
+        )
         p.add_argument("--channel", default="field-test", help="channel name in the journal")
 
     p_status = tsub.add_parser("status", help="is the terminal there and ready?")
@@ -262,7 +265,7 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 def _collector(run: _Run) -> tuple[Collector, TerminalChannel | MisposChannel]:
     args = run.args
-    col = Collector.open(args.db or args.default_db())
+    col = Collector.open(args.db or args.default_db(), create=args.create)
     channel = col.add_channel(args.channel, run.url, **run.channel_options())
     assert isinstance(channel, TerminalChannel | MisposChannel)
     return col, channel

@@ -3,8 +3,9 @@
 ``settle_in_doubt`` waits for the providers' callbacks, then runs recovery until nothing
 is in doubt (asking terminals and providers), sending again what provably never left.
 ``follow_up`` does what a collection office does the same day: a payer who already paid in
-the app pays again at the hall (it happens) and the duplicate is found by a preliminary
-reconciliation and refunded; the rest of a partial debit, and half of the payers whose
+the app tries to pay again at the hall (it happens) and the journal refuses it as already
+paid (a duplicate from elsewhere would be found by a preliminary reconciliation and
+refunded); the rest of a partial debit (a deliberate ``pay_again``), and half of the payers whose
 debit failed or whose QR order lapsed, are paid at the hall; unpaid QR orders are closed.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 from paychannels.cli.progress import Progress
 from paychannels.collector import Collector
 from paychannels.demo.drivers import Fault, Plan, request_for
-from paychannels.errors import PaychannelsError
+from paychannels.errors import AlreadyPaid, PaychannelsError
 from paychannels.masking import mask_id_number
 from paychannels.models import PaymentRequest
 from paychannels.money import Money
@@ -136,6 +137,11 @@ def _pay_again_at_hall(
                     request_for(entry, hall.channel, rnd, key_suffix="~again"),
                     channel=hall.channel.name,
                 )
+            except AlreadyPaid as exc:  # the journal's rule: a paid obligation is not retaken
+                fault.payment = exc.payment_id
+                fault.outcome = f"refused at the hall: already paid by {exc.payment_id}"
+                hall.found.append(fault)
+                continue
             except PaychannelsError:
                 continue
             fault.payment = p.id
@@ -171,6 +177,7 @@ def _pay(col: Collector, hall: Plan, payer: str, row: Any, minor: int, why: str)
         payer_name=row.name,
         operator=hall.channel.clerk,
         period=row.period,
+        pay_again=why == "rest",  # the rest of a partial debit: a second payment on purpose
     )
     try:
         return int(col.collect(request, channel=hall.channel.name).status is Status.SUCCEEDED)

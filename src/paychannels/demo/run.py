@@ -138,7 +138,7 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
     today = datetime.now(BEIJING).date()
     roster = folder / "roster.csv"
     generate_roster(roster, options.payers, seed=options.seed, today=today)
-    col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal")
+    col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
     stage = Stage(folder, SimKeys.generate(), Receiver(col), options.seed, today)
     plans: dict[str, Plan] = {}
     try:

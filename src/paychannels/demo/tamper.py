@@ -40,8 +40,13 @@ def _journal(col: Collector) -> str:
     declined = found[0]
     path = col.journal.url.removeprefix("sqlite:///").partition("?")[0]
     with sqlite3.connect(path) as db:  # behind the library's back, as a hand edit would be
+        # a new occurrence too: the journal's paid-once index refuses a second paid payment
+        # of an obligation even from a hand edit, and this payer paid again later
         db.execute(
-            "UPDATE pc_payments SET status = 'SUCCEEDED', taken_minor = amount_minor WHERE id = ?",
+            "UPDATE pc_payments SET status = 'SUCCEEDED', taken_minor = amount_minor, "
+            "occurrence = 1 + (SELECT MAX(q.occurrence) FROM pc_payments q "
+            "WHERE q.payer_id = pc_payments.payer_id AND q.reference = pc_payments.reference) "
+            "WHERE id = ?",
             (declined.id,),
         )
     db.close()

@@ -27,8 +27,13 @@ __all__ = [
 _FORMS = "sqlite:///path.db, sqlite:///:memory: or postgresql://user@host:5432/dbname"
 
 
-def open_journal(url: str) -> Journal:
-    """Open (not migrate) the journal a URL names."""
+def open_journal(url: str, *, create: bool = False) -> Journal:
+    """Open (not migrate) the journal a URL names; ``JournalUnavailable`` if it holds none.
+
+    ``create=True`` makes a new journal (at the current schema) only where there is none: a
+    missing SQLite file, a PostgreSQL schema without journal tables. An empty or foreign
+    file is refused either way — starting afresh there would forget every payment.
+    """
     if not isinstance(url, str) or "://" not in url:
         shown = redact_url(url, message=True) if isinstance(url, str) else repr(url)
         raise InvalidURL(f"{shown} is not a journal URL; expected {_FORMS}")
@@ -39,9 +44,9 @@ def open_journal(url: str) -> Journal:
     if scheme == "sqlite":
         from paychannels.journal.sqlite import SqliteJournal
 
-        return SqliteJournal(url)
+        return SqliteJournal(url, create=create)
     if scheme in ("postgresql", "postgres"):
         from paychannels.journal.postgres import PostgresJournal
 
-        return PostgresJournal(url)
+        return PostgresJournal(url, create=create)
     raise UnknownScheme(f"no journal backend for {shown_value(scheme)}; expected {_FORMS}")

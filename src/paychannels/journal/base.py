@@ -148,6 +148,8 @@ class Journal(ABC):
 
     #: the URL it was opened from, with any password masked
     url: str
+    #: whether opening it made a new journal (``open_journal(url, create=True)``)
+    created: bool = False
 
     # -- schema -------------------------------------------------------------------------
 
@@ -305,7 +307,8 @@ class Journal(ABC):
     # -- derived ----------------------------------------------------------------------------
 
     def verify(self, record_id: str) -> list[str]:
-        """Replay a record's events and list every disagreement with its current state."""
+        """Replay a record's events and list every disagreement with its current state
+        (this default: the status chain; SQL journals: every column, see ``replay``)."""
         record = self.get(record_id)
         problems: list[str] = []
         status: Status | None = None
@@ -318,6 +321,19 @@ class Journal(ABC):
         if status != record.status:
             problems.append(f"events end in {status} but the record says {record.status}")
         return problems
+
+    def audit(self, *, page: int = 1000) -> Iterator[tuple[str, list[str]]]:
+        """``verify`` for every record, as (id, problems) — also for events whose record's
+        row is gone. SQL journals replay every column from one snapshot; this default
+        replays the status chain of each record ``find`` returns."""
+        after: str | None = None
+        while True:
+            records = self.find(after_id=after, limit=page)
+            for record in records:
+                yield record.id, self.verify(record.id)
+            if len(records) < page:
+                return
+            after = records[-1].id
 
     def __enter__(self) -> Journal:
         return self

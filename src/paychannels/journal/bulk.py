@@ -79,13 +79,27 @@ _CLASSIFY = f"""UPDATE {STAGE} SET from_status = p.status, p_amount = p.amount_m
     FROM pc_payments p
     WHERE p.id = {STAGE}.payment_id AND {STAGE}.n BETWEEN ? AND ?"""
 
-_EVENTS = f"""INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data)
+_EVENTS = f"""INSERT INTO pc_events
+        (payment_id, at, type, from_status, to_status, data, columns_set)
     SELECT s.payment_id, ?, 'status', s.from_status, s.status,
         CASE WHEN s.status = 'SUCCEEDED'
             THEN '{{"amount_taken_minor":' || CAST(COALESCE(s.taken_minor, s.p_amount) AS TEXT)
                  || ',' || s.ev_rest
-            ELSE '{{' || s.ev_rest END
-    FROM {STAGE} s WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
+            ELSE '{{' || s.ev_rest END,
+        {{columns}}
+    FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id
+    WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
+
+# The columns _UPDATE below writes, as the event's ``columns_set`` (what plan() would record).
+_COLUMNS_SET = (
+    "'status', s.status, "
+    "'taken_minor', CASE WHEN s.status = 'SUCCEEDED' THEN COALESCE(s.taken_minor, p.amount_minor) "
+    "ELSE p.taken_minor END, "
+    "'reason', s.reason, 'reason_detail', s.reason_detail, "
+    "'attention', CASE WHEN p.status = 'NEEDS_ATTENTION' THEN NULL ELSE p.attention END, "
+    "'claimed_by', NULL, 'lease_until', NULL, 'updated_at', ?, "
+    "'channel_ref', COALESCE(s.channel_ref, p.channel_ref)"
+)
 
 _UPDATE = f"""UPDATE pc_payments SET status = s.status,
         taken_minor = CASE WHEN s.status = 'SUCCEEDED'
@@ -208,7 +222,8 @@ def _chunk(journal: SqlBase, tx: Tx, lo: int, hi: int, channel: str, now: Any) -
         journal._before_events(tx)
         top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
         first = int(top["top"]) + 1 if top else 1
-        count = tx.run(_EVENTS, (now, lo, hi))
+        events = _EVENTS.replace("{columns}", journal._json_object(_COLUMNS_SET))
+        count = tx.run(events, (now, now, lo, hi))
         seqs = (first, first + count - 1)
         tx.run(_UPDATE, (now, lo, hi))
         tx.run(_REFS, (lo, hi))

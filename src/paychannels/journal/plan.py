@@ -21,7 +21,15 @@ from paychannels.status import Status, check_transition
 
 __all__ = ["REQUEST_FIELDS", "TIMESTAMP_COLUMNS", "EventSpec", "Plan", "dumps", "plan", "plan_new"]
 
-REQUEST_FIELDS = ("payer_name", "region", "operator", "period", "description", "metadata")
+REQUEST_FIELDS = (
+    "payer_name",
+    "region",
+    "operator",
+    "period",
+    "description",
+    "metadata",
+    "pay_again",
+)
 TIMESTAMP_COLUMNS = frozenset({"created_at", "updated_at", "lease_until"})
 
 
@@ -32,12 +40,21 @@ def dumps(value: object) -> str:
 
 @dataclass(frozen=True, slots=True)
 class EventSpec:
-    """An event about to be appended (its ``seq`` comes from the database)."""
+    """An event about to be appended (its ``seq`` comes from the database).
+
+    ``sets`` holds the row's columns this event set, as written: replaying them in order
+    rebuilds the row (``journal verify``).
+    """
 
     type: EventType
     from_status: Status | None
     to_status: Status | None
     data: dict[str, JsonValue]
+    sets: dict[str, Any] = field(default_factory=dict)
+
+
+def _changed(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in after.items() if k not in before or before[k] != v}
 
 
 @dataclass(slots=True)
@@ -71,6 +88,7 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
                 f"{current.id}: an answer about attempt {ch.attempt} cannot change attempt "
                 f"{attempt}"
             )
+        before = dict(cols)
         data = dict(ch.data)
         from_status = status if ch.to_status is not None else None
         if ch.to_status is not None:
@@ -103,7 +121,7 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
             if ch.attention:
                 data.setdefault("attention", ch.attention)
         if ch.channel_data:
-            channel_data.update(ch.channel_data)
+            channel_data = {**channel_data, **ch.channel_data}  # new: ``before`` holds the old
             cols["channel_data"] = channel_data
             fields["channel_data"] = channel_data
         if ch.claim is not None:
@@ -120,11 +138,12 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
             data.setdefault("reason", ch.reason.value)
         if ch.reason_detail is not None:
             data.setdefault("reason_detail", ch.reason_detail)
-        events.append(EventSpec(ch.event, from_status, ch.to_status, data))
+        events.append(EventSpec(ch.event, from_status, ch.to_status, data, _changed(before, cols)))
     if "claimed_by" in cols:
         fields["claimed_by"], fields["lease_until"] = cols["claimed_by"], cols["lease_until"]
     if cols:
         cols["updated_at"] = fields["updated_at"] = now
+        events[-1].sets["updated_at"] = now
         fields["version"] = current.version + 1
         record = current.model_copy(update=fields)
     else:
@@ -132,7 +151,7 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
     return Plan(record, now, cols, events)
 
 
-def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
+def plan_new(new: NewRecord, now: datetime, then: Sequence[Change], *, occurrence: int = 1) -> Plan:
     """The CREATED record for ``new``, then ``then`` applied; ``columns`` is the whole row."""
     req = new.request
     cls = Payment if new.kind == "payment" else Refund
@@ -154,6 +173,7 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
             "attention": None,
             "channel_data": {},
             "parent_id": new.parent_id,
+            "occurrence": occurrence,
             "attempt": 0,
             "claimed_by": None,
             "lease_until": None,
@@ -183,9 +203,10 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
         "request_json": {
             name: value
             for name in REQUEST_FIELDS
-            if (value := getattr(req, name)) is not None and value != {}
+            if (value := getattr(req, name)) is not None and value != {} and value is not False
         },
         "channel_data": {},
+        "occurrence": occurrence,
         "attempt": 0,
         "claimed_by": None,
         "lease_until": None,
@@ -193,7 +214,10 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change]) -> Plan:
         "updated_at": now,
         "version": 1,
     }
-    first = EventSpec(EventType.CREATED, None, Status.CREATED, {"fingerprint": new.fingerprint})
+    created_row = {k: v for k, v in row.items() if k != "version"}  # version counts writes
+    first = EventSpec(
+        EventType.CREATED, None, Status.CREATED, {"fingerprint": new.fingerprint}, created_row
+    )
     after = plan(created, then, now)
     row.update(after.columns)
     if after.columns:

@@ -99,7 +99,7 @@ class PostgresJournal(SqlJournal):
     dialect = "postgres"
     for_update = " FOR UPDATE"
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10, create: bool = False) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
             raise InvalidURL(
@@ -119,6 +119,17 @@ class PostgresJournal(SqlJournal):
         self._connections_init()
         self._convert: dict[str, str] = {}
         self._conn()  # fail now, with a clear message, if the server cannot be reached
+        try:
+            with self._transaction(write=False) as tx:
+                found = self._is_journal(tx)
+            if not found:
+                if not create:
+                    raise self._no_journal("no journal tables on the database's search path")
+                before, _ = self.migrate()  # under the migration lock: one creator builds it
+                self.created = before == 0
+        except BaseException:
+            self.close()
+            raise
 
     def _detail(self, exc: Exception, *, first_line: bool = False) -> str:
         """A driver error's text (or its first line) without our URL's secrets."""
@@ -196,6 +207,12 @@ class PostgresJournal(SqlJournal):
     def _json_text(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')"
 
+    def _json_object(self, pairs: str) -> str:
+        return f"json_build_object({pairs})::text"
+
+    def _read_snapshot(self, tx: Tx) -> None:
+        tx.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+
     def _before_events(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
 
@@ -215,13 +232,21 @@ class PostgresJournal(SqlJournal):
         import psycopg
 
         cause = exc.__cause__
-        return (
-            isinstance(cause, psycopg.errors.UniqueViolation)
-            and cause.diag.constraint_name == "pc_payments_open_obligation"
+        return isinstance(cause, psycopg.errors.UniqueViolation) and cause.diag.constraint_name in (
+            "pc_payments_open_obligation",
+            "pc_payments_live_obligation",
         )
 
     def _table_exists(self, tx: Tx, name: str) -> bool:
-        row = tx.one("SELECT to_regclass(?) IS NOT NULL AS present", (name,))
+        # A catalog scan, not to_regclass(): that can answer from a cache that has not yet
+        # seen a table another session just committed (two creators racing would both
+        # migrate, and the second fail on "already exists").
+        row = tx.one(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+            "ON n.oid = c.relnamespace WHERE c.relname = ? "
+            "AND n.nspname = ANY (current_schemas(false))) AS present",
+            (name,),
+        )
         return bool(row and row["present"])
 
     def _ts_in(self, value: datetime) -> datetime:

@@ -33,6 +33,8 @@ TYPES: dict[Dialect, dict[str, str]] = {
 
 # Frozen literal: a change to the open statuses needs a new migration (a test checks this).
 _OPEN = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','UNKNOWN')"
+# Open or paid: the attempts that count against an obligation (frozen like ``_OPEN``).
+_LIVE = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','SUCCEEDED','UNKNOWN')"
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -108,6 +110,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             "$$ BEGIN RAISE EXCEPTION 'pc_events is append-only'; END $$",
             "CREATE TRIGGER pc_events_append_only BEFORE UPDATE OR DELETE ON pc_events "
             "FOR EACH ROW EXECUTE FUNCTION pc_events_append_only()",
+        ),
+    ),
+    Migration(
+        version=2,
+        description="an obligation is paid once unless asked again; events record their columns",
+        common=(
+            # The n-th payment of an obligation the caller meant (``pay_again`` makes n+1).
+            # Open or paid, one row per (payer, reference, occurrence): a second charge under
+            # a fresh idempotency key meets the index, in every process.
+            "ALTER TABLE pc_payments ADD COLUMN occurrence INTEGER NOT NULL DEFAULT 1",
+            # Journals written before this rule may hold doubles: number them as they came.
+            "UPDATE pc_payments SET occurrence = (SELECT COUNT(*) FROM pc_payments q "
+            "WHERE q.kind = 'payment' AND q.payer_id = pc_payments.payer_id "
+            f"AND q.reference = pc_payments.reference AND q.status IN {_LIVE} "
+            f"AND q.id <= pc_payments.id) WHERE kind = 'payment' AND status IN {_LIVE}",
+            "CREATE UNIQUE INDEX pc_payments_live_obligation "
+            "ON pc_payments (payer_id, reference, occurrence) "
+            f"WHERE kind = 'payment' AND status IN {_LIVE}",
+            # The columns each event set (JSON), so verify can replay a row column by column;
+            # NULL on events written before version 2.
+            "ALTER TABLE pc_events ADD COLUMN columns_set TEXT",
         ),
     ),
 )

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from paychannels.errors import (
+    JournalUnavailable,
     SchemaOutdated,
     SchemaTooNew,
 )
@@ -31,6 +32,7 @@ from paychannels.status import Status
 __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
+_TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
 
 
 def _json(text: str) -> Any:
@@ -113,6 +115,13 @@ class SqlBase(Journal):
     def _json_text(self, column: str, key: str) -> str:
         """SQL for the text value of a top-level key of a JSON text column."""
 
+    @abstractmethod
+    def _json_object(self, pairs: str) -> str:
+        """SQL for a JSON object's text built from ``'key', value, ...`` pairs."""
+
+    def _read_snapshot(self, tx: Tx) -> None:
+        """Make a read transaction one snapshot (SQLite's deferred BEGIN already is)."""
+
     def _before_events(self, tx: Tx) -> None:
         """Called before appending events, to make ``seq`` order equal commit order."""
 
@@ -121,7 +130,8 @@ class SqlBase(Journal):
 
     @abstractmethod
     def _is_obligation_violation(self, exc: BaseException) -> bool:
-        """Whether an exception is the open-obligation unique index refusing an insert."""
+        """Whether an exception is an obligation's unique index (open or live) refusing an
+        insert."""
 
     def _types(self) -> dict[str, str]:
         """The dialect's type names for DDL placeholders (``{bigint}``...)."""
@@ -138,6 +148,30 @@ class SqlBase(Journal):
         """Called once a staging table is full (PostgreSQL gathers statistics)."""
 
     # -- schema -------------------------------------------------------------------------
+
+    def _is_journal(self, tx: Tx) -> bool:
+        """Whether the database holds a journal (False: none of its tables at all).
+
+        Some of the tables without a schema version is someone else's data or a journal
+        damaged beyond use: refused, never migrated over.
+        """
+        if self._table_exists(tx, "pc_meta"):
+            row = tx.one("SELECT value FROM pc_meta WHERE key = 'schema_version'")
+            if row is not None and self._table_exists(tx, "pc_payments"):
+                return True
+        ours = [t for t in _TABLES if self._table_exists(tx, t)]
+        if ours:
+            raise JournalUnavailable(
+                f"{self.url} is not a journal: it has table(s) {', '.join(ours)} but no "
+                "journal schema version; nothing was changed"
+            )
+        return False
+
+    def _no_journal(self, why: str) -> JournalUnavailable:
+        return JournalUnavailable(
+            f"no journal at {self.url} ({why}); to start a new one, run 'paychannels journal "
+            "migrate --db URL' or open it with create=True"
+        )
 
     def _read_version(self, tx: Tx) -> int:
         if not self._table_exists(tx, "pc_meta"):
@@ -206,6 +240,7 @@ class SqlBase(Journal):
             "attention": row["attention"],
             "channel_data": _json(row["channel_data"]),
             "parent_id": row["parent_id"],
+            "occurrence": int(row["occurrence"]),
             "attempt": int(row["attempt"]),
             "claimed_by": row["claimed_by"],
             "lease_until": None if row["lease_until"] is None else self._ts_out(row["lease_until"]),
@@ -218,6 +253,7 @@ class SqlBase(Journal):
             "period": extra.get("period"),
             "description": extra.get("description"),
             "metadata": extra.get("metadata") or {},
+            "pay_again": bool(extra.get("pay_again", False)),
         }
         cls = Payment if row["kind"] == "payment" else Refund
         return trusted(cls, fields)

@@ -7,6 +7,7 @@ machine serialise on the database lock instead of failing half-way.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
@@ -24,6 +25,11 @@ __all__ = ["SqliteJournal"]
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+
+
+def _uri(path: Path, mode: str) -> str:
+    """A SQLite URI for a file: ``ro``/``rw`` never create it, ``rwc`` may."""
+    return f"file:{quote(str(path))}?mode={mode}"
 
 
 class _SqliteTx:
@@ -50,12 +56,15 @@ class SqliteJournal(SqlJournal):
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
 
     Query options: ``synchronous`` (full, normal, extra; default full) and ``busy_timeout``
-    (seconds to wait for another writer, default 30).
+    (seconds to wait for another writer, default 30). A file is opened only if it holds a
+    journal (``mode=rw``: opening never creates a file); ``create=True`` builds a new journal
+    where no file is, whole in a side file linked into place, so a path is either absent or
+    a complete journal — never an empty file a second process could mistake for one.
     """
 
     dialect = "sqlite"
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, create: bool = False) -> None:
         parts = urlsplit(url)
         where = redact_url(url, message=True)  # what errors show: no secret, no long value
         if parts.scheme != "sqlite" or parts.netloc:
@@ -87,11 +96,70 @@ class SqliteJournal(SqlJournal):
                 raise JournalUnavailable(
                     f"cannot open journal {url}: folder {path.parent} does not exist"
                 )
-            self._target = str(path)
+            self._target = _uri(path, "rw")
         self.path = None if self._memory else Path(raw_path)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
+        if self._memory and not create:
+            raise self._no_journal("an in-memory database starts empty")
         self._keeper = self._connect() if self._memory else None
+        if self._memory:
+            self.migrate()
+            self.created = True
+        elif self.path is not None:
+            self._open_file(self.path, create=create)
+
+    # -- finding the journal ----------------------------------------------------------------
+
+    def _open_file(self, path: Path, *, create: bool) -> None:
+        """Check that ``path`` holds a journal (or build one there if asked and none is)."""
+        if not path.exists():
+            if not create:
+                raise self._no_journal(f"{path} does not exist")
+            self._build(path)
+        if path.stat().st_size == 0:
+            raise JournalUnavailable(
+                f"{self.url} is not a journal: {path} is an empty file (emptied or truncated?); "
+                "restore the journal from a backup — a new journal is only made where no file is"
+            )
+        # Look before the first real connection: that one switches the file to WAL mode.
+        try:
+            probe = sqlite3.connect(_uri(path, "ro"), uri=True, timeout=self.busy_timeout)
+            try:
+                probe.row_factory = sqlite3.Row
+                found = self._is_journal(_SqliteTx(probe))
+            finally:
+                probe.close()
+        except sqlite3.DatabaseError as exc:
+            raise JournalUnavailable(
+                f"{self.url} is not a journal: {path} is not a SQLite database ({exc})"
+            ) from exc
+        if not found:
+            raise JournalUnavailable(
+                f"{self.url} is not a journal: {path} is a SQLite database without the "
+                "journal's tables; give the journal's own file"
+            )
+
+    def _build(self, path: Path) -> None:
+        """Migrate a new journal in a side file, then link it into place unless one came."""
+        side = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:8]}")
+        target = self._target
+        self._target = _uri(side, "rwc")
+        try:
+            self.migrate()
+            self.close()  # the last connection checkpoints the WAL into the file
+            try:
+                os.link(side, path)
+                self.created = True
+            except FileExistsError:
+                pass  # another process created it meanwhile: open that one
+            except OSError as exc:
+                raise JournalUnavailable(f"cannot create journal {self.url}: {exc}") from exc
+        finally:
+            self.close()
+            self._target = target
+            for leftover in (side, Path(f"{side}-wal"), Path(f"{side}-shm")):
+                leftover.unlink(missing_ok=True)
 
     # -- connections ------------------------------------------------------------------------
 
@@ -101,7 +169,7 @@ class SqliteJournal(SqlJournal):
                 self._target,
                 isolation_level=None,
                 timeout=self.busy_timeout,
-                uri=self._memory,
+                uri=True,
                 check_same_thread=False,
             )
             conn.row_factory = sqlite3.Row
@@ -166,6 +234,9 @@ class SqliteJournal(SqlJournal):
 
     def _json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"
+
+    def _json_object(self, pairs: str) -> str:
+        return f"json_object({pairs})"
 
     def _translate(self, exc: sqlite3.Error) -> JournalError:
         text = str(exc)

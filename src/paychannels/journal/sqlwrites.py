@@ -4,13 +4,15 @@ planned changes under row locks, appending events — single and in bulk."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 from paychannels.crashpoints import crashpoint
 from paychannels.errors import (
     AlreadyInDoubt,
+    AlreadyPaid,
     IdempotencyConflict,
     IllegalTransition,
     InvalidRequest,
@@ -34,7 +36,8 @@ from paychannels.status import OPEN_STATUSES, Status
 
 __all__ = ["SqlWrites"]
 
-_OPEN_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES)) + ")"
+_LIVE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES | {Status.SUCCEEDED})) + ")"
+_RETRIES = 5  # single-record retries after a rival process's insert won a unique index
 _CHUNK = 2000  # records per transaction in the bulk paths
 _IN_LIMIT = 500  # values per IN (...) list
 _FEW = 8  # up to this many events are appended one by one
@@ -50,6 +53,21 @@ class _Raced(Exception):
     """An insert met a key another process committed after our check: retry one by one."""
 
 
+@dataclass(slots=True)
+class _Obligation:
+    """What already counts against one (payer, reference): an open attempt, payments that
+    paid it (and are not fully refunded), and the highest occurrence among them."""
+
+    open: tuple[str, Status] | None = None
+    paid: str | None = None
+    top: int = 0
+
+
+def _json_value(value: Any) -> Any:
+    """A column value as ``columns_set`` records it (timestamps as ISO 8601 in UTC)."""
+    return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
 def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoubt:
     return AlreadyInDoubt(
         f"payer {new.request.payer_id!r} already has attempt {blocking_id} for "
@@ -57,6 +75,27 @@ def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoub
         "cancel) before a second attempt",
         blocking_id,
     )
+
+
+def _obligation_key(new: NewRecord) -> tuple[str, str]:
+    return (new.request.payer_id, new.request.reference)
+
+
+def _next_occurrence(new: NewRecord, ob: _Obligation | None) -> int:
+    """The occurrence a new payment takes, or the refusal: one open attempt at a time, and
+    a paid obligation only again when the request says ``pay_again``."""
+    if ob is None:
+        return 1
+    if ob.open is not None:
+        raise _in_doubt(new, *ob.open)
+    if ob.paid is not None and not new.request.pay_again:
+        raise AlreadyPaid(
+            f"{new.request.reference!r} is already paid for this payer by {ob.paid}; a new "
+            "idempotency key does not make a second payment — pass pay_again=True to take "
+            "it once more on purpose, or refund/reverse the first",
+            ob.paid,
+        )
+    return ob.top + 1
 
 
 class SqlWrites(SqlBase):
@@ -79,23 +118,34 @@ class SqlWrites(SqlBase):
                     results.extend(self._create_chunk(tx, chunk, now, then))
             except _Raced:
                 # another process inserted one of these keys meanwhile: settle one by one
-                for new in chunk:
-                    with self._transaction(write=True) as tx:
-                        results.extend(self._create_chunk(tx, [new], now, then))
+                results.extend(self._create_one(new, now, then) for new in chunk)
             except Exception as exc:
                 if not self._is_obligation_violation(exc):
                     raise
-                for new in chunk:  # an obligation raced: the retry names the blocking attempt
-                    with self._transaction(write=True) as tx:
-                        results.extend(self._create_chunk(tx, [new], now, then))
+                # an obligation raced: the retry sees the rival and names it
+                results.extend(self._create_one(new, now, then) for new in chunk)
         return results
+
+    def _create_one(
+        self, new: NewRecord, now: datetime, then: Sequence[Change]
+    ) -> Applied | PaychannelsError:
+        for attempt in range(_RETRIES):
+            try:
+                with self._transaction(write=True) as tx:
+                    return self._create_chunk(tx, [new], now, then)[0]
+            except _Raced:
+                continue
+            except Exception as exc:
+                if not self._is_obligation_violation(exc) or attempt == _RETRIES - 1:
+                    raise
+        raise JournalError(f"{new.id}: other writers kept racing this record; try again")
 
     def _create_chunk(
         self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
     ) -> list[Applied | PaychannelsError]:
         keys = [n.request.idempotency_key for n in news]
         existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
-        open_attempts = self._open_attempts(tx, [n for n in news if n.kind == "payment"])
+        obligations = self._obligations(tx, [n for n in news if n.kind == "payment"])
         out: list[Applied | PaychannelsError | None] = []
         plans: list[Plan] = []
         in_batch: set[str] = set()
@@ -110,21 +160,28 @@ class SqlWrites(SqlBase):
                 if found is not None:
                     out.append(self._existing(found, new))
                     continue
+                occurrence = 1
                 if new.kind == "payment":
-                    blocking = open_attempts.get((req.payer_id, req.reference))
-                    if blocking is not None:
-                        raise _in_doubt(new, *blocking)
+                    occurrence = _next_occurrence(new, obligations.get(_obligation_key(new)))
                 else:
                     self._refuse_over_refund(tx, new)
-                new_plan = plan_new(new, now, then)
-            except (IdempotencyConflict, AlreadyInDoubt, IllegalTransition, InvalidRequest) as exc:
+                new_plan = plan_new(new, now, then, occurrence=occurrence)
+            except (
+                IdempotencyConflict,
+                AlreadyInDoubt,
+                AlreadyPaid,
+                IllegalTransition,
+                InvalidRequest,
+            ) as exc:
                 out.append(exc)
                 continue
             except PaymentNotFound as exc:
                 out.append(exc)
                 continue
             if new.kind == "payment":
-                open_attempts[(req.payer_id, req.reference)] = (new.id, new_plan.record.status)
+                obligations[_obligation_key(new)] = _Obligation(
+                    (new.id, new_plan.record.status), None, occurrence
+                )
             in_batch.add(req.idempotency_key)
             plans.append(new_plan)
             out.append(None)
@@ -141,20 +198,30 @@ class SqlWrites(SqlBase):
             )
         return rows
 
-    def _open_attempts(
-        self, tx: Tx, news: Sequence[NewRecord]
-    ) -> dict[tuple[str, str], tuple[str, Status]]:
+    def _obligations(self, tx: Tx, news: Sequence[NewRecord]) -> dict[tuple[str, str], _Obligation]:
+        """The live (open or paid) payments of these requests' payers, per obligation."""
         payers = sorted({n.request.payer_id for n in news})
-        found: dict[tuple[str, str], tuple[str, Status]] = {}
+        found: dict[tuple[str, str], _Obligation] = {}
         for start in range(0, len(payers), _IN_LIMIT):
             part = payers[start : start + _IN_LIMIT]
             marks = ", ".join("?" for _ in part)
             for row in tx.rows(
-                "SELECT id, status, payer_id, reference FROM pc_payments WHERE kind = 'payment' "
-                f"AND status IN {_OPEN_SQL} AND payer_id IN ({marks})",
+                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
+                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
+                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
+                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
+                "AND r.status = 'SUCCEEDED') AS refunded "
+                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
+                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
                 part,
             ):
-                found[(row["payer_id"], row["reference"])] = (row["id"], Status(row["status"]))
+                ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
+                ob.top = max(ob.top, int(row["occurrence"]))
+                status = Status(row["status"])
+                if status is not Status.SUCCEEDED:
+                    ob.open = (row["id"], status)
+                elif int(row["refunded"]) < int(row["taken"]) and ob.paid is None:
+                    ob.paid = row["id"]  # the first that still holds the payer's money
         return found
 
     def _existing(self, row: Row, new: NewRecord) -> Applied:
@@ -165,11 +232,6 @@ class SqlWrites(SqlBase):
                 "channel differ); use a new key for a new request"
             )
         return Applied(self._record(row), (), created=False)
-
-    def _refuse_open_obligation(self, tx: Tx, new: NewRecord) -> None:
-        blocking = self._open_attempts(tx, [new]).get((new.request.payer_id, new.request.reference))
-        if blocking is not None:
-            raise _in_doubt(new, *blocking)
 
     def _refuse_over_refund(self, tx: Tx, new: NewRecord) -> None:
         parent = tx.one(
@@ -325,12 +387,14 @@ class SqlWrites(SqlBase):
                 spec.from_status.value if spec.from_status else None,
                 spec.to_status.value if spec.to_status else None,
                 dumps(spec.data),
+                dumps({k: _json_value(v) for k, v in spec.sets.items()}),
             )
             for rid, at, spec in specs
         ]
         insert = (
-            "INSERT INTO pc_events (payment_id, at, type, from_status, to_status, data) "
-            "VALUES (?, ?, ?, ?, ?, ?)"
+            "INSERT INTO pc_events "
+            "(payment_id, at, type, from_status, to_status, data, columns_set) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
         if len(rows) <= _FEW:  # one round trip per event beats three for the bulk form
             seqs = [int(_one(tx, f"{insert} RETURNING seq", row)["seq"]) for row in rows]

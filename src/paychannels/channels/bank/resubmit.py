@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from paychannels.bankfiles.reasoncodes import code_of, lookup
-from paychannels.errors import AlreadyInDoubt, PaychannelsError
+from paychannels.errors import AlreadyInDoubt, AlreadyPaid, PaychannelsError
 from paychannels.models import Payment, PaymentRequest, Record
 from paychannels.status import Status
 
@@ -106,7 +106,7 @@ def resubmit_retryable(collector: Collector, channel: str) -> ResubmitSummary:
     for item in collector.collect_many(requests, channel=channel) if requests else []:
         if isinstance(item, Payment):
             summary.resubmitted.append(item.id)
-        elif isinstance(item, AlreadyInDoubt):
+        elif isinstance(item, AlreadyInDoubt | AlreadyPaid):  # another attempt won meanwhile
             summary.settled_elsewhere += 1
         elif isinstance(item, PaychannelsError):
             summary.errors[type(item).__name__] = str(item)
