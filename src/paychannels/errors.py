@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AlreadyInDoubt",
     "ChannelError",
+    "CollectorClosed",
     "ConfigurationError",
     "CurrencyMismatch",
     "IdempotencyConflict",
@@ -17,6 +18,7 @@ __all__ = [
     "InvalidAmount",
     "InvalidRequest",
     "InvalidURL",
+    "JournalClosed",
     "JournalError",
     "JournalUnavailable",
     "LinkClosed",
@@ -92,6 +94,14 @@ class JournalError(PaychannelsError):
 
 class JournalUnavailable(JournalError):
     """The journal database cannot be reached or opened."""
+
+
+class JournalClosed(JournalUnavailable):
+    """The journal was closed; this process opens no new transaction on it."""
+
+
+class CollectorClosed(PaychannelsError):
+    """The Collector is closed or closing: the call was refused before anything was done."""
 
 
 class SchemaTooNew(JournalError):

@@ -7,6 +7,7 @@ machine serialise on the database lock instead of failing half-way.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -20,6 +21,8 @@ from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
 
 __all__ = ["SqliteJournal"]
+
+log = logging.getLogger("paychannels.journal")
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
@@ -89,7 +92,8 @@ class SqliteJournal(SqlJournal):
         self.path = None if self._memory else Path(raw_path)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
-        self._keeper = self._connect() if self._memory else None
+        if self._memory:  # the in-memory database lives as long as one connection to it
+            self._keep(self._connect())
 
     # -- connections ------------------------------------------------------------------------
 
@@ -109,58 +113,55 @@ class SqliteJournal(SqlJournal):
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"cannot open journal {self.url}: {exc}") from exc
-        self._remember(conn)
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
         return conn
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
-            yield _SqliteTx(conn)
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._translate(exc) from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._connection() as conn:
             try:
-                conn.execute("COMMIT")
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 raise self._translate(exc) from exc
+            try:
+                yield _SqliteTx(conn)
+            except sqlite3.Error as exc:
+                self._rollback(conn)
+                raise self._translate(exc) from exc
+            except BaseException:
+                self._rollback(conn)
+                raise
+            else:
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    self._rollback(conn)
+                    raise self._translate(exc) from exc
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is open; a failed rollback must not hide the cause."""
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("rollback on %s failed: %s", self.url, exc)
 
     def _stream(
         self, sql: str, params: Sequence[Any], page: int
     ) -> Iterator[list[tuple[Any, ...]]]:
         # One deferred read transaction: in WAL mode it sees one snapshot while writers go on.
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN")
-            cursor = conn.cursor()
-            cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row
-            cursor.execute(sql, params)
-            while rows := cursor.fetchmany(page):
-                yield rows
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN")
+                cursor = conn.cursor()
+                cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(page):
+                    yield rows
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def _json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"

@@ -1,0 +1,143 @@
+"""``Collector.close()`` while threads collect: new calls refused, calls in flight finished
+(bounded), connections closed only by whoever knows no thread uses them — then every
+payment recoverable from a reopened journal. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+
+import pytest
+
+from paychannels import Collector, MemoryChannel, Money, PaymentRequest
+from paychannels.channels.base import ChannelContext
+from paychannels.errors import CollectorClosed, PaychannelsError
+from paychannels.models import Outcome, Payment
+from paychannels.status import Status
+
+THREADS = 6
+
+
+class SlowDevice(MemoryChannel):
+    """A memory device that takes a few milliseconds per payment, so close() meets calls
+    in flight; ``hold`` keeps a payment on the device until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hold = threading.Event()
+        self.hold.set()
+        self.held = threading.Event()
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        if not self.hold.is_set():
+            self.held.set()
+            self.hold.wait(10)
+        time.sleep(random.uniform(0.001, 0.01))
+        return super().start(payment, ctx)
+
+
+def request(thread: int, n: int) -> PaymentRequest:
+    return PaymentRequest(
+        amount=Money("10.00", "CNY"),
+        payer_id=f"payer-{thread}-{n}",
+        reference=f"2026-{thread}-{n}",
+        idempotency_key=f"k-{thread}-{n}",
+    )
+
+
+def collecting(col: Collector, thread: int, errors: list[BaseException], keys: list[str]) -> None:
+    """Collect until the Collector refuses; anything but a typed error is a failure."""
+    for n in range(10_000):
+        keys.append(f"k-{thread}-{n}")
+        try:
+            col.collect(request(thread, n), "dev")
+        except CollectorClosed:
+            return
+        except PaychannelsError as exc:  # typed, but only a refusal is expected here
+            errors.append(exc)
+            return
+        except BaseException as exc:
+            errors.append(exc)
+            return
+
+
+def run_threads(col: Collector) -> tuple[list[threading.Thread], list[BaseException], list[str]]:
+    errors: list[BaseException] = []
+    keys: list[str] = []
+    threads = [
+        threading.Thread(target=collecting, args=(col, t, errors, keys), daemon=True)
+        for t in range(THREADS)
+    ]
+    for t in threads:
+        t.start()
+    return threads, errors, keys
+
+
+def check_recoverable(url: str, device: SlowDevice, keys: list[str]) -> int:
+    """Reopen, recover; each payment's journal state agrees with the device's ledger."""
+    with Collector.open(url) as col:
+        col.add_channel("dev", device)
+        report = col.recover()
+        assert not report.in_flight and not report.still_in_doubt, report
+        checked = 0
+        for key in keys:
+            record = col.journal.get_by_key(key)
+            if record is None:  # refused before its intent was written
+                continue
+            charged = device.charges(record.id)
+            checked += 1
+            assert charged <= 1, key
+            assert (record.status is Status.SUCCEEDED) == (charged == 1), (key, record.status)
+        for entry in device.ledger.entries():  # nothing charged that the journal lacks
+            assert col.status(entry.key).status is Status.SUCCEEDED, entry.key
+        return checked
+
+
+@pytest.fixture
+def device() -> SlowDevice:
+    return SlowDevice()
+
+
+@pytest.mark.parametrize("round_", range(3))
+def test_close_waits_for_calls_in_flight(journal_url: str, device: SlowDevice, round_: int) -> None:
+    col = Collector.open(journal_url)
+    col.add_channel("dev", device)
+    threads, errors, keys = run_threads(col)
+    time.sleep(0.2 + 0.1 * round_)
+    began = time.monotonic()
+    col.close()
+    assert time.monotonic() - began < 5
+    for t in threads:
+        t.join(10)
+        assert not t.is_alive(), "a collecting thread hung after close()"
+    assert not errors, errors
+    with pytest.raises(CollectorClosed):
+        col.collect(request(99, 0), "dev")
+    assert check_recoverable(journal_url, device, keys) > THREADS
+
+
+def test_a_call_past_the_bound_is_left_to_finish(journal_url: str, device: SlowDevice) -> None:
+    col = Collector.open(journal_url, close_timeout=0.3)
+    col.add_channel("dev", device)
+    device.hold.clear()
+    stuck: list[BaseException | Payment] = []
+
+    def one() -> None:
+        try:
+            stuck.append(col.collect(request(7, 0), "dev"))
+        except BaseException as exc:
+            stuck.append(exc)
+
+    t = threading.Thread(target=one, daemon=True)
+    t.start()
+    assert device.held.wait(5)
+    began = time.monotonic()
+    col.close()
+    assert time.monotonic() - began < 3, "close() did not keep to its bound"
+    device.hold.set()
+    t.join(10)
+    assert not t.is_alive()
+    (result,) = stuck
+    assert isinstance(result, Payment | PaychannelsError), repr(result)
+    assert check_recoverable(journal_url, device, ["k-7-0"]) == 1
