@@ -20,6 +20,7 @@ from paychannels.bankfiles.split import Limits
 from paychannels.bankfiles.validate import check_totals, validate_xsd
 from paychannels.channels.bank import BankBatchChannel, load_creditor, resubmit_retryable
 from paychannels.channels.bank.formats import open_format
+from paychannels.cli.interrupt import watched
 from paychannels.cli.progress import Progress
 from paychannels.collector import Collector
 from paychannels.errors import ConfigurationError, PaychannelsError
@@ -89,7 +90,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _collector(args: argparse.Namespace) -> Collector:
-    return Collector.open(args.db or args.default_db())
+    return watched(args, Collector.open(args.db or args.default_db()))
 
 
 def _config(col: Collector, name: str) -> dict[str, Any]:
