@@ -306,7 +306,7 @@ class Collector:
         return self.journal.get(record_id)
 
     @_admitted
-    def find(self, **filters: Any) -> list[Record]:
+    def find(self, /, **filters: Any) -> list[Record]:
         """Records by status, channel, payer, reference... (see ``Journal.find``)."""
         return self.journal.find(**filters)
 

@@ -129,7 +129,7 @@ class SqlBase(Journal):
         if slot is None:
             slot = _Slot(self._connect(), busy=1)
             with self._slots_lock:
-                refused = self._closed
+                refused = self.closed  # (closed while we connected)
                 if not refused:
                     self._slots.append(slot)
             if refused:
@@ -141,7 +141,7 @@ class SqlBase(Journal):
         finally:
             with self._slots_lock:
                 slot.busy -= 1
-                last = self._closed and slot.busy == 0 and slot in self._slots
+                last = self.closed and slot.busy == 0 and slot in self._slots
                 if last:
                     self._slots.remove(slot)
             if last:  # the journal was closed meanwhile: ours to close, nobody else's
