@@ -36,7 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paychannels-sim`` console script."""
     stopping = Stopping()
-    with catching(stopping):  # from the start: loading the simulators takes a moment
+    # from the start: loading the simulators takes a moment; run as a script (no argv),
+    # the handlers stay until the process has exited
+    with catching(stopping, restore=argv is not None):
         return _main(argv, stopping)
 
 

@@ -12,7 +12,12 @@ import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import CollectorClosed, PaychannelsError
+from paychannels.errors import (
+    CollectorClosed,
+    ConfigurationError,
+    JournalClosed,
+    PaychannelsError,
+)
 from paychannels.models import Outcome, Payment
 from paychannels.status import Status
 
@@ -141,3 +146,31 @@ def test_a_call_past_the_bound_is_left_to_finish(journal_url: str, device: SlowD
     (result,) = stuck
     assert isinstance(result, Payment | PaychannelsError), repr(result)
     assert check_recoverable(journal_url, device, ["k-7-0"]) == 1
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1, "3"])
+def test_close_timeout_must_be_seconds(sqlite_url: str, bad: object) -> None:
+    with pytest.raises(ConfigurationError, match="close_timeout"):
+        Collector.open(sqlite_url, close_timeout=bad)  # type: ignore[arg-type]
+
+
+def test_close_from_inside_a_call_does_not_wait_for_itself(sqlite_url: str) -> None:
+    col = Collector.open(sqlite_url, close_timeout=5)
+    col.add_channel("dev", MemoryChannel())
+    col.subscribe(lambda event: col.close() if event.to_status is Status.SUCCEEDED else None)
+    began = time.monotonic()
+    paid = col.collect(request(1, 1), "dev")
+    assert time.monotonic() - began < 2 and paid.status is Status.SUCCEEDED
+    assert col.closed and col.journal.closed
+    with pytest.raises(JournalClosed):
+        col.journal.get(paid.id)
+
+
+def test_a_closed_journal_refuses_new_transactions_with_a_typed_error(journal_url: str) -> None:
+    col = Collector.open(journal_url)
+    col.close()
+    col.close()  # twice is fine
+    with pytest.raises(CollectorClosed):
+        col.status("pay_x")
+    with pytest.raises(JournalClosed):
+        col.journal.find(limit=1)

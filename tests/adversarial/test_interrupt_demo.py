@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -126,35 +127,43 @@ def uninterrupted(folder: Path) -> float:
     return time.monotonic() - began
 
 
+def trial(n: int, folder: Path, delay: float) -> dict[str, int]:
+    """One demo, one signal after ``delay`` s of its run; what was seen."""
+    sig = signal.SIGINT if n % 2 == 0 else signal.SIGTERM
+    proc = demo(folder)
+    wait_running(proc, folder)
+    time.sleep(delay)
+    proc.send_signal(sig)
+    try:
+        _out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"trial {n}: the demo hung after {sig.name}")
+    where = f"trial {n} ({sig.name} after {delay:.2f}s)"
+    if proc.returncode == 0:  # the day ended before the signal came
+        return {"finished first": 1}
+    assert proc.returncode == 128 + sig, f"{where}: exit {proc.returncode}: {err}"
+    assert "Traceback" not in err, f"{where}: {err}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("paychannels: interrupted by"), err
+    counts = check_journal(folder)
+    return {
+        "interrupted": 1,
+        "records": counts["records"],
+        "compared with ledgers": counts["compared"],
+    }
+
+
 @pytest.mark.slow
 def test_interrupting_the_demo_anywhere_ends_it_cleanly(tmp_path: Path) -> None:
     length = uninterrupted(tmp_path / "whole")
     rnd = random.Random(int(os.environ.get("PAYCHANNELS_TRIAL_SEED", "11")))
+    delays = [rnd.uniform(0, length * 0.9) for _ in range(TRIALS)]
     seen: Counter[str] = Counter()
-    for trial in range(TRIALS):
-        folder = tmp_path / f"t{trial}"
-        sig = signal.SIGINT if trial % 2 == 0 else signal.SIGTERM
-        proc = demo(folder)
-        wait_running(proc, folder)
-        time.sleep(rnd.uniform(0, length * 0.9))
-        proc.send_signal(sig)
-        try:
-            _out, err = proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            pytest.fail(f"trial {trial}: the demo hung after {sig.name}")
-        where = f"trial {trial} ({sig.name})"
-        if proc.returncode == 0:  # the day ended before the signal came
-            seen["finished first"] += 1
-            continue
-        assert proc.returncode == 128 + sig, f"{where}: exit {proc.returncode}: {err}"
-        assert "Traceback" not in err, f"{where}: {err}"
-        lines = err.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("paychannels: interrupted by"), err
-        counts = check_journal(folder)
-        seen["interrupted"] += 1
-        seen["records"] += counts["records"]
-        seen["compared with ledgers"] += counts["compared"]
+    with ThreadPoolExecutor(max_workers=2) as pool:  # two demos at a time: mostly waiting
+        folders = [tmp_path / f"t{n}" for n in range(TRIALS)]
+        for counts in pool.map(trial, range(TRIALS), folders, delays):
+            seen.update(counts)
     print(dict(seen))
     assert seen["interrupted"] >= TRIALS * 2 // 3, seen

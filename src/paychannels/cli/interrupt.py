@@ -172,8 +172,12 @@ def run(work: Callable[[], int], stopping: Stopping, *, prog: str) -> int:
 
 
 @contextlib.contextmanager
-def catching(stopping: Stopping) -> Iterator[None]:
-    """SIGINT and SIGTERM only tell ``stopping`` (main thread; nested uses share one)."""
+def catching(stopping: Stopping, *, restore: bool = True) -> Iterator[None]:
+    """SIGINT and SIGTERM only tell ``stopping`` (main thread; nested uses share one).
+
+    ``restore=False`` keeps the handlers after the block: a console script is about to
+    exit, and a late Ctrl-C must not kill it half-way through its own exit.
+    """
     if threading.current_thread() is not threading.main_thread() or _installed:
         yield
         return
@@ -188,7 +192,7 @@ def catching(stopping: Stopping) -> Iterator[None]:
         yield
     finally:
         _installed.remove(stopping)
-        if not stopping.requested:  # once stopping, a second Ctrl-C changes nothing
+        if restore and not stopping.requested:  # once stopping, another Ctrl-C changes nothing
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 

@@ -61,7 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paychannels`` console script."""
     stopping = Stopping()
-    with catching(stopping):  # from the start: loading the commands takes a moment
+    # from the start: loading the commands takes a moment; run as a script (no argv),
+    # the handlers stay until the process has exited
+    with catching(stopping, restore=argv is not None):
         return _main(argv, stopping)
 
 
