@@ -4,9 +4,13 @@ payment recoverable from a reopened journal. SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import linecache
 import random
+import sys
 import threading
 import time
+from pathlib import Path
+from types import FrameType
 
 import pytest
 
@@ -174,3 +178,35 @@ def test_a_closed_journal_refuses_new_transactions_with_a_typed_error(journal_ur
         col.status("pay_x")
     with pytest.raises(JournalClosed):
         col.journal.find(limit=1)
+
+
+def test_an_interrupt_just_before_commit_leaves_no_writer_lock(tmp_path: Path) -> None:
+    """A KeyboardInterrupt in a program's main thread right before COMMIT (raised there by a
+    trace hook) must roll back, or every other writer waits out its busy timeout."""
+    url = f"sqlite:///{tmp_path}/j.db?busy_timeout=1"
+    col = Collector.open(url)
+    col.add_channel("dev", MemoryChannel())
+
+    def interrupt_at_commit(frame: FrameType, event: str, arg: object) -> object:
+        if event == "call" and frame.f_code.co_name == "_transaction":
+            return interrupt_at_commit
+        if event == "line" and '"COMMIT"' in (
+            linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+        ):
+            sys.settrace(None)
+            raise KeyboardInterrupt
+        return interrupt_at_commit if event != "call" else None
+
+    sys.settrace(interrupt_at_commit)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            col.collect(request(5, 5), "dev")
+    finally:
+        sys.settrace(None)
+    other = Collector.open(url)
+    try:
+        other.add_channel("dev", MemoryChannel())
+        assert other.collect(request(6, 6), "dev").status is Status.SUCCEEDED
+    finally:
+        other.close()
+        col.close()

@@ -118,24 +118,18 @@ class SqliteJournal(SqlJournal):
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
         with self._connection() as conn:
+            # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
+            # KeyboardInterrupt in a program's main thread) never leaves the write lock held
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            except sqlite3.Error as exc:
-                raise self._translate(exc) from exc
-            try:
                 yield _SqliteTx(conn)
+                conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback(conn)
                 raise self._translate(exc) from exc
             except BaseException:
                 self._rollback(conn)
                 raise
-            else:
-                try:
-                    conn.execute("COMMIT")
-                except sqlite3.Error as exc:
-                    self._rollback(conn)
-                    raise self._translate(exc) from exc
 
     def _rollback(self, conn: sqlite3.Connection) -> None:
         """Roll back if a transaction is open; a failed rollback must not hide the cause."""
