@@ -18,6 +18,8 @@ import pytest
 
 from paychannels import Status, open_journal
 
+pytestmark = pytest.mark.slow  # real processes and a terminal dialogue: ~10 s each
+
 PASSWORD = "246813"
 _PAYCHANNELS = "import sys; from paychannels.cli.main import main; sys.exit(main())"
 _SIM = "import sys; from paychannels.simulators.cli import main; sys.exit(main())"
