@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
-import signal
 from pathlib import Path
 from typing import Any
 
@@ -62,15 +60,8 @@ def _run(args: argparse.Namespace) -> int:
             for path in sim.process_once():
                 print(path)
             return 0
-        stopping = {"now": False}
-
-        def stop(*_: object) -> None:
-            stopping["now"] = True
-
-        signal.signal(signal.SIGTERM, stop)
         print(f"bank simulator: reading {args.inbox}, answering into {args.outbox}", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            sim.run(interval=args.interval, stop=lambda: stopping["now"])
+        sim.run(interval=args.interval, stop=lambda: args.stopping.requested)
         return 0
     finally:
         sim.close()

@@ -1,7 +1,8 @@
 """``paychannels-sim``: run the simulators (terminal, provider, bank) as programs.
 
 Each simulator has a module ``paychannels.simulators.<name>_cmd`` with ``register(sub)``;
-they are found automatically. See ``paychannels-sim --help``.
+they are found automatically. See ``paychannels-sim --help``. A simulator serves until
+SIGINT or SIGTERM (``args.stopping``), then stops and exits 130 / 143.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from functools import partial
 
 import paychannels.simulators
 from paychannels._version import __version__
+from paychannels.cli.interrupt import Stopping, catching, run
 from paychannels.cli.main import command_modules
 
 __all__ = ["build_parser", "main"]
@@ -32,14 +35,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paychannels-sim`` console script."""
+    stopping = Stopping()
+    # from the start: loading the simulators takes a moment; run as a script (no argv),
+    # the handlers stay until the process has exited
+    with catching(stopping, restore=argv is not None):
+        return _main(argv, stopping)
+
+
+def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
-    code: int = handler(args)
-    return code
+    args.stopping = stopping
+    return run(partial(handler, args), stopping, prog="paychannels-sim")
 
 
 if __name__ == "__main__":  # pragma: no cover

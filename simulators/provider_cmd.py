@@ -14,12 +14,9 @@ with ``--duplicate``/``--reorder``/``--forged``/``--probe``/``--stale`` faults.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import signal
 import sys
 import tempfile
-import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -121,10 +118,7 @@ def _run(args: argparse.Namespace) -> int:
     print(f"Alipay:        {sim.alipay_gateway}  (app_id {keys.alipay_app_id})", file=sys.stderr)
     print(f"keys and channel configs: {folder}", file=sys.stderr)
     print("Ctrl-C to stop", file=sys.stderr)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with contextlib.suppress(KeyboardInterrupt):
-        stop.wait(args.duration)
+    args.stopping.wait(args.duration)
     sim.stop()
     _summary(sim, args.json)
     return 0

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import sys
-import threading
 from typing import Any
 
 from paychannels.drivers.mispos.profile_checks import load as load_profile
@@ -151,12 +149,8 @@ def _run(args: argparse.Namespace) -> int:
                 )
                 continue
             print(lines[key].format(value, value), flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
+        args.stopping.wait()
     finally:
         sim.close()
     return 0

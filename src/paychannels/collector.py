@@ -19,15 +19,14 @@ hand to the channel), ``intake`` (callbacks, notices, result files), ``recovery`
 
 from __future__ import annotations
 
+import functools
 import logging
-import os
+import math
 import re
-import secrets
-import socket
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from paychannels import dispatch, intake, recovery, reversals
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
@@ -42,7 +41,8 @@ from paychannels.errors import (
     PaychannelsError,
 )
 from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
-from paychannels.ids import new_id
+from paychannels.ids import Owner, new_id
+from paychannels.inflight import Gate
 from paychannels.intake import CallbackCounts, PollResult
 from paychannels.journal import Change, Journal, NewRecord, open_journal
 from paychannels.journal.base import Applied, Decide
@@ -74,6 +74,26 @@ log = logging.getLogger("paychannels.collector")
 _CHUNK = 1000  # records per transaction in the bulk paths
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _admitted(
+    method: Callable[Concatenate[Collector, _P], _R],
+) -> Callable[Concatenate[Collector, _P], _R]:
+    """A public verb: refused with ``CollectorClosed`` once closing began, else counted as
+    in flight until it returns, so ``close()`` can wait for it."""
+
+    @functools.wraps(method)
+    def verb(self: Collector, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        self._gate.enter()
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self._gate.leave()
+
+    return verb
+
 
 class Collector:
     """Collect payments through named channels, journaled, idempotent and recoverable."""
@@ -85,20 +105,34 @@ class Collector:
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
         lock_linger: float = 1.0,
+        close_timeout: float = 30.0,
     ) -> None:
+        if not (isinstance(close_timeout, int | float) and math.isfinite(close_timeout)) or (
+            close_timeout < 0
+        ):
+            raise ConfigurationError(
+                f"close_timeout must be a number of seconds >= 0, not {close_timeout!r}"
+            )
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
         self.attention_after = attention_after
-        self._host = socket.gethostname()
-        self.owner = f"{self._host}/{os.getpid()}/{secrets.token_hex(4)}"
+        self.close_timeout = float(close_timeout)
+        self._owner = Owner()
         self.locks = LockTable(
-            journal, self.owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
+            journal, self._owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
         )
         self._channels: dict[str, Channel] = {}
         self.feed = EventFeed()
         #: what callbacks cost (refused, hints, queries); the per-payment query limit
         self.callback_counts = CallbackCounts()
         self.query_limiter = QueryLimiter()
+        self._gate = Gate(on_drained=self._release)
+
+    @property
+    def owner(self) -> str:
+        """This Collector's name on claims and locks, ``host/pid/token``; a forked child
+        gets its own."""
+        return self._owner.name
 
     @classmethod
     def open(
@@ -110,12 +144,14 @@ class Collector:
         clock: Clock | None = None,
         attention_after: timedelta = timedelta(hours=24),
         lock_linger: float = 1.0,
+        close_timeout: float = 30.0,
     ) -> Collector:
         """Open the journal at ``url`` (migrating its schema unless told not to).
 
         A place without a journal is ``JournalUnavailable("no journal at …")``: a backend that
         silently started afresh on an emptied file would retry its keys and charge everyone
         again. ``create=True`` starts a new journal, only where none is (see ``open_journal``).
+        ``close_timeout``: how long ``close()`` waits for calls in flight.
         """
         journal = open_journal(url, create=create)
         try:
@@ -126,7 +162,13 @@ class Collector:
         except BaseException:
             journal.close()
             raise
-        return cls(journal, clock=clock, attention_after=attention_after, lock_linger=lock_linger)
+        return cls(
+            journal,
+            clock=clock,
+            attention_after=attention_after,
+            lock_linger=lock_linger,
+            close_timeout=close_timeout,
+        )
 
     # -- channels -------------------------------------------------------------------------
 
@@ -167,6 +209,7 @@ class Collector:
 
     # -- collect ----------------------------------------------------------------------------
 
+    @_admitted
     def collect(self, request: PaymentRequest, channel: str, *, defer: bool = False) -> Payment:
         """Take a payment through a channel; with the same idempotency key, the same payment.
 
@@ -198,6 +241,7 @@ class Collector:
             record = claimed
         return as_payment(dispatch.dispatch(self, record, ch))
 
+    @_admitted
     def collect_many(
         self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool = False
     ) -> list[Payment | PaychannelsError]:
@@ -235,6 +279,7 @@ class Collector:
                     results.append(item)
         return results
 
+    @_admitted
     def dispatch_pending(self, *, channel: str | None = None, limit: int = 100) -> list[Record]:
         """Send deferred (CREATED) payments; safe to run in many processes at once."""
         done: list[Record] = []
@@ -257,14 +302,17 @@ class Collector:
 
     # -- reading ------------------------------------------------------------------------------
 
+    @_admitted
     def status(self, record_id: str) -> Record:
         """The current state of a payment or refund."""
         return self.journal.get(record_id)
 
-    def find(self, **filters: Any) -> list[Record]:
+    @_admitted
+    def find(self, /, **filters: Any) -> list[Record]:
         """Records by status, channel, payer, reference... (see ``Journal.find``)."""
         return self.journal.find(**filters)
 
+    @_admitted
     def events(
         self, *, after: int = 0, payment_id: str | None = None, limit: int = 1000
     ) -> list[Event]:
@@ -285,6 +333,7 @@ class Collector:
 
     # -- applying what channels report -------------------------------------------------------
 
+    @_admitted
     def apply_outcome(
         self,
         record_id: str,
@@ -308,6 +357,7 @@ class Collector:
             )
         ).record
 
+    @_admitted
     def apply_outcomes(
         self,
         items: Sequence[tuple[str, Outcome]],
@@ -332,6 +382,7 @@ class Collector:
                     raise item
         return out
 
+    @_admitted
     def flag_attention(self, record_id: str, text: str, reason: Reason = Reason.OTHER) -> Record:
         """Ask a person to look at a record (NEEDS_ATTENTION where allowed, else a flag)."""
         return self._write(
@@ -340,6 +391,7 @@ class Collector:
             )
         ).record
 
+    @_admitted
     def settle_manually(
         self,
         record_id: str,
@@ -372,18 +424,22 @@ class Collector:
 
     # -- news that arrives unasked (intake.py) ------------------------------------------------
 
+    @_admitted
     def handle_notice(self, channel: str, notice: Notice) -> Record | None:
         """Apply unasked news (callback, result-file row); unverified news triggers a query."""
         return intake.handle_notice(self, channel, notice)
 
+    @_admitted
     def handle_notices(self, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
         """``handle_notice`` for many (a result file): verified ones in chunked transactions."""
         return intake.handle_notices(self, channel, notices)
 
+    @_admitted
     def handle_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
         return intake.handle_callback(self, channel, headers, body)
 
+    @_admitted
     def poll(self, channel: str) -> PollResult:
         """Run a batch channel's periodic work and apply what it found.
 
@@ -392,6 +448,7 @@ class Collector:
         """
         return intake.poll(self, channel)
 
+    @_admitted
     def apply_report(self, channel: str, report: Report) -> ReportSummary:
         """Apply a bulk report (a result file) to the journal: every row, or none if it
         cannot be read; then tell the report (``applied`` / ``rejected``)."""
@@ -421,6 +478,7 @@ class Collector:
 
     # -- refund and cancel (reversals.py) ------------------------------------------------------
 
+    @_admitted
     def refund(
         self,
         payment_id: str,
@@ -435,12 +493,14 @@ class Collector:
         """
         return reversals.refund(self, payment_id, amount, idempotency_key=idempotency_key)
 
+    @_admitted
     def cancel(self, record_id: str) -> Record:
         """Stop a payment: withdraw an unsent one, close a pending one, void a succeeded one."""
         return reversals.cancel(self, record_id)
 
     # -- recovery (recovery.py) ----------------------------------------------------------------
 
+    @_admitted
     def recover(self, *, channel: str | None = None) -> RecoveryReport:
         """Resolve interrupted, UNKNOWN and PENDING records by asking their channels.
 
@@ -479,15 +539,35 @@ class Collector:
     def _publish(self, events: Sequence[Event]) -> None:
         self.feed.publish(events)
 
-    def close(self) -> None:
-        """Close every channel, give back lingering locks, close the journal."""
+    def close(self, timeout: float | None = None) -> None:
+        """Refuse new calls (``CollectorClosed``), wait up to ``timeout`` seconds (default
+        ``close_timeout``) for calls in flight, then close channels, locks and the journal.
+
+        Calls still running after that are left to finish: the last one to end closes
+        what is left. Nothing is closed under a thread that uses it. Safe to call twice.
+        """
+        still = self._gate.close(self.close_timeout if timeout is None else timeout)
+        if still:
+            log.warning(
+                "closing: %d call(s) still in flight; the last to end closes the journal",
+                still,
+            )
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called (new calls are refused)."""
+        return self._gate.closed
+
+    def _release(self) -> None:
+        """The rest of closing, once no call is in flight."""
         for ch in self._channels.values():
             try:
                 ch.close()
-            except Exception:
-                log.exception("closing channel %s failed", ch.describe())
+            except Exception as exc:
+                log.warning("closing channel %s failed: %s", ch.describe(), scrub(str(exc)))
         self.locks.release_all()
         self.journal.close()
+        self._owner.retire()
 
     def __enter__(self) -> Collector:
         return self

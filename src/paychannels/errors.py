@@ -11,6 +11,7 @@ __all__ = [
     "AlreadyInDoubt",
     "AlreadyPaid",
     "ChannelError",
+    "CollectorClosed",
     "ConfigurationError",
     "CurrencyMismatch",
     "IdempotencyConflict",
@@ -18,6 +19,7 @@ __all__ = [
     "InvalidAmount",
     "InvalidRequest",
     "InvalidURL",
+    "JournalClosed",
     "JournalError",
     "JournalUnavailable",
     "LinkClosed",
@@ -93,6 +95,14 @@ class JournalError(PaychannelsError):
 
 class JournalUnavailable(JournalError):
     """The journal database cannot be reached or opened."""
+
+
+class JournalClosed(JournalUnavailable):
+    """The journal was closed; this process opens no new transaction on it."""
+
+
+class CollectorClosed(PaychannelsError):
+    """The Collector is closed or closing: the call was refused before anything was done."""
 
 
 class SchemaTooNew(JournalError):

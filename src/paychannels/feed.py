@@ -14,6 +14,7 @@ from typing import TypeVar
 
 from pydantic import JsonValue
 
+from paychannels import forks
 from paychannels.models import Event
 
 __all__ = ["EventFeed", "ProgressWatcher", "Subscriber"]
@@ -31,6 +32,11 @@ class EventFeed:
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
         self._watchers: list[ProgressWatcher] = []
+        self._lock = threading.Lock()
+        forks.renew_after_fork(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a parent thread may have held the lock at the fork."""
         self._lock = threading.Lock()
 
     @property

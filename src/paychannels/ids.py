@@ -1,17 +1,29 @@
-"""Identifiers: time-ordered, collision-resistant ids for payments, refunds and events.
+"""Identifiers: payment ids, and the owner name this process puts on claims and locks.
 
-Like ULIDs: 48 bits of milliseconds then 80 random bits in Crockford base32, so ids sort
-by creation time in the journal and in logs, and two processes never collide.
+Payment ids are like ULIDs: 48 bits of milliseconds then 80 random bits in Crockford base32,
+so ids sort by creation time in the journal and in logs, and two processes never collide.
+
+An owner is ``host/pid/token``. It is read per use: a forked child gets a pid and token of
+its own (never its parent's, or it would take over the parent's terminal lock and count a
+dead parent as alive), and an owner retired in this process (its Collector closed, no call
+left in flight) is known dead here at once.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
+import threading
 import time
+import weakref
 
-__all__ = ["new_id"]
+__all__ = ["Owner", "local_owner_alive", "new_id"]
 
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_live: set[str] = set()  # owner names of this process still in use
+_live_lock = threading.Lock()
+_owners: weakref.WeakSet[Owner] = weakref.WeakSet()
 
 
 def _base32(value: int, length: int) -> str:
@@ -26,3 +38,62 @@ def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     """A new id like ``pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ`` (prefix, ``_``, 26 characters)."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
     return f"{prefix}_{_base32(ms, 10)}{_base32(secrets.randbits(80), 16)}"
+
+
+class Owner:
+    """This process's name on claims and locks; see the module docstring."""
+
+    def __init__(self) -> None:
+        self.host = socket.gethostname()
+        self._retired = False
+        self._state = (0, "")
+        self._renew()
+        _owners.add(self)
+
+    def _renew(self) -> None:
+        pid = os.getpid()
+        name = f"{self.host}/{pid}/{secrets.token_hex(4)}"
+        self._state = (pid, name)
+        if not self._retired:
+            with _live_lock:
+                _live.add(name)
+
+    @property
+    def name(self) -> str:
+        """``host/pid/token``, this process's (renewed if the pid changed under us)."""
+        pid, name = self._state
+        if pid != os.getpid():  # forked by a path that ran no at-fork hook
+            self._renew()
+            name = self._state[1]
+        return name
+
+    def retire(self) -> None:
+        """Nothing runs under this name any more: claims and locks bearing it are dead."""
+        self._retired = True
+        with _live_lock:
+            _live.discard(self._state[1])
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def local_owner_alive(owner: str) -> bool | None:
+    """For an owner of this very process, whether it is still in use; None for others."""
+    host, _, rest = owner.partition("/")
+    pid_text = rest.partition("/")[0]
+    if host != socket.gethostname() or pid_text != str(os.getpid()):
+        return None
+    with _live_lock:
+        return owner in _live
+
+
+def _forget_parent_owners() -> None:
+    """In a forked child: the parent's names are not ours; each Owner takes a new one."""
+    global _live_lock
+    _live_lock = threading.Lock()  # a parent thread may have held it at the fork
+    _live.clear()
+    for owner in list(_owners):
+        owner._renew()
+
+
+os.register_at_fork(after_in_child=_forget_parent_owners)

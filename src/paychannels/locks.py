@@ -6,6 +6,9 @@ at once a lock whose process on this host has died, and a short *linger* — aft
 lock is kept for ``linger`` seconds, so a burst of payments on one terminal costs no lock
 commits after the first, while another process waits at most that long once it is idle.
 The lease is renewed while the lock is in use, so it always outlives the longest dispatch.
+
+The owner's name is read at each use, so a child forked from a process holding locks
+(gunicorn ``--preload``) holds none of them and names itself, never its parent.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from paychannels import forks
 from paychannels.clock import Clock
-from paychannels.errors import NotSentError
+from paychannels.errors import JournalClosed, NotSentError
+from paychannels.ids import Owner
 from paychannels.journal.base import Journal
 
 __all__ = ["LockTable"]
@@ -40,21 +45,34 @@ class LockTable:
     def __init__(
         self,
         journal: Journal,
-        owner: str,
+        owner: Owner,
         clock: Clock,
         *,
         owner_alive: Callable[[str], bool],
         linger: float = 1.0,
     ) -> None:
         self.journal = journal
-        self.owner = owner
+        self._owner = owner
         self.clock = clock
         self.owner_alive = owner_alive
         self.linger = linger
+        self._closed = False
+        self._fresh()
+        forks.renew_after_fork(self)
+
+    def _fresh(self) -> None:
         self._entries: dict[str, _Entry] = {}
         self._guard = threading.Condition()
         self._reaper: threading.Thread | None = None
-        self._closed = False
+
+    @property
+    def owner(self) -> str:
+        """The name this process's locks bear (see ``paychannels.ids.Owner``)."""
+        return self._owner.name
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's locks are the parent's; its threads are gone."""
+        self._fresh()
 
     def _entry(self, name: str) -> _Entry:
         with self._guard:
@@ -80,11 +98,8 @@ class LockTable:
                 entry.until = now + timedelta(seconds=lease)
             yield
         finally:
-            if entry.until is not None:
-                if self.linger <= 0:
-                    self._give_back(name, entry)
-                else:
-                    self._linger(entry)
+            if entry.until is not None and (self.linger <= 0 or not self._linger(entry)):
+                self._give_back(name, entry)
             entry.local.release()
 
     def _acquire(self, name: str, lease: float, deadline: float) -> None:
@@ -104,8 +119,11 @@ class LockTable:
                 raise NotSentError(f"{name} is busy with another payment; nothing was sent")
             time.sleep(0.05)
 
-    def _linger(self, entry: _Entry) -> None:
+    def _linger(self, entry: _Entry) -> bool:
+        """Keep the lock a little; False when closing (give it back now instead)."""
         with self._guard:
+            if self._closed:
+                return False
             entry.release_at = time.monotonic() + self.linger
             if self._reaper is None:
                 self._reaper = threading.Thread(
@@ -113,6 +131,7 @@ class LockTable:
                 )
                 self._reaper.start()
             self._guard.notify()
+            return True
 
     def _reap(self) -> None:
         """Give back lingering locks whose time has come (one thread per table)."""
@@ -142,16 +161,22 @@ class LockTable:
         entry.until = entry.release_at = None
         try:
             self.journal.release_lock(name, self.owner)
+        except JournalClosed:
+            log.info("%s: journal closed; the lock's lease runs out by itself", name)
         except Exception:  # the lease runs out by itself; nothing else depends on this
             log.exception("%s: releasing the lock failed", name)
 
     def release_all(self) -> None:
-        """Give back every lingering lock now (the Collector is closing)."""
+        """Give back every lingering lock now (the Collector is closing); a lock in use is
+        given back by its holder when done, not waited for here."""
         with self._guard:
             self._closed = True
             self._guard.notify()
             entries = list(self._entries.items())
         for name, entry in entries:
-            with entry.local:
-                if entry.until is not None:
-                    self._give_back(name, entry)
+            if entry.local.acquire(blocking=False):
+                try:
+                    if entry.until is not None:
+                        self._give_back(name, entry)
+                finally:
+                    entry.local.release()

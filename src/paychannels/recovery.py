@@ -10,11 +10,13 @@ two recoveries at once, or a recovery racing a retry, never act on a newer attem
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from paychannels.crashpoints import crashpoint
+from paychannels.ids import local_owner_alive
 from paychannels.journal import Change
 from paychannels.models import Record
 from paychannels.reasons import Reason
@@ -159,13 +161,17 @@ def _claim_alive(col: Collector, record: Record, now: datetime) -> bool:
 def owner_alive(col: Collector, owner: str) -> bool:
     """Whether the process named by a claim or lock owner may still be running.
 
-    Only a process on this host can be seen to be dead; another host's is trusted.
+    Only a process on this host can be seen to be dead; another host's is trusted. In this
+    very process an owner is alive while its Collector is open or has calls in flight.
     """
     if owner == col.owner:
         return True
+    here = local_owner_alive(owner)
+    if here is not None:
+        return here
     host, _, rest = owner.partition("/")
     pid_text = rest.partition("/")[0]
-    if host != col._host or not pid_text.isdigit():
+    if host != socket.gethostname() or not pid_text.isdigit():
         return True  # another machine: trust its lease
     try:
         os.kill(int(pid_text), 0)

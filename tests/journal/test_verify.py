@@ -95,7 +95,7 @@ def test_a_busy_journal_verifies_clean(
 TAMPERING = {
     "amount": ("paid", "UPDATE pc_payments SET amount_minor = 1000 WHERE id = ?", "amount_minor"),
     "taken": ("paid", "UPDATE pc_payments SET taken_minor = 1 WHERE id = ?", "taken_minor"),
-    "payer": ("paid", "UPDATE pc_payments SET payer_id = 'TAMPERED-PAYER-9Q' WHERE id = ?", "payer_id"),
+    "payer": ("paid", "UPDATE pc_payments SET payer_id = 'TAMPERED-9Q' WHERE id = ?", "payer_id"),
     "currency": ("paid", "UPDATE pc_payments SET currency = 'USD' WHERE id = ?", "currency"),
     "bulk_taken": (
         "bulk_paid",
@@ -129,7 +129,7 @@ def test_tampering_is_reported_with_id_and_column(
     assert code == 1
     assert ids[which] in out["problems"], out["problems"]
     assert any(expected in p for p in out["problems"][ids[which]]), out["problems"]
-    assert "TAMPERED-PAYER-9Q" not in json.dumps(out) and "150422199001010001" not in json.dumps(out)
+    assert "TAMPERED-9Q" not in json.dumps(out) and "150422199001010001" not in json.dumps(out)
 
 
 def test_verify_refuses_what_is_not_a_journal(

@@ -20,6 +20,7 @@ from paychannels.bankfiles.split import Limits
 from paychannels.bankfiles.validate import check_totals, validate_xsd
 from paychannels.channels.bank import BankBatchChannel, load_creditor, resubmit_retryable
 from paychannels.channels.bank.formats import open_format
+from paychannels.cli.interrupt import watched
 from paychannels.cli.progress import Progress
 from paychannels.collector import Collector
 from paychannels.errors import ConfigurationError, PaychannelsError
@@ -96,7 +97,8 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 def _collector(args: argparse.Namespace) -> Collector:
     # Only ``build --create`` may start a journal: ingesting a result file or resubmitting
     # into a new, empty one would lose track of every debit already sent.
-    return Collector.open(args.db or args.default_db(), create=getattr(args, "create", False))
+    col = Collector.open(args.db or args.default_db(), create=getattr(args, "create", False))
+    return watched(args, col)
 
 
 def _config(col: Collector, name: str) -> dict[str, Any]:

@@ -59,7 +59,12 @@ def _run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--payers must be between 10 and {MAX_PAYERS:,}")
     summary = run_demo(
         DemoOptions(
-            payers=args.payers, seed=args.seed, folder=args.out, keep=args.keep, tamper=args.tamper
+            payers=args.payers,
+            seed=args.seed,
+            folder=args.out,
+            keep=args.keep,
+            tamper=args.tamper,
+            stopping=getattr(args, "stopping", None),
         )
     )
     if args.json:

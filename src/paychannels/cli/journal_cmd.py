@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from paychannels.cli.interrupt import watched
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record
@@ -61,7 +62,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
     # Only ``migrate`` creates; every other action reads a journal that must already exist.
-    journal = open_journal(args.db or args.default_db(), create=not check)
+    journal = watched(args, open_journal(args.db or args.default_db(), create=not check))
     if check:
         try:
             journal.check_schema()

@@ -3,7 +3,9 @@
 Each command group is a module ``paychannels.cli.<name>_cmd`` with a ``register(sub,
 default_db)`` function; this module finds them, so adding a command touches no shared file.
 User mistakes (a bad URL, an unreachable database) print one readable line and exit 2;
-``--debug`` shows the traceback. Machine-readable output with ``--json``.
+``--debug`` shows the traceback. Machine-readable output with ``--json``. Ctrl-C and SIGTERM
+end any command cleanly with 130 / 143 (``paychannels.cli.interrupt``); a command registers
+what a signal must close or remove with ``args.stopping``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import os
 import pkgutil
 import sys
 from collections.abc import Iterator, Sequence
+from functools import partial
 from types import ModuleType
 
 import paychannels.cli
 from paychannels._version import __version__
+from paychannels.cli.interrupt import Stopping, catching, run
 from paychannels.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["build_parser", "main"]
@@ -62,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``paychannels`` console script."""
+    stopping = Stopping()
+    # from the start: loading the commands takes a moment; run as a script (no argv),
+    # the handlers stay until the process has exited
+    with catching(stopping, restore=argv is not None):
+        return _main(argv, stopping)
+
+
+def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -72,9 +84,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return EXIT_USER_ERROR
+    args.stopping = stopping
     try:
-        code: int = handler(args)
-        return code
+        return run(partial(handler, args), stopping, prog="paychannels")
     except PaychannelsError as exc:
         if args.debug:
             raise

@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from paychannels.cli.interrupt import watched
 from paychannels.collector import Collector
 from paychannels.drivers.mispos import diagnosis as mispos_diagnosis
 from paychannels.drivers.mispos.channel import MisposChannel
@@ -265,7 +266,7 @@ def _confirm(args: argparse.Namespace, question: str) -> bool:
 
 def _collector(run: _Run) -> tuple[Collector, TerminalChannel | MisposChannel]:
     args = run.args
-    col = Collector.open(args.db or args.default_db(), create=args.create)
+    col = watched(args, Collector.open(args.db or args.default_db(), create=args.create))
     channel = col.add_channel(args.channel, run.url, **run.channel_options())
     assert isinstance(channel, TerminalChannel | MisposChannel)
     return col, channel

@@ -14,6 +14,10 @@
    result files are in — all recorded in the journal.
 7. **Reconcile** and post the village notice lists; check the journal against each
    simulator's own ledger (nothing lost, nothing taken twice, nothing unconfirmed).
+
+A Ctrl-C or SIGTERM (``DemoOptions.stopping``) closes the Collector — payments in flight
+finish, new ones are refused — and ends the day; a kept workspace then also holds the
+simulators' ledgers (``simulator-ledgers.json``) to check the journal against.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from paychannels.cli.interrupt import Stopping
 from paychannels.cli.progress import Progress
 from paychannels.clock import BEIJING
 from paychannels.collector import Collector
@@ -70,6 +75,8 @@ class DemoOptions:
     channels: Sequence[DemoChannel] = CHANNELS
     stream: TextIO | None = None  # where progress bars go (default stderr, only a terminal)
     tamper: str | None = None  # spoil the day on purpose (paychannels.demo.tamper)
+    #: what a Ctrl-C / SIGTERM closes and removes (the CLI's); None: nothing registered
+    stopping: Stopping | None = None
 
 
 @dataclass
@@ -86,7 +93,10 @@ class Day:
     notes: list[str] = field(default_factory=list)
 
     def lap(self, name: str, since: float) -> float:
-        """Record the seconds since ``since`` as phase ``name``; now."""
+        """Record the seconds since ``since`` as phase ``name``; now. Between phases a
+        Ctrl-C / SIGTERM stops the day (``Interrupted``)."""
+        if self.options.stopping is not None:
+            self.options.stopping.check()
         now = time.perf_counter()
         self.timings[name] = round(now - since, 3)
         return now
@@ -98,11 +108,15 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     kept = options.keep or options.folder is not None
+    if options.stopping is not None:
+        options.stopping.folder(folder, temporary=not kept)
     with _log_to(folder / "demo.log"):
         day = _setup(options, folder)
         try:
             summary = _run(day, started)
         finally:
+            if options.stopping is not None and options.stopping.requested and kept:
+                _keep_ledgers(day)
             for plan in day.plans.values():
                 plan.running.close()
             day.stage.receiver.close()
@@ -113,6 +127,17 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         text = json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
         (folder / "demo-summary.json").write_text(text, "utf-8")
     return summary
+
+
+def _keep_ledgers(day: Day) -> None:
+    """An interrupted day: the simulators' own ledgers (they end with this process) go to
+    ``simulator-ledgers.json``, so the journal can be checked against them afterwards."""
+    try:
+        ledgers = {name: plan.running.truth() for name, plan in day.plans.items()}
+        text = json.dumps(ledgers, indent=1) + "\n"
+        (day.folder / "simulator-ledgers.json").write_text(text, "utf-8")
+    except Exception as exc:  # winding down after a signal: never a traceback
+        logging.getLogger("paychannels.demo").warning("simulator ledgers not kept: %s", exc)
 
 
 @contextmanager
@@ -139,6 +164,8 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
     roster = folder / "roster.csv"
     generate_roster(roster, options.payers, seed=options.seed, today=today)
     col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
+    if options.stopping is not None:
+        options.stopping.watch(col)
     stage = Stage(folder, SimKeys.generate(), Receiver(col), options.seed, today)
     plans: dict[str, Plan] = {}
     try:

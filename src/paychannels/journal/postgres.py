@@ -118,7 +118,8 @@ class PostgresJournal(SqlJournal):
         self._connect_timeout = connect_timeout
         self._connections_init()
         self._convert: dict[str, str] = {}
-        self._conn()  # fail now, with a clear message, if the server cannot be reached
+        with self._connection():  # fail now, with a clear message, if it cannot be reached
+            pass
         try:
             with self._transaction(write=False) as tx:
                 found = self._is_journal(tx)
@@ -138,15 +139,12 @@ class PostgresJournal(SqlJournal):
             return type(exc).__name__
         return _hide(text.splitlines()[0] if first_line else text, self._conninfo)
 
-    def _conn(self) -> psycopg.Connection[Any]:
+    def _connect(self) -> psycopg.Connection[Any]:
         import psycopg
         from psycopg.rows import dict_row
 
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed and not conn.broken:
-            return conn
         try:
-            conn = psycopg.connect(
+            return psycopg.connect(
                 self._conninfo,
                 autocommit=True,
                 row_factory=dict_row,
@@ -159,26 +157,26 @@ class PostgresJournal(SqlJournal):
                 f"{self._detail(exc, first_line=True)}"
                 " — is the server running and the URL right?"
             ) from exc
-        self._local.conn = conn
-        self._remember(conn)
-        return conn
+
+    def _usable(self, conn: Any) -> bool:
+        return not conn.closed and not conn.broken
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
         import psycopg
 
-        conn = self._conn()
-        try:
-            with conn.transaction():
-                yield _PgTx(conn, self._convert)
-        except psycopg.OperationalError as exc:
-            raise JournalUnavailable(
-                f"lost the PostgreSQL journal {self._where} during a transaction: "
-                f"{self._detail(exc)}; the change may or may not be committed — read the payment "
-                "again"
-            ) from exc
-        except psycopg.Error as exc:
-            raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    yield _PgTx(conn, self._convert)
+            except psycopg.OperationalError as exc:
+                raise JournalUnavailable(
+                    f"lost the PostgreSQL journal {self._where} during a transaction: "
+                    f"{self._detail(exc)}; the change may or may not be committed — read the "
+                    "payment again"
+                ) from exc
+            except psycopg.Error as exc:
+                raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _stream(
         self, sql: str, params: Sequence[Any], page: int
@@ -186,23 +184,23 @@ class PostgresJournal(SqlJournal):
         import psycopg
         from psycopg.rows import tuple_row
 
-        conn = self._conn()
         text = _PLACEHOLDER.sub("%s", sql.replace("%", "%%")) if params else sql
-        try:
-            with conn.transaction():
-                # one snapshot for the whole read, streamed by a server-side cursor
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                with conn.cursor(name="pc_scan", row_factory=tuple_row) as cursor:
-                    cursor.itersize = page
-                    cursor.execute(text, params or None)
-                    while rows := cursor.fetchmany(page):
-                        yield rows
-        except psycopg.OperationalError as exc:
-            raise JournalUnavailable(
-                f"lost the PostgreSQL journal {self._where}: {self._detail(exc)}"
-            ) from exc
-        except psycopg.Error as exc:
-            raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
+        with self._connection() as conn:
+            try:
+                with conn.transaction():
+                    # one snapshot for the whole read, streamed by a server-side cursor
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                    with conn.cursor(name="pc_scan", row_factory=tuple_row) as cursor:
+                        cursor.itersize = page
+                        cursor.execute(text, params or None)
+                        while rows := cursor.fetchmany(page):
+                            yield rows
+            except psycopg.OperationalError as exc:
+                raise JournalUnavailable(
+                    f"lost the PostgreSQL journal {self._where}: {self._detail(exc)}"
+                ) from exc
+            except psycopg.Error as exc:
+                raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _json_text(self, column: str, key: str) -> str:
         return f"({column}::json ->> '{key}')"

@@ -3,19 +3,29 @@
 ``SqlBase`` declares the hooks a backend (SQLite, PostgreSQL) implements — connections,
 transactions, timestamps, the few statements that differ — and holds what reads and writes
 share: schema migration and turning rows into records and events.
+
+Connections are one per thread and have a life of their own: a connection is closed only by
+a path that knows no thread is using it. ``close()`` closes the idle ones and marks the
+journal closed (new transactions get ``JournalClosed``); one in a transaction is closed by
+its own thread when the transaction ends. A forked child never touches its parent's
+connections (``paychannels.forks``): it opens its own.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from paychannels import forks
 from paychannels.errors import (
+    JournalClosed,
     JournalUnavailable,
     SchemaOutdated,
     SchemaTooNew,
@@ -33,6 +43,16 @@ __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
 _TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
+
+log = logging.getLogger("paychannels.journal")
+
+
+@dataclass(eq=False)
+class _Slot:
+    """A thread's connection and how many of its transactions are open on it."""
+
+    conn: Any
+    busy: int = 0
 
 
 def _json(text: str) -> Any:
@@ -66,25 +86,101 @@ class SqlBase(Journal):
     for_update: str = ""
 
     _local: threading.local
-    _connections: list[Any]
-    _connections_lock: threading.Lock
+    _slots: list[_Slot]
+    _slots_lock: threading.Lock
+    _closed: bool
 
-    # -- connections: one per thread, all closed together ----------------------------------
+    # -- connections: one per thread, closed only when nobody uses them ----------------------
 
     def _connections_init(self) -> None:
         self._local = threading.local()
-        self._connections = []
-        self._connections_lock = threading.Lock()
+        self._slots = []
+        self._slots_lock = threading.Lock()
+        self._closed = False
+        forks.renew_after_fork(self)
 
-    def _remember(self, conn: Any) -> None:
-        with self._connections_lock:
-            self._connections.append(conn)
+    @abstractmethod
+    def _connect(self) -> Any:
+        """A new connection (``JournalUnavailable`` when the database cannot be reached)."""
+
+    def _usable(self, conn: Any) -> bool:
+        """Whether a thread's connection can still be used (PostgreSQL: not broken)."""
+        return True
+
+    def _keep(self, conn: Any) -> None:
+        """Hold a connection no thread uses (SQLite's in-memory keeper) until ``close``."""
+        with self._slots_lock:
+            self._slots.append(_Slot(conn))
+
+    @contextmanager
+    def _connection(self) -> Iterator[Any]:
+        """This thread's connection, marked in use for the block (``JournalClosed`` once
+        the journal is closed)."""
+        slot: _Slot | None = getattr(self._local, "slot", None)
+        stale = None
+        with self._slots_lock:
+            if self._closed:
+                raise JournalClosed(f"journal {self.url} is closed")
+            if slot is not None and slot.busy == 0 and not self._usable(slot.conn):
+                self._slots.remove(slot)
+                stale, slot = slot, None
+            if slot is not None:
+                slot.busy += 1
+        if stale is not None:
+            self._close_quietly(stale.conn)
+        if slot is None:
+            slot = _Slot(self._connect(), busy=1)
+            with self._slots_lock:
+                refused = self.closed  # (closed while we connected)
+                if not refused:
+                    self._slots.append(slot)
+            if refused:
+                self._close_quietly(slot.conn)
+                raise JournalClosed(f"journal {self.url} is closed")
+            self._local.slot = slot
+        try:
+            yield slot.conn
+        finally:
+            with self._slots_lock:
+                slot.busy -= 1
+                last = self.closed and slot.busy == 0 and slot in self._slots
+                if last:
+                    self._slots.remove(slot)
+            if last:  # the journal was closed meanwhile: ours to close, nobody else's
+                self._close_quietly(slot.conn)
+
+    def _close_quietly(self, conn: Any) -> None:
+        try:
+            conn.close()
+        except Exception as exc:  # closing is best effort; the database keeps its state
+            log.warning("closing a connection to %s failed: %s", self.url, exc)
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+        return self._closed
 
     def close(self) -> None:
-        with self._connections_lock:
-            conns, self._connections = self._connections, []
-        for conn in conns:
-            conn.close()
+        with self._slots_lock:
+            self._closed = True
+        self._drop_connections()
+
+    def _drop_connections(self) -> None:
+        """Close the idle connections; a busy one is closed by its thread when it is done
+        (after ``close``) or kept (while the journal stays open)."""
+        with self._slots_lock:
+            idle = [s for s in self._slots if s.busy == 0]
+            self._slots = [s for s in self._slots if s.busy]
+            if not self._closed:  # a thread must not find its dropped connection again
+                self._local = threading.local()
+        for slot in idle:
+            self._close_quietly(slot.conn)
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's connections are never used nor closed here."""
+        forks.abandon([slot.conn for slot in self._slots])
+        self._slots = []
+        self._slots_lock = threading.Lock()
         self._local = threading.local()
 
     # -- what a backend provides ------------------------------------------------------------

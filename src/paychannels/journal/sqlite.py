@@ -7,6 +7,7 @@ machine serialise on the database lock instead of failing half-way.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import uuid
@@ -22,6 +23,8 @@ from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.masking import redact_url, shown
 
 __all__ = ["SqliteJournal"]
+
+log = logging.getLogger("paychannels.journal")
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
@@ -102,8 +105,8 @@ class SqliteJournal(SqlJournal):
         self._connections_init()
         if self._memory and not create:
             raise self._no_journal("an in-memory database starts empty")
-        self._keeper = self._connect() if self._memory else None
-        if self._memory:
+        if self._memory:  # the in-memory database lives as long as one connection to it
+            self._keep(self._connect())
             self.migrate()
             self.created = True
         elif self.path is not None:
@@ -147,7 +150,7 @@ class SqliteJournal(SqlJournal):
         self._target = _uri(side, "rwc")
         try:
             self.migrate()
-            self.close()  # the last connection checkpoints the WAL into the file
+            self._drop_connections()  # the last connection checkpoints the WAL into the file
             try:
                 os.link(side, path)
                 self.created = True
@@ -156,7 +159,7 @@ class SqliteJournal(SqlJournal):
             except OSError as exc:
                 raise JournalUnavailable(f"cannot create journal {self.url}: {exc}") from exc
         finally:
-            self.close()
+            self._drop_connections()
             self._target = target
             for leftover in (side, Path(f"{side}-wal"), Path(f"{side}-shm")):
                 leftover.unlink(missing_ok=True)
@@ -179,58 +182,49 @@ class SqliteJournal(SqlJournal):
             conn.execute("PRAGMA foreign_keys=ON")
         except sqlite3.Error as exc:
             raise JournalUnavailable(f"cannot open journal {self.url}: {exc}") from exc
-        self._remember(conn)
-        return conn
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = self._connect()
-            self._local.conn = conn
         return conn
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[Tx]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        try:
-            yield _SqliteTx(conn)
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise self._translate(exc) from exc
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
+        with self._connection() as conn:
+            # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
+            # KeyboardInterrupt in a program's main thread) never leaves the write lock held
             try:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield _SqliteTx(conn)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                self._rollback(conn)
                 raise self._translate(exc) from exc
+            except BaseException:
+                self._rollback(conn)
+                raise
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """Roll back if a transaction is open; a failed rollback must not hide the cause."""
+        if conn.in_transaction:
+            try:
+                conn.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                log.warning("rollback on %s failed: %s", self.url, exc)
 
     def _stream(
         self, sql: str, params: Sequence[Any], page: int
     ) -> Iterator[list[tuple[Any, ...]]]:
         # One deferred read transaction: in WAL mode it sees one snapshot while writers go on.
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN")
-            cursor = conn.cursor()
-            cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row
-            cursor.execute(sql, params)
-            while rows := cursor.fetchmany(page):
-                yield rows
-        except sqlite3.Error as exc:
-            raise self._translate(exc) from exc
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+        with self._connection() as conn:
+            try:
+                conn.execute("BEGIN")
+                cursor = conn.cursor()
+                cursor.row_factory = None  # plain tuples: a third of the cost of sqlite3.Row
+                cursor.execute(sql, params)
+                while rows := cursor.fetchmany(page):
+                    yield rows
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")
 
     def _json_text(self, column: str, key: str) -> str:
         return f"json_extract({column}, '$.{key}')"
