@@ -232,3 +232,33 @@ def test_the_cli_never_prints_a_journal_password(capsys: pytest.CaptureFixture[s
         out = capsys.readouterr()
         assert code != 0
         _hidden(secret, out.out, out.err)
+
+
+def test_a_refused_second_attempt_names_no_full_id_number(journal_url: str) -> None:
+    """The one-open-attempt and already-paid refusals name the payment, never the payer's
+    whole resident ID (it reaches the caller's logs and the cashier's screen)."""
+    from paychannels.channels.memory import MemoryChannel
+    from paychannels.errors import AlreadyInDoubt
+
+    payer = "150422199001011234"
+    with Collector.open(journal_url, create=True) as col:
+        device = col.add_channel("dev", MemoryChannel())
+        assert isinstance(device, MemoryChannel)
+        device.script("pending", "approve")
+
+        def attempt(key: str) -> None:
+            col.collect(
+                PaymentRequest(
+                    payer_id=payer,
+                    amount=Money("380.00", "CNY"),
+                    reference="2026-pension",
+                    idempotency_key=key,
+                ),
+                channel="dev",
+            )
+
+        attempt("k1")  # PENDING: open
+        with pytest.raises(AlreadyInDoubt) as doubt:
+            attempt("k2")
+        _hidden(payer, str(doubt.value), repr(doubt.value))
+        assert "150422" in str(doubt.value)  # masked, still recognisable

@@ -30,6 +30,7 @@ from paychannels.journal.base import (
 )
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
+from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record, trusted
 from paychannels.reports import ResultRow
 from paychannels.status import OPEN_STATUSES, Status
@@ -70,7 +71,7 @@ def _json_value(value: Any) -> Any:
 
 def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoubt:
     return AlreadyInDoubt(
-        f"payer {new.request.payer_id!r} already has attempt {blocking_id} for "
+        f"payer {mask_payer_id(new.request.payer_id)} already has attempt {blocking_id} for "
         f"{new.request.reference!r} in status {status}; resolve it (status, recover or "
         "cancel) before a second attempt",
         blocking_id,
