@@ -10,6 +10,12 @@ ACK or NAK; the sender resends after a NAK or when no answer came within ``t2``,
 decided here once: every transmission NAKed -> ``FrameRejected`` (a ``NotSentError``:
 nothing ran); no answer at all -> ``NoAcknowledgement`` (the frame may have arrived). A
 ``Tamper`` hook lets simulators and fault tests drop, corrupt or refuse frames on purpose.
+
+A frame that books money (``send(..., books=True)``) is resent only after a NAK — the peer
+said it took nothing. Silence proves nothing (the frame may have arrived and only its ACK
+been lost), so such a frame is never sent again on silence: ``send`` returns unconfirmed and
+the caller waits for the answer, which proves arrival; if none comes the outcome is unknown
+and is settled by asking the terminal, never by sending the booking again.
 """
 
 from __future__ import annotations
@@ -129,6 +135,7 @@ class LineStats:
     bad_frames: int = 0
     noise_bytes: int = 0
     naks_received: int = 0
+    unconfirmed: int = 0  # booking frames met by silence and not resent
     bytes_received: int = 0
     sample: bytes = b""
 
@@ -169,8 +176,9 @@ class Transport(ABC):
         """Write anything the framing still owes the peer (an ACK/NAK)."""
 
     @abstractmethod
-    def send(self, payload: bytes) -> None:
-        """Deliver one payload (with ACKs: until acknowledged, with resends)."""
+    def send(self, payload: bytes, *, books: bool = False) -> bool:
+        """Deliver one payload (with ACKs: until acknowledged, with resends); False when a
+        booking frame (``books``) met silence and was not resent: it may have arrived."""
 
     @abstractmethod
     def receive(self, deadline: float) -> bytes:
@@ -224,7 +232,7 @@ class AckedTransport(Transport):
         self._flush()
         return self.link.read(4096, deadline=deadline)
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes, *, books: bool = False) -> bool:
         frame = self.framing.encode(payload)
         naks = 0
         attempts = self.resends + 1
@@ -235,10 +243,13 @@ class AckedTransport(Transport):
                 self.link.write(unsent + (wire or b""))
             answer = self._await_answer(deadline_in(self.t2))
             if answer == self.ack:
-                return
+                return True
             if answer == self.nak:
                 naks += 1
                 self.stats.naks_received += 1
+            elif books:  # silence: it may have arrived, and a second copy may book again
+                self.stats.unconfirmed += 1
+                return False
         what = f"{self.link.url}: frame {payload[:2].hex(' ').upper()}"
         if naks == attempts:
             raise FrameRejected(f"{what} was refused with NAK {attempts} times; nothing ran")
@@ -322,11 +333,12 @@ class PlainTransport(Transport):
         super().reset()
         self._decoder.reset()
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes, *, books: bool = False) -> bool:
         frame = self.framing.encode(payload)
         wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, 1)
         if wire:
             self.link.write(wire)
+        return True
 
     def receive(self, deadline: float) -> bytes:
         while not self._queue:

@@ -19,6 +19,7 @@ from pathlib import Path
 from paychannels.reasons import Reason
 
 __all__ = [
+    "BOOKING_VERBS",
     "FORMATS",
     "MANDATORY_VERBS",
     "VERBS",
@@ -38,6 +39,8 @@ __all__ = [
 FORMATS = ("n", "amount", "ans", "text", "card")
 VERBS = ("sale", "void", "refund", "query", "settle", "reprint")
 MANDATORY_VERBS = ("sale", "void", "refund", "query")
+#: verbs that move money: their request frame is never resent on silence (a lost ACK)
+BOOKING_VERBS = ("sale", "void", "refund")
 
 
 @dataclass(frozen=True, slots=True)
