@@ -16,6 +16,10 @@ said it took nothing. Silence proves nothing (the frame may have arrived and onl
 been lost), so such a frame is never sent again on silence: ``send`` returns unconfirmed and
 the caller waits for the answer, which proves arrival; if none comes the outcome is unknown
 and is settled by asking the terminal, never by sending the booking again.
+
+Every wait honours its deadline however many bytes keep arriving: a peer that streams noise,
+or a frame that never ends, is a ``LinkTimeout`` at the deadline, not a reader held forever
+(with the terminal lock).
 """
 
 from __future__ import annotations
@@ -188,6 +192,15 @@ class Transport(ABC):
         """Give up on the current exchange."""
         self.reset()
 
+    def _expire(self, deadline: float) -> None:
+        """``LinkTimeout`` once the deadline has passed, however many bytes keep coming: a
+        peer that streams noise (or a frame that never ends) must not hold a reader past it."""
+        if time.monotonic() >= deadline:
+            raise LinkTimeout(
+                f"{self.link.url}: no whole message before the deadline "
+                f"({self.stats.noise_bytes} bytes of noise, {self.stats.bad_frames} bad frames)"
+            )
+
 
 class AckedTransport(Transport):
     """Frames answered with ACK/NAK, ``t1`` inside a frame, ``t2`` for the answer, resends."""
@@ -270,6 +283,8 @@ class AckedTransport(Transport):
                     answer = event.byte
                 elif isinstance(event, Frame) and event.valid and answer is None:
                     answer = self.ack  # the peer already answers: it has our frame
+            if answer is None and time.monotonic() >= deadline:
+                return None  # bytes kept coming, none of them an answer
         return answer
 
     def receive(self, deadline: float) -> bytes:
@@ -288,6 +303,8 @@ class AckedTransport(Transport):
                 raise
             for _ in self._events(data):
                 pass
+            if not self._queue:
+                self._expire(deadline)
         return self._queue.popleft()
 
     def _events(self, data: bytes) -> list[Event]:
@@ -352,4 +369,6 @@ class PlainTransport(Transport):
                     self.stats.bad_frames += 1
                 elif isinstance(event, Noise):
                     self.stats.noise_bytes += len(event.raw)
+            if not self._queue:
+                self._expire(deadline)
         return self._queue.popleft()

@@ -127,6 +127,12 @@ class Dialogue:
                 deadline = time.monotonic() + 60 * message.timeout_minutes
             elif isinstance(message, IntermediateStatus | StatusInformation):
                 deadline = time.monotonic() + self.timers.t4
+            elif time.monotonic() >= deadline:  # other messages neither restart T4 nor hold us
+                self.transport.abandon()
+                raise DialogueTimeout(
+                    f"{self._where()}: the terminal accepted {name}, then nothing that restarts "
+                    f"T4 ({self.timers.t4:g} s); the outcome is unknown"
+                )
 
     # -- steps -----------------------------------------------------------------------------
 
