@@ -70,6 +70,9 @@ def client_from_url(
         cur = find_currency(parsed.option("currency", "CNY") or "CNY")
     except UnknownCurrency as exc:
         raise InvalidURL(f"{parsed.raw!r}: {exc}") from None
+    echo = parsed.option("echo", "off")
+    if echo not in ("on", "off"):
+        raise InvalidURL(f"{parsed.raw!r}: echo={echo!r} must be on or off")
     config = ClientConfig(
         password=parse_password(password),
         currency=cur.numeric,
@@ -78,7 +81,7 @@ def client_from_url(
         timers=Timers(parsed.float_option("t3", 5.0), parsed.float_option("t4", 180.0)),
         t1=parsed.float_option("t1", 0.2),
         t2=parsed.float_option("t2", 5.0),
-        echo_last_receipt=parsed.option("echo", "on") != "off",
+        echo_last_receipt=echo == "on",
     )
     link_query = {k: v for k, v in parsed.query.items() if k not in _ZVT}
     port = parsed.port if parsed.port is not None or framing != "tcp" else DEFAULT_PORT
