@@ -9,6 +9,7 @@ own ledger: 0 doubled, 0 lost.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -29,6 +30,7 @@ from paychannels.drivers.zvt.factory import client_from_url as zvt_client_from_u
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.adversarial.ledger import compare
 from tests.adversarial.lines import LossyLink
+from tests.conftest import pg_schema
 
 CARD = "6222021234567890123"
 PASSWORD = "246813"
@@ -76,7 +78,7 @@ class Line:
         return self.col.status(record.id).status
 
 
-def mispos_line(tmp_path: Path, transport: str) -> Line:
+def mispos_line(db: str, transport: str) -> Line:
     sim = TerminalSimulator(card=CARD)
     spec = load("fs-delimited")
     quick = replace(spec, frame=replace(spec.frame, ack_timeout=0.3))  # T2 0.3 s both ends
@@ -87,14 +89,14 @@ def mispos_line(tmp_path: Path, transport: str) -> Line:
     channel = MisposChannel(
         MisposClient(lossy, quick, answer_timeout=3.0), currency=currency("CNY"), url=url
     )
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(db)
     col.add_channel("t", channel)
     line = Line(sim, col, lossy, [])
     channel.watch(lambda _verb, record: (sim.terminal.tag_next(record.id), line.fire()))
     return line
 
 
-def zvt_line(tmp_path: Path, transport: str) -> Line:
+def zvt_line(db: str, transport: str) -> Line:
     sim = TerminalSimulator(password=int(PASSWORD), card=CARD, t2=0.3, ack_timeout=1.0)
     if transport == "tcp":
         host, port = sim.serve_tcp("127.0.0.1", 0)
@@ -105,7 +107,7 @@ def zvt_line(tmp_path: Path, transport: str) -> Line:
     lossy = LossyLink(plain.link, ack=b"\x06" if transport == "serial" else b"\x80\x00\x00")
     client = ZvtClient(lossy, plain.framing, plain.config)
     channel: TerminalChannel = _Zvt(client, currency=currency("CNY"), url=url.split("?")[0])
-    col = Collector.open(f"sqlite:///{tmp_path}/journal.db")
+    col = Collector.open(db)
     col.add_channel("t", channel)
     line = Line(sim, col, lossy, [])
 
@@ -121,15 +123,24 @@ def zvt_line(tmp_path: Path, transport: str) -> Line:
 LINES = {"mispos": mispos_line, "zvt": zvt_line}
 
 
-@pytest.fixture(params=[f"{p}-{t}" for p in LINES for t in ("serial", "tcp")])
+#: every protocol on both lines with SQLite; the serial lines with PostgreSQL too
+LINE_PARAMS = [f"{p}-{t}-sqlite" for p in LINES for t in ("serial", "tcp")]
+LINE_PARAMS += [f"{p}-serial-postgres" for p in LINES]
+
+
+@pytest.fixture(params=LINE_PARAMS)
 def line(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Line]:
-    protocol, transport = request.param.split("-")
-    made = LINES[protocol](tmp_path, transport)
-    try:
-        yield made
-    finally:
-        made.col.close()
-        made.sim.close()
+    protocol, transport, journal = request.param.split("-")
+    with contextlib.ExitStack() as stack:
+        db = f"sqlite:///{tmp_path}/journal.db"
+        if journal == "postgres":
+            db = stack.enter_context(pg_schema())
+        made = LINES[protocol](db, transport)
+        try:
+            yield made
+        finally:
+            made.col.close()
+            made.sim.close()
 
 
 def test_a_lost_ack_does_not_book_twice(line: Line) -> None:

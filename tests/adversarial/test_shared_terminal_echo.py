@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import Collector, Money, PaymentRequest, Status
+from paychannels import Collector, InvalidURL, Money, PaymentRequest, Status
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.simulators.terminal import TerminalSimulator
 from tests.adversarial.ledger import compare
@@ -85,3 +85,31 @@ def test_a_payment_booked_by_another_channel_is_never_reversed(
         col.close()
         if theirs is not col:
             theirs.close()
+
+
+def test_echo_on_echoes_the_terminals_own_last_receipt(
+    sim: TerminalSimulator, tmp_path: Path
+) -> None:
+    """On a terminal the channel has to itself, echo=on echoes the receipt it just confirmed."""
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    transcript = tmp_path / "zvt.trace"
+    with Collector.open(f"sqlite:///{tmp_path}/ours.db") as col:
+        col.add_channel(
+            "zvt",
+            f"zvt+tcp://{host}:{port}?t3=1&t4=3&echo=on",
+            password=PASSWORD,
+            transcript=transcript,
+        )
+        paid = [col.collect(request(), channel="zvt") for _ in range(3)]
+        assert [p.status for p in paid] == [Status.SUCCEEDED] * 3
+    sent = [line for line in transcript.read_text().splitlines() if "# Authorization" in line]
+    assert [("1f1f02" + f"{n:04d}") in line for n, line in enumerate(sent)] == [True] * 3
+    assert sim.terminal.journal.charges() == 3
+
+
+def test_echo_takes_on_or_off_only(tmp_path: Path) -> None:
+    with (
+        Collector.open(f"sqlite:///{tmp_path}/j.db") as col,
+        pytest.raises(InvalidURL, match="echo='yes' must be on or off"),
+    ):
+        col.add_channel("zvt", "zvt+tcp://127.0.0.1:1?echo=yes", password=PASSWORD)
