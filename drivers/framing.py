@@ -13,9 +13,11 @@ nothing ran); no answer at all -> ``NoAcknowledgement`` (the frame may have arri
 
 A frame that books money (``send(..., books=True)``) is resent only after a NAK — the peer
 said it took nothing. Silence proves nothing (the frame may have arrived and only its ACK
-been lost), so such a frame is never sent again on silence: ``send`` returns unconfirmed and
-the caller waits for the answer, which proves arrival; if none comes the outcome is unknown
-and is settled by asking the terminal, never by sending the booking again.
+been lost), so such a frame is not sent again on silence, unless the peer is known to
+recognise a repeated request (``repeat_safe``: a MIS-POS profile's declared resend key).
+Silence never fails a booking either: ``send`` returns unconfirmed and the caller waits for
+the answer, which proves arrival; if none comes the outcome is unknown and is settled by
+asking the terminal, never by sending the booking again.
 
 Every wait honours its deadline however many bytes keep arriving: a peer that streams noise,
 or a frame that never ends, is a ``LinkTimeout`` at the deadline, not a reader held forever
@@ -180,9 +182,10 @@ class Transport(ABC):
         """Write anything the framing still owes the peer (an ACK/NAK)."""
 
     @abstractmethod
-    def send(self, payload: bytes, *, books: bool = False) -> bool:
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
         """Deliver one payload (with ACKs: until acknowledged, with resends); False when a
-        booking frame (``books``) met silence and was not resent: it may have arrived."""
+        booking frame (``books``) met silence: it may have arrived, its answer will tell. A
+        booking is resent on silence only when the peer recognises a repeat (``repeat_safe``)."""
 
     @abstractmethod
     def receive(self, deadline: float) -> bytes:
@@ -245,7 +248,7 @@ class AckedTransport(Transport):
         self._flush()
         return self.link.read(4096, deadline=deadline)
 
-    def send(self, payload: bytes, *, books: bool = False) -> bool:
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
         frame = self.framing.encode(payload)
         naks = 0
         attempts = self.resends + 1
@@ -260,12 +263,15 @@ class AckedTransport(Transport):
             if answer == self.nak:
                 naks += 1
                 self.stats.naks_received += 1
-            elif books:  # silence: it may have arrived, and a second copy may book again
+            elif books and not repeat_safe:  # silence: it may have arrived; a copy may book
                 self.stats.unconfirmed += 1
                 return False
         what = f"{self.link.url}: frame {payload[:2].hex(' ').upper()}"
         if naks == attempts:
             raise FrameRejected(f"{what} was refused with NAK {attempts} times; nothing ran")
+        if books:  # one of the copies may have arrived: its answer will tell
+            self.stats.unconfirmed += 1
+            return False
         raise NoAcknowledgement(
             f"{what}: no ACK after {attempts} transmissions ({naks} NAK, T2 {self.t2:g} s)"
         )
@@ -350,7 +356,7 @@ class PlainTransport(Transport):
         super().reset()
         self._decoder.reset()
 
-    def send(self, payload: bytes, *, books: bool = False) -> bool:
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
         frame = self.framing.encode(payload)
         wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, 1)
         if wire:

@@ -92,7 +92,11 @@ class Session:
         before = link.written
         try:
             self.transport.discard_stale()  # a booking is not resent on silence (see framing)
-            acknowledged = self.transport.send(body, books=verb.name in BOOKING_VERBS)
+            acknowledged = self.transport.send(
+                body,
+                books=verb.name in BOOKING_VERBS,
+                repeat_safe=bool(self.profile.frame.resend_key),  # the terminal knows repeats
+            )
         except (NotSentError, OutcomeUnknownError):
             raise
         except LinkError as exc:

@@ -69,6 +69,10 @@ class FrameSpec:
     nak: int = 0x15
     ack_timeout: float = 2.0
     resends: int = 3
+    #: a request field by which the terminal recognises a repeated booking request and
+    #: answers it again without booking (its interface document must say so); with it a
+    #: sale, void or refund whose ACK was lost is resent, carrying the same value. "": none.
+    resend_key: str = ""
 
     @property
     def max_body(self) -> int:

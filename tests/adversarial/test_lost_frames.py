@@ -22,7 +22,8 @@ from paychannels.currencies import currency
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.client import MisposClient
 from paychannels.drivers.mispos.factory import client_from_url
-from paychannels.drivers.mispos.profile_checks import load
+from paychannels.drivers.mispos.profile import Profile, profile_file
+from paychannels.drivers.mispos.profile_checks import load, loads
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.drivers.zvt.channel import TerminalChannel as _Zvt
 from paychannels.drivers.zvt.client import ZvtClient
@@ -78,12 +79,28 @@ class Line:
         return self.col.status(record.id).status
 
 
-def mispos_line(db: str, transport: str) -> Line:
+def dedupe_profile() -> Profile:
+    """fs-delimited, with a terminal that recognises a resent booking by its ECR trace."""
+    text = profile_file("fs-delimited").read_text(encoding="utf-8")
+    for old, new in [
+        ('name = "fs-delimited"', 'name = "fs-delimited-dedupe"'),
+        ("resends = 3", 'resends = 3\nresend_key = "ecr_trace"'),
+        ("[fields]", '[fields]\necr_trace = { format = "n", size = 6 }'),
+        ('"ecr_reference"]', '"ecr_reference", "ecr_trace"]'),
+        ('"original_trace"]', '"original_trace", "ecr_trace"]'),
+        ('"original_date"]', '"original_date", "ecr_trace"]'),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+    return loads(text, source="dedupe.toml")
+
+
+def mispos_line(db: str, transport: str, profile: Profile | None = None) -> Line:
     sim = TerminalSimulator(card=CARD)
-    spec = load("fs-delimited")
+    spec = profile or load("fs-delimited")
     quick = replace(spec, frame=replace(spec.frame, ack_timeout=0.3))  # T2 0.3 s both ends
     where = sim.serve_mispos(quick, tcp=("127.0.0.1", 0) if transport == "tcp" else None)
-    url = f"mispos+{transport}://{where}?profile=fs-delimited"
+    url = f"mispos+{transport}://{where}?profile={spec.name}"
     plain, _ = client_from_url(url, profile=quick)
     lossy = LossyLink(plain.link, ack=bytes([quick.frame.ack]))
     channel = MisposChannel(
@@ -171,3 +188,19 @@ def test_our_lost_ack_of_the_answer(line: Line) -> None:
     q = line.pay([])
     assert line.settle(q) is Status.SUCCEEDED
     compare(line.col, line.sim.terminal).assert_balanced()
+
+
+@pytest.mark.parametrize("transport", ["serial", "tcp"])
+def test_a_declared_resend_key_lets_a_lost_ack_be_resent(tmp_path: Path, transport: str) -> None:
+    """A profile whose terminal recognises a repeated booking (``frame.resend_key``): the
+    sale whose ACK was lost is resent, answered again, and booked once."""
+    line = mispos_line(f"sqlite:///{tmp_path}/journal.db", transport, dedupe_profile())
+    try:
+        p = line.pay(["mute_ack"], card_delay=1.3)
+        assert p.status is Status.SUCCEEDED, p.reason_detail
+        assert any("answered again, not booked" in n for n in line.sim.terminal.log)
+        assert line.pay([]).status is Status.SUCCEEDED
+        compare(line.col, line.sim.terminal).assert_balanced()
+    finally:
+        line.col.close()
+        line.sim.close()
