@@ -10,6 +10,18 @@ ACK or NAK; the sender resends after a NAK or when no answer came within ``t2``,
 decided here once: every transmission NAKed -> ``FrameRejected`` (a ``NotSentError``:
 nothing ran); no answer at all -> ``NoAcknowledgement`` (the frame may have arrived). A
 ``Tamper`` hook lets simulators and fault tests drop, corrupt or refuse frames on purpose.
+
+A frame that books money (``send(..., books=True)``) is resent only after a NAK — the peer
+said it took nothing. Silence proves nothing (the frame may have arrived and only its ACK
+been lost), so such a frame is not sent again on silence, unless the peer is known to
+recognise a repeated request (``repeat_safe``: a MIS-POS profile's declared resend key).
+Silence never fails a booking either: ``send`` returns unconfirmed and the caller waits for
+the answer, which proves arrival; if none comes the outcome is unknown and is settled by
+asking the terminal, never by sending the booking again.
+
+Every wait honours its deadline however many bytes keep arriving: a peer that streams noise,
+or a frame that never ends, is a ``LinkTimeout`` at the deadline, not a reader held forever
+(with the terminal lock).
 """
 
 from __future__ import annotations
@@ -129,6 +141,7 @@ class LineStats:
     bad_frames: int = 0
     noise_bytes: int = 0
     naks_received: int = 0
+    unconfirmed: int = 0  # booking frames met by silence and not resent
     bytes_received: int = 0
     sample: bytes = b""
 
@@ -169,8 +182,10 @@ class Transport(ABC):
         """Write anything the framing still owes the peer (an ACK/NAK)."""
 
     @abstractmethod
-    def send(self, payload: bytes) -> None:
-        """Deliver one payload (with ACKs: until acknowledged, with resends)."""
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
+        """Deliver one payload (with ACKs: until acknowledged, with resends); False when a
+        booking frame (``books``) met silence: it may have arrived, its answer will tell. A
+        booking is resent on silence only when the peer recognises a repeat (``repeat_safe``)."""
 
     @abstractmethod
     def receive(self, deadline: float) -> bytes:
@@ -179,6 +194,15 @@ class Transport(ABC):
     def abandon(self) -> None:
         """Give up on the current exchange."""
         self.reset()
+
+    def _expire(self, deadline: float) -> None:
+        """``LinkTimeout`` once the deadline has passed, however many bytes keep coming: a
+        peer that streams noise (or a frame that never ends) must not hold a reader past it."""
+        if time.monotonic() >= deadline:
+            raise LinkTimeout(
+                f"{self.link.url}: no whole message before the deadline "
+                f"({self.stats.noise_bytes} bytes of noise, {self.stats.bad_frames} bad frames)"
+            )
 
 
 class AckedTransport(Transport):
@@ -224,7 +248,7 @@ class AckedTransport(Transport):
         self._flush()
         return self.link.read(4096, deadline=deadline)
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
         frame = self.framing.encode(payload)
         naks = 0
         attempts = self.resends + 1
@@ -235,13 +259,19 @@ class AckedTransport(Transport):
                 self.link.write(unsent + (wire or b""))
             answer = self._await_answer(deadline_in(self.t2))
             if answer == self.ack:
-                return
+                return True
             if answer == self.nak:
                 naks += 1
                 self.stats.naks_received += 1
+            elif books and not repeat_safe:  # silence: it may have arrived; a copy may book
+                self.stats.unconfirmed += 1
+                return False
         what = f"{self.link.url}: frame {payload[:2].hex(' ').upper()}"
         if naks == attempts:
             raise FrameRejected(f"{what} was refused with NAK {attempts} times; nothing ran")
+        if books:  # one of the copies may have arrived: its answer will tell
+            self.stats.unconfirmed += 1
+            return False
         raise NoAcknowledgement(
             f"{what}: no ACK after {attempts} transmissions ({naks} NAK, T2 {self.t2:g} s)"
         )
@@ -259,6 +289,8 @@ class AckedTransport(Transport):
                     answer = event.byte
                 elif isinstance(event, Frame) and event.valid and answer is None:
                     answer = self.ack  # the peer already answers: it has our frame
+            if answer is None and time.monotonic() >= deadline:
+                return None  # bytes kept coming, none of them an answer
         return answer
 
     def receive(self, deadline: float) -> bytes:
@@ -277,6 +309,8 @@ class AckedTransport(Transport):
                 raise
             for _ in self._events(data):
                 pass
+            if not self._queue:
+                self._expire(deadline)
         return self._queue.popleft()
 
     def _events(self, data: bytes) -> list[Event]:
@@ -322,11 +356,12 @@ class PlainTransport(Transport):
         super().reset()
         self._decoder.reset()
 
-    def send(self, payload: bytes) -> None:
+    def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
         frame = self.framing.encode(payload)
         wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, 1)
         if wire:
             self.link.write(wire)
+        return True
 
     def receive(self, deadline: float) -> bytes:
         while not self._queue:
@@ -340,4 +375,6 @@ class PlainTransport(Transport):
                     self.stats.bad_frames += 1
                 elif isinstance(event, Noise):
                     self.stats.noise_bytes += len(event.raw)
+            if not self._queue:
+                self._expire(deadline)
         return self._queue.popleft()

@@ -7,11 +7,14 @@ terminal's last trace number; an attempt whose answer was lost is resolved by "q
 transaction" (see ``outcomes.identify``) — in ``inquire`` (the Collector's recovery), or
 before the next request on the same terminal, which refuses to start while an earlier
 attempt there cannot be resolved. Void names the payment's trace; refund its reference
-number and date (kept in ``channel_data`` when it was paid).
+number and date (kept in ``channel_data`` when it was paid). A booking request is never
+resent on a lost ACK unless the profile declares a resend key the terminal recognises
+repeats by (``[frame] resend_key``); each booking carries a fresh random value there.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -184,7 +187,7 @@ class MisposChannel(Channel):
             for callback in list(self._watchers):
                 callback(kind, record)
             try:
-                fields = session.exchange(verb, values)
+                fields = session.exchange(verb, {**values, **self._resend_key()})
             except NotSentError as exc:  # refused before anything ran
                 done = replace(attempt, result=Result("not_booked", detail=str(exc)))
                 self._remember(state, done, book)
@@ -196,6 +199,15 @@ class MisposChannel(Channel):
             self._remember(state, done, book)
         assert done.result is not None
         return done.result
+
+    def _resend_key(self) -> dict[str, str]:
+        """A fresh value for the profile's resend key (random: other processes and backends
+        book on the terminal too, and a value they used must not match ours)."""
+        key = self.profile.frame.resend_key
+        if not key:
+            return {}
+        digits = self.profile.fields[key].limit
+        return {key: f"{secrets.randbelow(10**digits):0{digits}d}"}
 
     def _next_void(
         self, book: Book, state: BookState, payment_id: str

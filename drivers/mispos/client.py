@@ -19,7 +19,7 @@ from paychannels.drivers.framing import AckedTransport, PlainTransport, Tamper, 
 from paychannels.drivers.mispos.codec import Fields, decode_fields, encode_fields
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.frame import MisposFraming
-from paychannels.drivers.mispos.profile import Profile, VerbSpec
+from paychannels.drivers.mispos.profile import BOOKING_VERBS, Profile, VerbSpec
 from paychannels.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 from paychannels.links.base import Link
 
@@ -91,8 +91,12 @@ class Session:
         link = self.transport.link
         before = link.written
         try:
-            self.transport.discard_stale()
-            self.transport.send(body)
+            self.transport.discard_stale()  # a booking is not resent on silence (see framing)
+            acknowledged = self.transport.send(
+                body,
+                books=verb.name in BOOKING_VERBS,
+                repeat_safe=bool(self.profile.frame.resend_key),  # the terminal knows repeats
+            )
         except (NotSentError, OutcomeUnknownError):
             raise
         except LinkError as exc:
@@ -105,8 +109,10 @@ class Session:
         try:
             raw = self.transport.receive(deadline)
         except LinkTimeout:
+            unacked = "" if acknowledged else " (nor an ACK: it may have arrived; not resent)"
             raise AnswerTimeout(
                 f"{link.url}: no answer to {verb.name} within {self.client.answer_timeout:g} s"
+                f"{unacked}"
             ) from None
         except LinkError as exc:
             raise OutcomeUnknownError(f"the link failed during {verb.name} ({exc})") from None

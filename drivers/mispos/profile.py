@@ -19,6 +19,7 @@ from pathlib import Path
 from paychannels.reasons import Reason
 
 __all__ = [
+    "BOOKING_VERBS",
     "FORMATS",
     "MANDATORY_VERBS",
     "VERBS",
@@ -38,6 +39,8 @@ __all__ = [
 FORMATS = ("n", "amount", "ans", "text", "card")
 VERBS = ("sale", "void", "refund", "query", "settle", "reprint")
 MANDATORY_VERBS = ("sale", "void", "refund", "query")
+#: verbs that move money: their request frame is never resent on silence (a lost ACK)
+BOOKING_VERBS = ("sale", "void", "refund")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,10 @@ class FrameSpec:
     nak: int = 0x15
     ack_timeout: float = 2.0
     resends: int = 3
+    #: a request field by which the terminal recognises a repeated booking request and
+    #: answers it again without booking (its interface document must say so); with it a
+    #: sale, void or refund whose ACK was lost is resent, carrying the same value. "": none.
+    resend_key: str = ""
 
     @property
     def max_body(self) -> int:

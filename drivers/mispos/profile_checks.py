@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 from paychannels.currencies import currency as find_currency
 from paychannels.drivers.mispos.errors import ProfileError
 from paychannels.drivers.mispos.profile import (
+    BOOKING_VERBS,
     FORMATS,
     MANDATORY_VERBS,
     VERBS,
@@ -46,7 +47,7 @@ _TOP = {"name", "title", "source", "encoding", "currency", "line", "frame", "bod
 _TOP |= {"result", "verbs"}
 _LINE = {"baudrate", "bytesize", "parity", "stopbits", "answer_timeout"}
 _FRAME = {"stx", "etx", "length", "length_size", "length_counts", "lrc", "lrc_seed"}
-_FRAME |= {"acknowledge", "ack", "nak", "ack_timeout", "resends"}
+_FRAME |= {"acknowledge", "ack", "nak", "ack_timeout", "resends", "resend_key"}
 _BODY = {"codec", "tag_size", "length_format", "length_size", "separator"}
 _FIELD = {"tag", "format", "size", "max"}
 _RESULT = {"field", "approved", "reasons", "texts"}
@@ -159,6 +160,7 @@ def loads(text: str, *, source: str = "<profile>") -> Profile:
         result,
         encoding,
     )
+    _check_resend_key(r, frame, verbs)
     return Profile(
         name=r.get(data, ("name",), str),
         title=r.get(data, ("title",), str, ""),
@@ -213,7 +215,24 @@ def _frame(r: _Reader, t: dict[str, Any]) -> FrameSpec:
         nak=r.get(t, (*p, "nak"), int, 0x15, byte),
         ack_timeout=r.get(t, (*p, "ack_timeout"), float, 2.0, _within(0.05, 60)),
         resends=r.get(t, (*p, "resends"), int, 3, _within(0, 9)),
+        resend_key=r.get(t, (*p, "resend_key"), str, ""),
     )
+
+
+def _check_resend_key(r: _Reader, frame: FrameSpec, verbs: dict[str, VerbSpec]) -> None:
+    """A declared resend key must be a number field every booking request carries."""
+    key = frame.resend_key
+    if not key:
+        return
+    for name in BOOKING_VERBS:
+        verb = verbs.get(name)
+        spec = next((f for f in verb.request if f.name == key), None) if verb else None
+        if spec is None:
+            r.fail(
+                ("frame", "resend_key"), f"frame.resend_key {key!r} is not in the {name} request"
+            )
+        if spec.format != "n" or spec.limit < 4:
+            r.fail(("frame", "resend_key"), f"frame.resend_key {key!r} must be digits, 4 or more")
 
 
 def _body(r: _Reader, t: dict[str, Any], frame: FrameSpec) -> BodySpec:

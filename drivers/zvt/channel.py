@@ -6,10 +6,18 @@ a marker is persisted (see ``book``); an attempt whose answer was lost is resolv
 the terminal for its last status information again, never by sending it again — in
 ``inquire`` (the Collector's recovery), or before the next command on the same terminal,
 which refuses to start while an earlier attempt there cannot be resolved.
+
+The receipt echo (TLV ``1F1F``, ``echo=on``) makes the terminal reverse its last payment when
+the echoed number is one behind its own — a payment someone else (the terminal's cloud
+front, another backend) may have booked. It is off by default: the book already settles our
+own lost answers by asking. With ``echo=on`` the channel asks the terminal for its last
+receipt right before each payment and echoes it only if it is the one our book knows; any
+other number proves the terminal is shared, and the echo stays off for this channel.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -46,7 +54,9 @@ from paychannels.status import Status
 
 __all__ = ["ReversalRefused", "TerminalChannel", "TerminalEvent"]
 
+#: runs the command in a session; the int is the receipt to echo (payments), or None
 Run = Callable[[Session, int | None], Exchange]
+log = logging.getLogger("paychannels.drivers.zvt")
 
 
 class ReversalRefused(ChannelError):
@@ -91,6 +101,7 @@ class TerminalChannel(Channel):
         self.lock_timeout = lock_timeout
         self._lock = TerminalLock(url, timeout=lock_timeout)
         self._abort = threading.Event()
+        self._echo = client.config.echo_last_receipt  # off for good once the terminal is shared
         self._seen: _Seen | None = None
         self._watchers: list[Callable[[TerminalEvent], None]] = []
         self.on_close: list[Callable[[], None]] = []
@@ -116,7 +127,7 @@ class TerminalChannel(Channel):
         self._check_currency(payment.amount.currency.code)
         amount = payment.amount.minor
         exchange, result = self._book(
-            ctx, "payment", payment, amount, lambda s, last: s.authorize(amount, last_receipt=last)
+            ctx, "payment", payment, amount, lambda s, echo: s.authorize(amount, last_receipt=echo)
         )
         return self._outcome(result, exchange)
 
@@ -210,14 +221,13 @@ class TerminalChannel(Channel):
                 on_status=self._progress(ctx, record_id if record else None),
                 should_abort=self._abort.is_set,
             ) as session:
-                state, attempt = self._mark(session, book, (record_id, number, kind, amount))
-                before = attempt.before
+                state, attempt, echo = self._mark(session, book, (record_id, number, kind, amount))
                 self._seen = None
                 ctx.crashpoint("channel.before_send")
                 parent = record.parent_id if record is not None else None
                 self._tell("command", record_id, kind, amount=amount, parent_id=parent)
                 try:
-                    exchange = run(session, before)
+                    exchange = run(session, echo)
                 except NotSentError as exc:  # refused or NAKed: provably not executed
                     self._remember(
                         state, replace(attempt, result=Result("not_booked", detail=str(exc)))
@@ -233,8 +243,9 @@ class TerminalChannel(Channel):
 
     def _mark(
         self, session: Session, book: Book, what: tuple[str, int, Kind, int | None]
-    ) -> tuple[BookState, Attempt]:
-        """Settle the book and persist the marker of the attempt about to be sent.
+    ) -> tuple[BookState, Attempt, int | None]:
+        """Settle the book and persist the marker of the attempt about to be sent; with it
+        the receipt to echo (None: no echo).
 
         After a clean command the book is taken from memory and written back with a
         compare-and-set; only when another process wrote in between is it read again.
@@ -243,11 +254,12 @@ class TerminalChannel(Channel):
         state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
         for _ in range(2):
             self._settle(session, state, book)
+            confirmed = what[2] == "payment" and self._echo and self._confirm(session, state)
             before = state.last_receipt if state.synced else None
             attempt = Attempt(*what, before=before, at=book.now())
             state.pending = attempt
             if book.try_save(state):
-                return state, attempt
+                return state, attempt, before if confirmed else None
             self._seen = None  # someone else wrote since: read the book again
             state = book.load()
         raise NotSentError("the terminal book keeps changing under us; nothing was sent")
@@ -265,6 +277,34 @@ class TerminalChannel(Channel):
             raise NotSentError(
                 f"could not check the terminal before sending ({exc}); nothing was sent"
             ) from None
+
+    def _confirm(self, session: Session, state: BookState) -> bool:
+        """Whether the terminal's own last receipt, asked now, is the one the book knows (the
+        only number safe to echo). Another number means something else books on this
+        terminal: the book takes the terminal's, and the echo is off for this channel."""
+        try:
+            info, ok, _ = self._repeat(session)
+        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
+            raise NotSentError(
+                f"could not check the terminal's last receipt before sending ({exc}); "
+                "nothing was sent"
+            ) from None
+        if not ok:
+            return False
+        last = (info.receipt or 0) if info is not None else 0
+        if state.synced and state.last_receipt == last:
+            return True
+        if state.synced:
+            self._echo = False
+            log.warning(
+                "%s: the terminal's last receipt is %s, our book's %s: something else books on "
+                "this terminal, so the receipt echo is off for this channel",
+                self.url,
+                last,
+                state.last_receipt,
+            )
+        state.last_receipt, state.synced = last, True
+        return False
 
     def _resolve(
         self, state: BookState, book: Book, session: Session | None = None

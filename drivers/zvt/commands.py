@@ -19,6 +19,7 @@ from paychannels.drivers.zvt.errors import ZvtProtocolError
 from paychannels.drivers.zvt.tlv import Tlv, find
 
 __all__ = [
+    "BOOKING",
     "AbortCommand",
     "Authorization",
     "Command",
@@ -281,6 +282,8 @@ _COMMANDS: dict[bytes, type[Command]] = {
         LogOff,
     )
 }
+#: commands that book (money, or the day's batch): never sent twice on a lost ACK
+BOOKING = frozenset({Authorization.CODE, Reversal.CODE, Refund.CODE, EndOfDay.CODE})
 #: commands whose first three data bytes are the password (masked in transcripts)
 WITH_PASSWORD = frozenset({b"\x06\x00", b"\x06\x30", b"\x06\x31", b"\x06\x50", b"\x06\x20"})
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 from paychannels.drivers.zvt.apdu import Apdu, decode_apdu
 from paychannels.drivers.zvt.codes import result_meaning
-from paychannels.drivers.zvt.commands import AbortCommand, Command, command_name
+from paychannels.drivers.zvt.commands import BOOKING, AbortCommand, Command, command_name
 from paychannels.drivers.zvt.errors import (
     CommandRefused,
     DialogueBroken,
@@ -127,6 +127,12 @@ class Dialogue:
                 deadline = time.monotonic() + 60 * message.timeout_minutes
             elif isinstance(message, IntermediateStatus | StatusInformation):
                 deadline = time.monotonic() + self.timers.t4
+            elif time.monotonic() >= deadline:  # other messages neither restart T4 nor hold us
+                self.transport.abandon()
+                raise DialogueTimeout(
+                    f"{self._where()}: the terminal accepted {name}, then nothing that restarts "
+                    f"T4 ({self.timers.t4:g} s); the outcome is unknown"
+                )
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -143,7 +149,8 @@ class Dialogue:
         before = link.written
         try:
             self.transport.discard_stale()
-            self.transport.send(command.apdu().encode())
+            apdu = command.apdu()  # a booking is not resent on silence: its 80 00 proves it
+            self.transport.send(apdu.encode(), books=apdu.command in BOOKING)
         except NotSentError:
             raise
         except NoAcknowledgement:

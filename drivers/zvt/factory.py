@@ -73,6 +73,9 @@ def client_from_url(
         raise InvalidURL(
             f"{parsed.raw!r}: currency={shown(parsed.option('currency'))} is not an ISO 4217 code"
         ) from None
+    echo = parsed.option("echo", "off")
+    if echo not in ("on", "off"):
+        raise InvalidURL(f"{parsed.raw!r}: echo={shown(echo)} must be on or off")
     config = ClientConfig(
         password=parse_password(password),
         currency=cur.numeric,
@@ -81,7 +84,7 @@ def client_from_url(
         timers=Timers(parsed.float_option("t3", 5.0), parsed.float_option("t4", 180.0)),
         t1=parsed.float_option("t1", 0.2),
         t2=parsed.float_option("t2", 5.0),
-        echo_last_receipt=parsed.option("echo", "on") != "off",
+        echo_last_receipt=echo == "on",
     )
     link_query = {k: v for k, v in parsed.query.items() if k not in _ZVT}
     port = parsed.port if parsed.port is not None or framing != "tcp" else DEFAULT_PORT

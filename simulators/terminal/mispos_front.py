@@ -62,6 +62,7 @@ class MisposSession:
         self.full_pan = full_pan
         self.tamper = MisposTamper(terminal, profile, hears=lambda: self._mode() == "ok")
         self.transport = make_transport(link, profile, tamper=self.tamper)
+        self._answered: tuple[bytes, bytes] | None = None  # the last booking request, answer
 
     def _mode(self) -> str:
         if not self.terminal.powered:
@@ -107,6 +108,8 @@ class MisposSession:
         kind = KINDS.get(verb.name)
         script: Script | None = None
         tag: str | None = None
+        if kind is not None and self._repeated(raw):
+            return
         if kind is not None:
             amount = fields.get("amount")
             script, tag = t.take(kind, int(amount) if amount else None)
@@ -128,7 +131,21 @@ class MisposSession:
             self.tamper.arm(
                 body, drop=script.has("drop_frame"), corrupt=script.has("corrupt_frame")
             )
+            if self.profile.frame.resend_key:
+                self._answered = (raw, body)
         self.transport.send(body)
+
+    def _repeated(self, raw: bytes) -> bool:
+        """A profile with a resend key: the same booking request again is answered again,
+        never booked twice (what such a terminal's document promises)."""
+        if not self.profile.frame.resend_key or self._answered is None:
+            return False
+        request, answer = self._answered
+        if raw != request:
+            return False
+        self.terminal.note("MIS-POS: a repeated booking request answered again, not booked")
+        self.transport.send(answer)
+        return True
 
     def _fault_after_booking(self, script: Script) -> bool:
         t = self.terminal

@@ -92,6 +92,8 @@ def test_missing_mandatory_verb() -> None:
         (('"51" = "INSUFFICIENT_FUNDS"', '"51" = "BROKE"'), "not one of ours"),
         (('tag = "9F0E"', 'tag = "9F0E00"'), "is not 2 bytes"),
         (("resends = 3", "resends = 3\nretries = 2"), "unknown key 'frame.retries'"),
+        (("resends = 3", 'resends = 3\nresend_key = "batch"'), "is not in the sale request"),
+        (("resends = 3", 'resends = 3\nresend_key = "trans_type"'), "must be digits, 4 or more"),
         (
             (
                 'rc = { tag = "9F14", format = "ans", size = 2 }',

@@ -15,7 +15,10 @@ from types import TracebackType
 
 from paychannels.errors import LinkClosed, LinkError, LinkTimeout
 
-__all__ = ["Link", "deadline_in"]
+__all__ = ["DRAIN_LIMIT", "Link", "deadline_in"]
+
+#: the most ``drain`` reads at once (stale answers are a few hundred bytes)
+DRAIN_LIMIT = 64 * 1024
 
 
 def deadline_in(seconds: float) -> float:
@@ -84,14 +87,16 @@ class Link(ABC):
                 ) from None
         return bytes(buf)
 
-    def drain(self) -> bytes:
-        """Whatever is already waiting to be read, without waiting (stale bytes, leftovers)."""
+    def drain(self, *, limit: int = DRAIN_LIMIT) -> bytes:
+        """Whatever is already waiting to be read, without waiting (stale bytes, leftovers);
+        at most ``limit`` bytes, so a peer that never stops sending cannot keep us here."""
         out = bytearray()
-        while True:
+        while len(out) < limit:
             try:
-                out += self.read(4096, deadline=time.monotonic())
+                out += self.read(min(4096, limit - len(out)), deadline=time.monotonic())
             except LinkTimeout:
-                return bytes(out)
+                break
+        return bytes(out)
 
     @abstractmethod
     def _write(self, data: bytes) -> None:

@@ -9,11 +9,15 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import time
 
 from paychannels.errors import LinkClosed, LinkConnectError, LinkError, LinkTimeout
 from paychannels.links.base import Link, check_failed, remaining
 
 __all__ = ["TcpLink"]
+
+#: seconds a write may wait for a peer that takes nothing (as the serial link's)
+WRITE_TIMEOUT = 10.0
 
 
 class TcpLink(Link):
@@ -72,11 +76,16 @@ class TcpLink(Link):
     def _write(self, data: bytes) -> None:
         assert self._sock is not None
         view = memoryview(data)
+        deadline = time.monotonic() + WRITE_TIMEOUT
         while view:
             try:
                 sent = self._sock.send(view)
             except BlockingIOError:
-                select.select([], [self._sock], [], 5.0)
+                if not select.select([], [self._sock], [], remaining(deadline))[1]:
+                    raise LinkError(
+                        f"{self.url}: write timed out after {WRITE_TIMEOUT:g} s (the peer takes "
+                        "nothing)"
+                    ) from None
                 continue
             except (BrokenPipeError, ConnectionResetError) as exc:
                 self.close()
