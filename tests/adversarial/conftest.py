@@ -8,7 +8,7 @@ from tests.adversarial.harness import REPORTS, Tally
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not REPORTS:
+    if not any(t.trials for t in REPORTS.values()):
         return
     terminalreporter.section("adversarial")
     total = Tally()

@@ -57,12 +57,14 @@ class Tally:
     doubled: int = 0
     phantom: int = 0
     in_doubt: int = 0
+    moved: int = 0  # payments and refunds the device really did (a trial without any proves little)
     problems: list[str] = field(default_factory=list)
 
     def add(self, other: Tally) -> None:
         for name in ("trials", "kills", "payments", "refunds", "lost", "doubled", "phantom"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.in_doubt += other.in_doubt
+        self.moved += other.moved
         self.problems.extend(other.problems)
 
     def line(self) -> str:
@@ -191,7 +193,7 @@ class Trials:
                 "plan": plan,
                 "currency": "CNY",
                 "batch": self.rig_cls.batch,
-                "settle": 20.0,
+                "settle": 10.0,
             }
             if after_write:
                 code = self.run(rig, spec, kill_after=None, kill_on_write=after_write)
@@ -237,6 +239,7 @@ def compare(rig: Rig, db: str, plan: list[dict[str, object]], out: Tally) -> Non
                 out.problems.append(f"{key}: not in the journal at all")
                 continue
             device = rig.taken(record, amount)
+            out.moved += device.charges + device.refunds
             journaled = 1 if record.status is Status.SUCCEEDED else 0
             _judge(out, f"payment {key} ({record.status})", device.charges, journaled, record)
             children = refunds.get(record.id, [])

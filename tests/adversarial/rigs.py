@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from paychannels import Channel, Payment, Record, open_channel
+from paychannels.bankfiles.model import Creditor
+from paychannels.channels.bank import BankBatchChannel
+from paychannels.channels.bank.formats import open_format
 from paychannels.channels.ledger import FileLedger, Ledger, LedgerEntry
 from paychannels.channels.memory import Behaviour, MemoryChannel
 
@@ -304,6 +308,9 @@ class AlipayRig(ProviderRig):
 # -- bank batch debit -----------------------------------------------------------------------------
 
 
+REPLY = "pain.002.001.10"
+
+
 class BankRig(Rig):
     """pain.008 out, pain.002 back through folders; the bank simulator answers in a thread.
 
@@ -316,35 +323,47 @@ class BankRig(Rig):
     batch = True
 
     def start(self) -> Spec:
-        from paychannels.simulators.bank import BankSimulator, Mix
-
         self.exchange = self.root / "exchange"
-        channel = bank_client({"exchange": str(self.exchange)})  # creates the folders
-        outbox, inbox = channel.exchange.outbox, channel.exchange.inbox  # type: ignore[attr-defined]
-        self.sim = BankSimulator(
-            outbox, inbox, state=self.root / "bank", mix=Mix(), reply="pain.002.001.10"
-        )
+        channel = bank_client({"exchange": str(self.exchange)})
+        assert isinstance(channel, BankBatchChannel)
+        channel.exchange.ensure()
+        self._folders = (channel.exchange.outbox, channel.exchange.inbox)
         self._stop = threading.Event()
+        self._up = threading.Event()
         self._thread = threading.Thread(target=self._answer, daemon=True)
         self._thread.start()
+        assert self._up.wait(10), "the bank simulator did not start"
+        self.ledger = sqlite3.connect(self.root / "bank" / "ledger.sqlite")
         return {"rig": self.name, "exchange": str(self.exchange)}
 
     def _answer(self) -> None:
+        """The bank, in its own thread (its ledger connection belongs to it)."""
+        from paychannels.simulators.bank import BankSimulator, Mix
+
+        sim = BankSimulator(*self._folders, state=self.root / "bank", mix=Mix(), reply=REPLY)
+        self._up.set()
         seen: set[str] = set()
-        sim = self.sim
-        while not self._stop.wait(0.02):
-            requests = {p.name for p in sim.inbox.iterdir() if not p.name.startswith(".")}
-            if requests - seen:
-                seen |= requests
-                self.device_wrote("request file")
-            if sim.process_once():
-                self.device_wrote("result file")
+        try:
+            while not self._stop.wait(0.02):
+                requests = {p.name for p in sim.inbox.iterdir() if not p.name.startswith(".")}
+                if requests - seen:
+                    seen |= requests
+                    self.device_wrote("request file")
+                if sim.process_once():
+                    self.device_wrote("result file")
+        finally:
+            sim.close()
 
     def taken(self, payment: Record, amount_minor: int) -> Taken:
-        return Taken(self.sim.charges(payment.id.removeprefix("pay_")), 0)
+        ulid = payment.id.removeprefix("pay_")
+        (n,) = self.ledger.execute(
+            "SELECT COUNT(*) FROM debits WHERE ref LIKE ? AND taken > 0 AND returned IS NULL",
+            (f"{ulid}-%",),
+        ).fetchone()
+        return Taken(int(n), 0)
 
     def stray(self, known: set[str], amounts: set[int]) -> int:
-        rows = self.sim.db.execute(
+        rows = self.ledger.execute(
             "SELECT ref FROM debits WHERE taken > 0 AND returned IS NULL"
         ).fetchall()
         return sum(1 for (ref,) in rows if f"pay_{str(ref).partition('-')[0]}" not in known)
@@ -352,7 +371,7 @@ class BankRig(Rig):
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(5)
-        self.sim.close()
+        self.ledger.close()
 
 
 def _mandate(payment: Payment) -> Mapping[str, str]:
@@ -366,10 +385,6 @@ def _mandate(payment: Payment) -> Mapping[str, str]:
 
 
 def bank_client(spec: Spec) -> Channel:
-    from paychannels.bankfiles.model import Creditor
-    from paychannels.channels.bank import BankBatchChannel
-    from paychannels.channels.bank.formats import open_format
-
     creditor = Creditor(
         name="社保局", account="15050171001234567890", bank="105191000011", msg_prefix="CT"
     )

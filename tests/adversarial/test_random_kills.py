@@ -20,6 +20,7 @@ BACKENDS = ["sqlite", "postgres"]
 def _check(trials: Trials) -> None:
     problems = trials.tally.problems
     assert not problems, "\n".join(problems)
+    assert trials.tally.moved, "the device never moved money: the trials proved nothing"
 
 
 @pytest.mark.slow
