@@ -65,6 +65,9 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("Overflow", "money.py", "_decimal_to_minor"): "item 16: Money(Decimal('1E+999999'))",
     ("OperationalError", "ledger.py", "_conn"): "item 16: bad memory:// paths, raw sqlite3",
     ("ValueError", "postgres.py", "mask_url"): "open_journal('postgresql://:@:65536')",
+    ("ValueError", "xmlread.py", "_refuse_doctype"): "a NUL in a bank file's path",
+    ("LookupError", "roster.py", "_sniff"): "an unknown roster encoding",
+    ("ValueError", "roster.py", "_sniff"): "a roster encoding with a NUL",
 }
 
 
@@ -269,13 +272,15 @@ file_bytes = st.one_of(
 
 
 @BOUNDED
-@given(content=file_bytes)
-def test_roster_readers_on_garbage(content: bytes, in_tmp: Path) -> None:
+@given(
+    content=file_bytes, encoding=st.one_of(st.sampled_from(["auto", "gb18030", "utf-8"]), garbage)
+)
+def test_roster_readers_on_garbage(content: bytes, encoding: str, in_tmp: Path) -> None:
     path = in_tmp / "roster.csv"
     path.write_bytes(content)
-    for item in typed(lambda: list(iter_roster(path))) or []:
+    for item in typed(lambda: list(iter_roster(path, encoding=encoding))) or []:
         assert type(item).__name__ in ("RosterEntry", "RosterProblem")
-    typed(lambda: load_roster(path))
+    typed(lambda: load_roster(path, encoding=encoding))
 
 
 # -- the command line -----------------------------------------------------------------------
@@ -352,12 +357,18 @@ def run_cli(argv: list[str]) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-@BOUNDED
+#: CLI failures of the known defects above ("internal error" lines naming them)
+KNOWN_CLI = ("ValueError: embedded null byte", "LookupError: unknown encoding", "ValueError: Port")
+
+
+@settings(BOUNDED, max_examples=int(os.environ.get("ADVERSARIAL_EXAMPLES", "120")) * 3)
 @given(data=st.data())
 def test_cli_with_arbitrary_arguments(data: st.DataObject, in_tmp: Path) -> None:
     (in_tmp / "garbage.bin").write_bytes(data.draw(file_bytes))
     argv = data.draw(argvs(in_tmp))
     code, err = run_cli(argv)
+    if code == 70 and any(k in err for k in KNOWN_CLI):
+        return
     assert code in EXIT_CODES, f"paychannels {argv}: exit {code}: {err}"
     assert "Traceback" not in err, f"paychannels {argv}: {err}"
 
@@ -434,3 +445,23 @@ def test_impossible_timers_are_refused(option: str) -> None:
 def test_a_postgres_url_with_a_bad_port_is_invalid_url(url: str) -> None:
     with pytest.raises(pc.PaychannelsError):
         pc.open_journal(url)
+
+
+@_xfail(
+    "no item names it (nearest: 16): a NUL in a bank file path makes xmlread open() raise "
+    "ValueError; 'paychannels batch validate' says 'internal error' (exit 70)"
+)
+def test_a_nul_in_a_bank_file_path_is_a_user_error() -> None:
+    code, err = run_cli(["batch", "validate", "a\x00b.xml"])
+    assert code == 2, err
+
+
+@_xfail(
+    "no item names it: an unknown --encoding (iter_roster(encoding=...)) raises LookupError "
+    "from roster._sniff; 'paychannels reconcile --encoding zzz' says 'internal error'"
+)
+def test_an_unknown_roster_encoding_is_a_roster_error(in_tmp: Path) -> None:
+    path = in_tmp / "roster.csv"
+    path.write_text("payer_id,name,amount,reference\n", encoding="utf-8")
+    with pytest.raises(pc.PaychannelsError):
+        list(iter_roster(path, encoding="zzz"))
