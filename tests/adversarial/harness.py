@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BASE_SEED = int(os.environ.get("ADVERSARIAL_SEED", "20261207"))
 TRIALS = int(os.environ.get("ADVERSARIAL_TRIALS", "2"))
 #: how many of the device's first writes of money each rig is killed right after, in turn
-WRITES = int(os.environ.get("ADVERSARIAL_WRITES", "4"))
+WRITES = int(os.environ.get("ADVERSARIAL_WRITES", "3"))
 RUN_TIMEOUT = 120.0
 _NO_MONEY = (Status.DECLINED, Status.NOT_SENT, Status.CANCELLED, Status.EXPIRED)
 _IN_DOUBT = (Status.UNKNOWN, Status.NEEDS_ATTENTION, Status.DISPATCHED, Status.PENDING)
@@ -120,9 +120,16 @@ class Trials:
     # -- one backend run -------------------------------------------------------------------
 
     def run(
-        self, rig: Rig, spec: dict[str, object], *, kill_after: float | None, kill_on_write: int
+        self,
+        rig: Rig,
+        spec: dict[str, object],
+        *,
+        kill_after: float | None,
+        kill_on_write: int,
+        write_delay: float = 0.0,
     ) -> int:
-        """One backend process; killed ``kill_after`` s after ready or at the n-th write."""
+        """One backend process; killed ``kill_after`` s after ready, or ``write_delay`` s
+        after the device's n-th write (at once: before the device even answers)."""
         path = self.tmp / f"spec-{time.monotonic_ns()}.json"
         if kill_on_write and type(rig).device_in_backend:
             spec = {**spec, "channel": rig.kill_after_writes(spec["channel"], kill_on_write)}
@@ -140,7 +147,11 @@ class Trials:
 
         def on_write(_what: str) -> None:
             writes[0] += 1
-            if writes[0] == kill_on_write:
+            if writes[0] != kill_on_write:
+                return
+            if write_delay:
+                threading.Timer(write_delay, lambda: _kill(proc)).start()
+            else:
                 os.kill(proc.pid, signal.SIGKILL)
 
         if kill_on_write and not type(rig).device_in_backend:
@@ -177,7 +188,15 @@ class Trials:
 
     # -- one trial -----------------------------------------------------------------------------
 
-    def trial(self, db: str, name: str, *, payments: int = 5, after_write: int = 0) -> Tally:
+    def trial(
+        self,
+        db: str,
+        name: str,
+        *,
+        payments: int = 5,
+        after_write: int = 0,
+        write_delay: float = 0.0,
+    ) -> Tally:
         """One trial (see the module docstring); its figures, also added to the test's."""
         seed = seed_of(f"{self.test_id}:{name}")
         rng = random.Random(seed)
@@ -196,7 +215,13 @@ class Trials:
                 "settle": 10.0,
             }
             if after_write:
-                code = self.run(rig, spec, kill_after=None, kill_on_write=after_write)
+                code = self.run(
+                    rig,
+                    spec,
+                    kill_after=None,
+                    kill_on_write=after_write,
+                    write_delay=rng.uniform(0.0, write_delay),
+                )
                 result.kills += code == -signal.SIGKILL
             else:
                 for _ in range(rng.choice([1, 1, 2])):

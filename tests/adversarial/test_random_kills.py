@@ -65,3 +65,17 @@ def test_kill_right_after_device_writes(
             trials.trial(db, f"write{n}", payments=3, after_write=n)
     assert trials.tally.kills >= 1, "no device write was reached"
     _check(trials)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_bank_kills_around_ingesting_result_files(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The bank's 2nd file write is its result file: kill within 0.3 s, while the backend
+    polls, reads and applies it (and moves it aside)."""
+    trials = Trials(request.node.name, "bank", tmp_path)
+    for i in range(TRIALS + 1):
+        with journal_url(backend, tmp_path, f"i{i}") as db:
+            trials.trial(db, f"ingest{i}", payments=4, after_write=2, write_delay=0.3)
+    _check(trials)
