@@ -29,8 +29,8 @@ from paychannels.channels.bank.formats import open_format
 from paychannels.channels.ledger import FileLedger, Ledger, LedgerEntry
 from paychannels.channels.memory import Behaviour, MemoryChannel
 
-#: amounts (minor units) that devices decline, and that the memory device charges but whose
-#: answer it loses; every other amount is approved
+#: amounts (minor units) that devices decline, and that they charge but whose answer is
+#: lost (memory, terminals); every other amount is approved
 DECLINED = range(5000, 6000)
 LOST_REPLY = range(6000, 7000)
 
@@ -171,9 +171,10 @@ class TerminalRig(Rig):
         from paychannels.simulators.terminal import Rule, Script, TerminalSimulator
 
         sim = TerminalSimulator(password=int(self.PASSWORD), ack_timeout=1.0, t2=0.3)
-        sim.terminal.scripts.rules.append(
-            Rule(Script(outcome="decline"), "payment", DECLINED.start, DECLINED.stop - 1)
-        )
+        rules = sim.terminal.scripts.rules
+        rules.append(Rule(Script(outcome="decline"), "payment", DECLINED.start, DECLINED.stop - 1))
+        lost = Script(faults=frozenset({"disconnect_after_approval"}))  # booked, answer lost
+        rules.append(Rule(lost, "payment", LOST_REPLY.start, LOST_REPLY.stop - 1))
         sim.terminal.journal.watchers.append(lambda txn: self.device_wrote(txn.kind))
         self.sim = sim
         return sim
