@@ -229,15 +229,16 @@ class Trials:
                     result.kills += self.run(rig, spec, kill_after=delay, kill_on_write=0) != 0
             assert self.run(rig, spec, kill_after=None, kill_on_write=0) == 0
             compare(rig, db, plan, result)
+        except AssertionError as exc:  # a backend that failed or hung: say how to replay it
+            raise AssertionError(f"{self._replay(name, seed)}: {exc}") from None
         finally:
             rig.stop()
-        if result.problems:
-            result.problems = [
-                f"{self.test_id} trial {name} (seed {seed}, ADVERSARIAL_SEED={BASE_SEED}): {p}"
-                for p in result.problems
-            ]
+        result.problems = [f"{self._replay(name, seed)}: {p}" for p in result.problems]
         self.tally.add(result)
         return result
+
+    def _replay(self, name: str, seed: int) -> str:
+        return f"{self.test_id} trial {name} (seed {seed}; replay: ADVERSARIAL_SEED={BASE_SEED})"
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
