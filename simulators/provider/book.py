@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -87,6 +88,9 @@ class Book:
         self._lock = threading.RLock()
         #: order queries received, by order number (both providers)
         self.queries: Counter[str] = Counter()
+        #: called with ("pay" | "refund", order) right after money moved: the adversarial
+        #: tests kill the merchant's process at the moment the provider wrote its truth
+        self.watchers: list[Callable[[str, Order], None]] = []
 
     @property
     def lock(self) -> threading.RLock:
@@ -147,6 +151,7 @@ class Book:
             order.status = OrderStatus.PAID
             order.paid_at = when
             order.charges += 1
+            self._wrote("pay", order)
             return order
 
     def close(self, provider: str, number: str) -> Order:
@@ -175,6 +180,7 @@ class Book:
                 refund_no, amount_minor, "50" + _trade_no(provider)[-24:], datetime.now(UTC)
             )
             order.refunds[refund_no] = entry
+            self._wrote("refund", order)
             return entry
 
     def find_refund(self, provider: str, refund_no: str) -> tuple[Order, RefundEntry] | None:
@@ -199,6 +205,10 @@ class Book:
         """How much was given back for an order number, any provider."""
         with self._lock:
             return sum(o.refunded_minor for o in self._orders.values() if o.number == number)
+
+    def _wrote(self, what: str, order: Order) -> None:
+        for watcher in list(self.watchers):
+            watcher(what, order)
 
     def _need(self, provider: str, number: str) -> Order:
         order = self._orders.get((provider, number))

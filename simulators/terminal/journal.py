@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,9 @@ class SimJournal:
     last_receipt: int = 0
     last_trace: int = 0
     batch: int = 1
+    #: called with each transaction right after it is booked or reversed (and saved): the
+    #: adversarial tests kill the ECR's process at the moment the terminal wrote its truth
+    watchers: list[Callable[[SimTxn], None]] = field(default_factory=list)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @classmethod
@@ -78,6 +82,7 @@ class SimJournal:
             )
             self.txns.append(txn)
             self._save()
+            self._wrote(txn)
             return txn
 
     def last(self) -> SimTxn | None:
@@ -118,6 +123,7 @@ class SimJournal:
             txn.reversed = True
             txn.reversed_implicitly = implicitly
             self._save()
+            self._wrote(txn)
 
     def batch_txns(self) -> list[SimTxn]:
         with self._lock:
@@ -152,6 +158,10 @@ class SimJournal:
                 "last_trace": self.last_trace,
                 "batch": self.batch,
             }
+
+    def _wrote(self, txn: SimTxn) -> None:
+        for watcher in list(self.watchers):
+            watcher(txn)
 
     def _save(self) -> None:
         if self.path is None:

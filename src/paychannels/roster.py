@@ -196,7 +196,12 @@ def _sniff(path: Path, encoding: str) -> tuple[str, bool]:
     in chunks: a county roster is never in memory twice."""
     tried = ["utf-8-sig", "gb18030"] if encoding == "auto" else [encoding]
     for name in tried:
-        decoder = codecs.getincrementaldecoder(name)()
+        try:
+            decoder = codecs.getincrementaldecoder(name)()
+        except (LookupError, ValueError):  # unknown, or no name at all ("utf\x00")
+            raise RosterError(
+                [RosterProblem(path.name, 0, "-", f"{name!r} is not an encoding")]
+            ) from None
         padded = False
         fed = 0
         try:
@@ -209,9 +214,9 @@ def _sniff(path: Path, encoding: str) -> tuple[str, bool]:
         except UnicodeDecodeError as exc:
             where = fed - len(exc.object) + exc.start
             continue
-        except LookupError:
+        except UnicodeError:  # a codec that reads no text at all ("undefined", "idna")
             raise RosterError(
-                [RosterProblem(path.name, 0, "-", f"{name!r} is not an encoding")]
+                [RosterProblem(path.name, 0, "-", f"{name!r} is not a text encoding")]
             ) from None
         return name, padded or _SPACE.search(text) is not None
     with path.open("rb") as fh:
