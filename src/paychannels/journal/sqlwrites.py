@@ -28,6 +28,7 @@ from paychannels.journal.base import (
 )
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
+from paychannels.journal.text import storable, storable_json
 from paychannels.models import Event, Record, trusted
 from paychannels.reports import ResultRow
 from paychannels.status import OPEN_STATUSES, Status
@@ -44,6 +45,12 @@ def _one(tx: Tx, sql: str, params: Sequence[Any]) -> Row:
     row = tx.one(sql, params)
     assert row is not None
     return row
+
+
+#: columns that name things (looked up as given): refused upstream when malformed, never escaped
+_IDENTITY = frozenset(
+    {"id", "idempotency_key", "payer_id", "reference", "parent_id", "channel", "fingerprint"}
+)
 
 
 class _Raced(Exception):
@@ -282,7 +289,9 @@ class SqlWrites(SqlBase):
         if isinstance(value, StrEnum):
             return value.value
         if column in ("channel_data", "request_json"):
-            return dumps(value)
+            return dumps(storable_json(value))
+        if isinstance(value, str) and column not in _IDENTITY:
+            return storable(value)  # free text from channels; identities are never rewritten
         return value
 
     def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
@@ -324,7 +333,7 @@ class SqlWrites(SqlBase):
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
                 spec.to_status.value if spec.to_status else None,
-                dumps(spec.data),
+                dumps(storable_json(spec.data)),
             )
             for rid, at, spec in specs
         ]
