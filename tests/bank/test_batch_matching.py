@@ -194,3 +194,37 @@ def test_a_refused_file_does_not_hold_up_the_files_after_it(setup: Setup) -> Non
         "B_BROKEN.xml",
     ]
     assert list(setup.ch.exchange.inbox.iterdir()) == []
+
+
+def test_a_text_result_named_for_file_a_with_rows_of_file_b_is_quarantined(
+    tmp_path: Path,
+) -> None:
+    from paychannels.simulators.bank import BankSimulator, Mix
+
+    ch = BankBatchChannel(
+        tmp_path / "x",
+        format=open_format("ccb-pipe"),
+        creditor=CREDITOR,
+        limits=Limits(rows_per_file=2),
+    )
+    with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock()) as col:
+        col.add_channel("bank", ch)
+        col.collect_many([bank_request(i) for i in range(4)], channel="bank")
+        col.poll("bank")
+        sent = sorted(p.name for p in ch.exchange.outbox.iterdir())
+        msg_a, msg_b = (name.removeprefix("DK").removesuffix(".txt") for name in sent)
+        sim = BankSimulator(
+            ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix()
+        )
+        sim.process_once()
+        sim.close()
+        answer_a = ch.exchange.inbox / f"DK{msg_a}_HP.txt"
+        answer_b = ch.exchange.inbox / f"DK{msg_b}_HP.txt"
+        # the bank's answer for B, relabelled (name and totals line) as the answer for A
+        forged = answer_b.read_bytes().replace(msg_b.encode(), msg_a.encode())
+        answer_b.unlink()
+        answer_a.write_bytes(forged)
+        [report] = col.poll("bank").reports
+        assert report.error and msg_a in report.error and "is not in" in report.error
+        assert col.journal.count_by_status() == {Status.PENDING: 4}
+        assert (ch.exchange.quarantine / answer_a.name).exists()

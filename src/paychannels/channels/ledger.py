@@ -193,7 +193,7 @@ class FileLedger:
 
 
 def _values(entry: LedgerEntry) -> tuple[str | int, ...]:
-    return astuple(entry)  # type: ignore[no-any-return]
+    return astuple(entry)
 
 
 def _ledger_error(path: Path, exc: sqlite3.Error) -> ChannelError:

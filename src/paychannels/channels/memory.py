@@ -223,12 +223,12 @@ class MemoryChannel(Channel):
             return self._outcome(entry)
         if behaviour is Behaviour.LOSE_REQUEST:
             raise OutcomeUnknownError("refund request sent, no answer")
-        entry = self.ledger.refund(payment.id, self._entry(refund, Behaviour.APPROVE))
-        if entry is None:  # voided meanwhile, by another process
+        given = self.ledger.refund(payment.id, self._entry(refund, Behaviour.APPROVE))
+        if given is None:  # voided meanwhile, by another process
             return Outcome.declined(Reason.TRANSACTION_FORBIDDEN, "no succeeded payment to refund")
         if behaviour in (Behaviour.LOSE_REPLY, Behaviour.GARBLE_REPLY):
             raise OutcomeUnknownError("refund done on the device, the answer was lost")
-        return self._outcome(entry)
+        return self._outcome(given)
 
     def describe(self) -> str:
         path = getattr(self.ledger, "path", None)
