@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, DecimalException
 from typing import Any, SupportsIndex
 
 from pydantic import GetCoreSchemaHandler
@@ -24,6 +24,9 @@ _DECIMAL_RE = re.compile(r"^([+-]?)([0-9]+)(?:\.([0-9]+))?\Z")
 # Grouping commas in people's input ("1,380.00") are accepted only with whole groups of three.
 _GROUPED_RE = re.compile(r"^[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$")
 MAX_MINOR = 10**18 - 1  # fits a signed 64-bit column and 18 ISO 20022 digits
+_MAX_DIGITS = 40  # far beyond MAX_MINOR in any currency; longer digit runs are refused unread
+# a private context: no global decimal setting can make scaling raise or round
+_EXACT = Context(prec=60, Emax=10**6, Emin=-(10**6), traps=[])
 
 
 class Money:
@@ -50,7 +53,7 @@ class Money:
         """Build from minor units: ``Money.of_minor(38000, "CNY")`` is ¥380.00."""
         if isinstance(minor, bool) or not isinstance(minor, int):
             raise TypeError(f"minor units must be an int, not {type(minor).__name__}")
-        _check_range(minor)
+        _check_range(minor, minor)
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_currency", currency(currency_code))
         object.__setattr__(obj, "_minor", minor)
@@ -85,14 +88,16 @@ class Money:
             and currency_code is not None
             and currency(code) != currency(currency_code)
         ):
-            raise CurrencyMismatch(f"{text!r} is in {code}, expected {currency(currency_code)}")
+            raise CurrencyMismatch(
+                f"{_shown(text)} is in {code}, expected {currency(currency_code)}"
+            )
         chosen = code if code is not None else currency_code
         if chosen is None:
-            raise InvalidAmount(f"{text!r} names no currency; pass one")
+            raise InvalidAmount(f"{_shown(text)} names no currency; pass one")
         if _GROUPED_RE.match(raw):
             raw = raw.replace(",", "")
         if sign and raw[:1] in ("-", "+"):
-            raise InvalidAmount(f"{text!r} has two signs")
+            raise InvalidAmount(f"{_shown(text)} has two signs")
         return cls(sign + raw, chosen)
 
     # -- accessors ------------------------------------------------------------------------
@@ -270,9 +275,19 @@ def _coerce(value: object) -> Money:
     raise ValueError(f"expected Money, not {type(value).__name__}")
 
 
-def _check_range(minor: int) -> None:
+def _shown(value: object) -> str:
+    """A value for an error message: ``repr``, shortened (a 5,000-digit amount is named, not
+    echoed; a huge int is never turned into text, which Python itself refuses)."""
+    if isinstance(value, int) and value.bit_length() > 200:
+        return f"an integer of about {int(value.bit_length() * 0.30103)} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}…({len(text)} characters)"
+
+
+def _check_range(minor: int, shown: object = None) -> None:
     if abs(minor) > MAX_MINOR:
-        raise InvalidAmount(f"amount of {minor} minor units is beyond the supported 18 digits")
+        what = _shown(minor if shown is None else shown)
+        raise InvalidAmount(f"{what} is beyond the supported 18 digits of minor units")
 
 
 def _to_minor(amount: object, cur: Currency) -> int:
@@ -285,7 +300,7 @@ def _to_minor(amount: object, cur: Currency) -> int:
         raise TypeError("Money amount must be a decimal string, Decimal or int, not bool")
     if isinstance(amount, int):
         minor: int = amount * 10**cur.exponent
-        _check_range(minor)
+        _check_range(minor, amount)
         return minor
     if isinstance(amount, Decimal):
         return _decimal_to_minor(amount, cur, repr(amount))
@@ -294,21 +309,23 @@ def _to_minor(amount: object, cur: Currency) -> int:
         match = _DECIMAL_RE.match(text)
         if match is None:
             raise InvalidAmount(
-                f"{amount!r} is not a decimal amount (expected digits with an optional "
-                f"'.' and at most {cur.exponent} decimals, e.g. '380.00')"
+                f"{_shown(amount)} is not a decimal amount (expected ASCII digits with an "
+                f"optional '.' and at most {cur.exponent} decimals, e.g. '380.00')"
             )
         sign, whole, frac = match.group(1), match.group(2), match.group(3) or ""
         if len(frac) > cur.exponent:
             extra = frac[cur.exponent :]
             if extra.strip("0"):
                 raise InvalidAmount(
-                    f"{amount!r} has more decimals than {cur.code} allows ({cur.exponent})"
+                    f"{_shown(amount)} has more decimals than {cur.code} allows ({cur.exponent})"
                 )
             frac = frac[: cur.exponent]
+        if len(whole.lstrip("0")) > _MAX_DIGITS:
+            _check_range(MAX_MINOR + 1, amount)
         minor = int(whole + frac.ljust(cur.exponent, "0"))
         if sign == "-":
             minor = -minor
-        _check_range(minor)
+        _check_range(minor, amount)
         return minor
     raise TypeError(
         f"Money amount must be a decimal string, Decimal or int, not {type(amount).__name__}"
@@ -316,15 +333,24 @@ def _to_minor(amount: object, cur: Currency) -> int:
 
 
 def _decimal_to_minor(value: Decimal, cur: Currency, shown: str) -> int:
+    """Exact, whatever the value's exponent or the thread's decimal context: the magnitude is
+    judged from the digits and exponent before anything is computed."""
+    shown = _shown(value) if len(shown) > 40 else shown
     if not value.is_finite():
         raise InvalidAmount(f"{shown} is not a finite amount")
+    if value.is_zero():
+        return 0
+    if value.adjusted() + cur.exponent > _MAX_DIGITS:
+        raise InvalidAmount(f"{shown} is beyond the supported 18 digits of minor units")
+    if value.adjusted() + cur.exponent < -1:
+        raise InvalidAmount(f"{shown} has more decimals than {cur.code} allows ({cur.exponent})")
     try:
-        scaled = value.scaleb(cur.exponent)
-        integral = scaled.to_integral_value()
-    except InvalidOperation as exc:  # pragma: no cover - only with absurd exponents
+        scaled = value.scaleb(cur.exponent, context=_EXACT)
+        integral = scaled.to_integral_value(context=_EXACT)
+    except DecimalException as exc:  # pragma: no cover - bounded above
         raise InvalidAmount(f"{shown} cannot be represented in {cur.code}") from exc
     if integral != scaled:
         raise InvalidAmount(f"{shown} has more decimals than {cur.code} allows ({cur.exponent})")
     minor = int(integral)
-    _check_range(minor)
+    _check_range(minor, value)
     return minor

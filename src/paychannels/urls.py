@@ -44,29 +44,27 @@ class ParsedURL:
         """A query option as text."""
         return self.query.get(name, default)
 
-    def int_option(self, name: str, default: int) -> int:
-        """A query option that must be a whole number."""
+    def int_option(self, name: str, default: int, *, minimum: int = 0, maximum: int = 10**9) -> int:
+        """A query option that must be a whole number within ``minimum..maximum``."""
         value = self.query.get(name)
         if value is None:
             return default
         try:
-            return int(value)
-        except ValueError:
-            raise InvalidURL(
-                f"{self.raw!r}: option {name}={shown(value)} must be a whole number"
-            ) from None
+            return int(_number(value, minimum, maximum, whole=True))
+        except ValueError as exc:
+            raise InvalidURL(f"{self.raw!r}: option {name}={shown(value)} must be {exc}") from None
 
-    def float_option(self, name: str, default: float) -> float:
-        """A query option that must be a number (seconds, for example)."""
+    def float_option(
+        self, name: str, default: float, *, minimum: float = 0.0, maximum: float = 86_400.0
+    ) -> float:
+        """A query option that must be a number (seconds, for example) within the range."""
         value = self.query.get(name)
         if value is None:
             return default
         try:
-            return float(value)
-        except ValueError:
-            raise InvalidURL(
-                f"{self.raw!r}: option {name}={shown(value)} must be a number"
-            ) from None
+            return float(_number(value, minimum, maximum, whole=False))
+        except ValueError as exc:
+            raise InvalidURL(f"{self.raw!r}: option {name}={shown(value)} must be {exc}") from None
 
     def check_options(self, allowed: set[str], form: str) -> None:
         """Refuse query options the opener does not know, naming the expected form."""
@@ -84,6 +82,21 @@ class ParsedURL:
         if port is None:
             raise InvalidURL(f"{self.raw!r} names no port; expected {form}")
         return self.host, port
+
+
+_NUMBER = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,9})?")  # [0-9]: ASCII; no exponent, nan or inf
+
+
+def _number(text: str, minimum: float, maximum: float, *, whole: bool) -> float | int:
+    """The one rule for numeric options of every driver: plain ASCII decimal, finite, in
+    range. ``ValueError`` says what the value must be."""
+    kind = "a whole number" if whole else "a number"
+    if not _NUMBER.fullmatch(text) or (whole and "." in text):
+        raise ValueError(f"{kind} from {minimum:g} to {maximum:g}")
+    value = int(text) if whole else float(text)
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{kind} from {minimum:g} to {maximum:g}")
+    return value
 
 
 def parse_url(url: str, *, what: str = "URL", form: str = "scheme://host:port/path") -> ParsedURL:

@@ -57,15 +57,10 @@ def _outside() -> set[str]:
     return {*os.listdir("/"), *os.listdir(ROOT), *os.listdir(Path.home())}
 
 
-#: defects already filed as items of issue 11 (or described in the report), by where the
-#: untyped exception comes from: (type name, file, function). The properties let these
-#: through so that they keep guarding everything else; each has a strict-xfail test below.
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("ValueError", "money.py", "_to_minor"): "item 16: Money('9' * 5000) is a ValueError",
-    ("Overflow", "money.py", "_decimal_to_minor"): "item 16: Money(Decimal('1E+999999'))",
-    ("OperationalError", "ledger.py", "_conn"): "item 16: bad memory:// paths, raw sqlite3",
-    ("ValueError", "xmlread.py", "_refuse_doctype"): "a NUL in a bank file's path",
-}
+#: defects known and not yet fixed, by where the untyped exception comes from: (type name,
+#: file, function). The properties let these through so that they keep guarding everything
+#: else; each needs a strict-xfail test of its own. None is open today.
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 def _known(exc: BaseException) -> str | None:
@@ -401,32 +396,24 @@ def test_the_strategies_reach_each_command() -> None:
     assert {p[0] for p in COMMANDS} >= {"batch", "journal", "notice", "reconcile", "terminal"}
 
 
-# -- the known defects, each proven on its own (they turn red once fixed: drop the mark) ---------
+# -- the defects these properties found, each proven on its own ----------------------------------
 
 
-def _xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-@_xfail("issue 11 item 16: Money('9' * 5000) raises ValueError (int digit limit), untyped")
 def test_money_of_a_huge_digit_string_is_invalid_amount() -> None:
     with pytest.raises(pc.InvalidAmount):
         pc.Money("9" * 5000, "CNY")
 
 
-@_xfail("issue 11 item 16: Money(Decimal('1E+999999')) raises decimal.Overflow, untyped")
 def test_money_of_a_huge_exponent_is_invalid_amount() -> None:
     with pytest.raises(pc.InvalidAmount):
         pc.Money(Decimal("1E+999999"), "CNY")
 
 
-@_xfail("issue 11 item 16: memory:// in a missing folder raises sqlite3.OperationalError")
 def test_memory_ledger_in_a_missing_folder_is_invalid_url(in_tmp: Path) -> None:
     with pytest.raises(pc.PaychannelsError):
         pc.open_channel(f"memory://{in_tmp}/missing/ledger.sqlite")
 
 
-@_xfail("issue 11 item 16: t3=nan, t4=-1, lock_timeout=nan are accepted")
 @pytest.mark.parametrize("option", ["t3=nan", "t4=-1", "lock_timeout=nan"])
 def test_impossible_timers_are_refused(option: str) -> None:
     with pytest.raises(pc.InvalidURL):
@@ -439,10 +426,6 @@ def test_a_postgres_url_with_a_bad_port_is_invalid_url(url: str) -> None:
         pc.open_journal(url)
 
 
-@_xfail(
-    "no item names it (nearest: 16): a NUL in a bank file path makes xmlread open() raise "
-    "ValueError; 'paychannels batch validate' says 'internal error' (exit 70)"
-)
 def test_a_nul_in_a_bank_file_path_is_a_user_error() -> None:
     code, err = run_cli(["batch", "validate", "a\x00b.xml"])
     assert code == 2, err

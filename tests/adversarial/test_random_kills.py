@@ -38,10 +38,7 @@ def test_random_kills(
 
 
 #: defects owned by other items of issue 11: the test stays, and turns red once they are fixed
-KNOWN = {
-    "memory": "issue 11 item 7: the memory device gives money back and records the refund "
-    "in two writes; killed between them, recovery finds no refund and the retry refunds again",
-}
+KNOWN: dict[str, str] = {}
 
 
 def _rigs(known: dict[str, str]) -> list[object]:

@@ -58,7 +58,7 @@ def test_pain002_v10_unknown_codes_are_accepted_and_batch_statuses_read() -> Non
     assert t["E2E-NEW"].outcome == "unknown" and t["E2E-NEW"].code == "XYZ1"
     assert t["E2E-ZZ99"].reason == "ZZ99"
     assert t["E2E-ACSP"].outcome == "pending"
-    batch = [i for i in items if isinstance(i, Statement) and i.batch_id]
+    batch = [i for i in items if isinstance(i, Statement) and i.batch_id and i.code]
     assert [(b.batch_id, b.outcome, b.reason) for b in batch] == [
         ("KYQ20260302000002-002", "failed", "AM17")
     ]

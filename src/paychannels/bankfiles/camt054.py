@@ -18,7 +18,15 @@ from typing import Any
 
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.results import BatchBooking, FileHeader, Outcome, TxResult
-from paychannels.bankfiles.xmlread import Element, amount_minor, child_text, events, local, release
+from paychannels.bankfiles.xmlread import (
+    Element,
+    amount_minor,
+    child_text,
+    count_text,
+    events,
+    local,
+    release,
+)
 from paychannels.currencies import currency
 from paychannels.errors import UnknownCurrency
 
@@ -95,6 +103,15 @@ def _tx(path: Path, elem: Element, entry: _Entry) -> TxResult:
         if booked is None:
             raise BankFileError(path, f"no amount for {ref}", line=line, where="TxDtls")
     ccy = (booked or asked or entry.amount or (None, None))[1]
+    # which request file and batch the debit is said to belong to: its own references, else
+    # the batch details of its entry (checked against what we sent, never taken on trust)
+    btch = _find(elem.getparent(), "Btch")
+    batch_of = child_text(elem, "Refs", "PmtInfId") or (
+        child_text(btch, "PmtInfId") if btch is not None else None
+    )
+    msg_of = child_text(elem, "Refs", "MsgId") or (
+        child_text(btch, "MsgId") if btch is not None else None
+    )
     return TxResult(
         ref=ref,
         code=entry.status + ("/RTRN" if rtr is not None else ""),
@@ -104,8 +121,8 @@ def _tx(path: Path, elem: Element, entry: _Entry) -> TxResult:
         requested_minor=asked[0] if asked else None,
         taken_minor=booked[0] if booked and outcome == "succeeded" else None,
         currency=ccy,
-        batch_id=child_text(elem, "Refs", "PmtInfId"),
-        original_msg_id=child_text(elem, "Refs", "MsgId"),
+        batch_id=batch_of,
+        original_msg_id=msg_of,
         line=line,
     )
 
@@ -129,9 +146,8 @@ def read_camt054(path: Path) -> Iterator[FileHeader | TxResult | BatchBooking]:
             yield FileHeader("camt.054", child_text(elem, "MsgId"), None, line=elem.sourceline or 0)
             header_done = True
         elif name == "TxDtls":
-            details = elem.getparent()
-            ntry = details.getparent()
-            entry = _entry(path, entries, ntry)
+            details = _placed(path, elem, "NtryDtls")
+            entry = _entry(path, entries, _placed(path, details, "Ntry"))
             entry.transactions += 1
             details_with_tx[id(details)] = details
             yield _tx(path, elem, entry)
@@ -139,7 +155,7 @@ def read_camt054(path: Path) -> Iterator[FileHeader | TxResult | BatchBooking]:
             continue
         elif name == "NtryDtls":
             if id(elem) not in details_with_tx:
-                booking = _booking(path, elem, _entry(path, entries, elem.getparent()))
+                booking = _booking(path, elem, _entry(path, entries, _placed(path, elem, "Ntry")))
                 if booking is not None:
                     yield booking
             details_with_tx.pop(id(elem), None)
@@ -148,6 +164,20 @@ def read_camt054(path: Path) -> Iterator[FileHeader | TxResult | BatchBooking]:
         release(elem, same_only=name != "GrpHdr")
     if not header_done:
         raise BankFileError(path, "no GrpHdr: this is not a complete camt.054 notification")
+
+
+def _placed(path: Path, elem: Element, parent: str) -> Element:
+    """The parent an element must have (``TxDtls`` in ``NtryDtls`` in ``Ntry``), or an error
+    naming the line: a detail outside its entry has no direction or status to read."""
+    up = elem.getparent()
+    if up is None or not isinstance(up.tag, str) or local(up.tag) != parent:
+        raise BankFileError(
+            path,
+            f"{local(str(elem.tag))} outside a {parent}",
+            line=elem.sourceline or 0,
+            where=local(str(elem.tag)),
+        )
+    return up
 
 
 def _entry(path: Path, entries: dict[int, tuple[Element, _Entry]], ntry: Element) -> _Entry:
@@ -164,15 +194,11 @@ def _booking(path: Path, details: Element, entry: _Entry) -> BatchBooking | None
     total: Any = _amount(path, _find(btch, "TtlAmt")) or entry.amount
     if total is None:
         raise BankFileError(path, "batch booking without an amount", line=btch.sourceline or 0)
-    count_text = child_text(btch, "NbOfTxs")
-    if count_text is not None and not count_text.isdigit():
-        raise BankFileError(
-            path, f"NbOfTxs {count_text!r} is not a number", line=btch.sourceline or 0
-        )
+    count = count_text(path, btch, child_text(btch, "NbOfTxs"), "NbOfTxs")
     return BatchBooking(
         original_msg_id=child_text(btch, "MsgId"),
         batch_id=child_text(btch, "PmtInfId"),
-        count=int(count_text) if count_text else None,
+        count=count,
         sum_minor=total[0],
         currency=total[1],
         outcome=entry.outcome(False),

@@ -9,11 +9,21 @@ list): an unknown one is reported as outcome ``unknown``, never guessed.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.results import FileHeader, Outcome, Statement, TxResult
-from paychannels.bankfiles.xmlread import Element, amount_minor, child_text, events, local, release
+from paychannels.bankfiles.xmlread import (
+    Element,
+    amount_minor,
+    child_text,
+    count_text,
+    decimal_text,
+    events,
+    local,
+    release,
+)
 from paychannels.currencies import currency
 from paychannels.errors import UnknownCurrency
 
@@ -49,11 +59,22 @@ def _reason(elem: Element) -> tuple[str | None, str | None]:
     return code, info
 
 
-def _statement(elem: Element, msg_id: str | None, batch: str | None, tag: str) -> Statement:
+def _figures(path: Path, elem: Element) -> tuple[int | None, Decimal | None]:
+    """``OrgnlNbOfTxs`` and ``OrgnlCtrlSum`` of a group or batch, when the bank states them."""
+    count = count_text(path, elem, child_text(elem, "OrgnlNbOfTxs"), "OrgnlNbOfTxs")
+    text = child_text(elem, "OrgnlCtrlSum")
+    total = None if text is None else decimal_text(path, elem, text, "OrgnlCtrlSum")
+    return count, total
+
+
+def _statement(
+    path: Path, elem: Element, msg_id: str | None, batch: str | None, tag: str
+) -> Statement:
     code = child_text(elem, tag) or ""
     reason, info = _reason(elem)
     outcome = "partial" if code == "PART" else tx_outcome(code)
-    return Statement(msg_id, batch, code, outcome, reason, info, elem.sourceline or 0)
+    count, total = _figures(path, elem)
+    return Statement(msg_id, batch, code, outcome, reason, info, elem.sourceline or 0, count, total)
 
 
 def _tx(path: Path, elem: Element, msg_id: str | None, batch: str | None, cut: int) -> TxResult:
@@ -130,10 +151,12 @@ def read_pain002(path: Path) -> Iterator[FileHeader | Statement | TxResult]:
                 raise BankFileError(
                     path, "OrgnlGrpInfAndSts names no OrgnlMsgId", line=elem.sourceline or 0
                 )
-            yield FileHeader(kind, msg_id, original, line=elem.sourceline or 0)
+            count, total = _figures(path, elem)
+            line = elem.sourceline or 0
+            yield FileHeader(kind, msg_id, original, count, line=line, control_sum=total)
             seen_group = True
             if child_text(elem, "GrpSts"):
-                yield _statement(elem, original, None, "GrpSts")
+                yield _statement(path, elem, original, None, "GrpSts")
         elif name == "OrgnlPmtInfId":
             batch = (elem.text or "").strip() or None
         elif name == "TxInfAndSts":
@@ -145,8 +168,11 @@ def read_pain002(path: Path) -> Iterator[FileHeader | Statement | TxResult]:
             release(elem, same_only=True)
             continue
         elif name == "OrgnlPmtInfAndSts":
-            if child_text(elem, "PmtInfSts"):
-                yield _statement(elem, original, batch, "PmtInfSts")
+            if not seen_group:
+                raise BankFileError(
+                    path, "batch status before OrgnlGrpInfAndSts", line=elem.sourceline or 0
+                )
+            yield _statement(path, elem, original, batch, "PmtInfSts")  # status and/or figures
             batch = None
         release(elem)
     if not seen_group:

@@ -10,6 +10,7 @@ kept, and a person must look).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Literal
 
 __all__ = ["BatchBooking", "FileHeader", "Outcome", "Statement", "TxResult"]
@@ -19,7 +20,9 @@ Outcome = Literal["succeeded", "failed", "returned", "pending", "unknown"]
 
 @dataclass(slots=True)
 class FileHeader:
-    """Which request file (message id) a result file answers, and its own totals if given."""
+    """Which request file (message id) a result file answers, and what it says that file
+    held: ``count`` debits (pain.002 ``OrgnlNbOfTxs``) summing to ``control_sum`` in major
+    units (``OrgnlCtrlSum``, no currency of its own) — checked against what we sent."""
 
     kind: str
     msg_id: str | None
@@ -27,11 +30,13 @@ class FileHeader:
     count: int | None = None
     sum_minor: int | None = None
     line: int = 0
+    control_sum: Decimal | None = None
 
 
 @dataclass(slots=True)
 class Statement:
-    """A status for a whole file (``batch_id`` None) or one batch, without per-debit rows."""
+    """A status for a whole file (``batch_id`` None) or one batch, without per-debit rows;
+    ``code`` may be empty when the file only states the batch's ``count``/``control_sum``."""
 
     original_msg_id: str | None
     batch_id: str | None
@@ -40,6 +45,8 @@ class Statement:
     reason: str | None
     info: str | None
     line: int
+    count: int | None = None
+    control_sum: Decimal | None = None
 
 
 @dataclass(slots=True)

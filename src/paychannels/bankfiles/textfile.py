@@ -169,7 +169,7 @@ def _value(path: Path, layout: Layout, field: Field, text: str, line: int) -> An
     if field.source in _AMOUNTS:
         return _amount(path, layout, field, text, line)
     if field.source in NUMERIC:
-        if not text.isdigit():
+        if not _digits(text):
             raise BankFileError(path, f"{text!r} is not a number", line=line, where=field.name)
         return int(text)
     if field.source in _DATES:
@@ -182,13 +182,19 @@ def _value(path: Path, layout: Layout, field: Field, text: str, line: int) -> An
     return text
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits, at most 18: ``str.isdigit`` also takes '３', '٣' and '²' (which ``int``
+    then reads as 3, or refuses), and a bank file's numbers are never those."""
+    return text.isascii() and text.isdigit() and len(text.lstrip("0")) <= 18
+
+
 def _amount(path: Path, layout: Layout, field: Field, text: str, line: int) -> int:
     if layout.amount_unit == "fen":
-        if text.isdigit():
+        if _digits(text):
             return int(text)
     else:
         whole, dot, frac = text.partition(".")
-        if whole.isdigit() and (not dot or (frac.isdigit() and len(frac) <= 2)):
+        if _digits(whole) and (not dot or (_digits(frac) and len(frac) <= 2)):
             return int(whole) * 100 + int(frac.ljust(2, "0") or "0")
     raise BankFileError(
         path, f"{text!r} is not an amount in {layout.amount_unit}", line=line, where=field.name

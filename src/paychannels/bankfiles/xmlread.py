@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,8 @@ __all__ = [
     "Element",
     "amount_minor",
     "child_text",
+    "count_text",
+    "decimal_text",
     "events",
     "local",
     "namespace_of",
@@ -48,6 +50,8 @@ def _refuse_doctype(path: Path) -> None:
             head = fh.read(_HEAD)
     except OSError as exc:
         raise BankFileError(path, f"cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # open() refuses a path with a NUL in it
+        raise BankFileError(path, "cannot read: the file name holds a NUL character") from None
     at = head.find(b"<!DOCTYPE")
     root = _ROOT.search(head)
     if at >= 0 and (root is None or at < root.start()):
@@ -139,27 +143,41 @@ def child_text(elem: Element, *names: str) -> str | None:
     return None if text is None else text.strip()
 
 
+_DECIMAL = re.compile(r"\+?([0-9]*)(?:\.([0-9]*))?")  # [0-9]: ASCII only, never '４' or '٤'
+_COUNT = re.compile(r"[0-9]{1,15}")  # ISO Max15NumericText
+_MAX_DIGITS = 18  # ISO 20022 amounts: totalDigits 18
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"{text[:30]!r}…({len(text)} characters)"
+
+
+def decimal_text(path: Path, elem: Element, text: str | None, field: str) -> Decimal:
+    """An ISO 20022 decimal (amount or control sum): ASCII digits, an optional '.', at most 18
+    digits; anything else (full-width digits, exponents, signs, NaN) names the line."""
+    line = elem.sourceline or 0 if elem is not None else 0
+    if text is None or not text.strip():
+        raise BankFileError(path, f"{field} is missing", line=line, where=field)
+    match = _DECIMAL.fullmatch(text.strip())
+    whole, frac = (match.group(1), match.group(2) or "") if match else ("", "")
+    if match is None or not (whole or frac):
+        raise BankFileError(
+            path, f"{field} {_shown(text)} is not an amount", line=line, where=field
+        )
+    if len(whole.lstrip("0")) + len(frac.rstrip("0")) > _MAX_DIGITS:
+        raise BankFileError(
+            path,
+            f"{field} {_shown(text)} has more than {_MAX_DIGITS} digits",
+            line=line,
+            where=field,
+        )
+    return Decimal(f"{whole or '0'}.{frac or '0'}")
+
+
 def amount_minor(path: Path, elem: Element, text: str | None, digits: int, field: str) -> int:
     """An ISO decimal amount as integer minor units; more decimals than the currency has, or
-    anything that is not a plain decimal, is an error naming the line."""
-    if text is None:
-        raise BankFileError(path, f"{field} is missing", line=elem.sourceline or 0, where=field)
-    whole, dot, frac = text.partition(".")
-    if (
-        whole.isdigit()
-        and whole.isascii()
-        and (not dot or (frac.isdigit() and frac.isascii() and len(frac) <= digits))
-    ):
-        scale: int = 10**digits
-        return int(whole) * scale + (int(frac.ljust(digits, "0")) if digits else 0)
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or value < 0 or not text.replace(".", "", 1).isdigit():
-        raise BankFileError(
-            path, f"{field} {text!r} is not an amount", line=elem.sourceline or 0, where=field
-        )
+    anything that is not a plain ASCII decimal, is an error naming the line."""
+    value = decimal_text(path, elem, text, field)
     minor = value.scaleb(digits)
     if minor != minor.to_integral_value():
         raise BankFileError(
@@ -169,3 +187,14 @@ def amount_minor(path: Path, elem: Element, text: str | None, digits: int, field
             where=field,
         )
     return int(minor)
+
+
+def count_text(path: Path, elem: Element, text: str | None, field: str) -> int | None:
+    """An ISO ``Max15NumericText`` count (ASCII digits), None when absent."""
+    if text is None:
+        return None
+    if not _COUNT.fullmatch(text.strip()):
+        raise BankFileError(
+            path, f"{field} {_shown(text)} is not a count", line=elem.sourceline or 0, where=field
+        )
+    return int(text.strip())

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Protocol
+
+from paychannels.errors import ChannelError, ConfigurationError
 
 __all__ = ["FileLedger", "InMemoryLedger", "Ledger", "LedgerEntry"]
 
@@ -46,6 +50,15 @@ class Ledger(Protocol):
         """
         ...
 
+    def refund(self, payment_key: str, entry: LedgerEntry) -> LedgerEntry | None:
+        """Give ``entry.amount_minor`` back on a SUCCEEDED payment and store the refund's own
+        entry, in ONE transaction: a device killed half-way must not have given the money
+        back without a record of the refund (recovery would find none and send it again).
+
+        None, and nothing written, when the payment is not SUCCEEDED on the device.
+        """
+        ...
+
     def entries(self) -> list[LedgerEntry]:
         """Every entry, in insertion order."""
         ...
@@ -74,6 +87,19 @@ class InMemoryLedger:
             self._entries[entry.key] = entry
             return entry
 
+    def refund(self, payment_key: str, entry: LedgerEntry) -> LedgerEntry | None:
+        with self._lock:
+            original = self._entries.get(payment_key)
+            if original is None or original.status != "SUCCEEDED":
+                return None
+            back = original.refunded_minor + entry.amount_minor
+            self._entries[payment_key] = replace(original, refunded_minor=back)
+            old = self._entries.get(entry.key)
+            if old is not None:
+                entry = replace(entry, charges=old.charges + entry.charges)
+            self._entries[entry.key] = entry
+            return entry
+
     def entries(self) -> list[LedgerEntry]:
         with self._lock:
             return list(self._entries.values())
@@ -87,54 +113,94 @@ class FileLedger:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        with self._conn() as conn:
-            conn.execute(
+        try:
+            self._conn().execute(
                 "CREATE TABLE IF NOT EXISTS ledger (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
                 "key TEXT UNIQUE NOT NULL, status TEXT NOT NULL, amount_minor INTEGER NOT NULL,"
                 " currency TEXT NOT NULL, ref TEXT NOT NULL, code TEXT NOT NULL, "
                 "charges INTEGER NOT NULL, refunded_minor INTEGER NOT NULL)"
             )
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            # a path that is a folder, in a missing folder, not a SQLite file, holds a NUL…
+            raise ConfigurationError(
+                f"memory ledger {str(self.path)[:200]!r} cannot be opened: {exc}"
+            ) from None
 
     def _conn(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
         return conn
 
+    def _read(self, sql: str, params: tuple[str, ...] = ()) -> list[tuple[object, ...]]:
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
+
     def get(self, key: str) -> LedgerEntry | None:
-        row = (
-            self._conn()
-            .execute(f"SELECT {self._COLUMNS} FROM ledger WHERE key = ?", (key,))
-            .fetchone()
-        )
-        return None if row is None else LedgerEntry(*row)
+        rows = self._read(f"SELECT {self._COLUMNS} FROM ledger WHERE key = ?", (key,))
+        return LedgerEntry(*rows[0]) if rows else None  # type: ignore[arg-type]
+
+    _UPSERT = (
+        f"INSERT INTO ledger ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
+        "amount_minor = excluded.amount_minor, ref = excluded.ref, "
+        "code = excluded.code, charges = ledger.charges + excluded.charges, "
+        "refunded_minor = ledger.refunded_minor + excluded.refunded_minor"
+    )
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
-        with self._conn() as conn:
-            conn.execute(
-                f"INSERT INTO ledger ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (key) DO UPDATE SET status = excluded.status, "
-                "amount_minor = excluded.amount_minor, ref = excluded.ref, "
-                "code = excluded.code, charges = ledger.charges + excluded.charges, "
-                "refunded_minor = ledger.refunded_minor + excluded.refunded_minor",
-                (
-                    entry.key,
-                    entry.status,
-                    entry.amount_minor,
-                    entry.currency,
-                    entry.ref,
-                    entry.code,
-                    entry.charges,
-                    entry.refunded_minor,
-                ),
-            )
+        with self._transaction() as conn:
+            conn.execute(self._UPSERT, _values(entry))
         stored = self.get(entry.key)
         assert stored is not None
         return stored
 
+    def refund(self, payment_key: str, entry: LedgerEntry) -> LedgerEntry | None:
+        with self._transaction() as conn:
+            gave = conn.execute(
+                "UPDATE ledger SET refunded_minor = refunded_minor + ? "
+                "WHERE key = ? AND status = 'SUCCEEDED'",
+                (entry.amount_minor, payment_key),
+            )
+            if gave.rowcount != 1:
+                return None
+            conn.execute(self._UPSERT, _values(entry))
+        return self.get(entry.key)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken at once (``BEGIN IMMEDIATE``), committed or undone."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            _rollback(conn)
+            raise _ledger_error(self.path, exc) from None
+        except BaseException:
+            _rollback(conn)
+            raise
+
     def entries(self) -> list[LedgerEntry]:
-        rows = self._conn().execute(f"SELECT {self._COLUMNS} FROM ledger ORDER BY seq").fetchall()
-        return [LedgerEntry(*row) for row in rows]
+        rows = self._read(f"SELECT {self._COLUMNS} FROM ledger ORDER BY seq")
+        return [LedgerEntry(*row) for row in rows]  # type: ignore[arg-type]
+
+
+def _values(entry: LedgerEntry) -> tuple[str | int, ...]:
+    return astuple(entry)
+
+
+def _ledger_error(path: Path, exc: sqlite3.Error) -> ChannelError:
+    """The device's own storage failed: a channel error naming the ledger, never sqlite3's."""
+    return ChannelError(f"memory ledger {path.name}: {exc}")
+
+
+def _rollback(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")

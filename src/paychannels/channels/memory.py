@@ -151,21 +151,23 @@ class MemoryChannel(Channel):
         return self._outcome(entry).model_copy(update={"receipt": receipt})
 
     def _act(self, record: Record, behaviour: Behaviour) -> LedgerEntry:
+        return self.ledger.record(self._entry(record, behaviour))
+
+    @staticmethod
+    def _entry(record: Record, behaviour: Behaviour) -> LedgerEntry:
         status, code = {
             Behaviour.DECLINE: ("DECLINED", "05"),
             Behaviour.INSUFFICIENT_FUNDS: ("DECLINED", "51"),
             Behaviour.PENDING: ("PENDING", ""),
         }.get(behaviour, ("SUCCEEDED", "00"))
-        return self.ledger.record(
-            LedgerEntry(
-                key=record.id,
-                status=status,
-                amount_minor=record.amount.minor,
-                currency=record.amount.currency.code,
-                ref=f"mem-{record.id[-8:]}",
-                code=code,
-                charges=1 if behaviour in _CHARGES else 0,
-            )
+        return LedgerEntry(
+            key=record.id,
+            status=status,
+            amount_minor=record.amount.minor,
+            currency=record.amount.currency.code,
+            ref=f"mem-{record.id[-8:]}",
+            code=code,
+            charges=1 if behaviour in _CHARGES else 0,
         )
 
     @staticmethod
@@ -222,11 +224,12 @@ class MemoryChannel(Channel):
             return self._outcome(entry)
         if behaviour is Behaviour.LOSE_REQUEST:
             raise OutcomeUnknownError("refund request sent, no answer")
-        self.ledger.record(replace(original, charges=0, refunded_minor=refund.amount.minor))
-        entry = self._act(refund, Behaviour.APPROVE)
+        given = self.ledger.refund(payment.id, self._entry(refund, Behaviour.APPROVE))
+        if given is None:  # voided meanwhile, by another process
+            return Outcome.declined(Reason.TRANSACTION_FORBIDDEN, "no succeeded payment to refund")
         if behaviour in (Behaviour.LOSE_REPLY, Behaviour.GARBLE_REPLY):
             raise OutcomeUnknownError("refund done on the device, the answer was lost")
-        return self._outcome(entry)
+        return self._outcome(given)
 
     def describe(self) -> str:
         path = getattr(self.ledger, "path", None)

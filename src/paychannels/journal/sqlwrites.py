@@ -30,6 +30,7 @@ from paychannels.journal.base import (
 )
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
+from paychannels.journal.text import storable, storable_json
 from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record, trusted
 from paychannels.reports import ResultRow
@@ -50,6 +51,12 @@ def _one(tx: Tx, sql: str, params: Sequence[Any]) -> Row:
     return row
 
 
+#: columns that name things (looked up as given): refused upstream when malformed, never escaped
+_IDENTITY = frozenset(
+    {"id", "idempotency_key", "payer_id", "reference", "parent_id", "channel", "fingerprint"}
+)
+
+
 class _Raced(Exception):
     """An insert met a key another process committed after our check: retry one by one."""
 
@@ -67,6 +74,13 @@ class _Obligation:
 def _json_value(value: Any) -> Any:
     """A column value as ``columns_set`` records it (timestamps as ISO 8601 in UTC)."""
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
+
+
+def _recorded(column: str, value: Any) -> Any:
+    """A column's new value as its event records it: what the row stores (``_db``), so that
+    ``journal verify`` replays to the very value written."""
+    value = _json_value(value)
+    return value if column in _IDENTITY else storable_json(value)
 
 
 def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoubt:
@@ -345,7 +359,9 @@ class SqlWrites(SqlBase):
         if isinstance(value, StrEnum):
             return value.value
         if column in ("channel_data", "request_json"):
-            return dumps(value)
+            return dumps(storable_json(value))
+        if isinstance(value, str) and column not in _IDENTITY:
+            return storable(value)  # free text from channels; identities are never rewritten
         return value
 
     def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
@@ -387,8 +403,8 @@ class SqlWrites(SqlBase):
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
                 spec.to_status.value if spec.to_status else None,
-                dumps(spec.data),
-                dumps({k: _json_value(v) for k, v in spec.sets.items()}),
+                dumps(storable_json(spec.data)),
+                dumps({k: _recorded(k, v) for k, v in spec.sets.items()}),
             )
             for rid, at, spec in specs
         ]

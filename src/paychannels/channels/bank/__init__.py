@@ -99,7 +99,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:
         calendar=options.get("calendar") or load_calendar(parsed.option("calendar", "cn") or "cn"),
         retries=parsed.int_option("retries", 2),
         retry_days=parsed.int_option("retry_days", 3),
-        utc_offset_hours=parsed.float_option("utc_offset", 8.0),
+        utc_offset_hours=parsed.float_option("utc_offset", 8.0, minimum=-14, maximum=14),
         outbox=Path(outbox) if outbox else None,
         inbox=Path(inbox) if inbox else None,
         mandates=options.get("mandates"),

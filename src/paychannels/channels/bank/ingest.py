@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 from paychannels.bankfiles.camt054 import read_camt054
+from paychannels.bankfiles.checks import format_minor
 from paychannels.bankfiles.cnbatch import read_result
 from paychannels.bankfiles.errors import BankFileError, UnknownBatch
 from paychannels.bankfiles.ids import payment_of
@@ -31,6 +33,7 @@ from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.channels.bank.stated import StatedTotals
+from paychannels.currencies import currency
 from paychannels.errors import PaychannelsError
 from paychannels.reasons import Reason
 from paychannels.reports import Report, ReportSummary, ResultRow
@@ -139,6 +142,61 @@ class _Expansion:
         self.entry, self.batch, self.tx = entry, batch, tx
 
 
+class _SentIndex:
+    """Which batch each debit of a sent request file is in, read once from the archive."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        self._files: dict[str, dict[str, str]] = {}
+
+    def batch_of(self, entry: dict[str, Any], end_to_end: str) -> str | None:
+        """The batch id of a debit of this file, or None when the file did not hold it."""
+        msg_id = entry["msg_id"]
+        index = self._files.get(msg_id)
+        if index is None:
+            if not (self.exchange.archive / entry["archive"]).exists():
+                raise BankFileError(
+                    entry["name"],
+                    f"cannot check the answer: the archive {entry['archive']} of what "
+                    f"{msg_id} held is gone",
+                )
+            index = self._files[msg_id] = {
+                debit.end_to_end_id: str(batch[0])
+                for batch in entry["batches"]
+                for debit in archived_debits(self.exchange, entry, batch[0])
+            }
+        return index.get(end_to_end)
+
+
+def _check_figures(
+    path: Path,
+    entry: dict[str, Any],
+    batch_id: str | None,
+    count: int | None,
+    control_sum: Decimal | None,
+    line: int,
+) -> None:
+    """The count and sum a result file states about a request file (or one of its batches)
+    must be what we sent; otherwise it answers some other file and is refused."""
+    where = f"{entry['name']} (message {entry['msg_id']})"
+    sent_count, sent_sum = entry["count"], entry["sum_minor"]
+    if batch_id is not None:
+        where = f"batch {batch_id} of {where}"
+        found = next(b for b in entry["batches"] if b[0] == batch_id)
+        sent_count, sent_sum = found[2], found[3]
+    if count is not None and count != sent_count:
+        raise UnknownBatch(
+            path, f"says {where} held {count} debits; we sent {sent_count}", line=line
+        )
+    if control_sum is not None:
+        digits = currency(entry.get("currency") or "CNY").exponent
+        if control_sum != Decimal(sent_sum).scaleb(-digits):
+            sent = format_minor(sent_sum, digits)
+            raise UnknownBatch(
+                path, f"says {where} summed to {control_sum}; we sent {sent}", line=line
+            )
+
+
 class ResultFileReport(Report):
     """One result file from the inbox (or given by hand), applied all-or-nothing."""
 
@@ -161,6 +219,7 @@ class ResultFileReport(Report):
         self.source = f"result file {path.name}"
         self.answers: list[str] = []
         self.stated = StatedTotals()
+        self.sent_index = _SentIndex(exchange)
 
     def rows(self) -> Iterator[ResultRow]:
         self.stated = StatedTotals()
@@ -169,6 +228,19 @@ class ResultFileReport(Report):
             yield row
 
     def _rows(self) -> Iterator[ResultRow]:
+        try:
+            yield from self._read()
+        except (ArithmeticError, AttributeError, LookupError, TypeError, ValueError) as exc:
+            # a reader met a shape it does not handle: the file is refused (quarantined,
+            # nothing applied) like any unreadable file, and the inbox goes on; logged as a bug
+            if isinstance(exc, PaychannelsError):
+                raise
+            log.exception("%s: reader failed on an unexpected shape", self.path.name)
+            raise BankFileError(
+                self.path, f"cannot be read ({type(exc).__name__}: {str(exc)[:200]})"
+            ) from None
+
+    def _read(self) -> Iterator[ResultRow]:
         listed: set[str] = set()
         expansions: list[_Expansion] = []
         matched = foreign = 0
@@ -176,14 +248,14 @@ class ResultFileReport(Report):
             if isinstance(item, FileHeader):
                 self._header(item)
             elif isinstance(item, TxResult):
-                ours = payment_of(item.ref)
+                ours = self._match(item)
                 if ours is None:
                     foreign += 1
                     self.stated.foreign += 1
                     continue
                 matched += 1
                 listed.add(item.ref)
-                yield _row(item, *ours)
+                yield _row(item, ours, _attempt_of(item.ref))
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
             else:
@@ -200,6 +272,47 @@ class ResultFileReport(Report):
                 tx.currency = debit.currency
                 yield _row(tx, debit.payment_id, _attempt_of(debit.end_to_end_id))
 
+    def _match(self, tx: TxResult) -> str | None:
+        """The payment a row is about, matched on (original message id, end-to-end id).
+
+        A row that names a request file (the file's own ``OrgnlMsgId``, a text result's
+        name, camt.054 ``Refs``/``Btch`` ``MsgId``) must be a debit of that file, and of the
+        batch it names; otherwise the whole file is refused. A camt.054 row that names no
+        request file is matched by its end-to-end id alone (ours carry the payment id and
+        attempt, so they cannot be another file's); rows that are not ours are skipped.
+        """
+        ours = payment_of(tx.ref)
+        claim = tx.original_msg_id
+        if claim is None:
+            return None if ours is None else ours[0]
+        entry = self.ledger.sent(claim)
+        if entry is None:
+            if ours is None:
+                return None  # another creditor's booking on the same account statement
+            raise UnknownBatch(
+                self.path,
+                f"debit {tx.ref} is said to belong to message {claim}, "
+                "which this channel never sent",
+                line=tx.line,
+            )
+        debit_batch = self.sent_index.batch_of(entry, tx.ref)
+        if debit_batch is None:
+            raise UnknownBatch(
+                self.path,
+                f"debit {tx.ref} is not in {entry['name']} (message {claim}) that this "
+                "file answers",
+                line=tx.line,
+            )
+        if tx.batch_id is not None and tx.batch_id != debit_batch:
+            raise UnknownBatch(
+                self.path,
+                f"debit {tx.ref} is in batch {debit_batch}, the file says {tx.batch_id}",
+                line=tx.line,
+            )
+        if ours is None:  # a debit we wrote with an end-to-end id that is not ours
+            raise UnknownBatch(self.path, f"{tx.ref} is not an end-to-end id of ours", line=tx.line)
+        return ours[0]
+
     def _header(self, header: FileHeader) -> None:
         if header.original_msg_id is None:
             return
@@ -210,16 +323,15 @@ class ResultFileReport(Report):
                 f"answers message {header.original_msg_id}, which this channel never sent",
                 line=header.line,
             )
-        if header.count is not None and header.count != entry["count"]:
-            raise BankFileError(
-                self.path,
-                f"says the file had {header.count} debits; we sent {entry['count']}",
-                line=header.line,
-            )
-        self.answers.append(header.original_msg_id)
+        _check_figures(self.path, entry, None, header.count, header.control_sum, header.line)
+        if header.original_msg_id not in self.answers:
+            self.answers.append(header.original_msg_id)
 
     def _statement(self, st: Statement) -> list[_Expansion]:
-        if st.outcome not in ("failed", "succeeded") or st.original_msg_id is None:
+        if st.original_msg_id is None:
+            return []
+        if st.outcome not in ("failed", "succeeded"):
+            self._batch_figures(st)
             return []
         if st.outcome == "failed" and lookup(st.reason, st.info).reason is Reason.DUPLICATE:
             # the bank refused a second copy of a file it has: the first one stands
@@ -237,11 +349,24 @@ class ResultFileReport(Report):
             raise UnknownBatch(
                 self.path, f"names batch {st.batch_id}, not in {entry['name']}", line=st.line
             )
+        if st.batch_id is not None:
+            _check_figures(self.path, entry, st.batch_id, st.count, st.control_sum, st.line)
         outcome: Literal["failed", "succeeded"] = (
             "failed" if st.outcome == "failed" else "succeeded"
         )
         tx = TxResult(ref="", code=st.code, outcome=outcome, reason=st.reason, info=st.info)
         return [_Expansion(entry, st.batch_id, tx)]
+
+    def _batch_figures(self, st: Statement) -> None:
+        """A batch status that settles nothing may still state the batch's figures."""
+        entry = self.ledger.sent(st.original_msg_id or "")
+        if entry is None or st.batch_id is None:
+            return
+        if st.batch_id not in {b[0] for b in entry["batches"]}:
+            raise UnknownBatch(
+                self.path, f"names batch {st.batch_id}, not in {entry['name']}", line=st.line
+            )
+        _check_figures(self.path, entry, st.batch_id, st.count, st.control_sum, st.line)
 
     def _booking(self, bk: BatchBooking) -> list[_Expansion]:
         for msg_id in [bk.original_msg_id] if bk.original_msg_id else []:
