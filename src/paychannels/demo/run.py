@@ -7,7 +7,8 @@
 3. **Collect**: each channel's payers, all channels at once, faults injected.
 4. **Recover**: the callbacks that came are applied; ``recover()`` asks the channels about
    everything in doubt; payments that provably never left are sent again.
-5. **Follow up** as the office does: duplicate payments refunded, the rest of a partial
+5. **Follow up** as the office does: a payer already paid in the app is refused at the hall
+   (``AlreadyPaid``), any duplicate payment refunded, the rest of a partial
    debit and the payers whose debit failed or who abandoned their QR code paid at the hall,
    unpaid QR orders closed.
 6. **Settle**: terminals close their day, the providers' bills are downloaded, the bank's
