@@ -80,7 +80,7 @@ def test_a_field_test_payment_interrupted_at_the_card_finishes_first(tmp_path: P
         db = f"sqlite:///{tmp_path}/j.db"
         probe = start(
             _PAYCHANNELS, "terminal", "probe", "--link", f"tcp://{where['tcp']}", "--pay",
-            "0.01", "--yes", "--db", db, "--transcript", str(tmp_path / "t.trace"),
+            "0.01", "--yes", "--create", "--db", db, "--transcript", str(tmp_path / "t.trace"),
             env={"PAYCHANNELS_ZVT_PASSWORD": PASSWORD, **_env()},
         )  # fmt: skip
         read_line(probe, "follow the terminal")
