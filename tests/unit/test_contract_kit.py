@@ -129,3 +129,15 @@ def test_importing_paychannels_does_not_import_pytest() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "False"
+
+
+def test_kit_without_pytest_names_the_extra() -> None:
+    code = (
+        "import sys; sys.modules['pytest'] = None\n"
+        "try:\n    import paychannels.testing\n"
+        "except ImportError as e:\n    print(e)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "pip install 'paychannels[testing]'" in done.stdout

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 try:
     import pytest  # noqa: F401 - fail here, politely, when the extra is missing
-except ImportError as missing:  # pragma: no cover - exercised only without pytest installed
+except ImportError as missing:
     raise ImportError(
         "paychannels.testing runs the contract suite under pytest: "
         "pip install 'paychannels[testing]'"

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from paychannels.collector import Collector
-from paychannels.errors import ConfigurationError
+from paychannels import Collector, ConfigurationError
 from paychannels.testing.harness import Harness
 
 __all__ = ["CHANNEL", "collector", "harness_fixture"]

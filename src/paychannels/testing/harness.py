@@ -11,10 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from paychannels.channels.base import Channel
-from paychannels.collector import Collector
-from paychannels.models import Record
-from paychannels.money import Money
+from paychannels import Channel, Collector, Money, Record
 
 __all__ = ["BEHAVIOURS", "Harness"]
 

@@ -16,6 +16,7 @@ from paychannels import (
     AlreadyInDoubt,
     Collector,
     Event,
+    EventType,
     IdempotencyConflict,
     InvalidRequest,
     Money,
@@ -26,7 +27,6 @@ from paychannels import (
     Status,
     UnsupportedOperation,
 )
-from paychannels.models import EventType
 from paychannels.testing.fixtures import CHANNEL, collector
 from paychannels.testing.harness import Harness
 
