@@ -1,5 +1,7 @@
 """Run mypy over the package as it is installed: src/paychannels plus drivers/ and simulators/.
 
+The example outside driver (examples/echo-driver) is checked alongside, as its own package.
+
 The three trees form one package only through setuptools' package-dir mapping, which mypy
 cannot follow, so this builds a temporary tree of symlinks shaped like the installed package.
 """
@@ -23,6 +25,8 @@ def main() -> int:
                 (pkg / entry.name).symlink_to(entry)
         (pkg / "drivers").symlink_to(ROOT / "drivers")
         (pkg / "simulators").symlink_to(ROOT / "simulators")
+        echo = ROOT / "examples" / "echo-driver" / "paychannels_echo"
+        (Path(tmp) / echo.name).symlink_to(echo)
         cmd = [
             sys.executable,
             "-m",
@@ -33,6 +37,8 @@ def main() -> int:
             str(Path(tmp) / ".mypy_cache"),
             "-p",
             "paychannels",
+            "-p",
+            echo.name,
         ]
         return subprocess.call(cmd, cwd=tmp, env={"MYPYPATH": tmp, "PATH": "/usr/bin:/bin"})
 
