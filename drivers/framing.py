@@ -8,8 +8,9 @@ payloads over any link with such a framing: the receiver answers each frame at o
 ACK or NAK; the sender resends after a NAK or when no answer came within ``t2``, at most
 ``resends`` times; a gap longer than ``t1`` inside a frame NAKs it. What a failure means is
 decided here once: every transmission NAKed -> ``FrameRejected`` (a ``NotSentError``:
-nothing ran); no answer at all -> ``NoAcknowledgement`` (the frame may have arrived). A
-``Tamper`` hook lets simulators and fault tests drop, corrupt or refuse frames on purpose.
+nothing ran); no answer at all -> ``NoAcknowledgement`` (the frame may have arrived). The
+transports carry no fault hooks: simulators and fault tests drop, corrupt or refuse frames on
+the line, through a link that does so (``paychannels.simulators.faultlink.FaultLink``).
 
 A frame that books money (``send(..., books=True)``) is resent only after a NAK — the peer
 said it took nothing. Silence proves nothing (the frame may have arrived and only its ACK
@@ -49,7 +50,6 @@ __all__ = [
     "Noise",
     "PlainTransport",
     "StreamDecoder",
-    "Tamper",
     "Transport",
 ]
 
@@ -121,18 +121,6 @@ class LineFraming(Protocol):
         ...
 
 
-class Tamper(Protocol):
-    """Fault injection on a transport (simulators and tests only)."""
-
-    def outgoing(self, payload: bytes, wire: bytes, attempt: int) -> bytes | None:
-        """The bytes to put on the wire for this transmission (None: drop it)."""
-        ...
-
-    def answer(self, payload: bytes, valid: bool) -> int | None:
-        """The ACK/NAK byte to answer a received frame with (None: stay silent)."""
-        ...
-
-
 @dataclass
 class LineStats:
     """What the line looked like (field probes read this to diagnose wrong settings)."""
@@ -154,9 +142,8 @@ class LineStats:
 class Transport(ABC):
     """Sends and receives whole payloads over a link."""
 
-    def __init__(self, link: Link, *, tamper: Tamper | None = None) -> None:
+    def __init__(self, link: Link) -> None:
         self.link = link
-        self.tamper = tamper
         self.stats = LineStats()
         self._queue: deque[bytes] = deque()
 
@@ -218,10 +205,9 @@ class AckedTransport(Transport):
         resends: int = 2,
         ack: int = ACK,
         nak: int = NAK,
-        tamper: Tamper | None = None,
         merge_acks: bool = False,
     ) -> None:
-        super().__init__(link, tamper=tamper)
+        super().__init__(link)
         self.framing = framing
         self.t1, self.t2, self.resends = t1, t2, resends
         self.ack, self.nak = ack, nak
@@ -252,11 +238,9 @@ class AckedTransport(Transport):
         frame = self.framing.encode(payload)
         naks = 0
         attempts = self.resends + 1
-        for attempt in range(1, attempts + 1):
-            wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, attempt)
+        for _ in range(attempts):
             unsent, self._unsent = self._unsent, b""
-            if wire or unsent:
-                self.link.write(unsent + (wire or b""))
+            self.link.write(unsent + frame)
             answer = self._await_answer(deadline_in(self.t2))
             if answer == self.ack:
                 return True
@@ -304,7 +288,7 @@ class AckedTransport(Transport):
                 if self._decoder.in_frame and time.monotonic() < deadline:
                     self._decoder.reset()
                     self.stats.bad_frames += 1
-                    self._answer(b"", valid=False)
+                    self._answer(valid=False)
                     continue
                 raise
             for _ in self._events(data):
@@ -324,31 +308,27 @@ class AckedTransport(Transport):
                     self.stats.frames += 1
                 else:
                     self.stats.bad_frames += 1
-                if self._answer(event.payload, valid=event.valid) == self.ack:
+                if self._answer(valid=event.valid) == self.ack:
                     self._queue.append(event.payload)
             elif isinstance(event, Noise):
                 self.stats.noise_bytes += len(event.raw)
         return events
 
-    def _answer(self, payload: bytes, *, valid: bool) -> int | None:
+    def _answer(self, *, valid: bool) -> int:
         """Answer a frame at once (with ``merge_acks``: with our next write, which follows at once
         because the dialogue answers every message — or before our next read)."""
-        if self.tamper is None:
-            byte: int | None = self.ack if valid else self.nak
-        else:
-            byte = self.tamper.answer(payload, valid)
-        if byte is not None:
-            self._unsent += bytes([byte])
-            if not self.merge_acks:
-                self._flush()
+        byte = self.ack if valid else self.nak
+        self._unsent += bytes([byte])
+        if not self.merge_acks:
+            self._flush()
         return byte
 
 
 class PlainTransport(Transport):
     """Frames without acknowledgements: sent once, read as they come, bad ones dropped."""
 
-    def __init__(self, link: Link, framing: LineFraming, *, tamper: Tamper | None = None) -> None:
-        super().__init__(link, tamper=tamper)
+    def __init__(self, link: Link, framing: LineFraming) -> None:
+        super().__init__(link)
         self.framing = framing
         self._decoder = framing.decoder()
 
@@ -357,10 +337,7 @@ class PlainTransport(Transport):
         self._decoder.reset()
 
     def send(self, payload: bytes, *, books: bool = False, repeat_safe: bool = False) -> bool:
-        frame = self.framing.encode(payload)
-        wire = frame if self.tamper is None else self.tamper.outgoing(payload, frame, 1)
-        if wire:
-            self.link.write(wire)
+        self.link.write(self.framing.encode(payload))
         return True
 
     def receive(self, deadline: float) -> bytes:

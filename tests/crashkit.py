@@ -1,4 +1,12 @@
-"""Running a child process that may be killed at a crash point (shared by the crash tests)."""
+"""Running a child process that may be killed at a crash point (shared by the crash tests).
+
+The library only names its crash points (``paychannels.crashpoints``); the killer lives here.
+A child calls ``install_from_env()`` before it does anything: ``PAYCHANNELS_CRASH_AT=name``
+(or ``name@N`` for the N-th time the point is reached) kills it there with SIGKILL, without
+cleanup, exactly like a power cut or ``kill -9``; ``PAYCHANNELS_CRASH_TRACE=file`` appends each
+point reached to a file, so a test can first learn every step a flow passes and then kill it at
+each in turn.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +14,62 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from paychannels import Money, PaymentRequest, Status, open_journal
+from paychannels import Money, PaymentRequest, Status, crashpoints, open_journal
+from paychannels.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+class Killer:
+    """A crash hook that SIGKILLs this process the ``nth`` time ``point`` is reached."""
+
+    def __init__(self, point: str, nth: int = 1) -> None:
+        if point not in crashpoints.POINTS:
+            raise ConfigurationError(f"crash point {point!r}: unknown; known: {crashpoints.POINTS}")
+        self.point, self.nth = point, nth
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, spec: str) -> Killer:
+        """``name`` or ``name@N``."""
+        name, _, nth = spec.partition("@")
+        return cls(name, int(nth or "1"))
+
+    def __call__(self, name: str) -> None:
+        if name != self.point:
+            return
+        with self._lock:
+            self.hits += 1
+            if self.hits >= self.nth:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Tracer:
+    """A crash hook that appends each point reached to a file."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __call__(self, name: str) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(name + "\n")
+
+
+def install_from_env(environ: Mapping[str, str] = os.environ) -> None:
+    """Install the tracer and the killer a parent asked for (called first thing in a child)."""
+    trace = environ.get("PAYCHANNELS_CRASH_TRACE", "")
+    if trace:
+        crashpoints.install(Tracer(trace))
+    spec = environ.get("PAYCHANNELS_CRASH_AT", "")
+    if spec:
+        crashpoints.install(Killer.parse(spec))
 
 
 def run_child(

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from paychannels.drivers.framing import AckedTransport, PlainTransport, Tamper, Transport
+from paychannels.drivers.framing import AckedTransport, PlainTransport, Transport
 from paychannels.drivers.mispos.codec import Fields, decode_fields, encode_fields
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.frame import MisposFraming
@@ -30,12 +30,12 @@ class AnswerTimeout(OutcomeUnknownError):
     """The request was taken (ACKed) but no answer came within the answer time."""
 
 
-def make_transport(link: Link, profile: Profile, *, tamper: Tamper | None = None) -> Transport:
+def make_transport(link: Link, profile: Profile) -> Transport:
     """The transport a profile's framing needs over ``link``."""
     framing = MisposFraming(profile.frame)
     f = profile.frame
     if not f.acknowledge:
-        return PlainTransport(link, framing, tamper=tamper)
+        return PlainTransport(link, framing)
     return AckedTransport(
         link,
         framing,
@@ -44,7 +44,6 @@ def make_transport(link: Link, profile: Profile, *, tamper: Tamper | None = None
         resends=f.resends,
         ack=f.ack,
         nak=f.nak,
-        tamper=tamper,
     )
 
 
@@ -57,18 +56,16 @@ class MisposClient:
         profile: Profile,
         *,
         answer_timeout: float | None = None,
-        tamper: Tamper | None = None,
     ) -> None:
         self.link = link
         self.profile = profile
         self.answer_timeout = answer_timeout or profile.answer_timeout
-        self.tamper = tamper
         self.last_transport: Transport | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """Open the link, yield a session, close the link (``LinkConnectError``: cannot open)."""
-        transport = make_transport(self.link, self.profile, tamper=self.tamper)
+        transport = make_transport(self.link, self.profile)
         self.last_transport = transport
         transport.open()
         try:

@@ -33,7 +33,7 @@ from paychannels.drivers.zvt.commands import (
 from paychannels.drivers.zvt.dialogue import Dialogue, Exchange, StatusCallback, Timers
 from paychannels.drivers.zvt.errors import CommandRefused
 from paychannels.drivers.zvt.replies import TextBlock
-from paychannels.drivers.zvt.transport import Framing, Tamper, Transport, make_transport
+from paychannels.drivers.zvt.transport import Framing, Transport, make_transport
 from paychannels.errors import OutcomeUnknownError, ProtocolError
 from paychannels.links.base import Link
 
@@ -86,13 +86,10 @@ class TerminalStatus:
 class ZvtClient:
     """The ECR end of one terminal; see the module docstring."""
 
-    def __init__(
-        self, link: Link, framing: Framing, config: ClientConfig, *, tamper: Tamper | None = None
-    ) -> None:
+    def __init__(self, link: Link, framing: Framing, config: ClientConfig) -> None:
         self.link = link
         self.framing = framing
         self.config = config
-        self.tamper = tamper
         self.registered = False
         self.last_transport: Transport | None = None
 
@@ -106,9 +103,7 @@ class ZvtClient:
         """Open the link, yield a session, close the link (``LinkConnectError``: cannot open)."""
         c = self.config
         # the dialogue answers every message at once, so a serial ACK can share its write
-        transport = make_transport(
-            self.link, self.framing, t1=c.t1, t2=c.t2, tamper=self.tamper, merge_acks=True
-        )
+        transport = make_transport(self.link, self.framing, t1=c.t1, t2=c.t2, merge_acks=True)
         self.last_transport = transport
         transport.open()
         try:

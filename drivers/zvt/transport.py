@@ -5,8 +5,8 @@ frame is answered at once with ACK or NAK; a sender resends after a NAK or when 
 came within T2, at most twice; a receiver NAKs a frame with a wrong CRC or a gap longer
 than T1 between its bytes — the shared ``AckedTransport`` with ZVT's frames. TCP: APDUs are
 reassembled from however the stream was split. Both sides use the same classes (the
-simulator is the terminal end); a ``Tamper`` hook lets the simulator and the fault tests
-drop, corrupt or refuse frames on purpose.
+simulator is the terminal end); the simulator and the fault tests drop, corrupt or refuse
+frames on the line, through a link that does so, never through a hook here.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from paychannels.drivers.framing import (
     AckedTransport,
     LineStats,
     PlainTransport,
-    Tamper,
     Transport,
 )
 from paychannels.drivers.zvt.apdu import ZVT_TCP
 from paychannels.drivers.zvt.frames import ZVT_SERIAL
 from paychannels.links.base import Link
 
-__all__ = ["LineStats", "SerialTransport", "Tamper", "TcpTransport", "Transport", "make_transport"]
+__all__ = ["LineStats", "SerialTransport", "TcpTransport", "Transport", "make_transport"]
 
 Framing = Literal["serial", "tcp"]
 
@@ -32,8 +31,8 @@ Framing = Literal["serial", "tcp"]
 class TcpTransport(PlainTransport):
     """Plain APDUs over TCP, reassembled from however the stream was split."""
 
-    def __init__(self, link: Link, *, tamper: Tamper | None = None) -> None:
-        super().__init__(link, ZVT_TCP, tamper=tamper)
+    def __init__(self, link: Link) -> None:
+        super().__init__(link, ZVT_TCP)
 
     def abandon(self) -> None:
         """T3 expired: close the socket (terminals.md §1)."""
@@ -51,12 +50,9 @@ class SerialTransport(AckedTransport):
         t1: float = 0.2,
         t2: float = 5.0,
         resends: int = 2,
-        tamper: Tamper | None = None,
         merge_acks: bool = False,
     ) -> None:
-        super().__init__(
-            link, ZVT_SERIAL, t1=t1, t2=t2, resends=resends, tamper=tamper, merge_acks=merge_acks
-        )
+        super().__init__(link, ZVT_SERIAL, t1=t1, t2=t2, resends=resends, merge_acks=merge_acks)
 
 
 def make_transport(
@@ -65,10 +61,9 @@ def make_transport(
     *,
     t1: float = 0.2,
     t2: float = 5.0,
-    tamper: Tamper | None = None,
     merge_acks: bool = False,
 ) -> Transport:
     """A transport of the given framing over ``link``."""
     if framing == "serial":
-        return SerialTransport(link, t1=t1, t2=t2, tamper=tamper, merge_acks=merge_acks)
-    return TcpTransport(link, tamper=tamper)
+        return SerialTransport(link, t1=t1, t2=t2, merge_acks=merge_acks)
+    return TcpTransport(link)

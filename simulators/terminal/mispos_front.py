@@ -60,8 +60,9 @@ class MisposSession:
         self.stop = stop
         self.line_ok = line_ok
         self.full_pan = full_pan
-        self.tamper = MisposTamper(terminal, profile, hears=lambda: self._mode() == "ok")
-        self.transport = make_transport(link, profile, tamper=self.tamper)
+        # the transport is the driver's own; its faults are bytes on the line (a FaultLink)
+        self.tamper = MisposTamper(terminal, link, profile, hears=lambda: self._mode() == "ok")
+        self.transport = make_transport(self.tamper.link, profile)
         self._answered: tuple[bytes, bytes] | None = None  # the last booking request, answer
 
     def _mode(self) -> str:
@@ -78,6 +79,7 @@ class MisposSession:
             if mode != "ok":
                 data = self.link.read(4096, deadline=deadline_in(0.2)) if mode != "off" else b""
                 self.transport.reset()
+                self.tamper.link.resync()  # these bytes went past the fault link
                 answer = answer_off_protocol(mode, data) if data else b""
                 if answer:
                     self.link.write(answer)

@@ -7,7 +7,9 @@ from collections.abc import Callable
 
 from paychannels.drivers.mispos.codec import decode_request
 from paychannels.drivers.mispos.errors import MisposFormatError
+from paychannels.drivers.mispos.frame import MisposFraming
 from paychannels.drivers.mispos.profile import Profile
+from paychannels.links.base import Link
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.tamper import FrameTamper
 
@@ -24,10 +26,24 @@ class MisposTamper(FrameTamper):
     refusing = ("nak_always", "refuse")
 
     def __init__(
-        self, terminal: SimTerminal, profile: Profile, *, hears: Callable[[], bool] = lambda: True
+        self,
+        terminal: SimTerminal,
+        link: Link,
+        profile: Profile,
+        *,
+        hears: Callable[[], bool] = lambda: True,
     ) -> None:
         f = profile.frame
-        super().__init__(terminal, hears=hears, ack=f.ack, nak=f.nak, transmissions=f.resends + 1)
+        super().__init__(
+            terminal,
+            link,
+            MisposFraming(f),
+            hears=hears,
+            ack=f.ack,
+            nak=f.nak,
+            transmissions=f.resends + 1,
+            acknowledged=f.acknowledge,
+        )
         self.profile = profile
 
     def booking_of(self, payload: bytes) -> tuple[str, int | None] | None:

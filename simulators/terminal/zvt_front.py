@@ -93,8 +93,9 @@ class ZvtSession:
         self.ack_timeout = ack_timeout
         self.full_pan = full_pan
         self.line_ok = line_ok
-        self.tamper = SimTamper(terminal, framing, hears=lambda: self._mode() == "zvt")
-        self.transport = make_transport(link, framing, t2=t2, tamper=self.tamper)
+        # the transport is the driver's own; its faults are bytes on the line (a FaultLink)
+        self.tamper = SimTamper(terminal, link, framing, hears=lambda: self._mode() == "zvt")
+        self.transport = make_transport(self.tamper.link, framing, t2=t2)
         self._abort_requested = False
         self._next: bytes | None = None
 
@@ -131,6 +132,7 @@ class ZvtSession:
     def _off_protocol(self) -> None:
         data = self.link.read(4096, deadline=deadline_in(0.2))
         self.transport.reset()
+        self.tamper.link.resync()  # these bytes went past the fault link
         answer = answer_off_protocol(self._mode(), data)
         if answer:
             self.link.write(answer)

@@ -1,19 +1,18 @@
-"""Named points on the dispatch path where the crash tests kill the process with SIGKILL.
+"""Named points on the dispatch path, and a registry of hooks run when one is reached.
 
-Set ``PAYCHANNELS_CRASH_AT=name`` (or ``name@N`` for the N-th time the point is reached) in
-a process's environment and it dies there, without cleanup, exactly like a power cut or an
-``kill -9``. ``PAYCHANNELS_CRASH_TRACE=file`` appends each point reached to a file, so a test
-can first learn every step a flow passes and then kill it at each in turn. Unset (always,
-outside tests) a crash point costs one check.
+The library only names the points (``crashpoint("journal.before_commit")``) and calls whatever
+hooks were installed, none by default: a point costs one check of an empty tuple. What a hook
+does is up to whoever installs it — the crash tests' kit kills the process there with SIGKILL
+(like a power cut) or records the points a flow passes; the demo halts its backend there so it
+can be killed from outside. The library itself reads no environment and kills nothing.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
+from collections.abc import Callable
 
-__all__ = ["POINTS", "crashpoint"]
+__all__ = ["POINTS", "CrashHook", "crashpoint", "install", "installed", "uninstall"]
 
 #: every point, in the order a payment passes them; the crash tests walk this list
 POINTS: tuple[str, ...] = (
@@ -28,37 +27,34 @@ POINTS: tuple[str, ...] = (
     "recover.after_inquiry",
 )
 
-_armed: tuple[str, int] | None = None
-_trace: str | None = None
-_hits = 0
+#: a hook gets the name of the point reached (bank files add ``bank.before_spool``/``after``)
+CrashHook = Callable[[str], None]
+
+_hooks: tuple[CrashHook, ...] = ()
 _lock = threading.Lock()
 
 
-def _arm_from_env() -> None:
-    global _armed, _trace
-    _trace = os.environ.get("PAYCHANNELS_CRASH_TRACE") or None
-    spec = os.environ.get("PAYCHANNELS_CRASH_AT", "")
-    if not spec:
-        _armed = None
-        return
-    name, _, nth = spec.partition("@")
-    if name not in POINTS:
-        raise ValueError(f"PAYCHANNELS_CRASH_AT={spec!r}: unknown point; known: {POINTS}")
-    _armed = (name, int(nth or "1"))
-
-
 def crashpoint(name: str) -> None:
-    """Die here with SIGKILL if this point is armed (see the module docstring)."""
-    global _hits
-    if _trace is not None:
-        with open(_trace, "a", encoding="utf-8") as fh:
-            fh.write(name + "\n")
-    if _armed is None or _armed[0] != name:
-        return
+    """Run every installed hook with ``name``, in the order they were installed."""
+    for hook in _hooks:
+        hook(name)
+
+
+def install(hook: CrashHook) -> CrashHook:
+    """Run ``hook`` at every crash point from now on (returns it, so it can be uninstalled)."""
+    global _hooks
     with _lock:
-        _hits += 1
-        if _hits >= _armed[1]:
-            os.kill(os.getpid(), signal.SIGKILL)
+        _hooks = (*_hooks, hook)
+    return hook
 
 
-_arm_from_env()
+def uninstall(hook: CrashHook) -> None:
+    """Stop running ``hook``; uninstalling one that is not installed does nothing."""
+    global _hooks
+    with _lock:
+        _hooks = tuple(h for h in _hooks if h is not hook)
+
+
+def installed() -> tuple[CrashHook, ...]:
+    """The hooks installed now (none, unless a test kit or the demo put one there)."""
+    return _hooks

@@ -1,6 +1,6 @@
 """Lost frames on the serial protocols: a booking frame is never resent blindly.
 
-The fault is a ``LossyLink`` around the driver's real link (a pty opened with pyserial, or
+The fault is a ``FaultLink`` around the driver's real link (a pty opened with pyserial, or
 a TCP socket): the answer line silent for a while right after the booking request left (the
 terminal's ACK lost, and its answer too if the silence lasts), or our ACK of the answer
 lost. Each trial pays, recovers and then compares the journal with the simulated terminal's
@@ -28,9 +28,9 @@ from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.drivers.zvt.channel import TerminalChannel as _Zvt
 from paychannels.drivers.zvt.client import ZvtClient
 from paychannels.drivers.zvt.factory import client_from_url as zvt_client_from_url
+from paychannels.simulators.faultlink import FaultLink
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.adversarial.ledger import compare
-from tests.adversarial.lines import LossyLink
 from tests.conftest import pg_schema
 
 CARD = "6222021234567890123"
@@ -44,7 +44,7 @@ class Line:
 
     sim: TerminalSimulator
     col: Collector
-    lossy: LossyLink
+    lossy: FaultLink
     arm: list[str]  # faults to arm as the next booking request leaves
 
     def fire(self) -> None:
@@ -102,7 +102,7 @@ def mispos_line(db: str, transport: str, profile: Profile | None = None) -> Line
     where = sim.serve_mispos(quick, tcp=("127.0.0.1", 0) if transport == "tcp" else None)
     url = f"mispos+{transport}://{where}?profile={spec.name}"
     plain, _ = client_from_url(url, profile=quick)
-    lossy = LossyLink(plain.link, ack=bytes([quick.frame.ack]))
+    lossy = FaultLink(plain.link, ack=bytes([quick.frame.ack]))
     channel = MisposChannel(
         MisposClient(lossy, quick, answer_timeout=3.0), currency=currency("CNY"), url=url
     )
@@ -121,7 +121,7 @@ def zvt_line(db: str, transport: str) -> Line:
     else:
         url = f"zvt+serial://{sim.serve_pty()}?t3=3&t4=3&t2=0.3"
     plain = zvt_client_from_url(url, password=PASSWORD)[0]
-    lossy = LossyLink(plain.link, ack=b"\x06" if transport == "serial" else b"\x80\x00\x00")
+    lossy = FaultLink(plain.link, ack=b"\x06" if transport == "serial" else b"\x80\x00\x00")
     client = ZvtClient(lossy, plain.framing, plain.config)
     channel: TerminalChannel = _Zvt(client, currency=currency("CNY"), url=url.split("?")[0])
     col = Collector.open(db, create=True)

@@ -1,8 +1,9 @@
 """The backend process the crash tests kill: collects three payments, then recovers.
 
 Run as ``python crash_child.py DB_URL LEDGER_PATH PHASE``; the parent arms a crash point via
-PAYCHANNELS_CRASH_AT. Behaviour per payment is fixed by its key, so a restarted process
-scripts the simulated device exactly as the first one did.
+PAYCHANNELS_CRASH_AT, which the test kit's killer reads before anything runs. Behaviour per
+payment is fixed by its key, so a restarted process scripts the simulated device exactly as
+the first one did.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from paychannels import Collector, Money, PaymentRequest
 from paychannels.channels.ledger import FileLedger
 from paychannels.channels.memory import Behaviour, MemoryChannel
+from tests.crashkit import install_from_env
 
 PLAN = {
     "crash-1": Behaviour.APPROVE,
@@ -48,4 +50,5 @@ def main(db_url: str, ledger: str, phase: str) -> None:
 
 
 if __name__ == "__main__":
+    install_from_env()
     main(*sys.argv[1:4])

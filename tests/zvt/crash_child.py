@@ -1,7 +1,8 @@
 """The backend process the ZVT crash test kills: three payments through a simulated terminal.
 
 Run as ``python crash_child.py DB_URL PORT PHASE``; the parent arms a crash point via
-PAYCHANNELS_CRASH_AT and runs the terminal simulator (its truth survives the kill).
+PAYCHANNELS_CRASH_AT (the test kit's killer reads it before anything runs) and runs the
+terminal simulator (its truth survives the kill).
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 
 from paychannels import Collector
-from tests.crashkit import terminal_requests
+from tests.crashkit import install_from_env, terminal_requests
 
 PASSWORD = "246813"
 
@@ -24,4 +25,5 @@ def main(db_url: str, port: str, phase: str) -> None:
 
 
 if __name__ == "__main__":
+    install_from_env()
     main(*sys.argv[1:4])

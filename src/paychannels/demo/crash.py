@@ -1,10 +1,11 @@
 """The demo's backend crash: a process killed after its terminal approved a payment.
 
 A second process (``paychannels.demo.crash_child``) takes three payments at the first
-channel marked ``crash`` and is killed (SIGKILL, at the crash point
-``collect.after_outcome`` of its second payment) after the terminal approved, before the
-journal heard of it. This process then recovers the channel: ``recover()`` finds the
-payment interrupted, asks the terminal, and books what the terminal booked — once.
+channel marked ``crash``; it halts at the crash point ``collect.after_outcome`` of its
+second payment (a hook it installs itself: the library only names the point) and this
+process kills it there (SIGKILL) — after the terminal approved, before the journal heard of
+it. This process then recovers the channel: ``recover()`` finds the payment interrupted, asks
+the terminal, and books what the terminal booked — once.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from paychannels.collector import Collector
+from paychannels.demo.crash_child import HALTED
 from paychannels.demo.drivers import Fault, Plan, request_for
 from paychannels.masking import mask_id_number
 
@@ -27,6 +30,9 @@ __all__ = ["Crash", "crash_and_recover"]
 
 #: the payment (1-based) of the child's three at which it is killed
 _KILLED_AT = 2
+
+#: the most a step of the child may take (start-up to halt; dying after the kill)
+_CHILD_TIMEOUT = 120.0
 
 
 @dataclass
@@ -87,26 +93,49 @@ def crash_and_recover(
 
 
 def _run_child(col: Collector, plan: Plan, work: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_CRASH")}
-    env["PAYCHANNELS_CRASH_AT"] = f"collect.after_outcome@{_KILLED_AT}"
+    """Start the backend, wait until it halts at its crash point, and kill it there (SIGKILL)."""
+    env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    return subprocess.run(  # noqa: S603 - our own interpreter and module
-        [
-            sys.executable,
-            "-m",
-            "paychannels.demo.crash_child",
-            "--db",
-            col.journal.url,
-            "--channel",
-            plan.channel.name,
-            "--url",
-            plan.running.url,
-            "--work",
-            str(work),
-        ],
+    argv = [
+        sys.executable,
+        "-m",
+        "paychannels.demo.crash_child",
+        "--db",
+        col.journal.url,
+        "--channel",
+        plan.channel.name,
+        "--url",
+        plan.running.url,
+        "--work",
+        str(work),
+        "--halt-at",
+        f"collect.after_outcome@{_KILLED_AT}",
+    ]
+    with subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        argv,
         env=env,
-        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=120,
-        check=False,
-    )
+    ) as proc:
+        halted = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(proc, halted), daemon=True)
+        watcher.start()
+        halted.wait(_CHILD_TIMEOUT)  # set at the halt line, or when the child's stdout ends
+        proc.kill()  # the power cut: a halted child is killed where it stands
+        try:
+            _, stderr = proc.communicate(timeout=_CHILD_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            stderr = ""
+        watcher.join(_CHILD_TIMEOUT)
+        return subprocess.CompletedProcess(argv, proc.wait(), "", stderr or "")
+
+
+def _watch(proc: subprocess.Popen[str], halted: threading.Event) -> None:
+    """Set ``halted`` when the child says it reached its point, or when its stdout ends."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(HALTED):
+            break
+    halted.set()

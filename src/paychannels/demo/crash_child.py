@@ -3,35 +3,76 @@
 It opens the demo's journal and the channel, and collects the payments given in a JSON
 file (``{"options": channel options, "requests": [...]}``; options stay off the command
 line, where other users could read them). The demo starts it with
-``PAYCHANNELS_CRASH_AT=collect.after_outcome@N``: the N-th payment is approved by the
-terminal and the process dies (SIGKILL) before the journal hears of it — the demo's own
-process then recovers it by asking the terminal.
+``--halt-at collect.after_outcome@N``: it installs a crash hook that, the N-th time that point
+is reached (the terminal approved, the journal has not heard of it), says so on stdout and
+waits; the demo then kills it from outside (SIGKILL), like a power cut, and recovers the
+payment by asking the terminal.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import sys
+import threading
 from pathlib import Path
 
+from paychannels import crashpoints
 from paychannels.collector import Collector
+from paychannels.errors import ConfigurationError
 from paychannels.models import PaymentRequest
+
+__all__ = ["HALTED", "Halt", "main"]
+
+#: the line the child writes when it has reached its point and waits to be killed
+HALTED = "halted at crash point"
+
+#: how long a halted child waits for its kill before it dies on its own (no cleanup either)
+_WAIT = 120.0
+
+
+class Halt:
+    """A crash hook: at the ``nth`` arrival at ``point``, report and freeze until killed."""
+
+    def __init__(self, spec: str) -> None:
+        point, _, nth = spec.partition("@")
+        if point not in crashpoints.POINTS or not (nth or "1").isdigit():
+            raise ConfigurationError(f"--halt-at {spec!r}: not a crash point (name or name@N)")
+        self.point, self.nth = point, int(nth or "1")
+        self.hits = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, name: str) -> None:
+        if name != self.point:
+            return
+        with self._lock:
+            self.hits += 1
+            if self.hits < self.nth:
+                return
+            print(f"{HALTED} {name}@{self.hits}", flush=True)
+            threading.Event().wait(_WAIT)  # the demo kills us here
+            os._exit(70)  # never killed: still no cleanup, nothing journaled after the point
 
 
 def main() -> None:
-    """Collect the requests of ``--work`` through ``--url`` (dies at the crash point)."""
+    """Collect the requests of ``--work`` through ``--url`` (halts at ``--halt-at``)."""
     parser = argparse.ArgumentParser(prog="paychannels.demo.crash_child")
     parser.add_argument("--db", required=True)
     parser.add_argument("--channel", required=True)
     parser.add_argument("--url", required=True)
     parser.add_argument("--work", required=True, type=Path, help="options and requests (JSON)")
+    parser.add_argument("--halt-at", default="", help="crash point to halt at: name or name@N")
     args = parser.parse_args()
+    if args.halt_at:
+        crashpoints.install(Halt(args.halt_at))
     work = json.loads(args.work.read_text("utf-8"))
     requests = [PaymentRequest.model_validate(r) for r in work["requests"]]
     with Collector.open(args.db) as col:
         col.add_channel(args.channel, args.url, **work["options"])
         for request in requests:
             col.collect(request, channel=args.channel)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
