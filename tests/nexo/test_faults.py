@@ -81,7 +81,9 @@ def test_async_notification_faults(async_hall: Hall, faults: set[str]) -> None:
     h = async_hall
     h.script(faults=faults, fault_delay=1.0)
     p = h.pay()
-    assert p.status is Status.PENDING
+    # A prompt signed notification may be applied before the cloud's own "accepted" answer
+    # (a busy machine): then collect() already returns SUCCEEDED, never anything else.
+    assert p.status in (Status.PENDING, Status.SUCCEEDED)
     assert h.until(lambda: h.charges(p) == 1)
     h.col.recover()  # asking finds it paid, whatever the notifications do
     time.sleep(1.2)
