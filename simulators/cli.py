@@ -14,8 +14,8 @@ from functools import partial
 
 import paychannels.simulators
 from paychannels._version import __version__
+from paychannels.cli.commands import command_modules
 from paychannels.cli.interrupt import Stopping, catching, run
-from paychannels.cli.main import command_modules
 
 __all__ = ["build_parser", "main"]
 

@@ -1,11 +1,5 @@
-"""``paychannels batch build|ingest|validate|resubmit``: bank batch debit from the command line.
-
-``build`` reads a roster (docs/roster.md), journals one debit per payer who pays by bank
-(idempotent: building twice sends nothing twice) and writes the request files into the
-exchange folder's outbox; ``ingest`` applies a bank's result file to the journal exactly
-once; ``validate`` checks a request file against the official XSD (streaming) and its control
-sums; ``resubmit`` sends retryable failures again. Summaries print as text or ``--json``.
-"""
+"""What ``paychannels batch build|ingest|validate|resubmit`` do (``batch_cmd`` declares the
+arguments; this module loads only when a batch command runs)."""
 
 from __future__ import annotations
 
@@ -27,71 +21,9 @@ from paychannels.errors import ConfigurationError, PaychannelsError
 from paychannels.models import Payment
 from paychannels.roster import RosterEntry, RosterError, RosterProblem, iter_roster
 
-__all__ = ["register"]
+__all__ = ["build", "ingest", "resubmit", "validate"]
 
 _CHUNK = 5000
-
-
-def register(sub: Any, default_db: Callable[[], str]) -> None:
-    """Add the ``batch`` command group."""
-    batch = sub.add_parser("batch", help="bank batch debit: request files, result files")
-    bsub = batch.add_subparsers(dest="batch_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser, *, db: bool = True) -> None:
-        if db:
-            p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
-            p.add_argument("--channel", default="bank", help="channel name in the journal")
-        p.add_argument("--json", action="store_true", help="machine-readable summary")
-        p.set_defaults(default_db=default_db)
-
-    b = bsub.add_parser("build", help="journal the debits of a roster and write request files")
-    common(b)
-    b.add_argument(
-        "--format",
-        required=True,
-        help="pain.008.001.08, pain.008.001.02, icbc-fixed, ccb-pipe or a layout .toml",
-    )
-    b.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
-    b.add_argument("--creditor", required=True, type=Path, help="CREDITOR.toml")
-    b.add_argument(
-        "--out", required=True, type=Path, help="exchange folder (files go to OUT/outbox)"
-    )
-    b.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
-    b.add_argument(
-        "--all",
-        action="store_true",
-        help="every payer, not only those whose channels name this channel",
-    )
-    b.add_argument("--date", help="requested collection date YYYY-MM-DD (moved to a business day)")
-    b.add_argument("--rows-per-file", type=int, default=0)
-    b.add_argument("--batches-per-file", type=int, default=0)
-    b.add_argument("--rows-per-batch", type=int, default=0)
-    b.add_argument("--profile", choices=["iso", "sepa"], default="iso")
-    b.add_argument(
-        "--validate", action="store_true", help="stream-validate each XML file against the XSD"
-    )
-    b.add_argument(
-        "--create",
-        action="store_true",
-        help="start a new journal if there is none at --db (the first build of a season)",
-    )
-    b.set_defaults(handler=_build)
-
-    i = bsub.add_parser("ingest", help="apply a bank's result file to the journal (exactly once)")
-    common(i)
-    i.add_argument("result", type=Path, help="pain.002, camt.054 or a layout's result file")
-    i.set_defaults(handler=_ingest)
-
-    v = bsub.add_parser(
-        "validate", help="check a request file: official XSD (streaming) and control sums"
-    )
-    common(v, db=False)
-    v.add_argument("file", type=Path)
-    v.set_defaults(handler=_validate)
-
-    r = bsub.add_parser("resubmit", help="send retryable failures again (within the retry cap)")
-    common(r)
-    r.set_defaults(handler=_resubmit)
 
 
 def _collector(args: argparse.Namespace) -> Collector:
@@ -139,7 +71,7 @@ def _read_roster(args: argparse.Namespace) -> list[RosterEntry]:
     return entries
 
 
-def _build(args: argparse.Namespace) -> int:
+def build(args: argparse.Namespace) -> int:
     creditor = load_creditor(args.creditor)
     entries = _read_roster(args)
     limits = (args.rows_per_file, args.batches_per_file, args.rows_per_batch)
@@ -239,7 +171,7 @@ def _build_text(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _ingest(args: argparse.Namespace) -> int:
+def ingest(args: argparse.Namespace) -> int:
     if not args.result.is_file():
         raise ConfigurationError(f"{args.result} is not a file")
     with _collector(args) as col:
@@ -270,7 +202,7 @@ def _ingest_text(s: dict[str, Any]) -> str:
     )
 
 
-def _validate(args: argparse.Namespace) -> int:
+def validate(args: argparse.Namespace) -> int:
     size = args.file.stat().st_size if args.file.exists() else 0
     message = _validate_file(args.file, size // 440)
     summary: dict[str, Any] = {"file": args.file.name, "message": message, "xsd": "valid"}
@@ -287,7 +219,7 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _resubmit(args: argparse.Namespace) -> int:
+def resubmit(args: argparse.Namespace) -> int:
     with _collector(args) as col:
         _channel(col, args.channel, _config(col, args.channel))
         summary = resubmit_retryable(col, args.channel)

@@ -1,10 +1,10 @@
-"""``paychannels journal list|show|migrate|verify``: look into and maintain a journal."""
+"""What ``paychannels journal list|show|migrate|verify`` do (``journal_cmd`` declares the
+arguments; this module loads only when a journal command runs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
 from paychannels.cli.interrupt import watched
@@ -13,51 +13,7 @@ from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record
 from paychannels.status import Status
 
-__all__ = ["register"]
-
-
-def register(sub: Any, default_db: Callable[[], str]) -> None:
-    """Add the ``journal`` command group to the root parser."""
-    journal = sub.add_parser("journal", help="inspect and migrate the payment journal")
-    jsub = journal.add_subparsers(dest="journal_command", metavar="ACTION", required=True)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--db",
-            default=None,
-            help="journal URL (default: $PAYCHANNELS_DB; there is no default file)",
-        )
-        p.add_argument("--json", action="store_true", help="machine-readable output")
-        p.set_defaults(default_db=default_db)
-
-    p_list = jsub.add_parser("list", help="list payments and refunds")
-    common(p_list)
-    p_list.add_argument(
-        "--status",
-        action="append",
-        choices=[s.value for s in Status],
-        help="only this status (repeatable)",
-    )
-    p_list.add_argument("--channel", help="only this channel")
-    p_list.add_argument("--payer", help="only this payer id")
-    p_list.add_argument("--attention", action="store_true", help="only flagged for attention")
-    p_list.add_argument("--limit", type=int, default=50)
-    p_list.set_defaults(handler=_list)
-
-    p_show = jsub.add_parser("show", help="one payment with all its events")
-    common(p_show)
-    p_show.add_argument("id", help="payment or refund id")
-    p_show.set_defaults(handler=_show)
-
-    p_mig = jsub.add_parser(
-        "migrate", help="create a new journal (where none is) or upgrade its schema"
-    )
-    common(p_mig)
-    p_mig.set_defaults(handler=_migrate)
-
-    p_ver = jsub.add_parser("verify", help="replay events and compare with current states")
-    common(p_ver)
-    p_ver.set_defaults(handler=_verify)
+__all__ = ["list_records", "migrate", "show", "verify"]
 
 
 def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
@@ -78,7 +34,7 @@ def _record_json(r: Record) -> dict[str, Any]:
     return data
 
 
-def _list(args: argparse.Namespace) -> int:
+def list_records(args: argparse.Namespace) -> int:
     with _open(args) as journal:
         records = journal.find(
             statuses=[Status(s) for s in args.status] if args.status else None,
@@ -118,7 +74,7 @@ def _event_line(ev: Event) -> str:
     return f"  #{ev.seq:<6} {ev.at:%Y-%m-%d %H:%M:%S}  {move:<28} {detail}"
 
 
-def _show(args: argparse.Namespace) -> int:
+def show(args: argparse.Namespace) -> int:
     with _open(args) as journal:
         record = journal.get(args.id)
         events = journal.events(record_id=args.id, limit=100_000)
@@ -142,7 +98,7 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _migrate(args: argparse.Namespace) -> int:
+def migrate(args: argparse.Namespace) -> int:
     with _open(args, check=False) as journal:
         before, after = journal.migrate()
         before = 0 if journal.created else before
@@ -158,7 +114,7 @@ def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _verify(args: argparse.Namespace) -> int:
+def verify(args: argparse.Namespace) -> int:
     problems: dict[str, list[str]] = {}
     checked = 0
     with _open(args) as journal:  # not a journal, or not this version: an error, exit 2
