@@ -11,7 +11,7 @@ providers, bank batch debit) plug in behind it as adapters opened from URLs::
                                       reference="2026-pension", idempotency_key="k-1"),
                     channel="hall-1")
 
-Importing the package loads only its version: each public name is imported the first time it
+Importing the package loads nothing else: each public name is imported the first time it
 is used (a module ``__getattr__``, PEP 562), so that ``paychannels --version`` and a program
 that needs one name do not pay for every channel, pydantic and the journal.
 """
@@ -19,9 +19,8 @@ that needs one name do not pay for every channel, pydantic and the journal.
 import importlib as _importlib
 import typing as _typing
 
-from paychannels._version import __version__
-
 if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on first use
+    from paychannels._version import __version__
     from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
     from paychannels.channels.memory import Behaviour, MemoryChannel
     from paychannels.channels.registry import available_schemes, open_channel, register_channel
@@ -76,6 +75,7 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
 
 
 _LAZY: dict[str, str] = {
+    "__version__": "paychannels._version",  # installed metadata: a tenth of the start-up
     "AlreadyInDoubt": "paychannels.errors",
     "AlreadyPaid": "paychannels.errors",
     "Behaviour": "paychannels.channels.memory",

@@ -74,7 +74,7 @@ def test_start_up_loads_only_the_command_line(args: list[str]) -> None:
     assert heavy == []
     ours = {m for m in modules if m.startswith("paychannels")}
     assert ours - {m for m in ours if m.endswith("_cmd")} <= _LIGHT
-    assert len(modules) < 220  # about 170 on CPython 3.11 (and 560 before the lazy loading)
+    assert len(modules) < 250  # 3.11.7: --version 169, --help 120 (669 before lazy loading)
 
 
 def test_a_command_loads_its_work_when_it_runs() -> None:

@@ -20,8 +20,7 @@ from collections.abc import Sequence
 from functools import partial
 
 import paychannels.cli
-from paychannels._version import __version__
-from paychannels.cli.commands import command_modules
+from paychannels.cli.commands import VersionAction, command_modules
 from paychannels.cli.interrupt import Stopping, catching, run
 from paychannels.errors import ConfigurationError, PaychannelsError
 
@@ -49,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paychannels",
         description="Collect payments through terminals, mobile apps and bank batch debit.",
     )
-    parser.add_argument("--version", action="version", version=f"paychannels {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules(paychannels.cli):
