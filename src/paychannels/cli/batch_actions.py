@@ -72,6 +72,7 @@ def _read_roster(args: argparse.Namespace) -> list[RosterEntry]:
 
 
 def build(args: argparse.Namespace) -> int:
+    """``batch build``: journal one debit per payer, then write the request files (idempotent)."""
     creditor = load_creditor(args.creditor)
     entries = _read_roster(args)
     limits = (args.rows_per_file, args.batches_per_file, args.rows_per_batch)
@@ -172,6 +173,7 @@ def _build_text(s: dict[str, Any]) -> str:
 
 
 def ingest(args: argparse.Namespace) -> int:
+    """``batch ingest``: apply a result file to the journal once (a second time changes nothing)."""
     if not args.result.is_file():
         raise ConfigurationError(f"{args.result} is not a file")
     with _collector(args) as col:
@@ -203,6 +205,7 @@ def _ingest_text(s: dict[str, Any]) -> str:
 
 
 def validate(args: argparse.Namespace) -> int:
+    """``batch validate``: the official XSD, streaming, and the control sums."""
     size = args.file.stat().st_size if args.file.exists() else 0
     message = _validate_file(args.file, size // 440)
     summary: dict[str, Any] = {"file": args.file.name, "message": message, "xsd": "valid"}
@@ -220,6 +223,7 @@ def validate(args: argparse.Namespace) -> int:
 
 
 def resubmit(args: argparse.Namespace) -> int:
+    """``batch resubmit``: send retryable failures again, within the retry cap."""
     with _collector(args) as col:
         _channel(col, args.channel, _config(col, args.channel))
         summary = resubmit_retryable(col, args.channel)

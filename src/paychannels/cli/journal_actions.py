@@ -35,6 +35,7 @@ def _record_json(r: Record) -> dict[str, Any]:
 
 
 def list_records(args: argparse.Namespace) -> int:
+    """``journal list``: payments and refunds, payer ids masked."""
     with _open(args) as journal:
         records = journal.find(
             statuses=[Status(s) for s in args.status] if args.status else None,
@@ -75,6 +76,7 @@ def _event_line(ev: Event) -> str:
 
 
 def show(args: argparse.Namespace) -> int:
+    """``journal show``: one payment or refund with every event."""
     with _open(args) as journal:
         record = journal.get(args.id)
         events = journal.events(record_id=args.id, limit=100_000)
@@ -99,6 +101,7 @@ def show(args: argparse.Namespace) -> int:
 
 
 def migrate(args: argparse.Namespace) -> int:
+    """``journal migrate``: create a journal where none is, or upgrade its schema."""
     with _open(args, check=False) as journal:
         before, after = journal.migrate()
         before = 0 if journal.created else before
@@ -115,6 +118,7 @@ def migrate(args: argparse.Namespace) -> int:
 
 
 def verify(args: argparse.Namespace) -> int:
+    """``journal verify``: replay the events and compare with the states; 1 on a mismatch."""
     problems: dict[str, list[str]] = {}
     checked = 0
     with _open(args) as journal:  # not a journal, or not this version: an error, exit 2

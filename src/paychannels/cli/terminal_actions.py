@@ -120,6 +120,7 @@ def _password(args: argparse.Namespace) -> tuple[str, str]:
 
 
 def show_status(args: argparse.Namespace) -> int:
+    """``terminal status``: is the terminal there and ready?"""
     run = _Run(args)
     run.say(f"checking {run.url}")
     if run.profile is not None:
@@ -131,6 +132,7 @@ def show_status(args: argparse.Namespace) -> int:
 
 
 def probe(args: argparse.Namespace) -> int:
+    """``terminal probe``: status, registration, and a test payment if asked (kept on --keep)."""
     run = _Run(args)
     run.say(f"probing {run.url} ({run.password_note})")
     if run.profile is not None:
@@ -234,6 +236,7 @@ def _reverse(run: _Run, args: argparse.Namespace, col: Collector, payment: Recor
 
 
 def end_of_day(args: argparse.Namespace) -> int:
+    """``terminal end-of-day``: close the batch (MIS-POS: settle) and print its totals."""
     run = _Run(args)
     col, channel = _collector(run)
     if isinstance(channel, MisposChannel):
