@@ -5,13 +5,18 @@ benchmarks/startup.py; a test counts modules, which does not depend on the machi
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+from typing import Any, ClassVar
 
 import pytest
 
+import paychannels.cli
 from paychannels.cli import demo_cmd, notice_cmd
+from paychannels.cli.commands import Deferred, command_modules
+from paychannels.cli.main import default_db
 
 # Run in a fresh interpreter: main() with the given arguments, then the loaded module names.
 _PROBE = """
@@ -91,3 +96,26 @@ def test_choices_spelled_out_for_help_match_their_source() -> None:
 
     assert demo_cmd.TAMPERING == TAMPERING
     assert tuple(lv.value for lv in Level) == notice_cmd.LEVELS
+
+
+class _Recording(argparse.ArgumentParser):
+    """A parser (and, through argparse, its subparsers) that keeps every handler it is given."""
+
+    handlers: ClassVar[list[Any]] = []
+
+    def set_defaults(self, **kwargs: Any) -> None:
+        if "handler" in kwargs:
+            _Recording.handlers.append(kwargs["handler"])
+        super().set_defaults(**kwargs)
+
+
+def test_every_deferred_handler_names_a_function_that_exists() -> None:
+    """A misspelt module or name would only show when a user runs that command."""
+    _Recording.handlers.clear()
+    sub = _Recording(prog="paychannels").add_subparsers()
+    for module in command_modules(paychannels.cli):
+        module.register(sub, default_db)
+    deferred = [h for h in _Recording.handlers if isinstance(h, Deferred)]
+    assert len(deferred) == 11  # batch 4, journal 4, terminal 3
+    for handler in deferred:
+        assert callable(handler.resolve()), handler

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from types import ModuleType
 from typing import Any
 
-__all__ = ["Handler", "VersionAction", "command_modules", "deferred"]
+__all__ = ["Deferred", "Handler", "VersionAction", "command_modules", "deferred"]
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -67,13 +67,27 @@ class VersionAction(argparse.Action):
         parser.exit()
 
 
-def deferred(module: str, name: str) -> Handler:
+class Deferred:
+    """A command's handler ``module.name``, imported the first time the command runs."""
+
+    __slots__ = ("module", "name")
+
+    def __init__(self, module: str, name: str) -> None:
+        self.module = module
+        self.name = name
+
+    def resolve(self) -> Handler:
+        """The handler itself (importing its module now)."""
+        function: Handler = getattr(importlib.import_module(self.module), self.name)
+        return function
+
+    def __call__(self, args: argparse.Namespace) -> int:
+        return self.resolve()(args)
+
+    def __repr__(self) -> str:
+        return f"Deferred({self.module}.{self.name})"
+
+
+def deferred(module: str, name: str) -> Deferred:
     """The handler ``module.name``, imported the first time the command runs."""
-
-    def handler(args: argparse.Namespace) -> int:
-        function: Handler = getattr(importlib.import_module(module), name)
-        return function(args)
-
-    handler.__qualname__ = handler.__name__ = name
-    handler.__doc__ = f"Run ``{module}.{name}`` (imported now, not at start-up)."
-    return handler
+    return Deferred(module, name)
