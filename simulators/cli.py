@@ -13,9 +13,8 @@ from collections.abc import Sequence
 from functools import partial
 
 import paychannels.simulators
-from paychannels._version import __version__
+from paychannels.cli.commands import VersionAction, command_modules
 from paychannels.cli.interrupt import Stopping, catching, run
-from paychannels.cli.main import command_modules
 
 __all__ = ["build_parser", "main"]
 
@@ -26,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="paychannels-sim",
         description="Simulated terminals, payment providers and banks for tests and rehearsals.",
     )
-    parser.add_argument("--version", action="version", version=f"paychannels-sim {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(dest="command", metavar="SIMULATOR")
     for module in command_modules(paychannels.simulators):
         module.register(sub)

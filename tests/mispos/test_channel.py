@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import InvalidRequest, Money, Status, UnsupportedOperation
+from paychannels import InvalidRequest, Money, OutcomeUnknownError, Status, UnsupportedOperation
 from paychannels.drivers.mispos.channel import TerminalRefused
 from tests.mispos.conftest import CARD, Hall, open_hall
 
@@ -78,7 +78,7 @@ def test_refunds_void_settle_and_reprint(hall: Hall) -> None:
 def test_a_void_whose_answer_was_lost_is_not_sent_twice(hall: Hall) -> None:
     p = hall.pay()
     hall.script(faults={"disconnect_after_approval"})
-    with pytest.raises(Exception, match="cancel again"):
+    with pytest.raises(OutcomeUnknownError, match="cancel again"):
         hall.col.cancel(p.id)
     assert hall.col.cancel(p.id).status is Status.REVERSED
     reversals = [t for t in hall.sim.terminal.journal.txns if t.kind == "reversal"]

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import ConfigurationError, InvalidURL, Money, Status, open_channel
+from paychannels import (
+    ConfigurationError,
+    InvalidURL,
+    Money,
+    OutcomeUnknownError,
+    Status,
+    open_channel,
+)
 from paychannels.drivers.nexo import CloudPosChannel
 from paychannels.drivers.nexo.serviceids import PREFIX, ServiceIds
 from tests.nexo.conftest import API_KEY, POIID, SECRET, Hall, open_hall
@@ -150,7 +157,7 @@ def test_partial_refunds_and_their_limit(hall: Hall) -> None:
 def test_void_after_a_lost_answer_asks_before_sending_again(hall: Hall) -> None:
     p = hall.pay()
     hall.script(faults={"disconnect_after_approval"})
-    with pytest.raises(Exception, match="cancel again"):
+    with pytest.raises(OutcomeUnknownError, match="cancel again"):
         hall.col.cancel(p.id)
     assert hall.status(p) is Status.SUCCEEDED
     reversed_ = hall.col.cancel(p.id)  # finds the earlier reversal went through
@@ -164,7 +171,7 @@ def test_diagnosis(hall: Hall) -> None:
     assert answer.Response.Result == "Success"
     assert answer.POIStatus is not None and answer.POIStatus.GlobalStatus == "OK"
     hall.sim.terminal.online = False
-    with pytest.raises(Exception, match="not connected"):
+    with pytest.raises(OutcomeUnknownError, match="not connected"):
         hall.channel.diagnosis(hall.col.channel_context("cloud"))
 
 

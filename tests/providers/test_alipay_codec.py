@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from paychannels import Money, Reason, Status, open_channel
-from paychannels.errors import InvalidURL, ProtocolError
+from paychannels.errors import ConfigurationError, InvalidURL, ProtocolError
 from paychannels.models import Payment, Refund
 from paychannels.providers.alipay import AlipayCodec, AlipayConfig, signing
 from paychannels.providers.alipay.forms import decode_form, encode_form
@@ -229,7 +229,7 @@ def test_plain_http_only_to_loopback(keys: SimKeys) -> None:
 def test_alipay_config_names_keys_by_owner(keys: SimKeys) -> None:
     url = parse_url(f"alipay+https://openapi.alipay.com/gateway.do?app_id={keys.alipay_app_id}")
     opts = keys.alipay_options()
-    with pytest.raises(Exception, match="alipay_public_key"):
+    with pytest.raises(ConfigurationError, match="alipay_public_key"):
         AlipayConfig.from_url(url, {"app_private_key": opts["app_private_key"]})
     cfg = AlipayConfig.from_url(url, dict(opts))
     assert dataclasses.replace(cfg).app_id == keys.alipay_app_id

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from paychannels import InvalidRequest, Money, Outcome, PaymentRequest, Status
 
@@ -49,7 +50,7 @@ def test_several_errors_reported_together() -> None:
 
 def test_requests_are_frozen_and_chinese_is_fine() -> None:
     r = make(payer_name="乌力吉", region="ᠬᠥᠬᠡᠬᠣᠲᠠ", description="城乡居民养老保险")
-    with pytest.raises(Exception, match="frozen"):
+    with pytest.raises(ValidationError, match="frozen"):
         r.reference = "x"  # type: ignore[misc]
     assert r.payer_name == "乌力吉"
 

@@ -18,14 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paychannels.demo.run import DemoOptions, run_demo
-from paychannels.demo.summary import summary_text
-from paychannels.demo.tamper import TAMPERING
 from paychannels.errors import ConfigurationError
 
-__all__ = ["MAX_PAYERS", "register"]
+__all__ = ["MAX_PAYERS", "TAMPERING", "register"]
 
 MAX_PAYERS = 300_000
+#: ``paychannels.demo.tamper.TAMPERING``, spelled out here so that ``--help`` does not load the
+#: demo and its simulators (tests/unit/test_cli_startup.py checks the two agree)
+TAMPERING = ("journal", "terminal")
 
 
 def register(sub: Any, default_db: Callable[[], str]) -> None:
@@ -55,6 +55,10 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    # the demo and its simulators load only when the demo runs
+    from paychannels.demo.run import DemoOptions, run_demo
+    from paychannels.demo.summary import summary_text
+
     if not 10 <= args.payers <= MAX_PAYERS:
         raise ConfigurationError(f"--payers must be between 10 and {MAX_PAYERS:,}")
     summary = run_demo(

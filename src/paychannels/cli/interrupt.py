@@ -27,7 +27,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol, TypeVar
 
-from paychannels.collector import Collector
 from paychannels.errors import PaychannelsError
 
 __all__ = [
@@ -109,6 +108,8 @@ class Stopping:
 
     def close_all(self, deadline: float) -> None:
         """Close what was registered, each within what is left of the bound."""
+        from paychannels.collector import Collector  # loaded already if one was registered
+
         with self._guard:
             things = list(self._closeables)
         for thing in things:

@@ -2,6 +2,8 @@
 
 Each command group is a module ``paychannels.cli.<name>_cmd`` with a ``register(sub,
 default_db)`` function; this module finds them, so adding a command touches no shared file.
+A ``*_cmd`` module only declares arguments: what a command does is imported when it runs
+(``paychannels.cli.commands``), so ``--help`` and ``--version`` start in a blink.
 User mistakes (a bad URL, an unreachable database) print one readable line and exit 2;
 ``--debug`` shows the traceback. Machine-readable output with ``--json``. Ctrl-C and SIGTERM
 end any command cleanly with 130 / 143 (``paychannels.cli.interrupt``); a command registers
@@ -11,17 +13,14 @@ what a signal must close or remove with ``args.stopping``.
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
-import pkgutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from functools import partial
-from types import ModuleType
 
 import paychannels.cli
-from paychannels._version import __version__
+from paychannels.cli.commands import VersionAction, command_modules
 from paychannels.cli.interrupt import Stopping, catching, run
 from paychannels.errors import ConfigurationError, PaychannelsError
 
@@ -43,20 +42,13 @@ def default_db() -> str:
     return url
 
 
-def command_modules(package: ModuleType) -> Iterator[ModuleType]:
-    """The ``*_cmd`` modules of a package, in name order (shared with ``paychannels-sim``)."""
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.endswith("_cmd"):
-            yield importlib.import_module(f"{package.__name__}.{info.name}")
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     parser = argparse.ArgumentParser(
         prog="paychannels",
         description="Collect payments through terminals, mobile apps and bank batch debit.",
     )
-    parser.add_argument("--version", action="version", version=f"paychannels {__version__}")
+    parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules(paychannels.cli):

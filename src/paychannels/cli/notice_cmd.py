@@ -14,9 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
-from paychannels.notices import Level, build_notices, write_notices
 
-__all__ = ["register"]
+__all__ = ["LEVELS", "register"]
+
+#: the values of ``paychannels.notices.Level``, spelled out so that ``--help`` does not load
+#: the notices (tests/unit/test_cli_startup.py checks the two agree)
+LEVELS = ("county", "township", "village")
 
 
 def register(sub: Any, default_db: Callable[[], str]) -> None:
@@ -27,7 +30,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--level", required=True, choices=[lv.value for lv in Level])
+    p.add_argument("--level", required=True, choices=LEVELS)
     add_inputs(p, default_db)
     p.add_argument("--out", type=Path, default=Path("notices"), help="folder (default ./notices)")
     p.add_argument("--county", default="", help="the county's name for the titles")
@@ -39,6 +42,8 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from paychannels.notices import Level, build_notices, write_notices  # when it runs
+
     rec = reconcile_inputs(args, "reading the journal")
     notices = build_notices(
         rec, Level(args.level), county=args.county, township=args.township, village=args.village

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
-from paychannels.reconcile.report import summary_text, write_outputs
 
 __all__ = ["register"]
 
@@ -41,6 +40,8 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from paychannels.reconcile.report import summary_text, write_outputs  # when it runs
+
     rec = reconcile_inputs(args, "reconciling")
     folder = args.out or Path(f"reconciliation-{datetime.now():%Y%m%d-%H%M%S}")
     paths = write_outputs(rec, folder)

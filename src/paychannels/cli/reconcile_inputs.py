@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from paychannels.cli.progress import Progress
-from paychannels.reconcile import Reconciliation, reconcile
-from paychannels.roster import RosterOptions
+
+if TYPE_CHECKING:
+    from paychannels.reconcile import Reconciliation
 
 __all__ = ["add_inputs", "reconcile_inputs"]
 
@@ -30,6 +32,9 @@ def add_inputs(p: argparse.ArgumentParser, default_db: Callable[[], str]) -> Non
 
 def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
     """The reconciliation of ``--roster`` against ``--db``, with a progress bar ``label``."""
+    from paychannels.reconcile import reconcile  # when a command runs, not for --help
+    from paychannels.roster import RosterOptions
+
     options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
     with Progress(label) as bar:
         return reconcile(

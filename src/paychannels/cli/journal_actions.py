@@ -1,0 +1,136 @@
+"""What ``paychannels journal list|show|migrate|verify`` do (``journal_cmd`` declares the
+arguments; this module loads only when a journal command runs)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from paychannels.cli.interrupt import watched
+from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
+from paychannels.masking import mask_payer_id
+from paychannels.models import Event, Record
+from paychannels.status import Status
+
+__all__ = ["list_records", "migrate", "show", "verify"]
+
+
+def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
+    # Only ``migrate`` creates; every other action reads a journal that must already exist.
+    journal = watched(args, open_journal(args.db or args.default_db(), create=not check))
+    if check:
+        try:
+            journal.check_schema()
+        except BaseException:
+            journal.close()
+            raise
+    return journal
+
+
+def _record_json(r: Record) -> dict[str, Any]:
+    data = r.model_dump(mode="json", exclude={"payer_name"})
+    data["payer_id"] = mask_payer_id(r.payer_id)
+    return data
+
+
+def list_records(args: argparse.Namespace) -> int:
+    """``journal list``: payments and refunds, payer ids masked."""
+    with _open(args) as journal:
+        records = journal.find(
+            statuses=[Status(s) for s in args.status] if args.status else None,
+            channel=args.channel,
+            payer_id=args.payer,
+            attention=True if args.attention else None,
+            limit=args.limit,
+        )
+    if args.json:
+        print(json.dumps([_record_json(r) for r in records], ensure_ascii=False, indent=2))
+        return 0
+    if not records:
+        print("no payments match")
+        return 0
+    rows = [("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED")]
+    for r in records:
+        rows.append(
+            (
+                r.id,
+                r.status.value + (" !" if r.attention else ""),
+                r.channel,
+                mask_payer_id(r.payer_id),
+                r.amount.format(),
+                r.reference,
+                r.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    return 0
+
+
+def _event_line(ev: Event) -> str:
+    move = f"{ev.from_status or '-'} -> {ev.to_status}" if ev.to_status else ev.type.value
+    detail = json.dumps(ev.data, ensure_ascii=False) if ev.data else ""
+    return f"  #{ev.seq:<6} {ev.at:%Y-%m-%d %H:%M:%S}  {move:<28} {detail}"
+
+
+def show(args: argparse.Namespace) -> int:
+    """``journal show``: one payment or refund with every event."""
+    with _open(args) as journal:
+        record = journal.get(args.id)
+        events = journal.events(record_id=args.id, limit=100_000)
+    if args.json:
+        out = _record_json(record)
+        out["events"] = [e.model_dump(mode="json") for e in events]
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{record.kind} {record.id}  {record.status.value}")
+    print(f"  channel     {record.channel}  ref {record.channel_ref or '-'}")
+    print(f"  payer       {mask_payer_id(record.payer_id)}  reference {record.reference}")
+    taken = record.amount_taken.format() if record.amount_taken else "-"
+    print(f"  amount      {record.amount.format()}  taken {taken}")
+    if record.reason:
+        print(f"  reason      {record.reason.value} ({record.reason_detail or ''})")
+    if record.attention:
+        print(f"  ATTENTION   {record.attention}")
+    print("  events:")
+    for ev in events:
+        print(_event_line(ev))
+    return 0
+
+
+def migrate(args: argparse.Namespace) -> int:
+    """``journal migrate``: create a journal where none is, or upgrade its schema."""
+    with _open(args, check=False) as journal:
+        before, after = journal.migrate()
+        before = 0 if journal.created else before
+        url = journal.url
+    if args.json:
+        print(json.dumps({"journal": url, "from": before, "to": after}))
+    elif before == 0:
+        print(f"{url}: created a new journal at schema version {after}")
+    elif before == after:
+        print(f"{url}: schema already at version {after}")
+    else:
+        print(f"{url}: schema migrated from version {before} to {after}")
+    return 0
+
+
+def verify(args: argparse.Namespace) -> int:
+    """``journal verify``: replay the events and compare with the states; 1 on a mismatch."""
+    problems: dict[str, list[str]] = {}
+    checked = 0
+    with _open(args) as journal:  # not a journal, or not this version: an error, exit 2
+        for record_id, found in journal.audit():
+            checked += 1
+            if found:
+                problems[record_id] = found
+    if args.json:
+        print(json.dumps({"checked": checked, "schema": SCHEMA_VERSION, "problems": problems}))
+    else:
+        print(f"checked {checked} records: {len(problems)} with problems")
+        for rid, found in problems.items():
+            for p in found:
+                print(f"  {rid}: {p}")
+    return 1 if problems else 0
