@@ -119,3 +119,46 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+# A command that has finished and is tearing the interpreter down (the demo's simulators,
+# threads and objects take a moment): a signal then must change nothing. CPython puts the
+# default disposition back before it clears modules, so a late SIGTERM used to kill the
+# finished process (-15; seen once in 30 interrupted demos on a loaded CI machine).
+_SLOW_EXIT = """
+import sys, time
+from {module} import main
+
+class SlowTeardown:
+    def __del__(self):
+        print("tearing down", flush=True)
+        time.sleep(2)
+
+keep = SlowTeardown()
+sys.argv = {argv!r}
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize(
+    ("module", "argv"),
+    [
+        ("paychannels.cli.main", ["paychannels", "--version"]),
+        ("paychannels.simulators.cli", ["paychannels-sim", "--help"]),
+    ],
+)
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_after_the_command_finished_changes_nothing(
+    module: str, argv: list[str], sig: signal.Signals
+) -> None:
+    proc = start(_SLOW_EXIT.format(module=module, argv=argv))
+    read_line(proc, "tearing down")
+    proc.send_signal(sig)
+    try:
+        _out, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail(f"hung after {sig.name}")
+    assert proc.returncode == 0, (proc.returncode, err)
+    assert "Traceback" not in err, err

@@ -14,6 +14,7 @@ live threads (the journal is crash-safe by design; ``recover()`` resolves what w
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import logging
 import os
@@ -189,6 +190,8 @@ def catching(stopping: Stopping, *, restore: bool = True) -> Iterator[None]:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in _SIGNALS}
     _installed.append(stopping)
+    if not restore:
+        atexit.register(_ignore_late_signals)
     try:
         yield
     finally:
@@ -199,6 +202,17 @@ def catching(stopping: Stopping, *, restore: bool = True) -> Iterator[None]:
 
 
 _installed: list[Stopping] = []
+
+
+def _ignore_late_signals() -> None:
+    """At exit (threads joined, the command's work done): a late signal changes nothing.
+
+    CPython gives Python-handled signals their default disposition back before it clears
+    its modules, so a SIGTERM during that teardown would kill a finished command (exit -15
+    instead of its own code); an ignored signal is left ignored.
+    """
+    for sig in _SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _wind_down(stopping: Stopping, worker: threading.Thread, prog: str, signum: int) -> int:
