@@ -153,12 +153,6 @@ def test_a_signal_after_the_command_finished_changes_nothing(
 ) -> None:
     proc = start(_SLOW_EXIT.format(module=module, argv=argv))
     read_line(proc, "tearing down")
-    proc.send_signal(sig)
-    try:
-        _out, err = proc.communicate(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        pytest.fail(f"hung after {sig.name}")
+    _out, err = signalled(proc, sig)
     assert proc.returncode == 0, (proc.returncode, err)
     assert "Traceback" not in err, err
