@@ -15,6 +15,7 @@ terminal before anything else).
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,8 @@ from paychannels.errors import LinkError, LinkTimeout, NotSentError
 __all__ = ["Dialogue", "Exchange", "Timers"]
 
 StatusCallback = Callable[[IntermediateStatus], None]
+
+log = logging.getLogger("paychannels.drivers.zvt")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +102,7 @@ class Dialogue:
         name = command_name(command.apdu().command)
         exchange = Exchange(name)
         self._send_command(command, name)
-        first = self._await_acknowledgement(name)
-        if first is not None and self._handle(first, exchange):
-            return exchange
+        self._await_acknowledgement(name)
         deadline = time.monotonic() + self.timers.t4
         abort_sent = False
         while True:
@@ -166,8 +167,14 @@ class Dialogue:
         except LinkError as exc:
             raise DialogueBroken(f"the link failed during {name} ({exc})") from None
 
-    def _await_acknowledgement(self, name: str) -> Reply | None:
-        """Wait T3 for ``80 00``; returns a message that came instead (an implicit ack)."""
+    def _await_acknowledgement(self, name: str) -> None:
+        """Wait T3 for ``80 00``.
+
+        The terminal acknowledges a command before it says anything else about it, so a
+        message ahead of the ``80 00`` is the tail of an earlier dialogue (one we gave up on):
+        it is acknowledged, as every terminal message is, and never taken for this command's
+        answer.
+        """
         deadline = time.monotonic() + self.timers.t3
         while True:
             try:
@@ -184,13 +191,26 @@ class Dialogue:
                 ) from None
             message = self._parse(raw, name)
             if isinstance(message, Ack):
-                return None
+                return
             if isinstance(message, NegativeAck):
                 if message.code == 0x9C:
                     deadline = time.monotonic() + self.timers.t3
                     continue
                 raise CommandRefused(message.code, result_meaning(message.code).text, name)
-            return message
+            log.info(
+                "%s: %s arrived before the 80 00 for %s: the tail of an earlier dialogue, "
+                "acknowledged and set aside",
+                self._where(),
+                type(message).__name__,
+                name,
+            )
+            self._ack(name)
+            if time.monotonic() >= deadline:  # a stream of leftovers does not hold us either
+                self.transport.abandon()
+                raise NoAcknowledgement(
+                    f"{self._where()}: no 80 00 for {name} within T3 ({self.timers.t3:g} s), "
+                    "only messages of an earlier dialogue; the command may have arrived"
+                )
 
     def _parse(self, raw: bytes, name: str) -> Reply:
         try:

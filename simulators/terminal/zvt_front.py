@@ -205,6 +205,9 @@ class ZvtSession:
 
     def _command(self, raw: bytes) -> None:
         t = self.terminal
+        if raw[:1] in (b"\x80", b"\x84"):
+            t.note("an acknowledgement with nothing outstanding: ignored")
+            return  # the ECR's late answer to a message of a dialogue that already ended
         try:
             command = parse_command(decode_apdu(raw))
         except ZvtProtocolError as exc:
@@ -289,6 +292,8 @@ class ZvtSession:
             return
         if script.has("late_ack"):
             time.sleep(script.fault_delay)
+        if script.has("leftover_completion"):
+            self._say(Completion().apdu())  # the tail of a dialogue the ECR had given up on
         self._abort_requested = False
         self._send(Ack().apdu())
         try:

@@ -88,6 +88,16 @@ def test_late_acknowledgement_is_unknown_then_not_sent(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+def test_a_leftover_answer_before_the_acknowledgement_is_not_taken_for_ours(hall: Hall) -> None:
+    # the terminal acknowledges every command with 80 00 before anything else: a message ahead
+    # of it is the tail of an earlier dialogue, never this booking's answer
+    hall.script(faults={"leftover_completion"})
+    p = hall.pay()
+    assert p.status is S.SUCCEEDED, (p.status, p.reason_detail)
+    assert hall.charges(p) == 1
+    next_payment_is_fine(hall)
+
+
 @pytest.mark.parametrize(
     "fault",
     ["disconnect_after_approval", "garble_reply", "late_completion", "power_cycle_after_booking"],
