@@ -12,8 +12,8 @@ recognised stay each protocol's own.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Collection, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Generic, ParamSpec, TypeVar
@@ -22,7 +22,7 @@ from paychannels.channels.base import Capabilities, ChannelContext
 from paychannels.currencies import Currency
 from paychannels.drivers.book import FORGOTTEN, NEVER_SENT, Attempt, Book, BookState, Result
 from paychannels.drivers.terminallock import TerminalLock
-from paychannels.errors import NotSentError
+from paychannels.errors import LinkError, NotSentError, OutcomeUnknownError, ProtocolError
 from paychannels.links import SerialSettings, SpyLink, TranscriptWriter, link_from_parsed
 from paychannels.links.base import Link
 from paychannels.links.spy import FilterFactory
@@ -36,6 +36,7 @@ __all__ = [
     "Watchers",
     "address",
     "check_options",
+    "checking_first",
     "detach_transcript",
     "send_booking",
     "terminal_link",
@@ -43,6 +44,7 @@ __all__ = [
 
 P = ParamSpec("P")
 A = TypeVar("A")
+R = TypeVar("R")
 
 #: what a booking terminal does: inquire by its book, void, refund (in part too); a payment
 #: waits up to ten minutes for the card holder
@@ -110,6 +112,19 @@ class Terminal:
                     return Outcome.unknown(FORGOTTEN)
 
 
+@contextmanager
+def checking_first(what: str, *also: type[Exception]) -> Iterator[None]:
+    """Asking the terminal before a booking leaves (``what``: what is asked about): if the
+    question fails, the booking is not sent (``NotSentError``), and a retry is safe."""
+    failed: tuple[type[Exception], ...] = (OutcomeUnknownError, ProtocolError, LinkError, *also)
+    try:
+        yield
+    except failed as exc:
+        raise NotSentError(
+            f"could not check {what} before sending ({exc}); nothing was sent"
+        ) from None
+
+
 def send_booking(
     ctx: ChannelContext,
     attempt: Attempt,
@@ -117,11 +132,15 @@ def send_booking(
     *,
     announce: Callable[[], None],
     refused: Callable[[Attempt], None],
-) -> A:
-    """Send a booking whose marker is persisted, between the dispatch path's crash points.
+    read: Callable[[A], R],
+) -> R:
+    """Send a booking whose marker is persisted, between the dispatch path's crash points,
+    and ``read`` its answer (what it means, folded into the book).
 
-    ``NotSentError`` (refused or NAKed: provably not executed) is handed to ``refused`` as
-    the attempt done and not booked, then raised; anything else the caller decides.
+    ``NotSentError`` from the send (refused or NAKed: provably not executed) is handed to
+    ``refused`` as the attempt done and not booked, then raised. Once the command has left,
+    nothing can prove it did not run: a ``NotSentError`` from ``read`` (a follow-up question
+    that could not leave, a book that changed under us) is an ``OutcomeUnknownError``.
     """
     ctx.crashpoint("channel.before_send")
     announce()
@@ -131,7 +150,12 @@ def send_booking(
         refused(replace(attempt, result=Result("not_booked", detail=str(exc))))
         raise
     ctx.crashpoint("channel.after_send")
-    return answer
+    try:
+        return read(answer)
+    except NotSentError as exc:
+        raise OutcomeUnknownError(
+            f"after the {attempt.kind} left: {exc} (it may have run; the terminal is asked)"
+        ) from None
 
 
 class Watchers(Generic[P]):

@@ -29,6 +29,7 @@ from paychannels.drivers.terminal import (
     LOCK_TIMEOUT,
     Terminal,
     Watchers,
+    checking_first,
     detach_transcript,
     send_booking,
 )
@@ -172,21 +173,24 @@ class MisposChannel(Channel):
             attempt = state.mark(record.id, attempt_no, kind, amount, at=book.now())
             book.save(state)
             try:
-                fields = send_booking(
+                return send_booking(
                     ctx,
                     attempt,
                     lambda: session.exchange(verb, {**values, **self._resend_key()}),
                     announce=lambda: self._watchers.tell(kind, record),
                     refused=lambda done: self._remember(state, done, book),
+                    read=lambda fields: self._read(state, attempt, fields, book),
                 )
             except NotSentError:  # refused before anything ran: recorded as not booked
                 raise
             except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
                 return Result("ambiguous", detail=f"{type(exc).__name__}: {exc}")
-            done = replace(attempt, result=answer_result(self.profile, fields))
-            self._remember(state, done, book)
-        assert done.result is not None
-        return done.result
+
+    def _read(self, state: BookState, attempt: Attempt, fields: Fields, book: Book) -> Result:
+        """What the direct answer says became of the attempt, remembered in the book."""
+        result = answer_result(self.profile, fields)
+        self._remember(state, replace(attempt, result=result), book)
+        return result
 
     def _resend_key(self) -> dict[str, str]:
         """A fresh value for the profile's resend key (random: other processes and backends
@@ -215,16 +219,12 @@ class MisposChannel(Channel):
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new request (nothing is booked here)."""
-        try:
+        with checking_first("the terminal"):
             if state.pending is not None:
                 self._resolve(session, state, book)
                 book.save(state)
             if not state.synced:
                 state.last_receipt, state.synced = trace_of(session.query_last()) or 0, True
-        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
-            raise NotSentError(
-                f"could not check the terminal before sending ({exc}); nothing was sent"
-            ) from None
 
     def _resolve(self, session: Session, state: BookState, book: Book) -> Attempt:
         """Decide ``state.pending`` by "query last transaction" and record the result."""

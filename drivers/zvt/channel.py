@@ -31,6 +31,7 @@ from paychannels.drivers.terminal import (
     LOCK_TIMEOUT,
     Terminal,
     Watchers,
+    checking_first,
     detach_transcript,
     send_booking,
 )
@@ -218,7 +219,7 @@ class TerminalChannel(Channel):
             ) as session:
                 state, attempt, echo = self._mark(session, book, (record_id, number, kind, amount))
                 self._seen = None
-                exchange = send_booking(
+                exchange, result = send_booking(
                     ctx,
                     attempt,
                     lambda: run(session, echo),
@@ -226,11 +227,8 @@ class TerminalChannel(Channel):
                         "command", record_id, kind, amount=amount, parent_id=parent
                     ),
                     refused=lambda done: self._remember(state, done),
+                    read=lambda exchange: (exchange, self._read(session, state, attempt, exchange)),
                 )
-                result = result_of(exchange, attempt, self.client.config.charset)
-                if result is None:
-                    result = self._fetch_missing(session, attempt)
-                self._remember(state, replace(attempt, result=result))
         self._tell("result", record_id, result.verdict, rc=result.result_code)
         return exchange, result
 
@@ -257,29 +255,20 @@ class TerminalChannel(Channel):
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new command (no booking command runs)."""
-        try:
+        with checking_first("the terminal", CommandRefused):
             if state.pending is not None:
                 self._resolve(state, book, session)
             elif not state.synced:
                 info, ok, _ = self._repeat(session)
                 if ok:
                     state.last_receipt, state.synced = (info.receipt or 0) if info else 0, True
-        except (OutcomeUnknownError, ProtocolError, LinkError, CommandRefused) as exc:
-            raise NotSentError(
-                f"could not check the terminal before sending ({exc}); nothing was sent"
-            ) from None
 
     def _confirm(self, session: Session, state: BookState) -> bool:
         """Whether the terminal's own last receipt, asked now, is the one the book knows (the
         only number safe to echo). Another number means something else books on this
         terminal: the book takes the terminal's, and the echo is off for this channel."""
-        try:
+        with checking_first("the terminal's last receipt"):
             info, ok, _ = self._repeat(session)
-        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
-            raise NotSentError(
-                f"could not check the terminal's last receipt before sending ({exc}); "
-                "nothing was sent"
-            ) from None
         if not ok:
             return False
         last = (info.receipt or 0) if info is not None else 0
@@ -342,6 +331,16 @@ class TerminalChannel(Channel):
             return None, False, exchange.receipt
         return exchange.info, True, exchange.receipt
 
+    def _read(
+        self, session: Session, state: BookState, attempt: Attempt, exchange: Exchange
+    ) -> Result:
+        """What the command's answer says became of the attempt, remembered."""
+        result = result_of(exchange, attempt, self.client.config.charset)
+        if result is None:
+            result = self._fetch_missing(session, attempt)
+        self._remember(state, replace(attempt, result=result))
+        return result
+
     def _fetch_missing(self, session: Session, attempt: Attempt) -> Result:
         """The terminal completed without a readable result: ask for it again at once."""
         try:
@@ -356,9 +355,15 @@ class TerminalChannel(Channel):
         return result
 
     def _remember(self, state: BookState, done: Attempt) -> None:
+        """Keep a finished attempt for the next command to fold into the book. One whose
+        answer could not be read is not finished: its marker stays pending in the book, and
+        the next command or recovery decides it by asking the terminal."""
         result = done.result
         assert result is not None
-        last, synced = state.last_after(result.receipt, unsure=result.verdict == "ambiguous")
+        if result.verdict == "ambiguous":
+            self._seen = None
+            return
+        last, synced = state.last_after(result.receipt, unsure=False)
         self._seen = _Seen(state.version, done, last, synced, state)
 
     def _progress(

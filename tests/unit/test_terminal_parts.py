@@ -18,7 +18,7 @@ from paychannels.collector import Collector
 from paychannels.currencies import currency
 from paychannels.drivers.book import Attempt, BookState
 from paychannels.drivers.terminal import Terminal, Watchers, check_options, send_booking
-from paychannels.errors import NotSentError
+from paychannels.errors import NotSentError, OutcomeUnknownError
 
 
 @pytest.fixture
@@ -53,10 +53,15 @@ def test_a_booking_is_sent_between_the_crash_points(ctx: ChannelContext, points:
         lambda: said.append("run") or "answer",
         announce=lambda: said.append(f"announce after {points}"),
         refused=lambda done: said.append("refused"),
+        read=lambda answer: said.append(f"read {answer} after {points}") or len(answer),
     )
-    assert answer == "answer"
+    assert answer == len("answer")
     assert points == ["channel.before_send", "channel.after_send"]
-    assert said == ["announce after ['channel.before_send']", "run"]
+    assert said == [
+        "announce after ['channel.before_send']",
+        "run",
+        "read answer after ['channel.before_send', 'channel.after_send']",
+    ]
 
 
 def test_a_refused_booking_is_recorded_as_not_booked_and_raised(
@@ -68,12 +73,32 @@ def test_a_refused_booking_is_recorded_as_not_booked_and_raised(
         raise NotSentError("NAKed three times")
 
     with pytest.raises(NotSentError, match="NAKed"):
-        send_booking(ctx, marker(), nak, announce=lambda: None, refused=done.append)
+        send_booking(ctx, marker(), nak, announce=lambda: None, refused=done.append, read=len)
     assert points == ["channel.before_send"]
     [attempt] = done
     assert attempt.key() == ("p-1", 1, "payment") and attempt.before == 41
     assert attempt.result is not None and attempt.result.verdict == "not_booked"
     assert attempt.result.detail == "NAKed three times"
+
+
+def test_once_the_booking_left_nothing_after_it_can_say_not_sent(
+    ctx: ChannelContext, points: list[str]
+) -> None:
+    done: list[Attempt] = []
+
+    def follow_up(answer: str) -> int:
+        raise NotSentError("the repeat could not be sent")
+
+    with pytest.raises(OutcomeUnknownError, match="after the payment left: the repeat could"):
+        send_booking(
+            ctx,
+            marker(),
+            lambda: "answer",
+            announce=lambda: None,
+            refused=done.append,
+            read=follow_up,
+        )
+    assert points == ["channel.before_send", "channel.after_send"] and done == []
 
 
 def test_the_marker_names_the_last_number_only_when_the_book_knows_it() -> None:
