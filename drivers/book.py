@@ -141,6 +141,27 @@ class BookState:
             gone = str(self.recent.pop(0)["at"])
             self.since = max(self.since or gone, gone)
 
+    def mark(self, record_id: str, attempt: int, kind: str, amount: int | None, at: str) -> Attempt:
+        """The marker of an attempt about to leave, now pending; it names the terminal's last
+        number if the book knows it (the attempt is recognised by what comes after)."""
+        before = self.last_receipt if self.synced else None
+        self.pending = Attempt(record_id, attempt, kind, amount, before, at)
+        return self.pending
+
+    def last_after(self, number: int | None, *, unsure: bool) -> tuple[int | None, bool]:
+        """The terminal's last number, and whether the book knows it, after an attempt that
+        answered with ``number``; without one the book's stays, unless the attempt may have
+        taken a number unseen (``unsure``): then the next command asks the terminal first."""
+        if number is not None:
+            return number, True
+        return self.last_receipt, self.synced and not unsure
+
+    def finish(self, done: Attempt, *, last_receipt: int | None, synced: bool) -> None:
+        """The pending attempt is decided: into ``recent``, with the terminal's last number."""
+        self.pending = None
+        self.remember(done)
+        self.last_receipt, self.synced = last_receipt, synced
+
     def find(self, key: tuple[str, int, str]) -> Attempt | None:
         for raw in self.recent:
             if (raw["id"], raw["attempt"], raw["kind"]) == key:

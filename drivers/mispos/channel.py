@@ -18,13 +18,21 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
-from paychannels.channels.base import Capabilities, Channel, ChannelContext
+from paychannels.channels.base import Channel, ChannelContext
 from paychannels.currencies import Currency
-from paychannels.drivers.book import FORGOTTEN, NEVER_SENT, Attempt, Book, BookState, Result
+from paychannels.drivers.book import Attempt, Book, BookState, Result
 from paychannels.drivers.mispos.client import MisposClient, Session
 from paychannels.drivers.mispos.codec import Fields
 from paychannels.drivers.mispos.outcomes import answer_result, identify, to_outcome, trace_of
-from paychannels.drivers.terminallock import TerminalLock
+from paychannels.drivers.terminal import (
+    CAPABILITIES,
+    LOCK_TIMEOUT,
+    Terminal,
+    Watchers,
+    checking_first,
+    detach_transcript,
+    send_booking,
+)
 from paychannels.errors import (
     ChannelError,
     LinkError,
@@ -33,7 +41,6 @@ from paychannels.errors import (
     ProtocolError,
     UnsupportedOperation,
 )
-from paychannels.links import SpyLink
 from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.status import Status
 
@@ -50,31 +57,31 @@ class MisposChannel(Channel):
     """A MIS-POS terminal on a serial line or TCP; see the module docstring."""
 
     scheme = "mispos"
-    capabilities = Capabilities(
-        inquire=True, void=True, refund=True, partial_refund=True, dispatch_timeout=600.0
-    )
+    capabilities = CAPABILITIES
 
     def __init__(
-        self, client: MisposClient, *, currency: Currency, url: str, lock_timeout: float = 30.0
+        self,
+        client: MisposClient,
+        *,
+        currency: Currency,
+        url: str,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.client = client
         self.profile = client.profile
+        self.terminal = Terminal(url, currency=currency, prefix=PREFIX, lock_timeout=lock_timeout)
         self.currency = currency
-        self.url = url
-        self.lock_timeout = lock_timeout
-        self._lock = TerminalLock(url, timeout=lock_timeout)
-        self._watchers: list[Callable[[str, Record], None]] = []
+        self._watchers: Watchers[[str, Record]] = Watchers()
 
     def watch(self, callback: Callable[[str, Record], None]) -> Callable[[], None]:
         """Call ``callback(verb, record)`` as each booking request leaves (for a hall's screen
         and for tests' ground truth); returns an unsubscribe."""
-        self._watchers.append(callback)
-        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+        return self._watchers.add(callback)
 
     # -- verbs -----------------------------------------------------------------------------
 
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
-        self._check_currency(payment.amount.currency.code)
+        self.terminal.check_currency(payment.amount.currency.code)
         amount = payment.amount.minor
         values = {"amount": str(amount), "ecr_reference": payment.id}
         result = self._book(ctx, "sale", payment, amount, values)
@@ -98,7 +105,7 @@ class MisposChannel(Channel):
         raise TerminalRefused(f"the terminal did not void {payment.id}: {outcome.reason_detail}")
 
     def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
-        self._check_currency(refund.amount.currency.code)
+        self.terminal.check_currency(refund.amount.currency.code)
         data = payment.channel_data
         reference, date = data.get("reference"), data.get("date")
         if not isinstance(reference, str) or not isinstance(date, str):
@@ -111,25 +118,9 @@ class MisposChannel(Channel):
         return self._outcome(self._book(ctx, "refund", refund, amount, values))
 
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
-        book = Book(ctx, prefix=PREFIX)
-        kind = "refund" if isinstance(record, Refund) else "sale"
-        with self._lock.hold(ctx):
-            found = book.lookup(kind, record)
-            match found.kind:
-                case "answer" | "recent":
-                    assert found.result is not None
-                    return self._outcome(found.result)
-                case "pending":
-                    assert found.state is not None
-                    with self.client.session() as session:
-                        done = self._resolve(session, found.state, book)
-                    book.save(found.state)
-                    assert done.result is not None
-                    return self._outcome(done.result)
-                case "never":
-                    return Outcome.not_sent(NEVER_SENT)
-                case "forgotten":
-                    return Outcome.unknown(FORGOTTEN)
+        return self.terminal.inquire(
+            record, ctx, payment_kind="sale", known=self._outcome, resolve=self._inquired
+        )
 
     def settle(self, ctx: ChannelContext) -> Fields:
         """Settlement (结算): close the terminal's batch; its answer's fields."""
@@ -141,7 +132,7 @@ class MisposChannel(Channel):
 
     def query_last(self, ctx: ChannelContext | None = None) -> Fields:
         """The terminal's last transaction (a harmless request: the field probe uses it)."""
-        with self._lock.hold(ctx), self.client.session() as session:
+        with self.terminal.hold(ctx), self.client.session() as session:
             return session.query_last()
 
     # -- the booking flow ------------------------------------------------------------------
@@ -150,8 +141,8 @@ class MisposChannel(Channel):
         verb = self.profile.verb(verb_name)
         if verb is None:
             raise UnsupportedOperation(f"profile {self.profile.name} has no {verb_name}")
-        with self._lock.hold(ctx), self.client.session() as session:
-            book = Book(ctx, prefix=PREFIX)
+        with self.terminal.hold(ctx), self.client.session() as session:
+            book = self.terminal.book(ctx)
             state = book.load()
             self._settle(session, state, book)
             fields = session.exchange(verb, {})
@@ -170,8 +161,8 @@ class MisposChannel(Channel):
     ) -> Result:
         """Settle the terminal, persist the marker, send, remember what the terminal said."""
         verb = self.profile.verbs[kind]
-        book = Book(ctx, prefix=PREFIX)
-        with self._lock.hold(ctx), self.client.session() as session:
+        book = self.terminal.book(ctx)
+        with self.terminal.hold(ctx), self.client.session() as session:
             state = book.load()
             self._settle(session, state, book)
             attempt_no, known = record.attempt, None
@@ -179,26 +170,27 @@ class MisposChannel(Channel):
                 attempt_no, known = self._next_void(book, state, record.id)
             if known is not None:
                 return known
-            before = state.last_receipt if state.synced else None
-            attempt = Attempt(record.id, attempt_no, kind, amount, before, book.now())
-            state.pending = attempt
+            attempt = state.mark(record.id, attempt_no, kind, amount, at=book.now())
             book.save(state)
-            ctx.crashpoint("channel.before_send")
-            for callback in list(self._watchers):
-                callback(kind, record)
             try:
-                fields = session.exchange(verb, {**values, **self._resend_key()})
-            except NotSentError as exc:  # refused before anything ran
-                done = replace(attempt, result=Result("not_booked", detail=str(exc)))
-                self._remember(state, done, book)
+                return send_booking(
+                    ctx,
+                    attempt,
+                    lambda: session.exchange(verb, {**values, **self._resend_key()}),
+                    announce=lambda: self._watchers.tell(kind, record),
+                    refused=lambda done: self._remember(state, done, book),
+                    read=lambda fields: self._read(state, attempt, fields, book),
+                )
+            except NotSentError:  # refused before anything ran: recorded as not booked
                 raise
             except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
                 return Result("ambiguous", detail=f"{type(exc).__name__}: {exc}")
-            ctx.crashpoint("channel.after_send")
-            done = replace(attempt, result=answer_result(self.profile, fields))
-            self._remember(state, done, book)
-        assert done.result is not None
-        return done.result
+
+    def _read(self, state: BookState, attempt: Attempt, fields: Fields, book: Book) -> Result:
+        """What the direct answer says became of the attempt, remembered in the book."""
+        result = answer_result(self.profile, fields)
+        self._remember(state, replace(attempt, result=result), book)
+        return result
 
     def _resend_key(self) -> dict[str, str]:
         """A fresh value for the profile's resend key (random: other processes and backends
@@ -227,16 +219,12 @@ class MisposChannel(Channel):
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new request (nothing is booked here)."""
-        try:
+        with checking_first("the terminal"):
             if state.pending is not None:
                 self._resolve(session, state, book)
                 book.save(state)
             if not state.synced:
                 state.last_receipt, state.synced = trace_of(session.query_last()) or 0, True
-        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
-            raise NotSentError(
-                f"could not check the terminal before sending ({exc}); nothing was sent"
-            ) from None
 
     def _resolve(self, session: Session, state: BookState, book: Book) -> Attempt:
         """Decide ``state.pending`` by "query last transaction" and record the result."""
@@ -246,35 +234,30 @@ class MisposChannel(Channel):
         code = self.profile.verbs[pending.kind].code
         done = replace(pending, result=identify(self.profile, pending, last, code))
         book.put_answer(done)
-        state.pending = None
-        state.remember(done)
-        state.last_receipt, state.synced = trace_of(last) or 0, True
+        state.finish(done, last_receipt=trace_of(last) or 0, synced=True)
         return done
+
+    def _inquired(self, state: BookState, book: Book) -> Outcome:
+        """Recovery's question about a pending marker, answered by "query last transaction"."""
+        with self.client.session() as session:
+            done = self._resolve(session, state, book)
+        assert done.result is not None
+        return self._outcome(done.result)
 
     def _remember(self, state: BookState, done: Attempt, book: Book) -> None:
         """Fold a finished attempt into the book (its answer's trace is the terminal's last)."""
-        assert done.result is not None
-        state.pending = None
-        state.remember(done)
-        if done.result.trace is not None:
-            state.last_receipt, state.synced = done.result.trace, True
-        elif done.result.verdict == "booked":
-            state.synced = False  # answered without a trace: ask for the last one next time
+        result = done.result
+        assert result is not None
+        # answered without a trace, it took one all the same: ask for the last one next time
+        last, synced = state.last_after(result.trace, unsure=result.verdict == "booked")
+        state.finish(done, last_receipt=last, synced=synced)
         book.save(state)
 
     def _outcome(self, result: Result, *, success: Status = Status.SUCCEEDED) -> Outcome:
         return to_outcome(self.profile, result, currency=self.currency.code, success=success)
 
-    def _check_currency(self, code: str) -> None:
-        if code != self.currency.code:
-            raise NotSentError(
-                f"{self.url} takes {self.currency.code}; a {code} amount was not sent"
-            )
-
     def describe(self) -> str:
-        return f"{self.url} ({self.profile.name})"
+        return f"{self.terminal.url} ({self.profile.name})"
 
     def close(self) -> None:
-        link = self.client.link
-        if isinstance(link, SpyLink):
-            link.detach()
+        detach_transcript(self.client.link)

@@ -9,7 +9,6 @@ session, card numbers masked, for field bug reports.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,9 @@ from paychannels.drivers.mispos.client import MisposClient
 from paychannels.drivers.mispos.profile import Profile
 from paychannels.drivers.mispos.profile_checks import load
 from paychannels.drivers.mispos.scrubbing import mispos_filters
+from paychannels.drivers.terminal import LOCK_TIMEOUT, address, check_options, terminal_link
 from paychannels.errors import InvalidURL
-from paychannels.links import SerialSettings, SpyLink, TranscriptWriter, link_from_parsed
+from paychannels.links import SerialSettings, TranscriptWriter
 from paychannels.urls import ParsedURL, parse_url
 
 __all__ = ["FORMS", "client_from_url", "from_url"]
@@ -48,33 +48,27 @@ def client_from_url(
             raise InvalidURL(f"{parsed.raw!r} names no profile; expected {FORMS}")
         profile = load(name)
     line = profile.line
-    defaults = SerialSettings(line.baudrate, line.bytesize, line.parity, line.stopbits)
-    link_query = {k: v for k, v in parsed.query.items() if k not in _OWN}
-    link = link_from_parsed(
-        replace(parsed, query=link_query), transport=parsed.transport, defaults=defaults
+    link = terminal_link(
+        parsed,
+        own=_OWN,
+        transport=parsed.transport,
+        filters=mispos_filters(profile),
+        transcript=transcript,
+        defaults=SerialSettings(line.baudrate, line.bytesize, line.parity, line.stopbits),
     )
-    if transcript is not None:
-        writer = (
-            transcript
-            if isinstance(transcript, TranscriptWriter)
-            else TranscriptWriter(transcript, link=link.url, append=True)
-        )
-        link = SpyLink(link, writer, filters=mispos_filters(profile))
     answer = parsed.float_option("answer_timeout", profile.answer_timeout)
     return MisposClient(link, profile, answer_timeout=answer), parsed
 
 
 def from_url(parsed: ParsedURL, **options: Any) -> MisposChannel:
     """Entry point: ``open_channel("mispos+serial:///dev/ttyS0?profile=tlv-9f")``."""
-    unknown = set(options) - {"transcript", "profile"}
-    if unknown:
-        raise TypeError(f"MIS-POS channel got unexpected options {sorted(unknown)}")
+    check_options(options, {"transcript", "profile"}, "MIS-POS")
     client, parsed = client_from_url(
         parsed, profile=options.get("profile"), transcript=options.get("transcript")
     )
     return MisposChannel(
         client,
         currency=find_currency(client.profile.currency),
-        url=parsed.raw.split("?", 1)[0],
-        lock_timeout=parsed.float_option("lock_timeout", 30.0),
+        url=address(parsed),
+        lock_timeout=parsed.float_option("lock_timeout", LOCK_TIMEOUT),
     )

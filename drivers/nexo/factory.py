@@ -21,6 +21,7 @@ from paychannels.drivers.nexo.build import Identity
 from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scrub_secrets
 from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
+from paychannels.drivers.terminal import address
 from paychannels.errors import ConfigurationError, UnknownCurrency
 from paychannels.masking import shown
 from paychannels.providers.options import Settings, gather
@@ -92,7 +93,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
             header=settings.text("notify_header", DEFAULT_HEADER) or DEFAULT_HEADER,
             tolerance=settings.number("notify_window", 300.0),
         )
-    where = f"{parsed.raw.split('?', 1)[0]} terminal {who.poiid}"
+    where = f"{address(parsed)} terminal {who.poiid}"
     channel_secrets = tuple(s for s in (api_key, *secrets) if s)
     transport: httpx.BaseTransport | None = settings.values.get("transport")
     cloud = Cloud(

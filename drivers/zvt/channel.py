@@ -23,11 +23,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paychannels.channels.base import Capabilities, Channel, ChannelContext
+from paychannels.channels.base import Channel, ChannelContext
 from paychannels.currencies import Currency
-from paychannels.drivers.book import FORGOTTEN, NEVER_SENT
-from paychannels.drivers.terminallock import TerminalLock
-from paychannels.drivers.zvt.book import Attempt, Book, BookState, Kind, Result, identify
+from paychannels.drivers.book import Book
+from paychannels.drivers.terminal import (
+    CAPABILITIES,
+    LOCK_TIMEOUT,
+    Terminal,
+    Watchers,
+    checking_first,
+    detach_transcript,
+    send_booking,
+)
+from paychannels.drivers.zvt.book import Attempt, BookState, Kind, Result, identify
 from paychannels.drivers.zvt.client import Session, TerminalStatus, ZvtClient
 from paychannels.drivers.zvt.codes import result_meaning, status_text
 from paychannels.drivers.zvt.dialogue import Exchange
@@ -88,34 +96,32 @@ class TerminalChannel(Channel):
     """A ZVT terminal over TCP or a serial line; see the module docstring."""
 
     scheme = "zvt"
-    capabilities = Capabilities(
-        inquire=True, void=True, refund=True, partial_refund=True, dispatch_timeout=600.0
-    )
+    capabilities = CAPABILITIES
 
     def __init__(
-        self, client: ZvtClient, *, currency: Currency, url: str, lock_timeout: float = 30.0
+        self,
+        client: ZvtClient,
+        *,
+        currency: Currency,
+        url: str,
+        lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
         self.client = client
+        self.terminal = Terminal(url, currency=currency, prefix="zvt", lock_timeout=lock_timeout)
         self.currency = currency
-        self.url = url
-        self.lock_timeout = lock_timeout
-        self._lock = TerminalLock(url, timeout=lock_timeout)
         self._abort = threading.Event()
         self._echo = client.config.echo_last_receipt  # off for good once the terminal is shared
         self._seen: _Seen | None = None
-        self._watchers: list[Callable[[TerminalEvent], None]] = []
-        self.on_close: list[Callable[[], None]] = []
+        self._watchers: Watchers[[TerminalEvent]] = Watchers()
 
     # -- observers and control -------------------------------------------------------------
 
     def watch(self, callback: Callable[[TerminalEvent], None]) -> Callable[[], None]:
         """Call ``callback`` for each command, status and result; returns an unsubscribe."""
-        self._watchers.append(callback)
-        return lambda: self._watchers.remove(callback) if callback in self._watchers else None
+        return self._watchers.add(callback)
 
     def _tell(self, kind: str, record_id: str | None, text: str, **data: Any) -> None:
-        for callback in list(self._watchers):
-            callback(TerminalEvent(kind, record_id, text, data))
+        self._watchers.tell(TerminalEvent(kind, record_id, text, data))
 
     def abort(self) -> None:
         """Ask the terminal to abort the running payment (it ends DECLINED if it still can)."""
@@ -124,7 +130,7 @@ class TerminalChannel(Channel):
     # -- verbs -----------------------------------------------------------------------------
 
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
-        self._check_currency(payment.amount.currency.code)
+        self.terminal.check_currency(payment.amount.currency.code)
         amount = payment.amount.minor
         exchange, result = self._book(
             ctx, "payment", payment, amount, lambda s, echo: s.authorize(amount, last_receipt=echo)
@@ -132,7 +138,7 @@ class TerminalChannel(Channel):
         return self._outcome(result, exchange)
 
     def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
-        self._check_currency(refund.amount.currency.code)
+        self.terminal.check_currency(refund.amount.currency.code)
         amount = refund.amount.minor
         exchange, result = self._book(ctx, "refund", refund, amount, lambda s, _: s.refund(amount))
         return self._outcome(result, exchange)
@@ -162,24 +168,13 @@ class TerminalChannel(Channel):
         )
 
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
-        book = Book(ctx)
-        kind: Kind = "refund" if isinstance(record, Refund) else "payment"
-        with self._lock.hold(ctx):
-            found = book.lookup(kind, record)
-            match found.kind:
-                case "answer" | "recent":
-                    assert found.result is not None
-                    return self._outcome(found.result, None)
-                case "pending":
-                    assert found.state is not None
-                    done, lines = self._resolve(found.state, book)
-                    book.save(found.state)
-                    assert done.result is not None
-                    return self._outcome(done.result, None, lines)
-                case "never":
-                    return Outcome.not_sent(NEVER_SENT)
-                case "forgotten":
-                    return Outcome.unknown(FORGOTTEN)
+        return self.terminal.inquire(
+            record,
+            ctx,
+            payment_kind="payment",
+            known=lambda result: self._outcome(result, None),
+            resolve=self._inquired,
+        )
 
     def end_of_day(self, ctx: ChannelContext) -> DayTotals:
         """Close the terminal's batch; the totals it reports, with the report's lines.
@@ -203,7 +198,7 @@ class TerminalChannel(Channel):
 
     def status(self, ctx: ChannelContext | None = None) -> TerminalStatus:
         """Ask whether the terminal is ready (under the terminal lock when a context is given)."""
-        with self._lock.hold(ctx), self.client.session() as session:
+        with self.terminal.hold(ctx), self.client.session() as session:
             return session.status()
 
     # -- the booking flow ------------------------------------------------------------------
@@ -212,10 +207,11 @@ class TerminalChannel(Channel):
         self, ctx: ChannelContext, kind: Kind, record: Record | None, amount: int | None, run: Run
     ) -> tuple[Exchange, Result]:
         """Settle the terminal, persist the marker, run the command, remember what it did."""
-        book = Book(ctx)
+        book = self.terminal.book(ctx)
         record_id = record.id if record is not None else kind
         number = record.attempt if record else 0
-        with self._lock.hold(ctx):
+        parent = record.parent_id if record is not None else None
+        with self.terminal.hold(ctx):
             self._abort.clear()
             with self.client.session(
                 on_status=self._progress(ctx, record_id if record else None),
@@ -223,21 +219,16 @@ class TerminalChannel(Channel):
             ) as session:
                 state, attempt, echo = self._mark(session, book, (record_id, number, kind, amount))
                 self._seen = None
-                ctx.crashpoint("channel.before_send")
-                parent = record.parent_id if record is not None else None
-                self._tell("command", record_id, kind, amount=amount, parent_id=parent)
-                try:
-                    exchange = run(session, echo)
-                except NotSentError as exc:  # refused or NAKed: provably not executed
-                    self._remember(
-                        state, replace(attempt, result=Result("not_booked", detail=str(exc)))
-                    )
-                    raise
-                ctx.crashpoint("channel.after_send")
-                result = result_of(exchange, attempt, self.client.config.charset)
-                if result is None:
-                    result = self._fetch_missing(session, attempt)
-                self._remember(state, replace(attempt, result=result))
+                exchange, result = send_booking(
+                    ctx,
+                    attempt,
+                    lambda: run(session, echo),
+                    announce=lambda: self._tell(
+                        "command", record_id, kind, amount=amount, parent_id=parent
+                    ),
+                    refused=lambda done: self._remember(state, done),
+                    read=lambda exchange: (exchange, self._read(session, state, attempt, exchange)),
+                )
         self._tell("result", record_id, result.verdict, rc=result.result_code)
         return exchange, result
 
@@ -255,40 +246,29 @@ class TerminalChannel(Channel):
         for _ in range(2):
             self._settle(session, state, book)
             confirmed = what[2] == "payment" and self._echo and self._confirm(session, state)
-            before = state.last_receipt if state.synced else None
-            attempt = Attempt(*what, before=before, at=book.now())
-            state.pending = attempt
+            attempt = state.mark(*what, at=book.now())
             if book.try_save(state):
-                return state, attempt, before if confirmed else None
+                return state, attempt, attempt.before if confirmed else None
             self._seen = None  # someone else wrote since: read the book again
             state = book.load()
         raise NotSentError("the terminal book keeps changing under us; nothing was sent")
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new command (no booking command runs)."""
-        try:
+        with checking_first("the terminal", CommandRefused):
             if state.pending is not None:
                 self._resolve(state, book, session)
             elif not state.synced:
                 info, ok, _ = self._repeat(session)
                 if ok:
                     state.last_receipt, state.synced = (info.receipt or 0) if info else 0, True
-        except (OutcomeUnknownError, ProtocolError, LinkError, CommandRefused) as exc:
-            raise NotSentError(
-                f"could not check the terminal before sending ({exc}); nothing was sent"
-            ) from None
 
     def _confirm(self, session: Session, state: BookState) -> bool:
         """Whether the terminal's own last receipt, asked now, is the one the book knows (the
         only number safe to echo). Another number means something else books on this
         terminal: the book takes the terminal's, and the echo is off for this channel."""
-        try:
+        with checking_first("the terminal's last receipt"):
             info, ok, _ = self._repeat(session)
-        except (OutcomeUnknownError, ProtocolError, LinkError) as exc:
-            raise NotSentError(
-                f"could not check the terminal's last receipt before sending ({exc}); "
-                "nothing was sent"
-            ) from None
         if not ok:
             return False
         last = (info.receipt or 0) if info is not None else 0
@@ -299,7 +279,7 @@ class TerminalChannel(Channel):
             log.warning(
                 "%s: the terminal's last receipt is %s, our book's %s: something else books on "
                 "this terminal, so the receipt echo is off for this channel",
-                self.url,
+                self.terminal.url,
                 last,
                 state.last_receipt,
             )
@@ -313,31 +293,33 @@ class TerminalChannel(Channel):
         pending = state.pending
         assert pending is not None
         seen = self._seen
-        lines: list[str] = []
         if seen is not None and seen.version == state.version and seen.done.key() == pending.key():
-            done = seen.done
-            state.last_receipt, state.synced = seen.last_receipt, seen.synced
-        else:
-            if session is None:
-                with self.client.session() as own:
-                    return self._resolve(state, book, own)
-            info, ok, lines = self._repeat(session)
-            if not ok:
-                raise OutcomeUnknownError(
-                    f"{pending.kind} {pending.id} is in doubt and the terminal cannot repeat its "
-                    "last status information now; try again later"
-                )
-            result = identify(pending, info)
-            if result.verdict == "booked" and info is not None:
-                data = info_data(info, self.client.config.charset)
-                result = replace(result, data=data)
-            done = replace(pending, result=result)
-            if done.kind != "end_of_day":
-                book.put_answer(done)
-            state.last_receipt, state.synced = (info.receipt or 0) if info else 0, True
-        state.pending = None
-        state.remember(done)
+            state.finish(seen.done, last_receipt=seen.last_receipt, synced=seen.synced)
+            return seen.done, []
+        if session is None:
+            with self.client.session() as own:
+                return self._resolve(state, book, own)
+        info, ok, lines = self._repeat(session)
+        if not ok:
+            raise OutcomeUnknownError(
+                f"{pending.kind} {pending.id} is in doubt and the terminal cannot repeat its "
+                "last status information now; try again later"
+            )
+        result = identify(pending, info)
+        if result.verdict == "booked" and info is not None:
+            data = info_data(info, self.client.config.charset)
+            result = replace(result, data=data)
+        done = replace(pending, result=result)
+        if done.kind != "end_of_day":
+            book.put_answer(done)
+        state.finish(done, last_receipt=(info.receipt or 0) if info else 0, synced=True)
         return done, lines
+
+    def _inquired(self, state: BookState, book: Book) -> Outcome:
+        """Recovery's question about a pending marker, answered by asking the terminal."""
+        done, lines = self._resolve(state, book)
+        assert done.result is not None
+        return self._outcome(done.result, None, lines)
 
     def _repeat(self, session: Session) -> tuple[StatusInformation | None, bool, list[str]]:
         """The terminal's last status information: (info or None if it has none, ok, lines)."""
@@ -348,6 +330,16 @@ class TerminalChannel(Channel):
         if exchange.abort is not None:
             return None, False, exchange.receipt
         return exchange.info, True, exchange.receipt
+
+    def _read(
+        self, session: Session, state: BookState, attempt: Attempt, exchange: Exchange
+    ) -> Result:
+        """What the command's answer says became of the attempt, remembered."""
+        result = result_of(exchange, attempt, self.client.config.charset)
+        if result is None:
+            result = self._fetch_missing(session, attempt)
+        self._remember(state, replace(attempt, result=result))
+        return result
 
     def _fetch_missing(self, session: Session, attempt: Attempt) -> Result:
         """The terminal completed without a readable result: ask for it again at once."""
@@ -363,13 +355,15 @@ class TerminalChannel(Channel):
         return result
 
     def _remember(self, state: BookState, done: Attempt) -> None:
+        """Keep a finished attempt for the next command to fold into the book. One whose
+        answer could not be read is not finished: its marker stays pending in the book, and
+        the next command or recovery decides it by asking the terminal."""
         result = done.result
         assert result is not None
-        last, synced = state.last_receipt, state.synced
-        if result.receipt is not None:
-            last, synced = result.receipt, True
-        elif result.verdict == "ambiguous":
-            synced = False
+        if result.verdict == "ambiguous":
+            self._seen = None
+            return
+        last, synced = state.last_after(result.receipt, unsure=False)
         self._seen = _Seen(state.version, done, last, synced, state)
 
     def _progress(
@@ -389,18 +383,10 @@ class TerminalChannel(Channel):
         receipt = exchange.receipt if exchange is not None else (lines or [])
         return to_outcome(result, currency=self.currency.code, receipt=receipt, exchange=exchange)
 
-    def _check_currency(self, code: str) -> None:
-        if code != self.currency.code:
-            raise NotSentError(
-                f"{self.url} takes {self.currency.code}; a {code} amount was not sent"
-            )
-
     # -- housekeeping ----------------------------------------------------------------------
 
     def describe(self) -> str:
-        return self.url
+        return self.terminal.url
 
     def close(self) -> None:
-        for hook in self.on_close:
-            hook()
-        self.on_close.clear()
+        detach_transcript(self.client.link)

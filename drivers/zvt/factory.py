@@ -10,18 +10,18 @@ session to a masked transcript (for field bug reports).
 from __future__ import annotations
 
 import codecs
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from paychannels.currencies import currency as find_currency
+from paychannels.drivers.terminal import LOCK_TIMEOUT, address, check_options, terminal_link
 from paychannels.drivers.zvt.channel import TerminalChannel
 from paychannels.drivers.zvt.client import ClientConfig, ZvtClient
 from paychannels.drivers.zvt.dialogue import Timers
 from paychannels.drivers.zvt.scrubbing import zvt_filters
 from paychannels.drivers.zvt.transport import Framing
 from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
-from paychannels.links import SpyLink, TranscriptWriter, link_from_parsed
+from paychannels.links import TranscriptWriter
 from paychannels.masking import shown
 from paychannels.urls import ParsedURL, parse_url
 
@@ -86,32 +86,26 @@ def client_from_url(
         t2=parsed.float_option("t2", 5.0),
         echo_last_receipt=echo == "on",
     )
-    link_query = {k: v for k, v in parsed.query.items() if k not in _ZVT}
-    port = parsed.port if parsed.port is not None or framing != "tcp" else DEFAULT_PORT
-    link = link_from_parsed(replace(parsed, query=link_query, port=port), transport=framing)
-    if transcript is not None:
-        writer = (
-            transcript
-            if isinstance(transcript, TranscriptWriter)
-            else TranscriptWriter(transcript, link=link.url, append=True)
-        )
-        link = SpyLink(link, writer, filters=zvt_filters(framing))
+    link = terminal_link(
+        parsed,
+        own=_ZVT,
+        transport=framing,
+        filters=zvt_filters(framing),
+        transcript=transcript,
+        port=DEFAULT_PORT if parsed.port is None and framing == "tcp" else None,
+    )
     return ZvtClient(link, framing, config), parsed
 
 
 def from_url(parsed: ParsedURL, **options: Any) -> TerminalChannel:
     """Entry point: ``open_channel("zvt+tcp://10.1.2.3:20007", password="000000")``."""
-    unknown = set(options) - {"password", "transcript"}
-    if unknown:
-        raise TypeError(f"ZVT channel got unexpected options {sorted(unknown)}")
+    check_options(options, {"password", "transcript"}, "ZVT")
     client, parsed = client_from_url(
         parsed, password=options.get("password", 0), transcript=options.get("transcript")
     )
-    cur = find_currency(parsed.option("currency", "CNY") or "CNY")
-    where = parsed.raw.split("?", 1)[0]
-    channel = TerminalChannel(
-        client, currency=cur, url=where, lock_timeout=parsed.float_option("lock_timeout", 30.0)
+    return TerminalChannel(
+        client,
+        currency=find_currency(parsed.option("currency", "CNY") or "CNY"),
+        url=address(parsed),
+        lock_timeout=parsed.float_option("lock_timeout", LOCK_TIMEOUT),
     )
-    if isinstance(client.link, SpyLink):
-        channel.on_close.append(client.link.detach)
-    return channel

@@ -51,6 +51,26 @@ def test_the_next_payment_settles_a_lost_answer_first(hall: Hall) -> None:
     hall.check_truth()
 
 
+def test_a_book_that_changed_under_us_after_the_answer_is_not_not_sent(hall: Hall) -> None:
+    """Something wrote the terminal book while the sale was out (a process whose terminal
+    lock ran out): the answer cannot be recorded, but the sale ran — UNKNOWN, never
+    NOT_SENT (a retry would charge twice), and recovery asks the terminal."""
+    ctx = hall.col.channel_context("mis")
+
+    def write_the_book_meanwhile(_verb: str, _record: object) -> None:
+        entry = ctx.state_get("mispos.terminal")
+        assert entry is not None
+        assert ctx.state_put("mispos.terminal", entry.value, expected_version=entry.version)
+
+    stop = hall.channel.watch(write_the_book_meanwhile)
+    p = hall.pay()
+    stop()
+    assert hall.charges(p) == 1
+    assert p.status is Status.UNKNOWN, p.reason_detail
+    assert hall.recover_until(p, lambda s: s is Status.SUCCEEDED) is Status.SUCCEEDED
+    hall.check_truth()
+
+
 def test_declines_keep_the_terminal_code(hall: Hall) -> None:
     hall.script(outcome="insufficient_funds")
     p = hall.pay()

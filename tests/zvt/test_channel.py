@@ -19,10 +19,15 @@ from paychannels import (
     Reason,
     Status,
 )
+from paychannels.currencies import currency
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.drivers.zvt.book import Attempt, BookState, identify, next_receipt
+from paychannels.drivers.zvt.client import ZvtClient
+from paychannels.drivers.zvt.factory import client_from_url
 from paychannels.drivers.zvt.replies import StatusInformation
+from paychannels.errors import LinkClosed
 from paychannels.settlement import SettlementKind, recorded_settlements
+from paychannels.simulators.faultlink import FaultLink
 from paychannels.simulators.terminal import Script, TerminalSimulator
 from tests.zvt.conftest import PASSWORD, Hall, open_hall
 
@@ -128,6 +133,83 @@ def test_next_payment_waits_for_an_unresolvable_earlier_one(tcp_hall: Hall) -> N
     assert tcp_hall.retry(blocked).status is S.SUCCEEDED
     assert tcp_hall.recover_until(lost, lambda s: s is S.SUCCEEDED) is S.SUCCEEDED
     tcp_hall.check_truth()
+
+
+def test_an_answer_that_could_not_be_read_is_asked_for_again_not_taken_as_final(
+    tcp_hall: Hall,
+) -> None:
+    """The status information is lost and the terminal cannot repeat it at once: the payment
+    is UNKNOWN, and stays in doubt in the book, so the next command asks the terminal first
+    (and sends with the receipt it learns) and recovery settles both from the terminal."""
+    terminal = tcp_hall.sim.terminal
+
+    def mute_after_this_dialogue(event: TerminalEvent) -> None:
+        if event.kind == "status":  # the repeat that follows finds the terminal silent
+            terminal.line_mode = "mute"
+
+    stop = tcp_hall.channel.watch(mute_after_this_dialogue)
+    tcp_hall.script(faults={"drop_frame"})
+    first = tcp_hall.pay()
+    stop()
+    assert first.status is S.UNKNOWN
+    assert "completion without status information" in (first.reason_detail or "")
+    terminal.line_mode = "zvt"
+    tcp_hall.script(faults={"disconnect_after_approval"})
+    second = tcp_hall.pay("5.00")
+    assert second.status is S.UNKNOWN
+    assert tcp_hall.recover_until(second, lambda s: s is S.SUCCEEDED) is S.SUCCEEDED
+    assert tcp_hall.recover_until(first, lambda s: s is S.SUCCEEDED) is S.SUCCEEDED
+    tcp_hall.check_truth()
+
+
+class HangsUpBeforeRepeat(FaultLink):
+    """A TCP link to the terminal whose peer, once armed, has hung up when the ECR next asks
+    it to repeat its status information (``06 20``): that write fails, nothing leaves."""
+
+    armed = False
+
+    def _write(self, data: bytes) -> None:
+        if self.armed and data.startswith(b"\x06\x20"):
+            self.armed = False
+            raise LinkClosed(f"{self.url}: the peer closed the connection")
+        super()._write(data)
+
+
+def test_a_question_after_a_booked_completion_that_cannot_leave_is_not_not_sent(
+    tmp_path: Path,
+) -> None:
+    """The payment completes without its status information, and the repeat asked for at
+    once cannot even be sent: the payment may be booked (it is), so it is UNKNOWN — never
+    NOT_SENT, which would invite a second charge — and recovery learns it was paid."""
+    sim = TerminalSimulator(password=int(PASSWORD), card="6222021234567890123", ack_timeout=1.0)
+    host, port = sim.serve_tcp("127.0.0.1", 0)
+    plain, _ = client_from_url(f"zvt+tcp://{host}:{port}?t3=0.5&t4=1.5", password=PASSWORD)
+    link = HangsUpBeforeRepeat(plain.link)
+    channel = TerminalChannel(
+        ZvtClient(link, plain.framing, plain.config), currency=currency("CNY"), url=link.url
+    )
+    col = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True)
+    col.add_channel("hall-1", channel)
+
+    def arm(event: TerminalEvent) -> None:
+        if event.kind == "command" and event.record_id:
+            sim.terminal.tag_next(event.record_id)
+            link.armed = True
+
+    channel.watch(arm)
+    req = PaymentRequest(
+        payer_id="P", amount=Money("380.00", "CNY"), reference="r", idempotency_key="a1"
+    )
+    try:
+        sim.terminal.scripts.push(Script(faults=frozenset({"drop_frame"})))
+        p = col.collect(req, channel="hall-1")
+        assert sim.terminal.journal.charges(tag=p.id) == 1
+        assert p.status is S.UNKNOWN, p.reason_detail
+        col.recover()
+        assert col.status(p.id).status is S.SUCCEEDED
+    finally:
+        col.close()
+        sim.close()
 
 
 def test_wrong_currency_is_not_sent_and_the_terminal_sees_nothing(tcp_hall: Hall) -> None:
