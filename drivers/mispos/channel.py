@@ -188,8 +188,9 @@ class MisposChannel(Channel):
 
     def _read(self, state: BookState, attempt: Attempt, fields: Fields, book: Book) -> Result:
         """What the direct answer says became of the attempt, remembered in the book."""
-        result = answer_result(self.profile, fields)
-        self._remember(state, replace(attempt, result=result), book)
+        result = answer_result(self.profile, attempt, fields)
+        if result.verdict != "ambiguous":  # in doubt it stays pending: the terminal is asked
+            self._remember(state, replace(attempt, result=result), book)
         return result
 
     def _resend_key(self) -> dict[str, str]:

@@ -59,12 +59,29 @@ def _amount(fields: Fields) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def answer_result(profile: Profile, fields: Fields) -> Result:
-    """What a direct answer to our request says (it is about our attempt)."""
+def answer_result(profile: Profile, attempt: Attempt, fields: Fields) -> Result:
+    """What a direct answer says became of ``attempt`` — if it can be about it.
+
+    Every booking moves the terminal's trace (``identify`` relies on it too), so an answer
+    carrying the trace the terminal had before we sent, or another amount than ours, is an
+    earlier request's answer arriving late: in doubt, never taken for this attempt's.
+    """
+    trace, amount = trace_of(fields), _amount(fields)
+    stale = trace is not None and attempt.before is not None and trace == attempt.before
+    if stale or (amount is not None and attempt.amount is not None and amount != attempt.amount):
+        return Result(
+            "ambiguous",
+            trace=trace,
+            amount=amount,
+            detail=(
+                f"the answer is for trace {trace} and {amount}, this attempt is for "
+                f"{attempt.amount} after trace {attempt.before}: an earlier request's answer"
+            ),
+        )
     return Result(
         "booked",
-        trace=trace_of(fields),
-        amount=_amount(fields),
+        trace=trace,
+        amount=amount,
         detail="answered directly",
         data=_data(profile, fields),
     )

@@ -64,6 +64,7 @@ class MisposSession:
         self.tamper = MisposTamper(terminal, link, profile, hears=lambda: self._mode() == "ok")
         self.transport = make_transport(self.tamper.link, profile)
         self._answered: tuple[bytes, bytes] | None = None  # the last booking request, answer
+        self._previous: bytes | None = None  # the last booking's answer (for leftover_answer)
 
     def _mode(self) -> str:
         if not self.terminal.powered:
@@ -119,6 +120,8 @@ class MisposSession:
             if script.has("lose_request"):
                 t.note(f"MIS-POS {verb.name}: request ignored (lose_request)")
                 return
+        if script is not None and script.has("leftover_answer") and self._previous:
+            self.transport.send(self._previous)  # the late answer to an earlier request
         try:
             values = self._answer(verb, fields, script, tag)
         except Interrupted as stop:
@@ -130,6 +133,7 @@ class MisposSession:
         if script is not None and script.has("garble_reply"):
             body = body[: max(1, len(body) // 2)] + b"\xff"
         if script is not None:
+            self._previous = body
             self.tamper.arm(
                 body, drop=script.has("drop_frame"), corrupt=script.has("corrupt_frame")
             )

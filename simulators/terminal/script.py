@@ -33,6 +33,8 @@ FAULTS: dict[str, str] = {
     "late_ack": "the 80 00 comes fault_delay seconds late (after the ECR's T3)",
     "leftover_completion": "before the 80 00, a Completion left over from an earlier dialogue "
     "(what the ECR sees when a late acknowledgement's dialogue ends after it gave up)",
+    "leftover_answer": "MIS-POS: before it answers, the terminal sends its previous booking's "
+    "answer again (an earlier request's answer arriving late)",
     "nak": "serial: the command frame is answered NAK once (the ECR resends)",
     "nak_always": "serial: every transmission of the command frame is answered NAK",
     "drop_frame": "the status information's first transmission is lost (serial: resent after "

@@ -71,6 +71,22 @@ def test_a_book_that_changed_under_us_after_the_answer_is_not_not_sent(hall: Hal
     hall.check_truth()
 
 
+def test_an_earlier_requests_late_answer_is_not_taken_for_this_ones(hall: Hall) -> None:
+    """The answer that arrives carries the previous sale's trace and amount: it cannot be
+    about this sale (every booking moves the trace). In doubt, never another's result:
+    UNKNOWN, then the terminal's last transaction decides."""
+    first = hall.pay("12.34")
+    assert first.status is Status.SUCCEEDED
+    hall.script(faults={"leftover_answer"})
+    p = hall.pay("100.00")
+    assert hall.charges(p) == 1
+    assert p.status is Status.UNKNOWN, (p.status, p.amount_taken, p.channel_ref)
+    assert hall.recover_until(p, lambda s: s is Status.SUCCEEDED) is Status.SUCCEEDED
+    done = hall.col.status(p.id)
+    assert done.amount_taken == p.amount and done.channel_ref != first.channel_ref
+    hall.check_truth()
+
+
 def test_declines_keep_the_terminal_code(hall: Hall) -> None:
     hall.script(outcome="insufficient_funds")
     p = hall.pay()
