@@ -13,19 +13,28 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationError,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import ErrorDetails, core_schema
 
 from paychannels.errors import ConfigurationError
 
 __all__ = [
+    "Between",
     "FileModel",
     "KeyLines",
-    "between",
     "configuration_error",
     "error_text",
+    "first_error",
     "parse_toml",
     "raise_at",
     "read",
@@ -43,15 +52,29 @@ class FileModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-def between(low: float, high: float) -> Any:
-    """A number in ``low..high``, said as "must be low..high, not x" (and in the JSON Schema)."""
+@dataclass(frozen=True, slots=True)
+class Between:
+    """``Annotated[int, Between(0, 255)]``: "must be 0..255, not 256", and in the JSON Schema."""
 
-    def check(value: float) -> float:
-        if not low <= value <= high:
-            raise ValueError(f"must be {low}..{high}, not {value}")
+    low: float
+    high: float
+
+    def check(self, value: float) -> float:
+        if not self.low <= value <= self.high:
+            raise ValueError(f"must be {self.low}..{self.high}, not {value}")
         return value
 
-    return (Field(json_schema_extra={"minimum": low, "maximum": high}), AfterValidator(check))
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out.update(minimum=self.low, maximum=self.high)
+        return out
 
 
 _HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
@@ -161,6 +184,12 @@ def error_text(error: ErrorDetails, key: str) -> str:
     return f"{key} {text[0].lower()}{text[1:]}"
 
 
+def first_error(exc: ValidationError) -> ErrorDetails:
+    """The error to show: an unknown key first (a typo also makes its key "missing")."""
+    errors = exc.errors(include_url=False, include_input=False)
+    return min(errors, key=lambda e: e["type"] != "extra_forbidden")
+
+
 def validate(
     model: type[M],
     data: Mapping[str, Any],
@@ -175,7 +204,7 @@ def validate(
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors(include_url=False, include_input=False)[0]
+        error = first_error(exc)
         loc = (*root, *(str(p) for p in error["loc"] if p != "[key]"))
         key = ".".join(loc) or "(top)"
         message = (explain(error, key) if explain else None) or error_text(error, key)

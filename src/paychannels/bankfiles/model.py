@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints, ValidationError
 
-from paychannels.configfile import FileModel, error_text
+from paychannels.configfile import FileModel, error_text, first_error
 
 __all__ = ["BatchSpan", "Creditor", "CreditorFile", "Debit", "FileTotals", "RequestFile"]
 
@@ -37,7 +37,7 @@ class Creditor:
         try:
             checked = CreditorFile.model_validate(data)
         except ValidationError as exc:
-            error = exc.errors(include_url=False, include_input=False)[0]
+            error = first_error(exc)
             key = ".".join(str(p) for p in error["loc"])
             raise ValueError(error_text(error, key)) from None
         return checked.creditor()
