@@ -110,7 +110,9 @@ class CalendarFile(FileModel):
     """A calendar file: its name and, per year (``[year.2027]``), the days that differ."""
 
     name: str | None = None
-    year: dict[Annotated[str, AfterValidator(_year)], CalendarYear] = Field(default_factory=dict)
+    year: dict[Annotated[str, AfterValidator(_year)], CalendarYear] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": "^[0-9]{4}$"}}
+    )
 
 
 def _parse(text: str, where: str) -> BusinessCalendar:

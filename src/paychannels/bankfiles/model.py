@@ -10,7 +10,15 @@ from pydantic import StringConstraints, ValidationError
 
 from paychannels.configfile import FileModel, error_text, first_error
 
-__all__ = ["BatchSpan", "Creditor", "CreditorFile", "Debit", "FileTotals", "RequestFile"]
+__all__ = [
+    "BatchSpan",
+    "Creditor",
+    "CreditorDocument",
+    "CreditorFile",
+    "Debit",
+    "FileTotals",
+    "RequestFile",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +69,12 @@ class CreditorFile(FileModel):
     def creditor(self) -> Creditor:
         """The checked settings as the ``Creditor`` the writers take."""
         return Creditor(**self.model_dump())
+
+
+class CreditorDocument(FileModel):
+    """A CREDITOR.toml file as documented: its ``[creditor]`` table (published schema)."""
+
+    creditor: CreditorFile
 
 
 @dataclass(slots=True)
