@@ -61,7 +61,7 @@ def load(name_or_path: str) -> Profile:
     return loads(text, source=str(path))
 
 
-def _explain(error: ErrorDetails, key: str) -> str | None:
+def _explain(error: ErrorDetails, _key: str) -> str | None:
     """Our words for the mistakes a field engineer makes most."""
     loc = tuple(str(p) for p in error["loc"])
     if error["type"] == "missing" and loc[:1] == ("verbs",):
@@ -69,10 +69,6 @@ def _explain(error: ErrorDetails, key: str) -> str | None:
         mandatory = ", ".join(MANDATORY_VERBS)
         if verb in MANDATORY_VERBS and len(loc) <= 2:
             return f"missing mandatory verb [verbs.{verb}] (mandatory: {mandatory})"
-    if error["type"] == "literal_error" and loc[:2] == ("result", "reasons") and len(loc) == 3:
-        return (
-            f"reason for {loc[2]!r} in {key} is not one of ours ({', '.join(Reason.__members__)})"
-        )
     return None
 
 

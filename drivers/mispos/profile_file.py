@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from paychannels.configfile import Between, FileModel
 from paychannels.links.serial import BAUDRATES
@@ -27,12 +27,36 @@ __all__ = [
     "VerbsTable",
 ]
 
-Byte = Annotated[int, Between(0, 255)]
-Size = Annotated[int, Between(1, 65535)]
-Baudrate = Literal[tuple(BAUDRATES)]  # type: ignore[valid-type]
-ReasonName = Literal[tuple(Reason.__members__)]  # type: ignore[valid-type]
 Format = Literal["n", "amount", "ans", "text", "card"]
 LrcPart = Literal["stx", "length", "body", "etx"]
+
+
+def _baudrate(value: int) -> int:
+    if value not in BAUDRATES:
+        raise ValueError(f"must be one of {', '.join(map(str, BAUDRATES))}, not {value}")
+    return value
+
+
+def _reason(value: str) -> str:
+    if value not in Reason.__members__:
+        raise ValueError(f"{value!r} is not one of ours ({', '.join(Reason.__members__)})")
+    return value
+
+
+def _default_lrc() -> list[LrcPart]:
+    return ["length", "body", "etx"]
+
+
+Byte = Annotated[int, Between(0, 255)]
+Size = Annotated[int, Between(1, 65535)]
+Baudrate = Annotated[
+    int, AfterValidator(_baudrate), WithJsonSchema({"type": "integer", "enum": list(BAUDRATES)})
+]
+ReasonName = Annotated[
+    str,
+    AfterValidator(_reason),
+    WithJsonSchema({"type": "string", "enum": list(Reason.__members__)}),
+]
 
 
 class LineTable(FileModel):
@@ -54,7 +78,7 @@ class FrameTable(FileModel):
     #: bytes (bcd 1..3, binary 1..4) or digits (ascii 1..6); ignored when length is none
     length_size: Annotated[int, Between(0, 6)] = 2
     length_counts: Literal["body", "body+etx"] = "body"
-    lrc: list[LrcPart] = Field(default_factory=lambda: ["length", "body", "etx"])
+    lrc: list[LrcPart] = Field(default_factory=_default_lrc)
     lrc_seed: Byte = 0x00
     acknowledge: bool = True
     ack: Byte = 0x06

@@ -235,3 +235,29 @@ def test_alipay_config_unknown_key_names_file_line_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as info:
         AlipayConfig.from_url(parse_url(url), {"config": str(path)})
     names_file_line_key(info.value, path, line_of(text, "seler_id"), "seler_id")
+
+
+# -- the nexo cloud terminal's config file ----------------------------------------------
+
+NEXO = '[nexo]\napi_key = "NexoApiKey-0123456789"\nnotify_secret = ["NexoNotify-0123456789"]\n'
+NEXO_CASES = {
+    "unknown key": (("api_key", "apikey"), "apikey", "apikey"),
+    "float integer": (("[nexo]", "[nexo]\nattempts = 2.5"), "attempts", "attempts"),
+    "wrong type": (("[nexo]", '[nexo]\ntimeout = "soon"'), "timeout", "timeout"),
+}
+
+
+@pytest.mark.parametrize("case", NEXO_CASES)
+def test_nexo_config_mistakes_name_file_line_key(tmp_path: Path, case: str) -> None:
+    from paychannels import open_channel
+
+    (old, new), needle, key = NEXO_CASES[case]
+    text = NEXO.replace(old, new, 1)
+    path = write(tmp_path, "nexo.toml", text)
+    error = refused(
+        lambda p: open_channel("nexo+https://h.example/v1?poi=P1", config=str(p)),
+        path,
+        ConfigurationError,
+    )
+    names_file_line_key(error, path, line_of(text, needle), key)
+    assert "0123456789" not in str(error)

@@ -139,6 +139,7 @@ class _FieldModel(FileModel):
     """One field of a line in a layout file (``{ name = ..., source = ..., width = ... }``)."""
 
     name: str
+    source: str
     width: _Width = 0
     align: Literal["left", "right"] = "left"
     fill: Annotated[str, AfterValidator(_one_ascii)] = " "
@@ -224,7 +225,7 @@ class _Checker:
         out = []
         for i, item in enumerate(items):
             label = f"{loc}.{i} ({item.name})"
-            here = (*loc.split("."), i)
+            here: tuple[str | int, ...] = (*loc.split("."), i)
             if fixed and item.width <= 0:
                 self.fail((*here, "width"), f"{label}: fixed-width fields need a width in bytes")
             if (

@@ -38,16 +38,22 @@ from paychannels.configfile import (
 from paychannels.errors import ConfigurationError
 from paychannels.urls import ParsedURL
 
-__all__ = ["LOWERED", "ProviderSettings", "Settings", "gather", "matching"]
+__all__ = ["LOWERED", "ChannelSettings", "ProviderSettings", "Settings", "gather", "matching"]
 
-S = TypeVar("S", bound="ProviderSettings")
+S = TypeVar("S", bound="ChannelSettings")
 Origin = Literal["url", "file", "option"]
 
 
-class ProviderSettings(FileModel):
-    """What every provider channel takes; each provider adds its ids and keys."""
+class ChannelSettings(FileModel):
+    """A channel's settings from URL, options and a config file; ``gather`` reads them."""
 
     #: the settings that may stand in the channel URL (never a key)
+    URL_NAMES: ClassVar[frozenset[str]] = frozenset()
+
+
+class ProviderSettings(ChannelSettings):
+    """What every payment provider channel takes; each provider adds its ids and keys."""
+
     URL_NAMES: ClassVar[frozenset[str]] = frozenset({"notify_url", "expire_minutes", "timeout"})
 
     notify_url: str | None = None
@@ -160,7 +166,7 @@ def gather(
 def _from_url(model: type[BaseModel], name: str, text: str, parsed: ParsedURL) -> Any:
     """A URL option is text: read it as its setting's type (``timeout=5`` is a number)."""
     field = model.model_fields.get(name)
-    if field is None or field.annotation in (str, str | None):
+    if field is None or field.annotation is None or field.annotation in (str, str | None):
         return text
     try:
         return TypeAdapter(field.annotation).validate_python(text, strict=False)
