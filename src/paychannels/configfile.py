@@ -233,6 +233,9 @@ def read(
     if table is not None and table in data:
         if not isinstance(data[table], dict):
             raise_at(KeyLines(text), source, (table,), f"[{table}] must be a table", fail)
+        beside = sorted(set(data) - {table})
+        if beside:  # a key outside [table] would be ignored: a mistake, not a comment
+            raise_at(KeyLines(text), source, (beside[0],), f"unknown key {beside[0]!r}", fail)
         data, root = data[table], (table,)
     return validate(model, data, lines=KeyLines(text), source=source, fail=fail, root=root)
 

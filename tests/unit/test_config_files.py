@@ -145,6 +145,11 @@ CREDITOR_CASES = {
     ),
     "float": (('bank = "102100099996"', "bank = 102100099996.0"), "bank", "bank"),
     "missing key": (('bank = "102100099996"\n', ""), "[creditor]", "bank"),
+    "key outside the table": (
+        ("[creditor]", 'msg_prefix = "KYQ"\n[creditor]'),
+        "msg_prefix",
+        "msg_prefix",
+    ),
 }
 
 

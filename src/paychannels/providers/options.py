@@ -141,6 +141,9 @@ def gather(
         root = (section,) if section in data else ()
         if not isinstance(table, dict):
             raise_at(lines, where, root, f"[{section}] must be a table", configuration_error)
+        stray = sorted(k for k, v in data.items() if root and not isinstance(v, dict))
+        if stray:  # beside [section] it would be ignored (other tables: other channels')
+            raise_at(lines, where, (stray[0],), f"unknown key {stray[0]!r}", configuration_error)
         values.update(table)
         origin.update(dict.fromkeys(table, "file"))
     for name, value in options.items():
