@@ -26,40 +26,7 @@ from paychannels.errors import ConfigurationError
 
 __all__ = ["Field", "Layout", "LayoutFile", "Record", "available_layouts", "load_layout"]
 
-REQUEST_SOURCES = frozenset(
-    {
-        "row",
-        "serial",
-        "account",
-        "name",
-        "amount",
-        "payer_id",
-        "bank",
-        "mandate_id",
-        "mandate_date",
-        "collection_date",
-        "remittance",
-        "currency",
-        "const",
-    }
-)
-RESULT_SOURCES = REQUEST_SOURCES | {"taken", "flag", "code", "message"}
-SUMMARY_SOURCES = frozenset(
-    {
-        "const",
-        "count",
-        "total",
-        "msg_id",
-        "date",
-        "created",
-        "creditor_account",
-        "creditor_name",
-        "ok_count",
-        "taken_total",
-    }
-)
 NUMERIC = frozenset({"row", "amount", "taken", "count", "total", "ok_count", "taken_total"})
-OUTCOMES = frozenset({"succeeded", "partial", "failed", "pending"})
 _SERIAL_MIN = 28  # an end-to-end id of ours: 26 characters, '-', the attempt
 
 
