@@ -266,3 +266,14 @@ def test_nexo_config_mistakes_name_file_line_key(tmp_path: Path, case: str) -> N
     )
     names_file_line_key(error, path, line_of(text, needle), key)
     assert "0123456789" not in str(error)
+
+
+def test_url_settings_are_text_read_as_their_type() -> None:
+    base = f"wechatpay+https://api.mch.weixin.qq.com?mchid={KEYS.mchid}&appid={KEYS.appid}"
+    options = {**KEYS.wechat_options(), "notify_url": "https://e.org/n"}
+    url = f"{base}&trade_type=NATIVE&timeout=5&auto_certificates=no&expire_minutes=30"
+    config = WechatPayConfig.from_url(parse_url(url), options)
+    assert (config.trade_type, config.timeout, config.auto_certificates) == ("native", 5.0, False)
+    assert config.expire.total_seconds() == 1800
+    with pytest.raises(ConfigurationError, match=r"URL: expire_minutes must be a valid integer"):
+        WechatPayConfig.from_url(parse_url(f"{base}&expire_minutes=1.5"), options)

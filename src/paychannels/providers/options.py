@@ -1,8 +1,8 @@
-"""Provider channel settings from three places, read one way for every provider.
+"""Channel settings from three places, read one way for WeChat Pay, Alipay and nexo.
 
 The URL carries no secrets; keyword options and a TOML config file (``config="/etc/..."``,
 its ``[section]`` table or top level) carry the keys. Keyword options win over the file, the
-file over the URL. Each provider declares a ``ProviderSettings`` model (strict types,
+file over the URL. Each channel declares a ``ChannelSettings`` model (strict types,
 unknown keys refused, keys as ``SecretStr``); ``gather`` merges the three places and
 validates once. A mistake names where it is: the file's line and key, the option, or the
 URL's option. No value is ever echoed, since many are keys.
@@ -169,10 +169,11 @@ def gather(
 def _from_url(model: type[BaseModel], name: str, text: str, parsed: ParsedURL) -> Any:
     """A URL option is text: read it as its setting's type (``timeout=5`` is a number)."""
     field = model.model_fields.get(name)
-    if field is None or field.annotation is None or field.annotation in (str, str | None):
-        return text
+    kind = field.annotation if field is not None else None
+    if kind not in (int, float, bool):
+        return text  # text settings (choices included) are checked by the model itself
     try:
-        return TypeAdapter(field.annotation).validate_python(text, strict=False)
+        return TypeAdapter(kind).validate_python(text, strict=False)
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         raise ConfigurationError(
