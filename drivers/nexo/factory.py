@@ -11,11 +11,13 @@ the notification secrets — come as keyword arguments or from a config file
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import httpx
+from pydantic import ConfigDict, Field, SecretStr
+from pydantic.json_schema import SkipJsonSchema
 
+from paychannels.configfile import Between
 from paychannels.currencies import currency as find_currency
 from paychannels.drivers.nexo.build import Identity
 from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scrub_secrets
@@ -23,40 +25,61 @@ from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
 from paychannels.drivers.terminal import address
 from paychannels.errors import ConfigurationError, UnknownCurrency
-from paychannels.masking import shown
-from paychannels.providers.options import Settings, gather
+from paychannels.providers.options import LOWERED, ChannelSettings, Settings, gather, matching
 from paychannels.urls import ParsedURL, http_base
 from paychannels.webhooks import TimestampedHmac
 
-__all__ = ["FORM", "from_url"]
+__all__ = ["FORM", "NexoOptions", "from_url"]
 
 FORM = (
     "nexo+https://host/path?poi=TERMINAL_ID[&mode=sync|async&sale_id=...&timeout=180"
     "&status_timeout=30&status_wait=150&abort_wait=10&currency=CNY]"
 )
-_URL = {"poi", "mode", "sale_id", "timeout", "status_timeout", "connect_timeout"}
-_URL |= {"status_wait", "abort_wait", "currency", "notify_header", "notify_window"}
-_OPTIONS = {"api_key", "notify_secret", "transport", "attempts", "backoff", "report_url"}
-_IDENT = re.compile(r"^[\x21-\x7e]{1,64}$")
+_IDENT = r"^[\x21-\x7e]{1,64}$"
+_Seconds = Annotated[float, Between(0, 86400)]
 
 
-def _ident(value: str | None, name: str, source: str) -> str:
-    if not value or not _IDENT.match(value):
-        raise ConfigurationError(f"{source}: {name} must be 1-64 visible characters")
-    return value
+class NexoOptions(ChannelSettings):
+    """A cloud terminal's settings, from the URL, options or ``[nexo]`` in a config file."""
+
+    URL_NAMES: ClassVar[frozenset[str]] = frozenset(
+        {"poi", "mode", "sale_id", "timeout", "status_timeout", "connect_timeout"}
+        | {"status_wait", "abort_wait", "currency", "notify_header", "notify_window"}
+    )
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    poi: Annotated[str, matching(_IDENT, "1-64 visible characters (the terminal's POIID)")]
+    mode: Annotated[Literal["sync", "async"], LOWERED] = "sync"
+    sale_id: Annotated[str, matching(_IDENT, "1-64 visible characters")] = "paychannels"
+    timeout: _Seconds = 180.0
+    status_timeout: _Seconds = 30.0
+    connect_timeout: _Seconds = 5.0
+    status_wait: _Seconds = 150.0
+    abort_wait: _Seconds = 10.0
+    currency: str = "CNY"
+    notify_header: str = DEFAULT_HEADER
+    notify_window: _Seconds = 300.0
+    api_key: SecretStr | None = None
+    notify_secret: SecretStr | list[SecretStr] = Field(default_factory=list)
+    attempts: Annotated[int, Between(1, 100)] = 3
+    backoff: Annotated[float, Between(0, 60)] = 0.2
+    report_url: str = ""
+    #: an httpx transport (tests, proxies); an option only, never in a file
+    transport: SkipJsonSchema[httpx.BaseTransport | None] = None
 
 
-def _secrets(settings: Settings) -> list[str]:
-    raw = settings.values.get("notify_secret")
-    items = raw if isinstance(raw, list | tuple) else [raw] if raw else []
-    if not all(isinstance(s, str) and len(s) >= 16 for s in items):
+def _secrets(settings: Settings[NexoOptions]) -> list[str]:
+    raw = settings.values.notify_secret
+    items = [raw] if isinstance(raw, SecretStr) else raw
+    texts = [item.get_secret_value() for item in items]
+    if not all(len(s) >= 16 for s in texts):
         raise ConfigurationError(f"{settings.source}: notify_secret must be text of 16+ characters")
-    return list(items)
+    return texts
 
 
-def _report_url(settings: Settings, base: str) -> str:
+def _report_url(settings: Settings[NexoOptions], base: str) -> str:
     """Where daily settlement reports are: HTTPS, or on the (loopback) cloud's own origin."""
-    url = settings.text("report_url", "") or ""
+    url = settings.values.report_url
     if url and not url.startswith(("https://", base + "/")):
         raise ConfigurationError(
             f"{settings.source}: report_url must be https://... (or on {base} for a simulator)"
@@ -67,54 +90,39 @@ def _report_url(settings: Settings, base: str) -> str:
 def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
     """Entry point: ``open_channel("nexo+https://...?poi=P400Plus-1", api_key=...)``."""
     base = http_base(parsed, FORM)
-    settings = gather(
-        parsed, options, url_names=_URL, option_names=_OPTIONS, section="nexo", form=FORM
-    )
-    src = settings.source
-    api_key = settings.text("api_key")
+    settings = gather(parsed, options, NexoOptions, section="nexo", form=FORM)
+    v, src = settings.values, settings.source
+    api_key = v.api_key.get_secret_value() if v.api_key is not None else None
     if parsed.transport == "https" and not api_key:
         raise ConfigurationError(f"{src}: api_key is required for nexo+https")
-    mode = settings.text("mode", "sync")
-    if mode not in ("sync", "async"):
-        raise ConfigurationError(f"{src}: mode must be sync or async, not {shown(mode)}")
     try:
-        currency = find_currency(settings.text("currency", "CNY") or "CNY").code
+        currency = find_currency(v.currency).code
     except UnknownCurrency as exc:
         raise ConfigurationError(f"{src}: {exc}") from None
-    who = Identity(
-        sale_id=_ident(settings.text("sale_id", "paychannels"), "sale_id", src),
-        poiid=_ident(settings.text("poi"), "poi (the terminal's POIID)", src),
-    )
+    who = Identity(sale_id=v.sale_id, poiid=v.poi)
     secrets = _secrets(settings)
     verifier = None
     if secrets:
         verifier = TimestampedHmac(
-            secrets,
-            header=settings.text("notify_header", DEFAULT_HEADER) or DEFAULT_HEADER,
-            tolerance=settings.number("notify_window", 300.0),
+            secrets, header=v.notify_header or DEFAULT_HEADER, tolerance=v.notify_window
         )
     where = f"{address(parsed)} terminal {who.poiid}"
     channel_secrets = tuple(s for s in (api_key, *secrets) if s)
-    transport: httpx.BaseTransport | None = settings.values.get("transport")
     cloud = Cloud(
         base,
         parsed.path or "",
         api_key=api_key,
-        timeouts=Timeouts(
-            payment=settings.number("timeout", 180.0),
-            query=settings.number("status_timeout", 30.0),
-            connect=settings.number("connect_timeout", 5.0),
-        ),
-        attempts=int(settings.number("attempts", 3)),
-        backoff=settings.number("backoff", 0.2),
-        transport=transport,
+        timeouts=Timeouts(payment=v.timeout, query=v.status_timeout, connect=v.connect_timeout),
+        attempts=v.attempts,
+        backoff=v.backoff,
+        transport=v.transport,
         transcript=Exchanges(lambda text: scrub_secrets(text, channel_secrets)),
     )
     nexo = NexoSettings(
         who=who,
-        mode=mode,
-        status_wait=settings.number("status_wait", 150.0),
-        abort_wait=settings.number("abort_wait", 10.0),
+        mode=v.mode,
+        status_wait=v.status_wait,
+        abort_wait=v.abort_wait,
         where=where,
         report_url=_report_url(settings, base),
     )

@@ -9,16 +9,19 @@ outside the years the file covers fall back to plain weekends, and ``covers`` sa
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
+from typing import Annotated
 
+from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
+
+from paychannels.configfile import FileModel, configuration_error, read
 from paychannels.errors import ConfigurationError
 
-__all__ = ["BusinessCalendar", "load_calendar"]
+__all__ = ["BusinessCalendar", "CalendarFile", "load_calendar"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,45 +56,80 @@ class BusinessCalendar:
         return current
 
 
-def _dates(values: object, where: str) -> set[date]:
-    if not isinstance(values, list):
-        raise ConfigurationError(f"{where} must be a list of dates")
-    out: set[date] = set()
-    for value in values:
-        if isinstance(value, date):
-            out.add(value)
-            continue
-        try:
-            first, _, last = str(value).partition("..")
-            start = date.fromisoformat(first)
-            end = date.fromisoformat(last) if last else start
-        except ValueError:
-            raise ConfigurationError(
-                f"{where}: {value!r} is not a date or a 'from..to' range"
-            ) from None
-        if end < start:
-            raise ConfigurationError(f"{where}: {value!r} ends before it starts")
-        out.update(start + timedelta(days=i) for i in range((end - start).days + 1))
-    return out
+def _day_spec(value: object) -> date | str:
+    """A TOML date, or text: an ISO date or an inclusive ``from..to`` range."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        _days(value)
+        return value
+    raise ValueError("must be a date (2027-01-01) or a 'from..to' range of dates")
+
+
+def _days(value: date | str) -> list[date]:
+    if isinstance(value, date):
+        return [value]
+    try:
+        first, _, last = value.partition("..")
+        start = date.fromisoformat(first)
+        end = date.fromisoformat(last) if last else start
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date or a 'from..to' range") from None
+    if end < start:
+        raise ValueError(f"{value!r} ends before it starts")
+    return [start + timedelta(days=i) for i in range((end - start).days + 1)]
+
+
+def _year(value: str) -> str:
+    if not (len(value) == 4 and value.isascii() and value.isdigit()):
+        raise ValueError("must be a year of four digits, as in [year.2027]")
+    return value
+
+
+DaySpec = Annotated[
+    date | str,
+    PlainValidator(_day_spec),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{4}-\d{2}-\d{2}(\.\.\d{4}-\d{2}-\d{2})?$",
+            "description": "a date or an inclusive 'from..to' range",
+        }
+    ),
+]
+
+
+class CalendarYear(FileModel):
+    """One year's public holidays and make-up working days (调休)."""
+
+    holidays: list[DaySpec] = Field(default_factory=list)
+    workdays: list[DaySpec] = Field(default_factory=list)
+
+
+class CalendarFile(FileModel):
+    """A calendar file: its name and, per year (``[year.2027]``), the days that differ."""
+
+    name: str | None = None
+    year: dict[Annotated[str, AfterValidator(_year)], CalendarYear] = Field(
+        default_factory=dict, json_schema_extra={"propertyNames": {"pattern": "^[0-9]{4}$"}}
+    )
 
 
 def _parse(text: str, where: str) -> BusinessCalendar:
-    try:
-        data = tomllib.loads(text)
-        holidays: set[date] = set()
-        workdays: set[date] = set()
-        years: set[int] = set()
-        for key, table in data.get("year", {}).items():
-            years.add(int(key))
-            holidays |= _dates(table.get("holidays", []), f"{where} year {key} holidays")
-            workdays |= _dates(table.get("workdays", []), f"{where} year {key} workdays")
-    except (tomllib.TOMLDecodeError, ValueError, AttributeError) as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+    data = read(CalendarFile, text, source=where, fail=configuration_error)
+    holidays: set[date] = set()
+    workdays: set[date] = set()
+    for table in data.year.values():
+        holidays.update(day for spec in table.holidays for day in _days(spec))
+        workdays.update(day for spec in table.workdays for day in _days(spec))
     both = holidays & workdays
     if both:
         raise ConfigurationError(f"{where}: {min(both)} is both a holiday and a working day")
     return BusinessCalendar(
-        str(data.get("name", where)), frozenset(holidays), frozenset(workdays), frozenset(years)
+        data.name or where,
+        frozenset(holidays),
+        frozenset(workdays),
+        frozenset(int(key) for key in data.year),
     )
 
 

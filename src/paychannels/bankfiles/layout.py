@@ -12,51 +12,21 @@ from __future__ import annotations
 
 import codecs
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Literal, NoReturn
 
+from pydantic import AfterValidator, StringConstraints
+from pydantic import Field as Spec
+
+from paychannels.configfile import FileModel, KeyLines, configuration_error, raise_at, read
 from paychannels.errors import ConfigurationError
 
-__all__ = ["Field", "Layout", "Record", "available_layouts", "load_layout"]
+__all__ = ["Field", "Layout", "LayoutFile", "Record", "available_layouts", "load_layout"]
 
-REQUEST_SOURCES = frozenset(
-    {
-        "row",
-        "serial",
-        "account",
-        "name",
-        "amount",
-        "payer_id",
-        "bank",
-        "mandate_id",
-        "mandate_date",
-        "collection_date",
-        "remittance",
-        "currency",
-        "const",
-    }
-)
-RESULT_SOURCES = REQUEST_SOURCES | {"taken", "flag", "code", "message"}
-SUMMARY_SOURCES = frozenset(
-    {
-        "const",
-        "count",
-        "total",
-        "msg_id",
-        "date",
-        "created",
-        "creditor_account",
-        "creditor_name",
-        "ok_count",
-        "taken_total",
-    }
-)
 NUMERIC = frozenset({"row", "amount", "taken", "count", "total", "ok_count", "taken_total"})
-OUTCOMES = frozenset({"succeeded", "partial", "failed", "pending"})
 _SERIAL_MIN = 28  # an end-to-end id of ours: 26 characters, '-', the attempt
 
 
@@ -114,103 +84,183 @@ class Layout:
         return re.compile(f"^{re.escape(head)}(?P<msg_id>[A-Za-z0-9-]{{1,35}}){re.escape(tail)}$")
 
 
-def _fields(raw: Any, where: str, sources: frozenset[str], fixed: bool) -> tuple[Field, ...]:
-    if not isinstance(raw, list) or not raw:
-        raise ValueError(f"{where} must be a non-empty list of fields")
-    out = []
-    for i, item in enumerate(raw, start=1):
-        if not isinstance(item, dict):
-            raise ValueError(f"{where}[{i}] must be a table")
-        try:
-            field = Field(**item)
-        except TypeError as exc:
-            raise ValueError(f"{where}[{i}]: {exc}") from None
-        label = f"{where}[{i}] ({field.name})"
-        if field.source not in sources:
-            raise ValueError(f"{label}: source {field.source!r} is not one of {sorted(sources)}")
-        if fixed and field.width <= 0:
-            raise ValueError(f"{label}: fixed-width fields need a width in bytes")
-        if field.align not in ("left", "right") or len(field.fill.encode()) != 1:
-            raise ValueError(f"{label}: align must be left/right, fill one ASCII character")
-        if (
-            field.source == "const"
-            and field.width
-            and len(field.value.encode("gb18030")) > field.width
-        ):
-            raise ValueError(f"{label}: constant {field.value!r} is wider than {field.width} bytes")
-        out.append(field)
-    return tuple(out)
+_Width = Annotated[int, Spec(ge=0, le=10_000)]
+_RequestSource = Literal[
+    "row", "serial", "account", "name", "amount", "payer_id", "bank", "mandate_id",
+    "mandate_date", "collection_date", "remittance", "currency", "const",
+]  # fmt: skip
+_ResultSource = Literal[_RequestSource, "taken", "flag", "code", "message"]
+_SummarySource = Literal[
+    "const", "count", "total", "msg_id", "date", "created", "creditor_account",
+    "creditor_name", "ok_count", "taken_total",
+]  # fmt: skip
 
 
-def _record(raw: Any, where: str, sources: frozenset[str], fixed: bool) -> Record:
-    if not isinstance(raw, dict):
-        raise ValueError(f"[{where}] is missing")
-    unknown = set(raw) - {"detail", "header", "trailer", "leading_blank_line"}
-    if unknown:
-        raise ValueError(f"[{where}]: unknown keys {sorted(unknown)}")
-    return Record(
-        detail=_fields(raw.get("detail"), f"{where}.detail", sources, fixed),
-        header=_fields(raw["header"], f"{where}.header", SUMMARY_SOURCES, fixed)
-        if "header" in raw
-        else (),
-        trailer=_fields(raw["trailer"], f"{where}.trailer", SUMMARY_SOURCES, fixed)
-        if "trailer" in raw
-        else (),
-        leading_blank_line=bool(raw.get("leading_blank_line", False)),
-    )
+def _one_ascii(fill: str) -> str:
+    if len(fill.encode()) != 1:
+        raise ValueError("must be one ASCII character")
+    return fill
 
 
-def _build(data: dict[str, Any]) -> Layout:
-    kind = data.get("kind")
-    if kind not in ("fixed", "delimited"):
-        raise ValueError("kind must be 'fixed' or 'delimited'")
-    fixed = kind == "fixed"
-    encoding = str(data.get("encoding", "gb18030")).lower()
-    if codecs.lookup(encoding).name not in ("gbk", "gb18030", "utf-8"):
-        raise ValueError(f"encoding {encoding!r}: use gbk, gb18030 or utf-8")
-    ending = {"crlf": "\r\n", "lf": "\n"}.get(str(data.get("line_ending", "crlf")))
-    if ending is None:
-        raise ValueError("line_ending must be 'crlf' or 'lf'")
-    delimiter = str(data.get("delimiter", ""))
-    if not fixed and (len(delimiter) != 1 or delimiter.isalnum()):
-        raise ValueError("a delimited layout needs a one-character delimiter such as '|'")
-    unit = data.get("amount_unit", "fen")
-    if unit not in ("fen", "yuan"):
-        raise ValueError("amount_unit must be 'fen' or 'yuan'")
-    flags = (
-        data.get("result", {}).pop("flags", None) if isinstance(data.get("result"), dict) else None
-    )
-    if not isinstance(flags, dict) or not flags or set(flags.values()) - OUTCOMES:
-        raise ValueError(f"[result.flags] must map the bank's flags to {sorted(OUTCOMES)}")
+class _FieldModel(FileModel):
+    """One field of a line in a layout file (``{ name = ..., source = ..., width = ... }``)."""
+
+    name: str
+    source: str
+    width: _Width = 0
+    align: Literal["left", "right"] = "left"
+    fill: Annotated[str, AfterValidator(_one_ascii)] = " "
+    value: str = ""
+    required: bool = True
+    truncate: bool = False
+    date_format: str = "%Y%m%d"
+
+
+class RequestField(_FieldModel):
+    """A field of the request file's detail line."""
+
+    source: _RequestSource
+
+
+class ResultField(_FieldModel):
+    """A field of the result file's detail line."""
+
+    source: _ResultSource
+
+
+class SummaryField(_FieldModel):
+    """A field of a header or totals (汇总) line."""
+
+    source: _SummarySource
+
+
+class RequestRecord(FileModel):
+    """``[request]``: the request file's lines."""
+
+    detail: Annotated[list[RequestField], Spec(min_length=1)]
+    header: list[SummaryField] = Spec(default_factory=list)
+    trailer: list[SummaryField] = Spec(default_factory=list)
+    leading_blank_line: bool = False
+
+
+class ResultRecord(FileModel):
+    """``[result]``: the result file's lines and what the bank's flags mean."""
+
+    detail: Annotated[list[ResultField], Spec(min_length=1)]
+    header: list[SummaryField] = Spec(default_factory=list)
+    trailer: list[SummaryField] = Spec(default_factory=list)
+    leading_blank_line: bool = False
+    flags: Annotated[
+        dict[str, Literal["succeeded", "partial", "failed", "pending"]], Spec(min_length=1)
+    ]
+
+
+class LayoutFile(FileModel):
+    """A bank layout file, as written (checked further by ``load_layout``)."""
+
+    name: str
+    title: str | None = None
+    kind: Literal["fixed", "delimited"]
+    encoding: str = "gb18030"
+    delimiter: str = ""
+    line_ending: Literal["crlf", "lf"] = "crlf"
+    amount_unit: Literal["fen", "yuan"] = "fen"
+    rows_per_file: Annotated[int, Spec(ge=0)] = 0
+    file_name: str = "{msg_id}.txt"
+    result_name: str = "{msg_id}_RET.txt"
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    request: RequestRecord
+    result: ResultRecord
+
+
+class _Checker:
+    """The checks across keys, each naming the line of what it is about."""
+
+    def __init__(self, text: str, where: str) -> None:
+        self.lines = KeyLines(text)
+        self.where = where
+
+    def fail(self, loc: tuple[str | int, ...], message: str) -> NoReturn:
+        raise_at(self.lines, self.where, loc, message, configuration_error)
+
+    def fields(
+        self,
+        items: list[RequestField] | list[ResultField] | list[SummaryField],
+        loc: str,
+        fixed: bool,
+    ) -> tuple[Field, ...]:
+        out = []
+        for i, item in enumerate(items):
+            label = f"{loc}.{i} ({item.name})"
+            here: tuple[str | int, ...] = (*loc.split("."), i)
+            if fixed and item.width <= 0:
+                self.fail((*here, "width"), f"{label}: fixed-width fields need a width in bytes")
+            if (
+                item.source == "const"
+                and item.width
+                and len(item.value.encode("gb18030")) > item.width
+            ):
+                self.fail(
+                    (*here, "value"),
+                    f"{label}: constant {item.value!r} is wider than {item.width} bytes",
+                )
+            out.append(Field(**item.model_dump()))
+        return tuple(out)
+
+    def record(self, raw: RequestRecord | ResultRecord, loc: str, fixed: bool) -> Record:
+        return Record(
+            detail=self.fields(raw.detail, f"{loc}.detail", fixed),
+            header=self.fields(raw.header, f"{loc}.header", fixed),
+            trailer=self.fields(raw.trailer, f"{loc}.trailer", fixed),
+            leading_blank_line=raw.leading_blank_line,
+        )
+
+
+def _build(text: str, where: str) -> Layout:
+    data = read(LayoutFile, text, source=where, fail=configuration_error)
+    check = _Checker(text, where)
+    fixed = data.kind == "fixed"
+    encoding = data.encoding.lower()
+    try:
+        known = codecs.lookup(encoding).name
+    except LookupError:
+        known = ""
+    if known not in ("gbk", "gb18030", "utf-8"):
+        check.fail(("encoding",), f"encoding {encoding!r}: use gbk, gb18030 or utf-8")
+    if not fixed and (len(data.delimiter) != 1 or data.delimiter.isalnum()):
+        check.fail(("delimiter",), "a delimited layout needs a one-character delimiter such as '|'")
     layout = Layout(
-        name=str(data["name"]),
-        title=str(data.get("title", data["name"])),
-        kind=kind,
+        name=data.name,
+        title=data.title if data.title is not None else data.name,
+        kind=data.kind,
         encoding=encoding,
-        delimiter=delimiter,
-        line_ending=ending,
-        amount_unit=unit,
-        rows_per_file=int(data.get("rows_per_file", 0)),
-        file_name=str(data.get("file_name", "{msg_id}.txt")),
-        result_name=str(data.get("result_name", "{msg_id}_RET.txt")),
-        request=_record(data.get("request"), "request", REQUEST_SOURCES, fixed),
-        result=_record(data.get("result"), "result", RESULT_SOURCES, fixed),
-        flags={str(k): str(v) for k, v in flags.items()},
-        currency=str(data.get("currency", "CNY")),
+        delimiter=data.delimiter,
+        line_ending={"crlf": "\r\n", "lf": "\n"}[data.line_ending],
+        amount_unit=data.amount_unit,
+        rows_per_file=data.rows_per_file,
+        file_name=data.file_name,
+        result_name=data.result_name,
+        request=check.record(data.request, "request", fixed),
+        result=check.record(data.result, "result", fixed),
+        flags=dict(data.result.flags),
+        currency=data.currency,
     )
-    serials = [f for f in layout.request.detail if f.source == "serial"]
-    if len(serials) != 1 or (fixed and serials[0].width < _SERIAL_MIN):
-        raise ValueError(
+    serials = [i for i, f in enumerate(layout.request.detail) if f.source == "serial"]
+    if len(serials) != 1 or (fixed and layout.request.detail[serials[0]].width < _SERIAL_MIN):
+        check.fail(
+            ("request", "detail", *serials[:1]),
             f"the request needs exactly one 'serial' field at least {_SERIAL_MIN} bytes wide "
-            "(our end-to-end id, so every result row leads back to its debit)"
+            "(our end-to-end id, so every result row leads back to its debit)",
         )
     if not any(f.source == "serial" for f in layout.result.detail):
-        raise ValueError("the result detail needs the 'serial' field")
+        check.fail(("result", "detail"), "the result detail needs the 'serial' field")
     if not any(f.source == "flag" for f in layout.result.detail):
-        raise ValueError("the result detail needs a 'flag' field (the bank's outcome)")
+        check.fail(
+            ("result", "detail"), "the result detail needs a 'flag' field (the bank's outcome)"
+        )
     for name in ("file_name", "result_name"):
         if "{msg_id}" not in getattr(layout, name):
-            raise ValueError(f"{name} must contain {{msg_id}}")
+            check.fail((name,), f"{name} must contain {{msg_id}}")
     return layout
 
 
@@ -228,10 +278,7 @@ def load_layout(source: str | Path) -> Layout:
             text, where = path.read_text("utf-8"), str(path)
         except OSError as exc:
             raise ConfigurationError(f"cannot read layout {path}: {exc.strerror}") from None
-    try:
-        return _build(tomllib.loads(text))
-    except (ValueError, KeyError, TypeError, tomllib.TOMLDecodeError, LookupError) as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+    return _build(text, where)
 
 
 @cache

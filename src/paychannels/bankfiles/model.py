@@ -4,9 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-__all__ = ["BatchSpan", "Creditor", "Debit", "FileTotals", "RequestFile"]
+from pydantic import StringConstraints, ValidationError
+
+from paychannels.configfile import FileModel, error_text, first_error
+
+__all__ = [
+    "BatchSpan",
+    "Creditor",
+    "CreditorDocument",
+    "CreditorFile",
+    "Debit",
+    "FileTotals",
+    "RequestFile",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,15 +41,40 @@ class Creditor:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any]) -> Creditor:
-        """From a CREDITOR.toml table (keys as the fields)."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown creditor keys: {', '.join(unknown)}")
-        missing = [k for k in ("name", "account", "bank") if not data.get(k)]
-        if missing:
-            raise ValueError(f"creditor needs {', '.join(missing)}")
-        return cls(**{k: str(v) for k, v in data.items()})
+        """From a CREDITOR.toml table (keys as the fields); ``ValueError`` naming the key."""
+        try:
+            checked = CreditorFile.model_validate(data)
+        except ValidationError as exc:
+            error = first_error(exc)
+            key = ".".join(str(p) for p in error["loc"])
+            raise ValueError(error_text(error, key)) from None
+        return checked.creditor()
+
+
+_Text = Annotated[str, StringConstraints(min_length=1)]
+
+
+class CreditorFile(FileModel):
+    """CREDITOR.toml: who collects (its ``[creditor]`` table, or the same keys at the top)."""
+
+    name: _Text
+    account: _Text
+    bank: _Text
+    scheme_id: _Text | None = None
+    initiator_id: _Text | None = None
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "CNY"
+    msg_prefix: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,12}$")] = "PC"
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] = "CN"
+
+    def creditor(self) -> Creditor:
+        """The checked settings as the ``Creditor`` the writers take."""
+        return Creditor(**self.model_dump())
+
+
+class CreditorDocument(FileModel):
+    """A CREDITOR.toml file as documented: its ``[creditor]`` table (published schema)."""
+
+    creditor: CreditorFile
 
 
 @dataclass(slots=True)

@@ -1,60 +1,103 @@
-"""Channel settings from three places: the URL (no secrets), keyword options, a config file.
+"""Channel settings from three places, read one way for WeChat Pay, Alipay and nexo.
 
-A config file is TOML (``config="/etc/paychannels/wechatpay.toml"``); relative paths in it
-are read relative to the file. Keyword options win over the file, the file over the URL.
-Unknown names are refused with the list of known ones, and no value is ever echoed, since
-many are keys.
+The URL carries no secrets; keyword options and a TOML config file (``config="/etc/..."``,
+its ``[section]`` table or top level) carry the keys. Keyword options win over the file, the
+file over the URL. Each channel declares a ``ChannelSettings`` model (strict types,
+unknown keys refused, keys as ``SecretStr``); ``gather`` merges the three places and
+validates once. A mistake names where it is: the file's line and key, the option, or the
+URL's option. No value is ever echoed, since many are keys.
 """
 
 from __future__ import annotations
 
-import tomllib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+)
+
+from paychannels.configfile import (
+    Between,
+    FileModel,
+    KeyLines,
+    configuration_error,
+    error_text,
+    first_error,
+    parse_toml,
+    raise_at,
+)
 from paychannels.errors import ConfigurationError
 from paychannels.urls import ParsedURL
 
-__all__ = ["Settings", "gather"]
+__all__ = ["LOWERED", "ChannelSettings", "ProviderSettings", "Settings", "gather", "matching"]
+
+S = TypeVar("S", bound="ChannelSettings")
+Origin = Literal["url", "file", "option"]
+
+
+class ChannelSettings(FileModel):
+    """A channel's settings from URL, options and a config file; ``gather`` reads them."""
+
+    #: the settings that may stand in the channel URL (never a key)
+    URL_NAMES: ClassVar[frozenset[str]] = frozenset()
+
+
+class ProviderSettings(ChannelSettings):
+    """What every payment provider channel takes; each provider adds its ids and keys."""
+
+    URL_NAMES: ClassVar[frozenset[str]] = frozenset({"notify_url", "expire_minutes", "timeout"})
+
+    notify_url: str | None = None
+    expire_minutes: Annotated[int, Between(1, 43200)] = 120
+    timeout: Annotated[float, Between(0.1, 600)] = 10.0
+
+
+def matching(pattern: str, what: str) -> AfterValidator:
+    """Text that must match ``pattern``; the error says what it must be, never what it was."""
+    compiled = re.compile(pattern)
+
+    def check(value: str) -> str:
+        if not compiled.match(value):
+            raise ValueError(f"must be {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+#: a choice written in any case (``NATIVE`` is ``native``)
+LOWERED = BeforeValidator(_lower)
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """Merged settings with where relative key paths are anchored."""
+class Settings(Generic[S]):
+    """Merged, checked settings and where relative key paths are anchored."""
 
-    values: dict[str, Any]
+    values: S
     base: Path
     source: str
 
-    def text(self, name: str, default: str | None = None) -> str | None:
-        """A setting as text."""
-        value = self.values.get(name, default)
-        if value is None:
-            return None
-        if isinstance(value, Path):
-            return str(value)
-        if not isinstance(value, str):
-            raise ConfigurationError(f"{self.source}: {name} must be text")
-        return value
-
-    def need(self, name: str) -> str:
-        """A required setting as text."""
-        value = self.text(name)
-        if not value:
-            raise ConfigurationError(f"{self.source}: {name} is required")
-        return value
-
     def key_material(self, name: str) -> str | Path | None:
         """A key given inline (PEM/base64) or as a path, resolved against the config file."""
-        value = self.values.get(name)
+        value = getattr(self.values, name)
         if value is None:
             return None
-        if isinstance(value, Path):
-            return value if value.is_absolute() else self.base / value
-        if not isinstance(value, str):
-            raise ConfigurationError(f"{self.source}: {name} must be a PEM text or a path")
+        return self.material(value.get_secret_value() if isinstance(value, SecretStr) else value)
+
+    def material(self, value: str) -> str | Path:
+        """Inline PEM text stays text; anything else that names a file is that file."""
         if "-----BEGIN" in value or "\n" in value.strip():
             return value
         candidate = Path(value)
@@ -62,67 +105,86 @@ class Settings:
             candidate = self.base / candidate
         return candidate if candidate.exists() else value
 
-    def key_list(self, name: str) -> list[str | Path]:
-        """A list of keys or certificates (one value is a list of one)."""
-        raw = self.values.get(name)
-        if raw is None:
-            return []
-        items = raw if isinstance(raw, list | tuple) else [raw]
-        out: list[str | Path] = []
-        for i, item in enumerate(items):
-            material = Settings({f"{name}[{i}]": item}, self.base, self.source).key_material(
-                f"{name}[{i}]"
-            )
-            if material is not None:
-                out.append(material)
-        return out
-
-    def number(self, name: str, default: float) -> float:
-        """A setting that must be a number."""
-        value = self.values.get(name, default)
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ConfigurationError(f"{self.source}: {name} must be a number") from None
-
 
 def gather(
     parsed: ParsedURL,
     options: Mapping[str, Any],
+    model: type[S],
     *,
-    url_names: set[str],
-    option_names: set[str],
     section: str,
     form: str,
-) -> Settings:
+) -> Settings[S]:
     """Merge URL query, config file (its ``[section]`` table or top level) and options."""
-    parsed.check_options(url_names, form)
-    unknown = sorted(set(options) - option_names - url_names - {"config"})
+    parsed.check_options(set(model.URL_NAMES), form)
+    names = set(model.model_fields)
+    unknown = sorted(set(options) - names - {"config"})
     if unknown:
-        known = ", ".join(sorted(option_names | url_names | {"config"}))
+        known = ", ".join(sorted(names | {"config"}))
         raise ConfigurationError(
             f"{parsed.scheme} channel: unknown option(s) {', '.join(unknown)}; known: {known}"
         )
-    values: dict[str, Any] = dict(parsed.query)
-    base = Path.cwd()
-    source = f"{parsed.scheme} channel"
+    values: dict[str, Any] = {k: _from_url(model, k, v, parsed) for k, v in parsed.query.items()}
+    origin: dict[str, Origin] = dict.fromkeys(values, "url")
+    base, lines, where = Path.cwd(), KeyLines(""), f"{parsed.scheme} channel"
+    root: tuple[str, ...] = ()
     config = options.get("config")
     if config is not None:
         path = Path(config)
         try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(f"config file {path}: {exc.strerror}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"config file {path}: not valid TOML ({exc})") from None
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigurationError(f"config file {path}: {reason}") from None
+        data = parse_toml(text, str(path), configuration_error)
+        lines, where, base = KeyLines(text), str(path), path.resolve().parent
         table = data.get(section, data)
+        root = (section,) if section in data else ()
         if not isinstance(table, dict):
-            raise ConfigurationError(f"config file {path}: [{section}] must be a table")
-        bad = sorted(set(table) - option_names - url_names)
-        if bad:
-            raise ConfigurationError(f"config file {path}: unknown setting(s) {', '.join(bad)}")
+            raise_at(lines, where, root, f"[{section}] must be a table", configuration_error)
+        stray = sorted(k for k, v in data.items() if root and not isinstance(v, dict))
+        if stray:  # beside [section] it would be ignored (other tables: other channels')
+            raise_at(lines, where, (stray[0],), f"unknown key {stray[0]!r}", configuration_error)
         values.update(table)
-        base = path.resolve().parent
-        source = f"config file {path}"
-    values.update({k: v for k, v in options.items() if k != "config"})
-    return Settings(values, base, source)
+        origin.update(dict.fromkeys(table, "file"))
+    for name, value in options.items():
+        if name != "config":
+            values[name] = _from_option(value)
+            origin[name] = "option"
+    try:
+        checked = model.model_validate(values)
+    except ValidationError as exc:
+        error = first_error(exc)
+        key = ".".join(str(p) for p in error["loc"] if p != "[key]") or "(top)"
+        message = error_text(error, key)
+        came = origin.get(
+            str(error["loc"][0]) if error["loc"] else "", "file" if config else "option"
+        )
+        if came == "file" and config is not None:
+            loc = (*root, *(str(p) for p in error["loc"] if p != "[key]"))
+            raise_at(lines, where, loc, message, configuration_error)
+        raise ConfigurationError(f"{parsed.scheme} channel {came}: {message}") from None
+    return Settings(checked, base, where if config is not None else f"{parsed.scheme} channel")
+
+
+def _from_url(model: type[BaseModel], name: str, text: str, parsed: ParsedURL) -> Any:
+    """A URL option is text: read it as its setting's type (``timeout=5`` is a number)."""
+    field = model.model_fields.get(name)
+    kind = field.annotation if field is not None else None
+    if kind not in (int, float, bool):
+        return text  # text settings (choices included) are checked by the model itself
+    try:
+        return TypeAdapter(kind).validate_python(text, strict=False)
+    except ValidationError as exc:
+        error = exc.errors(include_url=False, include_input=False)[0]
+        raise ConfigurationError(
+            f"{parsed.scheme} channel URL: {error_text(error, name)}"
+        ) from None
+
+
+def _from_option(value: Any) -> Any:
+    """Paths given as ``Path`` are text like paths written in a file."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [str(v) if isinstance(v, Path) else v for v in value]
+    return value

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 from paychannels.bankfiles.calendar import load_calendar
-from paychannels.bankfiles.model import Creditor
+from paychannels.bankfiles.model import Creditor, CreditorFile
 from paychannels.bankfiles.split import Limits
 from paychannels.channels.bank.channel import BankBatchChannel
 from paychannels.channels.bank.formats import open_format
 from paychannels.channels.bank.resubmit import ResubmitSummary, resubmit_retryable
+from paychannels.configfile import configuration_error, read
 from paychannels.errors import ConfigurationError, InvalidURL
 from paychannels.urls import ParsedURL
 
@@ -37,27 +37,25 @@ _OPTIONS = {
 
 def load_creditor(source: Creditor | dict[str, Any] | str | Path) -> Creditor:
     """A creditor from an object, a mapping or a CREDITOR.toml file (table ``[creditor]``
-    or top-level keys)."""
+    or top-level keys); a mistake in the file names its line and key."""
     if isinstance(source, Creditor):
         return source
-    where = "creditor"
     if isinstance(source, (str, Path)):
-        where = str(source)
         try:
-            data = tomllib.loads(Path(source).read_text("utf-8"))
-        except OSError as exc:
-            raise ConfigurationError(
-                f"cannot read creditor file {source}: {exc.strerror}"
-            ) from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigurationError(f"{source}: {exc}") from None
-        source = data.get("creditor", data)
+            text = Path(source).read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+            raise ConfigurationError(f"cannot read creditor file {source}: {reason}") from None
+        checked = read(
+            CreditorFile, text, source=str(source), fail=configuration_error, table="creditor"
+        )
+        return checked.creditor()
     if not isinstance(source, dict):
-        raise ConfigurationError(f"{where}: expected a table of creditor settings")
+        raise ConfigurationError("creditor: expected a table of creditor settings")
     try:
         return Creditor.from_mapping(dict(source))
     except ValueError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
+        raise ConfigurationError(f"creditor: {exc}") from None
 
 
 def from_url(parsed: ParsedURL, **options: Any) -> BankBatchChannel:

@@ -8,18 +8,17 @@ so they are named after whose key they are.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from paychannels.errors import ConfigurationError
-from paychannels.masking import shown
+from pydantic import SecretStr
+
 from paychannels.providers import rsa
-from paychannels.providers.options import gather
+from paychannels.providers.options import LOWERED, ProviderSettings, gather, matching
 from paychannels.urls import ParsedURL
 
-__all__ = ["FORM", "PRODUCTS", "AlipayConfig"]
+__all__ = ["FORM", "PRODUCTS", "AlipayConfig", "AlipaySettings"]
 
 FORM = (
     "alipay+https://openapi.alipay.com/gateway.do?app_id=APPID&product=precreate|app "
@@ -27,10 +26,24 @@ FORM = (
     "or config=FILE.toml)"
 )
 PRODUCTS = ("precreate", "app")
-_URL_NAMES = {"app_id", "product", "seller_id", "notify_url", "expire_minutes", "timeout"}
-_OPTION_NAMES = {"app_private_key", "alipay_public_key"}
-_APP_ID = re.compile(r"^[0-9]{8,32}$")
-_SELLER = re.compile(r"^2088[0-9]{12}$")
+
+
+class AlipaySettings(ProviderSettings):
+    """An Alipay application's settings, from the URL, options or ``[alipay]`` in a file."""
+
+    URL_NAMES: ClassVar[frozenset[str]] = ProviderSettings.URL_NAMES | {
+        "app_id",
+        "product",
+        "seller_id",
+    }
+
+    app_id: Annotated[str, matching(r"^[0-9]{8,32}$", "digits (an app id)")]
+    product: Annotated[Literal["precreate", "app"], LOWERED] = "precreate"
+    seller_id: Annotated[str, matching(r"^2088[0-9]{12}$", "a 2088... partner id")] | None = None
+    #: ours, signs requests: PEM text or a file (relative to the config file)
+    app_private_key: SecretStr
+    #: Alipay's, verifies answers and notifications
+    alipay_public_key: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,36 +62,18 @@ class AlipayConfig:
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> AlipayConfig:
         """Build from a channel URL and its options (see the module docstring)."""
-        s = gather(
-            parsed,
-            options,
-            url_names=_URL_NAMES,
-            option_names=_OPTION_NAMES,
-            section="alipay",
-            form=FORM,
-        )
-        app_id = s.need("app_id")
-        if not _APP_ID.match(app_id):
-            raise ConfigurationError(f"{s.source}: app_id must be digits (got {shown(app_id)})")
-        product = (s.text("product", "precreate") or "precreate").lower()
-        if product not in PRODUCTS:
-            raise ConfigurationError(f"{s.source}: product must be one of {PRODUCTS}")
-        seller = s.text("seller_id")
-        if seller is not None and not _SELLER.match(seller):
-            raise ConfigurationError(f"{s.source}: seller_id must be a 2088... partner id")
+        s = gather(parsed, options, AlipaySettings, section="alipay", form=FORM)
+        v = s.values
         private = s.key_material("app_private_key")
         public = s.key_material("alipay_public_key")
-        if private is None or public is None:
-            raise ConfigurationError(
-                f"{s.source}: app_private_key and alipay_public_key are both required"
-            )
+        assert private is not None and public is not None  # required by the model
         return cls(
-            app_id=app_id,
-            product=product,
+            app_id=v.app_id,
+            product=v.product,
             app_private_key=rsa.load_private_key(private, option="app_private_key"),
             alipay_public_key=rsa.load_public_key(public, option="alipay_public_key"),
-            notify_url=s.text("notify_url"),
-            seller_id=seller,
-            expire=timedelta(minutes=s.number("expire_minutes", 120)),
-            timeout=s.number("timeout", 10),
+            notify_url=v.notify_url,
+            seller_id=v.seller_id,
+            expire=timedelta(minutes=v.expire_minutes),
+            timeout=v.timeout,
         )

@@ -8,20 +8,21 @@ callback's ``Wechatpay-Serial`` picks the key (the migration period sends either
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
+from pydantic import Field, SecretStr
+
+from paychannels.configfile import Between
 from paychannels.errors import ConfigurationError
-from paychannels.masking import shown
 from paychannels.providers import rsa
-from paychannels.providers.options import Settings, gather
+from paychannels.providers.options import LOWERED, ProviderSettings, Settings, gather, matching
 from paychannels.providers.wechatpay.keys import KeyStore
 from paychannels.providers.wechatpay.resource import ResourceCipher
 from paychannels.urls import ParsedURL
 
-__all__ = ["FORM", "TRADE_TYPES", "WechatPayConfig"]
+__all__ = ["FORM", "TRADE_TYPES", "WechatPayConfig", "WechatPaySettings"]
 
 FORM = (
     "wechatpay+https://api.mch.weixin.qq.com?mchid=MCHID&appid=APPID&trade_type=native|app|jsapi"
@@ -29,28 +30,34 @@ FORM = (
     "public_key + public_key_id; or config=FILE.toml)"
 )
 TRADE_TYPES = ("native", "app", "jsapi")
-_URL_NAMES = {
-    "mchid",
-    "appid",
-    "trade_type",
-    "notify_url",
-    "refund_notify_url",
-    "expire_minutes",
-    "window",
-    "timeout",
-    "auto_certificates",
-}
-_OPTION_NAMES = {
-    "private_key",
-    "merchant_serial",
-    "apiv3_key",
-    "platform_certificates",
-    "public_key",
-    "public_key_id",
-}
-_MCHID = re.compile(r"^[0-9]{6,32}$")
-_APPID = re.compile(r"^wx[0-9A-Za-z]{16}$")
-_SERIAL = re.compile(r"^[0-9A-Fa-f]{1,64}$")
+
+
+class WechatPaySettings(ProviderSettings):
+    """A WeChat Pay merchant's settings, from the URL, options or ``[wechatpay]`` in a file."""
+
+    URL_NAMES: ClassVar[frozenset[str]] = ProviderSettings.URL_NAMES | {
+        "mchid",
+        "appid",
+        "trade_type",
+        "refund_notify_url",
+        "window",
+        "auto_certificates",
+    }
+
+    mchid: Annotated[str, matching(r"^[0-9]{6,32}$", "digits (a merchant id)")]
+    appid: Annotated[str, matching(r"^wx[0-9A-Za-z]{16}$", "an app id (wx + 16 letters or digits)")]
+    trade_type: Annotated[Literal["native", "app", "jsapi"], LOWERED] = "native"
+    notify_url: str
+    refund_notify_url: str | None = None
+    window: Annotated[float, Between(1, 3600)] = 300.0
+    auto_certificates: bool = True
+    merchant_serial: Annotated[str, matching(r"^[0-9A-Fa-f]{1,64}$", "a hex serial")]
+    #: our private key: PEM text or a file (relative to the config file)
+    private_key: SecretStr
+    apiv3_key: SecretStr
+    platform_certificates: str | list[str] = Field(default_factory=list)
+    public_key: str | None = None
+    public_key_id: Annotated[str, matching(r"^PUB_KEY_ID_", "PUB_KEY_ID_...")] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,75 +82,43 @@ class WechatPayConfig:
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> WechatPayConfig:
         """Build from a channel URL and its options (see the module docstring)."""
-        s = gather(
-            parsed,
-            options,
-            url_names=_URL_NAMES,
-            option_names=_OPTION_NAMES,
-            section="wechatpay",
-            form=FORM,
-        )
-        mchid = s.need("mchid")
-        appid = s.need("appid")
-        if not _MCHID.match(mchid):
-            raise ConfigurationError(f"{s.source}: mchid must be digits (got {shown(mchid)})")
-        if not _APPID.match(appid):
-            raise ConfigurationError(
-                f"{s.source}: appid {shown(appid)} is not an app id (wx + 16 letters or digits)"
-            )
-        trade_type = (s.text("trade_type", "native") or "native").lower()
-        if trade_type not in TRADE_TYPES:
-            raise ConfigurationError(f"{s.source}: trade_type must be one of {TRADE_TYPES}")
-        serial = s.need("merchant_serial")
-        if not _SERIAL.match(serial):
-            raise ConfigurationError(f"{s.source}: merchant_serial must be a hex serial")
+        s = gather(parsed, options, WechatPaySettings, section="wechatpay", form=FORM)
+        v = s.values
         key_material = s.key_material("private_key")
-        if key_material is None:
-            raise ConfigurationError(f"{s.source}: private_key is required")
-        apiv3 = s.need("apiv3_key")
-        keys = _keystore(s)
-        notify = s.need("notify_url")
+        assert key_material is not None  # required by the model
+        apiv3 = v.apiv3_key.get_secret_value()
         return cls(
-            mchid=mchid,
-            appid=appid,
-            trade_type=trade_type,
-            merchant_serial=serial.upper(),
+            mchid=v.mchid,
+            appid=v.appid,
+            trade_type=v.trade_type,
+            merchant_serial=v.merchant_serial.upper(),
             private_key=rsa.load_private_key(key_material, option="private_key"),
             cipher=ResourceCipher(apiv3),
-            keys=keys,
-            notify_url=notify,
-            refund_notify_url=s.text("refund_notify_url") or notify,
-            expire=timedelta(minutes=s.number("expire_minutes", 120)),
-            window=s.number("window", 300),
-            timeout=s.number("timeout", 10),
-            auto_certificates=_flag(s.values.get("auto_certificates", True), s.source),
+            keys=_keystore(s),
+            notify_url=v.notify_url,
+            refund_notify_url=v.refund_notify_url or v.notify_url,
+            expire=timedelta(minutes=v.expire_minutes),
+            window=v.window,
+            timeout=v.timeout,
+            auto_certificates=v.auto_certificates,
             secret_texts=(apiv3,),
         )
 
 
-def _keystore(s: Settings) -> KeyStore:
+def _keystore(s: Settings[WechatPaySettings]) -> KeyStore:
+    v = s.values
+    listed = (
+        [v.platform_certificates]
+        if isinstance(v.platform_certificates, str)
+        else list(v.platform_certificates)
+    )
     certs = [
-        rsa.load_certificate(item, option="platform_certificates")
-        for item in s.key_list("platform_certificates")
+        rsa.load_certificate(s.material(item), option="platform_certificates") for item in listed
     ]
     pub_material = s.key_material("public_key")
-    pub_id = s.text("public_key_id")
-    if (pub_material is None) != (pub_id is None):
+    if (pub_material is None) != (v.public_key_id is None):
         raise ConfigurationError(f"{s.source}: public_key and public_key_id go together")
     public = (
         None if pub_material is None else rsa.load_public_key(pub_material, option="public_key")
     )
-    if pub_id is not None and not pub_id.startswith("PUB_KEY_ID_"):
-        raise ConfigurationError(f"{s.source}: public_key_id must start with PUB_KEY_ID_")
-    return KeyStore(certs, public_key=public, public_key_id=pub_id)
-
-
-def _flag(value: object, source: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigurationError(f"{source}: auto_certificates must be true or false")
+    return KeyStore(certs, public_key=public, public_key_id=v.public_key_id)
