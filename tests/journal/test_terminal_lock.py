@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from paychannels import Collector, ManualClock, MemoryChannel, NotSentError
-from paychannels.collector_context import CollectorContext
+from paychannels.collector.context import CollectorContext
 
 NAME = "hall-1:terminal"
 

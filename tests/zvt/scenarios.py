@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paychannels import Collector, Money, PaymentRequest
-from paychannels.collector_context import CollectorContext
+from paychannels.collector.context import CollectorContext
 from paychannels.drivers.zvt import TerminalChannel
 from paychannels.simulators.terminal import Script
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from paychannels.journal.base import BulkApplied
 from paychannels.journal.plan import dumps
 from paychannels.reasons import Reason
-from paychannels.reports import ResultRow
+from paychannels.results import ResultRow
 from paychannels.status import TRANSITIONS, Status, reportable_by_channel
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from paychannels.journal.sqlbase import Row, SqlBase, Tx
 from paychannels.journal.text import storable, storable_json
 from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record, trusted
-from paychannels.reports import ResultRow
+from paychannels.results import ResultRow
 from paychannels.status import OPEN_STATUSES, Status
 
 __all__ = ["SqlWrites"]

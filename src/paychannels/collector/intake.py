@@ -16,14 +16,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from paychannels.channels.base import Notice, Reply
-from paychannels.collector_context import CollectorContext
+from paychannels.collector.context import CollectorContext
 from paychannels.errors import PaymentNotFound
 from paychannels.journal import Change
 from paychannels.journal.base import Applied
 from paychannels.models import Record
 from paychannels.reasons import Reason
-from paychannels.reports import ReportSummary
 from paychannels.resolution import attention, resolve
+from paychannels.results import ReportSummary
 from paychannels.status import Status
 from paychannels.verification import CallbackRejected
 

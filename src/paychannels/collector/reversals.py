@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from paychannels import dispatch
-from paychannels.collector_context import CollectorContext
+from paychannels.collector import dispatch
+from paychannels.collector.context import CollectorContext
 from paychannels.errors import IllegalTransition, InvalidRequest, UnsupportedOperation
 from paychannels.ids import new_id
 from paychannels.journal import Change, NewRecord

@@ -18,8 +18,8 @@ from paychannels.journal.base import Applied, BulkApplied, Change, Decide
 from paychannels.models import EventType, Outcome, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
-from paychannels.reports import Report, ReportSummary, ResultRow
 from paychannels.resolution import attention, resolve
+from paychannels.results import Report, ReportSummary, ResultRow
 from paychannels.status import Status
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from paychannels.channels.base import Channel
-from paychannels.collector_context import LEASE_MARGIN, CollectorContext
+from paychannels.collector.context import LEASE_MARGIN, CollectorContext
 from paychannels.crashpoints import crashpoint
 from paychannels.errors import ChannelError, NotSentError
 from paychannels.journal import Change, Claim

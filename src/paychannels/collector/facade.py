@@ -28,11 +28,16 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from paychannels import dispatch, intake, recovery, reversals
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
 from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
-from paychannels.collector_context import CollectorContext
+from paychannels.collector import dispatch, intake, recovery, reversals
+from paychannels.collector.context import CollectorContext
+from paychannels.collector.feed import EventFeed, ProgressWatcher, Subscriber
+from paychannels.collector.inflight import Gate
+from paychannels.collector.intake import CallbackCounts, PollResult
+from paychannels.collector.recovery import RecoveryReport
+from paychannels.collector.results import apply_report
 from paychannels.crashpoints import crashpoint
 from paychannels.errors import (
     ConfigurationError,
@@ -40,10 +45,7 @@ from paychannels.errors import (
     InvalidRequest,
     PaychannelsError,
 )
-from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
 from paychannels.ids import Owner, new_id
-from paychannels.inflight import Gate
-from paychannels.intake import CallbackCounts, PollResult
 from paychannels.journal import Change, Journal, NewRecord, open_journal
 from paychannels.journal.base import Applied, Decide
 from paychannels.locks import LockTable
@@ -61,10 +63,8 @@ from paychannels.models import (
 from paychannels.money import Money
 from paychannels.querylimit import QueryLimiter
 from paychannels.reasons import Reason
-from paychannels.recovery import RecoveryReport
-from paychannels.report_apply import apply_report
-from paychannels.reports import Report, ReportSummary
 from paychannels.resolution import attention, resolve
+from paychannels.results import Report, ReportSummary
 from paychannels.status import TRANSITIONS, Status
 
 __all__ = ["Collector", "PollResult", "RecoveryReport"]
