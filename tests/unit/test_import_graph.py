@@ -14,9 +14,10 @@ and fails naming what it found:
   count too, except the importer's own ancestors (Python has them loaded already) and the
   root ``paychannels`` package (its names load on first use, PEP 562). Each strongly
   connected set of modules is reported with one concrete cycle through it.
-- **(b) private reach-ins**: ``x._name`` where ``x`` is not ``self``/``cls``/``super()``, a
-  module-private name of the same module (``_helper._x``), or another instance of the class
-  the code is in (``other._x`` in ``__eq__``, where the class itself sets ``self._x``).
+- **(b) private reach-ins**: ``x._name`` where ``x`` is not ``self``/``cls``/``super()`` or
+  a module-private name of the same module (``_helper._x``), and ``_name`` is not a private
+  member of a class defined in the same module (``other._x`` in ``__eq__``; an at-fork hook
+  renewing its module's objects): the module is the unit of privacy, another module is not.
   Dunders (``__name__``) and the few underscore names Python documents as public API
   (``os._exit``, ``sys._getframe``, a namedtuple's ``_replace``/``_asdict``/``_fields``) are
   not reach-ins.
@@ -194,9 +195,15 @@ def reach_ins(module: Module) -> list[str]:
         if isinstance(target, ast.Name) and target.id.startswith("_")
     }
 
-    def visit(node: ast.AST, own_attrs: set[str]) -> None:
-        if isinstance(node, ast.ClassDef):
-            own_attrs = _self_attributes(node)
+    # the private members of the module's own classes: the module is their unit of privacy
+    own_attrs = {
+        name
+        for node in ast.walk(module.tree)
+        if isinstance(node, ast.ClassDef)
+        for name in _self_attributes(node)
+    }
+
+    def visit(node: ast.AST) -> None:
         if (
             isinstance(node, ast.Attribute)
             and _private(node.attr)
@@ -204,9 +211,9 @@ def reach_ins(module: Module) -> list[str]:
         ):
             found.append(f"{module.rel}:{node.lineno}: {ast.unparse(node)}")
         for child in ast.iter_child_nodes(node):
-            visit(child, own_attrs)
+            visit(child)
 
-    visit(module.tree, set())
+    visit(module.tree)
     return found
 
 
