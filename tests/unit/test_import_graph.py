@@ -22,7 +22,8 @@ and fails naming what it found:
   (``os._exit``, ``sys._getframe``, a namedtuple's ``_replace``/``_asdict``/``_fields``) are
   not reach-ins.
 - **(c) layers**: ``LAYERS`` below names the layers of docs/architecture.md ("Layers"), lowest
-  first; a module may import from its own layer and the ones below, never from one above.
+  first; every module is in one, and imports from its own layer and the ones below, never from
+  one above (the same imports as (a): a type or a deferred import is a dependency too).
 """
 
 from __future__ import annotations
@@ -42,6 +43,59 @@ TREES = {
 }
 #: underscore names that are public API of the standard library
 PUBLIC_UNDERSCORE = {"_exit", "_getframe", "_replace", "_asdict", "_fields", "_make"}
+
+#: The layers of docs/architecture.md ("Layers"), lowest first: a module may import from its
+#: own layer and those below, never from one above. A module belongs to the layer of the
+#: longest prefix that names it (a module or a package); every module must have one. The
+#: root package ``paychannels`` (the public names, loaded on first use) is above them all.
+#: When the folders move to one per layer (issue 14, item 2), this table follows them.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "values",
+        (
+            "paychannels._version",
+            "paychannels.errors",
+            "paychannels.currencies",
+            "paychannels.money",
+            "paychannels.status",
+            "paychannels.reasons",
+            "paychannels.models",
+            "paychannels.results",
+            "paychannels.clock",
+            "paychannels.ids",
+            "paychannels.forks",
+            "paychannels.crashpoints",
+            "paychannels.querylimit",
+            "paychannels.masking",
+            "paychannels.textrules",
+            "paychannels.urls",
+            "paychannels.verification",
+            "paychannels.idnumbers",
+            "paychannels.roster",
+            "paychannels.bilingual",
+            "paychannels.htmldoc",
+            "paychannels.console",
+        ),
+    ),
+    ("journal", ("paychannels.journal", "paychannels.locks", "paychannels.resolution")),
+    ("links and files", ("paychannels.links", "paychannels.bankfiles")),
+    (
+        "channels",
+        (
+            "paychannels.channels",
+            "paychannels.providers",
+            "paychannels.drivers",
+            "paychannels.webhooks",
+            "paychannels.settlement",
+        ),
+    ),
+    ("collector", ("paychannels.collector",)),
+    ("documents", ("paychannels.reconcile", "paychannels.notices")),
+    ("services", ("paychannels.callbacks", "paychannels.simulators", "paychannels.testing")),
+    ("demo", ("paychannels.demo",)),
+    ("cli", ("paychannels.cli",)),
+]
+TOP = "paychannels"  # the facade: above every layer
 
 
 @dataclass
@@ -260,6 +314,24 @@ def _self_attributes(cls: ast.ClassDef) -> set[str]:
     return {n for n in names if n.startswith("_")}
 
 
+def layer_of(name: str) -> int | None:
+    """The index in ``LAYERS`` of the module ``name`` (``len(LAYERS)`` for the root)."""
+    if name == TOP:
+        return len(LAYERS)
+    best: tuple[int, int] | None = None
+    for index, (_layer, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (name == prefix or name.startswith(prefix + ".")) and (
+                best is None or len(prefix) > best[1]
+            ):
+                best = (index, len(prefix))
+    return None if best is None else best[0]
+
+
+def _layer_name(index: int) -> str:
+    return LAYERS[index][0] if index < len(LAYERS) else "the package root"
+
+
 MODULES = _walk_tree()
 
 
@@ -282,3 +354,22 @@ def test_no_import_cycle() -> None:
 def test_no_module_reaches_into_another_objects_privates() -> None:
     found = [hit for module in MODULES.values() for hit in reach_ins(module)]
     assert not found, f"{len(found)} private reach-in(s):\n" + "\n".join(found)
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = sorted(name for name in MODULES if layer_of(name) is None)
+    assert not unplaced, "modules in no layer (add them to LAYERS): " + ", ".join(unplaced)
+
+
+def test_no_import_from_a_higher_layer() -> None:
+    found = []
+    for name, deps in graph(MODULES).items():
+        low = layer_of(name)
+        for dep, line in deps.items():
+            high = layer_of(dep)
+            if low is not None and high is not None and high > low:
+                found.append(
+                    f"{MODULES[name].rel}:{line}: {name} ({_layer_name(low)}) imports "
+                    f"{dep} ({_layer_name(high)})"
+                )
+    assert not found, f"{len(found)} import(s) from a higher layer:\n" + "\n".join(found)
