@@ -1,4 +1,4 @@
-"""The library's import graph has no cycle and no module reaches into another's privates.
+"""The library's import graph: no cycle, no import from a higher layer, no private reach-in.
 
 Issue 14, item 1: a module that takes an object and touches its ``_members`` is a method in
 disguise, and modules importing each other in a circle are one module in pieces. This test
@@ -17,7 +17,8 @@ and fails naming what it found:
 - **(b) private reach-ins**: ``x._name`` where ``x`` is not ``self``/``cls``/``super()`` or
   a module-private name of the same module (``_helper._x``), and ``_name`` is not a private
   member of a class defined in the same module (``other._x`` in ``__eq__``; an at-fork hook
-  renewing its module's objects): the module is the unit of privacy, another module is not.
+  renewing its module's objects) reached through anything but a parameter annotated with
+  another module's class (``col: Collector``): the module is the unit of privacy.
   Dunders (``__name__``) and the few underscore names Python documents as public API
   (``os._exit``, ``sys._getframe``, a namedtuple's ``_replace``/``_asdict``/``_fields``) are
   not reach-ins.
@@ -257,28 +258,59 @@ def reach_ins(module: Module) -> list[str]:
         for name in _self_attributes(node)
     }
 
-    def visit(node: ast.AST) -> None:
+    own_classes = {node.name for node in ast.walk(module.tree) if isinstance(node, ast.ClassDef)}
+
+    def visit(node: ast.AST, foreign: frozenset[str]) -> None:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            foreign = _foreign_parameters(node, own_classes) | (
+                foreign - {a.arg for a in _parameters(node)}
+            )
         if (
             isinstance(node, ast.Attribute)
             and _private(node.attr)
-            and not _allowed(node, own_private, own_attrs)
+            and not _allowed(node, own_private, own_attrs, foreign)
         ):
             found.append(f"{module.rel}:{node.lineno}: {ast.unparse(node)}")
         for child in ast.iter_child_nodes(node):
-            visit(child)
+            visit(child, foreign)
 
-    visit(module.tree)
+    visit(module.tree, frozenset())
     return found
+
+
+def _parameters(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.arg]:
+    a = fn.args
+    return [*a.posonlyargs, *a.args, *a.kwonlyargs, *filter(None, [a.vararg, a.kwarg])]
+
+
+def _foreign_parameters(
+    fn: ast.FunctionDef | ast.AsyncFunctionDef, own_classes: set[str]
+) -> frozenset[str]:
+    """Parameters annotated with a class of another module (``col: Collector``): their
+    privates are never this module's, whatever a class here names its own members."""
+    out = set()
+    for arg in _parameters(fn):
+        if arg.annotation is None or arg.arg in ("self", "cls"):
+            continue
+        text = ast.unparse(arg.annotation).strip("'\"")
+        name = text.split("[")[0].split("|")[0].strip().rpartition(".")[2]
+        if name and name[0].isupper() and name not in own_classes and name != "Self":
+            out.add(arg.arg)
+    return frozenset(out)
 
 
 def _private(attr: str) -> bool:
     return attr.startswith("_") and not attr.endswith("__") and attr not in PUBLIC_UNDERSCORE
 
 
-def _allowed(node: ast.Attribute, own_private: set[str], own_attrs: set[str]) -> bool:
-    if node.attr in own_attrs:
-        return True  # self's, or another instance of the class we are in (``other._x``)
+def _allowed(
+    node: ast.Attribute, own_private: set[str], own_attrs: set[str], foreign: frozenset[str]
+) -> bool:
     base = node.value
+    if isinstance(base, ast.Name) and base.id in foreign:
+        return False  # a parameter typed as another module's class
+    if node.attr in own_attrs:
+        return True  # a member of a class of this module (``other._x`` in ``__eq__``)
     if isinstance(base, ast.Name):
         return base.id in ("self", "cls") or base.id in own_private
     if isinstance(base, ast.Call) and isinstance(base.func, ast.Name):
