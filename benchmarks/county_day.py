@@ -24,7 +24,7 @@ from paychannels.journal import Change, NewRecord, open_journal
 from paychannels.journal.base import Journal
 from paychannels.money import Money
 from paychannels.reasons import Reason
-from paychannels.reports import ResultRow
+from paychannels.results import ResultRow
 from paychannels.roster import RosterEntry, load_roster
 from paychannels.settlement import Settlement, SettlementItem, SettlementKind
 from paychannels.status import Status

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from functools import partial
 
 import paychannels.simulators
-from paychannels.cli.commands import VersionAction, command_modules
-from paychannels.cli.interrupt import Stopping, catching, run
+from paychannels.console.commands import VersionAction, command_modules
+from paychannels.console.interrupt import Stopping, catching, run
 
 __all__ = ["build_parser", "main"]
 

@@ -25,8 +25,7 @@ import httpx
 
 from paychannels.drivers.nexo.envelope import Reply, SaleToPOIRequest, decode_reply, encode
 from paychannels.errors import NotSentError, OutcomeUnknownError, ProtocolError
-from paychannels.providers.base import HttpCall, HttpReply
-from paychannels.providers.http import ProviderHTTP, Transcript
+from paychannels.links.http import HttpCall, HttpReply, ProviderHTTP, Transcript
 
 __all__ = ["Cloud", "CloudNoAnswer", "CloudRefused", "Exchanges", "Timeouts"]
 

@@ -9,29 +9,41 @@ the layout's result file (回盘). Late returns go out later as camt.054 debit e
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from paychannels.bankfiles.layout import Layout
 from paychannels.bankfiles.textfile import LineWriter
 from paychannels.simulators.bank.outcomes import FAILURES
 from paychannels.simulators.bank.replies import Booking, TxReply, write_camt054, write_pain002
 
-if TYPE_CHECKING:
-    from paychannels.simulators.bank.bank import BankSimulator
-
-__all__ = ["answer_pain008", "answer_returns", "answer_text"]
+__all__ = ["BankBooks", "answer_pain008", "answer_returns", "answer_text"]
 
 _TAKEN = ("ok", "partial", "late_return")
 
 
-def _now(sim: BankSimulator) -> datetime:
+class BankBooks(Protocol):
+    """What answering needs of the simulated bank (``BankSimulator`` is one): its ledger,
+    clock, reply format and account, ids, and the outbox an answer is published to."""
+
+    db: sqlite3.Connection
+    reply: str
+    account: str
+    clock: Callable[[], float]
+
+    def next_id(self, prefix: str) -> str: ...
+
+    def publish(self, name: str, write: Callable[[Path], None]) -> Path: ...
+
+
+def _now(sim: BankBooks) -> datetime:
     return datetime.fromtimestamp(sim.clock(), UTC).replace(microsecond=0)
 
 
-def _rows(sim: BankSimulator, msg_id: str) -> Iterator[tuple[Any, ...]]:
+def _rows(sim: BankBooks, msg_id: str) -> Iterator[tuple[Any, ...]]:
     yield from sim.db.execute(
         "SELECT ref, batch_id, amount, currency, outcome, taken, name, account FROM debits "
         "WHERE msg_id = ? ORDER BY rowid",
@@ -54,7 +66,7 @@ def _tx(row: tuple[Any, ...], *, full: bool) -> TxReply | None:
 
 
 def answer_pain008(
-    sim: BankSimulator, msg_id: str, message: str, *, rejected: tuple[str, str] | None
+    sim: BankBooks, msg_id: str, message: str, *, rejected: tuple[str, str] | None
 ) -> list[Path]:
     """The answer to a pain.008 request (or its rejection, whole)."""
     version = sim.reply.rpartition(".")[2] if sim.reply.startswith("pain.002") else "10"
@@ -105,7 +117,7 @@ def answer_pain008(
     return written
 
 
-def _camt(sim: BankSimulator, msg_id: str, *, returned: bool) -> Path:
+def _camt(sim: BankBooks, msg_id: str, *, returned: bool) -> Path:
     query = "SELECT ref, msg_id, batch_id, taken, amount, currency, outcome FROM debits " + (
         "WHERE return_due IS NOT NULL AND returned IS NULL AND return_due <= ? ORDER BY rowid"
         if returned
@@ -154,7 +166,7 @@ def _camt(sim: BankSimulator, msg_id: str, *, returned: bool) -> Path:
     return out
 
 
-def answer_returns(sim: BankSimulator) -> list[Path]:
+def answer_returns(sim: BankBooks) -> list[Path]:
     """A camt.054 with every late return that is due, if any."""
     due = sim.db.execute(
         "SELECT COUNT(*) FROM debits "
@@ -168,7 +180,7 @@ def _flag(layout: Layout, meaning: str) -> str:
     return next(k for k, v in layout.flags.items() if v == meaning)
 
 
-def answer_text(sim: BankSimulator, msg_id: str, layout: Layout) -> list[Path]:
+def answer_text(sim: BankBooks, msg_id: str, layout: Layout) -> list[Path]:
     """The layout's result file (回盘) for a text request."""
     name = layout.result_name.format(msg_id=msg_id)
     taken_sql = ",".join(f"'{o}'" for o in _TAKEN)

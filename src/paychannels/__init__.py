@@ -26,6 +26,7 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
     from paychannels.channels.registry import available_schemes, open_channel, register_channel
     from paychannels.clock import Clock, ManualClock, SystemClock
     from paychannels.collector import Collector
+    from paychannels.collector.recovery import RecoveryReport
     from paychannels.currencies import Currency, currency
     from paychannels.errors import (
         AlreadyInDoubt,
@@ -70,7 +71,6 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
     )
     from paychannels.money import Money
     from paychannels.reasons import Reason
-    from paychannels.recovery import RecoveryReport
     from paychannels.status import TRANSITIONS, Status
 
 
@@ -119,7 +119,7 @@ _LAZY: dict[str, str] = {
     "ProtocolError": "paychannels.errors",
     "Reason": "paychannels.reasons",
     "Record": "paychannels.models",
-    "RecoveryReport": "paychannels.recovery",
+    "RecoveryReport": "paychannels.collector.recovery",
     "Refund": "paychannels.models",
     "Reply": "paychannels.channels.base",
     "SCHEMA_VERSION": "paychannels.journal",

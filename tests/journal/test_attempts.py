@@ -55,7 +55,7 @@ def test_a_notice_about_an_earlier_attempt_is_recorded_not_applied(col: Collecto
 
 
 def test_a_result_row_about_an_earlier_attempt_is_recorded_not_applied(col: Collector) -> None:
-    from paychannels.reports import ResultRow
+    from paychannels.results import ResultRow
 
     pay = second_attempt_pending(col)
     old = ResultRow(pay.id, Status.DECLINED, attempt=1, reason=Reason.ACCOUNT_CLOSED)

@@ -15,9 +15,9 @@ import pytest
 
 from paychannels import Collector, Money, PaychannelsError, PaymentRequest, ProtocolError, Reason
 from paychannels import Status as S  # noqa: N817 - the table reads better short
+from paychannels.collector.results import row_decision
 from paychannels.journal import Change, NewRecord
-from paychannels.report_apply import row_decision
-from paychannels.reports import Report, ReportSummary, ResultRow
+from paychannels.results import Report, ReportSummary, ResultRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 VIA = "pain.002 RESULT_1.xml"

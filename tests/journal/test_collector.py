@@ -305,7 +305,7 @@ class ReportingDevice(BatchDevice):
         return []
 
     def reports(self, ctx):  # type: ignore[no-untyped-def]
-        from paychannels.reports import Report, ResultRow
+        from paychannels.results import Report, ResultRow
 
         device = self
 

@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 
-from paychannels import Collector, ManualClock, MemoryChannel, NotSentError
-from paychannels.collector_context import CollectorContext
+from paychannels import ChannelContext, Collector, ManualClock, MemoryChannel, NotSentError
 
 NAME = "hall-1:terminal"
 
 
-def context(col: Collector) -> CollectorContext:
-    return CollectorContext(col, "hall-1", None)
+def context(col: Collector) -> ChannelContext:
+    return col.channel_context("hall-1")
 
 
 def collector(journal_url: str, **options: Any) -> Collector:

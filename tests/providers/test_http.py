@@ -6,8 +6,7 @@ import httpx
 import pytest
 
 from paychannels import LinkError, NotSentError, OutcomeUnknownError
-from paychannels.providers.base import HttpCall
-from paychannels.providers.http import ProviderHTTP, ProviderNoAnswer, ProviderUnreachable
+from paychannels.links.http import HttpCall, ProviderHTTP, ProviderNoAnswer, ProviderUnreachable
 
 CALL = HttpCall("POST", "/v3/pay/transactions/native", b"{}", (), "create")
 
@@ -67,7 +66,7 @@ def test_a_refused_connect_then_success_sends_once() -> None:
 
 
 def test_transcript_is_scrubbed() -> None:
-    from paychannels.providers.http import Transcript
+    from paychannels.links.http import Transcript
 
     transcript = Transcript(lambda text: text.replace("SECRET", "[REDACTED]"))
     http = ProviderHTTP(

@@ -15,8 +15,8 @@ import pytest
 
 import paychannels.cli
 from paychannels.cli import demo_cmd, notice_cmd
-from paychannels.cli.commands import Deferred, command_modules
 from paychannels.cli.main import default_db
+from paychannels.console.commands import Deferred, command_modules
 
 # Run in a fresh interpreter: main() with the given arguments, then the loaded module names.
 _PROBE = """
@@ -52,14 +52,15 @@ _HEAVY = (
 _LIGHT = {
     "paychannels",
     "paychannels._version",
+    "paychannels.cli",
+    "paychannels.cli.main",
+    "paychannels.cli.reconcile_inputs",
+    "paychannels.console",
+    "paychannels.console.commands",
+    "paychannels.console.interrupt",
+    "paychannels.console.progress",
     "paychannels.errors",
     "paychannels.status",
-    "paychannels.cli",
-    "paychannels.cli.commands",
-    "paychannels.cli.interrupt",
-    "paychannels.cli.main",
-    "paychannels.cli.progress",
-    "paychannels.cli.reconcile_inputs",
 }
 
 

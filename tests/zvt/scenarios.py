@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from paychannels import Collector, Money, PaymentRequest
-from paychannels.collector_context import CollectorContext
 from paychannels.drivers.zvt import TerminalChannel
 from paychannels.simulators.terminal import Script
 
@@ -70,7 +69,7 @@ def reversal(col: Collector, ch: TerminalChannel, push: Push) -> list[str]:
 
 def end_of_day(col: Collector, ch: TerminalChannel, push: Push) -> list[str]:
     out = [pay(col, 1), pay(col, 2, "20.00")]
-    totals = ch.end_of_day(CollectorContext(col, "hall-1", None))
+    totals = ch.end_of_day(col.channel_context("hall-1"))
     return [*out, str(totals.total), str(totals.count)]
 
 

@@ -246,6 +246,10 @@ class Pain008Writer:
         got.count, got.sum_minor = count, total
         return got
 
+    def check_debit(self, debit: Debit, batch: BatchSpan, currency: str) -> None:
+        """``ValueProblem`` if ``debit`` could not be written in ``batch``; writes nothing."""
+        self._transaction(debit, batch, currency)
+
     def _transaction(self, d: Debit, batch: BatchSpan, cur: str) -> str:
         """One debit as one line; each value checked (the common case in one regex call)."""
         if d.currency != cur:

@@ -22,7 +22,7 @@ from paychannels.journal.base import StateEntry
 from paychannels.masking import scrub
 from paychannels.models import FrozenModel, Outcome, Payment, Record, Refund
 from paychannels.money import Money
-from paychannels.reports import Report
+from paychannels.results import Report
 
 __all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
 

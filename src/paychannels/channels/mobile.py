@@ -29,6 +29,7 @@ import httpx
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
 from paychannels.errors import InvalidRequest, InvalidURL, ProtocolError
+from paychannels.links.http import ProviderHTTP, Transcript
 from paychannels.models import Outcome, Payment, Record, Refund, as_payment
 from paychannels.providers.base import (
     AskAgain,
@@ -41,7 +42,6 @@ from paychannels.providers.base import (
     closed_outcome,
 )
 from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
-from paychannels.providers.http import ProviderHTTP, Transcript
 from paychannels.reasons import Reason
 from paychannels.settlement import record_settlement
 from paychannels.status import Status

@@ -14,9 +14,9 @@ from paychannels.bankfiles.split import Limits
 from paychannels.bankfiles.validate import check_totals, validate_xsd
 from paychannels.channels.bank import BankBatchChannel, load_creditor, resubmit_retryable
 from paychannels.channels.bank.formats import open_format
-from paychannels.cli.interrupt import watched
-from paychannels.cli.progress import Progress
 from paychannels.collector import Collector
+from paychannels.console.interrupt import watched
+from paychannels.console.progress import Progress
 from paychannels.errors import ConfigurationError, PaychannelsError
 from paychannels.models import Payment
 from paychannels.roster import RosterEntry, RosterError, RosterProblem, iter_roster

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paychannels.cli.commands import deferred
+from paychannels.console.commands import deferred
 
 __all__ = ["register"]
 

@@ -7,7 +7,7 @@ import argparse
 import json
 from typing import Any
 
-from paychannels.cli.interrupt import watched
+from paychannels.console.interrupt import watched
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record

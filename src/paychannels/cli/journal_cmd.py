@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from paychannels.cli.commands import deferred
+from paychannels.console.commands import deferred
 from paychannels.status import Status
 
 __all__ = ["register"]

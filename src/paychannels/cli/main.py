@@ -3,10 +3,10 @@
 Each command group is a module ``paychannels.cli.<name>_cmd`` with a ``register(sub,
 default_db)`` function; this module finds them, so adding a command touches no shared file.
 A ``*_cmd`` module only declares arguments: what a command does is imported when it runs
-(``paychannels.cli.commands``), so ``--help`` and ``--version`` start in a blink.
+(``paychannels.console.commands``), so ``--help`` and ``--version`` start in a blink.
 User mistakes (a bad URL, an unreachable database) print one readable line and exit 2;
 ``--debug`` shows the traceback. Machine-readable output with ``--json``. Ctrl-C and SIGTERM
-end any command cleanly with 130 / 143 (``paychannels.cli.interrupt``); a command registers
+end any command cleanly with 130 / 143 (``paychannels.console.interrupt``); a command registers
 what a signal must close or remove with ``args.stopping``.
 """
 
@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from functools import partial
 
 import paychannels.cli
-from paychannels.cli.commands import VersionAction, command_modules
-from paychannels.cli.interrupt import Stopping, catching, run
+from paychannels.console.commands import VersionAction, command_modules
+from paychannels.console.interrupt import Stopping, catching, run
 from paychannels.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["build_parser", "main"]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paychannels.cli.progress import Progress
+from paychannels.console.progress import Progress
 
 if TYPE_CHECKING:
     from paychannels.reconcile import Reconciliation

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.cli.interrupt import watched
 from paychannels.cli.terminal_cmd import mispos_url, zvt_url
 from paychannels.collector import Collector
+from paychannels.console.interrupt import watched
 from paychannels.drivers.mispos import diagnosis as mispos_diagnosis
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.factory import client_from_url as mispos_client

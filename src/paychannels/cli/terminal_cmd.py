@@ -17,7 +17,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from paychannels.cli.commands import deferred
+from paychannels.console.commands import deferred
 from paychannels.errors import InvalidURL
 
 __all__ = ["PASSWORD_ENV", "mispos_url", "register", "zvt_url"]

@@ -16,8 +16,8 @@ from pathlib import Path
 from random import Random
 from typing import Any
 
-from paychannels.cli.progress import Progress
 from paychannels.collector import Collector
+from paychannels.console.progress import Progress
 from paychannels.demo.drivers import Fault, Plan, request_for
 from paychannels.errors import AlreadyPaid, PaychannelsError
 from paychannels.masking import mask_id_number

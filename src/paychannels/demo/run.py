@@ -37,10 +37,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from paychannels.cli.interrupt import Stopping
-from paychannels.cli.progress import Progress
 from paychannels.clock import BEIJING
 from paychannels.collector import Collector
+from paychannels.console.interrupt import Stopping
+from paychannels.console.progress import Progress
 from paychannels.demo.channels import CHANNELS, DemoChannel
 from paychannels.demo.crash import crash_and_recover
 from paychannels.demo.drivers import Plan, collect

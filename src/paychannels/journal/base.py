@@ -20,7 +20,7 @@ from paychannels.errors import PaychannelsError
 from paychannels.models import Event, EventType, PaymentRequest, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
-from paychannels.reports import ResultRow
+from paychannels.results import ResultRow
 from paychannels.status import Status
 
 __all__ = [

@@ -16,18 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from paychannels.journal.base import BulkApplied
 from paychannels.journal.plan import dumps
+from paychannels.journal.sqlbase import SqlBase, Tx
 from paychannels.reasons import Reason
-from paychannels.reports import ResultRow
+from paychannels.results import ResultRow
 from paychannels.status import TRANSITIONS, Status, reportable_by_channel
 
-if TYPE_CHECKING:
-    from paychannels.journal.sqlbase import SqlBase, Tx
-
-__all__ = ["STAGE_COLUMNS", "apply_results"]
+__all__ = ["STAGE_COLUMNS", "SqlBulk"]
 
 STAGE = "pc_stage_results"
 STAGE_COLUMNS = (
@@ -155,38 +153,6 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
     )
 
 
-def _stage(journal: SqlBase, rows: Iterable[ResultRow], via: str) -> int:
-    """Stage every row (consuming ``rows``); returns how many."""
-    with journal._transaction(write=False) as tx:
-        tx.run(STAGE_DDL.format(**journal._types()))
-        tx.run(f"DELETE FROM {STAGE}")
-    n = 0
-    batch: list[tuple[Any, ...]] = []
-    rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
-    for row in rows:  # rows share their event texts
-        n += 1
-        key = (row.message, row.reason, row.reason_detail, row.attempt)
-        rest = rests.get(key)
-        if rest is None:
-            rest = rests[key] = _event_rest(row, via)
-            if len(rests) > 10_000:
-                rests.clear()
-        batch.append(_staged(n, row, rest))
-        if len(batch) >= _STAGE_BATCH:
-            with journal._transaction(write=False) as tx:
-                journal._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
-            batch = []
-    with journal._transaction(write=False) as tx:
-        if batch:
-            journal._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
-        tx.run(
-            f"UPDATE {STAGE} SET dup = 1 WHERE payment_id IN "
-            f"(SELECT payment_id FROM {STAGE} GROUP BY payment_id HAVING COUNT(*) > 1)"
-        )
-        journal._after_stage(tx, STAGE)
-    return n
-
-
 def _leftover(row: Any) -> ResultRow:
     return ResultRow(
         payment_id=row["payment_id"],
@@ -203,56 +169,89 @@ def _leftover(row: Any) -> ResultRow:
     )
 
 
-def _chunk(journal: SqlBase, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
-    if journal.dialect == "postgres":
-        tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
-    tx.run(_CLASSIFY, (channel, lo, hi))
-    seqs: tuple[int, int] | None = None
-    moved: dict[Status, int] = {}
-    taken = 0
-    for row in tx.rows(
-        f"SELECT status, COUNT(*) AS k, SUM(CASE WHEN status = 'SUCCEEDED' "
-        f"THEN COALESCE(taken_minor, p_amount) ELSE 0 END) AS taken FROM {STAGE} "
-        "WHERE verdict = 'move' AND n BETWEEN ? AND ? GROUP BY status",
-        (lo, hi),
-    ):
-        moved[Status(row["status"])] = int(row["k"])
-        taken += int(row["taken"] or 0)
-    if moved:
-        journal._before_events(tx)
-        top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
-        first = int(top["top"]) + 1 if top else 1
-        events = _EVENTS.replace("{columns}", journal._json_object(_COLUMNS_SET))
-        count = tx.run(events, (now, now, lo, hi))
-        seqs = (first, first + count - 1)
-        tx.run(_UPDATE, (now, lo, hi))
-        tx.run(_REFS, (lo, hi))
-    same = tx.one(
-        f"SELECT COUNT(*) AS k FROM {STAGE} WHERE verdict = 'same' AND n BETWEEN ? AND ?",
-        (lo, hi),
-    )
-    odd = tx.rows(
-        f"SELECT * FROM {STAGE} WHERE (verdict IS NULL OR verdict = 'odd') "
-        "AND n BETWEEN ? AND ? ORDER BY n",
-        (lo, hi),
-    )
-    return BulkApplied(
-        moved, int(same["k"]) if same else 0, taken, [_leftover(r) for r in odd], seqs
-    )
+class SqlBulk(SqlBase):
+    """The SQL journal's set-based path for bulk reports (``Journal.apply_results``)."""
 
+    def apply_results(
+        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+    ) -> Iterator[BulkApplied]:
+        """``Journal.apply_results`` in SQL; see the module docstring."""
+        total = self._stage(rows, via)
+        stamp = self._ts_in(now)
+        try:
+            for lo in range(1, total + 1, CHUNK):
+                hi = min(lo + CHUNK - 1, total)
+                with self._transaction(write=True) as tx:
+                    done = self._chunk(tx, lo, hi, channel, stamp)
+                yield done
+        finally:
+            with self._transaction(write=False) as tx:
+                tx.run(f"DELETE FROM {STAGE}")
 
-def apply_results(
-    journal: SqlBase, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
-) -> Iterator[BulkApplied]:
-    """``Journal.apply_results`` in SQL; see the module docstring."""
-    total = _stage(journal, rows, via)
-    stamp = journal._ts_in(now)
-    try:
-        for lo in range(1, total + 1, CHUNK):
-            hi = min(lo + CHUNK - 1, total)
-            with journal._transaction(write=True) as tx:
-                done = _chunk(journal, tx, lo, hi, channel, stamp)
-            yield done
-    finally:
-        with journal._transaction(write=False) as tx:
+    def _stage(self, rows: Iterable[ResultRow], via: str) -> int:
+        """Stage every row (consuming ``rows``); returns how many."""
+        with self._transaction(write=False) as tx:
+            tx.run(STAGE_DDL.format(**self._types()))
             tx.run(f"DELETE FROM {STAGE}")
+        n = 0
+        batch: list[tuple[Any, ...]] = []
+        rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
+        for row in rows:  # rows share their event texts
+            n += 1
+            key = (row.message, row.reason, row.reason_detail, row.attempt)
+            rest = rests.get(key)
+            if rest is None:
+                rest = rests[key] = _event_rest(row, via)
+                if len(rests) > 10_000:
+                    rests.clear()
+            batch.append(_staged(n, row, rest))
+            if len(batch) >= _STAGE_BATCH:
+                with self._transaction(write=False) as tx:
+                    self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
+                batch = []
+        with self._transaction(write=False) as tx:
+            if batch:
+                self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
+            tx.run(
+                f"UPDATE {STAGE} SET dup = 1 WHERE payment_id IN "
+                f"(SELECT payment_id FROM {STAGE} GROUP BY payment_id HAVING COUNT(*) > 1)"
+            )
+            self._after_stage(tx, STAGE)
+        return n
+
+    def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
+        if self.dialect == "postgres":
+            tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
+        tx.run(_CLASSIFY, (channel, lo, hi))
+        seqs: tuple[int, int] | None = None
+        moved: dict[Status, int] = {}
+        taken = 0
+        for row in tx.rows(
+            f"SELECT status, COUNT(*) AS k, SUM(CASE WHEN status = 'SUCCEEDED' "
+            f"THEN COALESCE(taken_minor, p_amount) ELSE 0 END) AS taken FROM {STAGE} "
+            "WHERE verdict = 'move' AND n BETWEEN ? AND ? GROUP BY status",
+            (lo, hi),
+        ):
+            moved[Status(row["status"])] = int(row["k"])
+            taken += int(row["taken"] or 0)
+        if moved:
+            self._before_events(tx)
+            top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
+            first = int(top["top"]) + 1 if top else 1
+            events = _EVENTS.replace("{columns}", self._json_object(_COLUMNS_SET))
+            count = tx.run(events, (now, now, lo, hi))
+            seqs = (first, first + count - 1)
+            tx.run(_UPDATE, (now, lo, hi))
+            tx.run(_REFS, (lo, hi))
+        same = tx.one(
+            f"SELECT COUNT(*) AS k FROM {STAGE} WHERE verdict = 'same' AND n BETWEEN ? AND ?",
+            (lo, hi),
+        )
+        odd = tx.rows(
+            f"SELECT * FROM {STAGE} WHERE (verdict IS NULL OR verdict = 'odd') "
+            "AND n BETWEEN ? AND ? ORDER BY n",
+            (lo, hi),
+        )
+        return BulkApplied(
+            moved, int(same["k"]) if same else 0, taken, [_leftover(r) for r in odd], seqs
+        )

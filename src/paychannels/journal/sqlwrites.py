@@ -3,7 +3,7 @@ planned changes under row locks, appending events — single and in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -20,10 +20,8 @@ from paychannels.errors import (
     PaychannelsError,
     PaymentNotFound,
 )
-from paychannels.journal import bulk
 from paychannels.journal.base import (
     Applied,
-    BulkApplied,
     Change,
     Decide,
     NewRecord,
@@ -33,7 +31,6 @@ from paychannels.journal.sqlbase import Row, SqlBase, Tx
 from paychannels.journal.text import storable, storable_json
 from paychannels.masking import mask_payer_id
 from paychannels.models import Event, Record, trusted
-from paychannels.reports import ResultRow
 from paychannels.status import OPEN_STATUSES, Status
 
 __all__ = ["SqlWrites"]
@@ -331,11 +328,6 @@ class SqlWrites(SqlBase):
                 for i, record_id in owners.items():
                     results[i] = applied[record_id]
         return [r if r is not None else PaymentNotFound("unreachable") for r in results]
-
-    def apply_results(
-        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
-    ) -> Iterator[BulkApplied]:
-        return bulk.apply_results(self, rows, channel=channel, via=via, now=now)
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
         if change.to_status is not None:

@@ -37,9 +37,13 @@ class TcpLink(Link):
         link = cls(host, port)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setblocking(False)
-        link._sock = sock
-        link._opened()
+        link._adopt(sock)
         return link
+
+    def _adopt(self, sock: socket.socket) -> None:
+        """Take an accepted, already connected socket as this link's own."""
+        self._sock = sock
+        self._opened()
 
     def open(self) -> None:
         if self._sock is not None:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from paychannels.channels.base import Notice, Reply
 from paychannels.errors import ChannelError
+from paychannels.links.http import HttpCall, HttpReply
 from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.providers.bills import BillLocation, ProviderBill
 from paychannels.reasons import Reason
@@ -33,26 +34,6 @@ __all__ = [
     "Reading",
     "closed_outcome",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class HttpCall:
-    """One request to a provider, signed and ready; ``action`` names it for logs and faults."""
-
-    method: str
-    path: str
-    body: bytes = b""
-    headers: tuple[tuple[str, str], ...] = ()
-    action: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HttpReply:
-    """A provider's answer as it came off the wire."""
-
-    status: int
-    headers: Headers
-    body: bytes
 
 
 class ProviderError(ChannelError):

@@ -33,7 +33,7 @@ from paychannels.channels.base import Capabilities, Channel, ChannelContext, Not
 from paychannels.errors import ChannelError, NotSentError
 from paychannels.models import Outcome, Payment, Record
 from paychannels.reasons import Reason
-from paychannels.reports import Report
+from paychannels.results import Report
 from paychannels.status import Status
 
 __all__ = ["BankBatchChannel"]

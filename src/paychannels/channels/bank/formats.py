@@ -90,7 +90,7 @@ class Format:
             writer = _probe(self.name, self.profile, creditor)
             span = BatchSpan(0, 0, 1, debit.amount_minor, debit.collection_date, debit.sequence)
             try:
-                writer._transaction(debit, span, creditor.currency)
+                writer.check_debit(debit, span, creditor.currency)
             except ValueProblem as exc:
                 return str(exc)
             return None

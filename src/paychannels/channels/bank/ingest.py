@@ -36,7 +36,7 @@ from paychannels.channels.bank.stated import StatedTotals
 from paychannels.currencies import currency
 from paychannels.errors import PaychannelsError
 from paychannels.reasons import Reason
-from paychannels.reports import Report, ReportSummary, ResultRow
+from paychannels.results import Report, ReportSummary, ResultRow
 from paychannels.settlement import record_settlement
 from paychannels.status import Status
 

@@ -12,21 +12,39 @@ payer deceased) are never retried, and no obligation gets more than ``retries`` 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from paychannels.bankfiles.reasoncodes import code_of, lookup
+from paychannels.channels.base import Channel
+from paychannels.clock import Clock
 from paychannels.errors import AlreadyInDoubt, AlreadyPaid, PaychannelsError
 from paychannels.models import Payment, PaymentRequest, Record
 from paychannels.status import Status
 
 if TYPE_CHECKING:
     from paychannels.channels.bank.channel import BankBatchChannel
-    from paychannels.collector import Collector
 
-__all__ = ["ResubmitSummary", "resubmit_retryable"]
+__all__ = ["Collecting", "ResubmitSummary", "resubmit_retryable"]
+
+
+class Collecting(Protocol):
+    """What resubmitting needs of the backend (a ``Collector`` is one): its clock, the
+    channel by name, records by filter, and ``collect_many``. The bank channel states what
+    it needs here instead of knowing the Collector above it."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def channel(self, name: str) -> Channel: ...
+
+    def find(self, /, **filters: Any) -> list[Record]: ...
+
+    def collect_many(
+        self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool = False
+    ) -> list[Payment | PaychannelsError]: ...
 
 
 @dataclass
@@ -85,7 +103,7 @@ def _retry_request(record: Record, n: int, when: date) -> PaymentRequest:
     )
 
 
-def resubmit_retryable(collector: Collector, channel: str) -> ResubmitSummary:
+def resubmit_retryable(collector: Collecting, channel: str) -> ResubmitSummary:
     """Resubmit every retryable declined debit of a bank channel that has retries left."""
     ch: BankBatchChannel = collector.channel(channel)  # type: ignore[assignment]
     summary = ResubmitSummary()
@@ -113,10 +131,10 @@ def resubmit_retryable(collector: Collector, channel: str) -> ResubmitSummary:
     return summary
 
 
-def _declined(collector: Collector, channel: str) -> Iterator[Record]:
+def _declined(collector: Collecting, channel: str) -> Iterator[Record]:
     after: str | None = None
     while True:
-        page = collector.journal.find(
+        page = collector.find(
             statuses=[Status.DECLINED], channel=channel, kind="payment", after_id=after, limit=1000
         )
         yield from page
@@ -125,9 +143,9 @@ def _declined(collector: Collector, channel: str) -> Iterator[Record]:
         after = page[-1].id
 
 
-def _settled(collector: Collector, record: Record) -> bool:
+def _settled(collector: Collecting, record: Record) -> bool:
     """Whether the obligation was met, is being attempted, or was retried already."""
-    others = collector.journal.find(
+    others = collector.find(
         payer_id=record.payer_id, reference=record.reference, kind="payment", limit=100
     )
     busy = (Status.SUCCEEDED, Status.PENDING, Status.DISPATCHED, Status.UNKNOWN, Status.CREATED)

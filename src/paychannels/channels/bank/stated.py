@@ -12,7 +12,7 @@ from typing import cast
 
 from pydantic import JsonValue
 
-from paychannels.reports import ReportSummary, ResultRow
+from paychannels.results import ReportSummary, ResultRow
 from paychannels.settlement import Settlement, SettlementKind
 from paychannels.status import Status
 

@@ -1,4 +1,5 @@
-"""HTTP to providers: one httpx client, explicit timeouts, and the one place errors are mapped.
+"""HTTP to providers and cloud terminals: one httpx client, explicit timeouts, and the one
+place errors are mapped.
 
 The safety rule is in the mapping. Only a failure that provably happened before any byte of
 the request left (connection refused, connect timeout, no free pooled connection) is
@@ -15,6 +16,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 from tenacity import (
@@ -26,16 +28,42 @@ from tenacity import (
 )
 
 from paychannels.errors import ConfigurationError, LinkError, NotSentError, OutcomeUnknownError
-from paychannels.providers.base import HttpCall, HttpReply
 from paychannels.verification import Headers
 
-__all__ = ["ProviderHTTP", "ProviderNoAnswer", "ProviderUnreachable", "Transcript"]
+__all__ = [
+    "HttpCall",
+    "HttpReply",
+    "ProviderHTTP",
+    "ProviderNoAnswer",
+    "ProviderUnreachable",
+    "Transcript",
+]
 
 log = logging.getLogger("paychannels.providers.http")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAX_BODY = 1 << 20
 _SHOWN = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class HttpCall:
+    """One request to a provider, signed and ready; ``action`` names it for logs and faults."""
+
+    method: str
+    path: str
+    body: bytes = b""
+    headers: tuple[tuple[str, str], ...] = ()
+    action: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpReply:
+    """A provider's answer as it came off the wire."""
+
+    status: int
+    headers: Headers
+    body: bytes
 
 
 class ProviderUnreachable(NotSentError, LinkError):

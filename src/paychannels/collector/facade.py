@@ -10,11 +10,11 @@ event stream. The order of writes is the whole safety argument:
    claimant is dead or whose lease ran out) and resolved by asking the channel — never by
    sending again.
 
-The Collector is the front door; each flow has its own room: ``dispatch`` (claim, then
-hand to the channel), ``intake`` (callbacks, notices, result files), ``recovery``,
-``reversals`` (refund, cancel), ``collector_context`` (what adapters may ask of us) and
-``feed`` (subscribers). Those modules use the Collector's private plumbing (``_write``,
-``_modify_all``, ``_inquire``); nothing outside the package should.
+The Collector is the front door and nothing more: each public verb passes its gate
+(``inflight.Gate``) and hands over to a collaborator with a public surface of its own — the
+``JournalWriter`` (every write, then the feed), the ``ChannelSet``, the ``Contexts`` adapters
+get, and one class per flow: ``Dispatcher``, ``Intake``, ``Recovery``, ``Reversals``,
+``BulkResults``. None of them knows the Collector.
 """
 
 from __future__ import annotations
@@ -22,57 +22,51 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from paychannels import dispatch, intake, recovery, reversals
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
-from paychannels.channels.registry import open_channel
 from paychannels.clock import Clock, SystemClock
-from paychannels.collector_context import CollectorContext
-from paychannels.crashpoints import crashpoint
+from paychannels.collector.channelset import ChannelSet
+from paychannels.collector.context import Contexts
+from paychannels.collector.dispatch import Dispatcher
+from paychannels.collector.feed import EventFeed, ProgressWatcher, Subscriber
+from paychannels.collector.inflight import Gate
+from paychannels.collector.inquiry import Inquirer
+from paychannels.collector.intake import CallbackCounts, Intake, PollResult
+from paychannels.collector.recovery import Recovery, RecoveryReport, owner_alive
+from paychannels.collector.results import BulkResults
+from paychannels.collector.reversals import Reversals
+from paychannels.collector.writer import JournalWriter
 from paychannels.errors import (
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
     PaychannelsError,
 )
-from paychannels.feed import EventFeed, ProgressWatcher, Subscriber
-from paychannels.ids import Owner, new_id
-from paychannels.inflight import Gate
-from paychannels.intake import CallbackCounts, PollResult
-from paychannels.journal import Change, Journal, NewRecord, open_journal
-from paychannels.journal.base import Applied, Decide
+from paychannels.ids import Owner
+from paychannels.journal import Change, Journal, open_journal
 from paychannels.locks import LockTable
-from paychannels.masking import scrub
 from paychannels.models import (
     Event,
-    EventType,
     Outcome,
     Payment,
     PaymentRequest,
     Record,
     Refund,
-    as_payment,
 )
 from paychannels.money import Money
 from paychannels.querylimit import QueryLimiter
 from paychannels.reasons import Reason
-from paychannels.recovery import RecoveryReport
-from paychannels.report_apply import apply_report
-from paychannels.reports import Report, ReportSummary
-from paychannels.resolution import attention, resolve
+from paychannels.resolution import attention
+from paychannels.results import Report, ReportSummary
 from paychannels.status import TRANSITIONS, Status
 
 __all__ = ["Collector", "PollResult", "RecoveryReport"]
 
 log = logging.getLogger("paychannels.collector")
-
-_CHUNK = 1000  # records per transaction in the bulk paths
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -115,24 +109,66 @@ class Collector:
             )
         self.journal = journal
         self.clock: Clock = clock or SystemClock()
-        self.attention_after = attention_after
         self.close_timeout = float(close_timeout)
         self._owner = Owner()
         self.locks = LockTable(
-            journal, self._owner, self.clock, owner_alive=self.owner_alive, linger=lock_linger
+            journal,
+            self._owner,
+            self.clock,
+            owner_alive=partial(owner_alive, self._owner),
+            linger=lock_linger,
         )
-        self._channels: dict[str, Channel] = {}
+        self._channels = ChannelSet()
         self.feed = EventFeed()
         #: what callbacks cost (refused, hints, queries); the per-payment query limit
         self.callback_counts = CallbackCounts()
         self.query_limiter = QueryLimiter()
         self._gate = Gate(on_drained=self._release)
+        self._writer = JournalWriter(journal, self.clock, self.feed)
+        self._contexts = Contexts(journal, self.clock, self.feed, self.locks, self._channels)
+        inquirer = Inquirer(self._writer, self._contexts)
+        self._dispatcher = Dispatcher(
+            journal, self._writer, self.clock, self._owner, self._channels, self._contexts
+        )
+        self._results = BulkResults(journal, self._writer, self.clock)
+        self._intake = Intake(
+            journal,
+            self._writer,
+            self._channels,
+            self._contexts,
+            inquirer,
+            self._results,
+            self.callback_counts,
+            self.query_limiter,
+        )
+        self._recovery = Recovery(
+            journal,
+            self._writer,
+            self.clock,
+            self._owner,
+            self._channels,
+            inquirer,
+            attention_after=attention_after,
+        )
+        self._reversals = Reversals(
+            journal, self._writer, self._channels, self._contexts, self._dispatcher
+        )
 
     @property
     def owner(self) -> str:
         """This Collector's name on claims and locks, ``host/pid/token``; a forked child
         gets its own."""
         return self._owner.name
+
+    @property
+    def attention_after(self) -> timedelta:
+        """How long UNKNOWN may last with no word from the channel before ``recover()``
+        asks a person (NEEDS_ATTENTION)."""
+        return self._recovery.attention_after
+
+    @attention_after.setter
+    def attention_after(self, value: timedelta) -> None:
+        self._recovery.attention_after = value
 
     @classmethod
     def open(
@@ -170,44 +206,29 @@ class Collector:
             close_timeout=close_timeout,
         )
 
-    # -- channels -------------------------------------------------------------------------
+    # -- channels (ChannelSet) ----------------------------------------------------------------
 
     def add_channel(self, name: str, channel: Channel | str, **options: Any) -> Channel:
         """Register a channel under a name (a Channel, or a URL opened with ``options``)."""
-        if not _NAME.match(name):
-            raise ConfigurationError(
-                f"channel name {name!r} must be 1-64 letters, digits, '.', '_' or '-'"
-            )
-        if isinstance(channel, str):
-            channel = open_channel(channel, **options)
-        elif options:
-            raise TypeError("options are only for channels given as a URL")
-        self._channels[name] = channel
-        return channel
+        return self._channels.add(name, channel, **options)
 
     def channel(self, name: str) -> Channel:
         """The channel registered under ``name``."""
-        try:
-            return self._channels[name]
-        except KeyError:
-            known = ", ".join(sorted(self._channels)) or "none yet"
-            raise ConfigurationError(
-                f"no channel named {name!r}; added channels: {known}"
-            ) from None
+        return self._channels.get(name)
 
     def channel_context(self, name: str) -> ChannelContext:
         """A context for a channel's own work outside a payment (a terminal's end of day, a
         bank's ledger for the ``batch`` commands): the same lock, state and clock its
         payments use."""
-        self.channel(name)
-        return CollectorContext(self, name, None)
+        self._channels.get(name)
+        return self._contexts.for_channel(name)
 
     @property
     def channels(self) -> Mapping[str, Channel]:
         """The registered channels by name."""
-        return dict(self._channels)
+        return self._channels.snapshot()
 
-    # -- collect ----------------------------------------------------------------------------
+    # -- collect (Dispatcher) -------------------------------------------------------------------
 
     @_admitted
     def collect(self, request: PaymentRequest, channel: str, *, defer: bool = False) -> Payment:
@@ -219,27 +240,7 @@ class Collector:
         """
         if not isinstance(request, PaymentRequest):
             raise TypeError(f"collect() takes a PaymentRequest, not {type(request).__name__}")
-        ch = self.channel(channel)
-        crashpoint("collect.before_intent")
-        new = NewRecord(
-            id=new_id("pay"),
-            kind="payment",
-            channel=channel,
-            request=request,
-            fingerprint=request.fingerprint(channel),
-        )
-        then = [] if defer else [dispatch.claim_change(self, ch)]
-        applied = self._write(lambda now: self.journal.create(new, now=now, then=then))
-        crashpoint("collect.after_dispatch_mark")
-        record = applied.record
-        if defer:
-            return as_payment(record)
-        if not applied.created:
-            claimed = dispatch.claim(self, record, ch)
-            if claimed is None:
-                return as_payment(self.journal.get(record.id))
-            record = claimed
-        return as_payment(dispatch.dispatch(self, record, ch))
+        return self._dispatcher.collect(request, channel, defer=defer)
 
     @_admitted
     def collect_many(
@@ -250,55 +251,12 @@ class Collector:
         On a batch channel (bank debit) the claimed payments go out together through
         ``start_batch``; elsewhere one by one. Refused requests come back as their error.
         """
-        ch = self.channel(channel)
-        results: list[Payment | PaychannelsError] = []
-        for start in range(0, len(requests), _CHUNK):
-            chunk = requests[start : start + _CHUNK]
-            news = [
-                NewRecord(
-                    id=new_id("pay"),
-                    kind="payment",
-                    channel=channel,
-                    request=r,
-                    fingerprint=r.fingerprint(channel),
-                )
-                for r in chunk
-            ]
-            then = [] if defer else [dispatch.claim_change(self, ch)]
-            applied = self._write_many(partial(_create_many, self.journal, news, then))
-            claimed = [a.record for a in applied if isinstance(a, Applied) and a.created]
-            latest = (
-                {r.id: r for r in dispatch.dispatch_all(self, claimed, ch)}
-                if claimed and not defer
-                else {}
-            )
-            for item in applied:
-                if isinstance(item, Applied):
-                    results.append(as_payment(latest.get(item.record.id, item.record)))
-                else:
-                    results.append(item)
-        return results
+        return self._dispatcher.collect_many(requests, channel, defer=defer)
 
     @_admitted
     def dispatch_pending(self, *, channel: str | None = None, limit: int = 100) -> list[Record]:
         """Send deferred (CREATED) payments; safe to run in many processes at once."""
-        done: list[Record] = []
-        found = self.journal.find(statuses=[Status.CREATED], channel=channel, limit=limit)
-        by_channel: dict[str, list[Record]] = {}
-        for record in found:
-            if record.channel in self._channels:
-                by_channel.setdefault(record.channel, []).append(record)
-        for name, records in by_channel.items():
-            ch = self._channels[name]
-            if ch.capabilities.batch:
-                claimed = dispatch.claim_all(self, records, ch)
-                done.extend(dispatch.dispatch_all(self, claimed, ch))
-                continue
-            for record in records:
-                one = dispatch.claim(self, record, ch)
-                if one is not None:
-                    done.append(dispatch.dispatch(self, one, ch))
-        return done
+        return self._dispatcher.dispatch_pending(channel=channel, limit=limit)
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -331,7 +289,7 @@ class Collector:
         """
         return self.feed.watch_progress(callback)
 
-    # -- applying what channels report -------------------------------------------------------
+    # -- applying what channels report (JournalWriter) ----------------------------------------
 
     @_admitted
     def apply_outcome(
@@ -349,13 +307,7 @@ class Collector:
         ``attempt`` is the dispatch attempt the report is about: if the record has gone on
         to another one meanwhile, the report is only recorded.
         """
-        return self._write(
-            lambda now: self.journal.modify(
-                record_id,
-                lambda current: [*notes, *resolve(current, outcome, via=via, attempt=attempt)],
-                now=now,
-            )
-        ).record
+        return self._writer.apply_outcome(record_id, outcome, via=via, notes=notes, attempt=attempt)
 
     @_admitted
     def apply_outcomes(
@@ -367,29 +319,12 @@ class Collector:
     ) -> list[Record]:
         """``apply_outcome`` for many records (``attempts``: the attempt each report is
         about, by record id), in chunks of one transaction each."""
-        about = attempts or {}
-        out: list[Record] = []
-        for start in range(0, len(items), _CHUNK):
-            chunk = items[start : start + _CHUNK]
-            decisions: list[tuple[str, Decide]] = [
-                (rid, partial(_resolved, outcome=outcome, via=via, attempt=about.get(rid)))
-                for rid, outcome in chunk
-            ]
-            for item in self._modify_all(decisions):
-                if isinstance(item, Applied):
-                    out.append(item.record)
-                else:
-                    raise item
-        return out
+        return self._writer.apply_outcomes(items, via=via, attempts=attempts)
 
     @_admitted
     def flag_attention(self, record_id: str, text: str, reason: Reason = Reason.OTHER) -> Record:
         """Ask a person to look at a record (NEEDS_ATTENTION where allowed, else a flag)."""
-        return self._write(
-            lambda now: self.journal.modify(
-                record_id, lambda current: attention(current, text, reason), now=now
-            )
-        ).record
+        return self._writer.modify(record_id, lambda current: attention(current, text, reason))
 
     @_admitted
     def settle_manually(
@@ -420,24 +355,24 @@ class Collector:
                 )
             ]
 
-        return self._write(lambda now: self.journal.modify(record_id, decide, now=now)).record
+        return self._writer.modify(record_id, decide)
 
-    # -- news that arrives unasked (intake.py) ------------------------------------------------
+    # -- news that arrives unasked (Intake, BulkResults) ----------------------------------------
 
     @_admitted
     def handle_notice(self, channel: str, notice: Notice) -> Record | None:
         """Apply unasked news (callback, result-file row); unverified news triggers a query."""
-        return intake.handle_notice(self, channel, notice)
+        return self._intake.handle_notice(channel, notice)
 
     @_admitted
     def handle_notices(self, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
         """``handle_notice`` for many (a result file): verified ones in chunked transactions."""
-        return intake.handle_notices(self, channel, notices)
+        return self._intake.handle_notices(channel, notices)
 
     @_admitted
     def handle_callback(self, channel: str, headers: Mapping[str, str], body: bytes) -> Reply:
         """Verify a provider's callback on its raw bytes, apply it, and build the reply."""
-        return intake.handle_callback(self, channel, headers, body)
+        return self._intake.handle_callback(channel, headers, body)
 
     @_admitted
     def poll(self, channel: str) -> PollResult:
@@ -446,37 +381,16 @@ class Collector:
         Notices go through ``handle_notices``; bulk reports (result files) through
         ``apply_report``, each all-or-nothing and acknowledged to the channel.
         """
-        return intake.poll(self, channel)
+        return self._intake.poll(channel)
 
     @_admitted
     def apply_report(self, channel: str, report: Report) -> ReportSummary:
         """Apply a bulk report (a result file) to the journal: every row, or none if it
         cannot be read; then tell the report (``applied`` / ``rejected``)."""
-        self.channel(channel)
-        return apply_report(self, channel, report)
+        self._channels.get(channel)
+        return self._results.apply(channel, report)
 
-    def _inquire(self, record: Record, ch: Channel, *, via: str) -> Record:
-        ctx = CollectorContext(self, record.channel, record.id)
-        try:
-            outcome = ch.inquire(record, ctx)
-        except Exception as exc:  # the question did not get through: we learned nothing
-            detail = scrub(f"{type(exc).__name__}: {exc}")
-            log.info("%s: inquiry failed: %s", record.id, detail)
-            note = Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
-            changes = [*ctx.held(), note]
-            return self._write(
-                lambda now: self.journal.modify(record.id, lambda _current: changes, now=now)
-            ).record
-        crashpoint("recover.after_inquiry")
-        held = ctx.held()
-        attempt = record.attempt  # the answer is about the attempt we asked about
-        if not held and not resolve(record, outcome, via=via, attempt=attempt):
-            # nothing to change as of what we read (a PENDING order still pending): no write;
-            # had the record moved meanwhile, its writer handled it and we learned nothing new
-            return record
-        return self.apply_outcome(record.id, outcome, via=via, notes=held, attempt=attempt)
-
-    # -- refund and cancel (reversals.py) ------------------------------------------------------
+    # -- refund and cancel (Reversals) ----------------------------------------------------------
 
     @_admitted
     def refund(
@@ -491,14 +405,14 @@ class Collector:
         Without ``amount`` the whole remaining amount is refunded. Without ``idempotency_key``
         a repeated call for the same amount is treated as a retry, never a second refund.
         """
-        return reversals.refund(self, payment_id, amount, idempotency_key=idempotency_key)
+        return self._reversals.refund(payment_id, amount, idempotency_key=idempotency_key)
 
     @_admitted
     def cancel(self, record_id: str) -> Record:
         """Stop a payment: withdraw an unsent one, close a pending one, void a succeeded one."""
-        return reversals.cancel(self, record_id)
+        return self._reversals.cancel(record_id)
 
-    # -- recovery (recovery.py) ----------------------------------------------------------------
+    # -- recovery (Recovery) --------------------------------------------------------------------
 
     @_admitted
     def recover(self, *, channel: str | None = None) -> RecoveryReport:
@@ -507,37 +421,13 @@ class Collector:
         PENDING payments of batch channels are left to ``poll()``: their results come in
         files, and asking about each of 300,000 debits in a sent file would teach nothing.
         """
-        return recovery.recover(self, channel=channel)
+        return self._recovery.recover(channel=channel)
 
     def owner_alive(self, owner: str) -> bool:
         """Whether the process named by a claim or lock owner may still be running."""
-        return recovery.owner_alive(self, owner)
+        return self._recovery.owner_alive(owner)
 
-    # -- plumbing ------------------------------------------------------------------------------
-
-    def _write(self, op: Callable[[datetime], Applied]) -> Applied:
-        applied = op(self.clock.now())
-        self._publish(applied.events)
-        return applied
-
-    def _write_many(
-        self, op: Callable[[datetime], list[Applied | PaychannelsError]]
-    ) -> list[Applied | PaychannelsError]:
-        results = op(self.clock.now())
-        for item in results:
-            if isinstance(item, Applied):
-                self._publish(item.events)
-        return results
-
-    def _modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Applied | PaychannelsError]:
-        """Many decided changes in one transaction; each item applied or its refusal."""
-        return self._write_many(partial(_modify_many, self.journal, items))
-
-    def _annotate(self, record_id: str, change: Change) -> Record:
-        return self._write(lambda now: self.journal.append(record_id, change, now=now)).record
-
-    def _publish(self, events: Sequence[Event]) -> None:
-        self.feed.publish(events)
+    # -- closing --------------------------------------------------------------------------------
 
     def close(self, timeout: float | None = None) -> None:
         """Refuse new calls (``CollectorClosed``), wait up to ``timeout`` seconds (default
@@ -560,11 +450,7 @@ class Collector:
 
     def _release(self) -> None:
         """The rest of closing, once no call is in flight."""
-        for ch in self._channels.values():
-            try:
-                ch.close()
-            except Exception as exc:
-                log.warning("closing channel %s failed: %s", ch.describe(), scrub(str(exc)))
+        self._channels.close_all()
         self.locks.release_all()
         self.journal.close()
         self._owner.retire()
@@ -574,19 +460,3 @@ class Collector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _create_many(
-    journal: Journal, news: Sequence[NewRecord], then: Sequence[Change], now: datetime
-) -> list[Applied | PaychannelsError]:
-    return journal.create_many(news, now=now, then=then)
-
-
-def _modify_many(
-    journal: Journal, items: Sequence[tuple[str, Decide]], now: datetime
-) -> list[Applied | PaychannelsError]:
-    return journal.modify_many(items, now=now)
-
-
-def _resolved(current: Record, *, outcome: Outcome, via: str, attempt: int | None) -> list[Change]:
-    return resolve(current, outcome, via=via, attempt=attempt)

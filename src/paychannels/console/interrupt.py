@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import inspect
 import logging
 import os
 import shutil
@@ -108,15 +109,14 @@ class Stopping:
         self._event.set()
 
     def close_all(self, deadline: float) -> None:
-        """Close what was registered, each within what is left of the bound."""
-        from paychannels.collector import Collector  # loaded already if one was registered
-
+        """Close what was registered, each within what is left of the bound (passed to a
+        ``close`` that takes a ``timeout``, as ``Collector.close`` does)."""
         with self._guard:
             things = list(self._closeables)
         for thing in things:
             try:
-                if isinstance(thing, Collector):
-                    thing.close(timeout=max(0.0, deadline - time.monotonic()))
+                if _takes_timeout(thing):
+                    thing.close(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[call-arg]
                 else:
                     thing.close()
             except Exception as exc:  # winding down: report, never a traceback
@@ -135,6 +135,13 @@ class Stopping:
             elif path.exists():
                 notes.append(f"workspace kept at {path}")
         return notes
+
+
+def _takes_timeout(thing: Closeable) -> bool:
+    try:
+        return "timeout" in inspect.signature(thing.close).parameters
+    except (TypeError, ValueError):  # a builtin without a signature
+        return False
 
 
 def watched(args: argparse.Namespace, thing: _C) -> _C:

@@ -8,30 +8,56 @@ the journal's per-channel rows, locks are the journal's cross-process leases.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING
 
 from pydantic import JsonValue
 
 from paychannels.clock import Clock
+from paychannels.collector.channelset import ChannelSet
+from paychannels.collector.feed import EventFeed
 from paychannels.crashpoints import crashpoint
-from paychannels.journal import Change, StateEntry
-from paychannels.models import EventType
+from paychannels.journal import Change, Journal, StateEntry
+from paychannels.locks import LockTable
+from paychannels.models import EventType, Record
 
-if TYPE_CHECKING:
-    from paychannels.collector import Collector
-
-__all__ = ["LEASE_MARGIN", "CollectorContext"]
+__all__ = ["LEASE_MARGIN", "CollectorContext", "Contexts"]
 
 #: seconds a channel lock outlives the channel's longest dispatch
 LEASE_MARGIN = 60.0
+
+
+class Contexts:
+    """What a Collector's contexts share — journal, clock, feed, locks, channels — and the
+    maker of one context per verb."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        clock: Clock,
+        feed: EventFeed,
+        locks: LockTable,
+        channels: ChannelSet,
+    ) -> None:
+        self.journal = journal
+        self.clock = clock
+        self.feed = feed
+        self.locks = locks
+        self.channels = channels
+
+    def for_record(self, record: Record) -> CollectorContext:
+        """The context for one verb on ``record`` (its progress belongs to it)."""
+        return CollectorContext(self, record.channel, record.id)
+
+    def for_channel(self, name: str) -> CollectorContext:
+        """The context for a channel's own work outside a payment (end of day, a ledger)."""
+        return CollectorContext(self, name, None)
 
 
 class CollectorContext:
     """The ``ChannelContext`` the Collector hands an adapter for one verb on one record
     (``record_id``), or for the channel's own work outside a payment (``None``)."""
 
-    def __init__(self, collector: Collector, channel_name: str, record_id: str | None) -> None:
-        self._collector = collector
+    def __init__(self, shared: Contexts, channel_name: str, record_id: str | None) -> None:
+        self._shared = shared
         self._channel_name = channel_name
         self._record_id = record_id
         self._progress: list[Change] = []
@@ -47,7 +73,7 @@ class CollectorContext:
 
     @property
     def clock(self) -> Clock:
-        return self._collector.clock
+        return self._shared.clock
 
     def progress(self, text: str, **data: JsonValue) -> None:
         """Published live now; journaled with the verb's outcome, in the same commit.
@@ -56,11 +82,11 @@ class CollectorContext:
         commit cost more than the payment's state changes, and a crash mid-dialogue loses
         only texts the outcome (UNKNOWN, then asked) does not need.
         """
-        col = self._collector
-        payload: dict[str, JsonValue] = {"text": text, **data, "at": col.clock.now().isoformat()}
+        shared = self._shared
+        payload: dict[str, JsonValue] = {"text": text, **data, "at": shared.clock.now().isoformat()}
         target = self._target()
         self._progress.append(Change(event=EventType.PROGRESS, data=payload))
-        col.feed.progress(target, payload)
+        shared.feed.progress(target, payload)
 
     def held(self) -> list[Change]:
         """The progress events not journaled yet (they go with the next write of the record)."""
@@ -68,22 +94,24 @@ class CollectorContext:
         return out
 
     def next_number(self, key: str, *, start: int = 1) -> int:
-        col = self._collector
-        return col.journal.state_next(self.channel_name, key, now=col.clock.now(), start=start)
+        shared = self._shared
+        return shared.journal.state_next(
+            self.channel_name, key, now=shared.clock.now(), start=start
+        )
 
     def state_get(self, key: str) -> StateEntry | None:
-        return self._collector.journal.state_get(self.channel_name, key)
+        return self._shared.journal.state_get(self.channel_name, key)
 
     def state_put(self, key: str, value: JsonValue, *, expected_version: int) -> bool:
-        col = self._collector
-        return col.journal.state_put(
-            self.channel_name, key, value, expected_version=expected_version, now=col.clock.now()
+        shared = self._shared
+        return shared.journal.state_put(
+            self.channel_name, key, value, expected_version=expected_version, now=shared.clock.now()
         )
 
     def lock(self, name: str, *, timeout: float) -> AbstractContextManager[None]:
-        col = self._collector
-        lease = col.channel(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
-        return col.locks.hold(f"{self.channel_name}:{name}", lease=lease, timeout=timeout)
+        shared = self._shared
+        lease = shared.channels.get(self.channel_name).capabilities.dispatch_timeout + LEASE_MARGIN
+        return shared.locks.hold(f"{self.channel_name}:{name}", lease=lease, timeout=timeout)
 
     def crashpoint(self, name: str) -> None:
         crashpoint(name)

@@ -1,8 +1,10 @@
-"""Applying a bulk ``Report`` to the journal: set-based moves first, the policy for the rest.
+"""Bulk results: applying a ``Report`` (a result file) to the journal, set-based moves first,
+the policy for the rest.
 
-Used by ``Collector.apply_report``. The journal applies the plain forward moves in SQL and
-hands back the odd rows; those go through the same checks as a verified ``Notice`` (problem
-or amount mismatch -> attention) and then ``resolution.resolve``, in chunked transactions.
+``BulkResults`` serves ``Collector.apply_report`` and ``poll``. The journal applies the plain
+forward moves in SQL and hands back the odd rows; those go through the same checks as a
+verified ``Notice`` (problem or amount mismatch -> attention) and then
+``resolution.resolve``, in chunked transactions.
 Rows for payments the journal does not have, or that belong to another channel, are counted
 as unmatched and change nothing.
 """
@@ -11,21 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
+from paychannels.clock import Clock
+from paychannels.collector.writer import JournalWriter
 from paychannels.errors import PaychannelsError, PaymentNotFound
+from paychannels.journal import Journal
 from paychannels.journal.base import Applied, BulkApplied, Change, Decide
 from paychannels.models import EventType, Outcome, Record
 from paychannels.money import Money
 from paychannels.reasons import Reason
-from paychannels.reports import Report, ReportSummary, ResultRow
 from paychannels.resolution import attention, resolve
+from paychannels.results import Report, ReportSummary, ResultRow
 from paychannels.status import Status
 
-if TYPE_CHECKING:
-    from paychannels.collector import Collector
-
-__all__ = ["apply_report", "row_decision"]
+__all__ = ["BulkResults", "row_decision"]
 
 log = logging.getLogger("paychannels.reports")
 _PAGE = 2000
@@ -96,23 +97,6 @@ def _outcome(row: ResultRow, current: Record | None) -> Outcome:
     )
 
 
-def _leftovers(
-    collector: Collector, channel: str, via: str, rows: list[ResultRow], summary: ReportSummary
-) -> None:
-    for part in _pages(rows):
-        foreign: set[str] = set()
-        items = [(r.payment_id, row_decision(r, via, channel, foreign)) for r in part]
-        results = collector._modify_all(items)
-        for row, item in zip(part, results, strict=True):
-            if isinstance(item, PaymentNotFound) or row.payment_id in foreign:
-                summary.unmatched += 1
-            elif isinstance(item, PaychannelsError):
-                summary.refused += 1
-                log.warning("%s: row for %s refused: %s", via, row.payment_id, item)
-            elif isinstance(item, Applied):
-                _count(item, summary)
-
-
 def _pages(rows: list[ResultRow]) -> Iterator[list[ResultRow]]:
     """Pages of distinct payments, in order: a payment named twice is applied twice, in turn."""
     page: list[ResultRow] = []
@@ -143,41 +127,65 @@ def _count(item: Applied, summary: ReportSummary) -> None:
             summary.taken_minor += item.record.amount_taken.minor
 
 
-def _publish(collector: Collector, done: BulkApplied) -> None:
-    if done.seqs is None or not collector.feed.has_subscribers:
-        return
-    after, last = done.seqs[0] - 1, done.seqs[1]
-    while after < last:
-        page = collector.journal.events(after=after, limit=min(_PAGE, last - after))
-        if not page:
-            return
-        collector._publish(page)
-        after = page[-1].seq
+class BulkResults:
+    """Applies bulk reports to the journal through ``writer``, all rows or none."""
 
+    def __init__(self, journal: Journal, writer: JournalWriter, clock: Clock) -> None:
+        self._journal = journal
+        self._writer = writer
+        self._clock = clock
 
-def apply_report(collector: Collector, channel: str, report: Report) -> ReportSummary:
-    """Apply every row of ``report`` or, if it cannot be read, none; then acknowledge it."""
-    summary = ReportSummary(source=report.source)
-    reading = _Reading(report, summary)
-    via = report.source
-    try:
-        chunks = collector.journal.apply_results(
-            reading, channel=channel, via=via, now=collector.clock.now()
-        )
-        for done in chunks:
-            for status, n in done.moved.items():
-                summary.count_move(status, n)
-            summary.unchanged += done.unchanged
-            summary.taken_minor += done.taken_minor
-            _publish(collector, done)
-            _leftovers(collector, channel, via, done.leftovers, summary)
-    except PaychannelsError as exc:
-        if reading.error is not exc:
-            raise
-        summary.error = str(exc)
-        summary.rows = 0
-        log.warning("%s refused whole, nothing applied: %s", via, exc)
-        report.rejected(exc)
+    def apply(self, channel: str, report: Report) -> ReportSummary:
+        """Apply every row of ``report`` or, if it cannot be read, none; then acknowledge it."""
+        summary = ReportSummary(source=report.source)
+        reading = _Reading(report, summary)
+        via = report.source
+        try:
+            chunks = self._journal.apply_results(
+                reading, channel=channel, via=via, now=self._clock.now()
+            )
+            for done in chunks:
+                for status, n in done.moved.items():
+                    summary.count_move(status, n)
+                summary.unchanged += done.unchanged
+                summary.taken_minor += done.taken_minor
+                self._publish(done)
+                self._leftovers(channel, via, done.leftovers, summary)
+        except PaychannelsError as exc:
+            if reading.error is not exc:
+                raise
+            summary.error = str(exc)
+            summary.rows = 0
+            log.warning("%s refused whole, nothing applied: %s", via, exc)
+            report.rejected(exc)
+            return summary
+        report.applied(summary)
         return summary
-    report.applied(summary)
-    return summary
+
+    def _leftovers(
+        self, channel: str, via: str, rows: list[ResultRow], summary: ReportSummary
+    ) -> None:
+        for part in _pages(rows):
+            foreign: set[str] = set()
+            items = [(r.payment_id, row_decision(r, via, channel, foreign)) for r in part]
+            results = self._writer.modify_all(items)
+            for row, item in zip(part, results, strict=True):
+                if isinstance(item, PaymentNotFound) or row.payment_id in foreign:
+                    summary.unmatched += 1
+                elif isinstance(item, PaychannelsError):
+                    summary.refused += 1
+                    log.warning("%s: row for %s refused: %s", via, row.payment_id, item)
+                elif isinstance(item, Applied):
+                    _count(item, summary)
+
+    def _publish(self, done: BulkApplied) -> None:
+        """The events the journal wrote set-based, read back for subscribers (if any)."""
+        if done.seqs is None or not self._writer.feed.has_subscribers:
+            return
+        after, last = done.seqs[0] - 1, done.seqs[1]
+        while after < last:
+            page = self._journal.events(after=after, limit=min(_PAGE, last - after))
+            if not page:
+                return
+            self._writer.publish(page)
+            after = page[-1].seq

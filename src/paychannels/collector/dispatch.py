@@ -1,0 +1,224 @@
+"""Dispatch: claiming a journaled record and handing it to its channel.
+
+The claim (DISPATCHED, with this process as claimant and a lease) is committed before the
+channel is touched; whatever the channel then does — answers, raises, hangs — ends in an
+outcome applied through the one resolution policy, naming the attempt the claim opened (an
+answer never lands on a later attempt). ``NotSentError`` means provably nothing left
+(NOT_SENT, safe to send again); any other failure after the claim is UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from paychannels.channels.base import Channel
+from paychannels.clock import Clock
+from paychannels.collector.channelset import ChannelSet
+from paychannels.collector.context import LEASE_MARGIN, Contexts
+from paychannels.collector.writer import JournalWriter
+from paychannels.crashpoints import crashpoint
+from paychannels.errors import ChannelError, NotSentError, PaychannelsError
+from paychannels.ids import Owner, new_id
+from paychannels.journal import Change, Claim, Journal, NewRecord
+from paychannels.journal.base import Applied, Decide
+from paychannels.masking import scrub
+from paychannels.models import Outcome, Payment, PaymentRequest, Record, Refund, as_payment
+from paychannels.status import Status
+
+__all__ = ["Dispatcher"]
+
+log = logging.getLogger("paychannels.collector")
+
+_CHUNK = 1000  # records per transaction in the bulk paths
+
+
+class Dispatcher:
+    """Journals intents, claims records for this process and sends them to their channels."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        writer: JournalWriter,
+        clock: Clock,
+        owner: Owner,
+        channels: ChannelSet,
+        contexts: Contexts,
+    ) -> None:
+        self._journal = journal
+        self._writer = writer
+        self._clock = clock
+        self._owner = owner
+        self._channels = channels
+        self._contexts = contexts
+
+    # -- the verbs -------------------------------------------------------------------------
+
+    def collect(self, request: PaymentRequest, channel: str, *, defer: bool) -> Payment:
+        """``Collector.collect``: intent and claim in one commit, then the channel."""
+        ch = self._channels.get(channel)
+        crashpoint("collect.before_intent")
+        new = NewRecord(
+            id=new_id("pay"),
+            kind="payment",
+            channel=channel,
+            request=request,
+            fingerprint=request.fingerprint(channel),
+        )
+        applied = self._writer.create(new, then=[] if defer else [self.claim_change(ch)])
+        crashpoint("collect.after_dispatch_mark")
+        record = applied.record
+        if defer:
+            return as_payment(record)
+        if not applied.created:
+            claimed = self.claim(record, ch)
+            if claimed is None:
+                return as_payment(self._journal.get(record.id))
+            record = claimed
+        return as_payment(self.dispatch(record, ch))
+
+    def collect_many(
+        self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool
+    ) -> list[Payment | PaychannelsError]:
+        """``Collector.collect_many``: chunks of one transaction, then sent together."""
+        ch = self._channels.get(channel)
+        results: list[Payment | PaychannelsError] = []
+        for start in range(0, len(requests), _CHUNK):
+            chunk = requests[start : start + _CHUNK]
+            news = [
+                NewRecord(
+                    id=new_id("pay"),
+                    kind="payment",
+                    channel=channel,
+                    request=r,
+                    fingerprint=r.fingerprint(channel),
+                )
+                for r in chunk
+            ]
+            then = [] if defer else [self.claim_change(ch)]
+            applied = self._writer.create_many(news, then=then)
+            claimed = [a.record for a in applied if isinstance(a, Applied) and a.created]
+            latest = (
+                {r.id: r for r in self.dispatch_all(claimed, ch)} if claimed and not defer else {}
+            )
+            for item in applied:
+                if isinstance(item, Applied):
+                    results.append(as_payment(latest.get(item.record.id, item.record)))
+                else:
+                    results.append(item)
+        return results
+
+    def dispatch_pending(self, *, channel: str | None, limit: int) -> list[Record]:
+        """``Collector.dispatch_pending``: claim deferred records, then send them."""
+        done: list[Record] = []
+        found = self._journal.find(statuses=[Status.CREATED], channel=channel, limit=limit)
+        by_channel: dict[str, list[Record]] = {}
+        for record in found:
+            if record.channel in self._channels:
+                by_channel.setdefault(record.channel, []).append(record)
+        for name, records in by_channel.items():
+            ch = self._channels.get(name)
+            if ch.capabilities.batch:
+                claimed = self.claim_all(records, ch)
+                done.extend(self.dispatch_all(claimed, ch))
+                continue
+            for record in records:
+                one = self.claim(record, ch)
+                if one is not None:
+                    done.append(self.dispatch(one, ch))
+        return done
+
+    # -- claiming --------------------------------------------------------------------------
+
+    def claim_change(self, ch: Channel) -> Change:
+        """DISPATCHED for this process, with a lease outliving the channel's longest dispatch."""
+        owner = self._owner.name
+        until = self._clock.now() + timedelta(
+            seconds=ch.capabilities.dispatch_timeout + LEASE_MARGIN
+        )
+        return Change(
+            to_status=Status.DISPATCHED,
+            claim=Claim(owner, until),
+            new_attempt=True,
+            data={"owner": owner},
+        )
+
+    def claim(self, record: Record, ch: Channel) -> Record | None:
+        """Mark a CREATED/NOT_SENT record DISPATCHED for us; None if someone else has it."""
+        if record.status not in (Status.CREATED, Status.NOT_SENT):
+            return None
+        change = self.claim_change(ch)
+
+        def decide(current: Record) -> list[Change]:
+            return [change] if current.status in (Status.CREATED, Status.NOT_SENT) else []
+
+        applied = self._writer.modify_applied(record.id, decide)
+        crashpoint("collect.after_dispatch_mark")
+        return applied.record if applied.events else None
+
+    def claim_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
+        """``claim`` for many records in one transaction; those we now hold."""
+        change = self.claim_change(ch)
+
+        def decide(current: Record) -> list[Change]:
+            return [change] if current.status in (Status.CREATED, Status.NOT_SENT) else []
+
+        items: list[tuple[str, Decide]] = [(r.id, decide) for r in records]
+        applied = self._writer.modify_all(items)
+        return [a.record for a in applied if isinstance(a, Applied) and a.events]
+
+    # -- sending ---------------------------------------------------------------------------
+
+    def dispatch(self, record: Record, ch: Channel) -> Record:
+        """Send one claimed record (payment or refund) and apply what the channel said."""
+        ctx = self._contexts.for_record(record)
+        try:
+            if isinstance(record, Refund):
+                parent = as_payment(self._journal.get(record.parent_id))
+                outcome = ch.refund(record, parent, ctx)
+            else:
+                outcome = ch.start(as_payment(record), ctx)
+        except NotSentError as exc:
+            outcome = Outcome.not_sent(scrub(str(exc)))
+        except Exception as exc:  # anything else after the mark: money may have moved
+            log.warning(
+                "%s: %s raised %s; outcome UNKNOWN",
+                record.id,
+                ch.describe(),
+                scrub(f"{type(exc).__name__}: {exc}"),
+            )
+            outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
+        crashpoint("collect.after_outcome")
+        updated = self._writer.apply_outcome(
+            record.id, outcome, via="dispatch", notes=ctx.held(), attempt=record.attempt
+        )
+        crashpoint("collect.after_journal")
+        return updated
+
+    def dispatch_all(self, records: Sequence[Record], ch: Channel) -> list[Record]:
+        """Send claimed payments: together on a batch channel, else one by one."""
+        if not ch.capabilities.batch:
+            return [self.dispatch(r, ch) for r in records]
+        payments = [as_payment(r) for r in records]
+        try:
+            ctx = self._contexts.for_channel(records[0].channel)
+            outcomes = ch.start_batch(payments, ctx)
+            if len(outcomes) != len(payments):
+                raise ChannelError(
+                    f"{ch.describe()} answered {len(outcomes)} outcomes for {len(payments)}"
+                )
+        except NotSentError as exc:
+            outcomes = [Outcome.not_sent(scrub(str(exc)))] * len(payments)
+        except Exception as exc:  # the file may have been written: every payment is in doubt
+            detail = scrub(f"{type(exc).__name__}: {exc}")
+            log.warning(
+                "%s: batch of %d raised %s; outcomes UNKNOWN", ch.describe(), len(payments), detail
+            )
+            outcomes = [Outcome.unknown(detail)] * len(payments)
+        crashpoint("collect.after_outcome")
+        return self._writer.apply_outcomes(
+            [(p.id, o) for p, o in zip(payments, outcomes, strict=True)],
+            via="dispatch",
+            attempts={r.id: r.attempt for r in records},
+        )

@@ -1,0 +1,50 @@
+"""Asking a channel what became of a record, and applying the answer to the attempt asked about.
+
+Used by recovery (in-doubt records) and intake (an unverified hint). A question that did not
+get through teaches nothing: it is noted, the record stays as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from paychannels.channels.base import Channel
+from paychannels.collector.context import Contexts
+from paychannels.collector.writer import JournalWriter
+from paychannels.crashpoints import crashpoint
+from paychannels.journal import Change
+from paychannels.masking import scrub
+from paychannels.models import EventType, Record
+from paychannels.resolution import resolve
+
+__all__ = ["Inquirer"]
+
+log = logging.getLogger("paychannels.collector")
+
+
+class Inquirer:
+    """Asks channels about records (``Channel.inquire``) and journals what they said."""
+
+    def __init__(self, writer: JournalWriter, contexts: Contexts) -> None:
+        self._writer = writer
+        self._contexts = contexts
+
+    def ask(self, record: Record, ch: Channel, *, via: str) -> Record:
+        """The record after asking ``ch`` about it; unchanged (no write) if nothing moved."""
+        ctx = self._contexts.for_record(record)
+        try:
+            outcome = ch.inquire(record, ctx)
+        except Exception as exc:  # the question did not get through: we learned nothing
+            detail = scrub(f"{type(exc).__name__}: {exc}")
+            log.info("%s: inquiry failed: %s", record.id, detail)
+            note = Change(event=EventType.NOTE, data={"text": f"inquiry failed: {detail}"})
+            changes = [*ctx.held(), note]
+            return self._writer.modify(record.id, lambda _current: changes)
+        crashpoint("recover.after_inquiry")
+        held = ctx.held()
+        attempt = record.attempt  # the answer is about the attempt we asked about
+        if not held and not resolve(record, outcome, via=via, attempt=attempt):
+            # nothing to change as of what we read (a PENDING order still pending): no write;
+            # had the record moved meanwhile, its writer handled it and we learned nothing new
+            return record
+        return self._writer.apply_outcome(record.id, outcome, via=via, notes=held, attempt=attempt)

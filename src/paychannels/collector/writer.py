@@ -1,0 +1,134 @@
+"""The journal writer: every write of the Collector, stamped with its clock, then published.
+
+One place owns the order that makes the journal the truth: the journal operation commits
+first, then its events go to this process's subscribers (``EventFeed``). The flows write
+only through here — a record changed by a decision, many records in one transaction, a note
+appended, a channel's outcome applied through the one resolution policy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from functools import partial
+
+from paychannels.clock import Clock
+from paychannels.collector.feed import EventFeed
+from paychannels.errors import PaychannelsError
+from paychannels.journal import Change, Journal, NewRecord
+from paychannels.journal.base import Applied, Decide
+from paychannels.models import Event, Outcome, Record
+from paychannels.resolution import resolve
+
+__all__ = ["JournalWriter"]
+
+_CHUNK = 1000  # records per transaction in the bulk paths
+
+
+class JournalWriter:
+    """Writes to ``journal`` at ``clock``'s now and tells ``feed`` what was committed."""
+
+    def __init__(self, journal: Journal, clock: Clock, feed: EventFeed) -> None:
+        self.journal = journal
+        self.clock = clock
+        self.feed = feed
+
+    def write(self, op: Callable[[datetime], Applied]) -> Applied:
+        """Run one journal operation at now; its events are published once it committed."""
+        applied = op(self.clock.now())
+        self.publish(applied.events)
+        return applied
+
+    def write_many(
+        self, op: Callable[[datetime], list[Applied | PaychannelsError]]
+    ) -> list[Applied | PaychannelsError]:
+        """A bulk operation at now: each item applied (and published) or its refusal."""
+        results = op(self.clock.now())
+        for item in results:
+            if isinstance(item, Applied):
+                self.publish(item.events)
+        return results
+
+    def create(self, new: NewRecord, *, then: Sequence[Change] = ()) -> Applied:
+        """Journal a new record (or find the one its key already made) and ``then`` changes."""
+        return self.write(lambda now: self.journal.create(new, now=now, then=then))
+
+    def create_many(
+        self, news: Sequence[NewRecord], *, then: Sequence[Change] = ()
+    ) -> list[Applied | PaychannelsError]:
+        """``create`` for many records in one transaction."""
+        return self.write_many(partial(_create_many, self.journal, news, then))
+
+    def modify(self, record_id: str, decide: Decide) -> Record:
+        """Change a record as ``decide`` says, under its row lock; the record as it now is."""
+        return self.write(lambda now: self.journal.modify(record_id, decide, now=now)).record
+
+    def modify_applied(self, record_id: str, decide: Decide) -> Applied:
+        """``modify``, telling also which events it wrote (none: nothing changed)."""
+        return self.write(lambda now: self.journal.modify(record_id, decide, now=now))
+
+    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Applied | PaychannelsError]:
+        """Many decided changes in one transaction; each item applied or its refusal."""
+        return self.write_many(partial(_modify_many, self.journal, items))
+
+    def annotate(self, record_id: str, change: Change) -> Record:
+        """Append an event that changes no state (a note, a flag)."""
+        return self.write(lambda now: self.journal.append(record_id, change, now=now)).record
+
+    def apply_outcome(
+        self,
+        record_id: str,
+        outcome: Outcome,
+        *,
+        via: str,
+        notes: Sequence[Change] = (),
+        attempt: int | None = None,
+    ) -> Record:
+        """A channel's report through ``resolution.resolve``, ``notes`` first, one commit."""
+        return self.modify(
+            record_id,
+            lambda current: [*notes, *resolve(current, outcome, via=via, attempt=attempt)],
+        )
+
+    def apply_outcomes(
+        self,
+        items: Sequence[tuple[str, Outcome]],
+        *,
+        via: str,
+        attempts: Mapping[str, int] | None = None,
+    ) -> list[Record]:
+        """``apply_outcome`` for many records, in chunks of one transaction each."""
+        about = attempts or {}
+        out: list[Record] = []
+        for start in range(0, len(items), _CHUNK):
+            chunk = items[start : start + _CHUNK]
+            decisions: list[tuple[str, Decide]] = [
+                (rid, partial(_resolved, outcome=outcome, via=via, attempt=about.get(rid)))
+                for rid, outcome in chunk
+            ]
+            for item in self.modify_all(decisions):
+                if isinstance(item, Applied):
+                    out.append(item.record)
+                else:
+                    raise item
+        return out
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Tell this process's subscribers about events already committed."""
+        self.feed.publish(events)
+
+
+def _create_many(
+    journal: Journal, news: Sequence[NewRecord], then: Sequence[Change], now: datetime
+) -> list[Applied | PaychannelsError]:
+    return journal.create_many(news, now=now, then=then)
+
+
+def _modify_many(
+    journal: Journal, items: Sequence[tuple[str, Decide]], now: datetime
+) -> list[Applied | PaychannelsError]:
+    return journal.modify_many(items, now=now)
+
+
+def _resolved(current: Record, *, outcome: Outcome, via: str, attempt: int | None) -> list[Change]:
+    return resolve(current, outcome, via=via, attempt=attempt)
