@@ -245,8 +245,8 @@ def setup_journal(db: str, exchange: Path, result: Path, n: int) -> None:
     the bank's pain.002 answering it (90 % settled, 10 % refused AM04)."""
     from paychannels import Collector, Money, PaymentRequest, Status
     from paychannels.bankfiles.ids import end_to_end_id
-    from paychannels.ids import new_id
     from paychannels.journal import Change, NewRecord
+    from paychannels.runtime.ids import new_id
     from paychannels.simulators.bank.replies import TxReply, write_pain002
 
     ids: list[str] = []

@@ -29,9 +29,9 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from paychannels import Collector, Money, PaymentRequest, Status, open_channel
 from paychannels.callbacks import CallbackHandler
 from paychannels.providers.wechatpay.signing import verify_signed
+from paychannels.security.verification import Headers
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.simulators.provider.messages import wechat_notification, wechat_signed
-from paychannels.verification import Headers
 
 
 def callbacks_for(

@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from paychannels.channels.settlement import Settlement, SettlementItem, SettlementKind
 from paychannels.demo.roster_gen import generate_roster
+from paychannels.documents.roster import RosterEntry, load_roster
 from paychannels.journal import Change, NewRecord, open_journal
 from paychannels.journal.base import Journal
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.results import ResultRow
-from paychannels.roster import RosterEntry, load_roster
-from paychannels.settlement import Settlement, SettlementItem, SettlementKind
-from paychannels.status import Status
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.results import ResultRow
+from paychannels.values.status import Status
 
 DAY = date(2026, 3, 2)
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing

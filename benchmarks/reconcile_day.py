@@ -69,7 +69,7 @@ def _tree(pid: int) -> list[int]:
 
 def step_library(folder: Path, outputs: bool) -> dict[str, Any]:
     """One reconciliation (and, if asked, its outputs), in this process."""
-    from paychannels.notices import Level, build_notices, write_notices
+    from paychannels.documents.notices import Level, build_notices, write_notices
     from paychannels.reconcile import reconcile
     from paychannels.reconcile.report import write_outputs
 

@@ -23,8 +23,8 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import NotSentError
-from paychannels.models import Record
+from paychannels.values.errors import NotSentError
+from paychannels.values.models import Record
 
 __all__ = ["FORGOTTEN", "NEVER_SENT", "Attempt", "Book", "BookState", "Lookup", "Result", "Verdict"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from serial.tools import list_ports
 
-from paychannels.errors import LinkConnectError
+from paychannels.values.errors import LinkConnectError
 
 __all__ = ["Finding", "explain_serial_open", "serial_ports"]
 

@@ -33,8 +33,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from paychannels.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 from paychannels.links.base import Link, deadline_in
+from paychannels.values.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 
 __all__ = [
     "ACK",

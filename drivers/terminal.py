@@ -19,15 +19,15 @@ from pathlib import Path
 from typing import Generic, ParamSpec, TypeVar
 
 from paychannels.channels.base import Capabilities, ChannelContext
-from paychannels.currencies import Currency
 from paychannels.drivers.book import FORGOTTEN, NEVER_SENT, Attempt, Book, BookState, Result
 from paychannels.drivers.terminallock import TerminalLock
-from paychannels.errors import LinkError, NotSentError, OutcomeUnknownError, ProtocolError
 from paychannels.links import SerialSettings, SpyLink, TranscriptWriter, link_from_parsed
 from paychannels.links.base import Link
 from paychannels.links.spy import FilterFactory
-from paychannels.models import Outcome, Record, Refund
-from paychannels.urls import ParsedURL
+from paychannels.values.currencies import Currency
+from paychannels.values.errors import LinkError, NotSentError, OutcomeUnknownError, ProtocolError
+from paychannels.values.models import Outcome, Record, Refund
+from paychannels.values.urls import ParsedURL
 
 __all__ = [
     "CAPABILITIES",

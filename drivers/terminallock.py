@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import NotSentError
+from paychannels.values.errors import NotSentError
 
 __all__ = ["TerminalLock"]
 

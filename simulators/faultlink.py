@@ -29,8 +29,8 @@ import time
 from collections.abc import Callable
 
 from paychannels.drivers.framing import Frame, StreamDecoder
-from paychannels.errors import LinkTimeout
 from paychannels.links.base import Link, remaining
+from paychannels.values.errors import LinkTimeout
 
 __all__ = ["FaultLink"]
 

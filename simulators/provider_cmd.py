@@ -21,9 +21,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from paychannels.errors import ConfigurationError
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
 from paychannels.simulators.provider.wechat_api import KEY_MODES
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["register"]
 

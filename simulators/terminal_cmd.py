@@ -21,8 +21,8 @@ import sys
 from typing import Any
 
 from paychannels.drivers.mispos.profile_checks import load as load_profile
-from paychannels.errors import PaychannelsError
 from paychannels.simulators.terminal import OUTCOMES, Script, TerminalSimulator
+from paychannels.values.errors import PaychannelsError
 
 __all__ = ["register"]
 

@@ -1,6 +1,7 @@
 """Running a child process that may be killed at a crash point (shared by the crash tests).
 
-The library only names its crash points (``paychannels.crashpoints``); the killer lives here.
+The library only names its crash points (``paychannels.runtime.crashpoints``); the killer lives
+here.
 A child calls ``install_from_env()`` before it does anything: ``PAYCHANNELS_CRASH_AT=name``
 (or ``name@N`` for the N-th time the point is reached) kills it there with SIGKILL, without
 cleanup, exactly like a power cut or ``kill -9``; ``PAYCHANNELS_CRASH_TRACE=file`` appends each
@@ -20,8 +21,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from paychannels import Money, PaymentRequest, Status, crashpoints, open_journal
-from paychannels.errors import ConfigurationError
+from paychannels import Money, PaymentRequest, Status, open_journal
+from paychannels.runtime import crashpoints
+from paychannels.values.errors import ConfigurationError
 
 ROOT = Path(__file__).resolve().parents[1]
 

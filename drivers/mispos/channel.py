@@ -19,7 +19,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from paychannels.channels.base import Channel, ChannelContext
-from paychannels.currencies import Currency
 from paychannels.drivers.book import Attempt, Book, BookState, Result
 from paychannels.drivers.mispos.client import MisposClient, Session
 from paychannels.drivers.mispos.codec import Fields
@@ -33,7 +32,8 @@ from paychannels.drivers.terminal import (
     detach_transcript,
     send_booking,
 )
-from paychannels.errors import (
+from paychannels.values.currencies import Currency
+from paychannels.values.errors import (
     ChannelError,
     LinkError,
     NotSentError,
@@ -41,8 +41,8 @@ from paychannels.errors import (
     ProtocolError,
     UnsupportedOperation,
 )
-from paychannels.models import Outcome, Payment, Record, Refund
-from paychannels.status import Status
+from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.status import Status
 
 __all__ = ["MisposChannel", "TerminalRefused"]
 

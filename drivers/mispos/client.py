@@ -20,8 +20,8 @@ from paychannels.drivers.mispos.codec import Fields, decode_fields, encode_field
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.frame import MisposFraming
 from paychannels.drivers.mispos.profile import BOOKING_VERBS, Profile, VerbSpec
-from paychannels.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 from paychannels.links.base import Link
+from paychannels.values.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 
 __all__ = ["AnswerTimeout", "MisposClient", "Session", "make_transport"]
 

@@ -23,8 +23,8 @@ from paychannels.drivers.mispos.codec import decode_fields, encode_fields, split
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.frame import MisposFraming
 from paychannels.drivers.mispos.profile import FrameSpec, Profile
-from paychannels.errors import LinkConnectError, LinkError, LinkTimeout
 from paychannels.links import Link, SerialLink, SerialSettings
+from paychannels.values.errors import LinkConnectError, LinkError, LinkTimeout
 
 __all__ = ["frame_variants", "probe", "scan_baud_rates"]
 

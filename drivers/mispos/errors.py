@@ -7,7 +7,7 @@ decoders raise (a bad frame, tag, length or field), naming the field and the off
 
 from __future__ import annotations
 
-from paychannels.errors import ConfigurationError, ProtocolError
+from paychannels.values.errors import ConfigurationError, ProtocolError
 
 __all__ = ["MisposFormatError", "ProfileError"]
 

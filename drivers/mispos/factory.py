@@ -12,16 +12,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from paychannels.currencies import currency as find_currency
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.client import MisposClient
 from paychannels.drivers.mispos.profile import Profile
 from paychannels.drivers.mispos.profile_checks import load
 from paychannels.drivers.mispos.scrubbing import mispos_filters
 from paychannels.drivers.terminal import LOCK_TIMEOUT, address, check_options, terminal_link
-from paychannels.errors import InvalidURL
 from paychannels.links import SerialSettings, TranscriptWriter
-from paychannels.urls import ParsedURL, parse_url
+from paychannels.values.currencies import currency as find_currency
+from paychannels.values.errors import InvalidURL
+from paychannels.values.urls import ParsedURL, parse_url
 
 __all__ = ["FORMS", "client_from_url", "from_url"]
 

@@ -14,11 +14,11 @@ from pydantic import JsonValue
 from paychannels.drivers.book import Attempt, Result
 from paychannels.drivers.mispos.codec import Fields
 from paychannels.drivers.mispos.profile import Profile
-from paychannels.masking import mask_pan, scrub
-from paychannels.models import Outcome
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.status import Status
+from paychannels.security.masking import mask_pan, scrub
+from paychannels.values.models import Outcome
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = ["answer_result", "identify", "receipt_lines", "to_outcome", "trace_of"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from paychannels.reasons import Reason
+from paychannels.values.reasons import Reason
 
 __all__ = [
     "BOOKING_VERBS",

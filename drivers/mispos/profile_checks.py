@@ -5,8 +5,6 @@ from typing import NoReturn
 
 from pydantic_core import ErrorDetails
 
-from paychannels.configfile import KeyLines, parse_toml, raise_at, validate
-from paychannels.currencies import currency as find_currency
 from paychannels.drivers.mispos.errors import ProfileError
 from paychannels.drivers.mispos.profile import (
     BOOKING_VERBS,
@@ -29,8 +27,10 @@ from paychannels.drivers.mispos.profile_file import (
     ResultTable,
     VerbTable,
 )
-from paychannels.errors import UnknownCurrency
-from paychannels.reasons import Reason
+from paychannels.values.configfile import KeyLines, parse_toml, raise_at, validate
+from paychannels.values.currencies import currency as find_currency
+from paychannels.values.errors import UnknownCurrency
+from paychannels.values.reasons import Reason
 
 __all__ = ["load", "loads"]
 

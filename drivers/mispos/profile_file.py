@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, WithJsonSchema
 
-from paychannels.configfile import Between, FileModel
 from paychannels.links.serial import BAUDRATES
-from paychannels.reasons import Reason
+from paychannels.values.configfile import Between, FileModel
+from paychannels.values.reasons import Reason
 
 __all__ = [
     "BodyTable",

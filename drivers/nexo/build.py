@@ -26,8 +26,8 @@ from paychannels.drivers.nexo.common import (
 )
 from paychannels.drivers.nexo.envelope import SaleToPOIRequest
 from paychannels.drivers.nexo.header import MessageHeader, MessageReference
-from paychannels.models import Record
-from paychannels.money import Money
+from paychannels.values.models import Record
+from paychannels.values.money import Money
 
 __all__ = [
     "PROTOCOL_VERSION",

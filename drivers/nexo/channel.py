@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
+from paychannels.channels.settlement import record_settlement
 from paychannels.drivers.nexo import build
 from paychannels.drivers.nexo.bodies import DiagnosisResponse
 from paychannels.drivers.nexo.cloud import Cloud
@@ -31,17 +32,16 @@ from paychannels.drivers.nexo.inquiry import event_text, read_reply, read_status
 from paychannels.drivers.nexo.notifications import NotificationReader
 from paychannels.drivers.nexo.report import read_settlement_report, report_name
 from paychannels.drivers.nexo.serviceids import Kind, Marker, ServiceIds
-from paychannels.errors import (
+from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
+from paychannels.security.masking import scrub
+from paychannels.values.errors import (
     ChannelError,
     ConfigurationError,
     OutcomeUnknownError,
     UnsupportedOperation,
 )
-from paychannels.masking import scrub
-from paychannels.models import Outcome, Payment, Record, Refund
-from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
-from paychannels.settlement import record_settlement
-from paychannels.status import Status
+from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.status import Status
 
 __all__ = ["CloudPosChannel", "NexoSettings", "ReversalRefused", "scrub_secrets"]
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import httpx
 
 from paychannels.drivers.nexo.envelope import Reply, SaleToPOIRequest, decode_reply, encode
-from paychannels.errors import NotSentError, OutcomeUnknownError, ProtocolError
 from paychannels.links.http import HttpCall, HttpReply, ProviderHTTP, Transcript
+from paychannels.values.errors import NotSentError, OutcomeUnknownError, ProtocolError
 
 __all__ = ["Cloud", "CloudNoAnswer", "CloudRefused", "Exchanges", "Timeouts"]
 

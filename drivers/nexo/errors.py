@@ -7,7 +7,7 @@ garbage from a cloud or a terminal never escapes as a pydantic or json exception
 
 from __future__ import annotations
 
-from paychannels.errors import ProtocolError
+from paychannels.values.errors import ProtocolError
 
 __all__ = ["NexoFormatError"]
 

@@ -17,17 +17,17 @@ import httpx
 from pydantic import ConfigDict, Field, SecretStr
 from pydantic.json_schema import SkipJsonSchema
 
-from paychannels.configfile import Between
-from paychannels.currencies import currency as find_currency
 from paychannels.drivers.nexo.build import Identity
 from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scrub_secrets
 from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
 from paychannels.drivers.terminal import address
-from paychannels.errors import ConfigurationError, UnknownCurrency
 from paychannels.providers.options import LOWERED, ChannelSettings, Settings, gather, matching
-from paychannels.urls import ParsedURL, http_base
-from paychannels.webhooks import TimestampedHmac
+from paychannels.security.webhooks import TimestampedHmac
+from paychannels.values.configfile import Between
+from paychannels.values.currencies import currency as find_currency
+from paychannels.values.errors import ConfigurationError, UnknownCurrency
+from paychannels.values.urls import ParsedURL, http_base
 
 __all__ = ["FORM", "NexoOptions", "from_url"]
 

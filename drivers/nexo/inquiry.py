@@ -16,8 +16,8 @@ from paychannels.drivers.nexo.envelope import Reply, SaleToPOIRequest
 from paychannels.drivers.nexo.header import MessageHeader
 from paychannels.drivers.nexo.outcomes import payment_outcome, reversal_outcome
 from paychannels.drivers.nexo.serviceids import Marker
-from paychannels.models import Outcome
-from paychannels.status import Status
+from paychannels.values.models import Outcome
+from paychannels.values.status import Status
 
 __all__ = ["body_outcome", "event_text", "read_reply", "read_status"]
 

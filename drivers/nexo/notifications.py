@@ -2,7 +2,7 @@
 
 The cloud posts a result (``SaleToPOIResponse`` with a ``PaymentResponse`` or
 ``ReversalResponse``) or an event (``EventNotification``) to the backend's callback URL. The
-body's HMAC (``paychannels.webhooks.TimestampedHmac``: ``t=...,v1=...`` in a header, a time
+body's HMAC (``paychannels.security.webhooks.TimestampedHmac``: ``t=...,v1=...`` in a header, a time
 window, several secrets during rotation, constant-time comparison) proves the sender. A
 genuine but stale notification, and every event, is only a hint: the Collector then asks
 the terminal's status (rate-limited per payment) instead of believing it; a forged one (bad
@@ -23,9 +23,9 @@ from paychannels.drivers.nexo.envelope import SaleToPOIRequest, SaleToPOIRespons
 from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.inquiry import body_outcome
 from paychannels.drivers.nexo.serviceids import ServiceIds
-from paychannels.masking import scrub
-from paychannels.verification import CallbackRejected, Headers
-from paychannels.webhooks import TimestampedHmac
+from paychannels.security.masking import scrub
+from paychannels.security.verification import CallbackRejected, Headers
+from paychannels.security.webhooks import TimestampedHmac
 
 __all__ = ["ACCEPTED", "DEFAULT_HEADER", "NotificationReader"]
 

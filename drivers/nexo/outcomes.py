@@ -21,11 +21,11 @@ from paychannels.drivers.nexo.bodies import PaymentResponse, ReversalResponse
 from paychannels.drivers.nexo.common import PaymentReceipt, Response
 from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.reasons import failure
-from paychannels.errors import MoneyError
-from paychannels.masking import mask_pan, scrub
-from paychannels.models import Outcome
-from paychannels.money import Money
-from paychannels.status import Status
+from paychannels.security.masking import mask_pan, scrub
+from paychannels.values.errors import MoneyError
+from paychannels.values.models import Outcome
+from paychannels.values.money import Money
+from paychannels.values.status import Status
 
 __all__ = ["payment_outcome", "reversal_outcome", "to_money"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from paychannels.drivers.nexo.additional import additional
 from paychannels.drivers.nexo.common import Response
-from paychannels.reasons import Reason
+from paychannels.values.reasons import Reason
 
 __all__ = ["NOT_RUN", "Failure", "failure"]
 

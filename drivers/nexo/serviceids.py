@@ -23,7 +23,7 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import NotSentError
+from paychannels.values.errors import NotSentError
 
 __all__ = ["Kind", "Marker", "ServiceIds"]
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from paychannels.channels.base import Channel, ChannelContext
-from paychannels.currencies import Currency
+from paychannels.channels.settlement import record_settlement
 from paychannels.drivers.book import Book
 from paychannels.drivers.terminal import (
     CAPABILITIES,
@@ -48,7 +48,8 @@ from paychannels.drivers.zvt.totals import (
     day_totals,
     remember_last_receipt,
 )
-from paychannels.errors import (
+from paychannels.values.currencies import Currency
+from paychannels.values.errors import (
     ChannelError,
     LinkError,
     NotSentError,
@@ -56,9 +57,8 @@ from paychannels.errors import (
     ProtocolError,
     UnsupportedOperation,
 )
-from paychannels.models import Outcome, Payment, Record, Refund
-from paychannels.settlement import record_settlement
-from paychannels.status import Status
+from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.status import Status
 
 __all__ = ["ReversalRefused", "TerminalChannel", "TerminalEvent"]
 
@@ -180,7 +180,7 @@ class TerminalChannel(Channel):
         """Close the terminal's batch; the totals it reports, with the report's lines.
 
         The totals are recorded in the journal as this channel's settlement figures
-        (``paychannels.settlement``), for reconciliation to compare with the payments.
+        (``paychannels.channels.settlement``), for reconciliation to compare with the payments.
         """
         exchange, _ = self._book(ctx, "end_of_day", None, None, lambda s, _: s.end_of_day())
         if exchange.abort is not None:

@@ -34,8 +34,8 @@ from paychannels.drivers.zvt.dialogue import Dialogue, Exchange, StatusCallback,
 from paychannels.drivers.zvt.errors import CommandRefused
 from paychannels.drivers.zvt.replies import TextBlock
 from paychannels.drivers.zvt.transport import Framing, Transport, make_transport
-from paychannels.errors import OutcomeUnknownError, ProtocolError
 from paychannels.links.base import Link
+from paychannels.values.errors import OutcomeUnknownError, ProtocolError
 
 __all__ = ["ClientConfig", "Session", "TerminalStatus", "ZvtClient"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paychannels.reasons import Reason
+from paychannels.values.reasons import Reason
 
 __all__ = [
     "REQUIRES_REGISTRATION",

@@ -17,8 +17,13 @@ from paychannels.drivers.zvt.errors import CommandRefused
 from paychannels.drivers.zvt.factory import client_from_url
 from paychannels.drivers.zvt.frames import NAK
 from paychannels.drivers.zvt.transport import LineStats
-from paychannels.errors import LinkConnectError, LinkError, OutcomeUnknownError, ProtocolError
-from paychannels.urls import parse_url
+from paychannels.values.errors import (
+    LinkConnectError,
+    LinkError,
+    OutcomeUnknownError,
+    ProtocolError,
+)
+from paychannels.values.urls import parse_url
 
 __all__ = [
     "Finding",

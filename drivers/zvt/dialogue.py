@@ -44,7 +44,7 @@ from paychannels.drivers.zvt.replies import (
     parse_reply,
 )
 from paychannels.drivers.zvt.transport import Transport
-from paychannels.errors import LinkError, LinkTimeout, NotSentError
+from paychannels.values.errors import LinkError, LinkTimeout, NotSentError
 
 __all__ = ["Dialogue", "Exchange", "Timers"]
 

@@ -10,7 +10,7 @@ acknowledgement, an expired T4 or a broken link after the command left is
 from __future__ import annotations
 
 from paychannels.drivers.framing import FrameRejected, NoAcknowledgement
-from paychannels.errors import NotSentError, OutcomeUnknownError, ProtocolError
+from paychannels.values.errors import NotSentError, OutcomeUnknownError, ProtocolError
 
 __all__ = [
     "CommandRefused",

@@ -13,17 +13,17 @@ import codecs
 from pathlib import Path
 from typing import Any
 
-from paychannels.currencies import currency as find_currency
 from paychannels.drivers.terminal import LOCK_TIMEOUT, address, check_options, terminal_link
 from paychannels.drivers.zvt.channel import TerminalChannel
 from paychannels.drivers.zvt.client import ClientConfig, ZvtClient
 from paychannels.drivers.zvt.dialogue import Timers
 from paychannels.drivers.zvt.scrubbing import zvt_filters
 from paychannels.drivers.zvt.transport import Framing
-from paychannels.errors import ConfigurationError, InvalidURL, UnknownCurrency
 from paychannels.links import TranscriptWriter
-from paychannels.masking import shown
-from paychannels.urls import ParsedURL, parse_url
+from paychannels.security.masking import shown
+from paychannels.values.currencies import currency as find_currency
+from paychannels.values.errors import ConfigurationError, InvalidURL, UnknownCurrency
+from paychannels.values.urls import ParsedURL, parse_url
 
 __all__ = ["DEFAULT_PORT", "client_from_url", "from_url"]
 

@@ -13,11 +13,11 @@ from paychannels.drivers.zvt.book import Attempt, Result, Verdict
 from paychannels.drivers.zvt.codes import PIN_PROMPTS, result_meaning
 from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.replies import StatusInformation
-from paychannels.masking import mask_pan, scrub
-from paychannels.models import Outcome
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.status import Status
+from paychannels.security.masking import mask_pan, scrub
+from paychannels.values.models import Outcome
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = ["channel_ref", "info_data", "result_of", "to_outcome"]
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from paychannels.channels.base import ChannelContext
-from paychannels.clock import BEIJING
+from paychannels.channels.settlement import Settlement, SettlementKind
 from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode
 from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.errors import ZvtProtocolError
-from paychannels.masking import scrub
-from paychannels.money import Money
-from paychannels.settlement import Settlement, SettlementKind
+from paychannels.runtime.clock import BEIJING
+from paychannels.security.masking import scrub
+from paychannels.values.money import Money
 
 __all__ = [
     "CARD_GROUPS",

@@ -18,17 +18,17 @@ from datetime import date, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from paychannels.clock import BEIJING
 from paychannels.providers import rsa
 from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.forms import decode_form
+from paychannels.runtime.clock import BEIJING
+from paychannels.security.verification import CallbackRejected
 from paychannels.simulators.provider.bills import alipay_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import alipay_trade, compact, yuan
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import DROP, Request, Response
-from paychannels.verification import CallbackRejected
 
 __all__ = ["BILL_PATH", "AlipayApi"]
 

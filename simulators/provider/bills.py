@@ -13,8 +13,8 @@ import io
 import zipfile
 from datetime import UTC, date, datetime
 
-from paychannels.clock import BEIJING
 from paychannels.providers.wechatpay.bill import HEADER, TOTALS
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider.book import Book, Order, OrderStatus, RefundEntry
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import beijing, yuan

@@ -14,12 +14,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from paychannels.clock import BEIJING
 from paychannels.providers import rsa
 from paychannels.providers.alipay import signing as alipay_signing
 from paychannels.providers.alipay.forms import encode_form
 from paychannels.providers.wechatpay.resource import ResourceCipher
 from paychannels.providers.wechatpay.signing import PROBE_PREFIX, sign_headers
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider.book import Order, OrderStatus, RefundEntry
 from paychannels.simulators.provider.keys import SimKeys
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
-from paychannels.verification import Headers
+from paychannels.security.verification import Headers
 
 __all__ = ["DROP", "Request", "Response", "SimServer"]
 

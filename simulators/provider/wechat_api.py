@@ -21,20 +21,20 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from paychannels.providers import rsa
 from paychannels.providers.bills import gzip_bytes
-from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.resource import ResourceCipher
 from paychannels.providers.wechatpay.signing import (
     parse_authorization,
     request_message,
     sign_headers,
 )
+from paychannels.security.jsontext import strict_object
+from paychannels.security.verification import CallbackRejected, strict_b64decode
 from paychannels.simulators.provider.bills import wechat_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import compact, wechat_refund, wechat_transaction
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import DROP, Request, Response
-from paychannels.verification import CallbackRejected, strict_b64decode
 
 __all__ = ["KEY_MODES", "WechatApi"]
 

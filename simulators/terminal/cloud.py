@@ -33,6 +33,7 @@ from paychannels.drivers.nexo.envelope import (
 )
 from paychannels.drivers.nexo.errors import NexoFormatError
 from paychannels.drivers.nexo.header import MessageHeader, MessageReference
+from paychannels.security.webhooks import TimestampedHmac
 from paychannels.simulators.provider.notifier import Notification, Notifier
 from paychannels.simulators.provider.server import DROP, Request, Response
 from paychannels.simulators.terminal.core import SimTerminal
@@ -45,7 +46,6 @@ from paychannels.simulators.terminal.nexo_replies import (
 from paychannels.simulators.terminal.nexo_report import settlement_report
 from paychannels.simulators.terminal.nexo_tickets import Ticket
 from paychannels.simulators.terminal.nexo_work import amount_of, carry_out
-from paychannels.webhooks import TimestampedHmac
 
 __all__ = ["NOTIFY_HEADER", "SimCloud"]
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from paychannels.currencies import currency as find_currency
-from paychannels.masking import mask_pan
-from paychannels.money import Money
+from paychannels.security.masking import mask_pan
 from paychannels.simulators.terminal.journal import SimJournal, SimTxn
 from paychannels.simulators.terminal.script import Script, ScriptBook
+from paychannels.values.currencies import currency as find_currency
+from paychannels.values.money import Money
 
 __all__ = ["Booking", "Front", "Interrupted", "SimTerminal"]
 

@@ -20,14 +20,14 @@ from paychannels.drivers.mispos.client import make_transport
 from paychannels.drivers.mispos.codec import Fields, decode_request, encode_fields
 from paychannels.drivers.mispos.errors import MisposFormatError
 from paychannels.drivers.mispos.profile import Profile, VerbSpec
-from paychannels.errors import LinkError, LinkTimeout, OutcomeUnknownError
 from paychannels.links.base import Link, deadline_in
-from paychannels.masking import mask_pan
+from paychannels.security.masking import mask_pan
 from paychannels.simulators.terminal.core import Booking, Interrupted, SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
 from paychannels.simulators.terminal.line import answer_off_protocol
 from paychannels.simulators.terminal.mispos_tamper import KINDS, MisposTamper
 from paychannels.simulators.terminal.script import Script
+from paychannels.values.errors import LinkError, LinkTimeout, OutcomeUnknownError
 
 __all__ = ["MisposSession", "reference_of"]
 

@@ -19,10 +19,10 @@ from paychannels.drivers.nexo import common as c
 from paychannels.drivers.nexo.build import PROTOCOL_VERSION, stamp
 from paychannels.drivers.nexo.envelope import SaleToPOIRequest, SaleToPOIResponse
 from paychannels.drivers.nexo.header import MessageHeader
-from paychannels.masking import mask_pan
-from paychannels.money import Money
+from paychannels.security.masking import mask_pan
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
+from paychannels.values.money import Money
 
 __all__ = [
     "event",

@@ -12,10 +12,10 @@ import csv
 import io
 from datetime import date, datetime
 
-from paychannels.clock import BEIJING
-from paychannels.money import Money
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
+from paychannels.values.money import Money
 
 __all__ = ["HEADER", "settlement_report"]
 

@@ -19,11 +19,11 @@ import tty
 from collections.abc import Callable
 from typing import Any
 
-from paychannels.errors import LinkClosed, LinkError, LinkTimeout
 from paychannels.links.base import Link, remaining
 from paychannels.links.tcp import TcpLink
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.zvt_front import ZvtSession
+from paychannels.values.errors import LinkClosed, LinkError, LinkTimeout
 
 __all__ = ["FdLink", "LineServer", "PtyServer", "TcpServer"]
 

@@ -37,7 +37,6 @@ from paychannels.drivers.zvt.replies import (
     PtAbort,
 )
 from paychannels.drivers.zvt.transport import Framing, make_transport
-from paychannels.errors import LinkError, LinkTimeout, OutcomeUnknownError
 from paychannels.links.base import Link, deadline_in
 from paychannels.simulators.terminal.core import Booking, Interrupted, SimTerminal
 from paychannels.simulators.terminal.line import answer_off_protocol
@@ -51,6 +50,7 @@ from paychannels.simulators.terminal.zvt_messages import (
     txn_info,
     unknown_apdu,
 )
+from paychannels.values.errors import LinkError, LinkTimeout, OutcomeUnknownError
 
 __all__ = ["ZvtSession"]
 

@@ -24,11 +24,12 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
     from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
     from paychannels.channels.memory import Behaviour, MemoryChannel
     from paychannels.channels.registry import available_schemes, open_channel, register_channel
-    from paychannels.clock import Clock, ManualClock, SystemClock
     from paychannels.collector import Collector
     from paychannels.collector.recovery import RecoveryReport
-    from paychannels.currencies import Currency, currency
-    from paychannels.errors import (
+    from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
+    from paychannels.runtime.clock import Clock, ManualClock, SystemClock
+    from paychannels.values.currencies import Currency, currency
+    from paychannels.values.errors import (
         AlreadyInDoubt,
         AlreadyPaid,
         ChannelError,
@@ -59,8 +60,7 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
         UnknownScheme,
         UnsupportedOperation,
     )
-    from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
-    from paychannels.models import (
+    from paychannels.values.models import (
         Event,
         EventType,
         Outcome,
@@ -69,70 +69,70 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
         Record,
         Refund,
     )
-    from paychannels.money import Money
-    from paychannels.reasons import Reason
-    from paychannels.status import TRANSITIONS, Status
+    from paychannels.values.money import Money
+    from paychannels.values.reasons import Reason
+    from paychannels.values.status import TRANSITIONS, Status
 
 
 _LAZY: dict[str, str] = {
     "__version__": "paychannels._version",  # installed metadata: a tenth of the start-up
-    "AlreadyInDoubt": "paychannels.errors",
-    "AlreadyPaid": "paychannels.errors",
+    "AlreadyInDoubt": "paychannels.values.errors",
+    "AlreadyPaid": "paychannels.values.errors",
     "Behaviour": "paychannels.channels.memory",
     "Capabilities": "paychannels.channels.base",
     "Channel": "paychannels.channels.base",
     "ChannelContext": "paychannels.channels.base",
-    "ChannelError": "paychannels.errors",
-    "Clock": "paychannels.clock",
+    "ChannelError": "paychannels.values.errors",
+    "Clock": "paychannels.runtime.clock",
     "Collector": "paychannels.collector",
-    "CollectorClosed": "paychannels.errors",
-    "ConfigurationError": "paychannels.errors",
-    "Currency": "paychannels.currencies",
-    "CurrencyMismatch": "paychannels.errors",
-    "Event": "paychannels.models",
-    "EventType": "paychannels.models",
-    "IdempotencyConflict": "paychannels.errors",
-    "IllegalTransition": "paychannels.errors",
-    "InvalidAmount": "paychannels.errors",
-    "InvalidRequest": "paychannels.errors",
-    "InvalidURL": "paychannels.errors",
+    "CollectorClosed": "paychannels.values.errors",
+    "ConfigurationError": "paychannels.values.errors",
+    "Currency": "paychannels.values.currencies",
+    "CurrencyMismatch": "paychannels.values.errors",
+    "Event": "paychannels.values.models",
+    "EventType": "paychannels.values.models",
+    "IdempotencyConflict": "paychannels.values.errors",
+    "IllegalTransition": "paychannels.values.errors",
+    "InvalidAmount": "paychannels.values.errors",
+    "InvalidRequest": "paychannels.values.errors",
+    "InvalidURL": "paychannels.values.errors",
     "Journal": "paychannels.journal",
-    "JournalClosed": "paychannels.errors",
-    "JournalError": "paychannels.errors",
-    "JournalUnavailable": "paychannels.errors",
-    "LinkClosed": "paychannels.errors",
-    "LinkConnectError": "paychannels.errors",
-    "LinkError": "paychannels.errors",
-    "LinkTimeout": "paychannels.errors",
-    "ManualClock": "paychannels.clock",
+    "JournalClosed": "paychannels.values.errors",
+    "JournalError": "paychannels.values.errors",
+    "JournalUnavailable": "paychannels.values.errors",
+    "LinkClosed": "paychannels.values.errors",
+    "LinkConnectError": "paychannels.values.errors",
+    "LinkError": "paychannels.values.errors",
+    "LinkTimeout": "paychannels.values.errors",
+    "ManualClock": "paychannels.runtime.clock",
     "MemoryChannel": "paychannels.channels.memory",
-    "Money": "paychannels.money",
-    "MoneyError": "paychannels.errors",
-    "NotSentError": "paychannels.errors",
+    "Money": "paychannels.values.money",
+    "MoneyError": "paychannels.values.errors",
+    "NotSentError": "paychannels.values.errors",
     "Notice": "paychannels.channels.base",
-    "Outcome": "paychannels.models",
-    "OutcomeUnknownError": "paychannels.errors",
-    "PaychannelsError": "paychannels.errors",
-    "Payment": "paychannels.models",
-    "PaymentNotFound": "paychannels.errors",
-    "PaymentRequest": "paychannels.models",
-    "ProtocolError": "paychannels.errors",
-    "Reason": "paychannels.reasons",
-    "Record": "paychannels.models",
+    "Outcome": "paychannels.values.models",
+    "OutcomeUnknownError": "paychannels.values.errors",
+    "PaychannelsError": "paychannels.values.errors",
+    "Payment": "paychannels.values.models",
+    "PaymentNotFound": "paychannels.values.errors",
+    "PaymentRequest": "paychannels.values.models",
+    "ProtocolError": "paychannels.values.errors",
+    "Reason": "paychannels.values.reasons",
+    "Record": "paychannels.values.models",
     "RecoveryReport": "paychannels.collector.recovery",
-    "Refund": "paychannels.models",
+    "Refund": "paychannels.values.models",
     "Reply": "paychannels.channels.base",
     "SCHEMA_VERSION": "paychannels.journal",
-    "SchemaOutdated": "paychannels.errors",
-    "SchemaTooNew": "paychannels.errors",
-    "Status": "paychannels.status",
-    "SystemClock": "paychannels.clock",
-    "TRANSITIONS": "paychannels.status",
-    "UnknownCurrency": "paychannels.errors",
-    "UnknownScheme": "paychannels.errors",
-    "UnsupportedOperation": "paychannels.errors",
+    "SchemaOutdated": "paychannels.values.errors",
+    "SchemaTooNew": "paychannels.values.errors",
+    "Status": "paychannels.values.status",
+    "SystemClock": "paychannels.runtime.clock",
+    "TRANSITIONS": "paychannels.values.status",
+    "UnknownCurrency": "paychannels.values.errors",
+    "UnknownScheme": "paychannels.values.errors",
+    "UnsupportedOperation": "paychannels.values.errors",
     "available_schemes": "paychannels.channels.registry",
-    "currency": "paychannels.currencies",
+    "currency": "paychannels.values.currencies",
     "open_channel": "paychannels.channels.registry",
     "open_journal": "paychannels.journal",
     "register_channel": "paychannels.channels.registry",

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.channels.memory import MemoryChannel
-from paychannels.models import Outcome, Payment, Record, Refund
+from paychannels.values.models import Outcome, Payment, Record, Refund
 
 WAIT = 30.0  # seconds any side waits for the other before the test fails
 

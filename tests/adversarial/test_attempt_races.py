@@ -17,7 +17,7 @@ import pytest
 from paychannels import Collector, Status
 from paychannels.channels.ledger import FileLedger
 from paychannels.channels.memory import Behaviour
-from paychannels.models import EventType
+from paychannels.values.models import EventType
 from tests.adversarial.backends import (
     AMOUNT,
     REQUEST,

@@ -15,14 +15,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from paychannels import Status
-from paychannels.simulators.provider import SimKeys
-from paychannels.verification import (
+from paychannels.security.verification import (
     CallbackRejected,
     MalformedCallback,
     StaleTimestamp,
     VerificationError,
 )
-from paychannels.webhooks import ItemHmac, TimestampedHmac
+from paychannels.security.webhooks import ItemHmac, TimestampedHmac
+from paychannels.simulators.provider import SimKeys
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
 

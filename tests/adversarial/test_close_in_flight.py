@@ -16,14 +16,14 @@ import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import (
+from paychannels.values.errors import (
     CollectorClosed,
     ConfigurationError,
     JournalClosed,
     PaychannelsError,
 )
-from paychannels.models import Outcome, Payment
-from paychannels.status import Status
+from paychannels.values.models import Outcome, Payment
+from paychannels.values.status import Status
 
 THREADS = 6
 

@@ -23,11 +23,11 @@ from paychannels.providers import rsa
 from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
 from paychannels.providers.wechatpay.keys import KeyStore
 from paychannels.providers.wechatpay.signing import sign_headers, verify_signed
+from paychannels.security.verification import ExpiredKey, Headers
 from paychannels.simulators.provider import SimKeys
 from paychannels.simulators.provider.book import Order
 from paychannels.simulators.provider.messages import wechat_notification, wechat_transaction
-from paychannels.urls import parse_url
-from paychannels.verification import ExpiredKey, Headers
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 DAY = timedelta(days=1)

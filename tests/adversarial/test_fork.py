@@ -20,8 +20,8 @@ import pytest
 from paychannels import Collector, MemoryChannel, Money, NotSentError, PaymentRequest
 from paychannels.channels.base import ChannelContext
 from paychannels.channels.ledger import FileLedger
-from paychannels.models import Outcome, Payment
-from paychannels.status import Status
+from paychannels.values.models import Outcome, Payment
+from paychannels.values.status import Status
 
 FORK = multiprocessing.get_context("fork")
 

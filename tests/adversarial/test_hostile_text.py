@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 
 from paychannels import Money, PaymentRequest
-from paychannels.errors import InvalidRequest
-from paychannels.notices import Level, build_notices, write_notices
+from paychannels.documents.notices import Level, build_notices, write_notices
+from paychannels.documents.roster import RosterError, load_roster
 from paychannels.reconcile import reconcile
 from paychannels.reconcile.report import write_outputs
-from paychannels.roster import RosterError, load_roster
-from paychannels.textrules import csv_cell, unsafe_character
+from paychannels.security.textrules import csv_cell, unsafe_character
+from paychannels.values.errors import InvalidRequest
 from tests.reconcile.day import HEAD, Day, payer
 
 FORMULAS = ['=HYPERLINK("http://e.vil/?x")', "+cmd|' /C calc'!A0", "@SUM(A1:A9)", "-2+3+cmd|x"]

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 
 from paychannels import Collector, MemoryChannel
-from paychannels.models import Record
 from paychannels.reconcile.taken import receipt_of
-from paychannels.status import Status
+from paychannels.values.models import Record
+from paychannels.values.status import Status
 
 TRIALS = int(os.environ.get("PAYCHANNELS_INTERRUPT_TRIALS", "30"))
 PAYERS = "100"

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from paychannels import Collector, Money, PaymentRequest, Record, Status
-from paychannels.currencies import currency
 from paychannels.drivers.mispos.channel import MisposChannel
 from paychannels.drivers.mispos.client import MisposClient
 from paychannels.drivers.mispos.factory import client_from_url
@@ -30,6 +29,7 @@ from paychannels.drivers.zvt.client import ZvtClient
 from paychannels.drivers.zvt.factory import client_from_url as zvt_client_from_url
 from paychannels.simulators.faultlink import FaultLink
 from paychannels.simulators.terminal import Script, TerminalSimulator
+from paychannels.values.currencies import currency
 from tests.adversarial.ledger import compare
 from tests.conftest import pg_schema
 

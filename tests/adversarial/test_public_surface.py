@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 import paychannels as pc
 from paychannels.cli.main import build_parser, main
+from paychannels.documents.roster import RosterError, RosterProblem, iter_roster, load_roster
 from paychannels.links import open_link
-from paychannels.roster import RosterError, RosterProblem, iter_roster, load_roster
-from paychannels.urls import parse_url
+from paychannels.values.urls import parse_url
 
 ROOT = Path(__file__).resolve().parents[2]
 #: exit codes the CLI documents: done, done with findings (not balanced), user error

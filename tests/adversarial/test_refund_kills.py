@@ -21,7 +21,7 @@ import pytest
 
 from paychannels import open_journal
 from paychannels.channels.ledger import FileLedger
-from paychannels.status import Status
+from paychannels.values.status import Status
 from tests.conftest import pg_schema
 from tests.crashkit import ROOT
 

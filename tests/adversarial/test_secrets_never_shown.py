@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from paychannels import Collector, Money, PaymentRequest, Status, open_channel
 from paychannels.cli.main import main
 from paychannels.drivers.zvt.client import ClientConfig
-from paychannels.errors import PaychannelsError
 from paychannels.journal import open_journal
-from paychannels.masking import is_secret_name, redact_url, scrub
+from paychannels.security.masking import is_secret_name, redact_url, scrub
 from paychannels.simulators.provider import SimKeys
 from paychannels.simulators.terminal import TerminalSimulator
-from paychannels.urls import parse_url
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 SCHEMES = [
@@ -238,7 +238,7 @@ def test_a_refused_second_attempt_names_no_full_id_number(journal_url: str) -> N
     """The one-open-attempt and already-paid refusals name the payment, never the payer's
     whole resident ID (it reaches the caller's logs and the cashier's screen)."""
     from paychannels.channels.memory import MemoryChannel
-    from paychannels.errors import AlreadyInDoubt
+    from paychannels.values.errors import AlreadyInDoubt
 
     payer = "150422199001011234"
     with Collector.open(journal_url, create=True) as col:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from paychannels import ManualClock, Money, PaymentRequest
 from paychannels.bankfiles.model import Creditor
-from paychannels.idnumbers import with_check_digit
+from paychannels.values.idnumbers import with_check_digit
 
 CREDITOR = Creditor(
     name="科尔沁右翼前旗社会保险事业管理局",

@@ -8,9 +8,9 @@ import pytest
 
 from paychannels import Collector, Status
 from paychannels.channels.bank import BankBatchChannel, from_url
-from paychannels.settlement import recorded_settlements
+from paychannels.channels.settlement import recorded_settlements
 from paychannels.simulators.bank import BankSimulator, Mix
-from paychannels.urls import parse_url
+from paychannels.values.urls import parse_url
 from tests.bank.conftest import CREDITOR, bank_request, clock
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from paychannels import Collector, Status
 from paychannels.cli.main import main
-from paychannels.idnumbers import with_check_digit
 from paychannels.simulators.bank import BankSimulator, Mix
+from paychannels.values.idnumbers import with_check_digit
 
 SIZE = 20_000 if os.environ.get("PAYCHANNELS_FULL") or os.environ.get("CI") != "true" else 4_000
 HEADER = [

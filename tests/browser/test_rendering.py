@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 
 from paychannels import Status
-from paychannels.bilingual import mn, zh
-from paychannels.notices import Level, build_notices, write_notices
+from paychannels.channels.settlement import Settlement, SettlementKind
+from paychannels.documents.bilingual import mn, zh
+from paychannels.documents.notices import Level, build_notices, write_notices
 from paychannels.reconcile import reconcile
 from paychannels.reconcile.chart import SEGMENTS
 from paychannels.reconcile.report import write_outputs
-from paychannels.settlement import Settlement, SettlementKind
 from tests.browser.chromium import Chromium, browser, font_families
 from tests.browser.pngread import read_png
 from tests.reconcile.day import T0, Day

@@ -10,7 +10,7 @@ import pytest
 from paychannels import Collector, MemoryChannel, Money, Outcome, PaymentRequest, Reason, Status
 from paychannels.channels.base import Notice
 from paychannels.channels.memory import Behaviour
-from paychannels.models import Payment
+from paychannels.values.models import Payment
 from tests.journal.test_bulk_results import ListReport
 
 REQ = PaymentRequest(
@@ -55,7 +55,7 @@ def test_a_notice_about_an_earlier_attempt_is_recorded_not_applied(col: Collecto
 
 
 def test_a_result_row_about_an_earlier_attempt_is_recorded_not_applied(col: Collector) -> None:
-    from paychannels.results import ResultRow
+    from paychannels.values.results import ResultRow
 
     pay = second_attempt_pending(col)
     old = ResultRow(pay.id, Status.DECLINED, attempt=1, reason=Reason.ACCOUNT_CLOSED)

@@ -17,7 +17,7 @@ from paychannels import Collector, Money, PaychannelsError, PaymentRequest, Prot
 from paychannels import Status as S  # noqa: N817 - the table reads better short
 from paychannels.collector.results import row_decision
 from paychannels.journal import Change, NewRecord
-from paychannels.results import Report, ReportSummary, ResultRow
+from paychannels.values.results import Report, ReportSummary, ResultRow
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 VIA = "pain.002 RESULT_1.xml"

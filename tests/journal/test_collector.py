@@ -26,7 +26,7 @@ from paychannels import (
     Status,
 )
 from paychannels.journal import Change, Claim
-from paychannels.models import EventType
+from paychannels.values.models import EventType
 
 
 @pytest.fixture
@@ -305,7 +305,7 @@ class ReportingDevice(BatchDevice):
         return []
 
     def reports(self, ctx):  # type: ignore[no-untyped-def]
-        from paychannels.results import Report, ResultRow
+        from paychannels.values.results import Report, ResultRow
 
         device = self
 

@@ -14,7 +14,7 @@ import pytest
 
 from paychannels import Status, open_journal
 from paychannels.channels.ledger import FileLedger
-from paychannels.crashpoints import POINTS
+from paychannels.runtime.crashpoints import POINTS
 from tests import crashkit
 
 CHILD = Path(__file__).with_name("crash_child.py")

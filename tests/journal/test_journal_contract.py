@@ -23,7 +23,7 @@ from paychannels import (
     open_journal,
 )
 from paychannels.journal import SCHEMA_VERSION, Change, Journal, NewRecord
-from paychannels.models import EventType
+from paychannels.values.models import EventType
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 

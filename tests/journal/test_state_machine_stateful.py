@@ -12,7 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from paychannels import TRANSITIONS, IllegalTransition, Money, PaymentRequest, Status
 from paychannels.journal import Change, NewRecord, open_journal
-from paychannels.status import is_final
+from paychannels.values.status import is_final
 
 
 class JournalMachine(RuleBasedStateMachine):
@@ -53,7 +53,7 @@ class JournalMachine(RuleBasedStateMachine):
     @rule(text=st.text(max_size=20))
     def annotate(self, text: str) -> None:
         self.now += timedelta(seconds=1)
-        from paychannels.models import EventType
+        from paychannels.values.models import EventType
 
         self.journal.modify(
             "pay_1", lambda _r: [Change(event=EventType.NOTE, data={"t": text})], now=self.now

@@ -20,7 +20,7 @@ import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest, Status
 from paychannels.cli.main import main
-from paychannels.results import ResultRow
+from paychannels.values.results import ResultRow
 
 
 def req(i: int, amount: str = "100.00") -> PaymentRequest:

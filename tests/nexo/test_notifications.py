@@ -10,7 +10,7 @@ from paychannels.drivers.nexo import decode_reply, encode
 from paychannels.drivers.nexo.envelope import SaleToPOIResponse
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER
 from paychannels.drivers.nexo.serviceids import ServiceIds
-from paychannels.webhooks import TimestampedHmac
+from paychannels.security.webhooks import TimestampedHmac
 from tests.nexo.conftest import SECRET, Hall
 
 SIGNER = TimestampedHmac([SECRET], header=DEFAULT_HEADER)

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paychannels import Money, Status
-from paychannels.clock import BEIJING
+from paychannels.channels.settlement import SettlementKind, recorded_settlements
 from paychannels.drivers.nexo.report import read_settlement_report
 from paychannels.providers.bills import BillError
-from paychannels.settlement import SettlementKind, recorded_settlements
+from paychannels.runtime.clock import BEIJING
 from tests.nexo.conftest import Hall
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "nexo" / "settlement_report_day.csv"

@@ -14,13 +14,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from paychannels import Money, PaymentRequest, Status
-from paychannels.bilingual import TEXTS, mn
 from paychannels.cli.main import main
-from paychannels.idnumbers import with_check_digit
+from paychannels.documents.bilingual import TEXTS, mn
+from paychannels.documents.notices import Level, Notice, build_notices, notice_html, write_notices
+from paychannels.documents.notices.build import public_id
 from paychannels.journal import Change, NewRecord
-from paychannels.notices import Level, Notice, build_notices, notice_html, write_notices
-from paychannels.notices.build import public_id
 from paychannels.reconcile import reconcile
+from paychannels.values.idnumbers import with_check_digit
 from tests.reconcile.day import T0, Day, payer
 
 ON = date(2026, 3, 3)

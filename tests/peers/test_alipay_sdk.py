@@ -19,8 +19,8 @@ from alipay import AliPay
 from paychannels import open_channel
 from paychannels.channels.mobile import MobilePayChannel
 from paychannels.providers.alipay import signing
+from paychannels.security.verification import Headers, MalformedCallback, VerificationError
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
-from paychannels.verification import Headers, MalformedCallback, VerificationError
 
 
 def sdk(keys: SimKeys, sim: ProviderSimulator) -> AliPay:

@@ -24,8 +24,13 @@ from wechatpayv3 import WeChatPay, WeChatPayType
 from paychannels import open_channel
 from paychannels.channels.mobile import MobilePayChannel
 from paychannels.providers.wechatpay.signing import authorization
+from paychannels.security.verification import (
+    Headers,
+    SignatureProbe,
+    StaleTimestamp,
+    VerificationError,
+)
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
-from paychannels.verification import Headers, SignatureProbe, StaleTimestamp, VerificationError
 
 
 def sdk(keys: SimKeys, sim: ProviderSimulator, cert_dir: Path, *, public_key: bool) -> WeChatPay:

@@ -19,10 +19,10 @@ import uvicorn
 from paychannels import Collector, PaymentRequest, open_channel
 from paychannels.callbacks import CallbackASGI, CallbackWSGI
 from paychannels.channels.mobile import MobilePayChannel
-from paychannels.clock import Clock
-from paychannels.models import Payment
-from paychannels.money import Money
+from paychannels.runtime.clock import Clock
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from paychannels.values.models import Payment
+from paychannels.values.money import Money
 
 
 def free_port() -> int:

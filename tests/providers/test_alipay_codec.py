@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 
 from paychannels import Money, Reason, Status, open_channel
-from paychannels.errors import ConfigurationError, InvalidURL, ProtocolError
-from paychannels.models import Payment, Refund
 from paychannels.providers.alipay import AlipayCodec, AlipayConfig, signing
 from paychannels.providers.alipay.forms import decode_form, encode_form
 from paychannels.providers.alipay.replies import yuan
 from paychannels.providers.base import AskAgain, CloseResult, HttpReply, OrderState
-from paychannels.providers.jsontext import member_span
+from paychannels.security.jsontext import member_span
+from paychannels.security.verification import Headers, MalformedCallback, VerificationError
 from paychannels.simulators.provider import SimKeys
-from paychannels.urls import parse_url
-from paychannels.verification import Headers, MalformedCallback, VerificationError
+from paychannels.values.errors import ConfigurationError, InvalidURL, ProtocolError
+from paychannels.values.models import Payment, Refund
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alipay"

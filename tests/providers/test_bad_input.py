@@ -159,7 +159,7 @@ def test_journal_down_asks_the_provider_to_resend(stack: Stack) -> None:
     original = journal.modify
 
     def broken(*args: object, **kwargs: object) -> object:
-        from paychannels.errors import JournalUnavailable
+        from paychannels.values.errors import JournalUnavailable
 
         raise JournalUnavailable("database is locked")
 

@@ -16,10 +16,10 @@ import pytest
 
 from paychannels import Money, Status
 from paychannels.channels.mobile import MobilePayChannel
-from paychannels.clock import BEIJING
-from paychannels.errors import ProtocolError
-from paychannels.settlement import SettlementKind, recorded_settlements
+from paychannels.channels.settlement import SettlementKind, recorded_settlements
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import alipay_api, wechat_api
+from paychannels.values.errors import ProtocolError
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
 

@@ -20,18 +20,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paychannels.errors import ProtocolError
+from paychannels.channels.settlement import SettlementKind
 from paychannels.providers.alipay import AlipayCodec, AlipayConfig
 from paychannels.providers.alipay import bill as alipay_bill
 from paychannels.providers.base import HttpReply, ProviderError
 from paychannels.providers.bills import BillError, BillLocation, gunzip_bounded, gzip_bytes
 from paychannels.providers.wechatpay import WechatPayCodec
 from paychannels.providers.wechatpay import bill as wechat_bill
-from paychannels.settlement import SettlementKind
+from paychannels.security.verification import Headers
 from paychannels.simulators.provider import SimKeys
 from paychannels.simulators.provider.bills import _GbkName
-from paychannels.urls import parse_url
-from paychannels.verification import Headers
+from paychannels.values.errors import ProtocolError
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.test_wechatpay_codec import config as wechat_config
 from tests.providers.test_wechatpay_codec import reply as wechat_reply

@@ -18,9 +18,9 @@ import httpx
 import pytest
 
 from paychannels import ManualClock, Reason, Status
-from paychannels.models import EventType
 from paychannels.simulators.provider import SimKeys
 from paychannels.simulators.provider.messages import alipay_trade
+from paychannels.values.models import EventType
 from tests.contract.harnesses.mobile import sim_keys
 from tests.providers.support import PROVIDER, Stack
 

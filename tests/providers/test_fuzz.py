@@ -17,18 +17,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paychannels import Money, PaychannelsError, Status
-from paychannels.models import Payment
 from paychannels.providers.alipay import AlipayCodec, AlipayConfig
 from paychannels.providers.alipay.forms import decode_form
 from paychannels.providers.alipay.replies import yuan
 from paychannels.providers.base import HttpReply
-from paychannels.providers.jsontext import member_span, strict_object
 from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
 from paychannels.providers.wechatpay.signing import parse_authorization
+from paychannels.security.jsontext import member_span, strict_object
+from paychannels.security.verification import Headers
+from paychannels.security.webhooks import ItemHmac, TimestampedHmac
 from paychannels.simulators.provider.messages import wechat_notification, wechat_signed
-from paychannels.urls import parse_url
-from paychannels.verification import Headers
-from paychannels.webhooks import ItemHmac, TimestampedHmac
+from paychannels.values.models import Payment
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 KEYS = sim_keys()

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from paychannels.verification import MalformedCallback, StaleTimestamp, VerificationError
-from paychannels.webhooks import ItemHmac, TimestampedHmac
+from paychannels.security.verification import MalformedCallback, StaleTimestamp, VerificationError
+from paychannels.security.webhooks import ItemHmac, TimestampedHmac
 
 NOW = 1767600000
 BODY = b'{"id":"evt_1","type":"payment_intent.succeeded"}'

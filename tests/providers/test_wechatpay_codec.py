@@ -17,8 +17,6 @@ from typing import Any
 import pytest
 
 from paychannels import Money, Reason, Status
-from paychannels.errors import ConfigurationError, InvalidURL, ProtocolError
-from paychannels.models import Payment, Refund
 from paychannels.providers import rsa
 from paychannels.providers.base import AskAgain, CloseResult, HttpReply, OrderState
 from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
@@ -30,9 +28,7 @@ from paychannels.providers.wechatpay.signing import (
     sign_headers,
     verify_signed,
 )
-from paychannels.simulators.provider import SimKeys
-from paychannels.urls import parse_url
-from paychannels.verification import (
+from paychannels.security.verification import (
     Headers,
     MalformedCallback,
     SignatureProbe,
@@ -40,6 +36,10 @@ from paychannels.verification import (
     UnknownKey,
     VerificationError,
 )
+from paychannels.simulators.provider import SimKeys
+from paychannels.values.errors import ConfigurationError, InvalidURL, ProtocolError
+from paychannels.values.models import Payment, Refund
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechatpay"

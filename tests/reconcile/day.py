@@ -10,11 +10,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from paychannels import Money, PaymentRequest, Status
-from paychannels.idnumbers import with_check_digit
+from paychannels.channels.settlement import Settlement
 from paychannels.journal import Change, Journal, NewRecord, open_journal
-from paychannels.models import EventType
-from paychannels.reasons import Reason
-from paychannels.settlement import Settlement
+from paychannels.values.idnumbers import with_check_digit
+from paychannels.values.models import EventType
+from paychannels.values.reasons import Reason
 
 T0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 HEAD = "证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from paychannels import Status
+from paychannels.documents.roster import RosterError
 from paychannels.reconcile import Category, Reconciliation, reconcile
 from paychannels.reconcile.taken import NO_OPERATOR
-from paychannels.roster import RosterError
 from tests.reconcile.day import Day, payer
 
 

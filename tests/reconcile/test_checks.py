@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from paychannels import Status
+from paychannels.channels.settlement import Settlement, SettlementItem, SettlementKind
 from paychannels.reconcile import reconcile
-from paychannels.settlement import Settlement, SettlementItem, SettlementKind
 from tests.reconcile.day import T0, Day
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from paychannels.bilingual import mn
 from paychannels.cli.main import main
+from paychannels.documents.bilingual import mn
 from tests.reconcile.day import Day, payer
 
 

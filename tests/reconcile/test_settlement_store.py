@@ -8,14 +8,14 @@ import pytest
 
 from paychannels import Collector
 from paychannels.channels.memory import MemoryChannel
-from paychannels.errors import JournalError
-from paychannels.settlement import (
+from paychannels.channels.settlement import (
     Settlement,
     SettlementItem,
     SettlementKind,
     record_settlement,
     recorded_settlements,
 )
+from paychannels.values.errors import JournalError
 
 AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 

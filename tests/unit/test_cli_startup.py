@@ -44,9 +44,9 @@ _HEAVY = (
     "paychannels.channels",
     "paychannels.collector",
     "paychannels.journal",
-    "paychannels.models",
+    "paychannels.values.models",
     "paychannels.reconcile",
-    "paychannels.notices",
+    "paychannels.documents.notices",
 )
 # the argument declarations and what they share; never a command's *_actions module
 _LIGHT = {
@@ -59,8 +59,8 @@ _LIGHT = {
     "paychannels.console.commands",
     "paychannels.console.interrupt",
     "paychannels.console.progress",
-    "paychannels.errors",
-    "paychannels.status",
+    "paychannels.values.errors",
+    "paychannels.values.status",
 }
 
 
@@ -93,7 +93,7 @@ def test_a_command_loads_its_work_when_it_runs() -> None:
 
 def test_choices_spelled_out_for_help_match_their_source() -> None:
     from paychannels.demo.tamper import TAMPERING
-    from paychannels.notices import Level
+    from paychannels.documents.notices import Level
 
     assert demo_cmd.TAMPERING == TAMPERING
     assert tuple(lv.value for lv in Level) == notice_cmd.LEVELS

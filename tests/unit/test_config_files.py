@@ -19,10 +19,10 @@ from paychannels.channels.bank import load_creditor
 from paychannels.drivers.mispos.errors import ProfileError
 from paychannels.drivers.mispos.profile import profile_file
 from paychannels.drivers.mispos.profile_checks import load as load_profile
-from paychannels.errors import ConfigurationError
 from paychannels.providers.alipay import AlipayConfig
 from paychannels.providers.wechatpay import WechatPayConfig
-from paychannels.urls import parse_url
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 LAYOUT = (Path(load_layout.__code__.co_filename).parent / "layouts" / "icbc-fixed.toml").read_text(

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from paychannels.errors import ConfigurationError
 from paychannels.providers.alipay import AlipayConfig
 from paychannels.providers.alipay.config import AlipaySettings
 from paychannels.providers.wechatpay import WechatPayConfig
 from paychannels.providers.wechatpay.config import WechatPaySettings
-from paychannels.urls import parse_url
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
 KEYS = sim_keys()

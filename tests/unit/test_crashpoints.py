@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 
-from paychannels import crashpoints
+from paychannels.runtime import crashpoints
 
 
 def test_a_point_runs_the_installed_hooks_in_order_until_uninstalled() -> None:

@@ -49,49 +49,24 @@ PUBLIC_UNDERSCORE = {"_exit", "_getframe", "_replace", "_asdict", "_fields", "_m
 #: own layer and those below, never from one above. A module belongs to the layer of the
 #: longest prefix that names it (a module or a package); every module must have one. The
 #: root package ``paychannels`` (the public names, loaded on first use) is above them all.
-#: When the folders move to one per layer (issue 14, item 2), this table follows them.
+#: Each entry is a folder (a room) of src/paychannels, drivers/ or simulators/: the folder a
+#: module is in tells its layer (``test_the_top_level_holds_only_rooms``).
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     (
         "values",
         (
             "paychannels._version",
-            "paychannels.errors",
-            "paychannels.currencies",
-            "paychannels.money",
-            "paychannels.status",
-            "paychannels.reasons",
-            "paychannels.models",
-            "paychannels.results",
-            "paychannels.clock",
-            "paychannels.ids",
-            "paychannels.forks",
-            "paychannels.crashpoints",
-            "paychannels.querylimit",
-            "paychannels.masking",
-            "paychannels.textrules",
-            "paychannels.urls",
-            "paychannels.verification",
-            "paychannels.idnumbers",
-            "paychannels.roster",
-            "paychannels.bilingual",
-            "paychannels.htmldoc",
+            "paychannels.values",
+            "paychannels.runtime",
+            "paychannels.security",
             "paychannels.console",
         ),
     ),
-    ("journal", ("paychannels.journal", "paychannels.locks", "paychannels.resolution")),
+    ("journal", ("paychannels.journal",)),
     ("links and files", ("paychannels.links", "paychannels.bankfiles")),
-    (
-        "channels",
-        (
-            "paychannels.channels",
-            "paychannels.providers",
-            "paychannels.drivers",
-            "paychannels.webhooks",
-            "paychannels.settlement",
-        ),
-    ),
+    ("channels", ("paychannels.channels", "paychannels.providers", "paychannels.drivers")),
     ("collector", ("paychannels.collector",)),
-    ("documents", ("paychannels.reconcile", "paychannels.notices")),
+    ("documents", ("paychannels.documents", "paychannels.reconcile")),
     ("services", ("paychannels.callbacks", "paychannels.simulators", "paychannels.testing")),
     ("demo", ("paychannels.demo",)),
     ("cli", ("paychannels.cli",)),
@@ -405,3 +380,16 @@ def test_no_import_from_a_higher_layer() -> None:
                     f"{dep} ({_layer_name(high)})"
                 )
     assert not found, f"{len(found)} import(s) from a higher layer:\n" + "\n".join(found)
+
+
+def test_the_top_level_holds_only_rooms() -> None:
+    """src/paychannels has no loose modules: each is in a folder named in LAYERS."""
+    top = ROOT / "src" / "paychannels"
+    rooms = {p.split(".")[1] for _, prefixes in LAYERS for p in prefixes if p.count(".") == 1}
+    loose = sorted(
+        p.name
+        for p in top.iterdir()
+        if (p.suffix == ".py" and p.name not in ("__init__.py", "_version.py"))
+        or ((p / "__init__.py").exists() and p.name not in rooms)
+    )
+    assert not loose, f"modules or packages outside the rooms of LAYERS: {loose}"

@@ -12,7 +12,7 @@ import pytest
 
 from paychannels import Collector, Money, PaymentRequest, Reason, Status
 from paychannels.channels.base import Channel, ChannelContext
-from paychannels.models import Outcome, Payment
+from paychannels.values.models import Outcome, Payment
 
 HOSTILE = "05\x00card\udcffrefused"
 

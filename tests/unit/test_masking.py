@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from paychannels.masking import mask_account, mask_id_number, mask_pan, scrub
+from paychannels.security.masking import mask_account, mask_id_number, mask_pan, scrub
 
 
 def test_masks_keep_only_what_is_allowed() -> None:
@@ -52,7 +52,7 @@ def test_any_card_number_is_masked(pan: str) -> None:
 
 
 def test_names_keep_first_and_last_letter() -> None:
-    from paychannels.masking import mask_name
+    from paychannels.security.masking import mask_name
 
     assert mask_name("张小三") == "张*三"
     assert mask_name("张三") == "张*"
@@ -69,7 +69,7 @@ def test_names_keep_first_and_last_letter() -> None:
 
 @given(st.text(min_size=1, max_size=12))
 def test_a_masked_name_never_contains_the_name(name: str) -> None:
-    from paychannels.masking import mask_name
+    from paychannels.security.masking import mask_name
 
     masked = mask_name(name)
     letters = [c for c in name if unicodedata.category(c)[0] in "LN"]

@@ -17,8 +17,8 @@ from paychannels import (
     UnknownCurrency,
     currency,
 )
-from paychannels.currencies import all_currencies
-from paychannels.money import MAX_MINOR
+from paychannels.values.currencies import all_currencies
+from paychannels.values.money import MAX_MINOR
 
 currencies = st.sampled_from(all_currencies())
 minor_units = st.integers(min_value=-MAX_MINOR, max_value=MAX_MINOR)

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from paychannels import InvalidAmount, Money, MoneyError
-from paychannels.currencies import all_currencies
+from paychannels.values.currencies import all_currencies
 
 CODES = st.sampled_from([c.code for c in all_currencies()] + ["cny", "XXX1", "", "ＣＮＹ"])
 

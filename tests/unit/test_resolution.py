@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 
 from paychannels import Money, Outcome, Payment, Reason, Status
-from paychannels.resolution import attention, resolve
-from paychannels.status import check_transition, is_final, reportable_by_channel
+from paychannels.collector.resolution import attention, resolve
+from paychannels.values.status import check_transition, is_final, reportable_by_channel
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 REPORTABLE = [s for s in Status if reportable_by_channel(s)]
@@ -146,9 +146,9 @@ def test_an_answer_about_the_current_attempt_names_it_in_every_step() -> None:
 
 
 def test_the_journal_refuses_a_step_about_another_attempt() -> None:
-    from paychannels.errors import IllegalTransition
     from paychannels.journal import Change
     from paychannels.journal.plan import plan
+    from paychannels.values.errors import IllegalTransition
 
     step = Change(to_status=Status.NOT_SENT, attempt=1)
     with pytest.raises(IllegalTransition, match="attempt 1 cannot change attempt 2"):

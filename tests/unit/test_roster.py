@@ -10,8 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from paychannels import Money
-from paychannels.idnumbers import WEIGHTS, check_digit, check_resident_id, with_check_digit
-from paychannels.roster import (
+from paychannels.documents.roster import (
     RosterEntry,
     RosterError,
     RosterOptions,
@@ -19,6 +18,7 @@ from paychannels.roster import (
     iter_roster,
     load_roster,
 )
+from paychannels.values.idnumbers import WEIGHTS, check_digit, check_resident_id, with_check_digit
 
 GOOD = with_check_digit("15042219800101123")
 HEAD = (

@@ -6,7 +6,7 @@ import pytest
 
 from paychannels import TRANSITIONS, IllegalTransition, Status
 from paychannels.journal.schema import _LIVE, _OPEN
-from paychannels.status import (
+from paychannels.values.status import (
     OPEN_STATUSES,
     check_transition,
     is_final,

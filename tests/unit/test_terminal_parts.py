@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from paychannels import crashpoints
 from paychannels.channels.base import ChannelContext
 from paychannels.collector import Collector
-from paychannels.currencies import currency
 from paychannels.drivers.book import Attempt, BookState
 from paychannels.drivers.terminal import Terminal, Watchers, check_options, send_booking
-from paychannels.errors import NotSentError, OutcomeUnknownError
+from paychannels.runtime import crashpoints
+from paychannels.values.currencies import currency
+from paychannels.values.errors import NotSentError, OutcomeUnknownError
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from paychannels import InvalidURL, open_channel
-from paychannels.urls import parse_url
+from paychannels.values.urls import parse_url
 
 BAD_SECONDS = ["nan", "NaN", "inf", "-inf", "-1", "1e999", "1e308", "", "３", "0x10", "5s"]
 

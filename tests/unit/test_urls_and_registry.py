@@ -13,7 +13,7 @@ from paychannels import (
     register_channel,
 )
 from paychannels.channels.memory import Behaviour
-from paychannels.urls import parse_url
+from paychannels.values.urls import parse_url
 
 
 def test_parse_kind_transport_host_port_options() -> None:
@@ -77,7 +77,7 @@ def test_register_a_scheme_without_touching_the_core() -> None:
 
 
 def test_http_base_refuses_plain_http_off_the_loopback() -> None:
-    from paychannels.urls import http_base
+    from paychannels.values.urls import http_base
 
     form = "x+https://host"
     assert http_base(parse_url("x+https://api.example.com:8443/p?q=1"), form) == (

@@ -14,11 +14,11 @@ import threading
 import tty
 
 from paychannels.drivers.zvt.scrubbing import ZvtFilter
-from paychannels.errors import LinkClosed, LinkError, LinkTimeout
 from paychannels.links import Entry, Transcript, Unit
 from paychannels.links.base import Link, deadline_in
 from paychannels.links.tcp import TcpLink
 from paychannels.simulators.terminal.servers import FdLink
+from paychannels.values.errors import LinkClosed, LinkError, LinkTimeout
 
 
 class Replayer:

@@ -19,16 +19,16 @@ from paychannels import (
     Reason,
     Status,
 )
-from paychannels.currencies import currency
+from paychannels.channels.settlement import SettlementKind, recorded_settlements
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.drivers.zvt.book import Attempt, BookState, identify, next_receipt
 from paychannels.drivers.zvt.client import ZvtClient
 from paychannels.drivers.zvt.factory import client_from_url
 from paychannels.drivers.zvt.replies import StatusInformation
-from paychannels.errors import LinkClosed
-from paychannels.settlement import SettlementKind, recorded_settlements
 from paychannels.simulators.faultlink import FaultLink
 from paychannels.simulators.terminal import Script, TerminalSimulator
+from paychannels.values.currencies import currency
+from paychannels.values.errors import LinkClosed
 from tests.zvt.conftest import PASSWORD, Hall, open_hall
 
 S = Status

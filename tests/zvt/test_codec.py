@@ -43,8 +43,8 @@ from paychannels.drivers.zvt.replies import (
 )
 from paychannels.drivers.zvt.tlv import Tlv, decode_ber_length, decode_tlv, encode_ber_length, find
 from paychannels.drivers.zvt.totals import day_totals, encode_individual_totals
-from paychannels.money import Money
-from paychannels.reasons import Reason
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
 from tests.zvt.hexfile import hex_sections
 
 # -- checksums and frames (terminals.md §1) -------------------------------------------------

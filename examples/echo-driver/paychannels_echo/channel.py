@@ -27,7 +27,7 @@ from paychannels import (
     Refund,
     Status,
 )
-from paychannels.urls import ParsedURL
+from paychannels.values.urls import ParsedURL
 from paychannels_echo.device import EchoDevice
 
 __all__ = ["EchoChannel", "from_url"]

@@ -18,8 +18,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, PlainValidator, WithJsonSchema
 
-from paychannels.configfile import FileModel, configuration_error, read
-from paychannels.errors import ConfigurationError
+from paychannels.values.configfile import FileModel, configuration_error, read
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["BusinessCalendar", "CalendarFile", "load_calendar"]
 

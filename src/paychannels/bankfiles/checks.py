@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from functools import cache
 
-from paychannels.currencies import currency as currency_of
+from paychannels.values.currencies import currency as currency_of
 
 __all__ = [
     "ValueProblem",

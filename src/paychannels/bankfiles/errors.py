@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from paychannels.errors import ProtocolError
+from paychannels.values.errors import ProtocolError
 
 __all__ = ["BankFileError", "UnknownBatch"]
 

@@ -21,8 +21,8 @@ from typing import Annotated, Literal, NoReturn
 from pydantic import AfterValidator, StringConstraints
 from pydantic import Field as Spec
 
-from paychannels.configfile import FileModel, KeyLines, configuration_error, raise_at, read
-from paychannels.errors import ConfigurationError
+from paychannels.values.configfile import FileModel, KeyLines, configuration_error, raise_at, read
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["Field", "Layout", "LayoutFile", "Record", "available_layouts", "load_layout"]
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import StringConstraints, ValidationError
 
-from paychannels.configfile import FileModel, error_text, first_error
+from paychannels.values.configfile import FileModel, error_text, first_error
 
 __all__ = [
     "BatchSpan",

@@ -24,8 +24,8 @@ from paychannels.bankfiles.xmlread import (
     local,
     release,
 )
-from paychannels.currencies import currency
-from paychannels.errors import UnknownCurrency
+from paychannels.values.currencies import currency
+from paychannels.values.errors import UnknownCurrency
 
 __all__ = ["NAMESPACES", "read_pain002", "tx_outcome"]
 

@@ -21,7 +21,7 @@ from paychannels.bankfiles.checks import ValueProblem, escape
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.ids import batch_id
 from paychannels.bankfiles.model import BatchSpan, Creditor, Debit, FileTotals
-from paychannels.currencies import currency as currency_of
+from paychannels.values.currencies import currency as currency_of
 
 __all__ = ["FORMATS", "Pain008Writer"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.results import FileHeader
 from paychannels.bankfiles.xmlread import amount_minor, child_text, events, release
-from paychannels.currencies import currency
-from paychannels.errors import UnknownCurrency
+from paychannels.values.currencies import currency
+from paychannels.values.errors import UnknownCurrency
 
 __all__ = ["RequestDebit", "read_pain008"]
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from paychannels.reasons import Reason
+from paychannels.values.reasons import Reason
 
 __all__ = ["ReasonCode", "describe", "lookup", "table"]
 

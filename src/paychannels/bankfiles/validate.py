@@ -26,8 +26,8 @@ from paychannels.bankfiles.xmlread import (
     release,
     safe_iterparse,
 )
-from paychannels.currencies import currency
-from paychannels.errors import ConfigurationError, UnknownCurrency
+from paychannels.values.currencies import currency
+from paychannels.values.errors import ConfigurationError, UnknownCurrency
 
 __all__ = ["SCHEMAS", "Totals", "check_totals", "schema", "validate_xsd"]
 

@@ -15,9 +15,9 @@ from collections.abc import Iterable, Mapping
 
 from paychannels.channels.base import Reply
 from paychannels.collector import Collector
-from paychannels.errors import ConfigurationError
-from paychannels.masking import scrub
-from paychannels.verification import CallbackRejected, Headers, PayloadTooLarge
+from paychannels.security.masking import scrub
+from paychannels.security.verification import CallbackRejected, Headers, PayloadTooLarge
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["DEFAULT_MAX_BODY", "CallbackHandler", "handle"]
 

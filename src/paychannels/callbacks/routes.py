@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from paychannels.callbacks.handler import DEFAULT_MAX_BODY, CallbackHandler
 from paychannels.channels.base import Reply
 from paychannels.collector import Collector
-from paychannels.verification import PayloadTooLarge
+from paychannels.security.verification import PayloadTooLarge
 
 __all__ = ["CallbackApp", "Routes"]
 

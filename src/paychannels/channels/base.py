@@ -16,13 +16,13 @@ from typing import ClassVar, Protocol
 
 from pydantic import Field, JsonValue
 
-from paychannels.clock import Clock
-from paychannels.errors import UnsupportedOperation
 from paychannels.journal.base import StateEntry
-from paychannels.masking import scrub
-from paychannels.models import FrozenModel, Outcome, Payment, Record, Refund
-from paychannels.money import Money
-from paychannels.results import Report
+from paychannels.runtime.clock import Clock
+from paychannels.security.masking import scrub
+from paychannels.values.errors import UnsupportedOperation
+from paychannels.values.models import FrozenModel, Outcome, Payment, Record, Refund
+from paychannels.values.money import Money
+from paychannels.values.results import Report
 
 __all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
 

@@ -16,7 +16,7 @@ from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from paychannels.errors import ChannelError, ConfigurationError
+from paychannels.values.errors import ChannelError, ConfigurationError
 
 __all__ = ["FileLedger", "InMemoryLedger", "Ledger", "LedgerEntry"]
 

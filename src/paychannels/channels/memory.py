@@ -20,18 +20,18 @@ from typing import Any
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice
 from paychannels.channels.ledger import FileLedger, InMemoryLedger, Ledger, LedgerEntry
-from paychannels.errors import (
+from paychannels.security.masking import shown
+from paychannels.values.errors import (
     InvalidURL,
     NotSentError,
     OutcomeUnknownError,
     ProtocolError,
 )
-from paychannels.masking import shown
-from paychannels.models import Outcome, Payment, Record, Refund
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.status import Status
-from paychannels.urls import ParsedURL
+from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
+from paychannels.values.urls import ParsedURL
 
 __all__ = ["Behaviour", "MemoryChannel", "from_url"]
 

@@ -28,9 +28,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
-from paychannels.errors import InvalidRequest, InvalidURL, ProtocolError
+from paychannels.channels.settlement import record_settlement
 from paychannels.links.http import ProviderHTTP, Transcript
-from paychannels.models import Outcome, Payment, Record, Refund, as_payment
 from paychannels.providers.base import (
     AskAgain,
     CloseResult,
@@ -42,11 +41,12 @@ from paychannels.providers.base import (
     closed_outcome,
 )
 from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
-from paychannels.reasons import Reason
-from paychannels.settlement import record_settlement
-from paychannels.status import Status
-from paychannels.urls import ParsedURL, http_base
-from paychannels.verification import CallbackRejected, Headers, UnknownKey
+from paychannels.security.verification import CallbackRejected, Headers, UnknownKey
+from paychannels.values.errors import InvalidRequest, InvalidURL, ProtocolError
+from paychannels.values.models import Outcome, Payment, Record, Refund, as_payment
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
+from paychannels.values.urls import ParsedURL, http_base
 
 __all__ = ["MobilePayChannel", "alipay_from_url", "wechatpay_from_url"]
 

@@ -13,8 +13,8 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from paychannels.channels.base import Channel
-from paychannels.errors import ConfigurationError, UnknownScheme
-from paychannels.urls import ParsedURL, parse_url
+from paychannels.values.errors import ConfigurationError, UnknownScheme
+from paychannels.values.urls import ParsedURL, parse_url
 
 __all__ = ["ChannelFactory", "available_schemes", "open_channel", "register_channel"]
 

@@ -17,9 +17,9 @@ from paychannels.channels.bank.formats import open_format
 from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.console.progress import Progress
-from paychannels.errors import ConfigurationError, PaychannelsError
-from paychannels.models import Payment
-from paychannels.roster import RosterEntry, RosterError, RosterProblem, iter_roster
+from paychannels.documents.roster import RosterEntry, RosterError, RosterProblem, iter_roster
+from paychannels.values.errors import ConfigurationError, PaychannelsError
+from paychannels.values.models import Payment
 
 __all__ = ["build", "ingest", "resubmit", "validate"]
 

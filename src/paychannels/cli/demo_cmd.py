@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from paychannels.errors import ConfigurationError
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["MAX_PAYERS", "TAMPERING", "register"]
 

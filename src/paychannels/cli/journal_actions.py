@@ -9,9 +9,9 @@ from typing import Any
 
 from paychannels.console.interrupt import watched
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
-from paychannels.masking import mask_payer_id
-from paychannels.models import Event, Record
-from paychannels.status import Status
+from paychannels.security.masking import mask_payer_id
+from paychannels.values.models import Event, Record
+from paychannels.values.status import Status
 
 __all__ = ["list_records", "migrate", "show", "verify"]
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paychannels.console.commands import deferred
-from paychannels.status import Status
+from paychannels.values.status import Status
 
 __all__ = ["register"]
 

@@ -22,7 +22,7 @@ from functools import partial
 import paychannels.cli
 from paychannels.console.commands import VersionAction, command_modules
 from paychannels.console.interrupt import Stopping, catching, run
-from paychannels.errors import ConfigurationError, PaychannelsError
+from paychannels.values.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["build_parser", "main"]
 

@@ -17,8 +17,8 @@ from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
 
 __all__ = ["LEVELS", "register"]
 
-#: the values of ``paychannels.notices.Level``, spelled out so that ``--help`` does not load
-#: the notices (tests/unit/test_cli_startup.py checks the two agree)
+#: the values of ``paychannels.documents.notices.Level``, spelled out so that ``--help`` does not
+#: load the notices (tests/unit/test_cli_startup.py checks the two agree)
 LEVELS = ("county", "township", "village")
 
 
@@ -42,7 +42,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from paychannels.notices import Level, build_notices, write_notices  # when it runs
+    from paychannels.documents.notices import Level, build_notices, write_notices  # when it runs
 
     rec = reconcile_inputs(args, "reading the journal")
     notices = build_notices(

@@ -32,8 +32,8 @@ def add_inputs(p: argparse.ArgumentParser, default_db: Callable[[], str]) -> Non
 
 def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
     """The reconciliation of ``--roster`` against ``--db``, with a progress bar ``label``."""
+    from paychannels.documents.roster import RosterOptions
     from paychannels.reconcile import reconcile  # when a command runs, not for --help
-    from paychannels.roster import RosterOptions
 
     options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
     with Progress(label) as bar:

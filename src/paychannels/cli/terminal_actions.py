@@ -28,11 +28,11 @@ from paychannels.drivers.zvt.diagnosis import (
     scan_line_settings,
 )
 from paychannels.drivers.zvt.factory import client_from_url
-from paychannels.errors import ConfigurationError, PaychannelsError
 from paychannels.links import TranscriptWriter
-from paychannels.models import PaymentRequest, Record
-from paychannels.money import Money
-from paychannels.status import Status
+from paychannels.values.errors import ConfigurationError, PaychannelsError
+from paychannels.values.models import PaymentRequest, Record
+from paychannels.values.money import Money
+from paychannels.values.status import Status
 
 __all__ = ["end_of_day", "probe", "show_status"]
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from paychannels.console.commands import deferred
-from paychannels.errors import InvalidURL
+from paychannels.values.errors import InvalidURL
 
 __all__ = ["PASSWORD_ENV", "mispos_url", "register", "zvt_url"]
 

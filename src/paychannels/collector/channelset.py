@@ -9,8 +9,8 @@ from typing import Any
 
 from paychannels.channels.base import Channel
 from paychannels.channels.registry import open_channel
-from paychannels.errors import ConfigurationError
-from paychannels.masking import scrub
+from paychannels.security.masking import scrub
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["ChannelSet"]
 

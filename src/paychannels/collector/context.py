@@ -11,13 +11,13 @@ from contextlib import AbstractContextManager
 
 from pydantic import JsonValue
 
-from paychannels.clock import Clock
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.feed import EventFeed
-from paychannels.crashpoints import crashpoint
 from paychannels.journal import Change, Journal, StateEntry
-from paychannels.locks import LockTable
-from paychannels.models import EventType, Record
+from paychannels.journal.locks import LockTable
+from paychannels.runtime.clock import Clock
+from paychannels.runtime.crashpoints import crashpoint
+from paychannels.values.models import EventType, Record
 
 __all__ = ["LEASE_MARGIN", "CollectorContext", "Contexts"]
 

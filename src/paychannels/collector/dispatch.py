@@ -14,18 +14,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from paychannels.channels.base import Channel
-from paychannels.clock import Clock
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import LEASE_MARGIN, Contexts
 from paychannels.collector.writer import JournalWriter
-from paychannels.crashpoints import crashpoint
-from paychannels.errors import ChannelError, NotSentError, PaychannelsError
-from paychannels.ids import Owner, new_id
 from paychannels.journal import Change, Claim, Journal, NewRecord
 from paychannels.journal.base import Applied, Decide
-from paychannels.masking import scrub
-from paychannels.models import Outcome, Payment, PaymentRequest, Record, Refund, as_payment
-from paychannels.status import Status
+from paychannels.runtime.clock import Clock
+from paychannels.runtime.crashpoints import crashpoint
+from paychannels.runtime.ids import Owner, new_id
+from paychannels.security.masking import scrub
+from paychannels.values.errors import ChannelError, NotSentError, PaychannelsError
+from paychannels.values.models import Outcome, Payment, PaymentRequest, Record, Refund, as_payment
+from paychannels.values.status import Status
 
 __all__ = ["Dispatcher"]
 

@@ -28,7 +28,6 @@ from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
-from paychannels.clock import Clock, SystemClock
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import Contexts
 from paychannels.collector.dispatch import Dispatcher
@@ -36,20 +35,23 @@ from paychannels.collector.feed import EventFeed, ProgressWatcher, Subscriber
 from paychannels.collector.inflight import Gate
 from paychannels.collector.inquiry import Inquirer
 from paychannels.collector.intake import CallbackCounts, Intake, PollResult
+from paychannels.collector.querylimit import QueryLimiter
 from paychannels.collector.recovery import Recovery, RecoveryReport, owner_alive
+from paychannels.collector.resolution import attention
 from paychannels.collector.results import BulkResults
 from paychannels.collector.reversals import Reversals
 from paychannels.collector.writer import JournalWriter
-from paychannels.errors import (
+from paychannels.journal import Change, Journal, open_journal
+from paychannels.journal.locks import LockTable
+from paychannels.runtime.clock import Clock, SystemClock
+from paychannels.runtime.ids import Owner
+from paychannels.values.errors import (
     ConfigurationError,
     IllegalTransition,
     InvalidRequest,
     PaychannelsError,
 )
-from paychannels.ids import Owner
-from paychannels.journal import Change, Journal, open_journal
-from paychannels.locks import LockTable
-from paychannels.models import (
+from paychannels.values.models import (
     Event,
     Outcome,
     Payment,
@@ -57,12 +59,10 @@ from paychannels.models import (
     Record,
     Refund,
 )
-from paychannels.money import Money
-from paychannels.querylimit import QueryLimiter
-from paychannels.reasons import Reason
-from paychannels.resolution import attention
-from paychannels.results import Report, ReportSummary
-from paychannels.status import TRANSITIONS, Status
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.results import Report, ReportSummary
+from paychannels.values.status import TRANSITIONS, Status
 
 __all__ = ["Collector", "PollResult", "RecoveryReport"]
 

@@ -14,8 +14,8 @@ from typing import TypeVar
 
 from pydantic import JsonValue
 
-from paychannels import forks
-from paychannels.models import Event
+from paychannels.runtime import forks
+from paychannels.values.models import Event
 
 __all__ = ["EventFeed", "ProgressWatcher", "Subscriber"]
 

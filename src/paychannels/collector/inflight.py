@@ -12,8 +12,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from paychannels import forks
-from paychannels.errors import CollectorClosed
+from paychannels.runtime import forks
+from paychannels.values.errors import CollectorClosed
 
 __all__ = ["Gate"]
 

@@ -10,12 +10,12 @@ import logging
 
 from paychannels.channels.base import Channel
 from paychannels.collector.context import Contexts
+from paychannels.collector.resolution import resolve
 from paychannels.collector.writer import JournalWriter
-from paychannels.crashpoints import crashpoint
 from paychannels.journal import Change
-from paychannels.masking import scrub
-from paychannels.models import EventType, Record
-from paychannels.resolution import resolve
+from paychannels.runtime.crashpoints import crashpoint
+from paychannels.security.masking import scrub
+from paychannels.values.models import EventType, Record
 
 __all__ = ["Inquirer"]
 

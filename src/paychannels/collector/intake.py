@@ -18,18 +18,18 @@ from paychannels.channels.base import Notice, Reply
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import Contexts
 from paychannels.collector.inquiry import Inquirer
+from paychannels.collector.querylimit import QueryLimiter
+from paychannels.collector.resolution import attention, resolve
 from paychannels.collector.results import BulkResults
 from paychannels.collector.writer import JournalWriter
-from paychannels.errors import PaymentNotFound
 from paychannels.journal import Change, Journal
 from paychannels.journal.base import Applied
-from paychannels.models import Record
-from paychannels.querylimit import QueryLimiter
-from paychannels.reasons import Reason
-from paychannels.resolution import attention, resolve
-from paychannels.results import ReportSummary
-from paychannels.status import Status
-from paychannels.verification import CallbackRejected
+from paychannels.security.verification import CallbackRejected
+from paychannels.values.errors import PaymentNotFound
+from paychannels.values.models import Record
+from paychannels.values.reasons import Reason
+from paychannels.values.results import ReportSummary
+from paychannels.values.status import Status
 
 __all__ = ["CallbackCounts", "Intake", "PollResult"]
 

@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from paychannels.clock import Clock
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.inquiry import Inquirer
+from paychannels.collector.resolution import attention
 from paychannels.collector.writer import JournalWriter
-from paychannels.crashpoints import crashpoint
-from paychannels.ids import Owner, local_owner_alive
 from paychannels.journal import Change, Journal
-from paychannels.models import Record
-from paychannels.reasons import Reason
-from paychannels.resolution import attention
-from paychannels.status import Status
+from paychannels.runtime.clock import Clock
+from paychannels.runtime.crashpoints import crashpoint
+from paychannels.runtime.ids import Owner, local_owner_alive
+from paychannels.values.models import Record
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = ["Recovery", "RecoveryReport", "owner_alive"]
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-from paychannels.clock import Clock
+from paychannels.collector.resolution import attention, resolve
 from paychannels.collector.writer import JournalWriter
-from paychannels.errors import PaychannelsError, PaymentNotFound
 from paychannels.journal import Journal
 from paychannels.journal.base import Applied, BulkApplied, Change, Decide
-from paychannels.models import EventType, Outcome, Record
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.resolution import attention, resolve
-from paychannels.results import Report, ReportSummary, ResultRow
-from paychannels.status import Status
+from paychannels.runtime.clock import Clock
+from paychannels.values.errors import PaychannelsError, PaymentNotFound
+from paychannels.values.models import EventType, Outcome, Record
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.results import Report, ReportSummary, ResultRow
+from paychannels.values.status import Status
 
 __all__ = ["BulkResults", "row_decision"]
 

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import Contexts
 from paychannels.collector.dispatch import Dispatcher
+from paychannels.collector.resolution import abort_requested
 from paychannels.collector.writer import JournalWriter
-from paychannels.errors import IllegalTransition, InvalidRequest, UnsupportedOperation
-from paychannels.ids import new_id
 from paychannels.journal import Change, Journal, NewRecord
-from paychannels.models import (
+from paychannels.runtime.ids import new_id
+from paychannels.values.errors import IllegalTransition, InvalidRequest, UnsupportedOperation
+from paychannels.values.models import (
     Outcome,
     Payment,
     PaymentRequest,
@@ -26,9 +27,8 @@ from paychannels.models import (
     as_payment,
     as_refund,
 )
-from paychannels.money import Money
-from paychannels.resolution import abort_requested
-from paychannels.status import Status
+from paychannels.values.money import Money
+from paychannels.values.status import Status
 
 __all__ = ["Reversals"]
 

@@ -12,13 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from functools import partial
 
-from paychannels.clock import Clock
 from paychannels.collector.feed import EventFeed
-from paychannels.errors import PaychannelsError
+from paychannels.collector.resolution import resolve
 from paychannels.journal import Change, Journal, NewRecord
 from paychannels.journal.base import Applied, Decide
-from paychannels.models import Event, Outcome, Record
-from paychannels.resolution import resolve
+from paychannels.runtime.clock import Clock
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.models import Event, Outcome, Record
 
 __all__ = ["JournalWriter"]
 

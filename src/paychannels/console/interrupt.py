@@ -29,7 +29,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol, TypeVar
 
-from paychannels.errors import PaychannelsError
+from paychannels.values.errors import PaychannelsError
 
 __all__ = [
     "DEFAULT_GRACE",

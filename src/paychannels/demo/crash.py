@@ -24,7 +24,7 @@ from typing import Any
 from paychannels.collector import Collector
 from paychannels.demo.crash_child import HALTED
 from paychannels.demo.drivers import Fault, Plan, request_for
-from paychannels.masking import mask_id_number
+from paychannels.security.masking import mask_id_number
 
 __all__ = ["Crash", "crash_and_recover"]
 

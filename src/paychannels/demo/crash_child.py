@@ -18,10 +18,10 @@ import sys
 import threading
 from pathlib import Path
 
-from paychannels import crashpoints
 from paychannels.collector import Collector
-from paychannels.errors import ConfigurationError
-from paychannels.models import PaymentRequest
+from paychannels.runtime import crashpoints
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.models import PaymentRequest
 
 __all__ = ["HALTED", "Halt", "main"]
 

@@ -20,11 +20,11 @@ from paychannels.channels.bank import resubmit_retryable
 from paychannels.collector import Collector
 from paychannels.demo.channels import DemoChannel
 from paychannels.demo.sims import BankSim, Observed, Running
-from paychannels.errors import PaychannelsError
-from paychannels.masking import mask_id_number
-from paychannels.models import Payment, PaymentRequest
-from paychannels.roster import RosterEntry
-from paychannels.status import Status
+from paychannels.documents.roster import RosterEntry
+from paychannels.security.masking import mask_id_number
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.models import Payment, PaymentRequest
+from paychannels.values.status import Status
 
 __all__ = ["Fault", "Plan", "collect", "request_for"]
 

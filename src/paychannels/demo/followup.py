@@ -19,12 +19,12 @@ from typing import Any
 from paychannels.collector import Collector
 from paychannels.console.progress import Progress
 from paychannels.demo.drivers import Fault, Plan, request_for
-from paychannels.errors import AlreadyPaid, PaychannelsError
-from paychannels.masking import mask_id_number
-from paychannels.models import PaymentRequest
-from paychannels.money import Money
 from paychannels.reconcile import Category, reconcile
-from paychannels.status import Status
+from paychannels.security.masking import mask_id_number
+from paychannels.values.errors import AlreadyPaid, PaychannelsError
+from paychannels.values.models import PaymentRequest
+from paychannels.values.money import Money
+from paychannels.values.status import Status
 
 __all__ = ["follow_up", "settle_in_doubt"]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from paychannels.idnumbers import with_check_digit
-from paychannels.textrules import csv_writer
+from paychannels.security.textrules import csv_writer
+from paychannels.values.idnumbers import with_check_digit
 
 __all__ = ["CHANNEL_SHARES", "GRADES", "TOWNSHIPS", "RosterStats", "generate_roster"]
 

@@ -37,7 +37,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from paychannels.clock import BEIJING
 from paychannels.collector import Collector
 from paychannels.console.interrupt import Stopping
 from paychannels.console.progress import Progress
@@ -51,12 +50,13 @@ from paychannels.demo.sims import Stage
 from paychannels.demo.summary import Outputs, summarize
 from paychannels.demo.tamper import tamper
 from paychannels.demo.truth import check_truth, fault_outcomes
-from paychannels.errors import PaychannelsError
-from paychannels.notices import Level, build_notices, write_notices
+from paychannels.documents.notices import Level, build_notices, write_notices
+from paychannels.documents.roster import RosterEntry, load_roster
 from paychannels.reconcile import reconcile
 from paychannels.reconcile.report import write_outputs
-from paychannels.roster import RosterEntry, load_roster
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import SimKeys
+from paychannels.values.errors import PaychannelsError
 
 __all__ = ["COUNTY", "DemoOptions", "run_demo"]
 

@@ -22,10 +22,10 @@ from typing import Any
 from paychannels.bankfiles.model import Creditor
 from paychannels.channels.base import Channel
 from paychannels.channels.mobile import MobilePayChannel
-from paychannels.clock import BEIJING
 from paychannels.collector import Collector
 from paychannels.demo.receiver import Receiver
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
+from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.bank import BankSimulator, Mix
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
 from paychannels.simulators.provider.book import Conflict

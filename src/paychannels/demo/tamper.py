@@ -16,8 +16,8 @@ import sqlite3
 from paychannels.collector import Collector
 from paychannels.demo.drivers import Plan
 from paychannels.demo.sims import TerminalSim
-from paychannels.errors import ConfigurationError
-from paychannels.status import Status
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.status import Status
 
 __all__ = ["TAMPERING", "tamper"]
 

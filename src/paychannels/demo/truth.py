@@ -14,10 +14,10 @@ from typing import Any
 
 from paychannels.collector import Collector
 from paychannels.demo.drivers import Fault, Plan
-from paychannels.errors import PaymentNotFound
 from paychannels.reconcile import Reconciliation
 from paychannels.reconcile.taken import receipt_of
-from paychannels.status import Status
+from paychannels.values.errors import PaymentNotFound
+from paychannels.values.status import Status
 
 __all__ = ["check_truth", "fault_outcomes"]
 

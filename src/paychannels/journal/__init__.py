@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from paychannels.errors import InvalidURL, UnknownScheme
 from paychannels.journal.base import Applied, Change, Claim, Journal, NewRecord, StateEntry
 from paychannels.journal.schema import SCHEMA_VERSION
-from paychannels.masking import redact_url
-from paychannels.masking import shown as shown_value
+from paychannels.security.masking import redact_url
+from paychannels.security.masking import shown as shown_value
+from paychannels.values.errors import InvalidURL, UnknownScheme
 
 __all__ = [
     "SCHEMA_VERSION",

@@ -16,12 +16,12 @@ from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
-from paychannels.errors import PaychannelsError
-from paychannels.models import Event, EventType, PaymentRequest, Record
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.results import ResultRow
-from paychannels.status import Status
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.models import Event, EventType, PaymentRequest, Record
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.results import ResultRow
+from paychannels.values.status import Status
 
 __all__ = [
     "Applied",

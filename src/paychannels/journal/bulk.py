@@ -21,9 +21,9 @@ from typing import Any
 from paychannels.journal.base import BulkApplied
 from paychannels.journal.plan import dumps
 from paychannels.journal.sqlbase import SqlBase, Tx
-from paychannels.reasons import Reason
-from paychannels.results import ResultRow
-from paychannels.status import TRANSITIONS, Status, reportable_by_channel
+from paychannels.values.reasons import Reason
+from paychannels.values.results import ResultRow
+from paychannels.values.status import TRANSITIONS, Status, reportable_by_channel
 
 __all__ = ["STAGE_COLUMNS", "SqlBulk"]
 

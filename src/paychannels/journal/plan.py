@@ -14,10 +14,10 @@ from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.errors import IllegalTransition, JournalError
 from paychannels.journal.base import Change, NewRecord
-from paychannels.models import EventType, Payment, Record, Refund, trusted
-from paychannels.status import Status, check_transition
+from paychannels.values.errors import IllegalTransition, JournalError
+from paychannels.values.models import EventType, Payment, Record, Refund, trusted
+from paychannels.values.status import Status, check_transition
 
 __all__ = ["REQUEST_FIELDS", "TIMESTAMP_COLUMNS", "EventSpec", "Plan", "dumps", "plan", "plan_new"]
 

@@ -15,9 +15,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
-from paychannels.masking import SHOWN_LIMIT, is_secret_name, redact_url, scrub, shown
+from paychannels.security.masking import SHOWN_LIMIT, is_secret_name, redact_url, scrub, shown
+from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
 
 if TYPE_CHECKING:
     import psycopg

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from paychannels.journal.plan import TIMESTAMP_COLUMNS
-from paychannels.status import TRANSITIONS, Status
+from paychannels.values.status import TRANSITIONS, Status
 
 __all__ = ["StoredEvent", "replay"]
 

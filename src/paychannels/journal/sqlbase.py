@@ -8,7 +8,7 @@ Connections are one per thread and have a life of their own: a connection is clo
 a path that knows no thread is using it. ``close()`` closes the idle ones and marks the
 journal closed (new transactions get ``JournalClosed``); one in a transaction is closed by
 its own thread when the transaction ends. A forked child never touches its parent's
-connections (``paychannels.forks``): it opens its own.
+connections (``paychannels.runtime.forks``): it opens its own.
 """
 
 from __future__ import annotations
@@ -23,21 +23,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from paychannels import forks
-from paychannels.errors import (
+from paychannels.journal.base import (
+    Journal,
+)
+from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
+from paychannels.runtime import forks
+from paychannels.values.errors import (
     JournalClosed,
     JournalUnavailable,
     SchemaOutdated,
     SchemaTooNew,
 )
-from paychannels.journal.base import (
-    Journal,
-)
-from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
-from paychannels.models import Event, EventType, Payment, Record, Refund, trusted
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.status import Status
+from paychannels.values.models import Event, EventType, Payment, Record, Refund, trusted
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = ["Row", "SqlBase", "Tx"]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from paychannels.errors import InvalidURL, JournalError, JournalUnavailable
 from paychannels.journal.sql import Row, SqlJournal, Tx
-from paychannels.masking import redact_url, shown
+from paychannels.security.masking import redact_url, shown
+from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
 
 __all__ = ["SqliteJournal"]
 

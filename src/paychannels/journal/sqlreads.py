@@ -10,9 +10,6 @@ from typing import Any, Literal
 
 from pydantic import JsonValue
 
-from paychannels.errors import (
-    PaymentNotFound,
-)
 from paychannels.journal.base import (
     LedgerRow,
     StateEntry,
@@ -20,8 +17,11 @@ from paychannels.journal.base import (
 from paychannels.journal.plan import dumps
 from paychannels.journal.replay import StoredEvent, replay
 from paychannels.journal.sqlbase import SqlBase
-from paychannels.models import Event, Record
-from paychannels.status import Status
+from paychannels.values.errors import (
+    PaymentNotFound,
+)
+from paychannels.values.models import Event, Record
+from paychannels.values.status import Status
 
 __all__ = ["SqlReads"]
 

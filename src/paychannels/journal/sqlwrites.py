@@ -9,17 +9,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from paychannels.crashpoints import crashpoint
-from paychannels.errors import (
-    AlreadyInDoubt,
-    AlreadyPaid,
-    IdempotencyConflict,
-    IllegalTransition,
-    InvalidRequest,
-    JournalError,
-    PaychannelsError,
-    PaymentNotFound,
-)
 from paychannels.journal.base import (
     Applied,
     Change,
@@ -29,9 +18,20 @@ from paychannels.journal.base import (
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
 from paychannels.journal.text import storable, storable_json
-from paychannels.masking import mask_payer_id
-from paychannels.models import Event, Record, trusted
-from paychannels.status import OPEN_STATUSES, Status
+from paychannels.runtime.crashpoints import crashpoint
+from paychannels.security.masking import mask_payer_id
+from paychannels.values.errors import (
+    AlreadyInDoubt,
+    AlreadyPaid,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidRequest,
+    JournalError,
+    PaychannelsError,
+    PaymentNotFound,
+)
+from paychannels.values.models import Event, Record, trusted
+from paychannels.values.status import OPEN_STATUSES, Status
 
 __all__ = ["SqlWrites"]
 

@@ -8,14 +8,14 @@
 
 from __future__ import annotations
 
-from paychannels.errors import InvalidURL
 from paychannels.links.base import Link, deadline_in
 from paychannels.links.serial import FORM as SERIAL_FORM
 from paychannels.links.serial import SerialLink, SerialSettings
 from paychannels.links.spy import PassThrough, SpyLink, StreamFilter, Unit
 from paychannels.links.tcp import TcpLink
 from paychannels.links.transcript import Entry, Transcript, TranscriptWriter
-from paychannels.urls import ParsedURL, parse_url
+from paychannels.values.errors import InvalidURL
+from paychannels.values.urls import ParsedURL, parse_url
 
 __all__ = [
     "Entry",

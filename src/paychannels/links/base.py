@@ -13,7 +13,7 @@ import time
 from abc import ABC, abstractmethod
 from types import TracebackType
 
-from paychannels.errors import LinkClosed, LinkError, LinkTimeout
+from paychannels.values.errors import LinkClosed, LinkError, LinkTimeout
 
 __all__ = ["DRAIN_LIMIT", "Link", "deadline_in"]
 

@@ -27,8 +27,13 @@ from tenacity import (
     wait_exponential,
 )
 
-from paychannels.errors import ConfigurationError, LinkError, NotSentError, OutcomeUnknownError
-from paychannels.verification import Headers
+from paychannels.security.verification import Headers
+from paychannels.values.errors import (
+    ConfigurationError,
+    LinkError,
+    NotSentError,
+    OutcomeUnknownError,
+)
 
 __all__ = [
     "HttpCall",

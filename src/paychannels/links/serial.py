@@ -18,9 +18,15 @@ from typing import Any
 
 import serial
 
-from paychannels.errors import InvalidURL, LinkClosed, LinkConnectError, LinkError, LinkTimeout
 from paychannels.links.base import Link, remaining
-from paychannels.masking import shown
+from paychannels.security.masking import shown
+from paychannels.values.errors import (
+    InvalidURL,
+    LinkClosed,
+    LinkConnectError,
+    LinkError,
+    LinkTimeout,
+)
 
 __all__ = ["SerialLink", "SerialSettings"]
 

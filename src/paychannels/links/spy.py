@@ -13,9 +13,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO, NamedTuple, Protocol
 
-from paychannels.errors import LinkClosed
 from paychannels.links.base import Link
 from paychannels.links.transcript import TranscriptWriter
+from paychannels.values.errors import LinkClosed
 
 __all__ = ["PassThrough", "SpyLink", "StreamFilter", "Unit"]
 

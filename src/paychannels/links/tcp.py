@@ -11,8 +11,8 @@ import select
 import socket
 import time
 
-from paychannels.errors import LinkClosed, LinkConnectError, LinkError, LinkTimeout
 from paychannels.links.base import Link, check_failed, remaining
+from paychannels.values.errors import LinkClosed, LinkConnectError, LinkError, LinkTimeout
 
 __all__ = ["TcpLink"]
 

@@ -23,8 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Literal
 
-from paychannels.errors import ProtocolError
-from paychannels.masking import scrub
+from paychannels.security.masking import scrub
+from paychannels.values.errors import ProtocolError
 
 __all__ = ["Entry", "Transcript", "TranscriptWriter"]
 

@@ -14,13 +14,13 @@ from enum import StrEnum
 from typing import Protocol
 
 from paychannels.channels.base import Notice, Reply
-from paychannels.errors import ChannelError
 from paychannels.links.http import HttpCall, HttpReply
-from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.providers.bills import BillLocation, ProviderBill
-from paychannels.reasons import Reason
-from paychannels.status import Status
-from paychannels.verification import CallbackRejected, Headers
+from paychannels.security.verification import CallbackRejected, Headers
+from paychannels.values.errors import ChannelError
+from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = [
     "AskAgain",

@@ -4,7 +4,7 @@ A bill is downloaded in two steps — ask where the day's file is (a signed API 
 fetch the file — and read into a ``ProviderBill``: one line per payment or refund, with
 our own id (``out_trade_no`` / ``out_refund_no``), what moved and the provider's number,
 checked against the totals the bill states about itself. It becomes the channel's
-settlement for that day (``paychannels.settlement``), which reconciliation compares with
+settlement for that day (``paychannels.channels.settlement``), which reconciliation compares with
 the journal line by line. Files are read within size limits; nothing in them is trusted
 beyond what a parser of our own makes of it.
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
 
-from paychannels.errors import ProtocolError
-from paychannels.settlement import Settlement, SettlementItem, SettlementKind
+from paychannels.channels.settlement import Settlement, SettlementItem, SettlementKind
+from paychannels.values.errors import ProtocolError
 
 __all__ = [
     "BILL_TIMEOUT",

@@ -25,7 +25,7 @@ from pydantic import (
     ValidationError,
 )
 
-from paychannels.configfile import (
+from paychannels.values.configfile import (
     Between,
     FileModel,
     KeyLines,
@@ -35,8 +35,8 @@ from paychannels.configfile import (
     parse_toml,
     raise_at,
 )
-from paychannels.errors import ConfigurationError
-from paychannels.urls import ParsedURL
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.urls import ParsedURL
 
 __all__ = ["LOWERED", "ChannelSettings", "ProviderSettings", "Settings", "gather", "matching"]
 

@@ -16,7 +16,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from paychannels.errors import ConfigurationError
+from paychannels.values.errors import ConfigurationError
 
 __all__ = [
     "PrivateKey",

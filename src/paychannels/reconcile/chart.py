@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-from paychannels.htmldoc import CJK_FONTS
+from paychannels.documents.htmldoc import CJK_FONTS
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import Category, GroupTotals
 

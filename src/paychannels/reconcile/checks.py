@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from paychannels.channels.settlement import Settlement, SettlementKind
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import ChannelCheck, StatementCheck
 from paychannels.reconcile.taken import ChannelTotals, Line, Taken
-from paychannels.settlement import Settlement, SettlementKind
 
 __all__ = ["check_channels"]
 

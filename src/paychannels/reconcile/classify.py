@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 
-from paychannels.money import Money
 from paychannels.reconcile.model import Category
 from paychannels.reconcile.taken import IN_DOUBT, Attempt, Taken
+from paychannels.values.money import Money
 
 __all__ = ["Verdict", "classify", "yuan"]
 

@@ -1,6 +1,6 @@
 """What is owed: the roster read into compact columns (300,000 payers in tens of MB).
 
-The roster is read with ``paychannels.roster`` — the one format, every check, every
+The roster is read with ``paychannels.documents.roster`` — the one format, every check, every
 problem with its file, line and column — and kept as parallel lists, not objects. A big
 roster is read in a second process while this one streams the journal (a county's roster
 takes about as long to read as everything else together); lists of strings travel between
@@ -18,8 +18,14 @@ from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from paychannels.documents.roster import (
+    RosterEntry,
+    RosterError,
+    RosterOptions,
+    RosterProblem,
+    iter_roster,
+)
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.roster import RosterEntry, RosterError, RosterOptions, RosterProblem, iter_roster
 
 __all__ = ["Owed", "Reading", "read_owed", "start_reading"]
 

@@ -13,12 +13,12 @@ import json
 from html import escape
 from pathlib import Path
 
-from paychannels.htmldoc import page, section, table
+from paychannels.documents.htmldoc import page, section, table
 from paychannels.reconcile.chart import progress_chart
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
-from paychannels.textrules import csv_writer
+from paychannels.security.textrules import csv_writer
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from paychannels.masking import mask_payer_id
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import (
     Category,
@@ -26,6 +25,7 @@ from paychannels.reconcile.model import (
 from paychannels.reconcile.owed import Owed
 from paychannels.reconcile.quiet_gc import quiet_gc
 from paychannels.reconcile.taken import Attempt, ChannelTotals
+from paychannels.security.masking import mask_payer_id
 
 __all__ = ["CSV_HEADER", "DetailRow", "Reconciliation", "mask_payer"]
 

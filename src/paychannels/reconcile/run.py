@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from paychannels.channels.settlement import SettlementKind, recorded_settlements
+from paychannels.documents.roster import RosterOptions
 from paychannels.journal import Journal, open_journal
 from paychannels.journal.base import LedgerRow
 from paychannels.reconcile.checks import check_channels
@@ -22,8 +24,6 @@ from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
 from paychannels.reconcile.result import Reconciliation, mask_payer
 from paychannels.reconcile.taken import Attempt, Taken, gather
-from paychannels.roster import RosterOptions
-from paychannels.settlement import SettlementKind, recorded_settlements
 
 __all__ = ["reconcile"]
 

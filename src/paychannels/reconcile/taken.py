@@ -15,10 +15,10 @@ from datetime import datetime
 from functools import partial
 from typing import NamedTuple
 
-from paychannels.clock import BEIJING
 from paychannels.journal.base import LedgerRow
 from paychannels.reconcile.model import OperatorTotals
 from paychannels.reconcile.quiet_gc import quiet_gc
+from paychannels.runtime.clock import BEIJING
 
 __all__ = [
     "IN_DOUBT",

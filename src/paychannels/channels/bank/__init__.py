@@ -11,9 +11,9 @@ from paychannels.bankfiles.split import Limits
 from paychannels.channels.bank.channel import BankBatchChannel
 from paychannels.channels.bank.formats import open_format
 from paychannels.channels.bank.resubmit import ResubmitSummary, resubmit_retryable
-from paychannels.configfile import configuration_error, read
-from paychannels.errors import ConfigurationError, InvalidURL
-from paychannels.urls import ParsedURL
+from paychannels.values.configfile import configuration_error, read
+from paychannels.values.errors import ConfigurationError, InvalidURL
+from paychannels.values.urls import ParsedURL
 
 __all__ = ["BankBatchChannel", "ResubmitSummary", "from_url", "load_creditor", "resubmit_retryable"]
 

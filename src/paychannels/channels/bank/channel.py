@@ -30,11 +30,11 @@ from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice
-from paychannels.errors import ChannelError, NotSentError
-from paychannels.models import Outcome, Payment, Record
-from paychannels.reasons import Reason
-from paychannels.results import Report
-from paychannels.status import Status
+from paychannels.values.errors import ChannelError, NotSentError
+from paychannels.values.models import Outcome, Payment, Record
+from paychannels.values.reasons import Reason
+from paychannels.values.results import Report
+from paychannels.values.status import Status
 
 __all__ = ["BankBatchChannel"]
 

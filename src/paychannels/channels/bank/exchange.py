@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from paychannels.errors import NotSentError
+from paychannels.values.errors import NotSentError
 
 __all__ = ["Exchange"]
 

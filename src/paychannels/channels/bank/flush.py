@@ -27,7 +27,7 @@ from paychannels.channels.bank import spool as spooling
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ledger import Ledger
-from paychannels.clock import Clock
+from paychannels.runtime.clock import Clock
 
 __all__ = ["Flusher", "archived_debits"]
 

@@ -22,7 +22,7 @@ from paychannels.bankfiles.model import BatchSpan, Creditor, Debit, FileTotals
 from paychannels.bankfiles.split import Limits
 from paychannels.bankfiles.textfile import LineWriter
 from paychannels.bankfiles.validate import check_totals
-from paychannels.errors import ConfigurationError
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["Format", "open_format"]
 

@@ -33,12 +33,12 @@ from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.channels.bank.stated import StatedTotals
-from paychannels.currencies import currency
-from paychannels.errors import PaychannelsError
-from paychannels.reasons import Reason
-from paychannels.results import Report, ReportSummary, ResultRow
-from paychannels.settlement import record_settlement
-from paychannels.status import Status
+from paychannels.channels.settlement import record_settlement
+from paychannels.values.currencies import currency
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.reasons import Reason
+from paychannels.values.results import Report, ReportSummary, ResultRow
+from paychannels.values.status import Status
 
 __all__ = ["ResultFileReport", "file_sha256", "result_items"]
 

@@ -14,7 +14,7 @@ from typing import Any, cast
 from pydantic import JsonValue
 
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import ChannelError
+from paychannels.values.errors import ChannelError
 
 __all__ = ["DuplicateFile", "Ledger"]
 

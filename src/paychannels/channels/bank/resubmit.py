@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from paychannels.bankfiles.reasoncodes import code_of, lookup
 from paychannels.channels.base import Channel
-from paychannels.clock import Clock
-from paychannels.errors import AlreadyInDoubt, AlreadyPaid, PaychannelsError
-from paychannels.models import Payment, PaymentRequest, Record
-from paychannels.status import Status
+from paychannels.runtime.clock import Clock
+from paychannels.values.errors import AlreadyInDoubt, AlreadyPaid, PaychannelsError
+from paychannels.values.models import Payment, PaymentRequest, Record
+from paychannels.values.status import Status
 
 if TYPE_CHECKING:
     from paychannels.channels.bank.channel import BankBatchChannel

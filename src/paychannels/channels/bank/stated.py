@@ -1,7 +1,7 @@
 """A result file's own figures: what the bank says it settled, refused and returned.
 
 Counted while the file is read, independently of what the journal makes of each row, and
-recorded as the file's settlement (``paychannels.settlement``): reconciliation compares
+recorded as the file's settlement (``paychannels.channels.settlement``): reconciliation compares
 what banks say they hold with what the journal holds.
 """
 
@@ -12,9 +12,9 @@ from typing import cast
 
 from pydantic import JsonValue
 
-from paychannels.results import ReportSummary, ResultRow
-from paychannels.settlement import Settlement, SettlementKind
-from paychannels.status import Status
+from paychannels.channels.settlement import Settlement, SettlementKind
+from paychannels.values.results import ReportSummary, ResultRow
+from paychannels.values.status import Status
 
 __all__ = ["StatedTotals"]
 

@@ -14,14 +14,14 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote_plus
 
-from paychannels.clock import BEIJING
-from paychannels.errors import InvalidRequest
-from paychannels.models import Payment, Record, Refund
 from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.bill import BILL_METHOD
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.alipay.forms import encode_form
 from paychannels.providers.base import HttpCall
+from paychannels.runtime.clock import BEIJING
+from paychannels.values.errors import InvalidRequest
+from paychannels.values.models import Payment, Record, Refund
 
 __all__ = ["BEIJING", "Calls", "alipay_time", "out_trade_no"]
 

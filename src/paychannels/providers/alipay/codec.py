@@ -8,9 +8,6 @@ from datetime import date, datetime
 from pydantic import JsonValue
 
 from paychannels.channels.base import Reply
-from paychannels.errors import ProtocolError
-from paychannels.masking import scrub
-from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.providers.alipay.bill import BILL_METHOD, read_trade_bill
 from paychannels.providers.alipay.calls import Calls, out_trade_no
 from paychannels.providers.alipay.config import AlipayConfig
@@ -26,7 +23,10 @@ from paychannels.providers.base import (
     Reading,
 )
 from paychannels.providers.bills import BillLocation, ProviderBill
-from paychannels.verification import CallbackRejected, Headers
+from paychannels.security.masking import scrub
+from paychannels.security.verification import CallbackRejected, Headers
+from paychannels.values.errors import ProtocolError
+from paychannels.values.models import Outcome, Payment, Record, Refund
 
 __all__ = ["AlipayCodec"]
 

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from paychannels.providers import rsa
 from paychannels.providers.options import LOWERED, ProviderSettings, gather, matching
-from paychannels.urls import ParsedURL
+from paychannels.values.urls import ParsedURL
 
 __all__ = ["FORM", "PRODUCTS", "AlipayConfig", "AlipaySettings"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import codecs
 from urllib.parse import quote_plus, unquote_to_bytes
 
-from paychannels.verification import MalformedCallback
+from paychannels.security.verification import MalformedCallback
 
 __all__ = ["decode_form", "encode_form"]
 

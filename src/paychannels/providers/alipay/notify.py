@@ -11,14 +11,14 @@ from __future__ import annotations
 from pydantic import JsonValue
 
 from paychannels.channels.base import Notice
-from paychannels.errors import InvalidRequest, ProtocolError
 from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.calls import out_trade_no
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.alipay.forms import decode_form
 from paychannels.providers.alipay.replies import trade_view, yuan
 from paychannels.providers.base import Reading
-from paychannels.verification import CallbackRejected, MalformedCallback, VerificationError
+from paychannels.security.verification import CallbackRejected, MalformedCallback, VerificationError
+from paychannels.values.errors import InvalidRequest, ProtocolError
 
 __all__ = ["NotifyReader"]
 

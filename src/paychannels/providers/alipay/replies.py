@@ -12,14 +12,14 @@ import json
 import re
 from typing import Any
 
-from paychannels.errors import InvalidAmount, ProtocolError
-from paychannels.models import Outcome
-from paychannels.money import Money
 from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.config import AlipayConfig
 from paychannels.providers.base import HttpReply, OrderState, OrderView, ProviderError
-from paychannels.reasons import Reason
-from paychannels.verification import CallbackRejected
+from paychannels.security.verification import CallbackRejected
+from paychannels.values.errors import InvalidAmount, ProtocolError
+from paychannels.values.models import Outcome
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
 
 __all__ = ["Answer", "error_outcome", "trade_view", "yuan"]
 

@@ -15,8 +15,8 @@ import binascii
 from collections.abc import Mapping
 
 from paychannels.providers import rsa
-from paychannels.providers.jsontext import member_span
-from paychannels.verification import MalformedCallback, VerificationError
+from paychannels.security.jsontext import member_span
+from paychannels.security.verification import MalformedCallback, VerificationError
 
 __all__ = [
     "notify_content",

@@ -16,14 +16,14 @@ from typing import Any
 from urllib.parse import quote
 
 from paychannels._version import __version__
-from paychannels.clock import BEIJING
-from paychannels.errors import InvalidRequest
-from paychannels.models import Payment, Record, Refund
 from paychannels.providers import rsa
 from paychannels.providers.base import HttpCall
 from paychannels.providers.wechatpay.bill import bill_path
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.signing import authorization, new_nonce
+from paychannels.runtime.clock import BEIJING
+from paychannels.values.errors import InvalidRequest
+from paychannels.values.models import Payment, Record, Refund
 
 __all__ = ["BEIJING", "Calls", "out_refund_no", "out_trade_no"]
 

@@ -10,9 +10,6 @@ from datetime import date, datetime
 from pydantic import JsonValue
 
 from paychannels.channels.base import Reply
-from paychannels.errors import ProtocolError
-from paychannels.masking import scrub
-from paychannels.models import Outcome, Payment, Record, Refund
 from paychannels.providers import rsa
 from paychannels.providers.base import (
     AskAgain,
@@ -24,7 +21,6 @@ from paychannels.providers.base import (
     Reading,
 )
 from paychannels.providers.bills import BillLocation, ProviderBill
-from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.bill import read_trade_bill
 from paychannels.providers.wechatpay.calls import Calls, out_trade_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
@@ -35,7 +31,11 @@ from paychannels.providers.wechatpay.replies import (
     refund_outcome,
     trade_view,
 )
-from paychannels.verification import CallbackRejected, Headers
+from paychannels.security.jsontext import strict_object
+from paychannels.security.masking import scrub
+from paychannels.security.verification import CallbackRejected, Headers
+from paychannels.values.errors import ProtocolError
+from paychannels.values.models import Outcome, Payment, Record, Refund
 
 __all__ = ["WechatPayCodec"]
 

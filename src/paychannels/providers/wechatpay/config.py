@@ -14,13 +14,13 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from paychannels.configfile import Between
-from paychannels.errors import ConfigurationError
 from paychannels.providers import rsa
 from paychannels.providers.options import LOWERED, ProviderSettings, Settings, gather, matching
 from paychannels.providers.wechatpay.keys import KeyStore
 from paychannels.providers.wechatpay.resource import ResourceCipher
-from paychannels.urls import ParsedURL
+from paychannels.values.configfile import Between
+from paychannels.values.errors import ConfigurationError
+from paychannels.values.urls import ParsedURL
 
 __all__ = ["FORM", "TRADE_TYPES", "WechatPayConfig", "WechatPaySettings"]
 

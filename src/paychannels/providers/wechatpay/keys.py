@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from cryptography import x509
 
 from paychannels.providers import rsa
-from paychannels.verification import ExpiredKey, UnknownKey
+from paychannels.security.verification import ExpiredKey, UnknownKey
 
 __all__ = ["KeyStore", "PlatformKey"]
 

@@ -15,15 +15,15 @@ from typing import Any
 from pydantic import JsonValue
 
 from paychannels.channels.base import Notice
-from paychannels.errors import InvalidRequest, MoneyError, ProtocolError
-from paychannels.money import Money
 from paychannels.providers.base import Reading
-from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.calls import out_refund_no, out_trade_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.replies import refund_outcome, trade_view, transaction_amount
 from paychannels.providers.wechatpay.signing import verify_signed
-from paychannels.verification import CallbackRejected, Headers, MalformedCallback
+from paychannels.security.jsontext import strict_object
+from paychannels.security.verification import CallbackRejected, Headers, MalformedCallback
+from paychannels.values.errors import InvalidRequest, MoneyError, ProtocolError
+from paychannels.values.money import Money
 
 __all__ = ["CallbackReader"]
 

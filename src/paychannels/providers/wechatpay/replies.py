@@ -12,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from paychannels.errors import ProtocolError
-from paychannels.models import Outcome
-from paychannels.money import Money
 from paychannels.providers.base import HttpReply, OrderState, OrderView, ProviderError
-from paychannels.providers.jsontext import strict_object
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.signing import verify_signed
-from paychannels.reasons import Reason
-from paychannels.verification import CallbackRejected
+from paychannels.security.jsontext import strict_object
+from paychannels.security.verification import CallbackRejected
+from paychannels.values.errors import ProtocolError
+from paychannels.values.models import Outcome
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
 
 __all__ = ["Replies", "refund_outcome", "trade_view"]
 

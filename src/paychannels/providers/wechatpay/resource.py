@@ -15,8 +15,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from paychannels.errors import ConfigurationError
-from paychannels.verification import DecryptionError, MalformedCallback, strict_b64decode
+from paychannels.security.verification import DecryptionError, MalformedCallback, strict_b64decode
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["ALGORITHM", "ResourceCipher"]
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from paychannels.providers import rsa
 from paychannels.providers.wechatpay.keys import KeyStore
-from paychannels.verification import (
+from paychannels.security.verification import (
     Headers,
     MalformedCallback,
     SignatureProbe,

@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
-from paychannels.notices.build import HAS_PAID, Level, Notice, NoticeLine, build_notices
-from paychannels.notices.render import notice_csv, notice_html, write_notices
+from paychannels.documents.notices.build import HAS_PAID, Level, Notice, NoticeLine, build_notices
+from paychannels.documents.notices.render import notice_csv, notice_html, write_notices
 
 __all__ = [
     "HAS_PAID",

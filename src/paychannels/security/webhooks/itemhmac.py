@@ -17,8 +17,8 @@ import hmac
 from collections.abc import Sequence
 from typing import Any
 
-from paychannels.providers.jsontext import strict_object
-from paychannels.verification import MalformedCallback, VerificationError, equal
+from paychannels.security.jsontext import strict_object
+from paychannels.security.verification import MalformedCallback, VerificationError, equal
 
 __all__ = ["ItemHmac", "signing_string"]
 

@@ -21,15 +21,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from paychannels import forks
-from paychannels.clock import Clock
-from paychannels.errors import JournalClosed, NotSentError
-from paychannels.ids import Owner
 from paychannels.journal.base import Journal
+from paychannels.runtime import forks
+from paychannels.runtime.clock import Clock
+from paychannels.runtime.ids import Owner
+from paychannels.values.errors import JournalClosed, NotSentError
 
 __all__ = ["LockTable"]
 
-log = logging.getLogger("paychannels.locks")
+log = logging.getLogger("paychannels.journal.locks")
 
 
 @dataclass
@@ -67,7 +67,7 @@ class LockTable:
 
     @property
     def owner(self) -> str:
-        """The name this process's locks bear (see ``paychannels.ids.Owner``)."""
+        """The name this process's locks bear (see ``paychannels.runtime.ids.Owner``)."""
         return self._owner.name
 
     def after_fork(self) -> None:

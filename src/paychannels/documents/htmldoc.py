@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
-from paychannels.bilingual import mn, zh
+from paychannels.documents.bilingual import mn, zh
 
 __all__ = ["CJK_FONTS", "MONGOLIAN_FONTS", "bilingual", "page", "section", "table"]
 
@@ -50,7 +50,7 @@ tr {{ page-break-inside: avoid; }}
 
 
 def page(title_key: str, body: str, *, subtitle: str = "") -> str:
-    """A whole document: bilingual title (from ``paychannels.bilingual``), then ``body``."""
+    """A whole document: bilingual title (``paychannels.documents.bilingual``), then ``body``."""
     sub = f'<p class="muted">{escape(subtitle)}</p>' if subtitle else ""
     return (
         '<!DOCTYPE html>\n<html lang="zh-Hans">\n<head>\n<meta charset="utf-8">\n'
@@ -87,7 +87,7 @@ def table(
     raw_headers: bool = False,
     cls: str = "",
 ) -> str:
-    """A table; ``headers`` are keys of ``paychannels.bilingual`` unless ``raw_headers``
+    """A table; ``headers`` are keys of ``paychannels.documents.bilingual`` unless ``raw_headers``
     (plain texts); cells are escaped, columns in ``numeric`` right-aligned."""
     right = set(numeric)
     head = "".join(f"<th>{escape(h) if raw_headers else bilingual(h)}</th>" for h in headers)

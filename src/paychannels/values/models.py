@@ -26,11 +26,11 @@ from pydantic import (
     model_validator,
 )
 
-from paychannels.errors import InvalidRequest
-from paychannels.money import Money
-from paychannels.reasons import Reason
-from paychannels.status import Status, reportable_by_channel
-from paychannels.textrules import check_text
+from paychannels.security.textrules import check_text
+from paychannels.values.errors import InvalidRequest
+from paychannels.values.money import Money
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status, reportable_by_channel
 
 __all__ = [
     "Event",

@@ -6,7 +6,7 @@ something lighter. A channel hands the Collector ``Report``s: each yields ``Resu
 fails, nothing from it reaches the journal and the channel is told (``rejected``); when all
 rows are applied the channel is told too (``applied``), so it can mark the file done.
 Applying the same report twice changes nothing: every row goes through the one policy of
-``paychannels.resolution`` (in SQL for the common forward moves, in Python for the rest).
+``paychannels.collector.resolution`` (in SQL for the common forward moves, in Python for the rest).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from paychannels.errors import PaychannelsError
-from paychannels.reasons import Reason
-from paychannels.status import Status, reportable_by_channel
+from paychannels.values.errors import PaychannelsError
+from paychannels.values.reasons import Reason
+from paychannels.values.status import Status, reportable_by_channel
 
 __all__ = ["Report", "ReportSummary", "ResultRow"]
 

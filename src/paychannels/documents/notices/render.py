@@ -13,14 +13,14 @@ from datetime import date
 from html import escape
 from pathlib import Path
 
-from paychannels.bilingual import mn, zh
-from paychannels.htmldoc import page, section, table
-from paychannels.notices.build import Notice, NoticeLine
-from paychannels.textrules import csv_writer
+from paychannels.documents.bilingual import mn, zh
+from paychannels.documents.htmldoc import page, section, table
+from paychannels.documents.notices.build import Notice, NoticeLine
+from paychannels.security.textrules import csv_writer
 
 __all__ = ["COLUMNS", "notice_csv", "notice_html", "write_notices"]
 
-#: the list's columns (keys of paychannels.bilingual)
+#: the list's columns (keys of paychannels.documents.bilingual)
 COLUMNS = ("number", "name", "id", "village", "insurance", "grade", "amount", "period")
 
 

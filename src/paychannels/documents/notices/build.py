@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paychannels.masking import mask_account, mask_id_number, mask_name
 from paychannels.reconcile import Category, Reconciliation
 from paychannels.reconcile.classify import yuan
+from paychannels.security.masking import mask_account, mask_id_number, mask_name
 
 __all__ = ["HAS_PAID", "Level", "Notice", "NoticeLine", "build_notices", "public_id"]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from paychannels.errors import UnknownCurrency
+from paychannels.values.errors import UnknownCurrency
 
 __all__ = ["Currency", "all_currencies", "currency", "currency_for_symbol"]
 

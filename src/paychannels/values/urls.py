@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from paychannels.errors import InvalidURL
-from paychannels.masking import is_secret_name, redact_url, shown
+from paychannels.security.masking import is_secret_name, redact_url, shown
+from paychannels.values.errors import InvalidURL
 
 __all__ = ["ParsedURL", "http_base", "parse_url"]
 

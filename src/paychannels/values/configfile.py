@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import ErrorDetails, core_schema
 
-from paychannels.errors import ConfigurationError
+from paychannels.values.errors import ConfigurationError
 
 __all__ = [
     "Between",

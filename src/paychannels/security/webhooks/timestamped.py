@@ -16,7 +16,7 @@ import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
 
-from paychannels.verification import (
+from paychannels.security.verification import (
     Headers,
     MalformedCallback,
     VerificationError,

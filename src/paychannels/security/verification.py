@@ -18,7 +18,7 @@ import functools
 import hmac
 from collections.abc import Iterable, Iterator, Mapping
 
-from paychannels.errors import ProtocolError
+from paychannels.values.errors import ProtocolError
 
 __all__ = [
     "CallbackRejected",

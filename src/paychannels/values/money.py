@@ -15,8 +15,8 @@ from typing import Any, SupportsIndex
 from pydantic import GetCoreSchemaHandler
 from pydantic_core import core_schema
 
-from paychannels.currencies import Currency, currency, currency_for_symbol
-from paychannels.errors import CurrencyMismatch, InvalidAmount
+from paychannels.values.currencies import Currency, currency, currency_for_symbol
+from paychannels.values.errors import CurrencyMismatch, InvalidAmount
 
 __all__ = ["Money"]
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple, TextIO
 
-from paychannels.errors import InvalidRequest, MoneyError
-from paychannels.idnumbers import PROVINCES, check_birth_date, check_digit
-from paychannels.models import PaymentRequest
-from paychannels.money import Money
-from paychannels.textrules import unsafe_character
+from paychannels.security.textrules import unsafe_character
+from paychannels.values.errors import InvalidRequest, MoneyError
+from paychannels.values.idnumbers import PROVINCES, check_birth_date, check_digit
+from paychannels.values.models import PaymentRequest
+from paychannels.values.money import Money
 
 __all__ = [
     "COLUMNS",

@@ -16,9 +16,9 @@ from typing import assert_never
 from pydantic import JsonValue
 
 from paychannels.journal.base import Change
-from paychannels.models import EventType, Outcome, Record
-from paychannels.reasons import Reason
-from paychannels.status import TRANSITIONS, Status
+from paychannels.values.models import EventType, Outcome, Record
+from paychannels.values.reasons import Reason
+from paychannels.values.status import TRANSITIONS, Status
 
 __all__ = ["abort_requested", "attention", "resolve"]
 

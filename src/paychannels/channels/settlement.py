@@ -18,8 +18,8 @@ from typing import Any, Literal, cast
 from pydantic import JsonValue
 
 from paychannels.channels.base import ChannelContext
-from paychannels.errors import ChannelError, JournalError
 from paychannels.journal.base import Journal
+from paychannels.values.errors import ChannelError, JournalError
 
 __all__ = [
     "STATE_PREFIX",

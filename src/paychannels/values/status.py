@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import assert_never
 
-from paychannels.errors import IllegalTransition
+from paychannels.values.errors import IllegalTransition
 
 __all__ = [
     "OPEN_STATUSES",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from paychannels.verification import MalformedCallback
+from paychannels.security.verification import MalformedCallback
 
 __all__ = ["member_span", "strict_object"]
 

@@ -1,0 +1,1 @@
+"""What people read: the roster format, printable bilingual HTML, public notices."""

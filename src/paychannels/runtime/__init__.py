@@ -1,0 +1,1 @@
+"""The process the library runs in: clock, ids and owner name, fork renewal, crash points."""

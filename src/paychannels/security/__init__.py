@@ -1,0 +1,1 @@
+"""What comes in is checked, what goes out is masked: text rules, verifiers, masking."""

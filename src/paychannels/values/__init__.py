@@ -1,0 +1,1 @@
+"""The values every layer uses: money, statuses, reasons, public models, errors."""
