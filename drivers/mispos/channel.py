@@ -22,7 +22,13 @@ from paychannels.channels.base import Channel, ChannelContext
 from paychannels.drivers.book import Attempt, Book, BookState, Result
 from paychannels.drivers.mispos.client import MisposClient, Session
 from paychannels.drivers.mispos.codec import Fields
-from paychannels.drivers.mispos.outcomes import answer_result, identify, to_outcome, trace_of
+from paychannels.drivers.mispos.outcomes import (
+    answer_result,
+    earlier_answer,
+    identify,
+    to_outcome,
+    trace_of,
+)
 from paychannels.drivers.terminal import (
     CAPABILITIES,
     LOCK_TIMEOUT,
@@ -176,7 +182,11 @@ class MisposChannel(Channel):
                 return send_booking(
                     ctx,
                     attempt,
-                    lambda: session.exchange(verb, {**values, **self._resend_key()}),
+                    lambda: session.exchange(
+                        verb,
+                        {**values, **self._resend_key()},
+                        earlier=lambda fields: earlier_answer(attempt, fields),
+                    ),
                     announce=lambda: self._watchers.tell(kind, record),
                     refused=lambda done: self._remember(state, done, book),
                     read=lambda fields: self._read(state, attempt, fields, book),

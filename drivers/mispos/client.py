@@ -11,8 +11,9 @@ else).
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 from paychannels.drivers.framing import AckedTransport, PlainTransport, Transport
@@ -24,6 +25,8 @@ from paychannels.links.base import Link
 from paychannels.values.errors import LinkError, LinkTimeout, NotSentError, OutcomeUnknownError
 
 __all__ = ["AnswerTimeout", "MisposClient", "Session", "make_transport"]
+
+log = logging.getLogger("paychannels.drivers.mispos")
 
 
 class AnswerTimeout(OutcomeUnknownError):
@@ -82,8 +85,18 @@ class Session:
         self.transport = transport
         self.profile = client.profile
 
-    def exchange(self, verb: VerbSpec, values: Mapping[str, str]) -> Fields:
-        """Send ``verb`` with ``values`` (``trans_type`` is added) and read the answer."""
+    def exchange(
+        self,
+        verb: VerbSpec,
+        values: Mapping[str, str],
+        *,
+        earlier: Callable[[Fields], bool] | None = None,
+    ) -> Fields:
+        """Send ``verb`` with ``values`` (``trans_type`` is added) and read the answer.
+
+        An answer ``earlier`` recognises as an earlier request's (arriving late) is set aside
+        and the reading goes on, within the same answer time.
+        """
         body = encode_fields(self.profile, verb.request, {**values, "trans_type": verb.code})
         link = self.transport.link
         before = link.written
@@ -103,6 +116,16 @@ class Session:
                 f"the link failed while sending {verb.name} ({exc})"
             ) from None
         deadline = time.monotonic() + self.client.answer_timeout
+        while True:
+            fields = self._answer(verb, deadline, acknowledged)
+            if earlier is None or not earlier(fields):
+                return fields
+            log.info(
+                "%s: an earlier request's answer arrived during %s: set aside", link.url, verb.name
+            )
+
+    def _answer(self, verb: VerbSpec, deadline: float, acknowledged: bool) -> Fields:
+        link = self.transport.link
         try:
             raw = self.transport.receive(deadline)
         except LinkTimeout:

@@ -20,7 +20,7 @@ from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
 
-__all__ = ["answer_result", "identify", "receipt_lines", "to_outcome", "trace_of"]
+__all__ = ["answer_result", "earlier_answer", "identify", "receipt_lines", "to_outcome", "trace_of"]
 
 _KEPT = ("reference", "date", "time", "batch", "auth_code", "terminal_id", "merchant_id")
 
@@ -59,16 +59,23 @@ def _amount(fields: Fields) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def answer_result(profile: Profile, attempt: Attempt, fields: Fields) -> Result:
-    """What a direct answer says became of ``attempt`` — if it can be about it.
+def earlier_answer(attempt: Attempt, fields: Fields) -> bool:
+    """Whether an answer cannot be about ``attempt``: an earlier request's, arriving late.
 
     Every booking moves the terminal's trace (``identify`` relies on it too), so an answer
-    carrying the trace the terminal had before we sent, or another amount than ours, is an
-    earlier request's answer arriving late: in doubt, never taken for this attempt's.
+    carrying the trace the terminal had before we sent, or another amount than ours, is not
+    this attempt's.
     """
     trace, amount = trace_of(fields), _amount(fields)
-    stale = trace is not None and attempt.before is not None and trace == attempt.before
-    if stale or (amount is not None and attempt.amount is not None and amount != attempt.amount):
+    if trace is not None and attempt.before is not None and trace == attempt.before:
+        return True
+    return amount is not None and attempt.amount is not None and amount != attempt.amount
+
+
+def answer_result(profile: Profile, attempt: Attempt, fields: Fields) -> Result:
+    """What a direct answer says became of ``attempt`` (in doubt if it cannot be about it)."""
+    trace, amount = trace_of(fields), _amount(fields)
+    if earlier_answer(attempt, fields):
         return Result(
             "ambiguous",
             trace=trace,
