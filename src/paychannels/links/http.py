@@ -143,7 +143,7 @@ class ProviderHTTP:
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             transport=transport,
-            verify=trust(ca_bundle),
+            verify=trust(ca_bundle) if ca_bundle else True,  # True: httpx's CAs (certifi)
             follow_redirects=False,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
@@ -209,7 +209,7 @@ class ProviderHTTP:
 
     def _rejected(self, call: HttpCall, exc: httpx.ConnectError) -> CertificateRejected:
         problem = certificate_problem(exc) or str(exc)
-        against = f"the CA bundle {self.ca_bundle}" if self.ca_bundle else "the system CAs"
+        against = f"the CA bundle {self.ca_bundle}" if self.ca_bundle else "the default CAs"
         hint = "" if self.ca_bundle else " (a private CA? name it with ca_bundle=/path/ca.pem)"
         return CertificateRejected(
             f"{call.action or call.method} to {self.base_url} not sent: its TLS certificate "
@@ -222,10 +222,8 @@ class ProviderHTTP:
         self._client.close()
 
 
-def trust(ca_bundle: str | None) -> ssl.SSLContext:
-    """A verifying TLS context: the system's CAs, or only those in ``ca_bundle`` (PEM)."""
-    if ca_bundle is None:
-        return ssl.create_default_context()
+def trust(ca_bundle: str) -> ssl.SSLContext:
+    """A verifying TLS context that trusts only the CAs in ``ca_bundle`` (PEM)."""
     try:
         return ssl.create_default_context(cafile=ca_bundle)
     except (OSError, ssl.SSLError) as exc:
