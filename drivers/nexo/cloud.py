@@ -11,7 +11,9 @@ free pooled connection). What the HTTP status means is decided here, once:
 - anything else (5xx, redirects...): the request may have reached the terminal ->
   ``CloudNoAnswer``, an ``OutcomeUnknownError``: ask for its status, never resend.
 
-The API key travels in the ``x-api-key`` header and is never recorded.
+The API key travels in the ``x-api-key`` header and is never recorded. TLS is always
+verified (``ca_bundle`` names a private CA); a certificate that fails is
+``CertificateRejected``, a ``NotSentError``: the handshake ended before the request left.
 """
 
 from __future__ import annotations
@@ -94,6 +96,7 @@ class Cloud:
         backoff: float = 0.2,
         transport: httpx.BaseTransport | None = None,
         transcript: Transcript | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.path = path.rstrip("/")
@@ -109,6 +112,7 @@ class Cloud:
                 backoff=backoff,
                 transport=transport,
                 transcript=transcript,
+                ca_bundle=ca_bundle,
             )
             for timeout in (timeouts.payment, timeouts.query)
         )

@@ -6,7 +6,8 @@ cloud is and which terminal (``poi``); requests go to ``<path>/sync`` and ``<pat
 ``https://device-api-test.adyen.com/v1/merchants/{account}/devices/{device}``). Plain
 ``nexo+http`` is only for a simulator on the loopback interface. Secrets — the API key and
 the notification secrets — come as keyword arguments or from a config file
-(``config="/etc/paychannels/nexo.toml"``), never from the URL.
+(``config="/etc/paychannels/nexo.toml"``), never from the URL. ``ca_bundle=/path/ca.pem``
+trusts a private CA for the cloud's certificate (verification is always on).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from paychannels.drivers.nexo.channel import CloudPosChannel, NexoSettings, scru
 from paychannels.drivers.nexo.cloud import Cloud, Exchanges, Timeouts
 from paychannels.drivers.nexo.notifications import DEFAULT_HEADER, NotificationReader
 from paychannels.drivers.terminal import address
+from paychannels.links.http import trust
 from paychannels.providers.options import LOWERED, ChannelSettings, Settings, gather, matching
 from paychannels.security.webhooks import TimestampedHmac
 from paychannels.values.configfile import Between
@@ -33,7 +35,7 @@ __all__ = ["FORM", "NexoOptions", "from_url"]
 
 FORM = (
     "nexo+https://host/path?poi=TERMINAL_ID[&mode=sync|async&sale_id=...&timeout=180"
-    "&status_timeout=30&status_wait=150&abort_wait=10&currency=CNY]"
+    "&status_timeout=30&status_wait=150&abort_wait=10&currency=CNY&ca_bundle=/path/ca.pem]"
 )
 _IDENT = r"^[\x21-\x7e]{1,64}$"
 _Seconds = Annotated[float, Between(0, 86400)]
@@ -45,6 +47,7 @@ class NexoOptions(ChannelSettings):
     URL_NAMES: ClassVar[frozenset[str]] = frozenset(
         {"poi", "mode", "sale_id", "timeout", "status_timeout", "connect_timeout"}
         | {"status_wait", "abort_wait", "currency", "notify_header", "notify_window"}
+        | {"ca_bundle"}
     )
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -64,6 +67,8 @@ class NexoOptions(ChannelSettings):
     attempts: Annotated[int, Between(1, 100)] = 3
     backoff: Annotated[float, Between(0, 60)] = 0.2
     report_url: str = ""
+    #: a PEM file of the CAs that sign the cloud's certificate (instead of the system's)
+    ca_bundle: str = ""
     #: an httpx transport (tests, proxies); an option only, never in a file
     transport: SkipJsonSchema[httpx.BaseTransport | None] = None
 
@@ -87,6 +92,17 @@ def _report_url(settings: Settings[NexoOptions], base: str) -> str:
     return url
 
 
+def _ca_bundle(settings: Settings[NexoOptions], parsed: ParsedURL) -> str | None:
+    """The CA bundle file, checked now: a typo must not wait for the first payment."""
+    path = settings.values.ca_bundle
+    if not path:
+        return None
+    if parsed.transport != "https":
+        raise ConfigurationError(f"{settings.source}: ca_bundle is for nexo+https only")
+    trust(path)  # raises ConfigurationError naming the file when it is not a PEM bundle
+    return path
+
+
 def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
     """Entry point: ``open_channel("nexo+https://...?poi=P400Plus-1", api_key=...)``."""
     base = http_base(parsed, FORM)
@@ -106,6 +122,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
         verifier = TimestampedHmac(
             secrets, header=v.notify_header or DEFAULT_HEADER, tolerance=v.notify_window
         )
+    ca_bundle = _ca_bundle(settings, parsed)
     where = f"{address(parsed)} terminal {who.poiid}"
     channel_secrets = tuple(s for s in (api_key, *secrets) if s)
     cloud = Cloud(
@@ -116,6 +133,7 @@ def from_url(parsed: ParsedURL, **options: Any) -> CloudPosChannel:
         attempts=v.attempts,
         backoff=v.backoff,
         transport=v.transport,
+        ca_bundle=ca_bundle,
         transcript=Exchanges(lambda text: scrub_secrets(text, channel_secrets)),
     )
     nexo = NexoSettings(

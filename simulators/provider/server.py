@@ -25,6 +25,7 @@ __all__ = ["DROP", "Request", "Response", "SimServer"]
 log = logging.getLogger("paychannels.simulators.provider")
 
 _MAX_BODY = 1 << 20
+_MAX_LINE = 1024
 
 
 @dataclass(frozen=True)
@@ -87,11 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.track(self.connection, False)
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > _MAX_BODY:
-            self.send_error(413)
+        try:
+            body = self._body()
+        except _BadFraming as exc:
+            self.close_connection = True
+            self.send_error(exc.status, exc.reason)
             return
-        body = self.rfile.read(length) if length else b""
         request = Request(self.command, self.path, Headers(self.headers.items()), body)
         try:
             response = self.server.app(request)
@@ -113,6 +115,58 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(response.body)
 
     do_GET = do_POST = _serve  # noqa: N815 - stdlib naming
+
+    def _body(self) -> bytes:
+        """The request body however the client framed it (RFC 9112 6.3): chunked wins over
+        a length; neither means no body. ``Expect: 100-continue`` is answered by the stdlib."""
+        coding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        if coding:
+            if coding.rsplit(",", 1)[-1].strip() != "chunked":
+                raise _BadFraming(501, f"Transfer-Encoding {coding[:40]!r} not supported")
+            return self._chunked()
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise _BadFraming(400, "Content-Length is not a number") from None
+        if length < 0:
+            raise _BadFraming(400, "Content-Length is negative")
+        if length > _MAX_BODY:
+            raise _BadFraming(413, f"body over {_MAX_BODY} bytes")
+        return self.rfile.read(length) if length else b""
+
+    def _chunked(self) -> bytes:
+        """A chunked body, its size bounded; trailer fields are read and dropped."""
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            line = self.rfile.readline(_MAX_LINE)
+            try:
+                chunk = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BadFraming(400, "bad chunk size line") from None
+            if chunk == 0:
+                break
+            size += chunk
+            if size > _MAX_BODY:
+                raise _BadFraming(413, f"body over {_MAX_BODY} bytes")
+            parts.append(self.rfile.read(chunk))
+            if self.rfile.readline(_MAX_LINE).strip():
+                raise _BadFraming(400, "chunk longer than its size line")
+        for _ in range(100):  # trailer section up to the empty line
+            if not self.rfile.readline(_MAX_LINE).strip():
+                break
+        else:
+            raise _BadFraming(400, "trailer section too long")
+        return b"".join(parts)
+
+
+class _BadFraming(Exception):
+    """A request body the server cannot delimit: answered with ``status`` and closed."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
 
 
 class _Server(ThreadingHTTPServer):

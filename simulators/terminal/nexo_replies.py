@@ -87,6 +87,18 @@ def _poi_data(terminal: SimTerminal, txn: SimTxn) -> c.POIData:
     )
 
 
+def _attempt_data(terminal: SimTerminal, request: SaleToPOIRequest) -> c.POIData:
+    """POIData for an attempt that booked nothing (aborted, cancelled, refused before the card):
+    Adyen's models require it on every PaymentResponse. The id names the attempt, not a
+    booking: it has no trace, so nothing can mistake it for a transaction to reverse."""
+    attempt = f"{terminal.terminal_id:08d}.{request.MessageHeader.ServiceID or 'none'}"
+    return c.POIData(
+        POITransactionID=c.TransactionIdentification(
+            TransactionID=attempt, TimeStamp=stamp(datetime.now())
+        )
+    )
+
+
 def _verdict(terminal: SimTerminal, txn: SimTxn | None) -> c.Response:
     """Success, or the refusal a nexo terminal gives for the core's result code."""
     if txn is None:  # stopped at the card prompt: nothing booked
@@ -126,6 +138,8 @@ def transaction_response(
         )
     payment = request.PaymentRequest
     assert payment is not None
+    if poi is None:
+        poi = _attempt_data(terminal, request)
     result = None
     if txn is not None and txn.approved:
         money = Money.of_minor(txn.amount, terminal.currency.code)

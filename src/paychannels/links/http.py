@@ -7,11 +7,17 @@ retried, with tenacity, and ends as ``ProviderUnreachable`` (a ``NotSentError``:
 send again). Anything after the request may have been written (read timeout, connection
 dropped mid-answer) is ``ProviderNoAnswer`` (an ``OutcomeUnknownError``: ask, never resend
 blindly). Transports are pluggable (``httpx.MockTransport`` or a real one).
+
+TLS is always verified: against the system's trust store, or against a CA bundle the
+deployment names (``ca_bundle``, a private cloud's or a test front's CA). A certificate that
+fails is ``CertificateRejected``: nothing was sent (the handshake ended before the request),
+and it is not retried, since the certificate will not change between attempts.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections import deque
@@ -22,7 +28,7 @@ import httpx
 from tenacity import (
     RetryError,
     Retrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     wait_exponential,
 )
@@ -36,6 +42,7 @@ from paychannels.values.errors import (
 )
 
 __all__ = [
+    "CertificateRejected",
     "HttpCall",
     "HttpReply",
     "ProviderHTTP",
@@ -73,6 +80,15 @@ class HttpReply:
 
 class ProviderUnreachable(NotSentError, LinkError):
     """The provider could not be reached at all: nothing was sent, sending again is safe."""
+
+
+class CertificateRejected(ProviderUnreachable):
+    """The server's TLS certificate failed verification; ``problem`` is OpenSSL's reason
+    (unknown issuer, expired, hostname mismatch). Nothing was sent."""
+
+    def __init__(self, message: str, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class ProviderNoAnswer(OutcomeUnknownError):
@@ -114,8 +130,10 @@ class ProviderHTTP:
         transport: httpx.BaseTransport | None = None,
         transcript: Transcript | None = None,
         sleep: Callable[[float], None] | None = None,
+        ca_bundle: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.ca_bundle = ca_bundle
         self.timeout = timeout
         self.transcript = transcript
         self._attempts = max(1, attempts)
@@ -125,6 +143,7 @@ class ProviderHTTP:
             base_url=self.base_url,
             timeout=httpx.Timeout(timeout, connect=min(connect_timeout, timeout)),
             transport=transport,
+            verify=trust(ca_bundle) if ca_bundle else True,  # True: httpx's CAs (certifi)
             follow_redirects=False,
             limits=httpx.Limits(max_connections=32, max_keepalive_connections=16),
         )
@@ -154,7 +173,7 @@ class ProviderHTTP:
         if self.transcript is not None:
             self.transcript.add(">", f"{call.method} {call.path}", call.body)
         retrying = Retrying(
-            retry=retry_if_exception_type(_NOT_SENT),
+            retry=retry_if_exception(_retryable),
             stop=stop_after_attempt(self._attempts),
             wait=wait_exponential(multiplier=self._backoff, max=2.0),
             reraise=False,
@@ -166,6 +185,8 @@ class ProviderHTTP:
                 body = _read_bounded(response, max_body)
             finally:
                 response.close()
+        except httpx.ConnectError as exc:  # not retried: a certificate the server presented
+            raise self._rejected(call, exc) from None
         except RetryError as exc:
             cause = exc.last_attempt.exception()
             raise ProviderUnreachable(
@@ -186,9 +207,45 @@ class ProviderHTTP:
         log.debug("%s %s -> %s", call.method, call.action, response.status_code)
         return HttpReply(response.status_code, Headers(response.headers.multi_items()), body)
 
+    def _rejected(self, call: HttpCall, exc: httpx.ConnectError) -> CertificateRejected:
+        problem = certificate_problem(exc) or str(exc)
+        against = f"the CA bundle {self.ca_bundle}" if self.ca_bundle else "the default CAs"
+        hint = "" if self.ca_bundle else " (a private CA? name it with ca_bundle=/path/ca.pem)"
+        return CertificateRejected(
+            f"{call.action or call.method} to {self.base_url} not sent: its TLS certificate "
+            f"failed verification against {against}: {problem}{hint}",
+            problem,
+        )
+
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+
+
+def trust(ca_bundle: str) -> ssl.SSLContext:
+    """A verifying TLS context that trusts only the CAs in ``ca_bundle`` (PEM)."""
+    try:
+        return ssl.create_default_context(cafile=ca_bundle)
+    except (OSError, ssl.SSLError) as exc:
+        problem = f"ca_bundle {ca_bundle}: not a readable PEM file of CAs ({exc})"
+        raise ConfigurationError(problem) from None
+
+
+def certificate_problem(exc: BaseException) -> str | None:
+    """OpenSSL's reason when ``exc`` was caused by a failed certificate check, else None."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return str(seen.verify_message or seen.reason or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _retryable(exc: BaseException) -> bool:
+    """Retry what provably left nothing, except a certificate (it will fail the same way)."""
+    return isinstance(exc, _NOT_SENT) and certificate_problem(exc) is None
 
 
 def _read_bounded(response: httpx.Response, limit: int) -> bytes | None:
