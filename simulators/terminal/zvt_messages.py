@@ -76,12 +76,17 @@ def _chinese(charset: str) -> bool:
 
 
 def receipt_apdus(terminal: SimTerminal, lines: list[str], charset: str) -> list[Apdu]:
-    """The receipt as the ECR registered for it: a text block, print lines, or nothing."""
+    """The receipt as the ECR registered for it: a text block, print lines (the last one
+    marked as such, so a buffering ECR prints and cuts), or nothing."""
     if not terminal.config & CFG_ECR_PRINTS_PAYMENT:
         return []
     encoded = [line.encode(charset, errors="replace") for line in lines]
     if terminal.config & CFG_PRINT_LINES or TextBlock.CODE not in terminal.permitted:
-        return [PrintLine(0, text).apdu() for text in encoded]
+        last = len(encoded) - 1
+        return [
+            PrintLine(PrintLine.LAST_LINE if i == last else 0, text).apdu()
+            for i, text in enumerate(encoded)
+        ]
     return [TextBlock(tuple(encoded), receipt_type=2).apdu()]
 
 
