@@ -77,3 +77,30 @@ def test_the_receipt_counts_what_the_record_counts(tcp_hall: Hall) -> None:
     assert "REFUNDS 1  20.00" in totals.receipt
     assert "NET  37.00" in totals.receipt
     assert not any(line.startswith("TRANSACTIONS") for line in totals.receipt)
+
+
+def _record(first: str, last: str, other: tuple[int, str]) -> str:
+    """BMP 60's layout by hand: receipt range, six empty card groups, then 'other cards'."""
+    return first + last + "00000000000000" * 6 + f"{other[0]:02x}" + other[1]
+
+
+def test_hand_written_records_are_read_both_ways() -> None:
+    from paychannels.drivers.zvt.apdu import decode_apdu
+    from paychannels.drivers.zvt.dialogue import Exchange
+    from paychannels.drivers.zvt.replies import StatusInformation
+    from paychannels.drivers.zvt.totals import day_totals
+
+    payments = _record("0001", "0002", (1, "000000005000"))
+    refunds = _record("0001", "0002", (1, "000000002000"))
+    assert len(bytes.fromhex(payments)) == 53
+    body = "2700" + "04000000005000" + "60f0f5f3" + payments + "0638" + "df6035" + refunds
+    info = StatusInformation.parse(decode_apdu(bytes.fromhex(f"040f{len(body) // 2:02x}" + body)))
+    totals = day_totals(Exchange("End-of-Day", infos=[info]), "CNY")
+    assert (totals.total, totals.count, totals.refund_count) == (_yuan("50.00"), 1, 1)
+    assert totals.refund_total == _yuan("20.00") and totals.net == _yuan("30.00")
+
+    # a terminal without the refund record: BMP 04 is its net, refunds unknown
+    body = "2700" + "04000000003000" + "60f0f5f3" + payments
+    info = StatusInformation.parse(decode_apdu(bytes.fromhex(f"040f{len(body) // 2:02x}" + body)))
+    bare = day_totals(Exchange("End-of-Day", infos=[info]), "CNY")
+    assert bare.refunds is None and bare.refund_count is None and bare.net == _yuan("30.00")
