@@ -71,7 +71,25 @@ class Exchange:
     infos: list[StatusInformation] = field(default_factory=list)
     statuses: list[IntermediateStatus] = field(default_factory=list)
     receipt: list[str] = field(default_factory=list)
+    #: how many receipt lines there were at each end of a receipt (last print line, end tag)
+    receipt_ends: list[int] = field(default_factory=list)
     unknown: list[Apdu] = field(default_factory=list)
+
+    def receipts(self) -> list[tuple[str, ...]]:
+        """The receipt lines split where the terminal said a receipt ended; an unfinished
+        receipt comes last."""
+        out: list[tuple[str, ...]] = []
+        start = 0
+        for end in [*self.receipt_ends, len(self.receipt)]:
+            if end > start:
+                out.append(tuple(self.receipt[start:end]))
+            start = end
+        return out
+
+    @property
+    def receipt_complete(self) -> bool:
+        """Whether every receipt line printed so far belongs to a receipt the terminal ended."""
+        return bool(self.receipt_ends) and self.receipt_ends[-1] == len(self.receipt)
 
     @property
     def info(self) -> StatusInformation | None:
@@ -244,8 +262,12 @@ class Dialogue:
             exchange.infos.append(message)
         elif isinstance(message, PrintLine):
             exchange.receipt.extend(message.lines(self.charset))
+            if message.last:
+                exchange.receipt_ends.append(len(exchange.receipt))
         elif isinstance(message, TextBlock):
             exchange.receipt.extend(message.text_lines(self.charset))
+            if message.complete:
+                exchange.receipt_ends.append(len(exchange.receipt))
         elif isinstance(message, Completion):
             exchange.completion = message
             return True

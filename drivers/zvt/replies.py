@@ -124,9 +124,18 @@ def _bmp_bytes(bitmaps: Bitmaps) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class PrintLine:
-    """``06 D1 attr text``: one receipt line for the ECR to print."""
+    """``06 D1 attr text``: one receipt line for the ECR to print.
+
+    The attribute (ZVT-CMD Table 16): ``FF`` line feeds (text = their count), ``80`` reserved,
+    any other value with bit 7 set the receipt's last line (an ECR that buffers a page or cuts
+    paper waits for it), else bits 4-6 format and ``nnnn`` the indent in characters.
+    """
 
     CODE: ClassVar[bytes] = b"\x06\xd1"
+    LINE_FEEDS: ClassVar[int] = 0xFF
+    RESERVED: ClassVar[int] = 0x80
+    #: the attribute a terminal sends on a receipt's last line (bit 7; the rest don't-care)
+    LAST_LINE: ClassVar[int] = 0x81
     attribute: int
     text: bytes
 
@@ -139,13 +148,21 @@ class PrintLine:
             raise ZvtProtocolError("Print line without an attribute byte", field="06 D1")
         return cls(apdu.data[0], apdu.data[1:])
 
+    @property
+    def last(self) -> bool:
+        """Whether this line ends a receipt (customer and merchant receipt switch here too)."""
+        special = (self.LINE_FEEDS, self.RESERVED)
+        return bool(self.attribute & 0x80) and self.attribute not in special
+
     def lines(self, charset: str) -> list[str]:
         """The printable line(s): ``FF n`` is n line feeds, ``80`` carries nothing."""
-        if self.attribute == 0xFF:
+        if self.attribute == self.LINE_FEEDS:
             return [""] * (self.text[0] if self.text else 1)
-        if self.attribute == 0x80:
+        if self.attribute == self.RESERVED:
             return []
-        return [self.text.decode(charset, errors="replace").rstrip()]
+        indent = 0 if self.last else self.attribute & 0x0F
+        text = self.text.decode(charset, errors="replace").rstrip()
+        return [" " * indent + text if text else ""]
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,7 @@ from paychannels.simulators.terminal.line import answer_off_protocol
 from paychannels.simulators.terminal.mispos_tamper import KINDS, MisposTamper
 from paychannels.simulators.terminal.script import Script
 from paychannels.values.errors import LinkError, LinkTimeout, OutcomeUnknownError
+from paychannels.values.money import Money
 
 __all__ = ["MisposSession", "reference_of"]
 
@@ -196,8 +197,12 @@ class MisposSession:
                 return self._txn(self._verb_of(last), last)
             case "settle":
                 closed = t.end_of_day()
-                total = sum(x.amount for x in closed if x.approved and x.kind == "payment")
-                text = f"结算 SETTLEMENT\n笔数 COUNT {len(closed)}\n金额 TOTAL {total}"
+                paid = [x.amount for x in closed
+                        if x.approved and x.kind == "payment" and not x.reversed]  # fmt: skip
+                total = sum(paid)
+                # for people: the same payments as the total, the amount in yuan (never fen)
+                shown = Money.of_minor(total, t.currency.code).to_decimal_string()
+                text = f"结算 SETTLEMENT\n笔数 COUNT {len(paid)}\n金额 TOTAL {shown}"
                 return {"trans_type": verb.code, "rc": "00", "batch": f"{t.journal.batch:06d}",
                         "amount": str(total), "terminal_id": f"{t.terminal_id:08d}",
                         "print_text": text}  # fmt: skip

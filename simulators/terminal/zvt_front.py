@@ -43,6 +43,7 @@ from paychannels.simulators.terminal.line import answer_off_protocol
 from paychannels.simulators.terminal.script import Script
 from paychannels.simulators.terminal.tamper import SimTamper
 from paychannels.simulators.terminal.zvt_messages import (
+    DayFigures,
     day_info,
     garbled,
     receipt_apdus,
@@ -273,9 +274,9 @@ class ZvtSession:
         t = self.terminal
         self._send(Ack().apdu())
         self.show(0x0E)
-        closed = t.end_of_day()
-        self._say(day_info(t, closed, t.journal.next_trace()))
-        lines = ["PAYCHANNELS SIM TERMINAL", "END OF DAY", f"TRANSACTIONS {len(closed)}"]
+        day = DayFigures.of(t.end_of_day())
+        self._say(day_info(t, day, t.journal.next_trace()))
+        lines = ["PAYCHANNELS SIM TERMINAL", "END OF DAY", *day.receipt_lines(t.currency.code)]
         for apdu in receipt_apdus(t, lines, self.charset):
             self._say(apdu)
         self._say(Completion().apdu())

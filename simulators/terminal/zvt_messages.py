@@ -5,17 +5,20 @@ Builders only (no I/O): the front end (``zvt_front``) decides when to send them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from paychannels.drivers.zvt.apdu import Apdu
 from paychannels.drivers.zvt.bcd import bcd_encode, digits_encode
 from paychannels.drivers.zvt.commands import CFG_ECR_PRINTS_PAYMENT, CFG_PRINT_LINES
-from paychannels.drivers.zvt.replies import PrintLine, StatusInformation, TextBlock
-from paychannels.drivers.zvt.totals import encode_individual_totals
+from paychannels.drivers.zvt.replies import BmpValue, PrintLine, StatusInformation, TextBlock
+from paychannels.drivers.zvt.tlv import Tlv
+from paychannels.drivers.zvt.totals import REFUND_TOTALS, encode_individual_totals
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
+from paychannels.values.money import Money
 
-__all__ = ["day_info", "garbled", "receipt_apdus", "txn_info", "unknown_apdu"]
+__all__ = ["DayFigures", "day_info", "garbled", "receipt_apdus", "txn_info", "unknown_apdu"]
 
 CARD_TYPE_UNIONPAY = 0x05
 
@@ -47,22 +50,52 @@ def txn_info(terminal: SimTerminal, txn: SimTxn, *, full_pan: bool = False) -> A
     return StatusInformation.build(fields).apdu()
 
 
-def day_info(terminal: SimTerminal, closed: list[SimTxn], trace: int) -> Apdu:
-    """The ``04 0F`` of an end-of-day: total, trace, time, individual totals (BMP 60)."""
+@dataclass(frozen=True)
+class DayFigures:
+    """One batch's figures, the single source of the totals record and the day's receipt."""
+
+    first: int
+    last: int
+    payments: int
+    paid: int
+    refunds: int
+    refunded: int
+
+    @classmethod
+    def of(cls, closed: list[SimTxn]) -> DayFigures:
+        booked = [t for t in closed if t.approved and not t.reversed]
+        paid = [t.amount for t in booked if t.kind == "payment"]
+        back = [t.amount for t in booked if t.kind == "refund"]
+        receipts = [t.receipt for t in closed] or [0]
+        return cls(min(receipts), max(receipts), len(paid), sum(paid), len(back), sum(back))
+
+    def receipt_lines(self, currency: str) -> list[str]:
+        """What the day's receipt says: the same counts and sums as the record, in yuan."""
+
+        def plain(minor: int) -> str:
+            return str(Money.of_minor(minor, currency).amount)
+
+        return [
+            f"PAYMENTS {self.payments}  {plain(self.paid)}",
+            f"REFUNDS {self.refunds}  {plain(self.refunded)}",
+            f"NET  {plain(self.paid - self.refunded)}",
+        ]
+
+
+def day_info(terminal: SimTerminal, day: DayFigures, trace: int) -> Apdu:
+    """The ``04 0F`` of an end-of-day: BMP 04 the payments' total, BMP 60 the payments per card
+    group, and the refunds per card group in TLV ``DF60`` (see drivers/zvt/totals.py)."""
     now = terminal.clock()
-    booked = [t for t in closed if t.approved and t.kind in ("payment", "refund")]
-    payments = [t for t in booked if t.kind == "payment" and not t.reversed]
-    refunds = [t for t in booked if t.kind == "refund"]
-    total = sum(t.amount for t in payments) - sum(t.amount for t in refunds)
-    receipts = [t.receipt for t in closed] or [0]
-    groups = {"other": (len(payments), sum(t.amount for t in payments))}
-    fields: list[tuple[int, bytes | int]] = [
+    payments = {"other": (day.payments, day.paid)}
+    refunds = {"other": (day.refunds, day.refunded)}
+    fields: list[tuple[int, BmpValue]] = [
         (0x27, 0),
-        (0x04, max(total, 0)),
+        (0x04, day.paid),
         (0x0B, trace),
         (0x0C, int(now.strftime("%H%M%S"))),
         (0x0D, int(now.strftime("%m%d"))),
-        (0x60, encode_individual_totals(min(receipts), max(receipts), groups)),
+        (0x60, encode_individual_totals(day.first, day.last, payments)),
+        (0x06, [Tlv(REFUND_TOTALS, encode_individual_totals(day.first, day.last, refunds))]),
     ]
     return StatusInformation.build(fields).apdu()
 
@@ -76,12 +109,17 @@ def _chinese(charset: str) -> bool:
 
 
 def receipt_apdus(terminal: SimTerminal, lines: list[str], charset: str) -> list[Apdu]:
-    """The receipt as the ECR registered for it: a text block, print lines, or nothing."""
+    """The receipt as the ECR registered for it: a text block, print lines (the last one
+    marked as such, so a buffering ECR prints and cuts), or nothing."""
     if not terminal.config & CFG_ECR_PRINTS_PAYMENT:
         return []
     encoded = [line.encode(charset, errors="replace") for line in lines]
     if terminal.config & CFG_PRINT_LINES or TextBlock.CODE not in terminal.permitted:
-        return [PrintLine(0, text).apdu() for text in encoded]
+        last = len(encoded) - 1
+        return [
+            PrintLine(PrintLine.LAST_LINE if i == last else 0, text).apdu()
+            for i, text in enumerate(encoded)
+        ]
     return [TextBlock(tuple(encoded), receipt_type=2).apdu()]
 
 

@@ -193,3 +193,6 @@ def test_probe_with_a_test_payment_then_settlement(
         str(tmp_path / "t2"),
     )
     assert code == 0 and out["settlement"]["rc"] == "00"
+    # the reversed test payment is not in the batch; amounts for people are yuan, two decimals
+    receipt = out["settlement"]["receipt"]
+    assert "笔数 COUNT 0" in receipt and "金额 TOTAL 0.00" in receipt, receipt

@@ -191,3 +191,22 @@ def test_a_channel_with_money_but_no_figures_is_unchecked(day: Day) -> None:
     rec = reconcile(day.journal, day.roster)
     assert rec.unchecked == ["hall-9"] and not rec.balanced
     assert any("no settlement figures recorded" in c.text for c in rec.concerns)
+
+
+def test_terminal_refunds_are_checked_against_the_journal(day: Day) -> None:
+    """An end of day that reports refunds separately: their count and sum must be the journal's."""
+    day.owe(1, "300.00")
+    p1 = day.pay(1, "300.00", ref="29001234/0001/000001")
+    day.refund(p1, "100.00", ref="29001234/0002/000002")
+    eod = replace(_eod(20000, 1, (1, 2)), gross_minor=30000, refunds=1, refund_minor=10000)
+    day.settle("hall-1", eod)
+    [check] = reconcile(day.journal, day.roster).checks
+    assert check.status == "match"
+
+    # the terminal says two refunds of 50.00: the net agrees, the refunds do not
+    twice = replace(eod, key="eod-9", recorded_at=eod.recorded_at + timedelta(hours=1), refunds=2)
+    day.settle("hall-1", twice)
+    rec = reconcile(day.journal, day.roster)
+    stmt = rec.checks[0].statements[-1]
+    assert any("counts 2 refunds, the journal 1" in d for d in stmt.differences)
+    assert not stmt.matches

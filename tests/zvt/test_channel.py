@@ -243,7 +243,8 @@ def test_partial_refunds_and_end_of_day(tcp_hall: Hall) -> None:
     r = tcp_hall.col.refund(p.id, Money("30.00", "CNY"), idempotency_key="r1")
     assert r.status is S.SUCCEEDED and r.channel_data["receipt_no"] == 3
     totals = tcp_hall.channel.end_of_day(tcp_hall.col.channel_context("hall-1"))
-    assert totals.total == Money("90.00", "CNY") and totals.count == 2
+    assert totals.net == Money("90.00", "CNY") and totals.count == 2
+    assert totals.total == Money("120.00", "CNY") and totals.refund_count == 1
     assert "END OF DAY" in totals.receipt
     # the totals are in the journal as the terminal's settlement figures
     [day] = recorded_settlements(tcp_hall.col.journal)["hall-1"]
@@ -254,6 +255,7 @@ def test_partial_refunds_and_end_of_day(tcp_hall: Hall) -> None:
         12000,
         3000,
     )
+    assert day.refunds == 1
     assert day.receipts == (1, 3) and day.currency == "CNY"
     tcp_hall.pay("5.00")
     tcp_hall.channel.end_of_day(tcp_hall.col.channel_context("hall-1"))

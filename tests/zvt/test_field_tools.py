@@ -221,6 +221,11 @@ def test_end_of_day(
     )
     assert code == 0
     assert out["totals"]["total"] == "¥2.50" and out["totals"]["count"] == 1
+    # one truth: the finding, the figures and the terminal's receipt say the same, in yuan
+    assert out["totals"]["refunds"] == [0, "¥0.00"] and out["totals"]["net"] == "¥2.50"
+    text = findings(out)["end-of-day"]["text"]
+    assert text == "Batch closed: 1 payment(s) ¥2.50, 0 refund(s) ¥0.00, net ¥2.50."
+    assert "PAYMENTS 1  2.50" in out["totals"]["receipt"]
 
 
 def test_bad_link_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

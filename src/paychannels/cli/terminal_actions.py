@@ -28,6 +28,7 @@ from paychannels.drivers.zvt.diagnosis import (
     scan_line_settings,
 )
 from paychannels.drivers.zvt.factory import client_from_url
+from paychannels.drivers.zvt.totals import DayTotals
 from paychannels.links import TranscriptWriter
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 from paychannels.values.models import PaymentRequest, Record
@@ -246,19 +247,37 @@ def end_of_day(args: argparse.Namespace) -> int:
     except PaychannelsError as exc:
         run.add(Finding("end-of-day", False, f"The end of day failed: {exc}"))
     else:
+        refunds = None
+        if totals.refunds is not None:
+            refunds = [totals.refund_count, str(totals.refund_total)]
         run.extra["totals"] = {
             "total": str(totals.total),
             "count": totals.count,
+            "refunds": refunds,
+            "net": str(totals.net),
             "receipts": [totals.first_receipt, totals.last_receipt],
             "by_card": {k: [c, str(m)] for k, (c, m) in totals.by_card.items()},
+            "receipt": list(totals.receipt),
         }
-        text = f"Batch closed: {totals.count} transactions, total {totals.total}."
-        run.add(Finding("end-of-day", True, text))
+        run.add(Finding("end-of-day", True, _day_text(totals)))
         for line in totals.receipt:
             run.say(f"    | {line}")
     finally:
         col.close()
     return run.finish()
+
+
+def _day_text(totals: DayTotals) -> str:
+    """The batch in one sentence, from the same figures the terminal's receipt prints."""
+    if totals.total is None:
+        return "Batch closed; the terminal reported no totals."
+    paid = "payments not counted" if totals.count is None else f"{totals.count} payment(s)"
+    if totals.refunds is None:
+        return f"Batch closed: {paid}, total {totals.total} (refunds not reported apart)."
+    return (
+        f"Batch closed: {paid} {totals.total}, {totals.refund_count} refund(s) "
+        f"{totals.refund_total}, net {totals.net}."
+    )
 
 
 def _settle_mispos(run: _Run, col: Collector, channel: MisposChannel) -> int:
@@ -267,9 +286,11 @@ def _settle_mispos(run: _Run, col: Collector, channel: MisposChannel) -> int:
     except PaychannelsError as exc:
         run.add(Finding("end-of-day", False, f"The settlement failed: {exc}"))
     else:
+        lines = (fields.get("print_text") or "").splitlines()
         run.extra["settlement"] = {k: v for k, v in fields.values.items() if k != "print_text"}
+        run.extra["settlement"]["receipt"] = lines
         run.add(Finding("end-of-day", True, "Settlement done (结算)."))
-        for line in (fields.get("print_text") or "").splitlines():
+        for line in lines:
             run.say(f"    | {line}")
     finally:
         col.close()

@@ -188,7 +188,10 @@ class TerminalSim(Running):
         assert isinstance(ch, TerminalChannel)
         totals = ch.end_of_day(collector.channel_context(name))
         count = "255 or more" if totals.count is not None and totals.count >= 255 else totals.count
-        return f"end of day: {count} payment(s), total {totals.total}"
+        text = f"end of day: {count} payment(s), total {totals.total}"
+        if totals.refunds is not None:
+            text += f", {totals.refund_count} refund(s) {totals.refund_total}, net {totals.net}"
+        return text
 
     def truth(self) -> dict[str, int]:
         taken: dict[str, int] = {}

@@ -1,7 +1,8 @@
 """Each channel's settlement figures against the journal: terminals, provider bills, banks.
 
 - **Terminal** (an end of day): the journal's payments and refunds booked under the batch's
-  receipt numbers; the terminal's net total (and count, gross) must equal theirs. Receipt
+  receipt numbers; the terminal's net total (and count, gross; refund count and sum when it
+  reports refunds apart) must equal theirs. Receipt
   numbers wrap at 9999: where one number was used in two batches, the record journaled
   between the previous end of day and this one is this batch's. Money the journal credits
   on a terminal without a receipt number no end of day can confirm: it is unconfirmed.
@@ -102,6 +103,8 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
             stmt.differences.append(
                 f"the terminal counts {s.payments} payments, the journal {len(paid)}"
             )
+        if s.refunds is not None:  # the terminal reported its refunds apart: check them too
+            _refunds(stmt, s, back)
         if s.receipts is None:
             stmt.differences.append("the end of day named no receipt numbers: batch unknown")
         _money(stmt, s.currency)
@@ -119,6 +122,18 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
     if after:
         check.notes.append(f"{after} booking(s) after the last end of day: not settled yet")
     return check
+
+
+def _refunds(stmt: StatementCheck, s: Settlement, back: list[Line]) -> None:
+    """The terminal's refund count and sum against the journal's refunds of the batch."""
+    if s.refunds != len(back):
+        stmt.differences.append(f"the terminal counts {s.refunds} refunds, the journal {len(back)}")
+    held = sum(x.minor for x in back)
+    if s.refund_minor is not None and s.refund_minor != held:
+        stmt.differences.append(
+            f"the terminal's refunds are {yuan(s.refund_minor, s.currency)}, the journal's "
+            f"{yuan(held, s.currency)}"
+        )
 
 
 def _unreceipted(check: ChannelCheck, lines: list[Line], currency: str) -> None:
