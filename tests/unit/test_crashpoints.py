@@ -27,7 +27,7 @@ def test_a_point_runs_the_installed_hooks_in_order_until_uninstalled() -> None:
 
 def test_the_environment_does_not_arm_the_library() -> None:
     env = {**os.environ, "PAYCHANNELS_CRASH_AT": "collect.before_intent"}
-    code = "from paychannels import crashpoints as c; c.crashpoint('collect.before_intent')"
+    code = "from paychannels.runtime import crashpoints as c; c.crashpoint('collect.before_intent')"
     proc = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
