@@ -60,6 +60,7 @@ def certs() -> dict[str, tuple[rsa.PrivateKey, x509.Certificate]]:
 
 
 @pytest.mark.parametrize("which", ["expired", "not yet valid"])
+@pytest.mark.slow
 def test_a_signature_by_a_certificate_outside_its_validity_is_refused(
     certs: dict[str, tuple[rsa.PrivateKey, x509.Certificate]], which: str
 ) -> None:

@@ -93,6 +93,7 @@ def _try_parents_lock(col: Collector, queue: Any) -> None:
         queue.put(f"{type(exc).__name__}: {exc}")
 
 
+@pytest.mark.slow
 def test_a_child_never_takes_its_parents_terminal_lock(journal_url: str) -> None:
     with Collector.open(journal_url, lock_linger=30, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())

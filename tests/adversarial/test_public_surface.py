@@ -161,6 +161,7 @@ def any_url(root: Path) -> st.SearchStrategy[str]:
 
 @BOUNDED
 @given(amount=amounts, code=currencies)
+@pytest.mark.slow
 def test_money_from_anything(amount: Any, code: str) -> None:
     typed(lambda: pc.Money(amount, code))
     typed(lambda: pc.Money.parse(f"{code} {amount}"))
@@ -207,6 +208,7 @@ def test_payment_request_from_anything(
 
 @BOUNDED
 @given(data=st.data())
+@pytest.mark.slow
 def test_open_channel_from_any_url_and_options(data: st.DataObject, in_tmp: Path) -> None:
     url = data.draw(any_url(in_tmp))
     options = data.draw(st.dictionaries(option_names, option_values, max_size=2))
@@ -219,6 +221,7 @@ def test_open_channel_from_any_url_and_options(data: st.DataObject, in_tmp: Path
 
 @BOUNDED
 @given(data=st.data())
+@pytest.mark.slow
 def test_journal_urls_from_anything(data: st.DataObject, in_tmp: Path) -> None:
     name = data.draw(st.text(alphabet="abc-_.é ", max_size=8)).replace("..", "_")
     url = data.draw(
@@ -267,6 +270,7 @@ file_bytes = st.one_of(
 @given(
     content=file_bytes, encoding=st.one_of(st.sampled_from(["auto", "gb18030", "utf-8"]), garbage)
 )
+@pytest.mark.slow
 def test_roster_readers_on_garbage(content: bytes, encoding: str, in_tmp: Path) -> None:
     path = in_tmp / "roster.csv"
     path.write_bytes(content)
@@ -355,6 +359,7 @@ KNOWN_CLI = ("ValueError: embedded null byte", "ValueError: Port")
 
 @settings(BOUNDED, max_examples=int(os.environ.get("ADVERSARIAL_EXAMPLES", "120")) * 3)
 @given(data=st.data())
+@pytest.mark.slow
 def test_cli_with_arbitrary_arguments(data: st.DataObject, in_tmp: Path) -> None:
     (in_tmp / "garbage.bin").write_bytes(data.draw(file_bytes))
     argv = data.draw(argvs(in_tmp))
@@ -377,6 +382,7 @@ def test_cli_with_arbitrary_arguments(data: st.DataObject, in_tmp: Path) -> None
         ["no-such-command"],
     ],
 )
+@pytest.mark.slow
 def test_cli_subprocess_never_prints_a_traceback(argv: list[str], in_tmp: Path) -> None:
     (in_tmp / "garbage.bin").write_bytes(b"\xff\xfe=cmd|' /C calc'!A0\x00,\n")
     args = [a.format(tmp=in_tmp) for a in argv]

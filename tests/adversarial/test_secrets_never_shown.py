@@ -84,6 +84,7 @@ def _logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     name=st.sampled_from(NAMES) | st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True),
     shape=st.sampled_from(SHAPES),
 )
+@pytest.mark.slow
 def test_a_secret_anywhere_in_a_url_never_shows(
     secret: str, scheme: str, name: str, shape: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -104,6 +104,7 @@ def _pain002(s: Setup, sent: Sent, e2e: list[str], minor: list[int], **over: str
     return {**values, **over}
 
 
+@pytest.mark.slow
 def test_the_epc_style_report_for_its_own_file_is_applied(setup: Setup) -> None:
     a = setup.files[0]
     setup.drop("STS_A.xml", "epc_status_report_v03.xml", **_pain002(setup, a, a.e2e, a.minor))
@@ -112,6 +113,7 @@ def test_the_epc_style_report_for_its_own_file_is_applied(setup: Setup) -> None:
     assert setup.statuses() == {Status.DECLINED: 1, Status.SUCCEEDED: 1, Status.PENDING: 2}
 
 
+@pytest.mark.slow
 def test_a_report_naming_file_a_with_debits_of_file_b_is_quarantined(setup: Setup) -> None:
     a, b = setup.files
     setup.drop("STS_MIXED.xml", "epc_status_report_v03.xml", **_pain002(setup, a, b.e2e, b.minor))

@@ -124,6 +124,7 @@ def col(journal_url: str) -> Iterator[Collector]:
     c.close()
 
 
+@pytest.mark.slow
 def test_set_based_moves_equal_the_python_policy(col: Collector) -> None:
     bulk: list[ResultRow] = []
     pairs: list[tuple[str, str]] = []
@@ -188,6 +189,7 @@ def test_duplicates_unknown_and_foreign_rows(col: Collector) -> None:
     assert again.unchanged == 1 and again.moved == {}
 
 
+@pytest.mark.slow
 def test_bulk_moves_reach_subscribers_and_count_money(col: Collector) -> None:
     for i in range(120):
         _make(col, f"pay_{i:03d}", S.PENDING)

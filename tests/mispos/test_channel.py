@@ -26,6 +26,7 @@ from tests.mispos.conftest import CARD, Hall, open_hall
         ({"power_cycle_after_booking"}, Status.UNKNOWN, Status.SUCCEEDED),
     ],
 )
+@pytest.mark.slow
 def test_faults_resolve_to_the_truth(
     hall: Hall, faults: set[str], at_first: Status, truth: Status
 ) -> None:
@@ -40,6 +41,7 @@ def test_faults_resolve_to_the_truth(
     hall.check_truth()
 
 
+@pytest.mark.slow
 def test_the_next_payment_settles_a_lost_answer_first(hall: Hall) -> None:
     hall.script(faults={"disconnect_after_approval"})
     lost = hall.pay("100.00")
@@ -75,6 +77,7 @@ def test_refunds_void_settle_and_reprint(hall: Hall) -> None:
     assert "PAYCHANNELS SIM TERMINAL" in (hall.channel.reprint(ctx).get("print_text") or "")
 
 
+@pytest.mark.slow
 def test_a_void_whose_answer_was_lost_is_not_sent_twice(hall: Hall) -> None:
     p = hall.pay()
     hall.script(faults={"disconnect_after_approval"})
@@ -110,6 +113,7 @@ def test_a_payment_without_terminal_data_cannot_be_voided(hall: Hall) -> None:
         )
 
 
+@pytest.mark.slow
 def test_over_tcp(tmp_path: Path) -> None:
     h = open_hall(tmp_path, "tlv-9f", tcp=True)
     try:
@@ -124,6 +128,7 @@ def test_over_tcp(tmp_path: Path) -> None:
         h.close()
 
 
+@pytest.mark.slow
 def test_a_wrong_baud_rate_sends_nothing(tmp_path: Path) -> None:
     h = open_hall(tmp_path, "tlv-9f", query="&baudrate=19200")
     try:

@@ -100,6 +100,7 @@ def test_config_file_carries_the_secrets(tmp_path: Path) -> None:
     channel.close()
 
 
+@pytest.mark.slow
 def test_abort_stops_a_sync_payment_waiting_for_the_card(hall: Hall) -> None:
     hall.script(card_delay=20.0)
     done: list[object] = []

@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def payment(minor: int, currency: str, operator: str | None) -> Payment:
     ids,
     st.none() | st.text(max_size=20).filter(lambda s: "\x00" not in s),
 )
+@pytest.mark.slow
 def test_payment_requests_round_trip(
     minor: int, currency: str, service_id: str, operator: str | None
 ) -> None:
@@ -100,6 +102,7 @@ def test_random_bytes_raise_only_format_errors(data: bytes) -> None:
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_random_json_raises_only_format_errors(value: Any) -> None:
     for root in ("SaleToPOIRequest", "SaleToPOIResponse"):
         for body in (wire.encode({root: value}), wire.encode(value)):
@@ -121,6 +124,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @FUZZ
 @given(st.sampled_from(sorted(SAMPLES)), st.data())
+@pytest.mark.slow
 def test_mutated_messages_raise_only_format_errors(name: str, data: st.DataObject) -> None:
     message = copy.deepcopy(SAMPLES[name])
     paths = [p for p in _paths(message) if p]

@@ -93,6 +93,7 @@ WECHAT_CASES: dict[str, tuple[Case, int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(WECHAT_CASES))
+@pytest.mark.slow
 def test_wechat_bad_input(
     stack: Stack, keys: SimKeys, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -110,6 +111,7 @@ def test_wechat_resource_decryption_never_crashes(resource: Any) -> None:
 
 @FUZZ
 @given(st.integers(100, 599), json_values)
+@pytest.mark.slow
 def test_wechat_answers_never_crash(status: int, value: Any) -> None:
     body = json.dumps(value).encode()
     signed = wechat_signed(body, KEYS, use_public_key=True, timestamp=int(time.time()))
@@ -162,6 +164,7 @@ def test_strict_parsers_never_crash(raw: bytes) -> None:
 
 @FUZZ
 @given(st.dictionaries(st.text(max_size=6), json_values, max_size=5), st.text(max_size=6))
+@pytest.mark.slow
 def test_member_span_agrees_with_json(obj: dict[str, Any], key: str) -> None:
     raw = json.dumps(obj, ensure_ascii=False).encode()
     span = member_span(raw, key, where="t")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,6 +43,7 @@ def test_scrub_free_text() -> None:
         fullmatch=True,
     )
 )
+@pytest.mark.slow
 def test_any_resident_id_is_masked(id_number: str) -> None:
     assert id_number not in scrub(f"payer {id_number} paid")
 

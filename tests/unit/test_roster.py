@@ -179,6 +179,7 @@ _PLAUSIBLE = st.builds(
     st.one_of(_PLAUSIBLE, st.text("0123456789", min_size=17, max_size=17)),
     st.sampled_from("0123456789X"),
 )
+@pytest.mark.slow
 def test_the_roster_checks_ids_as_check_resident_id_does(body: str, last: str) -> None:
     import tempfile
 

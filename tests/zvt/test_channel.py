@@ -115,6 +115,7 @@ def test_ambiguous_answer_stays_unknown_then_needs_attention(tmp_path: Path) -> 
         sim.close()
 
 
+@pytest.mark.slow
 def test_next_payment_waits_for_an_unresolvable_earlier_one(tcp_hall: Hall) -> None:
     tcp_hall.script(faults={"disconnect_after_approval"})
     lost = tcp_hall.pay()

@@ -56,6 +56,7 @@ def test_approved_payment_has_progress_receipt_and_terminal_data(hall: Hall) -> 
     hall.check_truth()
 
 
+@pytest.mark.slow
 def test_slow_cardholder_keeps_the_dialogue_alive(hall: Hall) -> None:
     # each wait is shorter than T4 (1.5 s) but together they exceed it: statuses restart T4
     hall.script(card_delay=0.9, pin_delay=0.9, host_delay=0.3)
@@ -64,6 +65,7 @@ def test_slow_cardholder_keeps_the_dialogue_alive(hall: Hall) -> None:
     assert hall.charges(p) == 1
 
 
+@pytest.mark.slow
 def test_lost_request_recovers_as_not_sent_and_retries_once(hall: Hall) -> None:
     hall.script(faults={"lose_request"})
     p = hall.pay(key="lost-request")
@@ -80,6 +82,7 @@ def test_refusal_is_not_sent(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_late_acknowledgement_is_unknown_then_not_sent(hall: Hall) -> None:
     hall.script(faults={"late_ack"}, fault_delay=1.0)
     p = hall.pay()
@@ -102,6 +105,7 @@ def test_a_leftover_answer_before_the_acknowledgement_is_not_taken_for_ours(hall
     "fault",
     ["disconnect_after_approval", "garble_reply", "late_completion", "power_cycle_after_booking"],
 )
+@pytest.mark.slow
 def test_answer_lost_after_booking_is_unknown_then_succeeded(hall: Hall, fault: str) -> None:
     hall.script(faults={fault}, fault_delay=2.0, off_for=0.5)
     p = hall.pay()
@@ -113,6 +117,7 @@ def test_answer_lost_after_booking_is_unknown_then_succeeded(hall: Hall, fault: 
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_power_cycle_before_booking_is_unknown_then_not_sent(hall: Hall) -> None:
     hall.script(faults={"power_cycle"}, off_for=0.8)
     p = hall.pay(key="power")
@@ -130,6 +135,7 @@ def test_unknown_apdu_is_answered_and_the_payment_goes_on(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_lost_status_information(hall: Hall) -> None:
     # serial: resent by the terminal after its T2; TCP: never arrives, fetched again at once
     hall.script(faults={"drop_frame"})
@@ -150,6 +156,7 @@ def test_corrupted_status_information(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_terminal_that_never_answers(hall: Hall) -> None:
     assert hall.pay().status is S.SUCCEEDED
     hall.sim.terminal.line_mode = "mute"
@@ -162,6 +169,7 @@ def test_terminal_that_never_answers(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_in_doubt_payment_is_resolved_before_the_next_one(hall: Hall) -> None:
     hall.script(faults={"disconnect_after_approval"})
     lost = hall.pay()

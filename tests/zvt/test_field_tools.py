@@ -146,6 +146,7 @@ def test_wrong_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ("other_protocol", "another protocol"),
     ],
 )
+@pytest.mark.slow
 def test_terminal_not_speaking_zvt(
     sim: TerminalSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str, text: str
 ) -> None:
@@ -162,6 +163,7 @@ def test_terminal_not_speaking_zvt(
     assert code == 1 and text in findings(out)["protocol"]["text"]
 
 
+@pytest.mark.slow
 def test_wrong_baud_rate_and_stop_bits_are_found_by_scanning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -228,6 +230,7 @@ def test_bad_link_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected tcp://" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_simulator_command_prints_where_it_listens(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [
