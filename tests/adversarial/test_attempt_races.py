@@ -151,6 +151,7 @@ def test_refund_racing_recover_gives_money_back_once_and_keeps_the_refund(race: 
     assert len(race.stale_notes(first.id)) == 1
 
 
+@pytest.mark.slow
 def test_refund_retried_without_amount_resends_the_refund_that_never_left(race: Race) -> None:
     pay = race.main.collect(REQUEST, channel="hall")
     race.script(Behaviour.REFUSE)  # connection refused: the refund provably never left

@@ -170,6 +170,7 @@ def test_money_from_anything(amount: Any, code: str) -> None:
 
 @BOUNDED
 @given(value=st.floats(allow_nan=True, allow_infinity=True))
+@pytest.mark.slow
 def test_a_float_amount_is_a_type_error(value: float) -> None:
     with pytest.raises(TypeError):
         pc.Money(value, "CNY")  # type: ignore[arg-type]
@@ -193,6 +194,7 @@ def test_money_of_minor_from_anything(minor: int, code: str) -> None:
         max_size=3,
     ),
 )
+@pytest.mark.slow
 def test_payment_request_from_anything(
     payer: str, reference: str, key: str, amount: Any, extra: dict[str, Any]
 ) -> None:
@@ -247,6 +249,7 @@ def test_journal_urls_from_anything(data: st.DataObject, in_tmp: Path) -> None:
 
 @BOUNDED
 @given(data=st.data())
+@pytest.mark.slow
 def test_link_and_url_parsers_from_anything(data: st.DataObject, in_tmp: Path) -> None:
     url = data.draw(any_url(in_tmp))
     typed(lambda: parse_url(url))

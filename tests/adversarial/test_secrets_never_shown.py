@@ -144,6 +144,7 @@ def keys() -> SimKeys:
     return sim_keys()
 
 
+@pytest.mark.slow
 def test_configs_that_hold_secrets_never_show_them(
     keys: SimKeys, caplog: pytest.LogCaptureFixture
 ) -> None:

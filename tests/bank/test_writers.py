@@ -102,6 +102,7 @@ def test_pain008_is_valid_and_reads_back(tmp_path: Path, fmt: str, size: int) ->
     assert {r.collection_date for r in read} == {DAY}
 
 
+@pytest.mark.slow
 def test_splitting_by_the_banks_limits(tmp_path: Path) -> None:
     debits = [debit(i) for i in range(2500)]
     paths, totals = write(
@@ -365,6 +366,7 @@ def valid_ibans(draw: st.DrawFn) -> str:
 
 
 @given(valid_ibans())
+@pytest.mark.slow
 def test_iban_fast_path_accepts_every_valid_iban(value: str) -> None:
     from paychannels.bankfiles.checks import check_iban, iban_valid
 

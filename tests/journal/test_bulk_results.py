@@ -155,6 +155,7 @@ def _fields(row: ResultRow) -> dict[str, object]:
     return {name: getattr(row, name) for name in ResultRow.__slots__}  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_a_report_that_fails_while_read_changes_nothing(col: Collector) -> None:
     for i in range(30):
         _make(col, f"pay_{i:03d}", S.PENDING)

@@ -61,6 +61,7 @@ def test_declines_keep_the_terminal_code(hall: Hall) -> None:
     assert (p.reason_detail or "").startswith("MIS-POS 51")
 
 
+@pytest.mark.slow
 def test_refunds_void_settle_and_reprint(hall: Hall) -> None:
     p = hall.pay("100.00")
     assert p.status is Status.SUCCEEDED
@@ -88,6 +89,7 @@ def test_a_void_whose_answer_was_lost_is_not_sent_twice(hall: Hall) -> None:
     assert len(reversals) == 1
 
 
+@pytest.mark.slow
 def test_a_refused_void(hall: Hall) -> None:
     p = hall.pay()
     hall.sim.terminal.journal.txns[-1].reversed = True  # voided at the terminal's keypad
@@ -95,6 +97,7 @@ def test_a_refused_void(hall: Hall) -> None:
         hall.col.cancel(p.id)
 
 
+@pytest.mark.slow
 def test_transcript_masks_card_numbers(hall: Hall) -> None:
     hall.pay()
     text = hall.transcript.read_text(encoding="utf-8")

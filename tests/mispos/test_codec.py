@@ -78,6 +78,7 @@ def test_frames_round_trip_split_anywhere(spec: FrameSpec, body: bytes, cuts: li
 
 @FUZZ
 @given(frame_specs, st.binary(max_size=400))
+@pytest.mark.slow
 def test_decoder_never_raises(spec: FrameSpec, data: bytes) -> None:
     decoder = MisposFraming(_usable(spec)).decoder()
     for event in decoder.feed(data):

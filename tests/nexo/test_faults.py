@@ -64,6 +64,7 @@ def test_terminal_power_cut(tmp_path: Path, when: str) -> None:
         h.close()
 
 
+@pytest.mark.slow
 def test_terminal_offline_then_back(hall: Hall) -> None:
     hall.sim.terminal.online = False
     p = hall.pay()
@@ -106,6 +107,7 @@ def test_async_notification_faults(async_hall: Hall, faults: set[str]) -> None:
         ({"cloud_error_after_approval"}, Status.SUCCEEDED),
     ],
 )
+@pytest.mark.slow
 def test_async_request_faults(async_hall: Hall, faults: set[str], truth: Status) -> None:
     h = async_hall
     h.script(faults=faults)

@@ -84,6 +84,7 @@ def test_payment_requests_round_trip(
 
 @FUZZ
 @given(st.integers(1, 10**9), ids, st.booleans())
+@pytest.mark.slow
 def test_reversal_requests_round_trip(minor: int, service_id: str, partial: bool) -> None:
     original = TransactionIdentification(TransactionID="x.0001.000001", TimeStamp="2026-01-05")
     amount = Money.of_minor(minor, "CNY") if partial else None
@@ -171,6 +172,7 @@ def test_additional_and_receipt_text_never_raise(text: str) -> None:
 
 @FUZZ
 @given(st.decimals(min_value=0, max_value=Decimal("9999999999"), places=2))
+@pytest.mark.slow
 def test_decimals_are_written_digit_for_digit(amount: Decimal) -> None:
     assert wire.decode(wire.encode({"a": amount}))["a"] == amount
     assert wire.encode({"a": amount}) == f'{{"a":{amount:f}}}'.encode()

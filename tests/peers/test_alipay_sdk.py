@@ -77,6 +77,7 @@ def test_simulator_notifications_verify_with_the_sdk(keys: SimKeys, sim: Provide
     assert fields["trade_status"] == "TRADE_SUCCESS" and fields["total_amount"] == "380.00"
 
 
+@pytest.mark.slow
 def test_sdk_uses_the_simulator_as_its_gateway(keys: SimKeys, sim: ProviderSimulator) -> None:
     client = sdk(keys, sim)
     number = "pay_" + secrets.token_hex(12).upper()

@@ -85,6 +85,7 @@ GENUINE_BODY, GENUINE_HEADERS = _genuine()
 
 @FUZZ
 @given(headers, st.binary(max_size=400))
+@pytest.mark.slow
 def test_wechat_callback_reader_never_crashes(pairs: list[tuple[str, str]], body: bytes) -> None:
     reading = WX.read_callback(Headers(pairs), body)
     assert reading.error is not None
@@ -102,6 +103,7 @@ def test_mutated_genuine_callbacks_are_refused(at: int, junk: bytes) -> None:
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_wechat_resource_decryption_never_crashes(resource: Any) -> None:
     event = {"resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS",
              "resource": resource}  # fmt: skip
@@ -134,6 +136,7 @@ def test_alipay_notify_reader_never_crashes(body: bytes) -> None:
 
 @FUZZ
 @given(st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=30), max_size=10))
+@pytest.mark.slow
 def test_alipay_forms_never_crash(fields: dict[str, str]) -> None:
     from urllib.parse import urlencode
 
@@ -144,6 +147,7 @@ def test_alipay_forms_never_crash(fields: dict[str, str]) -> None:
 
 @FUZZ
 @given(st.binary(max_size=300), st.sampled_from(["alipay.trade.query", "alipay.trade.close"]))
+@pytest.mark.slow
 def test_alipay_answers_never_crash(body: bytes, method: str) -> None:
     reply = HttpReply(200, Headers({}), body)
     with contextlib.suppress(PaychannelsError):
@@ -176,6 +180,7 @@ def test_member_span_agrees_with_json(obj: dict[str, Any], key: str) -> None:
 
 @FUZZ
 @given(st.text(max_size=30))
+@pytest.mark.slow
 def test_yuan_and_authorization_parsers_never_crash(text: str) -> None:
     for parse in (lambda: yuan(text, where="x"), lambda: parse_authorization(text)):
         with contextlib.suppress(PaychannelsError):
@@ -184,6 +189,7 @@ def test_yuan_and_authorization_parsers_never_crash(text: str) -> None:
 
 @FUZZ
 @given(headers, st.binary(max_size=200))
+@pytest.mark.slow
 def test_timestamped_hmac_never_crashes(pairs: list[tuple[str, str]], body: bytes) -> None:
     verifier = TimestampedHmac(["whsec_test"])
     with contextlib.suppress(PaychannelsError):
@@ -192,6 +198,7 @@ def test_timestamped_hmac_never_crashes(pairs: list[tuple[str, str]], body: byte
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_item_hmac_never_crashes(value: Any) -> None:
     verifier = ItemHmac(["44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"])
     with contextlib.suppress(PaychannelsError):

@@ -49,6 +49,7 @@ def test_any_resident_id_is_masked(id_number: str) -> None:
 
 
 @given(st.from_regex(r"[0-9]{13,19}", fullmatch=True))
+@pytest.mark.slow
 def test_any_card_number_is_masked(pan: str) -> None:
     assert pan not in scrub(f"card={pan};")
 

@@ -31,6 +31,7 @@ def next_payment_is_fine(hall: Hall) -> None:
         ({"outcome": "decline", "result_code": 0x78}, Reason.CARD_EXPIRED, True),
     ],
 )
+@pytest.mark.slow
 def test_declines_carry_our_reason_and_the_terminal_code(
     hall: Hall, fields: dict[str, object], reason: Reason, booked: bool
 ) -> None:
@@ -127,6 +128,7 @@ def test_power_cycle_before_booking_is_unknown_then_not_sent(hall: Hall) -> None
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_unknown_apdu_is_answered_and_the_payment_goes_on(hall: Hall) -> None:
     hall.script(faults={"unknown_apdu"})
     p = hall.pay()
@@ -144,6 +146,7 @@ def test_lost_status_information(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_corrupted_status_information(hall: Hall) -> None:
     hall.script(faults={"corrupt_frame"})
     p = hall.pay()

@@ -57,6 +57,7 @@ def test_status_of_a_ready_terminal(
     ]
 
 
+@pytest.mark.slow
 def test_probe_with_a_guided_test_payment(
     sim: TerminalSimulator,
     tmp_path: Path,

@@ -113,6 +113,7 @@ def test_bmp_readers_raise_only_the_protocol_error(data: bytes) -> None:
 
 @FUZZ
 @given(st.binary(max_size=400), st.integers(1, 40))
+@pytest.mark.slow
 def test_frame_decoder_and_masking_never_raise(data: bytes, step: int) -> None:
     decoder = FrameDecoder()
     for i in range(0, len(data), step):

@@ -73,6 +73,7 @@ def test_a_gap_longer_than_t1_inside_a_frame_is_answered_nak(
     assert transport.receive(deadline_in(1)) == APDU
 
 
+@pytest.mark.slow
 def test_naks_are_resent_at_most_twice(line: tuple[int, SerialTransport]) -> None:
     master, transport = line
     frame = encode_frame(APDU)
