@@ -15,6 +15,9 @@ from urllib.parse import quote
 
 import pytest
 
+# the adversarial figures, printed (and under pytest-xdist added up) on the controller
+pytest_plugins = ("tests.adversarial.summary",)
+
 PG_ENV = "PAYCHANNELS_TEST_PG"
 
 

@@ -29,11 +29,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from paychannels import Record, Status, open_journal
 from tests.adversarial.rigs import DECLINED, LOST_REPLY, RIGS, Rig
+from tests.adversarial.tally import REPORTS, Tally
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE_SEED = int(os.environ.get("ADVERSARIAL_SEED", "20261207"))
@@ -43,40 +43,6 @@ WRITES = int(os.environ.get("ADVERSARIAL_WRITES", "3"))
 RUN_TIMEOUT = 120.0
 _NO_MONEY = (Status.DECLINED, Status.NOT_SENT, Status.CANCELLED, Status.EXPIRED)
 _IN_DOUBT = (Status.UNKNOWN, Status.NEEDS_ATTENTION, Status.DISPATCHED, Status.PENDING)
-
-
-@dataclass
-class Tally:
-    """Figures of a test (or of the whole session)."""
-
-    trials: int = 0
-    kills: int = 0
-    payments: int = 0
-    refunds: int = 0
-    lost: int = 0
-    doubled: int = 0
-    phantom: int = 0
-    in_doubt: int = 0
-    moved: int = 0  # payments and refunds the device really did (a trial without any proves little)
-    problems: list[str] = field(default_factory=list)
-
-    def add(self, other: Tally) -> None:
-        for name in ("trials", "kills", "payments", "refunds", "lost", "doubled", "phantom"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.in_doubt += other.in_doubt
-        self.moved += other.moved
-        self.problems.extend(other.problems)
-
-    def line(self) -> str:
-        return (
-            f"{self.trials:,} trials, {self.kills:,} kills, {self.payments:,} payments and "
-            f"{self.refunds:,} refunds compared: {self.lost} lost, {self.doubled} doubled, "
-            f"{self.phantom} phantom, {self.in_doubt} left in doubt"
-        )
-
-
-#: per test id, filled by ``Trials``; the conftest prints them and their sum
-REPORTS: dict[str, Tally] = {}
 
 
 def seed_of(name: str) -> int:

@@ -82,6 +82,7 @@ def race(db: str, tmp_path: Path, spawn: Spawn) -> Iterator[Race]:
     stage.main.close()
 
 
+@pytest.mark.slow
 def test_two_recoveries_a_stale_no_record_never_lands_on_the_retry(race: Race) -> None:
     race.script(Behaviour.LOSE_REQUEST)  # sent, the device never saw it: UNKNOWN
     pay = race.main.collect(REQUEST, channel="hall")
@@ -107,6 +108,7 @@ def test_two_recoveries_a_stale_no_record_never_lands_on_the_retry(race: Race) -
     assert note["about_attempt"] == 1 and note["attempt"] == 2 and note["reported"] == "NOT_SENT"
 
 
+@pytest.mark.slow
 def test_cancel_during_dispatch_never_ends_not_paid_while_the_device_charges(race: Race) -> None:
     cashier = race.spawn("collect", pause="start.before")  # claimed, the device not yet asked
     race.gates.reached("start.before")
@@ -123,6 +125,7 @@ def test_cancel_during_dispatch_never_ends_not_paid_while_the_device_charges(rac
     assert (EventType.NOTE, "cancel") in kinds, "the abort request is journaled"
 
 
+@pytest.mark.slow
 def test_refund_racing_recover_gives_money_back_once_and_keeps_the_refund(race: Race) -> None:
     pay = race.main.collect(REQUEST, channel="hall")
     assert pay.status is Status.SUCCEEDED
@@ -148,6 +151,7 @@ def test_refund_racing_recover_gives_money_back_once_and_keeps_the_refund(race: 
     assert len(race.stale_notes(first.id)) == 1
 
 
+@pytest.mark.slow
 def test_refund_retried_without_amount_resends_the_refund_that_never_left(race: Race) -> None:
     pay = race.main.collect(REQUEST, channel="hall")
     race.script(Behaviour.REFUSE)  # connection refused: the refund provably never left

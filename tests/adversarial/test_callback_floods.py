@@ -47,6 +47,7 @@ def _event_count(stack: Stack) -> int:
     return len(stack.collector.events(after=0, limit=100_000))
 
 
+@pytest.mark.slow
 def test_forged_callbacks_write_nothing_and_query_nothing(
     stack: Stack, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -79,6 +80,7 @@ def test_forged_callbacks_write_nothing_and_query_nothing(
         assert stack.collector.status(paid_id).status is Status.PENDING
 
 
+@pytest.mark.slow
 def test_a_storm_of_replayed_genuine_callbacks_makes_a_bounded_number_of_queries(
     stack: Stack,
 ) -> None:

@@ -109,6 +109,7 @@ def device() -> SlowDevice:
 
 
 @pytest.mark.parametrize("round_", range(3))
+@pytest.mark.slow
 def test_close_waits_for_calls_in_flight(journal_url: str, device: SlowDevice, round_: int) -> None:
     col = Collector.open(journal_url, create=True)
     col.add_channel("dev", device)
@@ -126,6 +127,7 @@ def test_close_waits_for_calls_in_flight(journal_url: str, device: SlowDevice, r
     assert check_recoverable(journal_url, device, keys) > THREADS
 
 
+@pytest.mark.slow
 def test_a_call_past_the_bound_is_left_to_finish(journal_url: str, device: SlowDevice) -> None:
     col = Collector.open(journal_url, close_timeout=0.3, create=True)
     col.add_channel("dev", device)

@@ -60,6 +60,7 @@ def certs() -> dict[str, tuple[rsa.PrivateKey, x509.Certificate]]:
 
 
 @pytest.mark.parametrize("which", ["expired", "not yet valid"])
+@pytest.mark.slow
 def test_a_signature_by_a_certificate_outside_its_validity_is_refused(
     certs: dict[str, tuple[rsa.PrivateKey, x509.Certificate]], which: str
 ) -> None:
@@ -75,6 +76,7 @@ def test_a_signature_by_a_certificate_outside_its_validity_is_refused(
     assert verify_signed(Headers(ok), body, store, now=lambda: now) == rsa.certificate_serial(good)
 
 
+@pytest.mark.slow
 def test_validity_is_checked_against_the_verifiers_clock(
     certs: dict[str, tuple[rsa.PrivateKey, x509.Certificate]],
 ) -> None:

@@ -56,6 +56,7 @@ def in_child(work: Any) -> dict[str, Any]:
     return out
 
 
+@pytest.mark.slow
 def test_a_forked_child_names_itself_and_uses_its_own_connections(journal_url: str) -> None:
     with Collector.open(journal_url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
@@ -93,6 +94,7 @@ def _try_parents_lock(col: Collector, queue: Any) -> None:
         queue.put(f"{type(exc).__name__}: {exc}")
 
 
+@pytest.mark.slow
 def test_a_child_never_takes_its_parents_terminal_lock(journal_url: str) -> None:
     with Collector.open(journal_url, lock_linger=30, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
@@ -121,6 +123,7 @@ def _collect_and_die(col: Collector) -> None:
     col.collect(request("dies"), "hall-1")
 
 
+@pytest.mark.slow
 def test_recovery_sees_a_dead_siblings_claim_as_dead(journal_url: str, tmp_path: Path) -> None:
     device = DiesMidDispatch(FileLedger(tmp_path / "device.sqlite"))  # shared by the processes
     with Collector.open(journal_url, create=True) as col:
@@ -138,6 +141,7 @@ def test_recovery_sees_a_dead_siblings_claim_as_dead(journal_url: str, tmp_path:
         assert device.charges(record.id) == 1
 
 
+@pytest.mark.slow
 def test_a_lock_table_in_a_forked_child_starts_empty(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path}/j.db"
     with Collector.open(url, lock_linger=30, create=True) as col:
@@ -171,6 +175,7 @@ def test_a_lock_table_in_a_forked_child_starts_empty(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("n", [3])
+@pytest.mark.slow
 def test_forked_children_collect_side_by_side(journal_url: str, n: int) -> None:
     with Collector.open(journal_url, create=True) as col:
         col.add_channel("dev", MemoryChannel())

@@ -41,6 +41,7 @@ def _tamper(rig: MemoryRig, sql: str) -> None:
         conn.execute(sql)
 
 
+@pytest.mark.slow
 def test_an_honest_run_compares_clean(
     honest: tuple[MemoryRig, str, list[dict[str, object]]],
 ) -> None:
@@ -67,6 +68,7 @@ def test_an_honest_run_compares_clean(
         ),
     ],
 )
+@pytest.mark.slow
 def test_a_tampered_device_is_caught(
     honest: tuple[MemoryRig, str, list[dict[str, object]]], sql: str, field: str
 ) -> None:

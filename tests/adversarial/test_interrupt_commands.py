@@ -70,6 +70,7 @@ def read_line(proc: subprocess.Popen[str], prefix: str, timeout: float = 30) -> 
     pytest.fail(f"no line starting {prefix!r}")
 
 
+@pytest.mark.slow
 def test_a_field_test_payment_interrupted_at_the_card_finishes_first(tmp_path: Path) -> None:
     sim = start(
         _SIM, "terminal", "--tcp", "127.0.0.1:0", "--json", "--password", PASSWORD,
@@ -97,6 +98,7 @@ def test_a_field_test_payment_interrupted_at_the_card_finishes_first(tmp_path: P
         stopped(sim, signal.SIGTERM)
 
 
+@pytest.mark.slow
 def test_the_simulators_stop_on_either_signal(tmp_path: Path) -> None:
     provider = start(_SIM, "provider", "--port", "0", "--keys", str(tmp_path / "keys"))
     bank = start(
@@ -148,6 +150,7 @@ sys.exit(main())
     ],
 )
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.slow
 def test_a_signal_after_the_command_finished_changes_nothing(
     module: str, argv: list[str], sig: signal.Signals
 ) -> None:

@@ -160,6 +160,7 @@ def line(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Line]:
             made.sim.close()
 
 
+@pytest.mark.slow
 def test_a_lost_ack_does_not_book_twice(line: Line) -> None:
     """The answer line silent for 1 s after the sale: its ACK is lost, its answer comes late."""
     p = line.pay(["mute_ack"], card_delay=1.3)
@@ -170,6 +171,7 @@ def test_a_lost_ack_does_not_book_twice(line: Line) -> None:
     compare(line.col, line.sim.terminal).assert_balanced()
 
 
+@pytest.mark.slow
 def test_a_lost_completion_is_asked_for_not_resent(line: Line) -> None:
     """The ACK and every copy of the answer are lost: UNKNOWN, then the terminal is asked."""
     p = line.pay(["mute_all"])
@@ -180,6 +182,7 @@ def test_a_lost_completion_is_asked_for_not_resent(line: Line) -> None:
     compare(line.col, line.sim.terminal).assert_balanced()
 
 
+@pytest.mark.slow
 def test_our_lost_ack_of_the_answer(line: Line) -> None:
     """The other direction: our ACK of the answer is lost; the terminal resends its answer."""
     p = line.pay(["drop_our_ack"])
@@ -191,6 +194,7 @@ def test_our_lost_ack_of_the_answer(line: Line) -> None:
 
 
 @pytest.mark.parametrize("transport", ["serial", "tcp"])
+@pytest.mark.slow
 def test_a_declared_resend_key_lets_a_lost_ack_be_resent(tmp_path: Path, transport: str) -> None:
     """A profile whose terminal recognises a repeated booking (``frame.resend_key``): the
     sale whose ACK was lost is resent, answered again, and booked once."""

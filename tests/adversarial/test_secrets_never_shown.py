@@ -84,6 +84,7 @@ def _logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
     name=st.sampled_from(NAMES) | st.from_regex(r"[a-z][a-z0-9_-]{0,15}", fullmatch=True),
     shape=st.sampled_from(SHAPES),
 )
+@pytest.mark.slow
 def test_a_secret_anywhere_in_a_url_never_shows(
     secret: str, scheme: str, name: str, shape: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -143,6 +144,7 @@ def keys() -> SimKeys:
     return sim_keys()
 
 
+@pytest.mark.slow
 def test_configs_that_hold_secrets_never_show_them(
     keys: SimKeys, caplog: pytest.LogCaptureFixture
 ) -> None:

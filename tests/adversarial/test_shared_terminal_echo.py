@@ -57,6 +57,7 @@ def add_zvt(col: Collector, sim: TerminalSimulator, name: str, query: str) -> Te
 
 @pytest.mark.parametrize("query", ["", "&echo=on"], ids=["default", "echo=on"])
 @pytest.mark.parametrize("other", ["cloud", "second-journal", "second-channel"])
+@pytest.mark.slow
 def test_a_payment_booked_by_another_channel_is_never_reversed(
     sim: TerminalSimulator, tmp_path: Path, other: str, query: str
 ) -> None:

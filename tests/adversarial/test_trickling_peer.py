@@ -90,6 +90,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("protocol", sorted(CASES))
+@pytest.mark.slow
 def test_a_trickling_terminal_cannot_hold_collect(
     protocol: str, peer: Peer, tmp_path: Path
 ) -> None:

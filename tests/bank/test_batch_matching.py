@@ -104,6 +104,7 @@ def _pain002(s: Setup, sent: Sent, e2e: list[str], minor: list[int], **over: str
     return {**values, **over}
 
 
+@pytest.mark.slow
 def test_the_epc_style_report_for_its_own_file_is_applied(setup: Setup) -> None:
     a = setup.files[0]
     setup.drop("STS_A.xml", "epc_status_report_v03.xml", **_pain002(setup, a, a.e2e, a.minor))
@@ -112,6 +113,7 @@ def test_the_epc_style_report_for_its_own_file_is_applied(setup: Setup) -> None:
     assert setup.statuses() == {Status.DECLINED: 1, Status.SUCCEEDED: 1, Status.PENDING: 2}
 
 
+@pytest.mark.slow
 def test_a_report_naming_file_a_with_debits_of_file_b_is_quarantined(setup: Setup) -> None:
     a, b = setup.files
     setup.drop("STS_MIXED.xml", "epc_status_report_v03.xml", **_pain002(setup, a, b.e2e, b.minor))
@@ -121,6 +123,7 @@ def test_a_report_naming_file_a_with_debits_of_file_b_is_quarantined(setup: Setu
     assert setup.statuses() == {Status.PENDING: 4}, "nothing of it applied"
 
 
+@pytest.mark.slow
 def test_a_report_whose_batch_is_of_another_file_is_quarantined(setup: Setup) -> None:
     a, b = setup.files
     values = _pain002(setup, a, a.e2e, a.minor, BATCH=b.batch)
@@ -134,6 +137,7 @@ def test_a_report_whose_batch_is_of_another_file_is_quarantined(setup: Setup) ->
     ("field", "value", "says"),
     [("COUNT", "3", "3 debits"), ("SUM", "999.00", "999.00")],
 )
+@pytest.mark.slow
 def test_a_report_whose_counts_or_sums_disagree_is_quarantined(
     setup: Setup, field: str, value: str, says: str
 ) -> None:
@@ -145,6 +149,7 @@ def test_a_report_whose_counts_or_sums_disagree_is_quarantined(
     assert setup.statuses() == {Status.PENDING: 4}
 
 
+@pytest.mark.slow
 def test_a_notification_naming_file_a_with_debits_of_file_b_is_quarantined(setup: Setup) -> None:
     a, b = setup.files
     values = {
@@ -162,6 +167,7 @@ def test_a_notification_naming_file_a_with_debits_of_file_b_is_quarantined(setup
     assert setup.statuses() == {Status.PENDING: 4}
 
 
+@pytest.mark.slow
 def test_the_iso_style_notification_for_its_own_batch_is_applied(setup: Setup) -> None:
     b = setup.files[1]
     values = {
@@ -179,6 +185,7 @@ def test_the_iso_style_notification_for_its_own_batch_is_applied(setup: Setup) -
     assert setup.statuses() == {Status.SUCCEEDED: 2, Status.PENDING: 2}
 
 
+@pytest.mark.slow
 def test_a_refused_file_does_not_hold_up_the_files_after_it(setup: Setup) -> None:
     a, b = setup.files
     setup.drop("A_BAD.xml", "epc_status_report_v03.xml", **_pain002(setup, a, b.e2e, b.minor))

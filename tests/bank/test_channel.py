@@ -169,6 +169,7 @@ def test_a_debit_missing_from_the_report_stays_pending(bank: Bank) -> None:
     assert statuses(bank) == {Status.SUCCEEDED: 3, Status.PENDING: 2, Status.DECLINED: 1}
 
 
+@pytest.mark.slow
 def test_late_return_reverses_a_succeeded_debit(bank: Bank) -> None:
     [p] = bank.col.collect_many([bank_request(1)], channel="bank")
     bank.sim.mix.script.append("late_return")
@@ -183,6 +184,7 @@ def test_late_return_reverses_a_succeeded_debit(bank: Bank) -> None:
     assert bank.sim.charges(p.id[4:]) == 0  # type: ignore[union-attr]
 
 
+@pytest.mark.slow
 def test_retryable_failures_are_resubmitted_linked_and_capped(bank: Bank) -> None:
     made = bank.col.collect_many([bank_request(1), bank_request(2)], channel="bank")
     first = made[0]  # the second is refused for a closed account: final, never retried
@@ -222,6 +224,7 @@ def test_a_resubmitted_file_is_refused(bank: Bank) -> None:
         ledger.record_sent({**entry, "sha256": "0" * 64})
 
 
+@pytest.mark.slow
 def test_a_flush_interrupted_by_a_crash_resumes_with_the_same_ids(
     bank: Bank, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -325,6 +328,7 @@ def test_a_debit_without_bank_details_is_declined_not_sent(bank: Bank) -> None:
     assert any("letters and digits" in (r.reason_detail or "") for r in bad)
 
 
+@pytest.mark.slow
 def test_text_layout_cycle_with_partial_debits(tmp_path: Path) -> None:
     ch = BankBatchChannel(tmp_path / "x", format=open_format("icbc-fixed"), creditor=CREDITOR)
     with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True) as col:

@@ -34,6 +34,7 @@ SAYS = {
 
 
 @pytest.mark.parametrize("name", sorted(BROKEN))
+@pytest.mark.slow
 def test_ingest_of_a_malformed_file_is_a_typed_one_line_error(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

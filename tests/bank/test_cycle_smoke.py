@@ -16,6 +16,7 @@ from tests.bank.conftest import CREDITOR, bank_request, clock
 
 @pytest.mark.parametrize("fmt", ["pain.008.001.08", "pain.008.001.02", "icbc-fixed", "ccb-pipe"])
 @pytest.mark.parametrize("reply", ["camt.054", "pain.002.001.03"])
+@pytest.mark.slow
 def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
     ch = from_url(parse_url(f"bankfile+dir://{tmp_path}/x?format={fmt}"), creditor=CREDITOR)
     assert isinstance(ch, BankBatchChannel)
@@ -55,6 +56,7 @@ def test_small_cycle(tmp_path: Path, fmt: str, reply: str) -> None:
 
 
 @pytest.mark.parametrize("reply", ["camt.054", "pain.002.001.03", "pain.002.001.10"])
+@pytest.mark.slow
 def test_the_simulators_answers_are_valid_iso20022(tmp_path: Path, reply: str) -> None:
     from paychannels.bankfiles.xmlread import namespace_of
     from tests.bank.xsd import assert_valid
@@ -81,6 +83,7 @@ def test_the_simulators_answers_are_valid_iso20022(tmp_path: Path, reply: str) -
     col.close()
 
 
+@pytest.mark.slow
 def test_late_returns_count_against_what_the_bank_holds(tmp_path: Path) -> None:
     ch = from_url(
         parse_url(f"bankfile+dir://{tmp_path}/x?format=pain.008.001.08"), creditor=CREDITOR

@@ -95,6 +95,7 @@ def _mutate_xml(raw: bytes, data: st.DataObject) -> bytes:
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
+@pytest.mark.slow
 def test_mutated_xml_results_give_only_bank_file_errors(
     tmp_path: Path, kind: str, data: st.DataObject
 ) -> None:
@@ -134,6 +135,7 @@ def _mutate_text(raw: bytes, layout_name: str, data: st.DataObject) -> bytes:
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
+@pytest.mark.slow
 def test_mutated_text_results_give_only_bank_file_errors(
     tmp_path: Path, kind: str, data: st.DataObject
 ) -> None:

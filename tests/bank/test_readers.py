@@ -172,6 +172,7 @@ SOURCES = {
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
+@pytest.mark.slow
 def test_fuzzed_files_give_only_bank_file_errors(
     tmp_path: Path, kind: str, data: st.DataObject
 ) -> None:

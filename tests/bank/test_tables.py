@@ -135,6 +135,7 @@ def test_ingest_without_a_build_is_a_readable_error(
     assert code == 2 and "no journal at" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_simulator_command_once(tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     code, out = run(

@@ -86,6 +86,7 @@ def test_packaged_schemas_are_the_official_ones() -> None:
 
 @pytest.mark.parametrize("fmt", ["pain.008.001.02", "pain.008.001.08"])
 @pytest.mark.parametrize("size", [1, 37, 5000])
+@pytest.mark.slow
 def test_pain008_is_valid_and_reads_back(tmp_path: Path, fmt: str, size: int) -> None:
     debits = [debit(i) for i in range(size)]
     (path,), [(count, total)] = write(tmp_path, fmt, debits, Limits(rows_per_batch=2000))
@@ -101,6 +102,7 @@ def test_pain008_is_valid_and_reads_back(tmp_path: Path, fmt: str, size: int) ->
     assert {r.collection_date for r in read} == {DAY}
 
 
+@pytest.mark.slow
 def test_splitting_by_the_banks_limits(tmp_path: Path) -> None:
     debits = [debit(i) for i in range(2500)]
     paths, totals = write(
@@ -244,6 +246,7 @@ amounts = st.integers(min_value=1, max_value=10**12)
         max_size=40,
     )
 )
+@pytest.mark.slow
 def test_any_roster_writes_a_valid_file_whose_totals_match(
     tmp_path: Path, rows: list[tuple[str, int, str]]
 ) -> None:
@@ -337,6 +340,7 @@ detail = [
 
 
 @given(st.from_regex(r"[A-Z]{2}[0-9]{2}[0-9A-Za-z]{1,30}", fullmatch=True) | st.text(max_size=40))
+@pytest.mark.slow
 def test_iban_fast_path_agrees_with_the_schema_pattern_and_mod97(value: str) -> None:
     """The all-digit shortcut in iban_valid gives the same answer as pattern + ISO 13616."""
     import re
@@ -362,6 +366,7 @@ def valid_ibans(draw: st.DrawFn) -> str:
 
 
 @given(valid_ibans())
+@pytest.mark.slow
 def test_iban_fast_path_accepts_every_valid_iban(value: str) -> None:
     from paychannels.bankfiles.checks import check_iban, iban_valid
 

@@ -32,6 +32,10 @@ from tests.browser.chromium import Chromium, browser, font_families
 from tests.browser.pngread import read_png
 from tests.reconcile.day import T0, Day
 
+# headless Chromium renders each page; under pytest -n one worker runs the module so the
+# browser and the pages are made once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("browser")]
+
 PROBE = (Path(__file__).parent / "probe.js").read_text("utf-8")
 TOWNS = ("索伦镇", "察尔森镇", "科尔沁镇")
 REPORT_TABLES = {"summary", "townships", "periods", "settlements", "operators", "channels"}

@@ -23,6 +23,10 @@ import pytest
 
 from paychannels.demo.channels import CHANNELS
 
+# real demo processes (a 300-payer day, ~30 s); under pytest -n one worker runs the module so
+# the day is run once
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+
 PAYERS = 300
 
 

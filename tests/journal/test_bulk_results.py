@@ -124,6 +124,7 @@ def col(journal_url: str) -> Iterator[Collector]:
     c.close()
 
 
+@pytest.mark.slow
 def test_set_based_moves_equal_the_python_policy(col: Collector) -> None:
     bulk: list[ResultRow] = []
     pairs: list[tuple[str, str]] = []
@@ -154,6 +155,7 @@ def _fields(row: ResultRow) -> dict[str, object]:
     return {name: getattr(row, name) for name in ResultRow.__slots__}  # type: ignore[attr-defined]
 
 
+@pytest.mark.slow
 def test_a_report_that_fails_while_read_changes_nothing(col: Collector) -> None:
     for i in range(30):
         _make(col, f"pay_{i:03d}", S.PENDING)
@@ -188,6 +190,7 @@ def test_duplicates_unknown_and_foreign_rows(col: Collector) -> None:
     assert again.unchanged == 1 and again.moved == {}
 
 
+@pytest.mark.slow
 def test_bulk_moves_reach_subscribers_and_count_money(col: Collector) -> None:
     for i in range(120):
         _make(col, f"pay_{i:03d}", S.PENDING)

@@ -268,6 +268,7 @@ class BatchDevice(MemoryChannel):
         return [self._outcome(self._act(p, Behaviour.PENDING)) for p in payments]
 
 
+@pytest.mark.slow
 def test_collect_many_on_a_batch_channel(tmp_path: Path) -> None:
     with Collector.open(f"sqlite:///{tmp_path}/j.db", create=True) as col:
         device = BatchDevice()

@@ -281,6 +281,7 @@ def test_channel_state_cas_and_counters(journal: Journal) -> None:
     assert journal.state_next("nexo", "service", now=T0, start=100) == 100
 
 
+@pytest.mark.slow
 def test_threads_share_one_journal(journal: Journal) -> None:
     errors: list[BaseException] = []
 
@@ -354,6 +355,7 @@ def test_modify_many_applies_in_one_go(journal: Journal) -> None:
     assert all(journal.verify(f"pay_{i}") == [] for i in (1, 2, 3))
 
 
+@pytest.mark.slow
 def test_annotations_and_changes_on_one_record_never_deadlock(journal: Journal) -> None:
     """A callback hint (append) racing a callback credit (modify) on the same payment.
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.channels.memory import MemoryChannel
 from paychannels.journal import Change, NewRecord, open_journal
@@ -52,6 +54,7 @@ def _fill(journal: Journal, n: int) -> None:
     journal.modify_many(moves, now=T0 + timedelta(minutes=5))
 
 
+@pytest.mark.slow
 def test_scan_ledger_streams_every_record_with_lean_columns(
     journal_url: str,
 ) -> None:
@@ -98,6 +101,7 @@ def test_scan_ledger_matches_records_and_sees_refunds(journal_url: str) -> None:
         assert row.created_at == record.created_at and row.updated_at == record.updated_at
 
 
+@pytest.mark.slow
 def test_scan_ledger_is_one_snapshot(journal_url: str) -> None:
     with Collector.open(journal_url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())

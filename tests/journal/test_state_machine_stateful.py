@@ -7,12 +7,15 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 
 import hypothesis.strategies as st
+import pytest
 from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from paychannels import TRANSITIONS, IllegalTransition, Money, PaymentRequest, Status
 from paychannels.journal import Change, NewRecord, open_journal
 from paychannels.values.status import is_final
+
+pytestmark = pytest.mark.slow  # 60 random sequences of journal changes: ~4 s
 
 
 class JournalMachine(RuleBasedStateMachine):

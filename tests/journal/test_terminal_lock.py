@@ -51,6 +51,7 @@ def dead_owner() -> str:
     return f"{socket.gethostname()}/{proc.stdout.strip()}/deadbeef"
 
 
+@pytest.mark.slow
 def test_a_live_holder_keeps_the_terminal(col: Collector, url: str) -> None:
     other = collector(url, lock_linger=0)  # another process, as far as the journal knows
     with context(other).lock("terminal", timeout=1):
@@ -99,6 +100,7 @@ def test_a_holder_on_another_host_is_trusted_until_its_lease_ends(col: Collector
         pass
 
 
+@pytest.mark.slow
 def test_the_lock_lingers_after_use_then_goes(url: str) -> None:
     col = collector(url, lock_linger=0.3)
     calls = []

@@ -83,6 +83,7 @@ def raw(url: str) -> Iterator[Callable[[str, tuple[Any, ...]], None]]:
             yield lambda sql, params=(): pg.execute(sql.replace("?", "%s"), params) and None
 
 
+@pytest.mark.slow
 def test_a_busy_journal_verifies_clean(
     journal_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -114,6 +115,7 @@ TAMPERING = {
 
 
 @pytest.mark.parametrize("how", sorted(TAMPERING))
+@pytest.mark.slow
 def test_tampering_is_reported_with_id_and_column(
     journal_url: str, capsys: pytest.CaptureFixture[str], how: str
 ) -> None:

@@ -68,6 +68,7 @@ def test_tcp_round_trip_counts_what_was_written(echo_server: tuple[str, int]) ->
     assert not link.is_open
 
 
+@pytest.mark.slow
 def test_read_waits_until_the_deadline_and_no_longer(echo_server: tuple[str, int]) -> None:
     host, port = echo_server
     with open_link(f"tcp://{host}:{port}") as link:

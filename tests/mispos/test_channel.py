@@ -29,6 +29,7 @@ from tests.mispos.conftest import CARD, Hall, open_hall
         ({"power_cycle_after_booking"}, Status.UNKNOWN, Status.SUCCEEDED),
     ],
 )
+@pytest.mark.slow
 def test_faults_resolve_to_the_truth(
     hall: Hall, faults: set[str], at_first: Status, truth: Status
 ) -> None:
@@ -43,6 +44,7 @@ def test_faults_resolve_to_the_truth(
     hall.check_truth()
 
 
+@pytest.mark.slow
 def test_the_next_payment_settles_a_lost_answer_first(hall: Hall) -> None:
     hall.script(faults={"disconnect_after_approval"})
     lost = hall.pay("100.00")
@@ -105,6 +107,7 @@ def test_declines_keep_the_terminal_code(hall: Hall) -> None:
     assert (p.reason_detail or "").startswith("MIS-POS 51")
 
 
+@pytest.mark.slow
 def test_refunds_void_settle_and_reprint(hall: Hall) -> None:
     p = hall.pay("100.00")
     assert p.status is Status.SUCCEEDED
@@ -121,6 +124,7 @@ def test_refunds_void_settle_and_reprint(hall: Hall) -> None:
     assert "PAYCHANNELS SIM TERMINAL" in (hall.channel.reprint(ctx).get("print_text") or "")
 
 
+@pytest.mark.slow
 def test_a_void_whose_answer_was_lost_is_not_sent_twice(hall: Hall) -> None:
     p = hall.pay()
     hall.script(faults={"disconnect_after_approval"})
@@ -131,6 +135,7 @@ def test_a_void_whose_answer_was_lost_is_not_sent_twice(hall: Hall) -> None:
     assert len(reversals) == 1
 
 
+@pytest.mark.slow
 def test_a_refused_void(hall: Hall) -> None:
     p = hall.pay()
     hall.sim.terminal.journal.txns[-1].reversed = True  # voided at the terminal's keypad
@@ -138,6 +143,7 @@ def test_a_refused_void(hall: Hall) -> None:
         hall.col.cancel(p.id)
 
 
+@pytest.mark.slow
 def test_transcript_masks_card_numbers(hall: Hall) -> None:
     hall.pay()
     text = hall.transcript.read_text(encoding="utf-8")
@@ -156,6 +162,7 @@ def test_a_payment_without_terminal_data_cannot_be_voided(hall: Hall) -> None:
         )
 
 
+@pytest.mark.slow
 def test_over_tcp(tmp_path: Path) -> None:
     h = open_hall(tmp_path, "tlv-9f", tcp=True)
     try:
@@ -170,6 +177,7 @@ def test_over_tcp(tmp_path: Path) -> None:
         h.close()
 
 
+@pytest.mark.slow
 def test_a_wrong_baud_rate_sends_nothing(tmp_path: Path) -> None:
     h = open_hall(tmp_path, "tlv-9f", query="&baudrate=19200")
     try:

@@ -57,6 +57,7 @@ def test_known_vectors() -> None:
 
 @FUZZ
 @given(frame_specs, st.binary(max_size=300), st.lists(st.integers(1, 40), min_size=1, max_size=20))
+@pytest.mark.slow
 def test_frames_round_trip_split_anywhere(spec: FrameSpec, body: bytes, cuts: list[int]) -> None:
     spec = _usable(spec)
     if spec.length == "none":
@@ -77,6 +78,7 @@ def test_frames_round_trip_split_anywhere(spec: FrameSpec, body: bytes, cuts: li
 
 @FUZZ
 @given(frame_specs, st.binary(max_size=400))
+@pytest.mark.slow
 def test_decoder_never_raises(spec: FrameSpec, data: bytes) -> None:
     decoder = MisposFraming(_usable(spec)).decoder()
     for event in decoder.feed(data):
@@ -123,6 +125,7 @@ def _message(profile: Profile, specs: tuple[FieldSpec, ...]) -> st.SearchStrateg
 
 
 @pytest.mark.parametrize("name", sorted(PROFILES))
+@pytest.mark.slow
 def test_every_message_of_every_profile_round_trips(name: str) -> None:
     profile = PROFILES[name]
 

@@ -49,6 +49,7 @@ def own_profile(tmp_path: Path, old: str, new: str) -> str:
     return str(path)
 
 
+@pytest.mark.slow
 def test_status_with_a_fitting_profile(
     pty: tuple[TerminalSimulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -86,6 +87,7 @@ def test_status_with_a_fitting_profile(
         ('rc = { tag = "9F14"', 'rc = { tag = "9F15"', "fields", "9F14"),
     ],
 )
+@pytest.mark.slow
 def test_a_profile_mistake_gets_its_fix(
     pty: tuple[TerminalSimulator, str],
     tmp_path: Path,
@@ -115,6 +117,7 @@ def test_a_profile_mistake_gets_its_fix(
     assert fix in finding["hint"], finding
 
 
+@pytest.mark.slow
 def test_a_silent_terminal(
     pty: tuple[TerminalSimulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -146,6 +149,7 @@ def test_a_broken_profile_is_a_usage_error(
     assert "bank.toml:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_probe_with_a_test_payment_then_settlement(
     pty: tuple[TerminalSimulator, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

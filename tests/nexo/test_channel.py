@@ -21,6 +21,7 @@ from paychannels.drivers.nexo.serviceids import PREFIX, ServiceIds
 from tests.nexo.conftest import API_KEY, POIID, SECRET, Hall, open_hall
 
 
+@pytest.mark.slow
 def test_sync_payment_journals_the_terminal_ids(hall: Hall) -> None:
     p = hall.pay()
     assert p.status is Status.SUCCEEDED
@@ -31,6 +32,7 @@ def test_sync_payment_journals_the_terminal_ids(hall: Hall) -> None:
     assert hall.charges(p) == 1
 
 
+@pytest.mark.slow
 def test_service_ids_are_claimed_once_per_attempt_and_unique(hall: Hall) -> None:
     hall.script(faults={"refuse"})
     p = hall.pay()
@@ -45,6 +47,7 @@ def test_service_ids_are_claimed_once_per_attempt_and_unique(hall: Hall) -> None
     assert hall.col.journal.state_get("cloud", PREFIX + first.service_id) is not None
 
 
+@pytest.mark.slow
 def test_wrong_api_key_is_not_sent_and_names_the_key(tmp_path: Path) -> None:
     h = open_hall(tmp_path)
     try:
@@ -59,6 +62,7 @@ def test_wrong_api_key_is_not_sent_and_names_the_key(tmp_path: Path) -> None:
         h.close()
 
 
+@pytest.mark.slow
 def test_unreachable_cloud_is_not_sent(tmp_path: Path) -> None:
     h = open_hall(tmp_path)
     try:
@@ -100,6 +104,7 @@ def test_config_file_carries_the_secrets(tmp_path: Path) -> None:
     channel.close()
 
 
+@pytest.mark.slow
 def test_abort_stops_a_sync_payment_waiting_for_the_card(hall: Hall) -> None:
     hall.script(card_delay=20.0)
     done: list[object] = []
@@ -142,6 +147,7 @@ def test_abort_of_an_async_payment_closes_it(async_hall: Hall) -> None:
     assert h.status(p) is Status.EXPIRED
 
 
+@pytest.mark.slow
 def test_partial_refunds_and_their_limit(hall: Hall) -> None:
     p = hall.pay("100.00")
     r1 = hall.col.refund(p.id, Money("30.00", "CNY"), idempotency_key="r1")
@@ -154,6 +160,7 @@ def test_partial_refunds_and_their_limit(hall: Hall) -> None:
     assert {t.tag for t in refunds} == {r1.id, r2.id}
 
 
+@pytest.mark.slow
 def test_void_after_a_lost_answer_asks_before_sending_again(hall: Hall) -> None:
     p = hall.pay()
     hall.script(faults={"disconnect_after_approval"})
@@ -166,6 +173,7 @@ def test_void_after_a_lost_answer_asks_before_sending_again(hall: Hall) -> None:
     assert len(reversals) == 1 and hall.charges(p) == 0
 
 
+@pytest.mark.slow
 def test_diagnosis(hall: Hall) -> None:
     answer = hall.channel.diagnosis(hall.col.channel_context("cloud"))
     assert answer.Response.Result == "Success"
@@ -175,6 +183,7 @@ def test_diagnosis(hall: Hall) -> None:
         hall.channel.diagnosis(hall.col.channel_context("cloud"))
 
 
+@pytest.mark.slow
 def test_async_result_by_notification(async_hall: Hall) -> None:
     h = async_hall
     p = h.pay()
@@ -186,6 +195,7 @@ def test_async_result_by_notification(async_hall: Hall) -> None:
     assert any(e.data.get("via") == "nexo notification" for e in events)
 
 
+@pytest.mark.slow
 def test_async_without_notifications_is_found_by_asking(async_hall: Hall) -> None:
     h = async_hall
     h.script(faults={"drop_notification"})
@@ -196,6 +206,7 @@ def test_async_without_notifications_is_found_by_asking(async_hall: Hall) -> Non
     assert h.status(p) is Status.SUCCEEDED
 
 
+@pytest.mark.slow
 def test_secrets_never_reach_the_transcript(hall: Hall) -> None:
     hall.pay()
     text = hall.channel.transcript()

@@ -28,6 +28,7 @@ from tests.nexo.conftest import Hall, open_hall
         ({"refuse"}, Status.NOT_SENT, Status.NOT_SENT),
     ],
 )
+@pytest.mark.slow
 def test_sync_faults_resolve_to_the_truth(
     tmp_path: Path, faults: set[str], at_first: Status, truth: Status
 ) -> None:
@@ -47,6 +48,7 @@ def test_sync_faults_resolve_to_the_truth(
 
 
 @pytest.mark.parametrize("when", ["power_cycle", "power_cycle_after_booking"])
+@pytest.mark.slow
 def test_terminal_power_cut(tmp_path: Path, when: str) -> None:
     h = open_hall(tmp_path, cloud_timeout=1.0)
     try:
@@ -62,6 +64,7 @@ def test_terminal_power_cut(tmp_path: Path, when: str) -> None:
         h.close()
 
 
+@pytest.mark.slow
 def test_terminal_offline_then_back(hall: Hall) -> None:
     hall.sim.terminal.online = False
     p = hall.pay()
@@ -77,6 +80,7 @@ def test_terminal_offline_then_back(hall: Hall) -> None:
     "faults",
     [{"duplicate_notification"}, {"late_notification"}, {"drop_notification"}, set()],
 )
+@pytest.mark.slow
 def test_async_notification_faults(async_hall: Hall, faults: set[str]) -> None:
     h = async_hall
     h.script(faults=faults, fault_delay=1.0)
@@ -103,6 +107,7 @@ def test_async_notification_faults(async_hall: Hall, faults: set[str]) -> None:
         ({"cloud_error_after_approval"}, Status.SUCCEEDED),
     ],
 )
+@pytest.mark.slow
 def test_async_request_faults(async_hall: Hall, faults: set[str], truth: Status) -> None:
     h = async_hall
     h.script(faults=faults)

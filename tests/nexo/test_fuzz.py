@@ -9,6 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def payment(minor: int, currency: str, operator: str | None) -> Payment:
     ids,
     st.none() | st.text(max_size=20).filter(lambda s: "\x00" not in s),
 )
+@pytest.mark.slow
 def test_payment_requests_round_trip(
     minor: int, currency: str, service_id: str, operator: str | None
 ) -> None:
@@ -82,6 +84,7 @@ def test_payment_requests_round_trip(
 
 @FUZZ
 @given(st.integers(1, 10**9), ids, st.booleans())
+@pytest.mark.slow
 def test_reversal_requests_round_trip(minor: int, service_id: str, partial: bool) -> None:
     original = TransactionIdentification(TransactionID="x.0001.000001", TimeStamp="2026-01-05")
     amount = Money.of_minor(minor, "CNY") if partial else None
@@ -100,6 +103,7 @@ def test_random_bytes_raise_only_format_errors(data: bytes) -> None:
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_random_json_raises_only_format_errors(value: Any) -> None:
     for root in ("SaleToPOIRequest", "SaleToPOIResponse"):
         for body in (wire.encode({root: value}), wire.encode(value)):
@@ -121,6 +125,7 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 @FUZZ
 @given(st.sampled_from(sorted(SAMPLES)), st.data())
+@pytest.mark.slow
 def test_mutated_messages_raise_only_format_errors(name: str, data: st.DataObject) -> None:
     message = copy.deepcopy(SAMPLES[name])
     paths = [p for p in _paths(message) if p]
@@ -167,6 +172,7 @@ def test_additional_and_receipt_text_never_raise(text: str) -> None:
 
 @FUZZ
 @given(st.decimals(min_value=0, max_value=Decimal("9999999999"), places=2))
+@pytest.mark.slow
 def test_decimals_are_written_digit_for_digit(amount: Decimal) -> None:
     assert wire.decode(wire.encode({"a": amount}))["a"] == amount
     assert wire.encode({"a": amount}) == f'{{"a":{amount:f}}}'.encode()

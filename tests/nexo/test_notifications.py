@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from paychannels import Status
 from paychannels.drivers.nexo import decode_reply, encode
 from paychannels.drivers.nexo.envelope import SaleToPOIResponse
@@ -40,6 +42,7 @@ def _paid_but_unheard(h: Hall) -> tuple[str, bytes]:
     return p.id, encode(_result_of(h, p.id))
 
 
+@pytest.mark.slow
 def test_a_proven_notification_settles_the_payment(async_hall: Hall) -> None:
     pid, body = _paid_but_unheard(async_hall)
     assert _deliver(async_hall, body, SIGNER.sign(body)) == 200
@@ -47,6 +50,7 @@ def test_a_proven_notification_settles_the_payment(async_hall: Hall) -> None:
     assert _deliver(async_hall, body, SIGNER.sign(body)) == 200  # the duplicate is harmless
 
 
+@pytest.mark.slow
 def test_forged_and_unsigned_are_refused_and_only_a_stale_genuine_one_makes_us_ask(
     async_hall: Hall,
 ) -> None:
@@ -64,6 +68,7 @@ def test_forged_and_unsigned_are_refused_and_only_a_stale_genuine_one_makes_us_a
     assert not [e for e in h.col.events(payment_id=pid) if e.type.value == "callback"]
 
 
+@pytest.mark.slow
 def test_a_hint_changes_nothing_it_cannot_confirm(async_hall: Hall) -> None:
     h = async_hall
     h.script(card_delay=20.0)
@@ -82,6 +87,7 @@ def test_a_hint_changes_nothing_it_cannot_confirm(async_hall: Hall) -> None:
     h.col.cancel(p.id)
 
 
+@pytest.mark.slow
 def test_a_proven_amount_that_differs_asks_a_person(async_hall: Hall) -> None:
     h = async_hall
     pid, body = _paid_but_unheard(h)
@@ -103,6 +109,7 @@ def test_news_from_another_terminal_asks_a_person(async_hall: Hall) -> None:
     assert "P400Plus-999999999" in (record.attention or "")
 
 
+@pytest.mark.slow
 def test_money_taken_by_an_attempt_that_was_followed_by_another(async_hall: Hall) -> None:
     h = async_hall
     h.script(faults={"refuse"})
@@ -127,6 +134,7 @@ def test_money_taken_by_an_attempt_that_was_followed_by_another(async_hall: Hall
     assert [(n["about_attempt"], n["reported"]) for n in notes] == [(1, "SUCCEEDED")]
 
 
+@pytest.mark.slow
 def test_unreadable_and_foreign_notifications(async_hall: Hall) -> None:
     h = async_hall
     assert _deliver(h, b"{not json", SIGNER.sign(b"{not json")) == 400

@@ -58,6 +58,7 @@ def test_a_wrong_report_is_refused_naming_line_and_column(edit: object, message:
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=600) | st.text(max_size=400).map(lambda t: t.encode("utf-8")))
+@pytest.mark.slow
 def test_garbage_raises_only_bill_errors(raw: bytes) -> None:
     with contextlib.suppress(BillError):
         read_settlement_report(raw, day=DAY, source="fuzz")
@@ -71,6 +72,7 @@ def test_mangled_rows_under_a_good_header_raise_only_bill_errors(rows: list[str]
         read_settlement_report("\n".join([header, *rows]).encode(), day=DAY, source="fuzz")
 
 
+@pytest.mark.slow
 def test_downloaded_report_is_the_terminals_truth_and_reaches_the_journal(hall: Hall) -> None:
     paid = [hall.pay("380.00"), hall.pay("1500.00")]
     assert all(p.status is Status.SUCCEEDED for p in paid)
@@ -94,6 +96,7 @@ def test_downloaded_report_is_the_terminals_truth_and_reaches_the_journal(hall: 
     assert len(recorded_settlements(hall.col.journal)["cloud"]) == 1  # replaced, not doubled
 
 
+@pytest.mark.slow
 def test_report_needs_the_api_key(hall: Hall) -> None:
     reply = httpx.get(f"{hall.base}/reports/settlement_detail_report_2026_11_26.csv")
     assert reply.status_code == 401

@@ -10,6 +10,7 @@ import unicodedata
 from datetime import date
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -132,6 +133,7 @@ _ACCOUNT = st.text("0123456789", min_size=16, max_size=19)
 @given(
     st.lists(st.tuples(_PAYER, _NAMES, _ACCOUNT), min_size=1, max_size=6, unique_by=lambda t: t[0])
 )
+@pytest.mark.slow
 def test_no_published_file_holds_a_full_id_name_or_account(
     people: list[tuple[str, str, str]],
 ) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import secrets
 from urllib.parse import parse_qsl, quote
 
+import pytest
 from alipay import AliPay
 
 from paychannels import open_channel
@@ -66,6 +67,7 @@ def our_error(ch: MobilePayChannel, body: bytes) -> Exception | None:
     return ch.codec.read_callback(Headers({}), body).error
 
 
+@pytest.mark.slow
 def test_simulator_notifications_verify_with_the_sdk(keys: SimKeys, sim: ProviderSimulator) -> None:
     client = sdk(keys, sim)
     number = paid_trade(client, sim)
@@ -75,6 +77,7 @@ def test_simulator_notifications_verify_with_the_sdk(keys: SimKeys, sim: Provide
     assert fields["trade_status"] == "TRADE_SUCCESS" and fields["total_amount"] == "380.00"
 
 
+@pytest.mark.slow
 def test_sdk_uses_the_simulator_as_its_gateway(keys: SimKeys, sim: ProviderSimulator) -> None:
     client = sdk(keys, sim)
     number = "pay_" + secrets.token_hex(12).upper()
@@ -102,6 +105,7 @@ def test_sdk_uses_the_simulator_as_its_gateway(keys: SimKeys, sim: ProviderSimul
     assert sim.refunded_minor(paid) == 2000
 
 
+@pytest.mark.slow
 def test_verifiers_agree(keys: SimKeys, sim: ProviderSimulator) -> None:
     client = sdk(keys, sim)
     ch = ours(keys, sim)

@@ -75,6 +75,7 @@ def callback(sim: ProviderSimulator, number: str, variant: str = "genuine"):
     return sim.notification("wechatpay", number).render(0, variant)
 
 
+@pytest.mark.slow
 def test_simulator_callbacks_verify_with_the_sdk(
     keys: SimKeys, sim: ProviderSimulator, cert_dir: Path
 ) -> None:
@@ -120,6 +121,7 @@ def _we_accept(ch: MobilePayChannel, headers: dict[str, str], body: bytes) -> Ex
     return reading.error
 
 
+@pytest.mark.slow
 def test_verifiers_agree(keys: SimKeys, sim: ProviderSimulator, cert_dir: Path) -> None:
     wx = sdk(keys, sim, cert_dir, public_key=True)
     ch = ours(keys, sim)

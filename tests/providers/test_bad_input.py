@@ -93,6 +93,7 @@ WECHAT_CASES: dict[str, tuple[Case, int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(WECHAT_CASES))
+@pytest.mark.slow
 def test_wechat_bad_input(
     stack: Stack, keys: SimKeys, case: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -138,6 +139,7 @@ ALIPAY_CASES: dict[str, tuple[Callable[[bytes], bytes], int]] = {
 
 
 @pytest.mark.parametrize("case", sorted(ALIPAY_CASES))
+@pytest.mark.slow
 def test_alipay_bad_input(stack: Stack, case: str, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
     payment_id, body = _alipay_genuine(stack, "ali-bad-" + case.replace(" ", "-"))
@@ -153,6 +155,7 @@ def test_alipay_bad_input(stack: Stack, case: str, caplog: pytest.LogCaptureFixt
     assert stack.collector.status(payment_id).status is Status.SUCCEEDED
 
 
+@pytest.mark.slow
 def test_journal_down_asks_the_provider_to_resend(stack: Stack) -> None:
     payment_id, body, headers = _wechat_genuine(stack, "wx-journal-down")
     journal = stack.collector.journal

@@ -40,6 +40,7 @@ def _paid(stack: Stack, channel: str, key: str, amount: str) -> str:
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_the_day_bill_lists_what_the_provider_took(stack: Stack, channel: str) -> None:
     first = _paid(stack, channel, f"{channel}-1", "380.00")
     second = _paid(stack, channel, f"{channel}-2", "100.00")
@@ -69,6 +70,7 @@ def test_the_day_bill_lists_what_the_provider_took(stack: Stack, channel: str) -
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_a_day_without_trades_has_an_empty_bill(stack: Stack, channel: str) -> None:
     long_ago = datetime(2025, 1, 1, tzinfo=UTC).date()
     bill = stack.channel(channel).download_bill(stack.collector.channel_context(channel), long_ago)
@@ -77,6 +79,7 @@ def test_a_day_without_trades_has_an_empty_bill(stack: Stack, channel: str) -> N
     assert (day.net_minor, day.payments, day.key) == (0, 0, "2025-01-01")
 
 
+@pytest.mark.slow
 def test_bill_urls_are_only_fetched_from_trusted_hosts(stack: Stack) -> None:
     ali, wx = stack.channel("ali"), stack.channel("wx")
     assert ali._bill_path("https://dwbillcenter.alipay.com/downloadBillFile.resource?x=1") is None
@@ -93,6 +96,7 @@ def test_bill_urls_are_only_fetched_from_trusted_hosts(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_a_bill_slower_than_a_payment_call_is_still_downloaded(
     stack: Stack, channel: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -259,6 +259,7 @@ def test_garbage_bills_raise_only_bill_errors(data: bytes) -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.text(max_size=40), max_size=8))
+@pytest.mark.slow
 def test_garbled_bill_lines_raise_only_bill_errors(extra: list[str]) -> None:
     text = wechat_file().decode("utf-8").splitlines()
     mangled = "\r\n".join(text[:2] + extra + text[2:]).encode("utf-8")

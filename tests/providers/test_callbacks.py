@@ -45,6 +45,7 @@ def credits(stack: Stack, payment_id: str) -> int:
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_duplicates_credit_once_and_are_acknowledged_each_time(stack: Stack, channel: str) -> None:
     provider = PROVIDER[channel]
     p = stack.order(channel, f"dup-{channel}")
@@ -59,6 +60,7 @@ def test_duplicates_credit_once_and_are_acknowledged_each_time(stack: Stack, cha
     assert stack.sim.charges(p.id) == 1
 
 
+@pytest.mark.slow
 def test_late_closed_or_finished_never_undoes_paid(stack: Stack) -> None:
     p = stack.order("ali", "late-ali")
     stack.sim.pay("alipay", p.id)
@@ -81,6 +83,7 @@ def test_late_closed_or_finished_never_undoes_paid(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_amount_mismatch_raises_attention_and_credits_nothing(stack: Stack, channel: str) -> None:
     provider = PROVIDER[channel]
     p = stack.order(channel, f"amt-{channel}")
@@ -100,6 +103,7 @@ def test_amount_mismatch_raises_attention_and_credits_nothing(stack: Stack, chan
     [("wx", "appid", "wx0000000000000000"), ("wx", "mchid", "1900000000"),
      ("ali", "alipay_app_id", "2021000000000000"), ("ali", "alipay_seller_id", "2088000000000000")],
 )  # fmt: skip
+@pytest.mark.slow
 def test_app_or_merchant_mismatch_raises_attention(
     stack: Stack, keys: SimKeys, channel: str, field: str, value: str
 ) -> None:
@@ -117,6 +121,7 @@ def test_app_or_merchant_mismatch_raises_attention(
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_a_forged_callback_changes_nothing_and_asks_nothing(stack: Stack, channel: str) -> None:
     provider = PROVIDER[channel]
     unpaid = stack.order(channel, f"forge-a-{channel}")
@@ -134,6 +139,7 @@ def test_a_forged_callback_changes_nothing_and_asks_nothing(stack: Stack, channe
     assert stack.sim.book.queries[paid.id] == 0
 
 
+@pytest.mark.slow
 def test_a_stale_genuine_callback_makes_us_ask(stack: Stack) -> None:
     paid = stack.order("wx", "stale-paid")
     stack.sim.pay("wechatpay", paid.id)
@@ -144,6 +150,7 @@ def test_a_stale_genuine_callback_makes_us_ask(stack: Stack) -> None:
     assert last.data["via"] == "inquiry after unverified notice"
 
 
+@pytest.mark.slow
 def test_probe_is_refused_without_crashing(stack: Stack) -> None:
     p = stack.order("wx", "probe")
     stack.sim.pay("wechatpay", p.id)
@@ -156,6 +163,7 @@ def test_probe_is_refused_without_crashing(stack: Stack) -> None:
 
 
 @pytest.mark.parametrize("channel", ["wx", "ali"])
+@pytest.mark.slow
 def test_recover_resolves_orders_whose_callback_never_comes(
     keys: SimKeys, tmp_path: Path, channel: str
 ) -> None:
@@ -178,6 +186,7 @@ def test_recover_resolves_orders_whose_callback_never_comes(
         stack.close()
 
 
+@pytest.mark.slow
 def test_recover_closes_an_order_whose_create_answer_was_lost(stack: Stack) -> None:
     stack.sim.script.fault("lose_reply")
     p = stack.order("wx", "lost-answer")
@@ -191,6 +200,7 @@ def test_recover_closes_an_order_whose_create_answer_was_lost(stack: Stack) -> N
     assert order is not None and order.status.value == "closed"
 
 
+@pytest.mark.slow
 def test_refund_callback_is_applied(stack: Stack) -> None:
     stack.sim.auto_notify = True
     try:
@@ -207,12 +217,14 @@ def test_refund_callback_is_applied(stack: Stack) -> None:
     assert stack.collector.status(refund.id).status is Status.SUCCEEDED
 
 
+@pytest.mark.slow
 def test_http_wrong_method_and_unknown_channel(stack: Stack) -> None:
     assert httpx.get(stack.served.url("/callbacks/wx")).status_code == 405
     assert httpx.post(stack.served.url("/callbacks/nope"), content=b"x").status_code == 404
     assert httpx.post(stack.served.url("/elsewhere"), content=b"x").status_code == 404
 
 
+@pytest.mark.slow
 def test_expiry_is_fixed_by_the_payment(stack: Stack) -> None:
     p = stack.order("ali", "expiry")
     expires = stack.channel("ali").expires_at(p)

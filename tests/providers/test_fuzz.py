@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -84,6 +85,7 @@ GENUINE_BODY, GENUINE_HEADERS = _genuine()
 
 @FUZZ
 @given(headers, st.binary(max_size=400))
+@pytest.mark.slow
 def test_wechat_callback_reader_never_crashes(pairs: list[tuple[str, str]], body: bytes) -> None:
     reading = WX.read_callback(Headers(pairs), body)
     assert reading.error is not None
@@ -101,6 +103,7 @@ def test_mutated_genuine_callbacks_are_refused(at: int, junk: bytes) -> None:
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_wechat_resource_decryption_never_crashes(resource: Any) -> None:
     event = {"resource_type": "encrypt-resource", "event_type": "TRANSACTION.SUCCESS",
              "resource": resource}  # fmt: skip
@@ -110,6 +113,7 @@ def test_wechat_resource_decryption_never_crashes(resource: Any) -> None:
 
 @FUZZ
 @given(st.integers(100, 599), json_values)
+@pytest.mark.slow
 def test_wechat_answers_never_crash(status: int, value: Any) -> None:
     body = json.dumps(value).encode()
     signed = wechat_signed(body, KEYS, use_public_key=True, timestamp=int(time.time()))
@@ -132,6 +136,7 @@ def test_alipay_notify_reader_never_crashes(body: bytes) -> None:
 
 @FUZZ
 @given(st.dictionaries(st.text(min_size=1, max_size=12), st.text(max_size=30), max_size=10))
+@pytest.mark.slow
 def test_alipay_forms_never_crash(fields: dict[str, str]) -> None:
     from urllib.parse import urlencode
 
@@ -142,6 +147,7 @@ def test_alipay_forms_never_crash(fields: dict[str, str]) -> None:
 
 @FUZZ
 @given(st.binary(max_size=300), st.sampled_from(["alipay.trade.query", "alipay.trade.close"]))
+@pytest.mark.slow
 def test_alipay_answers_never_crash(body: bytes, method: str) -> None:
     reply = HttpReply(200, Headers({}), body)
     with contextlib.suppress(PaychannelsError):
@@ -162,6 +168,7 @@ def test_strict_parsers_never_crash(raw: bytes) -> None:
 
 @FUZZ
 @given(st.dictionaries(st.text(max_size=6), json_values, max_size=5), st.text(max_size=6))
+@pytest.mark.slow
 def test_member_span_agrees_with_json(obj: dict[str, Any], key: str) -> None:
     raw = json.dumps(obj, ensure_ascii=False).encode()
     span = member_span(raw, key, where="t")
@@ -173,6 +180,7 @@ def test_member_span_agrees_with_json(obj: dict[str, Any], key: str) -> None:
 
 @FUZZ
 @given(st.text(max_size=30))
+@pytest.mark.slow
 def test_yuan_and_authorization_parsers_never_crash(text: str) -> None:
     for parse in (lambda: yuan(text, where="x"), lambda: parse_authorization(text)):
         with contextlib.suppress(PaychannelsError):
@@ -181,6 +189,7 @@ def test_yuan_and_authorization_parsers_never_crash(text: str) -> None:
 
 @FUZZ
 @given(headers, st.binary(max_size=200))
+@pytest.mark.slow
 def test_timestamped_hmac_never_crashes(pairs: list[tuple[str, str]], body: bytes) -> None:
     verifier = TimestampedHmac(["whsec_test"])
     with contextlib.suppress(PaychannelsError):
@@ -189,6 +198,7 @@ def test_timestamped_hmac_never_crashes(pairs: list[tuple[str, str]], body: byte
 
 @FUZZ
 @given(json_values)
+@pytest.mark.slow
 def test_item_hmac_never_crashes(value: Any) -> None:
     verifier = ItemHmac(["44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"])
     with contextlib.suppress(PaychannelsError):

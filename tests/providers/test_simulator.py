@@ -82,6 +82,7 @@ def order(sim: ProviderSimulator, keys: SimKeys, url: str) -> str:
     return p.id
 
 
+@pytest.mark.slow
 def test_notifier_retries_on_the_compressed_schedule(keys: SimKeys) -> None:
     backend = FlakyBackend(fails=3)
     scale = 150.0  # 15 s -> 0.1 s
@@ -104,6 +105,7 @@ def test_notifier_retries_on_the_compressed_schedule(keys: SimKeys) -> None:
         assert want * 0.8 <= gap <= want + 0.5, (gaps, expected)
 
 
+@pytest.mark.slow
 def test_a_slow_backend_counts_as_a_failure(keys: SimKeys) -> None:
     backend = FlakyBackend(fails=1, slow=1.5)
     sim = ProviderSimulator(keys, time_scale=100.0, notify_timeout=0.5).start()
@@ -121,6 +123,7 @@ def test_a_slow_backend_counts_as_a_failure(keys: SimKeys) -> None:
     assert rest and rest[-1].accepted
 
 
+@pytest.mark.slow
 def test_duplicates_and_fakes_are_sent(keys: SimKeys) -> None:
     backend = FlakyBackend()
     faults = NotifyFaults(duplicate=1.0, copies=3, forged=1.0, probe=1.0, stale=1.0)
@@ -165,6 +168,7 @@ def cli_sim(tmp_path: Path) -> Iterator[tuple[int, Path, int]]:
     assert report["callbacks"]["genuine:accepted"] >= 2
 
 
+@pytest.mark.slow
 def test_cli_simulator_with_config_files(cli_sim: tuple[int, Path, int], tmp_path: Path) -> None:
     port, keys_dir, receiver = cli_sim
     ids = json.loads((keys_dir / "ids.json").read_text())
@@ -205,6 +209,7 @@ def test_cli_simulator_with_config_files(cli_sim: tuple[int, Path, int], tmp_pat
         col.close()
 
 
+@pytest.mark.slow
 def test_cli_refuses_bad_arguments() -> None:
     from paychannels.simulators.cli import main
 

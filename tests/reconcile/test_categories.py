@@ -27,6 +27,7 @@ def _by_payer(rec: Reconciliation, day: Day) -> dict[int, Category]:
     return {n: by_line[line] for n, line in day.line_of.items()}
 
 
+@pytest.mark.slow
 def test_every_category_is_found(day: Day) -> None:
     expected: dict[int, Category] = {}
     # 1 paid: one payment, the amount owed

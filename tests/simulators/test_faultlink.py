@@ -60,6 +60,7 @@ def line() -> Iterator[Line]:
     os.close(slave)
 
 
+@pytest.mark.slow
 def test_a_refused_frame_is_naked_by_the_transport_and_never_delivered(line: Line) -> None:
     line.refused.append(APDU)
     os.write(line.master, encode_frame(APDU))
@@ -72,6 +73,7 @@ def test_a_refused_frame_is_naked_by_the_transport_and_never_delivered(line: Lin
     assert line.peer_reads() == b"\x06"
 
 
+@pytest.mark.slow
 def test_a_line_that_does_not_hear_stays_silent(line: Line) -> None:
     line.hearing = False
     os.write(line.master, encode_frame(APDU))
@@ -82,6 +84,7 @@ def test_a_line_that_does_not_hear_stays_silent(line: Line) -> None:
 
 
 @pytest.mark.parametrize("lose", [True, False])
+@pytest.mark.slow
 def test_the_first_transmission_is_lost_or_garbled_and_the_resends_go_through(
     line: Line, lose: bool
 ) -> None:

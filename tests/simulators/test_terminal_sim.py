@@ -39,6 +39,7 @@ def client(sim: TerminalSimulator) -> ZvtClient:
     )
 
 
+@pytest.mark.slow
 def test_control_api_scripts_rules_and_truth(sim: TerminalSimulator) -> None:
     base = sim.serve_control()
     zvt = client(sim)
@@ -77,6 +78,7 @@ def test_control_api_scripts_rules_and_truth(sim: TerminalSimulator) -> None:
         ("/nothing", {}, 404, "GET /help"),
     ],
 )
+@pytest.mark.slow
 def test_control_api_refuses_nonsense(
     sim: TerminalSimulator, path: str, body: object, status: int, message: str
 ) -> None:
@@ -84,11 +86,13 @@ def test_control_api_refuses_nonsense(
     assert code == status and message in answer["error"]
 
 
+@pytest.mark.slow
 def test_help_lists_outcomes_and_faults(sim: TerminalSimulator) -> None:
     code, body = call(sim.serve_control(), "/help")
     assert code == 200 and "power_cycle" in body["faults"] and "pin_timeout" in body["outcomes"]
 
 
+@pytest.mark.slow
 def test_power_cycle_refuses_connections_then_comes_back(sim: TerminalSimulator) -> None:
     zvt = client(sim)
     with zvt.session() as s:

@@ -85,22 +85,26 @@ def test_migrate_and_verify(tmp_path: Path, db: str, capsys: pytest.CaptureFixtu
         (["journal", "show", "pay_nope", "--db", "sqlite:///:memory:"], "no journal at"),
     ],
 )
+@pytest.mark.slow
 def test_user_errors_are_one_readable_line(args: list[str], message: str) -> None:
     out = run(*args)
     assert out.returncode == 2
     assert message in out.stderr and "Traceback" not in out.stderr
 
 
+@pytest.mark.slow
 def test_debug_shows_the_traceback() -> None:
     out = run("--debug", "journal", "list", "--db", "mysql://x/y")
     assert out.returncode != 0 and "Traceback" in out.stderr
 
 
+@pytest.mark.slow
 def test_missing_payment_is_a_clear_error(db: str) -> None:
     out = run("journal", "show", "pay_nope", "--db", db)
     assert out.returncode == 2 and "no payment or refund 'pay_nope'" in out.stderr
 
 
+@pytest.mark.slow
 def test_sim_entry_point_answers() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "paychannels.simulators.cli", "--version"],

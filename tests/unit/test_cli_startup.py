@@ -84,6 +84,7 @@ def test_start_up_loads_only_the_command_line(args: list[str]) -> None:
     assert len(modules) < 250  # 3.11.7: --version 169, --help 120 (669 before lazy loading)
 
 
+@pytest.mark.slow
 def test_a_command_loads_its_work_when_it_runs() -> None:
     code, modules = _loaded("journal", "list", "--db", "sqlite:///no/such/folder/journal.db")
     assert code == 2  # the journal is not there: a one-line error, not a crash
@@ -92,6 +93,7 @@ def test_a_command_loads_its_work_when_it_runs() -> None:
     assert not [m for m in modules if m.startswith(("paychannels.demo", "paychannels.simulators"))]
 
 
+@pytest.mark.slow
 def test_choices_spelled_out_for_help_match_their_source() -> None:
     from paychannels.demo.tamper import TAMPERING
     from paychannels.documents.notices import Level

@@ -14,6 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 BROKEN_DRIVER = textwrap.dedent(
@@ -108,6 +110,7 @@ def run_suite(tmp_path: Path) -> tuple[dict[str, set[str]], str]:
     return results, done.stdout[-3000:]
 
 
+@pytest.mark.slow
 def test_shipped_suite_fails_broken_devices_and_passes_an_honest_one(tmp_path: Path) -> None:
     results, out = run_suite(tmp_path)
     assert "honest FAILED" not in results and "honest ERROR" not in results, out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -42,11 +43,13 @@ def test_scrub_free_text() -> None:
         fullmatch=True,
     )
 )
+@pytest.mark.slow
 def test_any_resident_id_is_masked(id_number: str) -> None:
     assert id_number not in scrub(f"payer {id_number} paid")
 
 
 @given(st.from_regex(r"[0-9]{13,19}", fullmatch=True))
+@pytest.mark.slow
 def test_any_card_number_is_masked(pan: str) -> None:
     assert pan not in scrub(f"card={pan};")
 

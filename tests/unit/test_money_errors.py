@@ -59,6 +59,7 @@ def test_the_message_names_the_value() -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=60) | st.from_regex(r"[+-]?[0-9]{1,5000}(\.[0-9]{0,40})?"), code=CODES)
+@pytest.mark.slow
 def test_string_constructors_raise_only_typed_errors(text: str, code: str) -> None:
     for make in (lambda: Money(text, code), lambda: Money.parse(text, code or None)):
         with contextlib.suppress(MoneyError):
@@ -72,6 +73,7 @@ def test_string_constructors_raise_only_typed_errors(text: str, code: str) -> No
     | st.builds(lambda e: Decimal(f"1E{e}"), st.integers(-(10**6), 10**6)),
     code=CODES,
 )
+@pytest.mark.slow
 def test_number_constructors_raise_only_typed_errors(value: Decimal | int, code: str) -> None:
     with contextlib.suppress(MoneyError):
         Money(value, code)

@@ -68,6 +68,7 @@ def _hooks(tree: ast.AST, *, scenario: bool = False) -> list[tuple[int, str]]:
     return found
 
 
+@pytest.mark.slow
 def test_production_code_has_no_fault_injection_or_crash_killer() -> None:
     modules = _modules()
     assert len(modules) > 100, "the walk found too few modules: wrong root?"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -39,6 +40,17 @@ def test_every_package_folder_is_listed_in_pyproject() -> None:
 
 @pytest.mark.slow
 def test_wheel_holds_all_three_trees(tmp_path: Path) -> None:
+    # built from a copy: setuptools leaves build/ in the folder it builds, and the source tree
+    # must stay as the tests found it (tests/adversarial/test_public_surface.py watches it)
+    source = tmp_path / "source"
+    for name in ("pyproject.toml", "README.md"):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, source / name)
+    for folder in TREES:
+        shutil.copytree(
+            ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    wheels = tmp_path / "wheels"
     subprocess.run(
         [
             sys.executable,
@@ -49,13 +61,13 @@ def test_wheel_holds_all_three_trees(tmp_path: Path) -> None:
             "--no-build-isolation",
             "-q",
             "-w",
-            str(tmp_path),
-            str(ROOT),
+            str(wheels),
+            str(source),
         ],
         check=True,
         capture_output=True,
     )
-    wheel = next(tmp_path.glob("paychannels-*.whl"))
+    wheel = next(wheels.glob("paychannels-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for package in on_disk_packages():
         assert f"{package.replace('.', '/')}/__init__.py" in names, package

@@ -38,6 +38,7 @@ def test_check_digit_matches_the_published_example() -> None:
 
 
 @given(st.text("0123456789", min_size=17, max_size=17))
+@pytest.mark.slow
 def test_check_digit_is_the_weighted_sum_of_gb_11643(body: str) -> None:
     total = sum(int(c) * w for c, w in zip(body, WEIGHTS, strict=True))
     assert check_digit(body) == "10X98765432"[total % 11]
@@ -179,6 +180,7 @@ _PLAUSIBLE = st.builds(
     st.one_of(_PLAUSIBLE, st.text("0123456789", min_size=17, max_size=17)),
     st.sampled_from("0123456789X"),
 )
+@pytest.mark.slow
 def test_the_roster_checks_ids_as_check_resident_id_does(body: str, last: str) -> None:
     import tempfile
 

@@ -120,6 +120,7 @@ def test_ambiguous_answer_stays_unknown_then_needs_attention(tmp_path: Path) -> 
         sim.close()
 
 
+@pytest.mark.slow
 def test_next_payment_waits_for_an_unresolvable_earlier_one(tcp_hall: Hall) -> None:
     tcp_hall.script(faults={"disconnect_after_approval"})
     lost = tcp_hall.pay()
@@ -263,6 +264,7 @@ def test_partial_refunds_and_end_of_day(tcp_hall: Hall) -> None:
     assert first == day and (second.net_minor, second.receipts) == (500, (4, 4))
 
 
+@pytest.mark.slow
 def test_abort_from_the_cashier_during_a_slow_cardholder(tcp_hall: Hall) -> None:
     tcp_hall.script(card_delay=3.0)
     timer = threading.Timer(0.3, tcp_hall.channel.abort)
@@ -319,6 +321,7 @@ def test_chinese_receipts_in_gb18030(tmp_path: Path) -> None:
 # -- one terminal, several backend processes -------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_backends_share_one_terminal(tmp_path: Path) -> None:
     sim = TerminalSimulator(password=int(PASSWORD), ack_timeout=1.0)
     host, port = sim.serve_tcp("127.0.0.1", 0)
@@ -359,6 +362,7 @@ def test_two_backends_share_one_terminal(tmp_path: Path) -> None:
         sim.close()
 
 
+@pytest.mark.slow
 def test_lost_reply_recovered_on_either_journal(journal_url: str) -> None:
     sim = TerminalSimulator(password=int(PASSWORD), ack_timeout=1.0)
     host, port = sim.serve_tcp("127.0.0.1", 0)

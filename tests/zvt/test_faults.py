@@ -31,6 +31,7 @@ def next_payment_is_fine(hall: Hall) -> None:
         ({"outcome": "decline", "result_code": 0x78}, Reason.CARD_EXPIRED, True),
     ],
 )
+@pytest.mark.slow
 def test_declines_carry_our_reason_and_the_terminal_code(
     hall: Hall, fields: dict[str, object], reason: Reason, booked: bool
 ) -> None:
@@ -56,6 +57,7 @@ def test_approved_payment_has_progress_receipt_and_terminal_data(hall: Hall) -> 
     hall.check_truth()
 
 
+@pytest.mark.slow
 def test_slow_cardholder_keeps_the_dialogue_alive(hall: Hall) -> None:
     # each wait is shorter than T4 (1.5 s) but together they exceed it: statuses restart T4
     hall.script(card_delay=0.9, pin_delay=0.9, host_delay=0.3)
@@ -64,6 +66,7 @@ def test_slow_cardholder_keeps_the_dialogue_alive(hall: Hall) -> None:
     assert hall.charges(p) == 1
 
 
+@pytest.mark.slow
 def test_lost_request_recovers_as_not_sent_and_retries_once(hall: Hall) -> None:
     hall.script(faults={"lose_request"})
     p = hall.pay(key="lost-request")
@@ -80,6 +83,7 @@ def test_refusal_is_not_sent(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_late_acknowledgement_is_unknown_then_not_sent(hall: Hall) -> None:
     hall.script(faults={"late_ack"}, fault_delay=1.0)
     p = hall.pay()
@@ -102,6 +106,7 @@ def test_a_leftover_answer_before_the_acknowledgement_is_not_taken_for_ours(hall
     "fault",
     ["disconnect_after_approval", "garble_reply", "late_completion", "power_cycle_after_booking"],
 )
+@pytest.mark.slow
 def test_answer_lost_after_booking_is_unknown_then_succeeded(hall: Hall, fault: str) -> None:
     hall.script(faults={fault}, fault_delay=2.0, off_for=0.5)
     p = hall.pay()
@@ -113,6 +118,7 @@ def test_answer_lost_after_booking_is_unknown_then_succeeded(hall: Hall, fault: 
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_power_cycle_before_booking_is_unknown_then_not_sent(hall: Hall) -> None:
     hall.script(faults={"power_cycle"}, off_for=0.8)
     p = hall.pay(key="power")
@@ -122,6 +128,7 @@ def test_power_cycle_before_booking_is_unknown_then_not_sent(hall: Hall) -> None
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_unknown_apdu_is_answered_and_the_payment_goes_on(hall: Hall) -> None:
     hall.script(faults={"unknown_apdu"})
     p = hall.pay()
@@ -130,6 +137,7 @@ def test_unknown_apdu_is_answered_and_the_payment_goes_on(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_lost_status_information(hall: Hall) -> None:
     # serial: resent by the terminal after its T2; TCP: never arrives, fetched again at once
     hall.script(faults={"drop_frame"})
@@ -138,6 +146,7 @@ def test_lost_status_information(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_corrupted_status_information(hall: Hall) -> None:
     hall.script(faults={"corrupt_frame"})
     p = hall.pay()
@@ -150,6 +159,7 @@ def test_corrupted_status_information(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_terminal_that_never_answers(hall: Hall) -> None:
     assert hall.pay().status is S.SUCCEEDED
     hall.sim.terminal.line_mode = "mute"
@@ -162,6 +172,7 @@ def test_terminal_that_never_answers(hall: Hall) -> None:
     next_payment_is_fine(hall)
 
 
+@pytest.mark.slow
 def test_in_doubt_payment_is_resolved_before_the_next_one(hall: Hall) -> None:
     hall.script(faults={"disconnect_after_approval"})
     lost = hall.pay()

@@ -57,6 +57,7 @@ def test_status_of_a_ready_terminal(
     ]
 
 
+@pytest.mark.slow
 def test_probe_with_a_guided_test_payment(
     sim: TerminalSimulator,
     tmp_path: Path,
@@ -146,6 +147,7 @@ def test_wrong_port(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ("other_protocol", "another protocol"),
     ],
 )
+@pytest.mark.slow
 def test_terminal_not_speaking_zvt(
     sim: TerminalSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str], mode: str, text: str
 ) -> None:
@@ -162,6 +164,7 @@ def test_terminal_not_speaking_zvt(
     assert code == 1 and text in findings(out)["protocol"]["text"]
 
 
+@pytest.mark.slow
 def test_wrong_baud_rate_and_stop_bits_are_found_by_scanning(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -233,6 +236,7 @@ def test_bad_link_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert "expected tcp://" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_simulator_command_prints_where_it_listens(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [

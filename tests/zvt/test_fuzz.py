@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +28,7 @@ apdus = st.builds(Apdu, st.integers(0, 255), st.integers(0, 255), payload)
 
 @FUZZ
 @given(apdus, st.lists(st.integers(1, 50), min_size=1, max_size=30))
+@pytest.mark.slow
 def test_serial_framing_round_trips_any_apdu_split_anywhere(apdu: Apdu, cuts: list[int]) -> None:
     raw = apdu.encode()
     frame = encode_frame(raw)
@@ -45,6 +47,7 @@ def test_serial_framing_round_trips_any_apdu_split_anywhere(apdu: Apdu, cuts: li
 
 @FUZZ
 @given(st.lists(apdus, min_size=1, max_size=5), st.integers(1, 64))
+@pytest.mark.slow
 def test_tcp_reassembly_round_trips_any_apdus(items: list[Apdu], step: int) -> None:
     stream = b"".join(a.encode() for a in items)
     splitter = ApduSplitter()
@@ -80,6 +83,7 @@ structured = st.one_of(
 
 @FUZZ
 @given(structured)
+@pytest.mark.slow
 def test_decoders_raise_only_the_protocol_error(data: bytes) -> None:
     for decode in DECODERS:
         with contextlib.suppress(ZvtProtocolError):
@@ -88,6 +92,7 @@ def test_decoders_raise_only_the_protocol_error(data: bytes) -> None:
 
 @FUZZ
 @given(structured)
+@pytest.mark.slow
 def test_bmp_readers_raise_only_the_protocol_error(data: bytes) -> None:
     try:
         bitmaps = decode_bmps(data)
@@ -108,6 +113,7 @@ def test_bmp_readers_raise_only_the_protocol_error(data: bytes) -> None:
 
 @FUZZ
 @given(st.binary(max_size=400), st.integers(1, 40))
+@pytest.mark.slow
 def test_frame_decoder_and_masking_never_raise(data: bytes, step: int) -> None:
     decoder = FrameDecoder()
     for i in range(0, len(data), step):
@@ -123,6 +129,7 @@ def test_frame_decoder_and_masking_never_raise(data: bytes, step: int) -> None:
 
 @FUZZ
 @given(st.text(alphabet="0123456789", min_size=13, max_size=19), apdus)
+@pytest.mark.slow
 def test_masking_keeps_lengths_and_hides_card_numbers(pan: str, apdu: Apdu) -> None:
     fields = encode_bmp(0x27, 0) + encode_bmp(0x22, digits_encode(pan)) + encode_bmp(0x87, 7)
     info = Apdu(4, 0x0F, fields).encode()

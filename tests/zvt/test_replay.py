@@ -48,6 +48,7 @@ def test_replay_byte_for_byte(name: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
+@pytest.mark.slow
 def test_the_simulator_still_says_what_was_recorded(name: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "t.trace"

@@ -43,6 +43,7 @@ def read_peer(master: int, wait: float = 0.5) -> bytes:
     return out
 
 
+@pytest.mark.slow
 def test_a_wrong_crc_is_answered_nak_and_the_resend_is_taken(
     line: tuple[int, SerialTransport],
 ) -> None:
@@ -58,6 +59,7 @@ def test_a_wrong_crc_is_answered_nak_and_the_resend_is_taken(
     assert transport.stats.bad_frames == 1 and transport.stats.frames == 1
 
 
+@pytest.mark.slow
 def test_a_gap_longer_than_t1_inside_a_frame_is_answered_nak(
     line: tuple[int, SerialTransport],
 ) -> None:
@@ -71,6 +73,7 @@ def test_a_gap_longer_than_t1_inside_a_frame_is_answered_nak(
     assert transport.receive(deadline_in(1)) == APDU
 
 
+@pytest.mark.slow
 def test_naks_are_resent_at_most_twice(line: tuple[int, SerialTransport]) -> None:
     master, transport = line
     frame = encode_frame(APDU)
@@ -99,6 +102,7 @@ def test_naks_are_resent_at_most_twice(line: tuple[int, SerialTransport]) -> Non
     assert isinstance(info.value, NotSentError), "refused three times: provably not taken"
 
 
+@pytest.mark.slow
 def test_silence_after_three_transmissions_is_unknown(line: tuple[int, SerialTransport]) -> None:
     master, transport = line
     start = time.monotonic()
