@@ -104,12 +104,14 @@ class ZvtSession:
     def serve(self) -> None:
         """Answer commands until the link closes or the simulator stops."""
         while not self.stop.is_set() and self.link.is_open:
+            lost = self.tamper.link.lost_in
             try:
                 if self._mode() != "zvt":
                     self._off_protocol()
                     continue
                 raw, self._next = self._next or self.transport.receive(deadline_in(0.2)), None
             except LinkTimeout:
+                self._answer_unheard(self.tamper.link.lost_in - lost)
                 continue
             except LinkError:
                 return
@@ -128,6 +130,13 @@ class ZvtSession:
         if self.line_ok is not None and not self.line_ok():
             return "noise"  # the client's baud rate or stop bits differ from ours
         return self.terminal.line_mode
+
+    def _answer_unheard(self, count: int) -> None:
+        """Bytes that came while the line went wrong (mis-set mid-read) get the answer such a
+        line gives (noise), as the next ones will: a terminal never sits out one frame."""
+        answer = answer_off_protocol(self._mode(), bytes(count)) if count else b""
+        if answer:
+            self.link.write(answer)
 
     def _off_protocol(self) -> None:
         data = self.link.read(4096, deadline=deadline_in(0.2))

@@ -7,13 +7,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.cli.terminal_cmd import mispos_url, zvt_url
+from paychannels.cli.terminal_cmd import mispos_url, with_line_settings, zvt_url
 from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.drivers.mispos import diagnosis as mispos_diagnosis
@@ -67,6 +68,15 @@ class _Run:
         for finding in findings:
             self.add(finding)
         return all(f.ok for f in findings)
+
+    def use_line_settings(self, scan: Finding) -> None:
+        """Go on at the line settings the scan found, and show the channel URL that has them."""
+        config_url = with_line_settings(
+            self.args.link, "zvt", scan.data["baudrate"], scan.data["stopbits"]
+        )
+        self.add(replace(scan, hint=f"Put this channel URL in the config: {config_url}"))
+        self.extra["channel_url"] = config_url
+        self.url = zvt_url(config_url)
 
     def client(self, url: str | None = None) -> Any:
         client, _ = client_from_url(
@@ -140,9 +150,11 @@ def probe(args: argparse.Namespace) -> int:
     status, _ = check_status(run.client())
     run.add(status)
     if not status.ok and args.scan and run.url.startswith("zvt+serial"):
-        scan = run.add(scan_line_settings(run.url, password=run.password))
+        scan = scan_line_settings(run.url, password=run.password)
         if not scan.ok:
+            run.add(scan)
             return run.finish()
+        run.use_line_settings(scan)
     elif not status.ok:
         return run.finish()
     if not run.add(check_registration(run.client())).ok or not args.pay:

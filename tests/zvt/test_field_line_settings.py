@@ -1,0 +1,126 @@
+"""Wrong serial line settings in the field: found fast, and what was found is used and shown.
+
+A real pty (the simulator's terminal at 19200 baud, 1 stop bit) and the real command-line
+entry points as child processes, each bounded by a timeout so nothing can hang CI.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from paychannels.simulators.terminal import TerminalSimulator
+
+PASSWORD = "246813"
+
+
+@pytest.fixture
+def fast_sim() -> Iterator[TerminalSimulator]:
+    """A terminal on a pty at 19200 baud, 8N1 (not ZVT's usual 9600 8N2)."""
+    with TerminalSimulator(password=int(PASSWORD), t2=0.3, ack_timeout=1.0) as sim:
+        yield sim
+
+
+def paychannels(*args: str, timeout: float) -> tuple[int, dict, float]:  # type: ignore[type-arg]
+    """Run ``paychannels terminal ... --json`` as a process; its exit code, output, seconds."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "paychannels.cli.main", "terminal", *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PAYCHANNELS_ZVT_PASSWORD": PASSWORD},
+    )
+    return done.returncode, json.loads(done.stdout), time.monotonic() - started
+
+
+def by_check(out: dict) -> dict[str, dict]:  # type: ignore[type-arg]
+    return {f["check"]: f for f in out["findings"]}
+
+
+def test_status_on_a_wrong_baud_rate_says_so_within_seconds(
+    fast_sim: TerminalSimulator, tmp_path: Path
+) -> None:
+    path = fast_sim.serve_pty(baudrate=19200, stopbits=1)
+    code, out, seconds = paychannels(
+        "status",
+        "--link",
+        f"serial://{path}?baudrate=9600",
+        "--transcript",
+        str(tmp_path / "t"),
+        timeout=30,
+    )
+    found = by_check(out)["protocol"]
+    assert code == 1 and "garbled" in found["text"]
+    assert "paychannels terminal probe --scan" in found["hint"]
+    assert seconds < 5, f"the garbled line took {seconds:.1f} s to report"
+
+
+def test_probe_scan_uses_the_settings_it_found_and_prints_the_channel_url(
+    fast_sim: TerminalSimulator, tmp_path: Path
+) -> None:
+    path = fast_sim.serve_pty(baudrate=19200, stopbits=1)
+    code, out, seconds = paychannels(
+        "probe",
+        "--link",
+        f"serial://{path}?baudrate=9600",
+        "--scan",
+        "--transcript",
+        str(tmp_path / "t"),
+        timeout=60,
+    )
+    found = by_check(out)
+    assert found["scan"]["ok"] and found["scan"]["data"]["baudrate"] == 19200
+    assert found["registration"]["ok"], found["registration"]
+    url = f"zvt+serial://{path}?baudrate=19200&stopbits=1"
+    assert out["channel_url"] == url and url in found["scan"]["hint"]
+    assert code == 1  # the settings given were wrong: the config needs the URL above
+    assert seconds < 20
+
+
+def read_line(stream: object, timeout: float) -> str:
+    """One line from a child's stdout, or a failure after ``timeout`` seconds."""
+    with selectors.DefaultSelector() as sel:
+        sel.register(stream, selectors.EVENT_READ)  # type: ignore[arg-type]
+        assert sel.select(timeout), "the simulator printed nothing"
+    return stream.readline()  # type: ignore[attr-defined,no-any-return]
+
+
+def test_simulator_prints_the_pty_url_with_its_real_line_settings(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "paychannels.simulators.cli",
+            "terminal",
+            "--pty",
+            "--baudrate",
+            "19200",
+            "--stopbits",
+            "1",
+            "--password",
+            PASSWORD,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        line = read_line(proc.stdout, 15)
+        url = line.split("(channel URL ")[1].rstrip(")\n")
+        assert url.endswith("?baudrate=19200&stopbits=1"), line
+        code, out, _ = paychannels(
+            "status", "--link", url, "--transcript", str(tmp_path / "t"), timeout=30
+        )
+        assert code == 0, out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 143
