@@ -124,3 +124,44 @@ def test_simulator_prints_the_pty_url_with_its_real_line_settings(tmp_path: Path
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 143
+
+
+def test_mispos_probe_scan_pays_at_the_settings_it_found(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from paychannels.drivers.mispos.profile_checks import load
+
+    spec = load("tlv-9f")
+    at_19200 = replace(
+        spec,
+        line=replace(spec.line, baudrate=19200),
+        frame=replace(spec.frame, ack_timeout=0.3),
+    )
+    with TerminalSimulator() as sim:
+        path = sim.serve_mispos(at_19200)
+        code, out, seconds = paychannels(
+            "probe",
+            "--link",
+            f"serial://{path}",
+            "--profile",
+            "tlv-9f",
+            "--wait",
+            "1",
+            "--scan",
+            "--pay",
+            "0.01",
+            "--yes",
+            "--keep",
+            "--db",
+            f"sqlite:///{tmp_path}/j.db",
+            "--create",
+            "--transcript",
+            str(tmp_path / "t"),
+            timeout=90,
+        )
+        paid = [t.kind for t in sim.terminal.journal.txns]
+    found = by_check(out)
+    url = f"mispos+serial://{path}?baudrate=19200&stopbits=1&profile=tlv-9f"
+    assert found["scan"]["ok"] and out["channel_url"] == url and url in found["scan"]["hint"]
+    assert out["payment"]["status"] == "SUCCEEDED" and paid == ["payment"], out
+    assert code == 1 and seconds < 60

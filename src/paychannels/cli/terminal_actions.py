@@ -71,12 +71,15 @@ class _Run:
 
     def use_line_settings(self, scan: Finding) -> None:
         """Go on at the line settings the scan found, and show the channel URL that has them."""
-        config_url = with_line_settings(
-            self.args.link, "zvt", scan.data["baudrate"], scan.data["stopbits"]
-        )
+        baudrate, stopbits = scan.data["baudrate"], scan.data["stopbits"]
+        if self.profile is None:
+            config_url = with_line_settings(self.args.link, "zvt", baudrate, stopbits)
+            self.url = zvt_url(config_url)
+        else:
+            at = with_line_settings(self.args.link, "mispos", baudrate, stopbits)
+            config_url = self.url = mispos_url(at, self.args.profile)
         self.add(replace(scan, hint=f"Put this channel URL in the config: {config_url}"))
         self.extra["channel_url"] = config_url
-        self.url = zvt_url(config_url)
 
     def client(self, url: str | None = None) -> Any:
         client, _ = client_from_url(
@@ -172,8 +175,11 @@ def _probe_mispos(run: _Run, args: argparse.Namespace) -> int:
     if not ok and args.scan and run.url.startswith("mispos+serial"):
         client, _ = mispos_client(run.url, profile=run.profile)
         port = getattr(client.link, "port", "")
-        if not run.add(mispos_diagnosis.scan_baud_rates(port, run.profile)).ok:
+        scan = mispos_diagnosis.scan_baud_rates(port, run.profile)
+        if not scan.ok:
+            run.add(scan)
             return run.finish()
+        run.use_line_settings(scan)
     elif not ok:
         return run.finish()
     if args.pay and _confirm(
