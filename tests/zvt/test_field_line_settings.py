@@ -12,12 +12,19 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
+import tty
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from paychannels.drivers.mispos.profile_checks import load
+from paychannels.drivers.zvt.errors import NoAcknowledgement
+from paychannels.drivers.zvt.transport import SerialTransport
+from paychannels.links import open_link
 from paychannels.simulators.terminal import TerminalSimulator
 
 PASSWORD = "246813"
@@ -127,10 +134,6 @@ def test_simulator_prints_the_pty_url_with_its_real_line_settings(tmp_path: Path
 
 
 def test_mispos_probe_scan_pays_at_the_settings_it_found(tmp_path: Path) -> None:
-    from dataclasses import replace
-
-    from paychannels.drivers.mispos.profile_checks import load
-
     spec = load("tlv-9f")
     at_19200 = replace(
         spec,
@@ -165,3 +168,48 @@ def test_mispos_probe_scan_pays_at_the_settings_it_found(tmp_path: Path) -> None
     assert found["scan"]["ok"] and out["channel_url"] == url and url in found["scan"]["hint"]
     assert out["payment"]["status"] == "SUCCEEDED" and paid == ["payment"], out
     assert code == 1 and seconds < 60
+
+
+@pytest.mark.parametrize("books", [False, True])
+def test_a_garbled_answer_ends_the_wait_at_once_and_a_booking_is_not_resent(books: bool) -> None:
+    """A peer on other line settings answers every frame with noise: a status enquiry is
+    resent at once (not after T2 each time), a booking frame goes once (silence rules)."""
+    master, slave = os.openpty()
+    tty.setraw(slave)
+    link = open_link(f"serial://{os.ttyname(slave)}?baudrate=9600", do_not_open=True)
+    transport = SerialTransport(link, t1=0.2, t2=5.0)
+    transport.open()
+    frames: list[bytes] = []
+    done = threading.Event()
+
+    def peer() -> None:
+        while not done.is_set():
+            if _readable(master, 0.05):
+                data = os.read(master, 4096)
+                frames.append(data)
+                os.write(master, bytes(0x80 | (b >> 1) ^ 0x7F for b in data))
+
+    thread = threading.Thread(target=peer, daemon=True)
+    thread.start()
+    started = time.monotonic()
+    try:
+        if books:
+            assert transport.send(b"\x06\x01\x00", books=True) is False
+        else:
+            with pytest.raises(NoAcknowledgement):
+                transport.send(b"\x05\x01\x00")
+        seconds = time.monotonic() - started
+    finally:
+        done.set()
+        thread.join(2)
+        transport.close()
+        os.close(master)
+        os.close(slave)
+    assert len(frames) == (1 if books else 3)
+    assert seconds < 2, f"{seconds:.1f} s: the garbled answers were waited out like silence"
+
+
+def _readable(fd: int, wait: float) -> bool:
+    with selectors.DefaultSelector() as sel:
+        sel.register(fd, selectors.EVENT_READ)
+        return bool(sel.select(wait))
