@@ -261,11 +261,17 @@ class AckedTransport(Transport):
         )
 
     def _await_answer(self, deadline: float) -> int | None:
-        """The first ACK or NAK before ``deadline``; a valid frame counts as an ACK."""
+        """The first ACK or NAK before ``deadline``; a valid frame counts as an ACK.
+
+        A garbled answer (noise, then ``t1`` of quiet) is an answer too: the peer heard us
+        but the line settings differ, and waiting out T2 for a readable one only delays the
+        same verdict. It counts as silence (None), so a booking frame is not resent."""
         answer: int | None = None
+        garbled = False
         while answer is None:
+            until = min(deadline, self._last_byte + self.t1) if garbled else deadline
             try:
-                data = self._read(deadline)
+                data = self._read(until)
             except LinkTimeout:
                 return None
             for event in self._events(data):
@@ -273,6 +279,8 @@ class AckedTransport(Transport):
                     answer = event.byte
                 elif isinstance(event, Frame) and event.valid and answer is None:
                     answer = self.ack  # the peer already answers: it has our frame
+                elif isinstance(event, Noise):
+                    garbled = True
             if answer is None and time.monotonic() >= deadline:
                 return None  # bytes kept coming, none of them an answer
         return answer

@@ -135,7 +135,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         lines = {
             "tcp": "ZVT over TCP on {} (channel URL zvt+tcp://{})",
-            "pty": "ZVT over a serial line on {} (channel URL zvt+serial://{}?baudrate=9600)",
+            "pty": "ZVT over a serial line on {} (channel URL zvt+serial://{}"
+            f"?baudrate={args.baudrate}&stopbits={args.stopbits})",
             "nexo": "its cloud (nexo) on {} (channel URL nexo+{}/?poi=" + args.poi + ")",
             "control": "control API on {} (GET /help)",
         }

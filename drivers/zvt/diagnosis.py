@@ -92,7 +92,8 @@ def explain_silence(stats: LineStats, framing: str) -> Finding:
     if framing == "serial" and (stats.noise_bytes or stats.bad_frames):
         hint = (
             "Bytes arrive but never form a ZVT frame: the baud rate or stop bits differ from "
-            "the terminal's (ZVT: 9600 8N2 unless set otherwise). Try --scan to find them."
+            "the terminal's (ZVT: 9600 8N2 unless set otherwise). Run `paychannels terminal probe "
+            "--scan` with the same --link to find them."
         )
         return Finding("protocol", False, "The line carries garbled bytes.", hint, data)
     hint = "Bytes arrive but are not a ZVT answer: check that the device is a ZVT terminal."
@@ -171,7 +172,7 @@ def scan_line_settings(url: str, *, password: object) -> Finding:
                     "scan",
                     True,
                     f"The terminal answers at {baud} baud, 8 data bits, no parity, "
-                    f"{stopbits} stop bits.",
+                    f"{stopbits} stop bit{'' if stopbits == '1' else 's'}.",
                     f"Use baudrate={baud}&stopbits={stopbits} in the channel URL.",
                     {"baudrate": baud, "stopbits": stopbits},
                 )

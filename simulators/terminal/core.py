@@ -24,10 +24,18 @@ from paychannels.simulators.terminal.script import Script, ScriptBook
 from paychannels.values.currencies import currency as find_currency
 from paychannels.values.money import Money
 
-__all__ = ["Booking", "Front", "Interrupted", "SimTerminal"]
+__all__ = ["LINE_MODES", "LINE_MODE_ALIASES", "Booking", "Front", "Interrupted", "SimTerminal"]
 
 INSERT_CARD, ENTER_PIN, ASK_HOST, PLEASE_WAIT = 0x0A, 0x01, 0x04, 0x0E
-LINE_MODES = ("zvt", "mute", "other_protocol", "noise")
+#: how the terminal takes its line: ``normal`` speaks the front's protocol (ZVT or MIS-POS)
+LINE_MODES: dict[str, str] = {
+    "normal": "the terminal speaks its front's protocol (ZVT, MIS-POS)",
+    "mute": "the protocol switched off on the terminal: nothing answers",
+    "other_protocol": "the device answers in STX ... ETX frames (another cash-register protocol)",
+    "noise": "what a wrong baud rate or stop bits look like: every byte mangled",
+}
+#: older names still taken (``zvt`` was ``normal`` before MIS-POS fronts shared the modes)
+LINE_MODE_ALIASES = {"zvt": "normal"}
 
 
 class Interrupted(Exception):
@@ -91,7 +99,7 @@ class SimTerminal:
         self.config = 0
         self.permitted: frozenset[bytes] = frozenset()
         self.status_code = 0
-        self.line_mode = "zvt"
+        self._line_mode = "normal"
         self.powered = True
         #: connected to its cloud (nexo): off, the cloud rejects what it cannot deliver
         self.online = True
@@ -99,6 +107,18 @@ class SimTerminal:
         self.log: deque[str] = deque(maxlen=200)
         self._tag: str | None = None
         self._lock = threading.Lock()
+
+    @property
+    def line_mode(self) -> str:
+        """How the terminal takes its line now (one of ``LINE_MODES``)."""
+        return self._line_mode
+
+    @line_mode.setter
+    def line_mode(self, mode: str) -> None:
+        mode = LINE_MODE_ALIASES.get(mode, mode)
+        if mode not in LINE_MODES:
+            raise ValueError(f"line mode must be one of {', '.join(LINE_MODES)}, not {mode!r}")
+        self._line_mode = mode
 
     # -- scripting and truth ---------------------------------------------------------------
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from functools import reduce
 
-__all__ = ["answer_off_protocol", "stx_frame"]
+from paychannels.links.base import Link
+
+__all__ = ["PushbackLink", "answer_off_protocol", "stx_frame"]
 
 
 def stx_frame(body: bytes) -> bytes:
@@ -25,3 +27,38 @@ def answer_off_protocol(mode: str, data: bytes) -> bytes:
     if mode == "noise":
         return bytes(0x80 | (b >> 1) ^ 0x7F for b in data)
     return b""
+
+
+class PushbackLink(Link):
+    """The terminal's end of a line, able to take bytes back: what arrived while the line
+    was off-protocol but found it back to normal is the normal terminal's to read."""
+
+    def __init__(self, inner: Link) -> None:
+        super().__init__(inner.url)
+        self.inner = inner
+        self._back = b""
+
+    def unread(self, data: bytes) -> None:
+        """Put ``data`` before whatever the line brings next."""
+        self._back = data + self._back
+
+    def open(self) -> None:
+        self._back = b""
+        self.inner.open()
+
+    @property
+    def is_open(self) -> bool:
+        return self.inner.is_open
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def _write(self, data: bytes) -> None:
+        self.inner.write(data)
+        self._written += len(data)
+
+    def _read(self, max_bytes: int, deadline: float) -> bytes:
+        if self._back:
+            data, self._back = self._back[:max_bytes], self._back[max_bytes:]
+            return data
+        return self.inner.read(max_bytes, deadline=deadline)

@@ -24,7 +24,7 @@ from paychannels.links.base import Link, deadline_in
 from paychannels.security.masking import mask_pan
 from paychannels.simulators.terminal.core import Booking, Interrupted, SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
-from paychannels.simulators.terminal.line import answer_off_protocol
+from paychannels.simulators.terminal.line import PushbackLink, answer_off_protocol
 from paychannels.simulators.terminal.mispos_tamper import KINDS, MisposTamper
 from paychannels.simulators.terminal.script import Script
 from paychannels.values.errors import LinkError, LinkTimeout, OutcomeUnknownError
@@ -56,13 +56,13 @@ class MisposSession:
         full_pan: bool = True,
     ) -> None:
         self.terminal = terminal
-        self.link = link
+        self.link = PushbackLink(link)
         self.profile = profile
         self.stop = stop
         self.line_ok = line_ok
         self.full_pan = full_pan
         # the transport is the driver's own; its faults are bytes on the line (a FaultLink)
-        self.tamper = MisposTamper(terminal, link, profile, hears=lambda: self._mode() == "ok")
+        self.tamper = MisposTamper(terminal, self.link, profile, hears=lambda: self._mode() == "ok")
         self.transport = make_transport(self.tamper.link, profile)
         self._answered: tuple[bytes, bytes] | None = None  # the last booking request, answer
         self._previous: bytes | None = None  # the last booking's answer (for leftover_answer)
@@ -72,7 +72,7 @@ class MisposSession:
             return "off"
         if self.line_ok is not None and not self.line_ok():
             return "noise"
-        return "ok" if self.terminal.line_mode == "zvt" else self.terminal.line_mode
+        return "ok" if self.terminal.line_mode == "normal" else self.terminal.line_mode
 
     def serve(self) -> None:
         """Answer requests until the link closes or the simulator stops."""
@@ -82,15 +82,24 @@ class MisposSession:
                 data = self.link.read(4096, deadline=deadline_in(0.2)) if mode != "off" else b""
                 self.transport.reset()
                 self.tamper.link.resync()  # these bytes went past the fault link
+                if data and self._mode() == "ok":  # back to normal as they came: a request
+                    self.link.unread(data)
+                    continue
                 answer = answer_off_protocol(mode, data) if data else b""
                 if answer:
                     self.link.write(answer)
                 elif mode == "off":
                     time.sleep(0.05)
                 continue
+            lost = self.tamper.link.lost_in
             try:
                 raw = self.transport.receive(deadline_in(0.2))
             except LinkTimeout:
+                # bytes that came as the line went wrong get the answer such a line gives
+                unheard = self.tamper.link.lost_in - lost
+                answer = answer_off_protocol(self._mode(), bytes(unheard)) if unheard else b""
+                if answer:
+                    self.link.write(answer)
                 continue
             except LinkError:
                 return

@@ -4,7 +4,7 @@ The terminal end of the driver's own transports: it answers each command with ``
 (or ``84 xx``), drives the terminal core through the transaction, sends intermediate
 statuses, the status information, the receipt and the completion or abort, and waits for
 the ECR's ``80 00 00`` after each. The script's faults are applied here, where the bytes
-are (see ``script.FAULTS``). Line modes other than ``zvt`` stand for a terminal with ZVT
+are (see ``script.FAULTS``). Line modes other than ``normal`` stand for a terminal with ZVT
 switched off (``mute``), one speaking another protocol, or a wrong baud rate (``noise``).
 """
 
@@ -39,7 +39,7 @@ from paychannels.drivers.zvt.replies import (
 from paychannels.drivers.zvt.transport import Framing, make_transport
 from paychannels.links.base import Link, deadline_in
 from paychannels.simulators.terminal.core import Booking, Interrupted, SimTerminal
-from paychannels.simulators.terminal.line import answer_off_protocol
+from paychannels.simulators.terminal.line import PushbackLink, answer_off_protocol
 from paychannels.simulators.terminal.script import Script
 from paychannels.simulators.terminal.tamper import SimTamper
 from paychannels.simulators.terminal.zvt_messages import (
@@ -87,7 +87,7 @@ class ZvtSession:
         line_ok: Callable[[], bool] | None = None,
     ) -> None:
         self.terminal = terminal
-        self.link = link
+        self.link = PushbackLink(link)
         self.framing = framing
         self.stop = stop
         self.charset = charset
@@ -95,7 +95,8 @@ class ZvtSession:
         self.full_pan = full_pan
         self.line_ok = line_ok
         # the transport is the driver's own; its faults are bytes on the line (a FaultLink)
-        self.tamper = SimTamper(terminal, link, framing, hears=lambda: self._mode() == "zvt")
+        hears = lambda: self._mode() == "normal"  # noqa: E731 - a one-line predicate
+        self.tamper = SimTamper(terminal, self.link, framing, hears=hears)
         self.transport = make_transport(self.tamper.link, framing, t2=t2)
         self._abort_requested = False
         self._next: bytes | None = None
@@ -105,16 +106,18 @@ class ZvtSession:
     def serve(self) -> None:
         """Answer commands until the link closes or the simulator stops."""
         while not self.stop.is_set() and self.link.is_open:
+            lost = self.tamper.link.lost_in
             try:
-                if self._mode() != "zvt":
+                if self._mode() != "normal":
                     self._off_protocol()
                     continue
                 raw, self._next = self._next or self.transport.receive(deadline_in(0.2)), None
             except LinkTimeout:
+                self._answer_unheard(self.tamper.link.lost_in - lost)
                 continue
             except LinkError:
                 return
-            if self._mode() != "zvt":
+            if self._mode() != "normal":
                 continue  # switched off while the bytes arrived: they go unanswered
             with self.terminal.busy:
                 try:
@@ -123,17 +126,27 @@ class ZvtSession:
                     self.terminal.note(f"dialogue ended: {exc}")
 
     def _mode(self) -> str:
-        """How the terminal takes the line now: zvt, off, or one of the line modes."""
+        """How the terminal takes the line now: off, or one of the line modes."""
         if not self.terminal.powered:
             return "off"
         if self.line_ok is not None and not self.line_ok():
             return "noise"  # the client's baud rate or stop bits differ from ours
         return self.terminal.line_mode
 
+    def _answer_unheard(self, count: int) -> None:
+        """Bytes that came while the line went wrong (mis-set mid-read) get the answer such a
+        line gives (noise), as the next ones will: a terminal never sits out one frame."""
+        answer = answer_off_protocol(self._mode(), bytes(count)) if count else b""
+        if answer:
+            self.link.write(answer)
+
     def _off_protocol(self) -> None:
         data = self.link.read(4096, deadline=deadline_in(0.2))
         self.transport.reset()
         self.tamper.link.resync()  # these bytes went past the fault link
+        if self._mode() == "normal":  # back to normal as they came: they are a command
+            self.link.unread(data)
+            return
         answer = answer_off_protocol(self._mode(), data)
         if answer:
             self.link.write(answer)

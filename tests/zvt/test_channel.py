@@ -130,7 +130,7 @@ def test_next_payment_waits_for_an_unresolvable_earlier_one(tcp_hall: Hall) -> N
     assert blocked.status is S.NOT_SENT and "could not check the terminal" in (
         blocked.reason_detail or ""
     )
-    tcp_hall.sim.terminal.line_mode = "zvt"
+    tcp_hall.sim.terminal.line_mode = "normal"
     assert tcp_hall.retry(blocked).status is S.SUCCEEDED
     assert tcp_hall.recover_until(lost, lambda s: s is S.SUCCEEDED) is S.SUCCEEDED
     tcp_hall.check_truth()
@@ -154,7 +154,7 @@ def test_an_answer_that_could_not_be_read_is_asked_for_again_not_taken_as_final(
     stop()
     assert first.status is S.UNKNOWN
     assert "completion without status information" in (first.reason_detail or "")
-    terminal.line_mode = "zvt"
+    terminal.line_mode = "normal"
     tcp_hall.script(faults={"disconnect_after_approval"})
     second = tcp_hall.pay("5.00")
     assert second.status is S.UNKNOWN

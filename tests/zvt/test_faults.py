@@ -167,7 +167,7 @@ def test_terminal_that_never_answers(hall: Hall) -> None:
     assert p.status is S.UNKNOWN
     report = hall.col.recover()
     assert report.still_in_doubt == [p.id]  # it cannot be asked yet: still UNKNOWN, never FAILED
-    hall.sim.terminal.line_mode = "zvt"
+    hall.sim.terminal.line_mode = "normal"
     assert hall.recover_until(p, lambda s: s is S.NOT_SENT) is S.NOT_SENT
     next_payment_is_fine(hall)
 

@@ -7,13 +7,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from pydantic import JsonValue
 
-from paychannels.cli.terminal_cmd import mispos_url, zvt_url
+from paychannels.cli.terminal_cmd import mispos_url, with_line_settings, zvt_url
 from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.drivers.mispos import diagnosis as mispos_diagnosis
@@ -68,6 +69,18 @@ class _Run:
         for finding in findings:
             self.add(finding)
         return all(f.ok for f in findings)
+
+    def use_line_settings(self, scan: Finding) -> None:
+        """Go on at the line settings the scan found, and show the channel URL that has them."""
+        baudrate, stopbits = scan.data["baudrate"], scan.data["stopbits"]
+        if self.profile is None:
+            config_url = with_line_settings(self.args.link, "zvt", baudrate, stopbits)
+            self.url = zvt_url(config_url)
+        else:
+            at = with_line_settings(self.args.link, "mispos", baudrate, stopbits)
+            config_url = self.url = mispos_url(at, self.args.profile)
+        self.add(replace(scan, hint=f"Put this channel URL in the config: {config_url}"))
+        self.extra["channel_url"] = config_url
 
     def client(self, url: str | None = None) -> Any:
         client, _ = client_from_url(
@@ -141,9 +154,11 @@ def probe(args: argparse.Namespace) -> int:
     status, _ = check_status(run.client())
     run.add(status)
     if not status.ok and args.scan and run.url.startswith("zvt+serial"):
-        scan = run.add(scan_line_settings(run.url, password=run.password))
+        scan = scan_line_settings(run.url, password=run.password)
         if not scan.ok:
+            run.add(scan)
             return run.finish()
+        run.use_line_settings(scan)
     elif not status.ok:
         return run.finish()
     if not run.add(check_registration(run.client())).ok or not args.pay:
@@ -161,8 +176,11 @@ def _probe_mispos(run: _Run, args: argparse.Namespace) -> int:
     if not ok and args.scan and run.url.startswith("mispos+serial"):
         client, _ = mispos_client(run.url, profile=run.profile)
         port = getattr(client.link, "port", "")
-        if not run.add(mispos_diagnosis.scan_baud_rates(port, run.profile)).ok:
+        scan = mispos_diagnosis.scan_baud_rates(port, run.profile)
+        if not scan.ok:
+            run.add(scan)
             return run.finish()
+        run.use_line_settings(scan)
     elif not ok:
         return run.finish()
     if args.pay and _confirm(

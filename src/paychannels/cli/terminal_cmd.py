@@ -16,11 +16,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from paychannels.console.commands import deferred
 from paychannels.values.errors import InvalidURL
 
-__all__ = ["PASSWORD_ENV", "mispos_url", "register", "zvt_url"]
+__all__ = ["PASSWORD_ENV", "mispos_url", "register", "with_line_settings", "zvt_url"]
 
 _ACTIONS = "paychannels.cli.terminal_actions"
 
@@ -41,6 +42,14 @@ def _channel_url(link: str, kind: str, example: str, option: str, value: str) ->
     if f"{option}=" not in url:
         url += ("&" if "?" in url else "?") + f"{option}={value}"
     return url
+
+
+def with_line_settings(link: str, kind: str, baudrate: int, stopbits: str) -> str:
+    """The channel URL of ``link`` at the line settings a scan found: what goes in the config."""
+    base, _, old = (link if link.startswith(f"{kind}+") else f"{kind}+{link}").partition("?")
+    query = dict(parse_qsl(old, keep_blank_values=True))
+    query.update(baudrate=str(baudrate), stopbits=stopbits)
+    return f"{base}?{urlencode(query, safe='/:')}"
 
 
 def zvt_url(link: str) -> str:
