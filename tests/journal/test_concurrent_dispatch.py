@@ -77,3 +77,29 @@ def test_two_processes_drain_deferred_payments(pg_url: str, tmp_path: Path) -> N
         for i in range(N):
             assert col.collect(request(i), channel="hall-1", defer=True).status is Status.CREATED
     race(pg_url, tmp_path, "dispatch")
+
+
+def test_a_rival_committing_between_the_checks_gets_its_record_back(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two processes collect one request (same idempotency key); the rival commits while
+    this one is between its checks. PostgreSQL reads each statement at its own snapshot, so
+    the idempotency lookup must not come before the obligation check: the request gets the
+    rival's record back, never "already has an attempt in doubt" about itself."""
+    with Collector.open(pg_url, create=True) as mine, Collector.open(pg_url) as rival:
+        for col in (mine, rival):
+            col.add_channel("hall-1", MemoryChannel())
+        journal = mine.journal
+        lookup = journal._select_in  # the lookup by idempotency key, wrapped to let the rival in
+        fired: list[str] = []
+
+        def lookup_then_rival(tx: object, column: str, values: object) -> object:
+            rows = lookup(tx, column, values)  # type: ignore[arg-type]
+            if column == "idempotency_key" and not fired:
+                fired.append(rival.collect(request(1), channel="hall-1", defer=True).id)
+            return rows
+
+        monkeypatch.setattr(journal, "_select_in", lookup_then_rival)
+        got = mine.collect(request(1), channel="hall-1", defer=True)
+        assert fired and got.id == fired[0]
+        assert len(mine.find(limit=10)) == 1

@@ -155,9 +155,12 @@ class SqlWrites(SqlBase):
     def _create_chunk(
         self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
     ) -> list[Applied | PaychannelsError]:
+        # obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
+        # so a rival that committed in between is seen by the key lookup (its record comes
+        # back) whenever the obligation check saw it — never "in doubt" about ourselves
+        obligations = self._obligations(tx, [n for n in news if n.kind == "payment"])
         keys = [n.request.idempotency_key for n in news]
         existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
-        obligations = self._obligations(tx, [n for n in news if n.kind == "payment"])
         out: list[Applied | PaychannelsError | None] = []
         plans: list[Plan] = []
         in_batch: set[str] = set()
