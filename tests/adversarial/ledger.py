@@ -31,19 +31,22 @@ class Comparison:
 
 
 def compare(
-    col: Collector, terminal: SimTerminal, *, channels: set[str] | None = None
+    col: Collector,
+    terminal: SimTerminal,
+    *,
+    channels: set[str] | None = None,
+    others: tuple[Collector, ...] = (),
 ) -> Comparison:
-    """Compare every payment of ``channels`` (all if None) with the terminal's charges."""
+    """Compare every payment of ``channels`` (all if None) with the terminal's charges;
+    ``others`` are journals that book on the same terminal (their charges are not strangers)."""
     charged = Counter(
         t.tag
         for t in terminal.journal.txns
         if t.kind == "payment" and t.approved and not t.reversed
     )
-    records = [
-        r
-        for r in col.find(kind="payment", limit=10_000)
-        if channels is None or r.channel in channels
-    ]
+    journaled = col.find(kind="payment", limit=10_000)
+    records = [r for r in journaled if channels is None or r.channel in channels]
+    known = {r.id for c in (col, *others) for r in c.find(kind="payment", limit=10_000)}
     doubled, lost = [], []
     for record in records:
         taken = charged.pop(record.id, 0)
@@ -52,5 +55,7 @@ def compare(
             doubled.append(f"{record.id} {record.status.value} charged {taken}")
         elif taken < expected:
             lost.append(f"{record.id} {record.status.value} charged {taken}")
-    strangers = sum(n for tag, n in charged.items() if tag is None)
+    # a charge tagged with no journaled payment's id is the terminal's alone, like an
+    # untagged one (another channel's payments, left out by ``channels``, are not strangers)
+    strangers = sum(n for tag, n in charged.items() if tag is None or tag not in known)
     return Comparison(len(records), doubled, lost, strangers)
