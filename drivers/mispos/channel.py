@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from paychannels.channels.base import Channel, ChannelContext
+from paychannels.channels.settlement import record_settlement
 from paychannels.drivers.book import Attempt, Book, BookState, Result
 from paychannels.drivers.mispos.client import MisposClient, Session
 from paychannels.drivers.mispos.codec import Fields
@@ -29,6 +30,7 @@ from paychannels.drivers.mispos.outcomes import (
     to_outcome,
     trace_of,
 )
+from paychannels.drivers.mispos.settlement import batch_settlement
 from paychannels.drivers.terminal import (
     CAPABILITIES,
     LOCK_TIMEOUT,
@@ -129,8 +131,14 @@ class MisposChannel(Channel):
         )
 
     def settle(self, ctx: ChannelContext) -> Fields:
-        """Settlement (结算): close the terminal's batch; its answer's fields."""
-        return self._admin(ctx, "settle")
+        """Settlement (结算): close the terminal's batch; its answer's fields.
+
+        The batch and its total are recorded in the journal as this channel's settlement
+        figures (``paychannels.channels.settlement``), for reconciliation to compare.
+        """
+        fields = self._admin(ctx, "settle")
+        record_settlement(ctx, batch_settlement(fields, ctx, self.currency.code))
+        return fields
 
     def reprint(self, ctx: ChannelContext) -> Fields:
         """Reprint the last receipt at the terminal."""

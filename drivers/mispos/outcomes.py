@@ -142,8 +142,9 @@ def to_outcome(
     lines = tuple(str(line) for line in data.pop("print", []) or [])  # type: ignore[union-attr]
     if result.trace is not None:
         data["trace"] = f"{result.trace:06d}"
-    parts = [str(data.get("terminal_id", "")), str(data.get("batch", "")), data.get("trace")]
-    ref = "/".join(str(p) for p in parts if p) or None
+    parts = [str(data.get(name) or "") for name in ("terminal_id", "batch", "trace")]
+    # always three places (an empty one stays): reconciliation reads the batch in the middle
+    ref = "/".join(parts) if any(parts) else None
     rc = str(data.get("rc", ""))
     if rc not in profile.result.approved:
         reason, detail = _refusal(profile, rc or "(none)")

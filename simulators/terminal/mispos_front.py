@@ -205,14 +205,18 @@ class MisposSession:
                     return {"trans_type": verb.code, "rc": NOT_FOUND}
                 return self._txn(self._verb_of(last), last)
             case "settle":
-                closed = t.end_of_day()
-                paid = [x.amount for x in closed
-                        if x.approved and x.kind == "payment" and not x.reversed]  # fmt: skip
-                total = sum(paid)
-                # for people: the same payments as the total, the amount in yuan (never fen)
-                shown = Money.of_minor(total, t.currency.code).to_decimal_string()
-                text = f"结算 SETTLEMENT\n笔数 COUNT {len(paid)}\n金额 TOTAL {shown}"
-                return {"trans_type": verb.code, "rc": "00", "batch": f"{t.journal.batch:06d}",
+                batch = t.journal.batch  # the answer names the batch it closed
+                closed = [x for x in t.end_of_day() if x.approved and not x.reversed]
+                paid = [x.amount for x in closed if x.kind == "payment"]
+                back = [x.amount for x in closed if x.kind == "refund"]
+                # the total is the batch's net in fen: payments less refunds (voids are gone)
+                total = sum(paid) - sum(back)
+                money = t.currency.code
+                shown = Money.of_minor(total, money).to_decimal_string()  # people read yuan
+                refunds = Money.of_minor(sum(back), money).to_decimal_string()
+                text = (f"结算 SETTLEMENT\n笔数 COUNT {len(paid)}\n"
+                        f"退货 REFUNDS {len(back)} {refunds}\n金额 TOTAL {shown}")  # fmt: skip
+                return {"trans_type": verb.code, "rc": "00", "batch": f"{batch:06d}",
                         "amount": str(total), "terminal_id": f"{t.terminal_id:08d}",
                         "print_text": text}  # fmt: skip
             case _:  # reprint

@@ -77,6 +77,7 @@ def test_the_day_balances_and_exits_zero(day: Ran) -> None:
 def test_every_channel_took_part_and_settled(day: Ran) -> None:
     channels = day.summary["channels"]
     assert set(channels) == {c.name for c in CHANNELS}
+    assert any("MIS-POS" in c.kind for c in CHANNELS)  # its batch settles like the others
     for spec in CHANNELS:
         check = channels[spec.name]
         assert (check["kind"], check["status"]) == (spec.statement, "match"), spec.name

@@ -210,3 +210,63 @@ def test_terminal_refunds_are_checked_against_the_journal(day: Day) -> None:
     stmt = rec.checks[0].statements[-1]
     assert any("counts 2 refunds, the journal 1" in d for d in stmt.differences)
     assert not stmt.matches
+
+
+def _batch(net: int, batch: str, hours: int) -> Settlement:
+    """A MIS-POS settlement: a batch number and its net, no receipt numbers, no counts."""
+    return Settlement(
+        SettlementKind.TERMINAL,
+        batch,
+        f"MIS-POS settlement of batch {batch}",
+        "CNY",
+        T0 + timedelta(hours=hours),
+        net,
+        batch=batch,
+    )
+
+
+def test_mispos_refs_are_read_as_terminal_batch_trace(journal_url: str, tmp_path: Path) -> None:
+    """A MIS-POS ``channel_ref`` names the batch in the middle: the batch's payments are found
+    by it (a receipt range would misread it), whatever their trace numbers."""
+    day = Day.open(tmp_path, journal_url)
+    try:
+        for n, amount in ((1, "100.00"), (2, "50.00"), (3, "20.00"), (4, "7.00")):
+            day.owe(n, amount)
+        p1 = day.pay(1, "100.00", channel="mis", ref="00000001/000003/000041", at=T0)
+        day.refund(p1, "30.00", channel="mis", ref="00000001/000003/000043", at=T0)
+        day.pay(2, "50.00", channel="mis", ref="00000001/000003/000042", status=Status.REVERSED)
+        day.pay(3, "20.00", channel="mis", ref="00000001/000003/000044", at=T0)
+        day.pay(4, "7.00", channel="mis", ref="/000004/000045", at=T0 + timedelta(hours=2))
+        day.settle("mis", _batch(9000, "000003", hours=1))
+        rec = reconcile(day.journal, day.roster)
+        [check] = rec.checks
+        assert (check.kind, check.status) == ("terminal", "match")
+        [stmt] = check.statements
+        assert (stmt.stated_net_minor, stmt.journal_net_minor) == (9000, 9000)
+        assert check.notes == ["1 booking(s) after the last end of day: not settled yet"]
+
+        # batch 4 (its ref lacks the terminal id, the batch keeps its place) settles too
+        day.settle("mis", _batch(700, "000004", hours=3))
+        rec = reconcile(day.journal, day.roster)
+        assert rec.checks[0].status == "match" and rec.lost_minor == rec.unconfirmed_minor == 0
+
+        # the terminal's total of batch 3 is 10.00 short of what the journal credits
+        day.settle("mis", _batch(8000, "000003", hours=1))
+        rec = reconcile(day.journal, day.roster)
+        first, second = rec.checks[0].statements
+        assert (first.unconfirmed_minor, second.matches) == (1000, True)
+        assert rec.checks[0].status == "mismatch" and not rec.balanced
+    finally:
+        day.journal.close()
+
+
+def test_a_mispos_record_without_a_batch_number_is_unconfirmed(day: Day) -> None:
+    day.owe(1, "100.00"), day.owe(2, "20.00")
+    day.pay(1, "100.00", channel="mis", ref="00000001/000001/000001")
+    day.settle("mis", _batch(10000, "000001", hours=1))
+    assert reconcile(day.journal, day.roster).balanced
+    rid = day.pay(2, "20.00", channel="mis", ref=None)
+    rec = reconcile(day.journal, day.roster)
+    batch, orphans = rec.checks[0].statements
+    assert batch.matches and orphans.source == "records without a batch number"
+    assert orphans.unconfirmed_minor == 2000 and any(rid in d for d in orphans.differences)

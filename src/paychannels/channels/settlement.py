@@ -57,7 +57,9 @@ class Settlement:
 
     ``net_minor`` is what it holds for us: payments less refunds, reversals and returns.
     ``receipts`` (terminals) is the first and last receipt number of the batch, which
-    finds the journal's payments of that batch; ``dates`` (provider bills) the days the
+    finds the journal's payments of that batch; ``batch`` instead the terminal's batch
+    number, for terminals whose ``channel_ref`` names the batch (MIS-POS:
+    ``terminal/batch/trace``); ``dates`` (provider bills) the days the
     statement covers (Beijing time); ``items`` the lines of an itemised statement.
     """
 
@@ -72,6 +74,7 @@ class Settlement:
     refunds: int | None = None
     refund_minor: int | None = None
     receipts: tuple[int, int] | None = None
+    batch: str | None = None
     dates: tuple[str, ...] = ()
     items: tuple[SettlementItem, ...] | None = None
     detail: dict[str, JsonValue] = field(default_factory=dict)
@@ -95,6 +98,7 @@ class Settlement:
             "refunds": self.refunds,
             "refund_minor": self.refund_minor,
             "receipts": list(self.receipts) if self.receipts is not None else None,
+            "batch": self.batch,
             "dates": list(self.dates),
             "items": None
             if self.items is None
@@ -120,6 +124,7 @@ class Settlement:
                 refunds=_int(value.get("refunds")),
                 refund_minor=_int(value.get("refund_minor")),
                 receipts=(int(receipts[0]), int(receipts[1])) if receipts else None,
+                batch=None if value.get("batch") is None else str(value["batch"]),
                 dates=tuple(str(d) for d in value.get("dates") or ()),
                 items=None
                 if items is None

@@ -307,7 +307,8 @@ def _settle_mispos(run: _Run, col: Collector, channel: MisposChannel) -> int:
         lines = (fields.get("print_text") or "").splitlines()
         run.extra["settlement"] = {k: v for k, v in fields.values.items() if k != "print_text"}
         run.extra["settlement"]["receipt"] = lines
-        run.add(Finding("end-of-day", True, "Settlement done (结算)."))
+        said = f"Settlement of batch {fields.get('batch')} done (结算)"
+        run.add(Finding("end-of-day", True, f"{said}; recorded for paychannels reconcile."))
         for line in lines:
             run.say(f"    | {line}")
     finally:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from paychannels.demo.cloud_sim import CloudPosSim
+from paychannels.demo.mispos_sim import MisposSim
 from paychannels.demo.sims import BankSim, ProviderSim, Running, Stage, TerminalSim
 
 __all__ = ["CHANNELS", "DemoChannel"]
@@ -65,6 +66,15 @@ CHANNELS: tuple[DemoChannel, ...] = (
         start=lambda stage: TerminalSim(stage, transport="pty"),
         faults=("timeout", "lost answer", "declined card", "duplicate submission"),
         clerk="柜员-包巴特尔",
+    ),
+    DemoChannel(
+        name="hall-3",
+        kind="MIS-POS bank terminal on a serial line (pty; township hall)",
+        serves="hall",
+        style="sync",
+        start=MisposSim,
+        faults=("lost answer", "garbled answer", "declined card"),
+        clerk="柜员-乌云",
     ),
     DemoChannel(
         name="field-1",

@@ -4,8 +4,10 @@
   receipt numbers; the terminal's net total (and count, gross; refund count and sum when it
   reports refunds apart) must equal theirs. Receipt
   numbers wrap at 9999: where one number was used in two batches, the record journaled
-  between the previous end of day and this one is this batch's. Money the journal credits
-  on a terminal without a receipt number no end of day can confirm: it is unconfirmed.
+  between the previous end of day and this one is this batch's. A terminal whose
+  ``channel_ref`` names the batch (MIS-POS settlement) is matched by batch number instead.
+  Money the journal credits on a terminal without a receipt (batch) number no end of day can
+  confirm: it is unconfirmed.
 - **Provider** (a day's bill): line by line — every payment and refund on the bill must be
   in the journal, succeeded, for the same amount; every payment or refund the journal
   credits on days the bills cover must be on a bill.
@@ -81,17 +83,19 @@ def _in_range(receipt: int, first: int, last: int) -> bool:
 
 def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> ChannelCheck:
     check = ChannelCheck(name, SettlementKind.TERMINAL.value)
-    booked = taken.receipts.get(name, {})
+    by_batch = any(s.batch for s in statements)
+    booked = (taken.batches if by_batch else taken.receipts).get(name, {})
     covered: set[int] = set()
     since = None
     for s in sorted(statements, key=lambda s: s.recorded_at):
         lines: list[Line] = []
-        if s.receipts is not None:
-            first, last = s.receipts
-            for receipt, found in booked.items():
-                if _in_range(receipt, first, last):
+        marks = _marks(s, by_batch)
+        if marks is not None:
+            first, last = marks
+            for number, found in booked.items():
+                if _in_range(number, first, last):
                     lines.extend(_of_batch(found, since, s.recorded_at))
-                    covered.add(receipt)
+                    covered.add(number)
         since = s.recorded_at
         paid = [x for x in lines if x.kind == "payment" and x.status == "SUCCEEDED"]
         back = [x for x in lines if x.kind == "refund" and x.status == "SUCCEEDED"]
@@ -105,23 +109,34 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
             )
         if s.refunds is not None:  # the terminal reported its refunds apart: check them too
             _refunds(stmt, s, back)
-        if s.receipts is None:
-            stmt.differences.append("the end of day named no receipt numbers: batch unknown")
+        if marks is None:
+            what = "a batch number" if by_batch else "receipt numbers"
+            stmt.differences.append(f"the end of day named no {what}: batch unknown")
         _money(stmt, s.currency)
         if stmt.differences and taken.doubt.get(name):
             stmt.differences.append(
                 "in doubt on this terminal: " + ", ".join(taken.doubt[name][:_SHOWN])
             )
         check.statements.append(stmt)
-    _unreceipted(check, taken.unreceipted.get(name, []), statements[0].currency)
+    mark = "batch number" if by_batch else "receipt number"
+    _unreceipted(check, taken.unreceipted.get(name, []), statements[0].currency, mark)
     after = sum(
         1
-        for receipt, found in booked.items()
-        if receipt not in covered and any(x.status == "SUCCEEDED" for x in found)
+        for number, found in booked.items()
+        if number not in covered and any(x.status == "SUCCEEDED" for x in found)
     )
     if after:
         check.notes.append(f"{after} booking(s) after the last end of day: not settled yet")
     return check
+
+
+def _marks(s: Settlement, by_batch: bool) -> tuple[int, int] | None:
+    """The range of numbers (receipts, or the one batch) that finds the statement's records."""
+    if not by_batch:
+        return s.receipts
+    if s.batch is None or not s.batch.isdigit():
+        return None
+    return int(s.batch), int(s.batch)
 
 
 def _refunds(stmt: StatementCheck, s: Settlement, back: list[Line]) -> None:
@@ -136,17 +151,17 @@ def _refunds(stmt: StatementCheck, s: Settlement, back: list[Line]) -> None:
         )
 
 
-def _unreceipted(check: ChannelCheck, lines: list[Line], currency: str) -> None:
-    """Succeeded records without a receipt number: no terminal figure covers them."""
+def _unreceipted(check: ChannelCheck, lines: list[Line], currency: str, number: str) -> None:
+    """Succeeded records without a receipt (batch) number: no terminal figure covers them."""
     held = [x for x in lines if x.status == "SUCCEEDED"]
     if not held:
         return
     paid = [x for x in held if x.kind == "payment"]
     net = sum(x.minor for x in paid) - sum(x.minor for x in held if x.kind == "refund")
-    stmt = StatementCheck("records without a receipt number", 0, net, 0, len(paid))
+    stmt = StatementCheck(f"records without a {number}", 0, net, 0, len(paid))
     stmt.differences.extend(
-        f"the journal credits {x.kind} {x.id} ({yuan(x.minor, currency)}) without a receipt "
-        "number: no end of day can confirm it"
+        f"the journal credits {x.kind} {x.id} ({yuan(x.minor, currency)}) without a {number}"
+        ": no end of day can confirm it"
         for x in held[:_SHOWN]
     )
     _money(stmt, currency)

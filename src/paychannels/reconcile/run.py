@@ -58,6 +58,7 @@ def reconcile(
             pages if progress is None else _counting(pages, progress),
             terminals=frozenset(n for n, k in kinds.items() if SettlementKind.TERMINAL in k),
             providers=frozenset(n for n, k in kinds.items() if SettlementKind.PROVIDER in k),
+            batched=frozenset(n for n, found in settlements.items() if any(s.batch for s in found)),
         )
         clock.lap("journal")
         owed = reading.result().checked()

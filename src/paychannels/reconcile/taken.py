@@ -4,7 +4,8 @@ Rows come from ``Journal.scan_ledger`` (plain tuples from one snapshot). Each pa
 kept as a small ``Attempt`` under its obligation; refunds under the payment they give back;
 per channel and per collecting operator the money is summed as it streams past. For
 channels with settlement figures the rows those figures are compared with are kept too:
-receipt numbers for terminals, record ids and days for provider bills.
+receipt numbers for terminals (batch numbers for those whose ``channel_ref`` names the batch,
+as MIS-POS does), record ids and days for provider bills.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ __all__ = [
     "Line",
     "RefundLine",
     "Taken",
+    "batch_of",
     "gather",
     "receipt_of",
 ]
@@ -124,7 +126,9 @@ class Taken:
     operators: dict[str, OperatorTotals] = field(default_factory=dict)
     #: terminal channel -> receipt number -> the records booked under it
     receipts: dict[str, dict[int, list[Line]]] = field(default_factory=dict)
-    #: terminal channel -> its records that name no receipt number
+    #: terminal channel whose refs name the batch -> batch number -> the records booked in it
+    batches: dict[str, dict[int, list[Line]]] = field(default_factory=dict)
+    #: terminal channel -> its records that name no receipt (or batch) number
     unreceipted: dict[str, list[Line]] = field(default_factory=dict)
     #: provider channel -> record id -> the record
     records: dict[str, dict[str, Line]] = field(default_factory=dict)
@@ -142,7 +146,17 @@ class Taken:
 
 
 def receipt_of(channel_ref: str | None) -> int | None:
-    """The receipt number in a terminal's ``channel_ref`` (``terminal/receipt/trace``)."""
+    """The receipt number in a ZVT/nexo ``channel_ref`` (``terminal/receipt/trace``)."""
+    return _middle(channel_ref)
+
+
+def batch_of(channel_ref: str | None) -> int | None:
+    """The batch number in a MIS-POS ``channel_ref`` (``terminal/batch/trace``)."""
+    return _middle(channel_ref)
+
+
+def _middle(channel_ref: str | None) -> int | None:
+    """The number in the middle of a terminal's three-place ``channel_ref``."""
     if not channel_ref:
         return None
     parts = channel_ref.split("/")
@@ -160,9 +174,11 @@ def gather(
     *,
     terminals: frozenset[str] = frozenset(),
     providers: frozenset[str] = frozenset(),
+    batched: frozenset[str] = frozenset(),
 ) -> Taken:
     """Stream the journal's rows into a ``Taken``; ``terminals`` and ``providers`` name the
-    channels whose settlement figures need their rows kept."""
+    channels whose settlement figures need their rows kept, ``batched`` the terminals among
+    them whose ``channel_ref`` names the batch (not the receipt)."""
     out = Taken()
     attempts, channels, operators = out.attempts, out.channels, out.operators
     keep = terminals | providers
@@ -222,9 +238,9 @@ def gather(
                 if operator is not None:
                     operator_of[r.id] = who
                 if r.channel in keep:
-                    _keep(out, r, terminals)
+                    _keep(out, r, terminals, batched)
         for r in refund_rows:
-            _refund(out, r, operator_of, terminals, keep)
+            _refund(out, r, operator_of, terminals, keep, batched)
     return out
 
 
@@ -239,6 +255,7 @@ def _refund(
     operator_of: dict[str, str],
     terminals: frozenset[str],
     keep: frozenset[str],
+    batched: frozenset[str],
 ) -> None:
     parent = r.parent_id or ""
     out.refunds.setdefault(parent, []).append(
@@ -256,19 +273,22 @@ def _refund(
     elif r.status in IN_DOUBT:
         out.doubt.setdefault(r.channel, []).append(r.id)
     if r.channel in keep:
-        _keep(out, r, terminals)
+        _keep(out, r, terminals, batched)
 
 
-def _keep(out: Taken, r: LedgerRow, terminals: frozenset[str]) -> None:
+def _keep(out: Taken, r: LedgerRow, terminals: frozenset[str], batched: frozenset[str]) -> None:
     """Keep what a channel's settlement figures are compared with."""
     moved = r.amount_minor if r.taken_minor is None else r.taken_minor
     line = Line(
         r.id, _KINDS[r.kind], _STATUSES.get(r.status, r.status), moved, r.created_at, r.updated_at
     )
     if r.channel in terminals:
-        receipt = receipt_of(r.channel_ref)
-        if receipt is not None:
-            out.receipts.setdefault(r.channel, {}).setdefault(receipt, []).append(line)
+        # each terminal's channel_ref read by its own layout: the batch's mark in the middle
+        by_batch = r.channel in batched
+        number = batch_of(r.channel_ref) if by_batch else receipt_of(r.channel_ref)
+        if number is not None:
+            marks = out.batches if by_batch else out.receipts
+            marks.setdefault(r.channel, {}).setdefault(number, []).append(line)
         else:
             out.unreceipted.setdefault(r.channel, []).append(line)
     else:
