@@ -17,13 +17,16 @@ import pytest
 from paychannels.drivers.framing import Frame
 from paychannels.drivers.zvt.apdu import Apdu, decode_apdu
 from paychannels.drivers.zvt.bmp import BMPS, Bitmaps, decode_bmps
-from paychannels.drivers.zvt.commands import Registration, parse_command
+from paychannels.drivers.zvt.commands import Authorization, Registration, parse_command
 from paychannels.drivers.zvt.crc import crc16_kermit
 from paychannels.drivers.zvt.frames import FrameDecoder, encode_frame
 from paychannels.drivers.zvt.replies import (
+    Ack,
     Completion,
     IntermediateStatus,
+    NegativeAck,
     PrintLine,
+    PtAbort,
     StatusInformation,
     TextBlock,
     parse_reply,
@@ -101,13 +104,20 @@ def test_serial_frame_both_ways(vector: Vector) -> None:
 # commands (the driver builds them, the simulator parses them)
 
 
+def _command(vector: Vector) -> Registration | Authorization:
+    if vector["command"] == "Registration":
+        permitted = tuple(_bytes(c) for c in vector["permitted"])
+        return Registration(
+            vector["password"], vector["config"], vector["currency"], None, permitted
+        )
+    return Authorization(vector["amount"], max_status_infos=vector.get("max_status_infos"))
+
+
 @pytest.mark.parametrize("vector", _cases("commands.toml"))
-def test_registration_both_ways(vector: Vector) -> None:
-    parsed = parse_command(_apdu(vector))
-    assert isinstance(parsed, Registration)
-    permitted = tuple(_bytes(c) for c in vector["permitted"])
-    want = Registration(vector["password"], vector["config"], vector["currency"], None, permitted)
-    assert parsed == want
+def test_command_both_ways(vector: Vector) -> None:
+    """The simulator's parser reads every field; the driver's builder gives the same bytes."""
+    want = _command(vector)
+    assert parse_command(_apdu(vector)) == want
     assert want.apdu().encode() == _bytes(vector["hex"])
 
 
@@ -206,3 +216,19 @@ def test_text_block_decodes_every_field(vector: Vector) -> None:
     assert [line.decode(vector["charset"]) for line in block.lines] == vector["lines"]
     assert block.receipt_type == vector["receipt_type"]
     assert block.complete is vector["complete"]
+
+
+@pytest.mark.parametrize("vector", _cases("replies.toml", "abort"))
+def test_pt_abort_both_ways(vector: Vector) -> None:
+    reply = parse_reply(_apdu(vector))
+    assert reply == PtAbort(vector["result_code"])
+    assert PtAbort(vector["result_code"]).apdu().encode() == _bytes(vector["hex"])
+
+
+@pytest.mark.parametrize(
+    "vector", _cases("replies.toml", "ack") + _cases("replies.toml", "negative_ack")
+)
+def test_acknowledgements_both_ways(vector: Vector) -> None:
+    want = Ack() if vector["kind"] == "ack" else NegativeAck(vector["code"])
+    assert parse_reply(_apdu(vector)) == want
+    assert want.apdu().encode() == _bytes(vector["hex"])
