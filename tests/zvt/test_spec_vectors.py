@@ -16,7 +16,7 @@ import pytest
 
 from paychannels.drivers.framing import Frame
 from paychannels.drivers.zvt.apdu import Apdu, decode_apdu
-from paychannels.drivers.zvt.bmp import BMPS, Bitmaps, decode_bmps
+from paychannels.drivers.zvt.bmp import BMPS, Bitmaps, decode_bmps, encode_bmp
 from paychannels.drivers.zvt.commands import Authorization, Registration, parse_command
 from paychannels.drivers.zvt.crc import crc16_kermit
 from paychannels.drivers.zvt.frames import FrameDecoder, encode_frame
@@ -32,7 +32,7 @@ from paychannels.drivers.zvt.replies import (
     TextBlock,
     parse_reply,
 )
-from paychannels.drivers.zvt.tlv import walk
+from paychannels.drivers.zvt.tlv import Tlv, walk
 from paychannels.security.masking import mask_pan
 from paychannels.simulators.terminal.core import SimTerminal
 from paychannels.simulators.terminal.journal import SimTxn
@@ -270,3 +270,21 @@ def test_outcome_data_of_a_track2_card_number() -> None:
     data = info_data(info, vector["charset"])
     assert data["card"] == mask_pan(vector["bmps"]["22"])
     assert "2002" not in str(data)
+
+
+@pytest.mark.parametrize("vector", _cases("replies.toml", "text_block"))
+def test_text_block_tlv_encoder_gives_the_terminals_bytes(vector: Vector) -> None:
+    """The simulator's text blocks go through ``Tlv.of``/``encode_bmp``: rebuilt from the decoded
+    objects, every length (here the long forms 81 A9 and 81 A2) is the terminal's."""
+    block = decode_bmps(_apdu(vector).data)
+    items = block.tlv()
+    assert [t.tag for t in items] == [0x1F07, 0x25]
+    rebuilt = Apdu(6, 0xD3, encode_bmp(0x06, [_rebuilt(t) for t in items])).encode()
+    assert rebuilt.hex(" ") == _bytes(vector["hex"]).hex(" ")
+
+
+def _rebuilt(item: Tlv) -> Tlv:
+    """The object built the way the simulator builds one: constructed ones from their children."""
+    if item.children is None:
+        return Tlv(item.tag, item.value)
+    return Tlv.of(item.tag, *(_rebuilt(c) for c in item.children))
