@@ -55,7 +55,8 @@ def _cases(name: str, kind: str | None = None) -> list[Any]:
 
 
 def _bytes(text: str) -> bytes:
-    return bytes.fromhex("".join(text.split()))
+    """Hex as the sources write it: spaced, or dashed (Portalum)."""
+    return bytes.fromhex("".join(text.replace("-", " ").split()))
 
 
 def _apdu(vector: Vector) -> Apdu:
