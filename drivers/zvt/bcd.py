@@ -2,7 +2,7 @@
 
 ZVT packs amounts, trace and receipt numbers, dates and card numbers two decimal digits a
 byte. Card numbers may carry ``E`` nibbles for masked digits and an ``F`` pad; both are
-accepted where a card number is read and nowhere else.
+accepted where a card number is read and nowhere else; a track-2 separator ``D`` ends it.
 """
 
 from __future__ import annotations
@@ -51,8 +51,12 @@ def digits_encode(digits: str) -> bytes:
 
 
 def digits_decode(data: bytes, *, field: str = "card number") -> str:
-    """BCD digits with ``E`` shown as ``*`` and trailing ``F`` pads dropped."""
-    text = data.hex().upper().rstrip("F")
+    """BCD digits with ``E`` shown as ``*`` and trailing ``F`` pads dropped. Terminals may send
+    track-2 style data (card number, separator ``D``, expiry...): the number ends at the ``D``
+    and the rest is never read."""
+    text = data.hex().upper()
+    text = text[: text.find("D")] if "D" in text else text
+    text = text.rstrip("F")
     for i, c in enumerate(text):
         if c not in "0123456789E":
             raise ZvtProtocolError(

@@ -19,7 +19,7 @@ from paychannels.drivers.zvt.apdu import Apdu
 from paychannels.drivers.zvt.bcd import bcd_decode, bcd_encode, decode_var_length, encode_var_length
 from paychannels.drivers.zvt.bmp import Bitmaps, decode_bmps, encode_bmp
 from paychannels.drivers.zvt.errors import ZvtProtocolError
-from paychannels.drivers.zvt.tlv import Tlv, find
+from paychannels.drivers.zvt.tlv import Tlv, decode_ber_length, decode_tlv, find
 
 __all__ = [
     "Ack",
@@ -128,7 +128,9 @@ class PrintLine:
 
     The attribute (ZVT-CMD Table 16): ``FF`` line feeds (text = their count), ``80`` reserved,
     any other value with bit 7 set the receipt's last line (an ECR that buffers a page or cuts
-    paper waits for it), else bits 4-6 format and ``nnnn`` the indent in characters.
+    paper waits for it), else bits 4-6 format and ``nnnn`` the indent in characters. Real
+    terminals may append a TLV container (BMP 06) after the text, with the receipt type in
+    ``1F07`` (Portalum's captures); it is split off, never printed.
     """
 
     CODE: ClassVar[bytes] = b"\x06\xd1"
@@ -138,15 +140,26 @@ class PrintLine:
     LAST_LINE: ClassVar[int] = 0x81
     attribute: int
     text: bytes
+    #: TLV ``1F07`` after the text: 1 merchant, 2 cardholder, 3 administration receipt
+    receipt_type: int | None = None
 
     def apdu(self) -> Apdu:
-        return Apdu(6, 0xD1, bytes([self.attribute]) + self.text)
+        tail = b""
+        if self.receipt_type is not None:
+            tail = encode_bmp(0x06, [Tlv(RECEIPT_TYPE, bytes([self.receipt_type]))])
+        return Apdu(6, 0xD1, bytes([self.attribute]) + self.text + tail)
 
     @classmethod
     def parse(cls, apdu: Apdu) -> PrintLine:
         if not apdu.data:
             raise ZvtProtocolError("Print line without an attribute byte", field="06 D1")
-        return cls(apdu.data[0], apdu.data[1:])
+        data = apdu.data
+        split = _trailing_container(data, 1)
+        if split is None:
+            return cls(data[0], data[1:])
+        kind = find(decode_bmps(data, start=split, what="Print line").tlv(), RECEIPT_TYPE)
+        receipt_type = kind.value[0] if kind is not None and kind.value else None
+        return cls(data[0], data[1:split], receipt_type)
 
     @property
     def last(self) -> bool:
@@ -163,6 +176,23 @@ class PrintLine:
         indent = 0 if self.last else self.attribute & 0x0F
         text = self.text.decode(charset, errors="replace").rstrip()
         return [" " * indent + text if text else ""]
+
+
+def _trailing_container(data: bytes, start: int) -> int | None:
+    """Where a TLV container (BMP 06) that ends exactly at the end of ``data`` begins, if one
+    does: the text before it is free-form, so only a container that parses to the last byte
+    counts (a stray 06 inside the text is text)."""
+    pos = data.find(0x06, start)
+    while pos >= 0:
+        try:
+            length, body = decode_ber_length(data, pos + 1, field="Print line TLV length")
+            if body + length == len(data):
+                decode_tlv(data[body:])
+                return pos
+        except ZvtProtocolError:
+            pass
+        pos = data.find(0x06, pos + 1)
+    return None
 
 
 @dataclass(frozen=True, slots=True)
