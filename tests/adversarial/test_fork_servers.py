@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from paychannels import Collector, Money, PaymentRequest, Status
@@ -57,6 +58,24 @@ def provider(tmp_path: Path) -> Iterator[tuple[ProviderSimulator, Path]]:
     ).start()
     yield sim, tmp_path / "keys"
     sim.stop()
+
+
+def served_by(served: Path) -> dict[str, set[str]]:
+    """Worker pid -> the owner names it put on the requests it served."""
+    owners: dict[str, set[str]] = {}
+    for pid, owner in (line.split() for line in served.read_text().splitlines()):
+        owners.setdefault(pid, set()).add(owner)
+    return owners
+
+
+def both_workers_seen(port: int, served: Path, seconds: float = 20) -> dict[str, set[str]]:
+    """The workers that served; if the callbacks all landed on one (the kernel hands
+    connections to whichever worker accepts first, and under load that may be one), plain
+    requests on fresh connections (404s, nothing journaled) until the other shows itself."""
+    deadline = time.monotonic() + seconds
+    while len(owners := served_by(served)) < 2 and time.monotonic() < deadline:
+        httpx.get(f"http://127.0.0.1:{port}/who-serves", timeout=5)
+    return owners
 
 
 def server_command(kind: str, port: int) -> list[str]:
@@ -128,10 +147,7 @@ def test_callbacks_through_prefork_workers_apply_once(
         for p in payments:
             succeeded = [e for e in col.events(payment_id=p.id) if e.to_status is Status.SUCCEEDED]
             assert len(succeeded) == 1, p.id
-        lines = [line.split() for line in served.read_text().splitlines()]
-        owners: dict[str, set[str]] = {}
-        for pid, owner in lines:
-            owners.setdefault(pid, set()).add(owner)
+        owners = both_workers_seen(port, served)
         assert len(owners) == 2, f"not both workers served: {owners}"
         for pid, names in owners.items():
             assert len(names) == 1, names

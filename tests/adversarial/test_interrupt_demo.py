@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from paychannels import Collector, MemoryChannel
+from paychannels.demo.channels import CHANNELS
 from paychannels.reconcile.taken import receipt_of
 from paychannels.values.models import Record
 from paychannels.values.status import Status
@@ -34,7 +35,7 @@ from paychannels.values.status import Status
 TRIALS = int(os.environ.get("PAYCHANNELS_INTERRUPT_TRIALS", "30"))
 PAYERS = "100"
 _DOUBT = {Status.DISPATCHED, Status.UNKNOWN, Status.PENDING, Status.NEEDS_ATTENTION}
-_CHANNELS = ("hall-1", "hall-2", "field-1", "wx", "ali", "bank")
+_CHANNELS = tuple(c.name for c in CHANNELS)  # every channel of the demo day, as it grows
 
 
 def demo(folder: Path) -> subprocess.Popen[str]:
