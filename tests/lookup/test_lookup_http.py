@@ -15,7 +15,8 @@ import pytest
 
 from paychannels import Collector
 from paychannels.callbacks import CallbackASGI
-from paychannels.lookup import ClientLimiter, LookupASGI
+from paychannels.lookup import ClientLimiter, LookupASGI, from_env
+from paychannels.values.errors import ConfigurationError
 from tests.lookup.day import check_of, lookup_day, payer
 from tests.providers.support import Served
 
@@ -163,3 +164,51 @@ def test_mounted_beside_the_callback_app(tmp_path: Path) -> None:
         server.close()
         collector.close()
         day.journal.close()
+
+
+def test_a_page_on_another_origin_may_ask_when_allowed(tmp_path: Path) -> None:
+    day = lookup_day(tmp_path, f"sqlite:///{tmp_path}/j.db")
+    page = "https://township.example.gov.cn"
+    server = Served(LookupASGI(check_of(day), allow_origins=[page]))
+    try:
+        pre = httpx.options(server.url("/"), headers={"Origin": page}, timeout=10)
+        assert pre.status_code == 204
+        assert pre.headers["access-control-allow-origin"] == page
+        assert pre.headers["access-control-allow-methods"] == "POST"
+        asked = _post(server, {"id_number": payer(1), "name": "张小三"}, client="-")
+        assert "access-control-allow-origin" not in asked.headers  # no Origin: no CORS
+        other = _post(
+            server,
+            {"id_number": payer(1), "name": "张小三"},
+            client="-",
+            headers={"Origin": "https://elsewhere.example"},
+        )
+        assert other.status_code == 200 and "access-control-allow-origin" not in other.headers
+    finally:
+        server.close()
+        day.journal.close()
+
+
+def test_the_factory_uvicorn_starts_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``uvicorn --factory paychannels.lookup.asgi:from_env`` serves (docs/lookup.md)."""
+    day = lookup_day(tmp_path, f"sqlite:///{tmp_path}/j.db")
+    index = check_of(day).index.save(tmp_path / "lookup.idx")
+    monkeypatch.setenv("PAYCHANNELS_LOOKUP_KEY", bytes(range(32)).hex())
+    monkeypatch.setenv("PAYCHANNELS_LOOKUP_INDEX", str(index))
+    monkeypatch.setenv("PAYCHANNELS_DB", day.journal.url)
+    monkeypatch.setenv("PAYCHANNELS_LOOKUP_BURST", "1")
+    monkeypatch.setenv("PAYCHANNELS_LOOKUP_INTERVAL", "60")
+    server = Served(from_env())
+    try:
+        ask = {"id_number": payer(3), "name": "王五"}
+        first, second = (_post(server, ask, client="-") for _ in range(2))
+        assert first.json()["obligations"][0]["state"] == "refunded"
+        assert (second.status_code, second.headers["retry-after"]) == (429, "60")
+    finally:
+        server.close()
+        day.journal.close()
+    monkeypatch.setenv("PAYCHANNELS_LOOKUP_BURST", "many")
+    with pytest.raises(ConfigurationError, match="BURST"):
+        from_env()
