@@ -20,7 +20,7 @@ import hmac
 import json
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
@@ -31,7 +31,7 @@ from paychannels.documents.lookuptexts import CHANNEL_KINDS, LOOKUP_TEXTS, both
 from paychannels.documents.roster import RosterEntry, RosterOptions, iter_roster
 from paychannels.security.masking import mask_id_number, mask_name
 from paychannels.security.payerkey import PayerKey, normal_name
-from paychannels.values.errors import ConfigurationError, InvalidRequest
+from paychannels.values.errors import ConfigurationError, InvalidRequest, PaychannelsError
 from paychannels.values.idnumbers import PROVINCES, check_birth_date, check_digit
 from paychannels.values.models import Event, Record
 from paychannels.values.money import Money
@@ -150,37 +150,44 @@ class PayerIndex:
     @classmethod
     def from_entries(cls, key: PayerKey, entries: Iterable[RosterEntry]) -> PayerIndex:
         """The index of roster entries (a payer's lines merged: pension and medical…)."""
-        names: dict[str, dict[bytes, None]] = {}
-        shown: dict[str, str] = {}
-        owed: dict[str, list[Obligation]] = {}
+        built: dict[str, IndexEntry] = {}
+        shared = _Shared()
         for e in entries:
             digest = key.id_digest(e.payer_id)
-            names.setdefault(digest, {})[key.name_digest(e.name)] = None
-            shown.setdefault(digest, mask_name(e.name))
-            owed.setdefault(digest, []).append(
-                Obligation(e.reference, e.period, e.insurance_type, e.grade, e.amount)
-            )
-        return cls(
-            key,
-            {d: IndexEntry(tuple(names[d]), shown[d], tuple(owed[d])) for d in owed},
-        )
+            owed = shared.obligation(
+                (e.reference, e.period, e.insurance_type, e.grade, e.amount.to_decimal_string(),
+                 e.amount.currency.code)
+            )  # fmt: skip
+            name = key.name_digest(e.name)
+            found = built.get(digest)
+            if found is None:
+                built[digest] = IndexEntry((name,), mask_name(e.name), shared.owed((owed,)))
+            else:  # a second line of the same payer (rare): merged
+                names = found.names if name in found.names else (*found.names, name)
+                merged = shared.owed((*found.obligations, owed))
+                built[digest] = IndexEntry(names, found.shown_name, merged)
+        return cls(key, built)
 
     @classmethod
     def from_roster(
         cls, key: PayerKey, path: str | Path, *, options: RosterOptions | None = None
     ) -> PayerIndex:
-        """The index of a roster file; lines with problems are skipped (and counted in a
-        warning: the roster's own check, ``batch build``, names them)."""
-        good: list[RosterEntry] = []
+        """The index of a roster file, streamed; lines with problems are skipped (and counted
+        in a warning: the roster's own check, ``batch build``, names them)."""
         bad = 0
-        for item in iter_roster(path, options=options):
-            if isinstance(item, RosterEntry):
-                good.append(item)
-            else:
-                bad += 1
+
+        def good() -> Iterator[RosterEntry]:
+            nonlocal bad
+            for item in iter_roster(path, options=options):
+                if isinstance(item, RosterEntry):
+                    yield item
+                else:
+                    bad += 1
+
+        index = cls.from_entries(key, good())
         if bad:
             log.warning("lookup index: %d roster problem(s) skipped in %s", bad, Path(path).name)
-        return cls.from_entries(key, good)
+        return index
 
     def get(self, digest: str) -> IndexEntry | None:
         """The payer with this ID-number digest, if the roster has them."""
@@ -227,24 +234,44 @@ class PayerIndex:
                         f"{source.name}: made with the key {head.get('key')!s:.12}, "
                         f"this is {key.fingerprint} (PAYCHANNELS_LOOKUP_KEY)"
                     )
-                entries = {}
+                entries: dict[str, IndexEntry] = {}
+                shared = _Shared()
                 for number, line in enumerate(fh, start=2):
-                    entries.update(_index_row(source.name, number, line))
+                    digest, entry = _index_row(source.name, number, line, shared)
+                    entries[digest] = entry
         except OSError as exc:
             raise ConfigurationError(f"cannot read {source}: {exc.strerror}") from None
         return cls(key, entries)
 
 
-def _index_row(file: str, number: int, line: str) -> dict[str, IndexEntry]:
+class _Shared:
+    """Obligations and lists of them made once and shared: a county's 300,000 payers owe a
+    few dozen different things (a grade, an amount, a period), so the index holds those
+    few objects, not 300,000 copies."""
+
+    def __init__(self) -> None:
+        self._one: dict[tuple[str, ...], Obligation] = {}
+        self._lists: dict[tuple[Obligation, ...], tuple[Obligation, ...]] = {}
+
+    def obligation(self, fields: tuple[str, ...]) -> Obligation:
+        found = self._one.get(fields)
+        if found is None:
+            ref, period, kind, grade, amount, currency = fields
+            found = Obligation(ref, period, kind, grade, Money(amount, currency))
+            self._one[fields] = found
+        return found
+
+    def owed(self, obligations: tuple[Obligation, ...]) -> tuple[Obligation, ...]:
+        return self._lists.setdefault(obligations, obligations)
+
+
+def _index_row(file: str, number: int, line: str, shared: _Shared) -> tuple[str, IndexEntry]:
     try:
         row = json.loads(line)
-        owed = tuple(
-            Obligation(ref, period, kind, grade, Money(amount, currency))
-            for ref, period, kind, grade, amount, currency in row["owed"]
-        )
+        owed = shared.owed(tuple(shared.obligation(tuple(map(str, o))) for o in row["owed"]))
         names = tuple(bytes.fromhex(n) for n in row["names"])
-        return {str(row["id"]): IndexEntry(names, str(row["name"]), owed)}
-    except (ValueError, KeyError, TypeError) as exc:
+        return str(row["id"]), IndexEntry(names, str(row["name"]), owed)
+    except (ValueError, KeyError, TypeError, PaychannelsError) as exc:
         raise ConfigurationError(f"{file} line {number}: not an index row ({exc})") from None
 
 
