@@ -15,6 +15,7 @@ import pytest
 
 from paychannels import Collector
 from paychannels.callbacks import CallbackASGI
+from paychannels.documents.payercheck import PayerCheck
 from paychannels.lookup import ClientLimiter, LookupASGI, from_env
 from paychannels.values.errors import ConfigurationError
 from tests.lookup.day import check_of, lookup_day, payer
@@ -212,3 +213,35 @@ def test_the_factory_uvicorn_starts_from_the_environment(
     monkeypatch.setenv("PAYCHANNELS_LOOKUP_BURST", "many")
     with pytest.raises(ConfigurationError, match="BURST"):
         from_env()
+
+
+class BrokenJournal:
+    """A journal whose reads fail, the way a bug would: its message quotes the payer id."""
+
+    def find(self, *, payer_id: str | None = None, limit: int = 100) -> list[Any]:
+        raise RuntimeError(f"cannot read the payments of {payer_id}")
+
+    def events(
+        self, *, after: int = 0, record_id: str | None = None, limit: int = 1000
+    ) -> list[Any]:
+        return []
+
+
+def test_failures_name_nobody(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    day = lookup_day(tmp_path, f"sqlite:///{tmp_path}/j.db")
+    index = check_of(day).index
+    closed = LookupASGI(PayerCheck(index, day.journal))
+    broken = LookupASGI(PayerCheck(index, BrokenJournal()))
+    day.journal.close()  # the journal gone: 503, asked to come back later
+    ask = {"id_number": payer(1), "name": "张小三"}
+    for app, status, error in ((closed, 503, "unavailable"), (broken, 500, "internal_error")):
+        server = Served(app)
+        try:
+            response = _post(server, ask, client="-")
+        finally:
+            server.close()
+        assert (response.status_code, response.json()["error"]) == (status, error)
+        assert payer(1) not in response.text and "张小三" not in response.text
+    assert "RuntimeError" in caplog.text and "JournalClosed" in caplog.text
+    assert payer(1) not in caplog.text and "张小三" not in caplog.text
