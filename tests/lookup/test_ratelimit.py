@@ -3,9 +3,11 @@ names, and bounded memory that only ever forgets in a client's favour."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from paychannels.lookup import ClientLimiter
+from paychannels.lookup import ClientLimiter, LookupASGI
 from paychannels.values.errors import ConfigurationError
 
 
@@ -43,3 +45,25 @@ def test_memory_is_bounded_and_forgets_the_idlest() -> None:
 def test_nonsense_settings_are_refused(bad: dict[str, float]) -> None:
     with pytest.raises(ConfigurationError):
         ClientLimiter(**bad)  # type: ignore[arg-type]
+
+
+def test_the_client_a_request_counts_as() -> None:
+    app = LookupASGI(None, trusted_proxies=["10.0.0.2"])  # type: ignore[arg-type]
+    try:
+
+        def scope(peer: str, forwarded: str | None = None) -> dict[str, Any]:
+            headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+            return {"client": (peer, 5000), "headers": headers}
+
+        assert app.client_address(scope("192.0.2.7")) == "192.0.2.7"
+        assert app.client_address(scope("192.0.2.7", "198.51.100.1")) == "192.0.2.7"
+        assert app.client_address(scope("10.0.0.2", "198.51.100.1, 10.0.0.2")) == "198.51.100.1"
+        assert app.client_address(scope("10.0.0.2", "1.1.1.1, 198.51.100.1")) == "198.51.100.1"
+        assert app.client_address(scope("10.0.0.2")) == "10.0.0.2"
+        # an IPv6 subscriber has a /64 to pick addresses from: one bucket for all of them
+        one, other = "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff"
+        assert app.client_address(scope(one)) == app.client_address(scope(other))
+        assert app.client_address(scope(one)) == "2001:db8:1:2::/64"
+        assert app.client_address(scope("::ffff:192.0.2.7")) == "192.0.2.7"
+    finally:
+        app.close()

@@ -11,6 +11,7 @@ ASGI application; mount it beside the callback app (``CallbackASGI``) or run it 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import os
@@ -88,19 +89,20 @@ class LookupASGI:
         await self._send(send, status, body, extra, self._origin(scope))
 
     def client_address(self, scope: Scope) -> str:
-        """The address the rate limit counts: the peer, or the client a trusted proxy names."""
+        """The client the rate limit counts: the peer, or the client a trusted proxy names;
+        an IPv6 client by its /64 (one subscriber's network: its addresses are free)."""
         peer = scope.get("client") or ("-", 0)
         address = str(peer[0])
-        if address not in self.trusted_proxies:
-            return address
-        for name, value in scope.get("headers", []):
-            if name == b"x-forwarded-for":
-                text = bytes(value).decode("latin-1")
-                hops = [h.strip() for h in text.split(",") if h.strip()]
-                for hop in reversed(hops):  # the nearest hop not one of our proxies
-                    if hop not in self.trusted_proxies:
-                        return hop[:64]
-        return address
+        if address in self.trusted_proxies:
+            for name, value in scope.get("headers", []):
+                if name == b"x-forwarded-for":
+                    text = bytes(value).decode("latin-1")
+                    hops = [h.strip() for h in text.split(",") if h.strip()]
+                    # the nearest hop that is not one of our proxies
+                    address = next(
+                        (h for h in reversed(hops) if h not in self.trusted_proxies), address
+                    )
+        return _bucket(address)
 
     async def _answer(
         self, scope: Scope, receive: Receive, client: str
@@ -210,6 +212,16 @@ class LookupASGI:
     def close(self) -> None:
         """Stop the worker threads (when not run under a server with lifespan)."""
         self._pool.shutdown(wait=True)
+
+
+def _bucket(address: str) -> str:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip.ipv4_mapped or ip) if ip.version == 6 else str(ip)
 
 
 def _error(code: str, text: str) -> dict[str, object]:
