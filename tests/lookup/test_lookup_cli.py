@@ -68,3 +68,17 @@ def test_the_index_for_a_web_server(
     monkeypatch.setenv(KEY_VARIABLE, "ab" * 32)
     code, _out, err = _run(inputs, f"{payer(1)}\n张小三\n", monkeypatch, capsys)
     assert code == 2 and "made with the key" in err
+
+
+class Unreadable(io.StringIO):
+    def readline(self, size: int | None = -1) -> str:
+        raise OSError("reading from stdin while output is captured")
+
+
+def test_standard_input_that_cannot_be_read_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    day = lookup_day(tmp_path, f"sqlite:///{tmp_path}/j.db")
+    monkeypatch.setattr("sys.stdin", Unreadable())
+    code = main(["lookup", "--roster", str(day.roster), "--db", day.journal.url])
+    assert code == 2 and "standard input" in capsys.readouterr().err

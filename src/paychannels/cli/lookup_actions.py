@@ -75,7 +75,10 @@ def _asked(label: tuple[str, str], what: str) -> str:
     """One line of standard input (prompted on a terminal, the prompt on stderr)."""
     if sys.stdin.isatty():
         print(f"{label[0]} {label[1]}: ", end="", file=sys.stderr, flush=True)
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline()
+    except (OSError, ValueError, UnicodeDecodeError):  # closed, not readable, not text
+        line = ""
     if not line:
         raise ConfigurationError(f"no {what} on standard input (two lines: ID number, name)")
     return line.rstrip("\r\n")
