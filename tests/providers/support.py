@@ -35,13 +35,15 @@ def free_port() -> int:
 class Served:
     """An app served on 127.0.0.1 in a background thread (uvicorn for ASGI, wsgiref for WSGI)."""
 
-    def __init__(self, app: Any, *, asgi: bool = True, port: int | None = None) -> None:
+    def __init__(
+        self, app: Any, *, asgi: bool = True, port: int | None = None, **uvicorn_options: Any
+    ) -> None:
         self.port = port or free_port()
         self._asgi = asgi
         if asgi:
             config = uvicorn.Config(
                 app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
-                limit_concurrency=512, backlog=2048,
+                limit_concurrency=512, backlog=2048, **uvicorn_options,
             )  # fmt: skip
             self._uvicorn = uvicorn.Server(config)
             self._thread = threading.Thread(target=self._uvicorn.run, daemon=True)

@@ -67,7 +67,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("channels", ("paychannels.channels", "paychannels.providers", "paychannels.drivers")),
     ("collector", ("paychannels.collector",)),
     ("documents", ("paychannels.documents", "paychannels.reconcile")),
-    ("services", ("paychannels.callbacks", "paychannels.simulators", "paychannels.testing")),
+    (
+        "services",
+        (
+            "paychannels.callbacks",
+            "paychannels.lookup",
+            "paychannels.simulators",
+            "paychannels.testing",
+        ),
+    ),
     ("demo", ("paychannels.demo",)),
     ("cli", ("paychannels.cli",)),
 ]
