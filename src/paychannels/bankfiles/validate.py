@@ -37,6 +37,8 @@ SCHEMAS = (
     "pain.002.001.03",
     "pain.002.001.10",
     "camt.054.001.08",
+    "camt.053.001.02",
+    "camt.053.001.08",
 )
 _NS = "urn:iso:std:iso:20022:tech:xsd:"
 
