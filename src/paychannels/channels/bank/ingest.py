@@ -396,7 +396,8 @@ class ResultFileReport(Report):
         )
         at = self.ledger.ctx.clock.now()
         record_settlement(
-            self.ledger.ctx, self.stated.settlement(self.sha256, self.path.name, at, summary)
+            self.ledger.ctx,
+            self.stated.settlement(self.sha256, self.path.name, at, summary, self.answers),
         )
         if self.move:
             self.exchange.move(self.path, self.exchange.processed)
