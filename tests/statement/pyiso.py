@@ -53,9 +53,7 @@ def _entry(b: Booking) -> c.ReportEntry10:
         ]
         if b.text:
             txs.append(c.EntryTransaction10(rmt_inf=c.RemittanceInformation16(ustrd=[b.text])))
-        btch = (
-            c.BatchInformation2(msg_id=b.batch[0], pmt_inf_id=b.batch[1]) if b.batch else None
-        )
+        btch = c.BatchInformation2(msg_id=b.batch[0], pmt_inf_id=b.batch[1]) if b.batch else None
         details = [c.EntryDetails9(btch=btch, tx_dtls=txs)]
     return c.ReportEntry10(
         amt=_amt(b.minor, b.ccy),
@@ -104,7 +102,8 @@ def write_camt053(
     doc = c.Document(
         bk_to_cstmr_stmt=c.BankToCustomerStatementV08(
             grp_hdr=c.GroupHeader81(
-                msg_id=f"MSG-{stmt_id}", cre_dt_tm=XmlDateTime(day.year, day.month, day.day, 23, 0, 0)
+                msg_id=f"MSG-{stmt_id}",
+                cre_dt_tm=XmlDateTime(day.year, day.month, day.day, 23, 0, 0),
             ),
             stmt=[stmt],
         )

@@ -124,6 +124,4 @@ def test_the_cycle_counts_working_days_of_the_holiday_calendar(tmp_path: Path) -
 
 
 def _bill(day: str, net: int) -> Settlement:
-    return Settlement(
-        SettlementKind.PROVIDER, day, f"bill {day}", "CNY", T0, net, dates=(day,)
-    )
+    return Settlement(SettlementKind.PROVIDER, day, f"bill {day}", "CNY", T0, net, dates=(day,))

@@ -81,7 +81,9 @@ def load_statement_layout(source: str) -> StatementLayout:
     return _check(read(StatementLayout, text, source=where, fail=configuration_error), where)
 
 
-def read_statement_text(path: Path, layout: StatementLayout) -> Iterator[StatementHead | StatementLine]:
+def read_statement_text(
+    path: Path, layout: StatementLayout
+) -> Iterator[StatementHead | StatementLine]:
     """The head and the bookings of one export; ``BankFileError`` naming line and column."""
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below; lines are yielded lazily
@@ -191,8 +193,10 @@ class _Text:
             return datetime.strptime(text, self.layout.date_format).date()
         except ValueError:
             raise BankFileError(
-                self.path, f"{text[:20]!r} is not a date ({self.layout.date_format})",
-                line=number, where=role,
+                self.path,
+                f"{text[:20]!r} is not a date ({self.layout.date_format})",
+                line=number,
+                where=role,
             ) from None
 
     def _minor(self, number: int, text: str, role: str, *, signed: bool = False) -> int:

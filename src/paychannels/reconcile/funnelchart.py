@@ -50,9 +50,7 @@ def funnel_chart(funnels: Sequence[Funnel], *, currency: str) -> str:
             if i == 2 and f.late_minor:  # the credited bar: on time, then late
                 on_time = _WIDTH * max(minor - f.late_minor, 0) / top
                 out.append(_rect(_LABEL, y, on_time, colour, f"{f.channel}: on time"))
-                out.append(
-                    _rect(_LABEL + on_time, y, w - on_time, _LATE, f"{f.channel}: late")
-                )
+                out.append(_rect(_LABEL + on_time, y, w - on_time, _LATE, f"{f.channel}: late"))
             else:
                 out.append(_rect(_LABEL, y, w, colour, f"{f.channel}: {label}"))
             if i == 2 and (f.short_minor or f.missing_minor):
