@@ -1,7 +1,7 @@
 """Streaming reader of ISO 20022 camt.053 bank-to-customer statements (.02 and .08).
 
-The file is validated against the official XSD *while* it is read (lxml iterparse with the
-schema: constant memory at any size) — a statement that is not schema-valid is refused whole,
+The file is validated against the official XSD *while* it is read (a streaming pass of lxml
+iterparse with the schema, constant memory at any size) — a statement that is not schema-valid is refused whole,
 naming the line. Each ``Stmt`` yields a ``StatementHead`` (account, period, opening and closing
 booked balances) before its entries, and each ``Ntry`` one ``StatementLine`` carrying every
 reference the bank gave: its own (``AcctSvcrRef``, ``NtryRef``), batch and message ids
@@ -19,7 +19,7 @@ from lxml import etree
 
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.statement import StatementHead, StatementLine
-from paychannels.bankfiles.validate import schema
+from paychannels.bankfiles.validate import validate_xsd
 from paychannels.bankfiles.xmlread import (
     Element,
     amount_minor,
@@ -45,15 +45,15 @@ def read_camt053(path: Path) -> Iterator[StatementHead | StatementLine]:
     found = namespace_of(path).removeprefix(_NS)
     if found not in VERSIONS:
         raise BankFileError(path, f"not a camt.053 statement ({found or 'no namespace'})", line=1)
+    # a whole pass first: lxml reports a violation a chunk after the events before it, and
+    # nothing of an invalid statement may be counted
+    validate_xsd(path, found)
     reader = _Reader(path)
     try:
-        parser = safe_iterparse(path, events=("start", "end"), schema=schema(found))
-        for event, elem in parser:
+        for event, elem in safe_iterparse(path, events=("start", "end")):
             yield from reader.step(event, elem)
-    except etree.XMLSyntaxError as exc:
-        raise BankFileError(
-            path, f"invalid against {found}.xsd: {exc.msg}", line=exc.lineno or 0
-        ) from None
+    except etree.XMLSyntaxError as exc:  # changed between the passes
+        raise BankFileError(path, f"not well-formed XML: {exc.msg}", line=exc.lineno or 0) from None
 
 
 class _Reader:
@@ -194,4 +194,10 @@ def _date_of(choice: Element | None) -> date | None:
 
 
 def _day(text: str | None) -> date | None:
-    return date.fromisoformat(text[:10]) if text else None
+    """The day of an ISO date or date-time (schema-checked; a file changed since is refused)."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise BankFileError("<stream>", f"{text[:20]!r} is not a date") from None

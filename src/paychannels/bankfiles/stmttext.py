@@ -24,7 +24,8 @@ from pydantic import Field as Spec
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.statement import StatementHead, StatementLine
 from paychannels.values.configfile import FileModel, configuration_error, read
-from paychannels.values.errors import ConfigurationError
+from paychannels.values.currencies import currency
+from paychannels.values.errors import ConfigurationError, UnknownCurrency
 
 __all__ = ["StatementLayout", "load_statement_layout", "read_statement_text"]
 
@@ -136,11 +137,18 @@ class _Text:
         return {role: cell for role, cell in zip(roles, cells, strict=True) if role != "skip"}
 
     def _head(self, number: int, v: dict[str, str]) -> StatementHead:
+        code = v.get("currency") or "CNY"
+        try:
+            currency(code)
+        except UnknownCurrency:
+            raise BankFileError(
+                self.path, f"unknown currency {code[:8]!r}", line=number, where="currency"
+            ) from None
         return StatementHead(
             file=self.path.name,
             statement_id=v.get("id", ""),
             account=v["account"],
-            currency=v.get("currency") or "CNY",
+            currency=code,
             from_day=self._day(number, v, "from"),
             to_day=self._day(number, v, "to"),
             opening_minor=self._minor(number, v["opening"], "opening", signed=True),
@@ -190,6 +198,8 @@ class _Text:
                 raise BankFileError(self.path, "no booking day", line=number, where=role)
             return None
         try:
+            if not text.isascii():  # strptime would read full-width digits as digits
+                raise ValueError(text)
             return datetime.strptime(text, self.layout.date_format).date()
         except ValueError:
             raise BankFileError(

@@ -9,6 +9,7 @@ The official schemas ship in ``bankfiles/xsd/``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -68,18 +69,27 @@ def validate_xsd(
     xsd = schema(found) if found in SCHEMAS else None
     if xsd is None:
         raise BankFileError(path, f"no shipped schema for {found or 'this file'}", line=1)
+    # libxml2's streaming validation reports no line: the element it names is the last one
+    # of that name to start before the error (parsing stops there), so remember those
+    started: dict[str, int] = {}
     try:
-        parser = safe_iterparse(path, schema=xsd)
-        for n, (_event, elem) in enumerate(parser, start=1):
-            if progress is not None and n % 100_000 == 0:
-                progress(n)
+        parser = safe_iterparse(path, events=("start", "end"), schema=xsd)
+        for n, (event, elem) in enumerate(parser, start=1):
+            if event == "start":
+                started[elem.tag] = elem.sourceline or 0
+                continue
+            if progress is not None and n % 200_000 == 0:
+                progress(n // 2)
             if elem.getparent() is not None:  # validation runs on the parser's events
                 release(elem)
     except etree.XMLSyntaxError as exc:
-        raise BankFileError(
-            path, f"invalid against {found}.xsd: {exc.msg}", line=exc.lineno or 0
-        ) from None
+        named = _NAMED.match(exc.msg or "")
+        line = exc.lineno or (started.get(named.group(1), 0) if named else 0)
+        raise BankFileError(path, f"invalid against {found}.xsd: {exc.msg}", line=line) from None
     return found
+
+
+_NAMED = re.compile(r"Element '([^']+)'")
 
 
 @dataclass

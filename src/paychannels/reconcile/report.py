@@ -15,8 +15,8 @@ from pathlib import Path
 
 from paychannels.documents.htmldoc import page, section, table
 from paychannels.reconcile.chart import progress_chart
-from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.classify import yuan
+from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
 from paychannels.security.textrules import csv_writer
