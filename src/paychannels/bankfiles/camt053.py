@@ -1,12 +1,13 @@
 """Streaming reader of ISO 20022 camt.053 bank-to-customer statements (.02 and .08).
 
-The file is validated against the official XSD first (a streaming pass of lxml iterparse with
-the schema, constant memory at any size): a statement that is not schema-valid is refused
-whole, naming the line. Each ``Stmt`` yields a ``StatementHead`` (account, period, opening
-and closing booked balances) before its entries, and each ``Ntry`` one ``StatementLine`` carrying every
-reference the bank gave: its own (``AcctSvcrRef``, ``NtryRef``), batch and message ids
-(``Btch``), the first transactions' end-to-end ids and remittance text. An entry with 300,000
-transaction details is read in constant memory: details are released as they end.
+The file is validated against the official XSD first (a streaming pass of lxml iterparse
+with the schema, constant memory at any size): a statement that is not schema-valid is
+refused whole, naming the line. Each ``Stmt`` yields a ``StatementHead`` (account, period,
+opening and closing booked balances) before its entries, and each ``Ntry`` one
+``StatementLine`` carrying every reference the bank gave: its own (``AcctSvcrRef``,
+``NtryRef``), batch and message ids (``Btch``), the first transactions' end-to-end ids and
+remittance text. An entry with 300,000 transaction details is read in constant memory:
+details are released as they end.
 """
 
 from __future__ import annotations
