@@ -51,7 +51,8 @@ def read_camt053(path: Path) -> Iterator[StatementHead | StatementLine]:
     validate_xsd(path, found)
     reader = _Reader(path)
     try:
-        for event, elem in safe_iterparse(path, events=("start", "end")):
+        tags = tuple(f"{{*}}{t}" for t in ("Stmt", "Ntry", "Btch", "TxDtls"))
+        for event, elem in safe_iterparse(path, events=("start", "end"), tags=tags):
             yield from reader.step(event, elem)
     except etree.XMLSyntaxError as exc:  # changed between the passes
         raise BankFileError(path, f"not well-formed XML: {exc.msg}", line=exc.lineno or 0) from None
@@ -95,9 +96,11 @@ class _Reader:
             self.refs.append(text)
 
     def _gather(self, tx: Element) -> None:
+        kids = _kids(tx)
+        refs = _kids(kids.get("Refs"))
         for field in ("EndToEndId", "PmtInfId", "MsgId", "InstrId", "AcctSvcrRef", "TxId"):
-            self._ref(child_text(tx, "Refs", field))
-        rmt = _find(tx, "RmtInf")
+            self._ref(_text(refs.get(field)))
+        rmt = kids.get("RmtInf")
         if rmt is not None:
             for node in rmt:
                 if isinstance(node.tag, str) and local(node.tag) == "Ustrd" and node.text:
@@ -147,35 +150,50 @@ class _Reader:
         return amount_minor(self.path, node, node.text, digits, "Amt"), ccy
 
     def _line(self, ntry: Element) -> StatementLine:
-        minor, ccy = self._amount(_find(ntry, "Amt"))
-        status = child_text(ntry, "Sts")
-        if not status:
-            status = child_text(ntry, "Sts", "Cd") or child_text(ntry, "Sts", "Prtry") or ""
-        booked = _date_of(_find(ntry, "BookgDt")) or _date_of(_find(ntry, "ValDt"))
+        kids = _kids(ntry)
+        minor, ccy = self._amount(kids.get("Amt"))
+        sts = kids.get("Sts")
+        status = _text(sts) or _text(_kids(sts).get("Cd")) or _text(_kids(sts).get("Prtry"))
+        booked = _date_of(kids.get("BookgDt")) or _date_of(kids.get("ValDt"))
         if booked is None:
             raise BankFileError(
                 self.path, "an entry without a booking date", line=ntry.sourceline or 0
             )
-        bank_ref = child_text(ntry, "AcctSvcrRef") or ""
-        for ref in (bank_ref, child_text(ntry, "NtryRef")):
+        bank_ref = _text(kids.get("AcctSvcrRef"))
+        for ref in (bank_ref, _text(kids.get("NtryRef"))):
             self._ref(ref)
-        extra = child_text(ntry, "AddtlNtryInf")
-        if (child_text(ntry, "RvslInd") or "").lower() in ("true", "1"):
+        extra = _text(kids.get("AddtlNtryInf"))
+        if _text(kids.get("RvslInd")).lower() in ("true", "1"):
             status += "/RVSL"  # undoes an earlier booking: never a settlement's arrival
         return StatementLine(
             file=self.path.name,
             line=ntry.sourceline or 0,
             statement_id=self.head.statement_id if self.head else "",
-            credit=child_text(ntry, "CdtDbtInd") == "CRDT",
+            credit=_text(kids.get("CdtDbtInd")) == "CRDT",
             minor=minor,
             currency=ccy,
             booked=booked,
-            value=_date_of(_find(ntry, "ValDt")),
+            value=_date_of(kids.get("ValDt")),
             refs=tuple(self.refs),
             text="; ".join([*self.texts[:3], *([extra] if extra else [])])[:200],
             bank_ref=bank_ref,
             status=status,
         )
+
+
+def _kids(elem: Element | None) -> dict[str, Element]:
+    """An element's children by local name (the first of each), in one pass."""
+    out: dict[str, Element] = {}
+    if elem is not None:
+        for child in elem:
+            tag = child.tag
+            if isinstance(tag, str):
+                out.setdefault(tag[tag.find("}") + 1 :], child)
+    return out
+
+
+def _text(elem: Element | None) -> str:
+    return "" if elem is None or elem.text is None else elem.text.strip()
 
 
 def _find(elem: Element | None, *names: str) -> Element | None:
@@ -191,7 +209,8 @@ def _date_of(choice: Element | None) -> date | None:
     """``Dt`` or ``DtTm`` of a date-and-time choice (already schema-checked)."""
     if choice is None:
         return None
-    return _day(child_text(choice, "Dt") or child_text(choice, "DtTm"))
+    kids = _kids(choice)
+    return _day(_text(kids.get("Dt")) or _text(kids.get("DtTm")))
 
 
 def _day(text: str | None) -> date | None:

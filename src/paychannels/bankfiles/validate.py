@@ -69,7 +69,7 @@ def validate_xsd(
     xsd = schema(found) if found in SCHEMAS else None
     if xsd is None:
         raise BankFileError(path, f"no shipped schema for {found or 'this file'}", line=1)
-    # libxml2's streaming validation reports no line: the element it names is the last one
+    # libxml2's streaming validation reports no line; the element it names is the last one
     # of that name to start before the error (parsing stops there), so remember those
     started: dict[str, int] = {}
     try:

@@ -41,8 +41,10 @@ __all__ = [
     "Funnel",
     "arrival_concerns",
     "check_arrivals",
+    "expected_minor",
     "load_arrival_rules",
     "parse_cycle",
+    "trade_day",
 ]
 
 Status = Literal["in_full", "late", "short", "over", "missing", "not_due"]
@@ -289,7 +291,13 @@ class ArrivalReport:
         }
 
 
-def _trade_day(s: Settlement) -> date:
+def expected_minor(s: Settlement) -> int:
+    """What a settlement should put on the account: its net less the fees it declared."""
+    fee = s.detail.get("fee_minor")
+    return s.net_minor - (fee if isinstance(fee, int) else 0)
+
+
+def trade_day(s: Settlement) -> date:
     """The day the money was collected: a bill's day, else the day it was recorded."""
     if s.dates:
         return date.fromisoformat(s.dates[0])
@@ -310,9 +318,8 @@ def _expected(
     by_ref: dict[str, Arrival] = {}
     for channel in sorted(settlements):
         for s in sorted(settlements[channel], key=lambda s: (s.recorded_at, s.key)):
-            fee = s.detail.get("fee_minor")
-            amount = s.net_minor - (fee if isinstance(fee, int) else 0)
-            day = _trade_day(s)
+            amount = expected_minor(s)
+            day = trade_day(s)
             due = rules.calendar.next_business_day(day, after=rules.cycle(channel, s))
             refs = _refs(s, channel, rules)
             shared = next((by_ref[r] for r in refs if r in by_ref), None)
