@@ -125,3 +125,17 @@ def test_the_cycle_counts_working_days_of_the_holiday_calendar(tmp_path: Path) -
 
 def _bill(day: str, net: int) -> Settlement:
     return Settlement(SettlementKind.PROVIDER, day, f"bill {day}", "CNY", T0, net, dates=(day,))
+
+
+def test_a_settlement_with_nothing_to_pay_is_not_missing(tmp_path: Path) -> None:
+    # a status report that accepted a file (net 0.00) and a day's bill that nets to nothing
+    nothing = {
+        "bank": [settlement(SettlementKind.BANK, "ack", 0, refs=["MSG-0"])],
+        "wx": [_bill("2026-03-02", 0)],
+    }
+    path = write_camt053(
+        tmp_path / "s.xml", account=ACCOUNT, stmt_id="S", day=TUE, opening_minor=0, bookings=[]
+    )
+    report = check_arrivals(nothing, {}, [path], ArrivalRules())
+    assert [(a.channel, a.status) for a in report.arrivals] == [("bank", "in_full")]
+    assert report.in_full_and_on_time

@@ -157,7 +157,9 @@ class Arrival:
         )
         gap = self.arrived_minor - self.expected_minor
         if not self.matched_by:
-            if covered_to is not None and covered_to < self.due:
+            if self.expected_minor == 0:  # an accepted file, a bill netting to nothing
+                self.status, self.note = "in_full", f"{what}; nothing to arrive"
+            elif covered_to is not None and covered_to < self.due:
                 self.status, self.note = "not_due", f"{what}; the statements end {covered_to}"
             else:
                 self.status, self.note = "missing", f"{what}; no credit on the account"
