@@ -17,6 +17,8 @@ from pathlib import Path
 
 from lxml import etree
 
+from paychannels.bankfiles.xmlread import Element
+
 __all__ = ["Booking", "CollectionAccount", "write_statement"]
 
 _NS = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"
@@ -67,18 +69,18 @@ class CollectionAccount:
         return paths
 
 
-def _amount(parent: etree._Element, tag: str, minor: int, currency: str) -> None:
+def _amount(parent: Element, tag: str, minor: int, currency: str) -> None:
     el = etree.SubElement(parent, tag, Ccy=currency)
     el.text = f"{Decimal(minor).scaleb(-2):.2f}"
 
 
-def _text(parent: etree._Element, tag: str, text: str) -> etree._Element:
+def _text(parent: Element, tag: str, text: str) -> Element:
     el = etree.SubElement(parent, tag)
     el.text = text
     return el
 
 
-def _balance(code: str, minor: int, day: date, currency: str) -> etree._Element:
+def _balance(code: str, minor: int, day: date, currency: str) -> Element:
     bal = etree.Element("Bal")
     _text(etree.SubElement(etree.SubElement(bal, "Tp"), "CdOrPrtry"), "Cd", code)
     _amount(bal, "Amt", abs(minor), currency)
@@ -87,7 +89,7 @@ def _balance(code: str, minor: int, day: date, currency: str) -> etree._Element:
     return bal
 
 
-def _entry(b: Booking, currency: str) -> etree._Element:
+def _entry(b: Booking, currency: str) -> Element:
     ntry = etree.Element("Ntry")
     _amount(ntry, "Amt", b.minor, currency)
     _text(ntry, "CdtDbtInd", "CRDT" if b.credit else "DBIT")

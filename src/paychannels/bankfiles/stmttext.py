@@ -12,7 +12,7 @@ streams line by line; anything that does not fit names the file, line and column
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from functools import cache
 from importlib.resources import files
@@ -129,7 +129,7 @@ class _Text:
             return self.head
         return self._booking(number, self._fit(number, cells, self.layout.detail))
 
-    def _fit(self, number: int, cells: list[str], roles: list[str]) -> dict[str, str]:
+    def _fit(self, number: int, cells: list[str], roles: Sequence[str]) -> dict[str, str]:
         if len(cells) != len(roles):
             raise BankFileError(
                 self.path, f"{len(cells)} columns, the layout has {len(roles)}", line=number

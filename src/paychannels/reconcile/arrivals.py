@@ -271,7 +271,7 @@ class ArrivalReport:
             return "in full and on time (及时足额): every due settlement arrived"
         parts = []
         for status in ("late", "short", "over", "missing"):
-            found = self.named(status)  # type: ignore[arg-type]
+            found = self.named(status)
             if found:
                 parts.append(f"{status}: " + ", ".join(sorted({a.channel for a in found})))
         if self.unexplained:

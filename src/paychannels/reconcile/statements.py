@@ -45,7 +45,7 @@ class StatementRun:
     @property
     def last_day(self) -> str:
         """The last day the statements cover (ISO), '' when none says."""
-        days = [h.to_day or h.from_day for h in self.heads if h.to_day or h.from_day]
+        days = [d for h in self.heads if (d := h.to_day or h.from_day) is not None]
         return max(days).isoformat() if days else ""
 
     def as_dict(self) -> dict[str, object]:
