@@ -69,24 +69,44 @@ def validate_xsd(
     xsd = schema(found) if found in SCHEMAS else None
     if xsd is None:
         raise BankFileError(path, f"no shipped schema for {found or 'this file'}", line=1)
-    # libxml2's streaming validation reports no line; the element it names is the last one
-    # of that name to start before the error (parsing stops there), so remember those
-    started: dict[str, int] = {}
     try:
-        parser = safe_iterparse(path, events=("start", "end"), schema=xsd)
-        for n, (event, elem) in enumerate(parser, start=1):
-            if event == "start":
-                started[elem.tag] = elem.sourceline or 0
-                continue
-            if progress is not None and n % 200_000 == 0:
-                progress(n // 2)
-            if elem.getparent() is not None:  # validation runs on the parser's events
-                release(elem)
+        # only records come up to Python (freed as they end): the schema sees every element
+        parser = safe_iterparse(path, schema=xsd, tags=_RECORDS)
+        for n, (_event, elem) in enumerate(parser, start=1):
+            if progress is not None and n % 5_000 == 0:
+                progress(n * 20)  # about 20 elements a record
+            release(elem)
     except etree.XMLSyntaxError as exc:
-        named = _NAMED.match(exc.msg or "")
-        line = exc.lineno or (started.get(named.group(1), 0) if named else 0)
+        line = exc.lineno or _line_of(path, xsd, exc.msg or "")
         raise BankFileError(path, f"invalid against {found}.xsd: {exc.msg}", line=line) from None
     return found
+
+
+#: the repeated records of the messages we read: what is freed as the validation goes
+_RECORDS = tuple(
+    f"{{*}}{t}"
+    for t in ("Ntry", "TxDtls", "DrctDbtTxInf", "TxInfAndSts", "OrgnlPmtInfAndSts", "PmtInf")
+)
+
+
+def _line_of(path: Path, xsd: etree.XMLSchema, message: str) -> int:
+    """The line of the element a violation names: libxml2's streaming validation gives
+    none, and parsing stops at the error, so it is the last element of that name to start.
+    A second, slower pass (only for an invalid file) watches every start."""
+    named = _NAMED.match(message)
+    if named is None:
+        return 0
+    started = 0
+    try:
+        for event, elem in safe_iterparse(path, events=("start", "end"), schema=xsd):
+            if event == "start":
+                if elem.tag == named.group(1):
+                    started = elem.sourceline or 0
+            elif elem.getparent() is not None:
+                release(elem)
+    except etree.XMLSyntaxError:
+        pass
+    return started
 
 
 _NAMED = re.compile(r"Element '([^']+)'")
