@@ -139,3 +139,26 @@ def test_a_settlement_with_nothing_to_pay_is_not_missing(tmp_path: Path) -> None
     report = check_arrivals(nothing, {}, [path], ArrivalRules())
     assert [(a.channel, a.status) for a in report.arrivals] == [("bank", "in_full")]
     assert report.in_full_and_on_time
+
+
+def test_a_bank_text_export_is_matched_like_a_camt053(tmp_path: Path) -> None:
+    # a 建行-style GB18030 export: one amount and a 借/贷 direction per booking
+    text = (
+        f"{ACCOUNT},CCB0303,2026-03-03,2026-03-03,0.00,795.00\r\n"
+        "2026-03-03,贷,500.00,500.00,F1,银联结算,银联商务\r\n"
+        "2026-03-03,贷,300.00,800.00,F2,MSG-1,内蒙古农信\r\n"
+        "2026-03-03,借,5.00,795.00,F3,手续费,\r\n"
+    )
+    path = tmp_path / "ccb.txt"
+    path.write_bytes(text.encode("gb18030"))
+    found = {
+        "hall-1": [settlement(SettlementKind.TERMINAL, "eod-1", 50000)],
+        "bank": [settlement(SettlementKind.BANK, "f1", 30000, refs=["MSG-1"])],
+    }
+    report = check_arrivals(found, {}, [path], ArrivalRules(account=ACCOUNT), layout="ccb")
+    got = {a.channel: (a.status, a.matched_by) for a in report.arrivals}
+    assert got == {"hall-1": ("in_full", "amount and date"), "bank": ("late", "reference")}
+    # the fee taken from the account is money out under no settlement: named, not ignored
+    [fee] = report.unexplained
+    assert fee.startswith("ccb.txt line 4: debit of 5.00") and "手续费" in fee
+    assert report.statements.notes == []

@@ -11,7 +11,8 @@ up — and otherwise **by amount and date**: the earliest unmatched credit of ex
 expected amount on or after the trade day. Each arrival then is ``in_full``, ``late``
 (arrived after its due day), ``short`` or ``over`` (a different amount arrived under its
 reference), ``missing`` (due, nothing arrived) or ``not_due`` (the statements end before its
-due day); a credit nothing explains is an ``unexplained`` credit. Every difference names the
+due day); a credit nothing explains is an ``unexplained`` credit, and so is a debit (a fee
+taken from the account) under no settlement's reference. Every difference names the
 settlement's source and the statement lines (file and line).
 """
 
@@ -275,7 +276,7 @@ class ArrivalReport:
             if found:
                 parts.append(f"{status}: " + ", ".join(sorted({a.channel for a in found})))
         if self.unexplained:
-            parts.append(f"{len(self.unexplained)} unexplained credit(s)")
+            parts.append(f"{len(self.unexplained)} unexplained booking(s)")
         if self.statements.notes:
             parts.append(f"{len(self.statements.notes)} statement note(s)")
         return "NOT in full and on time — " + "; ".join(parts)
@@ -348,6 +349,7 @@ class _Matcher:
     def __init__(self, arrivals: list[Arrival]) -> None:
         self.by_ref = {r: a for a in arrivals for r in a.refs}
         self.loose: list[StatementLine] = []
+        self.debits: list[StatementLine] = []  # money out under no settlement's reference
 
     def __call__(self, line: StatementLine) -> None:
         for ref in line.refs:
@@ -357,6 +359,8 @@ class _Matcher:
                 return
         if line.credit:
             self.loose.append(line)
+        else:
+            self.debits.append(line)
 
 
 def check_arrivals(
@@ -392,6 +396,11 @@ def check_arrivals(
         + (f" ({x.text[:60]})" if x.text else "")
         + ": no channel settled it"
         for x in loose
+    ] + [
+        f"{x.where}: debit of {yuan(x.minor, x.currency)} on {x.booked}"
+        + (f" ({x.text[:60]})" if x.text else "")
+        + ": money out of the collection account under no settlement"
+        for x in matcher.debits
     ]
     return ArrivalReport(
         statements=run,
@@ -434,6 +443,6 @@ def arrival_concerns(report: ArrivalReport) -> list[Concern]:
         for a in report.arrivals
         if a.status not in ("in_full", "not_due")
     ]
-    out += [Concern("arrival", f"unexplained credit: {text}") for text in report.unexplained]
+    out += [Concern("arrival", f"unexplained: {text}") for text in report.unexplained]
     out += [Concern("arrival", f"statement: {text}") for text in report.statements.notes]
     return out
