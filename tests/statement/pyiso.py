@@ -111,3 +111,72 @@ def write_camt053(
     text = XmlSerializer(config=SerializerConfig(indent="  ")).render(doc, ns_map={None: NS})
     path.write_text(text, "utf-8")
     return path
+
+
+def write_camt053_v02(
+    path: Path,
+    *,
+    account: str,
+    stmt_id: str,
+    day: date,
+    opening_minor: int,
+    bookings: list[Booking],
+) -> Path:
+    """The same statement in camt.053.001.02 (what most banks still send), by pyiso20022."""
+    import pyiso20022.camt.camt_053_001_02 as v
+
+    ccy = "CNY"
+    closing = opening_minor + sum(b.minor if b.credit else -b.minor for b in bookings)
+
+    def amt(minor: int) -> v.ActiveOrHistoricCurrencyAndAmount:
+        return v.ActiveOrHistoricCurrencyAndAmount(value=Decimal(minor).scaleb(-2), ccy=ccy)
+
+    def bal(code: str, minor: int) -> v.CashBalance3:
+        return v.CashBalance3(
+            tp=v.BalanceType12(cd_or_prtry=v.BalanceType5Choice(cd=v.BalanceType12Code(code))),
+            amt=amt(minor),
+            cdt_dbt_ind=v.CreditDebitCode.CRDT,
+            dt=v.DateAndDateTimeChoice(dt=XmlDate.from_date(day)),
+        )
+
+    def entry(b: Booking) -> v.ReportEntry2:
+        txs = [
+            v.EntryTransaction2(refs=v.TransactionReferences2(end_to_end_id=e))
+            for e in b.end_to_end
+        ]
+        btch = v.BatchInformation2(msg_id=b.batch[0], pmt_inf_id=b.batch[1]) if b.batch else None
+        return v.ReportEntry2(
+            amt=amt(b.minor),
+            cdt_dbt_ind=v.CreditDebitCode.CRDT if b.credit else v.CreditDebitCode.DBIT,
+            sts=v.EntryStatus2Code.BOOK,
+            bookg_dt=v.DateAndDateTimeChoice(dt=XmlDate.from_date(b.day)),
+            val_dt=v.DateAndDateTimeChoice(dt=XmlDate.from_date(b.day)),
+            acct_svcr_ref=b.bank_ref or None,
+            bk_tx_cd=v.BankTransactionCodeStructure4(),
+            ntry_dtls=[v.EntryDetails1(btch=btch, tx_dtls=txs)] if (txs or btch) else [],
+        )
+
+    at = XmlDateTime(day.year, day.month, day.day, 23, 0, 0)
+    doc = v.Document(
+        bk_to_cstmr_stmt=v.BankToCustomerStatementV02(
+            grp_hdr=v.GroupHeader42(msg_id=f"MSG-{stmt_id}", cre_dt_tm=at),
+            stmt=[
+                v.AccountStatement2(
+                    id=stmt_id,
+                    cre_dt_tm=at,
+                    acct=v.CashAccount20(
+                        id=v.AccountIdentification4Choice(
+                            othr=v.GenericAccountIdentification1(id=account)
+                        ),
+                        ccy=ccy,
+                    ),
+                    bal=[bal("OPBD", opening_minor), bal("CLBD", closing)],
+                    ntry=[entry(b) for b in bookings],
+                )
+            ],
+        )
+    )
+    ns = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"
+    text = XmlSerializer(config=SerializerConfig(indent="  ")).render(doc, ns_map={None: ns})
+    path.write_text(text, "utf-8")
+    return path

@@ -20,6 +20,7 @@ from paychannels.bankfiles.stmttext import load_statement_layout, read_statement
 from paychannels.bankfiles.validate import schema
 from tests.bank.test_reader_garbage import NASTY, _mutate_xml, _only_bank_file_errors
 from tests.bank.xsd import PACKAGED
+from tests.statement.pyiso import Booking, write_camt053_v02
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bank"
 CAMT = FIXTURES / "statement_v08_pyiso20022.xml"
@@ -149,3 +150,24 @@ def test_mutated_text_statements_give_only_bank_file_errors(
     path = tmp_path / "m.txt"
     path.write_bytes(b"\r\n".join(lines))
     _only_bank_file_errors(path, lambda p: read_statement_text(p, load_statement_layout("icbc")))
+
+
+def test_a_camt053_v02_statement_reads_alike(tmp_path: Path) -> None:
+    # version .02 (plain status code, no period): what many banks still send
+    path = write_camt053_v02(
+        tmp_path / "v02.xml", account="15050171001234567890", stmt_id="S02",
+        day=date(2026, 3, 3), opening_minor=100,
+        bookings=[Booking(99500, date(2026, 3, 3), bank_ref="R1", batch=("KYQ1", "KYQ1-1"),
+                          end_to_end=("E2E-1",))],
+    )  # fmt: skip
+    assert schema("camt.053.001.02").validate(etree.parse(str(path)))
+    head, line = list(read_camt053(path))
+    assert isinstance(head, StatementHead) and isinstance(line, StatementLine)
+    assert (head.opening_minor, head.closing_minor, head.from_day) == (100, 99600, None)
+    assert (line.status, line.credit, line.minor, line.booked) == (
+        "BOOK",
+        True,
+        99500,
+        date(2026, 3, 3),
+    )
+    assert {"KYQ1", "KYQ1-1", "E2E-1", "R1"} <= set(line.refs)
