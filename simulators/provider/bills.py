@@ -4,7 +4,8 @@ WeChat Pay: CSV in UTF-8, every value after a backtick, a totals block at the en
 when asked). Alipay: a ZIP of GBK CSV files (``业务明细`` and its ``(汇总)``), the member
 names in GBK without the UTF-8 flag, values padded with a tab, ``#`` totals lines. The day
 is Beijing time; a payment belongs to the day it was paid, a refund to the day it was made.
-A payer's fee (0.6 %) is shown as the providers show it and counts for nothing else.
+The provider's fee (0.6 %) is shown as the providers show it; a WeChat Pay bill's fees are
+what the provider keeps back from its payout (the expected arrival in the account).
 """
 
 from __future__ import annotations

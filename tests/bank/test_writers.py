@@ -81,6 +81,8 @@ def test_packaged_schemas_are_the_official_ones() -> None:
     if official is None:
         pytest.skip("shared/iso20022 is not beside this checkout")
     for xsd in PACKAGED.glob("*.xsd"):
+        if xsd.name.startswith("camt.053."):
+            continue  # not in shared/iso20022: pinned by hash in tests/statement/test_readers
         assert xsd.read_bytes() == (official / xsd.name).read_bytes(), xsd.name
 
 

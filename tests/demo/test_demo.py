@@ -182,3 +182,16 @@ def test_a_sale_behind_the_backends_back_does_not_balance_and_bars_show_on_a_tty
     assert s["channels"]["hall-1"]["status"] == "mismatch"
     bars = b"".join(seen).decode("utf-8", "replace")
     assert "collecting [" in bars and "\r" in bars and "reconciling" in bars
+
+
+def test_the_money_arrived_in_full_and_on_time_but_the_planted_two(day: Ran) -> None:
+    # the simulated bank credits every channel's settlement to the collection account, one
+    # terminal's a working day late and the bank's own batch short by a fee: both are named
+    arrivals = day.summary["arrivals"]
+    assert arrivals["in_full_and_on_time"] is False
+    assert arrivals["as_planted"] is True, arrivals
+    [late] = arrivals["late"]
+    assert late in {c.name for c in CHANNELS if c.statement == "terminal"}
+    assert arrivals["short"] == ["bank"] and arrivals["missing"] == []
+    assert f"late: {late}; short: bank" in arrivals["verdict"]
+    assert all((day.folder / "statements" / name).is_file() for name in arrivals["statements"])

@@ -143,6 +143,8 @@ def test_wechat_bill_lines_and_settlement(wechat: WechatPayCodec) -> None:
         1,
     )
     assert s.dates == ("2026-01-05",) and s.items is not None and len(s.items) == 3
+    # the fees (2.28 + 0.60) are kept back by WeChat Pay: the account receives net of them
+    assert (bill.fee_minor, s.detail["fee_minor"]) == (288, 288)
 
 
 @pytest.mark.parametrize(
@@ -156,6 +158,8 @@ def test_wechat_bill_lines_and_settlement(wechat: WechatPayCodec) -> None:
         (lambda t: t.split("总交易单数")[0], "no totals line"),
         (lambda t: t.replace("商户订单号", "order", 1), "lacks the column"),
         (lambda t: t.replace("`CNY", "`USD", 1), "currency"),
+        (lambda t: t.replace("`2.88000", "`2.89000"), "states fees of 2.89000"),
+        (lambda t: t.replace("`2.28000", "`2.28OOO"), "not a fee in yuan"),
     ],
 )
 def test_wechat_bill_that_does_not_add_up_is_refused(

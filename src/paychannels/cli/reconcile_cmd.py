@@ -1,8 +1,12 @@
 """``paychannels reconcile --roster R --db URL``: owed against received, checked against the
 channels' own figures; a summary table, CSV files and an HTML report.
 
-Exit status: 0 when the day balances, 1 when it does not (the summary says why), 2 for a
-mistake in the command or a roster with problems (every problem listed).
+With ``--statement FILE`` (repeatable) each channel's settlements are also matched to the
+collection account's credits: arrived in full, short, late, missing, unexplained.
+
+Exit status: 0 when the day balances (and, with statements, everything arrived in full and
+on time), 1 when it does not (the summary says why), 2 for a mistake in the command, a
+roster with problems (every problem listed) or a statement that cannot be taken.
 """
 
 from __future__ import annotations
@@ -36,7 +40,32 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         "(default: ./reconciliation-<date>-<time>)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    _statement_options(p)
     p.set_defaults(handler=_run)
+
+
+def _statement_options(p: argparse.ArgumentParser) -> None:
+    """The third level: settlements against the collection account's statements."""
+    p.add_argument(
+        "--statement",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        help="the collection account's statement (camt.053, or a bank's text export); "
+        "repeat for several days",
+    )
+    p.add_argument("--account", help="the collection account (default: the first statement's)")
+    p.add_argument(
+        "--arrival-rules",
+        type=Path,
+        metavar="TOML",
+        help="settlement cycles per channel, calendar, account (docs/reconciliation.md)",
+    )
+    p.add_argument(
+        "--statement-layout",
+        default="icbc",
+        help="layout of text statements: icbc, ccb or a TOML file (default icbc)",
+    )
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -52,4 +81,4 @@ def _run(args: argparse.Namespace) -> int:
     else:
         print(summary_text(rec))
         print(f"report: {paths['html']}  details: {paths['details']}", file=sys.stderr)
-    return 0 if rec.balanced else 1
+    return 0 if rec.balanced and rec.in_full_and_on_time is not False else 1

@@ -12,6 +12,7 @@ from paychannels.console.progress import Progress
 
 if TYPE_CHECKING:
     from paychannels.reconcile import Reconciliation
+    from paychannels.reconcile.arrivals import ArrivalRules
 
 __all__ = ["add_inputs", "reconcile_inputs"]
 
@@ -36,6 +37,7 @@ def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
     from paychannels.reconcile import reconcile  # when a command runs, not for --help
 
     options = RosterOptions(id_schemes=frozenset(s.strip() for s in args.id_schemes.split(",")))
+    statements, rules = _arrival_inputs(args)
     with Progress(label) as bar:
         return reconcile(
             args.db or args.default_db(),
@@ -43,4 +45,21 @@ def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
             encoding=args.encoding,
             options=options,
             progress=bar.advance,
+            statements=statements,
+            rules=rules,
+            statement_layout=getattr(args, "statement_layout", "icbc"),
         )
+
+
+def _arrival_inputs(args: argparse.Namespace) -> tuple[list[Path], ArrivalRules | None]:
+    """``--statement`` files and the rules they are matched under (reconcile only)."""
+    from paychannels.reconcile.arrivals import ArrivalRules, load_arrival_rules
+
+    statements: list[Path] = getattr(args, "statement", None) or []
+    if not statements:
+        return [], None
+    account = getattr(args, "account", None)
+    path = getattr(args, "arrival_rules", None)
+    if path is not None:
+        return statements, load_arrival_rules(path, account=account)
+    return statements, ArrivalRules(account=account)

@@ -40,6 +40,7 @@ from typing import Any, TextIO
 from paychannels.collector import Collector
 from paychannels.console.interrupt import Stopping
 from paychannels.console.progress import Progress
+from paychannels.demo.arrivals import ACCOUNT, account_statements
 from paychannels.demo.channels import CHANNELS, DemoChannel
 from paychannels.demo.crash import crash_and_recover
 from paychannels.demo.drivers import Plan, collect
@@ -53,6 +54,7 @@ from paychannels.demo.truth import check_truth, fault_outcomes
 from paychannels.documents.notices import Level, build_notices, write_notices
 from paychannels.documents.roster import RosterEntry, load_roster
 from paychannels.reconcile import reconcile
+from paychannels.reconcile.arrivals import ArrivalRules
 from paychannels.reconcile.report import write_outputs
 from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import SimKeys
@@ -237,8 +239,16 @@ def _run(day: Day, started: float) -> dict[str, Any]:
                 day.notes.append(f"{name}: could not settle: {exc}")
             bar.advance()
     t = day.lap("settlement", t)
+    rules = ArrivalRules(account=ACCOUNT)
+    statements, planted = account_statements(day.col.journal, day.folder / "statements", rules)
     with Progress("reconciling", stream=stream) as bar:
-        rec = reconcile(day.col.journal, day.folder / "roster.csv", progress=bar.advance)
+        rec = reconcile(
+            day.col.journal,
+            day.folder / "roster.csv",
+            progress=bar.advance,
+            statements=statements,
+            rules=rules,
+        )
     files = write_outputs(rec, day.folder / "reconciliation")
     notices = build_notices(rec, Level.VILLAGE, county=COUNTY)
     written = write_notices(notices, day.folder / "notices", on=day.stage.day)
@@ -262,6 +272,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
         crash=crash,
         notes=day.notes,
         timings=day.timings | {f"collection {k}": v for k, v in channel_seconds.items()},
+        planted=planted,
     )
 
 

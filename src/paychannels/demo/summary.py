@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from paychannels.demo.arrivals import Planted
 from paychannels.demo.crash import Crash
 from paychannels.demo.drivers import Fault
 from paychannels.reconcile import Category, Reconciliation
@@ -39,6 +40,7 @@ def summarize(
     crash: Crash | None,
     notes: list[str],
     timings: dict[str, float],
+    planted: Planted | None = None,
 ) -> dict[str, Any]:
     """The summary (JSON-ready); ``balanced`` is the verdict."""
     summary = rec.summary(concerns=50)
@@ -90,6 +92,7 @@ def summarize(
         "notes": notes,
         "timings": timings,
         "reconcile_timings": rec.timings,
+        "arrivals": _arrivals(rec, planted),
         "workspace": str(outputs.workspace) if outputs.workspace else None,
         "files": {k: str(v) for k, v in outputs.reports.items()}
         | {"notices": [str(p) for p in outputs.notices]},
@@ -109,6 +112,34 @@ def _unpaid_after_trying(rec: Reconciliation, *, shown: int = 20) -> dict[str, A
         if len(examples) < shown:
             examples.append(f"{row.payer} {row.name} ({row.township} {row.village}): {row.why}")
     return {"payers": sum(reasons.values()), "by_reason": reasons, "examples": examples}
+
+
+def _arrivals(rec: Reconciliation, planted: Planted | None) -> dict[str, Any] | None:
+    """In full and on time: the verdict, who was late or short, and whether exactly the
+    planted faults were found (the demo's own check of the third level)."""
+    if rec.arrivals is None:
+        return None
+    late = sorted({a.channel for a in rec.arrivals.arrivals if a.late})
+    short = sorted({a.channel for a in rec.arrivals.named("short")})
+    expected = (
+        None
+        if planted is None
+        else (sorted(filter(None, [planted.late])), sorted(filter(None, [planted.short])))
+    )
+    return {
+        "in_full_and_on_time": rec.arrivals.in_full_and_on_time,
+        "verdict": rec.arrivals.verdict(),
+        "late": late,
+        "short": short,
+        "missing": sorted({a.channel for a in rec.arrivals.named("missing")}),
+        "unexplained": len(rec.arrivals.unexplained),
+        "as_planted": expected == (late, short)
+        and not rec.arrivals.unexplained
+        and not rec.arrivals.named("missing")
+        and not rec.arrivals.named("over")
+        and not rec.arrivals.statements.notes,
+        "statements": [h.file for h in rec.arrivals.statements.heads],
+    }
 
 
 def _yuan(minor: int) -> str:
@@ -148,6 +179,10 @@ def summary_text(s: dict[str, Any]) -> str:
     lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
     if s["workspace"]:
         lines.append(f"workspace (journal, reports, notices): {s['workspace']}")
+    arrivals = s.get("arrivals")
+    if arrivals is not None:
+        found = "as planted" if arrivals["as_planted"] else "NOT as planted"
+        lines.append(f"arrival in the collection account: {arrivals['verdict']} ({found})")
     lines.append(
         "BALANCED: every payer accounted for, nothing lost or doubled"
         if s["balanced"]

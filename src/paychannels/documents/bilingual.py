@@ -30,6 +30,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         f"ᠰᠤᠮᠤ ᠪᠦᠷᠢ{NNBSP}ᠶᠢᠨ ᠲᠥᠯᠥᠪᠦᠷᠢ ᠬᠤᠷᠢᠶᠠᠯᠲᠠ{NNBSP}ᠶᠢᠨ ᠶᠠᠪᠤᠴᠠ",
     ),
     "settlements": ("渠道结算核对", f"ᠰᠤᠪᠠᠭ{NNBSP}ᠤᠨ ᠲᠤᠭᠤᠴᠠᠭ{MVS}ᠠ ᠲᠤᠯᠭᠠᠯᠲᠠ"),
+    # money arriving on the collection account (to be reviewed by a native speaker)
+    "arrivals": ("资金到账核对", f"ᠮᠦᠩᠭᠦ ᠳᠠᠩᠰᠠ{NNBSP}ᠳᠤ ᠣᠷᠣᠭᠰᠠᠨ ᠲᠤᠯᠭᠠᠯᠲᠠ"),
     "operators": ("收缴人员", "ᠬᠤᠷᠢᠶᠠᠭᠴᠢ ᠠᠵᠢᠯᠲᠠᠨ"),
     "channels": ("缴费渠道", f"ᠲᠥᠯᠥᠪᠦᠷᠢ{NNBSP}ᠶᠢᠨ ᠰᠤᠪᠠᠭ"),
     "periods": ("缴费期间", f"ᠬᠤᠭᠤᠴᠠᠭ{MVS}ᠠ"),

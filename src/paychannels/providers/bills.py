@@ -76,6 +76,8 @@ class ProviderBill:
     currency: str
     lines: tuple[BillLine, ...]
     source: str
+    #: the provider's fees for the day (fen): deducted from what it pays into the account
+    fee_minor: int = 0
 
     @property
     def payments(self) -> list[BillLine]:
@@ -107,7 +109,8 @@ class ProviderBill:
                 SettlementItem(line.record_id, line.kind, line.minor, line.ref)
                 for line in self.lines
             ),
-            detail={"provider": self.provider},
+            detail={"provider": self.provider}
+            | ({"fee_minor": self.fee_minor} if self.fee_minor else {}),
         )
 
 

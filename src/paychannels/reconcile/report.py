@@ -16,6 +16,7 @@ from pathlib import Path
 from paychannels.documents.htmldoc import page, section, table
 from paychannels.reconcile.chart import progress_chart
 from paychannels.reconcile.classify import yuan
+from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
 from paychannels.security.textrules import csv_writer
@@ -80,7 +81,81 @@ def summary_text(rec: Reconciliation) -> str:
         f"{len(rec.concerns)}"
     )
     lines.append("BALANCED" if rec.balanced else "NOT BALANCED")
+    if rec.arrivals is not None:
+        lines[-1:-1] = _arrival_lines(rec)
+        lines.append(rec.arrivals.verdict())
     return "\n".join(lines)
+
+
+def _arrival_lines(rec: Reconciliation) -> list[str]:
+    """The third level for a terminal: each channel's funnel, then what did not arrive."""
+    assert rec.arrivals is not None
+    out = [
+        "",
+        f"{'arrival':<18}{'collected':>16}{'settled':>16}{'credited':>16}  late/short/missing",
+    ]
+    for f in rec.arrivals.funnels:
+        gaps = (f.late_minor, f.short_minor, f.missing_minor)
+        out.append(
+            f"{f.channel:<18}{_g(rec, f.collected_minor):>16}{_g(rec, f.settled_minor):>16}"
+            f"{_g(rec, f.credited_minor):>16}  " + " / ".join(_g(rec, g) for g in gaps)
+        )
+    for a in rec.arrivals.arrivals:
+        if a.status not in ("in_full", "not_due"):
+            out.append(f"    {a.channel} {a.status}: {a.note}")
+    out.extend(f"    unexplained: {u}" for u in rec.arrivals.unexplained[:10])
+    out.extend(f"    statement: {n}" for n in rec.arrivals.statements.notes[:10])
+    out.append("")
+    return out
+
+
+def _arrivals(rec: Reconciliation) -> str:
+    """The funnel chart and one row per expected arrival."""
+    assert rec.arrivals is not None
+    rows = [
+        [
+            a.channel,
+            a.trade_day.isoformat(),
+            a.due.isoformat(),
+            _g(rec, a.expected_minor),
+            _g(rec, a.arrived_minor),
+            _STATUS_ZH.get(a.status, "") + " " + a.status,
+            a.note,
+        ]
+        for a in rec.arrivals.arrivals
+    ]
+    rows += [["—", "", "", "", "", "未明 unexplained", u] for u in rec.arrivals.unexplained]
+    notes = "".join(f"<li>{escape(n)}</li>" for n in rec.arrivals.statements.notes)
+    chart = funnel_chart(rec.arrivals.funnels, currency=rec.currency)
+    return (
+        f'<div class="chart-box">{chart}</div>'
+        + table(
+            [
+                "channel 渠道",
+                "trade day 交易日",
+                "due 应到账",
+                "settled 结算",
+                "credited 到账",
+                "status 状态",
+                "why 说明",
+            ],
+            rows,
+            numeric=(3, 4),
+            raw_headers=True,
+            cls="arrivals",
+        )
+        + (f'<ul class="small">{notes}</ul>' if notes else "")
+    )
+
+
+_STATUS_ZH = {
+    "in_full": "足额",
+    "late": "逾期",
+    "short": "短款",
+    "over": "多款",
+    "missing": "未到账",
+    "not_due": "未到期",
+}
 
 
 def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
@@ -179,6 +254,12 @@ def html_report(rec: Reconciliation) -> str:
         else '<p class="verdict bad">不平衡 NOT BALANCED — see the settlement checks and what '
         "needs attention</p>"
     )
+    if rec.arrivals is not None:
+        ok = rec.arrivals.in_full_and_on_time
+        verdict += (
+            f'<p class="verdict {"ok" if ok else "bad"}">'
+            f"{'及时足额' if ok else '未及时足额'} {escape(rec.arrivals.verdict())}</p>"
+        )
     townships = list(rec.townships.values())
     parts = [
         verdict,
@@ -205,6 +286,7 @@ def html_report(rec: Reconciliation) -> str:
             ),
         ),
         section("settlements", _settlements(rec)),
+        *([section("arrivals", _arrivals(rec))] if rec.arrivals is not None else []),
         section("operators", _operators(rec)),
         section("channels", _channels(rec)),
         section("attention", _attention(rec), extra=f"({len(rec.concerns):,})"),

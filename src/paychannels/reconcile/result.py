@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from paychannels.reconcile.arrivals import ArrivalReport
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import (
     Category,
@@ -86,6 +87,8 @@ class Reconciliation:
     journal_rows: int
     #: seconds spent per phase (roster, journal, checks, assemble)
     timings: dict[str, float] = field(default_factory=dict)
+    #: the third level: settlements against the collection account (with ``--statement``)
+    arrivals: ArrivalReport | None = None
     _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
     _categories: list[Category] = field(repr=False, default_factory=list)
     _received: array[int] = field(repr=False, default_factory=lambda: array("q"))
@@ -116,6 +119,12 @@ class Reconciliation:
     def unchecked(self) -> list[str]:
         """Channels holding money without settlement figures to compare with."""
         return [c.channel for c in self.checks if c.status == "unchecked"]
+
+    @property
+    def in_full_and_on_time(self) -> bool | None:
+        """Every due settlement arrived on the account in full, by its due day (及时足额);
+        None when no statement was given."""
+        return None if self.arrivals is None else self.arrivals.in_full_and_on_time
 
     @property
     def balanced(self) -> bool:
@@ -195,6 +204,7 @@ class Reconciliation:
             "concerns": [c.as_dict() for c in self.concerns[:concerns]],
             "journal_rows": self.journal_rows,
             "timings": dict(self.timings),
+            "arrivals": None if self.arrivals is None else self.arrivals.as_dict(),
         }
 
 

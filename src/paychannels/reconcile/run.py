@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from paychannels.channels.settlement import SettlementKind, recorded_settlements
 from paychannels.documents.roster import RosterOptions
 from paychannels.journal import Journal, open_journal
 from paychannels.journal.base import LedgerRow
+from paychannels.reconcile.arrivals import ArrivalRules, arrival_concerns, check_arrivals
 from paychannels.reconcile.checks import check_channels
 from paychannels.reconcile.classify import classify
 from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
@@ -35,10 +36,16 @@ def reconcile(
     encoding: str = "auto",
     options: RosterOptions | None = None,
     progress: Callable[[int], None] | None = None,
+    statements: Sequence[str | Path] = (),
+    rules: ArrivalRules | None = None,
+    statement_layout: str = "icbc",
 ) -> Reconciliation:
     """Reconcile a roster against a journal (an open ``Journal`` or its URL).
 
     ``progress(n)`` is called as journal records are read (for a progress bar).
+    ``statements``: the collection account's statements (camt.053 or a text export in
+    ``statement_layout``); with them every settlement is matched to its arrival on the
+    account under ``rules`` (``rec.arrivals``, the third level).
 
     ``RosterError`` (listing every problem of the file) when the roster has problems: an
     obligation that cannot be read cannot be reconciled.
@@ -72,6 +79,17 @@ def reconcile(
         clock.lap("checks")
         rec = _assemble(owed, taken, checks, url)
         clock.lap("assemble")
+    if statements:
+        rec.arrivals = check_arrivals(
+            settlements,
+            {c.channel: c.held_minor for c in taken.channels.values()},
+            [Path(p) for p in statements],
+            rules or ArrivalRules(),
+            currency=rec.currency,
+            layout=statement_layout,
+        )
+        rec.concerns.extend(arrival_concerns(rec.arrivals))
+        clock.lap("arrivals")
     rec.timings = clock.laps
     return rec
 

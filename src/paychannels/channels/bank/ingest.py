@@ -218,6 +218,9 @@ class ResultFileReport(Report):
         self.move = move
         self.source = f"result file {path.name}"
         self.answers: list[str] = []
+        #: request files this file's rows name (camt.054 ``MsgId``): with ``answers``, the
+        #: references the bank's credits to the collection account carry
+        self.claimed: dict[str, None] = {}
         self.stated = StatedTotals()
         self.sent_index = _SentIndex(exchange)
 
@@ -255,11 +258,15 @@ class ResultFileReport(Report):
                     continue
                 matched += 1
                 listed.add(item.ref)
+                if item.original_msg_id:
+                    self.claimed.setdefault(item.original_msg_id)
                 yield _row(item, ours, _attempt_of(item.ref))
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
             else:
                 expansions.extend(self._booking(item))
+                if item.original_msg_id:
+                    self.claimed.setdefault(item.original_msg_id)
         if not self.answers and not matched and not expansions:
             raise UnknownBatch(self.path, f"no entry refers to a debit we sent ({foreign} entries)")
         for exp in expansions:
@@ -396,7 +403,14 @@ class ResultFileReport(Report):
         )
         at = self.ledger.ctx.clock.now()
         record_settlement(
-            self.ledger.ctx, self.stated.settlement(self.sha256, self.path.name, at, summary)
+            self.ledger.ctx,
+            self.stated.settlement(
+                self.sha256,
+                self.path.name,
+                at,
+                summary,
+                list(dict.fromkeys([*self.answers, *self.claimed])),
+            ),
         )
         if self.move:
             self.exchange.move(self.path, self.exchange.processed)

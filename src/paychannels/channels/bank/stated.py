@@ -7,6 +7,7 @@ what banks say they hold with what the journal holds.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import cast
 
@@ -39,9 +40,17 @@ class StatedTotals:
         self.currency = self.currency or row.currency
 
     def settlement(
-        self, sha256: str, name: str, at: datetime, applied: ReportSummary
+        self,
+        sha256: str,
+        name: str,
+        at: datetime,
+        applied: ReportSummary,
+        refs: Sequence[str] = (),
     ) -> Settlement:
-        """The file's figures as a settlement: settled less returned is what the bank holds."""
+        """The file's figures as a settlement: settled less returned is what the bank holds.
+
+        ``refs``: the request files' message ids it answers, which the bank's credits to the
+        collection account carry (arrival matching by reference)."""
         settled, returned = self.minor.get("settled", 0), self.minor.get("returned", 0)
         return Settlement(
             kind=SettlementKind.BANK,
@@ -60,5 +69,6 @@ class StatedTotals:
                 "pending": self.count.get("pending", 0),
                 "not_ours": self.foreign,
                 "applied": cast("JsonValue", applied.as_dict()),
+                "refs": list(refs),
             },
         )

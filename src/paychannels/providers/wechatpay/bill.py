@@ -18,7 +18,9 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
 
 from paychannels.providers.bills import (
@@ -101,6 +103,8 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
         raise BillError(f"the bill lacks the column(s) {', '.join(missing)}")
     lines: list[BillLine] = []
     settled = refunded = count = 0
+    fees = Decimal(0)
+    fee_minor = 0
     totals: list[str] | None = None
     for row in rows:
         line = rows.line_num
@@ -121,6 +125,10 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
         back = yuan_minor(v["退款金额"], where=f"bill line {line} 退款金额")
         settled += due
         refunded += back
+        if "手续费" in v:  # 5 decimals of a yuan; deducted per trade in fen, half up
+            fee = _fee(v["手续费"], f"bill line {line} 手续费")
+            fees += fee
+            fee_minor += int((fee * 100).quantize(Decimal(1), ROUND_HALF_UP))
         match v["交易状态"]:
             case "SUCCESS":
                 lines.append(
@@ -137,9 +145,28 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
     if totals is None:
         raise BillError("the bill has no totals line (总交易单数,...)")
     _check_totals(totals, count=count, settled=settled, refunded=refunded)
+    if totals is not None and len(totals) > 4 and "手续费" in at:
+        stated_fees = _fee(_value(totals[4]), "手续费总金额")
+        if stated_fees != fees:
+            raise BillError(f"the bill states fees of {stated_fees}, its lines add up to {fees}")
     return ProviderBill(
-        "wechatpay", day, "CNY", tuple(lines), f"WeChat Pay trade bill of {day.isoformat()}"
+        "wechatpay",
+        day,
+        "CNY",
+        tuple(lines),
+        f"WeChat Pay trade bill of {day.isoformat()}",
+        fee_minor=fee_minor,
     )
+
+
+_FEE = re.compile(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,5})?")
+
+
+def _fee(text: str, where: str) -> Decimal:
+    """A fee in yuan with up to five decimals (``2.28000``), exactly; ``BillError``."""
+    if not _FEE.fullmatch(text):
+        raise BillError(f"{where}: {text[:24]!r} is not a fee in yuan")
+    return Decimal(text)
 
 
 def _value(cell: str) -> str:
