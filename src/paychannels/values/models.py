@@ -312,8 +312,9 @@ class Outcome(FrozenModel):
     def _check(self) -> Self:
         if not reportable_by_channel(self.status):
             raise ValueError(f"a channel cannot report {self.status}; the Collector owns it")
-        if self.amount_taken is not None and self.status is not Status.SUCCEEDED:
-            raise ValueError("amount_taken only goes with SUCCEEDED")
+        if self.amount_taken is not None and self.status not in (Status.SUCCEEDED, Status.REVERSED):
+            # REVERSED with amount_taken: taken, then given back (a reversed payment-code order)
+            raise ValueError("amount_taken only goes with SUCCEEDED (or REVERSED: taken, returned)")
         return self
 
     @classmethod
