@@ -41,7 +41,9 @@ from paychannels.simulators.provider.notifier import (
 )
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import Request, Response, SimServer
+from paychannels.simulators.provider.wallets import Wallets
 from paychannels.simulators.provider.wechat_api import WechatApi
+from paychannels.simulators.provider.wechat_codepay import WechatCodeDesk
 
 __all__ = ["ProviderSimulator"]
 
@@ -87,9 +89,12 @@ class ProviderSimulator:
             faults=faults,
             seed=seed,
         )
+        #: payers' wallets and their one-time payment codes (付款码)
+        self.wallets = Wallets()
+        self.codepay = WechatCodeDesk(self.wallets, self.keys)
         self.wechat = WechatApi(
             self.keys, self.book, self.script, key_mode=key_mode,
-            on_order=self._new_order, on_refund=self._wechat_refunded,
+            on_order=self._new_order, on_refund=self._wechat_refunded, codepay=self.codepay,
         )  # fmt: skip
         self.alipay = AlipayApi(
             self.keys, self.book, self.script,
@@ -153,6 +158,15 @@ class ProviderSimulator:
             if action == "alipay/app_pay":
                 return _json(_order_info(self.alipay.app_pay(request.body)))
             data = json.loads(request.body or b"{}")
+            if action == "wallet":  # a payer: balance (fen), seconds to confirm (null: never)
+                w = self.wallets.open(
+                    str(data["payer"]), int(data["balance_minor"]),
+                    confirm_after=data.get("confirm_after", 0.0),
+                )  # fmt: skip
+                return _json({"payer": w.payer, "balance_minor": w.balance_minor})
+            if action == "code":  # a fresh one-time payment code of that payer
+                code = self.wallets.code(str(data["payer"]), str(data.get("provider", "wechatpay")))
+                return _json({"code": code})
             if action == "fault":
                 self.script.fault(*data["faults"])
                 return _json({"queued": data["faults"]})

@@ -70,6 +70,7 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
         Refund,
     )
     from paychannels.values.money import Money
+    from paychannels.values.paymentcode import InvalidPaymentCode, PaymentCode
     from paychannels.values.reasons import Reason
     from paychannels.values.status import TRANSITIONS, Status
 
@@ -95,6 +96,8 @@ _LAZY: dict[str, str] = {
     "IllegalTransition": "paychannels.values.errors",
     "InvalidAmount": "paychannels.values.errors",
     "InvalidRequest": "paychannels.values.errors",
+    "InvalidPaymentCode": "paychannels.values.paymentcode",
+    "PaymentCode": "paychannels.values.paymentcode",
     "InvalidURL": "paychannels.values.errors",
     "Journal": "paychannels.journal",
     "JournalClosed": "paychannels.values.errors",
@@ -159,6 +162,7 @@ __all__ = [
     "IdempotencyConflict",
     "IllegalTransition",
     "InvalidAmount",
+    "InvalidPaymentCode",
     "InvalidRequest",
     "InvalidURL",
     "Journal",
@@ -179,6 +183,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PaychannelsError",
     "Payment",
+    "PaymentCode",
     "PaymentNotFound",
     "PaymentRequest",
     "ProtocolError",

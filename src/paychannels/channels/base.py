@@ -20,8 +20,16 @@ from paychannels.journal.base import StateEntry
 from paychannels.runtime.clock import Clock
 from paychannels.security.masking import scrub
 from paychannels.values.errors import UnsupportedOperation
-from paychannels.values.models import FrozenModel, Outcome, Payment, Record, Refund
+from paychannels.values.models import (
+    FrozenModel,
+    Outcome,
+    Payment,
+    PaymentRequest,
+    Record,
+    Refund,
+)
 from paychannels.values.money import Money
+from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.results import Report
 
 __all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
@@ -81,6 +89,11 @@ class ChannelContext(Protocol):
         """A named point where the crash tests may kill the process."""
         ...
 
+    def take_payment_code(self) -> PaymentCode | None:
+        """The payment's scanned code, handed out at most once per process and only to the
+        dispatch that follows the intent; None after a restart, on a retry, on recovery."""
+        ...
+
 
 class Notice(FrozenModel):
     """News about a payment that arrives unasked: a callback, a result-file row.
@@ -117,6 +130,11 @@ class Channel(ABC):
     #: URL scheme(s) this adapter opens, e.g. ``zvt+tcp``
     scheme: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def route(self, request: PaymentRequest) -> str | None:
+        """The name of the channel that really takes ``request`` (a router such as
+        ``paycode://``), or None: this channel takes it. Asked before the intent is journaled."""
+        return None
 
     @abstractmethod
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:

@@ -7,7 +7,9 @@ the journal's per-channel rows, locks are the journal's cross-process leases.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 from pydantic import JsonValue
 
@@ -18,6 +20,7 @@ from paychannels.journal.locks import LockTable
 from paychannels.runtime.clock import Clock
 from paychannels.runtime.crashpoints import crashpoint
 from paychannels.values.models import EventType, Record
+from paychannels.values.paymentcode import PaymentCode
 
 __all__ = ["LEASE_MARGIN", "CollectorContext", "Contexts"]
 
@@ -42,6 +45,25 @@ class Contexts:
         self.feed = feed
         self.locks = locks
         self.channels = channels
+        self._codes: dict[str, PaymentCode] = {}
+        self._codes_lock = threading.Lock()
+
+    @contextmanager
+    def holding_code(self, record_id: str, code: PaymentCode) -> Iterator[None]:
+        """Hold ``code`` for the one dispatch of ``record_id`` that follows its intent;
+        whatever that dispatch did, the code is dropped when it ends (memory only)."""
+        with self._codes_lock:
+            self._codes[record_id] = code
+        try:
+            yield
+        finally:
+            with self._codes_lock:
+                self._codes.pop(record_id, None)
+
+    def take_code(self, record_id: str) -> PaymentCode | None:
+        """The code held for ``record_id``, handed out once: a second take gets None."""
+        with self._codes_lock:
+            return self._codes.pop(record_id, None)
 
     def for_record(self, record: Record) -> CollectorContext:
         """The context for one verb on ``record`` (its progress belongs to it)."""
@@ -115,3 +137,9 @@ class CollectorContext:
 
     def crashpoint(self, name: str) -> None:
         crashpoint(name)
+
+    def take_payment_code(self) -> PaymentCode | None:
+        """The record's scanned code if this process holds it for this dispatch (once)."""
+        if self._record_id is None:
+            return None
+        return self._shared.take_code(self._record_id)

@@ -23,7 +23,13 @@ from paychannels.runtime.clock import Clock
 from paychannels.runtime.crashpoints import crashpoint
 from paychannels.runtime.ids import Owner, new_id
 from paychannels.security.masking import scrub
-from paychannels.values.errors import ChannelError, NotSentError, PaychannelsError
+from paychannels.values.errors import (
+    ChannelError,
+    ConfigurationError,
+    InvalidRequest,
+    NotSentError,
+    PaychannelsError,
+)
 from paychannels.values.models import Outcome, Payment, PaymentRequest, Record, Refund, as_payment
 from paychannels.values.status import Status
 
@@ -56,8 +62,17 @@ class Dispatcher:
     # -- the verbs -------------------------------------------------------------------------
 
     def collect(self, request: PaymentRequest, channel: str, *, defer: bool) -> Payment:
-        """``Collector.collect``: intent and claim in one commit, then the channel."""
-        ch = self._channels.get(channel)
+        """``Collector.collect``: intent and claim in one commit, then the channel.
+
+        A scanned payment code goes to the channel only on the dispatch this call's own
+        intent opened; a retry of the key (which may follow a send) never hands it out.
+        """
+        code = request.payment_code
+        if code is not None and defer:
+            raise InvalidRequest(
+                f"a payment code ({code.masked}) must be sent at once: defer=True is refused"
+            )
+        channel, ch = self._routed(request, channel)
         crashpoint("collect.before_intent")
         new = NewRecord(
             id=new_id("pay"),
@@ -75,13 +90,29 @@ class Dispatcher:
             claimed = self.claim(record, ch)
             if claimed is None:
                 return as_payment(self._journal.get(record.id))
-            record = claimed
-        return as_payment(self.dispatch(record, ch))
+            return as_payment(self.dispatch(claimed, ch))
+        if code is None:
+            return as_payment(self.dispatch(record, ch))
+        with self._contexts.holding_code(record.id, code):
+            return as_payment(self.dispatch(record, ch))
+
+    def _routed(self, request: PaymentRequest, channel: str) -> tuple[str, Channel]:
+        """The channel that really takes ``request`` (a router names it), before any write."""
+        ch = self._channels.get(channel)
+        target = ch.route(request)
+        if target is None:
+            return channel, ch
+        routed = self._channels.get(target)
+        if routed.route(request) is not None:
+            raise ConfigurationError(f"channel {channel!r} routes to {target!r}, another router")
+        return target, routed
 
     def collect_many(
         self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool
     ) -> list[Payment | PaychannelsError]:
         """``Collector.collect_many``: chunks of one transaction, then sent together."""
+        if any(r.payment_code is not None for r in requests):
+            raise InvalidRequest("payment codes are collected one by one with collect()")
         ch = self._channels.get(channel)
         results: list[Payment | PaychannelsError] = []
         for start in range(0, len(requests), _CHUNK):

@@ -165,8 +165,26 @@ def abort_requested(outcome: Outcome, *, attempt: int) -> list[Change]:
     return [Change(event=EventType.NOTE, data=data)]
 
 
+def _taken_then_returned(current: Record, outcome: Outcome, via: str) -> list[Change]:
+    """REVERSED with the amount taken, on a payment not yet SUCCEEDED: both edges, in order.
+
+    The provider took the money and gave it back (a reverse of an order the payer had paid
+    meanwhile): the journal shows the charge and its reversal, as the provider's bill does.
+    """
+    taken = outcome.model_copy(update={"status": S.SUCCEEDED, "reason": None})
+    steps = [_move(current, S.SUCCEEDED, taken, via)]
+    returned = outcome.model_copy(update={"amount_taken": None, "channel_ref": None, "data": {}})
+    return [*steps, _move(current, S.REVERSED, returned, via)]
+
+
 def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
     reported = outcome.status
+    if (
+        reported is S.REVERSED
+        and outcome.amount_taken is not None
+        and S.SUCCEEDED in TRANSITIONS[current.status]
+    ):
+        return _taken_then_returned(current, outcome, via)
     if reported in TRANSITIONS[current.status]:
         return [_move(current, reported, outcome, via)]
     if reported is current.status:

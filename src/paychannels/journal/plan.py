@@ -16,10 +16,19 @@ from pydantic import JsonValue
 
 from paychannels.journal.base import Change, NewRecord
 from paychannels.values.errors import IllegalTransition, JournalError
-from paychannels.values.models import EventType, Payment, Record, Refund, trusted
+from paychannels.values.models import EventType, Payment, PaymentRequest, Record, Refund, trusted
 from paychannels.values.status import Status, check_transition
 
-__all__ = ["REQUEST_FIELDS", "TIMESTAMP_COLUMNS", "EventSpec", "Plan", "dumps", "plan", "plan_new"]
+__all__ = [
+    "REQUEST_FIELDS",
+    "TIMESTAMP_COLUMNS",
+    "EventSpec",
+    "Plan",
+    "code_data",
+    "dumps",
+    "plan",
+    "plan_new",
+]
 
 REQUEST_FIELDS = (
     "payer_name",
@@ -151,6 +160,14 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
     return Plan(record, now, cols, events)
 
 
+def code_data(request: PaymentRequest) -> dict[str, JsonValue]:
+    """What the journal keeps of a scanned payment code: masked, digest, provider — never it."""
+    code = request.payment_code
+    if code is None:
+        return {}
+    return {"code": code.masked, "code_digest": code.digest, "code_provider": code.provider}
+
+
 def plan_new(new: NewRecord, now: datetime, then: Sequence[Change], *, occurrence: int = 1) -> Plan:
     """The CREATED record for ``new``, then ``then`` applied; ``columns`` is the whole row."""
     req = new.request
@@ -171,7 +188,7 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change], *, occurrenc
             "reason": None,
             "reason_detail": None,
             "attention": None,
-            "channel_data": {},
+            "channel_data": code_data(req),
             "parent_id": new.parent_id,
             "occurrence": occurrence,
             "attempt": 0,
@@ -205,7 +222,7 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change], *, occurrenc
             for name in REQUEST_FIELDS
             if (value := getattr(req, name)) is not None and value != {} and value is not False
         },
-        "channel_data": {},
+        "channel_data": code_data(req),
         "occurrence": occurrence,
         "attempt": 0,
         "claimed_by": None,

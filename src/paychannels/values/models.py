@@ -29,6 +29,7 @@ from pydantic import (
 from paychannels.security.textrules import check_text
 from paychannels.values.errors import InvalidRequest
 from paychannels.values.money import Money
+from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status, reportable_by_channel
 
@@ -159,6 +160,13 @@ class PaymentRequest(FrozenModel):
     description: Annotated[str, StringConstraints(max_length=128), NoControl] | None = None
     metadata: Annotated[dict[str, str], Field(max_length=32)] = Field(default_factory=dict)
     pay_again: bool = False
+    #: the scanned payment code (付款码): handed to the channel once, never dumped or journaled
+    payment_code: PaymentCode | None = Field(default=None, exclude=True, repr=False)
+
+    def __init__(self, /, **data: Any) -> None:
+        if isinstance(code := data.get("payment_code"), str):
+            data["payment_code"] = PaymentCode.parse(code)  # InvalidPaymentCode, not quoting it
+        super().__init__(**data)
 
     @field_validator("payer_id", "reference", mode="before")
     @classmethod
@@ -198,6 +206,8 @@ class PaymentRequest(FrozenModel):
         if not self.pay_again:
             del body["pay_again"]  # digests of requests journaled before the flag stay valid
         body["channel"] = channel
+        if self.payment_code is not None:  # another code under the same key is key reuse
+            body["payment_code"] = self.payment_code.digest
         text = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -302,8 +312,9 @@ class Outcome(FrozenModel):
     def _check(self) -> Self:
         if not reportable_by_channel(self.status):
             raise ValueError(f"a channel cannot report {self.status}; the Collector owns it")
-        if self.amount_taken is not None and self.status is not Status.SUCCEEDED:
-            raise ValueError("amount_taken only goes with SUCCEEDED")
+        if self.amount_taken is not None and self.status not in (Status.SUCCEEDED, Status.REVERSED):
+            # REVERSED with amount_taken: taken, then given back (a reversed payment-code order)
+            raise ValueError("amount_taken only goes with SUCCEEDED (or REVERSED: taken, returned)")
         return self
 
     @classmethod

@@ -34,6 +34,10 @@ class Reason(StrEnum):
     ORDER_CLOSED = "ORDER_CLOSED"
     ORDER_EXPIRED = "ORDER_EXPIRED"
     DUPLICATE = "DUPLICATE"
+    #: the payment code (付款码) expired or is not valid: the payer refreshes it and shows it again
+    CODE_EXPIRED = "CODE_EXPIRED"
+    #: the payment code was already used for another payment: the payer shows a new one
+    CODE_USED = "CODE_USED"
     AMOUNT_MISMATCH = "AMOUNT_MISMATCH"
     MERCHANT_MISMATCH = "MERCHANT_MISMATCH"
     INVALID_DATE = "INVALID_DATE"
