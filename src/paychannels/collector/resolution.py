@@ -165,8 +165,27 @@ def abort_requested(outcome: Outcome, *, attempt: int) -> list[Change]:
     return [Change(event=EventType.NOTE, data=data)]
 
 
+def _taken_then_returned(current: Record, outcome: Outcome, via: str) -> list[Change]:
+    """A charge the channel saw given back before we journaled it (REVERSED with
+    ``amount_taken``): both edges, so the journal shows the money that moved twice."""
+    cleared = {"status": S.SUCCEEDED, "reason": None, "reason_detail": None}
+    taken = outcome.model_copy(update=cleared)
+    steps = [_move(current, S.SUCCEEDED, taken, via)]
+    back = outcome.model_copy(update={"amount_taken": None, "channel_ref": None})
+    steps.append(_move(current, S.REVERSED, back, via))
+    if current.status is S.NOT_SENT:  # a late answer proves the attempt did reach the channel
+        return [Change(to_status=S.DISPATCHED, data={"via": via, "late": True}), *steps]
+    return steps
+
+
 def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
     reported = outcome.status
+    if (
+        reported is S.REVERSED
+        and outcome.amount_taken is not None
+        and current.status in (S.DISPATCHED, S.PENDING, S.UNKNOWN, S.NOT_SENT)
+    ):
+        return _taken_then_returned(current, outcome, via)
     if reported in TRANSITIONS[current.status]:
         return [_move(current, reported, outcome, via)]
     if reported is current.status:

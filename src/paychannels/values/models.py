@@ -312,8 +312,11 @@ class Outcome(FrozenModel):
     def _check(self) -> Self:
         if not reportable_by_channel(self.status):
             raise ValueError(f"a channel cannot report {self.status}; the Collector owns it")
-        if self.amount_taken is not None and self.status is not Status.SUCCEEDED:
-            raise ValueError("amount_taken only goes with SUCCEEDED")
+        if self.amount_taken is not None and self.status not in (
+            Status.SUCCEEDED,
+            Status.REVERSED,  # taken, then given back in full (an Alipay cancel of a paid trade)
+        ):
+            raise ValueError("amount_taken only goes with SUCCEEDED or REVERSED")
         return self
 
     @classmethod
