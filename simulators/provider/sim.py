@@ -41,6 +41,7 @@ from paychannels.simulators.provider.notifier import (
 )
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import Request, Response, SimServer
+from paychannels.simulators.provider.wallets import Wallets
 from paychannels.simulators.provider.wechat_api import WechatApi
 
 __all__ = ["ProviderSimulator"]
@@ -91,9 +92,11 @@ class ProviderSimulator:
             self.keys, self.book, self.script, key_mode=key_mode,
             on_order=self._new_order, on_refund=self._wechat_refunded,
         )  # fmt: skip
+        #: the payers' wallets, paying scanned codes (付款码)
+        self.wallets = Wallets()
         self.alipay = AlipayApi(
             self.keys, self.book, self.script,
-            on_order=self._new_order, on_refund=self._alipay_refunded,
+            on_order=self._new_order, on_refund=self._alipay_refunded, wallets=self.wallets,
         )  # fmt: skip
         self.server = SimServer(self._route, port=port)
         self._timers: list[threading.Timer] = []
@@ -119,6 +122,7 @@ class ProviderSimulator:
         """Stop timers, the notifier and the server."""
         for timer in self._timers:
             timer.cancel()
+        self.alipay.codes.stop()
         self.notifier.close()
         self.server.stop()
 

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 
 from pydantic import JsonValue
 
 from paychannels.channels.base import Reply
+from paychannels.providers.alipay.barcode import (
+    CancelAnswer,
+    PayAnswer,
+    code_trade_view,
+    read_cancel,
+    read_pay,
+)
 from paychannels.providers.alipay.bill import BILL_METHOD, read_trade_bill
 from paychannels.providers.alipay.calls import Calls, out_trade_no
 from paychannels.providers.alipay.config import AlipayConfig
@@ -27,10 +35,19 @@ from paychannels.security.masking import scrub
 from paychannels.security.verification import CallbackRejected, Headers
 from paychannels.values.errors import ProtocolError
 from paychannels.values.models import Outcome, Payment, Record, Refund
+from paychannels.values.paymentcode import PaymentCode
 
 __all__ = ["AlipayCodec"]
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+#: an Alipay payment code (16-24 digits starting 25-30) standing alone in a transcript line,
+#: also inside a form-encoded biz_content (``%22`` is the quote before it)
+_CODE = re.compile(r"(?:(?<=%22)|(?<![0-9]))(?:2[5-9]|30)[0-9]{14,22}(?![0-9])")
+
+
+def _masked_code(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    return digits[:2] + "*" * (len(digits) - 6) + digits[-4:]
 
 
 class AlipayCodec:
@@ -111,6 +128,38 @@ class AlipayCodec:
             case _:
                 raise self.answers.error(data)
 
+    # -- 当面付 条码支付 (the clerk scans the payer's code) -------------------------------------
+
+    def pay_call(self, payment: Payment, code: PaymentCode) -> HttpCall:
+        """``alipay.trade.pay`` with ``scene=bar_code`` (the code's only way onto the wire)."""
+        return self.calls.pay(payment, code, self.config.wait_seconds)
+
+    def paid(self, payment: Payment, reply: HttpReply) -> PayAnswer:
+        """What the pay call's answer means and what to do next."""
+        return read_pay(self.answers.open(reply, "alipay.trade.pay"), payment)
+
+    def cancel_call(self, payment: Payment) -> HttpCall:
+        """``alipay.trade.cancel`` by out_trade_no."""
+        return self.calls.cancel(payment)
+
+    def cancelled(self, reply: HttpReply) -> CancelAnswer:
+        """What the cancel call's answer says (close, refund, retry)."""
+        return read_cancel(self.answers.open(reply, "alipay.trade.cancel"))
+
+    def code_view(self, record: Record, reply: HttpReply) -> OrderView:
+        """A code payment's trade from the query answer (paid-then-returned is REVERSED)."""
+        data = self.answers.open(reply, "alipay.trade.query")
+        if data["code"] != "10000":
+            if data.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
+                return OrderView(
+                    OrderState.ABSENT,
+                    Outcome.not_sent(f"Alipay has no trade {record.id} (ACQ.TRADE_NOT_EXIST)"),
+                )
+            raise self.answers.error(data)
+        if data.get("out_trade_no") != out_trade_no(record.id):
+            raise ProtocolError(f"Alipay answered about another trade than {record.id}")
+        return code_trade_view(data, record)
+
     # -- refunds ------------------------------------------------------------------------------
 
     def create_refund(self, refund: Refund, payment: Payment) -> HttpCall:
@@ -177,7 +226,7 @@ class AlipayCodec:
         return Reply(status_code=status, headers=dict(_TEXT), body=b"fail")
 
     def scrub(self, text: str) -> str:
-        return scrub(text)
+        return scrub(_CODE.sub(_masked_code, text))
 
     def describe(self) -> str:
         return f"Alipay app_id {self.config.app_id} ({self.config.product})"

@@ -1,6 +1,8 @@
 """An Alipay application's settings: the app id from the URL, keys from options or a file.
 
 ``alipay+https://openapi.alipay.com/gateway.do?app_id=2021000000000000&product=precreate``
+(``product=bar_code``: 当面付条码支付, the clerk scans the payer's code; ``query_every`` and
+``wait_seconds`` bound the wait while the payer confirms, see docs/channels/paycode.md)
 with ``app_private_key`` (ours, signs requests) and ``alipay_public_key`` (Alipay's,
 verifies answers and notifications) as options. Mixing the two up is the classic mistake,
 so they are named after whose key they are.
@@ -16,16 +18,22 @@ from pydantic import SecretStr
 
 from paychannels.providers import rsa
 from paychannels.providers.options import LOWERED, ProviderSettings, gather, matching
+from paychannels.values.configfile import Between
+from paychannels.values.errors import ConfigurationError
 from paychannels.values.urls import ParsedURL
 
-__all__ = ["FORM", "PRODUCTS", "AlipayConfig", "AlipaySettings"]
+__all__ = ["FORM", "PRODUCTS", "QUERY_EVERY", "WAIT_SECONDS", "AlipayConfig", "AlipaySettings"]
 
 FORM = (
-    "alipay+https://openapi.alipay.com/gateway.do?app_id=APPID&product=precreate|app "
+    "alipay+https://openapi.alipay.com/gateway.do?app_id=APPID&product=precreate|app|bar_code "
     "(keys as options: app_private_key, alipay_public_key; optional seller_id, notify_url; "
     "or config=FILE.toml)"
 )
-PRODUCTS = ("precreate", "app")
+PRODUCTS = ("precreate", "app", "bar_code")
+#: Alipay's face-to-face guidance: query every 3-5 s while the payer confirms, give up after a
+#: wait the merchant chooses (60 s in Alipay's example), then cancel
+QUERY_EVERY = 5.0
+WAIT_SECONDS = 60.0
 
 
 class AlipaySettings(ProviderSettings):
@@ -35,10 +43,16 @@ class AlipaySettings(ProviderSettings):
         "app_id",
         "product",
         "seller_id",
+        "query_every",
+        "wait_seconds",
     }
 
     app_id: Annotated[str, matching(r"^[0-9]{8,32}$", "digits (an app id)")]
-    product: Annotated[Literal["precreate", "app"], LOWERED] = "precreate"
+    product: Annotated[Literal["precreate", "app", "bar_code"], LOWERED] = "precreate"
+    #: bar_code: seconds between queries while the payer confirms (WAIT_BUYER_PAY)
+    query_every: Annotated[float, Between(0.01, 30)] = QUERY_EVERY
+    #: bar_code: how long to wait for the payer before the trade is cancelled
+    wait_seconds: Annotated[float, Between(0.05, 120)] = WAIT_SECONDS
     seller_id: Annotated[str, matching(r"^2088[0-9]{12}$", "a 2088... partner id")] | None = None
     #: ours, signs requests: PEM text or a file (relative to the config file)
     app_private_key: SecretStr
@@ -58,12 +72,19 @@ class AlipayConfig:
     seller_id: str | None = None
     expire: timedelta = timedelta(hours=2)
     timeout: float = 10.0
+    query_every: float = QUERY_EVERY
+    wait_seconds: float = WAIT_SECONDS
 
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> AlipayConfig:
         """Build from a channel URL and its options (see the module docstring)."""
         s = gather(parsed, options, AlipaySettings, section="alipay", form=FORM)
         v = s.values
+        stray = sorted({"query_every", "wait_seconds"} & v.model_fields_set)
+        if stray and v.product != "bar_code":
+            raise ConfigurationError(
+                f"alipay channel: {', '.join(stray)} only go with product=bar_code"
+            )
         private = s.key_material("app_private_key")
         public = s.key_material("alipay_public_key")
         assert private is not None and public is not None  # required by the model
@@ -76,4 +97,6 @@ class AlipayConfig:
             seller_id=v.seller_id,
             expire=timedelta(minutes=v.expire_minutes),
             timeout=v.timeout,
+            query_every=v.query_every,
+            wait_seconds=v.wait_seconds,
         )
