@@ -1,8 +1,7 @@
-"""A payment the channel saw taken and then given back (an Alipay cancel of a paid trade).
+"""A report that money was taken and given back (a reverse of a paid payment-code order).
 
-The machine has REVERSED only after SUCCEEDED, so a report "taken, then returned" from a
-payment still being dispatched or in doubt walks both edges: the charge is in the journal,
-and so is its return — never a silent DECLINED that hides money that moved twice.
+It walks the state machine's own edges: SUCCEEDED with the amount taken, then REVERSED,
+in one write — never DECLINED (the provider's bill shows the charge and its reversal).
 """
 
 from __future__ import annotations
@@ -13,51 +12,57 @@ import pytest
 
 from paychannels import Money, Outcome, Payment, Reason, Status
 from paychannels.collector.resolution import resolve
+from paychannels.values.errors import InvalidRequest
+from paychannels.values.status import check_transition
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
-TAKEN = Money("10.00", "CNY")
 
 
 def record(status: Status) -> Payment:
     return Payment(
-        id="pay_1",
+        id="pay-1",
         status=status,
-        channel="c",
+        channel="wx",
         payer_id="p",
         reference="r",
-        amount=TAKEN,
+        amount=Money("5.00", "CNY"),
         idempotency_key="k",
+        attempt=1,
         created_at=NOW,
         updated_at=NOW,
-        attempt=1,
     )
 
 
-def returned() -> Outcome:
-    return Outcome(
-        status=Status.REVERSED, amount_taken=TAKEN, channel_ref="2026T1", reason_detail="x"
-    )
+RETURNED = Outcome(
+    status=Status.REVERSED,
+    amount_taken=Money("5.00", "CNY"),
+    channel_ref="4200",
+    reason=Reason.PIN_TIMEOUT,
+    reason_detail="WECHATPAY:REVOKED",
+)
 
 
-@pytest.mark.parametrize("current", [Status.DISPATCHED, Status.PENDING, Status.UNKNOWN])
+@pytest.mark.parametrize("current", [Status.DISPATCHED, Status.UNKNOWN, Status.PENDING])
 def test_taken_then_returned_walks_succeeded_then_reversed(current: Status) -> None:
-    steps = resolve(record(current), returned(), via="dispatch", attempt=1)
+    steps = resolve(record(current), RETURNED, via="dispatch", attempt=1)
     assert [s.to_status for s in steps] == [Status.SUCCEEDED, Status.REVERSED]
-    assert steps[0].amount_taken == TAKEN and steps[0].channel_ref == "2026T1"
-    assert all(s.attempt == 1 for s in steps)
+    assert steps[0].amount_taken == Money("5.00", "CNY")
+    assert steps[0].channel_ref == "4200"
+    check_transition(current, Status.SUCCEEDED)
+    check_transition(Status.SUCCEEDED, Status.REVERSED)
 
 
-def test_taken_then_returned_after_not_sent_is_late_proof_of_sending() -> None:
-    steps = resolve(record(Status.NOT_SENT), returned(), via="inquiry", attempt=1)
-    assert [s.to_status for s in steps] == [Status.DISPATCHED, Status.SUCCEEDED, Status.REVERSED]
+def test_succeeded_then_reported_returned_is_reversed() -> None:
+    steps = resolve(record(Status.SUCCEEDED), RETURNED, via="inquiry", attempt=1)
+    assert [s.to_status for s in steps] == [Status.REVERSED]
 
 
-def test_a_return_that_names_no_money_taken_stays_a_decline() -> None:
-    outcome = Outcome(status=Status.REVERSED, reason=Reason.INSUFFICIENT_FUNDS)
-    steps = resolve(record(Status.PENDING), outcome, via="file", attempt=None)
+def test_returned_without_amount_is_still_a_decline() -> None:
+    plain = RETURNED.model_copy(update={"amount_taken": None})
+    steps = resolve(record(Status.DISPATCHED), plain, via="dispatch", attempt=1)
     assert [s.to_status for s in steps] == [Status.DECLINED]
 
 
-def test_amount_taken_goes_with_succeeded_or_reversed_only() -> None:
-    with pytest.raises(ValueError, match="amount_taken"):
-        Outcome(status=Status.DECLINED, amount_taken=TAKEN)
+def test_amount_taken_goes_only_with_succeeded_or_reversed() -> None:
+    with pytest.raises(InvalidRequest, match="amount_taken"):
+        Outcome(status=Status.DECLINED, amount_taken=Money("1.00", "CNY"))

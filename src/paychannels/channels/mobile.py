@@ -22,12 +22,13 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 import httpx
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext, Notice, Reply
+from paychannels.channels.codepay import CodePayChannel
 from paychannels.channels.settlement import record_settlement
 from paychannels.links.http import ProviderHTTP, Transcript
 from paychannels.providers.base import (
@@ -48,13 +49,16 @@ from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
 from paychannels.values.urls import ParsedURL, http_base
 
+if TYPE_CHECKING:
+    from paychannels.providers.wechatpay.config import WechatPayConfig
+
 __all__ = ["MobilePayChannel", "alipay_from_url", "wechatpay_from_url"]
 
 log = logging.getLogger("paychannels.channels.mobile")
 
 #: an expired order is only closed this long after its expiry (clock skew, in-flight payers)
 GRACE = timedelta(seconds=60)
-_CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now"}
+_CHANNEL_OPTIONS = {"transport", "attempts", "backoff", "now", "sleep"}
 
 
 @runtime_checkable
@@ -295,7 +299,7 @@ def _http(
     )
 
 
-def wechatpay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
+def wechatpay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel | CodePayChannel:
     """``wechatpay+https://api.mch.weixin.qq.com?mchid=...&appid=...`` (see WechatPayConfig)."""
     from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
     from paychannels.providers.wechatpay.config import FORM
@@ -307,8 +311,29 @@ def wechatpay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
     config = WechatPayConfig.from_url(parsed, rest)
     now: Callable[[], float] = opts.get("now", time.time)
     codec = WechatPayCodec(config, now=now)
+    if config.trade_type == "codepay":
+        return _wechat_codepay(base, config, codec, opts)
     http = _http(base, config.timeout, codec.scrub, opts)
     return MobilePayChannel(codec, http, expire=config.expire)
+
+
+def _wechat_codepay(
+    base: str, config: WechatPayConfig, codec: ProviderCodec, opts: dict[str, Any]
+) -> CodePayChannel:
+    """``trade_type=codepay``: the clerk scans the payer's code (see channels/codepay.py)."""
+    from paychannels.providers.wechatpay.codepay import WechatCodePay
+
+    codepay = WechatCodePay(config, now=opts.get("now", time.time))
+    http = _http(base, config.timeout, codepay.scrub, opts)
+    refunds = MobilePayChannel(codec, http, expire=config.expire)  # same account, same link
+    return CodePayChannel(
+        codepay,
+        http,
+        wait_interval=config.wait_interval,
+        wait_limit=config.wait_limit,
+        refunds=refunds,
+        sleep=opts.get("sleep", time.sleep),
+    )
 
 
 def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:

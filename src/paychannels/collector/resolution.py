@@ -166,16 +166,15 @@ def abort_requested(outcome: Outcome, *, attempt: int) -> list[Change]:
 
 
 def _taken_then_returned(current: Record, outcome: Outcome, via: str) -> list[Change]:
-    """A charge the channel saw given back before we journaled it (REVERSED with
-    ``amount_taken``): both edges, so the journal shows the money that moved twice."""
-    cleared = {"status": S.SUCCEEDED, "reason": None, "reason_detail": None}
-    taken = outcome.model_copy(update=cleared)
+    """REVERSED with the amount taken, on a payment not yet SUCCEEDED: both edges, in order.
+
+    The provider took the money and gave it back (a reverse of an order the payer had paid
+    meanwhile): the journal shows the charge and its reversal, as the provider's bill does.
+    """
+    taken = outcome.model_copy(update={"status": S.SUCCEEDED, "reason": None})
     steps = [_move(current, S.SUCCEEDED, taken, via)]
-    back = outcome.model_copy(update={"amount_taken": None, "channel_ref": None})
-    steps.append(_move(current, S.REVERSED, back, via))
-    if current.status is S.NOT_SENT:  # a late answer proves the attempt did reach the channel
-        return [Change(to_status=S.DISPATCHED, data={"via": via, "late": True}), *steps]
-    return steps
+    returned = outcome.model_copy(update={"amount_taken": None, "channel_ref": None, "data": {}})
+    return [*steps, _move(current, S.REVERSED, returned, via)]
 
 
 def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
@@ -183,7 +182,7 @@ def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
     if (
         reported is S.REVERSED
         and outcome.amount_taken is not None
-        and current.status in (S.DISPATCHED, S.PENDING, S.UNKNOWN, S.NOT_SENT)
+        and S.SUCCEEDED in TRANSITIONS[current.status]
     ):
         return _taken_then_returned(current, outcome, via)
     if reported in TRANSITIONS[current.status]:

@@ -312,11 +312,9 @@ class Outcome(FrozenModel):
     def _check(self) -> Self:
         if not reportable_by_channel(self.status):
             raise ValueError(f"a channel cannot report {self.status}; the Collector owns it")
-        if self.amount_taken is not None and self.status not in (
-            Status.SUCCEEDED,
-            Status.REVERSED,  # taken, then given back in full (an Alipay cancel of a paid trade)
-        ):
-            raise ValueError("amount_taken only goes with SUCCEEDED or REVERSED")
+        if self.amount_taken is not None and self.status not in (Status.SUCCEEDED, Status.REVERSED):
+            # REVERSED with amount_taken: taken, then given back (a reversed payment-code order)
+            raise ValueError("amount_taken only goes with SUCCEEDED (or REVERSED: taken, returned)")
         return self
 
     @classmethod

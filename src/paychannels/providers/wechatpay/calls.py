@@ -62,6 +62,10 @@ class Calls:
         self.config = config
         self._now = now
 
+    def signed(self, method: str, path: str, body: bytes, action: str) -> HttpCall:
+        """A call with our ``Authorization`` (for the payment-code calls beside these)."""
+        return self._signed(method, path, body, action)
+
     def _signed(self, method: str, path: str, body: bytes, action: str) -> HttpCall:
         cfg = self.config
         ts = str(int(self._now()))
@@ -127,17 +131,20 @@ class Calls:
     def refund(self, refund: Refund, payment: Payment) -> HttpCall:
         """Domestic refund of (part of) a paid order."""
         total = payment.amount_taken or payment.amount
-        body = {
+        body: dict[str, Any] = {
             "out_trade_no": out_trade_no(payment.id),
             "out_refund_no": out_refund_no(refund.id),
             "reason": (refund.description or payment.description or "退款")[:80],
-            "notify_url": self.config.refund_notify_url,
             "amount": {
                 "refund": refund.amount.minor,
                 "total": total.minor,
                 "currency": total.currency.code,
             },
         }
+        if self.config.refund_notify_url:
+            body["notify_url"] = self.config.refund_notify_url
+        if self.config.sub_mchid:
+            body["sub_mchid"] = self.config.sub_mchid
         return self._signed("POST", "/v3/refund/domestic/refunds", _json(body), "refund")
 
     def refund_query(self, refund: Refund) -> HttpCall:

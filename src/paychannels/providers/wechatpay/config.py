@@ -25,11 +25,13 @@ from paychannels.values.urls import ParsedURL
 __all__ = ["FORM", "TRADE_TYPES", "WechatPayConfig", "WechatPaySettings"]
 
 FORM = (
-    "wechatpay+https://api.mch.weixin.qq.com?mchid=MCHID&appid=APPID&trade_type=native|app|jsapi"
-    " (keys as options: private_key, merchant_serial, apiv3_key, platform_certificates and/or "
+    "wechatpay+https://api.mch.weixin.qq.com?mchid=MCHID&appid=APPID"
+    "&trade_type=native|app|jsapi|codepay (codepay: also &sub_mchid=… for a service provider's"
+    " sub-merchant, &wait_interval=5&wait_limit=45&store_id=…; keys as options: private_key,"
+    " merchant_serial, apiv3_key, platform_certificates and/or "
     "public_key + public_key_id; or config=FILE.toml)"
 )
-TRADE_TYPES = ("native", "app", "jsapi")
+TRADE_TYPES = ("native", "app", "jsapi", "codepay")
 
 
 class WechatPaySettings(ProviderSettings):
@@ -42,12 +44,26 @@ class WechatPaySettings(ProviderSettings):
         "refund_notify_url",
         "window",
         "auto_certificates",
+        "sub_mchid",
+        "sub_appid",
+        "wait_interval",
+        "wait_limit",
+        "store_id",
     }
 
     mchid: Annotated[str, matching(r"^[0-9]{6,32}$", "digits (a merchant id)")]
     appid: Annotated[str, matching(r"^wx[0-9A-Za-z]{16}$", "an app id (wx + 16 letters or digits)")]
-    trade_type: Annotated[Literal["native", "app", "jsapi"], LOWERED] = "native"
+    trade_type: Annotated[Literal["native", "app", "jsapi", "codepay"], LOWERED] = "native"
+    #: where callbacks go (codepay: refund callbacks only; payment codes answer at once)
     notify_url: str
+    #: a service provider's sub-merchant (服务商模式): mchid/appid are then the provider's
+    sub_mchid: Annotated[str, matching(r"^[0-9]{6,32}$", "digits (a merchant id)")] | None = None
+    sub_appid: Annotated[str, matching(r"^wx[0-9A-Za-z]{16}$", "an app id")] | None = None
+    #: codepay: seconds between queries while the payer confirms, and how long to wait in all
+    wait_interval: Annotated[float, Between(0.01, 60)] = 5.0
+    wait_limit: Annotated[float, Between(0, 600)] = 45.0
+    #: codepay: the merchant's own store number (scene_info.store_info.out_id)
+    store_id: Annotated[str, matching(r"^[0-9A-Za-z_-]{1,32}$", "a store id")] = "hall"
     refund_notify_url: str | None = None
     window: Annotated[float, Between(1, 3600)] = 300.0
     auto_certificates: bool = True
@@ -74,6 +90,11 @@ class WechatPayConfig:
     notify_url: str
     refund_notify_url: str
     expire: timedelta = timedelta(hours=2)
+    sub_mchid: str | None = None
+    sub_appid: str | None = None
+    wait_interval: float = 5.0
+    wait_limit: float = 45.0
+    store_id: str = "hall"
     window: float = 300.0
     timeout: float = 10.0
     auto_certificates: bool = True
@@ -87,6 +108,12 @@ class WechatPayConfig:
         key_material = s.key_material("private_key")
         assert key_material is not None  # required by the model
         apiv3 = v.apiv3_key.get_secret_value()
+        if v.trade_type != "codepay" and (v.sub_mchid or v.sub_appid):
+            raise ConfigurationError(
+                f"{s.source}: sub_mchid/sub_appid (service provider form) go with "
+                "trade_type=codepay only"
+            )
+        notify = v.notify_url
         return cls(
             mchid=v.mchid,
             appid=v.appid,
@@ -95,13 +122,18 @@ class WechatPayConfig:
             private_key=rsa.load_private_key(key_material, option="private_key"),
             cipher=ResourceCipher(apiv3),
             keys=_keystore(s),
-            notify_url=v.notify_url,
-            refund_notify_url=v.refund_notify_url or v.notify_url,
+            notify_url=notify,
+            refund_notify_url=v.refund_notify_url or notify,
             expire=timedelta(minutes=v.expire_minutes),
             window=v.window,
             timeout=v.timeout,
             auto_certificates=v.auto_certificates,
             secret_texts=(apiv3,),
+            sub_mchid=v.sub_mchid,
+            sub_appid=v.sub_appid,
+            wait_interval=v.wait_interval,
+            wait_limit=v.wait_limit,
+            store_id=v.store_id,
         )
 
 
