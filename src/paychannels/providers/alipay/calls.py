@@ -105,7 +105,7 @@ class Calls:
         params = self.params("alipay.trade.app.pay", biz, notify=True)
         return "&".join(f"{k}={quote_plus(params[k])}" for k in sorted(params))
 
-    def pay(self, payment: Payment, code: PaymentCode, wait_seconds: float) -> HttpCall:
+    def pay(self, payment: Payment, code: PaymentCode, wait_limit: float) -> HttpCall:
         """``alipay.trade.pay`` (当面付 条码支付): the scanned code goes out, once.
 
         ``timeout_express`` lets Alipay close the trade itself a minute after our own wait,
@@ -120,7 +120,7 @@ class Calls:
             "product_code": "FACE_TO_FACE_PAYMENT",
             "total_amount": payment.amount.to_decimal_string(),
             "subject": _subject(payment),
-            "timeout_express": f"{math.ceil(wait_seconds / 60) + 1}m",
+            "timeout_express": f"{math.ceil(wait_limit / 60) + 1}m",
         }
         return self._call("alipay.trade.pay", biz, "pay", notify=True)
 

@@ -9,13 +9,6 @@ from datetime import date, datetime
 from pydantic import JsonValue
 
 from paychannels.channels.base import Reply
-from paychannels.providers.alipay.barcode import (
-    CancelAnswer,
-    PayAnswer,
-    code_trade_view,
-    read_cancel,
-    read_pay,
-)
 from paychannels.providers.alipay.bill import BILL_METHOD, read_trade_bill
 from paychannels.providers.alipay.calls import Calls, out_trade_no
 from paychannels.providers.alipay.config import AlipayConfig
@@ -35,7 +28,6 @@ from paychannels.security.masking import scrub
 from paychannels.security.verification import CallbackRejected, Headers
 from paychannels.values.errors import ProtocolError
 from paychannels.values.models import Outcome, Payment, Record, Refund
-from paychannels.values.paymentcode import PaymentCode
 
 __all__ = ["AlipayCodec"]
 
@@ -127,38 +119,6 @@ class AlipayCodec:
                 return CloseResult.ASK
             case _:
                 raise self.answers.error(data)
-
-    # -- 当面付 条码支付 (the clerk scans the payer's code) -------------------------------------
-
-    def pay_call(self, payment: Payment, code: PaymentCode) -> HttpCall:
-        """``alipay.trade.pay`` with ``scene=bar_code`` (the code's only way onto the wire)."""
-        return self.calls.pay(payment, code, self.config.wait_seconds)
-
-    def paid(self, payment: Payment, reply: HttpReply) -> PayAnswer:
-        """What the pay call's answer means and what to do next."""
-        return read_pay(self.answers.open(reply, "alipay.trade.pay"), payment)
-
-    def cancel_call(self, payment: Payment) -> HttpCall:
-        """``alipay.trade.cancel`` by out_trade_no."""
-        return self.calls.cancel(payment)
-
-    def cancelled(self, reply: HttpReply) -> CancelAnswer:
-        """What the cancel call's answer says (close, refund, retry)."""
-        return read_cancel(self.answers.open(reply, "alipay.trade.cancel"))
-
-    def code_view(self, record: Record, reply: HttpReply) -> OrderView:
-        """A code payment's trade from the query answer (paid-then-returned is REVERSED)."""
-        data = self.answers.open(reply, "alipay.trade.query")
-        if data["code"] != "10000":
-            if data.get("sub_code") == "ACQ.TRADE_NOT_EXIST":
-                return OrderView(
-                    OrderState.ABSENT,
-                    Outcome.not_sent(f"Alipay has no trade {record.id} (ACQ.TRADE_NOT_EXIST)"),
-                )
-            raise self.answers.error(data)
-        if data.get("out_trade_no") != out_trade_no(record.id):
-            raise ProtocolError(f"Alipay answered about another trade than {record.id}")
-        return code_trade_view(data, record)
 
     # -- refunds ------------------------------------------------------------------------------
 

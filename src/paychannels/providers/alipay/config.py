@@ -1,8 +1,8 @@
 """An Alipay application's settings: the app id from the URL, keys from options or a file.
 
 ``alipay+https://openapi.alipay.com/gateway.do?app_id=2021000000000000&product=precreate``
-(``product=bar_code``: 当面付条码支付, the clerk scans the payer's code; ``query_every`` and
-``wait_seconds`` bound the wait while the payer confirms, see docs/channels/paycode.md)
+(``product=bar_code``: 当面付条码支付, the clerk scans the payer's code; ``wait_interval`` and
+``wait_limit`` bound the wait while the payer confirms, see docs/channels/paycode.md)
 with ``app_private_key`` (ours, signs requests) and ``alipay_public_key`` (Alipay's,
 verifies answers and notifications) as options. Mixing the two up is the classic mistake,
 so they are named after whose key they are.
@@ -22,7 +22,7 @@ from paychannels.values.configfile import Between
 from paychannels.values.errors import ConfigurationError
 from paychannels.values.urls import ParsedURL
 
-__all__ = ["FORM", "PRODUCTS", "QUERY_EVERY", "WAIT_SECONDS", "AlipayConfig", "AlipaySettings"]
+__all__ = ["FORM", "PRODUCTS", "WAIT_INTERVAL", "WAIT_LIMIT", "AlipayConfig", "AlipaySettings"]
 
 FORM = (
     "alipay+https://openapi.alipay.com/gateway.do?app_id=APPID&product=precreate|app|bar_code "
@@ -32,8 +32,8 @@ FORM = (
 PRODUCTS = ("precreate", "app", "bar_code")
 #: Alipay's face-to-face guidance: query every 3-5 s while the payer confirms, give up after a
 #: wait the merchant chooses (60 s in Alipay's example), then cancel
-QUERY_EVERY = 5.0
-WAIT_SECONDS = 60.0
+WAIT_INTERVAL = 5.0
+WAIT_LIMIT = 60.0
 
 
 class AlipaySettings(ProviderSettings):
@@ -43,16 +43,16 @@ class AlipaySettings(ProviderSettings):
         "app_id",
         "product",
         "seller_id",
-        "query_every",
-        "wait_seconds",
+        "wait_interval",
+        "wait_limit",
     }
 
     app_id: Annotated[str, matching(r"^[0-9]{8,32}$", "digits (an app id)")]
     product: Annotated[Literal["precreate", "app", "bar_code"], LOWERED] = "precreate"
     #: bar_code: seconds between queries while the payer confirms (WAIT_BUYER_PAY)
-    query_every: Annotated[float, Between(0.01, 30)] = QUERY_EVERY
+    wait_interval: Annotated[float, Between(0.01, 60)] = WAIT_INTERVAL
     #: bar_code: how long to wait for the payer before the trade is cancelled
-    wait_seconds: Annotated[float, Between(0.05, 120)] = WAIT_SECONDS
+    wait_limit: Annotated[float, Between(0, 600)] = WAIT_LIMIT
     seller_id: Annotated[str, matching(r"^2088[0-9]{12}$", "a 2088... partner id")] | None = None
     #: ours, signs requests: PEM text or a file (relative to the config file)
     app_private_key: SecretStr
@@ -72,15 +72,15 @@ class AlipayConfig:
     seller_id: str | None = None
     expire: timedelta = timedelta(hours=2)
     timeout: float = 10.0
-    query_every: float = QUERY_EVERY
-    wait_seconds: float = WAIT_SECONDS
+    wait_interval: float = WAIT_INTERVAL
+    wait_limit: float = WAIT_LIMIT
 
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> AlipayConfig:
         """Build from a channel URL and its options (see the module docstring)."""
         s = gather(parsed, options, AlipaySettings, section="alipay", form=FORM)
         v = s.values
-        stray = sorted({"query_every", "wait_seconds"} & v.model_fields_set)
+        stray = sorted({"wait_interval", "wait_limit"} & v.model_fields_set)
         if stray and v.product != "bar_code":
             raise ConfigurationError(
                 f"alipay channel: {', '.join(stray)} only go with product=bar_code"
@@ -97,6 +97,6 @@ class AlipayConfig:
             seller_id=v.seller_id,
             expire=timedelta(minutes=v.expire_minutes),
             timeout=v.timeout,
-            query_every=v.query_every,
-            wait_seconds=v.wait_seconds,
+            wait_interval=v.wait_interval,
+            wait_limit=v.wait_limit,
         )
