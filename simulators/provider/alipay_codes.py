@@ -4,7 +4,7 @@ A pay call redeems the payer's one-time code (unknown or expired:
 ``ACQ.PAYMENT_AUTH_CODE_INVALID`` 支付授权码无效; used: the same code, 付款码已使用 — Alipay
 publishes one sub_code for both) and creates the trade. A payer without a password step
 pays at once (10000); one with a step leaves the trade WAIT_BUYER_PAY (10003) for
-``password_seconds``, then pays if the trade is still open and the balance suffices; one
+``confirm_after`` seconds, then pays if the trade is still open and the balance suffices; one
 who walks away never pays. A short balance is ``ACQ.BUYER_BALANCE_NOT_ENOUGH``.
 ``alipay.trade.cancel`` closes a waiting trade (``action=close``) or returns a paid one's
 money to the wallet (``action=refund``; the trade then queries TRADE_CLOSED).
@@ -13,6 +13,7 @@ money to the wallet (``action=refund``; the trade then queries TRADE_CLOSED).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -26,12 +27,18 @@ __all__ = ["CodePayments"]
 
 _NUMBER = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _YUAN = re.compile(r"^(0|[1-9][0-9]{0,9})(\.[0-9]{1,2})?$")
-_WHY = {"unknown": "支付授权码无效", "expired": "支付授权码已过期", "used": "付款码已使用"}
+_WHY = {"invalid": "支付授权码无效", "expired": "支付授权码已过期", "used": "付款码已使用"}
 
 
 def _fail(sub_code: str, sub_msg: str, code: str = "40004") -> dict[str, str]:
     msg = {"40004": "Business Failed", "40002": "Invalid Arguments"}.get(code, "Failed")
     return {"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": sub_msg}
+
+
+def _buyer_id(wallet: Wallet) -> str:
+    """A stable 2088… buyer id for a payer (Alipay's user ids are 16 digits)."""
+    digits = "".join(c for c in hashlib.sha256(wallet.payer.encode()).hexdigest() if c.isdigit())
+    return "2088" + (digits + "0" * 12)[:12]
 
 
 class CodePayments:
@@ -62,19 +69,19 @@ class CodePayments:
             if known is not None:
                 return self._again(known)
             try:
-                wallet = self.wallets.redeem(code, "alipay", number)
+                wallet = self.wallets.redeem(code, "alipay")
             except CodeRefused as exc:
-                return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", _WHY[exc.why])
+                return _fail("ACQ.PAYMENT_AUTH_CODE_INVALID", _WHY[exc.kind])
             order = self._create(number, minor, biz, params)
             self._payer[number] = wallet
             if wallet.balance_minor < minor:
                 self.book.close("alipay", number)
                 return _fail("ACQ.BUYER_BALANCE_NOT_ENOUGH", "买家余额不足")
-            if wallet.password_seconds == 0:
+            if wallet.confirm_after == 0:
                 self._charge(order)
                 return self._paid(order)
-            if wallet.password_seconds is not None:
-                self._later(wallet.password_seconds, number)
+            if wallet.confirm_after is not None:
+                self._later(wallet.confirm_after, number)
             return {"code": "10003", "msg": "Waiting for the buyer to pay (等待用户付款)",
                     "out_trade_no": number, "trade_no": order.trade_no,
                     "total_amount": yuan(minor)}  # fmt: skip
@@ -115,7 +122,7 @@ class CodePayments:
             wallet = self._payer.get(order.number)
             if current is None or wallet is None or current.status is not OrderStatus.OPENED:
                 return False
-            if not self.wallets.debit(wallet, current.amount_minor, current.number):
+            if not self.wallets.charge(wallet.payer, current.number, current.amount_minor):
                 self.book.close("alipay", current.number)
                 return False
             self.book.pay("alipay", current.number)
@@ -130,7 +137,7 @@ class CodePayments:
         wallet = self._payer[order.number]
         assert order.paid_at is not None
         return {"code": "10000", "msg": "Success", "out_trade_no": order.number,
-                "trade_no": order.trade_no, "buyer_user_id": wallet.buyer_id,
+                "trade_no": order.trade_no, "buyer_user_id": _buyer_id(wallet),
                 "buyer_logon_id": "pay***@example.com", "total_amount": yuan(order.amount_minor),
                 "receipt_amount": yuan(order.amount_minor),
                 "gmt_payment": beijing(order.paid_at)}  # fmt: skip
@@ -151,7 +158,7 @@ class CodePayments:
                     self.book.refund("alipay", number, number, left)
                     wallet = self._payer.get(number)
                     if wallet is not None:
-                        self.wallets.credit(wallet, left, number)
+                        self.wallets.give_back(wallet.payer, number, left)
                 answer["action"] = "refund"
                 return answer
             if order.status is not OrderStatus.CLOSED:

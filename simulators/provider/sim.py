@@ -43,6 +43,7 @@ from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import Request, Response, SimServer
 from paychannels.simulators.provider.wallets import Wallets
 from paychannels.simulators.provider.wechat_api import WechatApi
+from paychannels.simulators.provider.wechat_codepay import WechatCodeDesk
 
 __all__ = ["ProviderSimulator"]
 
@@ -88,12 +89,13 @@ class ProviderSimulator:
             faults=faults,
             seed=seed,
         )
+        #: payers' wallets and their one-time payment codes (付款码)
+        self.wallets = Wallets()
+        self.codepay = WechatCodeDesk(self.wallets, self.keys)
         self.wechat = WechatApi(
             self.keys, self.book, self.script, key_mode=key_mode,
-            on_order=self._new_order, on_refund=self._wechat_refunded,
+            on_order=self._new_order, on_refund=self._wechat_refunded, codepay=self.codepay,
         )  # fmt: skip
-        #: the payers' wallets, paying scanned codes (付款码)
-        self.wallets = Wallets()
         self.alipay = AlipayApi(
             self.keys, self.book, self.script,
             on_order=self._new_order, on_refund=self._alipay_refunded, wallets=self.wallets,

@@ -1,149 +1,143 @@
-"""Payers' wallets at the simulated provider: balances, one-time payment codes, a password step.
+"""The payers' wallets behind the simulated payment codes (付款码).
 
-A payer opens a wallet with a balance and shows a payment code (付款码) the wallet issues:
-one-time, valid for ``ttl`` seconds, kept here only as a digest. A scanned code is redeemed
-once (a second scan is refused as used, a late one as expired). ``password_seconds`` is the
-payer's confirmation step: 0 pays at once, a delay keeps the trade waiting (WAIT_BUYER_PAY)
-that long, None never confirms (the payer walked away). Every debit and credit is written
-with the order it belongs to, so a test can compare a journal with what the payers lost.
+A payer has a balance and a habit: how long they take to enter the password after the clerk
+scans (``confirm_after`` seconds; None: they walk away and never confirm). Each code is
+issued fresh, expires after ``code_ttl`` seconds and pays once, as at the real providers.
+``balance`` and ``ledger`` are the truth the crash tests compare the journal with.
 """
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 
-__all__ = ["CodeRefused", "IssuedCode", "Wallet", "Wallets"]
+__all__ = ["CodeRefused", "Wallet", "Wallets"]
 
-#: the leading digits a provider's codes start with (Alipay 25-30, WeChat Pay 10-15)
-_HEADS = {"alipay": ("25", "26", "27", "28", "29", "30"), "wechatpay": ("10", "11", "12", "13")}
-_LENGTH = {"alipay": 18, "wechatpay": 18}
+_PREFIX = {"wechatpay": "13", "alipay": "28"}
 
 
 class CodeRefused(Exception):
-    """A scanned code the wallet will not pay with: ``why`` is unknown, expired or used."""
+    """A code that cannot pay: ``kind`` is ``invalid``, ``expired`` or ``used``."""
 
-    def __init__(self, why: str) -> None:
-        super().__init__(f"payment code {why}")
-        self.why = why
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
 
 
 @dataclass
 class Wallet:
-    """One payer's wallet."""
+    """One payer's money (fen) and how they confirm."""
 
-    buyer_id: str
+    payer: str
     balance_minor: int
-    password_seconds: float | None = 0.0
-    #: (order number, +credit / -debit) in the order they happened
-    moves: list[tuple[str, int]] = field(default_factory=list)
+    confirm_after: float | None = 0.0
+    #: every movement: ("charge" | "return", order number, fen)
+    ledger: list[tuple[str, str, int]] = field(default_factory=list)
 
 
 @dataclass
-class IssuedCode:
-    """A code a wallet issued (its digits are not kept)."""
-
-    digest: str
-    wallet: Wallet
+class _Code:
+    payer: str
     provider: str
-    expires: datetime
-    used_by: str | None = None
-
-
-def _digest(code: str) -> str:
-    return hashlib.sha256(b"sim-code\x00" + code.encode("ascii")).hexdigest()
+    expires: float
+    used: bool = False
 
 
 class Wallets:
-    """Every payer's wallet and the codes they showed; thread-safe."""
+    """Wallets and the one-time codes they show (thread-safe)."""
 
-    def __init__(self, *, code_ttl: float = 60.0) -> None:
+    def __init__(
+        self, *, code_ttl: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.code_ttl = code_ttl
+        self.clock = clock
         self._wallets: dict[str, Wallet] = {}
-        self._codes: dict[str, IssuedCode] = {}
+        self._codes: dict[str, _Code] = {}
         self._lock = threading.RLock()
-        #: called with ("debit" | "credit", order number) right after money moved
-        self.watchers: list[Callable[[str, str], None]] = []
 
-    def open(self, balance_minor: int, *, password_seconds: float | None = 0.0) -> Wallet:
-        """A new payer with ``balance_minor`` in the wallet."""
-        buyer = "2088" + "".join(secrets.choice("0123456789") for _ in range(12))
-        wallet = Wallet(buyer, balance_minor, password_seconds)
+    def open(self, payer: str, balance_minor: int, *, confirm_after: float | None = 0.0) -> Wallet:
+        """A payer with ``balance_minor`` fen who confirms after ``confirm_after`` s."""
         with self._lock:
-            self._wallets[buyer] = wallet
-        return wallet
+            wallet = Wallet(payer, balance_minor, confirm_after)
+            self._wallets[payer] = wallet
+            return wallet
 
-    def issue(self, wallet: Wallet, provider: str = "alipay", *, ttl: float | None = None) -> str:
-        """A fresh one-time code for ``wallet`` (the digits go to the caller only)."""
-        head = secrets.choice(_HEADS[provider])
-        rest = "".join(secrets.choice("0123456789") for _ in range(_LENGTH[provider] - 2))
-        code = head + rest
-        life = timedelta(seconds=self.code_ttl if ttl is None else ttl)
+    def wallet(self, payer: str) -> Wallet:
+        """The payer's wallet (KeyError if none)."""
         with self._lock:
-            self._codes[_digest(code)] = IssuedCode(
-                _digest(code), wallet, provider, datetime.now(UTC) + life
-            )
-        return code
+            return self._wallets[payer]
 
-    def redeem(self, code: str, provider: str, order_number: str) -> Wallet:
-        """The wallet behind a scanned code, marking it used; ``CodeRefused`` otherwise."""
+    def all(self) -> list[Wallet]:
+        """Every wallet."""
         with self._lock:
-            issued = self._codes.get(_digest(code))
-            if issued is None or issued.provider != provider:
-                raise CodeRefused("unknown")
-            if issued.used_by is not None:
+            return list(self._wallets.values())
+
+    def code(self, payer: str, provider: str = "wechatpay") -> str:
+        """A fresh one-time code of ``payer`` for ``provider`` (18 digits, the right prefix)."""
+        with self._lock:
+            if payer not in self._wallets:
+                raise KeyError(payer)
+            while True:
+                digits = _PREFIX[provider] + "".join(
+                    secrets.choice("0123456789") for _ in range(16)
+                )
+                if digits not in self._codes:
+                    break
+            self._codes[digits] = _Code(payer, provider, self.clock() + self.code_ttl)
+            return digits
+
+    def expire(self, digits: str) -> None:
+        """Let a code expire now (the payer left the screen open too long)."""
+        with self._lock:
+            self._codes[digits].expires = self.clock() - 1.0
+
+    def redeem(self, digits: str, provider: str) -> Wallet:
+        """Use a code once: its payer's wallet, or ``CodeRefused``."""
+        with self._lock:
+            code = self._codes.get(digits)
+            if code is None or code.provider != provider:
+                raise CodeRefused("invalid")
+            if code.used:
                 raise CodeRefused("used")
-            if datetime.now(UTC) > issued.expires:
+            if self.clock() > code.expires:
                 raise CodeRefused("expired")
-            issued.used_by = order_number
-            return issued.wallet
+            code.used = True
+            return self._wallets[code.payer]
 
-    def debit(self, wallet: Wallet, amount_minor: int, order_number: str) -> bool:
-        """Take ``amount_minor`` for an order; False when the balance is short."""
+    def charge(self, payer: str, number: str, amount_minor: int) -> bool:
+        """Take ``amount_minor``; False (nothing taken) when the balance is short."""
         with self._lock:
+            wallet = self._wallets[payer]
             if wallet.balance_minor < amount_minor:
                 return False
             wallet.balance_minor -= amount_minor
-            wallet.moves.append((order_number, -amount_minor))
-        self._wrote("debit", order_number)
-        return True
+            wallet.ledger.append(("charge", number, amount_minor))
+            return True
 
-    def credit(self, wallet: Wallet, amount_minor: int, order_number: str) -> None:
-        """Give ``amount_minor`` back for an order."""
+    def give_back(self, payer: str, number: str, amount_minor: int) -> None:
+        """Return money taken for ``number`` (a reverse of a paid order)."""
         with self._lock:
+            wallet = self._wallets[payer]
             wallet.balance_minor += amount_minor
-            wallet.moves.append((order_number, amount_minor))
-        self._wrote("credit", order_number)
+            wallet.ledger.append(("return", number, amount_minor))
 
-    def payer_of(self, buyer_id: str) -> Wallet | None:
-        """A wallet by its buyer id."""
+    def net_taken(self, number: str) -> int:
+        """What the payers are out for order ``number``: charges minus returns."""
         with self._lock:
-            return self._wallets.get(buyer_id)
+            total = 0
+            for wallet in self._wallets.values():
+                for kind, no, amount in wallet.ledger:
+                    if no == number:
+                        total += amount if kind == "charge" else -amount
+            return total
 
-    def net(self, order_number: str) -> int:
-        """What the payers are out for an order: debits minus credits (0: nothing or returned)."""
-        with self._lock:
-            return -sum(
-                delta
-                for wallet in self._wallets.values()
-                for number, delta in wallet.moves
-                if number == order_number
-            )
-
-    def debits(self, order_number: str) -> int:
-        """How many times a wallet was debited for an order (2 means charged twice)."""
+    def charges(self, number: str) -> int:
+        """How often money was taken for order ``number``."""
         with self._lock:
             return sum(
-                1
-                for wallet in self._wallets.values()
-                for number, delta in wallet.moves
-                if number == order_number and delta < 0
-            )
-
-    def _wrote(self, what: str, order_number: str) -> None:
-        for watcher in list(self.watchers):
-            watcher(what, order_number)
+                1 for w in self._wallets.values() for k, no, _ in w.ledger
+                if k == "charge" and no == number
+            )  # fmt: skip

@@ -35,6 +35,7 @@ from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import compact, wechat_refund, wechat_transaction
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import DROP, Request, Response
+from paychannels.simulators.provider.wechat_codepay import WechatCodeDesk
 
 __all__ = ["KEY_MODES", "WechatApi"]
 
@@ -54,7 +55,7 @@ class WechatApi:
 
     def __init__(
         self, keys: SimKeys, book: Book, script: Script, *, key_mode: str, on_order: Hook,
-        on_refund: Callable[[Order, str, str], None],
+        on_refund: Callable[[Order, str, str], None], codepay: WechatCodeDesk | None = None,
     ) -> None:  # fmt: skip
         if key_mode not in KEY_MODES:
             raise ValueError(f"key_mode must be one of {KEY_MODES}")
@@ -62,6 +63,7 @@ class WechatApi:
         self.key_mode = key_mode
         self._on_order = on_order
         self._on_refund = on_refund
+        self.codepay = codepay
         self._bills: dict[str, bytes] = {}
         self._merchant = rsa.load_public_key(
             keys.merchant_cert.public_bytes(Encoding.PEM), option="merchant certificate"
@@ -101,6 +103,15 @@ class WechatApi:
         if problem is not None:
             return self._error(request, 401, "SIGN_ERROR", problem)
         path, method = request.path, request.method
+        if self.codepay is not None:
+            answered = self.codepay.handle(
+                request,
+                answer=lambda r, status, body: self._answer(r, status, body),
+                error=self._error,
+                faulted=self._faulted,
+            )
+            if answered is not None:
+                return answered
         if method == "POST" and (m := _CREATE.match(path)):
             trade_type = m.group(1)
             return self._faulted(request, lambda: self._create(request, trade_type))

@@ -13,7 +13,12 @@ import secrets
 from alipay import AliPay
 
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from paychannels.simulators.provider.wallets import Wallet
 from tests.peers.test_alipay_sdk import sdk
+
+
+def wallet_of(sim: ProviderSimulator, fen: int, confirm_after: float | None = 0.0) -> Wallet:
+    return sim.wallets.open("p" + secrets.token_hex(4), fen, confirm_after=confirm_after)
 
 
 def number() -> str:
@@ -22,9 +27,9 @@ def number() -> str:
 
 def test_sdk_pays_a_code_at_once(keys: SimKeys, sim: ProviderSimulator) -> None:
     client: AliPay = sdk(keys, sim)
-    wallet = sim.wallets.open(50_000)
+    wallet = wallet_of(sim, 50_000)
     no = number()
-    code = sim.wallets.issue(wallet)
+    code = sim.wallets.code(wallet.payer, "alipay")
     paid = client.api_alipay_trade_pay(
         no, "bar_code", code, "城乡居民养老保险", total_amount="380.00",
         product_code="FACE_TO_FACE_PAYMENT",
@@ -41,10 +46,10 @@ def test_sdk_waits_then_cancels_and_a_paid_cancel_refunds(
     keys: SimKeys, sim: ProviderSimulator
 ) -> None:
     client: AliPay = sdk(keys, sim)
-    wallet = sim.wallets.open(50_000, password_seconds=None)  # confirms only when told
+    wallet = wallet_of(sim, 50_000, None)  # confirms only when told
     waiting, late = number(), number()
     first = client.api_alipay_trade_pay(
-        waiting, "bar_code", sim.wallets.issue(wallet), "x", total_amount="100.00"
+        waiting, "bar_code", sim.wallets.code(wallet.payer, "alipay"), "x", total_amount="100.00"
     )
     assert first["code"] == "10003"
     assert client.api_alipay_trade_query(out_trade_no=waiting)["trade_status"] == "WAIT_BUYER_PAY"
@@ -53,7 +58,9 @@ def test_sdk_waits_then_cancels_and_a_paid_cancel_refunds(
     assert client.api_alipay_trade_query(out_trade_no=waiting)["trade_status"] == "TRADE_CLOSED"
     assert not sim.alipay.codes.confirm(waiting) and wallet.balance_minor == 50_000
 
-    client.api_alipay_trade_pay(late, "bar_code", sim.wallets.issue(wallet), "x", total_amount="1")
+    client.api_alipay_trade_pay(
+        late, "bar_code", sim.wallets.code(wallet.payer, "alipay"), "x", total_amount="1"
+    )
     assert sim.alipay.codes.confirm(late) and wallet.balance_minor == 49_900
     refunded = client.api_alipay_trade_cancel(out_trade_no=late)
     assert refunded["code"] == "10000" and refunded["action"] == "refund"
@@ -64,9 +71,9 @@ def test_sdk_waits_then_cancels_and_a_paid_cancel_refunds(
 
 def test_sdk_sees_short_balance_and_unknown_codes(keys: SimKeys, sim: ProviderSimulator) -> None:
     client: AliPay = sdk(keys, sim)
-    poor = sim.wallets.open(100)
+    poor = wallet_of(sim, 100)
     short = client.api_alipay_trade_pay(
-        number(), "bar_code", sim.wallets.issue(poor), "x", total_amount="2.00"
+        number(), "bar_code", sim.wallets.code(poor.payer, "alipay"), "x", total_amount="2.00"
     )
     assert short["sub_code"] == "ACQ.BUYER_BALANCE_NOT_ENOUGH" and poor.balance_minor == 100
     stranger = client.api_alipay_trade_pay(

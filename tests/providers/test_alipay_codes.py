@@ -58,7 +58,7 @@ def col(sim: ProviderSimulator, journal_url: str) -> Iterator[Collector]:
         c.close()
 
 
-def request(code: str, amount: Money = AMOUNT, key: str | None = None) -> PaymentRequest:
+def request(digits: str, amount: Money = AMOUNT, key: str | None = None) -> PaymentRequest:
     n = next(_keys)
     return PaymentRequest(
         payer_id=f"15042219900101{n:04d}",
@@ -66,30 +66,43 @@ def request(code: str, amount: Money = AMOUNT, key: str | None = None) -> Paymen
         reference="2026-养老保险",
         idempotency_key=key or f"code-{n}",
         description="城乡居民养老保险 2026",
-        payment_code=code,
+        payment_code=digits,
     )
 
 
+_payers = itertools.count(1)
+
+
 def payer(sim: ProviderSimulator, yuan: str = "1000.00", **kw: Any) -> Wallet:
-    return sim.wallets.open(Money(yuan, "CNY").minor, **kw)
+    return sim.wallets.open(f"payer-{next(_payers)}", Money(yuan, "CNY").minor, **kw)
+
+
+def code(sim: ProviderSimulator, w: Wallet) -> str:
+    return sim.wallets.code(w.payer, "alipay")
+
+
+def expired_code(sim: ProviderSimulator, w: Wallet) -> str:
+    digits = code(sim, w)
+    sim.wallets.expire(digits)
+    return digits
 
 
 def settled(sim: ProviderSimulator, p: Record) -> tuple[int, int]:
-    """What the payer is out for this payment, and how often the wallet was debited."""
-    return sim.wallets.net(p.id), sim.wallets.debits(p.id)
+    """What the payer is out for this payment, and how often the wallet was charged."""
+    return sim.wallets.net_taken(p.id), sim.wallets.charges(p.id)
 
 
 def test_payer_without_password_pays_at_once(sim: ProviderSimulator, col: Collector) -> None:
     w = payer(sim)
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.SUCCEEDED and p.amount_taken == AMOUNT and p.channel_ref
     assert settled(sim, p) == (38000, 1)
-    assert w.balance_minor == 62000
+    assert w.balance_minor == 62000 and w.ledger == [("charge", p.id, 38000)]
 
 
 def test_user_paying_then_paid(sim: ProviderSimulator, col: Collector) -> None:
-    w = payer(sim, password_seconds=0.2)
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    w = payer(sim, confirm_after=0.2)
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.SUCCEEDED
     assert settled(sim, p) == (38000, 1)
     texts = [e.data.get("text") for e in col.events(payment_id=p.id)]
@@ -97,8 +110,8 @@ def test_user_paying_then_paid(sim: ProviderSimulator, col: Collector) -> None:
 
 
 def test_user_paying_then_timeout_is_cancelled(sim: ProviderSimulator, col: Collector) -> None:
-    w = payer(sim, password_seconds=None)  # walks away
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    w = payer(sim, confirm_after=None)  # walks away
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.DECLINED and p.reason is Reason.PIN_TIMEOUT
     assert p.reason_detail == "ALIPAY:TRADE_CLOSED"
     assert settled(sim, p) == (0, 0)
@@ -108,8 +121,8 @@ def test_user_paying_then_timeout_is_cancelled(sim: ProviderSimulator, col: Coll
 def test_cancel_of_a_paid_trade_returns_the_money_as_reversed(
     sim: ProviderSimulator, col: Collector
 ) -> None:
-    w = payer(sim, password_seconds=None)
-    code = sim.wallets.issue(w)
+    w = payer(sim, confirm_after=None)
+    scanned = code(sim, w)
     original = sim.alipay.codes.cancel
 
     def paid_just_before_cancel(biz: dict[str, Any]) -> dict[str, Any]:
@@ -117,7 +130,7 @@ def test_cancel_of_a_paid_trade_returns_the_money_as_reversed(
         return original(biz)
 
     sim.alipay.codes.cancel = paid_just_before_cancel  # type: ignore[method-assign]
-    p = col.collect(request(code), channel="ali")
+    p = col.collect(request(scanned), channel="ali")
     assert p.status is Status.REVERSED
     assert p.amount_taken == AMOUNT
     moves = [e.to_status for e in col.events(payment_id=p.id) if e.to_status]
@@ -128,9 +141,9 @@ def test_cancel_of_a_paid_trade_returns_the_money_as_reversed(
 
 def test_code_shown_twice_is_already_used(sim: ProviderSimulator, col: Collector) -> None:
     w = payer(sim)
-    code = sim.wallets.issue(w)
-    first = col.collect(request(code), channel="ali")
-    second = col.collect(request(code), channel="ali")
+    scanned = code(sim, w)
+    first = col.collect(request(scanned), channel="ali")
+    second = col.collect(request(scanned), channel="ali")
     assert first.status is Status.SUCCEEDED
     assert second.status is Status.DECLINED and second.reason is Reason.CODE_USED
     assert settled(sim, second) == (0, 0)
@@ -138,14 +151,14 @@ def test_code_shown_twice_is_already_used(sim: ProviderSimulator, col: Collector
 
 def test_expired_code(sim: ProviderSimulator, col: Collector) -> None:
     w = payer(sim)
-    p = col.collect(request(sim.wallets.issue(w, ttl=-1)), channel="ali")
+    p = col.collect(request(expired_code(sim, w)), channel="ali")
     assert p.status is Status.DECLINED and p.reason is Reason.CODE_EXPIRED
     assert settled(sim, p) == (0, 0)
 
 
 def test_insufficient_balance(sim: ProviderSimulator, col: Collector) -> None:
     w = payer(sim, "10.00")
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.DECLINED and p.reason is Reason.INSUFFICIENT_FUNDS
     assert w.balance_minor == 1000 and settled(sim, p) == (0, 0)
 
@@ -153,7 +166,7 @@ def test_insufficient_balance(sim: ProviderSimulator, col: Collector) -> None:
 def test_lost_answer_after_the_charge_then_recover(sim: ProviderSimulator, col: Collector) -> None:
     w = payer(sim)
     sim.script.fault("lose_reply")
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.UNKNOWN
     col.recover()
     assert col.status(p.id).status is Status.SUCCEEDED
@@ -163,9 +176,9 @@ def test_lost_answer_after_the_charge_then_recover(sim: ProviderSimulator, col: 
 def test_lost_answer_while_payer_confirms_recover_cancels_after_the_wait(
     sim: ProviderSimulator, col: Collector
 ) -> None:
-    w = payer(sim, password_seconds=None)
+    w = payer(sim, confirm_after=None)
     sim.script.fault("lose_reply")
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.UNKNOWN
     col.recover()  # inside the wait: the payer may still confirm
     assert col.status(p.id).status is Status.UNKNOWN
@@ -184,7 +197,7 @@ def test_unknown_answer_stays_unknown_until_alipay_knows(
 ) -> None:
     w = payer(sim)
     sim.script.fault("error_500")  # 20000 without doing anything
-    p = col.collect(request(sim.wallets.issue(w)), channel="ali")
+    p = col.collect(request(code(sim, w)), channel="ali")
     assert p.status is Status.UNKNOWN, "20000 is unknown, never a decline"
     col.recover()  # no trade yet, but the code may still be in flight: keep asking
     assert col.status(p.id).status is Status.UNKNOWN
@@ -195,8 +208,8 @@ def test_code_not_held_after_restart_sends_nothing(
     sim: ProviderSimulator, journal_url: str
 ) -> None:
     w = payer(sim)
-    code = sim.wallets.issue(w)
-    req = request(code)
+    scanned = code(sim, w)
+    req = request(scanned)
     first = Collector.open(journal_url, create=True)
     first.add_channel("ali", channel(sim))
     sim.server.pause()
@@ -219,14 +232,14 @@ def test_code_never_in_transcript_or_logs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     w = payer(sim)
-    code = sim.wallets.issue(w)
+    scanned = code(sim, w)
     sim.script.fault("lose_reply")
-    p = col.collect(request(code), channel="ali")
+    p = col.collect(request(scanned), channel="ali")
     col.recover()
     ch = col.channel("ali")
     assert isinstance(ch, CodePayChannel)
     text = ch.transcript() + "\n".join(r.getMessage() for r in caplog.records)
     assert "alipay.trade.pay" in text or "pay" in text
-    assert code not in text and code[2:-4] not in text
-    assert code[:2] + "*" * 12 + code[-4:] in ch.transcript()
+    assert scanned not in text and scanned[2:-4] not in text
+    assert scanned[:2] + "*" * 12 + scanned[-4:] in ch.transcript()
     assert col.status(p.id).status is Status.SUCCEEDED

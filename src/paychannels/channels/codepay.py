@@ -19,6 +19,7 @@ again" — the record was CREATED or NOT_SENT, so provably nothing left before.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -116,8 +117,12 @@ class CodePayChannel(Channel):
     def _wait(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         """Query until paid, refused or the wait is over; then reverse (the providers' rule)."""
         deadline = ctx.clock.monotonic() + self.wait_limit
-        while ctx.clock.monotonic() < deadline:
-            self._sleep(min(self.wait_interval, max(deadline - ctx.clock.monotonic(), 0.0)))
+        rounds = math.ceil(self.wait_limit / self.wait_interval)  # bounded whatever the clock
+        for _ in range(rounds):
+            left = deadline - ctx.clock.monotonic()
+            if left <= 0:
+                break
+            self._sleep(min(self.wait_interval, left))
             ctx.crashpoint("codepay.before_query")
             view = self._query(payment)
             if view.state in (CodeState.PAID, CodeState.REFUSED, CodeState.REVOKED):

@@ -1,0 +1,268 @@
+"""WeChat Pay 付款码 through the Collector against the provider simulator (real HTTP).
+
+Each case is one thing a hall sees: paid at once; the payer typing the password, then paid;
+the payer walking away (reversed, nothing taken); paying just as the reverse goes out (taken
+and given back: SUCCEEDED then REVERSED); short balance; a code expired or used twice; an
+answer lost (UNKNOWN, then ``recover()``); the service-provider form. The wallets are the
+truth: what the journal says was taken is what the payers are out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from paychannels import Collector, ManualClock, Money, PaymentRequest, Reason, Status
+from paychannels.channels.codepay import CodePayChannel
+from paychannels.channels.paycode import PayCodeRouter
+from paychannels.runtime import crashpoints
+from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from tests.contract.harnesses.mobile import sim_keys
+
+FEN = 1200
+
+
+@pytest.fixture(scope="module")
+def keys() -> SimKeys:
+    return sim_keys()
+
+
+@pytest.fixture
+def sim(keys: SimKeys) -> Iterator[ProviderSimulator]:
+    s = ProviderSimulator(keys, auto_notify=False).start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+def codepay_url(keys: SimKeys, sim: ProviderSimulator, extra: str = "") -> str:
+    return (
+        f"wechatpay+{sim.url}?mchid={keys.mchid}&appid={keys.appid}&trade_type=codepay"
+        f"&wait_interval=0.05&wait_limit=0.6{extra}"
+    )
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def col(
+    tmp_path: Path, keys: SimKeys, sim: ProviderSimulator, clock: ManualClock
+) -> Iterator[Collector]:
+    c = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True, clock=clock)
+    opts = {"notify_url": "http://127.0.0.1:9/n", "timeout": 2, **keys.wechat_options()}
+    c.add_channel("wx", codepay_url(keys, sim), **opts)
+    c.add_channel("till", PayCodeRouter({"wechatpay": "wx"}))
+    yield c
+    c.close()
+
+
+def pay(col: Collector, code: str, key: str, payer: str = "P1", fen: int = FEN):
+    request = PaymentRequest(
+        payer_id=payer,
+        amount=Money.of_minor(fen, "CNY"),
+        reference=f"fee-{key}",
+        idempotency_key=key,
+        payment_code=code,
+    )
+    return col.collect(request, channel="till")
+
+
+def test_paid_at_once(col: Collector, sim: ProviderSimulator) -> None:
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.SUCCEEDED and p.channel == "wx"
+    assert p.amount_taken == Money.of_minor(FEN, "CNY") and p.channel_ref
+    assert sim.wallets.wallet("w1").balance_minor == 5000 - FEN
+    assert sim.wallets.charges(p.id) == 1
+
+
+def test_user_paying_then_paid(col: Collector, sim: ProviderSimulator) -> None:
+    sim.wallets.open("w1", 5000, confirm_after=0.2)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.SUCCEEDED
+    assert sim.wallets.wallet("w1").balance_minor == 5000 - FEN
+    texts = [e.data.get("text") for e in col.events(payment_id=p.id)]
+    assert any("confirming" in str(t) for t in texts)  # what the clerk saw meanwhile
+
+
+def test_user_paying_then_timeout_is_reversed_and_nothing_taken(
+    col: Collector, sim: ProviderSimulator
+) -> None:
+    sim.wallets.open("w1", 5000, confirm_after=None)  # walks away
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.DECLINED and p.reason is Reason.PIN_TIMEOUT
+    order = sim.codepay.order(p.id)
+    assert order is not None and order.state == "REVOKED"
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+
+
+def test_paid_just_before_the_reverse_is_taken_and_given_back(
+    col: Collector, sim: ProviderSimulator
+) -> None:
+    sim.wallets.open("w1", 5000, confirm_after=None)
+
+    def confirms_at_the_last_moment(name: str) -> None:
+        if name == "codepay.before_reverse":
+            for order in sim.codepay.orders():
+                if order.state == "USERPAYING":
+                    sim.codepay.confirm(order.number)
+
+    crashpoints.install(confirms_at_the_last_moment)
+    try:
+        p = pay(col, sim.wallets.code("w1"), "k1")
+    finally:
+        crashpoints.uninstall(confirms_at_the_last_moment)
+    assert p.status is Status.REVERSED
+    statuses = [e.to_status for e in col.events(payment_id=p.id) if e.to_status]
+    assert statuses[-2:] == [Status.SUCCEEDED, Status.REVERSED]
+    assert p.amount_taken == Money.of_minor(FEN, "CNY")  # what was taken, then given back
+    w = sim.wallets.wallet("w1")
+    assert w.balance_minor == 5000 and [k for k, _, _ in w.ledger] == ["charge", "return"]
+
+
+def test_reverse_of_a_paid_order_returns_the_money(col: Collector, sim: ProviderSimulator) -> None:
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.SUCCEEDED
+    voided = col.cancel(p.id)
+    assert voided.status is Status.REVERSED
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+
+
+@pytest.mark.parametrize("confirm_after", [0.0, 0.1])
+def test_short_balance_is_declined_for_the_payer(
+    col: Collector, sim: ProviderSimulator, confirm_after: float
+) -> None:
+    sim.wallets.open("w1", FEN - 1, confirm_after=confirm_after)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.DECLINED and p.reason is Reason.INSUFFICIENT_FUNDS
+    assert sim.wallets.wallet("w1").balance_minor == FEN - 1
+
+
+def test_a_code_used_twice_and_an_expired_code(col: Collector, sim: ProviderSimulator) -> None:
+    sim.wallets.open("w1", 5000)
+    code = sim.wallets.code("w1")
+    assert pay(col, code, "k1").status is Status.SUCCEEDED
+    again = pay(col, code, "k2", payer="P2")  # the clerk scans the same screen twice
+    assert again.status is Status.DECLINED and again.reason is Reason.CODE_USED
+    old = sim.wallets.code("w1")
+    sim.wallets.expire(old)
+    late = pay(col, old, "k3", payer="P3")
+    assert late.status is Status.DECLINED and late.reason is Reason.CODE_EXPIRED
+    assert sim.wallets.wallet("w1").balance_minor == 5000 - FEN
+
+
+def test_an_unknown_code_is_refused_before_anything(col: Collector) -> None:
+    from paychannels import InvalidPaymentCode
+
+    with pytest.raises(InvalidPaymentCode):
+        pay(col, "99" + "0" * 16, "k1")
+    assert col.find() == []
+
+
+def test_lost_answer_then_recover(col: Collector, sim: ProviderSimulator) -> None:
+    sim.wallets.open("w1", 5000)
+    sim.script.fault("lose_reply")  # charged, the answer never comes
+    code = sim.wallets.code("w1")
+    p = pay(col, code, "k1")
+    assert p.status is Status.UNKNOWN
+    again = pay(col, code, "k1")  # the till retries: nothing is sent
+    assert again.id == p.id and again.status is Status.UNKNOWN
+    col.recover()
+    assert col.status(p.id).status is Status.SUCCEEDED
+    assert sim.wallets.charges(p.id) == 1
+
+
+def test_system_error_then_recover_waits_out_the_code(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000)
+    sim.script.fault("error_500")  # nothing done at WeChat Pay
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.UNKNOWN
+    col.recover()  # no such order, but a late request could still create it
+    assert col.status(p.id).status is Status.UNKNOWN
+    clock.advance(minutes=3)  # the code has expired: nothing can create it any more
+    col.recover()
+    assert col.status(p.id).status is Status.NOT_SENT
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+
+
+def test_payer_still_confirming_at_recovery_is_reversed_after_the_wait(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000, confirm_after=None)
+    sim.script.fault("lose_reply")  # the 202 USERPAYING is lost
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.UNKNOWN
+    col.recover()
+    assert col.status(p.id).status is Status.UNKNOWN  # still within the wait
+    clock.advance(seconds=5)
+    col.recover()
+    done = col.status(p.id)
+    assert done.status is Status.DECLINED and done.reason is Reason.PIN_TIMEOUT
+
+
+def test_service_provider_form(tmp_path: Path, keys: SimKeys, sim: ProviderSimulator) -> None:
+    with Collector.open(f"sqlite:///{tmp_path}/sp.db", create=True) as col:
+        opts = {"notify_url": "http://127.0.0.1:9/n", **keys.wechat_options()}
+        col.add_channel("wx", codepay_url(keys, sim, "&sub_mchid=1900000109"), **opts)
+        ch = col.channel("wx")
+        assert isinstance(ch, CodePayChannel) and "sub_mchid" in ch.describe()
+        sim.wallets.open("w1", 5000, confirm_after=0.1)
+        p = col.collect(
+            PaymentRequest(
+                payer_id="P1",
+                amount=Money.of_minor(FEN, "CNY"),
+                reference="r",
+                idempotency_key="k",
+                payment_code=sim.wallets.code("w1"),
+            ),
+            channel="wx",
+        )
+        assert p.status is Status.SUCCEEDED
+        order = sim.codepay.order(p.id)
+        assert order is not None and order.sub_mchid == "1900000109"
+        assert "/v3/pay/partner/transactions/codepay" in ch.transcript()
+
+
+def test_the_code_is_in_no_transcript_log_or_journal(
+    col: Collector, sim: ProviderSimulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sim.wallets.open("w1", 5000, confirm_after=0.1)
+    codes = [sim.wallets.code("w1") for _ in range(3)]
+    pay(col, codes[0], "k1")
+    sim.script.fault("lose_reply")
+    pay(col, codes[1], "k2", payer="P2")
+    pay(col, codes[0], "k3", payer="P3")  # used: declined
+    col.recover()
+    ch = col.channel("wx")
+    assert isinstance(ch, CodePayChannel)
+    transcript = ch.transcript()
+    assert '"auth_code":"13' in transcript  # the request is there, masked
+    db = b"".join(p.read_bytes() for p in tmp_path.glob("j.db*")).decode("latin-1")
+    shown = "\n".join([transcript, caplog.text, db, *(repr(e) for e in col.events())])
+    for code in codes:
+        assert code not in shown and code[2:-4] not in shown
+
+
+def test_recover_never_takes_twice(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000)
+    sim.script.fault("lose_reply")
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    for _ in range(3):
+        col.recover()
+        clock.advance(timedelta(minutes=1).total_seconds())
+    assert col.status(p.id).status is Status.SUCCEEDED
+    assert sim.wallets.charges(p.id) == 1
