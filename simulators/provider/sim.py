@@ -159,6 +159,15 @@ class ProviderSimulator:
             if action == "alipay/app_pay":
                 return _json(_order_info(self.alipay.app_pay(request.body)))
             data = json.loads(request.body or b"{}")
+            if action == "wallet":  # a payer: balance (fen), seconds to confirm (null: never)
+                w = self.wallets.open(
+                    str(data["payer"]), int(data["balance_minor"]),
+                    confirm_after=data.get("confirm_after", 0.0),
+                )  # fmt: skip
+                return _json({"payer": w.payer, "balance_minor": w.balance_minor})
+            if action == "code":  # a fresh one-time payment code of that payer
+                code = self.wallets.code(str(data["payer"]), str(data.get("provider", "wechatpay")))
+                return _json({"code": code})
             if action == "fault":
                 self.script.fault(*data["faults"])
                 return _json({"queued": data["faults"]})

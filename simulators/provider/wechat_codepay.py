@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ __all__ = ["CodeOrder", "WechatCodeDesk"]
 _PAY = re.compile(r"^/v3/pay(/partner)?/transactions/codepay$")
 _REVERSE = re.compile(r"^/v3/pay(/partner)?/transactions/out-trade-no/([^/]+)/reverse$")
 _QUERY = re.compile(r"^/v3/pay(/partner)?/transactions/out-trade-no/([^/]+)$")
+_REFUND_Q = re.compile(r"^/v3/refund/domestic/refunds/([^/]+)$")
 _NUMBER = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")
 _DESC = {
     "SUCCESS": "支付成功",
@@ -59,6 +60,13 @@ class CodeOrder:
     state: str = "USERPAYING"
     confirm_at: float | None = None  # monotonic; None: the payer never confirms
     paid_at: datetime | None = None
+    #: refunds of a paid order: out_refund_no -> (fen, refund_id, when)
+    refunds: dict[str, tuple[int, str, datetime]] = field(default_factory=dict)
+
+    @property
+    def refunded_minor(self) -> int:
+        """Money given back by refunds (a reverse is not a refund)."""
+        return sum(amount for amount, _, _ in self.refunds.values())
 
 
 class WechatCodeDesk:
@@ -82,6 +90,10 @@ class WechatCodeDesk:
             return faulted(request, lambda: self._pay(request, partner, answer, error))
         if method == "POST" and (m := _REVERSE.match(path)):
             return self._reverse(request, m.group(2), m.group(1) is not None, answer, error)
+        if method == "POST" and path == "/v3/refund/domestic/refunds":
+            return self._refund(request, answer, error)
+        if method == "GET" and (m := _REFUND_Q.match(path)):
+            return self._refund_query(request, m.group(1), answer)
         if method == "GET" and (m := _QUERY.match(path)):
             order = self.order(m.group(2))
             if order is None and m.group(1) is None:
@@ -211,6 +223,56 @@ class WechatCodeDesk:
                 self.wallets.give_back(order.payer, order.number, order.amount_minor)
             order.state = "REVOKED"
         return answer(request, 200, compact({**self._ids(order), "out_trade_no": number}))
+
+    # -- refunds --------------------------------------------------------------------------------
+
+    def _refund(self, request: Request, answer: Answer, error: Error) -> Response | None:
+        try:
+            body = strict_object(request.body, where="body")
+            number, refund_no = str(body["out_trade_no"]), str(body["out_refund_no"])
+            amount = int(body["amount"]["refund"])
+        except (CallbackRejected, KeyError, TypeError, ValueError):
+            return None  # the book answers what is not ours
+        with self._lock:
+            order = self.order(number)
+            if order is None:
+                return None
+            if refund_no in order.refunds:
+                return answer(request, 200, compact(self._refund_object(order, refund_no)))
+            if order.state != "SUCCESS":
+                return error(request, 403, "TRADE_STATUS_ERROR", "订单状态不允许退款")
+            if amount <= 0 or order.refunded_minor + amount > order.amount_minor:
+                return error(request, 400, "INVALID_REQUEST", "退款金额超过订单可退金额")
+            refund_id = "50" + "".join(secrets.choice("0123456789") for _ in range(26))
+            order.refunds[refund_no] = (amount, refund_id, datetime.now(UTC))
+            self.wallets.give_back(order.payer, order.number, amount)
+            return answer(request, 200, compact(self._refund_object(order, refund_no)))
+
+    def _refund_query(self, request: Request, refund_no: str, answer: Answer) -> Response | None:
+        with self._lock:
+            for order in self._orders.values():
+                if refund_no in order.refunds:
+                    return answer(request, 200, compact(self._refund_object(order, refund_no)))
+        return None
+
+    def _refund_object(self, order: CodeOrder, refund_no: str) -> dict[str, Any]:
+        amount, refund_id, when = order.refunds[refund_no]
+        return {
+            "refund_id": refund_id,
+            "out_refund_no": refund_no,
+            "transaction_id": order.trade_no,
+            "out_trade_no": order.number,
+            "channel": "ORIGINAL",
+            "create_time": rfc3339(when),
+            "status": "SUCCESS",
+            "amount": {
+                "total": order.amount_minor,
+                "refund": amount,
+                "payer_total": order.amount_minor,
+                "payer_refund": amount,
+                "currency": "CNY",
+            },
+        }
 
     # -- answers --------------------------------------------------------------------------------
 

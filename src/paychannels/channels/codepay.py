@@ -39,7 +39,7 @@ log = logging.getLogger("paychannels.channels.codepay")
 
 #: a payment code is refreshed every minute; an order the provider does not know this long
 #: after the scan can no longer be created by a late request (its code has expired)
-CODE_LIFETIME = timedelta(minutes=2)
+CODE_LIFETIME = 120.0
 _REVERSE_TRIES = 3
 
 
@@ -76,6 +76,7 @@ class CodePayChannel(Channel):
         *,
         wait_interval: float,
         wait_limit: float,
+        code_lifetime: float = CODE_LIFETIME,
         refunds: Refunds | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -83,6 +84,7 @@ class CodePayChannel(Channel):
         self.http = http
         self.wait_interval = wait_interval
         self.wait_limit = wait_limit
+        self.code_lifetime = code_lifetime
         self.refunds = refunds
         self._sleep = sleep
 
@@ -175,7 +177,7 @@ class CodePayChannel(Channel):
                 return self._reverse(as_payment(record), ctx)
             case CodeState.PAYING:
                 return Outcome.pending(message=view.detail)
-            case CodeState.ABSENT if age > CODE_LIFETIME:
+            case CodeState.ABSENT if age > timedelta(seconds=self.code_lifetime):
                 # its code has expired: no late request can create the order any more
                 return view.outcome
             case CodeState.ABSENT | CodeState.UNCLEAR:

@@ -331,6 +331,7 @@ def _wechat_codepay(
         http,
         wait_interval=config.wait_interval,
         wait_limit=config.wait_limit,
+        code_lifetime=config.code_lifetime,
         refunds=refunds,
         sleep=opts.get("sleep", time.sleep),
     )

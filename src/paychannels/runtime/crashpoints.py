@@ -21,6 +21,12 @@ POINTS: tuple[str, ...] = (
     "collect.after_dispatch_mark",
     "channel.before_send",
     "channel.after_send",
+    # a payment code (付款码): scan -> wait -> query -> reverse
+    "codepay.before_send",
+    "codepay.after_send",
+    "codepay.before_query",
+    "codepay.before_reverse",
+    "codepay.after_reverse",
     "collect.after_outcome",
     "collect.after_journal",
     "recover.after_unknown_mark",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from paychannels import Channel, Collector, Money, Record
+from paychannels import Channel, Collector, Money, PaymentRequest, Record
 
 __all__ = ["BEHAVIOURS", "Harness"]
 
@@ -45,6 +45,11 @@ class Harness(ABC):
     @abstractmethod
     def open(self) -> Channel:
         """Start the device and return a channel connected to it (the suite adds it as ``ch``)."""
+
+    def prepare(self, request: PaymentRequest) -> PaymentRequest:
+        """The request as this kind of channel is asked for a payment: unchanged, or with what
+        the payer presents at the till (a payment code the clerk scans)."""
+        return request
 
     @abstractmethod
     def script(self, behaviour: str) -> None:

@@ -58,7 +58,7 @@ def payment_request(
     harness: Harness, amount: str = "380.00", *, key: str | None = None
 ) -> PaymentRequest:
     n = next(_keys)
-    return PaymentRequest(
+    request = PaymentRequest(
         payer_id=f"15042219900101{n:04d}",
         amount=Money(amount, harness.currency),
         reference="2026-养老保险",
@@ -66,6 +66,7 @@ def payment_request(
         payer_name="张三",
         description="城乡居民养老保险 2026",
     )
+    return harness.prepare(request)
 
 
 def needs(harness: Harness, *behaviours: str) -> None:

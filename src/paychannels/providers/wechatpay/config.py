@@ -27,7 +27,8 @@ __all__ = ["FORM", "TRADE_TYPES", "WechatPayConfig", "WechatPaySettings"]
 FORM = (
     "wechatpay+https://api.mch.weixin.qq.com?mchid=MCHID&appid=APPID"
     "&trade_type=native|app|jsapi|codepay (codepay: also &sub_mchid=… for a service provider's"
-    " sub-merchant, &wait_interval=5&wait_limit=45&store_id=…; keys as options: private_key,"
+    " sub-merchant, &wait_interval=5&wait_limit=45&code_lifetime=120&store_id=…;"
+    " keys as options: private_key,"
     " merchant_serial, apiv3_key, platform_certificates and/or "
     "public_key + public_key_id; or config=FILE.toml)"
 )
@@ -49,6 +50,7 @@ class WechatPaySettings(ProviderSettings):
         "wait_interval",
         "wait_limit",
         "store_id",
+        "code_lifetime",
     }
 
     mchid: Annotated[str, matching(r"^[0-9]{6,32}$", "digits (a merchant id)")]
@@ -62,6 +64,9 @@ class WechatPaySettings(ProviderSettings):
     #: codepay: seconds between queries while the payer confirms, and how long to wait in all
     wait_interval: Annotated[float, Between(0.01, 60)] = 5.0
     wait_limit: Annotated[float, Between(0, 600)] = 45.0
+    #: codepay: how long a scanned code can still create an order (WeChat refreshes it each
+    #: minute); an order still unknown to WeChat Pay after this is NOT_SENT
+    code_lifetime: Annotated[float, Between(1, 3600)] = 120.0
     #: codepay: the merchant's own store number (scene_info.store_info.out_id)
     store_id: Annotated[str, matching(r"^[0-9A-Za-z_-]{1,32}$", "a store id")] = "hall"
     refund_notify_url: str | None = None
@@ -94,6 +99,7 @@ class WechatPayConfig:
     sub_appid: str | None = None
     wait_interval: float = 5.0
     wait_limit: float = 45.0
+    code_lifetime: float = 120.0
     store_id: str = "hall"
     window: float = 300.0
     timeout: float = 10.0
@@ -133,6 +139,7 @@ class WechatPayConfig:
             sub_appid=v.sub_appid,
             wait_interval=v.wait_interval,
             wait_limit=v.wait_limit,
+            code_lifetime=v.code_lifetime,
             store_id=v.store_id,
         )
 

@@ -1,0 +1,83 @@
+"""Contract harness for the payment-code channel: WeChat Pay 付款码 against the simulator.
+
+The clerk scans a fresh one-time code of a simulated wallet for each payment (``prepare``);
+behaviours map to the payer and the simulator: ``approve`` (enough balance, confirms at
+once), ``decline`` (the code has expired), ``insufficient_funds`` (a short balance),
+``lose_reply``/``garble_reply`` (charged, the answer lost or unreadable). Not scripted, on
+purpose: ``refuse`` and ``lose_request`` end NOT_SENT, and a payment code is never sent again
+on a retry of the key (the suite's retry would be "scan again"), nor is there a ``pending``
+(a code payment is settled, or reversed, while the clerk waits). The device's truth is the
+wallets: charges and refunds per order.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from paychannels import Channel, Money, PaymentRequest, Record, open_channel
+from paychannels.channels.codepay import CodePayChannel
+from paychannels.simulators.provider import ProviderSimulator, Script
+from paychannels.values.paymentcode import PaymentCode
+from tests.contract.harnesses import Harness
+from tests.contract.harnesses.mobile import sim_keys
+
+_payers = itertools.count(1)
+
+
+class WechatCodePayHarness(Harness):
+    """WeChat Pay v3 codepay over real HTTP; short waits so USERPAYING cases stay fast."""
+
+    name = "wechatpay+codepay"
+    supports = frozenset({"approve", "decline", "insufficient_funds", "lose_reply", "garble_reply"})
+
+    def open(self) -> Channel:
+        self.sim = ProviderSimulator(sim_keys(), auto_notify=False, script=Script()).start()
+        k = self.sim.keys
+        url = (
+            f"wechatpay+{self.sim.url}?mchid={k.mchid}&appid={k.appid}&trade_type=codepay"
+            "&wait_interval=0.05&wait_limit=0.5"
+        )
+        opts = {"notify_url": "http://127.0.0.1:9/n", "backoff": 0.01, **k.wechat_options()}
+        ch = open_channel(url, **opts)
+        assert isinstance(ch, CodePayChannel)
+        self.channel = ch
+        self.codes: list[str] = []
+        self._next = "approve"
+        return ch
+
+    def script(self, behaviour: str) -> None:
+        self.sim.script.clear()
+        if behaviour in ("lose_reply", "garble_reply"):
+            self.sim.script.fault(behaviour)
+        elif behaviour not in self.supports:
+            raise ValueError(f"{self.name} cannot be scripted to {behaviour}")
+        self._next = behaviour
+
+    def prepare(self, request: PaymentRequest) -> PaymentRequest:
+        wallet = f"payer-{next(_payers)}"
+        short = self._next == "insufficient_funds"
+        self.sim.wallets.open(wallet, request.amount.minor - 1 if short else 10_000_000)
+        code = self.sim.wallets.code(wallet)
+        if self._next == "decline":
+            self.sim.wallets.expire(code)
+        self.codes.append(code)
+        return request.model_copy(update={"payment_code": PaymentCode.parse(code)})
+
+    def charges(self, record: Record) -> int:
+        return self.sim.wallets.charges(record.id)
+
+    def refunded(self, record: Record) -> Money:
+        order = self.sim.codepay.order(record.id)
+        return Money.of_minor(order.refunded_minor if order else 0, record.amount.currency)
+
+    def transcript(self) -> str:
+        return self.channel.transcript()
+
+    def secrets(self) -> list[str]:
+        return [*self.codes, *(c[2:-4] for c in self.codes)]
+
+    def close(self) -> None:
+        self.sim.stop()
+
+
+HARNESSES: dict[str, type[Harness]] = {"wechatpay+codepay": WechatCodePayHarness}
