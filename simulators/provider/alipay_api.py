@@ -263,6 +263,7 @@ class AlipayApi:
                 return _fail("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
             return _fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
         if before is None:
+            self.codes.refunded(order, entry.amount_minor)
             self._on_refund(order, entry.number)
         return {
             "code": "10000",

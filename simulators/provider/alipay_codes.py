@@ -166,6 +166,12 @@ class CodePayments:
             answer["action"] = "close"
             return answer
 
+    def refunded(self, order: Order, amount_minor: int) -> None:
+        """A refund (alipay.trade.refund) of a code trade goes back to its payer's wallet."""
+        wallet = self._payer.get(order.number)
+        if wallet is not None:
+            self.wallets.give_back(wallet.payer, order.number, amount_minor)
+
     def _later(self, seconds: float, number: str) -> None:
         def run() -> None:
             with contextlib.suppress(Conflict):

@@ -18,6 +18,7 @@ The code travels in ``biz_content.auth_code`` of the pay call only; ``scrub`` ma
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +61,7 @@ _UNCLEAR = {"ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR", "ISP.UNKNOW-ERROR", "isp
             "ACQ.TRADE_HAS_CLOSE", "ACQ.TRADE_BUYER_NOT_MATCH"}  # fmt: skip
 #: Alipay publishes one sub_code for an unusable code; its message tells a used one apart
 _USED = re.compile(r"已使用|已被使用|used", re.IGNORECASE)
+_KEEP = 10_000
 
 
 def _detail(data: dict[str, Any]) -> str:
@@ -77,6 +79,10 @@ class AlipayCodePay:
         self.config: AlipayConfig = codec.config
         self.calls: Calls = codec.calls
         self.answers: Answer = codec.answers
+        #: trades this process saw a cancel give back (a void of a SUCCEEDED payment: its
+        #: closed trade is that reversal, not a refund of ours)
+        self._returned: set[str] = set()
+        self._lock = threading.Lock()
 
     @classmethod
     def open(
@@ -144,9 +150,8 @@ class AlipayCodePay:
         match status:
             case "WAIT_BUYER_PAY":
                 return CodeView(CodeState.PAYING, Outcome.pending(message=detail), detail)
-            case "TRADE_CLOSED" if paid_at and record.status is not Status.SUCCEEDED:
-                # paid, then given back by a cancel (no refund of ours can exist before
-                # SUCCEEDED): both movements are journaled
+            case "TRADE_CLOSED" if paid_at and self._cancelled(record):
+                # paid, then given back by a cancel: both movements are journaled
                 returned = Outcome(
                     status=Status.REVERSED,
                     amount_taken=yuan(data.get("total_amount"), where="total_amount"),
@@ -164,11 +169,24 @@ class AlipayCodePay:
                 view = trade_view(data, record.amount)
                 return CodeView(CodeState.PAID, view.outcome, detail)
 
+    def _cancelled(self, record: Record) -> bool:
+        """A closed paid trade is a cancel's return: before SUCCEEDED no refund of ours can
+        exist; after, only if this process saw its cancel give the money back (a void)."""
+        if record.status is not Status.SUCCEEDED:
+            return True
+        with self._lock:
+            return record.id in self._returned
+
     def reversed(self, payment: Payment, reply: HttpReply) -> ReverseResult:
         data = self.answers.open(reply, "alipay.trade.cancel")
         if data["code"] == "10000":
             if data.get("retry_flag") == "Y":
                 return ReverseResult.AGAIN
+            if data.get("action") == "refund":
+                with self._lock:
+                    if len(self._returned) >= _KEEP:
+                        self._returned.clear()
+                    self._returned.add(payment.id)
             return ReverseResult.DONE if data.get("action") else ReverseResult.ABSENT
         sub = str(data.get("sub_code") or "")
         if sub == "ACQ.TRADE_NOT_EXIST":

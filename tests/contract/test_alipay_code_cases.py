@@ -1,4 +1,4 @@
-"""Alipay 当面付 条码支付 against the provider simulator, through the Collector, over HTTP.
+"""Alipay 当面付 条码支付 through the Collector against the provider simulator (real HTTP).
 
 Each case is judged by the simulator's wallets (what the payer lost) and its book (what
 Alipay took and gave back), on SQLite and PostgreSQL: the payer confirming then paid, the
@@ -243,3 +243,33 @@ def test_code_never_in_transcript_or_logs(
     assert scanned not in text and scanned[2:-4] not in text
     assert scanned[:2] + "*" * 12 + scanned[-4:] in ch.transcript()
     assert col.status(p.id).status is Status.SUCCEEDED
+
+
+def test_cancel_of_a_paid_payment_returns_the_money(sim: ProviderSimulator, col: Collector) -> None:
+    w = payer(sim)
+    p = col.collect(request(code(sim, w)), channel="ali")
+    assert p.status is Status.SUCCEEDED and w.balance_minor == 62000
+    back = col.cancel(p.id)
+    assert back.status is Status.REVERSED
+    assert settled(sim, p) == (0, 1) and w.balance_minor == 100000
+    assert col.journal.verify(p.id) == []
+
+
+def test_refund_of_a_code_payment_goes_back_to_the_wallet(
+    sim: ProviderSimulator, col: Collector
+) -> None:
+    w = payer(sim)
+    p = col.collect(request(code(sim, w)), channel="ali")
+    refund = col.refund(p.id, Money("80.00", "CNY"))
+    assert refund.status is Status.SUCCEEDED
+    assert settled(sim, p) == (30000, 1) and col.status(p.id).status is Status.SUCCEEDED
+
+
+def test_the_till_routes_an_alipay_code_to_the_alipay_channel(
+    sim: ProviderSimulator, col: Collector
+) -> None:
+    col.add_channel("till", open_channel("paycode://?alipay=ali"))
+    w = payer(sim)
+    p = col.collect(request(code(sim, w)), channel="till")
+    assert p.channel == "ali" and p.status is Status.SUCCEEDED
+    assert p.channel_data["code_provider"] == "alipay"
