@@ -359,6 +359,7 @@ def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel | Cod
         http,
         wait_interval=config.wait_interval,
         wait_limit=config.wait_limit,
+        code_lifetime=config.code_lifetime,
         refunds=refunds,
         sleep=opts.get("sleep", time.sleep),
     )

@@ -26,6 +26,7 @@ __all__ = ["FORM", "PRODUCTS", "WAIT_INTERVAL", "WAIT_LIMIT", "AlipayConfig", "A
 
 FORM = (
     "alipay+https://openapi.alipay.com/gateway.do?app_id=APPID&product=precreate|app|bar_code "
+    "(bar_code: also &wait_interval=5&wait_limit=60&code_lifetime=120) "
     "(keys as options: app_private_key, alipay_public_key; optional seller_id, notify_url; "
     "or config=FILE.toml)"
 )
@@ -45,6 +46,7 @@ class AlipaySettings(ProviderSettings):
         "seller_id",
         "wait_interval",
         "wait_limit",
+        "code_lifetime",
     }
 
     app_id: Annotated[str, matching(r"^[0-9]{8,32}$", "digits (an app id)")]
@@ -53,6 +55,8 @@ class AlipaySettings(ProviderSettings):
     wait_interval: Annotated[float, Between(0.01, 60)] = WAIT_INTERVAL
     #: bar_code: how long to wait for the payer before the trade is cancelled
     wait_limit: Annotated[float, Between(0, 600)] = WAIT_LIMIT
+    #: bar_code: after this many seconds a trade Alipay does not know can no longer appear
+    code_lifetime: Annotated[float, Between(1, 3600)] = 120.0
     seller_id: Annotated[str, matching(r"^2088[0-9]{12}$", "a 2088... partner id")] | None = None
     #: ours, signs requests: PEM text or a file (relative to the config file)
     app_private_key: SecretStr
@@ -74,16 +78,17 @@ class AlipayConfig:
     timeout: float = 10.0
     wait_interval: float = WAIT_INTERVAL
     wait_limit: float = WAIT_LIMIT
+    code_lifetime: float = 120.0
 
     @classmethod
     def from_url(cls, parsed: ParsedURL, options: dict[str, Any]) -> AlipayConfig:
         """Build from a channel URL and its options (see the module docstring)."""
         s = gather(parsed, options, AlipaySettings, section="alipay", form=FORM)
         v = s.values
-        stray = sorted({"wait_interval", "wait_limit"} & v.model_fields_set)
+        stray = sorted({"wait_interval", "wait_limit", "code_lifetime"} & v.model_fields_set)
         if stray and v.product != "bar_code":
             raise ConfigurationError(
-                f"alipay channel: {', '.join(stray)} only go with product=bar_code"
+                f"alipay channel: {', '.join(stray)} apply to product=bar_code only"
             )
         private = s.key_material("app_private_key")
         public = s.key_material("alipay_public_key")
@@ -99,4 +104,5 @@ class AlipayConfig:
             timeout=v.timeout,
             wait_interval=v.wait_interval,
             wait_limit=v.wait_limit,
+            code_lifetime=v.code_lifetime,
         )
