@@ -266,3 +266,20 @@ def test_recover_never_takes_twice(
         clock.advance(timedelta(minutes=1).total_seconds())
     assert col.status(p.id).status is Status.SUCCEEDED
     assert sim.wallets.charges(p.id) == 1
+
+
+def test_paid_with_another_amount_is_never_believed(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000)
+    sim.script.fault("lose_reply")
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    order = sim.codepay.order(p.id)
+    assert order is not None
+    order.amount_minor += 1  # the provider's answer now contradicts the journal
+    col.recover()
+    assert col.status(p.id).status is Status.UNKNOWN  # not SUCCEEDED on a contradiction
+    clock.advance(hours=25)
+    col.recover()
+    flagged = col.status(p.id)
+    assert flagged.status is Status.NEEDS_ATTENTION  # a person looks; the record holds it
