@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from paychannels import Collector, Money, PaymentRequest, Reason, Status, open_channel
+from paychannels import Collector, ManualClock, Money, PaymentRequest, Reason, Status, open_channel
 from paychannels.channels.codepay import CodePayChannel
 from paychannels.simulators.provider import ProviderSimulator
 from paychannels.simulators.provider.wallets import Wallet
@@ -273,3 +273,25 @@ def test_the_till_routes_an_alipay_code_to_the_alipay_channel(
     p = col.collect(request(code(sim, w)), channel="till")
     assert p.channel == "ali" and p.status is Status.SUCCEEDED
     assert p.channel_data["code_provider"] == "alipay"
+
+
+def test_paid_with_another_amount_is_never_believed(
+    sim: ProviderSimulator, journal_url: str
+) -> None:
+    clock = ManualClock()
+    c = Collector.open(journal_url, create=True, clock=clock)
+    c.add_channel("ali", channel(sim))
+    try:
+        w = payer(sim)
+        sim.script.fault("lose_reply")
+        p = c.collect(request(code(sim, w)), channel="ali")
+        trade = sim.book.get("alipay", p.id)
+        assert trade is not None
+        trade.amount_minor += 1  # Alipay's answer now contradicts the journal
+        c.recover()
+        assert c.status(p.id).status is Status.UNKNOWN, "never SUCCEEDED on a contradiction"
+        clock.advance(hours=25)
+        c.recover()
+        assert c.status(p.id).status is Status.NEEDS_ATTENTION  # a person looks
+    finally:
+        c.close()
