@@ -42,7 +42,15 @@ from paychannels.values.status import Status
 __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
-_TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
+_TABLES = (
+    "pc_meta",
+    "pc_payments",
+    "pc_events",
+    "pc_locks",
+    "pc_channel_state",
+    "pc_feeds",
+    "pc_feed_lines",
+)
 
 log = logging.getLogger("paychannels.journal")
 
