@@ -182,3 +182,22 @@ def test_a_sale_behind_the_backends_back_does_not_balance_and_bars_show_on_a_tty
     assert s["channels"]["hall-1"]["status"] == "mismatch"
     bars = b"".join(seen).decode("utf-8", "replace")
     assert "collecting [" in bars and "\r" in bars and "reconciling" in bars
+
+
+def test_the_day_s_feeds_carry_each_payment_once_and_add_up_to_what_was_received(
+    day: Ran,
+) -> None:
+    feeds = day.summary["feeds"]
+    assert {f["insurance"] for f in feeds.values()} == {
+        "城乡居民基本养老保险",
+        "城乡居民基本医疗保险",
+    }
+    paid: list[str] = []
+    for feed in feeds.values():
+        rows = list(csv.DictReader(Path(feed["path"]).read_text("utf-8").splitlines()))
+        lines = [r for r in rows if r["kind"] in ("paid", "reversal", "refund")]
+        assert [r["kind"] for r in rows[len(lines) :]] == ["total", "sha256"]
+        assert len(lines) == feed["lines"] and rows[-1]["record"] == feed["sha256"]
+        paid += [r["payment"] for r in lines if r["kind"] == "paid"]
+    assert len(paid) == len(set(paid)) > 0
+    assert sum(f["total_minor"] for f in feeds.values()) == day.summary["received_minor"]
