@@ -255,7 +255,20 @@ class SqlFeeds(SqlBase):
         )
         for rows in self._stream(sql, (feed_id,), page):
             yield [
-                FeedEntry(r[0], r[1], r[2], ts_out(r[3]), *r[4:7], int(r[7]), *r[8:12])
+                FeedEntry(
+                    r[0],
+                    r[1],
+                    r[2],
+                    ts_out(r[3]),
+                    r[4],
+                    r[5],
+                    r[6],
+                    int(r[7]),
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                )
                 for r in rows
             ]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import BinaryIO, Literal
 from zoneinfo import ZoneInfo
@@ -110,6 +110,7 @@ def render_feed(
     """Write the feed to ``fh``; the SHA-256 (hex) of everything before its checksum line."""
     out = _Hashed(fh, fmt.encoding)
     exponent = currency(header.currency).exponent
+    emit: Callable[[list[str]], None]
     if fmt.kind == "csv":
         writer = csv_writer(out, lineterminator="\r\n")
         writer.writerow(COLUMNS)
@@ -135,7 +136,7 @@ def render_feed(
     return digest
 
 
-def _jsonl(out: _Hashed) -> object:
+def _jsonl(out: _Hashed) -> Callable[[list[str]], None]:
     def emit(cells: list[str]) -> None:
         row = {name: value for name, value in zip(COLUMNS, cells, strict=True) if value != ""}
         out.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")
