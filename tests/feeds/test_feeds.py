@@ -191,3 +191,24 @@ def test_unknown_type_and_encoding_are_feed_errors() -> None:
         FeedFormat("csv", "latin-1")
     with pytest.raises(FeedError, match="UTF-8"):
         FeedFormat("jsonl", "gbk")
+
+
+def test_a_feed_that_cannot_be_written_stays_recorded_and_is_completed_later(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    col, clock = open_county(sqlite_url, at(DAY1, 10))
+    try:
+        pay(col, 1)
+        clock.advance(hours=14)
+        blocked = tmp_path / "not-a-folder"
+        blocked.write_text("a file where the folder should be")
+        with pytest.raises(FeedError, match="stays recorded"):
+            make_feed(col.journal, "pension", DAY1, blocked / "feeds", now=clock.now())
+        (header,) = col.journal.feeds()
+        assert header.lines == 1 and header.checksum is None
+        pay(col, 2)  # recorded later: not in the completed feed
+        done = make_feed(col.journal, "pension", DAY1, tmp_path / "feeds", now=clock.now())
+        assert done.action == "completed" and done.header.lines == 1
+        assert [r["kind"] for r in rows(done.path)] == ["paid", "total", "sha256"]
+    finally:
+        col.close()

@@ -21,6 +21,7 @@ from paychannels.documents.feeds import (
 from paychannels.documents.feeds.render import amount_text
 from paychannels.journal import open_journal
 from paychannels.runtime.clock import utcnow
+from paychannels.security.masking import shown
 from paychannels.values.currencies import currency
 
 __all__ = ["feed"]
@@ -93,8 +94,9 @@ def _key(path: str | None) -> bytes | None:
         return None
     try:
         key = Path(path).read_bytes().strip()
-    except OSError as exc:
-        raise FeedError(f"cannot read the payer key file {path}: {exc.strerror}") from None
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a file name"
+        raise FeedError(f"cannot read the payer key file {shown(path)}: {reason}") from None
     if len(key) < 16:
         raise FeedError(f"the payer key in {path} is shorter than 16 bytes")
     return key

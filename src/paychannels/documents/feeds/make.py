@@ -186,7 +186,13 @@ def _write(
     tz: ZoneInfo,
 ) -> tuple[Path, str]:
     """Render into a temporary file, fsync, rename into place, fsync the folder."""
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, ValueError) as exc:  # not a folder, no permission, a NUL in the name
+        raise FeedError(
+            f"cannot write feed {header.feed_id} into {str(folder)[:120]!r}: "
+            f"{getattr(exc, 'strerror', None) or exc}; it stays recorded — run it again"
+        ) from None
     path = folder / f"{header.feed_id}{fmt.suffix}"
     tmp = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     try:
@@ -208,6 +214,12 @@ def _write(
                 f"{path} was not replaced"
             )
         os.replace(tmp, path)
+    except OSError as exc:  # disk full, permissions: the feed stays recorded, unwritten
+        tmp.unlink(missing_ok=True)
+        raise FeedError(
+            f"cannot write {path}: {exc.strerror or exc}; feed {header.feed_id} stays recorded "
+            "— run it again to write it"
+        ) from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
