@@ -212,3 +212,13 @@ def test_a_feed_that_cannot_be_written_stays_recorded_and_is_completed_later(
         assert [r["kind"] for r in rows(done.path)] == ["paid", "total", "sha256"]
     finally:
         col.close()
+
+
+def test_a_payment_without_roster_metadata_is_placed_by_its_reference() -> None:
+    from paychannels.documents.feeds import obligation_of
+
+    bare = obligation_of("2026:城乡居民基本医疗保险", None, None, None)
+    assert (bare.insurance, bare.period, bare.grade) == (MEDICAL, "2026", "")
+    spaced = obligation_of("x", " 城乡居民基本养老保险 ", "2026", "三档")
+    assert (spaced.insurance, spaced.period, spaced.grade) == (PENSION, "2026", "三档")
+    assert obligation_of("2026", None, None, None).insurance == ""  # in no feed

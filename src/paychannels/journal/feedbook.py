@@ -33,11 +33,12 @@ LineKind = Literal["paid", "reversal", "refund"]
 
 
 class FeedCandidate(NamedTuple):
-    """A money movement not yet fed, with the obligation's request fields (JSON text).
+    """A money movement not yet fed, with what its payment's request says it pays.
 
-    ``amount_minor`` is positive (what moved); ``request_json`` is the payment's own for a
-    refund (the refund names its payment); ``corrects`` is the feed that carried the
-    payment's paid line, or None while none has.
+    ``amount_minor`` is positive (what moved); ``insurance``, ``period``, ``grade`` are the
+    payment's request fields (``metadata.insurance_type``, ``period``, ``metadata.grade``;
+    None when absent), also for a refund (the refund names its payment); ``corrects`` is
+    the feed that carried the payment's paid line, or None while none has.
     """
 
     record_id: str
@@ -50,7 +51,9 @@ class FeedCandidate(NamedTuple):
     channel: str
     channel_ref: str | None
     reference: str
-    request_json: str
+    insurance: str | None
+    period: str | None
+    grade: str | None
     corrects: str | None
 
 

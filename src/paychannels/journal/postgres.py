@@ -204,6 +204,8 @@ class PostgresJournal(SqlJournal):
                 raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _json_text(self, column: str, key: str) -> str:
+        if "." in key:
+            return f"({column}::json #>> '{{{key.replace('.', ',')}}}')"
         return f"({column}::json ->> '{key}')"
 
     def _json_object(self, pairs: str) -> str:

@@ -217,7 +217,7 @@ class SqlBase(Journal):
 
     @abstractmethod
     def _json_text(self, column: str, key: str) -> str:
-        """SQL for the text value of a top-level key of a JSON text column."""
+        """SQL for the text value of a key of a JSON text column (``a.b``: key b of a)."""
 
     @abstractmethod
     def _json_object(self, pairs: str) -> str:

@@ -48,22 +48,27 @@ _CANDIDATE_COLUMNS = (
     "channel",
     "channel_ref",
     "reference",
-    "request_json",
+    "insurance",
+    "period",
+    "grade",
     "corrects",
 )
+# {ins}, {period}, {grade}: the request's fields, as the dialect reads JSON (of ``p``, the
+# payment: a refund's obligation is its payment's)
 _CANDIDATES = """
 SELECT p.id AS record_id, 'paid' AS line, p.id AS payment_id, e.at AS at,
        p.payer_id AS payer_id, p.currency AS currency,
        COALESCE(p.taken_minor, p.amount_minor) AS amount_minor, p.channel AS channel,
        p.channel_ref AS channel_ref, p.reference AS reference,
-       p.request_json AS request_json, NULL AS corrects, e.seq AS seq
+       {ins} AS insurance, {period} AS period, {grade} AS grade, NULL AS corrects,
+       e.seq AS seq
   FROM pc_payments p JOIN pc_events e ON e.payment_id = p.id AND e.to_status = 'SUCCEEDED'
  WHERE p.kind = 'payment' AND p.status IN ('SUCCEEDED', 'REVERSED') AND e.at < ?
    AND NOT EXISTS (SELECT 1 FROM pc_feed_lines f WHERE f.record_id = p.id AND f.line = 'paid')
 UNION ALL
 SELECT p.id, 'reversal', p.id, e.at, p.payer_id, p.currency,
        COALESCE(p.taken_minor, p.amount_minor), p.channel, p.channel_ref, p.reference,
-       p.request_json,
+       {ins}, {period}, {grade},
        (SELECT f.feed_id FROM pc_feed_lines f WHERE f.record_id = p.id AND f.line = 'paid'),
        e.seq
   FROM pc_payments p JOIN pc_events e ON e.payment_id = p.id AND e.to_status = 'REVERSED'
@@ -75,7 +80,7 @@ SELECT p.id, 'reversal', p.id, e.at, p.payer_id, p.currency,
 UNION ALL
 SELECT r.id, 'refund', r.parent_id, e.at, r.payer_id, r.currency,
        COALESCE(r.taken_minor, r.amount_minor), r.channel, r.channel_ref, p.reference,
-       p.request_json,
+       {ins}, {period}, {grade},
        (SELECT f.feed_id FROM pc_feed_lines f WHERE f.record_id = p.id AND f.line = 'paid'),
        e.seq
   FROM pc_payments r JOIN pc_payments p ON p.id = r.parent_id
@@ -116,7 +121,8 @@ class SqlFeeds(SqlBase):
             self._refuse_earlier(tx, insurance, day)
             if self._generation(tx) != generation:
                 # another feed was recorded since the read: read again, under the lock
-                rows = tx.rows(f"SELECT * FROM ({_CANDIDATES}) c ORDER BY c.seq", self._cut(cutoff))
+                sql = f"SELECT * FROM ({self._candidates_sql()}) c ORDER BY c.seq"
+                rows = tx.rows(sql, self._cut(cutoff))
                 picked = pick(self._candidates([r[k] for k in _CANDIDATE_COLUMNS] for r in rows))
             total = sum(e.amount_minor for e in picked)
             header = FeedHeader(
@@ -132,7 +138,7 @@ class SqlFeeds(SqlBase):
         def rows() -> Iterator[tuple[Any, ...]]:
             sql = (
                 f"SELECT (SELECT COUNT(*) FROM pc_feeds), {', '.join(_CANDIDATE_COLUMNS)} "
-                f"FROM ({_CANDIDATES}) c ORDER BY c.seq"
+                f"FROM ({self._candidates_sql()}) c ORDER BY c.seq"
             )
             for page in self._stream(sql, self._cut(cutoff), 5000):
                 for row in page:
@@ -146,6 +152,14 @@ class SqlFeeds(SqlBase):
                 seen.append(self._generation(tx))
             picked = []
         return seen[0], picked
+
+    def _candidates_sql(self) -> str:
+        field = self._json_text
+        return _CANDIDATES.format(
+            ins=field("p.request_json", "metadata.insurance_type"),
+            period=field("p.request_json", "period"),
+            grade=field("p.request_json", "metadata.grade"),
+        )
 
     def _cut(self, cutoff: datetime) -> tuple[Any, ...]:
         stamp = self._ts_in(cutoff)
@@ -167,6 +181,8 @@ class SqlFeeds(SqlBase):
                 values[9],
                 values[10],
                 values[11],
+                values[12],
+                values[13],
             )
 
     def _generation(self, tx: Tx) -> int:

@@ -9,10 +9,8 @@ else the reference's part before it. A payment of neither type is in no feed.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
-from typing import Any
 
 from paychannels.journal.feedbook import FeedError
 
@@ -54,14 +52,13 @@ class Obligation:
     grade: str
 
 
-def obligation_of(reference: str, request_json: str) -> Obligation:
-    """The obligation a journaled payment pays, from its request fields (see module doc)."""
-    fields: dict[str, Any] = json.loads(request_json) if request_json != "{}" else {}
-    meta = fields.get("metadata") or {}
+def obligation_of(
+    reference: str, insurance: str | None, period: str | None, grade: str | None
+) -> Obligation:
+    """What a journaled payment pays, from its reference and request fields (module doc)."""
     head, sep, tail = reference.rpartition(":")
-    kind = str(meta.get("insurance_type") or (tail if sep else ""))
-    period = str(fields.get("period") or (head if sep else reference))
-    return Obligation(_fold(kind), period, str(meta.get("grade") or ""))
+    kind = insurance or (tail if sep else "")
+    return Obligation(_fold(kind), period or (head if sep else reference), grade or "")
 
 
 def _fold(text: str) -> str:

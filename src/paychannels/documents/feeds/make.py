@@ -145,7 +145,7 @@ def _picker(name: str, feed_id: str, currency: str) -> Pick:
     def pick(candidates: Iterable[FeedCandidate]) -> list[FeedEntry]:
         out: list[FeedEntry] = []
         for c in candidates:
-            ob = obligation_of(c.reference, c.request_json)
+            ob = obligation_of(c.reference, c.insurance, c.period, c.grade)
             if ob.insurance != name:
                 continue
             out.append(_entry(c, ob.period, ob.grade, feed_id, currency))
