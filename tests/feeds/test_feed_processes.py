@@ -80,6 +80,7 @@ def test_racing_feed_processes_never_feed_a_payment_twice(journal_url: str, tmp_
     assert not list(out.glob(".*.tmp"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["feed.recorded", "feed.written"])
 def test_a_feed_killed_before_its_file_is_finished_is_completed_identically(
     journal_url: str, tmp_path: Path, point: str
