@@ -10,6 +10,7 @@ under the lock), and inserts the feed and its lines. The primary key (record, li
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -129,7 +130,7 @@ class SqlFeeds(SqlBase):
                 feed_id, insurance, day, cutoff, made_at, len(picked), total, currency
             )
             self._insert(tx, header, picked)
-            return FeedHeader(**{**_fields(header), "created": True})
+            return replace(header, created=True)
 
     def _pick_outside(self, cutoff: datetime, pick: Pick) -> tuple[int, list[FeedEntry]]:
         """The entries picked from one read snapshot, and the feed count it saw."""
@@ -309,7 +310,3 @@ class SqlFeeds(SqlBase):
                 f"SELECT {_HEADER_COLUMNS} FROM pc_feeds {where} ORDER BY day, feed_id", params
             )
             return [self._header_of(r) for r in rows]
-
-
-def _fields(header: FeedHeader) -> dict[str, Any]:
-    return {name: getattr(header, name) for name in FeedHeader.__dataclass_fields__}
