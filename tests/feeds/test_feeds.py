@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import json
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 
@@ -20,6 +21,8 @@ from paychannels.documents.feeds import (
     make_feed,
     make_feeds,
 )
+from paychannels.journal import open_journal
+from paychannels.journal.feedbook import FeedCandidate, FeedEntry
 from tests.feeds.county import DAY1, DAY2, MEDICAL, PENSION, at, open_county, pay, payer
 
 
@@ -222,3 +225,50 @@ def test_a_payment_without_roster_metadata_is_placed_by_its_reference() -> None:
     spaced = obligation_of("x", " 城乡居民基本养老保险 ", "2026", "三档")
     assert (spaced.insurance, spaced.period, spaced.grade) == (PENSION, "2026", "三档")
     assert obligation_of("2026", None, None, None).insurance == ""  # in no feed
+
+
+def _all_lines(candidates: Iterable[FeedCandidate]) -> list[FeedEntry]:
+    return [
+        FeedEntry(
+            c.record_id, c.line, c.payment_id, c.at, c.payer_id, c.period or "", c.grade or "",
+            c.amount_minor, c.currency, c.channel, c.channel_ref, c.corrects,
+        )
+        for c in candidates
+    ]  # fmt: skip
+
+
+def test_a_feed_recorded_while_another_was_reading_is_not_fed_twice(journal_url: str) -> None:
+    """Feed A reads its lines without a lock; feed B records the same lines meanwhile (another
+    connection, as another process would). A must see that under the lock and read again."""
+    col, clock = open_county(journal_url, at(DAY1, 10))
+    other = open_journal(journal_url)
+    try:
+        for n in range(3):
+            pay(col, n)
+        clock.advance(hours=20)
+        cut, now = clock.now(), clock.now()
+
+        def pick_while_b_records(candidates: Iterable[FeedCandidate]) -> list[FeedEntry]:
+            mine = _all_lines(candidates)
+            b = other.record_feed(
+                "b", insurance=PENSION, day="2026-03-01", cutoff=cut, made_at=now,
+                currency="CNY", pick=_all_lines,
+            )  # fmt: skip
+            assert b.lines == 3
+            return mine
+
+        calls: list[int] = []
+
+        def pick(candidates: Iterable[FeedCandidate]) -> list[FeedEntry]:
+            calls.append(1)
+            return pick_while_b_records(candidates) if len(calls) == 1 else _all_lines(candidates)
+
+        a = col.journal.record_feed(
+            "a", insurance=PENSION, day="2026-03-02", cutoff=cut, made_at=now, currency="CNY",
+            pick=pick,
+        )  # fmt: skip
+        assert len(calls) == 2 and a.created and a.lines == 0
+        assert [(f.feed_id, f.lines) for f in col.journal.feeds()] == [("b", 3), ("a", 0)]
+    finally:
+        other.close()
+        col.close()
