@@ -48,7 +48,9 @@ def test_each_payment_is_fed_once_and_corrections_come_in_a_later_feed(
         day1 = [pay(col, n) for n in range(4)] + [pay(col, 10, medical=True)]
         clock.advance(hours=14, minutes=30)  # 23:30 in the county, still day 1
         late = pay(col, 4)
-        clock.advance(minutes=40)  # 00:10 on day 2
+        clock.advance(minutes=35)  # 00:05 on day 2 in the county (16:05 UTC, still day 1 there)
+        early2 = pay(col, 6)
+        clock.advance(minutes=5)
         pension1, medical1 = make_feeds(col.journal, DAY1, out, now=clock.now())
         assert pension1.action == "new" and medical1.action == "new"
         first = pension1.path.read_bytes()
@@ -75,13 +77,14 @@ def test_each_payment_is_fed_once_and_corrections_come_in_a_later_feed(
         pension2 = make_feed(col.journal, "pension", DAY2, out, now=clock.now())
         lines2 = [r for r in rows(pension2.path) if r["kind"] not in ("total", "sha256")]
         assert [(r["kind"], r["record"], r["amount"], r["corrects"]) for r in lines2] == [
+            ("paid", early2.id, "200.00", ""),
             ("paid", new.id, "200.00", ""),
             ("reversal", day1[1].id, "-200.00", "pension-2026-03-02"),
             ("refund", refund.id, "-200.00", "pension-2026-03-02"),
         ]
         assert pension1.path.read_bytes() == first  # an old file is never rewritten
         totals2 = next(r for r in rows(pension2.path) if r["kind"] == "total")
-        assert totals2["record"] == "3" and totals2["amount"] == "-200.00"
+        assert totals2["record"] == "4" and totals2["amount"] == "0.00"
         # nothing new: day 3's feed is empty, but made (an office sees that nothing came)
         clock.advance(hours=24)
         pension3 = make_feed(col.journal, "pension", DAY2 + timedelta(days=1), out, now=clock.now())
