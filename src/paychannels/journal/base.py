@@ -16,6 +16,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
+from paychannels.journal.feedbook import FeedEntry, FeedHeader, FeedNotRecorded, Pick
 from paychannels.values.errors import PaychannelsError
 from paychannels.values.models import Event, EventType, PaymentRequest, Record
 from paychannels.values.money import Money
@@ -271,6 +272,38 @@ class Journal(ABC):
     @abstractmethod
     def count_by_status(self, *, channel: str | None = None) -> dict[Status, int]:
         """How many records are in each status."""
+
+    # -- the departments' feeds (docs/feeds.md) -----------------------------------------------
+
+    def record_feed(
+        self,
+        feed_id: str,
+        *,
+        insurance: str,
+        day: str,
+        cutoff: datetime,
+        made_at: datetime,
+        currency: str,
+        pick: Pick,
+    ) -> FeedHeader:
+        """Record a feed and the movements before ``cutoff`` no feed carried that ``pick``
+        keeps, in one transaction; a feed already recorded is returned as it was
+        (``created`` False). ``FeedOutOfOrder`` for a day before one already recorded."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feed_entries(self, feed_id: str, *, page: int = 5000) -> Iterator[list[FeedEntry]]:
+        """A recorded feed's lines in their order, in pages."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feed_written(
+        self, feed_id: str, *, file_format: str, checksum: str, now: datetime
+    ) -> FeedHeader:
+        """Note the first file written for a feed (later calls change nothing); the header."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feeds(self, *, insurance: str | None = None) -> list[FeedHeader]:
+        """The recorded feeds, by day."""
+        return []
 
     # -- cross-process coordination -----------------------------------------------------------
 

@@ -42,7 +42,15 @@ from paychannels.values.status import Status
 __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
-_TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
+_TABLES = (
+    "pc_meta",
+    "pc_payments",
+    "pc_events",
+    "pc_locks",
+    "pc_channel_state",
+    "pc_feeds",
+    "pc_feed_lines",
+)
 
 log = logging.getLogger("paychannels.journal")
 
@@ -209,7 +217,7 @@ class SqlBase(Journal):
 
     @abstractmethod
     def _json_text(self, column: str, key: str) -> str:
-        """SQL for the text value of a top-level key of a JSON text column."""
+        """SQL for the text value of a key of a JSON text column (``a.b``: key b of a)."""
 
     @abstractmethod
     def _json_object(self, pairs: str) -> str:
