@@ -264,13 +264,14 @@ class TerminalChannel(Channel):
         compare-and-set; only when another process wrote in between is it read again.
         """
         seen = self._seen
-        state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
         if what[2] == "payment" and not self._echo:
             # its marker may have been committed with the intent (``marker``)
             state = book.load()
             own = self._own_marker(state, book, what)
             if own is not None:
                 return state, own, None
+        else:
+            state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
         for _ in range(2):
             self._settle(session, state, book)
             confirmed = what[2] == "payment" and self._echo and self._confirm(session, state)
