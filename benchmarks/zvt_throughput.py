@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +173,7 @@ class Replay:
         for _ in range(n):
             with socket.create_connection((host, int(port)), timeout=10) as sock:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                self.converse(sock.sendall, lambda s=sock: s.recv(4096))
+                self.converse(sock.sendall, partial(sock.recv, 4096))
         return time.perf_counter() - start
 
     def run_serial(self, path: str, n: int) -> float:
@@ -181,7 +182,11 @@ class Replay:
         for _ in range(n):
             port = serial.Serial(path, 9600, stopbits=2, timeout=10, exclusive=True)
             try:
-                self.converse(port.write, lambda p=port: p.read(p.in_waiting or 1))
+
+                def recv(port: serial.Serial = port) -> bytes:
+                    return bytes(port.read(port.in_waiting or 1))
+
+                self.converse(port.write, recv)
             finally:
                 port.close()
         return time.perf_counter() - start
