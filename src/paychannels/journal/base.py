@@ -33,6 +33,7 @@ __all__ = [
     "LedgerRow",
     "NewRecord",
     "StateEntry",
+    "StateWrite",
 ]
 
 
@@ -88,6 +89,8 @@ class Applied:
     record: Record
     events: tuple[Event, ...] = ()
     created: bool = False
+    #: whether the ``StateWrite`` handed to ``create`` was written with the record
+    state_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,18 @@ class StateEntry:
 
     value: JsonValue
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A channel-state value written with a record's intent, if its version is still
+    ``expected_version`` (compare-and-set; 0 = absent): a channel's marker that must be
+    durable before its bytes leave costs no commit of its own."""
+
+    scope: str
+    key: str
+    value: JsonValue
+    expected_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,12 +184,20 @@ class Journal(ABC):
     # -- writes ---------------------------------------------------------------------------
 
     @abstractmethod
-    def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
+    def create(
+        self,
+        new: NewRecord,
+        *,
+        now: datetime,
+        then: Sequence[Change] = (),
+        state: StateWrite | None = None,
+    ) -> Applied:
         """Journal a new record (CREATED), or return the one with the same idempotency key.
 
         Raises ``IdempotencyConflict`` when the key exists with a different request and
         ``AlreadyInDoubt`` when another attempt for the same obligation is still open.
-        ``then`` is applied in the same transaction, only when the record is new.
+        ``then`` and ``state`` are written in the same transaction, only when the record is
+        new; a ``state`` whose version moved is not written (``Applied.state_written``).
         """
 
     @abstractmethod

@@ -25,7 +25,9 @@ from typing import Any, Protocol
 
 from paychannels.journal.base import (
     Journal,
+    StateWrite,
 )
+from paychannels.journal.plan import dumps
 from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
 from paychannels.runtime import forks
 from paychannels.values.errors import (
@@ -190,6 +192,23 @@ class SqlBase(Journal):
         self._slots = []
         self._slots_lock = threading.Lock()
         self._local = threading.local()
+
+    def _put_state(self, tx: Tx, write: StateWrite, now: datetime) -> bool:
+        """A channel-state compare-and-set inside ``tx``; False if the version moved."""
+        text = dumps(write.value)
+        if write.expected_version == 0:
+            changed = tx.run(
+                "INSERT INTO pc_channel_state (scope, key, value, version, updated_at) "
+                "VALUES (?, ?, ?, 1, ?) ON CONFLICT (scope, key) DO NOTHING",
+                (write.scope, write.key, text, self._ts_in(now)),
+            )
+        else:
+            changed = tx.run(
+                "UPDATE pc_channel_state SET value = ?, version = version + 1, "
+                "updated_at = ? WHERE scope = ? AND key = ? AND version = ?",
+                (text, self._ts_in(now), write.scope, write.key, write.expected_version),
+            )
+        return changed == 1
 
     # -- what a backend provides ------------------------------------------------------------
 
