@@ -5,12 +5,17 @@ The simulator runs in its own process with zero cardholder delay. Measured in th
 * **library**: ``Collector.collect()`` (SQLite journal, ``synchronous=FULL``) through a
   ``zvt+tcp`` / ``zvt+serial`` channel, N payments one after another;
 * **raw replay** (baseline): the byte dialogue of one such payment, recorded from the
-  library, replayed N times over a raw socket (or the raw pty with pyserial): write our
-  bytes, read exactly as many bytes as the terminal sent — no parsing, no journal.
+  library, replayed N times over a bare socket (or the bare pty with pyserial): write our
+  bytes, read as many terminal units (frames, ACKs) as were recorded, each cut by its
+  framing alone — no parsing, no journal. (Reading the recorded *byte count* instead failed
+  on the pty: a serial frame doubles each 0x10 of its APDU, so its length moves with the
+  receipt number, the trace number and the time of day.)
 
-The ratio library / raw is the library's cost over the bare conversation with the terminal.
+Both run N payments per round, in interleaved rounds that alternate which side goes first;
+each round's ratio library / raw is the library's cost over the bare conversation with the
+terminal, and min / median / max over the rounds are reported.
 
-    python benchmarks/zvt_throughput.py --payments 1000 [--json] [--transport tcp|serial|both]
+    python benchmarks/zvt_throughput.py --payments 300 --rounds 5 [--transport tcp|serial|both]
 """
 
 from __future__ import annotations
@@ -19,10 +24,14 @@ import argparse
 import io
 import json
 import os
+import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +40,7 @@ from payers import bench_request  # benchmarks/payers.py
 
 from paychannels import Collector
 from paychannels.drivers.zvt import TerminalChannel
-from paychannels.links import Link, SpyLink, Transcript, TranscriptWriter, deadline_in, open_link
+from paychannels.links import Link, SpyLink, Transcript, TranscriptWriter
 
 PASSWORD = "246813"
 TIMERS = "t3=5&t4=30"
@@ -78,94 +87,173 @@ class Library:
         return time.perf_counter() - start
 
 
-def groups(dialogue: Transcript) -> list[tuple[str, bytes]]:
-    """Consecutive bytes in one direction, joined: ('>', ours) or ('<', how much to read)."""
-    out: list[tuple[str, bytes]] = []
+Unit = Callable[[bytes | bytearray], int | None]
+
+
+def apdu_unit(buf: bytes | bytearray) -> int | None:
+    """Length of the APDU at the start of ``buf`` (TCP), None while incomplete."""
+    if len(buf) < 3:
+        return None
+    size, head = buf[2], 3
+    if size == 0xFF:
+        if len(buf) < 5:
+            return None
+        size, head = int.from_bytes(buf[3:5], "little"), 5
+    return head + size if len(buf) >= head + size else None
+
+
+def serial_unit(buf: bytes | bytearray) -> int | None:
+    """Length of the ACK/NAK byte or the DLE STX .. DLE ETX CRC CRC frame at the start of
+    ``buf`` (a pty), None while incomplete. A frame's length is not fixed: each 0x10 in its
+    APDU (a receipt number 0010, ten o'clock, a trace number) is sent twice."""
+    if not buf:
+        return None
+    if buf[0] != 0x10:
+        return 1
+    i = 2
+    while True:
+        j = buf.find(0x10, i)
+        if j < 0 or j + 1 >= len(buf):
+            return None
+        if buf[j + 1] == 0x03:
+            return j + 4 if j + 4 <= len(buf) else None
+        i = j + 2  # a doubled DLE
+
+
+def steps(dialogue: Transcript, unit: Unit) -> list[tuple[str, bytes, list[int]]]:
+    """The dialogue as alternating directions: ('>', our bytes, []) or ('<', what the
+    terminal sent, the length of each of its units: frames and ACKs)."""
+    out: list[tuple[str, bytes, list[int]]] = []
     for entry in dialogue.exchanges():
         if out and out[-1][0] == entry.direction:
-            out[-1] = (entry.direction, out[-1][1] + entry.data)
+            out[-1] = (entry.direction, out[-1][1] + entry.data, [])
         else:
-            out.append((entry.direction, entry.data))
+            out.append((entry.direction, entry.data, []))
+    for i, (direction, data, _) in enumerate(out):
+        if direction == "<":
+            lengths, rest = [], data
+            while rest:
+                n = unit(rest)
+                assert n is not None, "the recording ends inside a frame"
+                lengths.append(n)
+                rest = rest[n:]
+            out[i] = (direction, data, lengths)
     return out
 
 
-def raw_run(link_url: str, dialogue: Transcript, n: int) -> float:
-    """Replay the dialogue N times over a bare TCP link (a connection per payment, as the
-    channel does): write ours, read exactly as many bytes as the terminal sent."""
-    steps = groups(dialogue)
-    link = open_link(link_url, do_not_open=True)
-    start = time.perf_counter()
-    for _ in range(n):
-        link.open()
-        for direction, data in steps:
+class Replay:
+    """The bare ECR: writes our recorded bytes and reads, for each terminal turn, as many
+    units (frames, ACKs) as were recorded, cut by their framing alone — not by byte count,
+    which differs from payment to payment on a serial line. No parsing, no journal."""
+
+    def __init__(self, dialogue: Transcript, unit: Unit) -> None:
+        self.steps = steps(dialogue, unit)
+        self.unit = unit
+        self.differed = 0  # terminal units whose length was not the recorded one
+
+    def converse(self, write: Callable[[bytes], object], recv: Callable[[], bytes]) -> None:
+        buf = bytearray()
+        for direction, data, lengths in self.steps:
             if direction == ">":
-                link.write(data)
-            else:
-                link.read_exactly(len(data), deadline=deadline_in(10))
-        link.close()
-    return time.perf_counter() - start
+                write(data)
+                continue
+            for expected in lengths:
+                while (n := self.unit(buf)) is None:
+                    chunk = recv()
+                    if not chunk:
+                        raise TimeoutError("the terminal went silent in the replay")
+                    buf += chunk
+                self.differed += n != expected
+                del buf[:n]
+
+    def run_tcp(self, where: str, n: int) -> float:
+        """N payments over a bare socket, a connection per payment (as the channel does)."""
+        host, port = where.rsplit(":", 1)
+        start = time.perf_counter()
+        for _ in range(n):
+            with socket.create_connection((host, int(port)), timeout=10) as sock:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                self.converse(sock.sendall, partial(sock.recv, 4096))
+        return time.perf_counter() - start
+
+    def run_serial(self, path: str, n: int) -> float:
+        """N payments on the pty with pyserial alone, opened per payment (as the channel)."""
+        start = time.perf_counter()
+        for _ in range(n):
+            port = serial.Serial(path, 9600, stopbits=2, timeout=10, exclusive=True)
+            try:
+
+                def recv(port: serial.Serial = port) -> bytes:
+                    return bytes(port.read(port.in_waiting or 1))
+
+                self.converse(port.write, recv)
+            finally:
+                port.close()
+        return time.perf_counter() - start
 
 
-def raw_serial_run(path: str, dialogue: Transcript, n: int) -> float:
-    """The raw replay on the pty with pyserial alone (opened once per payment, like the channel)."""
-    steps = groups(dialogue)
-    start = time.perf_counter()
-    for _ in range(n):
-        port = serial.Serial(path, 9600, stopbits=2, timeout=10, exclusive=True)
-        for direction, data in steps:
-            if direction == ">":
-                port.write(data)
-            else:
-                got = port.read(len(data))
-                assert len(got) == len(data), "the terminal answered less than recorded"
-        port.close()
-    return time.perf_counter() - start
+def spread(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {
+        "min": round(ordered[0], 2),
+        "median": round(statistics.median(ordered), 2),
+        "max": round(ordered[-1], 2),
+    }
 
 
 def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[str, Any]:
-    """Library and raw replay, interleaved round by round (the machine's load drifts)."""
+    """Library and raw replay, N payments each per round, interleaved and alternating which
+    goes first (the machine's load drifts; a round's ratio compares neighbours in time)."""
     if transport == "tcp":
         url = f"zvt+tcp://{where['tcp']}?{TIMERS}"
     else:
         url = f"zvt+serial://{where['pty']}?baudrate=9600&{TIMERS}"
-    per_round = n // rounds
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(url, f"sqlite:///{tmp}/journal.db")
-        dialogue = library.dialogue
+        replay = Replay(library.dialogue, apdu_unit if transport == "tcp" else serial_unit)
+
+        def raw(count: int) -> float:
+            if transport == "tcp":
+                return replay.run_tcp(where["tcp"], count)
+            return replay.run_serial(where["pty"], count)
+
+        raw(min(n, 20))  # the replay's own warm-up
         lib: list[float] = []
-        raw: list[float] = []
+        bare: list[float] = []
         try:
-            for _ in range(rounds):
-                lib.append(library.run(per_round))
-                if transport == "tcp":
-                    raw.append(raw_run(f"tcp://{where['tcp']}", dialogue, per_round))
+            for r in range(rounds):
+                if r % 2:
+                    bare.append(raw(n))
+                    lib.append(library.run(n))
                 else:
-                    raw.append(raw_serial_run(where["pty"], dialogue, per_round))
+                    lib.append(library.run(n))
+                    bare.append(raw(n))
         finally:
             library.col.close()
-    ratios = sorted(a / b for a, b in zip(lib, raw, strict=True))
-    total_lib, total_raw, done = sum(lib), sum(raw), per_round * rounds
+    ratios = [a / b for a, b in zip(lib, bare, strict=True)]
     return {
         "transport": transport,
-        "payments": done,
-        "library_payments_per_s": round(done / total_lib, 1),
-        "raw_payments_per_s": round(done / total_raw, 1),
-        "library_ms": round(1000 * total_lib / done, 3),
-        "raw_ms": round(1000 * total_raw / done, 3),
-        "overhead_ms": round(1000 * (total_lib - total_raw) / done, 3),
-        "ratio": round(total_lib / total_raw, 2),
-        "ratio_median_of_rounds": round(ratios[len(ratios) // 2], 2),
-        "units_per_payment": len(dialogue.entries) - 2,
+        "payments_per_round": n,
+        "rounds": rounds,
+        "library_ms": spread([1000 * t / n for t in lib]),
+        "raw_ms": spread([1000 * t / n for t in bare]),
+        "overhead_ms": spread([1000 * (a - b) / n for a, b in zip(lib, bare, strict=True)]),
+        "ratio": spread(ratios),
+        "ratios": [round(x, 2) for x in ratios],
+        "library_payments_per_s": round(n * rounds / sum(lib), 1),
+        "units_per_payment": len(library.dialogue.entries) - 2,
+        "replayed_units_of_another_length": replay.differed,
     }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--payments", type=int, default=1000)
+    parser.add_argument("--payments", type=int, default=300, help="per side per round")
     parser.add_argument("--transport", choices=["tcp", "serial", "both"], default="both")
-    parser.add_argument("--rounds", type=int, default=5, help="interleaved slices")
+    parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    load = os.getloadavg()
     proc, where = start_simulator()
     try:
         transports = ["tcp", "serial"] if args.transport == "both" else [args.transport]
@@ -173,21 +261,26 @@ def main() -> int:
     finally:
         proc.terminate()
         proc.wait(10)
+    load_after = os.getloadavg()
     if args.json:
-        print(json.dumps(results, indent=2))
+        print(json.dumps({"load": [load, load_after], "results": results}, indent=2))
         return 0
     print(
-        f"{results[0]['payments']} sequential payments per transport, simulator in its own "
-        f"process, SQLite journal (synchronous=FULL), {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.2f}"
+        f"{args.payments} sequential payments per side per round, {args.rounds} interleaved "
+        f"rounds, simulator in its own process, SQLite journal (synchronous=FULL), "
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} -> {load_after[0]:.2f}"
     )
     for r in results:
+        lib, raw, ratio, over = r["library_ms"], r["raw_ms"], r["ratio"], r["overhead_ms"]
         print(
-            f"{r['transport']:>6}: library {r['library_payments_per_s']:>7.1f}/s "
-            f"({r['library_ms']:.2f} ms)  raw replay {r['raw_payments_per_s']:>7.1f}/s "
-            f"({r['raw_ms']:.2f} ms)  overhead {r['overhead_ms']:.2f} ms/payment  "
-            f"ratio {r['ratio']:.2f}x (median of rounds {r['ratio_median_of_rounds']:.2f}x, "
-            f"{r['units_per_payment']} units per payment)"
+            f"{r['transport']:>6}: ratio min {ratio['min']:.2f}x median {ratio['median']:.2f}x "
+            f"max {ratio['max']:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in r['ratios'])})\n"
+            f"        library {lib['min']:.2f}/{lib['median']:.2f}/{lib['max']:.2f} ms, raw "
+            f"replay {raw['min']:.2f}/{raw['median']:.2f}/{raw['max']:.2f} ms, overhead "
+            f"{over['median']:.2f} ms/payment (min/median/max); "
+            f"{r['library_payments_per_s']:.0f} payments/s; {r['units_per_payment']} units "
+            f"per payment, {r['replayed_units_of_another_length']} replayed units of another "
+            "length than recorded"
         )
     return 0
 

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from paychannels.channels.base import Channel, ChannelContext
+from paychannels.channels.base import Channel, ChannelContext, Intent, Marker
 from paychannels.channels.settlement import record_settlement
 from paychannels.drivers.book import Book
 from paychannels.drivers.terminal import (
@@ -128,6 +128,28 @@ class TerminalChannel(Channel):
         self._abort.set()
 
     # -- verbs -----------------------------------------------------------------------------
+
+    def marker(self, intent: Intent, ctx: ChannelContext) -> Marker | None:
+        """The payment's marker, when the book is known from the last clean command (no
+        question to the terminal needed first, no receipt echo): it is then committed with
+        the intent, and ``start`` finds it pending under the terminal lock (``_mark``)."""
+        seen = self._seen
+        if seen is None or self._echo or intent.amount.currency.code != self.currency.code:
+            return None
+        state = seen.state
+        pending = state.pending
+        if pending is not None and (
+            seen.version != state.version or seen.done.key() != pending.key()
+        ):
+            return None
+        state = replace(state, recent=list(state.recent))
+        if pending is not None:
+            state.finish(seen.done, last_receipt=seen.last_receipt, synced=seen.synced)
+        if not state.synced:
+            return None
+        book = self.terminal.book(ctx)
+        state.mark(intent.record_id, intent.attempt, "payment", intent.amount.minor, book.now())
+        return Marker(book.state_key, state.to_json(), state.version)
 
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         self.terminal.check_currency(payment.amount.currency.code)
@@ -242,7 +264,14 @@ class TerminalChannel(Channel):
         compare-and-set; only when another process wrote in between is it read again.
         """
         seen = self._seen
-        state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
+        if what[2] == "payment" and not self._echo:
+            # its marker may have been committed with the intent (``marker``)
+            state = book.load()
+            own = self._own_marker(state, book, what)
+            if own is not None:
+                return state, own, None
+        else:
+            state = replace(seen.state, recent=list(seen.state.recent)) if seen else book.load()
         for _ in range(2):
             self._settle(session, state, book)
             confirmed = what[2] == "payment" and self._echo and self._confirm(session, state)
@@ -252,6 +281,24 @@ class TerminalChannel(Channel):
             self._seen = None  # someone else wrote since: read the book again
             state = book.load()
         raise NotSentError("the terminal book keeps changing under us; nothing was sent")
+
+    def _own_marker(
+        self, state: BookState, book: Book, what: tuple[str, int, Kind, int | None]
+    ) -> Attempt | None:
+        """This attempt's marker if the book holds it pending (it came with the intent).
+        One another command already settled means the attempt was judged never sent:
+        it must not leave now."""
+        record_id, number, kind, _ = what
+        key = (record_id, number, kind)
+        pending = state.pending
+        if pending is not None and pending.key() == key:
+            return pending
+        if state.find(key) is not None or book.answer(kind, record_id, number) is not None:
+            raise NotSentError(
+                f"the marker of {record_id} was settled by another command before it "
+                "left; nothing was sent"
+            )
+        return None
 
     def _settle(self, session: Session, state: BookState, book: Book) -> None:
         """Make the book match the terminal before a new command (no booking command runs)."""

@@ -23,12 +23,14 @@ from paychannels.providers.alipay import signing
 from paychannels.providers.alipay.forms import decode_form
 from paychannels.runtime.clock import BEIJING
 from paychannels.security.verification import CallbackRejected
+from paychannels.simulators.provider.alipay_codes import CodePayments
 from paychannels.simulators.provider.bills import alipay_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import alipay_trade, compact, yuan
 from paychannels.simulators.provider.script import Script
 from paychannels.simulators.provider.server import DROP, Request, Response
+from paychannels.simulators.provider.wallets import Wallets
 
 __all__ = ["BILL_PATH", "AlipayApi"]
 
@@ -60,11 +62,13 @@ class AlipayApi:
     def __init__(
         self, keys: SimKeys, book: Book, script: Script, *,
         on_order: Callable[[Order, str], None], on_refund: Callable[[Order, str], None],
+        wallets: Wallets | None = None,
     ) -> None:  # fmt: skip
         self.keys, self.book, self.script = keys, book, script
         self._on_order, self._on_refund = on_order, on_refund
         self._app_public = keys.app_key.public_key()
         self.bills: dict[str, bytes] = {}
+        self.codes = CodePayments(book, wallets or Wallets())
 
     def _answer(self, method: str, data: dict[str, Any], *, garble: bool = False) -> Response:
         node_name = method.replace(".", "_") + "_response"
@@ -122,6 +126,10 @@ class AlipayApi:
         match method:
             case "alipay.trade.precreate":
                 return self._faulted(method, lambda: self._precreate(params, biz))
+            case "alipay.trade.pay":
+                return self._faulted(method, lambda: self.codes.pay(params, biz))
+            case "alipay.trade.cancel":
+                return self._faulted(method, lambda: self.codes.cancel(biz))
             case "alipay.trade.query":
                 return self._answer(method, self._query(biz))
             case "alipay.trade.close":
@@ -255,6 +263,7 @@ class AlipayApi:
                 return _fail("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
             return _fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")
         if before is None:
+            self.codes.refunded(order, entry.amount_minor)
             self._on_refund(order, entry.number)
         return {
             "code": "10000",

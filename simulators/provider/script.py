@@ -1,7 +1,8 @@
 """What the simulator will do next: faults on calls, and how the next payers behave.
 
-Faults apply to the next create-order or refund call (queries and closes are answered
-truly, so that recovery can find out what happened):
+Faults apply to the next create-order, refund or payment-code call (Alipay: the pay and
+cancel calls; queries and closes are answered truly, so that recovery can find out what
+happened):
 
 - ``lose_request``: read the request, do nothing, cut the connection;
 - ``lose_reply``: do it, then cut the connection without answering;

@@ -98,7 +98,7 @@ class ProviderSimulator:
         )  # fmt: skip
         self.alipay = AlipayApi(
             self.keys, self.book, self.script,
-            on_order=self._new_order, on_refund=self._alipay_refunded,
+            on_order=self._new_order, on_refund=self._alipay_refunded, wallets=self.wallets,
         )  # fmt: skip
         self.server = SimServer(self._route, port=port)
         self._timers: list[threading.Timer] = []
@@ -124,6 +124,7 @@ class ProviderSimulator:
         """Stop timers, the notifier and the server."""
         for timer in self._timers:
             timer.cancel()
+        self.alipay.codes.stop()
         self.notifier.close()
         self.server.stop()
 

@@ -388,6 +388,8 @@ def test_cli_with_arbitrary_arguments(data: st.DataObject, in_tmp: Path) -> None
         ["reconcile", "--roster", "{tmp}/garbage.bin", "--db", "sqlite:///{tmp}/j.db"],
         ["terminal", "status", "--link", "tcp://127.0.0.1:1"],
         ["notice", "--roster", "{tmp}/garbage.bin", "--level", "county"],
+        ["feed", "--type", "pension", "--db", "sqlite:///{tmp}/missing/j.db"],
+        ["feed", "--type", "all", "--day", "2026-03-02", "--payer-key-file", "{tmp}/garbage.bin"],
         ["no-such-command"],
     ],
 )
@@ -408,7 +410,14 @@ def test_cli_subprocess_never_prints_a_traceback(argv: list[str], in_tmp: Path) 
 
 
 def test_the_strategies_reach_each_command() -> None:
-    assert {p[0] for p in COMMANDS} >= {"batch", "journal", "notice", "reconcile", "terminal"}
+    assert {p[0] for p in COMMANDS} >= {
+        "batch",
+        "feed",
+        "journal",
+        "notice",
+        "reconcile",
+        "terminal",
+    }
 
 
 # -- the defects these properties found, each proven on its own ----------------------------------

@@ -197,6 +197,25 @@ def test_the_money_arrived_in_full_and_on_time_but_the_planted_two(day: Ran) -> 
     assert all((day.folder / "statements" / name).is_file() for name in arrivals["statements"])
 
 
+def test_the_day_s_feeds_carry_each_payment_once_and_add_up_to_what_was_received(
+    day: Ran,
+) -> None:
+    feeds = day.summary["feeds"]
+    assert {f["insurance"] for f in feeds.values()} == {
+        "城乡居民基本养老保险",
+        "城乡居民基本医疗保险",
+    }
+    paid: list[str] = []
+    for feed in feeds.values():
+        rows = list(csv.DictReader(Path(feed["path"]).read_text("utf-8").splitlines()))
+        lines = [r for r in rows if r["kind"] in ("paid", "reversal", "refund")]
+        assert [r["kind"] for r in rows[len(lines) :]] == ["total", "sha256"]
+        assert len(lines) == feed["lines"] and rows[-1]["record"] == feed["sha256"]
+        paid += [r["payment"] for r in lines if r["kind"] == "paid"]
+    assert len(paid) == len(set(paid)) > 0
+    assert sum(f["total_minor"] for f in feeds.values()) == day.summary["received_minor"]
+
+
 #: each planted scan case: what the assistant saw first, what the payer's wallet shows, and
 #: the payment's final state in the journal
 SCAN_CASES = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -22,7 +23,7 @@ from paychannels import (
     Status,
     open_journal,
 )
-from paychannels.journal import SCHEMA_VERSION, Change, Journal, NewRecord
+from paychannels.journal import SCHEMA_VERSION, Change, Journal, NewRecord, StateWrite
 from paychannels.values.models import EventType
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -279,6 +280,29 @@ def test_channel_state_cas_and_counters(journal: Journal) -> None:
     assert not journal.state_put("zvt", "last", {"receipt": 9}, expected_version=1, now=T0)
     assert [journal.state_next("zvt", "trace", now=T0) for _ in range(3)] == [1, 2, 3]
     assert journal.state_next("nexo", "service", now=T0, start=100) == 100
+
+
+def test_a_marker_is_written_with_a_new_record_only(journal: Journal) -> None:
+    """A channel's marker travels with the intent: written in its commit when the record is
+    new and the version still holds; a moved version leaves it out, not the record."""
+    marker = StateWrite("hall-1", "zvt.terminal", {"pending": "m1"}, 0)
+    applied = journal.create(new(req(1), "m1"), now=T0, state=marker)
+    assert applied.created and applied.state_written
+    entry = journal.state_get("hall-1", "zvt.terminal")
+    assert entry is not None and entry.value == {"pending": "m1"} and entry.version == 1
+    # the same key again: the record exists, its marker is not written again
+    again = journal.create(new(req(1), "m1b"), now=T0, state=replace(marker, expected_version=1))
+    assert not again.created and not again.state_written
+    # a moved version: the record is journaled, the marker is not
+    late = journal.create(new(req(2), "m2"), now=T0, state=replace(marker, value={"p": "m2"}))
+    assert late.created and not late.state_written
+    assert journal.state_get("hall-1", "zvt.terminal") == entry
+    # a refused record takes its marker with it
+    with pytest.raises(AlreadyInDoubt):
+        journal.create(
+            new(req(2, key="k-2b"), "m3"), now=T0, state=replace(marker, expected_version=1)
+        )
+    assert journal.state_get("hall-1", "zvt.terminal") == entry
 
 
 @pytest.mark.slow

@@ -148,3 +148,30 @@ def test_the_lease_is_renewed_before_it_could_run_out(url: str) -> None:
     renewed = col.locks._entries[NAME].until
     assert first is not None and renewed is not None and renewed > first
     col.close()
+
+
+def test_a_burst_of_uses_does_not_wake_the_reaper_each_time(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each use pushes the linger's end later; the reaper, already due to look at the old
+    end, needs no wake-up for that (a wake-up per payment cost a thread switch each)."""
+    waits: list[float | None] = []
+
+    class Counting(threading.Condition):
+        def wait(self, timeout: float | None = None) -> bool:
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    monkeypatch.setattr(threading, "Condition", Counting)
+    col = collector(url, lock_linger=0.5)
+    monkeypatch.undo()
+    try:
+        for _ in range(50):  # a burst of payments, well inside one linger
+            with context(col).lock("terminal", timeout=1):
+                pass
+            time.sleep(0.002)  # the payment's dialogue, between two uses
+        time.sleep(0.05)  # the reaper has had time to wait again after any wake-up
+        assert len(waits) <= 5, f"the reaper waited {len(waits)} times for 50 uses"
+        assert col.journal.lock_owner(NAME) == col.owner
+    finally:
+        col.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from paychannels.drivers.zvt.apdu import Apdu, ApduSplitter, decode_apdu
@@ -52,6 +54,23 @@ from tests.zvt.hexfile import hex_sections
 
 def test_crc_check_value() -> None:
     assert crc16_kermit(b"123456789") == 0x2189
+
+
+def test_crc_agrees_with_the_bitwise_definition() -> None:
+    """Reflected polynomial 0x8408, init 0, bit by bit, as the specification defines it."""
+
+    def bitwise(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            crc ^= byte
+            for _ in range(8):
+                crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
+        return crc
+
+    rng = random.Random(12)
+    samples = [b"", b"\x10", b"\xff" * 7] + [rng.randbytes(rng.randrange(300)) for _ in range(300)]
+    for data in samples:
+        assert crc16_kermit(data) == bitwise(data), data.hex()
 
 
 def test_status_enquiry_frame_matches_the_reference() -> None:

@@ -32,7 +32,7 @@ from paychannels.values.money import Money
 from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.results import Report
 
-__all__ = ["Capabilities", "Channel", "ChannelContext", "Notice", "Reply"]
+__all__ = ["Capabilities", "Channel", "ChannelContext", "Intent", "Marker", "Notice", "Reply"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,25 @@ class Capabilities:
     asynchronous: bool = False
     #: the longest a ``start`` dialogue may run; the dispatch claim outlives it
     dispatch_timeout: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """A payment the Collector is about to journal and claim, as a channel's marker names it."""
+
+    record_id: str
+    attempt: int
+    amount: Money
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """A channel-state value (``key``, compare-and-set on ``expected_version``) to commit
+    with the intent and its claim (see ``Channel.marker``)."""
+
+    key: str
+    value: JsonValue
+    expected_version: int
 
 
 class ChannelContext(Protocol):
@@ -139,6 +158,16 @@ class Channel(ABC):
     @abstractmethod
     def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         """Send the payment and report what happened (raise ``NotSentError`` if provably unsent)."""
+
+    def marker(self, intent: Intent, ctx: ChannelContext) -> Marker | None:
+        """The note ``start`` must persist before its first byte leaves, if the channel can
+        tell it before the intent is journaled; the Collector commits it with the intent.
+
+        Whether it landed, ``start`` learns from the channel's state, as before any send:
+        a marker another command settled in between means this attempt must not leave.
+        None (the default): ``start`` writes its own.
+        """
+        return None
 
     def start_batch(self, payments: Sequence[Payment], ctx: ChannelContext) -> list[Outcome]:
         """Send many payments at once (one request file); one outcome per payment, in order.

@@ -337,7 +337,7 @@ def _wechat_codepay(
     )
 
 
-def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
+def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel | CodePayChannel:
     """``alipay+https://openapi.alipay.com/gateway.do?app_id=...`` (see AlipayConfig)."""
     from paychannels.providers.alipay import AlipayCodec, AlipayConfig
     from paychannels.providers.alipay.config import FORM
@@ -349,4 +349,17 @@ def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel:
     path = parsed.path if parsed.path not in ("", "/") else "/gateway.do"
     codec = AlipayCodec(config, gateway_path=path, now=now)
     http = _http(base, config.timeout, codec.scrub, opts)
-    return MobilePayChannel(codec, http, expire=config.expire)
+    refunds = MobilePayChannel(codec, http, expire=config.expire)
+    if config.product != "bar_code":
+        return refunds
+    from paychannels.providers.alipay.codepay import AlipayCodePay
+
+    return CodePayChannel(  # 当面付 条码支付: the clerk scans the payer's code
+        AlipayCodePay(codec),
+        http,
+        wait_interval=config.wait_interval,
+        wait_limit=config.wait_limit,
+        code_lifetime=config.code_lifetime,
+        refunds=refunds,
+        sleep=opts.get("sleep", time.sleep),
+    )

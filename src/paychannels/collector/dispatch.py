@@ -13,11 +13,11 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from paychannels.channels.base import Channel
+from paychannels.channels.base import Channel, Intent
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import LEASE_MARGIN, Contexts
 from paychannels.collector.writer import JournalWriter
-from paychannels.journal import Change, Claim, Journal, NewRecord
+from paychannels.journal import Change, Claim, Journal, NewRecord, StateWrite
 from paychannels.journal.base import Applied, Decide
 from paychannels.runtime.clock import Clock
 from paychannels.runtime.crashpoints import crashpoint
@@ -81,7 +81,10 @@ class Dispatcher:
             request=request,
             fingerprint=request.fingerprint(channel),
         )
-        applied = self._writer.create(new, then=[] if defer else [self.claim_change(ch)])
+        marker = None if defer else self._marker(new, ch)
+        applied = self._writer.create(
+            new, then=[] if defer else [self.claim_change(ch)], state=marker
+        )
         crashpoint("collect.after_dispatch_mark")
         record = applied.record
         if defer:
@@ -159,6 +162,14 @@ class Dispatcher:
                 if one is not None:
                     done.append(self.dispatch(one, ch))
         return done
+
+    def _marker(self, new: NewRecord, ch: Channel) -> StateWrite | None:
+        """The channel's marker of the claim's attempt (the first), to commit with the intent."""
+        ctx = self._contexts.for_channel(new.channel)
+        marker = ch.marker(Intent(new.id, 1, new.request.amount), ctx)
+        if marker is None:
+            return None
+        return StateWrite(new.channel, marker.key, marker.value, marker.expected_version)
 
     # -- claiming --------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from functools import partial
 
 from paychannels.collector.feed import EventFeed
 from paychannels.collector.resolution import resolve
-from paychannels.journal import Change, Journal, NewRecord
+from paychannels.journal import Change, Journal, NewRecord, StateWrite
 from paychannels.journal.base import Applied, Decide
 from paychannels.runtime.clock import Clock
 from paychannels.values.errors import PaychannelsError
@@ -49,9 +49,12 @@ class JournalWriter:
                 self.publish(item.events)
         return results
 
-    def create(self, new: NewRecord, *, then: Sequence[Change] = ()) -> Applied:
-        """Journal a new record (or find the one its key already made) and ``then`` changes."""
-        return self.write(lambda now: self.journal.create(new, now=now, then=then))
+    def create(
+        self, new: NewRecord, *, then: Sequence[Change] = (), state: StateWrite | None = None
+    ) -> Applied:
+        """Journal a new record (or find the one its key already made) and ``then`` changes,
+        with a channel's ``state`` (its marker) in the same commit when the record is new."""
+        return self.write(lambda now: self.journal.create(new, now=now, then=then, state=state))
 
     def create_many(
         self, news: Sequence[NewRecord], *, then: Sequence[Change] = ()

@@ -13,8 +13,9 @@
    unpaid QR orders closed.
 6. **Settle**: terminals close their day, the providers' bills are downloaded, the bank's
    result files are in — all recorded in the journal.
-7. **Reconcile** and post the village notice lists; check the journal against each
-   simulator's own ledger (nothing lost, nothing taken twice, nothing unconfirmed).
+7. **Reconcile**, post the village notice lists and write the offices' feeds; check the
+   journal against each simulator's own ledger (nothing lost, nothing taken twice, nothing
+   unconfirmed).
 
 A Ctrl-C or SIGTERM (``DemoOptions.stopping``) closes the Collector — payments in flight
 finish, new ones are refused — and ends the day; a kept workspace then also holds the
@@ -43,6 +44,7 @@ from paychannels.console.progress import Progress
 from paychannels.demo.arrivals import ACCOUNT, account_statements
 from paychannels.demo.channels import CHANNELS, DemoChannel
 from paychannels.demo.crash import crash_and_recover
+from paychannels.demo.dayfeeds import write_day_feeds
 from paychannels.demo.drivers import Plan, collect
 from paychannels.demo.followup import follow_up, settle_in_doubt
 from paychannels.demo.receiver import Receiver
@@ -252,6 +254,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
     files = write_outputs(rec, day.folder / "reconciliation")
     notices = build_notices(rec, Level.VILLAGE, county=COUNTY)
     written = write_notices(notices, day.folder / "notices", on=day.stage.day)
+    feeds = write_day_feeds(day.col.journal, day.stage.day, day.folder / "feeds")
     t = day.lap("reconciliation", t)
     truth = check_truth(day.col, day.plans)
     faults = [f for p in day.plans.values() for f in p.found]
@@ -263,7 +266,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
     fault_outcomes(day.col, faults, rec)
     day.lap("truth check", t)
     day.timings["total"] = round(time.perf_counter() - started, 3)
-    return summarize(
+    summary = summarize(
         rec,
         truth,
         faults,
@@ -275,6 +278,8 @@ def _run(day: Day, started: float) -> dict[str, Any]:
         planted=planted,
         scanning=[n for n, p in day.plans.items() if p.channel.style == "scan"],
     )
+    summary["feeds"] = feeds
+    return summary
 
 
 def _parallel(day: Day, tick: Callable[[int], None]) -> dict[str, float]:

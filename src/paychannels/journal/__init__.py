@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from paychannels.journal.base import Applied, Change, Claim, Journal, NewRecord, StateEntry
+from paychannels.journal.base import (
+    Applied,
+    Change,
+    Claim,
+    Journal,
+    NewRecord,
+    StateEntry,
+    StateWrite,
+)
 from paychannels.journal.schema import SCHEMA_VERSION
 from paychannels.security.masking import redact_url
 from paychannels.security.masking import shown as shown_value
@@ -21,6 +29,7 @@ __all__ = [
     "Journal",
     "NewRecord",
     "StateEntry",
+    "StateWrite",
     "open_journal",
 ]
 

@@ -16,6 +16,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import JsonValue
 
+from paychannels.journal.feedbook import FeedEntry, FeedHeader, FeedNotRecorded, Pick
 from paychannels.values.errors import PaychannelsError
 from paychannels.values.models import Event, EventType, PaymentRequest, Record
 from paychannels.values.money import Money
@@ -32,6 +33,7 @@ __all__ = [
     "LedgerRow",
     "NewRecord",
     "StateEntry",
+    "StateWrite",
 ]
 
 
@@ -87,6 +89,8 @@ class Applied:
     record: Record
     events: tuple[Event, ...] = ()
     created: bool = False
+    #: whether the ``StateWrite`` handed to ``create`` was written with the record
+    state_written: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,18 @@ class StateEntry:
 
     value: JsonValue
     version: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateWrite:
+    """A channel-state value written with a record's intent, if its version is still
+    ``expected_version`` (compare-and-set; 0 = absent): a channel's marker that must be
+    durable before its bytes leave costs no commit of its own."""
+
+    scope: str
+    key: str
+    value: JsonValue
+    expected_version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,12 +184,20 @@ class Journal(ABC):
     # -- writes ---------------------------------------------------------------------------
 
     @abstractmethod
-    def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
+    def create(
+        self,
+        new: NewRecord,
+        *,
+        now: datetime,
+        then: Sequence[Change] = (),
+        state: StateWrite | None = None,
+    ) -> Applied:
         """Journal a new record (CREATED), or return the one with the same idempotency key.
 
         Raises ``IdempotencyConflict`` when the key exists with a different request and
         ``AlreadyInDoubt`` when another attempt for the same obligation is still open.
-        ``then`` is applied in the same transaction, only when the record is new.
+        ``then`` and ``state`` are written in the same transaction, only when the record is
+        new; a ``state`` whose version moved is not written (``Applied.state_written``).
         """
 
     @abstractmethod
@@ -271,6 +295,38 @@ class Journal(ABC):
     @abstractmethod
     def count_by_status(self, *, channel: str | None = None) -> dict[Status, int]:
         """How many records are in each status."""
+
+    # -- the departments' feeds (docs/feeds.md) -----------------------------------------------
+
+    def record_feed(
+        self,
+        feed_id: str,
+        *,
+        insurance: str,
+        day: str,
+        cutoff: datetime,
+        made_at: datetime,
+        currency: str,
+        pick: Pick,
+    ) -> FeedHeader:
+        """Record a feed and the movements before ``cutoff`` no feed carried that ``pick``
+        keeps, in one transaction; a feed already recorded is returned as it was
+        (``created`` False). ``FeedOutOfOrder`` for a day before one already recorded."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feed_entries(self, feed_id: str, *, page: int = 5000) -> Iterator[list[FeedEntry]]:
+        """A recorded feed's lines in their order, in pages."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feed_written(
+        self, feed_id: str, *, file_format: str, checksum: str, now: datetime
+    ) -> FeedHeader:
+        """Note the first file written for a feed (later calls change nothing); the header."""
+        raise FeedNotRecorded(f"journal {self.url} keeps no feeds")
+
+    def feeds(self, *, insurance: str | None = None) -> list[FeedHeader]:
+        """The recorded feeds, by day."""
+        return []
 
     # -- cross-process coordination -----------------------------------------------------------
 

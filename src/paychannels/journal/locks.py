@@ -64,6 +64,8 @@ class LockTable:
         self._entries: dict[str, _Entry] = {}
         self._guard = threading.Condition()
         self._reaper: threading.Thread | None = None
+        #: when the reaper will look again by itself (None: not until woken)
+        self._wake_at: float | None = 0.0
 
     @property
     def owner(self) -> str:
@@ -130,7 +132,11 @@ class LockTable:
                     target=self._reap, name="paychannels-locks", daemon=True
                 )
                 self._reaper.start()
-            self._guard.notify()
+            elif self._wake_at is None or entry.release_at < self._wake_at:
+                # the reaper sleeps past this end (or for good): wake it. A later end than
+                # the one it will look at anyway needs nothing — a burst of payments would
+                # otherwise cost a thread switch each
+                self._guard.notify()
             return True
 
     def _reap(self) -> None:
@@ -147,7 +153,10 @@ class LockTable:
                 ]
                 if not due:
                     waits = [e.release_at - now for e in self._entries.values() if e.release_at]
-                    self._guard.wait(min(waits, default=None))
+                    timeout = min(waits, default=None)
+                    self._wake_at = None if timeout is None else now + timeout
+                    self._guard.wait(timeout)
+                    self._wake_at = 0.0  # awake: the next round looks at every entry
                     continue
             for name, entry in due:
                 if entry.local.acquire(blocking=False):  # else in use again: it lingers anew

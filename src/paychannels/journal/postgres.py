@@ -26,6 +26,7 @@ __all__ = ["PostgresJournal"]
 
 _EVENT_ORDER_LOCK = 0x7063_6576  # "pcev": serialises event appends across sessions
 _MIGRATION_LOCK = 0x7063_6D67  # "pcmg"
+_FEED_LOCK = 0x7063_6664  # "pcfd": one feed recorded at a time
 _PLACEHOLDER = re.compile(r"\?")
 _QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
@@ -203,6 +204,8 @@ class PostgresJournal(SqlJournal):
                 raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
 
     def _json_text(self, column: str, key: str) -> str:
+        if "." in key:
+            return f"({column}::json #>> '{{{key.replace('.', ',')}}}')"
         return f"({column}::json ->> '{key}')"
 
     def _json_object(self, pairs: str) -> str:
@@ -225,6 +228,9 @@ class PostgresJournal(SqlJournal):
 
     def _before_migrate(self, tx: Tx) -> None:
         tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+
+    def _before_feeds(self, tx: Tx) -> None:
+        tx.one("SELECT pg_advisory_xact_lock(?)", (_FEED_LOCK,))
 
     def _is_obligation_violation(self, exc: BaseException) -> bool:
         import psycopg

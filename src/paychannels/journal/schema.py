@@ -133,6 +133,74 @@ MIGRATIONS: tuple[Migration, ...] = (
             "ALTER TABLE pc_events ADD COLUMN columns_set TEXT",
         ),
     ),
+    Migration(
+        version=3,
+        description="the departments' feeds: what each feed carried, once",
+        common=(
+            # One row per feed (an insurance type's day). ``checksum`` is NULL from the
+            # moment its lines are recorded until its file has been written once.
+            """CREATE TABLE pc_feeds (
+                feed_id TEXT PRIMARY KEY,
+                insurance TEXT NOT NULL,
+                day TEXT NOT NULL,
+                cutoff {ts} NOT NULL,
+                made_at {ts} NOT NULL,
+                lines INTEGER NOT NULL,
+                total_minor {bigint} NOT NULL,
+                currency TEXT NOT NULL,
+                file_format TEXT,
+                checksum TEXT,
+                written_at {ts},
+                CONSTRAINT pc_feeds_day UNIQUE (insurance, day)
+            )""",
+            # What a feed told the office, line by line. The primary key is the promise:
+            # a payment's paid line, its reversal and each refund appear in one feed only.
+            """CREATE TABLE pc_feed_lines (
+                record_id TEXT NOT NULL REFERENCES pc_payments (id),
+                line TEXT NOT NULL CHECK (line IN ('paid', 'reversal', 'refund')),
+                feed_id TEXT NOT NULL REFERENCES pc_feeds (feed_id),
+                n INTEGER NOT NULL,
+                payment_id TEXT NOT NULL,
+                at {ts} NOT NULL,
+                payer_id TEXT NOT NULL,
+                period TEXT NOT NULL,
+                grade TEXT NOT NULL,
+                amount_minor {bigint} NOT NULL,
+                currency TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                settlement_ref TEXT,
+                corrects TEXT,
+                PRIMARY KEY (record_id, line)
+            )""",
+            "CREATE UNIQUE INDEX pc_feed_lines_order ON pc_feed_lines (feed_id, n)",
+        ),
+        sqlite=(
+            "CREATE TRIGGER pc_feed_lines_no_update BEFORE UPDATE ON pc_feed_lines "
+            "BEGIN SELECT RAISE(ABORT, 'pc_feed_lines is append-only'); END",
+            "CREATE TRIGGER pc_feed_lines_no_delete BEFORE DELETE ON pc_feed_lines "
+            "BEGIN SELECT RAISE(ABORT, 'pc_feed_lines is append-only'); END",
+            "CREATE TRIGGER pc_feeds_no_delete BEFORE DELETE ON pc_feeds "
+            "BEGIN SELECT RAISE(ABORT, 'pc_feeds is append-only'); END",
+            "CREATE TRIGGER pc_feeds_written_once BEFORE UPDATE ON pc_feeds "
+            "WHEN OLD.checksum IS NOT NULL OR NEW.feed_id <> OLD.feed_id "
+            "OR NEW.lines <> OLD.lines OR NEW.total_minor <> OLD.total_minor "
+            "OR NEW.cutoff <> OLD.cutoff "
+            "BEGIN SELECT RAISE(ABORT, 'a written feed is never changed'); END",
+        ),
+        postgres=(
+            "CREATE FUNCTION pc_feed_lines_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'pc_feed_lines is append-only'; END $$",
+            "CREATE TRIGGER pc_feed_lines_append_only BEFORE UPDATE OR DELETE ON pc_feed_lines "
+            "FOR EACH ROW EXECUTE FUNCTION pc_feed_lines_append_only()",
+            "CREATE FUNCTION pc_feeds_written_once() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN IF TG_OP = 'DELETE' OR OLD.checksum IS NOT NULL "
+            "OR NEW.feed_id <> OLD.feed_id OR NEW.lines <> OLD.lines "
+            "OR NEW.total_minor <> OLD.total_minor OR NEW.cutoff <> OLD.cutoff THEN "
+            "RAISE EXCEPTION 'a written feed is never changed'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER pc_feeds_written_once BEFORE UPDATE OR DELETE ON pc_feeds "
+            "FOR EACH ROW EXECUTE FUNCTION pc_feeds_written_once()",
+        ),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -3,7 +3,8 @@
 Backends supply connections, transactions, timestamp conversion and the few statements that
 differ (row locks, event ordering); everything else — the guard, idempotency, the obligation
 rule, events — is written once: the foundation in ``sqlbase``, writes in ``sqlwrites``,
-reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``. All SQL uses
+reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``, the
+departments' feed book in ``sqlfeeds``. All SQL uses
 ``?`` placeholders; the PostgreSQL backend rewrites them.
 """
 
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 from paychannels.journal.bulk import SqlBulk
 from paychannels.journal.sqlbase import Row, Tx
+from paychannels.journal.sqlfeeds import SqlFeeds
 from paychannels.journal.sqlreads import SqlReads
 from paychannels.journal.sqlwrites import SqlWrites
 
 __all__ = ["Row", "SqlJournal", "Tx"]
 
 
-class SqlJournal(SqlWrites, SqlReads, SqlBulk):
+class SqlJournal(SqlWrites, SqlReads, SqlBulk, SqlFeeds):
     """Journal logic over any SQL backend that provides ``Tx`` transactions."""

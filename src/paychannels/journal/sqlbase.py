@@ -25,7 +25,9 @@ from typing import Any, Protocol
 
 from paychannels.journal.base import (
     Journal,
+    StateWrite,
 )
+from paychannels.journal.plan import dumps
 from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
 from paychannels.runtime import forks
 from paychannels.values.errors import (
@@ -42,7 +44,15 @@ from paychannels.values.status import Status
 __all__ = ["Row", "SqlBase", "Tx"]
 
 Row = Mapping[str, Any]
-_TABLES = ("pc_meta", "pc_payments", "pc_events", "pc_locks", "pc_channel_state")
+_TABLES = (
+    "pc_meta",
+    "pc_payments",
+    "pc_events",
+    "pc_locks",
+    "pc_channel_state",
+    "pc_feeds",
+    "pc_feed_lines",
+)
 
 log = logging.getLogger("paychannels.journal")
 
@@ -183,6 +193,23 @@ class SqlBase(Journal):
         self._slots_lock = threading.Lock()
         self._local = threading.local()
 
+    def _put_state(self, tx: Tx, write: StateWrite, now: datetime) -> bool:
+        """A channel-state compare-and-set inside ``tx``; False if the version moved."""
+        text = dumps(write.value)
+        if write.expected_version == 0:
+            changed = tx.run(
+                "INSERT INTO pc_channel_state (scope, key, value, version, updated_at) "
+                "VALUES (?, ?, ?, 1, ?) ON CONFLICT (scope, key) DO NOTHING",
+                (write.scope, write.key, text, self._ts_in(now)),
+            )
+        else:
+            changed = tx.run(
+                "UPDATE pc_channel_state SET value = ?, version = version + 1, "
+                "updated_at = ? WHERE scope = ? AND key = ? AND version = ?",
+                (text, self._ts_in(now), write.scope, write.key, write.expected_version),
+            )
+        return changed == 1
+
     # -- what a backend provides ------------------------------------------------------------
 
     @abstractmethod
@@ -209,7 +236,7 @@ class SqlBase(Journal):
 
     @abstractmethod
     def _json_text(self, column: str, key: str) -> str:
-        """SQL for the text value of a top-level key of a JSON text column."""
+        """SQL for the text value of a key of a JSON text column (``a.b``: key b of a)."""
 
     @abstractmethod
     def _json_object(self, pairs: str) -> str:

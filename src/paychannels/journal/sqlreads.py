@@ -13,8 +13,8 @@ from pydantic import JsonValue
 from paychannels.journal.base import (
     LedgerRow,
     StateEntry,
+    StateWrite,
 )
-from paychannels.journal.plan import dumps
 from paychannels.journal.replay import StoredEvent, replay
 from paychannels.journal.sqlbase import SqlBase
 from paychannels.values.errors import (
@@ -227,21 +227,8 @@ class SqlReads(SqlBase):
     def state_put(
         self, scope: str, key: str, value: JsonValue, *, expected_version: int, now: datetime
     ) -> bool:
-        text = dumps(value)
         with self._transaction(write=True) as tx:
-            if expected_version == 0:
-                changed = tx.run(
-                    "INSERT INTO pc_channel_state (scope, key, value, version, updated_at) "
-                    "VALUES (?, ?, ?, 1, ?) ON CONFLICT (scope, key) DO NOTHING",
-                    (scope, key, text, self._ts_in(now)),
-                )
-            else:
-                changed = tx.run(
-                    "UPDATE pc_channel_state SET value = ?, version = version + 1, "
-                    "updated_at = ? WHERE scope = ? AND key = ? AND version = ?",
-                    (text, self._ts_in(now), scope, key, expected_version),
-                )
-        return changed == 1
+            return self._put_state(tx, StateWrite(scope, key, value, expected_version), now)
 
     def state_next(self, scope: str, key: str, *, now: datetime, start: int = 1) -> int:
         with self._transaction(write=True) as tx:

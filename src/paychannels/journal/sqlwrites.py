@@ -4,7 +4,7 @@ planned changes under row locks, appending events — single and in bulk."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -14,6 +14,7 @@ from paychannels.journal.base import (
     Change,
     Decide,
     NewRecord,
+    StateWrite,
 )
 from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
@@ -113,11 +114,34 @@ def _next_occurrence(new: NewRecord, ob: _Obligation | None) -> int:
 class SqlWrites(SqlBase):
     """Creating and changing records; every change is planned (``plan``) then written."""
 
-    def create(self, new: NewRecord, *, now: datetime, then: Sequence[Change] = ()) -> Applied:
-        result = self.create_many([new], now=now, then=then)[0]
-        if isinstance(result, PaychannelsError):
-            raise result
-        return result
+    def create(
+        self,
+        new: NewRecord,
+        *,
+        now: datetime,
+        then: Sequence[Change] = (),
+        state: StateWrite | None = None,
+    ) -> Applied:
+        if state is None:
+            result = self.create_many([new], now=now, then=then)[0]
+            if isinstance(result, PaychannelsError):
+                raise result
+            return result
+        for attempt in range(_RETRIES):
+            try:
+                with self._transaction(write=True) as tx:
+                    result = self._create_chunk(tx, [new], now, then)[0]
+                    if isinstance(result, PaychannelsError):
+                        raise result
+                    if not result.created:
+                        return result
+                    return replace(result, state_written=self._put_state(tx, state, now))
+            except _Raced:
+                continue
+            except Exception as exc:
+                if not self._is_obligation_violation(exc) or attempt == _RETRIES - 1:
+                    raise
+        raise JournalError(f"{new.id}: other writers kept racing this record; try again")
 
     def create_many(
         self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()

@@ -31,6 +31,9 @@ POINTS: tuple[str, ...] = (
     "collect.after_journal",
     "recover.after_unknown_mark",
     "recover.after_inquiry",
+    # a department's feed: recorded in the journal, then its file renamed into place
+    "feed.recorded",
+    "feed.written",
 )
 
 #: a hook gets the name of the point reached (bank files add ``bank.before_spool``/``after``)

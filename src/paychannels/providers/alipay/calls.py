@@ -8,6 +8,7 @@ Everything in ``biz_content`` comes from the payment, so a retried order is the 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -22,6 +23,7 @@ from paychannels.providers.base import HttpCall
 from paychannels.runtime.clock import BEIJING
 from paychannels.values.errors import InvalidRequest
 from paychannels.values.models import Payment, Record, Refund
+from paychannels.values.paymentcode import PaymentCode
 
 __all__ = ["BEIJING", "Calls", "alipay_time", "out_trade_no"]
 
@@ -102,6 +104,31 @@ class Calls:
         biz = {**self._order(payment, expires_at), "product_code": "QUICK_MSECURITY_PAY"}
         params = self.params("alipay.trade.app.pay", biz, notify=True)
         return "&".join(f"{k}={quote_plus(params[k])}" for k in sorted(params))
+
+    def pay(self, payment: Payment, code: PaymentCode, wait_limit: float) -> HttpCall:
+        """``alipay.trade.pay`` (当面付 条码支付): the scanned code goes out, once.
+
+        ``timeout_express`` lets Alipay close the trade itself a minute after our own wait,
+        so a trade we never get to cancel (the process died) cannot be paid much later.
+        """
+        if payment.amount.currency.code != "CNY":
+            raise InvalidRequest(f"{payment.id}: Alipay takes CNY, not {payment.amount.currency}")
+        biz = {
+            "out_trade_no": out_trade_no(payment.id),
+            "scene": "bar_code",
+            "auth_code": code.reveal(),
+            "product_code": "FACE_TO_FACE_PAYMENT",
+            "total_amount": payment.amount.to_decimal_string(),
+            "subject": _subject(payment),
+            "timeout_express": f"{math.ceil(wait_limit / 60) + 1}m",
+        }
+        return self._call("alipay.trade.pay", biz, "pay", notify=True)
+
+    def cancel(self, payment: Payment) -> HttpCall:
+        """``alipay.trade.cancel``: closes an unpaid trade, gives a paid one's money back."""
+        return self._call(
+            "alipay.trade.cancel", {"out_trade_no": out_trade_no(payment.id)}, "cancel"
+        )
 
     def query(self, record: Record) -> HttpCall:
         """``alipay.trade.query`` by out_trade_no."""

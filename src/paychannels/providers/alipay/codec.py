@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 
@@ -31,6 +32,14 @@ from paychannels.values.models import Outcome, Payment, Record, Refund
 __all__ = ["AlipayCodec"]
 
 _TEXT = {"Content-Type": "text/plain; charset=utf-8"}
+#: an Alipay payment code (16-24 digits starting 25-30) standing alone in a transcript line,
+#: also inside a form-encoded biz_content (``%22`` is the quote before it)
+_CODE = re.compile(r"(?:(?<=%22)|(?<![0-9]))(?:2[5-9]|30)[0-9]{14,22}(?![0-9])")
+
+
+def _masked_code(match: re.Match[str]) -> str:
+    digits = match.group(0)
+    return digits[:2] + "*" * (len(digits) - 6) + digits[-4:]
 
 
 class AlipayCodec:
@@ -177,7 +186,7 @@ class AlipayCodec:
         return Reply(status_code=status, headers=dict(_TEXT), body=b"fail")
 
     def scrub(self, text: str) -> str:
-        return scrub(text)
+        return scrub(_CODE.sub(_masked_code, text))
 
     def describe(self) -> str:
         return f"Alipay app_id {self.config.app_id} ({self.config.product})"
