@@ -123,17 +123,22 @@ CHANNELS: tuple[DemoChannel, ...] = (
         ),
         assisted=0.4,
     ),
-    # village assistants scanning WeChat Pay codes; Alipay's: the same entry with
-    # provider="alipay" (name "ali-codes", serves "alipay") once its code channel is there
-    DemoChannel(
-        name="wx-codes",
-        kind="WeChat Pay 付款码 (payment codes scanned by village assistants; provider simulator)",
-        serves="wechat",
-        style="scan",
-        statement="provider",
-        start=lambda stage: CodeSim(stage, provider="wechatpay"),
-        faults=tuple(SCAN_FAULTS),
-        assisted=1.0,
+    # village assistants scanning the payment code each payer shows: one entry per provider
+    *(
+        DemoChannel(
+            name=name,
+            kind=f"{label} (payment codes scanned by village assistants; provider simulator)",
+            serves=serves,
+            style="scan",
+            statement="provider",
+            start=lambda stage, provider=provider: CodeSim(stage, provider=provider),
+            faults=tuple(SCAN_FAULTS),
+            assisted=1.0,
+        )
+        for name, label, serves, provider in (
+            ("wx-codes", "WeChat Pay 付款码", "wechat", "wechatpay"),
+            ("ali-codes", "Alipay 条码支付", "alipay", "alipay"),
+        )
     ),
     DemoChannel(
         name="bank",

@@ -3,8 +3,8 @@
 Each payer the assistant serves opens WeChat (or Alipay) and shows a fresh one-time code; the
 simulator's wallet behind it confirms at once, or after a while (the password), or never (the
 payer walks away). The planted cases are data (``SCAN_FAULTS``); which provider a channel
-takes is data too (``PROVIDERS``: the channel URL per provider), so an Alipay scanning channel
-is one more ``DemoChannel`` entry once its code channel exists. The truth is the wallets'
+takes is data too (``PROVIDERS``: the channel URL per provider), so WeChat Pay's and Alipay's
+scanning channels are two rows of one table (``demo.channels``). The truth is the wallets'
 ledger: what each order took and kept.
 """
 

@@ -189,9 +189,9 @@ def summary_text(s: dict[str, Any]) -> str:
         f"attention {s['faults_for_attention']}, open {s['faults_open']}"
     )
     for f in s["faults"]:
-        lines.append(f"  {f['channel']:<8} {f['fault']:<45} -> {f['outcome']}")
+        lines.append(f"  {f['channel']:<9} {f['fault']:<45} -> {f['outcome']}")
         if f["problem"]:
-            lines.append(f"  {'':<8} {'':<45} !! {f['problem']}")
+            lines.append(f"  {'':<9} {'':<45} !! {f['problem']}")
     lines.append(f"needs attention ({s['attention_total']}):")
     for c in s["attention"][:12]:
         lines.append(f"  [{c['category']}] {c['payer'] or ''} {c['text']}"[:160])

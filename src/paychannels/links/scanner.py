@@ -228,4 +228,3 @@ def open_scanner(url: str, *, stdin: BinaryIO | None = None) -> Scanner:
     link = link_from_parsed(parsed, transport="serial", defaults=SCANNER_SERIAL)
     link.open()
     return Scanner(LinkSource(link))
-
