@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from paychannels.demo.cloud_sim import CloudPosSim
@@ -131,7 +132,7 @@ CHANNELS: tuple[DemoChannel, ...] = (
             serves=serves,
             style="scan",
             statement="provider",
-            start=lambda stage, provider=provider: CodeSim(stage, provider=provider),
+            start=partial(CodeSim, provider=provider),
             faults=tuple(SCAN_FAULTS),
             assisted=1.0,
         )
