@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 
 from paychannels.providers.wechatpay.bill import HEADER, TOTALS
@@ -19,6 +20,7 @@ from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider.book import Book, Order, OrderStatus, RefundEntry
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import beijing, yuan
+from paychannels.simulators.provider.wechat_codepay import CodeOrder
 
 __all__ = ["alipay_bill", "wechat_bill"]
 
@@ -62,10 +64,39 @@ def _text(value: str) -> str:
     return value.replace(",", " ").replace("\n", " ").replace("\r", " ")
 
 
-def wechat_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
-    """The ALL trade bill of ``day`` as WeChat Pay's CSV; None when there was no trade."""
+def _code_entries(
+    codes: Sequence[CodeOrder], day: date
+) -> tuple[list[Order], list[tuple[Order, RefundEntry]], list[Order]]:
+    """Scanned-code orders as bill entries: paid and kept, their refunds, and those paid then
+    reversed (撤销: listed ``REVOKED``, the money went back, nothing to settle)."""
+    paid: list[Order] = []
+    refunds: list[tuple[Order, RefundEntry]] = []
+    revoked: list[Order] = []
+    for c in codes:
+        if c.paid_at is None:
+            continue  # never paid: nothing moved, WeChat Pay's bill does not list it
+        order = Order(
+            "wechatpay", c.number, c.amount_minor, c.description, None, None, "",
+            attach=c.attach, trade_type="micropay", trade_no=c.trade_no, paid_at=c.paid_at,
+        )  # fmt: skip
+        if _on(c.paid_at, day):
+            (revoked if c.state == "REVOKED" else paid).append(order)
+        for number, (amount, refund_id, when) in c.refunds.items():
+            if _on(when, day):
+                refunds.append((order, RefundEntry(number, amount, refund_id, when)))
+    return paid, refunds, revoked
+
+
+def wechat_bill(
+    book: Book, keys: SimKeys, day: date, codes: Sequence[CodeOrder] = ()
+) -> bytes | None:
+    """The ALL trade bill of ``day`` as WeChat Pay's CSV (the code desk's orders included);
+    None when there was no trade."""
     paid, refunds = _day_entries(book, "wechatpay", day)
-    if not paid and not refunds:
+    code_paid, code_refunds, revoked = _code_entries(codes, day)
+    paid = sorted(paid + code_paid, key=lambda o: o.paid_at or datetime.min.replace(tzinfo=UTC))
+    refunds = sorted(refunds + code_refunds, key=lambda pair: pair[1].created)
+    if not paid and not refunds and not revoked:
         return None
     rows: list[list[str]] = []
     for o in paid:
@@ -84,6 +115,14 @@ def wechat_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
             "CNY", "0.00", "0.00", r.refund_id, r.number, yuan(r.amount_minor), "0.00",
             "ORIGINAL", "SUCCESS", _text(o.description), _text(o.attach), "0.00000", "0.60%",
             yuan(o.amount_minor), yuan(r.amount_minor), "",
+        ])  # fmt: skip
+    for o in revoked:
+        assert o.paid_at is not None
+        rows.append([
+            beijing(o.paid_at), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
+            "o" + o.trade_no[-27:], "MICROPAY", "REVOKED", "OTHERS", "CNY", "0.00", "0.00",
+            "0", "0", "0.00", "0.00", "", "", _text(o.description), _text(o.attach), "0.00000",
+            "0.60%", yuan(o.amount_minor), "0.00", "",
         ])  # fmt: skip
     due = sum(o.amount_minor for o in paid)
     back = sum(r.amount_minor for _o, r in refunds)

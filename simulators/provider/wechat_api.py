@@ -289,7 +289,8 @@ class WechatApi:
             return self._error(request, 400, "PARAM_ERROR", "bill_date 格式错误")
         if query.get("bill_type", "ALL") != "ALL":
             return self._error(request, 400, "PARAM_ERROR", "本模拟器只提供 ALL 账单")
-        data = wechat_bill(self.book, self.keys, day)
+        codes = self.codepay.orders() if self.codepay is not None else []
+        data = wechat_bill(self.book, self.keys, day, codes)
         if data is None:
             return self._error(request, 400, "NO_STATEMENT_EXIST", "当日无交易，账单不存在")
         gzipped = query.get("tar_type") == "GZIP"

@@ -214,3 +214,42 @@ def test_the_day_s_feeds_carry_each_payment_once_and_add_up_to_what_was_received
         paid += [r["payment"] for r in lines if r["kind"] == "paid"]
     assert len(paid) == len(set(paid)) > 0
     assert sum(f["total_minor"] for f in feeds.values()) == day.summary["received_minor"]
+
+
+#: each planted scan case: what the assistant saw first, what the payer's wallet shows, and
+#: the payment's final state in the journal
+SCAN_CASES = {
+    "slow password": ("first answer SUCCEEDED", "charged 1x, kept", "SUCCEEDED ("),
+    "walked away": ("first answer DECLINED PIN_TIMEOUT", "charged 0x", "DECLINED ->"),
+    "code scanned twice": ("first answer DECLINED CODE_USED", "charged 0x", "DECLINED ->"),
+    "lost answer": ("first answer UNKNOWN", "charged 1x, kept", "SUCCEEDED ("),
+}
+
+
+def test_assistants_scanned_codes_each_planted_case_as_expected(day: Ran) -> None:
+    from paychannels import Collector, Status
+
+    scans = [c for c in CHANNELS if c.style == "scan"]
+    assert scans
+    faults = {(f["channel"], f["fault"]): f for f in day.summary["faults"]}
+    for spec in scans:
+        for case, (first, wallet, final) in SCAN_CASES.items():
+            outcome = faults[spec.name, case]["outcome"]
+            assert outcome.startswith(first) and wallet in outcome and final in outcome, outcome
+        # the payer whose used code was read again showed a new one and paid
+        assert faults[spec.name, "code scanned twice"]["outcome"].endswith("-> payer paid")
+    # per assistant: what they took by scanning, as the journal holds it
+    scanned = day.summary["scanned"]
+    assert scanned["channels"] == [c.name for c in scans]
+    assert all(op.startswith("协理员-") for op in scanned["by_operator"])
+    assert scanned["total_minor"] == sum(scanned["by_operator"].values()) > 0
+    col = Collector.open(f"sqlite:///{day.folder}/journal.db")
+    try:
+        held: dict[str, int] = {}
+        for name in scanned["channels"]:
+            for p in col.find(statuses=[Status.SUCCEEDED], channel=name, limit=10_000):
+                assert p.operator is not None and p.amount_taken is not None
+                held[p.operator] = held.get(p.operator, 0) + p.amount_taken.minor
+    finally:
+        col.close()
+    assert held == scanned["by_operator"]

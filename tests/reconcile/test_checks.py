@@ -144,6 +144,36 @@ def test_provider_bill_line_by_line(day: Day) -> None:
     assert not stmt.matches and not rec.balanced
 
 
+def test_a_payment_reversed_after_paying_nets_out_on_the_bill(day: Day) -> None:
+    # a scanned code paid, then cancelled by the provider (Alipay's cancel with
+    # action=refund): the bill lists the trade and its return under the payment's own number;
+    # the journal has it REVERSED (taken and given back): together they match
+    day.owe(1, "300.00"), day.owe(2, "300.00")
+    a = day.pay(1, "300.00", channel="ali-codes")
+    v = day.pay(2, "300.00", channel="ali-codes", status=Status.REVERSED)
+    items = (
+        SettlementItem(a, "payment", 30000),
+        SettlementItem(v, "payment", 30000),
+        SettlementItem(v, "refund", 30000),
+    )
+    bill = Settlement(
+        SettlementKind.PROVIDER, "2026-03-02", "ali bill of 2026-03-02", "CNY",
+        T0 + timedelta(days=1), 30000, 2, 60000, 1, 30000,
+        dates=("2026-03-02",), items=items,
+    )  # fmt: skip
+    day.settle("ali-codes", bill)
+    rec = reconcile(day.journal, day.roster)
+    assert rec.checks[0].status == "match", rec.checks[0].statements[0].differences
+
+    # without the return on the bill the provider still holds money the journal gave back
+    kept = replace(bill, net_minor=60000, refunds=0, refund_minor=0, items=items[:2])
+    day.settle("ali-codes", kept)
+    rec = reconcile(day.journal, day.roster)
+    [stmt] = rec.checks[0].statements
+    assert any(v in x and "REVERSED" in x for x in stmt.differences), stmt.differences
+    assert not rec.balanced
+
+
 def _payer(n: int) -> str:
     from tests.reconcile.day import payer
 

@@ -22,11 +22,12 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Protocol
 
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.links.http import ProviderHTTP, ProviderNoAnswer
+from paychannels.providers.bills import ProviderBill
 from paychannels.providers.codepay import CodePayCodec, CodeState, CodeView, ReverseResult
 from paychannels.values.errors import NotSentError, ProtocolError, UnsupportedOperation
 from paychannels.values.models import Outcome, Payment, Record, Refund, as_payment
@@ -44,8 +45,8 @@ _REVERSE_TRIES = 3
 
 
 class Refunds(Protocol):
-    """Who gives code payments back: the provider's ordinary refund calls (the mobile channel
-    of the same account)."""
+    """The provider's ordinary account calls for code payments: refunds and the day's bill
+    (the mobile channel of the same account)."""
 
     def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
         """Refund (part of) a paid payment."""
@@ -53,6 +54,10 @@ class Refunds(Protocol):
 
     def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
         """What became of a refund."""
+        ...
+
+    def download_bill(self, ctx: ChannelContext, day: date) -> ProviderBill:
+        """The provider's bill of ``day``, recorded as the channel's settlement figures."""
         ...
 
 
@@ -193,9 +198,14 @@ class CodePayChannel(Channel):
     def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
         return self._desk().refund(refund, payment, ctx)
 
+    def download_bill(self, ctx: ChannelContext, day: date) -> ProviderBill:
+        """The day's bill (it lists code payments beside the account's others), recorded as
+        this channel's settlement figures: reconciliation matches the scanned payments."""
+        return self._desk().download_bill(ctx, day)
+
     def _desk(self) -> Refunds:
         if self.refunds is None:
-            raise UnsupportedOperation(f"{self.describe()} takes no refunds")
+            raise UnsupportedOperation(f"{self.describe()} has no refund or bill desk")
         return self.refunds
 
     # -- housekeeping ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 An entry says which roster preference the channel serves (``hall``, ``wechat``,
 ``alipay``, ``bank``), how payments go through it (``sync``: the answer comes in the
-dialogue; ``async``: an order, then a callback; ``batch``: request and result files), how
+dialogue; ``async``: an order, then a callback; ``scan``: an assistant scans the payer's
+payment code; ``batch``: request and result files), how
 to start its simulator (which gives the URL and options), which faults the demo injects
 there, who collects (a hall clerk, village assistants on payers' behalf) and — through the
 running simulator — how it settles at the end of the day. Adding a kind of channel to the
@@ -13,9 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from paychannels.demo.cloud_sim import CloudPosSim
+from paychannels.demo.codes_sim import SCAN_FAULTS, CodeSim
 from paychannels.demo.mispos_sim import MisposSim
 from paychannels.demo.sims import BankSim, ProviderSim, Running, Stage, TerminalSim
 
@@ -29,7 +32,7 @@ class DemoChannel:
     name: str  # the channel's name in the journal
     kind: str  # what it is, for people
     serves: str  # the roster's channel preference it takes payers from
-    style: Literal["sync", "async", "batch"]
+    style: Literal["sync", "async", "scan", "batch"]
     start: Callable[[Stage], Running]
     faults: tuple[str, ...]
     clerk: str | None = None  # who takes every payment here (a hall clerk)
@@ -120,6 +123,23 @@ CHANNELS: tuple[DemoChannel, ...] = (
             "duplicate callbacks",
         ),
         assisted=0.4,
+    ),
+    # village assistants scanning the payment code each payer shows: one entry per provider
+    *(
+        DemoChannel(
+            name=name,
+            kind=f"{label} (payment codes scanned by village assistants; provider simulator)",
+            serves=serves,
+            style="scan",
+            statement="provider",
+            start=partial(CodeSim, provider=provider),
+            faults=tuple(SCAN_FAULTS),
+            assisted=1.0,
+        )
+        for name, label, serves, provider in (
+            ("wx-codes", "WeChat Pay 付款码", "wechat", "wechatpay"),
+            ("ali-codes", "Alipay 条码支付", "alipay", "alipay"),
+        )
     ),
     DemoChannel(
         name="bank",

@@ -6,6 +6,10 @@
   answer that was lost is left UNKNOWN for recovery to ask the terminal.
 - ``async`` (mobile): each order is created; the payer pays in the app and the provider's
   callback settles it; a lost or garbled answer is left UNKNOWN for recovery.
+- ``scan`` (payment codes): a village assistant scans the code each payer shows; a code
+  refused as used or expired, or a scan that never left, makes the payer show a new code (a
+  new attempt: the code is never kept, so nothing is sent again from the journal); a payer
+  who walks away is reversed by the channel; a lost answer is left UNKNOWN for recovery.
 - ``batch`` (bank): all debits at once, request files out, result files back, retryable
   refusals resubmitted until the retry cap.
 """
@@ -19,11 +23,14 @@ from dataclasses import dataclass, field
 from paychannels.channels.bank import resubmit_retryable
 from paychannels.collector import Collector
 from paychannels.demo.channels import DemoChannel
+from paychannels.demo.codes_sim import CodeSim
 from paychannels.demo.sims import BankSim, Observed, Running
 from paychannels.documents.roster import RosterEntry
 from paychannels.security.masking import mask_id_number
 from paychannels.values.errors import PaychannelsError
 from paychannels.values.models import Payment, PaymentRequest
+from paychannels.values.paymentcode import PaymentCode
+from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
 
 __all__ = ["Fault", "Plan", "collect", "request_for"]
@@ -85,6 +92,8 @@ def collect(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int]
             _sync(col, plan, rnd, tick)
         case "async":
             _async(col, plan, rnd, tick)
+        case "scan":
+            _scan(col, plan, rnd, tick)
         case "batch":
             _batch(col, plan, rnd, tick)
 
@@ -144,6 +153,46 @@ def _async(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
             fault.payment = payment.id if payment is not None else ""
             fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
         tick(1)
+
+
+#: answers after which the payer refreshes the code and shows it again (a new attempt)
+_SCAN_AGAIN = {Reason.CODE_USED, Reason.CODE_EXPIRED}
+
+
+def _scan(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+    codes = plan.running
+    assert isinstance(codes, CodeSim)
+    name = plan.channel.name
+    last: str | None = None  # the code read just before (a scanner may read it twice)
+    for i, entry in enumerate(plan.payers):
+        fault = _fault(plan, i, entry)
+        req = request_for(entry, plan.channel, rnd)
+        twice = fault is not None and fault.fault == "code scanned twice" and last is not None
+        code = last if twice and last is not None else codes.code()
+        payment = _scanned(col, req, code, name)
+        if payment is not None and (
+            payment.status is Status.NOT_SENT
+            or (payment.status is Status.DECLINED and payment.reason in _SCAN_AGAIN)
+        ):
+            again = req.model_copy(update={"idempotency_key": req.idempotency_key + "~rescan"})
+            _scanned(col, again, codes.code(), name)
+        if fault is not None:
+            fault.payment = payment.id if payment is not None else ""
+            if payment is not None:
+                why = f" {payment.reason.value}" if payment.reason else ""
+                fault.outcome = f"first answer {payment.status.value}{why}"
+            fault.observe(codes.after(fault.fault, payment.id if payment else None))
+        last = code
+        tick(1)
+
+
+def _scanned(col: Collector, req: PaymentRequest, code: str, name: str) -> Payment | None:
+    """One scan, sent once (a code is never sent twice: no retry here)."""
+    try:
+        scanned = req.model_copy(update={"payment_code": PaymentCode.parse(code)})
+        return col.collect(scanned, channel=name)
+    except PaychannelsError:
+        return None  # refused before anything was sent (an attempt still open, a bad code)
 
 
 def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:

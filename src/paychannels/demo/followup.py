@@ -62,12 +62,15 @@ def settle_in_doubt(
 
 
 def _resend(col: Collector) -> int:
-    """Send again (same key) what recovery found never left."""
+    """Send again (same key) what recovery found never left — but a scanned code payment:
+    its code is gone (never stored), the payer scans a new one (a new attempt)."""
     sent = 0
     after: str | None = None
     while True:
         page = col.find(statuses=[Status.NOT_SENT], kind="payment", after_id=after, limit=500)
         for record in page:
+            if record.scanned_code is not None:
+                continue
             try:
                 col.collect(record.request(), channel=record.channel)
             except PaychannelsError:

@@ -276,6 +276,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
         notes=day.notes,
         timings=day.timings | {f"collection {k}": v for k, v in channel_seconds.items()},
         planted=planted,
+        scanning=[n for n, p in day.plans.items() if p.channel.style == "scan"],
     )
     summary["feeds"] = feeds
     return summary

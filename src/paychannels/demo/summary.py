@@ -9,6 +9,7 @@ listed for a person.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ def summarize(
     notes: list[str],
     timings: dict[str, float],
     planted: Planted | None = None,
+    scanning: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The summary (JSON-ready); ``balanced`` is the verdict."""
     summary = rec.summary(concerns=50)
@@ -80,6 +82,7 @@ def summarize(
             for c in summary["settlements"]
         },
         "operators": {o.operator: o.held_minor for o in rec.operators},
+        "scanned": _scanned(rec, scanning),
         "crash": crash.as_dict() if crash is not None else None,
         "faults": [asdict(f) for f in faults],
         "faults_injected": len(faults),
@@ -96,6 +99,21 @@ def summarize(
         "workspace": str(outputs.workspace) if outputs.workspace else None,
         "files": {k: str(v) for k, v in outputs.reports.items()}
         | {"notices": [str(p) for p in outputs.notices]},
+    }
+
+
+def _scanned(rec: Reconciliation, channels: Sequence[str]) -> dict[str, Any]:
+    """What each village assistant took by scanning payers' codes (the code channels), as
+    the reconciliation's per-operator totals show it: by assistant, and in all."""
+    by_operator = {
+        o.operator: got
+        for o in rec.operators
+        if (got := sum(o.by_channel.get(c, 0) for c in channels))
+    }
+    return {
+        "channels": list(channels),
+        "total_minor": sum(by_operator.values()),
+        "by_operator": dict(sorted(by_operator.items(), key=lambda kv: (-kv[1], kv[0]))),
     }
 
 
@@ -158,14 +176,22 @@ def summary_text(s: dict[str, Any]) -> str:
         f"unconfirmed {s['unconfirmed']}; in doubt {s['in_doubt']}",
     ]
     lines += [f"  simulator saw: {p}" for p in s["simulator_problems"]]
+    scanned = s["scanned"]
+    if scanned["by_operator"]:
+        top = ", ".join(f"{k} {_yuan(v)}" for k, v in list(scanned["by_operator"].items())[:3])
+        lines.append(
+            f"scanned payment codes ({', '.join(scanned['channels'])}): "
+            f"{len(scanned['by_operator'])} assistant(s), {_yuan(scanned['total_minor'])} CNY; "
+            f"most: {top}"
+        )
     lines.append(
         f"faults injected {s['faults_injected']}: resolved {s['faults_resolved']}, for "
         f"attention {s['faults_for_attention']}, open {s['faults_open']}"
     )
     for f in s["faults"]:
-        lines.append(f"  {f['channel']:<7} {f['fault']:<45} -> {f['outcome']}")
+        lines.append(f"  {f['channel']:<9} {f['fault']:<45} -> {f['outcome']}")
         if f["problem"]:
-            lines.append(f"  {'':<7} {'':<45} !! {f['problem']}")
+            lines.append(f"  {'':<9} {'':<45} !! {f['problem']}")
     lines.append(f"needs attention ({s['attention_total']}):")
     for c in s["attention"][:12]:
         lines.append(f"  [{c['category']}] {c['payer'] or ''} {c['text']}"[:160])

@@ -9,8 +9,9 @@
   Money the journal credits on a terminal without a receipt (batch) number no end of day can
   confirm: it is unconfirmed.
 - **Provider** (a day's bill): line by line — every payment and refund on the bill must be
-  in the journal, succeeded, for the same amount; every payment or refund the journal
-  credits on days the bills cover must be on a bill.
+  in the journal, succeeded, for the same amount (a payment the journal has REVERSED, a
+  paid code cancelled, may be listed with its return: the two must net to nothing); every
+  payment or refund the journal credits on days the bills cover must be on a bill.
 - **Bank** (result files): what the bank says it holds (settled less returned, in every
   result file) must be what the journal holds for the channel.
 
@@ -188,10 +189,16 @@ def _provider(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
     stmts: list[StatementCheck] = []
     for s in statements:
         stmt = StatementCheck(s.source, s.net_minor, 0, s.payments, 0)
+        returned: dict[str, int] = {}  # reversed payment -> what the bill still holds of it
         for item in s.items or ():
             billed.add(item.record_id)
             line = records.get(item.record_id)
             sign = 1 if item.kind == "payment" else -1
+            if line is not None and line.kind == "payment" and line.status == "REVERSED":
+                # taken and given back (a paid code cancelled): its trade and its return
+                returned[item.record_id] = returned.get(item.record_id, 0) + sign * item.minor
+                stmt.journal_count += item.kind == "payment"
+                continue
             if line is None or line.kind != item.kind:
                 what = "took" if item.kind == "payment" else "gave back"
                 stmt.differences.append(
@@ -211,6 +218,12 @@ def _provider(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
                 stmt.differences.append(
                     f"{item.record_id}: the provider says {yuan(item.minor, s.currency)}, the "
                     f"journal {yuan(line.minor, s.currency)}"
+                )
+        for record_id, held in returned.items():
+            if held:
+                stmt.differences.append(
+                    f"the provider holds {yuan(held, s.currency)} for {record_id}, the journal "
+                    "says REVERSED (taken and given back)"
                 )
         stmts.append(stmt)
     by_day = {day: stmt for s, stmt in zip(statements, stmts, strict=True) for day in s.dates}

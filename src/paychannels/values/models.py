@@ -248,8 +248,16 @@ class Record(FrozenModel):
     updated_at: datetime
     version: int = 1
 
+    @property
+    def scanned_code(self) -> str | None:
+        """The masked payment code this payment was made with; None: no code payment. The
+        digits are gone (never stored), so it is never sent again from the journal: the
+        payer scans a new code, a new attempt."""
+        masked = self.channel_data.get("code") if "code_digest" in self.channel_data else None
+        return masked if isinstance(masked, str) else None
+
     def request(self) -> PaymentRequest:
-        """The request this record was created from."""
+        """The request this record was created from (a scanned code is not in it)."""
         return PaymentRequest(
             payer_id=self.payer_id,
             amount=self.amount,
