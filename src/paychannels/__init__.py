@@ -32,6 +32,7 @@ if _typing.TYPE_CHECKING:  # the names as mypy and editors see them; loaded on f
     from paychannels.values.errors import (
         AlreadyInDoubt,
         AlreadyPaid,
+        AmountOverLimit,
         ChannelError,
         CollectorClosed,
         ConfigurationError,
@@ -79,6 +80,7 @@ _LAZY: dict[str, str] = {
     "__version__": "paychannels._version",  # installed metadata: a tenth of the start-up
     "AlreadyInDoubt": "paychannels.values.errors",
     "AlreadyPaid": "paychannels.values.errors",
+    "AmountOverLimit": "paychannels.values.errors",
     "Behaviour": "paychannels.channels.memory",
     "Capabilities": "paychannels.channels.base",
     "Channel": "paychannels.channels.base",
@@ -146,6 +148,7 @@ __all__ = [
     "TRANSITIONS",
     "AlreadyInDoubt",
     "AlreadyPaid",
+    "AmountOverLimit",
     "Behaviour",
     "Capabilities",
     "Channel",

@@ -149,6 +149,9 @@ class Channel(ABC):
     #: URL scheme(s) this adapter opens, e.g. ``zvt+tcp``
     scheme: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
+    #: the single-payment limit (``max_amount=`` on the URL); the Collector refuses above it
+    #: before the intent is written
+    max_amount: Money | None = None
 
     def route(self, request: PaymentRequest) -> str | None:
         """The name of the channel that really takes ``request`` (a router such as

@@ -7,13 +7,21 @@ adds ``foo+tcp://`` by declaring an entry point, without editing the core. An en
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any
 
 from paychannels.channels.base import Channel
-from paychannels.values.errors import ConfigurationError, UnknownScheme
+from paychannels.security.masking import shown
+from paychannels.values.errors import (
+    ConfigurationError,
+    InvalidURL,
+    PaychannelsError,
+    UnknownScheme,
+)
+from paychannels.values.money import Money
 from paychannels.values.urls import ParsedURL, parse_url
 
 __all__ = ["ChannelFactory", "available_schemes", "open_channel", "register_channel"]
@@ -64,9 +72,31 @@ def open_channel(url: str, **options: Any) -> Channel:
             f"no channel for scheme {parsed.scheme!r} (in {parsed.raw}); known schemes: {known}. "
             f"A driver package adds schemes through the {GROUP!r} entry-point group."
         )
+    limit = _max_amount(parsed)
+    if "max_amount" in parsed.query:  # every channel's option: the factory never sees it
+        rest = {k: v for k, v in parsed.query.items() if k != "max_amount"}
+        parsed = dataclasses.replace(parsed, query=rest)
     channel = factory(parsed, **options)
     if not isinstance(channel, Channel):
         raise ConfigurationError(
             f"the factory for {parsed.scheme!r} returned {type(channel).__name__}, not a Channel"
         )
+    if limit is not None:
+        channel.max_amount = limit
     return channel
+
+
+def _max_amount(parsed: ParsedURL) -> Money | None:
+    """``max_amount=50000.00`` (CNY unless it names its currency): the single-payment limit."""
+    text = parsed.query.get("max_amount")
+    if text is None:
+        return None
+    try:
+        limit = Money.parse(text, None if text[:1].isalpha() else "CNY")
+    except (PaychannelsError, ValueError, TypeError) as exc:
+        raise InvalidURL(
+            f"{parsed.raw!r}: option max_amount={shown(text)} is not an amount ({exc})"
+        ) from None
+    if not limit.is_positive():
+        raise InvalidURL(f"{parsed.raw!r}: option max_amount={shown(text)} must be above zero")
+    return limit

@@ -24,6 +24,7 @@ from paychannels.runtime.crashpoints import crashpoint
 from paychannels.runtime.ids import Owner, new_id
 from paychannels.security.masking import scrub
 from paychannels.values.errors import (
+    AmountOverLimit,
     ChannelError,
     ConfigurationError,
     InvalidRequest,
@@ -104,10 +105,13 @@ class Dispatcher:
         ch = self._channels.get(channel)
         target = ch.route(request)
         if target is None:
+            within_limit(request, channel, ch)
             return channel, ch
         routed = self._channels.get(target)
         if routed.route(request) is not None:
             raise ConfigurationError(f"channel {channel!r} routes to {target!r}, another router")
+        within_limit(request, channel, ch)
+        within_limit(request, target, routed)
         return target, routed
 
     def collect_many(
@@ -119,7 +123,14 @@ class Dispatcher:
         ch = self._channels.get(channel)
         results: list[Payment | PaychannelsError] = []
         for start in range(0, len(requests), _CHUNK):
-            chunk = requests[start : start + _CHUNK]
+            refused: dict[int, PaychannelsError] = {}
+            chunk = []
+            for i, r in enumerate(requests[start : start + _CHUNK]):
+                try:
+                    within_limit(r, channel, ch)
+                    chunk.append(r)
+                except AmountOverLimit as exc:
+                    refused[i] = exc
             news = [
                 NewRecord(
                     id=new_id("pay"),
@@ -131,12 +142,14 @@ class Dispatcher:
                 for r in chunk
             ]
             then = [] if defer else [self.claim_change(ch)]
-            applied = self._writer.create_many(news, then=then)
+            applied = self._writer.create_many(news, then=then) if news else []
             claimed = [a.record for a in applied if isinstance(a, Applied) and a.created]
             latest = (
                 {r.id: r for r in self.dispatch_all(claimed, ch)} if claimed and not defer else {}
             )
-            for item in applied:
+            answers = iter(applied)
+            for i in range(len(chunk) + len(refused)):
+                item = refused.get(i) or next(answers)
                 if isinstance(item, Applied):
                     results.append(as_payment(latest.get(item.record.id, item.record)))
                 else:
@@ -263,4 +276,24 @@ class Dispatcher:
             [(p.id, o) for p, o in zip(payments, outcomes, strict=True)],
             via="dispatch",
             attempts={r.id: r.attempt for r in records},
+        )
+
+
+def within_limit(request: PaymentRequest, name: str, ch: Channel) -> None:
+    """Refuse, before anything is written, an amount over the channel's single-payment limit."""
+    limit = ch.max_amount
+    if limit is None:
+        return
+    amount = request.amount
+    if amount.currency != limit.currency:
+        raise AmountOverLimit(
+            f"channel {name!r} takes payments up to {limit.to_decimal_string()} "
+            f"{limit.currency.code}; a payment in {amount.currency.code} cannot be checked "
+            "against it: nothing was recorded or sent"
+        )
+    if amount > limit:
+        raise AmountOverLimit(
+            f"{amount.to_decimal_string()} {amount.currency.code} is over the single-payment "
+            f"limit of channel {name!r} ({limit.to_decimal_string()} {limit.currency.code}): "
+            "nothing was recorded or sent"
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "AlreadyInDoubt",
     "AlreadyPaid",
+    "AmountOverLimit",
     "ChannelError",
     "CollectorClosed",
     "ConfigurationError",
@@ -84,6 +85,10 @@ class InvalidRequest(PaychannelsError, ValueError):
     def __init__(self, message: str, errors: list[dict[str, object]] | None = None) -> None:
         super().__init__(message)
         self.errors: list[dict[str, object]] = errors or []
+
+
+class AmountOverLimit(InvalidRequest):
+    """The amount is over the channel's single-payment limit; nothing was written or sent."""
 
 
 # -- journal -------------------------------------------------------------------------------
