@@ -17,12 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from paychannels.channels.settlement import Settlement, SettlementKind
 from paychannels.drivers.nexo.report import read_settlement_report
 from paychannels.providers.alipay.bill import read_trade_bill
 from paychannels.reconcile import reconcile
-from paychannels.reconcile.arrivals import ArrivalRules, load_arrival_rules
+from paychannels.reconcile.arrivals import ArrivalRules, load_arrival_rules, parse_fee_rate
 from paychannels.values.errors import ConfigurationError
 from tests.providers.test_bills import alipay_text, alipay_zip_with_summary, summary_text
 from tests.reconcile.day import Day
@@ -151,7 +153,9 @@ def test_fees_the_channel_declared_win_over_the_rules_rate(day: Day, tmp_path: P
     assert (got["ali"].status, got["ali"].fee_minor) == ("in_full", 288)
 
 
-@pytest.mark.parametrize("rate", ['"0.38"', '"-0.1%"', '"abc"', '"6%"', "0.0038"])
+@pytest.mark.parametrize(
+    "rate", ['"0.38"', '"-0.1%"', '"abc"', '"6%"', "0.0038", '"sNaN%"', '"Infinity"', '""']
+)
 def test_a_fee_rate_that_is_not_one_is_refused(tmp_path: Path, rate: str) -> None:
     with pytest.raises(ConfigurationError, match="fee"):
         load_arrival_rules(write_rules(tmp_path, f"[channel.hall-1]\nfee = {rate}\n"))
@@ -160,3 +164,20 @@ def test_a_fee_rate_that_is_not_one_is_refused(tmp_path: Path, rate: str) -> Non
 def test_a_rate_of_a_fraction_reads_the_same(tmp_path: Path) -> None:
     rules = load_arrival_rules(write_rules(tmp_path, '[channel.x]\nfee = "0.0038"\n'))
     assert rules.fee_rates == {"x": Decimal("0.0038")}
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.decimals(min_value=0, max_value=Decimal("0.05"), places=6))
+def test_a_rate_reads_the_same_as_a_percentage_or_a_fraction(rate: Decimal) -> None:
+    assert parse_fee_rate(f"{rate:f}") == rate
+    assert parse_fee_rate(f"{rate * 100:f}%") == rate
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=12))
+def test_any_text_is_a_rate_or_a_configuration_error(text: str) -> None:
+    try:
+        rate = parse_fee_rate(text)
+    except ConfigurationError:
+        return
+    assert 0 <= rate <= Decimal("0.05")

@@ -78,7 +78,7 @@ def parse_fee_rate(text: str) -> Decimal:
         rate = Decimal(body.removesuffix("%").strip())
     except InvalidOperation:
         rate = Decimal("NaN")
-    if percent:
+    if rate.is_finite() and percent:
         rate /= 100
     if not (rate.is_finite() and 0 <= rate <= _MAX_FEE_RATE):
         raise ConfigurationError(
