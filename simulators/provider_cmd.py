@@ -18,10 +18,12 @@ import json
 import sys
 import tempfile
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
+from paychannels.simulators.provider.bills import DEFAULT_FEE_RATE
 from paychannels.simulators.provider.wechat_api import KEY_MODES
 from paychannels.values.errors import ConfigurationError
 
@@ -71,6 +73,10 @@ def register(sub: Any) -> None:
         ("stale", "chance of an extra replayed (old) callback"),
     ):
         p.add_argument(f"--{name}", type=float, default=0.0, help=text)
+    p.add_argument(
+        "--fee-rate", type=Decimal, default=DEFAULT_FEE_RATE,
+        help="share of each trade the bills show as the provider's fee (default 0.006: 0.6%%)",
+    )  # fmt: skip
     p.add_argument("--duration", type=float, help="stop after this many seconds")
     p.add_argument("--json", action="store_true", help="machine-readable summary at the end")
     p.set_defaults(handler=_run)
@@ -107,6 +113,7 @@ def _run(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             notify_timeout=args.notify_timeout,
             faults=faults,
+            fee_rate=args.fee_rate,
         ).start()
         folder = args.keys or Path(tempfile.mkdtemp(prefix="paychannels-provider-keys-"))
         if new:

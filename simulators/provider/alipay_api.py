@@ -24,7 +24,7 @@ from paychannels.providers.alipay.forms import decode_form
 from paychannels.runtime.clock import BEIJING
 from paychannels.security.verification import CallbackRejected
 from paychannels.simulators.provider.alipay_codes import CodePayments
-from paychannels.simulators.provider.bills import alipay_bill
+from paychannels.simulators.provider.bills import DEFAULT_FEE_RATE, alipay_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import alipay_trade, compact, yuan
@@ -69,6 +69,8 @@ class AlipayApi:
         self._app_public = keys.app_key.public_key()
         self.bills: dict[str, bytes] = {}
         self.codes = CodePayments(book, wallets or Wallets())
+        #: the share of each trade the bill's 服务费 shows kept back (0.006: 0.6 %)
+        self.fee_rate = DEFAULT_FEE_RATE
 
     def _answer(self, method: str, data: dict[str, Any], *, garble: bool = False) -> Response:
         node_name = method.replace(".", "_") + "_response"
@@ -301,7 +303,7 @@ class AlipayApi:
             day = date.fromisoformat(str(biz.get("bill_date", "")))
         except ValueError:
             return _fail("isv.invalid-bill-date", "账单日期格式错误", "40002")
-        data = alipay_bill(self.book, self.keys, day)
+        data = alipay_bill(self.book, self.keys, day, fee_rate=self.fee_rate)
         if data is None:
             return _fail("isp.bill_not_exist", "账单不存在")
         token = secrets.token_urlsafe(24)

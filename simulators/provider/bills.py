@@ -4,8 +4,10 @@ WeChat Pay: CSV in UTF-8, every value after a backtick, a totals block at the en
 when asked). Alipay: a ZIP of GBK CSV files (``业务明细`` and its ``(汇总)``), the member
 names in GBK without the UTF-8 flag, values padded with a tab, ``#`` totals lines. The day
 is Beijing time; a payment belongs to the day it was paid, a refund to the day it was made.
-The provider's fee (0.6 %) is shown as the providers show it; a WeChat Pay bill's fees are
-what the provider keeps back from its payout (the expected arrival in the account).
+The provider's fee (0.6 % unless told otherwise: ``fee_rate``) is shown as the providers
+show it — WeChat Pay's 手续费 to five decimals, Alipay's 服务费（元） per trade and in the
+summary's 服务费 and 实收净额 — and is what the provider keeps back from its payout (the
+expected arrival in the account).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import io
 import zipfile
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from paychannels.providers.wechatpay.bill import HEADER, TOTALS
 from paychannels.runtime.clock import BEIJING
@@ -22,9 +25,10 @@ from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import beijing, yuan
 from paychannels.simulators.provider.wechat_codepay import CodeOrder
 
-__all__ = ["alipay_bill", "wechat_bill"]
+__all__ = ["DEFAULT_FEE_RATE", "alipay_bill", "wechat_bill"]
 
-_FEE = 0.006
+#: the fee rate a provider charges when the simulator is not told another
+DEFAULT_FEE_RATE = Decimal("0.006")
 _ALIPAY_HEADER = (
     "支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,操作员,终端号,"
     "对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,集分宝（元）,支付宝优惠（元）,"
@@ -37,8 +41,14 @@ def _on(moment: datetime | None, day: date) -> bool:
     return moment is not None and moment.astimezone(BEIJING).date() == day
 
 
-def _fee(minor: int) -> str:
-    return f"{minor * _FEE / 100:.5f}"
+def _fee(minor: int, rate: Decimal) -> Decimal:
+    """The fee on an amount in yuan, to five decimals (WeChat Pay's precision)."""
+    return (Decimal(minor) * rate / 100).quantize(Decimal("0.00001"), ROUND_HALF_UP)
+
+
+def _fen(fee: Decimal) -> Decimal:
+    """A fee as deducted, in yuan to the fen (Alipay's 服务费 per trade)."""
+    return fee.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
 def _day_entries(
@@ -88,7 +98,12 @@ def _code_entries(
 
 
 def wechat_bill(
-    book: Book, keys: SimKeys, day: date, codes: Sequence[CodeOrder] = ()
+    book: Book,
+    keys: SimKeys,
+    day: date,
+    codes: Sequence[CodeOrder] = (),
+    *,
+    fee_rate: Decimal = DEFAULT_FEE_RATE,
 ) -> bytes | None:
     """The ALL trade bill of ``day`` as WeChat Pay's CSV (the code desk's orders included);
     None when there was no trade."""
@@ -99,13 +114,15 @@ def wechat_bill(
     if not paid and not refunds and not revoked:
         return None
     rows: list[list[str]] = []
+    rate = _rate(fee_rate)
     for o in paid:
         assert o.paid_at is not None
+        fee = str(_fee(o.amount_minor, fee_rate))
         rows.append([
             beijing(o.paid_at), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
             "o" + o.trade_no[-27:], (o.trade_type or "native").upper(), "SUCCESS", "OTHERS",
             "CNY", yuan(o.amount_minor), "0.00", "0", "0", "0.00", "0.00", "", "",
-            _text(o.description), _text(o.attach), _fee(o.amount_minor), "0.60%",
+            _text(o.description), _text(o.attach), fee, rate,
             yuan(o.amount_minor), "0.00", "",
         ])  # fmt: skip
     for o, r in refunds:
@@ -113,7 +130,7 @@ def wechat_bill(
             beijing(r.created), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
             "o" + o.trade_no[-27:], (o.trade_type or "native").upper(), "REFUND", "OTHERS",
             "CNY", "0.00", "0.00", r.refund_id, r.number, yuan(r.amount_minor), "0.00",
-            "ORIGINAL", "SUCCESS", _text(o.description), _text(o.attach), "0.00000", "0.60%",
+            "ORIGINAL", "SUCCESS", _text(o.description), _text(o.attach), "0.00000", rate,
             yuan(o.amount_minor), yuan(r.amount_minor), "",
         ])  # fmt: skip
     for o in revoked:
@@ -122,11 +139,11 @@ def wechat_bill(
             beijing(o.paid_at), keys.appid, keys.mchid, "0", "", o.trade_no, o.number,
             "o" + o.trade_no[-27:], "MICROPAY", "REVOKED", "OTHERS", "CNY", "0.00", "0.00",
             "0", "0", "0.00", "0.00", "", "", _text(o.description), _text(o.attach), "0.00000",
-            "0.60%", yuan(o.amount_minor), "0.00", "",
+            rate, yuan(o.amount_minor), "0.00", "",
         ])  # fmt: skip
     due = sum(o.amount_minor for o in paid)
     back = sum(r.amount_minor for _o, r in refunds)
-    fees = sum(o.amount_minor for o in paid) * _FEE / 100
+    fees = sum(_fee(o.amount_minor, fee_rate) for o in paid)
     totals = [
         str(len(rows)), yuan(due), yuan(back), "0.00", f"{fees:.5f}",
         yuan(sum(o.amount_minor for o in paid) + sum(o.amount_minor for o, _r in refunds)),
@@ -146,12 +163,22 @@ class _GbkName(zipfile.ZipInfo):
         return self.filename.encode("gb18030"), self.flag_bits & ~0x800
 
 
-def alipay_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
-    """The trade bill archive of ``day`` as Alipay's ZIP; None when there was no trade."""
+def _rate(rate: Decimal) -> str:
+    """A rate as the bill shows it (``0.60%``)."""
+    return f"{rate * 100:.2f}%"
+
+
+def alipay_bill(
+    book: Book, keys: SimKeys, day: date, *, fee_rate: Decimal = DEFAULT_FEE_RATE
+) -> bytes | None:
+    """The trade bill archive of ``day`` as Alipay's ZIP; None when there was no trade.
+
+    Each trade's 服务费 is ``fee_rate`` of it, rounded to the fen; a refund gives none back."""
     paid, refunds = _day_entries(book, "alipay", day)
     if not paid and not refunds:
         return None
     stamp = day.strftime("%Y%m%d")
+    fees = Decimal(0)
     cn_day = f"{day.year}年{day.month:02d}月{day.day:02d}日"
     detail = [
         "#支付宝业务明细查询",
@@ -162,9 +189,9 @@ def alipay_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
     ]
     for o in paid:
         assert o.paid_at is not None
-        detail.append(
-            _alipay_row(o, "交易", beijing(o.paid_at), o.amount_minor, "", _fee(o.amount_minor))
-        )
+        fee = _fen(_fee(o.amount_minor, fee_rate))
+        fees += fee
+        detail.append(_alipay_row(o, "交易", beijing(o.paid_at), o.amount_minor, "", str(fee)))
     for o, r in refunds:
         detail.append(_alipay_row(o, "退款", beijing(r.created), -r.amount_minor, r.number, "0.00"))
     got = sum(o.amount_minor for o in paid)
@@ -178,8 +205,11 @@ def alipay_bill(book: Book, keys: SimKeys, day: date) -> bytes | None:
     summary = [
         "#支付宝业务汇总查询",
         f"#账号：[{keys.alipay_seller_id}]",
-        "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）",
-        f"合计,,{len(paid)},{len(refunds)},{yuan(got)},{yuan(got - back)}",
+        "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,"
+        "支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）",
+        f"合计,,{len(paid)},{len(refunds)},{yuan(got)},{yuan(got - back)},0.00,0.00,0.00,"
+        f"{fees:.2f},0.00,{Decimal(got - back) / 100 - fees:.2f}",
+        f"#导出时间：[{datetime.now(BEIJING):%Y年%m月%d日 %H:%M:%S}]",
     ]
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:

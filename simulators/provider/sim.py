@@ -16,11 +16,13 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from paychannels.simulators.provider.alipay_api import BILL_PATH, AlipayApi
+from paychannels.simulators.provider.bills import DEFAULT_FEE_RATE
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import (
@@ -74,6 +76,7 @@ class ProviderSimulator:
         notify_timeout: float = 5.0,
         notify_workers: int = 8,
         seed: int | None = None,
+        fee_rate: Decimal = DEFAULT_FEE_RATE,
     ) -> None:
         self.keys = keys or SimKeys.generate()
         self.book = Book()
@@ -100,6 +103,7 @@ class ProviderSimulator:
             self.keys, self.book, self.script,
             on_order=self._new_order, on_refund=self._alipay_refunded, wallets=self.wallets,
         )  # fmt: skip
+        self.wechat.fee_rate = self.alipay.fee_rate = fee_rate  # what the bills keep back
         self.server = SimServer(self._route, port=port)
         self._timers: list[threading.Timer] = []
 

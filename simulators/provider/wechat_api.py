@@ -29,7 +29,7 @@ from paychannels.providers.wechatpay.signing import (
 )
 from paychannels.security.jsontext import strict_object
 from paychannels.security.verification import CallbackRejected, strict_b64decode
-from paychannels.simulators.provider.bills import wechat_bill
+from paychannels.simulators.provider.bills import DEFAULT_FEE_RATE, wechat_bill
 from paychannels.simulators.provider.book import Book, Conflict, Order, OrderStatus
 from paychannels.simulators.provider.keys import SimKeys
 from paychannels.simulators.provider.messages import compact, wechat_refund, wechat_transaction
@@ -65,6 +65,8 @@ class WechatApi:
         self._on_refund = on_refund
         self.codepay = codepay
         self._bills: dict[str, bytes] = {}
+        #: the share of each trade the bill's 手续费 shows kept back (0.006: 0.6 %)
+        self.fee_rate = DEFAULT_FEE_RATE
         self._merchant = rsa.load_public_key(
             keys.merchant_cert.public_bytes(Encoding.PEM), option="merchant certificate"
         )
@@ -290,7 +292,7 @@ class WechatApi:
         if query.get("bill_type", "ALL") != "ALL":
             return self._error(request, 400, "PARAM_ERROR", "本模拟器只提供 ALL 账单")
         codes = self.codepay.orders() if self.codepay is not None else []
-        data = wechat_bill(self.book, self.keys, day, codes)
+        data = wechat_bill(self.book, self.keys, day, codes, fee_rate=self.fee_rate)
         if data is None:
             return self._error(request, 400, "NO_STATEMENT_EXIST", "当日无交易，账单不存在")
         gzipped = query.get("tar_type") == "GZIP"

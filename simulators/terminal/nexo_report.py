@@ -2,8 +2,9 @@
 
 Built from the terminal's own journal, so it says exactly what the terminal took: one
 ``Settled`` row per approved payment not reversed, one ``Refunded`` row per approved
-refund, and a ``Fee`` row for the day (which a reader must leave out). Times and the day
-are Beijing's. What ``paychannels.drivers.nexo.report`` reads.
+refund. The acquirer's commission (0.6 %, rounded down to the fen) is in each row's
+``Commission (NC)`` and taken from its net; a refund gives it back. Times and the day are
+Beijing's. What ``paychannels.drivers.nexo.report`` reads.
 """
 
 from __future__ import annotations
@@ -59,12 +60,10 @@ def settlement_report(terminal: SimTerminal, day: date, *, merchant: str = "Coun
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
-    fees = 0
     for t in txns:
         amount = str(Money.of_minor(t.amount, code).amount)
         fee = t.amount * _FEE_PER_MILLE // 1000
         if t.kind == "payment" and not t.reversed:
-            fees += fee
             kind, ours, theirs, debit, credit = "Settled", t.tag or "", "", "", amount
         elif t.kind == "refund":
             original = by_receipt.get(t.original_receipt or -1)
@@ -95,8 +94,4 @@ def settlement_report(terminal: SimTerminal, day: date, *, merchant: str = "Coun
                 theirs,
             )
         )
-    if fees:
-        fee_text = str(Money.of_minor(fees, code).amount)
-        fee_row = ("PaychannelsCounty", merchant, "", "", "", f"{day} 23:59:59", "CST", "Fee")
-        writer.writerow((*fee_row, "", code, fee_text, "", code, fee_text, "", "", "", ""))
     return out.getvalue().encode("utf-8")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 from paychannels import Money, Status
 from paychannels.channels.mobile import MobilePayChannel
 from paychannels.channels.settlement import SettlementKind, recorded_settlements
+from paychannels.reconcile.arrivals import expected_minor
 from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import alipay_api, wechat_api
 from paychannels.values.errors import ProtocolError
@@ -127,3 +129,21 @@ def test_a_bill_slower_than_a_payment_call_is_still_downloaded(
     assert isinstance(quick, MobilePayChannel)
     bill = quick.download_bill(stack.collector.channel_context(f"{channel}-quick"), today)
     assert [(x.record_id, x.minor) for x in bill.lines] == [(paid, 38000)]
+
+
+@pytest.mark.parametrize(("rate", "fee_minor"), [(None, 228 + 60), ("0.0038", 144 + 38)])
+def test_alipay_bill_keeps_its_fees_back_at_the_simulators_rate(
+    stack: Stack, rate: str | None, fee_minor: int
+) -> None:
+    """服务费 per trade at the simulator's rate (0.6 % unless told), to the fen, half up:
+    the settlement declares them, so the arrival expected is the net less them."""
+    if rate is not None:
+        stack.sim.alipay.fee_rate = Decimal(rate)
+    _paid(stack, "ali", "ali-1", "380.00")  # 0.38 %: 1.444 -> 1.44
+    _paid(stack, "ali", "ali-2", "100.00")
+    today = datetime.now(BEIJING).date()
+    bill = stack.channel("ali").download_bill(stack.collector.channel_context("ali"), today)
+    assert bill.fee_minor == fee_minor
+    [day] = recorded_settlements(stack.collector.journal)["ali"]
+    assert (day.net_minor, day.detail["fee_minor"]) == (48000, fee_minor)
+    assert expected_minor(day) == 48000 - fee_minor

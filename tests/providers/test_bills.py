@@ -276,3 +276,118 @@ def test_garbled_bill_lines_raise_only_bill_errors(extra: list[str]) -> None:
         alipay_bill.read_trade_bill(
             alipay_zip("\r\n".join(lines[:6] + extra + lines[6:])), day=DAY, seller_id=None
         )
+
+
+# -- Alipay's fees (服务费) --------------------------------------------------------------------
+
+SUMMARY_NAME = "2088101122136241_20260105_业务明细(汇总).csv"
+SUMMARY_HEADER = (
+    "门店编号,门店名称,交易订单总笔数,退款订单总笔数,订单金额（元）,商家实收（元）,"
+    "支付宝优惠（元）,商家优惠（元）,卡消费金额（元）,服务费（元）,分润（元）,实收净额（元）"
+)
+
+
+def alipay_zip_with_summary(text: str, summary: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_GbkName("2088101122136241_20260105_业务明细.csv"), text.encode("gbk"))
+        archive.writestr(_GbkName(SUMMARY_NAME), summary.encode("gbk"))
+    return buffer.getvalue()
+
+
+def summary_text(fee: str = "2.88", net: str = "377.12", trades: int = 2) -> str:
+    return "\r\n".join([
+        "#支付宝业务汇总查询", "#账号：[2088101122136241]", SUMMARY_HEADER,
+        f"合计,,{trades},1,480.00,380.00,0.00,0.00,0.00,{fee},0.00,{net}",
+        "#导出时间：[2026年01月06日 09:00:00]",
+    ])  # fmt: skip
+
+
+def test_alipay_bill_fees_travel_into_the_settlement(alipay: AlipayCodec) -> None:
+    """服务费 2.28 + 0.60 kept back: the settlement declares 2.88, so 377.12 is to arrive."""
+    bill = alipay.read_bill(
+        DAY, BillLocation("x"), alipay_zip_with_summary(alipay_text(), summary_text())
+    )
+    assert bill.fee_minor == 288
+    settlement = bill.settlement(datetime(2026, 1, 6, tzinfo=UTC))
+    assert settlement.net_minor == 38000 and settlement.detail["fee_minor"] == 288
+
+
+def test_alipay_fees_shown_as_deductions_count_the_same(alipay: AlipayCodec) -> None:
+    """Bills show the fee as a deduction (-2.28) or as a charge (2.28); a refund's fee given
+    back (0.60 of a refunded trade) lowers what is kept."""
+    text = alipay_text().replace(",2.28\t", ",-2.28\t").replace(",0.60\t", ",-0.60\t")
+    lines = text.splitlines()
+    lines[7] = lines[7].replace(
+        "rfd_01JD3M8Q2W5X7Y9Z0ABCDEFGHK\t,0.00", "rfd_01JD3M8Q2W5X7Y9Z0ABCDEFGHK\t,0.60"
+    )
+    data = alipay_zip_with_summary("\r\n".join(lines), summary_text(fee="-2.28", net="377.72"))
+    assert alipay.read_bill(DAY, BillLocation("x"), data).fee_minor == 228
+
+
+@pytest.mark.parametrize(
+    ("summary", "message"),
+    [
+        (
+            summary_text(fee="2.87"),
+            r"\(汇总\)\.csv line 4 \(服务费（元）\): states 2\.87, the detail lines add up to "
+            r"2\.88",
+        ),
+        (summary_text(net="380.00"), r"line 4 \(实收净额（元）\): states 380\.00"),
+        (summary_text(trades=3), r"line 4 \(交易订单总笔数\): states '3'"),
+        (summary_text(fee="两元"), r"line 4 \(服务费（元）\): '两元' is not a fee"),
+    ],
+)
+def test_alipay_summary_that_disagrees_with_the_details_is_refused(
+    alipay: AlipayCodec, summary: str, message: str
+) -> None:
+    with pytest.raises(BillError, match=message):
+        alipay.read_bill(DAY, BillLocation("x"), alipay_zip_with_summary(alipay_text(), summary))
+
+
+def test_alipay_fee_that_is_not_money_names_file_and_line(alipay: AlipayCodec) -> None:
+    text = alipay_text().replace(",2.28\t", ",2.2.8\t")
+    with pytest.raises(BillError, match=r"业务明细\.csv line 6 \(服务费（元）\): '2\.2\.8'"):
+        alipay.read_bill(DAY, BillLocation("x"), alipay_zip(text))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 10**7), st.integers(0, 10**7), st.booleans()),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_alipay_fees_add_up_per_line_rounded_half_up(trades: list[tuple[int, int, bool]]) -> None:
+    """Any fees to five decimals, shown either way: fee_minor is each line rounded half up to
+    the fen, the summary's 服务费 and 实收净额 agree exactly, and the reader accepts them."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    head = alipay_text().splitlines()[:5]
+    template = alipay_text().splitlines()[5]
+    rows, fees, fen = [], Decimal(0), 0
+    for i, (minor, fee_e5, negative) in enumerate(trades):
+        fee = Decimal(fee_e5) / 100000
+        fees += fee
+        fen += int((fee * 100).quantize(Decimal(1), ROUND_HALF_UP))
+        shown = f"{'-' if negative and fee else ''}{fee}"
+        row = template.replace("pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ", f"pay_{i:026d}")
+        amount = f"{minor // 100}.{minor % 100:02d}"
+        row = row.replace(",380.00\t,380.00\t", f",{amount}\t,{amount}\t").replace(
+            ",2.28\t", f",{shown}\t"
+        )
+        rows.append(row)
+    got = Decimal(sum(m for m, _f, _n in trades)) / 100
+    text = "\r\n".join(head + rows + [
+        f"#交易合计：{len(trades)}笔，商家实收共{got:.2f}元，商家优惠共0.00元",
+        "#退款合计：0笔，商家实收退款共0.00元，商家优惠退款共0.00元",
+    ])  # fmt: skip
+    summary = "\r\n".join([
+        SUMMARY_HEADER,
+        f"合计,,{len(trades)},0,{got:.2f},{got:.2f},0.00,0.00,0.00,{fees},0.00,{got - fees}",
+    ])  # fmt: skip
+    bill = alipay_bill.read_trade_bill(
+        alipay_zip_with_summary(text, summary), day=DAY, seller_id=None
+    )
+    assert bill.fee_minor == fen
+    assert sum(x.minor for x in bill.payments) == sum(m for m, _f, _n in trades)

@@ -45,7 +45,7 @@ def account_statements(
     days: list[date] = []
     for channel, found in sorted(recorded_settlements(journal).items()):
         for s in sorted(found, key=lambda s: (s.recorded_at, s.key)):
-            amount = expected_minor(s)
+            amount = expected_minor(s, rules, channel)
             refs = s.detail.get("refs")
             msg_id = str(refs[0]) if isinstance(refs, list) and refs else ""
             if amount == 0 or (amount < 0 and not msg_id):

@@ -17,6 +17,7 @@ import re
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from paychannels.channels.settlement import Settlement, SettlementItem, SettlementKind
@@ -29,6 +30,7 @@ __all__ = [
     "BillLine",
     "BillLocation",
     "ProviderBill",
+    "fee_yuan",
     "gunzip_bounded",
     "gzip_bytes",
     "yuan_minor",
@@ -39,6 +41,7 @@ MAX_BILL_BYTES = 256 << 20
 #: seconds to wait for a bill (at least): a provider puts a busy day's bill together for a
 #: while before the first byte, far longer than a payment call is given
 BILL_TIMEOUT = 60.0
+_FEE = re.compile(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,5})?")
 _YUAN = re.compile(r"^(-?)(0|[1-9][0-9]{0,13})(?:\.([0-9]{1,2}))?$")
 
 
@@ -122,6 +125,13 @@ def yuan_minor(text: str, *, where: str) -> int:
     sign, whole, frac = m.groups()
     minor = int(whole) * 100 + int((frac or "").ljust(2, "0"))
     return -minor if sign else minor
+
+
+def fee_yuan(text: str, *, where: str) -> Decimal:
+    """A fee in yuan with up to five decimals (``2.28000``), exactly; ``BillError``."""
+    if not _FEE.fullmatch(text):
+        raise BillError(f"{where}: {text[:24]!r} is not a fee in yuan")
+    return Decimal(text)
 
 
 def gunzip_bounded(data: bytes, *, limit: int = MAX_BILL_BYTES) -> bytes:

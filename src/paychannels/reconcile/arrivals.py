@@ -2,8 +2,10 @@
 and on time (及时足额)?
 
 Every recorded settlement (a terminal's batch, a provider's bill for a day, a bank result
-file) is an *expected arrival*: its net, less the fees the channel declared (``fee_minor``),
-due by its trade day plus the channel's settlement cycle in working days (``T+1``: the next
+file) is an *expected arrival*: its net, less the fees the channel declared (``fee_minor``:
+a bill's 手续费 / 服务费, an acquirer report's commission) or, for a channel whose
+statement cannot carry them (a terminal's batch), its fee rate declared in the rules; due
+by its trade day plus the channel's settlement cycle in working days (``T+1``: the next
 working day of the holiday calendar). Statement credits are matched to it **by reference**
 where the bank carried one the settlement knows (``refs``: a bank file's message ids, a
 payout id a channel recorded) — a credit and the debits after it under that reference add
@@ -21,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta, timezone
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,6 +48,7 @@ __all__ = [
     "expected_minor",
     "load_arrival_rules",
     "parse_cycle",
+    "parse_fee_rate",
     "trade_day",
 ]
 
@@ -63,11 +67,33 @@ def parse_cycle(text: str) -> int:
     return int(body)
 
 
+_MAX_FEE_RATE = Decimal("0.05")  # above 5 % a "rate" is a typo (0.38 for 0.38 %)
+
+
+def parse_fee_rate(text: str) -> Decimal:
+    """``"0.38%"`` or ``"0.0038"`` -> Decimal("0.0038"), exactly; ``ConfigurationError``."""
+    body = text.strip()
+    percent = body.endswith("%")
+    try:
+        rate = Decimal(body.removesuffix("%").strip())
+    except InvalidOperation:
+        rate = Decimal("NaN")
+    if rate.is_finite() and percent:
+        rate /= 100
+    if not (rate.is_finite() and 0 <= rate <= _MAX_FEE_RATE):
+        raise ConfigurationError(
+            f'fee rate {text[:16]!r} is not a rate from 0 to 5 % ("0.38%" or "0.0038")'
+        )
+    return rate
+
+
 class ChannelRule(FileModel):
-    """One channel's declared settlement: its cycle, references its payouts carry."""
+    """One channel's declared settlement: its cycle, references its payouts carry, and the
+    fee rate its counterparty keeps back when its statement cannot say (a terminal batch)."""
 
     cycle: str = "T+1"
     refs: list[str] = Spec(default_factory=list)
+    fee: str | None = None
 
 
 class RulesFile(FileModel):
@@ -89,6 +115,22 @@ class ArrivalRules:
     cycles: Mapping[str, int] = field(default_factory=dict)
     kind_cycles: Mapping[SettlementKind, int] = field(default_factory=lambda: DEFAULT_CYCLES)
     refs: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: a channel's fee rate, for settlements that do not declare their fees themselves
+    fee_rates: Mapping[str, Decimal] = field(default_factory=dict)
+
+    def fee(self, channel: str, s: Settlement) -> tuple[int, str]:
+        """What the counterparty keeps back of a settlement, and who says so: the fees the
+        settlement declares (exact), else the channel's rate of its payments (its net when
+        the payments are not known), rounded half up to the minor unit; else nothing."""
+        declared = s.detail.get("fee_minor")
+        if isinstance(declared, int):
+            return declared, "declared by the channel"
+        rate = self.fee_rates.get(channel)
+        if rate is None:
+            return 0, ""
+        basis = s.gross_minor if s.gross_minor is not None else s.net_minor
+        fee = int((rate * basis).quantize(Decimal(1), ROUND_HALF_UP))
+        return fee, f"{_percent(rate)} declared in the rules"
 
     def cycle(self, channel: str, s: Settlement) -> int:
         """Working days from trade day to arrival for this channel's settlement."""
@@ -108,6 +150,13 @@ def load_arrival_rules(path: str | Path, *, account: str | None = None) -> Arriv
     except OSError as exc:
         raise ConfigurationError(f"cannot read {where}: {exc.strerror}") from None
     data = read(RulesFile, text, source=where, fail=configuration_error)
+    fees: dict[str, Decimal] = {}
+    for name, rule in data.channel.items():
+        if rule.fee is not None:
+            try:
+                fees[name] = parse_fee_rate(rule.fee)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{where} [channel.{name}] fee: {exc}") from None
     kinds = dict(DEFAULT_CYCLES)
     kinds.update({SettlementKind(k): parse_cycle(v) for k, v in data.cycles.items()})
     return ArrivalRules(
@@ -116,7 +165,13 @@ def load_arrival_rules(path: str | Path, *, account: str | None = None) -> Arriv
         cycles={name: parse_cycle(rule.cycle) for name, rule in data.channel.items()},
         kind_cycles=kinds,
         refs={name: tuple(rule.refs) for name, rule in data.channel.items() if rule.refs},
+        fee_rates=fees,
     )
+
+
+def _percent(rate: Decimal) -> str:
+    """``Decimal("0.0038")`` -> ``0.38%``."""
+    return f"{(rate * 100).normalize():f}%"
 
 
 @dataclass
@@ -131,6 +186,8 @@ class Arrival:
     expected_minor: int
     currency: str
     refs: tuple[str, ...] = ()
+    fee_minor: int = 0  # kept back by the counterparty, as declared: not short
+    fee_basis: str = ""  # who declared it
     arrived_minor: int = 0
     lines: list[str] = field(default_factory=list)  # "file line N" of each booking
     lines_more: int = 0
@@ -153,9 +210,7 @@ class Arrival:
     def judge(self, covered_to: date | None, calendar: BusinessCalendar) -> None:
         """Set the status and say why, naming both sides."""
         where = ", ".join(self.lines) + (f" and {self.lines_more} more" if self.lines_more else "")
-        what = f"{'; '.join(self.sources)}: {yuan(self.expected_minor, self.currency)} due " + (
-            f"by {self.due.isoformat()}"
-        )
+        what = f"{'; '.join(self.sources)}: {self._amount()} due by {self.due.isoformat()}"
         gap = self.arrived_minor - self.expected_minor
         if not self.matched_by:
             if self.expected_minor == 0:  # an accepted file, a bill netting to nothing
@@ -189,6 +244,16 @@ class Arrival:
         if late and self.status != "late":
             self.note += f", {days} working day(s) late"
 
+    def _amount(self) -> str:
+        """The expected amount in words: ``380.00 less 2.88 fees (who says) = 377.12``."""
+        if not self.fee_minor:
+            return yuan(self.expected_minor, self.currency)
+        gross, fees, net = (
+            yuan(m, self.currency)
+            for m in (self.expected_minor + self.fee_minor, self.fee_minor, self.expected_minor)
+        )
+        return f"{gross} less {fees} fees ({self.fee_basis}) = {net}"
+
     @property
     def late(self) -> bool:
         """Arrived (in whole or part) after its due day."""
@@ -203,6 +268,7 @@ class Arrival:
             "trade_day": self.trade_day.isoformat(),
             "due": self.due.isoformat(),
             "expected_minor": self.expected_minor,
+            "fee_minor": self.fee_minor,
             "arrived_minor": self.arrived_minor,
             "currency": self.currency,
             "status": self.status,
@@ -231,6 +297,7 @@ class Funnel:
     channel: str
     collected_minor: int = 0
     settled_minor: int = 0
+    fee_minor: int = 0  # kept back as declared (bills, reports, the rules' rates)
     credited_minor: int = 0
     late_minor: int = 0
     missing_minor: int = 0
@@ -294,8 +361,11 @@ class ArrivalReport:
         }
 
 
-def expected_minor(s: Settlement) -> int:
-    """What a settlement should put on the account: its net less the fees it declared."""
+def expected_minor(s: Settlement, rules: ArrivalRules | None = None, channel: str = "") -> int:
+    """What a settlement should put on the account: its net less the fees it declared (or,
+    given the rules, the channel's declared rate of it)."""
+    if rules is not None:
+        return s.net_minor - rules.fee(channel, s)[0]
     fee = s.detail.get("fee_minor")
     return s.net_minor - (fee if isinstance(fee, int) else 0)
 
@@ -321,7 +391,8 @@ def _expected(
     by_ref: dict[str, Arrival] = {}
     for channel in sorted(settlements):
         for s in sorted(settlements[channel], key=lambda s: (s.recorded_at, s.key)):
-            amount = expected_minor(s)
+            fee, basis = rules.fee(channel, s)
+            amount = s.net_minor - fee
             day = trade_day(s)
             due = rules.calendar.next_business_day(day, after=rules.cycle(channel, s))
             refs = _refs(s, channel, rules)
@@ -329,6 +400,8 @@ def _expected(
             if shared is not None and shared.channel == channel:
                 shared.sources.append(s.source)
                 shared.expected_minor += amount
+                shared.fee_minor += fee
+                shared.fee_basis = shared.fee_basis or basis
                 shared.refs = tuple(dict.fromkeys(shared.refs + refs))
                 shared.trade_day, shared.due = min(shared.trade_day, day), min(shared.due, due)
                 for r in refs:
@@ -337,6 +410,7 @@ def _expected(
             if amount == 0 and not refs:
                 continue  # nothing to arrive (a terminal closed an empty batch)
             a = Arrival(channel, s.kind.value, [s.source], day, due, amount, s.currency, refs)
+            a.fee_minor, a.fee_basis = fee, basis
             out.append(a)
             for r in refs:
                 by_ref.setdefault(r, a)
@@ -423,6 +497,7 @@ def _funnels(
         f.settled_minor = sum(s.net_minor for s in settlements.get(name, ()))
     for a in arrivals:
         f = out[a.channel]
+        f.fee_minor += a.fee_minor
         f.credited_minor += a.arrived_minor
         if a.status == "late" or a.late:
             f.late_minor += a.arrived_minor

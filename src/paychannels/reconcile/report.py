@@ -92,13 +92,15 @@ def _arrival_lines(rec: Reconciliation) -> list[str]:
     assert rec.arrivals is not None
     out = [
         "",
-        f"{'arrival':<18}{'collected':>16}{'settled':>16}{'credited':>16}  late/short/missing",
+        f"{'arrival':<18}{'collected':>16}{'settled':>16}{'fees':>12}{'credited':>16}"
+        "  late/short/missing",
     ]
     for f in rec.arrivals.funnels:
         gaps = (f.late_minor, f.short_minor, f.missing_minor)
         out.append(
             f"{f.channel:<18}{_g(rec, f.collected_minor):>16}{_g(rec, f.settled_minor):>16}"
-            f"{_g(rec, f.credited_minor):>16}  " + " / ".join(_g(rec, g) for g in gaps)
+            f"{_g(rec, f.fee_minor):>12}{_g(rec, f.credited_minor):>16}  "
+            + " / ".join(_g(rec, g) for g in gaps)
         )
     for a in rec.arrivals.arrivals:
         if a.status not in ("in_full", "not_due"):

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import re
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import quote
@@ -29,6 +28,7 @@ from paychannels.providers.bills import (
     BillLine,
     BillLocation,
     ProviderBill,
+    fee_yuan,
     gunzip_bounded,
     yuan_minor,
 )
@@ -126,7 +126,7 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
         settled += due
         refunded += back
         if "手续费" in v:  # 5 decimals of a yuan; deducted per trade in fen, half up
-            fee = _fee(v["手续费"], f"bill line {line} 手续费")
+            fee = fee_yuan(v["手续费"], where=f"bill line {line} 手续费")
             fees += fee
             fee_minor += int((fee * 100).quantize(Decimal(1), ROUND_HALF_UP))
         match v["交易状态"]:
@@ -146,7 +146,7 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
         raise BillError("the bill has no totals line (总交易单数,...)")
     _check_totals(totals, count=count, settled=settled, refunded=refunded)
     if totals is not None and len(totals) > 4 and "手续费" in at:
-        stated_fees = _fee(_value(totals[4]), "手续费总金额")
+        stated_fees = fee_yuan(_value(totals[4]), where="手续费总金额")
         if stated_fees != fees:
             raise BillError(f"the bill states fees of {stated_fees}, its lines add up to {fees}")
     return ProviderBill(
@@ -157,16 +157,6 @@ def read_trade_bill(data: bytes, *, day: date, location: BillLocation, mchid: st
         f"WeChat Pay trade bill of {day.isoformat()}",
         fee_minor=fee_minor,
     )
-
-
-_FEE = re.compile(r"-?(0|[1-9][0-9]{0,13})(\.[0-9]{1,5})?")
-
-
-def _fee(text: str, where: str) -> Decimal:
-    """A fee in yuan with up to five decimals (``2.28000``), exactly; ``BillError``."""
-    if not _FEE.fullmatch(text):
-        raise BillError(f"{where}: {text[:24]!r} is not a fee in yuan")
-    return Decimal(text)
 
 
 def _value(cell: str) -> str:
