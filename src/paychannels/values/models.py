@@ -248,6 +248,12 @@ class Record(FrozenModel):
     updated_at: datetime
     version: int = 1
 
+    @property
+    def voiding(self) -> bool:
+        """A void of this SUCCEEDED payment was journaled and its outcome is not: the claim
+        names who sent it (a live lease: in flight; an expired one: recovery asks)."""
+        return self.status is Status.SUCCEEDED and self.claimed_by is not None
+
     def request(self) -> PaymentRequest:
         """The request this record was created from."""
         return PaymentRequest(
