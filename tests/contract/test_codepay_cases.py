@@ -330,3 +330,32 @@ def test_a_void_after_a_refund_is_refused_before_anything_leaves(
     with pytest.raises(IllegalTransition, match="refund"):
         col.cancel(p.id)
     assert col.status(p.id).status is Status.SUCCEEDED and not col.status(p.id).voiding
+
+
+def test_a_void_nobody_can_answer_goes_to_a_person_after_the_deadline(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    inner = sim.wechat.handle
+
+    def silent_after_pay(request: Request) -> Response:
+        if request.path.endswith("/reverse"):
+            inner(request)  # applied: the money goes back, the till never hears it
+        return DROP  # reverses and queries: no answer at all
+
+    sim.wechat.handle = silent_after_pay  # type: ignore[method-assign]
+    assert col.cancel(p.id).voiding
+    first = col.recover()
+    assert p.id in first.still_in_doubt and col.status(p.id).attention is None
+    clock.advance(hours=25)
+    later = col.recover()
+    held = col.status(p.id)
+    assert p.id in later.needs_attention and held.attention is not None
+    assert held.status is Status.SUCCEEDED and held.voiding  # still asked on each pass
+    sim.wechat.handle = inner  # type: ignore[method-assign]
+    col.recover()
+    settled = col.status(p.id)
+    assert settled.status is Status.REVERSED and settled.attention is None
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+    assert col.journal.verify(p.id) == []

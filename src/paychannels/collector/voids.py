@@ -46,6 +46,8 @@ _GIVING_BACK = (
     Status.NEEDS_ATTENTION,
     Status.SUCCEEDED,
 )
+#: the attention flag of a void unanswered past the deadline (cleared once it is settled)
+_UNANSWERED = "a void stayed unanswered"
 
 
 def _note(text: str, **data: JsonValue) -> dict[str, JsonValue]:
@@ -119,14 +121,19 @@ class Voids:
                 steps = [*held, Change(event=EventType.NOTE, data=_note(scrub(text)))]
                 since = current.lease_until or current.updated_at
                 if since <= attention_after_since and current.attention is None:
-                    late = "a void stayed unanswered"
-                    steps += attention(current, late, Reason.RECOVERY_DEADLINE)
+                    steps += attention(current, _UNANSWERED, Reason.RECOVERY_DEADLINE)
                 return steps
             if outcome.status is Status.SUCCEEDED:
                 text = "void did not take effect: the channel holds the payment paid"
             else:
                 text = f"void settled by recovery: {outcome.status}"
-            release = Change(event=EventType.NOTE, release_claim=True, data=_note(text))
+            release = Change(
+                event=EventType.NOTE,
+                release_claim=True,
+                data=_note(text),
+                # the flag this void's silence raised is answered now; any other one stays
+                attention="" if current.attention == _UNANSWERED else None,
+            )
             answer = resolve(current, outcome, via="void recovery", attempt=seen.attempt)
             return [*held, release, *answer]
 
@@ -174,5 +181,5 @@ class Voids:
             claim=ended,
             data=_note(f"void unanswered ({detail}); recover() asks the channel"),
         )
-        log.warning("%s: void unanswered (%s); recover() asks the channel", claimed.id, detail)
+        log.warning("%s: void unanswered (%s)", claimed.id, detail)
         return self._writer.modify(claimed.id, lambda _current: [*held, note])
