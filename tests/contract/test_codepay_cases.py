@@ -21,6 +21,8 @@ from paychannels.channels.codepay import CodePayChannel
 from paychannels.channels.paycode import PayCodeRouter
 from paychannels.runtime import crashpoints
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from paychannels.simulators.provider.server import DROP, Request, Response
+from paychannels.values.errors import IllegalTransition
 from tests.contract.harnesses.mobile import sim_keys
 
 FEN = 1200
@@ -283,3 +285,77 @@ def test_paid_with_another_amount_is_never_believed(
     col.recover()
     flagged = col.status(p.id)
     assert flagged.status is Status.NEEDS_ATTENTION  # a person looks; the record holds it
+
+
+def test_a_void_is_journaled_before_it_leaves_and_settled_from_the_provider(
+    col: Collector, sim: ProviderSimulator
+) -> None:
+    """Every reverse answer lost: the void stays in the journal (SUCCEEDED, claimed, lease
+    over), not in process memory; ``recover()`` in the same process asks and ends REVERSED."""
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    assert p.status is Status.SUCCEEDED
+    seen_at_reverse: list[bool] = []
+    inner = sim.wechat.handle
+
+    def lose_reverse_answers(request: Request) -> Response:
+        if not request.path.endswith("/reverse"):
+            return inner(request)
+        seen_at_reverse.append(col.status(p.id).voiding)  # the intent, before it arrived
+        inner(request)  # applied: the money goes back
+        return DROP
+
+    sim.wechat.handle = lose_reverse_answers  # type: ignore[method-assign]
+    unanswered = col.cancel(p.id)
+    assert seen_at_reverse and all(seen_at_reverse)
+    assert unanswered.status is Status.SUCCEEDED and unanswered.voiding
+    with pytest.raises(IllegalTransition, match="void is in flight or unanswered"):
+        col.refund(p.id)
+    with pytest.raises(IllegalTransition, match="void is in flight or unanswered"):
+        col.cancel(p.id)
+    sim.wechat.handle = inner  # type: ignore[method-assign]
+    report = col.recover()
+    settled = col.status(p.id)
+    assert settled.status is Status.REVERSED and not settled.voiding, report.as_dict()
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+    assert col.journal.verify(p.id) == []
+
+
+def test_a_void_after_a_refund_is_refused_before_anything_leaves(
+    col: Collector, sim: ProviderSimulator
+) -> None:
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    col.refund(p.id, Money.of_minor(200, "CNY"))
+    with pytest.raises(IllegalTransition, match="refund"):
+        col.cancel(p.id)
+    assert col.status(p.id).status is Status.SUCCEEDED and not col.status(p.id).voiding
+
+
+def test_a_void_nobody_can_answer_goes_to_a_person_after_the_deadline(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    inner = sim.wechat.handle
+
+    def silent_after_pay(request: Request) -> Response:
+        if request.path.endswith("/reverse"):
+            inner(request)  # applied: the money goes back, the till never hears it
+        return DROP  # reverses and queries: no answer at all
+
+    sim.wechat.handle = silent_after_pay  # type: ignore[method-assign]
+    assert col.cancel(p.id).voiding
+    first = col.recover()
+    assert p.id in first.still_in_doubt and col.status(p.id).attention is None
+    clock.advance(hours=25)
+    later = col.recover()
+    held = col.status(p.id)
+    assert p.id in later.needs_attention and held.attention is not None
+    assert held.status is Status.SUCCEEDED and held.voiding  # still asked on each pass
+    sim.wechat.handle = inner  # type: ignore[method-assign]
+    col.recover()
+    settled = col.status(p.id)
+    assert settled.status is Status.REVERSED and settled.attention is None
+    assert sim.wallets.wallet("w1").balance_minor == 5000
+    assert col.journal.verify(p.id) == []

@@ -165,7 +165,7 @@ class CodePayChannel(Channel):
                     return view.outcome
                 return Outcome.unknown(f"reversed; its final state unread ({view.detail})")
             self._sleep(self.wait_interval)
-        return Outcome.unknown("the reverse got no answer; recover() reverses again")
+        return Outcome.unknown("the reverse got no answer; recover() asks again")
 
     # -- asking afterwards ----------------------------------------------------------------------
 

@@ -186,17 +186,18 @@ class Dispatcher:
 
     # -- claiming --------------------------------------------------------------------------
 
-    def claim_change(self, ch: Channel) -> Change:
-        """DISPATCHED for this process, with a lease outliving the channel's longest dispatch."""
-        owner = self._owner.name
+    def lease(self, ch: Channel) -> Claim:
+        """A claim for this process that outlives the channel's longest call."""
         until = self._clock.now() + timedelta(
             seconds=ch.capabilities.dispatch_timeout + LEASE_MARGIN
         )
+        return Claim(self._owner.name, until)
+
+    def claim_change(self, ch: Channel) -> Change:
+        """DISPATCHED for this process, with a lease outliving the channel's longest dispatch."""
+        claim = self.lease(ch)
         return Change(
-            to_status=Status.DISPATCHED,
-            claim=Claim(owner, until),
-            new_attempt=True,
-            data={"owner": owner},
+            to_status=Status.DISPATCHED, claim=claim, new_attempt=True, data={"owner": claim.owner}
         )
 
     def claim(self, record: Record, ch: Channel) -> Record | None:

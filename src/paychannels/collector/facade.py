@@ -40,6 +40,7 @@ from paychannels.collector.recovery import Recovery, RecoveryReport, owner_alive
 from paychannels.collector.resolution import attention
 from paychannels.collector.results import BulkResults
 from paychannels.collector.reversals import Reversals
+from paychannels.collector.voids import Voids
 from paychannels.collector.writer import JournalWriter
 from paychannels.journal import Change, Journal, open_journal
 from paychannels.journal.locks import LockTable
@@ -131,6 +132,7 @@ class Collector:
             journal, self._writer, self.clock, self._owner, self._channels, self._contexts
         )
         self._results = BulkResults(journal, self._writer, self.clock)
+        voids = Voids(journal, self._writer, self._contexts, self._dispatcher, self.clock)
         self._intake = Intake(
             journal,
             self._writer,
@@ -148,10 +150,11 @@ class Collector:
             self._owner,
             self._channels,
             inquirer,
+            voids,
             attention_after=attention_after,
         )
         self._reversals = Reversals(
-            journal, self._writer, self._channels, self._contexts, self._dispatcher
+            journal, self._writer, self._channels, self._contexts, self._dispatcher, voids
         )
 
     @property

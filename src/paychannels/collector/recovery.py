@@ -2,9 +2,10 @@
 
 ``recover()`` finds DISPATCHED records whose claimant is gone (a dead process, an expired
 lease) and marks them UNKNOWN — never sends them again — then asks each channel about its
-UNKNOWN and PENDING records. What stays unanswered past ``attention_after`` goes to a person.
-Every decision names the attempt it was made about and is applied only to that attempt, so
-two recoveries at once, or a recovery racing a retry, never act on a newer attempt.
+UNKNOWN and PENDING records, and about SUCCEEDED payments whose void went unanswered.
+What stays unanswered past ``attention_after`` goes to a person. Every decision names the
+attempt it was made about and is applied only to that attempt, so two recoveries at once,
+or a recovery racing a retry, never act on a newer attempt.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.inquiry import Inquirer
 from paychannels.collector.resolution import attention
+from paychannels.collector.voids import Voids
 from paychannels.collector.writer import JournalWriter
 from paychannels.journal import Change, Journal
 from paychannels.runtime.clock import Clock
@@ -67,6 +69,7 @@ class Recovery:
         owner: Owner,
         channels: ChannelSet,
         inquirer: Inquirer,
+        voids: Voids,
         *,
         attention_after: timedelta,
     ) -> None:
@@ -76,6 +79,7 @@ class Recovery:
         self._owner = owner
         self._channels = channels
         self._inquirer = inquirer
+        self._voids = voids
         #: how long UNKNOWN may last with no word from the channel before a person is asked
         self.attention_after = attention_after
 
@@ -87,6 +91,7 @@ class Recovery:
         """
         report = RecoveryReport()
         self._recover_pages([Status.DISPATCHED, Status.UNKNOWN], channel, report)
+        self._recover_voids(channel, report)
         for name, ch in self._channels:
             if channel not in (None, name):
                 continue
@@ -114,6 +119,38 @@ class Recovery:
             if len(page) < 500:
                 return
             after = page[-1].id
+
+    def _recover_voids(self, channel: str | None, report: RecoveryReport) -> None:
+        """SUCCEEDED payments with a void whose sender is gone or got no answer: ask."""
+        after: str | None = None
+        while True:
+            page = self._journal.find(
+                statuses=[Status.SUCCEEDED], claimed=True, channel=channel, after_id=after,
+                limit=500,
+            )  # fmt: skip
+            for record in page:
+                report.examined += 1
+                self._recover_void(record, report)
+            if len(page) < 500:
+                return
+            after = page[-1].id
+
+    def _recover_void(self, record: Record, report: RecoveryReport) -> None:
+        ch = self._channels.find(record.channel)
+        if ch is None:
+            report.skipped[record.id] = f"channel {record.channel!r} is not added"
+            return
+        now = self._clock.now()
+        if self._claim_alive(record, now):
+            report.in_flight.append(record.id)
+            return
+        record = self._voids.settle(record, ch, attention_after_since=now - self.attention_after)
+        if record.voiding:
+            report.still_in_doubt.append(record.id)
+            if record.attention is not None:
+                report.needs_attention.append(record.id)
+        else:
+            report.resolved[record.status.value] = report.resolved.get(record.status.value, 0) + 1
 
     def _recover_one(self, record: Record, report: RecoveryReport) -> None:
         ch = self._channels.find(record.channel)

@@ -14,6 +14,7 @@ from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import Contexts
 from paychannels.collector.dispatch import Dispatcher
 from paychannels.collector.resolution import abort_requested
+from paychannels.collector.voids import Voids
 from paychannels.collector.writer import JournalWriter
 from paychannels.journal import Change, Journal, NewRecord
 from paychannels.runtime.ids import new_id
@@ -51,12 +52,14 @@ class Reversals:
         channels: ChannelSet,
         contexts: Contexts,
         dispatcher: Dispatcher,
+        voids: Voids,
     ) -> None:
         self._journal = journal
         self._writer = writer
         self._channels = channels
         self._contexts = contexts
         self._dispatcher = dispatcher
+        self._voids = voids
 
     def refund(
         self, payment_id: str, amount: Money | None, *, idempotency_key: str | None
@@ -68,6 +71,10 @@ class Reversals:
         if parent.status is not Status.SUCCEEDED:
             raise IllegalTransition(
                 f"{payment_id} is {parent.status}; only SUCCEEDED can be refunded"
+            )
+        if parent.voiding:
+            raise IllegalTransition(
+                f"{payment_id}: a void is in flight or unanswered; recover() settles it first"
             )
         ch = self._channels.get(parent.channel)
         if not ch.capabilities.refund:
@@ -146,10 +153,7 @@ class Reversals:
                 raise UnsupportedOperation(
                     f"channel {record.channel!r} cannot void; use refund() instead"
                 )
-            outcome = ch.void(payment, ctx)
-            return self._writer.apply_outcome(
-                record_id, outcome, via="void", notes=ctx.held(), attempt=record.attempt
-            )
+            return self._voids.void(record, ch)
         if record.status is Status.UNKNOWN:
             raise IllegalTransition(
                 f"{record_id} is UNKNOWN: its outcome must be asked first (recover())"

@@ -260,10 +260,12 @@ class Journal(ABC):
         channel_ref: str | None = None,
         parent_id: str | None = None,
         attention: bool | None = None,
+        claimed: bool | None = None,
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Record]:
-        """Records matching every given filter, in id (creation) order, after ``after_id``."""
+        """Records matching every given filter, in id (creation) order, after ``after_id``
+        (``claimed``: whether a process holds a claim on it — a dispatch, or a void)."""
 
     @abstractmethod
     def events(

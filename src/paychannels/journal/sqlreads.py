@@ -99,6 +99,7 @@ class SqlReads(SqlBase):
         channel_ref: str | None = None,
         parent_id: str | None = None,
         attention: bool | None = None,
+        claimed: bool | None = None,
         after_id: str | None = None,
         limit: int = 100,
     ) -> list[Record]:
@@ -123,6 +124,8 @@ class SqlReads(SqlBase):
                 params.append(value)
         if attention is not None:
             where.append("attention IS NOT NULL" if attention else "attention IS NULL")
+        if claimed is not None:
+            where.append("claimed_by IS NOT NULL" if claimed else "claimed_by IS NULL")
         if after_id is not None:
             where.append("id > ?")
             params.append(after_id)

@@ -29,6 +29,9 @@ POINTS: tuple[str, ...] = (
     "codepay.after_reverse",
     "collect.after_outcome",
     "collect.after_journal",
+    # a void of a SUCCEEDED payment: its intent journaled, then the channel's answer
+    "void.after_intent",
+    "void.after_answer",
     "recover.after_unknown_mark",
     "recover.after_inquiry",
     # a department's feed: recorded in the journal, then its file renamed into place

@@ -256,6 +256,12 @@ class Record(FrozenModel):
         masked = self.channel_data.get("code") if "code_digest" in self.channel_data else None
         return masked if isinstance(masked, str) else None
 
+    @property
+    def voiding(self) -> bool:
+        """A void of this SUCCEEDED payment was journaled and its outcome is not: the claim
+        names who sent it (a live lease: in flight; an expired one: recovery asks)."""
+        return self.status is Status.SUCCEEDED and self.claimed_by is not None
+
     def request(self) -> PaymentRequest:
         """The request this record was created from (a scanned code is not in it)."""
         return PaymentRequest(

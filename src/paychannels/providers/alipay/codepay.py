@@ -18,7 +18,6 @@ The code travels in ``biz_content.auth_code`` of the pay call only; ``scrub`` ma
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -61,7 +60,13 @@ _UNCLEAR = {"ACQ.SYSTEM_ERROR", "aop.ACQ.SYSTEM_ERROR", "ISP.UNKNOW-ERROR", "isp
             "ACQ.TRADE_HAS_CLOSE", "ACQ.TRADE_BUYER_NOT_MATCH"}  # fmt: skip
 #: Alipay publishes one sub_code for an unusable code; its message tells a used one apart
 _USED = re.compile(r"已使用|已被使用|used", re.IGNORECASE)
-_KEEP = 10_000
+
+
+def _cancelled(record: Record) -> bool:
+    """A closed paid trade is a cancel's return: before SUCCEEDED no refund of ours can
+    exist; after, only while the journal holds a void of it (the void's claim: a refund is
+    its own record, and no void is sent while one may have given money back)."""
+    return record.status is not Status.SUCCEEDED or record.voiding
 
 
 def _detail(data: dict[str, Any]) -> str:
@@ -79,10 +84,6 @@ class AlipayCodePay:
         self.config: AlipayConfig = codec.config
         self.calls: Calls = codec.calls
         self.answers: Answer = codec.answers
-        #: trades this process saw a cancel give back (a void of a SUCCEEDED payment: its
-        #: closed trade is that reversal, not a refund of ours)
-        self._returned: set[str] = set()
-        self._lock = threading.Lock()
 
     @classmethod
     def open(
@@ -150,7 +151,7 @@ class AlipayCodePay:
         match status:
             case "WAIT_BUYER_PAY":
                 return CodeView(CodeState.PAYING, Outcome.pending(message=detail), detail)
-            case "TRADE_CLOSED" if paid_at and self._cancelled(record):
+            case "TRADE_CLOSED" if paid_at and _cancelled(record):
                 # paid, then given back by a cancel: both movements are journaled
                 returned = Outcome(
                     status=Status.REVERSED,
@@ -169,24 +170,11 @@ class AlipayCodePay:
                 view = trade_view(data, record.amount)
                 return CodeView(CodeState.PAID, view.outcome, detail)
 
-    def _cancelled(self, record: Record) -> bool:
-        """A closed paid trade is a cancel's return: before SUCCEEDED no refund of ours can
-        exist; after, only if this process saw its cancel give the money back (a void)."""
-        if record.status is not Status.SUCCEEDED:
-            return True
-        with self._lock:
-            return record.id in self._returned
-
     def reversed(self, payment: Payment, reply: HttpReply) -> ReverseResult:
         data = self.answers.open(reply, "alipay.trade.cancel")
         if data["code"] == "10000":
             if data.get("retry_flag") == "Y":
                 return ReverseResult.AGAIN
-            if data.get("action") == "refund":
-                with self._lock:
-                    if len(self._returned) >= _KEEP:
-                        self._returned.clear()
-                    self._returned.add(payment.id)
             return ReverseResult.DONE if data.get("action") else ReverseResult.ABSENT
         sub = str(data.get("sub_code") or "")
         if sub == "ACQ.TRADE_NOT_EXIST":
