@@ -17,16 +17,9 @@ from paychannels.channels.codepay import CodePayChannel
 from paychannels.providers.wechatpay.calls import out_trade_no
 from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import started_sim
 
-
-@pytest.fixture
-def sim() -> Iterator[ProviderSimulator]:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 @pytest.fixture
