@@ -31,10 +31,7 @@ class CallbackASGI(CallbackApp):
         self.workers = Workers(workers, "callbacks")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.workers.lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if await self.workers.not_http(scope, receive, send):
             return
         channel = self.routes.channel(scope.get("path", ""))
         if channel is None:

@@ -59,6 +59,14 @@ class Workers:
         """``work(*args)`` on a worker thread, awaited."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
 
+    async def not_http(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Whether ``scope`` is no HTTP request, answered: a server's lifespan is served (the
+        threads stop at its shutdown), anything else (a websocket) is left unanswered."""
+        kind = str(scope["type"])
+        if kind == "lifespan":
+            await self.lifespan(receive, send)
+        return kind != "http"
+
     async def lifespan(self, receive: Receive, send: Send) -> None:
         """Answer a server's lifespan messages; the threads stop at its shutdown."""
         while True:

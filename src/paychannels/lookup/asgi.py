@@ -71,10 +71,7 @@ class LookupASGI:
         return f"LookupASGI({self.check!r}, {self.limiter!r})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.workers.lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if await self.workers.not_http(scope, receive, send):
             return
         client = self.client_address(scope)
         status, body, extra = await self._answer(scope, receive, client)
