@@ -39,14 +39,7 @@ def col(tmp_path: Path, sim: ProviderSimulator) -> Iterator[Collector]:
 
 
 def _pay(col: Collector, code: str, key: str, fen: int) -> str:
-    request = PaymentRequest(
-        payer_id=f"P-{key}",
-        amount=Money.of_minor(fen, "CNY"),
-        reference="fee",
-        idempotency_key=key,
-        payment_code=code,
-    )
-    return col.collect(request, channel="wx-codes").id
+    return _pay_on(col, "wx-codes", code, key, fen)
 
 
 def test_the_bill_lists_code_payments_refunds_and_reversals(
