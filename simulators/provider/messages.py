@@ -28,6 +28,7 @@ __all__ = [
     "alipay_trade",
     "compact",
     "wechat_notification",
+    "wechat_paid",
     "wechat_refund",
     "wechat_transaction",
     "yuan",
@@ -80,14 +81,20 @@ def wechat_transaction(order: Order, keys: SimKeys) -> dict[str, Any]:
         "amount": {"total": order.amount_minor, "currency": "CNY"},
     }
     if paid and order.paid_at is not None:
-        data.update(
-            transaction_id=order.trade_no,
-            bank_type="OTHERS",
-            success_time=rfc3339(order.paid_at),
-            payer={"openid": "o" + order.trade_no[-27:]},
-        )
-        data["amount"].update(payer_total=order.amount_minor, payer_currency="CNY")
+        wechat_paid(data, order.trade_no, order.paid_at, order.amount_minor)
     return data
+
+
+def wechat_paid(data: dict[str, Any], trade_no: str, paid_at: datetime, amount_minor: int) -> None:
+    """Add what a paid transaction object carries (an order's or a payment code's): the
+    transaction id, when, the payer and what the payer paid."""
+    data.update(
+        transaction_id=trade_no,
+        bank_type="OTHERS",
+        success_time=rfc3339(paid_at),
+        payer={"openid": "o" + trade_no[-27:]},
+    )
+    data["amount"].update(payer_total=amount_minor, payer_currency="CNY")
 
 
 def wechat_refund(order: Order, entry: RefundEntry, keys: SimKeys) -> dict[str, Any]:

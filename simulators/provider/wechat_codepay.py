@@ -23,7 +23,7 @@ from paychannels.providers.wechatpay.calls import rfc3339
 from paychannels.security.jsontext import strict_object
 from paychannels.security.verification import CallbackRejected
 from paychannels.simulators.provider.keys import SimKeys
-from paychannels.simulators.provider.messages import compact
+from paychannels.simulators.provider.messages import compact, wechat_paid
 from paychannels.simulators.provider.server import Request, Response
 from paychannels.simulators.provider.wallets import CodeRefused, Wallets
 
@@ -293,11 +293,5 @@ class WechatCodeDesk:
             "amount": {"total": order.amount_minor, "currency": "CNY"},
         }
         if order.paid_at is not None:  # paid (and perhaps since reversed)
-            data.update(
-                transaction_id=order.trade_no,
-                bank_type="OTHERS",
-                success_time=rfc3339(order.paid_at),
-                payer={"openid": "o" + order.trade_no[-27:]},
-            )
-            data["amount"].update(payer_total=order.amount_minor, payer_currency="CNY")
+            wechat_paid(data, order.trade_no, order.paid_at, order.amount_minor)
         return data

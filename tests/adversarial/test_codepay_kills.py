@@ -17,7 +17,7 @@ import pytest
 
 from paychannels import Collector, Status, open_journal
 from paychannels.simulators.provider import ProviderSimulator
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import sim_keys, started_sim
 from tests.crashkit import numbered_steps, run_child
 
 CHILD = Path(__file__).with_name("codepay_child.py")
@@ -74,11 +74,7 @@ def check_truth(tmp: Path, sim: ProviderSimulator) -> dict[str, Status]:
         journal.close()
 
 
-@pytest.fixture
-def sim() -> ProviderSimulator:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    yield s  # type: ignore[misc]
-    s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 def test_the_path_without_a_kill(tmp_path: Path, sim: ProviderSimulator) -> None:

@@ -22,19 +22,13 @@ from paychannels.channels.codepay import CodePayChannel
 from paychannels.simulators.provider import ProviderSimulator
 from paychannels.simulators.provider.wallets import Wallet
 from paychannels.values.models import Record
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import started_sim
 
 _keys = itertools.count(1)
 AMOUNT = Money("380.00", "CNY")
 
 
-@pytest.fixture
-def sim() -> Iterator[ProviderSimulator]:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 def channel(sim: ProviderSimulator, **options: Any) -> CodePayChannel:

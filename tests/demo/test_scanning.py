@@ -15,16 +15,9 @@ import pytest
 from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.demo.followup import settle_in_doubt
 from paychannels.simulators.provider import ProviderSimulator
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import started_sim
 
-
-@pytest.fixture
-def sim() -> Iterator[ProviderSimulator]:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 def _closed_port() -> int:

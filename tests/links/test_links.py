@@ -6,7 +6,6 @@ import os
 import socket
 import threading
 import time
-import tty
 from collections.abc import Iterator
 
 import pytest
@@ -45,15 +44,6 @@ def echo_server() -> Iterator[tuple[str, int]]:
     stop.set()
     srv.close()
     thread.join(2)
-
-
-@pytest.fixture
-def pty_pair() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
 
 
 def test_tcp_round_trip_counts_what_was_written(echo_server: tuple[str, int]) -> None:

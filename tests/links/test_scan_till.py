@@ -12,7 +12,6 @@ import os
 import select
 import subprocess
 import sys
-import tty
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,27 +53,22 @@ def journal(tmp_path: Path) -> None:
 
 
 @pytest.mark.usefixtures("journal")
-def test_a_code_from_a_serial_scanner_pays(sim: ProviderSimulator, tmp_path: Path) -> None:
+def test_a_code_from_a_serial_scanner_pays(
+    sim: ProviderSimulator, tmp_path: Path, pty_pair: tuple[int, str]
+) -> None:
     sim.wallets.open("w", 5000, confirm_after=0.2)  # types the password for a moment
     code = sim.wallets.code("w")
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    try:
-        proc = subprocess.Popen(
-            _till(sim, tmp_path, f"serial://{os.ttyname(slave)}"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        assert proc.stderr is not None
-        if not select.select([proc.stderr], [], [], 30)[0]:  # bounded: a stuck till fails
-            proc.kill()
-        ready = proc.stderr.readline()  # the port is open: the clerk may scan
-        assert ready.startswith(b"ready: scan"), ready
-        os.write(master, b"8888\r\n" + code.encode() + b"\r\n")
-        out, err = proc.communicate(timeout=60)
-    finally:
-        os.close(master)
-        os.close(slave)
+    master, device = pty_pair
+    proc = subprocess.Popen(
+        _till(sim, tmp_path, f"serial://{device}"), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stderr is not None
+    if not select.select([proc.stderr], [], [], 30)[0]:  # bounded: a stuck till fails
+        proc.kill()
+    ready = proc.stderr.readline()  # the port is open: the clerk may scan
+    assert ready.startswith(b"ready: scan"), ready
+    os.write(master, b"8888\r\n" + code.encode() + b"\r\n")
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err.decode()
     result = json.loads(out)
     assert (result["status"], result["tell"], result["channel"]) == (

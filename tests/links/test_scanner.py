@@ -11,8 +11,6 @@ import os
 import subprocess
 import sys
 import time
-import tty
-from collections.abc import Iterator
 
 import pytest
 
@@ -22,15 +20,6 @@ from paychannels.values.paymentcode import PaymentCode
 
 WX = "134567890123456789"
 ALI = "28765432109876543210"
-
-
-@pytest.fixture
-def pty_pair() -> Iterator[tuple[int, str]]:
-    master, slave = os.openpty()
-    tty.setraw(slave)
-    yield master, os.ttyname(slave)
-    os.close(master)
-    os.close(slave)
 
 
 def test_codes_from_a_serial_scanner_with_any_line_end(pty_pair: tuple[int, str]) -> None:

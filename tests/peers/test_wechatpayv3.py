@@ -15,7 +15,6 @@ import json
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import wechatpayv3.utils
@@ -31,27 +30,19 @@ from paychannels.security.verification import (
     VerificationError,
 )
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from tests.peers.wechatsdk import wechat_sdk
 
 
 def sdk(keys: SimKeys, sim: ProviderSimulator, cert_dir: Path, *, public_key: bool) -> WeChatPay:
-    """The SDK configured for the simulator's merchant, gateway pointed at the simulator."""
-    opts = keys.wechat_options()
-    extra: dict[str, Any] = {}
-    if public_key:
-        extra = {"public_key": opts["public_key"], "public_key_id": keys.pubkey_id}
-    wx = WeChatPay(
-        wechatpay_type=WeChatPayType.NATIVE,
-        mchid=keys.mchid,
-        private_key=opts["private_key"],
-        cert_serial_no=keys.merchant_serial,
-        appid=keys.appid,
-        apiv3_key=keys.apiv3_key,
+    """The SDK for Native payments, callbacks to a closed port (the tests read them directly)."""
+    return wechat_sdk(
+        keys,
+        sim,
+        cert_dir,
+        pay_type=WeChatPayType.NATIVE,
+        public_key=public_key,
         notify_url="http://127.0.0.1:9/notify",
-        cert_dir=str(cert_dir),
-        **extra,
     )
-    wx._core._gate_way = sim.url  # the SDK hard-codes api.mch.weixin.qq.com
-    return wx
 
 
 def ours(keys: SimKeys, sim: ProviderSimulator) -> MobilePayChannel:

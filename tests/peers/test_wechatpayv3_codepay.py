@@ -17,28 +17,21 @@ import pytest
 from wechatpayv3 import WeChatPay, WeChatPayType
 
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
+from tests.peers.wechatsdk import wechat_sdk
 
 
 def sdk(
     keys: SimKeys, sim: ProviderSimulator, cert_dir: Path, *, partner: bool = False
 ) -> WeChatPay:
-    opts = keys.wechat_options()
-    extra: dict[str, Any] = {}
-    if sim.key_mode == "public_key":
-        extra = {"public_key": opts["public_key"], "public_key_id": keys.pubkey_id}
-    wx = WeChatPay(
-        wechatpay_type=WeChatPayType.CODEPAY,
-        mchid=keys.mchid,
-        private_key=opts["private_key"],
-        cert_serial_no=keys.merchant_serial,
-        appid=keys.appid,
-        apiv3_key=keys.apiv3_key,
-        cert_dir=str(cert_dir),
+    public_key = sim.key_mode == "public_key"
+    return wechat_sdk(
+        keys,
+        sim,
+        cert_dir,
+        pay_type=WeChatPayType.CODEPAY,
+        public_key=public_key,
         partner_mode=partner,
-        **extra,
     )
-    wx._core._gate_way = sim.url  # the SDK hard-codes api.mch.weixin.qq.com
-    return wx
 
 
 def codepay(wx: WeChatPay, code: str, total: int = 880, **kw: Any) -> tuple[str, int, dict]:

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ import pytest
 from paychannels import Status, open_journal
 from paychannels.simulators.provider import ProviderSimulator
 from paychannels.simulators.provider.server import DROP, Request, Response
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import started_sim
 from tests.crashkit import ROOT
 
 CHILD = Path(__file__).with_name("alipay_crash_child.py")
@@ -52,13 +52,7 @@ ON_POSTGRES = {
 }
 
 
-@pytest.fixture
-def sim() -> Iterator[ProviderSimulator]:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 class StepKiller:

@@ -17,16 +17,9 @@ from paychannels.channels.codepay import CodePayChannel
 from paychannels.providers.wechatpay.calls import out_trade_no
 from paychannels.runtime.clock import BEIJING
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
-from tests.contract.harnesses.mobile import sim_keys
+from tests.contract.harnesses.mobile import started_sim
 
-
-@pytest.fixture
-def sim() -> Iterator[ProviderSimulator]:
-    s = ProviderSimulator(sim_keys(), auto_notify=False).start()
-    try:
-        yield s
-    finally:
-        s.stop()
+sim = pytest.fixture(started_sim, name="sim")
 
 
 @pytest.fixture
@@ -46,14 +39,7 @@ def col(tmp_path: Path, sim: ProviderSimulator) -> Iterator[Collector]:
 
 
 def _pay(col: Collector, code: str, key: str, fen: int) -> str:
-    request = PaymentRequest(
-        payer_id=f"P-{key}",
-        amount=Money.of_minor(fen, "CNY"),
-        reference="fee",
-        idempotency_key=key,
-        payment_code=code,
-    )
-    return col.collect(request, channel="wx-codes").id
+    return _pay_on(col, "wx-codes", code, key, fen)
 
 
 def test_the_bill_lists_code_payments_refunds_and_reversals(

@@ -42,6 +42,7 @@ from paychannels.providers.base import (
     closed_outcome,
 )
 from paychannels.providers.bills import BILL_TIMEOUT, MAX_BILL_BYTES, ProviderBill
+from paychannels.providers.codepay import CodePayCodec
 from paychannels.security.verification import CallbackRejected, Headers, UnknownKey
 from paychannels.values.errors import InvalidRequest, InvalidURL, ProtocolError
 from paychannels.values.models import Outcome, Payment, Record, Refund, as_payment
@@ -326,15 +327,7 @@ def _wechat_codepay(
     codepay = WechatCodePay(config, now=opts.get("now", time.time))
     http = _http(base, config.timeout, codepay.scrub, opts)
     refunds = MobilePayChannel(codec, http, expire=config.expire)  # same account, same link
-    return CodePayChannel(
-        codepay,
-        http,
-        wait_interval=config.wait_interval,
-        wait_limit=config.wait_limit,
-        code_lifetime=config.code_lifetime,
-        refunds=refunds,
-        sleep=opts.get("sleep", time.sleep),
-    )
+    return _scanning(codepay, http, config, refunds, opts)
 
 
 def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel | CodePayChannel:
@@ -354,12 +347,35 @@ def alipay_from_url(parsed: ParsedURL, **options: Any) -> MobilePayChannel | Cod
         return refunds
     from paychannels.providers.alipay.codepay import AlipayCodePay
 
-    return CodePayChannel(  # 当面付 条码支付: the clerk scans the payer's code
-        AlipayCodePay(codec),
+    # 当面付 条码支付: the clerk scans the payer's code
+    return _scanning(AlipayCodePay(codec), http, config, refunds, opts)
+
+
+class _Waits(Protocol):
+    """How long a code channel waits for the payer, as both providers' settings say it."""
+
+    @property
+    def wait_interval(self) -> float: ...
+    @property
+    def wait_limit(self) -> float: ...
+    @property
+    def code_lifetime(self) -> float: ...
+
+
+def _scanning(
+    codepay: CodePayCodec,
+    http: ProviderHTTP,
+    waits: _Waits,
+    refunds: MobilePayChannel,
+    opts: dict[str, Any],
+) -> CodePayChannel:
+    """The code channel of an account: its codec, and refunds through the account's own."""
+    return CodePayChannel(
+        codepay,
         http,
-        wait_interval=config.wait_interval,
-        wait_limit=config.wait_limit,
-        code_lifetime=config.code_lifetime,
+        wait_interval=waits.wait_interval,
+        wait_limit=waits.wait_limit,
+        code_lifetime=waits.code_lifetime,
         refunds=refunds,
         sleep=opts.get("sleep", time.sleep),
     )

@@ -1,13 +1,14 @@
 """The words of the payer's own check, in Chinese and Mongolian (traditional script).
 
 Kept apart from ``bilingual.TEXTS`` (the notices and reports) but written by its rules:
-NNBSP before a case suffix, MVS before a separated final vowel. A native speaker reviews the
-Mongolian here, in one place.
+NNBSP before a case suffix, MVS before a separated final vowel. A word the notices and
+reports use too is taken from ``TEXTS`` (one spelling, reviewed there); a native speaker
+reviews the check's own wording here.
 """
 
 from __future__ import annotations
 
-from paychannels.documents.bilingual import MVS, NNBSP
+from paychannels.documents.bilingual import MVS, NNBSP, TEXTS
 
 __all__ = ["CHANNEL_KINDS", "LOOKUP_TEXTS", "both"]
 
@@ -37,21 +38,21 @@ LOOKUP_TEXTS: dict[str, tuple[str, str]] = {
         "ᠰᠢᠯᠭᠠᠬᠤ ᠦᠢᠯᠡᠴᠢᠯᠡᠭᠡ ᠲᠦᠷ ᠵᠣᠭᠰᠤᠭᠠᠳ ᠪᠠᠶᠢᠨ᠎ᠠ᠃",
     ),
     # states of an obligation
-    "paid": ("已缴费", "ᠲᠥᠯᠥᠭᠰᠡᠨ"),
+    "paid": TEXTS["paid"],
     "unpaid": ("未缴费", "ᠲᠥᠯᠥᠭᠡ ᠦᠭᠡᠢ"),
     "in_progress": ("缴费处理中", "ᠰᠢᠢᠳᠪᠦᠷᠢᠯᠡᠵᠦ ᠪᠠᠶᠢᠨ᠎ᠠ"),
     "refunded": ("已退费", "ᠪᠤᠴᠠᠭᠠᠭᠰᠠᠨ"),
     # fields
-    "id": ("证件号码", f"ᠦᠨᠡᠮᠯᠡᠯ{NNBSP}ᠦᠨ ᠳ᠋ᠤᠭᠠᠷ"),
+    "id": TEXTS["id"],
     "name": ("姓名", "ᠨᠡᠷ᠎ᠡ"),
-    "insurance": ("险种", f"ᠳᠠᠭᠠᠳᠬᠠᠯ{NNBSP}ᠤᠨ ᠲᠥᠷᠥᠯ"),
-    "period": ("缴费期间", f"ᠬᠤᠭᠤᠴᠠᠭ{MVS}ᠠ"),
-    "grade": ("缴费档次", "ᠵᠡᠷᠭᠡ"),
+    "insurance": TEXTS["insurance"],
+    "period": TEXTS["period"],
+    "grade": TEXTS["grade"],
     "owed": ("应缴金额", "ᠲᠥᠯᠥᠬᠦ ᠶᠣᠰᠣᠲᠠᠢ"),
     "paid_amount": ("实缴金额", "ᠲᠥᠯᠥᠭᠰᠡᠨ ᠮᠥᠩᠭᠦ"),
     "paid_at": ("缴费时间", "ᠲᠥᠯᠥᠭᠰᠡᠨ ᠴᠠᠭ"),
-    "channel": ("缴费渠道", f"ᠲᠥᠯᠥᠪᠦᠷᠢ{NNBSP}ᠶᠢᠨ ᠰᠤᠪᠠᠭ"),
-    "status": ("状态", "ᠪᠠᠶᠢᠳᠠᠯ"),
+    "channel": TEXTS["channels"],
+    "status": TEXTS["status"],
     "yuan": ("元", "ᠶᠤᠸᠠᠨ"),
 }
 

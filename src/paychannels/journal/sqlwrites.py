@@ -3,11 +3,11 @@ planned changes under row locks, appending events — single and in bulk."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from paychannels.journal.base import (
     Applied,
@@ -39,6 +39,7 @@ __all__ = ["SqlWrites"]
 _LIVE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES | {Status.SUCCEEDED})) + ")"
 _RETRIES = 5  # single-record retries after a rival process's insert won a unique index
 _CHUNK = 2000  # records per transaction in the bulk paths
+T = TypeVar("T")
 _IN_LIMIT = 500  # values per IN (...) list
 _FEW = 8  # up to this many events are appended one by one
 
@@ -127,21 +128,16 @@ class SqlWrites(SqlBase):
             if isinstance(result, PaychannelsError):
                 raise result
             return result
-        for attempt in range(_RETRIES):
-            try:
-                with self._transaction(write=True) as tx:
-                    result = self._create_chunk(tx, [new], now, then)[0]
-                    if isinstance(result, PaychannelsError):
-                        raise result
-                    if not result.created:
-                        return result
-                    return replace(result, state_written=self._put_state(tx, state, now))
-            except _Raced:
-                continue
-            except Exception as exc:
-                if not self._is_obligation_violation(exc) or attempt == _RETRIES - 1:
-                    raise
-        raise JournalError(f"{new.id}: other writers kept racing this record; try again")
+
+        def write(tx: Tx) -> Applied:
+            result = self._create_chunk(tx, [new], now, then)[0]
+            if isinstance(result, PaychannelsError):
+                raise result
+            if not result.created:
+                return result
+            return replace(result, state_written=self._put_state(tx, state, now))
+
+        return self._racing(new, write)
 
     def create_many(
         self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()
@@ -165,10 +161,15 @@ class SqlWrites(SqlBase):
     def _create_one(
         self, new: NewRecord, now: datetime, then: Sequence[Change]
     ) -> Applied | PaychannelsError:
+        return self._racing(new, lambda tx: self._create_chunk(tx, [new], now, then)[0])
+
+    def _racing(self, new: NewRecord, write: Callable[[Tx], T]) -> T:
+        """``write`` in a write transaction, again while other writers race ``new`` (its key
+        or its obligation inserted meanwhile), a few times at most."""
         for attempt in range(_RETRIES):
             try:
                 with self._transaction(write=True) as tx:
-                    return self._create_chunk(tx, [new], now, then)[0]
+                    return write(tx)
             except _Raced:
                 continue
             except Exception as exc:

@@ -10,14 +10,11 @@ ASGI application; mount it beside the callback app (``CallbackASGI``) or run it 
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import json
 import logging
 import os
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from collections.abc import Iterable
 
 from paychannels.documents.lookuptexts import both
 from paychannels.documents.payercheck import (
@@ -28,6 +25,7 @@ from paychannels.documents.payercheck import (
     county_zone,
 )
 from paychannels.journal import open_journal
+from paychannels.links.asgi import Receive, Scope, Send, Workers, read_body, send_response
 from paychannels.lookup.ratelimit import ClientLimiter
 from paychannels.security.jsontext import strict_object
 from paychannels.security.payerkey import PayerKey
@@ -35,11 +33,6 @@ from paychannels.security.verification import MalformedCallback
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["DEFAULT_MAX_BODY", "LookupASGI", "from_env"]
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 log = logging.getLogger("paychannels.lookup")
 
@@ -72,16 +65,13 @@ class LookupASGI:
         self.trusted_proxies = frozenset(trusted_proxies)
         self.allow_origins = frozenset(allow_origins)
         self.max_body = max_body
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lookup")
+        self.workers = Workers(workers, "lookup")
 
     def __repr__(self) -> str:
         return f"LookupASGI({self.check!r}, {self.limiter!r})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if await self.workers.not_http(scope, receive, send):
             return
         client = self.client_address(scope)
         status, body, extra = await self._answer(scope, receive, client)
@@ -121,7 +111,7 @@ class LookupASGI:
             return 400, _error("query_string_refused", "invalid_body"), {}
         if _content_type(scope) != "application/json":
             return 415, _error("unsupported_media_type", "invalid_body"), {}
-        raw = await self._body(receive)
+        raw = await read_body(receive, self.max_body)
         if raw is None:
             return 413, _error("body_too_large", "invalid_body"), {}
         try:
@@ -135,9 +125,8 @@ class LookupASGI:
     async def _checked(
         self, number: str, name: str
     ) -> tuple[int, dict[str, object] | None, dict[str, str]]:
-        loop = asyncio.get_running_loop()
         try:
-            answer = await loop.run_in_executor(self._pool, self.check.check, number, name)
+            answer = await self.workers.run(self.check.check, number, name)
         except InvalidIdNumber as exc:
             body = _error("invalid_id_number", "invalid_id_number")
             body.update(reason=exc.reason, id_number=exc.shown)
@@ -153,21 +142,6 @@ class LookupASGI:
             log.error("lookup: the check failed unexpectedly: %s", type(exc).__name__)
             return 500, _error("internal_error", "unavailable"), {}
         return (200 if answer.found else 404), answer.as_json(), {}
-
-    async def _body(self, receive: Receive) -> bytes | None:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return b"".join(chunks)
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body:
-                return None
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
 
     def _origin(self, scope: Scope) -> str | None:
         for name, value in scope.get("headers", []):
@@ -189,29 +163,16 @@ class LookupASGI:
             "content-type": "application/json; charset=utf-8",
             "cache-control": "no-store",
             "x-content-type-options": "nosniff",
-            "content-length": str(len(data)),
             **extra,
         }
         if origin is not None:
             headers["access-control-allow-origin"] = origin
             headers["vary"] = "Origin"
-        raw = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
-        await send({"type": "http.response.start", "status": status, "headers": raw})
-        await send({"type": "http.response.body", "body": data})
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                self._pool.shutdown(wait=True)
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await send_response(send, status, headers, data)
 
     def close(self) -> None:
         """Stop the worker threads (when not run under a server with lifespan)."""
-        self._pool.shutdown(wait=True)
+        self.workers.close()
 
 
 def _bucket(address: str) -> str:

@@ -10,58 +10,29 @@ retry of the key; there is no ``pending``. The device's truth is the payers' wal
 
 from __future__ import annotations
 
-import itertools
+from typing import Any
 
-from paychannels import Channel, Money, PaymentRequest, Record, open_channel
-from paychannels.channels.codepay import CodePayChannel
-from paychannels.simulators.provider import ProviderSimulator, Script
-from paychannels.values.paymentcode import PaymentCode
+from paychannels import Money, Record
+from paychannels.simulators.provider import ProviderSimulator
 from tests.contract.harnesses import Harness
+from tests.contract.harnesses.codepay import CodeHarness
 from tests.contract.harnesses.mobile import sim_keys
 
-_payers = itertools.count(1)
 
-
-class AlipayCodeHarness(Harness):
+class AlipayCodeHarness(CodeHarness):
     """Alipay bar_code over real HTTP; short waits so WAIT_BUYER_PAY cases stay fast."""
 
     name = "alipay+bar_code"
-    supports = frozenset({"approve", "decline", "insufficient_funds", "lose_reply", "garble_reply"})
+    provider = "alipay"
+    payer_prefix = "alipay-payer"
 
-    def open(self) -> Channel:
-        self.sim = ProviderSimulator(sim_keys(), auto_notify=False, script=Script()).start()
-        k = self.sim.keys
+    def channel_url(self, sim: ProviderSimulator) -> tuple[str, dict[str, Any]]:
+        k = sim.keys
         url = (
-            f"alipay+{self.sim.alipay_gateway}?app_id={k.alipay_app_id}&product=bar_code"
+            f"alipay+{sim.alipay_gateway}?app_id={k.alipay_app_id}&product=bar_code"
             "&wait_interval=0.05&wait_limit=0.5"
         )
-        ch = open_channel(url, backoff=0.01, **k.alipay_options())
-        assert isinstance(ch, CodePayChannel)
-        self.channel = ch
-        self.codes: list[str] = []
-        self._next = "approve"
-        return ch
-
-    def script(self, behaviour: str) -> None:
-        self.sim.script.clear()
-        if behaviour in ("lose_reply", "garble_reply"):
-            self.sim.script.fault(behaviour)
-        elif behaviour not in self.supports:
-            raise ValueError(f"{self.name} cannot be scripted to {behaviour}")
-        self._next = behaviour
-
-    def prepare(self, request: PaymentRequest) -> PaymentRequest:
-        payer = f"alipay-payer-{next(_payers)}"
-        short = self._next == "insufficient_funds"
-        self.sim.wallets.open(payer, request.amount.minor - 1 if short else 10_000_000)
-        code = self.sim.wallets.code(payer, "alipay")
-        if self._next == "decline":
-            self.sim.wallets.expire(code)
-        self.codes.append(code)
-        return request.model_copy(update={"payment_code": PaymentCode.parse(code)})
-
-    def charges(self, record: Record) -> int:
-        return self.sim.wallets.charges(record.id)
+        return url, {"backoff": 0.01, **k.alipay_options()}
 
     def refunded(self, record: Record) -> Money:
         given_back = self.sim.wallets.charges(record.id) * record.amount.minor - (
@@ -69,15 +40,9 @@ class AlipayCodeHarness(Harness):
         )
         return Money.of_minor(given_back, record.amount.currency)
 
-    def transcript(self) -> str:
-        return self.channel.transcript()
-
     def secrets(self) -> list[str]:
         pem = str(sim_keys().alipay_options()["app_private_key"]).splitlines()
-        return [pem[5], pem[10], *self.codes, *(c[2:-4] for c in self.codes)]
-
-    def close(self) -> None:
-        self.sim.stop()
+        return [pem[5], pem[10], *super().secrets()]
 
 
 HARNESSES: dict[str, type[Harness]] = {"alipay+bar_code": AlipayCodeHarness}

@@ -11,6 +11,7 @@ them to the test's Collector. Behaviours map to the simulator's faults and payer
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import Any, ClassVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -31,6 +32,13 @@ def sim_keys() -> SimKeys:
         if _KEYS is None:
             _KEYS = SimKeys.generate()
         return _KEYS
+
+
+def started_sim() -> Iterator[ProviderSimulator]:
+    """A provider simulator with those keys, sending no callbacks, stopped after: the
+    payment-code tests' ``sim`` fixture (``sim = pytest.fixture(started_sim, name="sim")``)."""
+    with ProviderSimulator(sim_keys(), auto_notify=False) as sim:
+        yield sim
 
 
 class _Quiet(WSGIRequestHandler):
