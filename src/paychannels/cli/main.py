@@ -22,6 +22,7 @@ from functools import partial
 import paychannels.cli
 from paychannels.console.commands import VersionAction, command_modules
 from paychannels.console.interrupt import Stopping, catching, run
+from paychannels.console.usage import Parser, reader_gone
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 
 __all__ = ["build_parser", "main"]
@@ -44,7 +45,7 @@ def default_db() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="paychannels",
         description="Collect payments through terminals, mobile apps and bank batch debit.",
     )
@@ -62,7 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # from the start: loading the commands takes a moment; run as a script (no argv),
     # the handlers stay until the process has exited
     with catching(stopping, restore=argv is not None):
-        return _main(argv, stopping)
+        try:
+            return _main(argv, stopping)
+        except BrokenPipeError:  # ``paychannels … | head``: the reader has all it wanted
+            return reader_gone()
 
 
 def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
@@ -87,6 +91,8 @@ def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
     except KeyboardInterrupt:
         print("paychannels: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return reader_gone()
     except Exception as exc:
         if args.debug:
             raise

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paychannels.console.progress import Progress
+from paychannels.console.usage import encoding_name
 
 if TYPE_CHECKING:
     from paychannels.reconcile import Reconciliation
@@ -22,7 +23,12 @@ def add_inputs(p: argparse.ArgumentParser, default_db: Callable[[], str]) -> Non
     ``--db`` is not given)."""
     p.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
     p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
-    p.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
+    p.add_argument(
+        "--encoding",
+        default="auto",
+        type=encoding_name,
+        help="roster encoding (auto: UTF-8, else GB18030)",
+    )
     p.add_argument(
         "--id-schemes",
         default="cn_resident",
