@@ -112,3 +112,48 @@ def test_an_unknown_encoding_is_a_usage_error(
         main([*path, "--encoding", "klingon-8"])
     assert stop.value.code == 2
     assert "klingon-8" in capsys.readouterr().err
+
+
+def _text(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    main(argv)
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+def test_no_python_internals_in_what_commands_print(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each command's text output, over a small bank cycle, reads as prose: no dict/list reprs."""
+    from tests.bank.test_full_cycle import write_roster
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 12)
+    (tmp_path / "creditor.toml").write_text(
+        '[creditor]\nname = "某社保局"\naccount = "15050171001234567890"\n'
+        'bank = "105191000011"\nmsg_prefix = "KYQ"\n',
+        "utf-8",
+    )
+    db = f"sqlite:///{tmp_path}/journal.db"
+    build = ["batch", "build", "--format", "pain.008.001.08", "--db", db, "--roster", str(roster)]
+    build += ["--creditor", str(tmp_path / "creditor.toml"), "--out", str(tmp_path / "x")]
+    outputs = {"batch build": _text([*build, "--create"], capsys)}
+    outputs["batch resubmit"] = _text(["batch", "resubmit", "--db", db], capsys)
+    outputs["journal list"] = _text(["journal", "list", "--db", db], capsys)
+    first = next(line.split()[0] for line in outputs["journal list"].splitlines()[1:])
+    outputs["journal show"] = _text(["journal", "show", first, "--db", db], capsys)
+    outputs["journal verify"] = _text(["journal", "verify", "--db", db], capsys)
+    request = next((tmp_path / "x" / "outbox").iterdir())
+    outputs["batch validate"] = _text(["batch", "validate", str(request)], capsys)
+    for name, text in outputs.items():
+        assert text.strip(), name
+        assert not PY_REPR.search(text), f"paychannels {name}:\n{text}"
+
+
+def test_the_demo_crash_note_reads_as_prose() -> None:
+    """The demo's note on the recovery after the killed backend (it printed ``{'SUCCEEDED': 1}``)."""
+    from paychannels.demo.crash import Crash
+    from paychannels.demo.drivers import Fault
+
+    crash = Crash("hall-1", Fault("hall-1", "killed", ""), True, -9, {"SUCCEEDED": 1, "UNKNOWN": 2})
+    assert crash.recovery_note() == "recovery after the killed process: 1 SUCCEEDED, 2 UNKNOWN"
+    assert "{" not in Crash("hall-1", Fault("hall-1", "k", ""), True, -9).recovery_note()

@@ -260,7 +260,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
     faults = [f for p in day.plans.values() for f in p.found]
     if crash is not None:
         faults.insert(0, crash.fault)
-        day.notes.append(f"crash: recovery after the killed process: {crash.recovered}")
+        day.notes.append(f"crash: {crash.recovery_note()}")
         if crash.stderr and not crash.killed:
             day.notes.append(f"crash: the process said: {crash.stderr}")
     fault_outcomes(day.col, faults, rec)
