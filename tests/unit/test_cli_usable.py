@@ -150,7 +150,7 @@ def test_no_python_internals_in_what_commands_print(
 
 
 def test_the_demo_crash_note_reads_as_prose() -> None:
-    """The demo's note on the recovery after the killed backend (it printed ``{'SUCCEEDED': 1}``)."""
+    """The demo's note on recovery after the killed backend (it printed ``{'SUCCEEDED': 1}``)."""
     from paychannels.demo.crash import Crash
     from paychannels.demo.drivers import Fault
 
