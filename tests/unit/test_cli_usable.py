@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -157,3 +158,109 @@ def test_the_demo_crash_note_reads_as_prose() -> None:
     crash = Crash("hall-1", Fault("hall-1", "killed", ""), True, -9, {"SUCCEEDED": 1, "UNKNOWN": 2})
     assert crash.recovery_note() == "recovery after the killed process: 1 SUCCEEDED, 2 UNKNOWN"
     assert "{" not in Crash("hall-1", Fault("hall-1", "k", ""), True, -9).recovery_note()
+
+
+def test_journal_list_says_when_it_shows_only_part(
+    db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = _text(["journal", "list", "--db", db], capsys).splitlines()
+    assert len(lines) == 1 + 50 + 1
+    assert lines[-1] == "… and 350 more (--limit N or --all to see them)"
+    everything = _text(["journal", "list", "--db", db, "--all"], capsys).splitlines()
+    assert len(everything) == 1 + 400 and "more" not in everything[-1]
+    main(["journal", "list", "--db", db, "--json", "--limit", "10"])
+    out = capsys.readouterr()
+    assert len(json.loads(out.out)) == 10  # --json: the rows as before; the note for people
+    assert "… and 390 more" in out.err
+    lines = _text(["journal", "list", "--db", db, "--status", "SUCCEEDED", "--limit", "3"], capsys)
+    assert lines.splitlines()[-1].startswith("… and 397 more")
+
+
+def test_journal_list_all_and_limit_exclude_each_other(db: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["journal", "list", "--db", db, "--all", "--limit", "3"])
+    assert stop.value.code == 2
+
+
+def _demo_summary(attention: int, unpaid: int, workspace: str | None = "/w") -> dict[str, object]:
+    return {
+        "payers": 500,
+        "categories": {"paid": 400, "unpaid": 100},
+        "received_minor": 100,
+        "owed_minor": 200,
+        "channels": {},
+        "lost": 0,
+        "doubled": 0,
+        "unconfirmed": 0,
+        "in_doubt": 0,
+        "simulator_problems": [],
+        "scanned": {"by_operator": {}},
+        "faults_injected": 0,
+        "faults_resolved": 0,
+        "faults_for_attention": 0,
+        "faults_open": 0,
+        "faults": [],
+        "attention_total": attention,
+        "attention": [
+            {"category": "unknown", "payer": f"150422********{i:04d}", "text": "ask the bank"}
+            for i in range(min(attention, 50))
+        ],
+        "follow_up": {
+            "payers": unpaid,
+            "by_reason": {"AC04 closed account": unpaid},
+            "examples": [
+                f"150422********{i:04d} 张*三 (察尔森镇 第1嘎查): AC04 closed account"
+                for i in range(min(unpaid, 20))
+            ],
+        },
+        "notes": [],
+        "timings": {},
+        "workspace": workspace,
+        "arrivals": None,
+        "balanced": True,
+        "files": {"attention": "/w/reports/attention.csv", "unpaid": "/w/reports/unpaid.csv"},
+    }
+
+
+def test_the_demo_summary_ends_long_lists_with_where_the_rest_is() -> None:
+    from paychannels.demo.summary import summary_text
+
+    text = summary_text(_demo_summary(attention=30, unpaid=68))
+    assert "  … and 18 more, see attention.csv" in text
+    assert "  … and 63 more, see unpaid.csv" in text
+    short = summary_text(_demo_summary(attention=3, unpaid=2))
+    assert "more" not in short
+    gone = summary_text(_demo_summary(attention=3, unpaid=68, workspace=None))
+    assert "  … and 63 more (run with --keep for the full list)" in gone
+
+
+def test_the_demo_follow_up_masks_names_beside_masked_ids(tmp_path: Path) -> None:
+    from paychannels.demo.summary import unpaid_after_trying
+    from paychannels.reconcile import reconcile
+    from tests.bank.test_full_cycle import write_roster
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 3)  # nobody paid; one declined attempt follows
+    url = f"sqlite:///{tmp_path}/j.db"
+    with Collector.open(url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel(default="insufficient_funds"))
+        col.collect(
+            PaymentRequest(
+                payer_id=_first_payer(roster),
+                amount=Money("100.00", "CNY"),
+                reference="2026:城乡居民基本养老保险",
+                idempotency_key="k",
+                payer_name="张三0",
+            ),
+            channel="hall-1",
+        )
+    follow = unpaid_after_trying(reconcile(url, roster))
+    assert follow["payers"] == 1, follow
+    assert "张三0" not in follow["examples"][0] and " 张*0 " in follow["examples"][0]
+
+
+def _first_payer(roster: Path) -> str:
+    import csv
+
+    with open(roster, encoding="gb18030") as fh:
+        return next(iter(csv.DictReader(fh)))["证件号码"]

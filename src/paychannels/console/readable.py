@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["counts", "readable", "summary_line"]
+__all__ = ["counts", "more_line", "readable", "summary_line"]
 
 
 def counts(found: Mapping[str, int]) -> str:
@@ -38,3 +38,12 @@ def readable(value: Any) -> str:
 def summary_line(summary: Mapping[str, Any]) -> str:
     """A command's summary dict as one line: ``examined 12, resubmitted 0, errors none``."""
     return ", ".join(f"{k.replace('_', ' ')} {readable(v)}" for k, v in summary.items())
+
+
+def more_line(rest: int, *, see: str = "", how: str = "") -> str:
+    """The last line of a list that shows only part: ``… and 63 more, see unpaid.csv`` (the
+    file ``see`` holds the rest) or ``… and 350 more (--all to see them)``; empty when
+    nothing was left out."""
+    if rest <= 0:
+        return ""
+    return f"… and {rest:,} more" + (f", see {see}" if see else "") + (f" ({how})" if how else "")

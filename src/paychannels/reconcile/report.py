@@ -161,16 +161,19 @@ _STATUS_ZH = {
 
 
 def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
-    """Write ``report.html``, ``details.csv``, ``attention.csv`` and ``summary.json``."""
+    """Write ``report.html``, ``details.csv``, ``unpaid.csv`` (whom to contact), ``attention.csv``
+    and ``summary.json``."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "html": out / "report.html",
         "details": out / "details.csv",
         "attention": out / "attention.csv",
+        "unpaid": out / "unpaid.csv",
         "json": out / "summary.json",
     }
     _details_csv(rec, paths["details"])
+    _details_csv(rec, paths["unpaid"], only=Category.UNPAID)
     _attention_csv(rec, paths["attention"])
     paths["json"].write_text(
         json.dumps(rec.summary(concerns=LISTED), ensure_ascii=False, indent=2) + "\n", "utf-8"
@@ -179,11 +182,14 @@ def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _details_csv(rec: Reconciliation, path: Path) -> None:
+def _details_csv(rec: Reconciliation, path: Path, *, only: Category | None = None) -> None:
+    """details.csv, or with ``only`` the rows of one category (unpaid.csv: whom to contact)."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv_writer(fh)
         w.writerow(CSV_HEADER)
-        w.writerows(rec.csv_rows())
+        column = CSV_HEADER.index("category")
+        rows = rec.csv_rows()
+        w.writerows(rows if only is None else (r for r in rows if r[column] == only.value))
 
 
 def _attention_csv(rec: Reconciliation, path: Path) -> None:
