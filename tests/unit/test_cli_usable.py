@@ -9,12 +9,16 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 from paychannels.cli.main import build_parser, main
+from paychannels.runtime.clock import ManualClock
+from paychannels.runtime.countytime import CountyTime
+from paychannels.values.errors import ConfigurationError
 
 PY_REPR = re.compile(r"\{'|\{\}|\['|\[\]|\bNone\b|\(\)|: \{")
 
@@ -264,3 +268,52 @@ def _first_payer(roster: Path) -> str:
 
     with open(roster, encoding="gb18030") as fh:
         return next(iter(csv.DictReader(fh)))["证件号码"]
+
+
+# -- one county clock (issue 15 item 8) ------------------------------------------------------
+
+#: 23:30 UTC on 3 March is 07:30 on 4 March in the county (Beijing time)
+BEFORE_EIGHT = datetime(2026, 3, 3, 23, 30, tzinfo=UTC)
+
+
+def test_county_time_dates_by_the_county_not_the_server() -> None:
+    county = CountyTime(clock=ManualClock(BEFORE_EIGHT))
+    assert county.today() == date(2026, 3, 4)
+    assert county.stamp() == "2026-03-04 07:30 Asia/Shanghai"
+    assert CountyTime("UTC", ManualClock(BEFORE_EIGHT)).today() == date(2026, 3, 3)
+    with pytest.raises(ConfigurationError, match="Mars/Olympus"):
+        CountyTime("Mars/Olympus")
+
+
+def test_a_notice_posted_before_eight_carries_the_county_date(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.bank.test_full_cycle import write_roster
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 3)
+    db = f"sqlite:///{tmp_path}/j.db"
+    Collector.open(db, create=True).close()
+    out = tmp_path / "notices"
+    argv = ["notice", "--level", "county", "--roster", str(roster), "--db", db, "--out", str(out)]
+    assert main(argv, clock=ManualClock(BEFORE_EIGHT)) == 0
+    html = next(out.glob("*.html")).read_text("utf-8")
+    assert "2026-03-04 (Asia/Shanghai)" in html and "2026-03-03" not in html
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main([*argv, "--zone", "Mars/Olympus"])
+    assert stop.value.code == 2 and "Mars/Olympus" in capsys.readouterr().err
+
+
+def test_the_report_is_stamped_in_the_county_zone_and_names_it(tmp_path: Path) -> None:
+    from paychannels.reconcile import reconcile
+    from paychannels.reconcile.report import html_report
+    from tests.bank.test_full_cycle import write_roster
+
+    roster = tmp_path / "roster.csv"
+    write_roster(roster, 2)
+    db = f"sqlite:///{tmp_path}/j.db"
+    Collector.open(db, create=True).close()
+    rec = reconcile(db, roster, county=CountyTime(clock=ManualClock(BEFORE_EIGHT)))
+    assert "2026-03-04 07:30 Asia/Shanghai" in html_report(rec)
+    assert "UTC" not in html_report(rec)

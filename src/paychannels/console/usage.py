@@ -12,7 +12,14 @@ import os
 import re
 import sys
 
-__all__ = ["EXIT_READER_GONE", "Parser", "encoding_name", "plain", "reader_gone"]
+__all__ = [
+    "EXIT_READER_GONE",
+    "Parser",
+    "encoding_name",
+    "plain",
+    "reader_gone",
+    "zone_name",
+]
 
 #: 128 + SIGPIPE: what a command killed by a closed pipe reports in a shell
 EXIT_READER_GONE = 141
@@ -46,6 +53,18 @@ def encoding_name(value: str) -> str:
         raise argparse.ArgumentTypeError(
             f"unknown encoding {value!r} (e.g. utf-8, gb18030, or auto)"
         ) from None
+
+
+def zone_name(value: str) -> str:
+    """``--zone``: an IANA time zone (``Asia/Shanghai``); anything else is a usage error."""
+    from paychannels.runtime.countytime import zone_named  # zoneinfo: only when given
+    from paychannels.values.errors import ConfigurationError
+
+    try:
+        zone_named(value)
+    except ConfigurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 def reader_gone() -> int:

@@ -19,6 +19,7 @@ from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
+from paychannels.runtime.countytime import CountyTime
 from paychannels.security.textrules import csv_writer
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
@@ -300,7 +301,7 @@ def html_report(rec: Reconciliation) -> str:
         section("attention", _attention(rec), extra=f"({len(rec.concerns):,})"),
     ]
     subtitle = (
-        f"{rec.roster} · {rec.journal} · {rec.generated_at:%Y-%m-%d %H:%M:%S} UTC · "
+        f"{rec.roster} · {rec.journal} · {CountyTime(rec.zone).stamp(rec.generated_at)} · "
         "证件号码已脱敏 IDs masked"
     )
     return page("reconciliation", "\n".join(parts), subtitle=subtitle)
