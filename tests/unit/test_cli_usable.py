@@ -317,3 +317,114 @@ def test_the_report_is_stamped_in_the_county_zone_and_names_it(tmp_path: Path) -
     rec = reconcile(db, roster, county=CountyTime(clock=ManualClock(BEFORE_EIGHT)))
     assert "2026-03-04 07:30 Asia/Shanghai" in html_report(rec)
     assert "UTC" not in html_report(rec)
+
+
+# -- rich tables and progress (item 7 f) -------------------------------------------------------
+
+COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7])(?:;[0-9;]*)?m")
+DRAWING = re.compile("[─━│┃┌┐└┘]")
+COLUMNS = ["ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED"]
+
+
+def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
+    """Run ``paychannels ARGV`` with stdout and stderr on a real pseudo-terminal."""
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paychannels.cli.main", *argv],
+        stdout=slave,
+        stderr=slave,
+        env={**env, "COLUMNS": "100", "TERM": "xterm"},
+    )
+    os.close(slave)
+    data = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.2)
+        if ready:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            data += chunk
+        elif proc.poll() is not None:
+            break
+    proc.wait(timeout=10)
+    os.close(master)
+    return data.decode("utf-8", "replace")
+
+
+def test_journal_list_is_a_rich_table_on_a_terminal_and_plain_elsewhere(db: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    argv = ["journal", "list", "--db", db, "--limit", "3"]
+    drawn = _on_a_terminal(argv, env)
+    assert DRAWING.search(drawn) and "\x1b[" in drawn, drawn
+    assert "pay_" in drawn and "150422********0000" in drawn  # ids are never cut to fit
+    assert "… and 397 more" in drawn
+
+    plain = subprocess.run(
+        [sys.executable, "-m", "paychannels.cli.main", *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=60,
+    ).stdout
+    no_colour = _on_a_terminal(argv, {**env, "NO_COLOR": "1"})
+    for text in (plain, no_colour.replace("\r\n", "\n")):
+        assert "\x1b" not in text and not DRAWING.search(text), text
+        assert all(line == line.rstrip() for line in text.splitlines())
+        header, first = text.splitlines()[:2]
+        assert header.split() == COLUMNS
+        assert first.split()[1:4] == ["SUCCEEDED", "hall-1", "150422********0000"]
+
+
+def test_json_is_the_same_on_a_terminal(db: str) -> None:
+    argv = ["journal", "list", "--db", db, "--limit", "2", "--json"]
+    shown = _on_a_terminal(argv, dict(os.environ)).replace("\r\n", "\n")
+    rows = json.loads(shown[: shown.rindex("]") + 1])
+    assert [r["payer_id"] for r in rows] == ["150422********0000", "150422********0001"]
+
+
+def test_progress_is_a_rich_bar_on_a_terminal_and_silent_elsewhere() -> None:
+    import io
+    import pty
+
+    from paychannels.console.progress import Progress
+
+    master, slave = pty.openpty()
+    with os.fdopen(slave, "w") as terminal:
+        with Progress("collecting", total=40, stream=terminal) as bar:
+            for _ in range(40):
+                bar.advance()
+        terminal.flush()
+        os.set_blocking(master, False)
+        drawn = os.read(master, 1 << 16).decode("utf-8", "replace")
+    os.close(master)
+    assert "collecting" in drawn and "40/40" in drawn and "━" in drawn, drawn
+    piped = io.StringIO()
+    with Progress("collecting", total=40, stream=piped) as bar:
+        bar.advance(40)
+    assert piped.getvalue() == "" and bar.done == 40
+
+
+def test_progress_without_colour_when_no_color_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pty
+
+    from paychannels.console.progress import Progress
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    master, slave = pty.openpty()
+    with os.fdopen(slave, "w") as terminal:
+        with Progress("reading", stream=terminal) as bar:
+            bar.advance(1234)
+        terminal.flush()
+        os.set_blocking(master, False)
+        drawn = os.read(master, 1 << 16).decode("utf-8", "replace")
+    os.close(master)
+    assert "reading" in drawn and "1,234" in drawn and not COLOUR.search(drawn), repr(drawn)

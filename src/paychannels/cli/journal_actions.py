@@ -10,6 +10,7 @@ from typing import Any
 
 from paychannels.console.interrupt import watched
 from paychannels.console.readable import more_line
+from paychannels.console.tables import print_table
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.security.masking import mask_payer_id
 from paychannels.values.models import Event, Record
@@ -50,9 +51,9 @@ def list_records(args: argparse.Namespace) -> int:
     if not records:
         print("no payments match")
         return 0
-    rows = [("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED")]
-    for r in records:
-        rows.append(
+    print_table(
+        ("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED"),
+        [
             (
                 r.id,
                 r.status.value + (" !" if r.attention else ""),
@@ -62,10 +63,10 @@ def list_records(args: argparse.Namespace) -> int:
                 r.reference,
                 r.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
             )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            for r in records
+        ],
+        right=(4,),
+    )
     if more:
         print(more)
     return 0
