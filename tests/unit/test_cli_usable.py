@@ -87,14 +87,20 @@ def _parsers(
 
 
 def test_every_help_is_plain_text(capsys: pytest.CaptureFixture[str]) -> None:
+    from paychannels.simulators import cli as sim
+
     seen = 0
-    for path, _ in _parsers(build_parser()):
-        with pytest.raises(SystemExit):
-            main([*path, "--help"])
-        text = capsys.readouterr().out
-        assert "``" not in text, f"paychannels {' '.join(path)} --help:\n{text}"
-        seen += 1
-    assert seen > 15
+    for prog, build, run in (
+        ("paychannels", build_parser, main),
+        ("paychannels-sim", sim.build_parser, sim.main),
+    ):
+        for path, _ in _parsers(build()):
+            with pytest.raises(SystemExit):
+                run([*path, "--help"])
+            text = capsys.readouterr().out
+            assert "``" not in text, f"{prog} {' '.join(path)} --help:\n{text}"
+            seen += 1
+    assert seen > 18
 
 
 def _encoding_commands() -> list[tuple[str, ...]]:
