@@ -20,7 +20,8 @@ from paychannels.runtime.clock import ManualClock
 from paychannels.runtime.countytime import CountyTime
 from paychannels.values.errors import ConfigurationError
 
-PY_REPR = re.compile(r"\{'|\{\}|\['|\[\]|\bNone\b|\(\)|: \{")
+#: Python reprs, and JSON where text for people is expected (``--json`` is for machines)
+PY_REPR = re.compile(r"\{'|\{\}|\['|\[\]|\bNone\b|\(\)|: \{|\{\"|\[\"")
 
 
 @pytest.fixture
@@ -329,7 +330,7 @@ def test_the_report_is_stamped_in_the_county_zone_and_names_it(tmp_path: Path) -
 
 COLOUR = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-9]|9[0-7])(?:;[0-9;]*)?m")
 DRAWING = re.compile("[─━│┃┌┐└┘]")
-COLUMNS = ["ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED"]
+COLUMNS = ["ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED", "UTC"]
 
 
 def _on_a_terminal(argv: list[str], env: dict[str, str]) -> str:
@@ -397,6 +398,21 @@ def test_json_is_the_same_on_a_terminal(db: str) -> None:
     assert [r["payer_id"] for r in rows] == ["150422********0000", "150422********0001"]
 
 
+def _read_all(master: int) -> str:
+    """Everything written so far to the terminal whose master end is ``master``."""
+    os.set_blocking(master, False)
+    data = b""
+    for _ in range(10_000):  # bounded: a few KiB arrive in chunks
+        try:
+            chunk = os.read(master, 1 << 16)
+        except (BlockingIOError, OSError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace")
+
+
 def test_progress_is_a_rich_bar_on_a_terminal_and_silent_elsewhere() -> None:
     import io
     import pty
@@ -409,8 +425,7 @@ def test_progress_is_a_rich_bar_on_a_terminal_and_silent_elsewhere() -> None:
             for _ in range(40):
                 bar.advance()
         terminal.flush()
-        os.set_blocking(master, False)
-        drawn = os.read(master, 1 << 16).decode("utf-8", "replace")
+        drawn = _read_all(master)
     os.close(master)
     assert "collecting" in drawn and "40/40" in drawn and "━" in drawn, drawn
     piped = io.StringIO()
@@ -430,7 +445,6 @@ def test_progress_without_colour_when_no_color_is_set(monkeypatch: pytest.Monkey
         with Progress("reading", stream=terminal) as bar:
             bar.advance(1234)
         terminal.flush()
-        os.set_blocking(master, False)
-        drawn = os.read(master, 1 << 16).decode("utf-8", "replace")
+        drawn = _read_all(master)
     os.close(master)
     assert "reading" in drawn and "1,234" in drawn and not COLOUR.search(drawn), repr(drawn)

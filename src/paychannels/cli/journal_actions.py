@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from paychannels.console.interrupt import watched
-from paychannels.console.readable import more_line
+from paychannels.console.readable import more_line, summary_line
 from paychannels.console.tables import print_table
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.security.masking import mask_payer_id
@@ -52,7 +52,7 @@ def list_records(args: argparse.Namespace) -> int:
         print("no payments match")
         return 0
     print_table(
-        ("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED"),
+        ("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED UTC"),
         [
             (
                 r.id,
@@ -104,7 +104,7 @@ _PAGE = 1000
 
 def _event_line(ev: Event) -> str:
     move = f"{ev.from_status or '-'} -> {ev.to_status}" if ev.to_status else ev.type.value
-    detail = json.dumps(ev.data, ensure_ascii=False) if ev.data else ""
+    detail = summary_line(ev.data) if ev.data else ""  # as people read it; --json has the data
     return f"  #{ev.seq:<6} {ev.at:%Y-%m-%d %H:%M:%S}  {move:<28} {detail}"
 
 
@@ -127,7 +127,7 @@ def show(args: argparse.Namespace) -> int:
         print(f"  reason      {record.reason.value} ({record.reason_detail or ''})")
     if record.attention:
         print(f"  ATTENTION   {record.attention}")
-    print("  events:")
+    print("  events (times in UTC, as the journal keeps them):")
     for ev in events:
         print(_event_line(ev))
     return 0
