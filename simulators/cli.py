@@ -15,13 +15,14 @@ from functools import partial
 import paychannels.simulators
 from paychannels.console.commands import VersionAction, command_modules
 from paychannels.console.interrupt import Stopping, catching, run
+from paychannels.console.usage import Parser
 
 __all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The simulator command tree."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="paychannels-sim",
         description="Simulated terminals, payment providers and banks for tests and rehearsals.",
     )

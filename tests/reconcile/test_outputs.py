@@ -87,7 +87,7 @@ def test_json_on_stdout_and_exit_zero_when_balanced(
     assert code == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["balanced"] is True and summary["totals"]["obligations"] == 1
-    assert set(summary["files"]) == {"html", "details", "attention", "json"}
+    assert set(summary["files"]) == {"html", "details", "unpaid", "attention", "json"}
 
 
 def test_a_roster_problem_is_a_user_error(

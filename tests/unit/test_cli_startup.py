@@ -59,6 +59,7 @@ _LIGHT = {
     "paychannels.console.commands",
     "paychannels.console.interrupt",
     "paychannels.console.progress",
+    "paychannels.console.usage",
     "paychannels.values",
     "paychannels.values.errors",
     "paychannels.values.status",

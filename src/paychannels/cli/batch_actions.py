@@ -17,6 +17,7 @@ from paychannels.channels.bank.formats import open_format
 from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.console.progress import Progress
+from paychannels.console.readable import summary_line
 from paychannels.documents.roster import RosterEntry, RosterError, RosterProblem, iter_roster
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 from paychannels.values.models import Payment
@@ -218,7 +219,7 @@ def validate(args: argparse.Namespace) -> int:
             batches=len(totals.batches),
             control_sums="match",
         )
-    _print(args, summary, lambda s: ", ".join(f"{k}: {v}" for k, v in s.items()))
+    _print(args, summary, summary_line)
     return 0
 
 
@@ -228,7 +229,7 @@ def resubmit(args: argparse.Namespace) -> int:
         _channel(col, args.channel, _config(col, args.channel))
         summary = resubmit_retryable(col, args.channel)
         col.poll(args.channel)
-    _print(args, summary.as_dict(), lambda s: ", ".join(f"{k}: {v}" for k, v in s.items()))
+    _print(args, summary.as_dict(), summary_line)
     return 0
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from paychannels.console.commands import deferred
+from paychannels.console.usage import encoding_name
 
 __all__ = ["register"]
 
@@ -45,7 +46,12 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     b.add_argument(
         "--out", required=True, type=Path, help="exchange folder (files go to OUT/outbox)"
     )
-    b.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
+    b.add_argument(
+        "--encoding",
+        default="auto",
+        type=encoding_name,
+        help="roster encoding (auto: UTF-8, else GB18030)",
+    )
     b.add_argument(
         "--all",
         action="store_true",

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from paychannels.console.interrupt import watched
+from paychannels.console.readable import more_line, summary_line
+from paychannels.console.tables import print_table
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
 from paychannels.security.masking import mask_payer_id
 from paychannels.values.models import Event, Record
@@ -35,24 +38,22 @@ def _record_json(r: Record) -> dict[str, Any]:
 
 
 def list_records(args: argparse.Namespace) -> int:
-    """``journal list``: payments and refunds, payer ids masked."""
+    """``journal list``: payments and refunds, payer ids masked; says when it shows only part."""
+    limit = None if args.all else args.limit
     with _open(args) as journal:
-        records = journal.find(
-            statuses=[Status(s) for s in args.status] if args.status else None,
-            channel=args.channel,
-            payer_id=args.payer,
-            attention=True if args.attention else None,
-            limit=args.limit,
-        )
+        records, rest = _matching(journal, args, limit)
+    more = more_line(rest, how="--limit N or --all to see them")
     if args.json:
         print(json.dumps([_record_json(r) for r in records], ensure_ascii=False, indent=2))
+        if more:
+            print(more, file=sys.stderr)  # stdout stays the rows, as machines read them
         return 0
     if not records:
         print("no payments match")
         return 0
-    rows = [("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED")]
-    for r in records:
-        rows.append(
+    print_table(
+        ("ID", "STATUS", "CHANNEL", "PAYER", "AMOUNT", "REFERENCE", "UPDATED UTC"),
+        [
             (
                 r.id,
                 r.status.value + (" !" if r.attention else ""),
@@ -62,16 +63,48 @@ def list_records(args: argparse.Namespace) -> int:
                 r.reference,
                 r.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
             )
-        )
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            for r in records
+        ],
+        right=(4,),
+    )
+    if more:
+        print(more)
     return 0
+
+
+def _matching(
+    journal: Journal, args: argparse.Namespace, limit: int | None
+) -> tuple[list[Record], int]:
+    """The first ``limit`` records matching the filters (all for None), and how many more match.
+
+    Pages by id, so ``--all`` over a season's journal holds one page of the rest at a time.
+    """
+    shown: list[Record] = []
+    rest = 0
+    after: str | None = None
+    while True:
+        page = journal.find(
+            statuses=[Status(s) for s in args.status] if args.status else None,
+            channel=args.channel,
+            payer_id=args.payer,
+            attention=True if args.attention else None,
+            after_id=after,
+            limit=_PAGE,
+        )
+        room = len(page) if limit is None else max(0, min(len(page), limit - len(shown)))
+        shown.extend(page[:room])
+        rest += len(page) - room
+        if len(page) < _PAGE:
+            return shown, rest
+        after = page[-1].id
+
+
+_PAGE = 1000
 
 
 def _event_line(ev: Event) -> str:
     move = f"{ev.from_status or '-'} -> {ev.to_status}" if ev.to_status else ev.type.value
-    detail = json.dumps(ev.data, ensure_ascii=False) if ev.data else ""
+    detail = summary_line(ev.data) if ev.data else ""  # as people read it; --json has the data
     return f"  #{ev.seq:<6} {ev.at:%Y-%m-%d %H:%M:%S}  {move:<28} {detail}"
 
 
@@ -94,7 +127,7 @@ def show(args: argparse.Namespace) -> int:
         print(f"  reason      {record.reason.value} ({record.reason_detail or ''})")
     if record.attention:
         print(f"  ATTENTION   {record.attention}")
-    print("  events:")
+    print("  events (times in UTC, as the journal keeps them):")
     for ev in events:
         print(_event_line(ev))
     return 0

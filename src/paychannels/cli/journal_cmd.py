@@ -39,7 +39,11 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p_list.add_argument("--channel", help="only this channel")
     p_list.add_argument("--payer", help="only this payer id")
     p_list.add_argument("--attention", action="store_true", help="only flagged for attention")
-    p_list.add_argument("--limit", type=int, default=50)
+    shown = p_list.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--limit", type=int, default=50, metavar="N", help="show the first N (default 50)"
+    )
+    shown.add_argument("--all", action="store_true", help="show every match")
     p_list.set_defaults(handler=deferred(_ACTIONS, "list_records"))
 
     p_show = jsub.add_parser("show", help="one payment with all its events")

@@ -18,11 +18,16 @@ import os
 import sys
 from collections.abc import Sequence
 from functools import partial
+from typing import TYPE_CHECKING
 
 import paychannels.cli
 from paychannels.console.commands import VersionAction, command_modules
 from paychannels.console.interrupt import Stopping, catching, run
+from paychannels.console.usage import Parser, reader_gone
 from paychannels.values.errors import ConfigurationError, PaychannelsError
+
+if TYPE_CHECKING:
+    from paychannels.runtime.clock import Clock
 
 __all__ = ["build_parser", "main"]
 
@@ -44,7 +49,7 @@ def default_db() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="paychannels",
         description="Collect payments through terminals, mobile apps and bank batch debit.",
     )
@@ -56,16 +61,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``paychannels`` console script."""
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Entry point of the ``paychannels`` console script; ``clock`` (default: the system's)
+    is where commands read the time, for the county's date on what they write."""
     stopping = Stopping()
     # from the start: loading the commands takes a moment; run as a script (no argv),
     # the handlers stay until the process has exited
     with catching(stopping, restore=argv is not None):
-        return _main(argv, stopping)
+        try:
+            return _main(argv, stopping, clock)
+        except BrokenPipeError:  # ``paychannels … | head``: the reader has all it wanted
+            return reader_gone()
 
 
-def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
+def _main(argv: Sequence[str] | None, stopping: Stopping, clock: Clock | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -77,6 +86,7 @@ def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
         parser.print_help()
         return EXIT_USER_ERROR
     args.stopping = stopping
+    args.clock = clock  # None: the system clock, loaded by the command that reads it
     try:
         return run(partial(handler, args), stopping, prog="paychannels")
     except PaychannelsError as exc:
@@ -87,6 +97,8 @@ def _main(argv: Sequence[str] | None, stopping: Stopping) -> int:
     except KeyboardInterrupt:
         print("paychannels: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return reader_gone()
     except Exception as exc:
         if args.debug:
             raise

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from paychannels.cli.reconcile_inputs import add_inputs, reconcile_inputs
+from paychannels.cli.reconcile_inputs import add_inputs, county_time, reconcile_inputs
 
 __all__ = ["LEVELS", "register"]
 
@@ -36,7 +36,9 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p.add_argument("--county", default="", help="the county's name for the titles")
     p.add_argument("--township", help="only this township")
     p.add_argument("--village", help="only this village")
-    p.add_argument("--date", type=date.fromisoformat, help="date printed on the lists (today)")
+    p.add_argument(
+        "--date", type=date.fromisoformat, help="date printed on the lists (the county's today)"
+    )
     p.add_argument("--json", action="store_true", help="list the files as JSON")
     p.set_defaults(handler=_run)
 
@@ -44,11 +46,13 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 def _run(args: argparse.Namespace) -> int:
     from paychannels.documents.notices import Level, build_notices, write_notices  # when it runs
 
+    county = county_time(args)
+
     rec = reconcile_inputs(args, "reading the journal")
     notices = build_notices(
         rec, Level(args.level), county=args.county, township=args.township, village=args.village
     )
-    files = write_notices(notices, args.out, on=args.date or date.today())
+    files = write_notices(notices, args.out, on=args.date or county.today(), zone=args.zone)
     listed = sum(len(n.lines) for n in notices)
     if args.json:
         print(

@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paychannels.console.progress import Progress
+from paychannels.console.usage import encoding_name, zone_name
 
 if TYPE_CHECKING:
     from paychannels.reconcile import Reconciliation
     from paychannels.reconcile.arrivals import ArrivalRules
+    from paychannels.runtime.countytime import CountyTime
 
 __all__ = ["add_inputs", "reconcile_inputs"]
 
@@ -22,13 +24,32 @@ def add_inputs(p: argparse.ArgumentParser, default_db: Callable[[], str]) -> Non
     ``--db`` is not given)."""
     p.add_argument("--roster", required=True, type=Path, help="roster CSV (docs/roster.md)")
     p.add_argument("--db", default=None, help="journal URL (default: $PAYCHANNELS_DB)")
-    p.add_argument("--encoding", default="auto", help="roster encoding (auto: UTF-8, else GB18030)")
+    p.add_argument(
+        "--encoding",
+        default="auto",
+        type=encoding_name,
+        help="roster encoding (auto: UTF-8, else GB18030)",
+    )
     p.add_argument(
         "--id-schemes",
         default="cn_resident",
         help="payer id schemes the roster may use, comma-separated (e.g. cn_resident,passport)",
     )
+    p.add_argument(
+        "--zone",
+        type=zone_name,
+        default="Asia/Shanghai",
+        help="the county's time zone, for dates and times on what is written (Asia/Shanghai)",
+    )
     p.set_defaults(default_db=default_db)
+
+
+def county_time(args: argparse.Namespace) -> CountyTime:
+    """The county's clock of a command: ``--zone`` read from the command's clock."""
+    from paychannels.runtime.clock import SystemClock
+    from paychannels.runtime.countytime import CountyTime
+
+    return CountyTime(args.zone, getattr(args, "clock", None) or SystemClock())
 
 
 def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
@@ -48,6 +69,7 @@ def reconcile_inputs(args: argparse.Namespace, label: str) -> Reconciliation:
             statements=statements,
             rules=rules,
             statement_layout=getattr(args, "statement_layout", "icbc"),
+            county=county_time(args),
         )
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from paychannels.collector import Collector
+from paychannels.console.readable import counts
 from paychannels.demo.crash_child import HALTED
 from paychannels.demo.drivers import Fault, Plan, request_for
 from paychannels.security.masking import mask_id_number
@@ -55,6 +56,10 @@ class Crash:
             "payment": self.fault.payment,
             "recovered": dict(self.recovered),
         }
+
+    def recovery_note(self) -> str:
+        """What recovery did after the kill, for the summary's notes (as people read it)."""
+        return f"recovery after the killed process: {counts(self.recovered)}"
 
 
 def crash_and_recover(

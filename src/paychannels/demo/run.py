@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -58,7 +57,7 @@ from paychannels.documents.roster import RosterEntry, load_roster
 from paychannels.reconcile import reconcile
 from paychannels.reconcile.arrivals import ArrivalRules
 from paychannels.reconcile.report import write_outputs
-from paychannels.runtime.clock import BEIJING
+from paychannels.runtime.countytime import CountyTime
 from paychannels.simulators.provider import SimKeys
 from paychannels.values.errors import PaychannelsError
 
@@ -165,7 +164,7 @@ def _log_to(path: Path) -> Iterator[None]:
 
 
 def _setup(options: DemoOptions, folder: Path) -> Day:
-    today = datetime.now(BEIJING).date()
+    today = CountyTime().today()
     roster = folder / "roster.csv"
     generate_roster(roster, options.payers, seed=options.seed, today=today)
     col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
@@ -250,6 +249,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
             progress=bar.advance,
             statements=statements,
             rules=rules,
+            county=CountyTime(),
         )
     files = write_outputs(rec, day.folder / "reconciliation")
     notices = build_notices(rec, Level.VILLAGE, county=COUNTY)
@@ -260,7 +260,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
     faults = [f for p in day.plans.values() for f in p.found]
     if crash is not None:
         faults.insert(0, crash.fault)
-        day.notes.append(f"crash: recovery after the killed process: {crash.recovered}")
+        day.notes.append(f"crash: {crash.recovery_note()}")
         if crash.stderr and not crash.killed:
             day.notes.append(f"crash: the process said: {crash.stderr}")
     fault_outcomes(day.col, faults, rec)

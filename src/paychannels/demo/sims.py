@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from paychannels.channels.mobile import MobilePayChannel
 from paychannels.collector import Collector
 from paychannels.demo.receiver import Receiver
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
-from paychannels.runtime.clock import BEIJING
+from paychannels.runtime.countytime import CountyTime
 from paychannels.simulators.bank import BankSimulator, Mix
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
 from paychannels.simulators.provider.book import Conflict
@@ -83,9 +83,9 @@ class Stage:
     day: date
 
     def days_so_far(self) -> list[date]:
-        """Every day (Beijing time) from the collection day to today: the days a bill or a
-        settlement report is asked for."""
-        today = datetime.now(BEIJING).date()
+        """Every day (the county's, Beijing time) from the collection day to today: the days
+        a bill or a settlement report is asked for."""
+        today = CountyTime().today()
         return [self.day + timedelta(days=n) for n in range((today - self.day).days + 1)]
 
 

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from paychannels.console.readable import more_line
 from paychannels.demo.arrivals import Planted
 from paychannels.demo.crash import Crash
 from paychannels.demo.drivers import Fault
 from paychannels.reconcile import Category, Reconciliation
+from paychannels.security.masking import mask_name
 
 __all__ = ["Outputs", "summarize", "summary_text"]
 
@@ -91,7 +93,7 @@ def summarize(
         "faults_open": still_open,
         "attention": summary["concerns"],
         "attention_total": summary["concerns_total"],
-        "follow_up": _unpaid_after_trying(rec),
+        "follow_up": unpaid_after_trying(rec),
         "notes": notes,
         "timings": timings,
         "reconcile_timings": rec.timings,
@@ -117,9 +119,10 @@ def _scanned(rec: Reconciliation, channels: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def _unpaid_after_trying(rec: Reconciliation, *, shown: int = 20) -> dict[str, Any]:
+def unpaid_after_trying(rec: Reconciliation, *, shown: int = 20) -> dict[str, Any]:
     """Payers still unpaid after an attempt failed (a closed account, a returned debit):
-    the office contacts them. Counted by the reason of the last attempt."""
+    the office contacts them. Counted by the reason of the last attempt; names masked as the
+    notices mask them (beside a masked id, a full name would unmask it)."""
     reasons: dict[str, int] = {}
     examples: list[str] = []
     for row in rec.details():
@@ -128,7 +131,9 @@ def _unpaid_after_trying(rec: Reconciliation, *, shown: int = 20) -> dict[str, A
         why = row.why.rpartition(": ")[2]
         reasons[why] = reasons.get(why, 0) + 1
         if len(examples) < shown:
-            examples.append(f"{row.payer} {row.name} ({row.township} {row.village}): {row.why}")
+            examples.append(
+                f"{row.payer} {mask_name(row.name)} ({row.township} {row.village}): {row.why}"
+            )
     return {"payers": sum(reasons.values()), "by_reason": reasons, "examples": examples}
 
 
@@ -164,6 +169,17 @@ def _yuan(minor: int) -> str:
     return f"{minor // 100:,}.{minor % 100:02d}"
 
 
+def _rest(s: dict[str, Any], rest: int, file: str) -> list[str]:
+    """The line that ends a cut list: where the rest is (the file, when the workspace is
+    kept), else how to keep it."""
+    where = s.get("files", {}).get(file) if s.get("workspace") else None
+    if where:
+        line = more_line(rest, see=Path(where).name)
+    else:
+        line = more_line(rest, how="run with --keep for the full list")
+    return [f"  {line}"] if line else []
+
+
 def summary_text(s: dict[str, Any]) -> str:
     """The summary for a terminal: totals, checks, faults, what needs a person, the verdict."""
     cats = s["categories"]
@@ -193,14 +209,18 @@ def summary_text(s: dict[str, Any]) -> str:
         if f["problem"]:
             lines.append(f"  {'':<9} {'':<45} !! {f['problem']}")
     lines.append(f"needs attention ({s['attention_total']}):")
-    for c in s["attention"][:12]:
+    shown = s["attention"][:12]
+    for c in shown:
         lines.append(f"  [{c['category']}] {c['payer'] or ''} {c['text']}"[:160])
+    lines += _rest(s, s["attention_total"] - len(shown), "attention")
     follow = s["follow_up"]
     lines.append(
-        f"unpaid after a failed attempt, to contact ({follow['payers']}): "
-        + ", ".join(f"{k} {v}" for k, v in sorted(follow["by_reason"].items()))
+        f"unpaid after a failed attempt, to contact ({follow['payers']:,}): "
+        + (", ".join(f"{k} {v:,}" for k, v in sorted(follow["by_reason"].items())) or "none")
     )
-    lines += [f"  {example}"[:160] for example in follow["examples"][:5]]
+    examples = follow["examples"][:5]
+    lines += [f"  {example}"[:160] for example in examples]
+    lines += _rest(s, follow["payers"] - len(examples), "unpaid")
     lines += [f"  note: {note}" for note in s["notes"]]
     lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
     if s["workspace"]:

@@ -19,6 +19,7 @@ from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.model import Category, GroupTotals
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
+from paychannels.runtime.countytime import CountyTime
 from paychannels.security.textrules import csv_writer
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
@@ -161,16 +162,19 @@ _STATUS_ZH = {
 
 
 def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
-    """Write ``report.html``, ``details.csv``, ``attention.csv`` and ``summary.json``."""
+    """Write ``report.html``, ``details.csv``, ``unpaid.csv`` (whom to contact), ``attention.csv``
+    and ``summary.json``."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
         "html": out / "report.html",
         "details": out / "details.csv",
         "attention": out / "attention.csv",
+        "unpaid": out / "unpaid.csv",
         "json": out / "summary.json",
     }
     _details_csv(rec, paths["details"])
+    _details_csv(rec, paths["unpaid"], only=Category.UNPAID)
     _attention_csv(rec, paths["attention"])
     paths["json"].write_text(
         json.dumps(rec.summary(concerns=LISTED), ensure_ascii=False, indent=2) + "\n", "utf-8"
@@ -179,11 +183,14 @@ def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
     return paths
 
 
-def _details_csv(rec: Reconciliation, path: Path) -> None:
+def _details_csv(rec: Reconciliation, path: Path, *, only: Category | None = None) -> None:
+    """details.csv, or with ``only`` the rows of one category (unpaid.csv: whom to contact)."""
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv_writer(fh)
         w.writerow(CSV_HEADER)
-        w.writerows(rec.csv_rows())
+        column = CSV_HEADER.index("category")
+        rows = rec.csv_rows()
+        w.writerows(rows if only is None else (r for r in rows if r[column] == only.value))
 
 
 def _attention_csv(rec: Reconciliation, path: Path) -> None:
@@ -294,7 +301,7 @@ def html_report(rec: Reconciliation) -> str:
         section("attention", _attention(rec), extra=f"({len(rec.concerns):,})"),
     ]
     subtitle = (
-        f"{rec.roster} · {rec.journal} · {rec.generated_at:%Y-%m-%d %H:%M:%S} UTC · "
+        f"{rec.roster} · {rec.journal} · {CountyTime(rec.zone).stamp(rec.generated_at)} · "
         "证件号码已脱敏 IDs masked"
     )
     return page("reconciliation", "\n".join(parts), subtitle=subtitle)

@@ -26,6 +26,7 @@ from paychannels.reconcile.model import (
 from paychannels.reconcile.owed import Owed
 from paychannels.reconcile.quiet_gc import quiet_gc
 from paychannels.reconcile.taken import Attempt, ChannelTotals
+from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.security.masking import mask_payer_id
 
 __all__ = ["CSV_HEADER", "DetailRow", "Reconciliation", "mask_payer"]
@@ -89,6 +90,8 @@ class Reconciliation:
     timings: dict[str, float] = field(default_factory=dict)
     #: the third level: settlements against the collection account (with ``--statement``)
     arrivals: ArrivalReport | None = None
+    #: the county's time zone: the report's times are shown in it, named
+    zone: str = DEFAULT_ZONE
     _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
     _categories: list[Category] = field(repr=False, default_factory=list)
     _received: array[int] = field(repr=False, default_factory=lambda: array("q"))

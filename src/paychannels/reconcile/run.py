@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 from paychannels.channels.settlement import SettlementKind, recorded_settlements
@@ -25,6 +24,7 @@ from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
 from paychannels.reconcile.result import Reconciliation, mask_payer
 from paychannels.reconcile.taken import Attempt, Taken, gather
+from paychannels.runtime.countytime import CountyTime
 
 __all__ = ["reconcile"]
 
@@ -39,13 +39,15 @@ def reconcile(
     statements: Sequence[str | Path] = (),
     rules: ArrivalRules | None = None,
     statement_layout: str = "icbc",
+    county: CountyTime | None = None,
 ) -> Reconciliation:
     """Reconcile a roster against a journal (an open ``Journal`` or its URL).
 
     ``progress(n)`` is called as journal records are read (for a progress bar).
     ``statements``: the collection account's statements (camt.053 or a text export in
     ``statement_layout``); with them every settlement is matched to its arrival on the
-    account under ``rules`` (``rec.arrivals``, the third level).
+    account under ``rules`` (``rec.arrivals``, the third level). ``county``: the clock and
+    time zone the report is stamped in (default: now, Asia/Shanghai).
 
     ``RosterError`` (listing every problem of the file) when the roster has problems: an
     obligation that cannot be read cannot be reconciled.
@@ -77,7 +79,7 @@ def reconcile(
     with quiet_gc():
         checks = check_channels(settlements, taken)
         clock.lap("checks")
-        rec = _assemble(owed, taken, checks, url)
+        rec = _assemble(owed, taken, checks, url, county or CountyTime())
         clock.lap("assemble")
     if statements:
         rec.arrivals = check_arrivals(
@@ -115,7 +117,9 @@ def _counting(
         yield page
 
 
-def _assemble(owed: Owed, taken: Taken, checks: list[ChannelCheck], url: str) -> Reconciliation:
+def _assemble(
+    owed: Owed, taken: Taken, checks: list[ChannelCheck], url: str, county: CountyTime
+) -> Reconciliation:
     currency = owed.currency[0] if len(owed) else "CNY"
     categories: list[Category] = []
     received = array("q")
@@ -174,7 +178,8 @@ def _assemble(owed: Owed, taken: Taken, checks: list[ChannelCheck], url: str) ->
             concerns.extend(Concern("settlement", f"{check.channel}: {n}") for n in check.notes)
     operators = sorted(taken.operators.values(), key=lambda o: -o.held_minor)
     return Reconciliation(
-        generated_at=datetime.now(UTC),
+        generated_at=county.clock.now(),
+        zone=county.zone_name,
         journal=url,
         roster=owed.file,
         currency=currency,

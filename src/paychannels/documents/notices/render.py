@@ -16,6 +16,7 @@ from pathlib import Path
 from paychannels.documents.bilingual import mn, zh
 from paychannels.documents.htmldoc import page, section, table
 from paychannels.documents.notices.build import Notice, NoticeLine
+from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.security.textrules import csv_writer
 
 __all__ = ["COLUMNS", "notice_csv", "notice_html", "write_notices"]
@@ -31,8 +32,8 @@ def _rows(lines: Iterable[NoticeLine], start: int = 1) -> list[list[object]]:
     ]
 
 
-def notice_html(notice: Notice, *, on: date) -> str:
-    """One list as a printable HTML document."""
+def notice_html(notice: Notice, *, on: date, zone: str = DEFAULT_ZONE) -> str:
+    """One list as a printable HTML document, dated ``on`` in the county's ``zone`` (shown)."""
     periods = "、".join(notice.periods)
     summary = table(
         ["township", "village", "payers", "paid"],
@@ -42,7 +43,8 @@ def notice_html(notice: Notice, *, on: date) -> str:
     )
     parts = [
         f'<p class="small">{escape(zh("date"))} <span class="mn-inline">'
-        f"{escape(mn('date'))}</span>: {on.isoformat()} · {escape(periods)}</p>",
+        f"{escape(mn('date'))}</span>: {escape(on.isoformat())} ({escape(zone)}) · "
+        f"{escape(periods)}</p>",
         section("summary", summary),
     ]
     groups: dict[tuple[str, str], list[NoticeLine]] = {}
@@ -79,13 +81,15 @@ def notice_csv(notice: Notice, path: Path) -> None:
         )
 
 
-def write_notices(notices: Iterable[Notice], folder: Path, *, on: date) -> list[Path]:
+def write_notices(
+    notices: Iterable[Notice], folder: Path, *, on: date, zone: str = DEFAULT_ZONE
+) -> list[Path]:
     """Write every list as ``<level>-<place>.html`` and ``.csv``; the files written."""
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for notice in notices:
         html, text = folder / f"{notice.file_stem}.html", folder / f"{notice.file_stem}.csv"
-        html.write_text(notice_html(notice, on=on), "utf-8")
+        html.write_text(notice_html(notice, on=on, zone=zone), "utf-8")
         notice_csv(notice, text)
         written += [html, text]
     return written
