@@ -12,9 +12,9 @@ from paychannels.documents.payercheck import (
     InvalidIdNumber,
     PayerCheck,
     PayerIndex,
-    county_zone,
 )
 from paychannels.journal import open_journal
+from paychannels.runtime.countytime import zone_named
 from paychannels.security.payerkey import KEY_VARIABLE, PayerKey
 from paychannels.values.errors import ConfigurationError
 
@@ -31,7 +31,7 @@ def lookup(args: argparse.Namespace) -> int:
     journal = open_journal(args.db or args.default_db())
     watched(args, journal)
     try:
-        check = PayerCheck(index, journal, zone=county_zone(args.zone))
+        check = PayerCheck(index, journal, zone=zone_named(args.zone))
         number, name = _asked(LOOKUP_TEXTS["id"], "id"), _asked(LOOKUP_TEXTS["name"], "name")
         try:
             answer = check.check(number, name)

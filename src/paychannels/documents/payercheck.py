@@ -22,13 +22,13 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from paychannels.documents.lookuptexts import CHANNEL_KINDS, LOOKUP_TEXTS, both
 from paychannels.documents.roster import RosterEntry, RosterOptions, iter_roster
+from paychannels.runtime.countytime import DEFAULT_ZONE, zone_named
 from paychannels.security.masking import mask_id_number, mask_name
 from paychannels.security.payerkey import PayerKey, normal_name
 from paychannels.values.errors import ConfigurationError, InvalidRequest, PaychannelsError
@@ -46,7 +46,6 @@ __all__ = [
     "ObligationLine",
     "PayerCheck",
     "PayerIndex",
-    "county_zone",
 ]
 
 log = logging.getLogger("paychannels.lookup")
@@ -61,17 +60,6 @@ _OPEN = frozenset(
 )
 #: at most this many journal records are read for one payer (a few per obligation)
 _MAX_RECORDS = 200
-
-
-def county_zone(name: str = "Asia/Shanghai") -> tzinfo:
-    """The county's time zone; China's is UTC+8 all year, so that is used where the system
-    has no zone database (a slim container)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        if name == "Asia/Shanghai":
-            return timezone(timedelta(hours=8), "CST")
-        raise ConfigurationError(f"unknown time zone {name!r}") from None
 
 
 class InvalidIdNumber(InvalidRequest):
@@ -399,7 +387,7 @@ class PayerCheck:
     ) -> None:
         self.index = index
         self.journal = journal
-        self.zone = zone or county_zone()
+        self.zone = zone or zone_named(DEFAULT_ZONE)
         self._journal_id = journal_payer_id
         self._today = today
         # the stand-in an unknown number's name is compared with: same length, never equal

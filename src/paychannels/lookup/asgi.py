@@ -22,11 +22,11 @@ from paychannels.documents.payercheck import (
     InvalidName,
     PayerCheck,
     PayerIndex,
-    county_zone,
 )
 from paychannels.journal import open_journal
 from paychannels.links.asgi import Receive, Scope, Send, Workers, read_body, send_response
 from paychannels.lookup.ratelimit import ClientLimiter
+from paychannels.runtime.countytime import zone_named
 from paychannels.security.jsontext import strict_object
 from paychannels.security.payerkey import PayerKey
 from paychannels.security.verification import MalformedCallback
@@ -206,7 +206,7 @@ def from_env() -> LookupASGI:
     if not index_file or not db:
         raise ConfigurationError("set PAYCHANNELS_LOOKUP_INDEX and PAYCHANNELS_DB")
     index = PayerIndex.load(PayerKey.from_env(), index_file)
-    zone = county_zone(env.get("PAYCHANNELS_LOOKUP_ZONE", "Asia/Shanghai"))
+    zone = zone_named(env.get("PAYCHANNELS_LOOKUP_ZONE", "Asia/Shanghai"))
     try:
         limiter = ClientLimiter(
             burst=int(env.get("PAYCHANNELS_LOOKUP_BURST", "5")),
