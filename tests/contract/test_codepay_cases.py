@@ -19,10 +19,12 @@ import pytest
 from paychannels import Collector, ManualClock, Money, PaymentRequest, Reason, Status
 from paychannels.channels.codepay import CodePayChannel
 from paychannels.channels.paycode import PayCodeRouter
+from paychannels.journal import Change, Claim
 from paychannels.runtime import crashpoints
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.simulators.provider.server import DROP, Request, Response
 from paychannels.values.errors import IllegalTransition
+from paychannels.values.models import EventType
 from tests.contract.harnesses.mobile import sim_keys
 
 FEN = 1200
@@ -311,8 +313,11 @@ def test_a_void_is_journaled_before_it_leaves_and_settled_from_the_provider(
     assert unanswered.status is Status.SUCCEEDED and unanswered.voiding
     with pytest.raises(IllegalTransition, match="void is in flight or unanswered"):
         col.refund(p.id)
-    with pytest.raises(IllegalTransition, match="void is in flight or unanswered"):
-        col.cancel(p.id)
+    # asked again once the first went unanswered: sent again (a reverse is idempotent at
+    # WeChat Pay), still unanswered, and the money went back once
+    again = col.cancel(p.id)
+    assert again.status is Status.SUCCEEDED and again.voiding
+    assert len(seen_at_reverse) >= 2 and sim.wallets.wallet("w1").balance_minor == 5000
     sim.wechat.handle = inner  # type: ignore[method-assign]
     report = col.recover()
     settled = col.status(p.id)
@@ -359,3 +364,21 @@ def test_a_void_nobody_can_answer_goes_to_a_person_after_the_deadline(
     assert settled.status is Status.REVERSED and settled.attention is None
     assert sim.wallets.wallet("w1").balance_minor == 5000
     assert col.journal.verify(p.id) == []
+
+
+def test_a_void_in_flight_elsewhere_is_not_sent_again(
+    col: Collector, sim: ProviderSimulator, clock: ManualClock
+) -> None:
+    """While another process's void holds a live lease, a second cancel is refused."""
+    sim.wallets.open("w1", 5000)
+    p = pay(col, sim.wallets.code("w1"), "k1")
+    held = Change(
+        event=EventType.NOTE,
+        claim=Claim("elsewhere/1/x", clock.now() + timedelta(minutes=5)),
+        data={"via": "void", "text": "void requested"},
+    )
+    col.journal.modify(p.id, lambda _current: [held], now=clock.now())
+    assert col.status(p.id).voiding
+    with pytest.raises(IllegalTransition, match="void is in flight"):
+        col.cancel(p.id)
+    assert sim.wallets.wallet("w1").balance_minor == 5000 - p.amount.minor

@@ -12,6 +12,7 @@ expired lease, and ``recover()`` asks the channel and concludes from what it say
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -160,14 +161,22 @@ class Voids:
         def decide(current: Record) -> list[Change]:
             if current.status is not Status.SUCCEEDED:
                 raise IllegalTransition(f"{record.id} moved to {current.status} meanwhile")
-            if current.voiding:
+            if current.voiding and not self._unanswered(current):
                 raise IllegalTransition(
-                    f"{record.id}: a void is in flight or unanswered ({current.claimed_by}); "
-                    "recover() asks the channel first"
+                    f"{record.id}: a void is in flight ({current.claimed_by}); "
+                    "wait for its answer, or recover() once its lease is over"
                 )
+            if current.voiding:  # asked again after no answer: the channel's void asks first
+                again = _note("void requested again", owner=claim.owner)
+                return [dataclasses.replace(change, data=again)]
             return [change]
 
         return self._writer.modify(record.id, decide)
+
+    def _unanswered(self, record: Record) -> bool:
+        """A journaled void whose sender has given up waiting (its lease is over): asking
+        again is safe, because every channel's void first asks whether the last one took."""
+        return record.lease_until is not None and record.lease_until <= self._clock.now()
 
     def _end(self, claimed: Record, held: Sequence[Change], text: str) -> Record:
         release = Change(event=EventType.NOTE, release_claim=True, data=_note(text))
