@@ -448,3 +448,14 @@ def test_progress_without_colour_when_no_color_is_set(monkeypatch: pytest.Monkey
         drawn = _read_all(master)
     os.close(master)
     assert "reading" in drawn and "1,234" in drawn and not COLOUR.search(drawn), repr(drawn)
+
+
+def test_long_lines_are_cut_between_words() -> None:
+    from paychannels.console.readable import clipped
+
+    text = "  [arrival]  hall-1: late: " + "due by 2026-12-08; arrived 1 working day late " * 5
+    cut = clipped(text, 160)
+    assert len(cut) <= 160 and cut.endswith(" …")
+    assert text.startswith(cut.removesuffix(" …")) and text[len(cut) - 2] == " "
+    assert clipped("short", 160) == "short"
+    assert clipped("x" * 200, 160) == "x" * 158 + " …"  # no space to cut at: cut anyway

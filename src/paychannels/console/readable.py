@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["counts", "more_line", "readable", "summary_line"]
+__all__ = ["clipped", "counts", "more_line", "readable", "summary_line"]
+
+
+def clipped(text: str, width: int) -> str:
+    """``text`` cut to ``width`` at a space, ending in `` …`` when cut: never half a word."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 2]
+    space = cut.rstrip().rfind(" ")
+    if space > width // 2:
+        cut = cut[:space]
+    return cut.rstrip() + " …"
 
 
 def counts(found: Mapping[str, int]) -> str:

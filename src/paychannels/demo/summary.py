@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from paychannels.console.readable import more_line
+from paychannels.console.readable import clipped, more_line
 from paychannels.demo.arrivals import Planted
 from paychannels.demo.crash import Crash
 from paychannels.demo.drivers import Fault
@@ -211,7 +211,7 @@ def summary_text(s: dict[str, Any]) -> str:
     lines.append(f"needs attention ({s['attention_total']}):")
     shown = s["attention"][:12]
     for c in shown:
-        lines.append(f"  [{c['category']}] {c['payer'] or ''} {c['text']}"[:160])
+        lines.append(clipped(f"  [{c['category']}] {c['payer'] or ''} {c['text']}", 160))
     lines += _rest(s, s["attention_total"] - len(shown), "attention")
     follow = s["follow_up"]
     lines.append(
@@ -219,7 +219,7 @@ def summary_text(s: dict[str, Any]) -> str:
         + (", ".join(f"{k} {v:,}" for k, v in sorted(follow["by_reason"].items())) or "none")
     )
     examples = follow["examples"][:5]
-    lines += [f"  {example}"[:160] for example in examples]
+    lines += [clipped(f"  {example}", 160) for example in examples]
     lines += _rest(s, follow["payers"] - len(examples), "unpaid")
     lines += [f"  note: {note}" for note in s["notes"]]
     lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
