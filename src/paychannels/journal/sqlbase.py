@@ -212,6 +212,12 @@ class SqlBase(Journal):
 
     # -- what a backend provides ------------------------------------------------------------
 
+    def _read_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        """One row of a single SELECT; a backend may run it without BEGIN/COMMIT, since one
+        statement is its own consistent snapshot."""
+        with self._transaction(write=False) as tx:
+            return tx.one(sql, params)
+
     @abstractmethod
     def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
         """A transaction; write transactions serialise against other writers of the row."""

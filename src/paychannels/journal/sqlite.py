@@ -200,6 +200,16 @@ class SqliteJournal(SqlJournal):
                 self._rollback(conn)
                 raise
 
+    def _read_one(self, sql: str, params: Sequence[Any]) -> Row | None:
+        # a lone SELECT in autocommit mode is its own read transaction: BEGIN and COMMIT
+        # around it were two more statements on every terminal-book read
+        with self._connection() as conn:
+            try:
+                row: Row | None = conn.execute(sql, params).fetchone()
+            except sqlite3.Error as exc:
+                raise self._translate(exc) from exc
+        return row
+
     def _rollback(self, conn: sqlite3.Connection) -> None:
         """Roll back if a transaction is open; a failed rollback must not hide the cause."""
         if conn.in_transaction:

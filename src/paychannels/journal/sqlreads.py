@@ -215,16 +215,14 @@ class SqlReads(SqlBase):
             tx.run("DELETE FROM pc_locks WHERE name = ? AND owner = ?", (name, owner))
 
     def lock_owner(self, name: str) -> str | None:
-        with self._transaction(write=False) as tx:
-            row = tx.one("SELECT owner FROM pc_locks WHERE name = ?", (name,))
+        row = self._read_one("SELECT owner FROM pc_locks WHERE name = ?", (name,))
         return None if row is None else str(row["owner"])
 
     def state_get(self, scope: str, key: str) -> StateEntry | None:
-        with self._transaction(write=False) as tx:
-            row = tx.one(
-                "SELECT value, version FROM pc_channel_state WHERE scope = ? AND key = ?",
-                (scope, key),
-            )
+        row = self._read_one(
+            "SELECT value, version FROM pc_channel_state WHERE scope = ? AND key = ?",
+            (scope, key),
+        )
         return None if row is None else StateEntry(json.loads(row["value"]), int(row["version"]))
 
     def state_put(
