@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta, timezone
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +35,7 @@ from paychannels.channels.settlement import Settlement, SettlementKind
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import Concern
 from paychannels.reconcile.statements import StatementRun, read_statements
+from paychannels.runtime.clock import BEIJING
 from paychannels.values.configfile import FileModel, configuration_error, read
 from paychannels.values.errors import ConfigurationError
 
@@ -53,7 +54,6 @@ __all__ = [
 ]
 
 Status = Literal["in_full", "late", "short", "over", "missing", "not_due"]
-_BEIJING = timezone(timedelta(hours=8))
 _SHOWN = 5  # statement lines named per arrival; the rest are counted
 #: the cycle a settlement kind has when neither the channel nor the rules say
 DEFAULT_CYCLES = {SettlementKind.TERMINAL: 1, SettlementKind.PROVIDER: 1, SettlementKind.BANK: 0}
@@ -374,7 +374,7 @@ def trade_day(s: Settlement) -> date:
     """The day the money was collected: a bill's day, else the day it was recorded."""
     if s.dates:
         return date.fromisoformat(s.dates[0])
-    return s.recorded_at.astimezone(_BEIJING).date()
+    return s.recorded_at.astimezone(BEIJING).date()
 
 
 def _refs(s: Settlement, channel: str, rules: ArrivalRules) -> tuple[str, ...]:

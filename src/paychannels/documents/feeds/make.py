@@ -32,11 +32,12 @@ from paychannels.journal.feedbook import (
     FeedHeader,
     Pick,
 )
+from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.runtime.crashpoints import crashpoint
 
 __all__ = ["COUNTY_ZONE", "FeedResult", "feed_day", "make_feed", "make_feeds", "zone_of"]
 
-COUNTY_ZONE = "Asia/Shanghai"
+COUNTY_ZONE = DEFAULT_ZONE
 
 
 @dataclass(frozen=True, slots=True)
