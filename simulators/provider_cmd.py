@@ -42,8 +42,13 @@ def register(sub: Any) -> None:
     p.add_argument("--keys", type=Path, help="folder to load keys from or write new ones to")
     p.add_argument(
         "--notify-url",
-        default="http://127.0.0.1:8000/callbacks/mobile",
-        help="notify_url written into the channel config files",
+        default="http://127.0.0.1:8000/callbacks/wechatpay",
+        help="the WeChat Pay notify_url written into wechatpay.toml",
+    )
+    p.add_argument(
+        "--alipay-notify-url",
+        default="http://127.0.0.1:8000/callbacks/alipay",
+        help="the Alipay notify_url written into alipay.toml",
     )
     p.add_argument(
         "--key-mode",
@@ -117,7 +122,12 @@ def _run(args: argparse.Namespace) -> int:
         ).start()
         folder = args.keys or Path(tempfile.mkdtemp(prefix="paychannels-provider-keys-"))
         if new:
-            keys.write(folder, base_url=sim.url, notify_url=args.notify_url)
+            keys.write(
+                folder,
+                base_url=sim.url,
+                notify_url=args.notify_url,
+                alipay_notify_url=args.alipay_notify_url,
+            )
     except (ConfigurationError, ValueError, OSError) as exc:
         print(f"paychannels-sim provider: {exc}", file=sys.stderr)
         return 2

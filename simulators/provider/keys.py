@@ -121,8 +121,14 @@ class SimKeys:
         """The platform certificate serial (``Wechatpay-Serial`` in certificate mode)."""
         return rsa.certificate_serial(self.platform_cert)
 
-    def write(self, folder: Path, *, base_url: str, notify_url: str) -> None:
-        """PEM files, ids, and channel config files a backend can load."""
+    def write(
+        self, folder: Path, *, base_url: str, notify_url: str, alipay_notify_url: str | None = None
+    ) -> None:
+        """PEM files, ids, and channel config files a backend can load.
+
+        ``notify_url`` goes into wechatpay.toml, ``alipay_notify_url`` (default: the same)
+        into alipay.toml: each provider calls back on its own channel's path.
+        """
         folder.mkdir(parents=True, exist_ok=True)
         cert_pem = serialization.Encoding.PEM
         blobs = {
@@ -172,7 +178,7 @@ class SimKeys:
             f'app_private_key = "{_FILES["app_key"]}"\n'
             f'alipay_public_key = "{_FILES["alipay_pub"]}"\n'
             f'seller_id = "{self.alipay_seller_id}"\n'
-            f'notify_url = "{notify_url}"\n',
+            f'notify_url = "{alipay_notify_url or notify_url}"\n',
             encoding="utf-8",
         )
         for name in ("wechatpay.toml", "alipay.toml"):

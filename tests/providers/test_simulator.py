@@ -215,3 +215,18 @@ def test_cli_refuses_bad_arguments() -> None:
 
     assert main(["provider", "--payers", "everyone", "--port", "0"]) == 2
     assert main(["provider", "--duplicate", "2", "--port", "0"]) == 2
+
+
+def test_cli_writes_each_providers_own_callback_url(tmp_path: Path) -> None:
+    """Each config file names its own provider's callback path, not the other's."""
+    keys_dir = tmp_path / "keys"
+    cmd = [
+        sys.executable, "-c", "from paychannels.simulators.cli import main; main()",
+        "provider", "--port", "0", "--keys", str(keys_dir), "--duration", "0.2", "--json",
+    ]  # fmt: skip
+    done = subprocess.run(cmd, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    wechat = (keys_dir / "wechatpay.toml").read_text(encoding="utf-8")
+    alipay = (keys_dir / "alipay.toml").read_text(encoding="utf-8")
+    assert 'notify_url = "http://127.0.0.1:8000/callbacks/wechatpay"' in wechat
+    assert 'notify_url = "http://127.0.0.1:8000/callbacks/alipay"' in alipay
