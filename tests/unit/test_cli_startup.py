@@ -124,3 +124,13 @@ def test_every_deferred_handler_names_a_function_that_exists() -> None:
     assert len(deferred) == 14  # batch 4, journal 4, terminal 3, lookup 1, feed 1, scan 1
     for handler in deferred:
         assert callable(handler.resolve()), handler
+
+
+@pytest.mark.slow
+def test_demo_help_names_every_kind_of_channel_of_the_day() -> None:
+    """``demo --help`` is written out by hand (it must not load the demo): it names each channel."""
+    from paychannels.demo.channels import CHANNELS
+
+    described = " ".join((demo_cmd.__doc__ or "").split())
+    missing = {c.name: c.kind for c in CHANNELS if c.kind.split(" (")[0] not in described}
+    assert not missing, f"demo --help omits {missing}"

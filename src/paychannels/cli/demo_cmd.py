@@ -1,13 +1,22 @@
 """``paychannels demo``: a whole collection day against the simulators, ending in a
-reconciliation — every channel (ZVT terminals over TCP and a serial line, WeChat Pay,
-Alipay, bank batch debit), faults injected (timeouts, lost answers, duplicates, forged
-callbacks, a backend killed mid-payment, failed debits resubmitted), then settled and
-reconciled.
+reconciliation. Every channel of a county takes part:
+
+  hall-1     ZVT terminal over TCP (county service hall)
+  hall-2     ZVT terminal on a serial line (township service station)
+  hall-3     MIS-POS bank terminal on a serial line (township hall)
+  field-1    cloud POS (nexo over HTTP, a village assistant's smart terminal)
+  wx, ali    WeChat Pay v3 and Alipay (QR code orders the payer confirms)
+  wx-codes   WeChat Pay 付款码 and Alipay 条码支付 (payment codes village
+  ali-codes  assistants scan)
+  bank       bank batch debit (pain.008 / camt.054)
+
+with faults injected (timeouts, lost answers, duplicate and forged callbacks, a backend
+killed mid-payment, failed and partial debits resubmitted), then settled, reconciled and
+checked against each simulator's own ledger.
 
 Needs nothing but this package: the journal is an embedded SQLite file, the simulators run
 on 127.0.0.1. Exit status 0 only when the day balances: every payer accounted for, nothing
-lost or taken twice (checked against the simulators' own ledgers too); 1 when it does not.
-See docs/demo.md.
+lost or taken twice; 1 when it does not. See docs/demo.md.
 """
 
 from __future__ import annotations
