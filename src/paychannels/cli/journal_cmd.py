@@ -1,4 +1,5 @@
-"""``paychannels journal list|show|migrate|verify``: look into and maintain a journal."""
+"""``paychannels journal list|show|migrate|verify|backup|restore``: look into and maintain a
+journal."""
 
 from __future__ import annotations
 
@@ -60,3 +61,19 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p_ver = jsub.add_parser("verify", help="replay events and compare with current states")
     common(p_ver)
     p_ver.set_defaults(handler=deferred(_ACTIONS, "verify"))
+
+    p_back = jsub.add_parser(
+        "backup", help="copy a running journal into a file (SQLite backup API, or pg_dump)"
+    )
+    common(p_back)
+    p_back.add_argument("--to", required=True, metavar="FILE", help="the backup file to write")
+    p_back.set_defaults(handler=deferred(_ACTIONS, "backup"))
+
+    p_rest = jsub.add_parser(
+        "restore", help="put a backup where no journal is (a file copy, or pg_restore)"
+    )
+    common(p_rest)
+    p_rest.add_argument(
+        "--from", dest="source", required=True, metavar="FILE", help="the backup file to restore"
+    )
+    p_rest.set_defaults(handler=deferred(_ACTIONS, "restore"))
