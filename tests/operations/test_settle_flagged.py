@@ -66,3 +66,39 @@ def test_correcting_the_amount_taken_of_a_flagged_payment(journal_url: str) -> N
         assert col.journal.verify(pid) == []
         with pytest.raises(InvalidRequest):
             col.settle_manually(pid, Status.REVERSED, operator=" ", note="who?")
+
+
+def test_journal_settle_from_the_command_line(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The IT person's way: a payment left NEEDS_ATTENTION by recovery, decided by name."""
+    from datetime import timedelta
+
+    from paychannels.cli.main import main
+
+    with Collector.open(sqlite_url, create=True, attention_after=timedelta(0)) as col:
+        device = MemoryChannel()
+        device.script("lose_reply")
+        device.inquiry_down = True
+        col.add_channel("hall-1", device)
+        lost = col.collect(
+            PaymentRequest(
+                payer_id="150422199001010002",
+                amount=Money.of_minor(38000, "CNY"),
+                reference="2026-养老",
+                idempotency_key="ops-flag-2",
+            ),
+            "hall-1",
+        )
+        col.recover()
+        assert col.journal.get(lost.id).status is Status.NEEDS_ATTENTION
+    argv = ["journal", "settle", lost.id, "SUCCEEDED", "--db", sqlite_url]
+    argv += ["--operator", "王芳", "--note", "terminal journal: receipt 000412"]
+    assert main([*argv, "--amount-taken", "380.00"]) == 0
+    assert "NEEDS_ATTENTION -> SUCCEEDED, taken ¥380.00" in capsys.readouterr().out
+    with Collector.open(sqlite_url) as col:
+        record = col.journal.get(lost.id)
+        assert record.status is Status.SUCCEEDED and record.attention is None
+        assert col.journal.events(record_id=lost.id)[-1].data["note"].startswith("terminal")
+    assert main([*argv[:3], "DECLINED", *argv[4:]]) == 2  # SUCCEEDED has no such step
+    assert "cannot settle SUCCEEDED as DECLINED" in capsys.readouterr().err

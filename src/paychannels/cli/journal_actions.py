@@ -1,5 +1,5 @@
-"""What ``paychannels journal list|show|migrate|verify|backup|restore`` do (``journal_cmd``
-declares the arguments; this module loads only when a journal command runs)."""
+"""What ``paychannels journal list|show|migrate|verify|backup|restore|settle`` do
+(``journal_cmd`` declares the arguments; this module loads only when a journal command runs)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from paychannels.security.masking import mask_payer_id
 from paychannels.values.models import Event, Record
 from paychannels.values.status import Status
 
-__all__ = ["backup", "list_records", "migrate", "restore", "show", "verify"]
+__all__ = ["backup", "list_records", "migrate", "restore", "settle", "show", "verify"]
 
 
 def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
@@ -218,4 +218,34 @@ def _said(report: backups.BackupReport, args: argparse.Namespace, done: str) -> 
         else (f"{report.file} -> {report.journal}")
     )
     print(f"{done} {where} ({report.method}, schema version {report.schema_version}){held}")
+    return 0
+
+
+def settle(args: argparse.Namespace) -> int:
+    """``journal settle``: ``Collector.settle_manually`` — a person's decision, by name."""
+    from paychannels.collector import Collector
+    from paychannels.values.money import Money
+
+    with watched(args, Collector.open(args.db or args.default_db(), migrate=False)) as col:
+        before = col.journal.get(args.id)
+        taken = None
+        if args.amount_taken is not None:
+            taken = Money.parse(args.amount_taken, before.amount.currency)
+        after = col.settle_manually(
+            args.id,
+            Status(args.status),
+            operator=args.operator,
+            note=args.note,
+            amount_taken=taken,
+        )
+    if args.json:
+        print(json.dumps(_record_json(after), ensure_ascii=False))
+        return 0
+    move = (
+        f"{before.status.value} -> {after.status.value}"
+        if before.status is not after.status
+        else f"{after.status.value} confirmed, attention cleared"
+    )
+    shown = f", taken {after.amount_taken.format()}" if after.amount_taken else ""
+    print(f"{after.id}: {move}{shown} (decided by {args.operator})")
     return 0

@@ -1,5 +1,5 @@
-"""``paychannels journal list|show|migrate|verify|backup|restore``: look into and maintain a
-journal."""
+"""``paychannels journal list|show|migrate|verify|backup|restore|settle``: look into and
+maintain a journal."""
 
 from __future__ import annotations
 
@@ -77,3 +77,18 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         "--from", dest="source", required=True, metavar="FILE", help="the backup file to restore"
     )
     p_rest.set_defaults(handler=deferred(_ACTIONS, "restore"))
+
+    p_settle = jsub.add_parser(
+        "settle", help="record a person's decision on a payment that needs attention"
+    )
+    common(p_settle)
+    p_settle.add_argument("id", help="payment or refund id")
+    p_settle.add_argument(
+        "status", choices=[s.value for s in Status], help="what the channel's own records show"
+    )
+    p_settle.add_argument("--operator", required=True, help="who decided (kept in the journal)")
+    p_settle.add_argument("--note", required=True, help="what was checked (kept in the journal)")
+    p_settle.add_argument(
+        "--amount-taken", metavar="AMOUNT", help="what was really taken, e.g. 300.00 (SUCCEEDED)"
+    )
+    p_settle.set_defaults(handler=deferred(_ACTIONS, "settle"))
