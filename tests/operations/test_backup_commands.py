@@ -8,6 +8,7 @@ clear line; ``verify`` says the schema version and how many payments are in each
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,34 @@ def test_backup_without_pg_dump_says_so(
     err = capsys.readouterr().err
     assert "pg_dump is not on PATH" in err and "Traceback" not in err
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.postgres
+def test_pg_dump_gets_the_password_from_the_environment_not_argv(
+    pg_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Any user of the machine reads argv (``ps``); the password goes in ``PGPASSWORD``."""
+    real = shutil.which("pg_dump")
+    if real is None:
+        pytest.skip("pg_dump is not on PATH (PostgreSQL's client programs)")
+    paid_journal(pg_url, 2)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    spy = tools / "pg_dump"  # the real program, behind a wrapper that notes what it got
+    spy.write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/argv"\n'
+        f'printf "%s" "$PGPASSWORD" > "{tmp_path}/password"\nexec "{real}" "$@"\n'
+    )
+    spy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    with_password = pg_url.replace("postgres@", "postgres:s3cr%40t@", 1)  # trust auth ignores it
+    assert with_password != pg_url
+    out = tmp_path / "j.dump"
+    assert main(["journal", "backup", "--db", with_password, "--to", str(out)]) == 0
+    assert "s3cr" not in capsys.readouterr().out
+    assert "s3cr" not in (tmp_path / "argv").read_text()
+    assert (tmp_path / "password").read_text() == "s3cr@t"
+    assert out.stat().st_size > 0

@@ -205,12 +205,15 @@ def _libpq(url: str) -> tuple[str, dict[str, str]]:
     """The URL without its password, and an environment carrying it (argv is public)."""
     parts = urlsplit(url)
     env = dict(os.environ)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "password"]
-    password = dict(parse_qsl(parts.query)).get("password") or parts.password
+    pairs = parse_qsl(parts.query)  # values decoded
+    query = [(k, v) for k, v in pairs if k != "password"]
     netloc = parts.netloc
-    if password:
-        env["PGPASSWORD"] = unquote(password)
-        netloc = netloc.replace(f":{parts.password}@", "@") if parts.password else netloc
+    if parts.password:  # as written in the URL: percent-encoded
+        env["PGPASSWORD"] = unquote(parts.password)
+        netloc = netloc.replace(f":{parts.password}@", "@")
+    for key, value in pairs:
+        if key == "password":
+            env["PGPASSWORD"] = value
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")), env
 
 
