@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -87,6 +88,24 @@ def test_restore_refuses_a_place_where_a_journal_is(
     )
     assert code == 2 and "fresh.db-wal exists" in capsys.readouterr().err
     assert not (tmp_path / "fresh.db").exists()
+
+
+def test_backup_never_writes_over_the_journal_itself(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A copy renamed over the live file would leave the writers' -wal describing another
+    database; and odd characters in the path (``?``, ``#``, ``%``) are a file name, not a URI."""
+    folder = tmp_path / "a?b#c%41"
+    folder.mkdir()
+    live = f"sqlite:///{quote(str(folder))}/live.db"  # the URL spells the name encoded
+    paid_journal(live, 1)
+    before = (folder / "live.db").read_bytes()
+    for target in ("live.db", "live.db-wal"):
+        code = main(["journal", "backup", "--db", live, "--to", str(folder / target)])
+        assert code == 2 and "is the journal itself" in capsys.readouterr().err
+    assert (folder / "live.db").read_bytes() == before
+    assert main(["journal", "backup", "--db", live, "--to", str(folder / "b.db")]) == 0
+    assert "1 records" in capsys.readouterr().out
 
 
 def test_restore_refuses_what_is_not_a_journal_backup(

@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from paychannels.journal import open_journal
 from paychannels.journal.postgres import PostgresJournal
@@ -76,9 +76,12 @@ def restore(source: Path, url: str) -> BackupReport:
 def _sqlite_backup(journal: SqliteJournal, to: Path) -> BackupReport:
     if journal.path is None:
         raise JournalError("an in-memory journal has no file to back up")
+    live = journal.path.resolve()
+    if to.resolve() in (live, Path(f"{live}-wal"), Path(f"{live}-shm")):
+        raise JournalError(f"{to} is the journal itself: a backup goes into another file")
     side = _side(to)
     try:
-        src = sqlite3.connect(f"file:{journal.path}?mode=ro", uri=True, timeout=30)
+        src = sqlite3.connect(f"file:{quote(str(live))}?mode=ro", uri=True, timeout=30)
         try:
             dst = sqlite3.connect(side)
             try:
@@ -126,7 +129,7 @@ def _sqlite_restore(source: Path, url: str) -> BackupReport:
     side = _side(target)
     try:
         shutil.copyfile(source, side)
-        conn = sqlite3.connect(f"file:{side}?mode=ro", uri=True)
+        conn = sqlite3.connect(f"file:{quote(str(side))}?mode=ro", uri=True)
         try:
             version, records, events = _sqlite_contents(conn, source)
         except sqlite3.DatabaseError as exc:
