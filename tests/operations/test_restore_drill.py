@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -60,9 +60,9 @@ def acks(workdir: Path) -> dict[str, tuple[str, Status]]:
     return out
 
 
-def wait_for(done: object, what: str) -> None:
+def wait_for(done: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + WAIT
-    while not done():  # type: ignore[operator]
+    while not done():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.02)
 
