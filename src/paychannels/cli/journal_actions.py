@@ -1,22 +1,24 @@
-"""What ``paychannels journal list|show|migrate|verify`` do (``journal_cmd`` declares the
-arguments; this module loads only when a journal command runs)."""
+"""What ``paychannels journal list|show|migrate|verify|backup|restore|settle`` do
+(``journal_cmd`` declares the arguments; this module loads only when a journal command runs)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from paychannels.console.interrupt import watched
-from paychannels.console.readable import more_line, summary_line
+from paychannels.console.readable import counts, more_line, summary_line
 from paychannels.console.tables import print_table
 from paychannels.journal import SCHEMA_VERSION, Journal, open_journal
+from paychannels.journal import backup as backups
 from paychannels.security.masking import mask_payer_id
 from paychannels.values.models import Event, Record
 from paychannels.values.status import Status
 
-__all__ = ["list_records", "migrate", "show", "verify"]
+__all__ = ["backup", "list_records", "migrate", "restore", "settle", "show", "verify"]
 
 
 def _open(args: argparse.Namespace, *, check: bool = True) -> Journal:
@@ -159,11 +161,91 @@ def verify(args: argparse.Namespace) -> int:
             checked += 1
             if found:
                 problems[record_id] = found
+        statuses = {s.value: n for s, n in journal.count_by_status().items() if n}
     if args.json:
-        print(json.dumps({"checked": checked, "schema": SCHEMA_VERSION, "problems": problems}))
+        print(
+            json.dumps(
+                {
+                    "checked": checked,
+                    "schema": SCHEMA_VERSION,
+                    "statuses": statuses,
+                    "problems": problems,
+                }
+            )
+        )
     else:
-        print(f"checked {checked} records: {len(problems)} with problems")
+        print(
+            f"checked {checked:,} records at schema version {SCHEMA_VERSION}: "
+            f"{len(problems)} with problems"
+        )
+        print(f"  by status: {counts(statuses)}")
         for rid, found in problems.items():
             for p in found:
                 print(f"  {rid}: {p}")
     return 1 if problems else 0
+
+
+def backup(args: argparse.Namespace) -> int:
+    """``journal backup``: a consistent copy of a running journal (see journal.backup)."""
+    return _said(backups.backup(args.db or args.default_db(), Path(args.to)), args, "backed up")
+
+
+def restore(args: argparse.Namespace) -> int:
+    """``journal restore``: a backup put where no journal is; then ``journal verify``."""
+    return _said(backups.restore(Path(args.source), args.db or args.default_db()), args, "restored")
+
+
+def _said(report: backups.BackupReport, args: argparse.Namespace, done: str) -> int:
+    if args.json:
+        out = {
+            "journal": report.journal,
+            "file": str(report.file),
+            "method": report.method,
+            "schema": report.schema_version,
+            "records": report.records,
+            "events": report.events,
+        }
+        print(json.dumps(out))
+        return 0
+    held = (
+        f": {report.records:,} records, {report.events:,} events"
+        if report.records is not None and report.events is not None
+        else ""
+    )
+    where = (
+        f"{report.journal} -> {report.file}"
+        if done == "backed up"
+        else (f"{report.file} -> {report.journal}")
+    )
+    print(f"{done} {where} ({report.method}, schema version {report.schema_version}){held}")
+    return 0
+
+
+def settle(args: argparse.Namespace) -> int:
+    """``journal settle``: ``Collector.settle_manually`` — a person's decision, by name."""
+    from paychannels.collector import Collector
+    from paychannels.values.money import Money
+
+    with watched(args, Collector.open(args.db or args.default_db(), migrate=False)) as col:
+        before = col.journal.get(args.id)
+        taken = None
+        if args.amount_taken is not None:
+            taken = Money.parse(args.amount_taken, before.amount.currency)
+        after = col.settle_manually(
+            args.id,
+            Status(args.status),
+            operator=args.operator,
+            note=args.note,
+            amount_taken=taken,
+        )
+    if args.json:
+        print(json.dumps(_record_json(after), ensure_ascii=False))
+        return 0
+    move = (
+        f"{before.status.value} -> {after.status.value}"
+        if before.status is not after.status
+        else f"{after.status.value} confirmed, attention cleared"
+    )
+    shown = f", taken {after.amount_taken.format()}" if after.amount_taken else ""
+    print(f"{after.id}: {move}{shown} (decided by {args.operator})")
+    return 0

@@ -1,4 +1,5 @@
-"""``paychannels journal list|show|migrate|verify``: look into and maintain a journal."""
+"""``paychannels journal list|show|migrate|verify|backup|restore|settle``: look into and
+maintain a journal."""
 
 from __future__ import annotations
 
@@ -60,3 +61,34 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p_ver = jsub.add_parser("verify", help="replay events and compare with current states")
     common(p_ver)
     p_ver.set_defaults(handler=deferred(_ACTIONS, "verify"))
+
+    p_back = jsub.add_parser(
+        "backup", help="copy a running journal into a file (SQLite backup API, or pg_dump)"
+    )
+    common(p_back)
+    p_back.add_argument("--to", required=True, metavar="FILE", help="the backup file to write")
+    p_back.set_defaults(handler=deferred(_ACTIONS, "backup"))
+
+    p_rest = jsub.add_parser(
+        "restore", help="put a backup where no journal is (a file copy, or pg_restore)"
+    )
+    common(p_rest)
+    p_rest.add_argument(
+        "--from", dest="source", required=True, metavar="FILE", help="the backup file to restore"
+    )
+    p_rest.set_defaults(handler=deferred(_ACTIONS, "restore"))
+
+    p_settle = jsub.add_parser(
+        "settle", help="record a person's decision on a payment that needs attention"
+    )
+    common(p_settle)
+    p_settle.add_argument("id", help="payment or refund id")
+    p_settle.add_argument(
+        "status", choices=[s.value for s in Status], help="what the channel's own records show"
+    )
+    p_settle.add_argument("--operator", required=True, help="who decided (kept in the journal)")
+    p_settle.add_argument("--note", required=True, help="what was checked (kept in the journal)")
+    p_settle.add_argument(
+        "--amount-taken", metavar="AMOUNT", help="what was really taken, e.g. 300.00 (SUCCEEDED)"
+    )
+    p_settle.set_defaults(handler=deferred(_ACTIONS, "settle"))

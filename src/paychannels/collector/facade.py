@@ -37,7 +37,7 @@ from paychannels.collector.inquiry import Inquirer
 from paychannels.collector.intake import CallbackCounts, Intake, PollResult
 from paychannels.collector.querylimit import QueryLimiter
 from paychannels.collector.recovery import Recovery, RecoveryReport, owner_alive
-from paychannels.collector.resolution import attention
+from paychannels.collector.resolution import attention, manual
 from paychannels.collector.results import BulkResults
 from paychannels.collector.reversals import Reversals
 from paychannels.collector.voids import Voids
@@ -48,7 +48,6 @@ from paychannels.runtime.clock import Clock, SystemClock
 from paychannels.runtime.ids import Owner
 from paychannels.values.errors import (
     ConfigurationError,
-    IllegalTransition,
     InvalidRequest,
     PaychannelsError,
 )
@@ -63,7 +62,7 @@ from paychannels.values.models import (
 from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
 from paychannels.values.results import Report, ReportSummary
-from paychannels.values.status import TRANSITIONS, Status
+from paychannels.values.status import Status
 
 __all__ = ["Collector", "PollResult", "RecoveryReport"]
 
@@ -339,24 +338,13 @@ class Collector:
         note: str,
         amount_taken: Money | None = None,
     ) -> Record:
-        """Record a person's decision (typically on NEEDS_ATTENTION), with who and why."""
+        """Record a person's decision (typically on NEEDS_ATTENTION), with who and why; on a
+        settled payment with an attention flag, its state confirmed and the flag cleared."""
         if not operator.strip() or not note.strip():
             raise InvalidRequest("a manual decision needs the operator's name and a note")
 
         def decide(current: Record) -> list[Change]:
-            if status not in TRANSITIONS[current.status]:
-                raise IllegalTransition(
-                    f"{record_id}: cannot settle {current.status} as {status} by hand"
-                )
-            taken = amount_taken or (current.amount if status is Status.SUCCEEDED else None)
-            return [
-                Change(
-                    to_status=status,
-                    amount_taken=taken,
-                    attention="",
-                    data={"via": "manual", "operator": operator, "note": note},
-                )
-            ]
+            return manual(current, status, operator=operator, note=note, amount_taken=amount_taken)
 
         return self._writer.modify(record_id, decide)
 

@@ -16,11 +16,13 @@ from typing import assert_never
 from pydantic import JsonValue
 
 from paychannels.journal.base import Change
+from paychannels.values.errors import IllegalTransition, InvalidRequest
 from paychannels.values.models import EventType, Outcome, Record
+from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
-from paychannels.values.status import TRANSITIONS, Status
+from paychannels.values.status import TRANSITIONS, Status, is_open
 
-__all__ = ["abort_requested", "attention", "resolve"]
+__all__ = ["abort_requested", "attention", "manual", "resolve"]
 
 S = Status
 
@@ -79,6 +81,32 @@ def attention(current: Record, text: str, reason: Reason = Reason.OTHER) -> list
             ]
         case _:
             assert_never(current.status)
+
+
+def manual(
+    current: Record,
+    status: Status,
+    *,
+    operator: str,
+    note: str,
+    amount_taken: Money | None = None,
+) -> list[Change]:
+    """A person's decision: a step the table allows, or — on a settled payment with an
+    attention flag — its state confirmed (and what was taken corrected) and the flag cleared.
+
+    The flag keeps a settled state because news contradicted it; the person who checked the
+    channel is the one who may end that doubt, by name.
+    """
+    data: dict[str, JsonValue] = {"via": "manual", "operator": operator, "note": note}
+    if status is current.status and current.attention and not is_open(status):
+        if amount_taken is not None and status is not S.SUCCEEDED:
+            raise InvalidRequest(f"{current.id}: an amount taken is only for SUCCEEDED")
+        data["confirmed"] = status.value
+        return [Change(event=EventType.NOTE, data=data, amount_taken=amount_taken, attention="")]
+    if status not in TRANSITIONS[current.status]:
+        raise IllegalTransition(f"{current.id}: cannot settle {current.status} as {status} by hand")
+    taken = amount_taken or (current.amount if status is S.SUCCEEDED else None)
+    return [Change(to_status=status, amount_taken=taken, attention="", data=data)]
 
 
 def _without_money(current: Record, target: Status, outcome: Outcome, via: str) -> Change:

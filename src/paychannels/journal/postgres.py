@@ -133,6 +133,20 @@ class PostgresJournal(SqlJournal):
             self.close()
             raise
 
+    def schema_name(self) -> str:
+        """The schema that holds the journal's tables (what a backup dumps)."""
+        with self._transaction(write=False) as tx:
+            row = tx.one(
+                "SELECT n.nspname AS name FROM pg_catalog.pg_class c "
+                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = 'pc_payments' "
+                "AND n.nspname = ANY (current_schemas(false)) "
+                "ORDER BY array_position(current_schemas(false), n.nspname) LIMIT 1"
+            )
+        if row is None:
+            raise self._no_journal("no journal tables on the database's search path")
+        return str(row["name"])
+
     def _detail(self, exc: Exception, *, first_line: bool = False) -> str:
         """A driver error's text (or its first line) without our URL's secrets."""
         text = str(exc).strip()
