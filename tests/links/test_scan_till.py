@@ -41,7 +41,7 @@ def _till(sim: ProviderSimulator, tmp_path: Path, scanner: str, *extra: str) -> 
     return [
         sys.executable, "-m", "paychannels.cli.main", "scan",
         "--db", f"sqlite:///{tmp_path}/j.db", "--code-channel", f"wx-codes={url}",
-        "--config", f"wx-codes={tmp_path / 'keys' / 'wechatpay.toml'}",
+        "--channel-config", f"wx-codes={tmp_path / 'keys' / 'wechatpay.toml'}",
         "--payer", "150422199001011234", "--amount", "12.00", "--reference", "2026-fee",
         "--operator", "clerk-07", "--scanner", scanner, "--wait", "20", "--json", *extra,
     ]  # fmt: skip

@@ -61,7 +61,7 @@ def scan(args: argparse.Namespace) -> int:
 
 
 def _add_channels(col: Collector, args: argparse.Namespace) -> None:
-    configs = dict(_pair(text, "--config") for text in args.config)
+    configs = dict(_pair(text, "--channel-config") for text in args.channel_config)
     targets: dict[Provider, str] = {}
     for text in args.code_channel:
         name, url = _pair(text, "--code-channel")

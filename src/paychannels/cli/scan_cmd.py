@@ -37,7 +37,7 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         "(repeat for Alipay); the code's provider picks one",
     )
     p.add_argument(
-        "--config",
+        "--channel-config",
         action="append",
         default=[],
         metavar="NAME=FILE",
