@@ -115,3 +115,12 @@ def test_toml_made_of_our_words_fails_only_typed(tmp_path: Path, lines: list[str
 @given(st.text(max_size=200))
 def test_any_text_fails_only_typed(tmp_path: Path, text: str) -> None:
     check(text, tmp_path)
+
+
+def test_no_key_echoes_a_value_written_at_it(tmp_path: Path) -> None:
+    for header in HEADERS:
+        for key in KEYS:
+            check(f'{header}\n{key} = "{SECRET}"\n', tmp_path)
+            check(
+                f'[channels.a]\nurl = "zvt+tcp://h:1"\n{header}\n{key} = ["{SECRET}"]\n', tmp_path
+            )

@@ -227,8 +227,10 @@ def _zone(reader: _Reader, table: object) -> str:
     zone = reader.model(_County, table, ("county",)).zone
     try:
         zone_named(zone)
-    except ConfigurationError as exc:
-        reader.fail(ConfigValueError, ("county", "zone"), str(exc))
+    except ConfigurationError:  # its message quotes the value; ours never does
+        reader.fail(
+            ConfigValueError, ("county", "zone"), "is not a known time zone (e.g. Asia/Shanghai)"
+        )
     return zone
 
 
