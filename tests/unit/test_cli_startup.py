@@ -53,6 +53,7 @@ _LIGHT = {
     "paychannels",
     "paychannels._version",
     "paychannels.cli",
+    "paychannels.cli.configured",
     "paychannels.cli.main",
     "paychannels.cli.reconcile_inputs",
     "paychannels.console",

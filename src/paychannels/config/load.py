@@ -13,6 +13,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, time, timedelta
+from os import PathLike
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -133,17 +134,22 @@ def _keys(data: object, loc: tuple[str | int, ...]) -> tuple[str, ...]:
     """The keys of an error's location as written in the file (pydantic adds union tags)."""
     out: list[str] = []
     for part in loc:
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
-        ):
-            data = data[part]
-        elif not out or isinstance(data, dict):  # a missing or unknown key: still its name
-            out.append(str(part))
+        found, child = _child(data, part)
+        if not found:
+            if not out or isinstance(data, dict):  # a missing or unknown key: still its name
+                out.append(str(part))
             break
-        else:
-            break
+        data = child
         out.append(str(part))
     return tuple(out)
+
+
+def _child(data: object, part: str | int) -> tuple[bool, object]:
+    if isinstance(data, dict) and part in data:
+        return True, data[part]
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return True, data[part]
+    return False, None
 
 
 def _what(error: ErrorDetails) -> str:
@@ -155,7 +161,7 @@ def _what(error: ErrorDetails) -> str:
     return error_text(error, "").strip()
 
 
-def load_config(path: str | Path) -> Deployment:
+def load_config(path: str | PathLike[str]) -> Deployment:
     """Read and check ``paychannels.toml`` at ``path``; every mistake a ``ConfigFileError``."""
     file = Path(path)
     source = str(path)
