@@ -124,3 +124,12 @@ def test_no_key_echoes_a_value_written_at_it(tmp_path: Path) -> None:
             check(
                 f'[channels.a]\nurl = "zvt+tcp://h:1"\n{header}\n{key} = ["{SECRET}"]\n', tmp_path
             )
+
+
+def test_values_nested_beyond_reason_are_a_typed_error(tmp_path: Path) -> None:
+    for text in (
+        "a = " + "[" * 5000 + "]" * 5000,
+        "a = " + "{b=" * 3000 + "1" + "}" * 3000,
+        '[channels.a]\nurl = "memory://"\nx = ' + "[" * 900 + "]" * 900,
+    ):
+        check(text, tmp_path)

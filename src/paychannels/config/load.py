@@ -53,6 +53,9 @@ M = TypeVar("M", bound=BaseModel)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _DURATION = re.compile(r"^(?:([0-9]{1,5})h)?(?:([0-9]{1,5})m)?(?:([0-9]{1,7})s)?$")
+#: deeper than any deployment needs; checked before anything walks the values recursively
+_MAX_DEPTH = 32
+_TOO_DEEP = f"lists and tables nested more than {_MAX_DEPTH} deep"
 _LISTEN = re.compile(r"^(\[[0-9A-Fa-f:.]{2,45}\]|[A-Za-z0-9.-]{1,253}):([0-9]{1,5})$")
 
 
@@ -130,6 +133,19 @@ class _Reader:
         return Secret(value, "inline")
 
 
+def _depth(value: object) -> int:
+    """How deep lists and tables nest in ``value`` (iteratively: no recursion to exhaust)."""
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        deepest = max(deepest, level)
+        if isinstance(item, dict):
+            todo.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            todo.extend((v, level + 1) for v in item)
+    return deepest
+
+
 def _keys(data: object, loc: tuple[str | int, ...]) -> tuple[str, ...]:
     """The keys of an error's location as written in the file (pydantic adds union tags)."""
     out: list[str] = []
@@ -189,6 +205,10 @@ def parse_config(
         what = str(getattr(exc, "msg", None) or exc)
         line = getattr(exc, "lineno", None) or _line_in(str(exc), text)
         raise ConfigSyntaxError(source, line, "", f"not TOML: {what}") from None
+    except RecursionError:  # tomllib reads nested arrays and tables recursively
+        raise ConfigSyntaxError(source, None, "", _TOO_DEEP) from None
+    if _depth(data) > _MAX_DEPTH:
+        raise ConfigSyntaxError(source, None, "", _TOO_DEEP)
     top = reader.model(_Top, data, ())
     zone = _zone(reader, top.county)
     channels = _channels(reader, top.channels)
