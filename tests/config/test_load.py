@@ -260,3 +260,11 @@ def test_no_secret_value_in_repr_str_or_errors(
     with pytest.raises(ConfigValueError) as caught:
         load_config(write(tmp_path, bad))
     assert APIV3 not in str(caught.value)
+
+
+def test_a_password_in_the_journal_urls_query_is_a_secret_too(tmp_path: Path) -> None:
+    pg = '[journal]\nurl = "postgresql://db/pay?sslmode=require&password=hunter2pass"\n'
+    with pytest.raises(SecretFileExposed, match=r"line 2, journal\.url"):
+        load_config(write(tmp_path, pg, 0o644))
+    loaded = load_config(write(tmp_path, pg, 0o600))
+    assert "hunter2pass" not in repr(loaded) and "hunter2pass" in loaded.journal_settings().reveal()

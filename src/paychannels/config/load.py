@@ -40,7 +40,7 @@ from paychannels.config.model import (
 )
 from paychannels.config.secrets import Secret, SecretProblem, exposed, is_reference, resolve
 from paychannels.runtime.countytime import DEFAULT_ZONE, zone_named
-from paychannels.security.masking import is_secret_name
+from paychannels.security.masking import is_secret_name, redact_url
 from paychannels.values.configfile import Between, FileModel, KeyLines, error_text, first_error
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 from paychannels.values.urls import parse_url
@@ -244,7 +244,7 @@ def _journal(reader: _Reader, table: object) -> JournalSettings:
                 ("journal", "url"),
                 "must be a journal URL: sqlite:///PATH or postgresql://HOST/DB",
             )
-        if re.match(r"^[^/]*//[^/@]*:[^/@]*@", url):  # a password in the user information
+        if redact_url(url) != url:  # a password in the user information or the query
             url = reader.inline(url, ("journal", "url"))
     return JournalSettings(url=url, create=checked.create)
 
