@@ -75,3 +75,24 @@ def test_a_file_without_journal_names_what_is_missing(tmp_path: Path) -> None:
     path.write_text('[county]\nzone = "Asia/Shanghai"\n', encoding="utf-8")
     with pytest.raises(ConfigValueError, match=r"paychannels\.toml, journal\.url: is required"):
         Collector.from_config(path)
+
+
+def test_a_channel_refusing_a_secret_never_shows_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "not-a-pin-but-a-leaked-value"
+    monkeypatch.setenv("T_ZVT_PW", secret)
+    monkeypatch.setenv(
+        "T_WX_KEY", f"-----BEGIN PRIVATE KEY-----\n{secret}\n-----END PRIVATE KEY-----"
+    )
+    for extra in (
+        '[channels.hall-1]\nurl = "zvt+tcp://127.0.0.1:1"\npassword = { env = "T_ZVT_PW" }\n',
+        '[channels.wx]\nurl = "wechatpay+https://api.mch.weixin.qq.com?mchid=1900000109'
+        '&appid=wx8888888888888888"\nnotify_url = "https://x/cb"\nmerchant_serial = "AB12"\n'
+        'private_key = { env = "T_WX_KEY" }\napiv3_key = { env = "T_ZVT_PW" }\n',
+    ):
+        path = config(tmp_path, f"sqlite:///{tmp_path}/j.db", create=True, extra="\n" + extra)
+        with pytest.raises(ChannelOpenError) as caught:
+            Collector.from_config(path)
+        assert secret not in str(caught.value), caught.value
+        assert "line 10, channels." in str(caught.value)
