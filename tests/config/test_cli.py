@@ -145,3 +145,30 @@ def test_the_command_reads_the_file_in_a_real_process(files: tuple[Path, str, st
 
 def test_the_cli_and_the_loader_name_the_same_variable() -> None:
     assert CONFIG_ENV == LOADER_ENV
+
+
+def test_config_check_shows_the_deployment_without_secrets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setenv("T_CHECK_PW", "135790")
+    path = tmp_path / "p.toml"
+    path.write_text(
+        f'[journal]\nurl = "sqlite:///{tmp_path}/j.db"\n\n[channels.hall-1]\n'
+        'url = "zvt+tcp://127.0.0.1:1"\npassword = { env = "T_CHECK_PW" }\n'
+        'end_of_day_at = "21:30"\n[channels.desk]\nurl = "memory://"\n'
+    )
+    assert main(["config", "check", "--config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "135790" not in out
+    assert "  password = <env T_CHECK_PW>\n  download end_of_day 21:30\n" in out
+    # --open: the journal must be there (never created by a check), the channels must open
+    assert main(["config", "check", "--open", "--config", str(path)]) == 2
+    assert "no journal at" in capsys.readouterr().err
+    assert not (tmp_path / "j.db").exists()
+    Collector.open(f"sqlite:///{tmp_path}/j.db", create=True).close()
+    assert main(["config", "check", "--open", "--json", "--config", str(path)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["opened"] is True and sorted(shown["channels"]) == ["desk", "hall-1"]
+    assert main(["config", "check"]) == 2
+    assert "no config file" in capsys.readouterr().err

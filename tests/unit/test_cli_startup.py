@@ -122,6 +122,6 @@ def test_every_deferred_handler_names_a_function_that_exists() -> None:
     for module in command_modules(paychannels.cli):
         module.register(sub, default_db)
     deferred = [h for h in _Recording.handlers if isinstance(h, Deferred)]
-    assert len(deferred) == 14  # batch 4, journal 4, terminal 3, lookup 1, feed 1, scan 1
+    assert len(deferred) == 15  # batch 4, journal 4, terminal 3, lookup 1, feed 1, scan 1, config 1
     for handler in deferred:
         assert callable(handler.resolve()), handler
