@@ -41,7 +41,7 @@ def _till(sim: ProviderSimulator, tmp_path: Path, scanner: str, *extra: str) -> 
     return [
         sys.executable, "-m", "paychannels.cli.main", "scan",
         "--db", f"sqlite:///{tmp_path}/j.db", "--code-channel", f"wx-codes={url}",
-        "--config", f"wx-codes={tmp_path / 'keys' / 'wechatpay.toml'}",
+        "--channel-config", f"wx-codes={tmp_path / 'keys' / 'wechatpay.toml'}",
         "--payer", "150422199001011234", "--amount", "12.00", "--reference", "2026-fee",
         "--operator", "clerk-07", "--scanner", scanner, "--wait", "20", "--json", *extra,
     ]  # fmt: skip
@@ -120,3 +120,55 @@ def test_a_payer_who_walks_away_is_told_nothing_was_taken(
         assert col.status(result["payment"]).status is Status.DECLINED
     finally:
         col.close()
+
+
+@pytest.mark.usefixtures("journal")
+def test_the_till_takes_its_channel_and_journal_from_the_config_file(
+    sim: ProviderSimulator, tmp_path: Path
+) -> None:
+    sim.wallets.open("w", 5000)
+    k = sim.keys
+    keys = tmp_path / "keys"
+    config = tmp_path / "paychannels.toml"
+    config.write_text(
+        f'[journal]\nurl = "sqlite:///{tmp_path}/j.db"\n\n[channels.wx-codes]\n'
+        f'url = "wechatpay+{sim.url}?mchid={k.mchid}&appid={k.appid}&trade_type=codepay'
+        '&wait_interval=0.05&wait_limit=0.5"\n'
+        'notify_url = "http://127.0.0.1:9/n"\n'
+        f'merchant_serial = "{k.merchant_serial}"\n'
+        f'private_key = {{ file = "{keys / "wechatpay_merchant_key.pem"}" }}\n'
+        'apiv3_key = { env = "T_SCAN_APIV3" }\n'
+        f'public_key = {{ file = "{keys / "wechatpay_pub_key.pem"}" }}\n'
+        f'public_key_id = "{k.pubkey_id}"\n'
+        f'platform_certificates = [{{ file = "{keys / "wechatpay_platform_cert.pem"}" }}]\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PAYCHANNELS_DB"}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paychannels.cli.main",
+            "scan",
+            "--code-channel",
+            "wx-codes",
+            "--payer",
+            "150422199001011234",
+            "--amount",
+            "12.00",
+            "--reference",
+            "2026-fee",
+            "--scanner",
+            "-",
+            "--wait",
+            "20",
+            "--json",
+        ],
+        input=f"{sim.wallets.code('w')}\n".encode(),
+        capture_output=True,
+        timeout=60,
+        env={**env, "PAYCHANNELS_CONFIG": str(config), "T_SCAN_APIV3": k.apiv3_key},
+    )
+    assert proc.returncode == 0, proc.stderr.decode()
+    assert json.loads(proc.stdout)["status"] == "SUCCEEDED"
+    assert sim.wallets.wallet("w").balance_minor == 5000 - 1200

@@ -53,6 +53,7 @@ _LIGHT = {
     "paychannels",
     "paychannels._version",
     "paychannels.cli",
+    "paychannels.cli.configured",
     "paychannels.cli.main",
     "paychannels.cli.reconcile_inputs",
     "paychannels.console",
@@ -121,7 +122,7 @@ def test_every_deferred_handler_names_a_function_that_exists() -> None:
     for module in command_modules(paychannels.cli):
         module.register(sub, default_db)
     deferred = [h for h in _Recording.handlers if isinstance(h, Deferred)]
-    assert len(deferred) == 17  # batch 4, journal 7, terminal 3, lookup 1, feed 1, scan 1
+    assert len(deferred) == 18  # batch 4, journal 7, terminal 3, lookup 1, feed 1, scan 1, config 1
     for handler in deferred:
         assert callable(handler.resolve()), handler
 

@@ -60,6 +60,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "paychannels.runtime",
             "paychannels.security",
             "paychannels.console",
+            "paychannels.config",
         ),
     ),
     ("journal", ("paychannels.journal",)),

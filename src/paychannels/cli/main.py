@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
 import paychannels.cli
+from paychannels.cli.configured import ConfiguredParser, configure, journal_url
 from paychannels.console.commands import VersionAction, command_modules
 from paychannels.console.interrupt import Stopping, catching, run
-from paychannels.console.usage import Parser, reader_gone
-from paychannels.values.errors import ConfigurationError, PaychannelsError
+from paychannels.console.usage import reader_gone
+from paychannels.values.errors import PaychannelsError
 
 if TYPE_CHECKING:
     from paychannels.runtime.clock import Clock
@@ -36,20 +36,18 @@ EXIT_INTERNAL = 70
 
 
 def default_db() -> str:
-    """The journal URL used when ``--db`` is not given: $PAYCHANNELS_DB, else an error.
+    """The journal URL used when ``--db`` is not given: $PAYCHANNELS_DB, else an error
+    (``configure`` puts the config file's after the variable, see ``cli.configured``).
 
     There is no default file: a command run in the wrong folder must not read (or start) a
     journal that happens to be there.
     """
-    url = os.environ.get("PAYCHANNELS_DB", "").strip()
-    if not url:
-        raise ConfigurationError("no journal given: pass --db URL or set PAYCHANNELS_DB")
-    return url
+    return journal_url(None)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = Parser(
+    parser = ConfiguredParser(
         prog="paychannels",
         description="Collect payments through terminals, mobile apps and bank batch debit.",
     )
@@ -88,6 +86,7 @@ def _main(argv: Sequence[str] | None, stopping: Stopping, clock: Clock | None) -
     args.stopping = stopping
     args.clock = clock  # None: the system clock, loaded by the command that reads it
     try:
+        configure(args)  # --config / $PAYCHANNELS_CONFIG: the journal's and zone's defaults
         return run(partial(handler, args), stopping, prog="paychannels")
     except PaychannelsError as exc:
         if args.debug:

@@ -6,20 +6,24 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from paychannels.channels.base import Channel
 from paychannels.channels.codepay import CodePayChannel
 from paychannels.channels.paycode import PayCodeRouter
 from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.links.scanner import Scanner, UnreadableScan, open_scanner
 from paychannels.security.masking import mask_id_number
-from paychannels.values.errors import ConfigurationError, LinkTimeout
+from paychannels.values.errors import ConfigurationError, LinkTimeout, PaychannelsError
 from paychannels.values.models import Payment, PaymentRequest
 from paychannels.values.money import Money
 from paychannels.values.paymentcode import PaymentCode, Provider
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
+
+if TYPE_CHECKING:
+    from paychannels.config import Deployment
 
 __all__ = ["TELL", "scan"]
 
@@ -61,16 +65,35 @@ def scan(args: argparse.Namespace) -> int:
 
 
 def _add_channels(col: Collector, args: argparse.Namespace) -> None:
-    configs = dict(_pair(text, "--config") for text in args.config)
+    configs = dict(_pair(text, "--channel-config") for text in args.channel_config)
     targets: dict[Provider, str] = {}
     for text in args.code_channel:
-        name, url = _pair(text, "--code-channel")
-        options: dict[str, Any] = {"config": configs[name]} if name in configs else {}
-        channel = col.add_channel(name, url, **options)
+        if "=" not in text:  # a channel of the config file, by its name
+            channel = _configured(col, text, getattr(args, "deployment", None))
+            url = channel.describe()
+            name = text
+        else:
+            name, url = _pair(text, "--code-channel")
+            options: dict[str, Any] = {"config": configs[name]} if name in configs else {}
+            channel = col.add_channel(name, url, **options)
         if not isinstance(channel, CodePayChannel):
             raise ConfigurationError(f"--code-channel {name}: {url[:60]!r} takes no payment codes")
         targets[channel.codec.provider] = name
     col.add_channel(_TILL, PayCodeRouter(targets))
+
+
+def _configured(col: Collector, name: str, deployment: Deployment | None) -> Channel:
+    """``--code-channel NAME``: the channel ``[channels.NAME]`` of the config file."""
+    found = deployment.channels.get(name) if deployment is not None else None
+    if deployment is None or found is None:
+        raise ConfigurationError(
+            f"--code-channel {name[:40]!r}: expected NAME=URL, or the NAME of a "
+            "[channels.NAME] table in the config file (--config)"
+        )
+    try:
+        return col.add_channel(name, found.url, **found.open_options())
+    except (PaychannelsError, TypeError, ValueError) as exc:
+        raise deployment.channel_failed(name, exc) from None
 
 
 def _pair(text: str, flag: str) -> tuple[str, str]:

@@ -34,10 +34,11 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         required=True,
         metavar="NAME=URL",
         help="a provider's code channel, e.g. wx-codes=wechatpay+https://…&trade_type=codepay "
-        "(repeat for Alipay); the code's provider picks one",
+        "(repeat for Alipay); the code's provider picks one. A NAME alone is [channels.NAME] "
+        "of --config (URL, options and keys)",
     )
     p.add_argument(
-        "--config",
+        "--channel-config",
         action="append",
         default=[],
         metavar="NAME=FILE",

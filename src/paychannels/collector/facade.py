@@ -25,6 +25,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from functools import partial
+from os import PathLike
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from paychannels.channels.base import Channel, ChannelContext, Notice, Reply
@@ -42,6 +43,7 @@ from paychannels.collector.results import BulkResults
 from paychannels.collector.reversals import Reversals
 from paychannels.collector.voids import Voids
 from paychannels.collector.writer import JournalWriter
+from paychannels.config import Deployment, load_config
 from paychannels.journal import Change, Journal, open_journal
 from paychannels.journal.locks import LockTable
 from paychannels.runtime.clock import Clock, SystemClock
@@ -207,6 +209,39 @@ class Collector:
             lock_linger=lock_linger,
             close_timeout=close_timeout,
         )
+
+    @classmethod
+    def from_config(
+        cls,
+        config: str | PathLike[str] | Deployment,
+        *,
+        db: str | None = None,
+        create: bool | None = None,
+        migrate: bool = True,
+        clock: Clock | None = None,
+    ) -> Collector:
+        """Open the journal a ``paychannels.toml`` names and add every channel it lists.
+
+        A new journal is made only where the file says ``create = true`` (or ``create``
+        says so): a journal is created when asked, never by accident. ``db`` (a command's
+        ``--db``) wins over the file's URL. A channel that fails to open closes what was
+        opened and raises ``ChannelOpenError`` naming its table and line.
+        """
+        deployment = config if isinstance(config, Deployment) else load_config(config)
+        if db is None:
+            settings = deployment.journal_settings()
+            db, create = settings.reveal(), settings.create if create is None else create
+        collector = cls.open(db, create=bool(create), migrate=migrate, clock=clock)
+        try:
+            for name, channel in deployment.channels.items():
+                try:
+                    collector.add_channel(name, channel.url, **channel.open_options())
+                except (PaychannelsError, TypeError, ValueError, OSError) as exc:
+                    raise deployment.channel_failed(name, exc) from None
+        except BaseException:
+            collector.close()
+            raise
+        return collector
 
     # -- channels (ChannelSet) ----------------------------------------------------------------
 
