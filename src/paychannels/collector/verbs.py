@@ -147,7 +147,7 @@ def _log_line(result: VerbResult) -> None:
         "elapsed_ms": elapsed_ms,
     }
     text = "%s %s channel=%s status=%s elapsed_ms=%s"
-    args: list[object] = [result.verb, result.record_id or "-", result.channel or "all"]
+    args: list[object] = [result.verb, result.record_id or "-", result.channel or "-"]
     args += [status or "-", elapsed_ms]
     if result.count is not None:
         fields["count"] = result.count
