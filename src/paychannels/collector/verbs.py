@@ -137,6 +137,9 @@ class Verbs:
 
 def _log_line(result: VerbResult) -> None:
     """The one INFO line of a verb; its fields also ride on the record for JSON output."""
+    logger = logger_for(result.channel)
+    if not logger.isEnabledFor(logging.INFO):
+        return
     elapsed_ms = round(result.elapsed * 1000, 1)
     status = result.status.value if result.status else None
     fields = {
@@ -157,4 +160,4 @@ def _log_line(result: VerbResult) -> None:
         fields["error"] = result.error
         text += " error=%s"
         args.append(result.error)
-    logger_for(result.channel).info(text, *args, extra={"paychannels": fields})
+    logger.info(text, *args, extra={"paychannels": fields})
