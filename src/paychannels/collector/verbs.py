@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Protocol
 
+from paychannels.runtime import forks
 from paychannels.values.models import Record
 from paychannels.values.status import Status
 
@@ -79,6 +80,11 @@ class Verbs:
 
     def __init__(self) -> None:
         self._hooks: list[VerbHook] = []
+        self._lock = threading.Lock()
+        forks.renew_after_fork(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: a parent thread may have held the lock at the fork."""
         self._lock = threading.Lock()
 
     def hook(self, hook: VerbHook) -> Callable[[], None]:
