@@ -8,6 +8,9 @@ hold secrets on purpose (WeChat Pay's APIv3 key, the ZVT password, Alipay's priv
 
 from __future__ import annotations
 
+import io
+import itertools
+import json
 import logging
 import string
 from collections.abc import Iterator
@@ -20,13 +23,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from paychannels import Collector, Money, PaymentRequest, Status, open_channel
+from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.cli.main import main
 from paychannels.drivers.zvt.client import ClientConfig
 from paychannels.journal import open_journal
+from paychannels.observe.logs import JsonFormatter
 from paychannels.security.masking import is_secret_name, redact_url, scrub
 from paychannels.simulators.provider import SimKeys
 from paychannels.simulators.terminal import TerminalSimulator
-from paychannels.values.errors import PaychannelsError
+from paychannels.values.errors import NotSentError, OutcomeUnknownError, PaychannelsError
+from paychannels.values.idnumbers import with_check_digit
+from paychannels.values.models import Outcome, Payment, Record, Refund
 from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
@@ -264,3 +271,103 @@ def test_a_refused_second_attempt_names_no_full_id_number(journal_url: str) -> N
             attempt("k2")
         _hidden(payer, str(doubt.value), repr(doubt.value))
         assert "150422" in str(doubt.value)  # masked, still recognisable
+
+
+class _CodeTill(Channel):
+    """A provider double for the verb lines: takes the scanned code, answers as scripted."""
+
+    capabilities = Capabilities(inquire=True, refund=True, void=True)
+
+    def __init__(self) -> None:
+        self.answers: list[str] = []
+
+    def start(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        code = ctx.take_payment_code()
+        if code is None:
+            raise NotSentError("the payment code is no longer held; scan again")
+        ctx.progress(f"code {code} sent")  # the masked form only
+        if self.answers and self.answers.pop(0) == "lost":
+            raise OutcomeUnknownError(f"no answer for code {code}")
+        return Outcome.succeeded(channel_ref=f"T-{payment.id}")
+
+    def inquire(self, record: Record, ctx: ChannelContext) -> Outcome:
+        return Outcome.succeeded(channel_ref=f"T-{record.id}")
+
+    def refund(self, refund: Refund, payment: Payment, ctx: ChannelContext) -> Outcome:
+        return Outcome.succeeded(channel_ref=f"R-{refund.id}")
+
+    def void(self, payment: Payment, ctx: ChannelContext) -> Outcome:
+        return Outcome(status=Status.REVERSED, channel_ref=f"V-{payment.id}")
+
+
+_codes = st.one_of(
+    st.from_regex(r"1[0-5][0-9]{16}", fullmatch=True),  # WeChat Pay: 18 digits
+    st.from_regex(r"(2[5-9]|30)[0-9]{14,22}", fullmatch=True),  # Alipay: 16 to 24
+)
+_id_numbers = st.from_regex(
+    r"[1-6][0-9]{5}(19[5-9][0-9]|200[0-9])(0[1-9]|1[0-2])[0-2][1-9][0-9]{3}", fullmatch=True
+).map(with_check_digit)  # 17 digits (region, birth date, sequence) and the check character
+_seen_keys = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def verb_collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Collector]:
+    path = tmp_path_factory.mktemp("verbs") / "j.db"
+    with Collector.open(f"sqlite:///{path}", create=True) as col:
+        col.add_channel("till", _CodeTill())
+        yield col
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    code=_codes,
+    id_number=_id_numbers,
+    lost=st.booleans(),
+    then=st.sampled_from(["refund", "cancel"]),
+)
+@pytest.mark.slow
+def test_the_verb_lines_never_show_a_payment_code_or_an_id_number(
+    code: str,
+    id_number: str,
+    lost: bool,
+    then: str,
+    verb_collector: Collector,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Every verb (collect, inquiry, recovery, refund, cancel), as text and as JSON lines,
+    with the payer an ID number and the request carrying a scanned code."""
+    col = verb_collector
+    till = col.channel("till")
+    assert isinstance(till, _CodeTill)
+    till.answers = ["lost"] if lost else []
+    n = next(_seen_keys)
+    stream = io.StringIO()
+    as_json = logging.StreamHandler(stream)
+    as_json.setFormatter(JsonFormatter())
+    logging.getLogger().addHandler(as_json)
+    try:
+        with _logs(caplog):
+            paid = col.collect(
+                PaymentRequest(
+                    payer_id=id_number, amount=Money("380.00", "CNY"), reference=f"2026-{n}",
+                    idempotency_key=f"v-{n}", payment_code=code,
+                ),
+                channel="till",
+            )  # fmt: skip
+            col.recover()
+            assert col.status(paid.id).status is Status.SUCCEEDED
+            col.refund(paid.id) if then == "refund" else col.cancel(paid.id)
+            verbs = [r for r in caplog.records if hasattr(r, "paychannels")]
+            assert len(verbs) >= 3  # collect, recover (and an inquiry if lost), refund/cancel
+            shown = [*(r.getMessage() for r in caplog.records), caplog.text, stream.getvalue()]
+            shown += [repr(r.__dict__) for r in caplog.records]
+    finally:
+        logging.getLogger().removeHandler(as_json)
+    for line in stream.getvalue().splitlines():
+        json.loads(line)
+    for secret in (code, code[2:-4], id_number, id_number[6:14]):
+        _hidden(secret, *shown)

@@ -73,6 +73,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "paychannels.callbacks",
             "paychannels.lookup",
+            "paychannels.observe",
             "paychannels.simulators",
             "paychannels.testing",
         ),

@@ -13,7 +13,6 @@ what a signal must close or remove with ``args.stopping``.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from functools import partial
@@ -53,6 +52,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action=VersionAction)
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help="the library's log lines from this level on (default warning; info: one line "
+        "per channel verb)",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default="text",
+        help="log lines as text, or one JSON object per line for a log shipper",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in command_modules(paychannels.cli):
         module.register(sub, default_db)
@@ -75,10 +86,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
 def _main(argv: Sequence[str] | None, stopping: Stopping, clock: Clock | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    from paychannels.observe import logs
+
+    logs.configure(args.log_level or ("debug" if args.debug else "warning"), args.log_format)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

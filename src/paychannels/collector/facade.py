@@ -41,6 +41,7 @@ from paychannels.collector.recovery import Recovery, RecoveryReport, owner_alive
 from paychannels.collector.resolution import attention, manual
 from paychannels.collector.results import BulkResults
 from paychannels.collector.reversals import Reversals
+from paychannels.collector.verbs import VerbHook, Verbs
 from paychannels.collector.voids import Voids
 from paychannels.collector.writer import JournalWriter
 from paychannels.config import Deployment, load_config
@@ -128,7 +129,8 @@ class Collector:
         self._gate = Gate(on_drained=self._release)
         self._writer = JournalWriter(journal, self.clock, self.feed)
         self._contexts = Contexts(journal, self.clock, self.feed, self.locks, self._channels)
-        inquirer = Inquirer(self._writer, self._contexts)
+        self._verbs = Verbs()
+        inquirer = Inquirer(self._writer, self._contexts, self._verbs)
         self._dispatcher = Dispatcher(
             journal, self._writer, self.clock, self._owner, self._channels, self._contexts
         )
@@ -277,7 +279,10 @@ class Collector:
         """
         if not isinstance(request, PaymentRequest):
             raise TypeError(f"collect() takes a PaymentRequest, not {type(request).__name__}")
-        return self._dispatcher.collect(request, channel, defer=defer)
+        with self._verbs.observe("defer" if defer else "collect", channel) as verb:
+            payment = self._dispatcher.collect(request, channel, defer=defer)
+            verb.done(payment)
+        return payment
 
     @_admitted
     def collect_many(
@@ -288,12 +293,18 @@ class Collector:
         On a batch channel (bank debit) the claimed payments go out together through
         ``start_batch``; elsewhere one by one. Refused requests come back as their error.
         """
-        return self._dispatcher.collect_many(requests, channel, defer=defer)
+        with self._verbs.observe("collect_many", channel) as verb:
+            results = self._dispatcher.collect_many(requests, channel, defer=defer)
+            verb.done(count=len(results))
+        return results
 
     @_admitted
     def dispatch_pending(self, *, channel: str | None = None, limit: int = 100) -> list[Record]:
         """Send deferred (CREATED) payments; safe to run in many processes at once."""
-        return self._dispatcher.dispatch_pending(channel=channel, limit=limit)
+        with self._verbs.observe("dispatch_pending", channel) as verb:
+            records = self._dispatcher.dispatch_pending(channel=channel, limit=limit)
+            verb.done(count=len(records))
+        return records
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -317,6 +328,11 @@ class Collector:
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call ``callback(event)`` after each event this process commits; returns unsubscribe."""
         return self.feed.subscribe(callback)
+
+    def instrument(self, hook: VerbHook) -> Callable[[], None]:
+        """Put ``hook`` around every channel verb (collect, refund, cancel, inquiry,
+        recovery): metrics and traces hook in here. Returns its removal."""
+        return self._verbs.hook(hook)
 
     def watch_progress(self, callback: ProgressWatcher) -> Callable[[], None]:
         """Call ``callback(payment_id, data)`` the moment a channel reports progress.
@@ -431,12 +447,18 @@ class Collector:
         Without ``amount`` the whole remaining amount is refunded. Without ``idempotency_key``
         a repeated call for the same amount is treated as a retry, never a second refund.
         """
-        return self._reversals.refund(payment_id, amount, idempotency_key=idempotency_key)
+        with self._verbs.observe("refund", None, payment_id) as verb:
+            refund = self._reversals.refund(payment_id, amount, idempotency_key=idempotency_key)
+            verb.done(refund)
+        return refund
 
     @_admitted
     def cancel(self, record_id: str) -> Record:
         """Stop a payment: withdraw an unsent one, close a pending one, void a succeeded one."""
-        return self._reversals.cancel(record_id)
+        with self._verbs.observe("cancel", None, record_id) as verb:
+            record = self._reversals.cancel(record_id)
+            verb.done(record)
+        return record
 
     # -- recovery (Recovery) --------------------------------------------------------------------
 
@@ -447,7 +469,10 @@ class Collector:
         PENDING payments of batch channels are left to ``poll()``: their results come in
         files, and asking about each of 300,000 debits in a sent file would teach nothing.
         """
-        return self._recovery.recover(channel=channel)
+        with self._verbs.observe("recover", channel) as verb:
+            report = self._recovery.recover(channel=channel)
+            verb.done(count=report.examined)
+        return report
 
     def owner_alive(self, owner: str) -> bool:
         """Whether the process named by a claim or lock owner may still be running."""

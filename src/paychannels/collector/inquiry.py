@@ -11,6 +11,7 @@ import logging
 from paychannels.channels.base import Channel
 from paychannels.collector.context import Contexts
 from paychannels.collector.resolution import resolve
+from paychannels.collector.verbs import Verbs
 from paychannels.collector.writer import JournalWriter
 from paychannels.journal import Change
 from paychannels.runtime.crashpoints import crashpoint
@@ -25,12 +26,19 @@ log = logging.getLogger("paychannels.collector")
 class Inquirer:
     """Asks channels about records (``Channel.inquire``) and journals what they said."""
 
-    def __init__(self, writer: JournalWriter, contexts: Contexts) -> None:
+    def __init__(self, writer: JournalWriter, contexts: Contexts, verbs: Verbs) -> None:
         self._writer = writer
         self._contexts = contexts
+        self._verbs = verbs
 
     def ask(self, record: Record, ch: Channel, *, via: str) -> Record:
         """The record after asking ``ch`` about it; unchanged (no write) if nothing moved."""
+        with self._verbs.observe("inquire", record.channel, record.id) as verb:
+            answered = self._ask(record, ch, via=via)
+            verb.done(answered)
+        return answered
+
+    def _ask(self, record: Record, ch: Channel, *, via: str) -> Record:
         ctx = self._contexts.for_record(record)
         try:
             outcome = ch.inquire(record, ctx)

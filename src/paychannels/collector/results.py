@@ -28,7 +28,7 @@ from paychannels.values.status import Status
 
 __all__ = ["BulkResults", "row_decision"]
 
-log = logging.getLogger("paychannels.reports")
+log = logging.getLogger("paychannels.collector")
 _PAGE = 2000
 
 

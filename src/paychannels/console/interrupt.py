@@ -41,7 +41,7 @@ __all__ = [
     "watched",
 ]
 
-log = logging.getLogger("paychannels.cli")
+log = logging.getLogger("paychannels.console")
 
 #: seconds a signalled command has to wind down (calls in flight, then its work)
 DEFAULT_GRACE = 10.0

@@ -48,7 +48,7 @@ __all__ = [
     "PayerIndex",
 ]
 
-log = logging.getLogger("paychannels.lookup")
+log = logging.getLogger("paychannels.documents.payercheck")
 
 INDEX_FORMAT = "paychannels-lookup-index"
 INDEX_VERSION = 1

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from paychannels.journal.base import (
     Applied,
+    Backlog,
     Change,
     Claim,
     Journal,
@@ -24,6 +25,7 @@ from paychannels.values.errors import InvalidURL, UnknownScheme
 __all__ = [
     "SCHEMA_VERSION",
     "Applied",
+    "Backlog",
     "Change",
     "Claim",
     "Journal",

@@ -26,6 +26,7 @@ from paychannels.values.status import Status
 
 __all__ = [
     "Applied",
+    "Backlog",
     "BulkApplied",
     "Change",
     "Claim",
@@ -128,6 +129,17 @@ class BulkApplied:
     taken_minor: int
     leftovers: list[ResultRow]
     seqs: tuple[int, int] | None = None
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """One channel's records that wait for someone: what an operator alerts on."""
+
+    channel: str
+    unknown: int
+    needs_attention: int
+    #: DISPATCHED past its lease: a process died mid-dialogue and ``recover()`` has not run
+    dispatched_overdue: int
 
 
 class LedgerRow(NamedTuple):
@@ -297,6 +309,13 @@ class Journal(ABC):
     @abstractmethod
     def count_by_status(self, *, channel: str | None = None) -> dict[Status, int]:
         """How many records are in each status."""
+
+    @abstractmethod
+    def backlog(self, *, now: datetime) -> list[Backlog]:
+        """Per channel, the records a person or ``recover()`` must see to, by name order.
+
+        Cheap enough for a metrics scrape: one indexed query over the few open statuses.
+        """
 
     # -- the departments' feeds (docs/feeds.md) -----------------------------------------------
 

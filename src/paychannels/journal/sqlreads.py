@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from paychannels.journal.base import (
+    Backlog,
     LedgerRow,
     StateEntry,
     StateWrite,
@@ -196,6 +197,24 @@ class SqlReads(SqlBase):
                     (channel,),
                 )
         return {Status(r["status"]): int(r["n"]) for r in rows}
+
+    def backlog(self, *, now: datetime) -> list[Backlog]:
+        with self._transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT channel,"
+                " SUM(CASE WHEN status = 'UNKNOWN' THEN 1 ELSE 0 END) AS unknown,"
+                " SUM(CASE WHEN status = 'NEEDS_ATTENTION' THEN 1 ELSE 0 END) AS attention,"
+                " SUM(CASE WHEN status = 'DISPATCHED' AND lease_until < ? THEN 1 ELSE 0 END)"
+                " AS overdue"
+                " FROM pc_payments"
+                " WHERE status IN ('UNKNOWN', 'NEEDS_ATTENTION', 'DISPATCHED')"
+                " GROUP BY channel ORDER BY channel",
+                (self._ts_in(now),),
+            )
+        return [
+            Backlog(r["channel"], int(r["unknown"]), int(r["attention"]), int(r["overdue"]))
+            for r in rows
+        ]
 
     # -- coordination ---------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ __all__ = [
     "Transcript",
 ]
 
-log = logging.getLogger("paychannels.providers.http")
+log = logging.getLogger("paychannels.links.http")
 
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 _MAX_BODY = 1 << 20

@@ -277,6 +277,10 @@ class BankBatchChannel(Channel):
             "a debit in the bank's hands can only be recalled by the bank"
         )
 
+    def quarantined(self) -> int:
+        """Result files refused and set aside for a person (the metrics' backlog gauge)."""
+        return self.exchange.quarantined()
+
     def describe(self) -> str:
         return f"BankBatchChannel({self.exchange.root}, format={self.format.name})"
 

@@ -81,6 +81,16 @@ class Exchange:
             if path.is_file() and not path.name.startswith(".") and not path.name.endswith(".part"):
                 yield path
 
+    def quarantined(self) -> int:
+        """How many refused result files wait in ``quarantine/`` (reason files not counted)."""
+        if not self.quarantine.is_dir():
+            return 0
+        return sum(
+            1
+            for path in self.quarantine.iterdir()
+            if path.is_file() and not path.name.endswith(".reason.txt")
+        )
+
     def move(self, path: Path, folder: Path, *, reason: str | None = None) -> Path:
         """Move a file into ``folder`` (never overwriting), with a reason file if given."""
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
