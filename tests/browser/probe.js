@@ -70,6 +70,16 @@
         getComputedStyle(svg).fontFamily),
     };
   }
+  const below = document.getElementById("below");
+  if (below) {
+    const items = [...below.querySelectorAll("li")];
+    out.callout = {
+      ...box(below),
+      top: below.getBoundingClientRect().top,
+      chart_top: svg ? svg.getBoundingClientRect().top : null,
+      items: items.map((li) => ({ text: li.textContent, ...box(li) })),
+    };
+  }
   const pre = document.createElement("pre");
   pre.id = "probe";
   pre.textContent = JSON.stringify(out);
