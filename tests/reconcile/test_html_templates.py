@@ -192,3 +192,21 @@ def test_a_template_missing_a_value_fails_loudly() -> None:
 
     with pytest.raises(jinja2.UndefinedError):
         render("notice.html.j2")
+
+
+def test_the_command_takes_the_threshold(
+    day: Day, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from paychannels.cli.main import main
+
+    day.journal.close()
+    out = tmp_path / "o"
+    code = main(["reconcile", *day.inputs(), "--out", str(out), "--call-out-below", "50"])
+    assert code == 1  # hall-1 has no settlement figures: unchecked
+    html = (out / "report.html").read_text("utf-8")
+    assert "villages below 50% paid: 2" in html and "索伦镇 新立村</strong>" not in html
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["reconcile", *day.inputs(), "--out", str(out), "--call-out-below", "150"])
+    assert exit_.value.code == 2
+    assert "--call-out-below: 150: a percentage from 0 to 100" in capsys.readouterr().err
