@@ -107,6 +107,12 @@ def _probe(chromium: Chromium, page: Path) -> dict[str, Any]:
     return result
 
 
+def _check_fonts(probe: dict[str, Any]) -> None:
+    """The page's own font stacks were taken (the browser drops a malformed declaration)."""
+    assert probe["fonts"]["body"].startswith('"Noto Sans CJK SC"'), probe["fonts"]
+    assert probe["fonts"]["mn"].startswith('"Noto Sans Mongolian"'), probe["fonts"]
+
+
 def _check_glyphs(heading: dict[str, Any]) -> None:
     """Real glyphs: every letter inked, none shaped like a missing glyph's box, and many
     shapes (Mongolian draws a few letter pairs alike, o/u and ö/ü)."""
@@ -139,6 +145,7 @@ def test_the_report_has_its_tables_chart_and_headings_in_the_dom(
 
 def test_the_report_renders_tables_chart_and_real_glyphs(chromium: Chromium, pages: Pages) -> None:
     probe = _probe(chromium, pages.report)
+    _check_fonts(probe)
     drawn = {t["cls"]: t for t in probe["tables"]}
     assert REPORT_TABLES | {"attention"} <= set(drawn)
     for cls, t in drawn.items():
@@ -175,6 +182,7 @@ def test_the_notice_renders_its_list_and_real_glyphs(chromium: Chromium, pages: 
     assert '<table class="notice">' in dom and '<table class="counts">' in dom
     assert zh("notice") in dom and mn("notice") in dom and "李*英" in dom
     probe = _probe(chromium, pages.notice)
+    _check_fonts(probe)
     notice = next(t for t in probe["tables"] if t["cls"] == "notice")
     assert notice["rows"] >= 2 and notice["height"] > 40
     titles = [h for h in probe["headings"] if h["text"] in (mn("notice"), zh("notice"))]

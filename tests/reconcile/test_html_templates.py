@@ -210,3 +210,17 @@ def test_the_command_takes_the_threshold(
         main(["reconcile", *day.inputs(), "--out", str(out), "--call-out-below", "150"])
     assert exit_.value.code == 2
     assert "--call-out-below: 150: a percentage from 0 to 100" in capsys.readouterr().err
+
+
+def test_the_style_sheet_names_its_fonts_unescaped(day: Day) -> None:
+    # <style> is raw text: an escaped quote (&#34;) there is no quote, and the browser drops
+    # the font stacks that draw the Chinese and the Mongolian
+    rec = reconcile(day.journal, day.roster)
+    [notice] = build_notices(rec, Level.COUNTY, county="科尔沁右翼前旗")
+    for html in (html_report(rec), notice_html(notice, on=ON)):
+        [style] = re.findall(r"<style>(.*?)</style>", html, re.S)
+        assert "&" not in style
+        assert 'body { font-family: "Noto Sans CJK SC",' in style
+        assert '.mn { font-family: "Noto Sans Mongolian",' in style
+    # in an attribute (the chart's) the same names are escaped, as they must be
+    assert 'style="font-family: &#34;Noto Sans CJK SC&#34;' in html_report(rec)
