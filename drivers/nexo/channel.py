@@ -254,7 +254,9 @@ class CloudPosChannel(Channel):
             raise ConfigurationError(f"{self.settings.where}: no report_url for settlement reports")
         url = f"{self.settings.report_url.rstrip('/')}/{report_name(day)}"
         raw = self.cloud.fetch(url, limit=MAX_BILL_BYTES, timeout=BILL_TIMEOUT)
-        bill = read_settlement_report(raw, day=day, source=f"{self.settings.where}: {url}")
+        # the source is what a clerk reads in the report: the terminal and the file, no URL
+        source = f"terminal {self.settings.who.poiid}: {report_name(day)}"
+        bill = read_settlement_report(raw, day=day, source=source)
         record_settlement(ctx, bill.settlement(ctx.clock.now()))
         return bill
 

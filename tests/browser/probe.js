@@ -42,6 +42,11 @@
     return { width: r.width, height: r.height };
   };
   const out = { headings: [], tables: [], chart: null };
+  // the style sheet's font stacks as the browser took them (a malformed one is dropped)
+  out.fonts = {
+    body: getComputedStyle(document.body).fontFamily,
+    mn: [...document.querySelectorAll(".mn")].map((el) => getComputedStyle(el).fontFamily)[0],
+  };
   for (const el of document.querySelectorAll("h1[lang], h2[lang], .mn[lang], .mn-inline")) {
     const style = getComputedStyle(el);
     out.headings.push({
@@ -68,6 +73,16 @@
       label_width: Math.min(...labels.map((t) => t.getBBox().width)),
       label_glyphs: glyphs(letters(labels.map((t) => t.textContent).join("")),
         getComputedStyle(svg).fontFamily),
+    };
+  }
+  const below = document.getElementById("below");
+  if (below) {
+    const items = [...below.querySelectorAll("li")];
+    out.callout = {
+      ...box(below),
+      top: below.getBoundingClientRect().top,
+      chart_top: svg ? svg.getBoundingClientRect().top : null,
+      items: items.map((li) => ({ text: li.textContent, ...box(li) })),
     };
   }
   const pre = document.createElement("pre");

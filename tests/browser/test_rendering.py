@@ -6,13 +6,16 @@ appended measures the layout (tables and the chart drawn with a size, Mongolian 
 vertical) and proves the Chinese and Mongolian headings are drawn with real glyphs, not
 the boxes of missing ones. Screenshots are kept under the test's temporary folder (the CI
 artefact) and decoded: not blank, the chart's colours present, the vertical Mongolian
-titles inked down the left side.
+titles inked down the left side. With ``PAYCHANNELS_SHOTS=docs/images`` the checked
+screenshots are also copied there (``report.png``, ``notice.png``: the docs' pictures).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from dataclasses import dataclass
 from datetime import date, timedelta
 from html import unescape
@@ -79,6 +82,7 @@ def pages(tmp_path_factory: pytest.TempPathFactory) -> Pages:
             receipt += 1
             day.pay(n, "300.00", ref=f"29001234/{receipt:04d}/{receipt:06d}", operator="柜员-王丽")
     day.pay(7, "300.00", status=Status.UNKNOWN)  # in doubt: listed for attention
+    day.owe(12, "300.00", name="赵丽", town="索伦镇", village="巴彦嘎查")  # 索伦镇: 2 of 4 paid
     day.settle("hall-1", Settlement(
         SettlementKind.TERMINAL, "eod", "ZVT end of day", "CNY", T0 + timedelta(hours=8),
         180000, 6, None, None, None, receipts=(1, receipt),
@@ -101,6 +105,12 @@ def _probe(chromium: Chromium, page: Path) -> dict[str, Any]:
     assert found, "the probe did not run"
     result: dict[str, Any] = json.loads(unescape(found.group(1)))
     return result
+
+
+def _check_fonts(probe: dict[str, Any]) -> None:
+    """The page's own font stacks were taken (the browser drops a malformed declaration)."""
+    assert probe["fonts"]["body"].startswith('"Noto Sans CJK SC"'), probe["fonts"]
+    assert probe["fonts"]["mn"].startswith('"Noto Sans Mongolian"'), probe["fonts"]
 
 
 def _check_glyphs(heading: dict[str, Any]) -> None:
@@ -135,13 +145,15 @@ def test_the_report_has_its_tables_chart_and_headings_in_the_dom(
 
 def test_the_report_renders_tables_chart_and_real_glyphs(chromium: Chromium, pages: Pages) -> None:
     probe = _probe(chromium, pages.report)
+    _check_fonts(probe)
     drawn = {t["cls"]: t for t in probe["tables"]}
     assert REPORT_TABLES | {"attention"} <= set(drawn)
     for cls, t in drawn.items():
         assert t["rows"] >= 2 and t["width"] > 100 and t["height"] > 20, cls
     chart = probe["chart"]
     assert chart["width"] > 400 and chart["height"] > 100
-    assert sorted(chart["labels"]) == sorted(TOWNS) and chart["label_width"] > 20
+    assert chart["labels"] == ["索伦镇", "察尔森镇", "科尔沁镇"]  # lowest paid rate first
+    assert chart["label_width"] > 20
     assert chart["bars"] >= len(SEGMENTS) + len(TOWNS)  # the legend's squares and the bars
     _check_glyphs({"lang": "zh-Hans", "text": "chart labels", "width": 1, "height": 1}
                   | chart["label_glyphs"])  # fmt: skip
@@ -155,11 +167,22 @@ def test_the_report_renders_tables_chart_and_real_glyphs(chromium: Chromium, pag
         assert h["writing"] == "vertical-lr" and h["height"] > h["width"], h["text"]
 
 
+def test_the_villages_behind_are_named_above_the_chart(chromium: Chromium, pages: Pages) -> None:
+    callout = _probe(chromium, pages.report)["callout"]
+    assert callout["width"] > 300 and callout["height"] > 40
+    assert callout["top"] < callout["chart_top"]  # read before the chart
+    # half paid in each: the in-doubt payer's village and two with an unpaid payer
+    named = [" ".join(i["text"].split()[:2]) for i in callout["items"]]
+    assert named == ["察尔森镇 新立村", "科尔沁镇 巴彦嘎查", "索伦镇 巴彦嘎查", "索伦镇 新立村"]
+    assert all(i["height"] > 10 and i["width"] > 100 for i in callout["items"])
+
+
 def test_the_notice_renders_its_list_and_real_glyphs(chromium: Chromium, pages: Pages) -> None:
     dom = chromium.dom(pages.notice)
     assert '<table class="notice">' in dom and '<table class="counts">' in dom
     assert zh("notice") in dom and mn("notice") in dom and "李*英" in dom
     probe = _probe(chromium, pages.notice)
+    _check_fonts(probe)
     notice = next(t for t in probe["tables"] if t["cls"] == "notice")
     assert notice["rows"] >= 2 and notice["height"] > 40
     titles = [h for h in probe["headings"] if h["text"] in (mn("notice"), zh("notice"))]
@@ -203,3 +226,6 @@ def test_screenshots_are_not_blank(chromium: Chromium, pages: Pages, which: str)
             if "paid" in label and "partly" not in label and "unpaid" not in label:
                 rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5))
                 assert image.count_colour((rgb[0], rgb[1], rgb[2])) > 2000, label
+    keep = os.environ.get("PAYCHANNELS_SHOTS")
+    if keep:  # the docs' pictures: exactly the screenshots checked here
+        shutil.copyfile(png, Path(keep) / png.name)

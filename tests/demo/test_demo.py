@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 from paychannels.demo.channels import CHANNELS
+from tests.reconcile.test_html_templates import TECHNICAL
 
 # real demo processes (a 300-payer day, ~30 s); under pytest -n one worker runs the module so
 # the day is run once
@@ -141,6 +142,17 @@ def test_keep_leaves_journal_reports_and_notices(day: Ran) -> None:
         text = path.read_text("utf-8-sig")
         assert not any(i in text for i in ids), path.name
         assert not any(a in text for a in accounts), path.name
+
+
+def test_the_days_report_and_notices_hold_no_technical_string(day: Ran) -> None:
+    # every channel of the day (terminals, providers, the cloud POS, the bank): no URL of a
+    # channel or of the journal, no Python repr, in anything a clerk reads
+    pages = [day.folder / "reconciliation" / "report.html"]
+    pages += sorted((day.folder / "notices").glob("*.html"))
+    for page in pages:
+        text = page.read_text("utf-8")
+        for bad in TECHNICAL:
+            assert bad not in text, (page.name, bad, text[max(0, text.find(bad) - 80) :][:200])
 
 
 def test_a_journal_edited_by_hand_does_not_balance(tmp_path: Path) -> None:

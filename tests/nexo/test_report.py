@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from paychannels import Money, Status
 from paychannels.channels.settlement import SettlementKind, recorded_settlements
-from paychannels.drivers.nexo.report import read_settlement_report
+from paychannels.drivers.nexo.report import read_settlement_report, report_name
 from paychannels.providers.bills import BillError
 from paychannels.runtime.clock import BEIJING
 from tests.nexo.conftest import Hall
@@ -121,6 +121,9 @@ def test_downloaded_report_is_the_terminals_truth_and_reaches_the_journal(hall: 
     assert [s.net_minor for s in stored] == [38000 + 150000 - 50000]
     # the acquirer's 0.6 % commission, rounded down per row, given back on the refund
     assert stored[0].detail["fee_minor"] == 228 + 900 - 300
+    # what the report shows a clerk: the terminal and the report's file, no URL of either
+    assert "://" not in stored[0].source and report_name(today) in stored[0].source
+    assert hall.channel.settings.who.poiid in stored[0].source
     again = hall.channel.download_report(hall.col.channel_context("cloud"), today)
     assert again.lines == bill.lines
     assert len(recorded_settlements(hall.col.journal)["cloud"]) == 1  # replaced, not doubled

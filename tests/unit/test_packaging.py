@@ -72,6 +72,10 @@ def test_wheel_holds_all_three_trees(tmp_path: Path) -> None:
     for package in on_disk_packages():
         assert f"{package.replace('.', '/')}/__init__.py" in names, package
     assert "paychannels/py.typed" in names
+    # the reports' and notices' templates, read through importlib.resources when installed
+    templates = ROOT / "src/paychannels/documents/templates"
+    shipped = {Path(n).name for n in names if n.startswith("paychannels/documents/templates/")}
+    assert shipped == {p.name for p in templates.glob("*.html.j2")} and shipped
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "paychannels = paychannels.cli.main:main" in text

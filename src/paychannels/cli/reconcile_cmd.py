@@ -16,6 +16,7 @@ import json
 import sys
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +41,26 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
         "(default: ./reconciliation-<date>-<time>)",
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument(
+        "--call-out-below",
+        type=_percent,
+        default=Decimal(90),
+        metavar="PERCENT",
+        help="the report names the villages paid below this share, lowest first (default 90)",
+    )
     _statement_options(p)
     p.set_defaults(handler=_run)
+
+
+def _percent(text: str) -> Decimal:
+    """A percentage from 0 to 100 (``92.5``)."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text[:20]}: a percentage from 0 to 100")
+    return value
 
 
 def _statement_options(p: argparse.ArgumentParser) -> None:
@@ -73,7 +92,7 @@ def _run(args: argparse.Namespace) -> int:
 
     rec = reconcile_inputs(args, "reconciling")
     folder = args.out or Path(f"reconciliation-{datetime.now():%Y%m%d-%H%M%S}")
-    paths = write_outputs(rec, folder)
+    paths = write_outputs(rec, folder, call_out_below=args.call_out_below)
     if args.json:
         summary = rec.summary()
         summary["files"] = {k: str(v) for k, v in paths.items()}

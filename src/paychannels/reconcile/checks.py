@@ -276,11 +276,17 @@ def _bank(
     for s in statements:
         d = s.detail
         check.notes.append(
-            f"{s.source}: settled {s.payments} ({yuan(s.gross_minor or 0, currency)}), "
-            f"returned {s.refunds} ({yuan(s.refund_minor or 0, currency)}), "
+            f"{s.source}: settled {_counted(s.payments, s.gross_minor, currency)}, "
+            f"returned {_counted(s.refunds, s.refund_minor, currency)}, "
             f"refused {d.get('failed', 0)}, pending {d.get('pending', 0)}"
         )
     return check
+
+
+def _counted(count: int | None, minor: int | None, currency: str) -> str:
+    """``3 (900.00)``, or the sum alone when the file does not state the count."""
+    money = yuan(minor or 0, currency)
+    return money if count is None else f"{count} ({money})"
 
 
 def _applied(s: Settlement, what: str) -> int:

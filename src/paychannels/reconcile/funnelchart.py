@@ -1,18 +1,18 @@
-"""The arrival funnel per channel as an inline SVG: collected → settled → credited.
+"""The arrival funnel per channel as a bar chart: collected → settled → credited.
 
 Three bars per channel on one scale — what the journal holds, what the channel says it
 settled, what reached the collection account — with the credited bar split into on time,
-late and short/missing, so a glance shows where money stopped. Plain SVG, no scripts.
+late and short/missing, so a glance shows where money stopped. A
+``documents.svgchart.Chart``, drawn by ``templates/chart.html.j2``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
-from paychannels.documents.htmldoc import CJK_FONTS
+from paychannels.documents.svgchart import Bar, Chart, Swatch, Text
 from paychannels.reconcile.arrivals import Funnel
-from paychannels.reconcile.classify import yuan
+from paychannels.reconcile.money import grouped
 
 __all__ = ["funnel_chart"]
 
@@ -21,51 +21,40 @@ _STEPS = (("实收 collected", "#546e7a"), ("结算 settled", "#1565c0"), ("到�
 _LATE, _GAP_COLOUR = "#ef6c00", "#c62828"
 
 
-def funnel_chart(funnels: Sequence[Funnel], *, currency: str) -> str:
-    """The SVG element for ``funnels`` in the order given."""
+def funnel_chart(funnels: Sequence[Funnel], *, currency: str) -> Chart:
+    """The chart of ``funnels`` in the order given."""
     top = max([1, *(max(f.collected_minor, f.settled_minor, f.credited_minor) for f in funnels)])
-    height = 34 + len(funnels) * _ROW
-    width = _LABEL + _WIDTH + _RIGHT
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" class="chart funnel" '
-        f'width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'style="font-family: {escape(CJK_FONTS, quote=True)}; font-size: 12px">',
-        "<title>各渠道资金到账 collected → settled → credited, by channel</title>",
-    ]
+    chart = Chart(
+        width=_LABEL + _WIDTH + _RIGHT,
+        height=34 + len(funnels) * _ROW,
+        title="各渠道资金到账 collected → settled → credited, by channel",
+        cls="chart funnel",
+    )
     x = _LABEL
     for label, colour in (*_STEPS, ("逾期 late", _LATE), ("短款/未到 short/missing", _GAP_COLOUR)):
-        out.append(f'<rect x="{x}" y="6" width="12" height="12" fill="{colour}"/>')
-        out.append(f'<text x="{x + 16}" y="16">{escape(label)}</text>')
+        chart.legend.append(Swatch(x, colour, label))
         x += 24 + 8 * len(label)
     for row, f in enumerate(funnels):
         y0 = 30 + row * _ROW
-        out.append(
-            f'<text x="{_LABEL - 8}" y="{y0 + 2 * _BAR}" text-anchor="end" class="channel">'
-            f"{escape(f.channel)}</text>"
-        )
+        chart.texts.append(Text(_LABEL - 8, y0 + 2 * _BAR, f.channel, "channel", right=True))
         values = (f.collected_minor, f.settled_minor, f.credited_minor)
         for i, ((label, colour), minor) in enumerate(zip(_STEPS, values, strict=True)):
             y = y0 + i * (_BAR + 4)
             w = _WIDTH * max(minor, 0) / top
             if i == 2 and f.late_minor:  # the credited bar: on time, then late
                 on_time = _WIDTH * max(minor - f.late_minor, 0) / top
-                out.append(_rect(_LABEL, y, on_time, colour, f"{f.channel}: on time"))
-                out.append(_rect(_LABEL + on_time, y, w - on_time, _LATE, f"{f.channel}: late"))
+                chart.bars.append(Bar(_LABEL, y, on_time, _BAR, colour, f"{f.channel}: on time"))
+                chart.bars.append(
+                    Bar(_LABEL + on_time, y, w - on_time, _BAR, _LATE, f"{f.channel}: late")
+                )
             else:
-                out.append(_rect(_LABEL, y, w, colour, f"{f.channel}: {label}"))
+                chart.bars.append(Bar(_LABEL, y, w, _BAR, colour, f"{f.channel}: {label}"))
             if i == 2 and (f.short_minor or f.missing_minor):
                 gap = _WIDTH * (f.short_minor + f.missing_minor) / top
-                out.append(_rect(_LABEL + w, y, gap, _GAP_COLOUR, f"{f.channel}: short/missing"))
-            out.append(
-                f'<text x="{_LABEL + _WIDTH + 8}" y="{y + _BAR - 4}">{escape(label)} '
-                f"{yuan(minor, currency)}</text>"
+                chart.bars.append(
+                    Bar(_LABEL + w, y, gap, _BAR, _GAP_COLOUR, f"{f.channel}: short/missing")
+                )
+            chart.texts.append(
+                Text(_LABEL + _WIDTH + 8, y + _BAR - 4, f"{label} {grouped(minor, currency)}")
             )
-    out.append("</svg>")
-    return "\n".join(out)
-
-
-def _rect(x: float, y: int, w: float, colour: str, title: str) -> str:
-    return (
-        f'<rect x="{x:.2f}" y="{y}" width="{max(w, 0):.2f}" height="{_BAR}" fill="{colour}">'
-        f"<title>{escape(title)}</title></rect>"
-    )
+    return chart

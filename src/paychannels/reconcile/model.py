@@ -80,10 +80,14 @@ class GroupTotals:
         return self.counts.get(category.value, 0)
 
     @property
+    def paid_count(self) -> int:
+        """Obligations paid in full (paid, overpaid or paid twice count)."""
+        return sum(self.count(c) for c in (Category.PAID, Category.OVERPAID, Category.PAID_TWICE))
+
+    @property
     def paid_share(self) -> float:
-        """Share of obligations paid in full (paid, overpaid or paid twice count)."""
-        done = sum(self.count(c) for c in (Category.PAID, Category.OVERPAID, Category.PAID_TWICE))
-        return done / self.obligations if self.obligations else 0.0
+        """Share of obligations paid in full."""
+        return self.paid_count / self.obligations if self.obligations else 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """For ``--json``."""

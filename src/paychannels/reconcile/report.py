@@ -10,17 +10,18 @@ masked). CSV files are UTF-8 with a BOM so that spreadsheet programs read the Ch
 from __future__ import annotations
 
 import json
-from html import escape
+from decimal import Decimal
 from pathlib import Path
 
-from paychannels.documents.htmldoc import page, section, table
-from paychannels.reconcile.chart import progress_chart
-from paychannels.reconcile.classify import yuan
+from paychannels.documents.htmldoc import render
+from paychannels.reconcile.chart import by_paid_rate, progress_chart
 from paychannels.reconcile.funnelchart import funnel_chart
 from paychannels.reconcile.model import Category, GroupTotals
+from paychannels.reconcile.money import grouped
 from paychannels.reconcile.result import CSV_HEADER, Reconciliation
 from paychannels.runtime.countytime import CountyTime
 from paychannels.security.textrules import csv_writer
+from paychannels.values.errors import ConfigurationError
 
 __all__ = ["LISTED", "summary_text", "write_outputs"]
 
@@ -36,16 +37,9 @@ _ORDER = (
 )
 
 
-def _m(rec: Reconciliation, minor: int) -> str:
-    return yuan(minor, rec.currency)
-
-
 def _g(rec: Reconciliation, minor: int) -> str:
     """Money for people: thousands grouped (``4,451,100.00``)."""
-    text = yuan(minor, rec.currency)
-    sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
-    whole, dot, frac = digits.partition(".")
-    return f"{sign}{int(whole):,}{dot}{frac}"
+    return grouped(minor, rec.currency)
 
 
 def summary_text(rec: Reconciliation) -> str:
@@ -112,7 +106,7 @@ def _arrival_lines(rec: Reconciliation) -> list[str]:
     return out
 
 
-def _arrivals(rec: Reconciliation) -> str:
+def _arrivals(rec: Reconciliation) -> dict[str, object]:
     """The funnel chart and one row per expected arrival."""
     assert rec.arrivals is not None
     rows = [
@@ -128,27 +122,13 @@ def _arrivals(rec: Reconciliation) -> str:
         for a in rec.arrivals.arrivals
     ]
     rows += [["—", "", "", "", "", "未明 unexplained", u] for u in rec.arrivals.unexplained]
-    notes = "".join(f"<li>{escape(n)}</li>" for n in rec.arrivals.statements.notes)
-    chart = funnel_chart(rec.arrivals.funnels, currency=rec.currency)
-    return (
-        f'<div class="chart-box">{chart}</div>'
-        + table(
-            [
-                "channel 渠道",
-                "trade day 交易日",
-                "due 应到账",
-                "settled 结算",
-                "credited 到账",
-                "status 状态",
-                "why 说明",
-            ],
-            rows,
-            numeric=(3, 4),
-            raw_headers=True,
-            cls="arrivals",
-        )
-        + (f'<ul class="small">{notes}</ul>' if notes else "")
-    )
+    return {
+        "ok": rec.arrivals.in_full_and_on_time,
+        "verdict": rec.arrivals.verdict(),
+        "chart": funnel_chart(rec.arrivals.funnels, currency=rec.currency),
+        "rows": rows,
+        "notes": list(rec.arrivals.statements.notes),
+    }
 
 
 _STATUS_ZH = {
@@ -161,9 +141,12 @@ _STATUS_ZH = {
 }
 
 
-def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
-    """Write ``report.html``, ``details.csv``, ``unpaid.csv`` (whom to contact), ``attention.csv``
-    and ``summary.json``."""
+def write_outputs(
+    rec: Reconciliation, folder: str | Path, *, call_out_below: int | Decimal = 90
+) -> dict[str, Path]:
+    """Write ``report.html`` (villages paid under ``call_out_below`` percent named),
+    ``details.csv``, ``unpaid.csv`` (whom to contact), ``attention.csv`` and ``summary.json``."""
+    html = html_report(rec, call_out_below=call_out_below)  # a bad threshold: nothing written
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = {
@@ -179,7 +162,7 @@ def write_outputs(rec: Reconciliation, folder: str | Path) -> dict[str, Path]:
     paths["json"].write_text(
         json.dumps(rec.summary(concerns=LISTED), ensure_ascii=False, indent=2) + "\n", "utf-8"
     )
-    paths["html"].write_text(html_report(rec), "utf-8")
+    paths["html"].write_text(html, "utf-8")
     return paths
 
 
@@ -242,72 +225,69 @@ def _group_rows(rec: Reconciliation, groups: list[GroupTotals]) -> list[list[obj
     ]
 
 
-_GROUP_HEAD = [
-    "",
-    "obligations",
-    "paid 已缴",
-    "partly 部分",
-    "in doubt 待确认",
-    "unpaid 未缴",
-    "owed 应缴",
-    "received 实收",
-    "paid 缴费率",
-]
+#: villages named above the chart at most; the rest are counted (unpaid.csv has them all)
+CALLED_OUT = 20
 
 
-def html_report(rec: Reconciliation) -> str:
-    """The report as one HTML document."""
-    verdict = (
-        '<p class="verdict ok">平衡 BALANCED — every yuan accounted for</p>'
-        if rec.balanced
-        else '<p class="verdict bad">不平衡 NOT BALANCED — see the settlement checks and what '
-        "needs attention</p>"
+def html_report(rec: Reconciliation, *, call_out_below: int | Decimal = 90) -> str:
+    """The report as one HTML document (``templates/report.html.j2``); villages whose paid
+    rate is under ``call_out_below`` percent are named above the township chart."""
+    threshold = _percent(call_out_below)
+    stamp = CountyTime(rec.zone).stamp(rec.generated_at)
+    return render(
+        "report.html.j2",
+        subtitle=f"{Path(rec.roster).name} · {stamp} · 证件号码已脱敏 IDs masked",
+        balanced=rec.balanced,
+        arrivals=_arrivals(rec) if rec.arrivals is not None else {},
+        currency=rec.currency,
+        summary=_summary(rec),
+        below=_below(rec, threshold),
+        progress=progress_chart(list(rec.townships.values()), currency=rec.currency),
+        townships=_group_rows(rec, list(rec.townships.values())),
+        periods=_group_rows(rec, list(rec.periods.values())),
+        settlements=_settlements(rec),
+        operators=_operators(rec),
+        channels=_channels(rec),
+        attention=_attention(rec),
     )
-    if rec.arrivals is not None:
-        ok = rec.arrivals.in_full_and_on_time
-        verdict += (
-            f'<p class="verdict {"ok" if ok else "bad"}">'
-            f"{'及时足额' if ok else '未及时足额'} {escape(rec.arrivals.verdict())}</p>"
-        )
-    townships = list(rec.townships.values())
-    parts = [
-        verdict,
-        section("summary", _summary_table(rec)),
-        section(
-            "progress",
-            f'<div class="chart-box">{progress_chart(townships, currency=rec.currency)}</div>'
-            + table(
-                _GROUP_HEAD,
-                _group_rows(rec, townships),
-                numeric=range(1, 9),
-                raw_headers=True,
-                cls="townships",
-            ),
-        ),
-        section(
-            "periods",
-            table(
-                _GROUP_HEAD,
-                _group_rows(rec, list(rec.periods.values())),
-                numeric=range(1, 9),
-                raw_headers=True,
-                cls="periods",
-            ),
-        ),
-        section("settlements", _settlements(rec)),
-        *([section("arrivals", _arrivals(rec))] if rec.arrivals is not None else []),
-        section("operators", _operators(rec)),
-        section("channels", _channels(rec)),
-        section("attention", _attention(rec), extra=f"({len(rec.concerns):,})"),
-    ]
-    subtitle = (
-        f"{rec.roster} · {rec.journal} · {CountyTime(rec.zone).stamp(rec.generated_at)} · "
-        "证件号码已脱敏 IDs masked"
-    )
-    return page("reconciliation", "\n".join(parts), subtitle=subtitle)
 
 
-def _summary_table(rec: Reconciliation) -> str:
+def _percent(value: int | Decimal) -> Decimal:
+    """A percentage from 0 to 100, exactly (a float is a ``TypeError``)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise TypeError(f"call_out_below must be an int or a Decimal, not {type(value).__name__}")
+    percent = Decimal(value)
+    if not percent.is_finite() or not 0 <= percent <= 100:
+        raise ConfigurationError(f"call_out_below={value}: a percentage from 0 to 100")
+    return percent
+
+
+def _below(rec: Reconciliation, threshold: Decimal) -> dict[str, object]:
+    """The villages paid below ``threshold`` percent, lowest first, as the call-out says."""
+    low = [g for g in by_paid_rate(list(rec.villages.values())) if _under(g, threshold)]
+    return {
+        "threshold": f"{threshold}%",
+        "villages": [
+            {
+                "name": g.name,
+                "rate": f"{100 * g.paid_share:.1f}",
+                "paid": f"{g.paid_count:,}",
+                "of": f"{g.obligations:,}",
+                "outstanding": _g(rec, max(g.owed_minor - g.received_minor, 0)),
+            }
+            for g in low[:CALLED_OUT]
+        ],
+        "count": f"{len(low):,}",
+        "more": f"{len(low) - CALLED_OUT:,}" if len(low) > CALLED_OUT else "",
+    }
+
+
+def _under(group: GroupTotals, threshold: Decimal) -> bool:
+    """Paid rate strictly under ``threshold`` percent, compared exactly."""
+    return group.obligations > 0 and 100 * group.paid_count < threshold * group.obligations
+
+
+def _summary(rec: Reconciliation) -> dict[str, object]:
     t = rec.totals
     money = {c: t.money.get(c.value, [0, 0]) for c in _ORDER}
     rows = [
@@ -326,25 +306,17 @@ def _summary_table(rec: Reconciliation) -> str:
                 _g(rec, rec.outside.received_minor),
             ]
         )
-    return table(
-        [
-            "category 类别",
-            "obligations 笔数",
-            f"owed 应缴 {rec.currency}",
-            f"received 实收 {rec.currency}",
-        ],
-        rows,
-        numeric=(1, 2, 3),
-        raw_headers=True,
-        cls="summary",
-    ) + (
-        f'<p class="small">lost 丢失 {_g(rec, rec.lost_minor)} · unconfirmed 未确认 '
-        f"{_g(rec, rec.unconfirmed_minor)} · paid twice 重复 {rec.doubled} · in doubt 待确认 "
-        f"{rec.in_doubt} · journal records {rec.journal_rows:,}</p>"
-    )
+    return {
+        "rows": rows,
+        "lost": _g(rec, rec.lost_minor),
+        "unconfirmed": _g(rec, rec.unconfirmed_minor),
+        "doubled": f"{rec.doubled:,}",
+        "in_doubt": f"{rec.in_doubt:,}",
+        "records": f"{rec.journal_rows:,}",
+    }
 
 
-def _settlements(rec: Reconciliation) -> str:
+def _settlements(rec: Reconciliation) -> dict[str, object]:
     rows: list[list[object]] = [
         [
             c.channel,
@@ -362,37 +334,8 @@ def _settlements(rec: Reconciliation) -> str:
         for c in rec.checks
         if c.status == "unchecked"
     ]
-    notes = [
-        f"<li>{escape(c.channel)}: {escape(n)}</li>"
-        for c in rec.checks
-        for n in c.notes
-        if c.status != "unchecked"
-    ]
-    return table(
-        [
-            "channel 渠道",
-            "kind",
-            "statement 对账单",
-            "channel says 渠道",
-            "journal 账本",
-            "result 结果",
-        ],
-        rows,
-        numeric=(3, 4),
-        raw_headers=True,
-        cls="settlements",
-    ) + (f'<ul class="small">{"".join(notes)}</ul>' if notes else "")
-
-
-def _held_table(first: str, count: str, detail: str, rows: list[list[object]], cls: str) -> str:
-    """Who or what took money: count, taken, refunded, held, in doubt, a breakdown."""
-    return table(
-        [first, count, "taken 收取", "refunded 退还", "held 实收", "in doubt 待确认", detail],
-        rows,
-        numeric=(1, 2, 3, 4, 5),
-        raw_headers=True,
-        cls=cls,
-    )
+    notes = [f"{c.channel}: {n}" for c in rec.checks for n in c.notes if c.status != "unchecked"]
+    return {"rows": rows, "notes": notes}
 
 
 def _held_row(
@@ -401,7 +344,7 @@ def _held_row(
     return [name, f"{count:,}", _g(rec, taken), _g(rec, back), _g(rec, taken - back), doubt, detail]
 
 
-def _operators(rec: Reconciliation) -> str:
+def _operators(rec: Reconciliation) -> list[list[object]]:
     ops = rec.operators
     rows = [
         _held_row(
@@ -426,11 +369,11 @@ def _operators(rec: Reconciliation) -> str:
             "",
         )
     )
-    return _held_table("operator 收缴人", "payments 笔数", "by channel 渠道", rows, "operators")
+    return rows
 
 
-def _channels(rec: Reconciliation) -> str:
-    rows = [
+def _channels(rec: Reconciliation) -> list[list[object]]:
+    return [
         _held_row(
             rec,
             c.channel,
@@ -442,27 +385,16 @@ def _channels(rec: Reconciliation) -> str:
         )
         for c in rec.channels
     ]
-    return _held_table("channel 渠道", "succeeded 成功", "by status 状态", rows, "channels")
 
 
-def _attention(rec: Reconciliation) -> str:
+def _attention(rec: Reconciliation) -> dict[str, object]:
     shown = rec.concerns[:LISTED]
-    html = table(
-        [
-            "category 类别",
-            "line 行",
-            "payer 证件",
-            "name 姓名",
-            "township 苏木乡镇",
-            "village 嘎查村",
-            "why 原因",
+    more = len(rec.concerns) - LISTED
+    return {
+        "count": f"({len(rec.concerns):,})",
+        "rows": [
+            [c.category, c.line or "", c.payer, c.name, c.township, c.village, c.text]
+            for c in shown
         ],
-        [[c.category, c.line or "", c.payer, c.name, c.township, c.village, c.text] for c in shown],
-        numeric=(1,),
-        raw_headers=True,
-        cls="attention",
-    )
-    if len(rec.concerns) > LISTED:
-        more = len(rec.concerns) - LISTED
-        html += f'<p class="small">… and {more:,} more in attention.csv</p>'
-    return html
+        "more": f"{more:,}" if more > 0 else "",
+    }

@@ -92,6 +92,8 @@ class Reconciliation:
     arrivals: ArrivalReport | None = None
     #: the county's time zone: the report's times are shown in it, named
     zone: str = DEFAULT_ZONE
+    #: per village, named "township village" (the report calls out those behind)
+    villages: dict[str, GroupTotals] = field(default_factory=dict)
     _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
     _categories: list[Category] = field(repr=False, default_factory=list)
     _received: array[int] = field(repr=False, default_factory=lambda: array("q"))

@@ -150,6 +150,12 @@ def _assemble(
     totals = _groups(categories, owed.owed, received, None)["all"]
     townships = _groups(categories, owed.owed, received, [t or "—" for t in owed.township])
     periods = _groups(categories, owed.owed, received, owed.period)
+    villages = _groups(
+        categories,
+        owed.owed,
+        received,
+        [f"{t or '—'} {v or '—'}" for t, v in zip(owed.township, owed.village, strict=True)],
+    )
     outside = GroupTotals("not in roster")
     left: dict[tuple[str, str], list[Attempt]] = {}
     for a_payer, items in by_payer.items():
@@ -186,6 +192,7 @@ def _assemble(
         totals=totals,
         townships=townships,
         periods=periods,
+        villages=villages,
         channels=sorted(taken.channels.values(), key=lambda c: c.channel),
         operators=operators,
         checks=checks,

@@ -1,20 +1,20 @@
 """Public notice lists as files: printable HTML and CSV, bilingual Chinese / Mongolian.
 
-Each list is one A4-printable HTML page (the Mongolian title and section names down the
-left side, vertically, as the script is written; column headers in both languages) and a
-CSV with the same lines (UTF-8 with BOM; headers ``中文/ᠮᠣᠩᠭᠣᠯ``). Only ``NoticeLine``
-fields are written: masked names and ID numbers, never an account.
+Each list is one A4-printable HTML page from ``templates/notice.html.j2`` (the Mongolian
+title and section names down the left side, vertically, as the script is written; column
+headers in both languages) and a CSV with the same lines (UTF-8 with BOM; headers
+``中文/ᠮᠣᠩᠭᠣᠯ``). Only ``NoticeLine`` fields are written: masked names and ID
+numbers, never an account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from html import escape
 from pathlib import Path
 
 from paychannels.documents.bilingual import mn, zh
-from paychannels.documents.htmldoc import page, section, table
+from paychannels.documents.htmldoc import render
 from paychannels.documents.notices.build import Notice, NoticeLine
 from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.security.textrules import csv_writer
@@ -35,39 +35,26 @@ def _rows(lines: Iterable[NoticeLine], start: int = 1) -> list[list[object]]:
 def notice_html(notice: Notice, *, on: date, zone: str = DEFAULT_ZONE) -> str:
     """One list as a printable HTML document, dated ``on`` in the county's ``zone`` (shown)."""
     periods = "、".join(notice.periods)
-    summary = table(
-        ["township", "village", "payers", "paid"],
-        [[t or "—", v or "—", n, paid] for (t, v), (n, paid) in sorted(notice.counts.items())],
-        numeric=(2, 3),
-        cls="counts",
-    )
-    parts = [
-        f'<p class="small">{escape(zh("date"))} <span class="mn-inline">'
-        f"{escape(mn('date'))}</span>: {escape(on.isoformat())} ({escape(zone)}) · "
-        f"{escape(periods)}</p>",
-        section("summary", summary),
-    ]
     groups: dict[tuple[str, str], list[NoticeLine]] = {}
     for line in notice.lines:
         groups.setdefault((line.township, line.village), []).append(line)
-    number = 1
+    shown, number = [], 1
     for (town, village), lines in groups.items():
         label = " ".join(p for p in (town, village) if p) or notice.place
-        parts.append(
-            section(
-                "paid",
-                table(COLUMNS, _rows(lines, number), numeric=(0, 6), cls="notice"),
-                extra=f"· {label} ({len(lines)})",
-            )
-        )
+        shown.append({"label": label, "rows": _rows(lines, number)})
         number += len(lines)
-    if not notice.lines:
-        parts.append('<p class="muted">—</p>')
-    parts.append(
-        f'<p class="small">{escape(zh("notice_period"))} '
-        f'<span class="mn-inline">{escape(mn("notice_period"))}</span></p>'
+    return render(
+        "notice.html.j2",
+        subtitle=f"{notice.place} · {periods}",
+        posted=on.isoformat(),
+        zone=zone,
+        periods=periods,
+        counts=[
+            [t or "—", v or "—", n, paid] for (t, v), (n, paid) in sorted(notice.counts.items())
+        ],
+        groups=shown,
+        columns=COLUMNS,
     )
-    return page("notice", "\n".join(parts), subtitle=f"{notice.place} · {periods}")
 
 
 def notice_csv(notice: Notice, path: Path) -> None:
