@@ -318,21 +318,27 @@ CREDITOR = Creditor(
 @dataclass
 class PayerMix(Mix):
     """The bank's answer to a debit decided by whose it is: an answer armed for the payer,
-    else the payer's throw for that attempt (the seed, the payer, the attempt). The plain
-    mix hashes the end-to-end id, which holds the payment id — new in every run."""
+    else the payer's throw for their n-th debit of the day (the seed, the payer, n). The
+    plain mix hashes the end-to-end id, which holds the payment id — new in every run."""
 
     payers: dict[str, str] = field(default_factory=dict)  # payment id -> payer
     armed: dict[str, str] = field(default_factory=dict)  # payer -> outcome of the next debit
+    #: whose payment an unexpected id is (a resubmission is a new payment): the journal's
+    lookup: Callable[[str], str | None] = lambda _: None
+    debits: Counter[str] = field(default_factory=Counter)  # payer -> debits answered
 
     def choose(self, ref: str) -> str:
         ours = payment_of(ref)
-        payer = self.payers.get(ours[0]) if ours is not None else None
-        if ours is None or payer is None:
+        if ours is None:
             return super().choose(ref)
+        payer = self.payers.get(ours[0]) or self.lookup(ours[0])
+        if payer is None:
+            return super().choose(ref)
+        self.debits[payer] += 1
         if payer in self.armed:
             return self.armed.pop(payer)
         weights = [(name, self.weights.get(name, 0.0)) for name in OUTCOMES]
-        return Dice(self.seed).pick(weights, "ok", "bank", payer, str(ours[1]))
+        return Dice(self.seed).pick(weights, "ok", "bank", payer, str(self.debits[payer]))
 
 
 class BankSim(Running):
@@ -377,6 +383,7 @@ class BankSim(Running):
 
     def answer(self, collector: Collector, name: str) -> int:
         """Send request files, let the bank answer, read its answers; files answered."""
+        self.mix.lookup = lambda payment: collector.status(payment).payer_id
         collector.poll(name)
         written = self.sim.process_once()
         if written and self.duplicate_armed:  # the same result file delivered twice

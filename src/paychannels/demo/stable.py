@@ -32,7 +32,7 @@ def stable_view(summary: dict[str, Any]) -> dict[str, Any]:
             for name, feed in kept["feeds"].items()
         }
     names: dict[str, str] = {}
-    return _renamed(kept, names)
+    return {k: _renamed(v, names) for k, v in kept.items()}
 
 
 def _renamed(value: Any, names: dict[str, str]) -> Any:
