@@ -2,16 +2,23 @@
 
 - ``sync`` (terminals): one payment at a time; the clerk retries a payment that provably
   did not leave (same key), the payer offers another card after a decline (a new key), a
-  double click sends the same request twice (same key: the same payment comes back); an
-  answer that was lost is left UNKNOWN for recovery to ask the terminal.
+  double click sends the same request twice (same key: the same payment comes back); when
+  an answer was lost the clerk asks the terminal (``recover`` on the idle channel) before
+  deciding on another card, so what the payer does next never depends on how fast the
+  machine was.
 - ``async`` (mobile): each order is created; the payer pays in the app and the provider's
-  callback settles it; a lost or garbled answer is left UNKNOWN for recovery.
+  callback settles it; a lost or garbled answer is left UNKNOWN for recovery (nothing is
+  decided on it).
 - ``scan`` (payment codes): a village assistant scans the code each payer shows; a code
   refused as used or expired, or a scan that never left, makes the payer show a new code (a
   new attempt: the code is never kept, so nothing is sent again from the journal); a payer
-  who walks away is reversed by the channel; a lost answer is left UNKNOWN for recovery.
+  who walks away is reversed by the channel; after a lost answer the channel is asked
+  before a new code is decided on.
 - ``batch`` (bank): all debits at once, request files out, result files back, retryable
-  refusals resubmitted until the retry cap.
+  refusals resubmitted until the retry cap; the bank answers each debit by its payer.
+
+Every choice about a payer comes from the day's ``Dice`` (the seed and the payer), never from
+the order in which the channels' threads happen to run.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ from paychannels.demo.sims import BankSim, Observed, Running
 from paychannels.documents.roster import RosterEntry
 from paychannels.security.masking import mask_id_number
 from paychannels.values.errors import PaychannelsError
-from paychannels.values.models import Payment, PaymentRequest
+from paychannels.values.models import Payment, PaymentRequest, as_payment
 from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
@@ -124,6 +131,15 @@ def _send(col: Collector, req: PaymentRequest, name: str) -> Payment | None:
     return payment
 
 
+def _asked(col: Collector, payment: Payment | None, name: str) -> Payment | None:
+    """What the clerk decides on (another card, a new code): the answer, or when it was lost
+    (a slow machine loses more), what the channel says when asked — the same either way."""
+    if payment is None or payment.status not in (Status.UNKNOWN, Status.DISPATCHED):
+        return payment
+    col.recover(channel=name)  # the channel is idle: only this payment is in doubt on it
+    return as_payment(col.status(payment.id))
+
+
 def _sync(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     name = plan.channel.name
     for i, entry in enumerate(plan.payers):
@@ -141,6 +157,7 @@ def _sync(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -
                 )
         if fault is not None:
             fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
+        payment = _asked(col, payment, name)
         if payment is not None and payment.status is Status.DECLINED:
             _send(col, request_for(entry, plan.channel, dice, key_suffix="~card2"), name)
         tick(1)
@@ -172,9 +189,10 @@ def _scan(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -
         twice = fault is not None and fault.fault == "code scanned twice" and last is not None
         code = last if twice and last is not None else codes.code()
         payment = _scanned(col, req, code, name)
-        if payment is not None and (
-            payment.status is Status.NOT_SENT
-            or (payment.status is Status.DECLINED and payment.reason in _SCAN_AGAIN)
+        final = _asked(col, payment, name)
+        if final is not None and (
+            final.status is Status.NOT_SENT
+            or (final.status is Status.DECLINED and final.reason in _SCAN_AGAIN)
         ):
             again = req.model_copy(update={"idempotency_key": req.idempotency_key + "~rescan"})
             _scanned(col, again, codes.code(), name)
