@@ -14,13 +14,15 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from paychannels.demo.run import demo_roster
 from paychannels.demo.stable import stable_view
-
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("demo")]
+from paychannels.runtime.countytime import CountyTime
 
 PAYERS = 300
 _BUSY = "import time\nend = time.monotonic() + 300\nwhile time.monotonic() < end: pass\n"
@@ -67,6 +69,8 @@ def _differences(a: Any, b: Any, at: str = "") -> list[str]:
     return [] if a == b else [f"{at}: {a!r} != {b!r}"[:300]]
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_the_same_seed_gives_the_same_day_even_on_a_busy_machine() -> None:
     quiet = _demo(7)
     with _busy_machine():
@@ -77,8 +81,22 @@ def test_the_same_seed_gives_the_same_day_even_on_a_busy_machine() -> None:
         assert stable_view(quiet)[key] == stable_view(busy)[key], key
 
 
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
 def test_another_seed_gives_another_day() -> None:
     seven, eight = stable_view(_demo(7)), stable_view(_demo(8))
     assert seven["payers"] == eight["payers"] == PAYERS
     assert seven["owed_minor"] != eight["owed_minor"]  # another roster
     assert seven["faults"] != eight["faults"]  # faults hit other payers
+
+
+@pytest.mark.parametrize("day", [date(2026, 12, 8), date(2027, 3, 1)])
+def test_the_roster_of_a_seed_is_the_same_on_any_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, day: date
+) -> None:
+    """The people of a seed do not change with the date the demo runs on (their ID numbers
+    carry birth dates, which were drawn relative to today)."""
+    demo_roster(tmp_path / "a.csv", 50, 7)
+    monkeypatch.setattr(CountyTime, "today", lambda self: day)
+    demo_roster(tmp_path / "b.csv", 50, 7)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

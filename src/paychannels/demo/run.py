@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -47,7 +48,7 @@ from paychannels.demo.dice import Dice
 from paychannels.demo.drivers import Plan, collect
 from paychannels.demo.followup import follow_up, settle_in_doubt
 from paychannels.demo.receiver import Receiver
-from paychannels.demo.roster_gen import generate_roster
+from paychannels.demo.roster_gen import RosterStats, generate_roster
 from paychannels.demo.sims import Stage
 from paychannels.demo.summary import Outputs, summarize
 from paychannels.demo.tamper import tamper
@@ -61,11 +62,13 @@ from paychannels.runtime.countytime import CountyTime
 from paychannels.simulators.provider import SimKeys
 from paychannels.values.errors import PaychannelsError
 
-__all__ = ["COUNTY", "DemoOptions", "run_demo"]
+__all__ = ["COUNTY", "ROSTER_AS_OF", "DemoOptions", "demo_roster", "run_demo"]
 
 #: share of payers who do not pay at all today (away, forgot)
 AWAY = 0.03
 COUNTY = "科尔沁右翼前旗"
+#: the roster's people are drawn as of this day (the contribution year's first), any day
+ROSTER_AS_OF = date(2026, 1, 1)
 
 
 @dataclass
@@ -166,7 +169,7 @@ def _log_to(path: Path) -> Iterator[None]:
 def _setup(options: DemoOptions, folder: Path) -> Day:
     today = CountyTime().today()
     roster = folder / "roster.csv"
-    generate_roster(roster, options.payers, seed=options.seed, today=today)
+    demo_roster(roster, options.payers, options.seed)
     col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
     if options.stopping is not None:
         options.stopping.watch(col)
@@ -188,6 +191,14 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
     day = Day(options, folder, col, stage, plans, Dice(options.seed))
     _assign(day, load_roster(roster))
     return day
+
+
+def demo_roster(path: Path, payers: int, seed: int) -> RosterStats:
+    """The day's roster of ``payers`` people, drawn from ``seed`` alone: as the county knew
+    them at the start of the contribution year (``ROSTER_AS_OF``), not on the day the demo
+    runs — birth dates in ID numbers and agreements' dates would move with it, and every
+    decision keyed by a payer with them."""
+    return generate_roster(path, payers, seed=seed, today=ROSTER_AS_OF)
 
 
 def _assign(day: Day, entries: list[RosterEntry]) -> None:
