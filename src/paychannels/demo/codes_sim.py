@@ -1,11 +1,13 @@
 """Village assistants scanning payers' payment codes (付款码): the provider simulator's wallets.
 
 Each payer the assistant serves opens WeChat (or Alipay) and shows a fresh one-time code; the
-simulator's wallet behind it confirms at once, or after a while (the password), or never (the
-payer walks away). The planted cases are data (``SCAN_FAULTS``); which provider a channel
-takes is data too (``PROVIDERS``: the channel URL per provider), so WeChat Pay's and Alipay's
-scanning channels are two rows of one table (``demo.channels``). The truth is the wallets'
-ledger: what each order took and kept.
+simulator's wallet behind it confirms at once, or while the channel waits (the password: the
+payer types it when the assistant's screen says the channel is waiting — an event, not a
+number of seconds that a busy machine could outrun), or never (the payer walks away). The
+planted cases are data (``SCAN_FAULTS``); which provider a channel takes is data too
+(``PROVIDERS``: the channel URL per provider), so WeChat Pay's and Alipay's scanning channels
+are two rows of one table (``demo.channels``). The truth is the wallets' ledger: what each
+order took and kept.
 """
 
 from __future__ import annotations
@@ -14,10 +16,14 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import JsonValue
+
 from paychannels.channels.base import Channel
 from paychannels.channels.codepay import CodePayChannel
 from paychannels.collector import Collector
 from paychannels.demo.sims import Observed, Running, Stage
+from paychannels.providers.alipay.calls import out_trade_no as alipay_number
+from paychannels.providers.wechatpay.calls import out_trade_no as wechat_number
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 
 __all__ = ["PROVIDERS", "SCAN_FAULTS", "CodeSim"]
@@ -43,9 +49,25 @@ PROVIDERS: dict[str, Callable[[ProviderSimulator, SimKeys], tuple[str, dict[str,
     "alipay": _alipay,
 }
 
-#: planted case -> (seconds the payer takes for the password, None: walks away; pay-call fault)
+
+def _wechat_confirm(sim: ProviderSimulator, payment: str) -> bool:
+    order = sim.codepay.order(wechat_number(payment))
+    return order is not None and sim.codepay.confirm(order.number).state == "SUCCESS"
+
+
+#: the payer of a waiting order enters the password, per provider; False: no such order here
+CONFIRM: dict[str, Callable[[ProviderSimulator, str], bool]] = {
+    "wechatpay": _wechat_confirm,
+    "alipay": lambda sim, payment: sim.alipay.codes.confirm(alipay_number(payment)),
+}
+
+#: the password is typed while the channel waits (see the module docstring)
+WHILE_WAITING = -1.0
+
+#: planted case -> (seconds the payer takes for the password, ``WHILE_WAITING``, or None:
+#: walks away; pay-call fault)
 SCAN_FAULTS: dict[str, tuple[float | None, str | None]] = {
-    "slow password": (0.4, None),
+    "slow password": (WHILE_WAITING, None),
     "walked away": (None, None),
     "code scanned twice": (0.0, None),  # the scanner reads the previous payer's code again
     "lost answer": (0.0, "lose_reply"),
@@ -64,7 +86,9 @@ class CodeSim(Running):
         self.url, self.options = PROVIDERS[provider](self.sim, stage.keys)
         self._armed: str | None = None
         self._payers = itertools.count(1)
+        self._typing = False  # the current payer types the password once the channel waits
         self.channel: CodePayChannel | None = None
+        stage.screen(self._screen)
 
     def attach(self, channel: Channel) -> None:
         assert isinstance(channel, CodePayChannel)
@@ -74,9 +98,17 @@ class CodeSim(Running):
         """The next payer shows a fresh code (their wallet behaves as the armed case says)."""
         confirm, _ = SCAN_FAULTS.get(self._armed or "", (0.0, None))
         self._armed = None
+        self._typing = confirm == WHILE_WAITING
         payer = f"payer-{next(self._payers)}"
-        self.sim.wallets.open(payer, _BALANCE, confirm_after=confirm)
+        self.sim.wallets.open(payer, _BALANCE, confirm_after=None if self._typing else confirm)
         return self.sim.wallets.code(payer, self.provider)
+
+    def _screen(self, payment: str, data: dict[str, JsonValue]) -> None:
+        """The channel says it waits for the payer: a typing payer confirms now (the
+        channel's next query finds the order paid). Other channels' news finds no order here."""
+        del data
+        if self._typing and CONFIRM[self.provider](self.sim, payment):
+            self._typing = False
 
     def inject(self, fault: str) -> None:
         self._armed = fault

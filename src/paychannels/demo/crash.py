@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 from paychannels.collector import Collector
 from paychannels.console.readable import counts
 from paychannels.demo.crash_child import HALTED
+from paychannels.demo.dice import Dice
 from paychannels.demo.drivers import Fault, Plan, request_for
 from paychannels.security.masking import mask_id_number
 
@@ -63,14 +63,14 @@ class Crash:
 
 
 def crash_and_recover(
-    col: Collector, plans: dict[str, Plan], folder: Path, rnd: random.Random
+    col: Collector, plans: dict[str, Plan], folder: Path, dice: Dice
 ) -> Crash | None:
     """Run, kill and recover; None when no channel is marked for it or too few payers."""
     plan = next((p for p in plans.values() if p.channel.crash), None)
     if plan is None or len(plan.payers) < 6:
         return None
     victims = plan.payers[:3]
-    requests = [request_for(e, plan.channel, rnd).model_dump(mode="json") for e in victims]
+    requests = [request_for(e, plan.channel, dice).model_dump(mode="json") for e in victims]
     file = folder / "crash-work.json"
     work = {"options": plan.running.options, "requests": requests}
     with os.fdopen(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:

@@ -2,21 +2,27 @@
 
 - ``sync`` (terminals): one payment at a time; the clerk retries a payment that provably
   did not leave (same key), the payer offers another card after a decline (a new key), a
-  double click sends the same request twice (same key: the same payment comes back); an
-  answer that was lost is left UNKNOWN for recovery to ask the terminal.
+  double click sends the same request twice (same key: the same payment comes back); when
+  an answer was lost the clerk asks the terminal (``recover`` on the idle channel) before
+  deciding on another card, so what the payer does next never depends on how fast the
+  machine was.
 - ``async`` (mobile): each order is created; the payer pays in the app and the provider's
-  callback settles it; a lost or garbled answer is left UNKNOWN for recovery.
+  callback settles it; a lost or garbled answer is left UNKNOWN for recovery (nothing is
+  decided on it).
 - ``scan`` (payment codes): a village assistant scans the code each payer shows; a code
   refused as used or expired, or a scan that never left, makes the payer show a new code (a
   new attempt: the code is never kept, so nothing is sent again from the journal); a payer
-  who walks away is reversed by the channel; a lost answer is left UNKNOWN for recovery.
+  who walks away is reversed by the channel; after a lost answer the channel is asked
+  before a new code is decided on.
 - ``batch`` (bank): all debits at once, request files out, result files back, retryable
-  refusals resubmitted until the retry cap.
+  refusals resubmitted until the retry cap; the bank answers each debit by its payer.
+
+Every choice about a payer comes from the day's ``Dice`` (the seed and the payer), never from
+the order in which the channels' threads happen to run.
 """
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -24,11 +30,12 @@ from paychannels.channels.bank import resubmit_retryable
 from paychannels.collector import Collector
 from paychannels.demo.channels import DemoChannel
 from paychannels.demo.codes_sim import CodeSim
+from paychannels.demo.dice import Dice
 from paychannels.demo.sims import BankSim, Observed, Running
 from paychannels.documents.roster import RosterEntry
 from paychannels.security.masking import mask_id_number
 from paychannels.values.errors import PaychannelsError
-from paychannels.values.models import Payment, PaymentRequest
+from paychannels.values.models import Payment, PaymentRequest, as_payment
 from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
@@ -72,11 +79,13 @@ class Plan:
 
 
 def request_for(
-    entry: RosterEntry, channel: DemoChannel, rnd: random.Random, *, key_suffix: str = ""
+    entry: RosterEntry, channel: DemoChannel, dice: Dice, *, key_suffix: str = ""
 ) -> PaymentRequest:
-    """The payment request for a payer on a channel, with who collects it."""
+    """The payment request for a payer on a channel, with who collects it (whether an
+    assistant helps is the payer's, on that channel: the same on every attempt)."""
     operator = channel.clerk
-    if operator is None and channel.assisted and rnd.random() < channel.assisted:
+    helped = dice.chance(channel.assisted, "assisted", channel.name, entry.payer_id)
+    if operator is None and helped:
         operator = f"协理员-{entry.township}-{entry.village}"[:64]
     req = entry.request(channel.name)
     update: dict[str, object] = {"operator": operator}
@@ -85,17 +94,17 @@ def request_for(
     return req.model_copy(update=update)
 
 
-def collect(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+def collect(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     """Run the channel's payers through it."""
     match plan.channel.style:
         case "sync":
-            _sync(col, plan, rnd, tick)
+            _sync(col, plan, dice, tick)
         case "async":
-            _async(col, plan, rnd, tick)
+            _async(col, plan, dice, tick)
         case "scan":
-            _scan(col, plan, rnd, tick)
+            _scan(col, plan, dice, tick)
         case "batch":
-            _batch(col, plan, rnd, tick)
+            _batch(col, plan, dice, tick)
 
 
 def _fault(plan: Plan, i: int, entry: RosterEntry) -> Fault | None:
@@ -122,11 +131,20 @@ def _send(col: Collector, req: PaymentRequest, name: str) -> Payment | None:
     return payment
 
 
-def _sync(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+def _asked(col: Collector, payment: Payment | None, name: str) -> Payment | None:
+    """What the clerk decides on (another card, a new code): the answer, or when it was lost
+    (a slow machine loses more), what the channel says when asked — the same either way."""
+    if payment is None or payment.status not in (Status.UNKNOWN, Status.DISPATCHED):
+        return payment
+    col.recover(channel=name)  # the channel is idle: only this payment is in doubt on it
+    return as_payment(col.status(payment.id))
+
+
+def _sync(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     name = plan.channel.name
     for i, entry in enumerate(plan.payers):
         fault = _fault(plan, i, entry)
-        req = request_for(entry, plan.channel, rnd)
+        req = request_for(entry, plan.channel, dice)
         payment = _send(col, req, name)
         if fault is not None and payment is not None:
             fault.payment = payment.id
@@ -139,16 +157,17 @@ def _sync(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], 
                 )
         if fault is not None:
             fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
+        payment = _asked(col, payment, name)
         if payment is not None and payment.status is Status.DECLINED:
-            _send(col, request_for(entry, plan.channel, rnd, key_suffix="~card2"), name)
+            _send(col, request_for(entry, plan.channel, dice, key_suffix="~card2"), name)
         tick(1)
 
 
-def _async(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+def _async(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     name = plan.channel.name
     for i, entry in enumerate(plan.payers):
         fault = _fault(plan, i, entry)
-        payment = _send(col, request_for(entry, plan.channel, rnd), name)
+        payment = _send(col, request_for(entry, plan.channel, dice), name)
         if fault is not None:
             fault.payment = payment.id if payment is not None else ""
             fault.observe(plan.running.after(fault.fault, payment.id if payment else None))
@@ -159,20 +178,21 @@ def _async(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int],
 _SCAN_AGAIN = {Reason.CODE_USED, Reason.CODE_EXPIRED}
 
 
-def _scan(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+def _scan(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     codes = plan.running
     assert isinstance(codes, CodeSim)
     name = plan.channel.name
     last: str | None = None  # the code read just before (a scanner may read it twice)
     for i, entry in enumerate(plan.payers):
         fault = _fault(plan, i, entry)
-        req = request_for(entry, plan.channel, rnd)
+        req = request_for(entry, plan.channel, dice)
         twice = fault is not None and fault.fault == "code scanned twice" and last is not None
         code = last if twice and last is not None else codes.code()
         payment = _scanned(col, req, code, name)
-        if payment is not None and (
-            payment.status is Status.NOT_SENT
-            or (payment.status is Status.DECLINED and payment.reason in _SCAN_AGAIN)
+        final = _asked(col, payment, name)
+        if final is not None and (
+            final.status is Status.NOT_SENT
+            or (final.status is Status.DECLINED and final.reason in _SCAN_AGAIN)
         ):
             again = req.model_copy(update={"idempotency_key": req.idempotency_key + "~rescan"})
             _scanned(col, again, codes.code(), name)
@@ -195,29 +215,31 @@ def _scanned(col: Collector, req: PaymentRequest, code: str, name: str) -> Payme
         return None  # refused before anything was sent (an attempt still open, a bad code)
 
 
-def _batch(col: Collector, plan: Plan, rnd: random.Random, tick: Callable[[int], None]) -> None:
+def _batch(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     bank = plan.running
     assert isinstance(bank, BankSim)
     name = plan.channel.name
-    # the bank answers its debits in file order: scripted answers go to the first debits
-    scripted = [f for f in plan.faults.values() if f in bank.debit_faults]
-    others = [Fault(name, f, "") for f in plan.faults.values() if f not in bank.debit_faults]
-    plan.faults = dict(enumerate(scripted))
-    for i in sorted(plan.faults):
-        _fault(plan, i, plan.payers[i])
-    for fault in others:
-        plan.found.append(fault)
-        bank.inject(fault.fault)
-    faulted = {plan.payers[i].payer_id for i in plan.faults}
-    by_payer: dict[str, str] = {}  # only the faulted payers' payments are kept
+    # a debit's scripted answer is armed for its payer (the bank answers by whose debit it
+    # is, not by where it lands in a file); the rest concern no payment
+    faulted: dict[str, Fault] = {}
+    others: list[Fault] = []
+    for i, fault_name in sorted(plan.faults.items()):
+        if fault_name in bank.debit_faults:
+            entry = plan.payers[i]
+            faulted[entry.payer_id] = Fault(name, fault_name, mask_id_number(entry.payer_id))
+            bank.arm(entry.payer_id, fault_name)
+        else:
+            others.append(Fault(name, fault_name, ""))
+            bank.inject(fault_name)
+    plan.found += [*faulted.values(), *others]
     for start in range(0, len(plan.payers), _BATCH):
         chunk: Sequence[RosterEntry] = plan.payers[start : start + _BATCH]
-        for p in col.collect_many([request_for(e, plan.channel, rnd) for e in chunk], name):
-            if isinstance(p, Payment) and p.payer_id in faulted:
-                by_payer[p.payer_id] = p.id
+        for p in col.collect_many([request_for(e, plan.channel, dice) for e in chunk], name):
+            if isinstance(p, Payment):
+                bank.expect(p.id, p.payer_id)
+                if p.payer_id in faulted:
+                    faulted[p.payer_id].payment = p.id
         tick(len(chunk))
-    for i, fault in zip(sorted(plan.faults), plan.found, strict=False):
-        fault.payment = by_payer.get(plan.payers[i].payer_id, "")
     bank.answer(col, name)
     for _ in range(3):  # retryable refusals go out again, up to the channel's retry cap
         if not resubmit_retryable(col, name).resubmitted:

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from random import Random
 from typing import Any
 
 from paychannels.collector import Collector
 from paychannels.console.progress import Progress
+from paychannels.demo.dice import Dice
 from paychannels.demo.drivers import Fault, Plan, request_for
 from paychannels.reconcile import Category, reconcile
 from paychannels.security.masking import mask_id_number
@@ -81,13 +81,13 @@ def _resend(col: Collector) -> int:
         after = page[-1].id
 
 
-def follow_up(col: Collector, plans: dict[str, Plan], roster: Path, rnd: Random) -> list[str]:
+def follow_up(col: Collector, plans: dict[str, Plan], roster: Path, dice: Dice) -> list[str]:
     """The office's same-day follow-up; what was done, for the summary."""
     hall = next(p for p in plans.values() if p.channel.style == "sync")
     notes: list[str] = []
     closed = _close_open_orders(col, plans)
     notes.append(f"closed {closed} unpaid QR order(s) at the end of the day")
-    twice = _pay_again_at_hall(col, plans, hall, rnd)
+    twice = _pay_again_at_hall(col, plans, hall, dice)
     rec = reconcile(col.journal, roster)
     refunded = rest = fallback = 0
     for row, payer in zip(rec.details(), rec.payer_ids(), strict=True):
@@ -96,7 +96,7 @@ def follow_up(col: Collector, plans: dict[str, Plan], roster: Path, rnd: Random)
             refunded += _refund_latest(col, ids)
         elif row.category is Category.PARTLY_PAID:
             rest += _pay(col, hall, payer, row, row.owed_minor - row.received_minor, "rest")
-        elif row.category is Category.UNPAID and ids and rnd.random() < 0.5:
+        elif row.category is Category.UNPAID and ids and dice.chance(0.5, "to the hall", payer):
             fallback += _pay(col, hall, payer, row, row.owed_minor, "hall")
     for fault in twice:
         fault.outcome = "found by the preliminary reconciliation and refunded"
@@ -122,7 +122,7 @@ def _close_open_orders(col: Collector, plans: dict[str, Plan]) -> int:
 
 
 def _pay_again_at_hall(
-    col: Collector, plans: dict[str, Plan], hall: Plan, rnd: Random
+    col: Collector, plans: dict[str, Plan], hall: Plan, dice: Dice
 ) -> list[Fault]:
     """A few payers who paid in the app come to the hall and pay again."""
     found: list[Fault] = []
@@ -137,7 +137,7 @@ def _pay_again_at_hall(
             )
             try:
                 p = col.collect(
-                    request_for(entry, hall.channel, rnd, key_suffix="~again"),
+                    request_for(entry, hall.channel, dice, key_suffix="~again"),
                     channel=hall.channel.name,
                 )
             except AlreadyPaid as exc:  # the journal's rule: a paid obligation is not retaken

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import shutil
 import tempfile
 import threading
@@ -34,6 +33,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -44,10 +44,11 @@ from paychannels.demo.arrivals import ACCOUNT, account_statements
 from paychannels.demo.channels import CHANNELS, DemoChannel
 from paychannels.demo.crash import crash_and_recover
 from paychannels.demo.dayfeeds import write_day_feeds
+from paychannels.demo.dice import Dice
 from paychannels.demo.drivers import Plan, collect
 from paychannels.demo.followup import follow_up, settle_in_doubt
 from paychannels.demo.receiver import Receiver
-from paychannels.demo.roster_gen import generate_roster
+from paychannels.demo.roster_gen import RosterStats, generate_roster
 from paychannels.demo.sims import Stage
 from paychannels.demo.summary import Outputs, summarize
 from paychannels.demo.tamper import tamper
@@ -61,11 +62,13 @@ from paychannels.runtime.countytime import CountyTime
 from paychannels.simulators.provider import SimKeys
 from paychannels.values.errors import PaychannelsError
 
-__all__ = ["COUNTY", "DemoOptions", "run_demo"]
+__all__ = ["COUNTY", "ROSTER_AS_OF", "DemoOptions", "demo_roster", "run_demo"]
 
 #: share of payers who do not pay at all today (away, forgot)
 AWAY = 0.03
 COUNTY = "科尔沁右翼前旗"
+#: the roster's people are drawn as of this day (the contribution year's first), any day
+ROSTER_AS_OF = date(2026, 1, 1)
 
 
 @dataclass
@@ -92,7 +95,7 @@ class Day:
     col: Collector
     stage: Stage
     plans: dict[str, Plan]
-    rnd: random.Random
+    dice: Dice  # every decision about a payer: the seed's, whatever runs first
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -166,11 +169,13 @@ def _log_to(path: Path) -> Iterator[None]:
 def _setup(options: DemoOptions, folder: Path) -> Day:
     today = CountyTime().today()
     roster = folder / "roster.csv"
-    generate_roster(roster, options.payers, seed=options.seed, today=today)
+    demo_roster(roster, options.payers, options.seed)
     col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
     if options.stopping is not None:
         options.stopping.watch(col)
-    stage = Stage(folder, SimKeys.generate(), Receiver(col), options.seed, today)
+    stage = Stage(
+        folder, SimKeys.generate(), Receiver(col), options.seed, today, col.watch_progress
+    )
     plans: dict[str, Plan] = {}
     try:
         for spec in options.channels:
@@ -183,9 +188,17 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
         stage.receiver.close()
         col.close()
         raise
-    day = Day(options, folder, col, stage, plans, random.Random(options.seed))  # noqa: S311
+    day = Day(options, folder, col, stage, plans, Dice(options.seed))
     _assign(day, load_roster(roster))
     return day
+
+
+def demo_roster(path: Path, payers: int, seed: int) -> RosterStats:
+    """The day's roster of ``payers`` people, drawn from ``seed`` alone: as the county knew
+    them at the start of the contribution year (``ROSTER_AS_OF``), not on the day the demo
+    runs — birth dates in ID numbers and agreements' dates would move with it, and every
+    decision keyed by a payer with them."""
+    return generate_roster(path, payers, seed=seed, today=ROSTER_AS_OF)
 
 
 def _assign(day: Day, entries: list[RosterEntry]) -> None:
@@ -196,7 +209,7 @@ def _assign(day: Day, entries: list[RosterEntry]) -> None:
     fallback = next(p for p in day.plans.values() if p.channel.style == "sync")
     turn: dict[str, int] = {}
     for entry in entries:
-        if day.rnd.random() < AWAY:
+        if day.dice.chance(AWAY, "away", entry.payer_id):
             continue
         pref = entry.channels[0] if entry.channels else "hall"
         plans = serving.get(pref, [fallback])
@@ -213,7 +226,7 @@ def _assign(day: Day, entries: list[RosterEntry]) -> None:
 def _run(day: Day, started: float) -> dict[str, Any]:
     stream = day.options.stream
     t = day.lap("set up", started)
-    crash = crash_and_recover(day.col, day.plans, day.folder, day.rnd)
+    crash = crash_and_recover(day.col, day.plans, day.folder, day.dice)
     t = day.lap("backend crash and recovery", t)
     total = sum(len(p.payers) for p in day.plans.values())
     with Progress("collecting", total=total, stream=stream) as bar:
@@ -227,7 +240,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
     t = day.lap("collection", t)
     settle_in_doubt(day.col, day.plans, stream=stream)
     t = day.lap("recovery", t)
-    day.notes += follow_up(day.col, day.plans, day.folder / "roster.csv", day.rnd)
+    day.notes += follow_up(day.col, day.plans, day.folder / "roster.csv", day.dice)
     settle_in_doubt(day.col, day.plans, stream=stream)
     t = day.lap("follow-up", t)
     if day.options.tamper:
@@ -290,7 +303,7 @@ def _parallel(day: Day, tick: Callable[[int], None]) -> dict[str, float]:
     def work(plan: Plan) -> None:
         began = time.perf_counter()
         try:
-            collect(day.col, plan, random.Random(f"{day.options.seed}:{plan.channel.name}"), tick)  # noqa: S311
+            collect(day.col, plan, day.dice, tick)
         except BaseException as exc:  # surfaced below, after every channel stopped
             errors.append(exc)
         seconds[plan.channel.name] = round(time.perf_counter() - began, 3)

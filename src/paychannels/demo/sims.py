@@ -13,20 +13,24 @@ import shutil
 import time
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from paychannels.bankfiles.ids import payment_of
 from paychannels.bankfiles.model import Creditor
 from paychannels.channels.base import Channel
 from paychannels.channels.mobile import MobilePayChannel
 from paychannels.collector import Collector
+from paychannels.collector.feed import ProgressWatcher
+from paychannels.demo.dice import Dice
 from paychannels.demo.receiver import Receiver
 from paychannels.drivers.zvt import TerminalChannel, TerminalEvent
 from paychannels.runtime.countytime import CountyTime
 from paychannels.simulators.bank import BankSimulator, Mix
+from paychannels.simulators.bank.outcomes import OUTCOMES
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script, SimKeys
 from paychannels.simulators.provider.book import Conflict
 from paychannels.simulators.terminal import Script as TerminalScript
@@ -81,6 +85,9 @@ class Stage:
     receiver: Receiver
     seed: int
     day: date
+    #: the cashier's screen: hears what each channel says while a payment goes on
+    #: (``Collector.watch_progress``); a simulated payer may act on it
+    screen: Callable[[ProgressWatcher], Callable[[], None]]
 
     def days_so_far(self) -> list[date]:
         """Every day (the county's, Beijing time) from the collection day to today: the days
@@ -308,6 +315,32 @@ CREDITOR = Creditor(
 )
 
 
+@dataclass
+class PayerMix(Mix):
+    """The bank's answer to a debit decided by whose it is: an answer armed for the payer,
+    else the payer's throw for their n-th debit of the day (the seed, the payer, n). The
+    plain mix hashes the end-to-end id, which holds the payment id — new in every run."""
+
+    payers: dict[str, str] = field(default_factory=dict)  # payment id -> payer
+    armed: dict[str, str] = field(default_factory=dict)  # payer -> outcome of the next debit
+    #: whose payment an unexpected id is (a resubmission is a new payment): the journal's
+    lookup: Callable[[str], str | None] = lambda _: None
+    debits: Counter[str] = field(default_factory=Counter)  # payer -> debits answered
+
+    def choose(self, ref: str) -> str:
+        ours = payment_of(ref)
+        if ours is None:
+            return super().choose(ref)
+        payer = self.payers.get(ours[0]) or self.lookup(ours[0])
+        if payer is None:
+            return super().choose(ref)
+        self.debits[payer] += 1
+        if payer in self.armed:
+            return self.armed.pop(payer)
+        weights = [(name, self.weights.get(name, 0.0)) for name in OUTCOMES]
+        return Dice(self.seed).pick(weights, "ok", "bank", payer, str(self.debits[payer]))
+
+
 class BankSim(Running):
     """The county's bank: pain.008 in, pain.002 refusals and camt.054 bookings out."""
 
@@ -320,7 +353,7 @@ class BankSim(Running):
         self.exchange = root / "exchange"
         self.url = f"bankfile+dir://{self.exchange}?format=pain.008.001.08"
         self.options: dict[str, Any] = {"creditor": CREDITOR}
-        mix = Mix(
+        self.mix = PayerMix(
             {"insufficient_funds": 0.04, "closed": 0.005, "partial": 0.005, "late_return": 0.003},
             seed=str(stage.seed),
         )
@@ -328,20 +361,29 @@ class BankSim(Running):
             self.exchange / "outbox",
             self.exchange / "inbox",
             state=root / "sim",
-            mix=mix,
+            mix=self.mix,
             reply="camt.054",
         )
         self.duplicate_armed = False
         self.duplicate: str | None = None  # the copy's file name, once delivered
 
     def inject(self, fault: str) -> None:
-        if fault == "duplicate result file":
-            self.duplicate_armed = True
-        else:  # scripts the bank's answer for its next debit, in file order
-            self.sim.mix.script.append(_BANK_FAULTS[fault])
+        """Only ``duplicate result file``: a debit's fault is armed for its payer (``arm``)."""
+        if fault != "duplicate result file":
+            raise ValueError(f"{fault!r} is a debit's answer: arm it for a payer")
+        self.duplicate_armed = True
+
+    def arm(self, payer: str, fault: str) -> None:
+        """The bank answers the payer's next debit as ``fault`` says."""
+        self.mix.armed[payer] = _BANK_FAULTS[fault]
+
+    def expect(self, payment: str, payer: str) -> None:
+        """Whose debit a payment is (the bank knows its customers by their accounts)."""
+        self.mix.payers[payment] = payer
 
     def answer(self, collector: Collector, name: str) -> int:
         """Send request files, let the bank answer, read its answers; files answered."""
+        self.mix.lookup = lambda payment: collector.status(payment).payer_id
         collector.poll(name)
         written = self.sim.process_once()
         if written and self.duplicate_armed:  # the same result file delivered twice
