@@ -72,6 +72,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         (
             "paychannels.callbacks",
             "paychannels.lookup",
+            "paychannels.operations",
             "paychannels.simulators",
             "paychannels.testing",
         ),

@@ -214,6 +214,15 @@ class SqlReads(SqlBase):
         with self._transaction(write=True) as tx:
             tx.run("DELETE FROM pc_locks WHERE name = ? AND owner = ?", (name, owner))
 
+    def expire_locks(self, *, now: datetime) -> list[str]:
+        # one statement: a holder renewing at this moment either renewed first (kept) or
+        # inserts its row afresh after (held again)
+        with self._transaction(write=True) as tx:
+            rows = tx.rows(
+                "DELETE FROM pc_locks WHERE expires_at < ? RETURNING name", (self._ts_in(now),)
+            )
+        return sorted(str(r["name"]) for r in rows)
+
     def lock_owner(self, name: str) -> str | None:
         row = self._read_one("SELECT owner FROM pc_locks WHERE name = ?", (name,))
         return None if row is None else str(row["owner"])
