@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
+from pydantic import JsonValue
+
 from paychannels.channels.base import ChannelContext
 from paychannels.operations.schedule import JobKind, ScheduledJob
 from paychannels.values.errors import ConfigurationError, NotSentError, PaychannelsError
@@ -159,6 +161,10 @@ class JobRunner:
 
     def _mark(self, key: str, result: JobResult) -> None:
         now = self.collector.clock.now()
-        value = {"at": now.isoformat(), "by": self.collector.owner, "detail": result.detail}
+        value: dict[str, JsonValue] = {
+            "at": now.isoformat(),
+            "by": self.collector.owner,
+            "detail": result.detail,
+        }
         if not self.collector.journal.state_put(SCOPE, key, value, expected_version=0, now=now):
             log.warning("%s: marked done by another process meanwhile", key)
