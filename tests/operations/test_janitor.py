@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 
 from paychannels import Collector, ManualClock, Status
-from paychannels.operations.janitor import Janitor
+from paychannels.operations.janitor import Janitor, RoundReport
 from paychannels.operations.jobs import UnsupportedJob
 from paychannels.operations.schedule import JanitorSchedule, JobKind, ScheduledJob
 from tests.operations.support import bank_url, leave_in_doubt
@@ -131,3 +132,26 @@ def test_a_schedule_naming_a_channel_without_that_verb_is_refused(
         col.add_channel("mem", "memory://")
         with pytest.raises(UnsupportedJob, match="'mem' has no bill"):
             Janitor(col, JanitorSchedule((ScheduledJob("mem", JobKind.BILL, time(10, 0)),)))
+
+
+def test_a_journal_locked_for_a_while_cuts_a_round_short_and_the_next_goes_on(
+    tmp_path: Path,
+) -> None:
+    db = f"sqlite:///{tmp_path}/journal.db"
+    ids = leave_in_doubt(db, tmp_path / "ledger.sqlite", 2)
+    blocker = sqlite3.connect(tmp_path / "journal.db", isolation_level=None)
+    with Collector.open(f"{db}?busy_timeout=0.2", clock=ManualClock(NOW)) as col:
+        col.add_channel("mem", f"memory://{tmp_path / 'ledger.sqlite'}")
+        janitor = Janitor(col)
+        blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the journal
+        cut = janitor.round()
+        blocker.execute("COMMIT")
+        assert cut.error is not None and "stayed locked" in cut.error
+        assert (cut.exit_code, cut.resolved) == (3, {})
+        assert "round stopped short" in cut.line() and cut.as_dict()["error"] == cut.error
+        reports: list[RoundReport] = []
+        janitor.loop(0.01, lambda wait: False, each=reports.append, rounds=2)
+        assert [r.error for r in reports] == [None, None]
+        assert reports[0].resolved == {"SUCCEEDED": 2} and reports[1].exit_code == 0
+        assert {col.status(i).status for i in ids} == {Status.SUCCEEDED}
+    blocker.close()

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from paychannels.operations.jobs import JobResult, JobRunner
 from paychannels.operations.schedule import JanitorSchedule
 from paychannels.runtime.countytime import CountyTime
+from paychannels.values.errors import JournalClosed, JournalUnavailable
 
 if TYPE_CHECKING:
     from paychannels.collector import Collector
@@ -46,6 +47,8 @@ class RoundReport:
     not_asked: dict[str, str] = field(default_factory=dict)
     awaiting_files: dict[str, int] = field(default_factory=dict)
     jobs: list[JobResult] = field(default_factory=list)
+    #: why the round stopped short (the journal was unreachable or locked); the next retries
+    error: str | None = None
 
     @property
     def quarantined(self) -> int:
@@ -56,7 +59,8 @@ class RoundReport:
     def settled(self) -> bool:
         """Nothing left for a later round or a person: no doubt, no failed job, no bad file."""
         return not (
-            self.in_doubt
+            self.error
+            or self.in_doubt
             or self.needs_attention
             or self.in_flight
             or self.not_asked
@@ -90,6 +94,8 @@ class RoundReport:
             for j in self.jobs
         )
         verdict = "settled" if self.settled else "NOT settled"
+        if self.error is not None:
+            return f"janitor {verdict}: {parts[0]}, round stopped short: {self.error}"
         return f"janitor {verdict}: " + ", ".join(parts) + (f"; jobs: {jobs}" if jobs else "")
 
     def as_dict(self) -> dict[str, Any]:
@@ -109,6 +115,7 @@ class RoundReport:
             "awaiting_files": dict(self.awaiting_files),
             "quarantined": self.quarantined,
             "jobs": [j.as_dict() for j in self.jobs],
+            "error": self.error,
         }
 
 
@@ -127,10 +134,25 @@ class Janitor:
             self.jobs.check(job)  # a schedule naming a channel that cannot do it fails now
 
     def round(self) -> RoundReport:
-        """One round: expire stale locks, recover, run the due jobs."""
-        col = self.collector
-        now = col.clock.now()
-        report = RoundReport(at=now, zone=self.schedule.zone)
+        """One round: expire stale locks, recover, run the due jobs.
+
+        A journal that is unreachable or locked for now ends the round short, with the
+        ``error`` in its report: a service must outlive a database restart. A closed one
+        raises (nothing will change by waiting).
+        """
+        report = RoundReport(at=self.collector.clock.now(), zone=self.schedule.zone)
+        try:
+            self._work(report)
+        except JournalClosed:
+            raise
+        except JournalUnavailable as exc:
+            report.error = str(exc)
+            log.warning("janitor round stopped short: %s", exc)
+        log.info("%s", report.line())
+        return report
+
+    def _work(self, report: RoundReport) -> None:
+        col, now = self.collector, report.at
         report.locks_expired = col.journal.expire_locks(now=now)
         recovered = col.recover()
         report.examined = recovered.examined
@@ -143,8 +165,6 @@ class Janitor:
         report.awaiting_files = dict(recovered.awaiting_files)
         for job, day in self.schedule.due(now):
             report.jobs.append(self.jobs.run(job, day))
-        log.info("%s", report.line())
-        return report
 
     def loop(
         self,
