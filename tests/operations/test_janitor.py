@@ -12,6 +12,7 @@ from paychannels import Collector, ManualClock, Status
 from paychannels.operations.janitor import Janitor, RoundReport
 from paychannels.operations.jobs import UnsupportedJob
 from paychannels.operations.schedule import JanitorSchedule, JobKind, ScheduledJob
+from tests.bank.conftest import bank_request
 from tests.operations.support import bank_url, leave_in_doubt
 
 #: 10:30 in Beijing on 7 December
@@ -155,3 +156,19 @@ def test_a_journal_locked_for_a_while_cuts_a_round_short_and_the_next_goes_on(
         assert reports[0].resolved == {"SUCCEEDED": 2} and reports[1].exit_code == 0
         assert {col.status(i).status for i in ids} == {Status.SUCCEEDED}
     blocker.close()
+
+
+def test_the_bank_job_reads_results_and_never_sends_the_spooled_debits(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    leave_in_doubt(sqlite_url, tmp_path / "ledger.sqlite", 0)
+    exchange = tmp_path / "x"
+    schedule = JanitorSchedule((ScheduledJob("bank", JobKind.BANK_RESULTS, time(0, 0)),))
+    clock = ManualClock(NOW)
+    with _collector(sqlite_url, tmp_path / "ledger.sqlite", exchange, clock) as col:
+        queued = col.collect_many([bank_request(i) for i in range(3)], "bank")
+        assert {p.status for p in queued} == {Status.PENDING}  # spooled for the next file
+        [job] = Janitor(col, schedule).round().jobs
+        assert job.outcome == "done"
+        assert sorted((exchange / "outbox").iterdir()) == []  # sending is not the janitor's
+        assert {col.status(p.id).status for p in queued} == {Status.PENDING}

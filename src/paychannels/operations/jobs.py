@@ -142,9 +142,11 @@ class JobRunner:
         ctx = self.collector.channel_context(job.channel)
         yesterday = day - timedelta(days=1)
         if job.kind is JobKind.BANK_RESULTS:
-            reports = self.collector.poll(job.channel).reports
-            bad = [r for r in reports if r.error is not None]
-            return f"{len(reports) - len(bad)} result file(s) applied", len(bad)
+            # the inbox only: ``poll`` would also write due request files, and sending
+            # debits to the bank is the collecting side's decision, never the janitor's
+            applied = [self.collector.apply_report(job.channel, r) for r in ch.reports(ctx)]
+            bad = sum(1 for s in applied if s.error is not None)
+            return f"{len(applied) - bad} result file(s) applied", bad
         if job.kind is JobKind.BILL and isinstance(ch, BillSource):
             ch.download_bill(ctx, yesterday)
             return f"bill of {yesterday} recorded", 0
