@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,8 @@ def test_the_loop_ends_after_its_round_on_a_signal_with_0(
         stderr=subprocess.PIPE,
         text=True,
     )
+    watchdog = threading.Timer(TIMEOUT, p.kill)  # a silent process must not hang the suite
+    watchdog.start()
     try:
         assert p.stdout is not None
         first = json.loads(p.stdout.readline())  # a round was done: the loop is running
@@ -101,6 +104,7 @@ def test_the_loop_ends_after_its_round_on_a_signal_with_0(
         os.kill(p.pid, sig)
         out, err = p.communicate(timeout=30)
     finally:
+        watchdog.cancel()
         if p.poll() is None:
             p.kill()
             p.wait(timeout=10)
