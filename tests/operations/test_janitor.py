@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -59,10 +62,16 @@ def test_expired_locks_are_removed_and_held_ones_kept(journal_url: str, tmp_path
         an_hour_ago, gone = NOW - timedelta(hours=1), NOW - timedelta(seconds=1)
         assert j.acquire_lock("terminal:old", "h/1/a", until=gone, now=an_hour_ago)
         assert j.acquire_lock("terminal:new", "h/2/b", until=NOW + timedelta(minutes=5), now=NOW)
+        # a process of this host that died holding a lock with a long lease
+        gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+        dead = f"{socket.gethostname()}/{gone.stdout.strip()}/t0k3n"
+        assert j.acquire_lock("terminal:dead", dead, until=NOW + timedelta(hours=1), now=NOW)
         report = Janitor(col).round()
-        assert report.locks_expired == ["terminal:old"]
-        assert (j.lock_owner("terminal:old"), j.lock_owner("terminal:new")) == (None, "h/2/b")
-        assert "1 lock(s) expired" in report.line()
+        assert report.locks_expired == ["terminal:dead", "terminal:old"]
+        assert set(j.locks()) == {"terminal:new"}
+        assert j.locks()["terminal:new"].owner == "h/2/b"  # another host's lease is trusted
+        assert "2 lock(s) expired" in report.line()
 
 
 def test_a_scheduled_job_runs_once_a_day_across_janitors(journal_url: str, tmp_path: Path) -> None:

@@ -345,6 +345,10 @@ class Journal(ABC):
         """Who holds a named lock now (expired or not), or None."""
 
     @abstractmethod
+    def locks(self) -> dict[str, Claim]:
+        """Every named lock row (held, or left behind): its owner and lease, by name."""
+
+    @abstractmethod
     def expire_locks(self, *, now: datetime) -> list[str]:
         """Remove locks whose lease ended before ``now``; their names.
 

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import JsonValue
 
 from paychannels.journal.base import (
+    Claim,
     LedgerRow,
     StateEntry,
     StateWrite,
@@ -213,6 +214,11 @@ class SqlReads(SqlBase):
     def release_lock(self, name: str, owner: str) -> None:
         with self._transaction(write=True) as tx:
             tx.run("DELETE FROM pc_locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def locks(self) -> dict[str, Claim]:
+        with self._transaction(write=False) as tx:
+            rows = tx.rows("SELECT name, owner, expires_at FROM pc_locks ORDER BY name")
+        return {str(r["name"]): Claim(str(r["owner"]), self._ts_out(r["expires_at"])) for r in rows}
 
     def expire_locks(self, *, now: datetime) -> list[str]:
         # one statement: a holder renewing at this moment either renewed first (kept) or

@@ -153,7 +153,7 @@ class Janitor:
 
     def _work(self, report: RoundReport) -> None:
         col, now = self.collector, report.at
-        report.locks_expired = col.journal.expire_locks(now=now)
+        report.locks_expired = self._free_locks(now)
         recovered = col.recover()
         report.examined = recovered.examined
         report.resolved = dict(recovered.resolved)
@@ -165,6 +165,17 @@ class Janitor:
         report.awaiting_files = dict(recovered.awaiting_files)
         for job, day in self.schedule.due(now):
             report.jobs.append(self.jobs.run(job, day))
+
+    def _free_locks(self, now: datetime) -> list[str]:
+        """Remove lock rows whose lease ended, and those of a process on this host that died
+        holding them (by name and owner: a lock taken over meanwhile is left alone)."""
+        journal = self.collector.journal
+        freed = journal.expire_locks(now=now)
+        for name, claim in journal.locks().items():
+            if not self.collector.owner_alive(claim.owner):
+                journal.release_lock(name, claim.owner)
+                freed.append(name)
+        return sorted(freed)
 
     def loop(
         self,
