@@ -39,6 +39,9 @@ SCOPE = "janitor"
 #: how long a job may hold its lock; a janitor that died holding it on this host is
 #: taken over at once, one on another host after this lease
 JOB_LEASE = 900.0
+#: seconds before a failed job is tried again by the same janitor (a provider that is down
+#: is not asked every round)
+RETRY_AFTER = 600.0
 
 Outcome = Literal["done", "already done", "busy", "failed"]
 
@@ -94,14 +97,22 @@ class JobResult:
 class JobRunner:
     """Runs due jobs through the channels' own verbs, once per day (module docstring)."""
 
-    def __init__(self, collector: Collector) -> None:
+    def __init__(self, collector: Collector, *, retry_after: float = RETRY_AFTER) -> None:
         self.collector = collector
+        self.retry_after = retry_after
+        self._failures: dict[str, tuple[float, str]] = {}  # key -> (monotonic time, why)
 
     def run(self, job: ScheduledJob, day: date) -> JobResult:
         """Run ``job`` for the county day ``day`` unless it ran already or runs elsewhere."""
         key = f"{job.kind.value}:{job.channel}:{day.isoformat()}"
         if self._done(key):
             return JobResult(job.channel, job.kind, day, "already done")
+        failed = self._failures.get(key)
+        if failed is not None:
+            wait = failed[0] + self.retry_after - self.collector.clock.monotonic()
+            if wait > 0:
+                why = f"{failed[1]} (tried again in {wait:.0f} s)"
+                return JobResult(job.channel, job.kind, day, "failed", why)
         try:
             with self.collector.locks.hold(f"janitor:{job.kind.value}:{job.channel}",
                                            lease=JOB_LEASE, timeout=0.0):  # fmt: skip
@@ -110,6 +121,9 @@ class JobRunner:
                 result = self._attempt(job, day)
                 if result.outcome == "done":
                     self._mark(key, result)
+                    self._failures.pop(key, None)
+                else:
+                    self._failures[key] = (self.collector.clock.monotonic(), result.detail)
                 return result
         except NotSentError:
             return JobResult(job.channel, job.kind, day, "busy", "running in another process")
