@@ -140,6 +140,11 @@ class MisposChannel(Channel):
         record_settlement(ctx, batch_settlement(fields, ctx, self.currency.code))
         return fields
 
+    def end_of_day(self, ctx: ChannelContext) -> Fields:
+        """The day's close under the name every booking terminal uses (ZVT's End-of-Day):
+        for MIS-POS, ``settle``."""
+        return self.settle(ctx)
+
     def reprint(self, ctx: ChannelContext) -> Fields:
         """Reprint the last receipt at the terminal."""
         return self._admin(ctx, "reprint")

@@ -74,6 +74,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "paychannels.callbacks",
             "paychannels.lookup",
             "paychannels.observe",
+            "paychannels.operations",
             "paychannels.simulators",
             "paychannels.testing",
         ),

@@ -69,6 +69,10 @@ class Stopping:
     def __init__(self, *, grace: float = DEFAULT_GRACE) -> None:
         self.grace = grace
         self.signum: int | None = None
+        #: the command ends itself at its next step when told (a loop between rounds): a
+        #: first signal only tells it; a second one winds it down as usual
+        self.draining = False
+        self._signals = 0
         self._event = threading.Event()
         self._guard = threading.Lock()
         self._closeables: list[Closeable] = []
@@ -106,7 +110,13 @@ class Stopping:
         """A signal came (the first one counts)."""
         if self.signum is None:
             self.signum = signum
+        self._signals += 1
         self._event.set()
+
+    @property
+    def must_wind_down(self) -> bool:
+        """A signal came that the command does not end by itself (see ``draining``)."""
+        return self.requested and (not self.draining or self._signals > 1)
 
     def close_all(self, deadline: float) -> None:
         """Close what was registered, each within what is left of the bound (passed to a
@@ -169,9 +179,9 @@ def run(work: Callable[[], int], stopping: Stopping, *, prog: str) -> int:
     with catching(stopping):
         if not stopping.requested:  # a signal during start-up: nothing to run
             worker.start()
-        while worker.is_alive() and not stopping.requested:
+        while worker.is_alive() and not stopping.must_wind_down:
             worker.join(0.1)
-        if stopping.requested and stopping.signum is not None:
+        if stopping.must_wind_down and stopping.signum is not None:
             return _wind_down(stopping, worker, prog, stopping.signum)
     code, error = outcome[0]
     if error is not None:

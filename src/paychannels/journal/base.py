@@ -364,6 +364,17 @@ class Journal(ABC):
         """Who holds a named lock now (expired or not), or None."""
 
     @abstractmethod
+    def locks(self) -> dict[str, Claim]:
+        """Every named lock row (held, or left behind): its owner and lease, by name."""
+
+    @abstractmethod
+    def expire_locks(self, *, now: datetime) -> list[str]:
+        """Remove locks whose lease ended before ``now``; their names.
+
+        An expired lock already binds no one; removing it keeps ``pc_locks`` to what is held.
+        """
+
+    @abstractmethod
     def state_get(self, scope: str, key: str) -> StateEntry | None:
         """A channel's persisted value (trace numbers, ledgers, cursors)."""
 

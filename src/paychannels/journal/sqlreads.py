@@ -12,6 +12,7 @@ from pydantic import JsonValue
 
 from paychannels.journal.base import (
     Backlog,
+    Claim,
     LedgerRow,
     StateEntry,
     StateWrite,
@@ -232,6 +233,20 @@ class SqlReads(SqlBase):
     def release_lock(self, name: str, owner: str) -> None:
         with self._transaction(write=True) as tx:
             tx.run("DELETE FROM pc_locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def locks(self) -> dict[str, Claim]:
+        with self._transaction(write=False) as tx:
+            rows = tx.rows("SELECT name, owner, expires_at FROM pc_locks ORDER BY name")
+        return {str(r["name"]): Claim(str(r["owner"]), self._ts_out(r["expires_at"])) for r in rows}
+
+    def expire_locks(self, *, now: datetime) -> list[str]:
+        # one statement: a holder renewing at this moment either renewed first (kept) or
+        # inserts its row afresh after (held again)
+        with self._transaction(write=True) as tx:
+            rows = tx.rows(
+                "DELETE FROM pc_locks WHERE expires_at < ? RETURNING name", (self._ts_in(now),)
+            )
+        return sorted(str(r["name"]) for r in rows)
 
     def lock_owner(self, name: str) -> str | None:
         row = self._read_one("SELECT owner FROM pc_locks WHERE name = ?", (name,))

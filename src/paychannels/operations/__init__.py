@@ -1,0 +1,1 @@
+"""Running a deployment unattended: the janitor's rounds (recovery, leases, scheduled downloads)."""
