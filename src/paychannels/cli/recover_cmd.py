@@ -61,8 +61,8 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     p.add_argument(
         "--interval",
         type=interval_seconds,
-        default=60.0,
-        help="time between rounds with --loop (default 60s)",
+        default=None,
+        help="time between rounds with --loop (default: [janitor] interval of --config, else 60s)",
     )
     p.add_argument("--rounds", type=int, default=None, help="with --loop: stop after N rounds")
     p.add_argument("--json", action="store_true", help="one JSON object per round")
@@ -76,10 +76,20 @@ def _run(args: argparse.Namespace) -> int:
     from paychannels.operations.schedule import JanitorSchedule
     from paychannels.values.errors import ConfigurationError
 
-    schedule = JanitorSchedule.parse(args.schedule, zone=args.zone)
+    deployment = getattr(args, "deployment", None)
+    interval = args.interval
+    if deployment is not None:  # the file's channels, schedule and interval; --db still wins
+        settings = deployment.janitor
+        schedule = JanitorSchedule.from_settings(settings, extra=args.schedule, zone=args.zone)
+        interval = interval or settings.interval.total_seconds()
+    else:
+        schedule = JanitorSchedule.parse(args.schedule, zone=args.zone)
     if args.rounds is not None and (not args.loop or args.rounds < 1):
         raise ConfigurationError("--rounds N (N >= 1) goes with --loop")
-    col = Collector.open(args.db or args.default_db(), clock=args.clock)
+    if deployment is not None:
+        col = Collector.from_config(deployment, db=args.db, clock=args.clock)
+    else:
+        col = Collector.open(args.db or args.default_db(), clock=args.clock)
     stopping = args.stopping if isinstance(args.stopping, Stopping) else Stopping()
     if args.loop:
         stopping.draining = True  # a signal ends the loop after its round, not inside it
@@ -101,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
             report = janitor.round()
             say(report)
             return report.exit_code
-        last = janitor.loop(args.interval, stopping.wait, each=say, rounds=args.rounds)
+        last = janitor.loop(interval or 60.0, stopping.wait, each=say, rounds=args.rounds)
         if stopping.requested or last is None:
             return 0  # asked to stop: the round in progress was finished
         return last.exit_code
