@@ -1,0 +1,231 @@
+"""Every fenced block of README.md and docs/ is run, or marked why not; shown output is checked.
+
+Python blocks run in a fresh folder in a subprocess (``continues`` chains a block to the one
+before it), shell blocks under bash with this environment's console scripts on PATH, TOML and
+JSON are parsed, output blocks are compared with what the command really printed. The
+markers and placeholders are described in docs/testing.md ("Docs that cannot lie").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.docs.mdblocks import OUTPUT_LANGS, Block, all_blocks, mismatch
+
+BLOCKS = all_blocks()
+BY_ID = {b.id: b for b in BLOCKS}
+SHELL = {"sh", "bash", "console"}
+DEMO_WORKSPACE = "demo-workspace"
+#: what builds the workspace a ``with demo-workspace`` block works in (one run per session)
+DEMO_WORKSPACE_CMD = "paychannels demo --payers 300 --seed 7 --out"
+TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a command printed (stdout and stderr as one terminal shows them) and its status."""
+
+    output: str
+    status: int
+
+
+class Runner:
+    """Runs commands and blocks in fresh folders; each command once per session."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self.factory = factory
+        self.cache: dict[str, Ran] = {}
+        self.workspace: Path | None = None
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_")}
+        env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+        env["PYTHONIOENCODING"] = "utf-8"
+        env["COLUMNS"] = "100"
+        return env
+
+    def run(self, argv: list[str], cwd: Path | None = None) -> Ran:
+        cwd = cwd or self.factory.mktemp("block")
+        with subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            start_new_session=True,  # a block that leaves a server behind is ended with it
+        ) as proc:
+            try:
+                out, _ = proc.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                out, _ = proc.communicate()
+                pytest.fail(f"{' '.join(argv)[:200]} ran over {TIMEOUT:.0f} s:\n{out[-2000:]}")
+            finally:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+        return Ran(out, proc.returncode)
+
+    def shell(self, text: str, cwd: Path | None = None) -> Ran:
+        key = f"{cwd}\0{text}"
+        if key not in self.cache:
+            self.cache[key] = self.run(["bash", "-e", "-o", "pipefail", "-c", text], cwd)
+        return self.cache[key]
+
+    def demo_workspace(self) -> Path:
+        if self.workspace is None:
+            ws = self.factory.mktemp("demo") / "workspace"
+            ran = self.shell(f"{DEMO_WORKSPACE_CMD} {ws}")
+            assert ran.status == 0, ran.output[-3000:]
+            (ws / "paychannels.db").symlink_to("journal.db")  # the name the docs' examples use
+            self.workspace = ws
+        return self.workspace
+
+
+@pytest.fixture(scope="session")
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
+    return Runner(tmp_path_factory)
+
+
+def _needs_demo(block: Block) -> bool:
+    """The block (or the command whose output it shows) runs the demo: slow."""
+    said = [*block.markers, *(block.follows.markers if block.follows else [])]
+    return any("demo" in m for m in said)
+
+
+def _params() -> list[object]:
+    return [
+        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if _needs_demo(b) else []) for b in BLOCKS
+    ]
+
+
+@pytest.mark.parametrize("block", _params())
+def test_block(block: Block, runner: Runner) -> None:
+    """Run (or parse) the block, or compare it with the output it shows; unmarked others fail."""
+    reason = block.marker("skip")
+    if reason is not None:
+        assert reason, f"{block.id}: 'docs-test: skip' needs a reason"
+        pytest.skip(f"{block.id}: {reason}")
+    if block.lang == "python":
+        _python(block, runner)
+    elif block.lang in SHELL:
+        _shell(block, runner)
+    elif block.lang == "toml":
+        tomllib.loads(block.text)
+    elif block.lang == "json":
+        json.loads(block.text)
+    elif block.lang in OUTPUT_LANGS and _output_source(block) is not None:
+        _output(block, runner)
+    elif block.lang in OUTPUT_LANGS and block.marker("tree-of") == DEMO_WORKSPACE:
+        _tree(block, runner)
+    else:
+        pytest.fail(
+            f"{block.id}: a ```{block.lang} block that is neither run nor marked: run it, or put "
+            "'<!-- docs-test: skip <why> -->' (or 'output-of …') right before it"
+        )
+
+
+def _python(block: Block, runner: Runner) -> None:
+    chain = [block]
+    while chain[0].marker("continues") is not None:
+        first = chain[0]
+        earlier = [b for b in BLOCKS if b.file == first.file and b.line < first.line]
+        earlier = [b for b in earlier if b.lang == "python"]
+        assert earlier, f"{chain[0].id}: 'continues' but no Python block before it"
+        chain.insert(0, earlier[-1])
+    script = "".join(f"# --- {b.id}\n{b.text}" for b in chain)
+    folder = runner.factory.mktemp("py")
+    (folder / "block.py").write_text(script, encoding="utf-8")
+    cwd = runner.demo_workspace() if block.marker("with") == DEMO_WORKSPACE else folder
+    ran = runner.run([sys.executable, str(folder / "block.py")], cwd)
+    assert ran.status == 0, f"{block.id} failed:\n{ran.output[-3000:]}"
+
+
+def _shell(block: Block, runner: Runner) -> None:
+    if block.marker("synopsis") is not None:
+        _synopsis(block, runner)
+        return
+    ran = _shell_run(block, runner)
+    assert ran.status == 0, f"{block.id} exited {ran.status}:\n{ran.output[-3000:]}"
+
+
+def _shell_run(block: Block, runner: Runner) -> Ran:
+    """A shell block's run (once); ``with demo-workspace`` runs it in a kept demo workspace."""
+    if block.marker("with") == DEMO_WORKSPACE:
+        ws = runner.demo_workspace()
+        return runner.shell(block.text.replace("<workspace>", str(ws)), ws)
+    return runner.shell(block.text)
+
+
+def _synopsis(block: Block, runner: Runner) -> None:
+    """Each command line's options are ones its ``--help`` names."""
+    joined = re.sub(r"\\\n\s*", " ", block.text)
+    checked = 0
+    for line in joined.splitlines():
+        words = line.split("#")[0].split()
+        if not words or not words[0].startswith("paychannels"):
+            continue
+        path = [words[0]]
+        for w in words[1:]:
+            if not re.fullmatch(r"[a-z][a-z-]*", w):
+                break
+            path.append(w)
+        helped = runner.shell(" ".join([*path, "--help"]))
+        assert helped.status == 0, f"{block.id}: {' '.join(path)} --help: {helped.output[-500:]}"
+        for option in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", line):
+            assert re.search(rf"{re.escape(option)}\b", helped.output), (
+                f"{block.id}: {' '.join(path)} has no {option} (its --help does not name it)"
+            )
+        checked += 1
+    assert checked, f"{block.id}: 'synopsis' but no paychannels command in it"
+
+
+def _output_source(block: Block) -> str | None:
+    said = block.marker("output-of")
+    if said is not None:
+        return said
+    before = block.follows
+    if before is not None and before.lang in SHELL and before.marker("skip") is None:
+        return "previous"
+    return None
+
+
+def _output(block: Block, runner: Runner) -> None:
+    said = _output_source(block) or ""
+    command, _, options = said.partition(";")
+    command, options = command.strip(), options.strip()
+    cwd = runner.demo_workspace() if f"with {DEMO_WORKSPACE}" in options else None
+    if command == "previous":
+        assert block.follows is not None, f"{block.id}: 'output-of previous' follows no block"
+        ran = _shell_run(block.follows, runner)
+    else:
+        ran = runner.shell(command, cwd)
+    status = re.search(r"exit (\d+)", options)
+    assert ran.status == (int(status.group(1)) if status else 0), (
+        f"{block.id}: {command!r} exited {ran.status}:\n{ran.output[-3000:]}"
+    )
+    why = mismatch(block.text, ran.output, numbers_vary="numbers vary" in options)
+    assert why is None, f"{block.id}: {why}\n--- real output of {command!r}:\n{ran.output}"
+
+
+def _tree(block: Block, runner: Runner) -> None:
+    """A workspace listing: every name in its first column is in the demo's workspace."""
+    ws = runner.demo_workspace()
+    for line in block.text.splitlines()[1:]:
+        name = line.split()[0] if line.strip() else ""
+        if name:
+            kept = sorted(p.name for p in ws.iterdir())
+            assert (ws / name).exists(), f"{block.id}: {name} is not in a kept workspace {kept}"
