@@ -100,15 +100,28 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
     return Runner(tmp_path_factory)
 
 
-def _needs_demo(block: Block) -> bool:
-    """The block (or the command whose output it shows) runs the demo: slow."""
-    said = [*block.markers, *(block.follows.markers if block.follows else [])]
-    return any("demo" in m for m in said)
+def _output_source(block: Block) -> str | None:
+    said = block.marker("output-of")
+    if said is not None:
+        return said
+    before = block.follows
+    if before is not None and before.lang in SHELL and before.marker("skip") is None:
+        return "previous"
+    return None
+
+
+def _is_slow(block: Block) -> bool:
+    """A block that starts a process (the demo above all) is slow; parsing and marks are not."""
+    if block.marker("skip") is not None:
+        return False
+    return block.lang not in ("toml", "json") and (
+        block.lang not in OUTPUT_LANGS or _output_source(block) is not None or bool(block.markers)
+    )
 
 
 def _params() -> list[object]:
     return [
-        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if _needs_demo(b) else []) for b in BLOCKS
+        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if _is_slow(b) else []) for b in BLOCKS
     ]
 
 
@@ -193,16 +206,6 @@ def _synopsis(block: Block, runner: Runner) -> None:
     assert checked, f"{block.id}: 'synopsis' but no paychannels command in it"
 
 
-def _output_source(block: Block) -> str | None:
-    said = block.marker("output-of")
-    if said is not None:
-        return said
-    before = block.follows
-    if before is not None and before.lang in SHELL and before.marker("skip") is None:
-        return "previous"
-    return None
-
-
 def _output(block: Block, runner: Runner) -> None:
     said = _output_source(block) or ""
     command, _, options = said.partition(";")
@@ -222,10 +225,18 @@ def _output(block: Block, runner: Runner) -> None:
 
 
 def _tree(block: Block, runner: Runner) -> None:
-    """A workspace listing: every name in its first column is in the demo's workspace."""
+    """A workspace listing: each name of its first column is in a kept demo workspace, and
+    each file a folder's line names (``<…>`` for any part) is in that folder."""
     ws = runner.demo_workspace()
     for line in block.text.splitlines()[1:]:
-        name = line.split()[0] if line.strip() else ""
-        if name:
-            kept = sorted(p.name for p in ws.iterdir())
-            assert (ws / name).exists(), f"{block.id}: {name} is not in a kept workspace {kept}"
+        if not line.strip():
+            continue
+        name, _, said = line.strip().partition(" ")
+        kept = sorted(p.name for p in ws.iterdir())
+        assert (ws / name).exists(), f"{block.id}: {name} is not in a kept workspace {kept}"
+        if not name.endswith("/"):
+            continue
+        for shown in re.findall(r"[\w<>.-]+\.(?:html|csv|json|xml)\b", said):
+            pattern = re.sub(r"<[^>]*>", "*", shown)
+            inside = sorted(p.name for p in (ws / name).iterdir())
+            assert list((ws / name).glob(pattern)), f"{block.id}: no {shown} in {name}: {inside}"

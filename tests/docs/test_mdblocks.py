@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.docs.mdblocks import mismatch, parse
 
 OUT = "collection day: 3,000 payers\n  paid 2,903, unpaid 97\nnotes\nBALANCED\n"
@@ -42,3 +44,13 @@ def test_markers_attach_to_the_next_block_and_output_follows_its_command(tmp_pat
     assert (sh.id, sh.marker("skip"), sh.lang) == ("page.md:2", "needs a terminal", "sh")
     assert out.follows is sh and out.markers == []
     assert py.follows is None and py.markers == [] and py.text == "x = 1\n"
+
+
+def test_an_unmarked_block_that_is_not_run_fails(tmp_path: Path) -> None:
+    from tests.docs.test_docs_blocks import test_block
+
+    page = tmp_path / "page.md"
+    page.write_text("Some text.\n\n```csv\na,b\n```\n\n```\nnot after a command\n```\n", "utf-8")
+    for block in parse(page):
+        with pytest.raises(pytest.fail.Exception, match="neither run nor marked"):
+            test_block(block, None)  # type: ignore[arg-type]  # never reaches a runner
