@@ -152,18 +152,7 @@ def test_block(block: Block, runner: Runner) -> None:
 
 
 def _python(block: Block, runner: Runner) -> None:
-    chain = [block]
-    while chain[0].marker("continues") is not None:
-        first = chain[0]
-        earlier = [b for b in BLOCKS if b.file == first.file and b.line < first.line]
-        earlier = [b for b in earlier if b.lang == "python"]
-        assert earlier, f"{chain[0].id}: 'continues' but no Python block before it"
-        chain.insert(0, earlier[-1])
-    script = "".join(f"# --- {b.id}\n{b.text}" for b in chain)
-    folder = runner.factory.mktemp("py")
-    (folder / "block.py").write_text(script, encoding="utf-8")
-    cwd = runner.demo_workspace() if block.marker("with") == DEMO_WORKSPACE else folder
-    ran = runner.run([sys.executable, str(folder / "block.py")], cwd)
+    ran = _run_chain(block, runner)
     assert ran.status == 0, f"{block.id} failed:\n{ran.output[-3000:]}"
 
 
@@ -171,16 +160,48 @@ def _shell(block: Block, runner: Runner) -> None:
     if block.marker("synopsis") is not None:
         _synopsis(block, runner)
         return
-    ran = _shell_run(block, runner)
+    ran = _run_chain(block, runner)
     assert ran.status == 0, f"{block.id} exited {ran.status}:\n{ran.output[-3000:]}"
 
 
-def _shell_run(block: Block, runner: Runner) -> Ran:
-    """A shell block's run (once); ``with demo-workspace`` runs it in a kept demo workspace."""
-    if block.marker("with") == DEMO_WORKSPACE:
-        ws = runner.demo_workspace()
-        return runner.shell(block.text.replace("<workspace>", str(ws)), ws)
-    return runner.shell(block.text)
+def _chain(block: Block) -> list[Block]:
+    """The block and those it builds on (``continues``), first to last."""
+    chain = [block]
+    while chain[0].marker("continues") is not None:
+        first = chain[0]
+        earlier = [b for b in BLOCKS if b.file == first.file and b.line < first.line]
+        earlier = [b for b in earlier if b.lang in {"python", *SHELL}]
+        assert earlier, f"{first.id}: 'continues' but no Python or shell block before it"
+        chain.insert(0, earlier[-1])
+    return chain
+
+
+def _run_chain(block: Block, runner: Runner) -> Ran:
+    """Run a block after those it builds on, in one folder (a kept demo workspace ``with
+    demo-workspace``): Python blocks in a row share one process, shell blocks run under bash."""
+    if block.id in runner.cache:
+        return runner.cache[block.id]
+    ws = runner.demo_workspace() if block.marker("with") == DEMO_WORKSPACE else None
+    folder = ws or runner.factory.mktemp("block")
+    scripts = runner.factory.mktemp("scripts")
+    groups: list[list[Block]] = []
+    for b in _chain(block):
+        if groups and b.lang == "python" and groups[-1][-1].lang == "python":
+            groups[-1].append(b)
+        else:
+            groups.append([b])
+    ran = Ran("", 0)
+    for n, group in enumerate(groups):
+        if group[0].lang == "python":
+            script = scripts / f"block{n}.py"
+            script.write_text("".join(f"# --- {b.id}\n{b.text}" for b in group), "utf-8")
+            ran = runner.run([sys.executable, str(script)], folder)
+        else:
+            text = group[0].text.replace("<workspace>", str(ws)) if ws else group[0].text
+            ran = runner.run(["bash", "-e", "-o", "pipefail", "-c", text], folder)
+        assert ran.status == 0 or group[-1] is block, f"{group[-1].id} failed:\n{ran.output}"
+    runner.cache[block.id] = ran
+    return ran
 
 
 def _synopsis(block: Block, runner: Runner) -> None:
@@ -213,7 +234,7 @@ def _output(block: Block, runner: Runner) -> None:
     cwd = runner.demo_workspace() if f"with {DEMO_WORKSPACE}" in options else None
     if command == "previous":
         assert block.follows is not None, f"{block.id}: 'output-of previous' follows no block"
-        ran = _shell_run(block.follows, runner)
+        ran = _run_chain(block.follows, runner)
     else:
         ran = runner.shell(command, cwd)
     status = re.search(r"exit (\d+)", options)
