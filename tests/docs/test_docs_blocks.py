@@ -152,8 +152,13 @@ def test_block(block: Block, runner: Runner) -> None:
 
 
 def _python(block: Block, runner: Runner) -> None:
+    """Run it; a ``print(…)  # shown`` line's comment is what it prints, in that order."""
     ran = _run_chain(block, runner)
     assert ran.status == 0, f"{block.id} failed:\n{ran.output[-3000:]}"
+    shown = re.findall(r"^\s*print\(.*\)\s*#\s*(.+?)\s*$", block.text, re.MULTILINE)
+    if shown:
+        why = mismatch("...\n" + "\n...\n".join(shown) + "\n...\n", ran.output)
+        assert why is None, f"{block.id}: {why}\n--- it printed:\n{ran.output}"
 
 
 def _shell(block: Block, runner: Runner) -> None:
