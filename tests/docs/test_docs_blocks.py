@@ -13,9 +13,12 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,7 @@ BLOCKS = all_blocks()
 BY_ID = {b.id: b for b in BLOCKS}
 SHELL = {"sh", "bash", "console"}
 DEMO_WORKSPACE = "demo-workspace"
+TERMINAL_SIM = "terminal-sim"
 #: what builds the workspace a ``with demo-workspace`` block works in (one run per session)
 DEMO_WORKSPACE_CMD = "paychannels demo --payers 300 --seed 7 --out"
 TIMEOUT = 300.0
@@ -47,6 +51,8 @@ class Runner:
         self.factory = factory
         self.cache: dict[str, Ran] = {}
         self.workspace: Path | None = None
+        self.sim: tuple[Path, dict[str, str]] | None = None
+        self.servers: list[subprocess.Popen[str]] = []
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PAYCHANNELS_")}
@@ -85,6 +91,49 @@ class Runner:
             self.cache[key] = self.run(["bash", "-e", "-o", "pipefail", "-c", text], cwd)
         return self.cache[key]
 
+    def terminal_sim(self) -> tuple[Path, dict[str, str]]:
+        """A ZVT terminal simulator (TCP, a pty, its control API) and a field laptop's folder
+        (``pw.txt``, a journal ``hall.db``); the real addresses for the docs' ones."""
+        if self.sim is None:
+            folder = self.factory.mktemp("field")
+            (folder / "pw.txt").write_text("123456\n", "utf-8")
+            ran = self.run(
+                ["paychannels", "journal", "migrate", "--db", "sqlite:///hall.db"], folder
+            )
+            assert ran.status == 0, ran.output
+            tcp, control = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+            argv = ["paychannels-sim", "terminal", "--tcp", tcp, "--pty", "--control", control]
+            proc = subprocess.Popen(
+                [*argv, "--password", "123456"],
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+            self.servers.append(proc)
+            said = _read_until(proc, "control API", 30.0)
+            pty = re.search(r"serial line on (\S+)", said)
+            assert pty, f"the terminal simulator said:\n{said}"
+            self.sim = (
+                folder,
+                {
+                    "tcp://10.1.2.3:20007": f"tcp://{tcp}",
+                    "127.0.0.1:8765": control,
+                    "serial:///dev/ttyUSB0": f"serial://{pty.group(1)}",
+                },
+            )
+        return self.sim
+
+    def close(self) -> None:
+        for proc in self.servers:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            if proc.stdout:
+                proc.stdout.close()
+
     def demo_workspace(self) -> Path:
         if self.workspace is None:
             ws = self.factory.mktemp("demo") / "workspace"
@@ -96,8 +145,33 @@ class Runner:
 
 
 @pytest.fixture(scope="session")
-def runner(tmp_path_factory: pytest.TempPathFactory) -> Runner:
-    return Runner(tmp_path_factory)
+def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
+    running = Runner(tmp_path_factory)
+    yield running
+    running.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _read_until(proc: subprocess.Popen[str], text: str, timeout: float) -> str:
+    """What a server printed up to the line holding ``text`` (bounded by ``timeout``)."""
+    assert proc.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(timeout, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if text in line:
+                break
+    finally:
+        timer.cancel()
+    return "".join(lines)
 
 
 def _output_source(block: Block) -> str | None:
@@ -167,6 +241,18 @@ def _shell(block: Block, runner: Runner) -> None:
         return
     ran = _run_chain(block, runner)
     assert ran.status == 0, f"{block.id} exited {ran.status}:\n{ran.output[-3000:]}"
+    lines = block.text.rstrip("\n").splitlines()
+    shown: list[str] = []
+    while lines and lines[-1].startswith("#"):  # comment lines after the commands: its output
+        shown.insert(0, lines.pop()[2:])
+    if shown and lines:
+        output = ran.output
+        if block.marker("with") == TERMINAL_SIM:  # the simulator stands in at the docs' addresses
+            for doc, real in runner.terminal_sim()[1].items():
+                output = output.replace(real, doc)
+        vary = block.marker("numbers vary") is not None
+        why = mismatch("\n".join(shown), output, numbers_vary=vary)
+        assert why is None, f"{block.id}: {why}\n--- it printed:\n{ran.output}"
 
 
 def _chain(block: Block) -> list[Block]:
@@ -188,6 +274,9 @@ def _run_chain(block: Block, runner: Runner) -> Ran:
         return runner.cache[block.id]
     ws = runner.demo_workspace() if block.marker("with") == DEMO_WORKSPACE else None
     folder = ws or runner.factory.mktemp("block")
+    addresses = {"<workspace>": str(ws)} if ws else {}
+    if block.marker("with") == TERMINAL_SIM:
+        folder, addresses = runner.terminal_sim()
     scripts = runner.factory.mktemp("scripts")
     groups: list[list[Block]] = []
     for b in _chain(block):
@@ -202,7 +291,9 @@ def _run_chain(block: Block, runner: Runner) -> Ran:
             script.write_text("".join(f"# --- {b.id}\n{b.text}" for b in group), "utf-8")
             ran = runner.run([sys.executable, str(script)], folder)
         else:
-            text = group[0].text.replace("<workspace>", str(ws)) if ws else group[0].text
+            text = group[0].text
+            for shown, real in addresses.items():
+                text = text.replace(shown, real)
             ran = runner.run(["bash", "-e", "-o", "pipefail", "-c", text], folder)
         assert ran.status == 0 or group[-1] is block, f"{group[-1].id} failed:\n{ran.output}"
     runner.cache[block.id] = ran
