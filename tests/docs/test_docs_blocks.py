@@ -214,6 +214,8 @@ def test_block(block: Block, runner: Runner) -> None:
         tomllib.loads(block.text)
     elif block.lang == "json":
         json.loads(block.text)
+    elif block.lang == "csv" and block.marker("roster") is not None:
+        _roster(block, runner)
     elif block.lang in OUTPUT_LANGS and _output_source(block) is not None:
         _output(block, runner)
     elif block.lang in OUTPUT_LANGS and block.marker("tree-of") == DEMO_WORKSPACE:
@@ -298,6 +300,15 @@ def _run_chain(block: Block, runner: Runner) -> Ran:
         assert ran.status == 0 or group[-1] is block, f"{group[-1].id} failed:\n{ran.output}"
     runner.cache[block.id] = ran
     return ran
+
+
+def _roster(block: Block, runner: Runner) -> None:
+    """A roster example is a roster: every line is read without a problem."""
+    from paychannels.documents.roster import load_roster
+
+    path = runner.factory.mktemp("roster") / "roster.csv"
+    path.write_text(block.text, "utf-8")
+    assert len(load_roster(path)) == len(block.text.strip().splitlines()) - 1
 
 
 def _synopsis(block: Block, runner: Runner) -> None:
