@@ -9,6 +9,7 @@ markers and placeholders are described in docs/testing.md ("Docs that cannot lie
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import re
@@ -212,6 +213,8 @@ def test_block(block: Block, runner: Runner) -> None:
         _shell(block, runner)
     elif block.lang == "toml":
         tomllib.loads(block.text)
+        if block.marker("toml-of") is not None:
+            _toml_of(block, runner)
     elif block.lang == "json":
         json.loads(block.text)
     elif block.lang == "csv" and block.marker("roster") is not None:
@@ -300,6 +303,14 @@ def _run_chain(block: Block, runner: Runner) -> Ran:
         assert ran.status == 0 or group[-1] is block, f"{group[-1].id} failed:\n{ran.output}"
     runner.cache[block.id] = ran
     return ran
+
+
+def _toml_of(block: Block, runner: Runner) -> None:
+    """A configuration example is read by the loader that reads such files (``module:function``)."""
+    module, _, function = (block.marker("toml-of") or "").partition(":")
+    path = runner.factory.mktemp("toml") / "example.toml"
+    path.write_text(block.text, "utf-8")
+    getattr(importlib.import_module(module), function)(str(path))
 
 
 def _roster(block: Block, runner: Runner) -> None:
