@@ -195,9 +195,9 @@ def _is_slow(block: Block) -> bool:
 
 
 def _params() -> list[object]:
-    return [
-        pytest.param(b, id=b.id, marks=[pytest.mark.slow] if _is_slow(b) else []) for b in BLOCKS
-    ]
+    # under pytest -n the slow ones share a worker, so each command (the demo) runs once
+    slow = [pytest.mark.slow, pytest.mark.xdist_group("docs-blocks")]
+    return [pytest.param(b, id=b.id, marks=slow if _is_slow(b) else []) for b in BLOCKS]
 
 
 @pytest.mark.parametrize("block", _params())
