@@ -244,7 +244,8 @@ def _shell(block: Block, runner: Runner) -> None:
     if block.marker("synopsis") is not None:
         _synopsis(block, runner)
         return
-    ran = _run_chain(block, runner)
+    serves = block.marker("serves") is not None
+    ran = _serve(block, runner) if serves else _run_chain(block, runner)
     assert ran.status == 0, f"{block.id} exited {ran.status}:\n{ran.output[-3000:]}"
     lines = block.text.rstrip("\n").splitlines()
     shown: list[str] = []
@@ -258,6 +259,38 @@ def _shell(block: Block, runner: Runner) -> None:
         vary = block.marker("numbers vary") is not None
         why = mismatch("\n".join(shown), output, numbers_vary=vary)
         assert why is None, f"{block.id}: {why}\n--- it printed:\n{ran.output}"
+
+
+def _serve(block: Block, runner: Runner) -> Ran:
+    """A server's command: started on free ports (for the docs' ``127.0.0.1:PORT``), its output
+    read as far as the block shows it (bounded), then stopped."""
+    command = block.text.split("\n#", 1)[0]
+    for port in set(re.findall(r"127\.0\.0\.1:(\d+)", command)):
+        command = command.replace(f"127.0.0.1:{port}", f"127.0.0.1:{_free_port()}")
+    shown = [ln for ln in block.text.splitlines() if ln.startswith("#")]
+    proc = subprocess.Popen(
+        ["bash", "-c", command],
+        cwd=runner.factory.mktemp("serve"),
+        env=runner.env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    runner.servers.append(proc)
+    assert proc.stdout is not None
+    lines: list[str] = []
+    timer = threading.Timer(30.0, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        while len(lines) < len(shown) and (line := proc.stdout.readline()):
+            lines.append(line)
+    finally:
+        timer.cancel()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    return Ran("".join(lines), 0)
 
 
 def _chain(block: Block) -> list[Block]:
