@@ -19,6 +19,7 @@ The roster is generated once per size (valid resident ID numbers in a scattered 
 county's roster by village is; every payer pays by bank) and kept in ``--work``.
 
     python benchmarks/bank_build_scale.py [--sizes 30000,300000] [--huge] [--rounds 3] [--json]
+    python benchmarks/bank_build_scale.py --flush 40000 --files 1,20   # the spool's re-reads
 """
 
 from __future__ import annotations
@@ -204,7 +205,69 @@ def side_writer(roster: Path, work: Path) -> dict[str, Any]:
     return figures
 
 
-SIDES = {"build": side_build, "writer": side_writer}
+def side_flush(roster: Path, work: Path) -> dict[str, Any]:
+    """The spool's re-reads: the debits of the roster journaled and spooled (not timed),
+    then one flush cut into ``work/files`` request files (timed, with its bytes read)."""
+    from paychannels import Collector
+    from paychannels.bankfiles.model import Creditor
+    from paychannels.bankfiles.split import Limits
+    from paychannels.channels.bank import BankBatchChannel, load_creditor
+    from paychannels.channels.bank.formats import open_format
+    from paychannels.documents.roster import RosterEntry, iter_roster
+
+    files = int((work / "files").read_text())
+    entries = [e for e in iter_roster(roster) if isinstance(e, RosterEntry)]
+    creditor: Creditor = load_creditor(work / "CREDITOR.toml")
+    ch = BankBatchChannel(
+        work / "exchange",
+        format=open_format("pain.008.001.08"),
+        creditor=creditor,
+        limits=Limits(rows_per_file=-(-len(entries) // files)),
+    )
+    with Collector.open(f"sqlite:///{work / 'journal.db'}", create=True) as col:
+        col.add_channel("bank", ch)
+        for start in range(0, len(entries), 5000):
+            col.collect_many([e.request("bank") for e in entries[start : start + 5000]], "bank")
+        rchar = _io()["rchar"]
+        started = time.perf_counter()
+        sent = ch.flush(col.channel_context("bank"))
+        wall = time.perf_counter() - started
+        read = _io()["rchar"] - rchar
+    return {"wall": wall, "read": read, "files": len(sent), "debits": sum(f.count for f in sent)}
+
+
+def _io() -> dict[str, int]:
+    lines = Path("/proc/self/io").read_text().splitlines()
+    return {k: int(v) for k, v in (line.split(": ") for line in lines)}
+
+
+SIDES = {"build": side_build, "writer": side_writer, "flush": side_flush}
+
+
+def measure_flush(n: int, counts: list[int], rounds: int, root: Path) -> list[dict[str, Any]]:
+    """A flush of n spooled debits into each number of files, medians of rounds."""
+    roster = root / f"roster-{n}.csv"
+    if not roster.exists():
+        write_roster(roster, n)
+    got: dict[int, list[dict[str, Any]]] = {c: [] for c in counts}
+    for r in range(rounds):
+        for files in counts if r % 2 == 0 else counts[::-1]:
+            work = root / f"flush-{n}-{files}"
+            shutil.rmtree(work, ignore_errors=True)
+            work.mkdir()
+            (work / "CREDITOR.toml").write_text(CREDITOR, encoding="utf-8")
+            (work / "files").write_text(str(files))
+            got[files].append(_child("flush", roster, work))
+            shutil.rmtree(work, ignore_errors=True)
+    return [
+        {
+            "debits": n,
+            "files": files,
+            "wall": statistics.median(g["wall"] for g in runs),
+            "read_mb": statistics.median(g["read"] for g in runs) / 1e6,
+        }
+        for files, runs in got.items()
+    ]
 
 
 def _child(side: str, roster: Path, work: Path) -> dict[str, Any]:
@@ -273,6 +336,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--work", type=Path, help="keep rosters here (default: a temp folder)")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--flush",
+        type=int,
+        metavar="N",
+        help="instead: time one flush of N spooled debits into --files request files",
+    )
+    parser.add_argument("--files", default="1,20", help="with --flush: file counts to compare")
     parser.add_argument("--side", choices=sorted(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--roster", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -284,6 +354,16 @@ def main() -> None:
         sizes.append(3_000_000)
     root = args.work or Path(tempfile.mkdtemp(prefix="bank-build-scale-"))
     root.mkdir(parents=True, exist_ok=True)
+    if args.flush:
+        flushes = measure_flush(
+            args.flush, [int(c) for c in args.files.split(",")], args.rounds, root
+        )
+        for f in flushes:
+            print(
+                f"flush of {f['debits']:,} debits into {f['files']} files: {f['wall']:.2f} s, "
+                f"{f['read_mb']:.0f} MB read (median of {args.rounds})"
+            )
+        return
     results = [measure(n, args.rounds, root) for n in sizes]
     if args.json:
         print(json.dumps(results, indent=2))
