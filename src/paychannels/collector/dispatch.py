@@ -117,9 +117,25 @@ class Dispatcher:
     def collect_many(
         self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool
     ) -> list[Payment | PaychannelsError]:
-        """``Collector.collect_many``: chunks of one transaction, then sent together."""
+        """``Collector.collect_many``: chunks of one transaction, then sent together.
+
+        Journaled in the order of the journal's payer indexes (payer, reference), answered in
+        the caller's: in a roster's order (by village, payers scattered) every chunk's commit
+        rewrote nearly every page of those indexes (issue 16: 49 KB written per debit at
+        300,000 instead of 11 KB). The sort is stable, so requests repeating one key keep
+        their order."""
         if any(r.payment_code is not None for r in requests):
             raise InvalidRequest("payment codes are collected one by one with collect()")
+        order = sorted(range(len(requests)), key=lambda i: _index_order(requests[i]))
+        answers = self._collect_in_order([requests[i] for i in order], channel, defer=defer)
+        results: list[Payment | PaychannelsError | None] = [None] * len(requests)
+        for position, i in enumerate(order):
+            results[i] = answers[position]
+        return [r for r in results if r is not None]
+
+    def _collect_in_order(
+        self, requests: Sequence[PaymentRequest], channel: str, *, defer: bool
+    ) -> list[Payment | PaychannelsError]:
         ch = self._channels.get(channel)
         results: list[Payment | PaychannelsError] = []
         for start in range(0, len(requests), _CHUNK):
@@ -298,3 +314,8 @@ def within_limit(request: PaymentRequest, name: str, ch: Channel) -> None:
             f"limit of channel {name!r} ({limit.to_decimal_string()} {limit.currency.code}): "
             "nothing was recorded or sent"
         )
+
+
+def _index_order(request: PaymentRequest) -> tuple[str, str]:
+    """Where a request's rows land in the journal's payer indexes."""
+    return request.payer_id, request.reference
