@@ -29,7 +29,7 @@ class Block:
     lang: str
     text: str
     markers: list[str] = field(default_factory=list)
-    #: the block right before it in the same file (only blank lines between), if any
+    #: the block right before it in the same file (only blank lines and markers between)
     follows: Block | None = None
 
     @property
@@ -72,7 +72,8 @@ def parse(path: Path) -> list[Block]:
         while j < len(lines) and lines[j].strip() != fence:
             j += 1
         body = [ln[len(indent) :] if ln.startswith(indent) else ln for ln in lines[i + 1 : j]]
-        adjacent = blocks and all(not ln.strip() for ln in lines[last_end + 1 : i])
+        between = lines[last_end + 1 : i]  # blank lines and this block's markers only
+        adjacent = blocks and all(not ln.strip() or MARKER.match(ln) for ln in between)
         blocks.append(
             Block(
                 rel,

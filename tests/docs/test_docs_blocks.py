@@ -98,6 +98,7 @@ class Runner:
         if self.sim is None:
             folder = self.factory.mktemp("field")
             (folder / "pw.txt").write_text("123456\n", "utf-8")
+            (folder / "pw.txt").chmod(0o600)  # a secret's file; a config refuses it readable by all
             ran = self.run(
                 ["paychannels", "journal", "migrate", "--db", "sqlite:///hall.db"], folder
             )
@@ -175,12 +176,48 @@ def _read_until(proc: subprocess.Popen[str], text: str, timeout: float) -> str:
     return "".join(lines)
 
 
+def _withs(block: Block) -> list[str]:
+    """What a block runs with: every ``with …`` marker (a fixture or a file of its page)."""
+    return [m[len("with ") :].strip() for m in block.markers if m.startswith("with ")]
+
+
+def _page_files(file: str) -> dict[str, Block]:
+    """The blocks of a page marked ``file <name>``: files its ``with <name>`` blocks run beside."""
+    return {name: b for b in BLOCKS if b.file == file and (name := b.marker("file"))}
+
+
+def _place(block: Block, withs: list[str], runner: Runner) -> tuple[Path, dict[str, str]]:
+    """The folder a block runs in and the docs' addresses to replace there: a kept demo
+    workspace, the terminal simulator's field folder, or a fresh one; the page's files it
+    names (``with paychannels.toml``) written into it, addresses replaced."""
+    addresses: dict[str, str] = {}
+    if DEMO_WORKSPACE in withs:
+        folder = runner.demo_workspace()
+        addresses = {"<workspace>": str(folder)}
+    elif TERMINAL_SIM in withs:
+        folder, addresses = runner.terminal_sim()
+    else:
+        folder = runner.factory.mktemp("block")
+    files = _page_files(block.file)
+    for name in withs:
+        if name in (DEMO_WORKSPACE, TERMINAL_SIM):
+            continue
+        assert name in files, f"{block.id}: 'with {name}' but no block of its page is 'file {name}'"
+        text = files[name].text
+        for shown, real in addresses.items():
+            text = text.replace(shown, real)
+        (folder / name).write_text(text, "utf-8")
+    return folder, addresses
+
+
 def _output_source(block: Block) -> str | None:
     said = block.marker("output-of")
     if said is not None:
         return said
     before = block.follows
-    if before is not None and before.lang in SHELL and before.marker("skip") is None:
+    runs = {"python", *SHELL}
+    marked = [m for m in block.markers if m != "numbers vary"]  # anything else says otherwise
+    if before is not None and before.lang in runs and before.marker("skip") is None and not marked:
         return "previous"
     return None
 
@@ -217,6 +254,8 @@ def test_block(block: Block, runner: Runner) -> None:
             _toml_of(block, runner)
     elif block.lang == "json":
         json.loads(block.text)
+    elif block.marker("file") is not None:
+        assert _page_files(block.file), f"{block.id}: a file no block of its page runs with"
     elif block.lang == "csv" and block.marker("roster") is not None:
         _roster(block, runner)
     elif block.lang in OUTPUT_LANGS and _output_source(block) is not None:
@@ -253,7 +292,7 @@ def _shell(block: Block, runner: Runner) -> None:
         shown.insert(0, lines.pop()[2:])
     if shown and lines:
         output = ran.output
-        if block.marker("with") == TERMINAL_SIM:  # the simulator stands in at the docs' addresses
+        if TERMINAL_SIM in _withs(block):  # the simulator stands in at the docs' addresses
             for doc, real in runner.terminal_sim()[1].items():
                 output = output.replace(real, doc)
         vary = block.marker("numbers vary") is not None
@@ -268,9 +307,12 @@ def _serve(block: Block, runner: Runner) -> Ran:
     for port in set(re.findall(r"127\.0\.0\.1:(\d+)", command)):
         command = command.replace(f"127.0.0.1:{port}", f"127.0.0.1:{_free_port()}")
     shown = [ln for ln in block.text.splitlines() if ln.startswith("#")]
+    folder, addresses = _place(block, _withs(block), runner)
+    for shown_address, real in addresses.items():
+        command = command.replace(shown_address, real)
     proc = subprocess.Popen(
         ["bash", "-c", command],
-        cwd=runner.factory.mktemp("serve"),
+        cwd=folder,
         env=runner.env(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -310,11 +352,7 @@ def _run_chain(block: Block, runner: Runner) -> Ran:
     demo-workspace``): Python blocks in a row share one process, shell blocks run under bash."""
     if block.id in runner.cache:
         return runner.cache[block.id]
-    ws = runner.demo_workspace() if block.marker("with") == DEMO_WORKSPACE else None
-    folder = ws or runner.factory.mktemp("block")
-    addresses = {"<workspace>": str(ws)} if ws else {}
-    if block.marker("with") == TERMINAL_SIM:
-        folder, addresses = runner.terminal_sim()
+    folder, addresses = _place(block, _withs(block), runner)
     scripts = runner.factory.mktemp("scripts")
     groups: list[list[Block]] = []
     for b in _chain(block):
@@ -382,17 +420,28 @@ def _output(block: Block, runner: Runner) -> None:
     said = _output_source(block) or ""
     command, _, options = said.partition(";")
     command, options = command.strip(), options.strip()
-    cwd = runner.demo_workspace() if f"with {DEMO_WORKSPACE}" in options else None
+    opts = [o.strip() for o in options.split(";")]
+    withs = [o[len("with ") :].strip() for o in opts if o.startswith("with ")]
     if command == "previous":
         assert block.follows is not None, f"{block.id}: 'output-of previous' follows no block"
         ran = _run_chain(block.follows, runner)
+        sim = TERMINAL_SIM in _withs(block.follows)
     else:
+        cwd, addresses = _place(block, withs, runner) if withs else (None, {})
+        for shown_address, real in addresses.items():
+            command = command.replace(shown_address, real)
         ran = runner.shell(command, cwd)
+        sim = TERMINAL_SIM in withs
     status = re.search(r"exit (\d+)", options)
     assert ran.status == (int(status.group(1)) if status else 0), (
         f"{block.id}: {command!r} exited {ran.status}:\n{ran.output[-3000:]}"
     )
-    why = mismatch(block.text, ran.output, numbers_vary="numbers vary" in options)
+    output = ran.output
+    if sim:  # the simulator stands in at the docs' addresses
+        for doc, real in runner.terminal_sim()[1].items():
+            output = output.replace(real, doc)
+    vary = "numbers vary" in options or block.marker("numbers vary") is not None
+    why = mismatch(block.text, output, numbers_vary=vary)
     assert why is None, f"{block.id}: {why}\n--- real output of {command!r}:\n{ran.output}"
 
 

@@ -54,3 +54,31 @@ def test_an_unmarked_block_that_is_not_run_fails(tmp_path: Path) -> None:
     for block in parse(page):
         with pytest.raises(pytest.fail.Exception, match="neither run nor marked"):
             test_block(block, None)  # type: ignore[arg-type]  # never reaches a runner
+
+
+def test_an_output_block_with_its_own_marker_still_follows_its_command(tmp_path: Path) -> None:
+    # `output-of previous; numbers vary` sits between the command and its output
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nprint(1)\n```\n\n<!-- docs-test: output-of previous; numbers vary -->\n"
+        "```\n1\n```\n",
+        encoding="utf-8",
+    )
+    py, out = parse(page)
+    assert out.follows is py and out.markers == ["output-of previous; numbers vary"]
+
+
+def test_a_file_block_is_written_beside_the_blocks_that_run_with_it(tmp_path: Path) -> None:
+    from tests.docs.test_docs_blocks import _page_files, _withs
+
+    page = tmp_path / "page.md"
+    page.write_text(
+        "<!-- docs-test: file paychannels.toml -->\n```toml\n[journal]\n```\n\n"
+        "<!-- docs-test: with terminal-sim -->\n<!-- docs-test: with paychannels.toml -->\n"
+        "```sh\npaychannels config check\n```\n",
+        encoding="utf-8",
+    )
+    toml, sh = parse(page)
+    assert toml.marker("file") == "paychannels.toml"
+    assert _withs(sh) == ["terminal-sim", "paychannels.toml"]
+    assert _page_files("docs/configuration.md")["paychannels.toml"].lang == "toml"
