@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from paychannels.config.model import JanitorSettings
 from paychannels.runtime.countytime import DEFAULT_ZONE, zone_named
 from paychannels.values.errors import ConfigurationError
 
@@ -28,6 +29,15 @@ class JobKind(StrEnum):
     END_OF_DAY = "end-of-day"  # a terminal closes its batch and reports its totals (end_of_day)
     ACQUIRER_REPORT = "acquirer-report"  # a cloud POS acquirer's report of the day before
     BANK_RESULTS = "bank-results"  # the result files a bank dropped into the inbox (poll)
+
+
+#: a ``paychannels.toml`` download kind (``bills_at`` …) as the janitor's job kind
+_FROM_CONFIG = {
+    "bills": JobKind.BILL,
+    "end_of_day": JobKind.END_OF_DAY,
+    "reports": JobKind.ACQUIRER_REPORT,
+    "results": JobKind.BANK_RESULTS,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +89,14 @@ class JanitorSchedule:
     def parse(cls, entries: Iterable[str], *, zone: str = DEFAULT_ZONE) -> JanitorSchedule:
         """From ``CHANNEL=KIND@HH:MM`` entries (the command line's ``--schedule``)."""
         return cls(tuple(ScheduledJob.parse(e) for e in entries), zone)
+
+    @classmethod
+    def from_settings(
+        cls, settings: JanitorSettings, extra: Iterable[ScheduledJob] = ()
+    ) -> JanitorSchedule:
+        """The config file's downloads (``[channels.<name>] bills_at`` …), then ``extra``."""
+        jobs = [ScheduledJob(d.channel, _FROM_CONFIG[d.kind], d.at) for d in settings.downloads]
+        return cls((*jobs, *extra), settings.zone)
 
     def due(self, now: datetime) -> list[tuple[ScheduledJob, date]]:
         """The jobs due at ``now`` (aware), each with the county's day it is due for."""
