@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 from collections.abc import Callable
 from typing import Any
@@ -71,23 +70,24 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from paychannels.cli.configured import DB_ENV
     from paychannels.collector import Collector  # when the command runs, not for --help
     from paychannels.console.interrupt import Stopping, watched
     from paychannels.operations.janitor import Janitor, RoundReport
     from paychannels.operations.schedule import JanitorSchedule
     from paychannels.values.errors import ConfigurationError
 
-    deployment = args.deployment  # --config: its channels, downloads and interval as well
-    schedule = JanitorSchedule.parse(args.schedule, zone=args.zone)
-    interval = args.interval or 60.0
+    deployment = getattr(args, "deployment", None)
+    interval = args.interval
+    if deployment is not None:  # the file's channels, schedule and interval; --db still wins
+        settings = deployment.janitor
+        schedule = JanitorSchedule.from_settings(settings, extra=args.schedule, zone=args.zone)
+        interval = interval or settings.interval.total_seconds()
+    else:
+        schedule = JanitorSchedule.parse(args.schedule, zone=args.zone)
     if args.rounds is not None and (not args.loop or args.rounds < 1):
         raise ConfigurationError("--rounds N (N >= 1) goes with --loop")
     if deployment is not None:
-        schedule = JanitorSchedule.from_settings(deployment.janitor, schedule.jobs)
-        interval = args.interval or deployment.janitor.interval.total_seconds()
-        db = args.db or os.environ.get(DB_ENV, "").strip() or None
-        col = Collector.from_config(deployment, db=db, clock=args.clock)
+        col = Collector.from_config(deployment, db=args.db, clock=args.clock)
     else:
         col = Collector.open(args.db or args.default_db(), clock=args.clock)
     stopping = args.stopping if isinstance(args.stopping, Stopping) else Stopping()
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
             report = janitor.round()
             say(report)
             return report.exit_code
-        last = janitor.loop(interval, stopping.wait, each=say, rounds=args.rounds)
+        last = janitor.loop(interval or 60.0, stopping.wait, each=say, rounds=args.rounds)
         if stopping.requested or last is None:
             return 0  # asked to stop: the round in progress was finished
         return last.exit_code

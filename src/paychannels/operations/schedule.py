@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from paychannels.config.model import JanitorSettings
+from paychannels.config.model import DownloadKind, JanitorSettings
 from paychannels.runtime.countytime import DEFAULT_ZONE, zone_named
 from paychannels.values.errors import ConfigurationError
 
@@ -29,15 +29,6 @@ class JobKind(StrEnum):
     END_OF_DAY = "end-of-day"  # a terminal closes its batch and reports its totals (end_of_day)
     ACQUIRER_REPORT = "acquirer-report"  # a cloud POS acquirer's report of the day before
     BANK_RESULTS = "bank-results"  # the result files a bank dropped into the inbox (poll)
-
-
-#: a ``paychannels.toml`` download kind (``bills_at`` …) as the janitor's job kind
-_FROM_CONFIG = {
-    "bills": JobKind.BILL,
-    "end_of_day": JobKind.END_OF_DAY,
-    "reports": JobKind.ACQUIRER_REPORT,
-    "results": JobKind.BANK_RESULTS,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +83,23 @@ class JanitorSchedule:
 
     @classmethod
     def from_settings(
-        cls, settings: JanitorSettings, extra: Iterable[ScheduledJob] = ()
+        cls, settings: JanitorSettings, *, extra: Iterable[str] = (), zone: str | None = None
     ) -> JanitorSchedule:
-        """The config file's downloads (``[channels.<name>] bills_at`` …), then ``extra``."""
-        jobs = [ScheduledJob(d.channel, _FROM_CONFIG[d.kind], d.at) for d in settings.downloads]
-        return cls((*jobs, *extra), settings.zone)
+        """From ``paychannels.toml`` (each channel's ``*_at`` keys, ``[county] zone`` unless
+        ``zone`` is given), plus the command line's ``--schedule`` entries."""
+        jobs = [ScheduledJob(d.channel, _JOB_OF[d.kind], d.at) for d in settings.downloads]
+        return cls((*jobs, *(ScheduledJob.parse(e) for e in extra)), zone or settings.zone)
 
     def due(self, now: datetime) -> list[tuple[ScheduledJob, date]]:
         """The jobs due at ``now`` (aware), each with the county's day it is due for."""
         local = now.astimezone(zone_named(self.zone))
         return [(job, local.date()) for job in self.jobs if local.time() >= job.at]
+
+
+#: the config file's download keys (``bills_at`` …) and the jobs they schedule
+_JOB_OF: dict[DownloadKind, JobKind] = {
+    "bills": JobKind.BILL,
+    "end_of_day": JobKind.END_OF_DAY,
+    "reports": JobKind.ACQUIRER_REPORT,
+    "results": JobKind.BANK_RESULTS,
+}

@@ -416,6 +416,9 @@ class ResultFileReport(Report):
             self.exchange.move(self.path, self.exchange.processed)
 
     def rejected(self, error: PaychannelsError) -> None:
-        log.warning("quarantined %s: %s", self.path.name, error)
+        # only files of the inbox are moved: a file given by hand is not ours to move
         if self.move:
             self.exchange.move(self.path, self.exchange.quarantine, reason=str(error))
+            log.warning("quarantined %s: %s", self.path.name, error)
+        else:
+            log.warning("refused %s (left where it is): %s", self.path.name, error)
