@@ -17,6 +17,7 @@ unless it could not start at all (a journal or channel that will not open) or en
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 import signal
@@ -117,16 +118,11 @@ class Supervisor:
                 return 1
         return self._stop(sock)
 
-    def pids(self) -> list[int]:
-        """The workers' process ids."""
-        return [w.pid for w in self._workers if w.pid is not None]
-
     def _start(self, sock: socket.socket) -> BaseProcess:
-        process = self._context.Process(  # type: ignore[attr-defined]
+        process = self._context.Process(
             target=worker, args=(self.options, sock, os.getpid()), name="paychannels-serve"
         )
         process.start()
-        assert isinstance(process, BaseProcess)
         return process
 
     def _keep_alive(self, sock: socket.socket) -> bool:
@@ -189,7 +185,7 @@ def worker(options: ServeOptions, sock: socket.socket, supervisor: int) -> None:
         lifespan="on",
         access_log=False,
         log_level=options.log_level,
-        timeout_graceful_shutdown=options.drain,
+        timeout_graceful_shutdown=math.ceil(options.drain),
     )
     server = uvicorn.Server(config)
     threading.Thread(
