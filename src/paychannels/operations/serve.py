@@ -143,8 +143,8 @@ class Supervisor:
         """Stop accepting, pass SIGTERM on, wait for the drain (bounded), kill what is left."""
         sock.close()
         for process in self._workers:
-            if process.pid is not None and process.is_alive():
-                os.kill(process.pid, signal.SIGTERM)
+            if process.is_alive():
+                process.terminate()  # SIGTERM: the worker's uvicorn drains
         deadline = time.monotonic() + self.options.drain + _MARGIN
         for process in self._workers:
             process.join(max(0.0, deadline - time.monotonic()))
