@@ -218,3 +218,13 @@ def test_serve_without_a_config_file_says_so(tmp_path: Path) -> None:
     proc = command("serve", log=tmp_path / "serve.log", env={"PAYCHANNELS_CONFIG": ""})
     assert proc.wait(30) == 2
     assert "serve needs the deployment's config file" in (tmp_path / "serve.log").read_text()
+
+
+def test_a_worker_that_cannot_open_the_journal_stops_the_server(tmp_path: Path) -> None:
+    """Not a restart loop: the reason once, exit 1 (a supervisor may try again later)."""
+    config = write_config(tmp_path, f"sqlite:///{tmp_path}/missing.db", free_port(), "")
+    proc = command("serve", "--config", str(config), log=tmp_path / "serve.log")
+    assert proc.wait(60) == 1
+    out = (tmp_path / "serve.log").read_text()
+    assert out.count("paychannels serve: error: no journal at") == 1, out
+    assert "Traceback" not in out

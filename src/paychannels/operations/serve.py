@@ -184,6 +184,7 @@ def worker(options: ServeOptions, sock: socket.socket, supervisor: int) -> None:
         app,
         lifespan="on",
         access_log=False,
+        log_config=None,  # uvicorn's records go through the same handler, text or JSON
         log_level=options.log_level,
         timeout_graceful_shutdown=math.ceil(options.drain),
     )

@@ -73,8 +73,8 @@ class ServiceApp:
             return
         path = scope.get("path", "")
         if scope["type"] == "http" and path in ("/healthz", "/metrics"):
-            if scope.get("method") not in ("GET", "HEAD"):
-                await send_response(send, 405, {"Allow": "GET, HEAD"}, b"")
+            if scope.get("method") != "GET":
+                await send_response(send, 405, {"Allow": "GET"}, b"")
             elif path == "/healthz":
                 await self._health(send)
             else:
