@@ -1,13 +1,15 @@
 """The deployment of docs/operations.md, from one config file, against the simulators.
 
 One ``paychannels.toml`` names a PostgreSQL journal, a WeChat Pay channel on the provider
-simulator (with its daily bill) and the callback server; ``paychannels serve`` (2 uvicorn
-workers) and ``paychannels recover --loop`` run as real processes from it. This test is the
-collecting backend: it opens its Collector from the same file and takes orders; the
-simulator's payers pay and call back into ``serve`` over real HTTP; one payment's callback is
-lost on the way, and the janitor settles it by asking the provider. ``/metrics`` is scraped
-over HTTP (valid exposition text: transitions, a zero backlog), ``/healthz`` answers, and
-SIGTERM ends both processes with 0.
+simulator (with its daily bill), a ZVT terminal on the terminal simulator over TCP (its
+password from the environment, its day closed on schedule) and the callback server;
+``paychannels serve`` (2 uvicorn workers) and ``paychannels recover --loop`` run as real
+processes from it. This test is the collecting backend: it opens its Collector from the same
+file and takes orders; the simulator's payers pay and call back into ``serve`` over real
+HTTP; one payment's callback is lost on the way, and the janitor settles it by asking the
+provider; a card payment at the hall's terminal is in the terminal's end-of-day totals the
+janitor records. ``/metrics`` is scraped over HTTP (valid exposition text: transitions, a
+zero backlog), ``/healthz`` answers, and SIGTERM ends both processes with 0.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from paychannels import Collector, Money, PaymentRequest, Status
+from paychannels.channels.settlement import recorded_settlements
 from paychannels.simulators.provider import ProviderSimulator, Script
+from paychannels.simulators.terminal import TerminalSimulator
 from tests.contract.harnesses.mobile import sim_keys
 from tests.operations.serving import command, free_port, get, healthy, stop, wait_for
+from tests.zvt.conftest import CARD, PASSWORD, TIMERS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -37,7 +42,19 @@ def sim() -> Iterator[ProviderSimulator]:
     simulator.stop()
 
 
-def deployment_file(folder: Path, journal: str, sim: ProviderSimulator, port: int) -> Path:
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A ZVT terminal on TCP; its address. The password reaches every process by env."""
+    simulator = TerminalSimulator(password=int(PASSWORD), card=CARD, t2=0.3, ack_timeout=1.0)
+    host, port = simulator.serve_tcp("127.0.0.1", 0)
+    monkeypatch.setenv("HALL1_ZVT_PASSWORD", PASSWORD)
+    yield f"{host}:{port}"
+    simulator.close()
+
+
+def deployment_file(
+    folder: Path, journal: str, sim: ProviderSimulator, terminal: str, port: int
+) -> Path:
     keys = sim.keys
     keys.write(
         folder / "keys", base_url=sim.url, notify_url=f"http://127.0.0.1:{port}/callbacks/wx"
@@ -56,6 +73,11 @@ zone = "Asia/Shanghai"
 url = "wechatpay+{sim.url}?mchid={keys.mchid}&appid={keys.appid}"
 config = "{folder / "keys" / "wechatpay.toml"}"
 bills_at = "00:00"
+
+[channels.hall-1]
+url = "zvt+tcp://{terminal}?{TIMERS}&currency=CNY"
+password = {{ env = "HALL1_ZVT_PASSWORD" }}
+end_of_day_at = "00:00"
 
 [callbacks]
 listen = "127.0.0.1:{port}"
@@ -81,12 +103,18 @@ def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
 
 
 def test_a_deployment_runs_from_one_config_file(
-    pg_url: str, sim: ProviderSimulator, tmp_path: Path
+    pg_url: str, sim: ProviderSimulator, terminal: str, tmp_path: Path
 ) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    config = deployment_file(tmp_path, pg_url, sim, port)
+    config = deployment_file(tmp_path, pg_url, sim, terminal, port)
     backend = Collector.from_config(config)  # the first process: it makes the journal
+    at_hall = PaymentRequest(
+        payer_id="payer-card", amount=Money("50.00", "CNY"), reference="2026",
+        idempotency_key="deploy-card",
+    )  # fmt: skip
+    card = backend.collect(at_hall, "hall-1")
+    assert card.status is Status.SUCCEEDED  # before the janitor closes the terminal's day
     serve = command("serve", "--config", str(config), log=tmp_path / "serve.log")
     janitor = command(
         "recover", "--loop", "--json", "--config", str(config), log=tmp_path / "janitor.log"
@@ -156,3 +184,8 @@ def test_a_deployment_runs_from_one_config_file(
     assert sum(r["resolved"].get("SUCCEEDED", 0) for r in rounds) >= 1, rounds
     bills = [j for r in rounds for j in r["jobs"] if j["kind"] == "bill"]
     assert bills and bills[0]["channel"] == "wx" and bills[0]["outcome"] == "done", bills
+    closes = [j for r in rounds for j in r["jobs"] if j["kind"] == "end-of-day"]
+    assert closes and closes[0]["channel"] == "hall-1" and closes[0]["outcome"] == "done", closes
+    with Collector.open(pg_url) as reader:
+        [day] = recorded_settlements(reader.journal)["hall-1"]
+    assert (day.payments, day.net_minor) == (1, 5000)
