@@ -19,14 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.channels.settlement import recorded_settlements
 from paychannels.simulators.provider import ProviderSimulator, Script
 from paychannels.simulators.terminal import TerminalSimulator
 from tests.contract.harnesses.mobile import sim_keys
-from tests.operations.serving import command, free_port, get, healthy, stop, wait_for
+from tests.operations.serving import command, free_port, get, healthy, samples, stop, wait_for
 from tests.zvt.conftest import CARD, PASSWORD, TIMERS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -91,15 +90,6 @@ interval = "2s"
     )
     path.chmod(0o600)
     return path
-
-
-def samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
-    """Every sample of a scrape by metric name (the parser proves the text is valid)."""
-    out: dict[str, list[tuple[dict[str, str], float]]] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            out.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return out
 
 
 def test_a_deployment_runs_from_one_config_file(

@@ -26,6 +26,7 @@ from tests.operations.serving import (
     get,
     healthy,
     refused,
+    samples,
     stop,
     wait_for,
     write_config,
@@ -202,6 +203,21 @@ def test_two_workers_take_a_storm_of_duplicate_callbacks_once_each(
             storm = [number for number in ids for _ in range(6)]
             with ThreadPoolExecutor(12) as pool:
                 attempts = list(pool.map(lambda n: sim.deliver("wechatpay", n), storm))
+            # a scrape reaches one worker; each shows the server's 8 credits, not its own share
+            credited: dict[str, float] = {}
+
+            def each_worker_shows_all() -> bool:
+                reply = get(base + "/metrics")
+                assert reply is not None and reply.status_code == 200
+                transitions = samples(reply.text).get("paychannels_transitions_total", [])
+                credited[reply.headers["x-paychannels-worker"]] = sum(
+                    value
+                    for labels, value in transitions
+                    if labels == {"channel": "wx", "from": "PENDING", "to": "SUCCEEDED"}
+                )
+                return len(credited) == 2 and set(credited.values()) == {len(ids)}
+
+            wait_for(each_worker_shows_all, 20, f"both workers' scrapes show {len(ids)} credits")
         finally:
             code = stop(server)
         assert code == 0, log.read_text()

@@ -20,14 +20,17 @@ import logging
 import math
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -81,6 +84,7 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[BaseProcess] = []
         self._started: list[float] = []
+        self._siblings: Path | None = None  # the workers' counters, made when serving
         self._socket: socket.socket | None = None
 
     def bind(self) -> socket.socket:
@@ -103,6 +107,7 @@ class Supervisor:
     def run(self, stop_requested: Callable[[float], bool]) -> int:
         """Serve until ``stop_requested(timeout)`` says so; 0 when every worker ended cleanly."""
         sock = self._socket or self.bind()
+        self._siblings = Path(tempfile.mkdtemp(prefix="paychannels-serve-metrics-"))
         self._workers = [self._start(sock) for _ in range(self.options.workers)]
         self._started = [time.monotonic()] * len(self._workers)
         print(
@@ -120,7 +125,9 @@ class Supervisor:
 
     def _start(self, sock: socket.socket) -> BaseProcess:
         process = self._context.Process(
-            target=worker, args=(self.options, sock, os.getpid()), name="paychannels-serve"
+            target=worker,
+            args=(self.options, sock, os.getpid(), self._siblings),
+            name="paychannels-serve",
         )
         process.start()
         return process
@@ -155,11 +162,14 @@ class Supervisor:
                 process.kill()
                 process.join(5)
             codes.append(process.exitcode)
+        if self._siblings is not None:
+            shutil.rmtree(self._siblings, ignore_errors=True)
         return 0 if all(code == 0 for code in codes) else 1
 
 
-def worker(options: ServeOptions, sock: socket.socket, supervisor: int) -> None:
-    """One worker process: its own Collector and app under uvicorn on the shared socket."""
+def worker(options: ServeOptions, sock: socket.socket, supervisor: int, siblings: Path) -> None:
+    """One worker process: its own Collector and app under uvicorn on the shared socket;
+    its counters published to ``siblings``, the folder of the server's workers."""
     # uvicorn puts its own handlers in place while it serves and raises the signal again
     # once drained; these make that a no-op, so a drained worker exits 0
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -178,7 +188,10 @@ def worker(options: ServeOptions, sock: socket.socket, supervisor: int) -> None:
         print(f"paychannels serve: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(STARTUP_FAILED)
     app = ServiceApp(
-        collector, metrics_for(collector), prefix=options.prefix, close_timeout=options.drain
+        collector,
+        metrics_for(collector, siblings),
+        prefix=options.prefix,
+        close_timeout=options.drain,
     )
     config = uvicorn.Config(
         app,

@@ -29,6 +29,11 @@ HEALTH_TIMEOUT = 2.0
 _JSON = {"Content-Type": "application/json"}
 
 
+def _worker() -> dict[str, str]:
+    """Which worker answered a probe or a scrape (the kernel hands each connection to one)."""
+    return {"X-Paychannels-Worker": str(os.getpid())}
+
+
 class Metrics(Protocol):
     """What ``/metrics`` serves: a status, a media type and the text (read on a thread)."""
 
@@ -84,7 +89,7 @@ class ServiceApp:
 
     async def _health(self, send: Send) -> None:
         status, body = await self.health()
-        await send_response(send, status, _JSON, json.dumps(body).encode())
+        await send_response(send, status, _JSON | _worker(), json.dumps(body).encode())
 
     async def health(self) -> tuple[int, dict[str, object]]:
         """200, the schema version and the worker's pid when the journal answers within the
@@ -106,7 +111,7 @@ class ServiceApp:
     async def _metrics(self, send: Send) -> None:
         loop = asyncio.get_running_loop()
         status, media, body = await loop.run_in_executor(self._probe, self.metrics.scrape)
-        await send_response(send, status, {"Content-Type": media}, body)
+        await send_response(send, status, {"Content-Type": media} | _worker(), body)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
