@@ -76,6 +76,10 @@ def build(args: argparse.Namespace) -> int:
     """``batch build``: journal one debit per payer, then write the request files (idempotent)."""
     creditor = load_creditor(args.creditor)
     entries = _read_roster(args)
+    # Journaled in the order of the journal's payer indexes (payer, reference): each chunk's
+    # keys then land on a few neighbouring index pages. In roster order (by village, payers
+    # scattered) every chunk's commit rewrote nearly every page of those indexes.
+    entries.sort(key=lambda e: (e.payer_id, e.reference))
     limits = (args.rows_per_file, args.batches_per_file, args.rows_per_batch)
     config = {
         "format": args.format,

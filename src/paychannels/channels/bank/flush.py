@@ -29,7 +29,7 @@ from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.runtime.clock import Clock
 
-__all__ = ["Flusher", "archived_debits"]
+__all__ = ["Flusher", "archived_batches", "archived_debits"]
 
 log = logging.getLogger("paychannels.channels.bank")
 
@@ -65,11 +65,20 @@ class Flusher:
         plan = self.ledger.get(key)
         if plan is not None:
             return plan
-        debits = list(itertools.islice(spooling.debits(path), 1))
-        if not debits:
+        withdrawn = spooling.cancelled(path)
+        offsets: list[int] = []  # where each debit's line starts: a file reads from its own
+        amounts: list[int] = []
+        skipped: list[tuple[int, str]] = []
+        first: Debit | None = None
+        for at, debit in spooling.debits_from(path, 0, ()):  # the one full pass of the plan
+            if debit.end_to_end_id in withdrawn:
+                skipped.append((at, debit.end_to_end_id))
+                continue
+            first = first or debit
+            offsets.append(at)
+            amounts.append(debit.amount_minor)
+        if first is None:
             return {"token": token, "files": []}
-        first = debits[0]
-        amounts = (d.amount_minor for d in spooling.debits(path))
         files = plan_files(
             [(first.collection_date, first.sequence, amounts)], self.fmt.limits(self.limits)
         )
@@ -78,11 +87,15 @@ class Flusher:
         planned = []
         for batches in files:
             msg = message_id(self.creditor.msg_prefix, today, self.ledger.number("file"))
+            start, stop = batches[0].start, batches[-1].start + batches[-1].count
+            begin, end = offsets[start], offsets[stop] if stop < len(offsets) else None
             planned.append(
                 {
                     "msg_id": msg,
                     "name": self.fmt.file_name(msg),
                     "batches": [[b.start, b.count, b.sum_minor] for b in batches],
+                    "offset": begin,
+                    "skip": [e for at, e in skipped if at >= begin and (end is None or at < end)],
                 }
             )
         plan = {
@@ -116,7 +129,7 @@ class Flusher:
         stop = batches[-1].start + batches[-1].count
         name = planned["name"]
         temp = self.exchange.temp_for(name)
-        debits: Iterator[Debit] = itertools.islice(spooling.debits(path), start, stop)
+        debits = _debits(path, planned, start, stop - start)
         totals, sha = self.fmt.write(
             temp,
             creditor=self.creditor,
@@ -142,6 +155,8 @@ class Flusher:
             "created_at": plan["created_at"],
             "collection_date": plan["collection_date"],
             "archive": archive,
+            "offset": planned.get("offset"),
+            "skip": planned.get("skip", []),
             "batches": [
                 [bid, b.start, b.count, b.sum_minor]
                 for (bid, _c, _s), b in zip(totals.batches, batches, strict=True)
@@ -163,16 +178,35 @@ class Flusher:
         )
 
 
+def _debits(path: Path, where: dict[str, Any], first: int, count: int) -> Iterator[Debit]:
+    """The ``count`` debits of one request file, read from the byte offset its plan or
+    ledger entry names; one recorded before offsets were kept counts from the start."""
+    offset = where.get("offset")
+    if offset is None:
+        return itertools.islice(spooling.debits(path), first, first + count)
+    found = spooling.debits_from(path, offset, frozenset(where.get("skip") or ()))
+    return itertools.islice((debit for _at, debit in found), count)
+
+
+def archived_batches(exchange: Exchange, entry: dict[str, Any]) -> Iterator[tuple[str, Debit]]:
+    """Each debit a sent file held, with its batch id, from the archive in one pass."""
+    path = exchange.archive / entry["archive"]
+    if not path.exists():
+        return
+    batches = entry["batches"]
+    debits = _debits(path, entry, batches[0][1], sum(b[2] for b in batches))
+    for bid, _start, count, _sum in batches:
+        for debit in itertools.islice(debits, count):
+            yield bid, debit
+
+
 def archived_debits(
     exchange: Exchange, entry: dict[str, Any], batch_id: str | None = None
 ) -> Iterator[Debit]:
     """The debits a sent file (or one of its batches) held, from the archive."""
-    path = exchange.archive / entry["archive"]
-    if not path.exists():
-        return
-    for bid, start, count, _sum in entry["batches"]:
+    for bid, debit in archived_batches(exchange, entry):
         if batch_id is None or bid == batch_id:
-            yield from itertools.islice(spooling.debits(path), start, start + count)
+            yield debit
 
 
 def utc_offset(hours: float) -> timezone:

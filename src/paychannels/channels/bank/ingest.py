@@ -30,7 +30,7 @@ from paychannels.bankfiles.reasoncodes import ReasonCode, describe, lookup
 from paychannels.bankfiles.results import BatchBooking, FileHeader, Statement, TxResult
 from paychannels.bankfiles.xmlread import namespace_of
 from paychannels.channels.bank.exchange import Exchange
-from paychannels.channels.bank.flush import archived_debits
+from paychannels.channels.bank.flush import archived_batches, archived_debits
 from paychannels.channels.bank.ledger import Ledger
 from paychannels.channels.bank.stated import StatedTotals
 from paychannels.channels.settlement import record_settlement
@@ -161,9 +161,8 @@ class _SentIndex:
                     f"{msg_id} held is gone",
                 )
             index = self._files[msg_id] = {
-                debit.end_to_end_id: str(batch[0])
-                for batch in entry["batches"]
-                for debit in archived_debits(self.exchange, entry, batch[0])
+                debit.end_to_end_id: str(bid)
+                for bid, debit in archived_batches(self.exchange, entry)
             }
         return index.get(end_to_end)
 

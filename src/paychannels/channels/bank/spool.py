@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -19,7 +19,9 @@ from typing import Any
 
 from paychannels.bankfiles.model import Debit
 
-__all__ = ["Spool", "SpoolGroup", "from_line", "to_line"]
+__all__ = ["Spool", "SpoolGroup", "cancelled", "debits", "debits_from", "from_line", "to_line"]
+
+_CANCEL = b'{"x":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +88,34 @@ def records(path: Path) -> Iterator[dict[str, Any]]:
 
 def debits(path: Path) -> Iterator[Debit]:
     """The debits of a spool file that were not cancelled, in order (two passes)."""
-    cancelled = {r["x"] for r in records(path) if "x" in r}
-    for record in records(path):
-        if "x" not in record and record["e"] not in cancelled:
-            yield from_line(record)
+    for _at, debit in debits_from(path, 0, cancelled(path)):
+        yield debit
+
+
+def cancelled(path: Path) -> set[str]:
+    """The end-to-end ids a spool file's cancel lines withdraw (only those lines parsed)."""
+    out: set[str] = set()
+    with open(path, "rb") as fh:
+        for raw in fh:
+            if raw.startswith(_CANCEL) and raw.endswith(b"\n"):
+                out.add(json.loads(raw)["x"])
+    return out
+
+
+def debits_from(path: Path, offset: int, skip: Collection[str]) -> Iterator[tuple[int, Debit]]:
+    """Each debit from byte ``offset`` on, with the offset of its line; those in ``skip``
+    (withdrawn) and cancel lines left out. A request file's debits start where its plan
+    says, so no file reads the spool from the start."""
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        at = offset
+        for raw in fh:
+            start, at = at, at + len(raw)
+            if not raw.endswith(b"\n") or raw.startswith(_CANCEL):
+                continue
+            record = json.loads(raw)
+            if record["e"] not in skip:
+                yield start, from_line(record)
 
 
 class Spool:
