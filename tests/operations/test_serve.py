@@ -6,6 +6,8 @@ workers under a storm of duplicate callbacks on one PostgreSQL.
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Iterator
@@ -159,7 +161,7 @@ def test_sigterm_lets_a_callback_in_flight_finish_then_exits_0(
                 )
                 delivery.start()
                 wait_for(lambda: waiting_on(holder), 15, "the callback waits on the row")
-                server.send_signal(15)
+                server.send_signal(signal.SIGTERM)
                 wait_for(lambda: refused(port), 10, "new connections refused after SIGTERM")
                 time.sleep(1.0)  # the callback is kept waiting a while longer: serve drains
                 assert server.poll() is None, "serve ended with a callback in flight"
@@ -244,3 +246,32 @@ def test_a_worker_that_cannot_open_the_journal_stops_the_server(tmp_path: Path) 
     out = (tmp_path / "serve.log").read_text()
     assert out.count("paychannels serve: error: no journal at") == 1, out
     assert "Traceback" not in out
+
+
+def test_a_worker_that_dies_is_replaced(
+    sqlite_url: str, sim: ProviderSimulator, tmp_path: Path
+) -> None:
+    Collector.open(sqlite_url, create=True).close()
+    port = free_port()
+    config = write_config(tmp_path, sqlite_url, port, wechat_table(sim, tmp_path / "keys", port))
+    server = command("serve", "--config", str(config), log=tmp_path / "serve.log")
+    base = f"http://127.0.0.1:{port}"
+    started = time.monotonic()
+    try:
+        wait_for(lambda: healthy(base, server), 30, "serve answers /healthz")
+        first = get(base + "/healthz")
+        assert first is not None
+        time.sleep(max(0.0, started + 6 - time.monotonic()))  # past its start-up window
+        os.kill(int(first.headers["x-paychannels-worker"]), signal.SIGKILL)  # a crash
+
+        def replaced() -> bool:
+            reply = get(base + "/healthz")
+            return reply is not None and reply.headers["x-paychannels-worker"] != str(
+                first.headers["x-paychannels-worker"]
+            )
+
+        wait_for(replaced, 30, "another worker answers")
+    finally:
+        code = stop(server)
+    assert code == 0
+    assert "ended (exit -9); starting another" in (tmp_path / "serve.log").read_text()
