@@ -8,7 +8,7 @@ written there with ready channel config files, so a backend opens its channels w
 
 Payers behave per ``--payers`` (``pay=0.8,abandon=0.1,late=0.1``); callbacks go to each
 order's ``notify_url`` on the providers' retry schedules, ``--time-scale`` times faster,
-with ``--duplicate``/``--reorder``/``--forged``/``--probe``/``--stale`` faults.
+with ``--duplicate``/``--reorder``/``--forged``/``--probe``/``--stale``/``--lost`` faults.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ def register(sub: Any) -> None:
         ("forged", "chance of an extra callback with a forged signature"),
         ("probe", "chance of an extra WECHATPAY/SIGNTEST/ probe"),
         ("stale", "chance of an extra replayed (old) callback"),
+        ("lost", "chance a callback never arrives, whatever the retries (only a query finds it)"),
     ):
         p.add_argument(f"--{name}", type=float, default=0.0, help=text)
     p.add_argument(
@@ -97,7 +98,7 @@ def _keys(folder: Path | None) -> tuple[SimKeys, bool]:
 def _run(args: argparse.Namespace) -> int:
     try:
         mix = Script.parse_mix(args.payers)
-        for name in ("duplicate", "forged", "probe", "stale"):
+        for name in ("duplicate", "forged", "probe", "stale", "lost"):
             if not 0.0 <= getattr(args, name) <= 1.0:
                 raise ConfigurationError(f"--{name} is a probability between 0 and 1")
         if args.time_scale <= 0:
@@ -109,6 +110,7 @@ def _run(args: argparse.Namespace) -> int:
             forged=args.forged,
             probe=args.probe,
             stale=args.stale,
+            lost=args.lost,
         )
         sim = ProviderSimulator(
             keys,

@@ -3,7 +3,9 @@
 Retry schedules are the providers' own (WeChat Pay: 15 s, 15 s, 30 s, 3 m ... ≈ 24 h;
 Alipay: 4 m, 10 m, 10 m, 1 h, 2 h, 6 h, 15 h), divided by ``time_scale`` so a day passes in
 seconds. Faults: duplicates sent at once on separate connections, random delays that
-reorder notifications, and forged, probe and stale copies a receiver must refuse. A backend
+reorder notifications, forged, probe and stale copies a receiver must refuse, and news that
+never arrives (``lost``, or ``Notifier.lose(number)`` for one order: every attempt is lost on
+the way, so only asking the provider settles that payment). A backend
 that answers too slowly (WeChat: 5 s) counts as a failure and is called again later.
 """
 
@@ -79,6 +81,7 @@ class NotifyFaults:
     forged: float = 0.0
     probe: float = 0.0
     stale: float = 0.0
+    lost: float = 0.0  # chance a notification never reaches the backend, whatever the retries
 
 
 class Notifier:
@@ -103,6 +106,7 @@ class Notifier:
         self._cv = threading.Condition()
         self._attempts: list[Attempt] = []
         self._done: set[int] = set()
+        self._lost: set[str] = set()
         self._outstanding = 0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="notifier-clock", daemon=True)
@@ -113,6 +117,10 @@ class Notifier:
     def submit(self, note: Notification) -> None:
         """Start delivering: now (plus reorder delay), with any duplicates and fakes."""
         f = self.faults
+        if note.number in self._lost or (f.lost and self._random.random() < f.lost):
+            self._record(Attempt(note.id, note.provider, note.number, 0, "genuine", None, False,
+                                 0.0, "lost on the way (simulated)"))  # fmt: skip
+            return
         delay = self._random.uniform(0, f.reorder) if f.reorder else 0.0
         self._at(delay, note, 0, "genuine")
         if self._random.random() < f.duplicate:
@@ -171,12 +179,20 @@ class Notifier:
             note.id, note.provider, note.number, attempt, variant, status, accepted,
             time.monotonic() - start, error,
         )  # fmt: skip
-        with self._cv:
-            self._attempts.append(result)
-            if accepted and variant == "genuine":
-                self._done.add(note.id)
+        self._record(result)
         log.debug("notify %s %s #%d %s -> %s", note.provider, note.number, attempt, variant, status)
         return result
+
+    def _record(self, result: Attempt) -> None:
+        with self._cv:
+            self._attempts.append(result)
+            if result.accepted and result.variant == "genuine":
+                self._done.add(result.notification)
+
+    def lose(self, number: str) -> None:
+        """Lose every notification about order (or refund) ``number`` from now on."""
+        with self._cv:
+            self._lost.add(number)
 
     def attempts(self) -> list[Attempt]:
         """Every attempt so far, in the order they finished."""

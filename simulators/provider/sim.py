@@ -1,7 +1,8 @@
 """The provider simulator: WeChat Pay v3 and Alipay on one HTTP port, payers, and a notifier.
 
 ``ProviderSimulator(...).start()`` serves ``/v3/...`` (WeChat Pay), ``/gateway.do`` (Alipay)
-and ``/_sim/...`` (control: pay, open, expire, faults, payers, orders, delivery attempts).
+and ``/_sim/...`` (control: pay, open, expire, faults, payers, lose an order's callbacks,
+orders, delivery attempts).
 Payers act on each new order as scripted; every paid order, closed Alipay trade and refund
 is news the notifier delivers to the order's ``notify_url`` on the provider's retry
 schedule, or, with ``auto_notify=False``, when a test calls :meth:`deliver`.
@@ -178,6 +179,9 @@ class ProviderSimulator:
             if action == "payer":
                 self.script.payer(*data["payers"])
                 return _json({"queued": data["payers"]})
+            if action == "lose":  # every callback about this order is lost on the way
+                self.notifier.lose(str(data["out_trade_no"]))
+                return _json({"lost": data["out_trade_no"]})
             provider, number = data["provider"], data["out_trade_no"]
             verbs: dict[str, Callable[[str, str], Order]] = {
                 "pay": self.pay, "open": self.open, "expire": self.expire, "finish": self.finish,

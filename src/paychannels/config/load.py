@@ -45,7 +45,7 @@ from paychannels.values.configfile import Between, FileModel, KeyLines, error_te
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 from paychannels.values.urls import parse_url
 
-__all__ = ["CONFIG_ENV", "load_config", "parse_config"]
+__all__ = ["CONFIG_ENV", "load_config", "parse_config", "parse_listen"]
 
 #: the environment variable naming the config file when ``--config`` is not given
 CONFIG_ENV = "PAYCHANNELS_CONFIG"
@@ -262,14 +262,9 @@ def _zone(reader: _Reader, table: object) -> str:
 
 def _callbacks(reader: _Reader, table: object) -> CallbackSettings:
     checked = reader.model(_Callbacks, table, ("callbacks",))
-    found = _LISTEN.match(checked.listen)
-    port = int(found.group(2)) if found else 0
-    if not found or not 1 <= port <= 65535:
-        reader.fail(
-            ConfigValueError,
-            ("callbacks", "listen"),
-            "must be HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080), port 1..65535",
-        )
+    listen = parse_listen(checked.listen)
+    if listen is None:
+        reader.fail(ConfigValueError, ("callbacks", "listen"), "must be " + LISTEN_FORM)
     if (
         not checked.prefix.startswith("/")
         or not checked.prefix.isprintable()
@@ -280,8 +275,21 @@ def _callbacks(reader: _Reader, table: object) -> CallbackSettings:
             ("callbacks", "prefix"),
             "must be a URL path starting with / (e.g. /callbacks)",
         )
-    host = found.group(1).strip("[]")
+    host, port = listen
     return CallbackSettings(host=host, port=port, prefix=checked.prefix, workers=checked.workers)
+
+
+#: what ``[callbacks] listen`` and ``serve --listen`` take
+LISTEN_FORM = "HOST:PORT (e.g. 127.0.0.1:8080, [::1]:8080), port 1..65535"
+
+
+def parse_listen(text: str) -> tuple[str, int] | None:
+    """``HOST:PORT`` (an IPv6 host in brackets) as (host, port), or None when it is not."""
+    found = _LISTEN.match(text)
+    port = int(found.group(2)) if found else 0
+    if not found or not 1 <= port <= 65535:
+        return None
+    return found.group(1).strip("[]"), port
 
 
 def _janitor(
