@@ -256,12 +256,12 @@ def test_a_worker_that_dies_is_replaced(
     config = write_config(tmp_path, sqlite_url, port, wechat_table(sim, tmp_path / "keys", port))
     server = command("serve", "--config", str(config), log=tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
-    started = time.monotonic()
     try:
         wait_for(lambda: healthy(base, server), 30, "serve answers /healthz")
         first = get(base + "/healthz")
         assert first is not None
-        time.sleep(max(0.0, started + 6 - time.monotonic()))  # past its start-up window
+        # killed as soon as it answers: it was ready, so it is replaced (a time window since
+        # its start failed on a loaded machine: a slow start is not a failed one)
         os.kill(int(first.headers["x-paychannels-worker"]), signal.SIGKILL)  # a crash
 
         def replaced() -> bool:

@@ -10,8 +10,10 @@ Shutdown (SIGTERM, or Ctrl-C): the supervisor closes its copy of the socket and 
 SIGTERM on; each worker's uvicorn stops accepting, lets the requests in hand finish (bounded
 by ``drain``), then the app closes its Collector (calls in flight finish within the same
 bound). A worker whose supervisor died stops by itself. A worker that dies is started again,
-unless it could not start at all (a journal or channel that will not open) or ended within
-5 s of its start: then the server stops, exit 1, rather than start it again forever.
+unless it died before it was ready (a journal or channel that will not open, uvicorn that
+would not start): then the server stops, exit 1, rather than start it again forever. Ready
+is a fact the worker reports (its Collector open, its app built), not a guess from time: a
+slow start on a loaded machine is not a failed one.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ class Supervisor:
         self.options = options
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[BaseProcess] = []
-        self._started: list[float] = []
+        self._ready: list[Any] = []  # one multiprocessing Event per worker
         self._siblings: Path | None = None  # the workers' counters, made when serving
         self._socket: socket.socket | None = None
 
@@ -108,8 +110,8 @@ class Supervisor:
         """Serve until ``stop_requested(timeout)`` says so; 0 when every worker ended cleanly."""
         sock = self._socket or self.bind()
         self._siblings = Path(tempfile.mkdtemp(prefix="paychannels-serve-metrics-"))
-        self._workers = [self._start(sock) for _ in range(self.options.workers)]
-        self._started = [time.monotonic()] * len(self._workers)
+        self._ready = [self._context.Event() for _ in range(self.options.workers)]
+        self._workers = [self._start(sock, ready) for ready in self._ready]
         print(
             f"paychannels serve: callbacks, /healthz and /metrics on {self.options.url} "
             f"({self.options.workers} worker(s)); SIGTERM or Ctrl-C to stop",
@@ -123,10 +125,11 @@ class Supervisor:
                 return 1
         return self._stop(sock)
 
-    def _start(self, sock: socket.socket) -> BaseProcess:
+    def _start(self, sock: socket.socket, ready: Any) -> BaseProcess:
+        ready.clear()
         process = self._context.Process(
             target=worker,
-            args=(self.options, sock, os.getpid(), self._siblings),
+            args=(self.options, sock, os.getpid(), self._siblings, ready),
             name="paychannels-serve",
         )
         process.start()
@@ -138,12 +141,11 @@ class Supervisor:
             if process.is_alive():
                 continue
             code = process.exitcode
-            if code == STARTUP_FAILED or self._started[i] > time.monotonic() - 5:
+            if code == STARTUP_FAILED or not self._ready[i].is_set():
                 log.error("a worker could not start (exit %s, see above); stopping", code)
                 return True
             log.warning("worker %s ended (exit %s); starting another", process.pid, code)
-            self._workers[i] = self._start(sock)
-            self._started[i] = time.monotonic()
+            self._workers[i] = self._start(sock, self._ready[i])
         return False
 
     def _stop(self, sock: socket.socket) -> int:
@@ -167,9 +169,12 @@ class Supervisor:
         return 0 if all(code == 0 for code in codes) else 1
 
 
-def worker(options: ServeOptions, sock: socket.socket, supervisor: int, siblings: Path) -> None:
+def worker(
+    options: ServeOptions, sock: socket.socket, supervisor: int, siblings: Path, ready: Any
+) -> None:
     """One worker process: its own Collector and app under uvicorn on the shared socket;
-    its counters published to ``siblings``, the folder of the server's workers."""
+    its counters published to ``siblings``, the folder of the server's workers. ``ready``
+    is set once uvicorn serves (the supervisor then replaces this worker should it die)."""
     # uvicorn puts its own handlers in place while it serves and raises the signal again
     # once drained; these make that a no-op, so a drained worker exits 0
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -205,11 +210,22 @@ def worker(options: ServeOptions, sock: socket.socket, supervisor: int, siblings
     threading.Thread(
         target=_orphan_watch, args=(server, supervisor), name="supervisor-watch", daemon=True
     ).start()
+    threading.Thread(
+        target=_report_ready, args=(server, ready), name="ready-watch", daemon=True
+    ).start()
     server.run(sockets=[sock])
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
     del signum, frame
+
+
+def _report_ready(server: Any, ready: Any) -> None:
+    """Tell the supervisor once uvicorn has started serving (its lifespan startup done)."""
+    while not server.started and not server.should_exit:
+        time.sleep(0.05)
+    if server.started:
+        ready.set()
 
 
 def _orphan_watch(server: Any, supervisor: int) -> None:
