@@ -108,6 +108,23 @@ def test_backup_never_writes_over_the_journal_itself(
     assert "1 records" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("target", ["", ".", "folder", "missing/b.db"])
+def test_backup_into_a_folder_or_nowhere_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, target: str
+) -> None:
+    """``--to ''`` (found by the public-surface fuzz: an internal error, exit 70), a folder or
+    a path under a missing folder: one line naming what is wrong, nothing written."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    live = f"sqlite:///{tmp_path}/live.db"
+    paid_journal(live, 1)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code = main(["journal", "backup", "--db", live, "--to", target])
+    err = capsys.readouterr().err
+    assert code == 2 and "backup target" in err and "internal error" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
 def test_restore_refuses_what_is_not_a_journal_backup(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -48,6 +48,7 @@ class BackupReport:
 
 def backup(url: str, to: Path) -> BackupReport:
     """Copy the journal at ``url`` into ``to`` while it runs; the copy replaces ``to`` whole."""
+    to = _target(Path(to))
     journal = open_journal(url)
     try:
         journal.check_schema()
@@ -242,6 +243,20 @@ def _run(command: list[str], env: dict[str, str], what: str, url: str) -> None:
 
 
 # -- files ----------------------------------------------------------------------------------
+
+
+def _target(to: Path) -> Path:
+    """The backup's file, checked before the journal is opened: a file name in a folder
+    that exists (``--to ''`` is the current folder, not a file)."""
+    if not to.name or to.is_dir():
+        raise JournalError(
+            f"backup target {str(to)!r} is a folder, not a file: name the copy's file"
+        )
+    if not to.parent.is_dir():
+        raise JournalError(
+            f"backup target {str(to)!r}: the folder {str(to.parent)!r} does not exist"
+        )
+    return to
 
 
 def _side(path: Path) -> Path:
