@@ -382,3 +382,35 @@ def test_a_void_in_flight_elsewhere_is_not_sent_again(
     with pytest.raises(IllegalTransition, match="void is in flight"):
         col.cancel(p.id)
     assert sim.wallets.wallet("w1").balance_minor == 5000 - p.amount.minor
+
+
+class _LateClock(ManualClock):
+    """A process descheduled at every look at the clock: each reading is a second later."""
+
+    def monotonic(self) -> float:
+        reading = super().monotonic()
+        self.advance(1.0)
+        return reading
+
+
+def test_a_wait_that_started_late_still_asks_once_before_reversing(
+    tmp_path: Path, keys: SimKeys, sim: ProviderSimulator
+) -> None:
+    """On a loaded machine the wait could be over before its first look: the order was
+    reversed without asking whether the payer had confirmed (a mid-session CI saw no
+    ``codepay.before_query`` in the kill test's trace). The rule: ask at least once."""
+    c = Collector.open(f"sqlite:///{tmp_path}/j.db", create=True, clock=_LateClock())
+    opts = {"notify_url": "http://127.0.0.1:9/n", "timeout": 2, **keys.wechat_options()}
+    c.add_channel("wx", codepay_url(keys, sim), **opts)
+    c.add_channel("till", PayCodeRouter({"wechatpay": "wx"}))
+    sim.wallets.open("w1", 5000, confirm_after=None)  # walks away
+    steps: list[str] = []
+    crashpoints.install(steps.append)
+    try:
+        p = pay(c, sim.wallets.code("w1"), "k1")
+    finally:
+        crashpoints.uninstall(steps.append)
+        c.close()
+    assert p.status is Status.DECLINED and p.reason is Reason.PIN_TIMEOUT
+    asked = [s for s in steps if s in ("codepay.before_query", "codepay.before_reverse")]
+    assert asked[:2] == ["codepay.before_query", "codepay.before_reverse"], steps

@@ -122,18 +122,21 @@ class CodePayChannel(Channel):
         return self.codec.paid(payment, reply)
 
     def _wait(self, payment: Payment, ctx: ChannelContext) -> Outcome:
-        """Query until paid, refused or the wait is over; then reverse (the providers' rule)."""
+        """Query until paid, refused or the wait is over; then reverse (the providers' rule).
+
+        At least one query goes out before a reverse, however late the wait began (a loaded
+        machine): a payer who confirmed is found paid, not reversed and refunded."""
         deadline = ctx.clock.monotonic() + self.wait_limit
         rounds = math.ceil(self.wait_limit / self.wait_interval)  # bounded whatever the clock
         for _ in range(rounds):
             left = deadline - ctx.clock.monotonic()
-            if left <= 0:
-                break
-            self._sleep(min(self.wait_interval, left))
+            self._sleep(min(self.wait_interval, max(left, 0.0)))
             ctx.crashpoint("codepay.before_query")
             view = self._query(payment)
             if view.state in (CodeState.PAID, CodeState.REFUSED, CodeState.REVOKED):
                 return view.outcome
+            if ctx.clock.monotonic() >= deadline:
+                break
         ctx.progress(f"no confirmation within {self.wait_limit:g} s; reversing the order")
         return self._reverse(payment, ctx)
 
