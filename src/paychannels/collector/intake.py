@@ -105,13 +105,15 @@ class Intake:
         if notice.verified and notice.outcome is not None and notice.payment_id:
             result = self._group.modify(notice.payment_id, _notice_decision(notice))
             if isinstance(result, PaymentNotFound):
-                return self._unknown(channel, notice)
+                self._unknown(channel, notice)
+                return None
             if isinstance(result, PaychannelsError):
                 raise result
             return result.record
         record = self._locate(channel, notice)
         if record is None:
-            return self._unknown(channel, notice)
+            self._unknown(channel, notice)
+            return None
         if not notice.verified or notice.outcome is None:
             return self._inquire_after_hint(record, notice)
         return self._writer.modify(record.id, _notice_decision(notice))

@@ -9,6 +9,7 @@ Duplicate keys are refused everywhere: two values for one field is an attack or 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from paychannels.security.verification import MalformedCallback
@@ -16,6 +17,7 @@ from paychannels.security.verification import MalformedCallback
 __all__ = ["member_span", "plain_object", "strict_object"]
 
 _WS = b" \t\r\n"
+Scanner = Callable[[str, int], tuple[Any, int]]
 
 
 def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -29,21 +31,23 @@ def _pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def strict_object(raw: bytes | str, *, where: str) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be one object without duplicate keys."""
-    return _object(raw, _DECODER, where)
+    return _object(raw, _DECODER, _STRICT_SCAN, where)
 
 
 def plain_object(raw: bytes | str, *, where: str) -> dict[str, Any]:
     """Parse UTF-8 JSON that must be one object, duplicate keys unchecked: only for text
     whose author is already proven (an AEAD-authenticated plaintext)."""
-    return _object(raw, _PLAIN, where)
+    return _object(raw, _PLAIN, _PLAIN_SCAN, where)
 
 
-def _object(raw: bytes | str, decoder: json.JSONDecoder, where: str) -> dict[str, Any]:
+def _object(
+    raw: bytes | str, decoder: json.JSONDecoder, scan: Scanner, where: str
+) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
         # the C scanner straight away (what decode() runs after two regex calls); anything
         # unusual — leading blanks, text after the value — goes through decode() for its error
-        value, end = decoder.scan_once(text, 0)
+        value, end = scan(text, 0)
         if end != len(text):
             value = decoder.decode(text)
     except StopIteration:
@@ -69,6 +73,16 @@ def _no_constant(name: str) -> Any:
 # one decoder for every call: json.loads(..., hooks) would build a new one each time
 _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constant)
 _PLAIN = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _scanner(decoder: json.JSONDecoder) -> Scanner:
+    """The decoder's own C scanner (set by its ``__init__``, absent from the type stubs)."""
+    scan: Scanner = decoder.scan_once  # type: ignore[attr-defined]
+    return scan
+
+
+_STRICT_SCAN = _scanner(_DECODER)
+_PLAIN_SCAN = _scanner(_PLAIN)
 
 
 def member_span(raw: bytes, key: str, *, where: str) -> tuple[int, int] | None:
