@@ -7,6 +7,8 @@ it refuses (raises for the whole transaction) any group holding the poisoned rec
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -56,3 +58,28 @@ def test_a_failing_change_fails_only_its_own_caller() -> None:
     assert writer.groups[0] == ["first"]
     assert sorted(writer.groups[1]) == ["a", "b", "c", "poison"]  # then each alone
     assert sorted(map(tuple, writer.groups[2:])) == [("a",), ("b",), ("c",), ("poison",)]
+
+
+def test_a_forked_child_does_not_wait_for_the_parents_group() -> None:
+    # a Collector made before a fork (gunicorn --preload) lives on in the child: a group
+    # the parent was writing at that moment has no thread in the child to finish it
+    writer = HeldWriter()
+    group = GroupCommit(writer)  # type: ignore[arg-type]
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(group.modify, "parent", lambda r: [])
+        assert writer.entered.wait(10)
+        pid = os.fork()
+        if pid == 0:  # the child: one thread, the parent's group still "being written"
+            try:
+                os._exit(0 if group.modify("child", lambda r: []) == "applied child" else 1)
+            finally:
+                os._exit(2)
+        deadline = time.monotonic() + 5  # before the held write gives up (10 s)
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if done[0] == 0:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        writer.release.set()
+        assert held.result(10) == "applied parent"
+    assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0

@@ -6,7 +6,7 @@ first caller to arrive leads: it takes every change queued so far (up to ``limit
 them with ``JournalWriter.modify_all`` in one transaction, and hands each waiting caller its
 own result; callers arriving meanwhile form the next group. Nobody returns before its change
 is committed, so a provider is never told "received" for a credit that is not durable. No
-thread of its own: nothing to start or to close.
+thread of its own: nothing to start or to close; a forked child starts with no group.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from paychannels.collector.writer import JournalWriter
 from paychannels.journal.base import Applied, Decide
+from paychannels.runtime.forks import renew_after_fork
 from paychannels.values.errors import PaychannelsError
 
 __all__ = ["GroupCommit"]
@@ -42,6 +43,13 @@ class GroupCommit:
         self._limit = limit
         self._cond = threading.Condition()
         self._queue: list[_Ticket] = []
+        self._leading = False
+        renew_after_fork(self)
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's group and its waiters are not ours to finish."""
+        self._cond = threading.Condition()
+        self._queue = []
         self._leading = False
 
     def modify(self, record_id: str, decide: Decide) -> Result:
