@@ -1,15 +1,20 @@
-"""WeChat Pay callbacks per second: verify + decrypt, and the whole durable path.
+"""WeChat Pay callbacks per second: up to the ``Notice``, and the durable path to the journal.
 
-1. Verify + decrypt, one thread, the same N distinct signed callbacks for both:
-   ours (signature on the raw bytes with the timestamp window, strict JSON, AES-GCM, strict
-   JSON of the resource) next to wechatpayv3's own ``WeChatPay.callback()`` (baseline,
-   measured in the same run). Also ours up to the ``Notice`` (ids and amount checked).
-2. The durable path in one process: ``CallbackHandler.handle()`` (verify, decrypt, apply
-   through the journal, reply) for N pending payments, several concurrent senders, on
-   SQLite (WAL, ``synchronous=FULL``) and PostgreSQL (``--pg`` or ``$PAYCHANNELS_TEST_PG``).
+1. **Up to the Notice**, one thread, the same N distinct signed callbacks for both sides, each
+   side in its own process, interleaved rounds (order alternating), medians: ours is what
+   every real callback goes through — raw bytes, header checks, SHA256withRSA on the raw
+   bytes with the timestamp window, strict JSON, AES-256-GCM, JSON of the resource, the
+   ``Notice`` (ids and amount checked) — next to wechatpayv3's own ``WeChatPay.callback()``
+   (verify, decrypt, parse; no window, no strictness, no notice). Wall and CPU time.
+2. **Durable path**: ``CallbackHandler.handle()`` (verify, decrypt, credit through the
+   journal with its event, reply) for N PENDING payments, several concurrent senders, on
+   SQLite (WAL, ``synchronous=FULL``).
+3. **Receiver processes on one PostgreSQL** (``--pg`` or ``$PAYCHANNELS_TEST_PG``): the same
+   path in P processes at once (each its own Collector and senders), P = 1, 2.
 
     pip install -e '.[bench]'
-    python benchmarks/callbacks.py --callbacks 3000 --payments 2000 --senders 8 [--json]
+    python benchmarks/callbacks.py [--callbacks 2000] [--rounds 9] [--payments 3000]
+        [--senders 8] [--processes 1,2] [--parts notice,sqlite,postgres] [--json]
 """
 
 from __future__ import annotations
@@ -18,20 +23,21 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
-
-from wechatpayv3 import WeChatPay, WeChatPayType
 
 from paychannels import Collector, Money, PaymentRequest, Status, open_channel
 from paychannels.callbacks import CallbackHandler
-from paychannels.providers.wechatpay.signing import verify_signed
-from paychannels.security.verification import Headers
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.simulators.provider.messages import wechat_notification, wechat_signed
+
+SIDES = ("ours_notice", "wechatpayv3")
 
 
 def callbacks_for(
@@ -56,137 +62,259 @@ def callbacks_for(
     return out
 
 
-def rate(
-    work: Callable[[bytes, dict[str, str]], Any], items: list[tuple[bytes, dict[str, str]]]
-) -> float:
-    start = time.perf_counter()
-    for body, headers in items:
-        work(body, headers)
-    return len(items) / (time.perf_counter() - start)
+# -- 1. up to the Notice, each side in its own process -------------------------------------
 
 
-def verify_decrypt(keys: SimKeys, n: int, repeats: int) -> dict[str, float]:
-    opts = keys.wechat_options()
-    url = f"wechatpay+https://api.mch.weixin.qq.com?mchid={keys.mchid}&appid={keys.appid}"
-    channel = open_channel(url, notify_url="https://example.org/n", **opts)
-    codec = channel.codec  # type: ignore[attr-defined]
-    sdk = WeChatPay(
-        wechatpay_type=WeChatPayType.NATIVE, mchid=keys.mchid, private_key=opts["private_key"],
-        cert_serial_no=keys.merchant_serial, appid=keys.appid, apiv3_key=keys.apiv3_key,
-        public_key=opts["public_key"], public_key_id=keys.pubkey_id,
-    )  # fmt: skip
+def write_inputs(keys: SimKeys, n: int, folder: Path) -> Path:
+    """The keys and the N signed callbacks, the same file for every process."""
+    path = folder / "inputs.json"
     items = callbacks_for(keys, [f"pay_{i:026d}" for i in range(n)])
+    data = {
+        "mchid": keys.mchid, "appid": keys.appid, "pubkey_id": keys.pubkey_id,
+        "merchant_serial": keys.merchant_serial, "apiv3_key": keys.apiv3_key,
+        "options": keys.wechat_options(),
+        "callbacks": [[body.decode(), headers] for body, headers in items],
+    }  # fmt: skip
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    return path
+
+
+def side(name: str, inputs: dict[str, Any]) -> Callable[[bytes, dict[str, str]], Any]:
+    """One side's work for one callback, everything built beforehand as a receiver would."""
+    opts = inputs["options"]
+    if name == "wechatpayv3":
+        from wechatpayv3 import WeChatPay, WeChatPayType
+
+        sdk = WeChatPay(
+            wechatpay_type=WeChatPayType.NATIVE, mchid=inputs["mchid"],
+            private_key=opts["private_key"], cert_serial_no=inputs["merchant_serial"],
+            appid=inputs["appid"], apiv3_key=inputs["apiv3_key"],
+            public_key=opts["public_key"], public_key_id=inputs["pubkey_id"],
+        )  # fmt: skip
+
+        def theirs(body: bytes, headers: dict[str, str]) -> Any:
+            result = sdk.callback(headers, body)
+            assert result is not None
+            return result
+
+        return theirs
+    from paychannels.security.verification import Headers
+
+    url = f"wechatpay+https://api.mch.weixin.qq.com?mchid={inputs['mchid']}&appid={inputs['appid']}"
+    codec = open_channel(url, notify_url="https://example.org/n", **opts).codec  # type: ignore[attr-defined]
 
     def ours(body: bytes, headers: dict[str, str]) -> Any:
-        verify_signed(Headers(headers), body, codec.config.keys, now=time.time)
-        return codec.callbacks.open(body)
-
-    def ours_notice(body: bytes, headers: dict[str, str]) -> Any:
         reading = codec.read_callback(Headers(headers), body)
-        assert reading.error is None
-        return reading.notices
+        assert reading.error is None, reading.error
+        return reading.notices[0]
 
-    def theirs(body: bytes, headers: dict[str, str]) -> Any:
-        result = sdk.callback(headers, body)
-        assert result is not None
-        return result
+    return ours
 
-    runs: dict[str, list[float]] = {"ours": [], "ours_notice": [], "wechatpayv3": []}
-    ratios: list[float] = []
-    for _ in range(repeats):  # interleaved rounds, so load from other processes hits both
-        runs["wechatpayv3"].append(rate(theirs, items))
-        runs["ours"].append(rate(ours, items))
-        runs["ours_notice"].append(rate(ours_notice, items))
-        ratios.append(runs["ours"][-1] / runs["wechatpayv3"][-1])
-    channel.close()
-    result = {name: statistics.median(values) for name, values in runs.items()}
-    result["ratio_median"] = statistics.median(ratios)
+
+def child(name: str, path: Path) -> dict[str, float]:
+    """Run in a fresh process: one warm-up pass, then one timed pass over every callback."""
+    inputs = json.loads(path.read_text())
+    items = [(body.encode(), headers) for body, headers in inputs["callbacks"]]
+    work = side(name, inputs)
+    for body, headers in items[: len(items) // 4]:
+        work(body, headers)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for body, headers in items:
+        work(body, headers)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"wall": len(items) / wall, "cpu": len(items) / cpu}
+
+
+def notice_rounds(keys: SimKeys, n: int, rounds: int) -> dict[str, Any]:
+    runs: dict[str, list[dict[str, float]]] = {s: [] for s in SIDES}
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_inputs(keys, n, Path(tmp))
+        for r in range(rounds):
+            for name in SIDES if r % 2 == 0 else SIDES[::-1]:
+                out = subprocess.run(
+                    [sys.executable, __file__, "--child", name, "--inputs", str(path)],
+                    check=True, capture_output=True, text=True, timeout=600,
+                )  # fmt: skip
+                runs[name].append(json.loads(out.stdout))
+    result: dict[str, Any] = {"callbacks": n, "rounds": rounds}
+    for clock in ("wall", "cpu"):
+        ours = [x[clock] for x in runs["ours_notice"]]
+        theirs = [x[clock] for x in runs["wechatpayv3"]]
+        result[clock] = {
+            "ours_notice": statistics.median(ours),
+            "wechatpayv3": statistics.median(theirs),
+            "ratio_median": statistics.median(o / t for o, t in zip(ours, theirs, strict=True)),
+            "ratio_range": [min(o / t for o, t in zip(ours, theirs, strict=True)),
+                            max(o / t for o, t in zip(ours, theirs, strict=True))],
+        }  # fmt: skip
     return result
 
 
-def durable(keys: SimKeys, sim: ProviderSimulator, url: str, n: int, senders: int) -> float:
+# -- 2. and 3. the durable path --------------------------------------------------------------
+
+
+def pending(keys: SimKeys, sim: ProviderSimulator, url: str, n: int, tag: str) -> list[str]:
+    """N PENDING WeChat Pay payments in the journal at ``url`` (orders made at the simulator)."""
     with Collector.open(url, create=True) as col:
-        col.add_channel(
-            "wx",
-            open_channel(
-                f"wechatpay+{sim.url}?mchid={keys.mchid}&appid={keys.appid}",
-                notify_url="http://127.0.0.1:9/n",
-                **keys.wechat_options(),
-            ),
-        )
+        col.add_channel("wx", wx_channel(keys, sim.url))
         ids = []
         for i in range(n):
-            p = col.collect(
-                PaymentRequest(
-                    payer_id=f"payer-{i}",
-                    amount=Money("380.00", "CNY"),
-                    reference="2026",
-                    idempotency_key=f"bench-{i}",
-                ),
-                channel="wx",
-            )
-            assert p.status is Status.PENDING
-            ids.append(p.id)
-        items = callbacks_for(keys, ids)
+            request = PaymentRequest(
+                payer_id=f"payer-{tag}-{i}", amount=Money("380.00", "CNY"),
+                reference="2026", idempotency_key=f"bench-{tag}-{i}",
+            )  # fmt: skip
+            payment = col.collect(request, channel="wx")
+            assert payment.status is Status.PENDING
+            ids.append(payment.id)
+    return ids
+
+
+def wx_channel(keys: SimKeys | dict[str, Any], sim_url: str) -> Any:
+    mchid, appid, options = (
+        (keys.mchid, keys.appid, keys.wechat_options())
+        if isinstance(keys, SimKeys)
+        else (keys["mchid"], keys["appid"], keys["options"])
+    )
+    return open_channel(
+        f"wechatpay+{sim_url}?mchid={mchid}&appid={appid}",
+        notify_url="http://127.0.0.1:9/n",
+        **options,
+    )
+
+
+def deliver_all(
+    url: str, keys: SimKeys | dict[str, Any], items: list[tuple[bytes, dict[str, str]]],
+    senders: int, start_at: float | None = None,
+) -> dict[str, float]:  # fmt: skip
+    """Every callback through ``CallbackHandler.handle`` from ``senders`` threads."""
+    with Collector.open(url) as col:
+        col.add_channel("wx", wx_channel(keys, "http://127.0.0.1:9"))
         handler = CallbackHandler(col)
-
-        def deliver(item: tuple[bytes, dict[str, str]]) -> int:
-            return handler.handle("wx", item[1], item[0]).status_code
-
-        start = time.perf_counter()
+        if start_at is not None:
+            time.sleep(max(0.0, start_at - time.time()))
+        start = time.time()
         with ThreadPoolExecutor(senders) as pool:
-            codes = list(pool.map(deliver, items))
-        elapsed = time.perf_counter() - start
-        assert codes == [204] * n, set(codes)
-        assert all(col.status(i).status is Status.SUCCEEDED for i in ids[:50])
-        return n / elapsed
+            codes = list(pool.map(lambda it: handler.handle("wx", it[1], it[0]).status_code, items))
+        end = time.time()
+        assert codes == [204] * len(items), set(codes)
+    return {"start": start, "end": end, "n": len(items)}
+
+
+def receiver_child(path: Path) -> dict[str, float]:
+    job = json.loads(path.read_text())
+    items = [(body.encode(), headers) for body, headers in job["callbacks"]]
+    return deliver_all(job["url"], job["keys"], items, job["senders"], job["start_at"])
+
+
+def durable_sqlite(keys: SimKeys, sim: ProviderSimulator, n: int, senders: int) -> float:
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        ids = pending(keys, sim, url, n, "sqlite")
+        out = deliver_all(url, keys, callbacks_for(keys, ids), senders)
+        with Collector.open(url) as col:
+            assert all(col.status(i).status is Status.SUCCEEDED for i in ids)
+    return n / (out["end"] - out["start"])
+
+
+def postgres_curve(
+    keys: SimKeys, sim: ProviderSimulator, pg: str, n: int, senders: int, processes: list[int]
+) -> dict[int, float]:
+    """Credits per second with P receiver processes sharing one PostgreSQL journal."""
+    import psycopg
+
+    schema = f"bench_{os.getpid()}"
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
+    url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    keyinfo = {"mchid": keys.mchid, "appid": keys.appid, "options": keys.wechat_options()}
+    curve: dict[int, float] = {}
+    try:
+        for p in processes:
+            ids = pending(keys, sim, url, n, f"pg{p}")
+            items = callbacks_for(keys, ids)
+            start_at = time.time() + 3.0  # every process loaded and connected first
+            with tempfile.TemporaryDirectory() as tmp:
+                procs = []
+                for k in range(p):
+                    job = Path(tmp) / f"job{k}.json"
+                    job.write_text(json.dumps({
+                        "url": url, "keys": keyinfo, "senders": senders, "start_at": start_at,
+                        "callbacks": [[b.decode(), h] for b, h in items[k::p]],
+                    }, ensure_ascii=False))  # fmt: skip
+                    procs.append(subprocess.Popen(
+                        [sys.executable, __file__, "--receiver", str(job)],
+                        stdout=subprocess.PIPE, text=True,
+                    ))  # fmt: skip
+                outs = [json.loads(proc.communicate(timeout=900)[0]) for proc in procs]
+            assert all(proc.returncode == 0 for proc in procs)
+            span = max(o["end"] for o in outs) - min(o["start"] for o in outs)
+            curve[p] = n / span
+    finally:
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    return curve
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--callbacks", type=int, default=1000)
-    parser.add_argument("--payments", type=int, default=2000)
+    parser.add_argument("--callbacks", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--payments", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--processes", default="1,2")
+    parser.add_argument("--parts", default="notice,sqlite,postgres")
     parser.add_argument("--pg", default=os.environ.get("PAYCHANNELS_TEST_PG"))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
+    parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.inputs)))
+        return
+    if args.receiver:
+        print(json.dumps(receiver_child(args.receiver)))
+        return
+    parts = set(args.parts.split(","))
     keys = SimKeys.generate()
-    result: dict[str, Any] = {"verify_decrypt": verify_decrypt(keys, args.callbacks, args.repeats)}
-    vd = result["verify_decrypt"]
-    result["ratio_ours_over_wechatpayv3"] = vd["ratio_median"]
-    with ProviderSimulator(keys, auto_notify=False) as sim, tempfile.TemporaryDirectory() as tmp:
-        result["durable_sqlite"] = durable(
-            keys, sim, f"sqlite:///{tmp}/bench.db", args.payments, args.senders
-        )
-        if args.pg:
-            import psycopg
-
-            schema = f"bench_{os.getpid()}"
-            with psycopg.connect(args.pg, autocommit=True) as conn:
-                conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-            sep = "&" if "?" in args.pg else "?"
-            try:
-                result["durable_postgres"] = durable(
-                    keys, sim, f"{args.pg}{sep}options=-csearch_path%3D{schema}",
-                    args.payments, args.senders,
-                )  # fmt: skip
-            finally:
-                with psycopg.connect(args.pg, autocommit=True) as conn:
-                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    result: dict[str, Any] = {"load_average_before": os.getloadavg()}
+    if "notice" in parts:
+        result["notice"] = notice_rounds(keys, args.callbacks, args.rounds)
+    with ProviderSimulator(keys, auto_notify=False) as sim:
+        if "sqlite" in parts:
+            result["durable_sqlite"] = durable_sqlite(keys, sim, args.payments, args.senders)
+        if "postgres" in parts and args.pg:
+            processes = [int(p) for p in args.processes.split(",")]
+            result["durable_postgres"] = postgres_curve(
+                keys, sim, args.pg, args.payments, args.senders, processes
+            )
     result["senders"] = args.senders
+    result["load_average_after"] = os.getloadavg()
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"verify+decrypt, {args.callbacks} callbacks, one thread, median of {args.repeats}:")
-    print(f"  ours                       {vd['ours']:>9,.0f}/s")
-    print(f"  ours up to the Notice      {vd['ours_notice']:>9,.0f}/s")
-    print(f"  wechatpayv3 callback()     {vd['wechatpayv3']:>9,.0f}/s  (baseline)")
-    print(f"  ratio ours / wechatpayv3   {result['ratio_ours_over_wechatpayv3']:>9.2f}x  (median)")
-    print(f"durable path (verify, decrypt, journal, reply), {args.senders} senders:")
-    print(f"  SQLite WAL synchronous=FULL {result['durable_sqlite']:>8,.0f} callbacks/s")
-    if "durable_postgres" in result:
-        print(f"  PostgreSQL                  {result['durable_postgres']:>8,.0f} callbacks/s")
+    report(result, args)
+
+
+def report(result: dict[str, Any], args: argparse.Namespace) -> None:
+    print(f"load average before {result['load_average_before'][0]:.2f}, "
+          f"after {result['load_average_after'][0]:.2f}")  # fmt: skip
+    if "notice" in result:
+        nt = result["notice"]
+        print(f"up to the Notice, {nt['callbacks']} callbacks, one thread, each side in its own "
+              f"process, median of {nt['rounds']} interleaved rounds:")  # fmt: skip
+        for clock in ("wall", "cpu"):
+            r = nt[clock]
+            lo, hi = r["ratio_range"]
+            print(f"  {clock:4s}  ours {r['ours_notice']:>8,.0f}/s   wechatpayv3 callback() "
+                  f"{r['wechatpayv3']:>8,.0f}/s   ratio {r['ratio_median']:.2f}x "
+                  f"({lo:.2f}-{hi:.2f})")  # fmt: skip
+    if "durable_sqlite" in result:
+        print(f"durable path (verify, decrypt, credit in the journal, reply), "
+              f"{args.senders} senders:")  # fmt: skip
+        print(f"  SQLite WAL synchronous=FULL  {result['durable_sqlite']:>8,.0f} callbacks/s")
+    for p, rate in result.get("durable_postgres", {}).items():
+        print(f"  PostgreSQL, {p} receiver process(es)  {rate:>8,.0f} callbacks/s")
 
 
 if __name__ == "__main__":

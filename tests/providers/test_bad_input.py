@@ -159,18 +159,21 @@ def test_alipay_bad_input(stack: Stack, case: str, caplog: pytest.LogCaptureFixt
 def test_journal_down_asks_the_provider_to_resend(stack: Stack) -> None:
     payment_id, body, headers = _wechat_genuine(stack, "wx-journal-down")
     journal = stack.collector.journal
-    original = journal.modify
+    original, original_many = journal.modify, journal.modify_many
 
     def broken(*args: object, **kwargs: object) -> object:
         from paychannels.values.errors import JournalUnavailable
 
         raise JournalUnavailable("database is locked")
 
+    # credits go through modify_many (grouped with concurrent ones), others through modify
     journal.modify = broken  # type: ignore[method-assign]
+    journal.modify_many = broken  # type: ignore[method-assign]
     try:
         response = httpx.post(stack.served.url("/callbacks/wx"), content=body, headers=headers)
     finally:
         journal.modify = original  # type: ignore[method-assign]
+        journal.modify_many = original_many  # type: ignore[method-assign]
     assert response.status_code == 500, "a 5xx makes WeChat Pay call again"
     retry = httpx.post(stack.served.url("/callbacks/wx"), content=body, headers=headers)
     assert retry.status_code == 204

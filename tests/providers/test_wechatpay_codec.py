@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from paychannels import Money, Reason, Status
+from paychannels.channels.base import Notice
 from paychannels.providers import rsa
 from paychannels.providers.base import AskAgain, CloseResult, HttpReply, OrderState
 from paychannels.providers.wechatpay import WechatPayCodec, WechatPayConfig
@@ -38,7 +39,7 @@ from paychannels.security.verification import (
 )
 from paychannels.simulators.provider import SimKeys
 from paychannels.values.errors import ConfigurationError, InvalidURL, ProtocolError
-from paychannels.values.models import Payment, Refund
+from paychannels.values.models import Outcome, Payment, Refund
 from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
 
@@ -237,6 +238,31 @@ def test_callback_transaction_and_refund(codec: WechatPayCodec, keys: SimKeys) -
     reading = codec.read_callback(Headers(reply(keys, 200, refund_body).headers), refund_body)
     (notice,) = reading.notices
     assert notice.payment_id == REFUND_ID and notice.amount == Money("100.00", "CNY")
+
+
+@pytest.mark.parametrize("name", ["query_success.json", "query_refund.json", "query_notpay.json"])
+def test_callback_notice_is_what_validation_would_build(
+    codec: WechatPayCodec, keys: SimKeys, name: str
+) -> None:
+    # the hot path builds Notice and Outcome from values it checked itself, without pydantic's
+    # second pass: the result must be the very object validation builds from the same fields
+    body = notification(keys, json.loads(fixture(name)))
+    (notice,) = codec.read_callback(Headers(reply(keys, 200, body).headers), body).notices
+    assert notice.outcome is not None
+    assert Outcome.model_validate(notice.outcome.model_dump()) == notice.outcome
+    assert Notice.model_validate(notice.model_dump()) == notice
+    assert notice.model_fields_set == set(Notice.model_fields)
+
+
+@pytest.mark.parametrize("bad", [12345, ["4200"], {"id": 1}])
+def test_callback_with_a_transaction_id_that_is_not_text_is_refused(
+    codec: WechatPayCodec, keys: SimKeys, bad: object
+) -> None:
+    resource = {**json.loads(fixture("query_success.json")), "transaction_id": bad}
+    body = notification(keys, resource)
+    reading = codec.read_callback(Headers(reply(keys, 200, body).headers), body)
+    assert isinstance(reading.error, MalformedCallback) and not reading.notices
+    assert "transaction_id" in str(reading.error)
 
 
 def test_signature_checks(keys: SimKeys) -> None:

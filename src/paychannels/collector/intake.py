@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from paychannels.channels.base import Notice, Reply
 from paychannels.collector.channelset import ChannelSet
 from paychannels.collector.context import Contexts
+from paychannels.collector.groupcommit import GroupCommit
 from paychannels.collector.inquiry import Inquirer
 from paychannels.collector.querylimit import QueryLimiter
 from paychannels.collector.resolution import attention, resolve
@@ -25,7 +26,7 @@ from paychannels.collector.writer import JournalWriter
 from paychannels.journal import Change, Journal
 from paychannels.journal.base import Applied
 from paychannels.security.verification import CallbackRejected
-from paychannels.values.errors import PaymentNotFound
+from paychannels.values.errors import PaychannelsError, PaymentNotFound
 from paychannels.values.models import Record
 from paychannels.values.reasons import Reason
 from paychannels.values.results import ReportSummary
@@ -93,23 +94,40 @@ class Intake:
         self._results = results
         self._counts = counts
         self._limiter = limiter
+        self._group = GroupCommit(writer)
 
     def handle_notice(self, channel: str, notice: Notice) -> Record | None:
-        """Apply unasked news (callback, result-file row); unverified news may trigger a query."""
+        """Apply unasked news (callback, result-file row); unverified news may trigger a query.
+
+        A verified notice naming its payment is written straight away (no read first), in one
+        transaction with whatever other threads are crediting at the same moment.
+        """
+        if notice.verified and notice.outcome is not None and notice.payment_id:
+            result = self._group.modify(notice.payment_id, _notice_decision(notice))
+            if isinstance(result, PaymentNotFound):
+                self._unknown(channel, notice)
+                return None
+            if isinstance(result, PaychannelsError):
+                raise result
+            return result.record
         record = self._locate(channel, notice)
         if record is None:
-            # unverified news about no payment of ours is what forgers send: not worth a WARNING
-            log.log(
-                logging.WARNING if notice.verified else logging.DEBUG,
-                "%s: notice for an unknown payment (%s, ref %s) ignored",
-                channel,
-                notice.payment_id,
-                notice.channel_ref,
-            )
+            self._unknown(channel, notice)
             return None
         if not notice.verified or notice.outcome is None:
             return self._inquire_after_hint(record, notice)
         return self._writer.modify(record.id, _notice_decision(notice))
+
+    def _unknown(self, channel: str, notice: Notice) -> None:
+        """Log news about no payment of ours (the caller ignores it)."""
+        # unverified news about no payment of ours is what forgers send: not worth a WARNING
+        log.log(
+            logging.WARNING if notice.verified else logging.DEBUG,
+            "%s: notice for an unknown payment (%s, ref %s) ignored",
+            channel,
+            notice.payment_id,
+            notice.channel_ref,
+        )
 
     def handle_notices(self, channel: str, notices: Sequence[Notice]) -> list[Record | None]:
         """``handle_notice`` for many (a result file): verified ones in chunked transactions."""

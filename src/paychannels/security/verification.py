@@ -16,7 +16,7 @@ from __future__ import annotations
 import binascii
 import functools
 import hmac
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 
 from paychannels.values.errors import ProtocolError
 
@@ -136,7 +136,12 @@ class Headers(Mapping[str, str]):
     __slots__ = ("_items", "_repeated")
 
     def __init__(self, source: Mapping[str, str] | Iterable[tuple[str, str]] = ()) -> None:
-        pairs = source.items() if isinstance(source, Mapping) else list(source)
+        # a plain dict first: the Mapping check is an ABC look-up, on every callback
+        pairs: Collection[tuple[str, str]]
+        if type(source) is dict or isinstance(source, Mapping):
+            pairs = source.items()
+        else:
+            pairs = list(source)
         normal = _normal
         self._items: dict[str, str] = {normal(name): value for name, value in pairs}
         self._repeated: set[str] = set()

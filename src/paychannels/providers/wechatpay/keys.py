@@ -38,10 +38,10 @@ class PlatformKey:
 
     def check_valid(self, at: float) -> None:
         """``ExpiredKey`` unless the Unix time ``at`` is inside the certificate's validity."""
-        when = datetime.fromtimestamp(at, UTC)
-        if self.not_before is not None and when < self.not_before:
+        # Unix times compared, no datetime built per callback (the public key has no period)
+        if self.not_before is not None and at < self.not_before.timestamp():
             problem = f"is not valid before {self.not_before.isoformat()}"
-        elif self.not_after is not None and when > self.not_after:
+        elif self.not_after is not None and at > self.not_after.timestamp():
             problem = f"expired {self.not_after.isoformat()}"
         else:
             return

@@ -23,6 +23,7 @@ from paychannels.providers.wechatpay.signing import verify_signed
 from paychannels.security.jsontext import strict_object
 from paychannels.security.verification import CallbackRejected, Headers, MalformedCallback
 from paychannels.values.errors import InvalidRequest, MoneyError, ProtocolError
+from paychannels.values.models import trusted
 from paychannels.values.money import Money
 
 __all__ = ["CallbackReader"]
@@ -68,14 +69,15 @@ class CallbackReader:
         if not isinstance(event_type, str):
             raise MalformedCallback("is missing", where="body.event_type")
         info: dict[str, JsonValue] = {"event_type": event_type}
-        if isinstance(event.get("id"), str):
-            info["event_id"] = event["id"]
+        event_id = event.get("id")
+        if isinstance(event_id, str):
+            info["event_id"] = event_id
         source = f"wechatpay callback {event_type}"
         try:
-            if event_type.startswith("REFUND."):
-                return self._refund(data, verified, source, info)
             if event_type.startswith("TRANSACTION."):
                 return self._transaction(data, verified, source, info)
+            if event_type.startswith("REFUND."):
+                return self._refund(data, verified, source, info)
         except (ProtocolError, MoneyError, InvalidRequest) as exc:
             raise MalformedCallback(str(exc)[:200], where="body.resource") from None
         raise MalformedCallback(
@@ -96,16 +98,24 @@ class CallbackReader:
     ) -> Notice:
         number = _field(data, "out_trade_no")
         view = trade_view(data, None)
-        amount = transaction_amount(data) if "amount" in data else None
-        return Notice(
-            payment_id=_ours(number, out_trade_no),
-            channel_ref=data.get("transaction_id") or None,
-            outcome=view.outcome,
-            verified=verified,
-            amount=amount,
-            problem=self._problem(data, appid=True),
-            source=source,
-            data={**info, "out_trade_no": number},
+        amount = view.outcome.amount_taken
+        if amount is None and "amount" in data:
+            amount = transaction_amount(data)
+        info["out_trade_no"] = number
+        # every value is checked above (text, Money, an Outcome): built without a second pass
+        return trusted(
+            Notice,
+            {
+                "payment_id": _ours(number, out_trade_no),
+                "attempt": None,
+                "channel_ref": _optional_text(data, "transaction_id"),
+                "outcome": view.outcome,
+                "verified": verified,
+                "amount": amount,
+                "problem": self._problem(data, appid=True),
+                "source": source,
+                "data": info,
+            },
         )
 
     def _refund(
@@ -133,6 +143,15 @@ def _field(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
         raise MalformedCallback("is missing", where=f"body.resource.{name}")
+    return value
+
+
+def _optional_text(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise MalformedCallback("is not text", where=f"body.resource.{name}")
     return value
 
 

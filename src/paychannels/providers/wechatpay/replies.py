@@ -18,9 +18,10 @@ from paychannels.providers.wechatpay.signing import verify_signed
 from paychannels.security.jsontext import strict_object
 from paychannels.security.verification import CallbackRejected
 from paychannels.values.errors import ProtocolError
-from paychannels.values.models import Outcome
+from paychannels.values.models import Outcome, trusted
 from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
+from paychannels.values.status import Status
 
 __all__ = ["Replies", "refund_outcome", "trade_view"]
 
@@ -45,6 +46,16 @@ _DECLINES: dict[str, Reason] = {
 _NOT_PROCESSED = {"SIGN_ERROR", "FREQUENCY_LIMITED", "FREQUENCY_LIMIT_EXCEED"}
 #: the order already exists (paid, or with these very parameters): ask for it
 _ALREADY = {"ORDERPAID", "OUT_TRADE_NO_USED"}
+#: what a paid order's outcome keeps of the transaction
+_PAID_EXTRA = ("success_time", "bank_type", "trade_type")
+#: the fields of a succeeded ``Outcome`` that do not depend on the transaction
+_SUCCEEDED: dict[str, Any] = {
+    "status": Status.SUCCEEDED,
+    "reason": None,
+    "reason_detail": None,
+    "message": None,
+    "receipt": (),
+}
 
 
 class Replies:
@@ -108,17 +119,13 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
     """
     state = data.get("trade_state")
     ref = _text(data, "transaction_id")
+    if state == "SUCCESS" or state == "REFUND":  # every paid callback: no second validation
+        amount = transaction_amount(data)
+        if expected is not None and amount != expected:
+            raise ProtocolError(f"WeChat Pay order is for {amount}, journal has {expected}")
+        return OrderView(OrderState.PAID, _paid(amount, ref, data))
     detail = f"WECHATPAY:{state} {_text(data, 'trade_state_desc') or ''}".strip()
     match state:
-        case "SUCCESS" | "REFUND":
-            amount = transaction_amount(data)
-            if expected is not None and amount != expected:
-                raise ProtocolError(f"WeChat Pay order is for {amount}, journal has {expected}")
-            extra = {k: data[k] for k in ("success_time", "bank_type", "trade_type") if k in data}
-            return OrderView(
-                OrderState.PAID,
-                Outcome.succeeded(amount_taken=amount, channel_ref=ref, data=extra),
-            )
         case "NOTPAY" | "USERPAYING":
             return OrderView.unpaid(detail)
         case "CLOSED" | "REVOKED":
@@ -129,6 +136,15 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
             )
         case _:
             raise ProtocolError(f"WeChat Pay trade_state {str(state)[:40]!r} is not known")
+
+
+def _paid(amount: Money, ref: str | None, data: dict[str, Any]) -> Outcome:
+    """``Outcome.succeeded`` from values checked here: the amount a ``Money``, the reference
+    text or None, the extras parsed JSON — so pydantic's second pass over them is skipped."""
+    extra = {k: data[k] for k in _PAID_EXTRA if k in data}
+    return trusted(
+        Outcome, {**_SUCCEEDED, "amount_taken": amount, "channel_ref": ref, "data": extra}
+    )
 
 
 def transaction_amount(data: dict[str, Any]) -> Money:

@@ -8,14 +8,14 @@ tampered or truncated ciphertext all end in ``DecryptionError``, never a crash.
 from __future__ import annotations
 
 import base64
-import json
 import os
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from paychannels.security.verification import DecryptionError, MalformedCallback, strict_b64decode
+from paychannels.security.jsontext import plain_object
+from paychannels.security.verification import DecryptionError, MalformedCallback, b64decode_strict
 from paychannels.values.errors import ConfigurationError
 
 __all__ = ["ALGORITHM", "ResourceCipher"]
@@ -39,16 +39,21 @@ class ResourceCipher:
         """The plaintext of a ``resource`` object; ``MalformedCallback``/``DecryptionError``."""
         if not isinstance(resource, dict):
             raise MalformedCallback("is not an object", where=where)
-        algorithm = resource.get("algorithm")
-        if algorithm != ALGORITHM:
+        if resource.get("algorithm") != ALGORITHM:
             raise MalformedCallback(f"must be {ALGORITHM}", where=f"{where}.algorithm")
-        nonce = _text(resource, "nonce", where)
-        aad = resource.get("associated_data", "")
+        nonce, text = resource.get("nonce"), resource.get("ciphertext")
+        if not (isinstance(nonce, str) and nonce):
+            raise MalformedCallback("is missing or not text", where=f"{where}.nonce")
+        if not (isinstance(text, str) and text):
+            raise MalformedCallback("is missing or not text", where=f"{where}.ciphertext")
+        aad = resource.get("associated_data")
         if aad is None:
             aad = ""
-        if not isinstance(aad, str):
+        elif not isinstance(aad, str):
             raise MalformedCallback("must be text", where=f"{where}.associated_data")
-        data = strict_b64decode(_text(resource, "ciphertext", where), where=f"{where}.ciphertext")
+        data = b64decode_strict(text)
+        if data is None:
+            raise MalformedCallback("is not valid base64", where=f"{where}.ciphertext")
         if len(data) <= _TAG:
             raise DecryptionError(
                 "is shorter than its tag (truncated)", where=f"{where}.ciphertext"
@@ -71,12 +76,11 @@ class ResourceCipher:
         # duplicate keys can be in it, so the plain C parser serves (the envelope, checked
         # only by RSA before, goes through strict_object)
         try:
-            value = json.loads(plain)
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise MalformedCallback("decrypts to something that is not JSON", where=where) from None
-        if not isinstance(value, dict):
-            raise MalformedCallback("decrypts to JSON that is not an object", where=where)
-        return value
+            return plain_object(plain, where=where)
+        except MalformedCallback:
+            raise MalformedCallback(
+                "decrypts to something that is not a JSON object", where=where
+            ) from None
 
     def encrypt(
         self,
@@ -96,10 +100,3 @@ class ResourceCipher:
             "associated_data": associated_data,
             "nonce": nonce,
         }
-
-
-def _text(resource: dict[str, Any], name: str, where: str) -> str:
-    value = resource.get(name)
-    if not isinstance(value, str) or not value:
-        raise MalformedCallback("is missing or not text", where=f"{where}.{name}")
-    return value
