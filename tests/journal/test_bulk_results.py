@@ -207,3 +207,19 @@ def test_bulk_moves_reach_subscribers_and_count_money(col: Collector) -> None:
     assert col.status("pay_007").amount_taken == Money.of_minor(107, "CNY")
     events = col.events(payment_id="pay_007")
     assert events[-1].data["amount_taken_minor"] == 107 and events[-1].data["via"] == VIA
+
+
+def test_a_record_named_twice_in_one_bulk_write_is_published_once(col: Collector) -> None:
+    """Two changes to one payment in one transaction (two callbacks grouped in one commit,
+    two rows of a file) write their events once; the event stream must carry them once too
+    (a subscriber counting transitions — the metrics — saw 15 credits for 8 payments)."""
+    from paychannels.values.models import Outcome
+
+    _make(col, "pay_1", S.PENDING)
+    before = len(col.events(payment_id="pay_1"))
+    seen: list[object] = []
+    col.subscribe(seen.append)
+    paid = Outcome.succeeded(channel_ref="r1")
+    col.apply_outcomes([("pay_1", paid), ("pay_1", paid)], via="bank")
+    written = col.events(payment_id="pay_1")[before:]
+    assert written and seen == written

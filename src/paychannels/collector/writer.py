@@ -42,10 +42,15 @@ class JournalWriter:
     def write_many(
         self, op: Callable[[datetime], list[Applied | PaychannelsError]]
     ) -> list[Applied | PaychannelsError]:
-        """A bulk operation at now: each item applied (and published) or its refusal."""
+        """A bulk operation at now: each item applied (and published) or its refusal.
+
+        Items naming one record share one write (its changes merged) and so one ``Applied``:
+        its events are published once, as they were written once."""
         results = op(self.clock.now())
+        published: set[int] = set()
         for item in results:
-            if isinstance(item, Applied):
+            if isinstance(item, Applied) and id(item) not in published:
+                published.add(id(item))
                 self.publish(item.events)
         return results
 
