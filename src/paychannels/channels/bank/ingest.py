@@ -32,6 +32,7 @@ from paychannels.bankfiles.xmlread import namespace_of
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
+from paychannels.channels.bank.members import Members, RefSet
 from paychannels.channels.bank.stated import StatedTotals
 from paychannels.channels.settlement import record_settlement
 from paychannels.values.currencies import currency
@@ -143,29 +144,35 @@ class _Expansion:
 
 
 class _SentIndex:
-    """Which batch each debit of a sent request file is in, read once from the archive."""
+    """Which batch each debit of a sent request file is in, read once per file from the
+    archive; and each file's ledger entry, read once per result file (not once per row)."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, ledger: Ledger) -> None:
         self.exchange = exchange
-        self._files: dict[str, dict[str, str]] = {}
+        self.ledger = ledger
+        self._entries: dict[str, dict[str, Any] | None] = {}
+        self._files: dict[str, Members] = {}
+
+    def sent(self, msg_id: str) -> dict[str, Any] | None:
+        """The ledger entry of a request file we published (entries never change)."""
+        if msg_id not in self._entries:
+            self._entries[msg_id] = self.ledger.sent(msg_id)
+        return self._entries[msg_id]
 
     def batch_of(self, entry: dict[str, Any], end_to_end: str) -> str | None:
         """The batch id of a debit of this file, or None when the file did not hold it."""
         msg_id = entry["msg_id"]
-        index = self._files.get(msg_id)
-        if index is None:
-            if not (self.exchange.archive / entry["archive"]).exists():
+        members = self._files.get(msg_id)
+        if members is None:
+            path = self.exchange.archive / entry["archive"]
+            if not path.exists():
                 raise BankFileError(
                     entry["name"],
                     f"cannot check the answer: the archive {entry['archive']} of what "
                     f"{msg_id} held is gone",
                 )
-            index = self._files[msg_id] = {
-                debit.end_to_end_id: str(batch[0])
-                for batch in entry["batches"]
-                for debit in archived_debits(self.exchange, entry, batch[0])
-            }
-        return index.get(end_to_end)
+            members = self._files[msg_id] = Members.of(path, entry)
+        return members.batch_of(end_to_end)
 
 
 def _check_figures(
@@ -222,7 +229,7 @@ class ResultFileReport(Report):
         #: references the bank's credits to the collection account carry
         self.claimed: dict[str, None] = {}
         self.stated = StatedTotals()
-        self.sent_index = _SentIndex(exchange)
+        self.sent_index = _SentIndex(exchange, ledger)
 
     def rows(self) -> Iterator[ResultRow]:
         self.stated = StatedTotals()
@@ -244,7 +251,7 @@ class ResultFileReport(Report):
             ) from None
 
     def _read(self) -> Iterator[ResultRow]:
-        listed: set[str] = set()
+        listed = RefSet()  # 8 bytes a row: a file of millions stays small
         expansions: list[_Expansion] = []
         matched = foreign = 0
         for item in result_items(self.path, self.layout):
@@ -292,7 +299,7 @@ class ResultFileReport(Report):
         claim = tx.original_msg_id
         if claim is None:
             return None if ours is None else ours[0]
-        entry = self.ledger.sent(claim)
+        entry = self.sent_index.sent(claim)
         if entry is None:
             if ours is None:
                 return None  # another creditor's booking on the same account statement
@@ -323,7 +330,7 @@ class ResultFileReport(Report):
     def _header(self, header: FileHeader) -> None:
         if header.original_msg_id is None:
             return
-        entry = self.ledger.sent(header.original_msg_id)
+        entry = self.sent_index.sent(header.original_msg_id)
         if entry is None:
             raise UnknownBatch(
                 self.path,
@@ -349,7 +356,7 @@ class ResultFileReport(Report):
                 st.reason,
             )
             return []
-        entry = self.ledger.sent(st.original_msg_id)
+        entry = self.sent_index.sent(st.original_msg_id)
         if entry is None:
             return []
         if st.batch_id is not None and st.batch_id not in {b[0] for b in entry["batches"]}:
@@ -366,7 +373,7 @@ class ResultFileReport(Report):
 
     def _batch_figures(self, st: Statement) -> None:
         """A batch status that settles nothing may still state the batch's figures."""
-        entry = self.ledger.sent(st.original_msg_id or "")
+        entry = self.sent_index.sent(st.original_msg_id or "")
         if entry is None or st.batch_id is None:
             return
         if st.batch_id not in {b[0] for b in entry["batches"]}:
@@ -377,7 +384,7 @@ class ResultFileReport(Report):
 
     def _booking(self, bk: BatchBooking) -> list[_Expansion]:
         for msg_id in [bk.original_msg_id] if bk.original_msg_id else []:
-            entry = self.ledger.sent(msg_id)
+            entry = self.sent_index.sent(msg_id)
             batch = next((b for b in (entry or {}).get("batches", []) if b[0] == bk.batch_id), None)
             if (
                 entry is not None
