@@ -261,3 +261,44 @@ def test_the_index_holds_the_same_debits_as_the_archive_reader(tmp_path: Path) -
     later = {**entry, "offset": offset, "skip": ["01JD3M8Q2W5X7Y9Z0ABCDE0003-1"]}
     later["batches"] = [["M1-001", 0, 2, 0]]
     assert [ref[-7:] for _i, ref in archived_refs(path, later)] == ["E0002-1", "E0004-1"]
+
+
+@pytest.fixture
+def strange_journal(journal_url: str, tmp_path: Path) -> Iterator[tuple[Bank, Collector]]:
+    """The bank's folder of one journal, and a second, empty journal pointed at it (a
+    restore from an old backup, a county's folder mounted for another county)."""
+    for bank in _bank(journal_url, tmp_path / "a", 300, 1_000):
+        with Collector.open(f"sqlite:///{tmp_path}/other.db", clock=clock(), create=True) as other:
+            other.add_channel("bank", bank.ch)
+            for key in (f"file:{bank.files[0].msg_id}",):
+                entry = bank.col.channel_context("bank").state_get(key)
+                assert entry is not None
+                other.channel_context("bank").state_put(key, entry.value, expected_version=0)
+            yield bank, other
+
+
+def test_a_file_whose_rows_name_payments_this_journal_never_held_is_refused_whole(
+    strange_journal: tuple[Bank, Collector], tmp_path: Path
+) -> None:
+    """Rows that are debits of a file we sent, for payments the journal does not hold: the
+    journal and the folder disagree, so the file is refused before anything is applied
+    (one set join after staging), not applied as 300,000 'unmatched' rows one by one and
+    then recorded as done — which would also refuse the file as a duplicate once the right
+    journal is back."""
+    bank, other = strange_journal
+    a = bank.files[0]
+    path = _answer(bank.ch.exchange.inbox / "A.xml", a)
+    [summary] = other.poll("bank").reports
+    assert summary.error and "journal" in summary.error and a.msg_id in summary.error
+    assert summary.unmatched == 0 and other.journal.count_by_status() == {}
+    assert (bank.ch.exchange.quarantine / path.name).exists()
+    assert (
+        Ledger(other.channel_context("bank")).result(
+            file_sha256(bank.ch.exchange.quarantine / path.name)
+        )
+        is None
+    )
+    # the right journal still takes it
+    (bank.ch.exchange.quarantine / path.name).rename(path)
+    [summary] = bank.col.poll("bank").reports
+    assert summary.error is None and summary.moved == {"SUCCEEDED": 300}

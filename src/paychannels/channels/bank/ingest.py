@@ -230,6 +230,8 @@ class ResultFileReport(Report):
         self.claimed: dict[str, None] = {}
         self.stated = StatedTotals()
         self.sent_index = _SentIndex(exchange, ledger)
+        #: rows matched by end-to-end id alone (a camt.054 booking naming no request file)
+        self.unclaimed = 0
 
     def rows(self) -> Iterator[ResultRow]:
         self.stated = StatedTotals()
@@ -267,6 +269,8 @@ class ResultFileReport(Report):
                 listed.add(item.ref)
                 if item.original_msg_id:
                     self.claimed.setdefault(item.original_msg_id)
+                else:
+                    self.unclaimed += 1
                 yield _row(item, ours, _attempt_of(item.ref))
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
@@ -402,6 +406,20 @@ class ResultFileReport(Report):
             bk.batch_id,
         )
         return []
+
+    def unknown_payments(self, count: int, sample: list[str]) -> None:
+        """A row proven to be a debit of a file we sent must name a payment of this journal:
+        if more rows name unknown payments than rows matched by end-to-end id alone, the
+        journal and the exchange folder disagree and nothing of the file is applied."""
+        if count <= self.unclaimed:
+            return
+        files = ", ".join(dict.fromkeys([*self.answers, *self.claimed])) or "a file we sent"
+        raise UnknownBatch(
+            self.path,
+            f"{count} rows are debits of {files} for payments this journal does not hold "
+            f"(first: {', '.join(sample)}); is it the journal this exchange folder belongs "
+            "to (a restore from an older backup, another county's folder)?",
+        )
 
     def applied(self, summary: ReportSummary) -> None:
         self.ledger.record_result(
