@@ -271,7 +271,7 @@ class ResultFileReport(Report):
                     self.claimed.setdefault(item.original_msg_id)
                 else:
                     self.unclaimed += 1
-                yield _row(item, ours, _attempt_of(item.ref))
+                yield _row(item, ours[0], ours[1])
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
             else:
@@ -290,8 +290,9 @@ class ResultFileReport(Report):
                 tx.currency = debit.currency
                 yield _row(tx, debit.payment_id, _attempt_of(debit.end_to_end_id))
 
-    def _match(self, tx: TxResult) -> str | None:
-        """The payment a row is about, matched on (original message id, end-to-end id).
+    def _match(self, tx: TxResult) -> tuple[str, int] | None:
+        """The payment (and attempt) a row is about, matched on (original message id,
+        end-to-end id).
 
         A row that names a request file (the file's own ``OrgnlMsgId``, a text result's
         name, camt.054 ``Refs``/``Btch`` ``MsgId``) must be a debit of that file, and of the
@@ -302,7 +303,7 @@ class ResultFileReport(Report):
         ours = payment_of(tx.ref)
         claim = tx.original_msg_id
         if claim is None:
-            return None if ours is None else ours[0]
+            return ours
         entry = self.sent_index.sent(claim)
         if entry is None:
             if ours is None:
@@ -329,7 +330,7 @@ class ResultFileReport(Report):
             )
         if ours is None:  # a debit we wrote with an end-to-end id that is not ours
             raise UnknownBatch(self.path, f"{tx.ref} is not an end-to-end id of ours", line=tx.line)
-        return ours[0]
+        return ours
 
     def _header(self, header: FileHeader) -> None:
         if header.original_msg_id is None:
