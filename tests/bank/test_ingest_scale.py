@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 from pydantic import JsonValue
 
-from paychannels import Collector, Status
+from paychannels import Collector, MemoryChannel, Status
+from paychannels.bankfiles.errors import UnknownBatch
 from paychannels.bankfiles.model import Debit
 from paychannels.bankfiles.split import Limits
 from paychannels.channels.bank import BankBatchChannel
@@ -39,6 +40,7 @@ from paychannels.journal.base import StateEntry
 from paychannels.runtime.clock import Clock
 from paychannels.simulators.bank.replies import TxReply, write_pain002
 from paychannels.values.paymentcode import PaymentCode
+from paychannels.values.results import Report, ResultRow
 from tests.bank.conftest import CREDITOR, bank_request, clock
 
 
@@ -302,3 +304,36 @@ def test_a_file_whose_rows_name_payments_this_journal_never_held_is_refused_whol
     (bank.ch.exchange.quarantine / path.name).rename(path)
     [summary] = bank.col.poll("bank").reports
     assert summary.error is None and summary.moved == {"SUCCEEDED": 300}
+
+
+class StrangeRows(Report):
+    """A report of ``n`` rows for payments no journal holds, refusing itself when told."""
+
+    source = "strange rows"
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.read = 0
+        self.told: list[int] = []
+
+    def rows(self) -> Iterator[ResultRow]:
+        for i in range(self.n):
+            self.read += 1
+            yield ResultRow(f"pay_{i:026d}", Status.SUCCEEDED, amount_minor=100, currency="CNY")
+
+    def unknown_payments(self, count: int, sample: list[str]) -> None:
+        self.told.append(count)
+        raise UnknownBatch("strange rows", f"{count} rows for unknown payments ({sample[0]})")
+
+
+def test_rows_for_unknown_payments_are_refused_after_a_sample_not_after_the_whole_file(
+    journal_url: str,
+) -> None:
+    """The first staged batch is checked at once: 20,000 rows are not all read (let alone
+    applied one by one) to find out the file is not about this journal."""
+    with Collector.open(journal_url, clock=clock(), create=True) as col:
+        col.add_channel("bank", MemoryChannel())
+        report = StrangeRows(20_000)
+        summary = col.apply_report("bank", report)
+    assert summary.error and "unknown payments" in summary.error
+    assert report.told == [5_000] and report.read <= 5_001

@@ -184,7 +184,7 @@ class SqlBulk(SqlBase):
         unknown: Callable[[int, list[str]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """``Journal.apply_results`` in SQL; see the module docstring."""
-        total = self._stage(rows, via)
+        total = self._stage(rows, via, unknown)
         stamp = self._ts_in(now)
         try:
             if unknown is not None:
@@ -198,8 +198,15 @@ class SqlBulk(SqlBase):
             with self._transaction(write=False) as tx:
                 tx.run(f"DELETE FROM {STAGE}")
 
-    def _stage(self, rows: Iterable[ResultRow], via: str) -> int:
-        """Stage every row (consuming ``rows``); returns how many."""
+    def _stage(
+        self,
+        rows: Iterable[ResultRow],
+        via: str,
+        unknown: Callable[[int, list[str]], None] | None = None,
+    ) -> int:
+        """Stage every row (consuming ``rows``); returns how many. The first staged batch is
+        a sample checked for unknown payments at once: a file that is not about this
+        journal is refused after a few thousand rows, not after reading all of them."""
         with self._transaction(write=False) as tx:
             tx.run(STAGE_DDL.format(**self._types()))
             tx.run(f"DELETE FROM {STAGE}")
@@ -219,6 +226,8 @@ class SqlBulk(SqlBase):
                 with self._transaction(write=False) as tx:
                     self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
                 batch = []
+                if unknown is not None and n == _STAGE_BATCH:
+                    self._check_unknown(unknown)
         with self._transaction(write=False) as tx:
             if batch:
                 self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
