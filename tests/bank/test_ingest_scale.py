@@ -33,7 +33,7 @@ from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.formats import open_format
 from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
 from paychannels.channels.bank.ledger import Ledger
-from paychannels.channels.bank.members import Members, archived_refs
+from paychannels.channels.bank.members import Members, RefSet, archived_refs
 from paychannels.channels.bank.spool import to_line
 from paychannels.channels.base import ChannelContext
 from paychannels.journal.base import StateEntry
@@ -337,3 +337,16 @@ def test_rows_for_unknown_payments_are_refused_after_a_sample_not_after_the_whol
         summary = col.apply_report("bank", report)
     assert summary.error and "unknown payments" in summary.error
     assert report.told == [5_000] and report.read <= 5_001
+
+
+def test_an_index_of_more_debits_than_one_sorted_run_finds_each_in_its_batch() -> None:
+    """Past 65,536 debits the digests are sorted in runs and merged (no list of them all)."""
+    refs = [(i % 3, f"01JD3M8Q2W5X7Y9Z0A{i:08d}-1") for i in range(140_000)]
+    members = Members(["B1", "B2", "B3"], iter(refs))
+    assert len(members) == 140_000
+    assert all(members.batch_of(ref) == f"B{i + 1}" for i, ref in refs[::97])
+    assert members.batch_of("01JD3M8Q2W5X7Y9Z0A99999999-1") is None
+    seen = RefSet()
+    for _i, ref in refs:
+        seen.add(ref)
+    assert refs[-1][1] in seen and "not-a-ref" not in seen

@@ -4,23 +4,27 @@ A result file's row must be a debit of the request file (and batch) it names. Th
 holds that file's spool lines; the index keeps only a 64-bit keyed digest of each end-to-end
 id (Python's ``hash`` of a string: SipHash with a per-process random key, so no bank file can
 be made to collide on purpose) and the batch's number, in sorted arrays: 10 bytes a debit
-instead of a dictionary of strings (~150 bytes), and no ``Debit`` built per line. Lines are
+instead of a dictionary of strings (~150 bytes), and no ``Debit`` built per line; sorted in
+runs and merged, so no list of every debit is built even while sorting. Lines are
 read for their end-to-end id alone (the spool writes it first); any other shape is parsed as
 JSON.
 """
 
 from __future__ import annotations
 
+import heapq
 import json
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 __all__ = ["Members", "RefSet", "archived_refs"]
 
 _HEAD = b'{"e":"'
+_RUN = 1 << 16  # values sorted at once: a list of Python ints costs ~45 bytes a value
 _CANCEL = b'{"x":'
 
 
@@ -78,6 +82,22 @@ def archived_refs(path: Path, entry: dict[str, Any]) -> Iterator[tuple[int, str]
             yield index, ref
 
 
+def _sorted(pairs: Iterable[tuple[int, int]]) -> tuple[array[int], array[int]]:
+    """(digest, number) pairs sorted into two arrays, a run of ``_RUN`` at a time, then
+    merged: never a list of every pair at once, so memory stays 10 bytes a pair."""
+    runs: list[tuple[array[int], array[int]]] = []
+    it = iter(pairs)
+    while run := sorted(islice(it, _RUN)):
+        runs.append((array("q", (k for k, _n in run)), array("H", (n for _k, n in run))))
+    if len(runs) == 1:
+        return runs[0]
+    keys, numbers = array("q"), array("H")
+    for key, number in heapq.merge(*(zip(k, n, strict=True) for k, n in runs)):
+        keys.append(key)
+        numbers.append(number)
+    return keys, numbers
+
+
 class RefSet:
     """A set of references, 8 bytes each while it grows (sorted 64-bit digests); once asked
     about, later additions (a status for the unlisted debits, the rare path) are kept as
@@ -97,7 +117,8 @@ class RefSet:
 
     def __contains__(self, ref: object) -> bool:
         if self._keys is not None:
-            self._sorted, self._keys = array("q", sorted(self._keys)), None
+            self._sorted = _sorted((key, 0) for key in self._keys)[0]
+            self._keys = None
         if ref in self._later:
             return True
         key = hash(ref)
@@ -110,9 +131,7 @@ class Members:
 
     def __init__(self, batch_ids: list[str], refs: Iterable[tuple[int, str]]) -> None:
         self.batch_ids = batch_ids
-        pairs = sorted((hash(ref) << 16) | index for index, ref in refs)
-        self._keys = array("q", (p >> 16 for p in pairs))
-        self._batches = array("H", (p & 0xFFFF for p in pairs))
+        self._keys, self._batches = _sorted((hash(ref), index) for index, ref in refs)
 
     @classmethod
     def of(cls, path: Path, entry: dict[str, Any]) -> Members:
