@@ -17,6 +17,7 @@ Also measured: how fast a file whose rows name payments we never sent is refused
 
     python benchmarks/bank_ingest_scale.py [--sizes 30000,300000] [--rounds 5] [--json]
     python benchmarks/bank_ingest_scale.py --pg postgresql://... --sizes 3000000 --rounds 1
+    python benchmarks/bank_ingest_scale.py --sizes 30000 --rounds 1 --read-sizes 300000,3000000
 """
 
 from __future__ import annotations
@@ -197,6 +198,31 @@ def step_ours(db: str, root: Path) -> dict[str, Any]:
     }
 
 
+def step_read(db: str, root: Path) -> dict[str, Any]:
+    """The reading side alone: every row of the result file read and checked against the
+    request file (the journal only serves the ledger entry); its peak RSS at any N."""
+    from paychannels import Collector
+    from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
+    from paychannels.channels.bank.ledger import Ledger
+
+    with Collector.open(db) as col:
+        ch = _channel(root)
+        col.add_channel("bank", ch)
+        path = root / "PAIN002.xml"
+        cpu, start = _cpu(), time.perf_counter()
+        report = ResultFileReport(
+            path=path,
+            sha256=file_sha256(path),
+            layout=None,
+            ledger=Ledger(col.channel_context("bank")),
+            exchange=ch.exchange,
+            move=False,
+        )
+        rows = sum(1 for _row in report.rows())
+        wall = time.perf_counter() - start
+    return {"wall": wall, "cpu": _cpu() - cpu, "peak_mb": _peak_mb(), "rows": rows}
+
+
 def _bare_rows(path: Path) -> Iterator[tuple[str, str, str | None]]:
     """(end-to-end id, status, reason) of each ``TxInfAndSts``: the least a reader must do."""
     from lxml import etree
@@ -374,6 +400,11 @@ def main() -> int:
     parser.add_argument("--sizes", default="30000,300000")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--pg", help="a PostgreSQL URL: measure there (one schema per round)")
+    parser.add_argument(
+        "--read-sizes",
+        default="",
+        help="also the reading side alone (no journal writes) at these sizes, e.g. 3000000",
+    )
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
@@ -384,17 +415,29 @@ def main() -> int:
             "setup": lambda: step_setup(a[0], Path(a[1]), int(a[2]), a[3]),
             "ours": lambda: step_ours(a[0], Path(a[1])),
             "baseline": lambda: step_baseline(a[0], Path(a[1])),
+            "read": lambda: step_read(a[0], Path(a[1])),
         }
         print(json.dumps(steps[args.step]()))
         return 0
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
     results = []
     with tempfile.TemporaryDirectory(prefix="pc-bench-ingest-") as tmp:
-        for n in (int(s) for s in args.sizes.split(",")):
+        for n in (int(s) for s in args.sizes.split(",") if s):
             result = measure(args.pg, n, args.rounds, Path(tmp))
             results.append(result)
             if not args.json:
                 _print(result)
+        for n in (int(x) for x in args.read_sizes.split(",") if x):
+            root = Path(tmp) / f"read-{n}"
+            with Round(None, root) as db:
+                child("setup", db, str(root), str(n), "no")
+                read = child("read", db, str(root))
+            results.append({"read_only": n, **read})
+            if not args.json:
+                print(
+                    f"reading side alone n={n:,}: wall {read['wall']:.2f} s,"
+                    f" cpu {read['cpu']:.2f} s, peak {read['peak_mb']:.0f} MB"
+                )
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     if args.json:
         print(json.dumps(results, indent=2))
