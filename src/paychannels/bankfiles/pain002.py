@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 from paychannels.bankfiles.errors import BankFileError
@@ -38,6 +39,7 @@ _PENDING = frozenset(
     {"ACCP", "ACSP", "ACTC", "ACWC", "ACWP", "ACFC", "PDNG", "RCVD", "PATC", "PRES", "ACCR"}
 )
 _FAILED = frozenset({"RJCT", "CANC"})
+_NOWHERE = Path("-")
 
 
 def tx_outcome(code: str) -> Outcome:
@@ -77,6 +79,18 @@ def _statement(
     return Statement(msg_id, batch, code, outcome, reason, info, elem.sourceline or 0, count, total)
 
 
+@lru_cache(maxsize=4096)
+def _plain_minor(ccy: str, text: str) -> int | None:
+    """A well-formed amount in minor units, or None (the full check then names the error);
+    a county's debits share a few amounts, so each text is checked once."""
+    try:
+        digits = currency(ccy).exponent
+        value = decimal_text(_NOWHERE, None, text, "InstdAmt").scaleb(digits)
+    except (UnknownCurrency, BankFileError):
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
 def _tx(path: Path, elem: Element, msg_id: str | None, batch: str | None, cut: int) -> TxResult:
     """One ``TxInfAndSts``, read in a single pass over its descendants (the hot path)."""
     line = elem.sourceline or 0
@@ -104,6 +118,8 @@ def _tx(path: Path, elem: Element, msg_id: str | None, batch: str | None, cut: i
     requested = ccy = None
     if amount is not None:
         ccy = amount.get("Ccy")
+        requested = _plain_minor(ccy or "", amount.text or "")
+    if requested is None and amount is not None:
         try:
             digits = currency(ccy or "").exponent
         except UnknownCurrency:

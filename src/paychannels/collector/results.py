@@ -6,7 +6,8 @@ forward moves in SQL and hands back the odd rows; those go through the same chec
 verified ``Notice`` (problem or amount mismatch -> attention) and then
 ``resolution.resolve``, in chunked transactions.
 Rows for payments the journal does not have, or that belong to another channel, are counted
-as unmatched and change nothing.
+as unmatched and change nothing — unless the report says those payments must be there
+(``Report.unknown_payments``): then it is refused whole before anything is applied.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ class _Reading:
             for row in self.report.rows():
                 self.summary.rows += 1
                 yield row
+        except PaychannelsError as exc:
+            self.error = exc
+            raise
+
+    def unknown(self, count: int, sample: list[str]) -> None:
+        """Rows for payments the journal does not hold: the report may refuse itself."""
+        try:
+            self.report.unknown_payments(count, sample)
         except PaychannelsError as exc:
             self.error = exc
             raise
@@ -142,12 +151,13 @@ class BulkResults:
         via = report.source
         try:
             chunks = self._journal.apply_results(
-                reading, channel=channel, via=via, now=self._clock.now()
+                reading, channel=channel, via=via, now=self._clock.now(), unknown=reading.unknown
             )
             for done in chunks:
                 for status, n in done.moved.items():
                     summary.count_move(status, n)
                 summary.unchanged += done.unchanged
+                summary.unmatched += done.unmatched
                 summary.taken_minor += done.taken_minor
                 self._publish(done)
                 self._leftovers(channel, via, done.leftovers, summary)

@@ -119,9 +119,10 @@ class BulkApplied:
     """One committed chunk of ``Journal.apply_results``.
 
     ``moved`` counts records moved per new status, ``unchanged`` rows that repeated what
-    the journal already had; ``leftovers`` are the rows the journal did not decide (odd
-    transitions, mismatches, unknown payments, a payment named twice) for the Collector's
-    policy. ``seqs`` is the range of events appended (for subscribers), or None.
+    the journal already had, ``unmatched`` rows naming a payment it does not hold;
+    ``leftovers`` are the rows the journal did not decide (odd transitions, mismatches, a
+    payment named twice) for the Collector's policy. ``seqs`` is the range of events
+    appended (for subscribers), or None.
     """
 
     moved: dict[Status, int]
@@ -129,6 +130,7 @@ class BulkApplied:
     taken_minor: int
     leftovers: list[ResultRow]
     seqs: tuple[int, int] | None = None
+    unmatched: int = 0
 
 
 @dataclass(frozen=True)
@@ -233,14 +235,23 @@ class Journal(ABC):
         """``modify`` for many records in one transaction; refused items come back as errors."""
 
     def apply_results(
-        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+        self,
+        rows: Iterable[ResultRow],
+        *,
+        channel: str,
+        via: str,
+        now: datetime,
+        unknown: Callable[[int, list[str]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """Apply a bulk report's rows: the plain forward moves here, the rest as leftovers.
 
         ``rows`` is consumed completely before anything is written, so a report that fails
-        while being read changes nothing. A move is applied exactly as ``resolve`` would
-        apply it (same columns, same event); this default decides nothing and hands every
-        row back, which is always correct, only slower. Chunks commit one by one.
+        while being read changes nothing. ``unknown`` is then called, before any write, with
+        how many rows name a payment the journal does not hold and a few of those ids (if
+        any): raising there refuses the report whole. A move is applied exactly as
+        ``resolve`` would apply it (same columns, same event); this default decides nothing
+        and hands every row back, which is always correct, only slower. Chunks commit one
+        by one.
         """
         staged = list(rows)
         for start in range(0, len(staged), 2000):

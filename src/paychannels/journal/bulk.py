@@ -4,17 +4,19 @@ Rows are staged into a temporary table first (all of them, so a report that fail
 being read changes nothing). Then, chunk by chunk, one transaction each: the staged rows are
 classified against the payments with the state machine's guard written in SQL — a forward
 move ``resolve`` would make with a single step (``move``), a plain repeat (``same``), or
-anything else (``odd``: unknown payment, other channel, amount or currency mismatch, a
+anything else (``odd``: another channel, amount or currency mismatch, a
 payment named twice, a row with a problem, a row about another dispatch attempt, an odd
 transition) — the events of the moves are
 appended with ``INSERT … SELECT`` and the payments updated with ``UPDATE … FROM``. The odd
-rows go back to the Collector, which runs them through the Python policy. A move here writes
-exactly the columns and the event ``plan(resolve(...))`` would.
+rows go back to the Collector, which runs them through the Python policy; rows naming no
+payment of this journal are counted here (one anti-join before anything is written tells
+the caller how many, so a report the journal cannot be about is refused before any work).
+A move here writes exactly the columns and the event ``plan(resolve(...))`` would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -173,12 +175,20 @@ class SqlBulk(SqlBase):
     """The SQL journal's set-based path for bulk reports (``Journal.apply_results``)."""
 
     def apply_results(
-        self, rows: Iterable[ResultRow], *, channel: str, via: str, now: datetime
+        self,
+        rows: Iterable[ResultRow],
+        *,
+        channel: str,
+        via: str,
+        now: datetime,
+        unknown: Callable[[int, list[str]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """``Journal.apply_results`` in SQL; see the module docstring."""
-        total = self._stage(rows, via)
+        total = self._stage(rows, via, unknown)
         stamp = self._ts_in(now)
         try:
+            if unknown is not None:
+                self._check_unknown(unknown)
             for lo in range(1, total + 1, CHUNK):
                 hi = min(lo + CHUNK - 1, total)
                 with self._transaction(write=True) as tx:
@@ -188,8 +198,15 @@ class SqlBulk(SqlBase):
             with self._transaction(write=False) as tx:
                 tx.run(f"DELETE FROM {STAGE}")
 
-    def _stage(self, rows: Iterable[ResultRow], via: str) -> int:
-        """Stage every row (consuming ``rows``); returns how many."""
+    def _stage(
+        self,
+        rows: Iterable[ResultRow],
+        via: str,
+        unknown: Callable[[int, list[str]], None] | None = None,
+    ) -> int:
+        """Stage every row (consuming ``rows``); returns how many. The first staged batch is
+        a sample checked for unknown payments at once: a file that is not about this
+        journal is refused after a few thousand rows, not after reading all of them."""
         with self._transaction(write=False) as tx:
             tx.run(STAGE_DDL.format(**self._types()))
             tx.run(f"DELETE FROM {STAGE}")
@@ -209,6 +226,8 @@ class SqlBulk(SqlBase):
                 with self._transaction(write=False) as tx:
                     self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
                 batch = []
+                if unknown is not None and n == _STAGE_BATCH:
+                    self._check_unknown(unknown)
         with self._transaction(write=False) as tx:
             if batch:
                 self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
@@ -218,6 +237,26 @@ class SqlBulk(SqlBase):
             )
             self._after_stage(tx, STAGE)
         return n
+
+    def _check_unknown(self, unknown: Callable[[int, list[str]], None]) -> None:
+        """One anti-join over the staged rows: how many name no payment of this journal."""
+        missing = (
+            f"FROM {STAGE} s WHERE NOT EXISTS "
+            "(SELECT 1 FROM pc_payments p WHERE p.id = s.payment_id)"
+        )
+        with self._transaction(write=False) as tx:
+            found = tx.one(f"SELECT COUNT(*) AS k {missing}")
+            count = int(found["k"]) if found else 0
+            sample = (
+                [
+                    str(r["payment_id"])
+                    for r in tx.rows(f"SELECT s.payment_id {missing} ORDER BY s.n LIMIT 3")
+                ]
+                if count
+                else []
+            )
+        if count:
+            unknown(count, sample)
 
     def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
         if self.dialect == "postgres":
@@ -243,15 +282,16 @@ class SqlBulk(SqlBase):
             seqs = (first, first + count - 1)
             tx.run(_UPDATE, (now, lo, hi))
             tx.run(_REFS, (lo, hi))
-        same = tx.one(
-            f"SELECT COUNT(*) AS k FROM {STAGE} WHERE verdict = 'same' AND n BETWEEN ? AND ?",
+        counts = tx.one(
+            f"SELECT SUM(CASE WHEN verdict = 'same' THEN 1 ELSE 0 END) AS same, "
+            f"SUM(CASE WHEN verdict IS NULL THEN 1 ELSE 0 END) AS unmatched FROM {STAGE} "
+            "WHERE n BETWEEN ? AND ?",
             (lo, hi),
         )
         odd = tx.rows(
-            f"SELECT * FROM {STAGE} WHERE (verdict IS NULL OR verdict = 'odd') "
-            "AND n BETWEEN ? AND ? ORDER BY n",
+            f"SELECT * FROM {STAGE} WHERE verdict = 'odd' AND n BETWEEN ? AND ? ORDER BY n",
             (lo, hi),
         )
-        return BulkApplied(
-            moved, int(same["k"]) if same else 0, taken, [_leftover(r) for r in odd], seqs
-        )
+        same = int(counts["same"] or 0) if counts else 0
+        unmatched = int(counts["unmatched"] or 0) if counts else 0
+        return BulkApplied(moved, same, taken, [_leftover(r) for r in odd], seqs, unmatched)

@@ -111,6 +111,12 @@ class Report(ABC):
     def rows(self) -> Iterator[ResultRow]:
         """The rows, streamed; raising a ``PaychannelsError`` refuses the whole report."""
 
+    def unknown_payments(self, count: int, sample: list[str]) -> None:  # noqa: B027 - optional hook
+        """``count`` rows name payments the journal does not hold (``sample``: a few ids),
+        found once every row is read and before anything is applied. By default they are
+        counted as unmatched; a report that knows they must be there raises a
+        ``PaychannelsError`` to be refused whole."""
+
     def applied(self, summary: ReportSummary) -> None:  # noqa: B027 - optional hook
         """Every row is in the journal: mark the source done (ledger, move the file)."""
 

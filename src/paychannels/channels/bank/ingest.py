@@ -30,8 +30,9 @@ from paychannels.bankfiles.reasoncodes import ReasonCode, describe, lookup
 from paychannels.bankfiles.results import BatchBooking, FileHeader, Statement, TxResult
 from paychannels.bankfiles.xmlread import namespace_of
 from paychannels.channels.bank.exchange import Exchange
-from paychannels.channels.bank.flush import archived_batches, archived_debits
+from paychannels.channels.bank.flush import archived_debits
 from paychannels.channels.bank.ledger import Ledger
+from paychannels.channels.bank.members import Members, RefSet
 from paychannels.channels.bank.stated import StatedTotals
 from paychannels.channels.settlement import record_settlement
 from paychannels.values.currencies import currency
@@ -143,28 +144,35 @@ class _Expansion:
 
 
 class _SentIndex:
-    """Which batch each debit of a sent request file is in, read once from the archive."""
+    """Which batch each debit of a sent request file is in, read once per file from the
+    archive; and each file's ledger entry, read once per result file (not once per row)."""
 
-    def __init__(self, exchange: Exchange) -> None:
+    def __init__(self, exchange: Exchange, ledger: Ledger) -> None:
         self.exchange = exchange
-        self._files: dict[str, dict[str, str]] = {}
+        self.ledger = ledger
+        self._entries: dict[str, dict[str, Any] | None] = {}
+        self._files: dict[str, Members] = {}
+
+    def sent(self, msg_id: str) -> dict[str, Any] | None:
+        """The ledger entry of a request file we published (entries never change)."""
+        if msg_id not in self._entries:
+            self._entries[msg_id] = self.ledger.sent(msg_id)
+        return self._entries[msg_id]
 
     def batch_of(self, entry: dict[str, Any], end_to_end: str) -> str | None:
         """The batch id of a debit of this file, or None when the file did not hold it."""
         msg_id = entry["msg_id"]
-        index = self._files.get(msg_id)
-        if index is None:
-            if not (self.exchange.archive / entry["archive"]).exists():
+        members = self._files.get(msg_id)
+        if members is None:
+            path = self.exchange.archive / entry["archive"]
+            if not path.exists():
                 raise BankFileError(
                     entry["name"],
                     f"cannot check the answer: the archive {entry['archive']} of what "
                     f"{msg_id} held is gone",
                 )
-            index = self._files[msg_id] = {
-                debit.end_to_end_id: str(bid)
-                for bid, debit in archived_batches(self.exchange, entry)
-            }
-        return index.get(end_to_end)
+            members = self._files[msg_id] = Members.of(path, entry)
+        return members.batch_of(end_to_end)
 
 
 def _check_figures(
@@ -221,7 +229,9 @@ class ResultFileReport(Report):
         #: references the bank's credits to the collection account carry
         self.claimed: dict[str, None] = {}
         self.stated = StatedTotals()
-        self.sent_index = _SentIndex(exchange)
+        self.sent_index = _SentIndex(exchange, ledger)
+        #: rows matched by end-to-end id alone (a camt.054 booking naming no request file)
+        self.unclaimed = 0
 
     def rows(self) -> Iterator[ResultRow]:
         self.stated = StatedTotals()
@@ -243,7 +253,7 @@ class ResultFileReport(Report):
             ) from None
 
     def _read(self) -> Iterator[ResultRow]:
-        listed: set[str] = set()
+        listed = RefSet()  # 8 bytes a row: a file of millions stays small
         expansions: list[_Expansion] = []
         matched = foreign = 0
         for item in result_items(self.path, self.layout):
@@ -259,7 +269,9 @@ class ResultFileReport(Report):
                 listed.add(item.ref)
                 if item.original_msg_id:
                     self.claimed.setdefault(item.original_msg_id)
-                yield _row(item, ours, _attempt_of(item.ref))
+                else:
+                    self.unclaimed += 1
+                yield _row(item, ours[0], ours[1])
             elif isinstance(item, Statement):
                 expansions.extend(self._statement(item))
             else:
@@ -278,8 +290,9 @@ class ResultFileReport(Report):
                 tx.currency = debit.currency
                 yield _row(tx, debit.payment_id, _attempt_of(debit.end_to_end_id))
 
-    def _match(self, tx: TxResult) -> str | None:
-        """The payment a row is about, matched on (original message id, end-to-end id).
+    def _match(self, tx: TxResult) -> tuple[str, int] | None:
+        """The payment (and attempt) a row is about, matched on (original message id,
+        end-to-end id).
 
         A row that names a request file (the file's own ``OrgnlMsgId``, a text result's
         name, camt.054 ``Refs``/``Btch`` ``MsgId``) must be a debit of that file, and of the
@@ -290,8 +303,8 @@ class ResultFileReport(Report):
         ours = payment_of(tx.ref)
         claim = tx.original_msg_id
         if claim is None:
-            return None if ours is None else ours[0]
-        entry = self.ledger.sent(claim)
+            return ours
+        entry = self.sent_index.sent(claim)
         if entry is None:
             if ours is None:
                 return None  # another creditor's booking on the same account statement
@@ -317,12 +330,12 @@ class ResultFileReport(Report):
             )
         if ours is None:  # a debit we wrote with an end-to-end id that is not ours
             raise UnknownBatch(self.path, f"{tx.ref} is not an end-to-end id of ours", line=tx.line)
-        return ours[0]
+        return ours
 
     def _header(self, header: FileHeader) -> None:
         if header.original_msg_id is None:
             return
-        entry = self.ledger.sent(header.original_msg_id)
+        entry = self.sent_index.sent(header.original_msg_id)
         if entry is None:
             raise UnknownBatch(
                 self.path,
@@ -348,7 +361,7 @@ class ResultFileReport(Report):
                 st.reason,
             )
             return []
-        entry = self.ledger.sent(st.original_msg_id)
+        entry = self.sent_index.sent(st.original_msg_id)
         if entry is None:
             return []
         if st.batch_id is not None and st.batch_id not in {b[0] for b in entry["batches"]}:
@@ -365,7 +378,7 @@ class ResultFileReport(Report):
 
     def _batch_figures(self, st: Statement) -> None:
         """A batch status that settles nothing may still state the batch's figures."""
-        entry = self.ledger.sent(st.original_msg_id or "")
+        entry = self.sent_index.sent(st.original_msg_id or "")
         if entry is None or st.batch_id is None:
             return
         if st.batch_id not in {b[0] for b in entry["batches"]}:
@@ -376,7 +389,7 @@ class ResultFileReport(Report):
 
     def _booking(self, bk: BatchBooking) -> list[_Expansion]:
         for msg_id in [bk.original_msg_id] if bk.original_msg_id else []:
-            entry = self.ledger.sent(msg_id)
+            entry = self.sent_index.sent(msg_id)
             batch = next((b for b in (entry or {}).get("batches", []) if b[0] == bk.batch_id), None)
             if (
                 entry is not None
@@ -394,6 +407,20 @@ class ResultFileReport(Report):
             bk.batch_id,
         )
         return []
+
+    def unknown_payments(self, count: int, sample: list[str]) -> None:
+        """A row proven to be a debit of a file we sent must name a payment of this journal:
+        if more rows name unknown payments than rows matched by end-to-end id alone, the
+        journal and the exchange folder disagree and nothing of the file is applied."""
+        if count <= self.unclaimed:
+            return
+        files = ", ".join(dict.fromkeys([*self.answers, *self.claimed])) or "a file we sent"
+        raise UnknownBatch(
+            self.path,
+            f"{count} rows are debits of {files} for payments this journal does not hold "
+            f"(first: {', '.join(sample)}); is it the journal this exchange folder belongs "
+            "to (a restore from an older backup, another county's folder)?",
+        )
 
     def applied(self, summary: ReportSummary) -> None:
         self.ledger.record_result(
