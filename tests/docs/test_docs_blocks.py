@@ -105,16 +105,7 @@ class Runner:
             assert ran.status == 0, ran.output
             tcp, control = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
             argv = ["paychannels-sim", "terminal", "--tcp", tcp, "--pty", "--control", control]
-            proc = subprocess.Popen(
-                [*argv, "--password", "123456"],
-                env=self.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            self.servers.append(proc)
+            proc = self.start([*argv, "--password", "123456"])
             said = _read_until(proc, "control API", 30.0)
             pty = re.search(r"serial line on (\S+)", said)
             assert pty, f"the terminal simulator said:\n{said}"
@@ -127,6 +118,21 @@ class Runner:
                 },
             )
         return self.sim
+
+    def start(self, argv: list[str], cwd: Path | None = None) -> subprocess.Popen[str]:
+        """A server left running, its output on a pipe; ended with its group at ``close``."""
+        proc = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self.servers.append(proc)
+        return proc
 
     def close(self) -> None:
         for proc in self.servers:
@@ -310,17 +316,7 @@ def _serve(block: Block, runner: Runner) -> Ran:
     folder, addresses = _place(block, _withs(block), runner)
     for shown_address, real in addresses.items():
         command = command.replace(shown_address, real)
-    proc = subprocess.Popen(
-        ["bash", "-c", command],
-        cwd=folder,
-        env=runner.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    runner.servers.append(proc)
+    proc = runner.start(["bash", "-c", command], folder)
     assert proc.stdout is not None
     lines: list[str] = []
     timer = threading.Timer(30.0, lambda: os.killpg(proc.pid, signal.SIGKILL))
