@@ -21,10 +21,10 @@ from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.simulators.provider.notifier import Attempt
 from tests.contract.harnesses.mobile import sim_keys
+from tests.loopback import free_port
 from tests.operations.serving import (
     CuttablePath,
     command,
-    free_port,
     get,
     healthy,
     refused,
