@@ -39,21 +39,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-HEADER = [
-    "证件号码",
-    "姓名",
-    "苏木乡镇",
-    "嘎查村",
-    "险种",
-    "缴费档次",
-    "应缴金额",
-    "缴费期间",
-    "缴费方式",
-    "银行账号",
-    "开户行行号",
-    "代扣协议号",
-    "协议签订日期",
-]
 CREDITOR = """[creditor]
 name = "科尔沁右翼前旗社会保险事业管理局"
 account = "15050171001234567890"
@@ -61,7 +46,6 @@ bank = "105191000011"
 msg_prefix = "KYQ"
 currency = "CNY"
 """
-NAMES = ["张三", "李四", "巴特尔", "乌云其木格"]
 
 
 def _scatter(n: int) -> int:
@@ -76,33 +60,16 @@ def write_roster(path: Path, n: int) -> None:
     """n bank payers; ID numbers unique (birth day and sequence from a scattered index)."""
     from datetime import timedelta
 
+    from paychannels.demo.roster_gen import write_bank_roster
     from paychannels.values.idnumbers import with_check_digit
 
     born0, m = date(1950, 1, 1), _scatter(n)
-    with open(path, "w", encoding="utf-8", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(HEADER)
-        for i in range(n):
-            j = i * m % n
-            born = born0 + timedelta(days=j // 1000)
-            grade = 100 * (1 + i % 5)
-            out.writerow(
-                [
-                    with_check_digit(f"150422{born:%Y%m%d}{j % 1000:03d}"),
-                    NAMES[i % 4] + str(i),
-                    "察尔森镇",
-                    f"第{i % 30}嘎查",
-                    "城乡居民基本养老保险",
-                    f"{grade}元档",
-                    f"{grade}.00",
-                    "2026",
-                    "bank",
-                    f"6217000010{i:09d}",
-                    "105191000011",
-                    f"DK2025{i:08d}",
-                    "2025-03-01",
-                ]
-            )
+
+    def payer(j: int) -> str:
+        born = born0 + timedelta(days=j // 1000)
+        return with_check_digit(f"150422{born:%Y%m%d}{j % 1000:03d}")
+
+    write_bank_roster(path, (payer(i * m % n) for i in range(n)))
 
 
 # -- the two sides, each run in a child process ---------------------------------------------

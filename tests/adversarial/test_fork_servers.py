@@ -24,16 +24,10 @@ import pytest
 from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, Script
 from tests.contract.harnesses.mobile import sim_keys
+from tests.loopback import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PAYMENTS = 12
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:

@@ -13,8 +13,6 @@ from __future__ import annotations
 import contextlib
 import io
 import os
-import subprocess
-import sys
 import traceback
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -30,6 +28,7 @@ from paychannels.cli.main import build_parser, main
 from paychannels.documents.roster import RosterError, RosterProblem, iter_roster, load_roster
 from paychannels.links import open_link
 from paychannels.values.urls import parse_url
+from tests.commands import paychannels
 
 ROOT = Path(__file__).resolve().parents[2]
 #: exit codes the CLI documents: done, done with findings (not balanced), user error
@@ -398,13 +397,7 @@ def test_cli_with_arbitrary_arguments(data: st.DataObject, in_tmp: Path) -> None
 def test_cli_subprocess_never_prints_a_traceback(argv: list[str], in_tmp: Path) -> None:
     (in_tmp / "garbage.bin").write_bytes(b"\xff\xfe=cmd|' /C calc'!A0\x00,\n")
     args = [a.format(tmp=in_tmp) for a in argv]
-    proc = subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    proc = paychannels(*args)
     assert proc.returncode in EXIT_CODES, f"{args}: exit {proc.returncode}: {proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0 or (proc.stderr + proc.stdout).strip(), "a failure must say why"

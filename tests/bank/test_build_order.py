@@ -15,6 +15,7 @@ import pytest
 
 from paychannels.cli.main import main
 from tests.bank.test_full_cycle import write_roster
+from tests.procio import io_count
 
 pytestmark = [
     pytest.mark.slow,
@@ -30,13 +31,6 @@ msg_prefix = "KYQ"
 """
 
 
-def _written() -> int:
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("write_bytes:"):
-            return int(line.split()[1])
-    raise AssertionError("no write_bytes in /proc/self/io")
-
-
 def _build(root: Path, roster: Path) -> int:
     """Bytes written to disk by one ``batch build --create`` of the roster."""
     root.mkdir()
@@ -44,10 +38,10 @@ def _build(root: Path, roster: Path) -> int:
     argv = ["batch", "build", "--format", "pain.008.001.08", "--json", "--create"]
     argv += ["--creditor", str(root / "CREDITOR.toml"), "--db", f"sqlite:///{root}/j.db"]
     argv += ["--roster", str(roster), "--out", str(root / "x")]
-    before = _written()
+    before = io_count("write_bytes")
     with contextlib.redirect_stdout(io.StringIO()):
         assert main(argv) == 0
-    return _written() - before
+    return io_count("write_bytes") - before
 
 
 def test_a_scattered_roster_costs_no_more_writes_than_a_sorted_one(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from paychannels import Collector, Status
 from paychannels.cli.main import main
-from tests.bank.test_full_cycle import write_roster
+from tests.bank.cycle import build_day
 
 BROKEN = {
     "camt_outside.xml": '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">'
@@ -38,18 +38,7 @@ SAYS = {
 def test_ingest_of_a_malformed_file_is_a_typed_one_line_error(
     tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    roster = tmp_path / "roster.csv"
-    write_roster(roster, 3)
-    (tmp_path / "creditor.toml").write_text(
-        '[creditor]\nname = "科尔沁右翼前旗社会保险事业管理局"\naccount = "15050171001234567890"\n'
-        'bank = "105191000011"\nmsg_prefix = "KYQ"\n',
-        "utf-8",
-    )
-    db = f"sqlite:///{tmp_path}/journal.db"
-    build = ["batch", "build", "--create", "--format", "pain.008.001.08", "--db", db]
-    build += ["--creditor", str(tmp_path / "creditor.toml"), "--roster", str(roster)]
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main([*build, "--out", str(tmp_path / "exchange")]) == 0
+    db = build_day(tmp_path, 3)
     bad = tmp_path / name
     bad.write_text(BROKEN[name], "utf-8")
     capsys.readouterr()

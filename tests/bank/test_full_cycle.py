@@ -4,7 +4,6 @@ the fen. 20,000 payers (4,000 when CI=true; PAYCHANNELS_FULL=1 forces the full s
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections import Counter
@@ -15,52 +14,9 @@ import pytest
 from paychannels import Collector, Status
 from paychannels.cli.main import main
 from paychannels.simulators.bank import BankSimulator, Mix
-from paychannels.values.idnumbers import with_check_digit
+from tests.bank.cycle import write_creditor, write_roster
 
 SIZE = 20_000 if os.environ.get("PAYCHANNELS_FULL") or os.environ.get("CI") != "true" else 4_000
-HEADER = [
-    "证件号码",
-    "姓名",
-    "苏木乡镇",
-    "嘎查村",
-    "险种",
-    "缴费档次",
-    "应缴金额",
-    "缴费期间",
-    "缴费方式",
-    "银行账号",
-    "开户行行号",
-    "代扣协议号",
-    "协议签订日期",
-]
-TOWNS = ["察尔森镇", "科尔沁镇", "居力很镇", "ᠴᠠᠯᠠᠰᠤ"]
-
-
-def write_roster(path: Path, n: int) -> None:
-    with open(path, "w", encoding="gb18030", newline="") as fh:
-        out = csv.writer(fh)
-        out.writerow(HEADER)
-        for i in range(n):
-            grade = 100 * (1 + i % 5)
-            out.writerow(
-                [
-                    with_check_digit(
-                        f"150422{1950 + i % 60}{1 + i % 12:02d}{1 + i % 28:02d}{i % 1000:03d}"
-                    ),
-                    ["张三", "李𠀀四", "巴特尔", "乌云其木格"][i % 4] + str(i),
-                    TOWNS[i % 4],
-                    f"第{i % 30}嘎查",
-                    "城乡居民基本养老保险",
-                    f"{grade}元档",
-                    f"{grade}.00",
-                    "2026",
-                    "bank",
-                    f"6217000010{i:09d}",
-                    "105191000011",
-                    f"DK2025{i:08d}",
-                    "2025-03-01",
-                ]
-            )
 
 
 def cli(*argv: str) -> dict[str, object]:
@@ -79,14 +35,9 @@ def cli(*argv: str) -> dict[str, object]:
 def test_roster_to_journal_and_back(tmp_path: Path) -> None:
     roster = tmp_path / "roster.csv"
     write_roster(roster, SIZE)
-    (tmp_path / "creditor.toml").write_text(
-        '[creditor]\nname = "科尔沁右翼前旗社会保险事业管理局"\naccount = "15050171001234567890"\n'
-        'bank = "105191000011"\nmsg_prefix = "KYQ"\n',
-        "utf-8",
-    )
+    creditor = str(write_creditor(tmp_path))
     db = f"sqlite:///{tmp_path}/journal.db"
     exchange = tmp_path / "exchange"
-    creditor = str(tmp_path / "creditor.toml")
     build = f"batch build --format pain.008.001.08 --creditor {creditor} --db {db}".split()
     build += ["--roster", str(roster), "--out", str(exchange)]
     built = cli(*build, "--create", "--rows-per-file", "10000", "--validate")  # the first

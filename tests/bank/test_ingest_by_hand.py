@@ -11,26 +11,14 @@ from pathlib import Path
 import pytest
 
 from paychannels.cli.main import main
-from tests.bank.test_full_cycle import write_roster
+from tests.bank.cycle import build_day
 
 
 @pytest.mark.slow
 def test_a_refused_file_given_by_hand_is_left_in_place_and_logged_so(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    roster = tmp_path / "roster.csv"
-    write_roster(roster, 3)
-    (tmp_path / "creditor.toml").write_text(
-        '[creditor]\nname = "科尔沁右翼前旗社会保险事业管理局"\naccount = "15050171001234567890"\n'
-        'bank = "105191000011"\nmsg_prefix = "KYQ"\n',
-        "utf-8",
-    )
-    db = f"sqlite:///{tmp_path}/journal.db"
-    exchange = tmp_path / "exchange"
-    build = ["batch", "build", "--create", "--format", "pain.008.001.08", "--db", db]
-    build += ["--creditor", str(tmp_path / "creditor.toml"), "--roster", str(roster)]
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert main([*build, "--out", str(exchange)]) == 0
+    db = build_day(tmp_path, 3)
     passwd = tmp_path / "passwd"
     passwd.write_text("root:x:0:0:root:/root:/bin/bash\n", "utf-8")
     with caplog.at_level(logging.WARNING), contextlib.redirect_stdout(io.StringIO()):
@@ -38,6 +26,6 @@ def test_a_refused_file_given_by_hand_is_left_in_place_and_logged_so(
     capsys.readouterr()
     said = " ".join(r.getMessage() for r in caplog.records)
     assert passwd.is_file()
-    assert not list(exchange.glob("quarantine/*"))
+    assert not list((tmp_path / "exchange").glob("quarantine/*"))
     assert "quarantined" not in said, said
     assert "passwd" in said and "left where it is" in said, said

@@ -18,24 +18,18 @@ from paychannels.channels.bank import BankBatchChannel
 from paychannels.channels.bank.formats import open_format
 from paychannels.simulators.bank import BankSimulator, Mix
 from tests.bank.conftest import CREDITOR, bank_request, clock
+from tests.procio import io_count
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/io")
 
 DEBITS = 900
 
 
-def _rchar() -> int:
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("rchar:"):
-            return int(line.split()[1])
-    raise AssertionError("no rchar in /proc/self/io")
-
-
 @contextmanager
 def _counting(into: list[int]) -> Iterator[None]:
-    before = _rchar()
+    before = io_count("rchar")
     yield
-    into.append(_rchar() - before)
+    into.append(io_count("rchar") - before)
 
 
 def _cycle(root: Path, limits: Limits) -> tuple[int, int, int]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from paychannels import Collector, Money, PaymentRequest
 from paychannels.cli.configured import CONFIG_ENV, configure
 from paychannels.cli.main import build_parser, main
 from paychannels.config import CONFIG_ENV as LOADER_ENV
+from tests.commands import paychannels
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -126,14 +125,7 @@ def test_the_command_reads_the_file_in_a_real_process(files: tuple[Path, str, st
     env = {k: v for k, v in os.environ.items() if k not in ("PAYCHANNELS_DB", CONFIG_ENV)}
 
     def listed(*argv: str, **extra: str) -> list[str]:
-        done = subprocess.run(
-            [sys.executable, "-m", "paychannels.cli.main", "journal", "list", "--json", *argv],
-            env={**env, **extra},
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = paychannels("journal", "list", "--json", *argv, env={**env, **extra})
         assert done.returncode == 0, done.stderr
         return [row["reference"] for row in json.loads(done.stdout)]
 

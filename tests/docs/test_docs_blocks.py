@@ -14,7 +14,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.docs.mdblocks import OUTPUT_LANGS, Block, all_blocks, mismatch
+from tests.loopback import free_port
 
 BLOCKS = all_blocks()
 BY_ID = {b.id: b for b in BLOCKS}
@@ -64,17 +64,7 @@ class Runner:
 
     def run(self, argv: list[str], cwd: Path | None = None) -> Ran:
         cwd = cwd or self.factory.mktemp("block")
-        with subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=self.env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            encoding="utf-8",
-            start_new_session=True,  # a block that leaves a server behind is ended with it
-        ) as proc:
+        with self._popen(argv, cwd) as proc:
             try:
                 out, _ = proc.communicate(timeout=TIMEOUT)
             except subprocess.TimeoutExpired:
@@ -103,18 +93,9 @@ class Runner:
                 ["paychannels", "journal", "migrate", "--db", "sqlite:///hall.db"], folder
             )
             assert ran.status == 0, ran.output
-            tcp, control = f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"
+            tcp, control = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
             argv = ["paychannels-sim", "terminal", "--tcp", tcp, "--pty", "--control", control]
-            proc = subprocess.Popen(
-                [*argv, "--password", "123456"],
-                env=self.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-            self.servers.append(proc)
+            proc = self.start([*argv, "--password", "123456"])
             said = _read_until(proc, "control API", 30.0)
             pty = re.search(r"serial line on (\S+)", said)
             assert pty, f"the terminal simulator said:\n{said}"
@@ -127,6 +108,27 @@ class Runner:
                 },
             )
         return self.sim
+
+    def start(self, argv: list[str], cwd: Path | None = None) -> subprocess.Popen[str]:
+        """A server left running, its output on a pipe; ended with its group at ``close``."""
+        proc = self._popen(argv, cwd)
+        self.servers.append(proc)
+        return proc
+
+    def _popen(self, argv: list[str], cwd: Path | None) -> subprocess.Popen[str]:
+        """``argv`` in a session of its own (a block that leaves a server behind is ended with
+        it), stdout and stderr as one text pipe."""
+        return subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env=self.env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+            start_new_session=True,
+        )
 
     def close(self) -> None:
         for proc in self.servers:
@@ -151,13 +153,6 @@ def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runner]:
     running = Runner(tmp_path_factory)
     yield running
     running.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def _read_until(proc: subprocess.Popen[str], text: str, timeout: float) -> str:
@@ -305,22 +300,12 @@ def _serve(block: Block, runner: Runner) -> Ran:
     read as far as the block shows it (bounded), then stopped."""
     command = block.text.split("\n#", 1)[0]
     for port in set(re.findall(r"127\.0\.0\.1:(\d+)", command)):
-        command = command.replace(f"127.0.0.1:{port}", f"127.0.0.1:{_free_port()}")
+        command = command.replace(f"127.0.0.1:{port}", f"127.0.0.1:{free_port()}")
     shown = [ln for ln in block.text.splitlines() if ln.startswith("#")]
     folder, addresses = _place(block, _withs(block), runner)
     for shown_address, real in addresses.items():
         command = command.replace(shown_address, real)
-    proc = subprocess.Popen(
-        ["bash", "-c", command],
-        cwd=folder,
-        env=runner.env(),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
-    runner.servers.append(proc)
+    proc = runner.start(["bash", "-c", command], folder)
     assert proc.stdout is not None
     lines: list[str] = []
     timer = threading.Timer(30.0, lambda: os.killpg(proc.pid, signal.SIGKILL))

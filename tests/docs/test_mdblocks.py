@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.docs.mdblocks import mismatch, parse
+from tests.docs.mdblocks import Block, mismatch, parse
+
+
+def page_of(folder: Path, text: str) -> list[Block]:
+    """The blocks of a page with ``text``, written into ``folder``."""
+    page = folder / "page.md"
+    page.write_text(text, encoding="utf-8")
+    return parse(page)
+
 
 OUT = "collection day: 3,000 payers\n  paid 2,903, unpaid 97\nnotes\nBALANCED\n"
 
@@ -34,13 +42,11 @@ def test_placeholders_and_numbers_that_vary() -> None:
 
 
 def test_markers_attach_to_the_next_block_and_output_follows_its_command(tmp_path: Path) -> None:
-    page = tmp_path / "page.md"
-    page.write_text(
+    sh, out, py = page_of(
+        tmp_path,
         "<!-- docs-test: skip needs a terminal -->\n```sh\nfoo\n```\n\n```\nout\n```\n"
         "text\n\n```python\nx = 1\n```\n",
-        encoding="utf-8",
     )
-    sh, out, py = parse(page)
     assert (sh.id, sh.marker("skip"), sh.lang) == ("page.md:2", "needs a terminal", "sh")
     assert out.follows is sh and out.markers == []
     assert py.follows is None and py.markers == [] and py.text == "x = 1\n"
@@ -49,36 +55,31 @@ def test_markers_attach_to_the_next_block_and_output_follows_its_command(tmp_pat
 def test_an_unmarked_block_that_is_not_run_fails(tmp_path: Path) -> None:
     from tests.docs.test_docs_blocks import test_block
 
-    page = tmp_path / "page.md"
-    page.write_text("Some text.\n\n```csv\na,b\n```\n\n```\nnot after a command\n```\n", "utf-8")
-    for block in parse(page):
+    page = "Some text.\n\n```csv\na,b\n```\n\n```\nnot after a command\n```\n"
+    for block in page_of(tmp_path, page):
         with pytest.raises(pytest.fail.Exception, match="neither run nor marked"):
             test_block(block, None)  # type: ignore[arg-type]  # never reaches a runner
 
 
 def test_an_output_block_with_its_own_marker_still_follows_its_command(tmp_path: Path) -> None:
     # `output-of previous; numbers vary` sits between the command and its output
-    page = tmp_path / "page.md"
-    page.write_text(
+    py, out = page_of(
+        tmp_path,
         "```python\nprint(1)\n```\n\n<!-- docs-test: output-of previous; numbers vary -->\n"
         "```\n1\n```\n",
-        encoding="utf-8",
     )
-    py, out = parse(page)
     assert out.follows is py and out.markers == ["output-of previous; numbers vary"]
 
 
 def test_a_file_block_is_written_beside_the_blocks_that_run_with_it(tmp_path: Path) -> None:
     from tests.docs.test_docs_blocks import _page_files, _withs
 
-    page = tmp_path / "page.md"
-    page.write_text(
+    toml, sh = page_of(
+        tmp_path,
         "<!-- docs-test: file paychannels.toml -->\n```toml\n[journal]\n```\n\n"
         "<!-- docs-test: with terminal-sim -->\n<!-- docs-test: with paychannels.toml -->\n"
         "```sh\npaychannels config check\n```\n",
-        encoding="utf-8",
     )
-    toml, sh = parse(page)
     assert toml.marker("file") == "paychannels.toml"
     assert _withs(sh) == ["terminal-sim", "paychannels.toml"]
     assert _page_files("docs/configuration.md")["paychannels.toml"].lang == "toml"

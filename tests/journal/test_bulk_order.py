@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from paychannels import Collector, Money, PaymentRequest, Status
+from tests.procio import io_count
 
 pytestmark = [
     pytest.mark.slow,
@@ -19,13 +20,6 @@ pytestmark = [
 ]
 
 N = 12000
-
-
-def _written() -> int:
-    for line in Path("/proc/self/io").read_text().splitlines():
-        if line.startswith("write_bytes:"):
-            return int(line.split()[1])
-    raise AssertionError("no write_bytes in /proc/self/io")
 
 
 def _requests(order: list[int]) -> list[PaymentRequest]:
@@ -44,9 +38,9 @@ def _collect(folder: Path, requests: list[PaymentRequest]) -> tuple[int, list[st
     folder.mkdir()
     with Collector.open(f"sqlite:///{folder}/j.db", create=True) as col:
         col.add_channel("m", "memory://")
-        before = _written()
+        before = io_count("write_bytes")
         done = col.collect_many(requests, "m", defer=True)
-        written = _written() - before
+        written = io_count("write_bytes") - before
     keys = []
     for p in done:
         assert not isinstance(p, Exception) and p.status is Status.CREATED

@@ -7,7 +7,6 @@ HTTPS looks like to the channel, without trusting anything on the machine.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import ipaddress
 import socket
@@ -19,6 +18,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.loopback import pump
 
 
 def _name(common: str) -> x509.Name:
@@ -126,20 +127,12 @@ class TlsFront:
         with tls, socket.create_connection(("127.0.0.1", self._backend), timeout=10.0) as back:
             back.settimeout(30.0)
             tls.settimeout(30.0)
-            pump = threading.Thread(target=_pipe, args=(back, tls), daemon=True)
-            pump.start()
-            _pipe(tls, back)
-            pump.join(5)
+            answers = threading.Thread(target=pump, args=(back, tls), daemon=True)
+            answers.start()
+            pump(tls, back)
+            answers.join(5)
 
     def close(self) -> None:
         self._stop.set()
         self._listener.close()
         self._thread.join(5)
-
-
-def _pipe(src: socket.socket, dst: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        while chunk := src.recv(65536):
-            dst.sendall(chunk)
-    with contextlib.suppress(OSError):
-        dst.shutdown(socket.SHUT_WR)

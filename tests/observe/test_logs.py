@@ -12,7 +12,6 @@ import logging
 import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.channels.memory import MemoryChannel
 from paychannels.observe.logs import JsonFormatter
 from paychannels.simulators.terminal import TerminalSimulator
+from tests.commands import paychannels
 
 ROOT = Path(__file__).resolve().parents[2]
 ROOMS = {ROOT / "src" / "paychannels": "paychannels", ROOT / "drivers": "paychannels.drivers"}
@@ -139,11 +139,10 @@ def test_json_lines_parse_and_carry_the_verb_fields(col: Collector) -> None:
 
 
 def _probe(tmp_path: Path, port: int, *options: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", *options, "terminal", "probe",
-         "--link", f"tcp://127.0.0.1:{port}", "--pay", "0.01", "--yes", "--keep", "--create",
-         "--db", f"sqlite:///{tmp_path}/j.db", "--transcript", str(tmp_path / "t.trace")],
-        capture_output=True, text=True, timeout=60,
+    return paychannels(
+        *options, "terminal", "probe",
+        "--link", f"tcp://127.0.0.1:{port}", "--pay", "0.01", "--yes", "--keep", "--create",
+        "--db", f"sqlite:///{tmp_path}/j.db", "--transcript", str(tmp_path / "t.trace"),
         env={**os.environ, "PAYCHANNELS_ZVT_PASSWORD": PASSWORD},
     )  # fmt: skip
 
@@ -172,10 +171,7 @@ def test_the_cli_writes_json_log_lines(tmp_path: Path) -> None:
         assert quiet.returncode == 0 and "collect pay_" not in quiet.stderr
     finally:
         sim.close()
-    bad = subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", "--log-format", "xml", "journal", "list"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    bad = paychannels("--log-format", "xml", "journal", "list")
     assert bad.returncode == 2 and "--log-format" in bad.stderr
 
 

@@ -35,6 +35,11 @@ def paid_journal(url: str, n: int = 3) -> None:
             )
 
 
+def restore(backup: Path, db: str) -> int:
+    """``paychannels journal restore`` of ``backup`` into ``db``; its exit status."""
+    return main(["journal", "restore", "--from", str(backup), "--db", db])
+
+
 def test_backup_then_restore_keeps_every_payment(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -44,7 +49,7 @@ def test_backup_then_restore_keeps_every_payment(
     said = capsys.readouterr().out
     assert "sqlite-backup-api" in said and "3 records" in said
     assert not (tmp_path / "b.db-wal").exists(), "a backup is one file"
-    assert main(["journal", "restore", "--from", str(tmp_path / "b.db"), "--db", copy]) == 0
+    assert restore(tmp_path / "b.db", copy) == 0
     capsys.readouterr()
     assert main(["journal", "verify", "--db", copy, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -61,31 +66,13 @@ def test_restore_refuses_a_place_where_a_journal_is(
     main(["journal", "backup", "--db", live, "--to", str(tmp_path / "b.db")])
     paid_journal(f"sqlite:///{tmp_path}/other.db", 1)
     before = (tmp_path / "other.db").read_bytes()
-    code = main(
-        [
-            "journal",
-            "restore",
-            "--from",
-            str(tmp_path / "b.db"),
-            "--db",
-            f"sqlite:///{tmp_path}/other.db",
-        ]
-    )
+    code = restore(tmp_path / "b.db", f"sqlite:///{tmp_path}/other.db")
     assert code == 2
     assert "only where no journal is" in capsys.readouterr().err
     assert (tmp_path / "other.db").read_bytes() == before
     # a -wal left by another database would be replayed into the restored file
     (tmp_path / "fresh.db-wal").write_bytes(b"x")
-    code = main(
-        [
-            "journal",
-            "restore",
-            "--from",
-            str(tmp_path / "b.db"),
-            "--db",
-            f"sqlite:///{tmp_path}/fresh.db",
-        ]
-    )
+    code = restore(tmp_path / "b.db", f"sqlite:///{tmp_path}/fresh.db")
     assert code == 2 and "fresh.db-wal exists" in capsys.readouterr().err
     assert not (tmp_path / "fresh.db").exists()
 
@@ -130,9 +117,7 @@ def test_restore_refuses_what_is_not_a_journal_backup(
 ) -> None:
     (tmp_path / "notes.txt").write_text("not a database\n" * 100)
     target = tmp_path / "journal.db"
-    code = main(
-        ["journal", "restore", "--from", str(tmp_path / "notes.txt"), "--db", f"sqlite:///{target}"]
-    )
+    code = restore(tmp_path / "notes.txt", f"sqlite:///{target}")
     assert code == 2
     assert "not a SQLite journal backup" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]

@@ -25,7 +25,8 @@ from paychannels.channels.settlement import recorded_settlements
 from paychannels.simulators.provider import ProviderSimulator, Script
 from paychannels.simulators.terminal import TerminalSimulator
 from tests.contract.harnesses.mobile import sim_keys
-from tests.operations.serving import command, free_port, get, healthy, samples, stop, wait_for
+from tests.loopback import free_port
+from tests.operations.serving import command, get, healthy, samples, stop, wait_for
 from tests.zvt.conftest import CARD, PASSWORD, TIMERS
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 from paychannels import Collector, Status
 from paychannels.config import load_config
 from paychannels.operations.schedule import JanitorSchedule, JobKind
+from tests.commands import paychannels
 from tests.operations.support import bank_url, leave_in_doubt
 
 
@@ -42,10 +41,7 @@ def test_recover_runs_from_the_config_file_alone(sqlite_url: str, tmp_path: Path
     (tmp_path / "x" / "inbox").mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PAYCHANNELS_CONFIG": str(_config(tmp_path, sqlite_url))}
     env.pop("PAYCHANNELS_DB", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", "recover", "--json"],
-        capture_output=True, text=True, timeout=120, env=env, check=False,
-    )  # fmt: skip
+    done = paychannels("recover", "--json", env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     [report] = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert report["resolved"] == {"SUCCEEDED": 3}

@@ -12,17 +12,15 @@ from paychannels import Collector, ManualClock
 from paychannels.channels.settlement import SettlementKind, recorded_settlements
 from paychannels.operations.janitor import Janitor
 from paychannels.operations.schedule import JanitorSchedule, JobKind, ScheduledJob
-from tests.zvt.conftest import PASSWORD, Hall, open_hall
+from tests.zvt.conftest import PASSWORD, Hall, hall_on
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def tcp_hall(tmp_path: Path) -> Iterator[Hall]:
-    h = open_hall(tmp_path, "tcp")
-    yield h
-    h.col.close()
-    h.sim.close()
+    with hall_on(tmp_path, "tcp") as h:
+        yield h
 
 
 def test_the_terminal_day_is_closed_once_and_its_totals_recorded(tcp_hall: Hall) -> None:

@@ -26,6 +26,7 @@ from paychannels import Collector, Status, open_journal
 from paychannels.channels.ledger import FileLedger
 from paychannels.channels.memory import MemoryChannel
 from paychannels.journal import Journal
+from tests.commands import paychannels
 from tests.conftest import pg_schema, require_pg
 
 CHILD = Path(__file__).with_name("writer_child.py")
@@ -38,14 +39,7 @@ pytestmark = pytest.mark.slow
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
     """``paychannels ARGS`` in its own process, bounded."""
-    return subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-        check=False,
-        cwd=ROOT,
-    )
+    return paychannels(*args, cwd=ROOT, timeout=WAIT)
 
 
 def acks(workdir: Path) -> dict[str, tuple[str, Status]]:

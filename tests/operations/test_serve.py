@@ -21,10 +21,10 @@ from paychannels import Collector, Money, PaymentRequest, Status
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.simulators.provider.notifier import Attempt
 from tests.contract.harnesses.mobile import sim_keys
+from tests.loopback import free_port
 from tests.operations.serving import (
     CuttablePath,
     command,
-    free_port,
     get,
     healthy,
     refused,
@@ -44,15 +44,22 @@ def sim() -> Iterator[ProviderSimulator]:
     simulator.stop()
 
 
-def wechat_table(sim: ProviderSimulator, folder: Path, port: int) -> str:
-    """``[channels.wx]`` on the simulator; its keys file names the server's callback URL."""
+def wechat_config(
+    sim: ProviderSimulator, folder: Path, journal: str, **callbacks: str
+) -> tuple[Path, int]:
+    """A ``paychannels.toml`` in ``folder`` serving on a free port, ``[channels.wx]`` on the
+    simulator (its keys file names the server's callback URL); the file and the port."""
+    port = free_port()
     keys: SimKeys = sim.keys
-    keys.write(folder, base_url=sim.url, notify_url=f"http://127.0.0.1:{port}/callbacks/wx")
-    return (
+    keys.write(
+        folder / "keys", base_url=sim.url, notify_url=f"http://127.0.0.1:{port}/callbacks/wx"
+    )
+    table = (
         "[channels.wx]\n"
         f'url = "wechatpay+{sim.url}?mchid={keys.mchid}&appid={keys.appid}"\n'
-        f'config = "{folder / "wechatpay.toml"}"\n'
+        f'config = "{folder / "keys" / "wechatpay.toml"}"\n'
     )
+    return write_config(folder, journal, port, table, **callbacks), port
 
 
 def order(col: Collector, key: str) -> str:
@@ -67,8 +74,7 @@ def test_healthz_answers_while_the_journal_does(
 ) -> None:
     Collector.open(pg_url, create=True).close()
     path = CuttablePath(pg_url)
-    port = free_port()
-    config = write_config(tmp_path, path.url, port, wechat_table(sim, tmp_path / "keys", port))
+    config, port = wechat_config(sim, tmp_path, path.url)
     server = command("serve", "--config", str(config), log=tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:
@@ -103,8 +109,7 @@ def test_without_the_otel_extra_metrics_is_a_404_naming_it(
     sqlite_url: str, sim: ProviderSimulator, tmp_path: Path
 ) -> None:
     Collector.open(sqlite_url, create=True).close()
-    port = free_port()
-    config = write_config(tmp_path, sqlite_url, port, wechat_table(sim, tmp_path / "keys", port))
+    config, port = wechat_config(sim, tmp_path, sqlite_url)
     env = shadowed(tmp_path / "shadow", "opentelemetry")
     server = command("serve", "--config", str(config), env=env, log=tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
@@ -142,8 +147,7 @@ def waiting_on(holder: psycopg.Connection[tuple[object, ...]]) -> bool:
 def test_sigterm_lets_a_callback_in_flight_finish_then_exits_0(
     pg_url: str, sim: ProviderSimulator, tmp_path: Path
 ) -> None:
-    port = free_port()
-    config = write_config(tmp_path, pg_url, port, wechat_table(sim, tmp_path / "keys", port))
+    config, port = wechat_config(sim, tmp_path, pg_url)
     log = tmp_path / "serve.log"
     with Collector.from_config(config, create=True) as col:
         paid = order(col, "drain-1")
@@ -181,9 +185,7 @@ def test_sigterm_lets_a_callback_in_flight_finish_then_exits_0(
 def test_two_workers_take_a_storm_of_duplicate_callbacks_once_each(
     pg_url: str, sim: ProviderSimulator, tmp_path: Path
 ) -> None:
-    port = free_port()
-    table = wechat_table(sim, tmp_path / "keys", port)
-    config = write_config(tmp_path, pg_url, port, table, workers="2")
+    config, port = wechat_config(sim, tmp_path, pg_url, workers="2")
     log = tmp_path / "serve.log"
     with Collector.from_config(config, create=True) as col:
         ids = [order(col, f"storm-{i}") for i in range(8)]
@@ -252,8 +254,7 @@ def test_a_worker_that_dies_is_replaced(
     sqlite_url: str, sim: ProviderSimulator, tmp_path: Path
 ) -> None:
     Collector.open(sqlite_url, create=True).close()
-    port = free_port()
-    config = write_config(tmp_path, sqlite_url, port, wechat_table(sim, tmp_path / "keys", port))
+    config, port = wechat_config(sim, tmp_path, sqlite_url)
     server = command("serve", "--config", str(config), log=tmp_path / "serve.log")
     base = f"http://127.0.0.1:{port}"
     try:

@@ -17,16 +17,21 @@ from paychannels.values.models import Outcome
 from paychannels.values.reasons import Reason
 
 
+def pension(n: int) -> PaymentRequest:
+    """Payer n's 380.00 CNY pension contribution for 2026."""
+    return PaymentRequest(
+        payer_id=f"15042219900101000{n}",
+        amount=Money.of_minor(38000, "CNY"),
+        reference="2026-养老",
+        idempotency_key=f"ops-flag-{n}",
+    )
+
+
 def flagged(col: Collector) -> str:
     """A SUCCEEDED payment that a late "declined" callback flagged."""
     col.add_channel("hall-1", MemoryChannel())
     paid = col.collect(
-        PaymentRequest(
-            payer_id="150422199001010001",
-            amount=Money.of_minor(38000, "CNY"),
-            reference="2026-养老",
-            idempotency_key="ops-flag-1",
-        ),
+        pension(1),
         "hall-1",
     )
     late = Outcome.declined(Reason.CARD_DECLINED, "05")
@@ -82,12 +87,7 @@ def test_journal_settle_from_the_command_line(
         device.inquiry_down = True
         col.add_channel("hall-1", device)
         lost = col.collect(
-            PaymentRequest(
-                payer_id="150422199001010002",
-                amount=Money.of_minor(38000, "CNY"),
-                reference="2026-养老",
-                idempotency_key="ops-flag-2",
-            ),
+            pension(2),
             "hall-1",
         )
         col.recover()

@@ -7,7 +7,6 @@ channel pointed at it, and the callback app the simulator's notifications reach.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass
@@ -23,13 +22,7 @@ from paychannels.runtime.clock import Clock
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 from paychannels.values.models import Payment
 from paychannels.values.money import Money
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.loopback import free_port
 
 
 class Served:

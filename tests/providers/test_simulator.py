@@ -24,7 +24,8 @@ from paychannels.callbacks import CallbackASGI
 from paychannels.simulators.provider import NotifyFaults, ProviderSimulator, SimKeys
 from paychannels.simulators.provider.notifier import WECHAT_SCHEDULE
 from tests.contract.harnesses.mobile import sim_keys
-from tests.providers.support import Served, free_port
+from tests.loopback import free_port
+from tests.providers.support import Served
 
 
 class _Quiet(WSGIRequestHandler):

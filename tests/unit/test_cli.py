@@ -12,15 +12,11 @@ import pytest
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 from paychannels.cli.main import main
 from paychannels.journal import SCHEMA_VERSION
+from tests.commands import paychannels
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "paychannels.cli.main", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    return paychannels(*args)
 
 
 @pytest.fixture

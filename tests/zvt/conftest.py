@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,11 +64,24 @@ def open_hall(tmp_path: Path, transport: str, *, options: str = TIMERS, **sim: o
     return Hall(simulator, col, channel, transport, url, transcript)
 
 
-@pytest.fixture(params=["tcp", "serial"])
-def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hall]:
-    h = open_hall(tmp_path, request.param)
+@contextlib.contextmanager
+def hall_on(tmp_path: Path, transport: str) -> Iterator[Hall]:
+    """``open_hall``, its Collector and simulator closed when the block ends."""
+    h = open_hall(tmp_path, transport)
     try:
         yield h
     finally:
         h.col.close()
         h.sim.close()
+
+
+@pytest.fixture(params=["tcp", "serial"])
+def hall(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Hall]:
+    with hall_on(tmp_path, request.param) as h:
+        yield h
+
+
+@pytest.fixture
+def tcp_hall(tmp_path: Path) -> Iterator[Hall]:
+    with hall_on(tmp_path, "tcp") as h:
+        yield h

@@ -34,14 +34,6 @@ from tests.zvt.conftest import PASSWORD, Hall, open_hall
 S = Status
 
 
-@pytest.fixture
-def tcp_hall(tmp_path: Path) -> Hall:
-    h = open_hall(tmp_path, "tcp")
-    yield h  # type: ignore[misc]
-    h.col.close()
-    h.sim.close()
-
-
 # -- identification (pure) ---------------------------------------------------------------------
 
 

@@ -7,24 +7,11 @@ day would be negative): the terminal reports them separately (see drivers/zvt/to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from paychannels import Money, Status
 from paychannels.channels.settlement import recorded_settlements
-from tests.zvt.conftest import Hall, open_hall
+from tests.zvt.conftest import Hall
 
 S = Status
-
-
-@pytest.fixture
-def tcp_hall(tmp_path: Path) -> Iterator[Hall]:
-    h = open_hall(tmp_path, "tcp")
-    yield h
-    h.col.close()
-    h.sim.close()
 
 
 def _yuan(text: str) -> Money:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +21,15 @@ from pathlib import Path
 from paychannels.security.textrules import csv_writer
 from paychannels.values.idnumbers import with_check_digit
 
-__all__ = ["CHANNEL_SHARES", "GRADES", "TOWNSHIPS", "RosterStats", "generate_roster"]
+__all__ = [
+    "CHANNEL_SHARES",
+    "GRADES",
+    "HEADER",
+    "TOWNSHIPS",
+    "RosterStats",
+    "generate_roster",
+    "write_bank_roster",
+]
 
 REGION = "152221"  # 科尔沁右翼前旗 (Horqin Right Front Banner), Hinggan League
 PENSION = "城乡居民基本养老保险"
@@ -121,7 +130,8 @@ _VILLAGE_HEADS = (
 )
 _VILLAGE_TAILS = ("嘎查", "村")
 _BANK = "105191000011"
-_HEADER = (
+#: the roster's Chinese headers, bank columns included (docs/roster.md)
+HEADER = (
     "证件号码",
     "姓名",
     "苏木乡镇",
@@ -135,7 +145,6 @@ _HEADER = (
     "开户行行号",
     "代扣协议号",
     "协议签订日期",
-    "联系电话",
 )
 
 
@@ -191,7 +200,7 @@ def generate_roster(
     grade_weights = [g[2] for g in GRADES]
     with out.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv_writer(fh)
-        writer.writerow(_HEADER)
+        writer.writerow((*HEADER, "联系电话"))
         for n in range(payers):
             while True:
                 born = oldest + timedelta(days=rnd.randrange(span))
@@ -231,3 +240,37 @@ def generate_roster(
             stats.by_channel[channel] += 1
             stats.by_township[town] += 1
     return stats
+
+
+def write_bank_roster(
+    path: str | Path,
+    payer_ids: Iterable[str],
+    *,
+    names: Sequence[str] = ("张三", "李四", "巴特尔", "乌云其木格"),
+    towns: Sequence[str] = ("察尔森镇",),
+    encoding: str = "utf-8",
+) -> None:
+    """A plain roster where everyone pays by bank (the i-th payer: grade, account and mandate by i),
+    for scale tests and benchmarks that choose their own ID numbers."""
+    with open(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv_writer(fh)
+        writer.writerow(HEADER)
+        for i, payer in enumerate(payer_ids):
+            grade = 100 * (1 + i % 5)
+            writer.writerow(
+                [
+                    payer,
+                    names[i % len(names)] + str(i),
+                    towns[i % len(towns)],
+                    f"第{i % 30}嘎查",
+                    PENSION,
+                    f"{grade}元档",
+                    f"{grade}.00",
+                    "2026",
+                    "bank",
+                    f"6217000010{i:09d}",
+                    _BANK,
+                    f"DK2025{i:08d}",
+                    "2025-03-01",
+                ]
+            )

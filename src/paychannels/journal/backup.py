@@ -26,6 +26,7 @@ from paychannels.journal import open_journal
 from paychannels.journal.postgres import PostgresJournal
 from paychannels.journal.schema import SCHEMA_VERSION
 from paychannels.journal.sqlite import SqliteJournal
+from paychannels.runtime.durable import fsync_path
 from paychannels.security.masking import redact_url, scrub
 from paychannels.values.errors import JournalError, JournalUnavailable, SchemaTooNew
 
@@ -93,9 +94,9 @@ def _sqlite_backup(journal: SqliteJournal, to: Path) -> BackupReport:
                 dst.close()
         finally:
             src.close()
-        _sync(side)
+        fsync_path(side)
         os.replace(side, to)
-        _sync(to.parent)
+        fsync_path(to.parent)
     except sqlite3.Error as exc:
         raise JournalError(f"backup of {journal.url} into {to} failed: {exc}") from exc
     finally:
@@ -138,14 +139,14 @@ def _sqlite_restore(source: Path, url: str) -> BackupReport:
         finally:
             conn.close()
         _refuse_newer(version, source)
-        _sync(side)
+        fsync_path(side)
         try:
             os.link(side, target)  # fails if a journal appeared meanwhile: never overwrite
         except FileExistsError:
             raise JournalError(
                 f"{target} appeared during the restore; nothing was changed"
             ) from None
-        _sync(target.parent)
+        fsync_path(target.parent)
     finally:
         side.unlink(missing_ok=True)
     return BackupReport(redact_url(url), source, "sqlite-copy", version, records, events)
@@ -169,7 +170,7 @@ def _pg_dump(url: str, schema: str, shown: str, to: Path) -> BackupReport:
     command = [_tool("pg_dump"), "--format=custom", f"--file={side}", *only, "--dbname", target]
     try:
         _run(command, env, f"pg_dump of {shown}", url)
-        _sync(side)
+        fsync_path(side)
         os.replace(side, to)
     finally:
         side.unlink(missing_ok=True)
@@ -263,15 +264,6 @@ def _side(path: Path) -> Path:
     if not path.parent.is_dir():
         raise JournalUnavailable(f"folder {path.parent} does not exist")
     return path.with_name(f".{path.name}.part-{uuid.uuid4().hex[:8]}")
-
-
-def _sync(path: Path) -> None:
-    """Make a written file (or a folder's new entry) survive a power cut."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _refuse_newer(version: int, source: Path) -> None:

@@ -30,7 +30,7 @@ except ImportError as missing:  # the extra is optional: say which one, once
         "the /metrics text needs OpenTelemetry: pip install 'paychannels[otel]'"
     ) from missing
 
-__all__ = ["CONTENT_TYPE", "render"]
+__all__ = ["CONTENT_TYPE", "metrics_in", "render"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -41,7 +41,7 @@ _BAD = re.compile(r"[^a-zA-Z0-9_:]")
 def render(data: MetricsData | None) -> str:
     """Every metric of ``data`` as exposition text; metrics of the same name are merged."""
     families: dict[str, tuple[str, str, list[str]]] = {}
-    for metric in _metrics(data):
+    for metric in metrics_in(data):
         name, kind = _name(metric), _kind(metric)
         if name not in families:
             families[name] = (kind, metric.description or "", [])
@@ -54,7 +54,8 @@ def render(data: MetricsData | None) -> str:
     return "\n".join(out) + "\n" if out else ""
 
 
-def _metrics(data: MetricsData | None) -> Iterator[Metric]:
+def metrics_in(data: MetricsData | None) -> Iterator[Metric]:
+    """Every metric of ``data``, whatever resource and scope it came from (none for ``None``)."""
     if data is None:
         return
     for resource in data.resource_metrics:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from opentelemetry.sdk.metrics.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from paychannels.observe.prometheus import metrics_in
 
 __all__ = ["PUBLISH_EVERY", "Siblings", "merged", "snapshot"]
 
@@ -73,7 +75,7 @@ class Siblings:
 def snapshot(data: MetricsData) -> Snapshot:
     """The counters (monotonic sums) and histograms of ``data`` as JSON values."""
     out: Snapshot = []
-    for metric in _metrics(data):
+    for metric in metrics_in(data):
         points: list[dict[str, Any]] = []
         if isinstance(metric.data, Sum) and metric.data.is_monotonic:
             kind = "counter"
@@ -103,7 +105,7 @@ def merged(own: MetricsData, others: Iterable[Snapshot]) -> MetricsData:
         for point in metric["points"]:
             key = json.dumps(point["attributes"], sort_keys=True)
             _add(entry["points"], key, point, metric["kind"])
-    metrics = [m for m in _metrics(own) if not _summed(m)]
+    metrics = [m for m in metrics_in(own) if not _summed(m)]
     metrics += [_metric(entry) for entry in totals.values()]
     resource = own.resource_metrics[0].resource if own.resource_metrics else Resource({})
     scope = ScopeMetrics(InstrumentationScope("paychannels"), metrics, "")
@@ -158,11 +160,3 @@ def _histogram_point(p: HistogramDataPoint) -> dict[str, Any]:
 def _summed(metric: Metric) -> bool:
     data = metric.data
     return isinstance(data, Histogram) or (isinstance(data, Sum) and data.is_monotonic)
-
-
-def _metrics(data: MetricsData | None) -> Iterator[Metric]:
-    if data is None:
-        return
-    for resource in data.resource_metrics:
-        for scope in resource.scope_metrics:
-            yield from scope.metrics

@@ -14,19 +14,12 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from paychannels.runtime.durable import fsync_path
 from paychannels.values.errors import NotSentError
 
 __all__ = ["Exchange"]
 
 _FOLDERS = ("outbox", "inbox", "spool", "archive", "processed", "quarantine")
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class Exchange:
@@ -70,7 +63,7 @@ class Exchange:
             os.fsync(fh.fileno())
         final = self.outbox / name
         os.replace(temp, final)
-        _fsync_dir(self.outbox)
+        fsync_path(self.outbox)
         return final
 
     def results(self) -> Iterator[Path]:
@@ -103,5 +96,5 @@ class Exchange:
         if reason is not None:
             (folder / f"{target.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
         with contextlib.suppress(OSError):
-            _fsync_dir(folder)
+            fsync_path(folder)
         return target

@@ -34,6 +34,7 @@ from paychannels.journal.feedbook import (
 )
 from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.runtime.crashpoints import crashpoint
+from paychannels.runtime.durable import fsync_path
 
 __all__ = ["COUNTY_ZONE", "FeedResult", "feed_day", "make_feed", "make_feeds", "zone_of"]
 
@@ -231,8 +232,4 @@ def _write(
 
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # not every file system syncs a folder
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(folder)
