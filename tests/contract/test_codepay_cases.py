@@ -405,11 +405,11 @@ def test_a_wait_that_started_late_still_asks_once_before_reversing(
     c.add_channel("till", PayCodeRouter({"wechatpay": "wx"}))
     sim.wallets.open("w1", 5000, confirm_after=None)  # walks away
     steps: list[str] = []
-    crashpoints.install(steps.append)
+    hook = crashpoints.install(steps.append)  # one reference: uninstall goes by identity
     try:
         p = pay(c, sim.wallets.code("w1"), "k1")
     finally:
-        crashpoints.uninstall(steps.append)
+        crashpoints.uninstall(hook)
         c.close()
     assert p.status is Status.DECLINED and p.reason is Reason.PIN_TIMEOUT
     asked = [s for s in steps if s in ("codepay.before_query", "codepay.before_reverse")]
