@@ -174,7 +174,8 @@ def worker(
 ) -> None:
     """One worker process: its own Collector and app under uvicorn on the shared socket;
     its counters published to ``siblings``, the folder of the server's workers. ``ready``
-    is set once uvicorn serves (the supervisor then replaces this worker should it die)."""
+    is set at the app's lifespan startup, before uvicorn takes a request (the supervisor
+    then replaces this worker should it die)."""
     # uvicorn puts its own handlers in place while it serves and raises the signal again
     # once drained; these make that a no-op, so a drained worker exits 0
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -197,6 +198,7 @@ def worker(
         metrics_for(collector, siblings),
         prefix=options.prefix,
         close_timeout=options.drain,
+        on_started=ready.set,  # before uvicorn takes its first request: no race with a crash
     )
     config = uvicorn.Config(
         app,
@@ -210,22 +212,11 @@ def worker(
     threading.Thread(
         target=_orphan_watch, args=(server, supervisor), name="supervisor-watch", daemon=True
     ).start()
-    threading.Thread(
-        target=_report_ready, args=(server, ready), name="ready-watch", daemon=True
-    ).start()
     server.run(sockets=[sock])
 
 
 def _drained(signum: int, frame: FrameType | None) -> None:
     del signum, frame
-
-
-def _report_ready(server: Any, ready: Any) -> None:
-    """Tell the supervisor once uvicorn has started serving (its lifespan startup done)."""
-    while not server.started and not server.should_exit:
-        time.sleep(0.05)
-    if server.started:
-        ready.set()
 
 
 def _orphan_watch(server: Any, supervisor: int) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -60,9 +61,11 @@ class ServiceApp:
         *,
         health_timeout: float = HEALTH_TIMEOUT,
         close_timeout: float = 10.0,
+        on_started: Callable[[], None] | None = None,
         **options: object,
     ) -> None:
         self.collector = collector
+        self.on_started = on_started  # told at the lifespan's startup: before any request
         self.metrics = metrics
         self.callbacks = CallbackASGI(collector, **options)  # type: ignore[arg-type]
         self.health_timeout = health_timeout
@@ -117,6 +120,8 @@ class ServiceApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.on_started is not None:
+                    self.on_started()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await asyncio.get_running_loop().run_in_executor(None, self.close)
