@@ -78,13 +78,13 @@ class Library:
         payment = self.col.collect(bench_request(i), channel="hall-1")
         assert payment.status.value == "SUCCEEDED", payment.reason_detail
 
-    def run(self, n: int) -> float:
-        """Seconds for ``n`` more payments."""
-        start = time.perf_counter()
+    def run(self, n: int) -> tuple[float, float]:
+        """Seconds for ``n`` more payments: wall clock and this process's CPU."""
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(self._next, self._next + n):
             self.pay(i)
         self._next += n
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
 Unit = Callable[[bytes | bytearray], int | None]
@@ -166,19 +166,19 @@ class Replay:
                 self.differed += n != expected
                 del buf[:n]
 
-    def run_tcp(self, where: str, n: int) -> float:
+    def run_tcp(self, where: str, n: int) -> tuple[float, float]:
         """N payments over a bare socket, a connection per payment (as the channel does)."""
         host, port = where.rsplit(":", 1)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             with socket.create_connection((host, int(port)), timeout=10) as sock:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self.converse(sock.sendall, partial(sock.recv, 4096))
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
-    def run_serial(self, path: str, n: int) -> float:
+    def run_serial(self, path: str, n: int) -> tuple[float, float]:
         """N payments on the pty with pyserial alone, opened per payment (as the channel)."""
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             port = serial.Serial(path, 9600, stopbits=2, timeout=10, exclusive=True)
             try:
@@ -189,7 +189,7 @@ class Replay:
                 self.converse(port.write, recv)
             finally:
                 port.close()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
 
 def spread(values: list[float]) -> dict[str, float]:
@@ -212,14 +212,14 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
         library = Library(url, f"sqlite:///{tmp}/journal.db")
         replay = Replay(library.dialogue, apdu_unit if transport == "tcp" else serial_unit)
 
-        def raw(count: int) -> float:
+        def raw(count: int) -> tuple[float, float]:
             if transport == "tcp":
                 return replay.run_tcp(where["tcp"], count)
             return replay.run_serial(where["pty"], count)
 
         raw(min(n, 20))  # the replay's own warm-up
-        lib: list[float] = []
-        bare: list[float] = []
+        lib: list[tuple[float, float]] = []
+        bare: list[tuple[float, float]] = []
         try:
             for r in range(rounds):
                 if r % 2:
@@ -230,6 +230,8 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
                     bare.append(raw(n))
         finally:
             library.col.close()
+    cpu = [c for _, c in lib]
+    lib, bare = [w for w, _ in lib], [w for w, _ in bare]
     ratios = [a / b for a, b in zip(lib, bare, strict=True)]
     return {
         "transport": transport,
@@ -241,6 +243,9 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
         "ratio": spread(ratios),
         "ratios": [round(x, 2) for x in ratios],
         "library_payments_per_s": round(n * rounds / sum(lib), 1),
+        # the library's own CPU a payment (its process: Collector, journal, driver), which the
+        # machine's load moves far less than the wall-clock figures
+        "library_cpu_ms": spread([1000 * t / n for t in cpu]),
         "units_per_payment": len(library.dialogue.entries) - 2,
         "replayed_units_of_another_length": replay.differed,
     }
@@ -278,7 +283,9 @@ def main() -> int:
             f"        library {lib['min']:.2f}/{lib['median']:.2f}/{lib['max']:.2f} ms, raw "
             f"replay {raw['min']:.2f}/{raw['median']:.2f}/{raw['max']:.2f} ms, overhead "
             f"{over['median']:.2f} ms/payment (min/median/max); "
-            f"{r['library_payments_per_s']:.0f} payments/s; {r['units_per_payment']} units "
+            f"{r['library_payments_per_s']:.0f} payments/s; library CPU "
+            f"{r['library_cpu_ms']['median']:.2f} ms/payment (median); "
+            f"{r['units_per_payment']} units "
             f"per payment, {r['replayed_units_of_another_length']} replayed units of another "
             "length than recorded"
         )

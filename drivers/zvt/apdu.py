@@ -77,6 +77,8 @@ class ApduSplitter:
 
     def feed(self, data: bytes) -> list[bytes]:
         """Take bytes; return every APDU completed by them, in order."""
+        if not self._buf and apdu_length(data) == len(data):  # a read of one whole APDU
+            return [bytes(data)]
         self._buf += data
         out: list[bytes] = []
         while (total := apdu_length(self._buf)) is not None and len(self._buf) >= total:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from paychannels.drivers.zvt.bcd import (
@@ -84,6 +85,17 @@ def _specs() -> dict[int, BmpSpec]:
 
 
 BMPS: dict[int, BmpSpec] = _specs()
+_BER = -1
+#: per tag, what precedes the value and the value's size: (0, size) fixed, (2 | 3, 0) an
+#: LL/LLLVAR prefix of that many digits, (_BER, 0) a BER length (the TLV container)
+_LAYOUT: dict[int, tuple[int, int]] = {
+    tag: (
+        (0, spec.size)
+        if spec.kind in ("bin", "bcd", "ascii")
+        else (_BER if spec.kind == "tlv" else 2 if spec.kind == "llvar" else 3, 0)
+    )
+    for tag, spec in BMPS.items()
+}
 #: BMPs whose value is a card number or track data (masked in transcripts and logs)
 CARD_DATA = frozenset({0x22, 0x23, 0x24, 0x2D})
 
@@ -97,14 +109,22 @@ class Bitmaps:
     offsets: tuple[int, ...] = field(default=(), compare=False)
 
     def __contains__(self, tag: int) -> bool:
-        return any(t == tag for t, _ in self.items)
+        return tag in self._first
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         return iter(self.items)
 
+    @cached_property
+    def _first(self) -> dict[int, bytes]:
+        """Each tag's first value (a status information is read a dozen times per payment)."""
+        first: dict[int, bytes] = {}
+        for tag, value in self.items:
+            first.setdefault(tag, value)
+        return first
+
     def raw(self, tag: int) -> bytes | None:
         """The value bytes of the first BMP ``tag`` (LL/LLLVAR without their prefix)."""
-        return next((v for t, v in self.items if t == tag), None)
+        return self._first.get(tag)
 
     def number(self, tag: int) -> int | None:
         """A BCD value as an integer."""
@@ -142,34 +162,43 @@ def decode_bmps(data: bytes, *, start: int = 0, what: str = "message") -> Bitmap
     """Every BMP in ``data[start:]``; ``ZvtProtocolError`` names the tag and offset of a fault."""
     items: list[tuple[int, bytes]] = []
     offsets: list[int] = []
-    pos = start
-    while pos < len(data):
+    pos, end = start, len(data)
+    while pos < end:
         tag = data[pos]
-        spec = BMPS.get(tag)
-        if spec is None:
+        layout = _LAYOUT.get(tag)
+        if layout is None:
             raise ZvtProtocolError(
                 f"unknown BMP {tag:02X} in {what}", offset=pos, field=f"BMP {tag:02X}"
             )
-        label = f"BMP {tag:02X} ({spec.name}) in {what}"
+        prefix, length = layout
         pos += 1
-        if spec.kind in ("bin", "bcd", "ascii"):
-            length = spec.size
-        elif spec.kind == "tlv":
-            length, pos = decode_ber_length(data, pos, field=f"{label} length")
-        else:
-            digits = 2 if spec.kind == "llvar" else 3
-            length = decode_var_length(data, pos, digits, field=label)
-            pos += digits
-        if pos + length > len(data):
+        if prefix == _BER:
+            if pos < end and data[pos] < 0x80:  # a short container: its length is one byte
+                length, pos = data[pos], pos + 1
+            else:
+                length, pos = decode_ber_length(data, pos, field=f"{_label(tag, what)} length")
+        elif prefix:
+            try:
+                length = decode_var_length(data, pos, prefix, field="")
+            except ZvtProtocolError:  # again, to name the BMP (a label per BMP costs)
+                decode_var_length(data, pos, prefix, field=_label(tag, what))
+                raise
+            pos += prefix
+        if pos + length > end:
             raise ZvtProtocolError(
-                f"{label} needs {length} bytes, only {len(data) - pos} left",
+                f"{_label(tag, what)} needs {length} bytes, only {end - pos} left",
                 offset=pos,
-                field=label,
+                field=_label(tag, what),
             )
         items.append((tag, data[pos : pos + length]))
         offsets.append(pos)
         pos += length
     return Bitmaps(tuple(items), tuple(offsets))
+
+
+def _label(tag: int, what: str) -> str:
+    """How an error names a BMP (built only when there is an error to name it in)."""
+    return f"BMP {tag:02X} ({BMPS[tag].name}) in {what}"
 
 
 def encode_bmp(tag: int, value: bytes | int | Iterable[Tlv]) -> bytes:

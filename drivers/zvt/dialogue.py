@@ -52,6 +52,9 @@ StatusCallback = Callable[[IntermediateStatus], None]
 
 log = logging.getLogger("paychannels.drivers.zvt")
 
+#: ``80 00 00``, the answer to nearly every terminal message: encoded once, not per message
+ACK = Ack().apdu().encode()
+
 
 @dataclass(frozen=True, slots=True)
 class Timers:
@@ -117,9 +120,10 @@ class Dialogue:
 
     def run(self, command: Command) -> Exchange:
         """Send ``command`` and follow the terminal until it completes or aborts."""
-        name = command_name(command.apdu().command)
+        apdu = command.apdu()
+        name = command_name(apdu.command)
         exchange = Exchange(name)
-        self._send_command(command, name)
+        self._send_command(apdu, name)
         self._await_acknowledgement(name)
         deadline = time.monotonic() + self.timers.t4
         abort_sent = False
@@ -163,12 +167,12 @@ class Dialogue:
             return deadline
         return min(deadline, time.monotonic() + 0.1)
 
-    def _send_command(self, command: Command, name: str) -> None:
+    def _send_command(self, apdu: Apdu, name: str) -> None:
         link = self.transport.link
         before = link.written
         try:
             self.transport.discard_stale()
-            apdu = command.apdu()  # a booking is not resent on silence: its 80 00 proves it
+            # a booking is not resent on silence: its 80 00 proves it
             self.transport.send(apdu.encode(), books=apdu.command in BOOKING)
         except NotSentError:
             raise
@@ -179,9 +183,9 @@ class Dialogue:
                 raise NotSentError(f"{name} could not be sent ({exc})") from None
             raise DialogueBroken(f"the link failed while sending {name} ({exc})") from None
 
-    def _send(self, apdu: Apdu, name: str) -> None:
+    def _send(self, apdu: Apdu | bytes, name: str) -> None:
         try:
-            self.transport.send(apdu.encode())
+            self.transport.send(apdu if isinstance(apdu, bytes) else apdu.encode())
         except LinkError as exc:
             raise DialogueBroken(f"the link failed during {name} ({exc})") from None
 
@@ -242,7 +246,7 @@ class Dialogue:
             ) from None
 
     def _ack(self, name: str) -> None:
-        self._send(Ack().apdu(), name)
+        self._send(ACK, name)
 
     def _handle(self, message: Reply, exchange: Exchange) -> bool:
         """Record and answer one message; True when it ended the dialogue."""

@@ -79,6 +79,11 @@ class FrameDecoder:
         out: list[Event] = []
         i, end = 0, len(data)
         while i < end:
+            if self._state is _State.IDLE and not self._noise:
+                whole = self._whole_frame(data, i, out)
+                if whole:  # a frame or a control byte, cut at once
+                    i += whole
+                    continue
             if self._state is _State.BODY:  # fast path: copy up to the next DLE at once
                 stop = data.find(DLE, i)
                 stop = end if stop < 0 else stop
@@ -94,6 +99,36 @@ class FrameDecoder:
             out.append(Noise(bytes(self._noise)))
             self._noise.clear()
         return out
+
+    def _whole_frame(self, data: bytes, i: int, out: list[Event]) -> int:
+        """The common case cut in C: an ACK/NAK byte, or a whole well-escaped frame from
+        ``data[i]`` on (DLE STX ... DLE ETX CRC CRC); how many bytes it took, 0 to leave
+        the byte to the state machine (noise, a frame split across reads, a broken escape)."""
+        first = data[i]
+        if first in (ACK, NAK):
+            out.append(Control(first, bytes((first,))))
+            return 1
+        if first != DLE or data[i + 1 : i + 2] != b"\x02":
+            return 0
+        k = i + 2
+        while True:
+            j = data.find(DLE, k)
+            if j < 0 or j + 1 >= len(data):
+                return 0
+            after = data[j + 1]
+            if after == DLE:
+                k = j + 2
+            elif after == ETX and j + 4 <= len(data):
+                break
+            else:
+                return 0
+        body = bytes(data[i + 2 : j]).replace(b"\x10\x10", b"\x10")
+        raw = bytes(data[i : j + 4])
+        got = int.from_bytes(raw[-2:], "little")
+        want = crc16_kermit(body + b"\x03")
+        problem = "" if got == want else f"CRC {got:04X}, expected {want:04X}"
+        out.append(Frame(body, not problem, raw, problem))
+        return j + 4 - i
 
     def _flush_noise(self, out: list[Event]) -> None:
         if self._noise:

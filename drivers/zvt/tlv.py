@@ -112,7 +112,10 @@ def decode_tlv(data: bytes, *, depth: int = 0) -> list[Tlv]:
     while pos < len(data):
         start = pos
         tag, pos = _read_tag(data, pos)
-        length, pos = decode_ber_length(data, pos, field=f"TLV {tag:X} length")
+        if pos < len(data) and data[pos] < 0x80:  # the usual one-byte length
+            length, pos = data[pos], pos + 1
+        else:
+            length, pos = decode_ber_length(data, pos, field=f"TLV {tag:X} length")
         if pos + length > len(data):
             raise ZvtProtocolError(
                 f"TLV {tag:X} claims {length} bytes, only {len(data) - pos} left",

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paychannels.drivers.framing import Event, Noise
 from paychannels.drivers.zvt.apdu import Apdu, ApduSplitter, decode_apdu
 from paychannels.drivers.zvt.bcd import digits_encode
 from paychannels.drivers.zvt.bmp import decode_bmps, encode_bmp
@@ -43,6 +44,48 @@ def test_serial_framing_round_trips_any_apdu_split_anywhere(apdu: Apdu, cuts: li
     events += decoder.feed(frame[pos:])
     assert events == [Frame(raw, True, frame)]
     assert decode_apdu(raw) == apdu
+
+
+def _stream_piece(raw: bytes, how: int, at: int) -> bytes:
+    """One piece of a serial line: a frame, a lone ACK/NAK, noise, a frame with one byte
+    changed (a CRC, a DLE, an ETX) or a frame cut short."""
+    frame = encode_frame(raw)
+    if how == 0:
+        return frame
+    if how == 1:
+        return bytes([0x06 if at % 2 else 0x15])
+    if how == 2:
+        return raw[:5]
+    if how == 3:
+        broken = bytearray(frame)
+        broken[at % len(broken)] ^= 0x11
+        return bytes(broken)
+    return frame[: 1 + at % (len(frame) - 1)]
+
+
+@FUZZ
+@given(st.lists(st.tuples(payload, st.integers(0, 4), st.integers(0, 999)), max_size=6))
+@pytest.mark.slow
+def test_frame_decoder_cuts_a_whole_read_as_it_cuts_byte_by_byte(
+    pieces: list[tuple[bytes, int, int]],
+) -> None:
+    """Whole frames in one read are cut at once (the fast path); a line fed byte by byte
+    goes through the state machine alone. Both must report the same frames and control
+    bytes in the same order, and the same noise (which a decoder reports per read: a final
+    ACK flushes it)."""
+    line = b"".join(_stream_piece(raw[:40], how, at) for raw, how, at in pieces) + b"\x06"
+    whole, single = FrameDecoder(), FrameDecoder()
+    at_once = whole.feed(line)
+    one_by_one = [event for i in range(len(line)) for event in single.feed(line[i : i + 1])]
+
+    def noise(events: list[Event]) -> bytes:
+        return b"".join(e.raw for e in events if isinstance(e, Noise))
+
+    assert [e for e in at_once if not isinstance(e, Noise)] == [
+        e for e in one_by_one if not isinstance(e, Noise)
+    ]
+    assert noise(at_once) == noise(one_by_one)
+    assert whole.reset() == single.reset()
 
 
 @FUZZ
