@@ -54,6 +54,12 @@ class _SqliteTx:
             return self._conn.execute(sql, rows[0]).rowcount
         return self._conn.executemany(sql, rows).rowcount
 
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        return [self._conn.execute(sql, params).fetchall() for sql, params in queries]
+
 
 class SqliteJournal(SqlJournal):
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
@@ -185,7 +191,8 @@ class SqliteJournal(SqlJournal):
         return conn
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+    def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
+        # (``pipeline`` is moot in process: no round trips to save)
         with self._connection() as conn:
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
             # KeyboardInterrupt in a program's main thread) never leaves the write lock held

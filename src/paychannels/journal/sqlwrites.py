@@ -75,6 +75,35 @@ def _json_value(value: Any) -> Any:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
+def _stored_json(value: Any) -> str:
+    """``dumps(storable_json(value))`` without walking ``value`` twice when nothing in it
+    needs ``storable`` (nearly always): a NUL in any text shows in the JSON as ``\\u0000``,
+    an unencodable character makes the JSON unencodable; keys are text (``JsonValue``)."""
+    text = dumps(value)
+    if "\\u0000" not in text and (text.isascii() or _encodable(text)):
+        return text
+    return dumps(storable_json(value))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _columns_set(sets: dict[str, Any]) -> str:
+    """An event's ``columns_set``: what each column now stores (``_recorded``), as JSON."""
+    plain = {
+        k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in sets.items()
+    }  # ``_json_value`` inlined: an event sets some ten columns
+    text = dumps(plain)
+    if "\\u0000" not in text and (text.isascii() or _encodable(text)):
+        return text  # no text needed ``storable``: the same JSON as the slow path's
+    return dumps({k: _recorded(k, v) for k, v in sets.items()})
+
+
 def _recorded(column: str, value: Any) -> Any:
     """A column's new value as its event records it: what the row stores (``_db``), so that
     ``journal verify`` replays to the very value written."""
@@ -89,6 +118,51 @@ def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoub
         "cancel) before a second attempt",
         blocking_id,
     )
+
+
+def _in_queries(column: str, values: Sequence[Any]) -> list[tuple[str, Sequence[Any]]]:
+    """``SELECT * ... WHERE column IN (...)`` for ``values``, in lists of ``_IN_LIMIT``."""
+    queries: list[tuple[str, Sequence[Any]]] = []
+    for start in range(0, len(values), _IN_LIMIT):
+        part = values[start : start + _IN_LIMIT]
+        marks = ", ".join("?" for _ in part)
+        queries.append((f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part)))
+    return queries
+
+
+def _obligation_queries(payers: Sequence[str]) -> list[tuple[str, Sequence[Any]]]:
+    """The queries for the live (open or paid) payments of ``payers``, a list per part."""
+    queries: list[tuple[str, Sequence[Any]]] = []
+    for start in range(0, len(payers), _IN_LIMIT):
+        part = payers[start : start + _IN_LIMIT]
+        marks = ", ".join("?" for _ in part)
+        queries.append(
+            (
+                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
+                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
+                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
+                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
+                "AND r.status = 'SUCCEEDED') AS refunded "
+                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
+                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
+                part,
+            )
+        )
+    return queries
+
+
+def _obligations(rows: Sequence[Row]) -> dict[tuple[str, str], _Obligation]:
+    """What counts against each obligation, from the rows of ``_obligation_queries``."""
+    found: dict[tuple[str, str], _Obligation] = {}
+    for row in rows:
+        ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
+        ob.top = max(ob.top, int(row["occurrence"]))
+        status = Status(row["status"])
+        if status is not Status.SUCCEEDED:
+            ob.open = (row["id"], status)
+        elif int(row["refunded"]) < int(row["taken"]) and ob.paid is None:
+            ob.paid = row["id"]  # the first that still holds the payer's money
+    return found
 
 
 def _obligation_key(new: NewRecord) -> tuple[str, str]:
@@ -146,7 +220,7 @@ class SqlWrites(SqlBase):
         for start in range(0, len(news), _CHUNK):
             chunk = news[start : start + _CHUNK]
             try:
-                with self._transaction(write=True) as tx:
+                with self._transaction(write=True, pipeline=True) as tx:
                     results.extend(self._create_chunk(tx, chunk, now, then))
             except _Raced:
                 # another process inserted one of these keys meanwhile: settle one by one
@@ -168,7 +242,7 @@ class SqlWrites(SqlBase):
         or its obligation inserted meanwhile), a few times at most."""
         for attempt in range(_RETRIES):
             try:
-                with self._transaction(write=True) as tx:
+                with self._transaction(write=True, pipeline=True) as tx:
                     return write(tx)
             except _Raced:
                 continue
@@ -180,12 +254,7 @@ class SqlWrites(SqlBase):
     def _create_chunk(
         self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
     ) -> list[Applied | PaychannelsError]:
-        # obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
-        # so a rival that committed in between is seen by the key lookup (its record comes
-        # back) whenever the obligation check saw it — never "in doubt" about ourselves
-        obligations = self._obligations(tx, [n for n in news if n.kind == "payment"])
-        keys = [n.request.idempotency_key for n in news]
-        existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
+        obligations, existing = self._checks(tx, news)
         out: list[Applied | PaychannelsError | None] = []
         plans: list[Plan] = []
         in_batch: set[str] = set()
@@ -228,41 +297,22 @@ class SqlWrites(SqlBase):
         applied = iter(self._write_plans(tx, plans, insert=True))
         return [next(applied) if item is None else item for item in out]
 
-    def _select_in(self, tx: Tx, column: str, values: Sequence[Any]) -> list[Row]:
-        rows: list[Row] = []
-        for start in range(0, len(values), _IN_LIMIT):
-            part = values[start : start + _IN_LIMIT]
-            marks = ", ".join("?" for _ in part)
-            rows.extend(
-                tx.rows(f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part))
-            )
-        return rows
+    def _checks(
+        self, tx: Tx, news: Sequence[NewRecord]
+    ) -> tuple[dict[tuple[str, str], _Obligation], dict[str, Row]]:
+        """What counts against the new payments' obligations, and the records their keys
+        already made, read in one round trip when the transaction is pipelined.
 
-    def _obligations(self, tx: Tx, news: Sequence[NewRecord]) -> dict[tuple[str, str], _Obligation]:
-        """The live (open or paid) payments of these requests' payers, per obligation."""
-        payers = sorted({n.request.payer_id for n in news})
-        found: dict[tuple[str, str], _Obligation] = {}
-        for start in range(0, len(payers), _IN_LIMIT):
-            part = payers[start : start + _IN_LIMIT]
-            marks = ", ".join("?" for _ in part)
-            for row in tx.rows(
-                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
-                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
-                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
-                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
-                "AND r.status = 'SUCCEEDED') AS refunded "
-                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
-                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
-                part,
-            ):
-                ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
-                ob.top = max(ob.top, int(row["occurrence"]))
-                status = Status(row["status"])
-                if status is not Status.SUCCEEDED:
-                    ob.open = (row["id"], status)
-                elif int(row["refunded"]) < int(row["taken"]) and ob.paid is None:
-                    ob.paid = row["id"]  # the first that still holds the payer's money
-        return found
+        Obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
+        so a rival that committed in between is seen by the key lookup (its record comes
+        back) whenever the obligation check saw it — never "in doubt" about ourselves."""
+        payers = sorted({n.request.payer_id for n in news if n.kind == "payment"})
+        keys = [n.request.idempotency_key for n in news]
+        checks = _obligation_queries(payers)
+        answers = tx.rows_each([*checks, *_in_queries("idempotency_key", keys)])
+        obligations = _obligations([r for rows in answers[: len(checks)] for r in rows])
+        existing = {r["idempotency_key"]: r for rows in answers[len(checks) :] for r in rows}
+        return obligations, existing
 
     def _existing(self, row: Row, new: NewRecord) -> Applied:
         if row["fingerprint"] != new.fingerprint:
@@ -315,7 +365,7 @@ class SqlWrites(SqlBase):
         order = sorted(range(len(items)), key=lambda i: items[i][0])
         for start in range(0, len(order), _CHUNK):
             chunk = order[start : start + _CHUNK]
-            with self._transaction(write=True) as tx:
+            with self._transaction(write=True, pipeline=True) as tx:
                 ids = sorted({items[i][0] for i in chunk})
                 current: dict[str, Record] = {}
                 for part in range(0, len(ids), _IN_LIMIT):
@@ -379,7 +429,7 @@ class SqlWrites(SqlBase):
         if isinstance(value, StrEnum):
             return value.value
         if column in ("channel_data", "request_json"):
-            return dumps(storable_json(value))
+            return _stored_json(value)
         if isinstance(value, str) and column not in _IDENTITY:
             return storable(value)  # free text from channels; identities are never rewritten
         return value
@@ -403,10 +453,14 @@ class SqlWrites(SqlBase):
                     groups.setdefault(tuple(p.columns), []).append(p)
             for columns, members in groups.items():
                 assignments = ", ".join(f"{c} = ?" for c in columns)
-                tx.many(
-                    f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?",
-                    [[*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members],
-                )
+                update = f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?"
+                values = [
+                    [*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members
+                ]
+                if len(values) == 1:  # the row is locked: it is there; goes with the events
+                    tx.send(update, values[0])
+                else:
+                    tx.many(update, values)
         events = self._append_events(tx, plans)
         crashpoint("journal.before_commit")
         return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
@@ -423,8 +477,8 @@ class SqlWrites(SqlBase):
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
                 spec.to_status.value if spec.to_status else None,
-                dumps(storable_json(spec.data)),
-                dumps({k: _recorded(k, v) for k, v in spec.sets.items()}),
+                _stored_json(spec.data),
+                _columns_set(spec.sets),
             )
             for rid, at, spec in specs
         ]
@@ -433,8 +487,16 @@ class SqlWrites(SqlBase):
             "(payment_id, at, type, from_status, to_status, data, columns_set) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        if len(rows) <= _FEW:  # one round trip per event beats three for the bulk form
-            seqs = [int(_one(tx, f"{insert} RETURNING seq", row)["seq"]) for row in rows]
+        if len(rows) <= _FEW:  # one statement, one round trip, beats three for the bulk form
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+            returned = tx.rows(
+                f"{insert[: insert.index('VALUES')]}VALUES {values} RETURNING seq",
+                [v for row in rows for v in row],
+            )
+            # rows are inserted in the order of VALUES, each taking the next seq
+            seqs = sorted(int(r["seq"]) for r in returned)
+            if len(seqs) != len(specs):
+                raise JournalError(f"appended {len(specs)} events but {len(seqs)} came back")
         else:
             top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
             tx.many(insert, rows)
