@@ -7,7 +7,9 @@ promise stays: the intent + DISPATCHED commit is durable before the channel is c
 
 from __future__ import annotations
 
-from paychannels import Collector, MemoryChannel, Money, PaymentRequest, Status
+import pytest
+
+from paychannels import Collector, JournalError, MemoryChannel, Money, PaymentRequest, Status
 from tests.journal.pgturns import counting_proxy
 
 
@@ -37,4 +39,24 @@ def test_collect_round_trips_on_postgres(pg_url: str) -> None:
         Status.DISPATCHED,
         Status.SUCCEEDED,
     ]
-    assert max(turns) <= 7, f"round trips per collect(): {turns}"
+    assert max(turns) <= 5, f"round trips per collect(): {turns}"
+
+
+def _write_then_fail(journal: object) -> None:
+    with journal._transaction(write=True, pipeline=True) as tx:  # type: ignore[attr-defined]
+        tx.send("INSERT INTO pc_meta (key, value) VALUES ('pipelined', 'x')")
+        tx.send("UPDATE pc_events SET type = 'x'")  # refused: events are append-only
+
+
+def test_a_failure_in_an_unread_statement_commits_nothing(journal_url: str) -> None:
+    """Pipelined, a statement nobody reads fails only when COMMIT is answered: the whole
+    transaction is rolled back, the error is the journal's own, and the link stays usable."""
+    with Collector.open(journal_url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel())
+        paid = col.collect(_request(1), channel="hall-1")
+        with pytest.raises(JournalError):
+            _write_then_fail(col.journal)
+        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
+            assert tx.one("SELECT value FROM pc_meta WHERE key = 'pipelined'") is None
+        assert col.status(paid.id).status is Status.SUCCEEDED
+        assert col.collect(_request(2), channel="hall-1").status is Status.SUCCEEDED

@@ -9,7 +9,7 @@ an event committed late). Needs the ``postgres`` extra (psycopg 3).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -93,6 +93,9 @@ class _PgTx:
 
     def send(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._exec(sql, params)
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        return self._exec(sql, params).fetchall  # pipelined: read once the commit is answered
 
     def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
         cursors = [self._exec(sql, params) for sql, params in queries]
@@ -230,7 +233,7 @@ class PostgresJournal(SqlJournal):
 
         with self._connection() as conn:
             try:
-                if pipeline:
+                if pipeline and psycopg.Pipeline.is_supported():  # (libpq 14 and later)
                     with _pipelined(conn) as pipe:
                         yield _PgTx(conn, self._convert, pipe)
                 else:

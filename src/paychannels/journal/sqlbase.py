@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +91,11 @@ class Tx(Protocol):
     def send(self, sql: str, params: Sequence[Any] = ()) -> None:
         """Execute a statement whose answer nobody reads (pipelined: no round trip of its
         own); an error it meets is raised by the next statement that is read, or at commit."""
+        ...
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        """A query whose rows are read once the transaction ended (pipelined: they come back
+        with the commit, in its round trip); reading them earlier is an error."""
         ...
 
     def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:

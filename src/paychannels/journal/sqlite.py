@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,10 @@ class _SqliteTx:
 
     def send(self, sql: str, params: Sequence[Any] = ()) -> None:
         self._conn.execute(sql, params)
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        rows = self._conn.execute(sql, params).fetchall()
+        return lambda: rows
 
     def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
         return [self._conn.execute(sql, params).fetchall() for sql, params in queries]

@@ -16,7 +16,7 @@ from paychannels.journal.base import (
     NewRecord,
     StateWrite,
 )
-from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
+from paychannels.journal.plan import TIMESTAMP_COLUMNS, EventSpec, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
 from paychannels.journal.text import storable, storable_json
 from paychannels.runtime.crashpoints import crashpoint
@@ -186,6 +186,26 @@ def _next_occurrence(new: NewRecord, ob: _Obligation | None) -> int:
     return ob.top + 1
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """Records created in one transaction: each item refused (its error), found (the record
+    its key already made) or written (None: its ``Applied`` once committed)."""
+
+    out: list[Applied | PaychannelsError | None]
+    written: Callable[[], list[Applied]]
+
+    def results(self) -> list[Applied | PaychannelsError]:
+        applied = iter(self.written())
+        return [next(applied) if item is None else item for item in self.out]
+
+
+def _only(results: Sequence[Applied | PaychannelsError]) -> Applied:
+    result = results[0]
+    if isinstance(result, PaychannelsError):
+        raise result
+    return result
+
+
 class SqlWrites(SqlBase):
     """Creating and changing records; every change is planned (``plan``) then written."""
 
@@ -203,13 +223,15 @@ class SqlWrites(SqlBase):
                 raise result
             return result
 
-        def write(tx: Tx) -> Applied:
-            result = self._create_chunk(tx, [new], now, then)[0]
-            if isinstance(result, PaychannelsError):
-                raise result
-            if not result.created:
-                return result
-            return replace(result, state_written=self._put_state(tx, state, now))
+        def write(tx: Tx) -> Callable[[], Applied]:
+            chunk = self._create_chunk(tx, [new], now, then)
+            first = chunk.out[0]
+            if isinstance(first, PaychannelsError):
+                raise first
+            if first is not None:  # the record its key already made
+                return lambda: first
+            written = self._put_state(tx, state, now)
+            return lambda: replace(_only(chunk.results()), state_written=written)
 
         return self._racing(new, write)
 
@@ -221,7 +243,8 @@ class SqlWrites(SqlBase):
             chunk = news[start : start + _CHUNK]
             try:
                 with self._transaction(write=True, pipeline=True) as tx:
-                    results.extend(self._create_chunk(tx, chunk, now, then))
+                    done = self._create_chunk(tx, chunk, now, then)
+                results.extend(done.results())  # (committed: the events' seqs came with it)
             except _Raced:
                 # another process inserted one of these keys meanwhile: settle one by one
                 results.extend(self._create_one(new, now, then) for new in chunk)
@@ -235,15 +258,21 @@ class SqlWrites(SqlBase):
     def _create_one(
         self, new: NewRecord, now: datetime, then: Sequence[Change]
     ) -> Applied | PaychannelsError:
-        return self._racing(new, lambda tx: self._create_chunk(tx, [new], now, then)[0])
+        def write(tx: Tx) -> Callable[[], Applied | PaychannelsError]:
+            chunk = self._create_chunk(tx, [new], now, then)
+            return lambda: chunk.results()[0]
 
-    def _racing(self, new: NewRecord, write: Callable[[Tx], T]) -> T:
+        return self._racing(new, write)
+
+    def _racing(self, new: NewRecord, write: Callable[[Tx], Callable[[], T]]) -> T:
         """``write`` in a write transaction, again while other writers race ``new`` (its key
-        or its obligation inserted meanwhile), a few times at most."""
+        or its obligation inserted meanwhile), a few times at most; ``write`` returns what
+        gives its result once committed."""
         for attempt in range(_RETRIES):
             try:
                 with self._transaction(write=True, pipeline=True) as tx:
-                    return write(tx)
+                    done = write(tx)
+                return done()
             except _Raced:
                 continue
             except Exception as exc:
@@ -253,7 +282,7 @@ class SqlWrites(SqlBase):
 
     def _create_chunk(
         self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
-    ) -> list[Applied | PaychannelsError]:
+    ) -> _Chunk:
         obligations, existing = self._checks(tx, news)
         out: list[Applied | PaychannelsError | None] = []
         plans: list[Plan] = []
@@ -294,8 +323,7 @@ class SqlWrites(SqlBase):
             in_batch.add(req.idempotency_key)
             plans.append(new_plan)
             out.append(None)
-        applied = iter(self._write_plans(tx, plans, insert=True))
-        return [next(applied) if item is None else item for item in out]
+        return _Chunk(out, self._write_plans(tx, plans, insert=True))
 
     def _checks(
         self, tx: Tx, news: Sequence[NewRecord]
@@ -396,15 +424,11 @@ class SqlWrites(SqlBase):
                     else:
                         plans[record_id] = step
                     owners[i] = record_id
-                applied = dict(
-                    zip(
-                        plans,
-                        self._write_plans(tx, list(plans.values()), insert=False),
-                        strict=True,
-                    )
-                )
-                for i, record_id in owners.items():
-                    results[i] = applied[record_id]
+                written = self._write_plans(tx, list(plans.values()), insert=False)
+            # committed: the events' seqs came with the commit
+            applied = dict(zip(plans, written(), strict=True))
+            for i, record_id in owners.items():
+                results[i] = applied[record_id]
         return [r if r is not None else PaymentNotFound("unreachable") for r in results]
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
@@ -419,7 +443,8 @@ class SqlWrites(SqlBase):
             step = plan(self._record(row), [change], now)
             if step.columns:
                 raise ValueError("append() takes annotations only; use modify() for changes")
-            return self._write_plans(tx, [step], insert=False)[0]
+            written = self._write_plans(tx, [step], insert=False)
+        return _only(written())
 
     def _db(self, column: str, value: Any) -> Any:
         if value is None:
@@ -434,8 +459,12 @@ class SqlWrites(SqlBase):
             return storable(value)  # free text from channels; identities are never rewritten
         return value
 
-    def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
-        """Execute plans in bulk: rows inserted or updated, then their events appended."""
+    def _write_plans(
+        self, tx: Tx, plans: Sequence[Plan], *, insert: bool
+    ) -> Callable[[], list[Applied]]:
+        """Execute plans in bulk: rows inserted or updated, then their events appended; what
+        gives the ``Applied`` once the transaction committed (the events' ``seq`` may come
+        back with the commit)."""
         if insert and plans:
             names = list(plans[0].columns)
             marks = ", ".join("?" for _ in names)
@@ -463,12 +492,20 @@ class SqlWrites(SqlBase):
                     tx.many(update, values)
         events = self._append_events(tx, plans)
         crashpoint("journal.before_commit")
-        return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
 
-    def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
+        def applied() -> list[Applied]:
+            made = events()
+            return [Applied(p.record, e, created=insert) for p, e in zip(plans, made, strict=True)]
+
+        return applied
+
+    def _append_events(
+        self, tx: Tx, plans: Sequence[Plan]
+    ) -> Callable[[], list[tuple[Event, ...]]]:
+        """Append the plans' events; what gives them, with their ``seq``, once committed."""
         specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
         if not specs:
-            return [() for _ in plans]
+            return lambda: [() for _ in plans]
         self._before_events(tx)
         rows = [
             (
@@ -487,37 +524,42 @@ class SqlWrites(SqlBase):
             "(payment_id, at, type, from_status, to_status, data, columns_set) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        if len(rows) <= _FEW:  # one statement, one round trip, beats three for the bulk form
+        if len(rows) <= _FEW:  # one statement, answered with the commit when pipelined
             values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-            returned = tx.rows(
+            returned = tx.rows_after(
                 f"{insert[: insert.index('VALUES')]}VALUES {values} RETURNING seq",
                 [v for row in rows for v in row],
             )
             # rows are inserted in the order of VALUES, each taking the next seq
-            seqs = sorted(int(r["seq"]) for r in returned)
-            if len(seqs) != len(specs):
-                raise JournalError(f"appended {len(specs)} events but {len(seqs)} came back")
-        else:
-            top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
-            tx.many(insert, rows)
-            # the event-order lock (or SQLite's write lock) is held: these are exactly ours
-            found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
-            seqs = [int(r["seq"]) for r in found]
-            if len(seqs) != len(specs):
-                raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
-        made = iter(
-            trusted(
-                Event,
-                {
-                    "seq": seq,
-                    "payment_id": rid,
-                    "at": at,
-                    "type": spec.type,
-                    "from_status": spec.from_status,
-                    "to_status": spec.to_status,
-                    "data": spec.data,
-                },
-            )
-            for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+            return lambda: _events(plans, specs, sorted(int(r["seq"]) for r in returned()))
+        top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
+        tx.many(insert, rows)
+        # the event-order lock (or SQLite's write lock) is held: these are exactly ours
+        found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
+        seqs = [int(r["seq"]) for r in found]
+        if len(seqs) != len(specs):
+            raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
+        made = _events(plans, specs, seqs)
+        return lambda: made
+
+
+def _events(
+    plans: Sequence[Plan], specs: Sequence[tuple[str, datetime, EventSpec]], seqs: Sequence[int]
+) -> list[tuple[Event, ...]]:
+    """The events appended for ``plans``, per plan, from their specs and their ``seq``."""
+    made = iter(
+        trusted(
+            Event,
+            {
+                "seq": seq,
+                "payment_id": rid,
+                "at": at,
+                "type": spec.type,
+                "from_status": spec.from_status,
+                "to_status": spec.to_status,
+                "data": spec.data,
+            },
         )
-        return [tuple(next(made) for _ in p.events) for p in plans]
+        for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+    )
+    return [tuple(next(made) for _ in p.events) for p in plans]
