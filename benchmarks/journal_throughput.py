@@ -393,7 +393,7 @@ def report(summaries: list[dict[str, Any]], curves: list[dict[str, Any]]) -> Non
         if "ratio_collect-before" in s:
             print(f"  collect() before/s      {_spread(s['collect-before_per_s'])}")
             speedup = [round(1 / x, 2) for x in s["ratio_collect-before"]]
-            print(f"  ratio before/after      {_spread(speedup)}")
+            print(f"  speed-up over before    {_spread(speedup)}")
         if "ratio_bare-pipelined" in s:
             print(f"  bare SQL pipelined/s    {_spread(s['bare-pipelined_per_s'])}")
             print(f"  ratio to it             {_spread(s['ratio_bare-pipelined'])}")
