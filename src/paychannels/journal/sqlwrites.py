@@ -200,6 +200,7 @@ class _Chunk:
 
 
 def _only(results: Sequence[Applied | PaychannelsError]) -> Applied:
+    """The one result of a single-record write, or its refusal raised."""
     result = results[0]
     if isinstance(result, PaychannelsError):
         raise result
