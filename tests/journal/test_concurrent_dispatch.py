@@ -90,16 +90,16 @@ def test_a_rival_committing_between_the_checks_gets_its_record_back(
         for col in (mine, rival):
             col.add_channel("hall-1", MemoryChannel())
         journal = mine.journal
-        lookup = journal._select_in  # the lookup by idempotency key, wrapped to let the rival in
+        checks = journal._checks  # obligations, then the key lookup: the rival comes after
         fired: list[str] = []
 
-        def lookup_then_rival(tx: object, column: str, values: object) -> object:
-            rows = lookup(tx, column, values)  # type: ignore[arg-type]
-            if column == "idempotency_key" and not fired:
+        def checks_then_rival(tx: object, news: object) -> object:
+            found = checks(tx, news)  # type: ignore[arg-type]
+            if not fired:
                 fired.append(rival.collect(request(1), channel="hall-1", defer=True).id)
-            return rows
+            return found
 
-        monkeypatch.setattr(journal, "_select_in", lookup_then_rival)
+        monkeypatch.setattr(journal, "_checks", checks_then_rival)
         got = mine.collect(request(1), channel="hall-1", defer=True)
         assert fired and got.id == fired[0]
         assert len(mine.find(limit=10)) == 1

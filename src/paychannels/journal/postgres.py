@@ -9,8 +9,8 @@ an event committed late). Needs the ``postgres`` extra (psycopg 3).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -52,9 +52,15 @@ def _hide(text: str, url: str) -> str:
 
 
 class _PgTx:
-    def __init__(self, conn: psycopg.Connection[Any], convert: dict[str, str]) -> None:
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        convert: dict[str, str],
+        pipeline: psycopg.Pipeline | None = None,
+    ) -> None:
         self._conn = conn
         self._convert = convert
+        self._pipeline = pipeline
 
     def _sql(self, sql: str) -> str:
         out = self._convert.get(sql)
@@ -69,6 +75,12 @@ class _PgTx:
         # Without parameters psycopg does not interpret placeholders or '%'.
         return self._conn.execute(sql.encode())
 
+    def _settled(self, cursor: psycopg.Cursor[Any]) -> int:
+        """The rows a statement changed; pipelined, once the server has answered it."""
+        if self._pipeline is not None:
+            self._pipeline.sync()
+        return cursor.rowcount
+
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._exec(sql, params).fetchall()
 
@@ -77,7 +89,17 @@ class _PgTx:
         return row
 
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
-        return self._exec(sql, params).rowcount
+        return self._settled(self._exec(sql, params))
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._exec(sql, params)
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        return self._exec(sql, params).fetchall  # pipelined: read once the commit is answered
+
+    def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        cursors = [self._exec(sql, params) for sql, params in queries]
+        return [cursor.fetchall() for cursor in cursors]
 
     def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """Bulk-load rows with COPY (several times faster than INSERT for staging)."""
@@ -88,10 +110,39 @@ class _PgTx:
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         if len(rows) == 1:
-            return self._exec(sql, rows[0]).rowcount
+            return self.run(sql, rows[0])
         with self._conn.cursor() as cur:
             cur.executemany(self._sql(sql), rows)
-            return cur.rowcount  # psycopg 3.1+: the total over all rows
+            return self._settled(cur)  # psycopg 3.1+: the total over all rows
+
+
+@contextmanager
+def _pipelined(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline]:
+    """A transaction in pipeline mode, BEGIN and COMMIT sent with the statements next to them.
+
+    (``conn.transaction()`` waits for BEGIN alone and for the statements before COMMIT: two
+    round trips of its own.) Leaving the pipeline waits for COMMIT's answer: when this
+    returns, the commit is durable; when it raises, nothing was committed.
+    """
+    try:
+        with conn.pipeline() as pipe:
+            conn.execute(b"BEGIN")
+            yield pipe
+            conn.execute(b"COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+def _rollback(conn: psycopg.Connection[Any]) -> None:
+    """End a transaction an error left open (a statement after an error skips COMMIT)."""
+    import psycopg
+    from psycopg.pq import TransactionStatus
+
+    if conn.broken or conn.closed or conn.pgconn.transaction_status == TransactionStatus.IDLE:
+        return  # (a broken link rolls back on the server when it closes)
+    with suppress(psycopg.Error):  # the caller's error is the one that counts
+        conn.execute(b"ROLLBACK")
 
 
 class PostgresJournal(SqlJournal):
@@ -177,13 +228,17 @@ class PostgresJournal(SqlJournal):
         return not conn.closed and not conn.broken
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+    def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         import psycopg
 
         with self._connection() as conn:
             try:
-                with conn.transaction():
-                    yield _PgTx(conn, self._convert)
+                if pipeline and psycopg.Pipeline.is_supported():  # (libpq 14 and later)
+                    with _pipelined(conn) as pipe:
+                        yield _PgTx(conn, self._convert, pipe)
+                else:
+                    with conn.transaction():
+                        yield _PgTx(conn, self._convert)
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(
                     f"lost the PostgreSQL journal {self._where} during a transaction: "
@@ -229,7 +284,8 @@ class PostgresJournal(SqlJournal):
         tx.run("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 
     def _before_events(self, tx: Tx) -> None:
-        tx.one("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
+        # sent with the events' insert: the lock is granted before the server runs it
+        tx.send("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
 
     def _stage_insert(
         self, tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

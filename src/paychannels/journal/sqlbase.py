@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 from abc import abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -86,6 +86,20 @@ class Tx(Protocol):
 
     def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Execute a statement once per parameter row; the total of rows changed."""
+        ...
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        """Execute a statement whose answer nobody reads (pipelined: no round trip of its
+        own); an error it meets is raised by the next statement that is read, or at commit."""
+        ...
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        """A query whose rows are read once the transaction ended (pipelined: they come back
+        with the commit, in its round trip); reading them earlier is an error."""
+        ...
+
+    def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        """The rows of several queries, run in order (pipelined: one round trip for all)."""
         ...
 
 
@@ -219,8 +233,12 @@ class SqlBase(Journal):
             return tx.one(sql, params)
 
     @abstractmethod
-    def _transaction(self, *, write: bool) -> AbstractContextManager[Tx]:
-        """A transaction; write transactions serialise against other writers of the row."""
+    def _transaction(self, *, write: bool, pipeline: bool = False) -> AbstractContextManager[Tx]:
+        """A transaction; write transactions serialise against other writers of the row.
+
+        ``pipeline``: statements a caller does not read go out with the next one it does
+        (PostgreSQL's pipeline mode; no COPY inside), BEGIN with the first and COMMIT with
+        the last; the same statements, the same commit, fewer round trips."""
 
     @abstractmethod
     def _ts_in(self, value: datetime) -> Any:

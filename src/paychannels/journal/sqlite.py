@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,6 +53,16 @@ class _SqliteTx:
         if len(rows) == 1:
             return self._conn.execute(sql, rows[0]).rowcount
         return self._conn.executemany(sql, rows).rowcount
+
+    def send(self, sql: str, params: Sequence[Any] = ()) -> None:
+        self._conn.execute(sql, params)
+
+    def rows_after(self, sql: str, params: Sequence[Any] = ()) -> Callable[[], list[Row]]:
+        rows = self._conn.execute(sql, params).fetchall()
+        return lambda: rows
+
+    def rows_each(self, queries: Sequence[tuple[str, Sequence[Any]]]) -> list[list[Row]]:
+        return [self._conn.execute(sql, params).fetchall() for sql, params in queries]
 
 
 class SqliteJournal(SqlJournal):
@@ -185,7 +195,8 @@ class SqliteJournal(SqlJournal):
         return conn
 
     @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[Tx]:
+    def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
+        # (``pipeline`` is moot in process: no round trips to save)
         with self._connection() as conn:
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
             # KeyboardInterrupt in a program's main thread) never leaves the write lock held

@@ -16,7 +16,7 @@ from paychannels.journal.base import (
     NewRecord,
     StateWrite,
 )
-from paychannels.journal.plan import TIMESTAMP_COLUMNS, Plan, dumps, plan, plan_new
+from paychannels.journal.plan import TIMESTAMP_COLUMNS, EventSpec, Plan, dumps, plan, plan_new
 from paychannels.journal.sqlbase import Row, SqlBase, Tx
 from paychannels.journal.text import storable, storable_json
 from paychannels.runtime.crashpoints import crashpoint
@@ -75,6 +75,35 @@ def _json_value(value: Any) -> Any:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
+def _stored_json(value: Any) -> str:
+    """``dumps(storable_json(value))`` without walking ``value`` twice when nothing in it
+    needs ``storable`` (nearly always): a NUL in any text shows in the JSON as ``\\u0000``,
+    an unencodable character makes the JSON unencodable; keys are text (``JsonValue``)."""
+    text = dumps(value)
+    if "\\u0000" not in text and (text.isascii() or _encodable(text)):
+        return text
+    return dumps(storable_json(value))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _columns_set(sets: dict[str, Any]) -> str:
+    """An event's ``columns_set``: what each column now stores (``_recorded``), as JSON."""
+    plain = {
+        k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in sets.items()
+    }  # ``_json_value`` inlined: an event sets some ten columns
+    text = dumps(plain)
+    if "\\u0000" not in text and (text.isascii() or _encodable(text)):
+        return text  # no text needed ``storable``: the same JSON as the slow path's
+    return dumps({k: _recorded(k, v) for k, v in sets.items()})
+
+
 def _recorded(column: str, value: Any) -> Any:
     """A column's new value as its event records it: what the row stores (``_db``), so that
     ``journal verify`` replays to the very value written."""
@@ -89,6 +118,51 @@ def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoub
         "cancel) before a second attempt",
         blocking_id,
     )
+
+
+def _in_queries(column: str, values: Sequence[Any]) -> list[tuple[str, Sequence[Any]]]:
+    """``SELECT * ... WHERE column IN (...)`` for ``values``, in lists of ``_IN_LIMIT``."""
+    queries: list[tuple[str, Sequence[Any]]] = []
+    for start in range(0, len(values), _IN_LIMIT):
+        part = values[start : start + _IN_LIMIT]
+        marks = ", ".join("?" for _ in part)
+        queries.append((f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part)))
+    return queries
+
+
+def _obligation_queries(payers: Sequence[str]) -> list[tuple[str, Sequence[Any]]]:
+    """The queries for the live (open or paid) payments of ``payers``, a list per part."""
+    queries: list[tuple[str, Sequence[Any]]] = []
+    for start in range(0, len(payers), _IN_LIMIT):
+        part = payers[start : start + _IN_LIMIT]
+        marks = ", ".join("?" for _ in part)
+        queries.append(
+            (
+                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
+                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
+                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
+                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
+                "AND r.status = 'SUCCEEDED') AS refunded "
+                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
+                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
+                part,
+            )
+        )
+    return queries
+
+
+def _obligations(rows: Sequence[Row]) -> dict[tuple[str, str], _Obligation]:
+    """What counts against each obligation, from the rows of ``_obligation_queries``."""
+    found: dict[tuple[str, str], _Obligation] = {}
+    for row in rows:
+        ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
+        ob.top = max(ob.top, int(row["occurrence"]))
+        status = Status(row["status"])
+        if status is not Status.SUCCEEDED:
+            ob.open = (row["id"], status)
+        elif int(row["refunded"]) < int(row["taken"]) and ob.paid is None:
+            ob.paid = row["id"]  # the first that still holds the payer's money
+    return found
 
 
 def _obligation_key(new: NewRecord) -> tuple[str, str]:
@@ -112,6 +186,27 @@ def _next_occurrence(new: NewRecord, ob: _Obligation | None) -> int:
     return ob.top + 1
 
 
+@dataclass(slots=True)
+class _Chunk:
+    """Records created in one transaction: each item refused (its error), found (the record
+    its key already made) or written (None: its ``Applied`` once committed)."""
+
+    out: list[Applied | PaychannelsError | None]
+    written: Callable[[], list[Applied]]
+
+    def results(self) -> list[Applied | PaychannelsError]:
+        applied = iter(self.written())
+        return [next(applied) if item is None else item for item in self.out]
+
+
+def _only(results: Sequence[Applied | PaychannelsError]) -> Applied:
+    """The one result of a single-record write, or its refusal raised."""
+    result = results[0]
+    if isinstance(result, PaychannelsError):
+        raise result
+    return result
+
+
 class SqlWrites(SqlBase):
     """Creating and changing records; every change is planned (``plan``) then written."""
 
@@ -129,13 +224,15 @@ class SqlWrites(SqlBase):
                 raise result
             return result
 
-        def write(tx: Tx) -> Applied:
-            result = self._create_chunk(tx, [new], now, then)[0]
-            if isinstance(result, PaychannelsError):
-                raise result
-            if not result.created:
-                return result
-            return replace(result, state_written=self._put_state(tx, state, now))
+        def write(tx: Tx) -> Callable[[], Applied]:
+            chunk = self._create_chunk(tx, [new], now, then)
+            first = chunk.out[0]
+            if isinstance(first, PaychannelsError):
+                raise first
+            if first is not None:  # the record its key already made
+                return lambda: first
+            written = self._put_state(tx, state, now)
+            return lambda: replace(_only(chunk.results()), state_written=written)
 
         return self._racing(new, write)
 
@@ -146,8 +243,9 @@ class SqlWrites(SqlBase):
         for start in range(0, len(news), _CHUNK):
             chunk = news[start : start + _CHUNK]
             try:
-                with self._transaction(write=True) as tx:
-                    results.extend(self._create_chunk(tx, chunk, now, then))
+                with self._transaction(write=True, pipeline=True) as tx:
+                    done = self._create_chunk(tx, chunk, now, then)
+                results.extend(done.results())  # (committed: the events' seqs came with it)
             except _Raced:
                 # another process inserted one of these keys meanwhile: settle one by one
                 results.extend(self._create_one(new, now, then) for new in chunk)
@@ -161,15 +259,21 @@ class SqlWrites(SqlBase):
     def _create_one(
         self, new: NewRecord, now: datetime, then: Sequence[Change]
     ) -> Applied | PaychannelsError:
-        return self._racing(new, lambda tx: self._create_chunk(tx, [new], now, then)[0])
+        def write(tx: Tx) -> Callable[[], Applied | PaychannelsError]:
+            chunk = self._create_chunk(tx, [new], now, then)
+            return lambda: chunk.results()[0]
 
-    def _racing(self, new: NewRecord, write: Callable[[Tx], T]) -> T:
+        return self._racing(new, write)
+
+    def _racing(self, new: NewRecord, write: Callable[[Tx], Callable[[], T]]) -> T:
         """``write`` in a write transaction, again while other writers race ``new`` (its key
-        or its obligation inserted meanwhile), a few times at most."""
+        or its obligation inserted meanwhile), a few times at most; ``write`` returns what
+        gives its result once committed."""
         for attempt in range(_RETRIES):
             try:
-                with self._transaction(write=True) as tx:
-                    return write(tx)
+                with self._transaction(write=True, pipeline=True) as tx:
+                    done = write(tx)
+                return done()
             except _Raced:
                 continue
             except Exception as exc:
@@ -179,13 +283,8 @@ class SqlWrites(SqlBase):
 
     def _create_chunk(
         self, tx: Tx, news: Sequence[NewRecord], now: datetime, then: Sequence[Change]
-    ) -> list[Applied | PaychannelsError]:
-        # obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
-        # so a rival that committed in between is seen by the key lookup (its record comes
-        # back) whenever the obligation check saw it — never "in doubt" about ourselves
-        obligations = self._obligations(tx, [n for n in news if n.kind == "payment"])
-        keys = [n.request.idempotency_key for n in news]
-        existing = {r["idempotency_key"]: r for r in self._select_in(tx, "idempotency_key", keys)}
+    ) -> _Chunk:
+        obligations, existing = self._checks(tx, news)
         out: list[Applied | PaychannelsError | None] = []
         plans: list[Plan] = []
         in_batch: set[str] = set()
@@ -225,44 +324,24 @@ class SqlWrites(SqlBase):
             in_batch.add(req.idempotency_key)
             plans.append(new_plan)
             out.append(None)
-        applied = iter(self._write_plans(tx, plans, insert=True))
-        return [next(applied) if item is None else item for item in out]
+        return _Chunk(out, self._write_plans(tx, plans, insert=True))
 
-    def _select_in(self, tx: Tx, column: str, values: Sequence[Any]) -> list[Row]:
-        rows: list[Row] = []
-        for start in range(0, len(values), _IN_LIMIT):
-            part = values[start : start + _IN_LIMIT]
-            marks = ", ".join("?" for _ in part)
-            rows.extend(
-                tx.rows(f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part))
-            )
-        return rows
+    def _checks(
+        self, tx: Tx, news: Sequence[NewRecord]
+    ) -> tuple[dict[tuple[str, str], _Obligation], dict[str, Row]]:
+        """What counts against the new payments' obligations, and the records their keys
+        already made, read in one round trip when the transaction is pipelined.
 
-    def _obligations(self, tx: Tx, news: Sequence[NewRecord]) -> dict[tuple[str, str], _Obligation]:
-        """The live (open or paid) payments of these requests' payers, per obligation."""
-        payers = sorted({n.request.payer_id for n in news})
-        found: dict[tuple[str, str], _Obligation] = {}
-        for start in range(0, len(payers), _IN_LIMIT):
-            part = payers[start : start + _IN_LIMIT]
-            marks = ", ".join("?" for _ in part)
-            for row in tx.rows(
-                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
-                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
-                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
-                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
-                "AND r.status = 'SUCCEEDED') AS refunded "
-                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
-                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
-                part,
-            ):
-                ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
-                ob.top = max(ob.top, int(row["occurrence"]))
-                status = Status(row["status"])
-                if status is not Status.SUCCEEDED:
-                    ob.open = (row["id"], status)
-                elif int(row["refunded"]) < int(row["taken"]) and ob.paid is None:
-                    ob.paid = row["id"]  # the first that still holds the payer's money
-        return found
+        Obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
+        so a rival that committed in between is seen by the key lookup (its record comes
+        back) whenever the obligation check saw it — never "in doubt" about ourselves."""
+        payers = sorted({n.request.payer_id for n in news if n.kind == "payment"})
+        keys = [n.request.idempotency_key for n in news]
+        checks = _obligation_queries(payers)
+        answers = tx.rows_each([*checks, *_in_queries("idempotency_key", keys)])
+        obligations = _obligations([r for rows in answers[: len(checks)] for r in rows])
+        existing = {r["idempotency_key"]: r for rows in answers[len(checks) :] for r in rows}
+        return obligations, existing
 
     def _existing(self, row: Row, new: NewRecord) -> Applied:
         if row["fingerprint"] != new.fingerprint:
@@ -315,7 +394,7 @@ class SqlWrites(SqlBase):
         order = sorted(range(len(items)), key=lambda i: items[i][0])
         for start in range(0, len(order), _CHUNK):
             chunk = order[start : start + _CHUNK]
-            with self._transaction(write=True) as tx:
+            with self._transaction(write=True, pipeline=True) as tx:
                 ids = sorted({items[i][0] for i in chunk})
                 current: dict[str, Record] = {}
                 for part in range(0, len(ids), _IN_LIMIT):
@@ -346,15 +425,11 @@ class SqlWrites(SqlBase):
                     else:
                         plans[record_id] = step
                     owners[i] = record_id
-                applied = dict(
-                    zip(
-                        plans,
-                        self._write_plans(tx, list(plans.values()), insert=False),
-                        strict=True,
-                    )
-                )
-                for i, record_id in owners.items():
-                    results[i] = applied[record_id]
+                written = self._write_plans(tx, list(plans.values()), insert=False)
+            # committed: the events' seqs came with the commit
+            applied = dict(zip(plans, written(), strict=True))
+            for i, record_id in owners.items():
+                results[i] = applied[record_id]
         return [r if r is not None else PaymentNotFound("unreachable") for r in results]
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
@@ -369,7 +444,8 @@ class SqlWrites(SqlBase):
             step = plan(self._record(row), [change], now)
             if step.columns:
                 raise ValueError("append() takes annotations only; use modify() for changes")
-            return self._write_plans(tx, [step], insert=False)[0]
+            written = self._write_plans(tx, [step], insert=False)
+        return _only(written())
 
     def _db(self, column: str, value: Any) -> Any:
         if value is None:
@@ -379,13 +455,17 @@ class SqlWrites(SqlBase):
         if isinstance(value, StrEnum):
             return value.value
         if column in ("channel_data", "request_json"):
-            return dumps(storable_json(value))
+            return _stored_json(value)
         if isinstance(value, str) and column not in _IDENTITY:
             return storable(value)  # free text from channels; identities are never rewritten
         return value
 
-    def _write_plans(self, tx: Tx, plans: Sequence[Plan], *, insert: bool) -> list[Applied]:
-        """Execute plans in bulk: rows inserted or updated, then their events appended."""
+    def _write_plans(
+        self, tx: Tx, plans: Sequence[Plan], *, insert: bool
+    ) -> Callable[[], list[Applied]]:
+        """Execute plans in bulk: rows inserted or updated, then their events appended; what
+        gives the ``Applied`` once the transaction committed (the events' ``seq`` may come
+        back with the commit)."""
         if insert and plans:
             names = list(plans[0].columns)
             marks = ", ".join("?" for _ in names)
@@ -403,18 +483,30 @@ class SqlWrites(SqlBase):
                     groups.setdefault(tuple(p.columns), []).append(p)
             for columns, members in groups.items():
                 assignments = ", ".join(f"{c} = ?" for c in columns)
-                tx.many(
-                    f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?",
-                    [[*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members],
-                )
+                update = f"UPDATE pc_payments SET {assignments}, version = version + 1 WHERE id = ?"
+                values = [
+                    [*(self._db(c, p.columns[c]) for c in columns), p.record.id] for p in members
+                ]
+                if len(values) == 1:  # the row is locked: it is there; goes with the events
+                    tx.send(update, values[0])
+                else:
+                    tx.many(update, values)
         events = self._append_events(tx, plans)
         crashpoint("journal.before_commit")
-        return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
 
-    def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
+        def applied() -> list[Applied]:
+            made = events()
+            return [Applied(p.record, e, created=insert) for p, e in zip(plans, made, strict=True)]
+
+        return applied
+
+    def _append_events(
+        self, tx: Tx, plans: Sequence[Plan]
+    ) -> Callable[[], list[tuple[Event, ...]]]:
+        """Append the plans' events; what gives them, with their ``seq``, once committed."""
         specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
         if not specs:
-            return [() for _ in plans]
+            return lambda: [() for _ in plans]
         self._before_events(tx)
         rows = [
             (
@@ -423,8 +515,8 @@ class SqlWrites(SqlBase):
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
                 spec.to_status.value if spec.to_status else None,
-                dumps(storable_json(spec.data)),
-                dumps({k: _recorded(k, v) for k, v in spec.sets.items()}),
+                _stored_json(spec.data),
+                _columns_set(spec.sets),
             )
             for rid, at, spec in specs
         ]
@@ -433,29 +525,42 @@ class SqlWrites(SqlBase):
             "(payment_id, at, type, from_status, to_status, data, columns_set) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)"
         )
-        if len(rows) <= _FEW:  # one round trip per event beats three for the bulk form
-            seqs = [int(_one(tx, f"{insert} RETURNING seq", row)["seq"]) for row in rows]
-        else:
-            top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
-            tx.many(insert, rows)
-            # the event-order lock (or SQLite's write lock) is held: these are exactly ours
-            found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
-            seqs = [int(r["seq"]) for r in found]
-            if len(seqs) != len(specs):
-                raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
-        made = iter(
-            trusted(
-                Event,
-                {
-                    "seq": seq,
-                    "payment_id": rid,
-                    "at": at,
-                    "type": spec.type,
-                    "from_status": spec.from_status,
-                    "to_status": spec.to_status,
-                    "data": spec.data,
-                },
+        if len(rows) <= _FEW:  # one statement, answered with the commit when pipelined
+            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
+            returned = tx.rows_after(
+                f"{insert[: insert.index('VALUES')]}VALUES {values} RETURNING seq",
+                [v for row in rows for v in row],
             )
-            for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+            # rows are inserted in the order of VALUES, each taking the next seq
+            return lambda: _events(plans, specs, sorted(int(r["seq"]) for r in returned()))
+        top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
+        tx.many(insert, rows)
+        # the event-order lock (or SQLite's write lock) is held: these are exactly ours
+        found = tx.rows("SELECT seq FROM pc_events WHERE seq > ? ORDER BY seq", (top["top"],))
+        seqs = [int(r["seq"]) for r in found]
+        if len(seqs) != len(specs):
+            raise JournalError(f"appended {len(specs)} events but found {len(seqs)}")
+        made = _events(plans, specs, seqs)
+        return lambda: made
+
+
+def _events(
+    plans: Sequence[Plan], specs: Sequence[tuple[str, datetime, EventSpec]], seqs: Sequence[int]
+) -> list[tuple[Event, ...]]:
+    """The events appended for ``plans``, per plan, from their specs and their ``seq``."""
+    made = iter(
+        trusted(
+            Event,
+            {
+                "seq": seq,
+                "payment_id": rid,
+                "at": at,
+                "type": spec.type,
+                "from_status": spec.from_status,
+                "to_status": spec.to_status,
+                "data": spec.data,
+            },
         )
-        return [tuple(next(made) for _ in p.events) for p in plans]
+        for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+    )
+    return [tuple(next(made) for _ in p.events) for p in plans]

@@ -1,0 +1,62 @@
+"""Round trips to PostgreSQL per ``collect()``: each one is a hop a busy server makes slow.
+
+Issue 16 item 5: one ``collect()`` took 15 round trips (every statement, BEGIN and COMMIT
+on its own). Pipelined writes send what does not need an answer with what does; the
+promise stays: the intent + DISPATCHED commit is durable before the channel is called.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from paychannels import Collector, JournalError, MemoryChannel, Money, PaymentRequest, Status
+from tests.journal.pgturns import counting_proxy
+
+
+def _request(i: int) -> PaymentRequest:
+    return PaymentRequest(
+        payer_id=f"15042219900101{i:04d}",
+        amount=Money("380.00", "CNY"),
+        reference="2026",
+        idempotency_key=f"turns-{i}",
+        payer_name="张三",
+    )
+
+
+def test_collect_round_trips_on_postgres(pg_url: str) -> None:
+    with counting_proxy(pg_url) as (url, counter), Collector.open(url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel())
+        col.collect(_request(0), channel="hall-1")  # warm: connection, statements
+        turns = []
+        for i in range(1, 6):
+            counter.reset()
+            payment = col.collect(_request(i), channel="hall-1")
+            turns.append(counter.turns)
+            assert payment.status is Status.SUCCEEDED
+        events = col.events(payment_id=payment.id)
+    assert [e.to_status for e in events if e.to_status] == [
+        Status.CREATED,
+        Status.DISPATCHED,
+        Status.SUCCEEDED,
+    ]
+    assert max(turns) <= 5, f"round trips per collect(): {turns}"
+
+
+def _write_then_fail(journal: object) -> None:
+    with journal._transaction(write=True, pipeline=True) as tx:  # type: ignore[attr-defined]
+        tx.send("INSERT INTO pc_meta (key, value) VALUES ('pipelined', 'x')")
+        tx.send("UPDATE pc_events SET type = 'x'")  # refused: events are append-only
+
+
+def test_a_failure_in_an_unread_statement_commits_nothing(journal_url: str) -> None:
+    """Pipelined, a statement nobody reads fails only when COMMIT is answered: the whole
+    transaction is rolled back, the error is the journal's own, and the link stays usable."""
+    with Collector.open(journal_url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel())
+        paid = col.collect(_request(1), channel="hall-1")
+        with pytest.raises(JournalError):
+            _write_then_fail(col.journal)
+        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
+            assert tx.one("SELECT value FROM pc_meta WHERE key = 'pipelined'") is None
+        assert col.status(paid.id).status is Status.SUCCEEDED
+        assert col.collect(_request(2), channel="hall-1").status is Status.SUCCEEDED
