@@ -309,6 +309,9 @@ class PostgresJournal(SqlJournal):
         return isinstance(cause, psycopg.errors.UniqueViolation) and cause.diag.constraint_name in (
             "pc_payments_open_obligation",
             "pc_payments_live_obligation",
+            # a partitioned journal's ids and keys across partitions (journal.partitioning)
+            "pc_payment_keys_pkey",
+            "pc_payment_keys_idempotency_key",
         )
 
     def _table_exists(self, tx: Tx, name: str) -> bool:

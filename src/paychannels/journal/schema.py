@@ -36,6 +36,8 @@ _OPEN = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','UNKNOWN
 # Open or paid: the attempts that count against an obligation (frozen like ``_OPEN``).
 _LIVE = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','SUCCEEDED','UNKNOWN')"
 
+# A unique index must hold pc_payments.payer_id (pc_events: at): a partitioned journal
+# (journal.partitioning) can enforce no other, and its migration would fail there.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         version=1,

@@ -469,9 +469,12 @@ class SqlWrites(SqlBase):
         if insert and plans:
             names = list(plans[0].columns)
             marks = ", ".join("?" for _ in names)
+            # no conflict target: a row any unique key refuses (the idempotency key, an open
+            # obligation; per payer on a partitioned journal) is a rival's, and the retry's
+            # read names it — naming one constraint would tie the insert to one table layout
             inserted = tx.many(
                 f"INSERT INTO pc_payments ({', '.join(names)}) VALUES ({marks}) "
-                "ON CONFLICT (idempotency_key) DO NOTHING",
+                "ON CONFLICT DO NOTHING",
                 [[self._db(c, p.columns[c]) for c in names] for p in plans],
             )
             if inserted != len(plans):
