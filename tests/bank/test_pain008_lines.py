@@ -9,6 +9,7 @@ import io
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,6 +19,7 @@ from paychannels.bankfiles import pain008
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.model import BatchSpan, Creditor, Debit
 from paychannels.bankfiles.split import Limits, plan_files
+from paychannels.bankfiles.xmlread import amount_minor, plain_minor
 from tests.bank.xsd import assert_valid
 
 CREDITOR = Creditor(
@@ -279,3 +281,18 @@ def test_the_chunked_path_writes_what_the_debit_by_debit_path_writes(
         assert rendered is None  # refused one by one: the chunked path took none of it
         return
     assert rendered is None or rendered == (expected, sum(d.amount_minor for d in chunk))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    text=st.from_regex(r"\A[+ ]?[0-9０٤]{0,20}(\.[0-9]{0,4})?[ ]?\Z") | st.text(max_size=25),
+    digits=st.sampled_from([0, 2, 3]),
+)
+def test_the_recounts_plain_amount_reading_agrees_with_the_full_one(text: str, digits: int) -> None:
+    fast = plain_minor(text, digits)
+    try:
+        line = SimpleNamespace(sourceline=1)
+        full: int | None = amount_minor(Path("f.xml"), line, text.strip(), digits, "InstdAmt")
+    except BankFileError:
+        full = None
+    assert fast is None or fast == full
