@@ -296,3 +296,15 @@ def test_the_recounts_plain_amount_reading_agrees_with_the_full_one(text: str, d
     except BankFileError:
         full = None
     assert fast is None or fast == full
+
+
+@pytest.mark.parametrize("ccy", ["JPY", "KWD", "CLF", "CNY"])
+def test_amounts_of_every_decimal_count_write_as_debit_by_debit(ccy: str) -> None:
+    who = Creditor(name="Office", account="15050171001234567890", bank="105191000011", currency=ccy)
+    writer = pain008.Pain008Writer(
+        io.BytesIO(), name="x.xml", format="pain.008.001.08", creditor=who
+    )
+    amounts = [1, 9, 10, 99, 100, 101, 999, 1000, 10_001, 38_000, 10**17 + 3, 10**18 - 1]
+    chunk = [debit(i, currency=ccy, amount_minor=a) for i, a in enumerate(amounts)]
+    lines = "".join(writer.line(d, SPAN) for d in chunk)
+    assert writer.lines.render(chunk, SPAN) == (lines, sum(amounts))

@@ -4,7 +4,7 @@ Debit by debit, every value costs Python calls. Here a chunk's values are taken 
 column (``map`` over attribute getters), each text column is checked by one regex over the
 column joined with newlines (the rules of ``checks.check_text``: length in code points,
 XML-safe characters, no edge spaces) and escaped once, the IBANs' mod-97 is computed for the
-column, amounts are formatted from integer minor units with ``%``, and the lines are joined
+column, amounts are formatted from integer minor units (decimals looked up), the lines joined
 from the columns and constant tags. A chunk holding anything this does not cover (a retry, a
 refused value, accounts of both kinds) gives ``None``: the writer then takes its
 debit-by-debit path, which names the debit and the reason. Both paths write the same bytes.
@@ -13,7 +13,7 @@ debit-by-debit path, which names the debit and the reason. Both paths write the 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter
@@ -77,10 +77,7 @@ class DebitLines:
         self._ids = _column_check(35, parts.sepa)
         self._names = _column_check(70 if parts.sepa else 140, parts.sepa)
         self._expected: dict[str, int] = {}  # "DE89" -> what BBAN mod 97 must be
-        if digits == 0:
-            self._shown: Callable[[list[int]], Iterator[str]] = _whole
-        else:
-            self._shown = _decimals(digits)
+        self._shown = _amounts(digits)
 
     def render(self, chunk: Sequence[Debit], batch: BatchSpan) -> tuple[str, int] | None:
         """The lines of ``chunk`` (all in ``batch``) and the sum of its amounts, or ``None``
@@ -109,7 +106,7 @@ class DebitLines:
             "<DrctDbtTxInf><PmtId><EndToEndId>",
             e2e,
             f'</EndToEndId></PmtId><InstdAmt Ccy="{self.currency}">',
-            self._shown(amounts),
+            *self._shown(amounts),
             "</InstdAmt><DrctDbtTx><MndtRltdInf><MndtId>",
             mandates,
             "</MndtId>",
@@ -228,16 +225,19 @@ def _expected_residue(head: str) -> int:
     return (1 - int(country + head[2:])) * _M6_INVERSE % 97
 
 
-def _whole(amounts: list[int]) -> Iterator[str]:
-    return map(str, amounts)
-
-
-def _decimals(digits: int) -> Callable[[list[int]], Iterator[str]]:
-    """``38000`` -> ``380.00`` for a whole column, as ``checks.format_minor`` does."""
-    pattern = f"%d.%0{digits}d".__mod__
+def _amounts(digits: int) -> Callable[[list[int]], list[str | Iterable[str]]]:
+    """``38000`` -> ``380`` ``.`` ``00`` for a whole column (the pieces of a line), as
+    ``checks.format_minor`` writes it: the whole units by ``str``, the decimals looked up."""
     unit = 10**digits
+    if digits == 0:
+        return lambda amounts: [map(str, amounts)]
+    if digits > 4:  # no currency has more; a table of 10**digits texts would be too big
+        pattern = f"%d.%0{digits}d".__mod__
+        return lambda amounts: [map(pattern, map(divmod, amounts, repeat(unit)))]
+    fractions = [f"{n:0{digits}d}" for n in range(unit)]
 
-    def shown(amounts: list[int]) -> Iterator[str]:
-        return map(pattern, map(divmod, amounts, repeat(unit)))
+    def shown(amounts: list[int]) -> list[str | Iterable[str]]:
+        wholes = map(str, map(unit.__rfloordiv__, amounts))
+        return [wholes, ".", map(fractions.__getitem__, map(unit.__rmod__, amounts))]
 
     return shown
