@@ -13,14 +13,18 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
+from itertools import islice
+from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO
 
 from paychannels.bankfiles import checks as ck
-from paychannels.bankfiles.checks import ValueProblem, escape
+from paychannels.bankfiles.checks import ValueProblem
 from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.ids import batch_id
 from paychannels.bankfiles.model import BatchSpan, Creditor, Debit, FileTotals
+from paychannels.bankfiles.pain008_lines import DebitLines
+from paychannels.bankfiles.pain008_parts import Fragments
 from paychannels.values.currencies import currency as currency_of
 
 __all__ = ["FORMATS", "Pain008Writer"]
@@ -31,6 +35,8 @@ _SEQUENCES = {
     "08": frozenset({"FRST", "RCUR", "FNAL", "OOFF", "RPRE"}),
 }
 _NS = "urn:iso:std:iso:20022:tech:xsd:"
+_CHUNK = 2048  # debits rendered and written at a time (about 1 MB of XML)
+_AMOUNT = attrgetter("amount_minor")
 
 
 def _never(_value: str) -> None:
@@ -60,10 +66,9 @@ class Pain008Writer:
         self.creditor = creditor
         self.sepa = profile == "sepa"
         self.sha256 = hashlib.sha256()
-        self._agents: dict[str | None, str] = {}
-        self._signed: dict[date, str] = {}
-        self._remittances: dict[str, str] = {}
+        self.parts = Fragments(version=self.version, sepa=self.sepa)
         self._digits = currency_of(creditor.currency).exponent
+        self.lines = DebitLines(self.parts, currency=creditor.currency, digits=self._digits)
         # the one-regex fast path; the SEPA profile always takes the full check (its charset)
         self._short = ck.plain_text(35) if not self.sepa else _never
         self._long = ck.plain_text(140) if not self.sepa else _never
@@ -81,58 +86,7 @@ class Pain008Writer:
         return BankFileError(self.name, f"cannot write: {problem}", where=where)
 
     def _text(self, value: str | None, field: str, max_len: int) -> str:
-        """``checks.check_text`` then ``escape``; one regex call in the common case."""
-        if value and not self.sepa and ck.plain_text(max_len)(value):
-            return value
-        if value is None:
-            raise ValueProblem(f"{field} is missing")
-        return escape(ck.check_text(value, field=field, max_len=max_len, sepa=self.sepa))
-
-    # -- fragments ----------------------------------------------------------------------
-
-    def _agent(self, bank: str | None) -> str:
-        cached = self._agents.get(bank)
-        if cached is not None:
-            return cached
-        tag = "BIC" if self.version == "02" else "BICFI"
-        if bank is None or not bank.strip():
-            if self.sepa and self.version == "02":
-                raise ValueProblem("the SEPA profile of pain.008.001.02 needs the debtor's BIC")
-            inner = "<Othr><Id>NOTPROVIDED</Id></Othr>"
-        elif bank[:4].isalpha() and len(bank) in (8, 11) and bank.isupper():
-            inner = f"<{tag}>{ck.check_bic(bank, field='agent BIC', version=self.version)}</{tag}>"
-        else:
-            inner = f"<Othr><Id>{self._text(bank, 'agent bank code', 35)}</Id></Othr>"
-        fragment = f"<FinInstnId>{inner}</FinInstnId>"
-        if len(self._agents) < 4096:
-            self._agents[bank] = fragment
-        return fragment
-
-    def _remittance(self, text: str) -> str:
-        """``<RmtInf>``, checked and built once per distinct text."""
-        checked = text if self._long(text) else self._text(text, "remittance", 140)
-        tag = f"<RmtInf><Ustrd>{checked}</Ustrd></RmtInf>"
-        if len(self._remittances) < 4096:
-            self._remittances[text] = tag
-        return tag
-
-    def _signed_tag(self, signed: date) -> str:
-        """``<DtOfSgntr>``, formatted once per distinct date (mandates cluster on few days)."""
-        tag = f"<DtOfSgntr>{signed.isoformat()}</DtOfSgntr>"
-        if len(self._signed) < 4096:
-            self._signed[signed] = tag
-        return tag
-
-    def _account(self, account: str, field: str) -> str:
-        if ck.iban_valid(account):  # the common case first: one regex, one mod-97
-            return f"<Id><IBAN>{account}</IBAN></Id>"
-        if ck.iban_shaped(account):
-            ck.check_iban(account, field=field)  # raises with the reason
-        if self.sepa:
-            raise ValueProblem(f"{field} {account!r}: the SEPA profile needs an IBAN")
-        if not account.isalnum():
-            raise ValueProblem(f"{field} must be letters and digits only (no spaces)")
-        return f"<Id><Othr><Id>{self._text(account, field, 34)}</Id></Othr></Id>"
+        return self.parts.text(value, field, max_len)
 
     # -- the document -------------------------------------------------------------------
 
@@ -213,6 +167,7 @@ class Pain008Writer:
             )
         elif self.sepa:
             raise ValueProblem("the SEPA profile needs the creditor scheme id (CdtrSchmeId)")
+        account = self.parts.account(c.account, "creditor account")
         return (
             f"<PmtInf><PmtInfId>{self._text(bid, 'PmtInfId', 35)}</PmtInfId><PmtMtd>DD</PmtMtd>"
             f"<BtchBookg>true</BtchBookg><NbOfTxs>{batch.count}</NbOfTxs>"
@@ -220,35 +175,50 @@ class Pain008Writer:
             f"<PmtTpInf>{svc}{lcl}<SeqTp>{seq}</SeqTp></PmtTpInf>"
             f"<ReqdColltnDt>{ck.check_date(batch.collection_date, field='ReqdColltnDt')}"
             f"</ReqdColltnDt><Cdtr><Nm>{self._text(c.name, 'creditor name', 70)}</Nm></Cdtr>"
-            f"<CdtrAcct>{self._account(c.account, 'creditor account')}<Ccy>{cur}</Ccy></CdtrAcct>"
-            f"<CdtrAgt>{self._agent(c.bank)}</CdtrAgt>"
+            f"<CdtrAcct>{account}<Ccy>{cur}</Ccy></CdtrAcct>"
+            f"<CdtrAgt>{self.parts.agent(c.bank)}</CdtrAgt>"
             f"{'<ChrgBr>SLEV</ChrgBr>' if self.sepa else ''}{scheme}\n"
         )
 
     def _transactions(self, batch: BatchSpan, debits: Iterator[Debit], cur: str) -> FileTotals:
+        """The batch's debits, a chunk at a time: the chunked path when every value of the
+        chunk is the common case, else debit by debit (which names the debit refused)."""
         got = FileTotals()
         count = total = 0
-        buffer: list[str] = []
-        line = self._transaction
-        for n, debit in zip(range(1, batch.count + 1), debits, strict=False):
-            try:
-                buffer.append(line(debit, batch, cur))
-            except ValueProblem as exc:
-                raise self._fail(str(exc), n) from None
-            count += 1
-            total += debit.amount_minor
-            if not count & 511:
-                self._emit("".join(buffer))
-                buffer.clear()
-        self._emit("".join(buffer))
+        while count < batch.count:
+            chunk = list(islice(debits, min(_CHUNK, batch.count - count)))
+            if not chunk:
+                break
+            rendered = self.lines.render(chunk, batch)
+            if rendered is None:
+                text = self._one_by_one(chunk, batch, cur, count)
+                rendered = text, sum(map(_AMOUNT, chunk))
+            self._emit(rendered[0])
+            count += len(chunk)
+            total += rendered[1]
         if count < batch.count:
             raise ValueProblem(f"the debits ran out after {count} of {batch.count}")
         got.count, got.sum_minor = count, total
         return got
 
+    def _one_by_one(self, chunk: list[Debit], batch: BatchSpan, cur: str, before: int) -> str:
+        line = self._transaction
+        lines = []
+        for n, debit in enumerate(chunk, start=before + 1):
+            try:
+                lines.append(line(debit, batch, cur))
+            except ValueProblem as exc:
+                raise self._fail(str(exc), n) from None
+        return "".join(lines)
+
     def check_debit(self, debit: Debit, batch: BatchSpan, currency: str) -> None:
         """``ValueProblem`` if ``debit`` could not be written in ``batch``; writes nothing."""
         self._transaction(debit, batch, currency)
+
+    def line(self, debit: Debit, batch: BatchSpan) -> str:
+        """One debit's line, checked value by value (``ValueProblem`` naming the value);
+        what ``lines.render`` writes for a chunk of them."""
+        return self._transaction(debit, batch, self.creditor.currency)
 
     def _transaction(self, d: Debit, batch: BatchSpan, cur: str) -> str:
         """One debit as one line; each value checked (the common case in one regex call)."""
@@ -269,18 +239,18 @@ class Pain008Writer:
             ck.check_minor(amount, self._digits, field="InstdAmt")
         signed = ""
         if type(d.mandate_date) is date:
-            signed = self._signed.get(d.mandate_date) or self._signed_tag(d.mandate_date)
+            signed = self.parts.signed_on(d.mandate_date)
         elif d.mandate_date is not None:
             raise ValueProblem("DtOfSgntr must be a date")
         elif self.sepa:
             raise ValueProblem("the SEPA profile needs the mandate's date of signature")
         rmt = ""
         if d.remittance:  # the same few texts on every debit of a collection: checked once
-            rmt = self._remittances.get(d.remittance) or self._remittance(d.remittance)
+            rmt = self.parts.remittance(d.remittance)
         instr = ""  # a resubmission names the debit it retries
         if d.retry_of:
             instr = f"<InstrId>{self._text(d.retry_of, 'InstrId', 35)}</InstrId>"
-        agent = self._agents.get(d.bank) or self._agent(d.bank)
+        agent = self.parts.agent(d.bank)
         digits = self._digits
         if digits == 2:
             shown = f"{amount // 100}.{amount % 100:02d}"
@@ -291,7 +261,7 @@ class Pain008Writer:
             f'<InstdAmt Ccy="{cur}">{shown}</InstdAmt>'
             f"<DrctDbtTx><MndtRltdInf><MndtId>{mandate}</MndtId>{signed}</MndtRltdInf></DrctDbtTx>"
             f"<DbtrAgt>{agent}</DbtrAgt><Dbtr><Nm>{name}</Nm></Dbtr>"
-            f"<DbtrAcct>{self._account(d.account, 'debtor account')}</DbtrAcct>{rmt}"
+            f"<DbtrAcct>{self.parts.account(d.account, 'debtor account')}</DbtrAcct>{rmt}"
             "</DrctDbtTxInf>\n"
         )
 

@@ -24,6 +24,7 @@ from paychannels.bankfiles.xmlread import (
     child_text,
     events,
     namespace_of,
+    plain_minor,
     release,
     safe_iterparse,
 )
@@ -155,7 +156,11 @@ def check_totals(path: Path) -> Totals:
                     ) from None
                 totals.currency = ccy
             b_count += 1
-            b_sum += amount_minor(path, elem, (elem.text or "").strip(), digits, "InstdAmt")
+            text = elem.text or ""
+            minor = plain_minor(text, digits)  # what we write: one regex, no Decimal
+            if minor is None:
+                minor = amount_minor(path, elem, text.strip(), digits, "InstdAmt")
+            b_sum += minor
         else:
             bid = child_text(elem, "PmtInfId") or "?"
             _same(path, elem, f"batch {bid} NbOfTxs", child_text(elem, "NbOfTxs"), b_count, 0)

@@ -9,8 +9,9 @@ with the file name and line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "events",
     "local",
     "namespace_of",
+    "plain_minor",
     "release",
     "safe_iterparse",
 ]
@@ -187,6 +189,20 @@ def amount_minor(path: Path, elem: Element, text: str | None, digits: int, field
             where=field,
         )
     return int(minor)
+
+
+@cache
+def _plain_amount(digits: int) -> Callable[[str], re.Match[str] | None]:
+    if digits == 0:
+        return re.compile(f"([0-9]{{1,{_MAX_DIGITS}}})()").fullmatch
+    return re.compile(f"([0-9]{{1,{_MAX_DIGITS - digits}}})\\.([0-9]{{{digits}}})").fullmatch
+
+
+def plain_minor(text: str, digits: int) -> int | None:
+    """``amount_minor`` of the form we write (``380.00``: ASCII digits, exactly the
+    currency's decimals) in one regex call, else None (the full reading decides)."""
+    match = _plain_amount(digits)(text)
+    return None if match is None else int(match.group(1) + match.group(2))
 
 
 def count_text(path: Path, elem: Element, text: str | None, field: str) -> int | None:
