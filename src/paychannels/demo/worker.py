@@ -12,6 +12,7 @@ a channel's progress is told to the demo's feed before the channel goes on.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -157,6 +158,7 @@ class RemoteCodes(RemoteSimulator):
         return code
 
 
+log = logging.getLogger("paychannels.demo")
 _here = threading.local()  # the link of the channel this thread runs
 
 
@@ -171,6 +173,7 @@ def _screen(payment: str, data: dict[str, JsonValue]) -> None:
 def main(work: Work, pipes: dict[str, Connection]) -> None:
     """Run the worker's channels to the end (``pipes``: one per channel, by name)."""
     with log_to(work.log, who=f"worker {work.index}"):
+        log.info("worker %d started: %s", work.index, ", ".join(pipes))
         links = {name: Link(conn) for name, conn in pipes.items()}
         try:
             col = Collector.open(work.db)
@@ -182,6 +185,7 @@ def main(work: Work, pipes: dict[str, Connection]) -> None:
             _run(col, work, links)
         finally:
             col.close()
+        log.info("worker %d done", work.index)
 
 
 def _run(col: Collector, work: Work, links: dict[str, Link]) -> None:
@@ -201,6 +205,7 @@ def _run(col: Collector, work: Work, links: dict[str, Link]) -> None:
         plan = Plan(share.channel, remote, payers, dict(share.faults))
         plans.append((plan, link))
     col.watch_progress(_screen)
+    log.info("worker %d: channels open, collecting", work.index)
     threads = [
         threading.Thread(
             target=_channel, args=(col, plan, link, dice), name=f"demo-{plan.channel.name}"
