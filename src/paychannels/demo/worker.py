@@ -13,6 +13,7 @@ a channel's progress is told to the demo's feed before the channel goes on.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -173,7 +174,7 @@ def _screen(payment: str, data: dict[str, JsonValue]) -> None:
 def main(work: Work, pipes: dict[str, Connection]) -> None:
     """Run the worker's channels to the end (``pipes``: one per channel, by name)."""
     with log_to(work.log, who=f"worker {work.index}"):
-        log.info("worker %d started: %s", work.index, ", ".join(pipes))
+        log.info("worker %d started (pid %d): %s", work.index, os.getpid(), ", ".join(pipes))
         links = {name: Link(conn) for name, conn in pipes.items()}
         try:
             col = Collector.open(work.db)
