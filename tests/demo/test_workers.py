@@ -164,3 +164,28 @@ def test_channels_are_dealt_whole_largest_first_and_the_bank_stays() -> None:
                                if n != "bank"]]  # fmt: skip
     assert len(deal(plans, 8)) == 8 and all(len(names) == 1 for names in deal(plans, 8))
     assert len(deal(plans, 9)) == 8  # never an idle worker
+
+
+@pytest.mark.slow
+@pytest.mark.xdist_group("demo")
+def test_workers_stop_when_the_demo_process_is_gone(tmp_path: Path, pg_url: str) -> None:
+    """A demo killed outright (no cleanup) leaves no worker collecting on its own."""
+    folder = tmp_path / "day"
+    proc = _start(folder, pg_url, "--workers", "2", payers=1500)
+    pids = [_collecting_worker(folder / "demo.log", worker=n, proc=proc) for n in (1, 2)]
+    proc.kill()
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.2)
+    assert not [pid for pid in pids if _alive(pid)]
+    assert "the demo's process is gone; stopping" in (folder / "demo.log").read_text("utf-8")
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` still runs (a zombie, reaped by init later, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"

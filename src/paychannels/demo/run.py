@@ -378,6 +378,7 @@ def _in_workers(day: Day, tick: Callable[[int], None]) -> dict[str, float]:
         roster=day.folder / "roster.csv",
         tick=tick,
         here=bank,
+        check=day.options.stopping.check if day.options.stopping else lambda: None,
     )
     day.notes += [f"worker failed: {w.note()}" for w in day.workers if w.failed]
     return seconds | dealt

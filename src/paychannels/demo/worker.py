@@ -13,7 +13,10 @@ a channel's progress is told to the demo's feed before the channel goes on.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import multiprocessing.connection
 import os
+import signal
 import threading
 import time
 import traceback
@@ -172,7 +175,12 @@ def _screen(payment: str, data: dict[str, JsonValue]) -> None:
 
 
 def main(work: Work, pipes: dict[str, Connection]) -> None:
-    """Run the worker's channels to the end (``pipes``: one per channel, by name)."""
+    """Run the worker's channels to the end (``pipes``: one per channel, by name).
+
+    A Ctrl-C at the terminal reaches the whole process group: the demo decides (it
+    terminates its workers when it stops), so a worker ignores SIGINT; and a worker whose
+    demo is gone stops too (``_orphaned``)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with log_to(work.log, who=f"worker {work.index}"):
         log.info("worker %d started (pid %d): %s", work.index, os.getpid(), ", ".join(pipes))
         links = {name: Link(conn) for name, conn in pipes.items()}
@@ -182,11 +190,25 @@ def main(work: Work, pipes: dict[str, Connection]) -> None:
             for link in links.values():
                 link.fail(f"worker {work.index} could not open the journal: {exc}")
             return
+        parent = multiprocessing.parent_process()
+        if parent is not None:
+            threading.Thread(
+                target=_orphaned, args=(parent.sentinel, col, work.index), daemon=True
+            ).start()
         try:
             _run(col, work, links)
         finally:
             col.close()
         log.info("worker %d done", work.index)
+
+
+def _orphaned(sentinel: int, col: Collector, index: int) -> None:
+    """The demo's process is gone (its simulators with it): the Collector is closed
+    (payments in flight finish, bounded) and the worker ends; ``recover()`` settles the rest."""
+    multiprocessing.connection.wait([sentinel])
+    log.warning("worker %d: the demo's process is gone; stopping", index)
+    col.close(timeout=10.0)
+    os._exit(1)
 
 
 def _run(col: Collector, work: Work, links: dict[str, Link]) -> None:

@@ -161,9 +161,11 @@ def run_workers(
     roster: Path,
     tick: Callable[[int], None],
     here: Callable[[], None],
+    check: Callable[[], None] = lambda: None,
 ) -> tuple[list[WorkerRun], dict[str, float]]:
     """Deal the channels to ``workers`` processes and serve them while ``here`` runs what
-    stays in this process; each worker's end and each channel's seconds."""
+    stays in this process; each worker's end and each channel's seconds. ``check`` raises
+    to stop (a signal): the workers are then terminated."""
     context = multiprocessing.get_context("spawn")
     runs: list[WorkerRun] = []
     servers: list[_Server] = []
@@ -196,7 +198,9 @@ def run_workers(
                 threads.append(thread)
         here()
         for thread in threads:
-            thread.join()
+            while thread.is_alive():
+                thread.join(0.5)
+                check()
     except BaseException:  # stopping (a signal, an error here): the workers stop too
         for proc in procs:
             proc.terminate()
