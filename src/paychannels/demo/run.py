@@ -185,8 +185,6 @@ def _check(options: DemoOptions) -> None:
 
 def _setup(options: DemoOptions, folder: Path) -> Day:
     today = CountyTime().today()
-    roster = folder / "roster.csv"
-    demo_roster(roster, options.payers, options.seed)
     db = options.db or f"sqlite:///{folder}/journal.db?synchronous=normal"
     col = Collector.open(db, create=True)
     if options.stopping is not None:
@@ -194,10 +192,13 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
     held = sum(col.journal.count_by_status().values())
     if held:
         col.close()
+        where = f"--db {redact_url(db)}" if options.db else f"--out {folder}"
         raise ConfigurationError(
-            f"--db {redact_url(db)}: the journal there already holds {held:,} payment(s); "
-            "a demo day needs an empty one (a new schema), as it reconciles all it holds"
+            f"{where}: the journal there already holds {held:,} payment(s); a demo day needs "
+            "an empty one (a new schema, a new folder), as it reconciles all it holds"
         )
+    roster = folder / "roster.csv"
+    demo_roster(roster, options.payers, options.seed)
     stage = Stage(
         folder, SimKeys.generate(), Receiver(col), options.seed, today, col.watch_progress
     )
