@@ -197,6 +197,10 @@ def main(work: Work, pipes: dict[str, Connection]) -> None:
             ).start()
         try:
             _run(col, work, links)
+        except Exception as exc:  # before its channels ran (a channel that cannot open)
+            for link in links.values():
+                link.fail(f"worker {work.index}: {type(exc).__name__}: {exc}")
+            raise SystemExit(1) from None
         finally:
             col.close()
         log.info("worker %d done", work.index)
