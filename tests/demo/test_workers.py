@@ -189,3 +189,29 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def test_a_worker_may_ask_a_simulator_only_for_its_verbs() -> None:
+    """What crosses the pipe names a verb: the channel's side verbs, never ``close`` or
+    ``settle`` (those are the demo's, once, at the end of the day)."""
+    from paychannels.demo.sims import Running
+
+    class Sim(Running):
+        def inject(self, fault: str) -> None:
+            self.armed = fault
+
+        def settle(self, collector: Collector, name: str) -> str:
+            raise AssertionError("never through call")
+
+        def truth(self) -> dict[str, int]:
+            return {"pay_1": 1}
+
+        def close(self) -> None:
+            raise AssertionError("never through call")
+
+    sim = Sim()
+    sim.call("inject", "timeout")
+    assert sim.armed == "timeout" and sim.call("truth") == {"pay_1": 1}
+    for verb in ("close", "settle", "__class__", "tag"):
+        with pytest.raises(ValueError, match=verb):
+            sim.call(verb)
