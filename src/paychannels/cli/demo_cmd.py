@@ -15,8 +15,10 @@ killed mid-payment, failed and partial debits resubmitted), then settled, reconc
 checked against each simulator's own ledger.
 
 Needs nothing but this package: the journal is an embedded SQLite file, the simulators run
-on 127.0.0.1. Exit status 0 only when the day balances: every payer accounted for, nothing
-lost or taken twice; 1 when it does not. See docs/demo.md.
+on 127.0.0.1. A big day goes to an empty PostgreSQL (--db) and can be collected by several
+worker processes (--workers N), each taking whole channels. Exit status 0 only when the day
+balances: every payer accounted for, nothing lost or taken twice; 1 when it does not. See
+docs/demo.md.
 """
 
 from __future__ import annotations
@@ -56,6 +58,16 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
     )
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument(
+        "--db",
+        help="the journal: an empty PostgreSQL (a new schema) for a big day; "
+        "default: an embedded SQLite file in the workspace",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help="collect in N worker processes, whole channels each (N > 1 needs --db postgresql://…)",
+    )
+    p.add_argument(
         "--tamper",
         choices=TAMPERING,
         help="spoil the day on purpose before it settles, to see the verdict fail",
@@ -78,6 +90,8 @@ def _run(args: argparse.Namespace) -> int:
             keep=args.keep,
             tamper=args.tamper,
             stopping=getattr(args, "stopping", None),
+            db=args.db,
+            workers=args.workers,
         )
     )
     if args.json:

@@ -9,6 +9,7 @@ day is settled the way a cloud terminal's is: by the acquirer's settlement repor
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from paychannels.channels.base import Channel
@@ -53,8 +54,10 @@ class CloudPosSim(TerminalSim):
             "report_url": f"{base}/reports",
         }
 
-    def attach(self, channel: Channel) -> None:
+    @staticmethod
+    def watch(channel: Channel, call: Callable[..., object]) -> None:
         """Nothing to watch: the cloud names each payment by our id (SaleTransactionID)."""
+        del call
         assert isinstance(channel, CloudPosChannel)
 
     def settle(self, collector: Collector, name: str) -> str:

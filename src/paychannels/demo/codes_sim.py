@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import JsonValue
 
-from paychannels.channels.base import Channel
 from paychannels.channels.codepay import CodePayChannel
 from paychannels.collector import Collector
 from paychannels.demo.sims import Observed, Running, Stage
@@ -26,7 +25,7 @@ from paychannels.providers.alipay.calls import out_trade_no as alipay_number
 from paychannels.providers.wechatpay.calls import out_trade_no as wechat_number
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
 
-__all__ = ["PROVIDERS", "SCAN_FAULTS", "CodeSim"]
+__all__ = ["PROVIDERS", "SCAN_FAULTS", "CodeDesk", "CodeSim"]
 
 #: the demo's waiting rules: the providers' (query every 5-10 s for 45 s) scaled down
 _WAIT = "wait_interval=0.1&wait_limit=1.0&timeout=2"
@@ -74,10 +73,21 @@ SCAN_FAULTS: dict[str, tuple[float | None, str | None]] = {
 }
 
 
+@runtime_checkable
+class CodeDesk(Protocol):
+    """Where a village assistant's next payer's code comes from: the simulator's wallets,
+    or (in a worker process) the pipe to them."""
+
+    def code(self) -> str:
+        """The next payer shows a fresh payment code."""
+        ...
+
+
 class CodeSim(Running):
     """One provider's code desk with the payers' wallets (see the module docstring)."""
 
     faults = tuple(SCAN_FAULTS)
+    VERBS = Running.VERBS | {"code"}
 
     def __init__(self, stage: Stage, *, provider: str) -> None:
         self.provider = provider
@@ -87,12 +97,7 @@ class CodeSim(Running):
         self._armed: str | None = None
         self._payers = itertools.count(1)
         self._typing = False  # the current payer types the password once the channel waits
-        self.channel: CodePayChannel | None = None
         stage.screen(self._screen)
-
-    def attach(self, channel: Channel) -> None:
-        assert isinstance(channel, CodePayChannel)
-        self.channel = channel
 
     def code(self) -> str:
         """The next payer shows a fresh code (their wallet behaves as the armed case says)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from paychannels.channels.bank import resubmit_retryable
 from paychannels.collector import Collector
 from paychannels.demo.channels import DemoChannel
-from paychannels.demo.codes_sim import CodeSim
+from paychannels.demo.codes_sim import CodeDesk
 from paychannels.demo.dice import Dice
 from paychannels.demo.sims import BankSim, Observed, Running
 from paychannels.documents.roster import RosterEntry
@@ -180,7 +180,7 @@ _SCAN_AGAIN = {Reason.CODE_USED, Reason.CODE_EXPIRED}
 
 def _scan(col: Collector, plan: Plan, dice: Dice, tick: Callable[[int], None]) -> None:
     codes = plan.running
-    assert isinstance(codes, CodeSim)
+    assert isinstance(codes, CodeDesk)
     name = plan.channel.name
     last: str | None = None  # the code read just before (a scanner may read it twice)
     for i, entry in enumerate(plan.payers):

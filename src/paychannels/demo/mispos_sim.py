@@ -9,6 +9,7 @@ records the batch's figures for ``paychannels reconcile``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +37,7 @@ class MisposSim(Running):
     """A MIS-POS terminal simulator on a pseudo-terminal (a serial line)."""
 
     faults = tuple(FAULTS)
+    VERBS = Running.VERBS | {"tag"}
 
     def __init__(self, stage: Stage) -> None:
         del stage
@@ -46,13 +48,20 @@ class MisposSim(Running):
         self.url = f"mispos+serial://{path}?profile={PROFILE}&answer_timeout=2"
         self.options: dict[str, Any] = {}
 
-    def attach(self, channel: Channel) -> None:
+    @staticmethod
+    def watch(channel: Channel, call: Callable[..., object]) -> None:
+        """Each booking request names its record: the terminal tags what it books next."""
         assert isinstance(channel, MisposChannel)
-        channel.watch(self._label)
 
-    def _label(self, verb: str, record: Record) -> None:
-        del verb
-        self.sim.terminal.tag_next(record.id)
+        def label(verb: str, record: Record) -> None:
+            del verb
+            call("tag", record.id)
+
+        channel.watch(label)
+
+    def tag(self, record_id: str) -> None:
+        """What the terminal books next is ``record_id``'s (the truth check's key)."""
+        self.sim.terminal.tag_next(record_id)
 
     def inject(self, fault: str) -> None:
         self.sim.terminal.scripts.push(FAULTS[fault])

@@ -4,7 +4,9 @@
    (embedded SQLite), the callback endpoint and every simulator of ``CHANNELS``.
 2. **A backend crash**: a second process takes payments at the first hall terminal and is
    killed after the terminal approved one, before the journal heard of it; recovered here.
-3. **Collect**: each channel's payers, all channels at once, faults injected.
+3. **Collect**: each channel's payers, all channels at once, faults injected — in this
+   process, or with ``workers`` dealt out whole to worker processes on one PostgreSQL
+   journal (``demo.workers``), the simulators and the callback endpoint staying here.
 4. **Recover**: the callbacks that came are applied; ``recover()`` asks the channels about
    everything in doubt; payments that provably never left are sent again.
 5. **Follow up** as the office does: a payer already paid in the app is refused at the hall
@@ -30,12 +32,12 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from paychannels.collector import Collector
 from paychannels.console.interrupt import Stopping
@@ -47,22 +49,25 @@ from paychannels.demo.dayfeeds import write_day_feeds
 from paychannels.demo.dice import Dice
 from paychannels.demo.drivers import Plan, collect
 from paychannels.demo.followup import follow_up, settle_in_doubt
+from paychannels.demo.logfile import log_to
 from paychannels.demo.receiver import Receiver
 from paychannels.demo.roster_gen import RosterStats, generate_roster
 from paychannels.demo.sims import Stage
 from paychannels.demo.summary import Outputs, summarize
 from paychannels.demo.tamper import tamper
 from paychannels.demo.truth import check_truth, fault_outcomes
+from paychannels.demo.workers import WorkerRun, run_workers
 from paychannels.documents.notices import Level, build_notices, write_notices
 from paychannels.documents.roster import RosterEntry, load_roster
 from paychannels.reconcile import reconcile
 from paychannels.reconcile.arrivals import ArrivalRules
 from paychannels.reconcile.report import write_outputs
 from paychannels.runtime.countytime import CountyTime
+from paychannels.security.masking import redact_url
 from paychannels.simulators.provider import SimKeys
-from paychannels.values.errors import PaychannelsError
+from paychannels.values.errors import ConfigurationError, PaychannelsError
 
-__all__ = ["COUNTY", "ROSTER_AS_OF", "DemoOptions", "demo_roster", "run_demo"]
+__all__ = ["COUNTY", "MAX_WORKERS", "ROSTER_AS_OF", "DemoOptions", "demo_roster", "run_demo"]
 
 #: share of payers who do not pay at all today (away, forgot)
 AWAY = 0.03
@@ -84,6 +89,11 @@ class DemoOptions:
     tamper: str | None = None  # spoil the day on purpose (paychannels.demo.tamper)
     #: what a Ctrl-C / SIGTERM closes and removes (the CLI's); None: nothing registered
     stopping: Stopping | None = None
+    #: the journal; None: an embedded SQLite file in the workspace. Another journal must be
+    #: empty (a new PostgreSQL schema): the day is reconciled against everything in it
+    db: str | None = None
+    #: collect in this many worker processes (``demo.workers``); None: in this process
+    workers: int | None = None
 
 
 @dataclass
@@ -98,6 +108,7 @@ class Day:
     dice: Dice  # every decision about a payer: the seed's, whatever runs first
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    workers: list[WorkerRun] = field(default_factory=list)  # with --workers: how each ended
 
     def lap(self, name: str, since: float) -> float:
         """Record the seconds since ``since`` as phase ``name``; now. Between phases a
@@ -111,14 +122,20 @@ class Day:
 
 def run_demo(options: DemoOptions) -> dict[str, Any]:
     """Run the day; the summary (``balanced`` is the verdict)."""
+    _check(options)
     folder = options.folder or Path(tempfile.mkdtemp(prefix="paychannels-demo-"))
     folder.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     kept = options.keep or options.folder is not None
     if options.stopping is not None:
         options.stopping.folder(folder, temporary=not kept)
-    with _log_to(folder / "demo.log"):
-        day = _setup(options, folder)
+    with log_to(folder / "demo.log"):
+        try:
+            day = _setup(options, folder)
+        except BaseException:
+            if not kept:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
         try:
             summary = _run(day, started)
         finally:
@@ -147,32 +164,41 @@ def _keep_ledgers(day: Day) -> None:
         logging.getLogger("paychannels.demo").warning("simulator ledgers not kept: %s", exc)
 
 
-@contextmanager
-def _log_to(path: Path) -> Iterator[None]:
-    """The library's warnings (every injected fault makes some) go to the workspace's log,
-    not the screen."""
-    logger = logging.getLogger("paychannels")
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    saved = (logger.propagate, logger.level)
-    logger.addHandler(handler)
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        handler.close()
-        logger.propagate, logger.level = saved
+#: the most worker processes a day is split into (there are eight channels to deal out)
+MAX_WORKERS = 8
+
+
+def _check(options: DemoOptions) -> None:
+    """Refuse what cannot make a sound day, naming the option, before anything starts."""
+    if options.workers is None:
+        return
+    if not 1 <= options.workers <= MAX_WORKERS:
+        raise ConfigurationError(f"--workers must be between 1 and {MAX_WORKERS}")
+    scheme = urlsplit(options.db).scheme if options.db else "sqlite"
+    if options.workers > 1 and scheme == "sqlite":
+        raise ConfigurationError(
+            f"--workers {options.workers} needs a PostgreSQL journal (--db postgresql://…): "
+            "SQLite commits one writer at a time, so worker processes would only queue on its "
+            "lock; on SQLite the day runs in one process"
+        )
 
 
 def _setup(options: DemoOptions, folder: Path) -> Day:
     today = CountyTime().today()
-    roster = folder / "roster.csv"
-    demo_roster(roster, options.payers, options.seed)
-    col = Collector.open(f"sqlite:///{folder}/journal.db?synchronous=normal", create=True)
+    db = options.db or f"sqlite:///{folder}/journal.db?synchronous=normal"
+    col = Collector.open(db, create=True)
     if options.stopping is not None:
         options.stopping.watch(col)
+    held = sum(col.journal.count_by_status().values())
+    if held:
+        col.close()
+        where = f"--db {redact_url(db)}" if options.db else f"--out {folder}"
+        raise ConfigurationError(
+            f"{where}: the journal there already holds {held:,} payment(s); a demo day needs "
+            "an empty one (a new schema, a new folder), as it reconciles all it holds"
+        )
+    roster = folder / "roster.csv"
+    demo_roster(roster, options.payers, options.seed)
     stage = Stage(
         folder, SimKeys.generate(), Receiver(col), options.seed, today, col.watch_progress
     )
@@ -236,7 +262,10 @@ def _run(day: Day, started: float) -> dict[str, Any]:
             with lock:
                 bar.advance(n)
 
-        channel_seconds = _parallel(day, tick)
+        if day.options.workers is None:
+            channel_seconds = _parallel(day, tick)
+        else:
+            channel_seconds = _in_workers(day, tick)
     t = day.lap("collection", t)
     settle_in_doubt(day.col, day.plans, stream=stream)
     t = day.lap("recovery", t)
@@ -290,6 +319,7 @@ def _run(day: Day, started: float) -> dict[str, Any]:
         timings=day.timings | {f"collection {k}": v for k, v in channel_seconds.items()},
         planted=planted,
         scanning=[n for n, p in day.plans.items() if p.channel.style == "scan"],
+        workers=[w.as_dict() for w in day.workers] if day.options.workers else None,
     )
     summary["feeds"] = feeds
     return summary
@@ -325,3 +355,31 @@ def _parallel(day: Day, tick: Callable[[int], None]) -> dict[str, float]:
     if errors:
         raise errors[0]
     return seconds
+
+
+def _in_workers(day: Day, tick: Callable[[int], None]) -> dict[str, float]:
+    """The channels dealt out to worker processes (``demo.workers``); the bank's batch runs
+    here meanwhile. A worker that failed is noted: the day goes on, but does not balance."""
+    seconds: dict[str, float] = {}
+
+    def bank() -> None:
+        for plan in day.plans.values():
+            if plan.channel.style == "batch":
+                began = time.perf_counter()
+                collect(day.col, plan, day.dice, tick)
+                seconds[plan.channel.name] = round(time.perf_counter() - began, 3)
+
+    assert day.options.workers is not None
+    day.workers, dealt = run_workers(
+        day.col,
+        day.plans,
+        workers=day.options.workers,
+        seed=day.options.seed,
+        log=day.folder / "demo.log",
+        roster=day.folder / "roster.csv",
+        tick=tick,
+        here=bank,
+        check=day.options.stopping.check if day.options.stopping else lambda: None,
+    )
+    day.notes += [f"worker failed: {w.note()}" for w in day.workers if w.failed]
+    return seconds | dealt

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from paychannels.bankfiles.ids import payment_of
 from paychannels.bankfiles.model import Creditor
@@ -110,9 +110,25 @@ class Running(ABC):
 
     url: str
     options: dict[str, Any]
+    #: what the channel's side may ask of the simulator by name (``call``): from a watch on
+    #: the channel, or from a worker process that collects through it (``demo.workers``)
+    VERBS: ClassVar[frozenset[str]] = frozenset({"inject", "after", "truth"})
 
-    def attach(self, channel: Channel) -> None:  # noqa: B027 - most simulators need nothing
-        """The channel opened on ``url`` (to watch it, for the simulator's truth)."""
+    def attach(self, channel: Channel) -> None:
+        """The channel opened on ``url`` here: watched for the simulator's truth."""
+        self.watch(channel, self.call)
+
+    @staticmethod
+    def watch(channel: Channel, call: Callable[..., object]) -> None:
+        """Watch ``channel`` for the simulator, telling it through ``call(verb, *args)``: the
+        simulator itself here, the pipe to it in a worker process. Most need nothing."""
+        del channel, call
+
+    def call(self, verb: str, *args: Any) -> Any:
+        """One of ``VERBS`` by name; any other is refused (a worker names what it wants)."""
+        if verb not in self.VERBS:
+            raise ValueError(f"{type(self).__name__} has no verb {verb!r} for a channel's side")
+        return getattr(self, verb)(*args)
 
     @abstractmethod
     def inject(self, fault: str) -> None:
@@ -146,6 +162,7 @@ class TerminalSim(Running):
 
     faults = tuple(_TERMINAL_FAULTS)
     scripts: Mapping[str, TerminalScript] = _TERMINAL_FAULTS
+    VERBS = Running.VERBS | {"tag"}
 
     def __init__(self, stage: Stage, *, transport: str) -> None:
         self.sim = TerminalSimulator(password=int(PASSWORD), t2=0.3)
@@ -157,13 +174,20 @@ class TerminalSim(Running):
             self.url = f"zvt+serial://{path}?baudrate=9600&stopbits=2&{_TIMERS}"
         self.options: dict[str, Any] = {"password": PASSWORD}
 
-    def attach(self, channel: Channel) -> None:
+    @staticmethod
+    def watch(channel: Channel, call: Callable[..., object]) -> None:
+        """Each payment's command names its record: the terminal tags what it books next."""
         assert isinstance(channel, TerminalChannel)
-        channel.watch(self._label)
 
-    def _label(self, event: TerminalEvent) -> None:
-        if event.kind == "command" and event.record_id:
-            self.sim.terminal.tag_next(event.record_id)
+        def label(event: TerminalEvent) -> None:
+            if event.kind == "command" and event.record_id:
+                call("tag", event.record_id)
+
+        channel.watch(label)
+
+    def tag(self, record_id: str) -> None:
+        """What the terminal books next is ``record_id``'s (the truth check's key)."""
+        self.sim.terminal.tag_next(record_id)
 
     def inject(self, fault: str) -> None:
         self.sim.terminal.scripts.push(self.scripts[fault])

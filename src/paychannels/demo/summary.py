@@ -45,8 +45,10 @@ def summarize(
     timings: dict[str, float],
     planted: Planted | None = None,
     scanning: Sequence[str] = (),
+    workers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The summary (JSON-ready); ``balanced`` is the verdict."""
+    """The summary (JSON-ready); ``balanced`` is the verdict (a worker process that failed
+    leaves the day short: never balanced)."""
     summary = rec.summary(concerns=50)
     resolved = sum(1 for f in faults if f.resolved)
     listed = sum(1 for f in faults if not f.resolved and f.attention and not f.problem)
@@ -58,6 +60,7 @@ def summarize(
         and truth["unconfirmed"] == 0
         and not truth["problems"]
         and still_open == 0
+        and not any(w["failed"] for w in workers or ())
     )
     return {
         "payers": payers,
@@ -98,6 +101,7 @@ def summarize(
         "timings": timings,
         "reconcile_timings": rec.timings,
         "arrivals": _arrivals(rec, planted),
+        "workers": workers,
         "workspace": str(outputs.workspace) if outputs.workspace else None,
         "files": {k: str(v) for k, v in outputs.reports.items()}
         | {"notices": [str(p) for p in outputs.notices]},
@@ -222,6 +226,13 @@ def summary_text(s: dict[str, Any]) -> str:
     lines += [clipped(f"  {example}", 160) for example in examples]
     lines += _rest(s, follow["payers"] - len(examples), "unpaid")
     lines += [f"  note: {note}" for note in s["notes"]]
+    workers = s.get("workers")
+    if workers:
+        failed = sum(1 for w in workers if w["failed"])
+        lines.append(
+            f"collected by {len(workers)} worker process(es)"
+            + (f": {failed} FAILED (see the notes)" if failed else "")
+        )
     lines.append("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in s["timings"].items()))
     if s["workspace"]:
         lines.append(f"workspace (journal, reports, notices): {s['workspace']}")
