@@ -412,13 +412,13 @@ class SqlWrites(SqlBase):
         return [Applied(p.record, e, created=insert) for p, e in zip(plans, events, strict=True)]
 
     def _append_events(self, tx: Tx, plans: Sequence[Plan]) -> list[tuple[Event, ...]]:
-        specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
+        specs = [(p.record, p.at, spec) for p in plans for spec in p.events]
         if not specs:
             return [() for _ in plans]
         self._before_events(tx)
         rows = [
             (
-                rid,
+                record.id,
                 self._ts_in(at),
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
@@ -426,7 +426,7 @@ class SqlWrites(SqlBase):
                 dumps(storable_json(spec.data)),
                 dumps({k: _recorded(k, v) for k, v in spec.sets.items()}),
             )
-            for rid, at, spec in specs
+            for record, at, spec in specs
         ]
         insert = (
             "INSERT INTO pc_events "
@@ -448,7 +448,8 @@ class SqlWrites(SqlBase):
                 Event,
                 {
                     "seq": seq,
-                    "payment_id": rid,
+                    "payment_id": record.id,
+                    "channel": record.channel,
                     "at": at,
                     "type": spec.type,
                     "from_status": spec.from_status,
@@ -456,6 +457,6 @@ class SqlWrites(SqlBase):
                     "data": spec.data,
                 },
             )
-            for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+            for seq, (record, at, spec) in zip(seqs, specs, strict=True)
         )
         return [tuple(next(made) for _ in p.events) for p in plans]
