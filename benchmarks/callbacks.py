@@ -10,11 +10,11 @@
    journal with its event, reply) for N PENDING payments, several concurrent senders, on
    SQLite (WAL, ``synchronous=FULL``).
 3. **Receiver processes on one PostgreSQL** (``--pg`` or ``$PAYCHANNELS_TEST_PG``): the same
-   path in P processes at once (each its own Collector and senders), P = 1, 2.
+   path in P processes at once (each its own Collector and senders), P = 1, 2, 4.
 
     pip install -e '.[bench]'
     python benchmarks/callbacks.py [--callbacks 2000] [--rounds 9] [--payments 3000]
-        [--senders 8] [--processes 1,2] [--parts notice,sqlite,postgres] [--json]
+        [--senders 8] [--processes 1,2,4] [--parts notice,sqlite,postgres] [--json]
 """
 
 from __future__ import annotations
@@ -261,7 +261,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--payments", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--processes", default="1,2")
+    parser.add_argument("--processes", default="1,2,4")
     parser.add_argument("--parts", default="notice,sqlite,postgres")
     parser.add_argument("--pg", default=os.environ.get("PAYCHANNELS_TEST_PG"))
     parser.add_argument("--json", action="store_true")

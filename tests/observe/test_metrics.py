@@ -33,11 +33,13 @@ from paychannels.channels.bank import BankBatchChannel
 from paychannels.channels.bank.formats import open_format
 from paychannels.channels.base import Capabilities, Channel, ChannelContext
 from paychannels.channels.memory import MemoryChannel
+from paychannels.journal.postgres import PostgresJournal
+from paychannels.journal.sqlite import SqliteJournal
 from paychannels.observe.otel import Telemetry, instrument
 from paychannels.observe.prometheus import render
 from paychannels.simulators.terminal import TerminalSimulator
 from paychannels.values.errors import PaychannelsError
-from paychannels.values.models import EventType, Payment
+from paychannels.values.models import Event, EventType, Payment, Record
 from tests.bank.conftest import CREDITOR
 
 PASSWORD = "741852"
@@ -166,6 +168,71 @@ def test_transitions_latency_and_spans_agree_with_the_journal(journal_url: str, 
         assert refused.status.status_code is StatusCode.ERROR
         assert spans[7].attributes is not None
         assert spans[7].attributes["paychannels.channel"] == "zvt"
+        r.telemetry.close()
+
+
+class CountingGets:
+    """A journal that counts ``get`` (a read of one record), mixed into a real backend."""
+
+    gets = 0
+
+    def get(self, record_id: str) -> Record:
+        self.gets += 1
+        return super().get(record_id)  # type: ignore[misc,no-any-return]
+
+
+class SqliteCounting(CountingGets, SqliteJournal):
+    pass
+
+
+class PostgresCounting(CountingGets, PostgresJournal):
+    pass
+
+
+def counting_journal(url: str) -> SqliteCounting | PostgresCounting:
+    return (SqliteCounting if url.startswith("sqlite") else PostgresCounting)(url, create=True)
+
+
+def workload(col: Collector, first: int) -> None:
+    """Payments on two channels, a refund, a lost answer recovered."""
+    hall = col.channel("hall")
+    assert isinstance(hall, MemoryChannel)
+    paid = col.collect(request(first), channel="hall")
+    col.collect(request(first + 1), channel="desk")
+    hall.script("lose_reply")
+    lost = col.collect(request(first + 2), channel="hall")
+    col.refund(paid.id)
+    col.recover()
+    assert col.status(lost.id).status is Status.SUCCEEDED
+
+
+def test_counting_transitions_reads_nothing_from_the_journal(journal_url: str) -> None:
+    """Each event carries its record's channel from where it is written, so the counter of
+    transitions labels it without reading the record (a read per new record, on the path of
+    every payment and callback)."""
+    journal = counting_journal(journal_url)
+    with Collector(journal) as col:
+        col.add_channel("hall", "memory://")
+        col.add_channel("desk", "memory://")
+        workload(col, 1)
+        own = journal.gets  # what the Collector reads itself (a refund reads its payment)
+        r = rig(col)
+        workload(col, 11)
+        assert journal.gets == 2 * own
+        counted = {
+            (p.attributes["channel"], p.attributes["from"], p.attributes["to"]): p.value
+            for p in r.points("paychannels.transitions")
+        }
+        assert counted[("desk", "DISPATCHED", "SUCCEEDED")] == 1
+        assert counted[("hall", "UNKNOWN", "SUCCEEDED")] == 1
+        assert sum(counted.values()) == sum(transitions_in_journal(col).values()) // 2
+        seen: list[Event] = []
+        col.subscribe(seen.append)
+        col.collect(request(21), channel="desk")
+        assert seen and {e.channel for e in seen} == {"desk"}
+        told = {e.seq: e for e in seen}
+        read_back = {e.seq: e for e in col.events(limit=10_000) if e.seq in told}
+        assert read_back == told  # the journal's events() says the same, channel included
         r.telemetry.close()
 
 

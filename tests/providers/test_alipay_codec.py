@@ -18,6 +18,7 @@ import pytest
 from paychannels import Money, Reason, Status, open_channel
 from paychannels.providers.alipay import AlipayCodec, AlipayConfig, signing
 from paychannels.providers.alipay.forms import decode_form, encode_form
+from paychannels.providers.alipay.notify import NotifyReader
 from paychannels.providers.alipay.replies import yuan
 from paychannels.providers.base import AskAgain, CloseResult, HttpReply, OrderState
 from paychannels.security.jsontext import member_span
@@ -27,6 +28,7 @@ from paychannels.values.errors import ConfigurationError, InvalidURL, ProtocolEr
 from paychannels.values.models import Payment, Refund
 from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
+from tests.providers.countingkey import CountingKey
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "alipay"
 PAY_ID = "pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ"
@@ -188,6 +190,34 @@ def test_notification_for_another_seller_is_a_problem(codec: AlipayCodec, keys: 
     fields["sign_type"] = "RSA2"
     (notice,) = codec.read_callback(Headers({}), encode_form(fields)).notices
     assert notice.problem and "seller id" in notice.problem
+
+
+def test_a_notification_we_would_refuse_costs_no_rsa(keys: SimKeys) -> None:
+    """Its shape is checked before the signature: no order number, no status, an amount
+    that is not yuan, a signature of the wrong length — refused without RSA work."""
+    url = f"alipay+https://openapi.alipay.com/gateway.do?app_id={keys.alipay_app_id}"
+    config = AlipayConfig.from_url(parse_url(url), {**keys.alipay_options()})
+    counting = CountingKey(config.alipay_public_key)
+    reader = NotifyReader(dataclasses.replace(config, alipay_public_key=counting))
+    fields = {
+        "app_id": keys.alipay_app_id, "charset": "utf-8", "out_trade_no": PAY_ID,
+        "trade_status": "TRADE_SUCCESS", "total_amount": "380.00",
+        "gmt_payment": "2026-01-05 17:30:00", "trade_no": "2026010522001404070200176844",
+    }  # fmt: skip
+    signature = signing.sign(keys.alipay_key, signing.notify_content(fields))
+    signed = {**fields, "sign": signature, "sign_type": "RSA2"}
+    broken: list[dict[str, str]] = [
+        {k: v for k, v in signed.items() if k != "out_trade_no"},
+        {k: v for k, v in signed.items() if k != "trade_status"},
+        {**signed, "total_amount": "380.001"},
+        {**signed, "sign": signature[:-8]},
+    ]
+    for bad in broken:
+        reading = reader.read(encode_form(bad))
+        assert isinstance(reading.error, MalformedCallback) and not reading.notices, bad
+    assert counting.verifications == 0
+    (notice,) = reader.read(encode_form(signed)).notices
+    assert notice.verified and counting.verifications == 1
 
 
 @pytest.mark.parametrize(

@@ -42,6 +42,7 @@ from paychannels.values.errors import ConfigurationError, InvalidURL, ProtocolEr
 from paychannels.values.models import Outcome, Payment, Refund
 from paychannels.values.urls import parse_url
 from tests.contract.harnesses.mobile import sim_keys
+from tests.providers.countingkey import CountingKey
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "wechatpay"
 PAY_ID = "pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ"
@@ -297,6 +298,30 @@ def test_signature_checks(keys: SimKeys) -> None:
     with pytest.raises(VerificationError):
         verify_signed(Headers(good), body + b" ", store, now=lambda: now)
     assert SignedHeaders.read(Headers(good)).signature_type == "WECHATPAY2-SHA256-RSA2048"
+
+
+def test_a_stale_callback_costs_no_rsa(keys: SimKeys) -> None:
+    """The window, the probe and the serial are checked before any RSA work: a callback we
+    cannot take costs a comparison, and an unknown serial on old news fetches no keys."""
+    counting = CountingKey(rsa.load_public_key(str(keys.wechat_options()["public_key"])))
+    store = KeyStore(public_key=counting, public_key_id=keys.pubkey_id)
+    body = b'{"x":1}'
+    now = time.time()
+    good = sign_headers(keys.pubkey_key, keys.pubkey_id, body, timestamp=int(now))
+    other = sign_headers(keys.pubkey_key, keys.pubkey_id, b"{}", timestamp=int(now))
+    forged = {**good, "Wechatpay-Signature": other["Wechatpay-Signature"]}
+    unknown = {**good, "Wechatpay-Serial": "PUB_KEY_ID_0000000000000000000000000000000000"}
+    for headers in (good, forged, unknown):
+        for shift in (-301, 301, 86400):
+            with pytest.raises(StaleTimestamp):
+                verify_signed(Headers(headers), body, store, now=lambda s=shift: now + s)
+    assert counting.verifications == 0
+    probe = {**good, "Wechatpay-Signature": "WECHATPAY/SIGNTEST/abc=="}
+    with pytest.raises(SignatureProbe):
+        verify_signed(Headers(probe), body, store, now=lambda: now + 301)
+    assert counting.verifications == 0
+    assert verify_signed(Headers(good), body, store, now=lambda: now) == keys.pubkey_id
+    assert counting.verifications == 1
 
 
 def test_configuration_errors_name_the_option_not_the_key(keys: SimKeys) -> None:

@@ -411,6 +411,7 @@ class SqlBase(Journal):
             {
                 "seq": int(row["seq"]),
                 "payment_id": row["payment_id"],
+                "channel": row["channel"],
                 "at": self._ts_out(row["at"]),
                 "type": EventType(row["type"]),
                 "from_status": Status(row["from_status"]) if row["from_status"] else None,

@@ -151,14 +151,16 @@ class SqlReads(SqlBase):
     def events(
         self, *, after: int = 0, record_id: str | None = None, limit: int = 1000
     ) -> list[Event]:
+        # each event with its record's channel (a subscriber labels by channel without a read)
+        select = (
+            "SELECT e.*, p.channel FROM pc_events e LEFT JOIN pc_payments p ON p.id = e.payment_id"
+        )
         with self._transaction(write=False) as tx:
             if record_id is None:
-                rows = tx.rows(
-                    "SELECT * FROM pc_events WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
-                )
+                rows = tx.rows(f"{select} WHERE e.seq > ? ORDER BY e.seq LIMIT ?", (after, limit))
             else:
                 rows = tx.rows(
-                    "SELECT * FROM pc_events WHERE payment_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                    f"{select} WHERE e.payment_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?",
                     (record_id, after, limit),
                 )
         return [self._event(r) for r in rows]

@@ -507,13 +507,13 @@ class SqlWrites(SqlBase):
         self, tx: Tx, plans: Sequence[Plan]
     ) -> Callable[[], list[tuple[Event, ...]]]:
         """Append the plans' events; what gives them, with their ``seq``, once committed."""
-        specs = [(p.record.id, p.at, spec) for p in plans for spec in p.events]
+        specs = [(p.record, p.at, spec) for p in plans for spec in p.events]
         if not specs:
             return lambda: [() for _ in plans]
         self._before_events(tx)
         rows = [
             (
-                rid,
+                record.id,
                 self._ts_in(at),
                 spec.type.value,
                 spec.from_status.value if spec.from_status else None,
@@ -521,7 +521,7 @@ class SqlWrites(SqlBase):
                 _stored_json(spec.data),
                 _columns_set(spec.sets),
             )
-            for rid, at, spec in specs
+            for record, at, spec in specs
         ]
         insert = (
             "INSERT INTO pc_events "
@@ -548,7 +548,9 @@ class SqlWrites(SqlBase):
 
 
 def _events(
-    plans: Sequence[Plan], specs: Sequence[tuple[str, datetime, EventSpec]], seqs: Sequence[int]
+    plans: Sequence[Plan],
+    specs: Sequence[tuple[Record, datetime, EventSpec]],
+    seqs: Sequence[int],
 ) -> list[tuple[Event, ...]]:
     """The events appended for ``plans``, per plan, from their specs and their ``seq``."""
     made = iter(
@@ -556,7 +558,8 @@ def _events(
             Event,
             {
                 "seq": seq,
-                "payment_id": rid,
+                "payment_id": record.id,
+                "channel": record.channel,
                 "at": at,
                 "type": spec.type,
                 "from_status": spec.from_status,
@@ -564,6 +567,6 @@ def _events(
                 "data": spec.data,
             },
         )
-        for seq, (rid, at, spec) in zip(seqs, specs, strict=True)
+        for seq, (record, at, spec) in zip(seqs, specs, strict=True)
     )
     return [tuple(next(made) for _ in p.events) for p in plans]

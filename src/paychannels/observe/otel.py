@@ -9,8 +9,6 @@ docs/observability.md.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Protocol, runtime_checkable
 
@@ -28,7 +26,6 @@ except ImportError as missing:  # the extra is optional: say which one, once
 from paychannels._version import __version__
 from paychannels.collector import Collector
 from paychannels.collector.verbs import VerbResult
-from paychannels.values.errors import PaymentNotFound
 from paychannels.values.models import Event, EventType
 
 __all__ = ["DISPATCH_BUCKETS", "Quarantining", "Telemetry", "instrument"]
@@ -38,7 +35,6 @@ __all__ = ["DISPATCH_BUCKETS", "Quarantining", "Telemetry", "instrument"]
 DISPATCH_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 #: verbs that send a payment or a refund to the channel: their duration is dispatch latency
 _DISPATCHING = frozenset({"collect", "refund"})
-_CHANNEL_CACHE = 65536
 
 
 @runtime_checkable
@@ -83,8 +79,6 @@ class Telemetry:
             unit="1",
             description="records and files that wait for a person or recover(), by kind",
         )
-        self._channels: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
         self._closed = False
         self._unhook: list[Callable[[], None]] = [
             collector.subscribe(self._on_event),
@@ -109,8 +103,6 @@ class Telemetry:
 
     def ended(self, token: object, result: VerbResult) -> None:
         """Close the span with what the verb left; time a dispatch."""
-        if result.record_id and result.channel:
-            self._remember(result.record_id, result.channel)
         if isinstance(token, tuple):
             span, ctx_token = token
             assert isinstance(span, Span)
@@ -136,35 +128,15 @@ class Telemetry:
     # -- the event subscriber: transitions ------------------------------------------------------
 
     def _on_event(self, event: Event) -> None:
+        """Count a status change; the event carries its channel (no journal read here)."""
         if self._closed or event.type is not EventType.STATUS or event.to_status is None:
             return
         attrs = {
-            "channel": self._channel_of(event.payment_id),
+            "channel": event.channel or "",
             "from": event.from_status.value if event.from_status else "",
             "to": event.to_status.value,
         }
         self._transitions.add(1, attrs)
-
-    def _channel_of(self, record_id: str) -> str:
-        """The record's channel: remembered, else read once from the journal."""
-        with self._lock:
-            known = self._channels.get(record_id)
-            if known is not None:
-                self._channels.move_to_end(record_id)
-                return known
-        try:
-            channel = self._collector.journal.get(record_id).channel
-        except PaymentNotFound:
-            return ""
-        self._remember(record_id, channel)
-        return channel
-
-    def _remember(self, record_id: str, channel: str) -> None:
-        with self._lock:
-            self._channels[record_id] = channel
-            self._channels.move_to_end(record_id)
-            while len(self._channels) > _CHANNEL_CACHE:
-                self._channels.popitem(last=False)
 
     # -- the gauge: read when a reader collects ---------------------------------------------------
 

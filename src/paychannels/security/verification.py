@@ -6,9 +6,10 @@ carrying the HTTP status a receiver should answer with. None of them ever carrie
 
 ``worth_asking`` says whether the refused content may still be genuine news, so that asking
 the provider about it (rate-limited) is useful: a key we do not hold yet (rotation), or a
-proven signature on a stale timestamp (a replay, or our clock). A malformed signature, a
-probe, or a well-formed signature that fails against a key we hold is a forgery: nothing
-is asked, nothing written.
+stale timestamp (a replay, or our clock) — refused before any signature work, so it proves
+nothing by itself; a hint is read from it only where the content proves itself (WeChat Pay's
+resource decrypts under our APIv3 key). A malformed signature, a probe, or a well-formed
+signature that fails against a key we hold is a forgery: nothing is asked, nothing written.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ class VerificationError(CallbackRejected):
 class StaleTimestamp(VerificationError):
     """The signed timestamp is outside the accepted window (replay or a wrong clock).
 
-    Verifiers raise it only once the signature is proven, so the content is genuine (if old).
+    WeChat Pay's verifier raises it before any RSA work (old news costs nothing to refuse), so
+    it proves nothing about the sender; the generic HMAC webhooks raise it once the MAC holds.
     """
 
     worth_asking = True

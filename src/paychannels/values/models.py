@@ -377,6 +377,9 @@ class Event(FrozenModel):
 
     seq: int
     payment_id: str
+    #: the record's channel, carried from where the event is written or read, so that a
+    #: subscriber (metrics by channel) never reads the record back; None on hand-made events
+    channel: str | None = None
     at: datetime
     type: EventType
     from_status: Status | None = None

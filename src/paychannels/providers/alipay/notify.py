@@ -1,9 +1,12 @@
 """Alipay asynchronous notifications: strict form, RSA2 check, then what the trade says.
 
-Verification follows Alipay's rule exactly: drop ``sign`` and ``sign_type``, sort, join the
-decoded values, SHA256withRSA with Alipay's public key. Only then are ``app_id`` and
-``seller_id`` compared with ours (mismatch: ``Notice.problem``) and ``total_amount`` parsed
-exactly into ``Notice.amount``. ``notify_id`` is constant across resends of one notification.
+What we would refuse anyway is refused before any RSA work (a forged flood costs parsing
+only): the strict form, then the order number, the trade status and ``total_amount`` (exact
+yuan), then the signature's presence, type and shape. Verification follows Alipay's rule
+exactly: drop ``sign`` and ``sign_type``, sort, join the decoded values, SHA256withRSA with
+Alipay's public key. Only a verified notification's ``app_id`` and ``seller_id`` are compared
+with ours (mismatch: ``Notice.problem``). ``notify_id`` is constant across resends of one
+notification; Alipay signs no timestamp, so there is no window to check.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class NotifyReader:
         except CallbackRejected as exc:
             return Reading([], exc)
         try:
+            _required(fields)  # what we would refuse anyway, before any RSA work
             self.verify(fields)
         except CallbackRejected as exc:
             return Reading(self._hints(fields) if exc.worth_asking else [], exc)
@@ -68,11 +72,7 @@ class NotifyReader:
 
     def notice(self, fields: dict[str, str], *, verified: bool) -> Notice:
         """The notice a (verified or not) notification carries."""
-        number = fields.get("out_trade_no")
-        if not number:
-            raise MalformedCallback("is missing", where="field out_trade_no")
-        if "trade_status" not in fields:
-            raise MalformedCallback("is missing", where="field trade_status")
+        number = _required(fields)
         try:
             view = trade_view(fields, None)
             amount = yuan(fields.get("total_amount"), where="field total_amount")
@@ -110,3 +110,17 @@ class NotifyReader:
         if cfg.seller_id is not None and seller != cfg.seller_id:
             return f"seller id {str(seller)[:32]!r} is not ours ({cfg.seller_id})"
         return None
+
+
+def _required(fields: dict[str, str]) -> str:
+    """The order number, once the fields a notice cannot do without are there and in shape."""
+    number = fields.get("out_trade_no")
+    if not number:
+        raise MalformedCallback("is missing", where="field out_trade_no")
+    if "trade_status" not in fields:
+        raise MalformedCallback("is missing", where="field trade_status")
+    try:
+        yuan(fields.get("total_amount"), where="field total_amount")
+    except ProtocolError as exc:
+        raise MalformedCallback(str(exc)[:200]) from None
+    return number

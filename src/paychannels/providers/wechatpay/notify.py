@@ -20,7 +20,7 @@ from paychannels.providers.wechatpay.calls import out_refund_no, out_trade_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
 from paychannels.providers.wechatpay.replies import refund_outcome, trade_view, transaction_amount
 from paychannels.providers.wechatpay.signing import verify_signed
-from paychannels.security.jsontext import strict_object
+from paychannels.security.jsontext import plain_object, strict_object
 from paychannels.security.verification import CallbackRejected, Headers, MalformedCallback
 from paychannels.values.errors import InvalidRequest, MoneyError, ProtocolError
 from paychannels.values.models import trusted
@@ -54,9 +54,13 @@ class CallbackReader:
         except CallbackRejected:
             return []
 
-    def open(self, body: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The event envelope and its decrypted resource (after the signature is checked)."""
-        event = strict_object(body, where="body")
+    def open(self, body: bytes, *, verified: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The event envelope and its decrypted resource.
+
+        A body whose signature held is WeChat Pay's own bytes: no crafted duplicate keys can
+        be in it, so the plain C parser reads it (as the AES-authenticated resource); an
+        unverified one (a hint) is parsed strictly, repeated keys refused."""
+        event = (plain_object if verified else strict_object)(body, where="body")
         if event.get("resource_type") != "encrypt-resource":
             raise MalformedCallback("must be encrypt-resource", where="body.resource_type")
         resource = self.config.cipher.decrypt_json(event.get("resource"), where="body.resource")
@@ -64,7 +68,7 @@ class CallbackReader:
 
     def notice(self, body: bytes, *, verified: bool) -> Notice:
         """The notice one callback body carries."""
-        event, data = self.open(body)
+        event, data = self.open(body, verified=verified)
         event_type = event.get("event_type")
         if not isinstance(event_type, str):
             raise MalformedCallback("is missing", where="body.event_type")

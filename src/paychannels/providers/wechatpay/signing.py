@@ -5,9 +5,10 @@ Requests are signed with the merchant's private key over
 Responses and callbacks are signed by WeChat Pay over ``TIMESTAMP\\nNONCE\\nBODY\\n`` (raw
 body bytes, always a trailing newline) with the key named by ``Wechatpay-Serial``: a platform
 certificate serial (valid at the time of verification) or a ``PUB_KEY_ID_...``. The shape of
-the headers and the signature is checked first (a malformed one is ``MalformedCallback``),
-``WECHATPAY/SIGNTEST/`` probes are refused, then the key and RSA; the timestamp window is
-checked last, so a ``StaleTimestamp`` always means a genuine signature on old news.
+the headers is checked first (a malformed one is ``MalformedCallback``), ``WECHATPAY/SIGNTEST/``
+probes are refused, then the timestamp window, the signature's shape, the key and its size,
+and RSA last: what we would refuse anyway costs no RSA (nor, for an unknown serial, a fetch of
+certificates), so a flood of stale or forged callbacks costs comparisons only.
 """
 
 from __future__ import annotations
@@ -134,9 +135,9 @@ def verify_signed(
 ) -> str:
     """Prove that WeChat Pay signed ``body``; returns the serial that verified it.
 
-    Order of checks: headers present, algorithm, timestamp shape, probe, base64, key by
-    serial and its validity, signature length, RSA, timestamp window. Every failure is a
-    ``CallbackRejected`` naming the header.
+    Cheapest first, RSA last: headers present, algorithm, timestamp shape, probe, timestamp
+    window, base64, key by serial and its validity, signature length, RSA. Every failure is a
+    ``CallbackRejected`` naming the header; a ``StaleTimestamp`` proves nothing about the sender.
     """
     signature, ts, nonce, serial, algorithm = headers.pick(_SIGNED)
     if signature is None or ts is None or nonce is None or serial is None:
@@ -151,10 +152,12 @@ def verify_signed(
         raise MalformedCallback("is not a Unix time in seconds", where="header Wechatpay-Timestamp")
     if signature.startswith(PROBE_PREFIX):
         raise SignatureProbe("is a WeChat Pay signature probe", where="header Wechatpay-Signature")
+    at = now()
+    if abs(at - int(ts)) >= window:
+        check_window(int(ts), at, tolerance=window, where="header Wechatpay-Timestamp")
     raw = b64decode_strict(signature)
     if raw is None:
         raise MalformedCallback("is not base64", where="header Wechatpay-Signature")
-    at = now()
     key = keys.verifier(serial, at=at)
     if len(raw) != (key.key_size + 7) // 8:
         raise MalformedCallback(
@@ -166,8 +169,6 @@ def verify_signed(
         raise VerificationError(
             f"does not verify with key {serial[:64]}", where="header Wechatpay-Signature"
         )
-    if abs(at - int(ts)) >= window:
-        check_window(int(ts), at, tolerance=window, where="header Wechatpay-Timestamp")
     return serial
 
 
