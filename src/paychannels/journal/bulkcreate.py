@@ -15,12 +15,13 @@ row-by-row path, which settles races one record at a time.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from paychannels.journal.base import Applied, Change, NewRecord
-from paychannels.journal.plan import REQUEST_FIELDS, Plan, dumps, plan_new
+from paychannels.journal.plan import REQUEST_FIELDS, Plan, dumps, plan_new, request_text
 from paychannels.journal.sqlbase import Tx
 from paychannels.journal.sqlwrites import SqlWrites
 from paychannels.journal.text import storable_json
@@ -43,13 +44,14 @@ _STAGE_COLUMNS = (
     "currency",
     "amount_minor",
     "request_json",
+    "request_sha256",
 )
 _STAGE_DDL = (
     f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
     "n {bigint} PRIMARY KEY, id TEXT NOT NULL, idempotency_key TEXT NOT NULL, "
     "fingerprint TEXT NOT NULL, payer_id TEXT NOT NULL, reference TEXT NOT NULL, "
     "currency TEXT NOT NULL, amount_minor {bigint} NOT NULL, request_json TEXT NOT NULL, "
-    "odd INTEGER NOT NULL DEFAULT 0)"
+    "request_sha256 TEXT NOT NULL, odd INTEGER NOT NULL DEFAULT 0)"
 )
 _LIVE = "('CREATED','DISPATCHED','NEEDS_ATTENTION','NOT_SENT','PENDING','SUCCEEDED','UNKNOWN')"
 _CLASSIFY = (
@@ -64,7 +66,7 @@ _CLASSIFY = (
     f"AND p.status IN {_LIVE})"
 )
 #: the row's columns a fresh request brings; every other column is the plan's constant
-_PER_ROW = frozenset(_STAGE_COLUMNS) - {"n"}
+_PER_ROW = frozenset(_STAGE_COLUMNS) - {"n", "request_sha256"}
 
 
 class _Rivals(Exception):
@@ -123,6 +125,7 @@ class SqlBulkCreate(SqlWrites):
         """Stage, classify, insert the fresh ones with their events; them, by record id."""
         tx.run(_STAGE_DDL.format(**self._types()))
         tx.run(f"{'TRUNCATE' if self.dialect == 'postgres' else 'DELETE FROM'} {STAGE}")
+        texts = [request_text(plan_request(new)) for new in news]
         staged = [
             (
                 n,
@@ -133,7 +136,8 @@ class SqlBulkCreate(SqlWrites):
                 new.request.reference,
                 new.request.amount.currency.code,
                 new.request.amount.minor,
-                self._db("request_json", plan_request(new)),
+                texts[n],
+                hashlib.sha256(texts[n].encode("utf-8")).hexdigest(),
             )
             for n, new in enumerate(news)
         ]
@@ -174,9 +178,10 @@ class SqlBulkCreate(SqlWrites):
     def _insert_rows(self, tx: Tx, proto: Plan, currency: str, expected: int) -> None:
         """The fresh rows of one currency and their events, as ``proto`` planned them."""
         constants = [c for c in proto.columns if c not in _PER_ROW]
-        names = [*_STAGE_COLUMNS[1:], *constants]
+        row_columns = _STAGE_COLUMNS[1:-1]  # all but n and the digest
+        names = [*row_columns, *constants]
         values = [self._db(c, proto.columns[c]) for c in constants]
-        select = ", ".join([f"s.{c}" for c in _STAGE_COLUMNS[1:]] + [self._mark(v) for v in values])
+        select = ", ".join([f"s.{c}" for c in row_columns] + [self._mark(v) for v in values])
         inserted = tx.run(
             f"INSERT INTO pc_payments ({', '.join(names)}) SELECT {select} FROM {STAGE} s "
             "WHERE s.odd = 0 AND s.currency = ? ORDER BY s.n "
@@ -189,9 +194,7 @@ class SqlBulkCreate(SqlWrites):
         pairs = []
         params: list[Any] = [self._ts_in(proto.at)]
         for key in sorted(created.sets):
-            if key == "request_json":
-                pairs.append(f"'{key}', {self._parsed('s.request_json')}")
-            elif key in _PER_ROW:
+            if key in _PER_ROW or key == "request_sha256":
                 pairs.append(f"'{key}', s.{key}")
             else:
                 value = _recorded(created.sets[key])
