@@ -173,6 +173,7 @@ class SqlBulkCreate(SqlWrites):
                 out[new.id] = Applied(
                     _record_for(proto.record, new), _events_for(proto, new, mine), created=True
                 )
+        crashpoint("journal.before_commit")  # as every write path passes it
         return out
 
     def _insert_rows(self, tx: Tx, proto: Plan, currency: str, expected: int) -> None:
