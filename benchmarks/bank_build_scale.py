@@ -19,6 +19,8 @@ The roster is generated once per size (valid resident ID numbers in a scattered 
 county's roster by village is; every payer pays by bank) and kept in ``--work``.
 
     python benchmarks/bank_build_scale.py [--sizes 30000,300000] [--huge] [--rounds 3] [--json]
+    python benchmarks/bank_build_scale.py --pg postgresql://... --sizes 30000,300000,3000000
+    python benchmarks/bank_build_scale.py --sizes 10000 --old /tmp/old  # git archive REV | tar -x
     python benchmarks/bank_build_scale.py --flush 40000 --files 1,20   # the spool's re-reads
 """
 
@@ -35,9 +37,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 CREDITOR = """[creditor]
 name = "科尔沁右翼前旗社会保险事业管理局"
@@ -88,7 +92,7 @@ def _own_figures(started: float) -> dict[str, Any]:
     }
 
 
-def side_build(roster: Path, work: Path) -> dict[str, Any]:
+def side_build(roster: Path, work: Path, db: str | None = None) -> dict[str, Any]:
     from paychannels.cli.main import main
 
     started = time.perf_counter()
@@ -100,7 +104,7 @@ def side_build(roster: Path, work: Path) -> dict[str, Any]:
         "--creditor",
         str(work / "CREDITOR.toml"),
         "--db",
-        f"sqlite:///{work / 'journal.db'}",
+        db or f"sqlite:///{work / 'journal.db'}",
         "--create",
         "--roster",
         str(roster),
@@ -237,35 +241,65 @@ def measure_flush(n: int, counts: list[int], rounds: int, root: Path) -> list[di
     ]
 
 
-def _child(side: str, roster: Path, work: Path) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, __file__, "--side", side, "--roster", str(roster), "--work", str(work)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
-    return result
+def _child(
+    side: str, roster: Path, work: Path, pg: str | None = None, old: Path | None = None
+) -> dict[str, Any]:
+    """One side in its own process; ``old``: the build of the library tree there instead."""
+    env = None
+    if side == "old" and old is not None:  # the same command on another tree of the library
+        env = {**os.environ, "PYTHONPATH": str(old / "src")}
+        side = "build"
+    argv = [sys.executable, __file__, "--side", side, "--roster", str(roster), "--work", str(work)]
+    if side != "build" or pg is None:
+        done = subprocess.run(argv, check=True, capture_output=True, text=True, env=env)
+        result: dict[str, Any] = json.loads(done.stdout.splitlines()[-1])
+        return result
+    import psycopg
+
+    schema = f"bench_build_{uuid.uuid4().hex[:10]}"  # one fresh schema per round, dropped
+    with psycopg.connect(pg, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        sep = "&" if "?" in pg else "?"
+        url = f"{pg}{sep}options={quote(f'-csearch_path={schema}')}"
+        done = subprocess.run(
+            [*argv, "--pg", url], check=True, capture_output=True, text=True, env=env
+        )
+        result = json.loads(done.stdout.splitlines()[-1])
+        with psycopg.connect(url, autocommit=True) as conn:
+            row = conn.execute(
+                "SELECT pg_total_relation_size('pc_payments') + "
+                "pg_total_relation_size('pc_events') AS size"
+            ).fetchone()
+            result["db_bytes"] = int(row[0]) if row else 0
+        return result
+    finally:
+        with psycopg.connect(pg, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
-def measure(n: int, rounds: int, root: Path) -> dict[str, Any]:
+def measure(
+    n: int, rounds: int, root: Path, pg: str | None = None, old: Path | None = None
+) -> dict[str, Any]:
     roster = root / f"roster-{n}.csv"
     if not roster.exists():
         write_roster(roster, n)
     runs: dict[str, list[dict[str, Any]]] = {"build": [], "writer": []}
+    if old is not None:
+        runs["old"] = []
     for r in range(rounds):
-        order = ["build", "writer"] if r % 2 == 0 else ["writer", "build"]
+        order = list(runs) if r % 2 == 0 else list(reversed(runs))
         for side in order:
             work = root / f"{side}-{n}"
             shutil.rmtree(work, ignore_errors=True)
             work.mkdir()
             (work / "CREDITOR.toml").write_text(CREDITOR, encoding="utf-8")
-            got = _child(side, roster, work)
+            got = _child(side, roster, work, pg, old)
             if got["debits"] != n:
                 raise SystemExit(f"{side} wrote {got['debits']} debits, not {n}")
             runs[side].append(got)
             shutil.rmtree(work, ignore_errors=True)
-    out: dict[str, Any] = {"debits": n, "rounds": rounds}
+    out: dict[str, Any] = {"debits": n, "rounds": rounds, "journal": "postgres" if pg else "sqlite"}
     for side, got in runs.items():
         med = {
             k: statistics.median(g[k] for g in got) for k in ("wall", "cpu", "written", "peak_mb")
@@ -275,6 +309,8 @@ def measure(n: int, rounds: int, root: Path) -> dict[str, Any]:
         med["walls"] = [round(g["wall"], 2) for g in got]
         out[side] = med
     out["ratio_wall"] = out["build"]["wall"] / out["writer"]["wall"]
+    if "old" in out:
+        out["ratio_old_cpu"] = out["build"]["cpu"] / out["old"]["cpu"]
     return out
 
 
@@ -286,14 +322,26 @@ def _print(results: list[dict[str, Any]]) -> None:
     )
     print(head)
     for res in results:
-        for side in ("build", "writer"):
+        for side in [side for side in ("build", "old", "writer") if side in res]:
             m = res[side]
             print(
                 f"{res['debits']:>9,} {side:<7} {m['wall']:>8.1f} {m['cpu']:>8.1f} "
                 f"{m['written'] / 1e6:>11.0f} {m['peak_mb']:>8.0f} {m['us_per_debit']:>9.0f} "
                 f"{m['cpu_us_per_debit']:>13.0f}  {m['walls']}"
             )
-        print(f"{'':>9} ratio build / writer (median wall): {res['ratio_wall']:.1f}x")
+        print(
+            f"{'':>9} ratio build / writer (median wall): {res['ratio_wall']:.1f}x "
+            f"(journal: {res['journal']})"
+        )
+        if "ratio_old_cpu" in res:
+            print(f"{'':>9} ratio build / old tree (median CPU): {res['ratio_old_cpu']:.2f}x")
+    if len(results) > 1:  # linear: the time per debit stays put as N grows
+        first, last = results[0]["build"], results[-1]["build"]
+        print(
+            f"build µs/debit {results[-1]['debits']:,} vs {results[0]['debits']:,}: wall "
+            f"{last['us_per_debit'] / first['us_per_debit']:.2f}x, CPU "
+            f"{last['cpu_us_per_debit'] / first['cpu_us_per_debit']:.2f}x (1.00x = linear)"
+        )
 
 
 def main() -> None:
@@ -312,7 +360,18 @@ def main() -> None:
     parser.add_argument("--files", default="1,20", help="with --flush: file counts to compare")
     parser.add_argument("--side", choices=sorted(SIDES), help=argparse.SUPPRESS)
     parser.add_argument("--roster", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--old",
+        type=Path,
+        help="a checkout or export of an older tree: its build runs interleaved as 'old'",
+    )
+    parser.add_argument(
+        "--pg", help="a PostgreSQL URL: build there (one fresh schema per round, dropped after)"
+    )
     args = parser.parse_args()
+    if args.side == "build" and args.pg:
+        print(json.dumps(side_build(args.roster, args.work, args.pg)))
+        return
     if args.side:
         print(json.dumps(SIDES[args.side](args.roster, args.work)))
         return
@@ -331,7 +390,7 @@ def main() -> None:
                 f"{f['read_mb']:.0f} MB read (median of {args.rounds})"
             )
         return
-    results = [measure(n, args.rounds, root) for n in sizes]
+    results = [measure(n, args.rounds, root, args.pg, args.old) for n in sizes]
     if args.json:
         print(json.dumps(results, indent=2))
     else:

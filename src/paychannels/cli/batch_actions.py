@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -56,26 +56,49 @@ def _channel(col: Collector, name: str, config: dict[str, Any]) -> BankBatchChan
     return ch
 
 
-def _read_roster(args: argparse.Namespace) -> list[RosterEntry]:
-    entries: list[RosterEntry] = []
+def _check_roster(args: argparse.Namespace) -> int:
+    """The roster read once to check it (every problem refused before anything is journaled);
+    how many entries the build takes. Nothing is kept: a province's roster of millions is
+    read again, streamed, by ``_roster_chunks``."""
     problems: list[RosterProblem] = []
+    taken = 0
     with Progress("reading roster") as bar:
         for item in iter_roster(args.roster, encoding=args.encoding):
             if isinstance(item, RosterEntry):
-                if args.all or not item.channels or args.channel in item.channels:
-                    entries.append(item)
+                taken += _taken(item, args)
             else:
                 problems.append(item)
             bar.advance()
     if problems:
         raise RosterError(problems)
-    return entries
+    return taken
+
+
+def _taken(entry: RosterEntry, args: argparse.Namespace) -> bool:
+    return bool(args.all or not entry.channels or args.channel in entry.channels)
+
+
+def _roster_chunks(args: argparse.Namespace) -> Iterator[list[RosterEntry]]:
+    """The checked roster again, in chunks; a line that has become a problem since the check
+    (the file changed meanwhile) stops the build there (what was journaled stays: a build
+    run again on the corrected roster journals only what is missing)."""
+    chunk: list[RosterEntry] = []
+    for item in iter_roster(args.roster, encoding=args.encoding):
+        if not isinstance(item, RosterEntry):
+            raise RosterError([item])
+        if _taken(item, args):
+            chunk.append(item)
+            if len(chunk) >= _CHUNK:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
 
 
 def build(args: argparse.Namespace) -> int:
     """``batch build``: journal one debit per payer, then write the request files (idempotent)."""
     creditor = load_creditor(args.creditor)
-    entries = _read_roster(args)
+    entries = _check_roster(args)
     limits = (args.rows_per_file, args.batches_per_file, args.rows_per_batch)
     config = {
         "format": args.format,
@@ -97,9 +120,9 @@ def build(args: argparse.Namespace) -> int:
         declined: dict[str, int] = {}
         refused: dict[str, int] = {}
         pending = 0
-        with Progress("journaling debits", total=len(entries)) as bar:
-            for start in range(0, len(entries), _CHUNK):
-                requests = [_request(e, args) for e in entries[start : start + _CHUNK]]
+        with Progress("journaling debits", total=entries) as bar:
+            for chunk in _roster_chunks(args):
+                requests = [_request(e, args) for e in chunk]
                 for item in col.collect_many(requests, channel=args.channel):
                     if isinstance(item, Payment):
                         if item.status.value == "PENDING":
@@ -117,7 +140,7 @@ def build(args: argparse.Namespace) -> int:
                 if f.path.endswith(".xml"):
                     _validate_file(Path(f.path), f.count)
     summary = {
-        "roster_entries": len(entries),
+        "roster_entries": entries,
         "pending": pending,
         "not_sent": declined,
         "refused": refused,

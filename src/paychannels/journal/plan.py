@@ -6,6 +6,7 @@ sent, and the single-record and bulk write paths share one definition of what a 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from paychannels.journal.base import Change, NewRecord
+from paychannels.journal.text import storable_json
 from paychannels.values.errors import IllegalTransition, JournalError
 from paychannels.values.models import EventType, Payment, PaymentRequest, Record, Refund, trusted
 from paychannels.values.status import Status, check_transition
@@ -28,6 +30,8 @@ __all__ = [
     "dumps",
     "plan",
     "plan_new",
+    "request_digest",
+    "request_text",
 ]
 
 REQUEST_FIELDS = (
@@ -164,6 +168,17 @@ def plan(current: Record, changes: Sequence[Change], now: datetime) -> Plan:
     return Plan(record, now, cols, events)
 
 
+def request_text(request_json: dict[str, Any]) -> str:
+    """The ``request_json`` column's text, exactly as the journal stores it."""
+    return dumps(storable_json(request_json))
+
+
+def request_digest(request_json: dict[str, Any]) -> str:
+    """SHA-256 of the stored ``request_json`` text: what the ``created`` event records of
+    the request, so it is not stored twice and an edit of the row's copy is still seen."""
+    return hashlib.sha256(request_text(request_json).encode("utf-8")).hexdigest()
+
+
 def code_data(request: PaymentRequest) -> dict[str, JsonValue]:
     """What the journal keeps of a scanned payment code: masked, digest, provider — never it."""
     code = request.payment_code
@@ -235,7 +250,10 @@ def plan_new(new: NewRecord, now: datetime, then: Sequence[Change], *, occurrenc
         "updated_at": now,
         "version": 1,
     }
-    created_row = {k: v for k, v in row.items() if k != "version"}  # version counts writes
+    # what the event records: the row as created but for ``version`` (it counts writes) and
+    # the request, which the row holds: the event keeps its digest (``request_digest``)
+    created_row = {k: v for k, v in row.items() if k not in ("version", "request_json")}
+    created_row["request_sha256"] = request_digest(row["request_json"])
     first = EventSpec(
         EventType.CREATED, None, Status.CREATED, {"fingerprint": new.fingerprint}, created_row
     )

@@ -1,9 +1,11 @@
 """Replaying a record's events against its stored row: what ``journal verify`` checks.
 
 Since schema version 2 every event records the columns it set (``columns_set``; the
-``created`` event the whole row), so folding them in ``seq`` order rebuilds the row, column
-by column: an amount, payer or status edited behind the journal's back, an event appended by
-hand, a row deleted or written outside the journal — each is named by record and column.
+``created`` event the whole row — its request as the SHA-256 of the row's ``request_json``
+text since issue 16, as the row already holds the request), so folding them in ``seq``
+order rebuilds the row, column by column: an amount, payer or status edited behind the
+journal's back, an event appended by hand, a row deleted or written outside the journal —
+each is named by record and column.
 This is replay rather than a digest chain because a digest says *that* a row differs, not
 *which* column, and a chain without a secret key can be recomputed by whoever edits the
 table anyway. What replay cannot catch is a forger who rewrites a row *and* appends legal,
@@ -13,6 +15,7 @@ columns that identify a person (payer, names, keys, references) are never shown.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +27,10 @@ from paychannels.values.status import TRANSITIONS, Status
 
 __all__ = ["StoredEvent", "replay"]
 
+#: what the ``created`` event records of the request (since issue 16): the SHA-256 of the
+#: row's ``request_json`` text, not the request again
+REQUEST_DIGEST = "request_sha256"
+_DIFFERS = "the row differs from what the events recorded (not shown)"
 _JSON_COLUMNS = frozenset({"request_json", "channel_data"})
 _INT_COLUMNS = frozenset({"amount_minor", "taken_minor", "attempt", "occurrence"})
 #: columns whose values may appear in a report (money, states, counters, times)
@@ -113,6 +120,13 @@ def _compare(
     for column, value in folded.items():
         if column == "status":
             continue  # reported above, from the events' own moves
+        if column == REQUEST_DIGEST:  # the created event holds the request's digest
+            stored = row["request_json"]
+            if hashlib.sha256(str(stored).encode("utf-8")).hexdigest() != value:
+                out.append(
+                    "request_json: the row differs from what the events recorded (not shown)"
+                )
+            continue
         if column not in row.keys():  # noqa: SIM118 - sqlite3.Row iterates values
             out.append(f"{column}: the column is gone from the table")
             continue
@@ -123,7 +137,7 @@ def _compare(
         if column in _SHOWN:
             out.append(f"{column}: the events say {expected}, the row says {actual}")
         else:
-            out.append(f"{column}: the row differs from what the events recorded (not shown)")
+            out.append(f"{column}: {_DIFFERS}")
     return out
 
 

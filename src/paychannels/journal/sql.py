@@ -3,7 +3,8 @@
 Backends supply connections, transactions, timestamp conversion and the few statements that
 differ (row locks, event ordering); everything else — the guard, idempotency, the obligation
 rule, events — is written once: the foundation in ``sqlbase``, writes in ``sqlwrites``,
-reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``, the
+reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``, many
+new payments set-based in ``bulkcreate``, the
 departments' feed book in ``sqlfeeds``. All SQL uses
 ``?`` placeholders; the PostgreSQL backend rewrites them.
 """
@@ -11,13 +12,13 @@ departments' feed book in ``sqlfeeds``. All SQL uses
 from __future__ import annotations
 
 from paychannels.journal.bulk import SqlBulk
+from paychannels.journal.bulkcreate import SqlBulkCreate
 from paychannels.journal.sqlbase import Row, Tx
 from paychannels.journal.sqlfeeds import SqlFeeds
 from paychannels.journal.sqlreads import SqlReads
-from paychannels.journal.sqlwrites import SqlWrites
 
 __all__ = ["Row", "SqlJournal", "Tx"]
 
 
-class SqlJournal(SqlWrites, SqlReads, SqlBulk, SqlFeeds):
+class SqlJournal(SqlBulkCreate, SqlReads, SqlBulk, SqlFeeds):
     """Journal logic over any SQL backend that provides ``Tx`` transactions."""

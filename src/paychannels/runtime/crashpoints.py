@@ -17,6 +17,8 @@ __all__ = ["POINTS", "CrashHook", "crashpoint", "install", "installed", "uninsta
 #: every point, in the order a payment passes them; the crash tests walk this list
 POINTS: tuple[str, ...] = (
     "collect.before_intent",
+    # many payments at once (journal.bulkcreate): staged and checked, not yet inserted
+    "journal.bulk_create.classified",
     "journal.before_commit",
     "collect.after_dispatch_mark",
     "channel.before_send",
