@@ -90,7 +90,7 @@ def follow_up(col: Collector, plans: dict[str, Plan], roster: Path, dice: Dice) 
     twice = _pay_again_at_hall(col, plans, hall, dice)
     rec = reconcile(col.journal, roster)
     refunded = rest = fallback = 0
-    for row, payer in zip(rec.details(), rec.payer_ids(), strict=True):
+    for row, payer in rec.details_with_ids():
         ids = [i for i in row.records.split(";") if i]
         if row.category is Category.PAID_TWICE:
             refunded += _refund_latest(col, ids)

@@ -4,13 +4,15 @@ Backends supply connections, transactions, timestamp conversion and the few stat
 differ (row locks, event ordering); everything else — the guard, idempotency, the obligation
 rule, events — is written once: the foundation in ``sqlbase``, writes in ``sqlwrites``,
 reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``, the
-departments' feed book in ``sqlfeeds``. All SQL uses
+departments' feed book in ``sqlfeeds``, a roster staged for reconciliation in
+``obligations``. All SQL uses
 ``?`` placeholders; the PostgreSQL backend rewrites them.
 """
 
 from __future__ import annotations
 
 from paychannels.journal.bulk import SqlBulk
+from paychannels.journal.obligations import SqlObligations
 from paychannels.journal.sqlbase import Row, Tx
 from paychannels.journal.sqlfeeds import SqlFeeds
 from paychannels.journal.sqlreads import SqlReads
@@ -19,5 +21,5 @@ from paychannels.journal.sqlwrites import SqlWrites
 __all__ = ["Row", "SqlJournal", "Tx"]
 
 
-class SqlJournal(SqlWrites, SqlReads, SqlBulk, SqlFeeds):
+class SqlJournal(SqlWrites, SqlReads, SqlBulk, SqlFeeds, SqlObligations):
     """Journal logic over any SQL backend that provides ``Tx`` transactions."""
