@@ -172,3 +172,28 @@ def _list_tables(day: Day) -> list[str]:
     with psycopg.connect(base) as db:
         rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
         return [r[0] for r in rows]
+
+
+def test_a_big_roster_is_staged_by_a_second_process(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paychannels.reconcile import indb
+
+    spawned: list[object] = []
+    spawn = indb._spawn
+
+    def counted(args: tuple[str, str, str, Any, str]) -> Any:
+        spawned.append(args[4])
+        return spawn(args)
+
+    monkeypatch.setattr(indb, "PARALLEL_FROM", 0)  # every roster is "big"
+    monkeypatch.setattr(indb, "_spawn", counted)
+    _generate(day, 40, seed=3)
+    old = reconcile(day.journal, day.roster, in_database=False)
+    with reconcile(day.journal, day.roster) as new:
+        assert len(spawned) == 1
+        assert _plain(new) == _plain(old)
+    day.owe(1, "300.00")  # a repeated line, found by the child's SQL
+    with pytest.raises(RosterError) as info:
+        reconcile(day.journal, day.roster)
+    assert len(spawned) == 2 and "same payer and period" in str(info.value)

@@ -14,6 +14,10 @@ channels' settlement figures are compared with, not by the number of payers.
 from __future__ import annotations
 
 import logging
+import os
+import pickle
+import subprocess
+import sys
 import weakref
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -35,6 +39,7 @@ from paychannels.reconcile.model import (
     GroupTotals,
     OperatorTotals,
 )
+from paychannels.reconcile.owed import PARALLEL_FROM
 from paychannels.reconcile.result import mask_payer
 from paychannels.reconcile.taken import (
     IN_DOUBT,
@@ -50,6 +55,7 @@ from paychannels.values.errors import JournalError
 __all__ = [
     "Staged",
     "StagedDetails",
+    "Staging",
     "gather_totals",
     "group_totals",
     "judge_open",
@@ -129,10 +135,11 @@ def stage_roster(
     *,
     encoding: str = "auto",
     options: RosterOptions | None = None,
+    run: str | None = None,
 ) -> Staged:
     """Read and check the roster line by line into a new run's table; repeats of a payer
     and period are found in SQL. The problems are listed, not raised (the caller drops)."""
-    staged = Staged(new_run())
+    staged = Staged(run or new_run())
 
     def rows() -> Iterator[tuple[Any, ...]]:
         seq = 0
@@ -166,6 +173,94 @@ def stage_roster(
     if repeats:
         staged.problems = sorted(staged.problems + repeats, key=lambda p: p.line)
     return staged
+
+
+class Staging:
+    """A roster being staged, by a second process when it is big (it reads and checks the
+    roster while this one sums the journal), else right here; ``result()`` waits."""
+
+    def __init__(
+        self,
+        journal: SqlObligations,
+        url: str | None,
+        roster: str | Path,
+        encoding: str,
+        options: RosterOptions | None,
+    ) -> None:
+        self.journal, self.run = journal, new_run()
+        self._args = (roster, encoding, options)
+        self._staged: Staged | None = None
+        self._child: subprocess.Popen[bytes] | None = None
+        size = Path(roster).stat().st_size if Path(roster).is_file() else 0
+        if url is not None and size >= PARALLEL_FROM:
+            try:
+                self._child = _spawn((url, str(roster), encoding, options, self.run))
+            except OSError as exc:
+                log.warning("could not start a process to stage the roster (%s)", exc)
+        if self._child is None:
+            self._staged = stage_roster(
+                journal, roster, encoding=encoding, options=options, run=self.run
+            )
+
+    def result(self) -> Staged:
+        """The staged roster (staged here if the child process failed)."""
+        if self._staged is None:
+            assert self._child is not None
+            data, err = self._child.communicate()
+            if self._child.returncode == 0:
+                staged = pickle.loads(data)  # noqa: S301 - our own child process's answer
+                assert isinstance(staged, Staged)
+                self._staged = staged
+            else:
+                log.warning(
+                    "the roster staging process failed (%s); staging here",
+                    err.decode("utf-8", "replace").strip().splitlines()[-1:] or "no message",
+                )
+                self.journal.drop_obligations(self.run)
+                roster, encoding, options = self._args
+                self._staged = stage_roster(
+                    self.journal, roster, encoding=encoding, options=options, run=self.run
+                )
+        return self._staged
+
+
+    def abandon(self) -> None:
+        """Stop the staging process, if any (the run is being given up)."""
+        if self._child is not None and self._child.returncode is None:
+            self._child.kill()
+            self._child.communicate()
+
+
+def _spawn(args: tuple[str, str, str, RosterOptions | None, str]) -> subprocess.Popen[bytes]:
+    """A fresh interpreter running this module (not the caller's main module)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "paychannels.reconcile.indb"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert child.stdin is not None
+    child.stdin.write(pickle.dumps(args))
+    child.stdin.close()
+    child.stdin = None  # sent: communicate() must not touch it again
+    return child
+
+
+def _child_main() -> None:
+    """``python -m paychannels.reconcile.indb``: stage the roster named on stdin into the
+    run's table of the journal named there; answer the ``Staged`` (pickled) on stdout."""
+    from paychannels.journal import open_journal
+    from paychannels.reconcile import indb as module  # pickled under its importable name
+
+    url, roster, encoding, options, run = pickle.loads(sys.stdin.buffer.read())  # noqa: S301
+    with open_journal(url) as journal:
+        assert isinstance(journal, SqlObligations)
+        staged = module.stage_roster(journal, roster, encoding=encoding, options=options, run=run)
+    pickle.dump(staged, sys.stdout.buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    sys.stdout.buffer.flush()
 
 
 def gather_totals(
@@ -341,3 +436,7 @@ def _attempts(payments: list[LedgerRow], refunds: list[LedgerRow]) -> tuple[list
             RefundLine(r.id, r.status, r.amount_minor, r.taken_minor, r.attention)
         )
     return attempts, taken
+
+
+if __name__ == "__main__":
+    _child_main()

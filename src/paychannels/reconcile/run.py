@@ -22,11 +22,11 @@ from paychannels.reconcile.checks import check_channels
 from paychannels.reconcile.classify import classify
 from paychannels.reconcile.indb import (
     StagedDetails,
+    Staging,
     gather_totals,
     group_totals,
     judge_open,
     outside_roster,
-    stage_roster,
 )
 from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
 from paychannels.reconcile.owed import Owed, start_reading
@@ -76,9 +76,9 @@ def reconcile(
             if own:
                 j.check_schema()
             settlements = recorded_settlements(j)
-            rec = _in_database(
-                j, roster, settlements, encoding, options, progress, county, clock, own=own
-            )
+            url = journal if isinstance(journal, str) else _reopenable(j.url)
+            staging = Staging(j, url, roster, encoding, options)
+            rec = _in_database(j, staging, roster, settlements, progress, county, clock, own=own)
         except BaseException:
             if own:
                 j.close()
@@ -119,12 +119,16 @@ def _kept(settlements: Mapping[str, Sequence[Settlement]]) -> dict[str, frozense
     }
 
 
+def _reopenable(url: str) -> str | None:
+    """A journal URL a second process can open (not in memory, no password masked)."""
+    return None if ":memory:" in url or "***" in url else url
+
+
 def _in_database(
     j: SqlObligations,
+    staging: Staging,
     roster: str | Path,
     settlements: dict[str, list[Settlement]],
-    encoding: str,
-    options: RosterOptions | None,
     progress: Callable[[int], None] | None,
     county: CountyTime | None,
     clock: _Phases,
@@ -132,14 +136,15 @@ def _in_database(
     own: bool,
 ) -> Reconciliation:
     """The roster staged and joined in SQL (``reconcile.indb``)."""
-    staged = stage_roster(j, roster, encoding=encoding, options=options)
-    details = StagedDetails(j, staged.run, own=own)  # from here on it drops the table
+    details = StagedDetails(j, staging.run, own=own)  # from here on it drops the table
     try:
+        clock.lap("started")
+        taken = gather_totals(j, progress=progress, **_kept(settlements))
+        clock.lap("journal")
+        staged = staging.result()
         clock.lap("roster staged")
         if staged.problems:
             raise RosterError(staged.problems)
-        taken = gather_totals(j, progress=progress, **_kept(settlements))
-        clock.lap("journal")
         j.settle_plain_obligations(staged.run)
         clock.lap("plain in SQL")
         currency = staged.currency or "CNY"
@@ -155,6 +160,7 @@ def _in_database(
             checks = check_channels(settlements, taken)
         clock.lap("checks")
     except BaseException:
+        staging.abandon()
         details.close()
         raise
     totals = GroupTotals("all")
