@@ -223,7 +223,6 @@ class Staging:
                 )
         return self._staged
 
-
     def abandon(self) -> None:
         """Stop the staging process, if any (the run is being given up)."""
         if self._child is not None and self._child.returncode is None:
