@@ -197,3 +197,18 @@ def test_a_big_roster_is_staged_by_a_second_process(
     with pytest.raises(RosterError) as info:
         reconcile(day.journal, day.roster)
     assert len(spawned) == 2 and "same payer and period" in str(info.value)
+
+
+def test_progress_counts_every_journal_record_once(day: Day) -> None:
+    from datetime import timedelta
+
+    from paychannels.channels.settlement import Settlement, SettlementKind
+
+    _generate(day, 30, seed=5)
+    day.settle(  # a terminal with figures: its rows stream past the progress bar
+        "hall-1",
+        Settlement(SettlementKind.TERMINAL, "1", "end of day 1", "CNY", T0 + timedelta(hours=9), 0),
+    )
+    told: list[int] = []
+    with reconcile(day.journal, day.roster, progress=told.append) as rec:
+        assert len(told) >= 2 and sum(told) == rec.journal_rows

@@ -289,24 +289,26 @@ def gather_totals(
     for channel, record in journal.in_doubt_ids():
         out.doubt.setdefault(channel, []).append(record)
     keep = terminals | providers
+    read = [0]  # rows the progress bar was told of while they streamed
     if keep:
         pages = journal.scan_ledger(channels=keep)
         keep_lines(
             out,
-            pages if progress is None else _counting(pages, progress),
+            pages if progress is None else _counting(pages, progress, read),
             terminals=terminals,
             batched=batched,
         )
-    if progress is not None:
-        progress(out.rows)
+    if progress is not None and out.rows > read[0]:
+        progress(out.rows - read[0])  # the rest were summed in SQL at once
     return out
 
 
 def _counting(
-    pages: Iterator[list[LedgerRow]], progress: Callable[[int], None]
+    pages: Iterator[list[LedgerRow]], progress: Callable[[int], None], read: list[int]
 ) -> Iterator[list[LedgerRow]]:
     for page in pages:
         progress(len(page))
+        read[0] += len(page)
         yield page
 
 
