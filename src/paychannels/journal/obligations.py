@@ -270,18 +270,26 @@ class SqlObligations(SqlBase):
             for r in rows
         ]
 
-    def operator_totals(self) -> list[tuple[str | None, str, str, str, int, int]]:
+    def operator_totals(self) -> list[tuple[str | None, str, str, str, int, int, Any]]:
         """Per collecting operator: payments by (operator, channel, 'payment', status) and
-        succeeded refunds by the operator of the payment they give back ('refund')."""
+        succeeded refunds by the operator of the payment they give back ('refund'); last,
+        where the group's first payment is stored (operators are listed in that order
+        where their money ties, as a scan of the journal meets them)."""
+        first = (
+            "MIN((p.ctid::text::point)[0] * 65536 + (p.ctid::text::point)[1])"
+            if self.dialect == "postgres"
+            else "MIN(p.rowid)"
+        )
         op = self._json_text("p.request_json", "operator")
         parent = self._json_text("q.request_json", "operator")
         with self._transaction(write=False) as tx:
             rows = tx.rows(
                 f"SELECT {op} AS op, p.channel AS channel, 'payment' AS kind, p.status AS status, "
-                "COUNT(*) AS n, SUM(COALESCE(p.taken_minor, p.amount_minor)) AS moved "
-                f"FROM pc_payments p WHERE p.kind = 'payment' GROUP BY {op}, p.channel, p.status "
+                "COUNT(*) AS n, SUM(COALESCE(p.taken_minor, p.amount_minor)) AS moved, "
+                f"{first} AS first FROM pc_payments p WHERE p.kind = 'payment' "
+                f"GROUP BY {op}, p.channel, p.status "
                 f"UNION ALL SELECT {parent}, '', 'refund', 'SUCCEEDED', COUNT(*), "
-                "SUM(COALESCE(p.taken_minor, p.amount_minor)) FROM pc_payments p "
+                "SUM(COALESCE(p.taken_minor, p.amount_minor)), NULL FROM pc_payments p "
                 "LEFT JOIN pc_payments q ON q.id = p.parent_id AND q.kind = 'payment' "
                 f"WHERE p.kind = 'refund' AND p.status = 'SUCCEEDED' GROUP BY {parent}"
             )
@@ -293,6 +301,7 @@ class SqlObligations(SqlBase):
                 str(r["status"]),
                 int(r["n"]),
                 int(r["moved"] or 0),
+                r["first"],
             )
             for r in rows
         ]

@@ -312,16 +312,26 @@ def _counting(
         yield page
 
 
-def _operators(out: Taken, rows: list[tuple[str | None, str, str, str, int, int]]) -> None:
-    """Operator totals from SQL's groups, in name order (ties in money keep it)."""
+def _operators(out: Taken, rows: list[tuple[str | None, str, str, str, int, int, Any]]) -> None:
+    """Operator totals from SQL's groups, each operator where the journal's storage first
+    meets it (the order a scan gives, which the sort by money keeps for ties)."""
     ops = out.operators
+    met: dict[str, Any] = {}
+    for op, _channel, kind, _status, _n, _moved, first in rows:
+        who = op or NO_OPERATOR
+        if kind == "payment" and (who not in met or first < met[who]):
+            met[who] = first
+    for who in sorted(met, key=lambda w: (met[w], w)):
+        ops[who] = OperatorTotals(who)
     refunds: list[tuple[str, int]] = []
-    for op, channel, kind, status, n, moved in sorted(rows, key=lambda r: tuple(map(str, r))):
+    for op, channel, kind, status, n, moved, _first in sorted(
+        rows, key=lambda r: tuple(map(str, r[:6]))
+    ):
         who = op or NO_OPERATOR
         if kind == "refund":
             refunds.append((who, moved))
             continue
-        o = ops.get(who) or ops.setdefault(who, OperatorTotals(who))
+        o = ops[who]
         if status == "SUCCEEDED":
             o.payments += n
             o.taken_minor += moved
