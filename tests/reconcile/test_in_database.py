@@ -109,7 +109,7 @@ def _files(rec: Reconciliation, folder: Path) -> dict[str, str]:
 def test_in_database_equals_in_process_category_by_category(day: Day, tmp_path: Path) -> None:
     _generate(day, 240, seed=16)
     old = reconcile(day.journal, day.roster, in_database=False)
-    new = reconcile(day.journal, day.roster)
+    new = reconcile(day.journal, day.roster, in_database=True)
     try:
         # every category is there, else the comparison proves less than it says
         assert {c.value for c in Category} - {"not_in_roster"} <= set(old.totals.counts)
@@ -131,7 +131,7 @@ def test_in_database_equals_in_process_category_by_category(day: Day, tmp_path: 
 def test_the_staged_table_goes_with_close(day: Day) -> None:
     day.owe(1, "300.00"), day.pay(1, "300.00")
     before = _tables(day)
-    with reconcile(day.journal, day.roster) as rec:
+    with reconcile(day.journal, day.roster, in_database=True) as rec:
         assert len(_tables(day)) == len(before) + 1  # the run's obligations, beside the journal
         assert [r.category for r in rec.details()] == [Category.PAID]
     assert _tables(day) == before
@@ -144,7 +144,7 @@ def test_repeated_lines_are_found_in_sql_as_the_roster_reader_finds_them(day: Da
         reconcile(day.journal, day.roster, in_database=False)
     before = _tables(day)
     with pytest.raises(RosterError) as new:
-        reconcile(day.journal, day.roster)
+        reconcile(day.journal, day.roster, in_database=True)
     assert new.value.problems == old.value.problems
     assert [p.line for p in new.value.problems] == [4, 6]
     assert _tables(day) == before  # a refused roster leaves nothing behind
@@ -190,12 +190,12 @@ def test_a_big_roster_is_staged_by_a_second_process(
     monkeypatch.setattr(indb, "_spawn", counted)
     _generate(day, 40, seed=3)
     old = reconcile(day.journal, day.roster, in_database=False)
-    with reconcile(day.journal, day.roster) as new:
+    with reconcile(day.journal, day.roster, in_database=True) as new:
         assert len(spawned) == 1
         assert _plain(new) == _plain(old)
     day.owe(1, "300.00")  # a repeated line, found by the child's SQL
     with pytest.raises(RosterError) as info:
-        reconcile(day.journal, day.roster)
+        reconcile(day.journal, day.roster, in_database=True)
     assert len(spawned) == 2 and "same payer and period" in str(info.value)
 
 
@@ -210,5 +210,21 @@ def test_progress_counts_every_journal_record_once(day: Day) -> None:
         Settlement(SettlementKind.TERMINAL, "1", "end of day 1", "CNY", T0 + timedelta(hours=9), 0),
     )
     told: list[int] = []
-    with reconcile(day.journal, day.roster, progress=told.append) as rec:
+    with reconcile(day.journal, day.roster, progress=told.append, in_database=True) as rec:
         assert len(told) >= 2 and sum(told) == rec.journal_rows
+
+
+def test_the_default_joins_in_the_database_on_postgresql_or_for_a_big_roster(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paychannels.reconcile import run
+
+    day.owe(1, "300.00"), day.pay(1, "300.00")
+    before = _tables(day)
+    with reconcile(day.journal, day.roster) as rec:
+        staged = len(_tables(day)) - len(before)
+        assert staged == (0 if day.journal.url.startswith("sqlite") else 1)
+        assert [r.category for r in rec.details()] == [Category.PAID]
+    monkeypatch.setattr(run, "IN_DATABASE_FROM", 0)  # every roster is big
+    with reconcile(day.journal, day.roster):
+        assert len(_tables(day)) == len(before) + 1
