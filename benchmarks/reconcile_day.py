@@ -8,7 +8,7 @@ had together, sampled every 10 ms from /proc by this parent (``ru_maxrss`` will 
 child inherits the high-water mark of the process that forked it), and each process's own
 high-water mark (``VmHWM``) is reported beside it:
 
-- **library**: ``paychannels.reconcile.reconcile(journal URL, roster, in_database=True)`` — roster read and
+- **library**: ``reconcile(journal URL, roster, in_database=True)`` — roster read and
   checked (ID check digits, every field) and staged beside the journal, the join, the
   categories and the totals per township, period and village in SQL, settlement checks,
   totals per channel and operator (``--in-process``: the former path, everything in
