@@ -8,10 +8,11 @@ had together, sampled every 10 ms from /proc by this parent (``ru_maxrss`` will 
 child inherits the high-water mark of the process that forked it), and each process's own
 high-water mark (``VmHWM``) is reported beside it:
 
-- **library**: ``paychannels.reconcile.reconcile(journal URL, roster)`` — roster read and
-  checked (ID check digits, every field), journal streamed, categories, settlement checks,
-  totals per township, period, channel and operator; a big roster is read by a second
-  process alongside, which the peak includes.
+- **library**: ``reconcile(journal URL, roster, in_database=True)`` — roster read and
+  checked (ID check digits, every field) and staged beside the journal, the join, the
+  categories and the totals per township, period and village in SQL, settlement checks,
+  totals per channel and operator (``--in-process``: the former path, everything in
+  Python dicts with the roster read by a second process, measured as a third side).
 - **baseline** ("bare pass"): the same journal rows read with ``sqlite3`` and summed per
   payer in a dict, the roster read with ``csv`` and each owed amount compared with what was
   summed — the least any reconciliation must do, with no checks and no settlement figures.
@@ -20,7 +21,8 @@ Targets: library <= 5 s and <= 500 MB peak on this machine's 2 cores. Also repor
 timed against a target: writing the outputs (details.csv, attention.csv, summary.json, the
 HTML report) and the village notice lists.
 
-    python benchmarks/reconcile_day.py [--payers 300000] [--rounds 3] [--folder DIR] [--json]
+    python benchmarks/reconcile_day.py [--payers 300000] [--rounds 5] [--folder DIR] [--json]
+        [--in-process]
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def _tree(pid: int) -> list[int]:
     return found
 
 
-def step_library(folder: Path, outputs: bool) -> dict[str, Any]:
+def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> dict[str, Any]:
     """One reconciliation (and, if asked, its outputs), in this process."""
     from paychannels.documents.notices import Level, build_notices, write_notices
     from paychannels.reconcile import reconcile
@@ -75,7 +77,7 @@ def step_library(folder: Path, outputs: bool) -> dict[str, Any]:
 
     db, roster = folder / "journal.db", folder / "roster.csv"
     began = time.perf_counter()
-    rec = reconcile(f"sqlite:///{db}", roster)
+    rec = reconcile(f"sqlite:///{db}", roster, in_database=in_database)
     seconds = time.perf_counter() - began
     out: dict[str, Any] = {
         "seconds": seconds,
@@ -99,6 +101,7 @@ def step_library(folder: Path, outputs: bool) -> dict[str, Any]:
             out["notices_seconds"] = time.perf_counter() - began
             out["notice_files"] = len(files)
         out["own_peak_mb_with_outputs"] = _status_mb("self", "VmHWM")
+    rec.close()
     return out
 
 
@@ -162,13 +165,16 @@ def _child(step: str, folder: Path, *extra: str) -> dict[str, Any]:
     return result
 
 
-def measure(folder: Path, rounds: int) -> dict[str, Any]:
+def measure(folder: Path, rounds: int, *, in_process: bool = False) -> dict[str, Any]:
     """Interleaved rounds of both sides (the machine's load drifts); the medians."""
     library: list[dict[str, Any]] = []
     baseline: list[dict[str, Any]] = []
+    former: list[dict[str, Any]] = []
     for r in range(rounds):
         library.append(_child("library", folder, *(["--outputs"] if r == 0 else [])))
         baseline.append(_child("baseline", folder))
+        if in_process:
+            former.append(_child("in_process", folder, *(["--outputs"] if r == 0 else [])))
     lib_s = statistics.median(x["seconds"] for x in library)
     base_s = statistics.median(x["seconds"] for x in baseline)
     peak = max(x["tree_peak_mb"] for x in library[1:] or library)  # outputs excluded
@@ -196,6 +202,17 @@ def measure(folder: Path, rounds: int) -> dict[str, Any]:
         "counts": first["counts"],
         "settlements": first["settlements"],
         "meets_targets": lib_s <= TARGET_SECONDS and peak <= TARGET_MB,
+        **(_former(former) if former else {}),
+    }
+
+
+def _former(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The in-process path's figures, measured in the same rounds."""
+    return {
+        "in_process_seconds": [round(x["seconds"], 3) for x in runs],
+        "in_process_median_s": round(statistics.median(x["seconds"] for x in runs), 3),
+        "in_process_peak_mb": round(max(x["tree_peak_mb"] for x in runs[1:] or runs), 1),
+        "in_process_outputs_seconds": round(runs[0]["outputs_seconds"], 3),
     }
 
 
@@ -208,12 +225,18 @@ def main() -> int:
         "--folder", type=Path, help="where the day is kept (default: a folder under /tmp)"
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--in-process", action="store_true", help="also measure the former in-process path"
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--outputs", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     folder = args.folder or Path(tempfile.gettempdir()) / f"pc-bench-reconcile-{args.payers}"
     if args.step == "library":
         print(json.dumps(step_library(folder, args.outputs)))
+        return 0
+    if args.step == "in_process":
+        print(json.dumps(step_library(folder, args.outputs, in_database=False)))
         return 0
     if args.step == "baseline":
         print(json.dumps(step_baseline(folder)))
@@ -228,7 +251,7 @@ def main() -> int:
     built = _child("build", folder, "--payers", str(args.payers))
     if built["built_in_s"]:
         report |= {k: built[k] for k in ("built_in_s", "outcomes")}
-    report |= measure(folder, args.rounds)
+    report |= measure(folder, args.rounds, in_process=args.in_process)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

@@ -88,9 +88,14 @@ def follow_up(col: Collector, plans: dict[str, Plan], roster: Path, dice: Dice) 
     closed = _close_open_orders(col, plans)
     notes.append(f"closed {closed} unpaid QR order(s) at the end of the day")
     twice = _pay_again_at_hall(col, plans, hall, dice)
-    rec = reconcile(col.journal, roster)
+    with reconcile(col.journal, roster) as rec:  # what to act on, read before acting on it
+        todo = [
+            (row, payer)
+            for row, payer in rec.details_with_ids()
+            if row.category in (Category.PAID_TWICE, Category.PARTLY_PAID, Category.UNPAID)
+        ]
     refunded = rest = fallback = 0
-    for row, payer in zip(rec.details(), rec.payer_ids(), strict=True):
+    for row, payer in todo:
         ids = [i for i in row.records.split(";") if i]
         if row.category is Category.PAID_TWICE:
             refunded += _refund_latest(col, ids)

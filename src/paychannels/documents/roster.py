@@ -243,9 +243,16 @@ def _header(path: Path, row: list[str]) -> tuple[dict[int, str], list[RosterProb
 
 
 def iter_roster(
-    path: str | Path, *, encoding: str = "auto", options: RosterOptions | None = None
+    path: str | Path,
+    *,
+    encoding: str = "auto",
+    options: RosterOptions | None = None,
+    repeats: bool = True,
 ) -> Iterator[RosterEntry | RosterProblem]:
-    """Every good line as a ``RosterEntry`` and every problem as a ``RosterProblem``, in order."""
+    """Every good line as a ``RosterEntry`` and every problem as a ``RosterProblem``, in order.
+
+    ``repeats=False`` leaves out the check that no payer and period come twice (it keeps
+    every payer in memory): for a caller that checks it itself, in a database."""
     path = Path(path)
     opts = options or RosterOptions()
     try:
@@ -258,11 +265,11 @@ def iter_roster(
         yield from exc.problems
         return
     with fh:
-        yield from _lines(path, fh, opts, padded=padded)
+        yield from _lines(path, fh, opts, padded=padded, repeats=repeats)
 
 
 def _lines(
-    path: Path, fh: TextIO, opts: RosterOptions, *, padded: bool
+    path: Path, fh: TextIO, opts: RosterOptions, *, padded: bool, repeats: bool = True
 ) -> Iterator[RosterEntry | RosterProblem]:
     reader = csv.reader(fh)
     first = next(reader, None)
@@ -281,7 +288,9 @@ def _lines(
         entry = rows.read(line, row)
         if entry is None:
             continue
-        if isinstance(entry, RosterEntry):
+        if isinstance(entry, RosterEntry) and not repeats:
+            yield entry
+        elif isinstance(entry, RosterEntry):
             payers = seen.get(entry.reference)
             if payers is None:
                 payers = seen[entry.reference] = {}

@@ -9,7 +9,7 @@ a row lock and enforces the state machine's guard as a last line of defence.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
@@ -296,8 +296,11 @@ class Journal(ABC):
     ) -> list[Event]:
         """Events with ``seq > after`` in order, optionally for one record."""
 
-    def scan_ledger(self, *, page: int = 5000) -> Iterator[list[LedgerRow]]:
-        """Every payment and refund as a ``LedgerRow``, in pages, in no particular order.
+    def scan_ledger(
+        self, *, page: int = 5000, channels: Collection[str] | None = None
+    ) -> Iterator[list[LedgerRow]]:
+        """Every payment and refund as a ``LedgerRow`` (only ``channels``' when given), in
+        pages, in no particular order.
 
         SQL backends stream them from one read transaction (a consistent snapshot while
         payments go on), in storage order; this default pages through ``find``, which is
@@ -307,7 +310,8 @@ class Journal(ABC):
         while True:
             records = self.find(after_id=after, limit=page)
             if records:
-                yield [_ledger_row(r) for r in records]
+                rows = [_ledger_row(r) for r in records]
+                yield rows if channels is None else [r for r in rows if r.channel in channels]
             if len(records) < page:
                 return
             after = records[-1].id

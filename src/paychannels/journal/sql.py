@@ -5,7 +5,8 @@ differ (row locks, event ordering); everything else — the guard, idempotency, 
 rule, events — is written once: the foundation in ``sqlbase``, writes in ``sqlwrites``,
 reads and coordination in ``sqlreads``, bulk reports set-based in ``bulk``, many
 new payments set-based in ``bulkcreate``, the
-departments' feed book in ``sqlfeeds``. All SQL uses
+departments' feed book in ``sqlfeeds``, a roster staged for reconciliation in
+``obligations``. All SQL uses
 ``?`` placeholders; the PostgreSQL backend rewrites them.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 from paychannels.journal.bulk import SqlBulk
 from paychannels.journal.bulkcreate import SqlBulkCreate
+from paychannels.journal.obligations import SqlObligations
 from paychannels.journal.sqlbase import Row, Tx
 from paychannels.journal.sqlfeeds import SqlFeeds
 from paychannels.journal.sqlreads import SqlReads
@@ -20,5 +22,5 @@ from paychannels.journal.sqlreads import SqlReads
 __all__ = ["Row", "SqlJournal", "Tx"]
 
 
-class SqlJournal(SqlBulkCreate, SqlReads, SqlBulk, SqlFeeds):
+class SqlJournal(SqlBulkCreate, SqlReads, SqlBulk, SqlFeeds, SqlObligations):
     """Journal logic over any SQL backend that provides ``Tx`` transactions."""

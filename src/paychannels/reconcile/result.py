@@ -12,7 +12,7 @@ from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from paychannels.reconcile.arrivals import ArrivalReport
 from paychannels.reconcile.classify import yuan
@@ -29,7 +29,15 @@ from paychannels.reconcile.taken import Attempt, ChannelTotals
 from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.security.masking import mask_payer_id
 
-__all__ = ["CSV_HEADER", "DetailRow", "Reconciliation", "mask_payer"]
+__all__ = [
+    "CSV_HEADER",
+    "ColumnDetails",
+    "DetailRow",
+    "Details",
+    "NoDetails",
+    "Reconciliation",
+    "mask_payer",
+]
 
 
 class DetailRow(NamedTuple):
@@ -94,11 +102,18 @@ class Reconciliation:
     zone: str = DEFAULT_ZONE
     #: per village, named "township village" (the report calls out those behind)
     villages: dict[str, GroupTotals] = field(default_factory=dict)
-    _owed: Owed = field(repr=False, default_factory=lambda: Owed(""))
-    _categories: list[Category] = field(repr=False, default_factory=list)
-    _received: array[int] = field(repr=False, default_factory=lambda: array("q"))
-    _why: dict[int, str] = field(repr=False, default_factory=dict)
-    _attempts: list[list[Attempt] | None] = field(repr=False, default_factory=list)
+    #: the obligations, row by row (columns in memory, or a table beside the journal)
+    _details: Details = field(repr=False, default_factory=lambda: NoDetails())
+
+    def close(self) -> None:
+        """Let go of the obligations' rows (a staged table is dropped); idempotent."""
+        self._details.close()
+
+    def __enter__(self) -> Reconciliation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def lost_minor(self) -> int:
@@ -145,10 +160,10 @@ class Reconciliation:
             and self.outside.received_minor == 0
         )
 
-    def payer_ids(self) -> list[str]:
+    def payer_ids(self) -> Iterator[str]:
         """The payers' ids as the roster has them (unmasked), in the order of ``details()``;
         for those who must mask them their own way (public notices)."""
-        return list(self._owed.payer_id)
+        return self._details.payer_ids()
 
     def details(self) -> Iterator[DetailRow]:
         """Every obligation of the roster, in roster order."""
@@ -156,27 +171,12 @@ class Reconciliation:
 
     def detail_rows(self) -> Iterator[tuple[Any, ...]]:
         """``details()`` as plain tuples in ``DetailRow`` order (300,000 of them, quickly)."""
-        o, got, cats, why = self._owed, self._received, self._categories, self._why.get
-        with quiet_gc():
-            for i, attempts in enumerate(self._attempts):
-                channels, records = _joined(attempts)
-                yield (
-                    o.line[i],
-                    mask_payer(o.payer_id[i]),
-                    o.name[i],
-                    o.township[i],
-                    o.village[i],
-                    o.period[i],
-                    o.reference[i],
-                    o.grade[i],
-                    o.owed[i],
-                    got[i],
-                    o.currency[i],
-                    cats[i],
-                    channels,
-                    records,
-                    why(i, ""),
-                )
+        return self._details.rows()
+
+    def details_with_ids(self) -> Iterator[tuple[DetailRow, str]]:
+        """``details()`` each with its payer's unmasked id, from one read (zipping
+        ``details()`` with ``payer_ids()`` would be two reads of the staged rows at once)."""
+        return ((DetailRow._make(row), payer) for row, payer in self._details.rows_with_ids())
 
     def csv_rows(self) -> Iterator[tuple[object, ...]]:
         """``details()`` as the lines of details.csv (``CSV_HEADER``): money as decimal
@@ -211,6 +211,91 @@ class Reconciliation:
             "timings": dict(self.timings),
             "arrivals": None if self.arrivals is None else self.arrivals.as_dict(),
         }
+
+
+class Details(Protocol):
+    """Where a reconciliation's obligations are read from, row by row, in roster order."""
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every obligation as a tuple in ``DetailRow`` order (payer ids masked)."""
+        ...
+
+    def payer_ids(self) -> Iterator[str]:
+        """The payers' ids unmasked, in the order of ``rows()``."""
+        ...
+
+    def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """``rows()`` each with its payer's unmasked id."""
+        ...
+
+    def close(self) -> None:
+        """Release what holds the rows."""
+        ...
+
+
+class NoDetails:
+    """No obligations at all."""
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Nothing."""
+        return iter(())
+
+    def payer_ids(self) -> Iterator[str]:
+        """Nothing."""
+        return iter(())
+
+    def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Nothing."""
+        return iter(())
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@dataclass
+class ColumnDetails:
+    """The obligations as the in-process reconciliation built them: parallel columns."""
+
+    owed: Owed
+    categories: list[Category]
+    received: array[int]
+    why: dict[int, str]
+    attempts: list[list[Attempt] | None]
+
+    def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Every obligation, in roster order."""
+        o, got, cats, why = self.owed, self.received, self.categories, self.why.get
+        with quiet_gc():
+            for i, attempts in enumerate(self.attempts):
+                channels, records = _joined(attempts)
+                yield (
+                    o.line[i],
+                    mask_payer(o.payer_id[i]),
+                    o.name[i],
+                    o.township[i],
+                    o.village[i],
+                    o.period[i],
+                    o.reference[i],
+                    o.grade[i],
+                    o.owed[i],
+                    got[i],
+                    o.currency[i],
+                    cats[i],
+                    channels,
+                    records,
+                    why(i, ""),
+                )
+
+    def payer_ids(self) -> Iterator[str]:
+        """The roster's ids."""
+        return iter(self.owed.payer_id)
+
+    def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Every obligation with its payer's id."""
+        return zip(self.rows(), self.owed.payer_id, strict=True)
+
+    def close(self) -> None:
+        """The columns go with the object."""
 
 
 def _joined(attempts: list[Attempt] | None) -> tuple[str, str]:

@@ -9,24 +9,33 @@ from __future__ import annotations
 
 import time
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from paychannels.channels.settlement import SettlementKind, recorded_settlements
-from paychannels.documents.roster import RosterOptions
+from paychannels.channels.settlement import Settlement, SettlementKind, recorded_settlements
+from paychannels.documents.roster import RosterError, RosterOptions
 from paychannels.journal import Journal, open_journal
 from paychannels.journal.base import LedgerRow
+from paychannels.journal.obligations import SqlObligations
 from paychannels.reconcile.arrivals import ArrivalRules, arrival_concerns, check_arrivals
 from paychannels.reconcile.checks import check_channels
 from paychannels.reconcile.classify import classify
+from paychannels.reconcile.indb import (
+    StagedDetails,
+    Staging,
+    gather_totals,
+    group_totals,
+    judge_open,
+    outside_roster,
+)
 from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
 from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.reconcile.result import Reconciliation, mask_payer
+from paychannels.reconcile.result import ColumnDetails, Reconciliation, mask_payer
 from paychannels.reconcile.taken import Attempt, Taken, gather
 from paychannels.runtime.countytime import CountyTime
 
-__all__ = ["reconcile"]
+__all__ = ["IN_DATABASE_FROM", "reconcile"]
 
 
 def reconcile(
@@ -40,8 +49,17 @@ def reconcile(
     rules: ArrivalRules | None = None,
     statement_layout: str = "icbc",
     county: CountyTime | None = None,
+    in_database: bool | None = None,
 ) -> Reconciliation:
     """Reconcile a roster against a journal (an open ``Journal`` or its URL).
+
+    ``in_database=True``: the roster is staged beside the journal and joined in SQL
+    (``reconcile.indb``), so memory does not grow with the number of payers; the result's
+    rows are read from that table until ``rec.close()`` (or the result's end) drops it — an
+    open ``Journal`` passed in must stay open that long. ``False``: everything in this
+    process (the roster read alongside by a second one), faster for a county on SQLite.
+    ``None`` (default): in the database on PostgreSQL, and on SQLite for a roster of
+    ``IN_DATABASE_FROM`` bytes or more (about 600,000 payers).
 
     ``progress(n)`` is called as journal records are read (for a progress bar).
     ``statements``: the collection account's statements (camt.053 or a text export in
@@ -55,19 +73,28 @@ def reconcile(
     own = isinstance(journal, str)
     j = open_journal(journal) if isinstance(journal, str) else journal
     clock = _Phases()
+    if isinstance(j, SqlObligations) and _in_db(j, roster, in_database):
+        try:
+            if own:
+                j.check_schema()
+            settlements = recorded_settlements(j)
+            url = journal if isinstance(journal, str) else _reopenable(j.url)
+            staging = Staging(j, url, roster, encoding, options)
+            rec = _in_database(j, staging, roster, settlements, progress, county, clock, own=own)
+        except BaseException:
+            if own:
+                j.close()
+            raise
+        return _with_arrivals(rec, settlements, statements, rules, statement_layout, clock)
     try:
         if own:
             j.check_schema()
         reading = start_reading(roster, encoding=encoding, options=options)
         clock.lap("started")
         settlements = recorded_settlements(j)
-        kinds = {name: {s.kind for s in found} for name, found in settlements.items()}
         pages = j.scan_ledger()
         taken = gather(
-            pages if progress is None else _counting(pages, progress),
-            terminals=frozenset(n for n, k in kinds.items() if SettlementKind.TERMINAL in k),
-            providers=frozenset(n for n, k in kinds.items() if SettlementKind.PROVIDER in k),
-            batched=frozenset(n for n, found in settlements.items() if any(s.batch for s in found)),
+            pages if progress is None else _counting(pages, progress), **_kept(settlements)
         )
         clock.lap("journal")
         owed = reading.result().checked()
@@ -81,10 +108,126 @@ def reconcile(
         clock.lap("checks")
         rec = _assemble(owed, taken, checks, url, county or CountyTime())
         clock.lap("assemble")
+    return _with_arrivals(rec, settlements, statements, rules, statement_layout, clock)
+
+
+#: rosters at least this big (bytes) are reconciled in the database on SQLite too
+IN_DATABASE_FROM = 64 << 20
+
+
+def _in_db(j: SqlObligations, roster: str | Path, asked: bool | None) -> bool:
+    """Whether to join in the database: as asked, else on PostgreSQL or for a big roster."""
+    if asked is not None:
+        return asked
+    size = Path(roster).stat().st_size if Path(roster).is_file() else 0
+    return j.dialect == "postgres" or size >= IN_DATABASE_FROM
+
+
+def _kept(settlements: Mapping[str, Sequence[Settlement]]) -> dict[str, frozenset[str]]:
+    """The channels whose rows settlement figures are compared with, by kind."""
+    kinds = {name: {s.kind for s in found} for name, found in settlements.items()}
+    return {
+        "terminals": frozenset(n for n, k in kinds.items() if SettlementKind.TERMINAL in k),
+        "providers": frozenset(n for n, k in kinds.items() if SettlementKind.PROVIDER in k),
+        "batched": frozenset(n for n, found in settlements.items() if any(s.batch for s in found)),
+    }
+
+
+def _reopenable(url: str) -> str | None:
+    """A journal URL a second process can open (not in memory, no password masked)."""
+    return None if ":memory:" in url or "***" in url else url
+
+
+def _in_database(
+    j: SqlObligations,
+    staging: Staging,
+    roster: str | Path,
+    settlements: dict[str, list[Settlement]],
+    progress: Callable[[int], None] | None,
+    county: CountyTime | None,
+    clock: _Phases,
+    *,
+    own: bool,
+) -> Reconciliation:
+    """The roster staged and joined in SQL (``reconcile.indb``)."""
+    details = StagedDetails(j, staging.run, own=own)  # from here on it drops the table
+    try:
+        clock.lap("started")
+        taken = gather_totals(j, progress=progress, **_kept(settlements))
+        clock.lap("journal")
+        staged = staging.result()
+        clock.lap("roster staged")
+        if staged.problems:
+            raise RosterError(staged.problems)
+        j.settle_plain_obligations(staged.run)
+        clock.lap("plain in SQL")
+        currency = staged.currency or "CNY"
+        concerns: list[Concern] = []
+        judge_open(j, staged, concerns)
+        clock.lap("judged")
+        outside = outside_roster(j, staged, currency, concerns)
+        townships = group_totals(j, staged, "township")
+        periods = group_totals(j, staged, "period")
+        villages = group_totals(j, staged, "village")
+        clock.lap("totals")
+        with quiet_gc():
+            checks = check_channels(settlements, taken)
+        clock.lap("checks")
+    except BaseException:
+        staging.abandon()
+        details.close()
+        raise
+    totals = GroupTotals("all")
+    for group in townships.values():
+        for category, n in sorted(group.counts.items()):
+            owed, got = group.money[category]
+            totals.add(Category(category), owed, got, n)
+    concerns.extend(_settlement_concerns(checks))
+    return Reconciliation(
+        generated_at=(county or CountyTime()).clock.now(),
+        zone=(county or CountyTime()).zone_name,
+        journal=j.url,
+        roster=Path(roster).name,
+        currency=currency,
+        totals=totals,
+        townships=townships,
+        periods=periods,
+        villages=villages,
+        channels=sorted(taken.channels.values(), key=lambda c: c.channel),
+        operators=sorted(taken.operators.values(), key=lambda o: -o.held_minor),
+        checks=checks,
+        concerns=concerns,
+        outside=outside,
+        journal_rows=taken.rows,
+        _details=details,
+    )
+
+
+def _settlement_concerns(checks: list[ChannelCheck]) -> list[Concern]:
+    """Every difference a channel's figures show, and every channel left unchecked."""
+    out: list[Concern] = []
+    for check in checks:
+        for stmt in check.statements:
+            for text in stmt.differences:
+                out.append(Concern("settlement", f"{check.channel}: {stmt.source}: {text}"))
+        if check.status == "unchecked":
+            out.extend(Concern("settlement", f"{check.channel}: {n}") for n in check.notes)
+    return out
+
+
+def _with_arrivals(
+    rec: Reconciliation,
+    settlements: Mapping[str, Sequence[Settlement]],
+    statements: Sequence[str | Path],
+    rules: ArrivalRules | None,
+    statement_layout: str,
+    clock: _Phases,
+) -> Reconciliation:
+    """The third level, when statements are given: settlements against the account."""
     if statements:
         rec.arrivals = check_arrivals(
             settlements,
-            {c.channel: c.held_minor for c in taken.channels.values()},
+            {c.channel: c.held_minor for c in rec.channels},
             [Path(p) for p in statements],
             rules or ArrivalRules(),
             currency=rec.currency,
@@ -176,12 +319,7 @@ def _assemble(
                 records=tuple(a.id for a in attempts),
             )
         )
-    for check in checks:
-        for stmt in check.statements:
-            for text in stmt.differences:
-                concerns.append(Concern("settlement", f"{check.channel}: {stmt.source}: {text}"))
-        if check.status == "unchecked":
-            concerns.extend(Concern("settlement", f"{check.channel}: {n}") for n in check.notes)
+    concerns.extend(_settlement_concerns(checks))
     operators = sorted(taken.operators.values(), key=lambda o: -o.held_minor)
     return Reconciliation(
         generated_at=county.clock.now(),
@@ -199,11 +337,7 @@ def _assemble(
         concerns=concerns,
         outside=outside,
         journal_rows=taken.rows,
-        _owed=owed,
-        _categories=categories,
-        _received=received,
-        _why=why,
-        _attempts=found,
+        _details=ColumnDetails(owed, categories, received, why, found),
     )
 
 

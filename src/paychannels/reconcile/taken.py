@@ -31,6 +31,7 @@ __all__ = [
     "Taken",
     "batch_of",
     "gather",
+    "keep_lines",
     "receipt_of",
 ]
 
@@ -242,6 +243,28 @@ def gather(
         for r in refund_rows:
             _refund(out, r, operator_of, terminals, keep, batched)
     return out
+
+
+def keep_lines(
+    out: Taken,
+    pages: Iterable[list[LedgerRow]],
+    *,
+    terminals: frozenset[str] = frozenset(),
+    batched: frozenset[str] = frozenset(),
+) -> None:
+    """Keep in ``out`` the rows settlement figures are compared with (receipts, batches,
+    bill records) of rows already chosen by channel, payments before refunds as ``gather``
+    keeps them; totals are not touched."""
+    refunds: list[LedgerRow] = []
+    with quiet_gc():
+        for page in pages:
+            for r in page:
+                if r.kind == "refund":
+                    refunds.append(r)
+                else:
+                    _keep(out, r, terminals, batched)
+        for r in refunds:
+            _keep(out, r, terminals, batched)
 
 
 _attempt = partial(tuple.__new__, Attempt)

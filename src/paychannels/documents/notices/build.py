@@ -83,7 +83,7 @@ def build_notices(
 ) -> list[Notice]:
     """The lists for ``level`` (only those of ``township``/``village`` when given)."""
     notices: dict[tuple[str, str], Notice] = {}
-    for row, payer_id in zip(rec.details(), rec.payer_ids(), strict=True):
+    for row, payer_id in rec.details_with_ids():
         if township is not None and row.township != township:
             continue
         if village is not None and row.village != village:

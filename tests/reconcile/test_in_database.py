@@ -1,0 +1,230 @@
+"""Reconciliation in the database against the in-process one, on a generated day holding
+every category (and refunds, doubt, flags, money from outside the roster, several
+townships, villages and operators), on both journal backends: the same answer, line by
+line and total by total, and the same files."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from paychannels import Status
+from paychannels.documents.notices import Level, build_notices
+from paychannels.documents.roster import RosterError
+from paychannels.reconcile import Category, Reconciliation, reconcile
+from paychannels.reconcile.report import write_outputs
+from tests.reconcile.day import T0, Day
+
+TOWNS = ("科尔沁镇", "察尔森镇", "")
+VILLAGES = ("新立村", "胜利村", "")
+OPERATORS = ("柜员-王丽", "协管员-李强", None)
+OTHER = "2025:城乡居民基本养老保险"
+
+
+@pytest.fixture
+def day(tmp_path: Path, journal_url: str) -> Iterator[Day]:
+    d = Day.open(tmp_path, journal_url)
+    yield d
+    d.journal.close()
+
+
+def _generate(day: Day, payers: int, seed: int) -> None:
+    """A day where each payer gets one of the stories below, at random but reproducibly."""
+    rnd = random.Random(seed)
+    at = iter(T0 + timedelta(seconds=i) for i in range(10 * payers))
+
+    def pay(n: int, amount: str, **kw: Any) -> str:
+        kw.setdefault("operator", rnd.choice(OPERATORS))
+        return day.pay(n, amount, at=next(at), **kw)
+
+    for n in range(1, payers + 1):
+        story = rnd.randrange(16)
+        if story != 15:  # 15: not on the roster at all
+            day.owe(n, "300.00", town=rnd.choice(TOWNS), village=rnd.choice(VILLAGES))
+        match story:
+            case 0 | 1 | 2 | 15:
+                pay(n, "300.00", channel=rnd.choice(("hall-1", "wx", "bank")))
+            case 3:
+                pass  # unpaid, nobody tried
+            case 4:
+                pay(n, "300.00", status=Status.DECLINED, channel="bank")
+            case 5:
+                pay(n, "300.00", taken="150.00", channel="bank")
+                if rnd.random() < 0.5:
+                    pay(n, "150.00", again=True)  # paid in two parts
+            case 6:
+                pay(n, "300.00")
+                second = pay(n, "300.00", channel="wx", again=True)
+                if rnd.random() < 0.5:
+                    day.refund(second, "300.00", channel="wx", at=next(at))
+            case 7:
+                pay(n, "400.00")  # another grade
+            case 8:
+                pay(n, "300.00", taken="330.00")
+            case 9:
+                pay(n, "300.00", status=rnd.choice((Status.UNKNOWN, Status.PENDING)))
+            case 10:
+                pay(n, "300.00", status=Status.NEEDS_ATTENTION)
+            case 11:
+                pay(n, "300.00", status=Status.REVERSED)
+            case 12:
+                pay(n, "300.00", channel="wx", attention="late CLOSED")
+            case 13:
+                pay(n, "300.00", reference=OTHER)  # another period's money
+            case _:
+                first = pay(n, "300.00")
+                day.refund(first, "100.00", at=next(at))  # a partial refund: partly paid
+
+
+def _plain(rec: Reconciliation) -> dict[str, Any]:
+    """Everything a reconciliation says, without when it ran or how long each phase took."""
+    summary = rec.summary(concerns=10**6)
+    for key in ("generated_at", "timings"):
+        summary.pop(key)
+    return {
+        "summary": summary,
+        "details": list(rec.details()),
+        "ids": list(rec.payer_ids()),
+        "villages": {k: v.as_dict() for k, v in rec.villages.items()},
+        "concerns": rec.concerns,
+    }
+
+
+def _files(rec: Reconciliation, folder: Path) -> dict[str, str]:
+    paths = write_outputs(rec, folder)
+    out = {k: p.read_text("utf-8-sig") for k, p in paths.items() if k != "html"}
+    summary = json.loads(out["json"])
+    summary.pop("generated_at"), summary.pop("timings")
+    out["json"] = json.dumps(summary, ensure_ascii=False, sort_keys=True)
+    return out
+
+
+@pytest.mark.slow
+def test_in_database_equals_in_process_category_by_category(day: Day, tmp_path: Path) -> None:
+    _generate(day, 240, seed=16)
+    old = reconcile(day.journal, day.roster, in_database=False)
+    new = reconcile(day.journal, day.roster, in_database=True)
+    try:
+        # every category is there, else the comparison proves less than it says
+        assert {c.value for c in Category} - {"not_in_roster"} <= set(old.totals.counts)
+        assert old.outside.obligations and old.in_doubt and old.doubled
+        assert any(c.category == "attention" for c in old.concerns)
+        for category in Category:  # category by category: who, how many, how much
+            lines_old = [r.line for r in old.details() if r.category is category]
+            lines_new = [r.line for r in new.details() if r.category is category]
+            assert lines_new == lines_old, category
+            assert new.totals.money.get(category) == old.totals.money.get(category), category
+        assert _plain(new) == _plain(old)
+        assert _files(new, tmp_path / "new") == _files(old, tmp_path / "old")
+        notices = [build_notices(r, Level.VILLAGE, county="科尔沁右翼前旗") for r in (old, new)]
+        assert notices[0] == notices[1]
+    finally:
+        new.close()
+
+
+def test_the_staged_table_goes_with_close(day: Day) -> None:
+    day.owe(1, "300.00"), day.pay(1, "300.00")
+    before = _tables(day)
+    with reconcile(day.journal, day.roster, in_database=True) as rec:
+        assert len(_tables(day)) == len(before) + 1  # the run's obligations, beside the journal
+        assert [r.category for r in rec.details()] == [Category.PAID]
+    assert _tables(day) == before
+
+
+def test_repeated_lines_are_found_in_sql_as_the_roster_reader_finds_them(day: Day) -> None:
+    for n in (1, 2, 1, 3, 2):
+        day.owe(n, "300.00")
+    with pytest.raises(RosterError) as old:
+        reconcile(day.journal, day.roster, in_database=False)
+    before = _tables(day)
+    with pytest.raises(RosterError) as new:
+        reconcile(day.journal, day.roster, in_database=True)
+    assert new.value.problems == old.value.problems
+    assert [p.line for p in new.value.problems] == [4, 6]
+    assert _tables(day) == before  # a refused roster leaves nothing behind
+
+
+def _tables(day: Day) -> set[str]:
+    """The journal's tables (SQLite's catalogue, or PostgreSQL's in the test's schema)."""
+    return {t for t in _list_tables(day) if t.startswith("pc_")}
+
+
+def _list_tables(day: Day) -> list[str]:
+    url = day.journal.url
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        path = url.removeprefix("sqlite:///")
+        with sqlite3.connect(path) as db:
+            return [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    import os
+
+    import psycopg
+
+    schema = url.split("search_path%3D", 1)[1].split("&", 1)[0]
+    base = os.environ["PAYCHANNELS_TEST_PG"]
+    with psycopg.connect(base) as db:
+        rows = db.execute("SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))
+        return [r[0] for r in rows]
+
+
+def test_a_big_roster_is_staged_by_a_second_process(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paychannels.reconcile import indb
+
+    spawned: list[object] = []
+    spawn = indb._spawn
+
+    def counted(args: tuple[str, str, str, Any, str]) -> Any:
+        spawned.append(args[4])
+        return spawn(args)
+
+    monkeypatch.setattr(indb, "PARALLEL_FROM", 0)  # every roster is "big"
+    monkeypatch.setattr(indb, "_spawn", counted)
+    _generate(day, 40, seed=3)
+    old = reconcile(day.journal, day.roster, in_database=False)
+    with reconcile(day.journal, day.roster, in_database=True) as new:
+        assert len(spawned) == 1
+        assert _plain(new) == _plain(old)
+    day.owe(1, "300.00")  # a repeated line, found by the child's SQL
+    with pytest.raises(RosterError) as info:
+        reconcile(day.journal, day.roster, in_database=True)
+    assert len(spawned) == 2 and "same payer and period" in str(info.value)
+
+
+def test_progress_counts_every_journal_record_once(day: Day) -> None:
+    from datetime import timedelta
+
+    from paychannels.channels.settlement import Settlement, SettlementKind
+
+    _generate(day, 30, seed=5)
+    day.settle(  # a terminal with figures: its rows stream past the progress bar
+        "hall-1",
+        Settlement(SettlementKind.TERMINAL, "1", "end of day 1", "CNY", T0 + timedelta(hours=9), 0),
+    )
+    told: list[int] = []
+    with reconcile(day.journal, day.roster, progress=told.append, in_database=True) as rec:
+        assert len(told) >= 2 and sum(told) == rec.journal_rows
+
+
+def test_the_default_joins_in_the_database_on_postgresql_or_for_a_big_roster(
+    day: Day, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paychannels.reconcile import run
+
+    day.owe(1, "300.00"), day.pay(1, "300.00")
+    before = _tables(day)
+    with reconcile(day.journal, day.roster) as rec:
+        staged = len(_tables(day)) - len(before)
+        assert staged == (0 if day.journal.url.startswith("sqlite") else 1)
+        assert [r.category for r in rec.details()] == [Category.PAID]
+    monkeypatch.setattr(run, "IN_DATABASE_FROM", 0)  # every roster is big
+    with reconcile(day.journal, day.roster):
+        assert len(_tables(day)) == len(before) + 1
