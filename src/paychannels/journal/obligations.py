@@ -69,6 +69,15 @@ def _table(run: str) -> str:
 class SqlObligations(SqlBase):
     """Staging a roster and the set-based questions reconciliation asks about it."""
 
+    def can_stage(self) -> bool:
+        """Whether this session may create the run's table: not on a read replica (a hot
+        standby) or a session opened read-only, where reconciliation reads in the client."""
+        if self.dialect != "postgres":
+            return True
+        with self._transaction(write=False) as tx:
+            row = tx.one("SELECT current_setting('transaction_read_only') AS ro")
+        return row is None or row["ro"] != "on"
+
     def stage_obligations(self, run: str, rows: Iterable[Sequence[Any]]) -> int:
         """Load obligations (``OBLIGATION_COLUMNS``) into the run's table; how many."""
         table = _table(run)

@@ -59,7 +59,8 @@ def reconcile(
     open ``Journal`` passed in must stay open that long. ``False``: everything in this
     process (the roster read alongside by a second one), faster for a county on SQLite.
     ``None`` (default): in the database on PostgreSQL, and on SQLite for a roster of
-    ``IN_DATABASE_FROM`` bytes or more (about 600,000 payers).
+    ``IN_DATABASE_FROM`` bytes or more (about 600,000 payers) — except on a read-only session
+    (a read replica), which cannot hold the staging table: there in this process.
 
     ``progress(n)`` is called as journal records are read (for a progress bar).
     ``statements``: the collection account's statements (camt.053 or a text export in
@@ -116,11 +117,12 @@ IN_DATABASE_FROM = 64 << 20
 
 
 def _in_db(j: SqlObligations, roster: str | Path, asked: bool | None) -> bool:
-    """Whether to join in the database: as asked, else on PostgreSQL or for a big roster."""
+    """Whether to join in the database: as asked, else on PostgreSQL or for a big roster —
+    where the session may write its staging table (not on a read replica)."""
     if asked is not None:
         return asked
     size = Path(roster).stat().st_size if Path(roster).is_file() else 0
-    return j.dialect == "postgres" or size >= IN_DATABASE_FROM
+    return (j.dialect == "postgres" or size >= IN_DATABASE_FROM) and j.can_stage()
 
 
 def _kept(settlements: Mapping[str, Sequence[Settlement]]) -> dict[str, frozenset[str]]:
