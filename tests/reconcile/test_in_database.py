@@ -180,14 +180,14 @@ def test_a_big_roster_is_staged_by_a_second_process(
     from paychannels.reconcile import indb
 
     spawned: list[object] = []
-    spawn = indb._spawn
+    spawn = indb.spawn_module
 
-    def counted(args: tuple[str, str, str, Any, str]) -> Any:
+    def counted(module: str, args: tuple[str, str, str, Any, str]) -> Any:
         spawned.append(args[4])
-        return spawn(args)
+        return spawn(module, args)
 
     monkeypatch.setattr(indb, "PARALLEL_FROM", 0)  # every roster is "big"
-    monkeypatch.setattr(indb, "_spawn", counted)
+    monkeypatch.setattr(indb, "spawn_module", counted)
     _generate(day, 40, seed=3)
     old = reconcile(day.journal, day.roster, in_database=False)
     with reconcile(day.journal, day.roster, in_database=True) as new:

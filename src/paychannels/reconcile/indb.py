@@ -14,7 +14,6 @@ channels' settlement figures are compared with, not by the number of payers.
 from __future__ import annotations
 
 import logging
-import os
 import pickle
 import subprocess
 import sys
@@ -39,8 +38,8 @@ from paychannels.reconcile.model import (
     GroupTotals,
     OperatorTotals,
 )
-from paychannels.reconcile.owed import PARALLEL_FROM
-from paychannels.reconcile.result import mask_payer
+from paychannels.reconcile.owed import PARALLEL_FROM, spawn_module
+from paychannels.reconcile.result import add_outsider, mask_payer
 from paychannels.reconcile.taken import (
     IN_DOUBT,
     NO_OPERATOR,
@@ -194,7 +193,9 @@ class Staging:
         size = Path(roster).stat().st_size if Path(roster).is_file() else 0
         if url is not None and size >= PARALLEL_FROM:
             try:
-                self._child = _spawn((url, str(roster), encoding, options, self.run))
+                self._child = spawn_module(
+                    "paychannels.reconcile.indb", (url, str(roster), encoding, options, self.run)
+                )
             except OSError as exc:
                 log.warning("could not start a process to stage the roster (%s)", exc)
         if self._child is None:
@@ -228,24 +229,6 @@ class Staging:
         if self._child is not None and self._child.returncode is None:
             self._child.kill()
             self._child.communicate()
-
-
-def _spawn(args: tuple[str, str, str, RosterOptions | None, str]) -> subprocess.Popen[bytes]:
-    """A fresh interpreter running this module (not the caller's main module)."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "paychannels.reconcile.indb"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    assert child.stdin is not None
-    child.stdin.write(pickle.dumps(args))
-    child.stdin.close()
-    child.stdin = None  # sent: communicate() must not touch it again
-    return child
 
 
 def _child_main() -> None:
@@ -384,20 +367,8 @@ def outside_roster(
     outside = GroupTotals("not in roster")
     for payments, refunds in journal.unrostered(staged.run):
         attempts, taken = _attempts(payments, refunds)
-        category, got, text, flags = classify(0, currency, attempts, taken)
-        held = sum(1 for a in attempts if a.status == "SUCCEEDED")
-        if category is Category.UNPAID and not held and not flags:
-            continue  # a declined attempt for someone not on the roster: nothing to do
-        outside.add(category, 0, got)
-        concerns.append(
-            Concern(
-                Category.NOT_IN_ROSTER.value,
-                f"not on the roster ({category.value}); {text}".rstrip("; "),
-                payer=mask_payer(payments[0].payer_id),
-                reference=payments[0].reference,
-                records=tuple(a.id for a in attempts),
-            )
-        )
+        key = (payments[0].payer_id, payments[0].reference)
+        add_outsider(outside, concerns, key, attempts, taken, currency)
     return outside
 
 

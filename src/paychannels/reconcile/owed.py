@@ -110,7 +110,7 @@ class Reading:
         self._child: subprocess.Popen[bytes] | None = None
         if parallel:
             try:
-                self._child = _spawn(self._args)
+                self._child = spawn_module("paychannels.reconcile.owed", self._args)
             except OSError as exc:  # no second process: read it here instead
                 log.warning("could not start a process to read the roster (%s)", exc)
         if self._child is None:
@@ -136,13 +136,20 @@ class Reading:
         return self._owed
 
 
-def _spawn(args: tuple[str, str, RosterOptions | None]) -> subprocess.Popen[bytes]:
-    """A fresh interpreter running this module (independent of the caller's main module:
-    a library must not re-run the program that imported it, as multiprocessing's spawn does)."""
+#: the modules a reconciliation runs as a second process (a roster read beside the journal)
+_CHILDREN = frozenset({"paychannels.reconcile.owed", "paychannels.reconcile.indb"})
+
+
+def spawn_module(module: str, args: object) -> subprocess.Popen[bytes]:
+    """A fresh interpreter running ``module`` with ``args`` pickled on its stdin (independent
+    of the caller's main module: a library must not re-run the program that imported it, as
+    multiprocessing's spawn does)."""
+    if module not in _CHILDREN:
+        raise ValueError(f"not a reconciliation child module: {module!r}")
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-    child = subprocess.Popen(
-        [sys.executable, "-m", "paychannels.reconcile.owed"],
+    child = subprocess.Popen(  # noqa: S603 - our interpreter, one of _CHILDREN
+        [sys.executable, "-m", module],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

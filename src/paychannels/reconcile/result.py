@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Protocol
 
 from paychannels.reconcile.arrivals import ArrivalReport
-from paychannels.reconcile.classify import yuan
+from paychannels.reconcile.classify import classify, yuan
 from paychannels.reconcile.model import (
     Category,
     ChannelCheck,
@@ -25,7 +25,7 @@ from paychannels.reconcile.model import (
 )
 from paychannels.reconcile.owed import Owed
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.reconcile.taken import Attempt, ChannelTotals
+from paychannels.reconcile.taken import Attempt, ChannelTotals, Taken
 from paychannels.runtime.countytime import DEFAULT_ZONE
 from paychannels.security.masking import mask_payer_id
 
@@ -326,3 +326,29 @@ def _money_texts(currency: str) -> Callable[[int], str]:
         return found
 
     return text
+
+
+def add_outsider(
+    outside: GroupTotals,
+    concerns: list[Concern],
+    key: tuple[str, str],
+    attempts: list[Attempt],
+    taken: Taken,
+    currency: str,
+) -> None:
+    """Count what was taken for a (payer, reference) the roster lacks, and name it as a
+    concern — the same rule whether the journal was joined in the database or here."""
+    category, got, text, flags = classify(0, currency, attempts, taken)
+    held = sum(1 for a in attempts if a.status == "SUCCEEDED")
+    if category is Category.UNPAID and not held and not flags:
+        return  # a declined attempt for someone not on the roster: nothing to do
+    outside.add(category, 0, got)
+    concerns.append(
+        Concern(
+            Category.NOT_IN_ROSTER.value,
+            f"not on the roster ({category.value}); {text}".rstrip("; "),
+            payer=mask_payer(key[0]),
+            reference=key[1],
+            records=tuple(a.id for a in attempts),
+        )
+    )

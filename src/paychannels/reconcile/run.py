@@ -31,7 +31,7 @@ from paychannels.reconcile.indb import (
 from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
 from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.reconcile.result import ColumnDetails, Reconciliation, mask_payer
+from paychannels.reconcile.result import ColumnDetails, Reconciliation, add_outsider, mask_payer
 from paychannels.reconcile.taken import Attempt, Taken, gather
 from paychannels.runtime.countytime import CountyTime
 
@@ -306,21 +306,8 @@ def _assemble(
     for a_payer, items in by_payer.items():
         for a in items:
             left.setdefault((a_payer, a.reference), []).append(a)
-    for (payer, reference), attempts in sorted(left.items()):
-        category, got, text, flags = classify(0, currency, attempts, taken)
-        held = sum(1 for a in attempts if a.status == "SUCCEEDED")
-        if category is Category.UNPAID and not held and not flags:
-            continue  # a declined attempt for someone not on the roster: nothing to do
-        outside.add(category, 0, got)
-        concerns.append(
-            Concern(
-                Category.NOT_IN_ROSTER.value,
-                f"not on the roster ({category.value}); {text}".rstrip("; "),
-                payer=mask_payer(payer),
-                reference=reference,
-                records=tuple(a.id for a in attempts),
-            )
-        )
+    for key, attempts in sorted(left.items()):
+        add_outsider(outside, concerns, key, attempts, taken, currency)
     concerns.extend(_settlement_concerns(checks))
     operators = sorted(taken.operators.values(), key=lambda o: -o.held_minor)
     return Reconciliation(
