@@ -21,6 +21,7 @@ from paychannels.documents.roster import RosterError
 from paychannels.reconcile import Category, Reconciliation, reconcile
 from paychannels.reconcile.model import Concern
 from paychannels.reconcile.report import write_outputs
+from paychannels.values.errors import JournalError
 from tests.reconcile.day import T0, Day
 
 TOWNS = ("科尔沁镇", "察尔森镇", "")
@@ -259,3 +260,5 @@ def test_concerns_stay_in_the_database_and_read_back_as_the_in_process_ones(day:
             concerns[len(concerns)]
     finally:
         new.close()
+    with pytest.raises(JournalError, match="read them before close"):
+        list(new.concerns)

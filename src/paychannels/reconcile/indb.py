@@ -104,6 +104,11 @@ class StagedDetails:
                 )
                 yield row, r[1]
 
+    @property
+    def closed(self) -> bool:
+        """Whether the run's table was dropped (nothing can be read back any more)."""
+        return not self._end.alive
+
     def close(self) -> None:
         """Drop the run's table (and close the journal if the run opened it)."""
         self._end()
@@ -362,8 +367,8 @@ class StagedConcerns(Sequence[Concern]):
     here (money from outside the roster, settlement and arrival findings). Indexing a
     staged one reads up to it; read them before ``close()`` drops the table."""
 
-    def __init__(self, journal: SqlObligations, run: str, staged: int) -> None:
-        self.journal, self.run, self.staged = journal, run, staged
+    def __init__(self, details: StagedDetails, staged: int) -> None:
+        self.details, self.run, self.staged = details, details.run, staged
         self.tail: list[Concern] = []
 
     def __len__(self) -> int:
@@ -371,7 +376,12 @@ class StagedConcerns(Sequence[Concern]):
 
     def __iter__(self) -> Iterator[Concern]:
         if self.staged:
-            for page in self.journal.obligation_concerns(self.run):
+            if self.details.closed:
+                raise JournalError(
+                    f"reconciliation run {self.run} was closed: its concerns went with its "
+                    "table (read them before close())"
+                )
+            for page in self.details.journal.obligation_concerns(self.run):
                 for line, payer, name, town, village, reference, category, records, text in page:
                     yield Concern(
                         category if Category(category) in CONCERNS else "attention",

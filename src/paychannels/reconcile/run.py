@@ -165,7 +165,7 @@ def _in_database(
         j.settle_plain_obligations(staged.run)
         clock.lap("plain in SQL")
         currency = staged.currency or "CNY"
-        concerns = StagedConcerns(j, staged.run, judge_open(j, staged))
+        concerns = StagedConcerns(details, judge_open(j, staged))
         clock.lap("judged")
         outsiders: list[Concern] = []
         outside = outside_roster(j, staged, currency, outsiders)
