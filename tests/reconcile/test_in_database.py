@@ -5,6 +5,7 @@ line and total by total, and the same files."""
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 from collections.abc import Iterator
@@ -18,7 +19,9 @@ from paychannels import Status
 from paychannels.documents.notices import Level, build_notices
 from paychannels.documents.roster import RosterError
 from paychannels.reconcile import Category, Reconciliation, reconcile
+from paychannels.reconcile.model import Concern
 from paychannels.reconcile.report import write_outputs
+from paychannels.values.errors import JournalError
 from tests.reconcile.day import T0, Day
 
 TOWNS = ("科尔沁镇", "察尔森镇", "")
@@ -228,3 +231,34 @@ def test_the_default_joins_in_the_database_on_postgresql_or_for_a_big_roster(
     monkeypatch.setattr(run, "IN_DATABASE_FROM", 0)  # every roster is big
     with reconcile(day.journal, day.roster):
         assert len(_tables(day)) == len(before) + 1
+
+
+def test_concerns_stay_in_the_database_and_read_back_as_the_in_process_ones(day: Day) -> None:
+    """A province's concerns (about 6 % of its obligations) are read from the run's table,
+    not held as objects: only those the roster has no line for (money from outside the
+    roster, settlement figures) live in this process; the sequence reads the same."""
+    _generate(day, 120, seed=4)
+    old = reconcile(day.journal, day.roster, in_database=False)
+    old_concerns = list(old.concerns)
+    del old
+    gc.collect()
+    new = reconcile(day.journal, day.roster, in_database=True)
+    try:
+        gc.collect()
+        ours = {id(c) for c in old_concerns}
+        held = [o for o in gc.get_objects() if type(o) is Concern and o.line and id(o) not in ours]
+        assert held == [], f"{len(held)} roster concerns held in memory"
+        rostered = [c for c in old_concerns if c.line]
+        assert len(rostered) >= 10  # else the check above proves little
+        concerns = new.concerns
+        assert len(concerns) == len(old_concerns)
+        assert list(concerns) == old_concerns and concerns == old_concerns
+        assert concerns[:3] == old_concerns[:3] and concerns[-1] == old_concerns[-1]
+        assert concerns[5] == old_concerns[5] and concerns[len(rostered) - 1] == rostered[-1]
+        assert concerns[len(concerns) :] == []
+        with pytest.raises(IndexError):
+            concerns[len(concerns)]
+    finally:
+        new.close()
+    with pytest.raises(JournalError, match="read them before close"):
+        list(new.concerns)

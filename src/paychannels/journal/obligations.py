@@ -50,7 +50,8 @@ _DDL = (
     "payer_id TEXT NOT NULL, name TEXT NOT NULL, township TEXT NOT NULL, "
     "village TEXT NOT NULL, period TEXT NOT NULL, reference TEXT NOT NULL, "
     "grade TEXT NOT NULL, owed_minor {bigint} NOT NULL, currency TEXT NOT NULL, "
-    "category TEXT, received_minor {bigint}, channels TEXT, records TEXT, why TEXT)"
+    "category TEXT, received_minor {bigint}, channels TEXT, records TEXT, why TEXT, "
+    "concern TEXT)"
 )
 
 
@@ -219,11 +220,12 @@ class SqlObligations(SqlBase):
         return f"{a}.created_at, {a}.{'ctid' if self.dialect == 'postgres' else 'rowid'}"
 
     def decide_obligations(self, run: str, verdicts: Iterable[Sequence[Any]]) -> None:
-        """Store what Python judged: (category, received, channels, records, why, seq)."""
+        """Store what Python judged: (category, received, channels, records, why, concern,
+        seq); ``concern`` is what a person must read about it, or None."""
         t = _table(run)
         sql = (
             f"UPDATE {t} SET category = ?, received_minor = ?, channels = ?, records = ?, "
-            "why = ? WHERE seq = ?"
+            "why = ?, concern = ? WHERE seq = ?"
         )
         batch: list[Sequence[Any]] = []
         for v in verdicts:
@@ -262,6 +264,18 @@ class SqlObligations(SqlBase):
         yield from self._stream(
             f"SELECT {', '.join(OBLIGATION_COLUMNS[1:])}, category, received_minor, channels, "
             f"records, why FROM {t} ORDER BY seq",
+            (),
+            page,
+        )
+
+    def obligation_concerns(self, run: str, *, page: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
+        """The obligations a person must look at, in roster order: line, payer_id, name,
+        township, village, reference, category, records, concern; streamed like
+        ``obligation_rows`` (a province's concerns stay in the database, not in a list)."""
+        t = _table(run)
+        yield from self._stream(
+            "SELECT line, payer_id, name, township, village, reference, category, records, "
+            f"concern FROM {t} WHERE concern IS NOT NULL ORDER BY seq",
             (),
             page,
         )

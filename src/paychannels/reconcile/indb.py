@@ -6,8 +6,9 @@ into a table the journal keeps for this run; SQL decides what needs no judgement
 paid: unpaid; one payment of exactly what was owed, unrefunded, unflagged: paid); the rest —
 a few per cent, each with its payments and refunds — is judged here by the very ``classify``
 the in-process path uses and written back, a range of obligations at a time; the totals per
-township, period and village are SQL aggregates; the outputs stream the table back. What
-stays in this process is bounded by what needs a person (the concerns) and by the rows the
+township, period and village are SQL aggregates; the outputs stream the table back. The
+concerns stay in the table too (``StagedConcerns`` reads them back in roster order). What
+stays in this process is bounded by the money from outside the roster and by the rows the
 channels' settlement figures are compared with, not by the number of payers.
 """
 
@@ -18,9 +19,10 @@ import pickle
 import subprocess
 import sys
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from paychannels.documents.roster import (
     RosterEntry,
@@ -53,6 +55,7 @@ from paychannels.values.errors import JournalError
 
 __all__ = [
     "Staged",
+    "StagedConcerns",
     "StagedDetails",
     "Staging",
     "gather_totals",
@@ -100,6 +103,11 @@ class StagedDetails:
                     r[14] or "",
                 )
                 yield row, r[1]
+
+    @property
+    def closed(self) -> bool:
+        """Whether the run's table was dropped (nothing can be read back any more)."""
+        return not self._end.alive
 
     def close(self) -> None:
         """Drop the run's table (and close the journal if the run opened it)."""
@@ -326,38 +334,104 @@ def _operators(out: Taken, rows: list[tuple[str | None, str, str, str, int, int,
             ops[who].refunded_minor += moved
 
 
-def judge_open(journal: SqlObligations, staged: Staged, concerns: list[Concern]) -> None:
-    """Judge, range by range, the obligations SQL left open; write the verdicts back."""
-    first = 1
+def judge_open(journal: SqlObligations, staged: Staged) -> int:
+    """Judge, range by range, the obligations SQL left open; write the verdicts back, each
+    with the concern a person must read (kept in the run's table, read back by
+    ``StagedConcerns``); how many concerns there are."""
+    first, found = 1, 0
     while first <= staged.count:
         last = first + _RANGE - 1
         verdicts = []
         for ob, payments, refunds in journal.open_obligations(staged.run, first, last):
             attempts, taken = _attempts(payments, refunds)
-            seq, line, payer, name, township, village, _period, reference = ob[:8]
+            seq = ob[0]
             owed, currency = ob[9], ob[10]
             category, got, text, flags = classify(owed, currency, attempts, taken)
             channels = ";".join(dict.fromkeys(a.channel for a in attempts))
             records = ";".join(a.id for a in attempts)
-            verdicts.append((category.value, got, channels, records, text, seq))
+            concern = None
             if category in CONCERNS or flags:
                 parts = [text] if category in CONCERNS and text else []
                 parts.extend(f"attention: {flag}" for flag in flags)
-                concerns.append(
-                    Concern(
-                        category.value if category in CONCERNS else "attention",
-                        "; ".join(parts),
-                        payer=mask_payer(payer),
-                        name=name,
-                        township=township,
-                        village=village,
-                        reference=reference,
-                        line=line,
-                        records=tuple(a.id for a in attempts),
-                    )
-                )
+                concern = "; ".join(parts)
+                found += 1
+            verdicts.append((category.value, got, channels, records, text, concern, seq))
         journal.decide_obligations(staged.run, verdicts)
         first = last + 1
+    return found
+
+
+class StagedConcerns(Sequence[Concern]):
+    """A reconciliation's concerns where the rows are: those of roster lines read from the
+    run's table in roster order (a province has hundreds of thousands), then the few kept
+    here (money from outside the roster, settlement and arrival findings). Indexing a
+    staged one reads up to it; read them before ``close()`` drops the table."""
+
+    def __init__(self, details: StagedDetails, staged: int) -> None:
+        self.details, self.run, self.staged = details, details.run, staged
+        self.tail: list[Concern] = []
+
+    def __len__(self) -> int:
+        return self.staged + len(self.tail)
+
+    def __iter__(self) -> Iterator[Concern]:
+        if self.staged:
+            if self.details.closed:
+                raise JournalError(
+                    f"reconciliation run {self.run} was closed: its concerns went with its "
+                    "table (read them before close())"
+                )
+            for page in self.details.journal.obligation_concerns(self.run):
+                for line, payer, name, town, village, reference, category, records, text in page:
+                    yield Concern(
+                        category if Category(category) in CONCERNS else "attention",
+                        text,
+                        payer=mask_payer(payer),
+                        name=name,
+                        township=town,
+                        village=village,
+                        reference=reference,
+                        line=int(line),
+                        records=tuple(records.split(";")) if records else (),
+                    )
+        yield from self.tail
+
+    @overload
+    def __getitem__(self, index: int) -> Concern: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Concern]: ...
+
+    def __getitem__(self, index: int | slice) -> Concern | list[Concern]:
+        if isinstance(index, slice):
+            picked = range(len(self))[index]
+            if not picked:
+                return []
+            low, high = min(picked), max(picked)
+            window = list(islice(iter(self), low, high + 1))
+            return [window[i - low] for i in picked]
+        at = range(len(self))[index]  # IndexError past either end, as a list's
+        if at >= self.staged:
+            return self.tail[at - self.staged]
+        return next(islice(iter(self), at, None))
+
+    def append(self, concern: Concern) -> None:
+        """Add a concern after the others (kept here: it has no roster line)."""
+        self.tail.append(concern)
+
+    def extend(self, concerns: Iterable[Concern]) -> None:
+        """Add concerns after the others."""
+        self.tail.extend(concerns)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StagedConcerns({len(self)} concerns, run {self.run})"
 
 
 def outside_roster(

@@ -9,10 +9,10 @@ as the JSON for machines. ``balanced`` is the day's verdict.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, overload
 
 from paychannels.reconcile.arrivals import ArrivalReport
 from paychannels.reconcile.classify import classify, yuan
@@ -91,7 +91,8 @@ class Reconciliation:
     channels: list[ChannelTotals]
     operators: list[OperatorTotals]
     checks: list[ChannelCheck]
-    concerns: list[Concern]
+    #: a list, or where a reconciliation in the database keeps them (``StagedConcerns``)
+    concerns: ConcernSequence
     outside: GroupTotals  # obligations in the journal the roster does not have
     journal_rows: int
     #: seconds spent per phase (roster, journal, checks, assemble)
@@ -211,6 +212,27 @@ class Reconciliation:
             "timings": dict(self.timings),
             "arrivals": None if self.arrivals is None else self.arrivals.as_dict(),
         }
+
+
+class ConcernSequence(Protocol):
+    """The concerns in order, as a list gives them: a list in the process, or read from
+    the run's table (a province's would not fit a list)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Concern]: ...
+
+    @overload
+    def __getitem__(self, index: int, /) -> Concern: ...
+
+    @overload
+    def __getitem__(self, index: slice, /) -> list[Concern]: ...
+
+    def append(self, concern: Concern, /) -> None:
+        """Add one after the others."""
+
+    def extend(self, concerns: Iterable[Concern], /) -> None:
+        """Add several after the others."""
 
 
 class Details(Protocol):

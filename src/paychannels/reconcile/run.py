@@ -21,6 +21,7 @@ from paychannels.reconcile.arrivals import ArrivalRules, arrival_concerns, check
 from paychannels.reconcile.checks import check_channels
 from paychannels.reconcile.classify import classify
 from paychannels.reconcile.indb import (
+    StagedConcerns,
     StagedDetails,
     Staging,
     gather_totals,
@@ -164,10 +165,11 @@ def _in_database(
         j.settle_plain_obligations(staged.run)
         clock.lap("plain in SQL")
         currency = staged.currency or "CNY"
-        concerns: list[Concern] = []
-        judge_open(j, staged, concerns)
+        concerns = StagedConcerns(details, judge_open(j, staged))
         clock.lap("judged")
-        outside = outside_roster(j, staged, currency, concerns)
+        outsiders: list[Concern] = []
+        outside = outside_roster(j, staged, currency, outsiders)
+        concerns.extend(outsiders)
         townships = group_totals(j, staged, "township")
         periods = group_totals(j, staged, "period")
         villages = group_totals(j, staged, "village")
