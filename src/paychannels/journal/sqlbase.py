@@ -195,7 +195,10 @@ class SqlBase(Journal):
 
     def close(self) -> None:
         if not self._closed:
-            self.outcome_sync.close()  # a lazy answer is flushed before the journal closes
+            try:  # a lazy answer is flushed before the journal closes
+                self.outcome_sync.close()
+            except Exception as exc:  # committed all the same: the OS or the server has it
+                log.warning("flushing %s before closing failed: %s", self.url, exc)
         with self._slots_lock:
             self._closed = True
         self._drop_connections()
