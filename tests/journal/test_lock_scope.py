@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+import pytest
 
-from paychannels import Money, PaymentRequest, open_journal
+from paychannels import Collector, Money, PaymentRequest, open_journal
 from paychannels.journal import Journal, NewRecord
+from paychannels.values.errors import SchemaOutdated
 from tests.conftest import pg_schema
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
@@ -153,3 +155,19 @@ def test_two_schemas_migrate_at_once() -> None:
             blocked.join(WAIT)
             first.close()
         assert not blocked.is_alive()
+
+
+def test_a_journal_of_the_database_wide_lock_is_fenced_until_migrated(pg_url: str) -> None:
+    """A version-4 journal (one lock per database) is refused, never run beside; migrating
+    it records the schema's locks."""
+    open_journal(pg_url, create=True).close()
+    with psycopg.connect(pg_url, autocommit=True) as conn:  # as the library of version 4 left it
+        conn.execute("DELETE FROM pc_meta WHERE key IN ('advisory_locks', 'schema_version')")
+        conn.execute("INSERT INTO pc_meta (key, value) VALUES ('schema_version', '4')")
+    with pytest.raises(SchemaOutdated, match="schema version 4"):
+        Collector.open(pg_url, migrate=False)
+    with Collector.open(pg_url) as col:  # migrates (the upgrade, every old process stopped)
+        assert col.journal.schema_version() == 5
+    with psycopg.connect(pg_url) as conn:
+        row = conn.execute("SELECT value FROM pc_meta WHERE key = 'advisory_locks'").fetchone()
+    assert row == ("schema",)
