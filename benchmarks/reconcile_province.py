@@ -33,47 +33,19 @@ import csv
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import hwm_mb, schema_url, step
+
 TARGET_MB = 500.0
 SCHEMA = "pc_bench_province"
 HEAD = "证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"
 REFERENCE = "2026:城乡居民基本养老保险"
 GRADES = (("一档", 20000), ("二档", 30000), ("三档", 50000), ("四档", 80000))
-
-
-def _status_mb(pid: int | str, field: str) -> float:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
 def _payer(n: int) -> str:
@@ -97,7 +69,7 @@ def build(base: str, folder: Path, payers: int) -> dict[str, Any]:
     with psycopg.connect(base, autocommit=True) as db:
         db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         db.execute(f"CREATE SCHEMA {schema}")
-    url = _url(base, schema)
+    url = schema_url(base, schema)
     with open_journal(url, create=True) as j:
         j.migrate()
     folder.mkdir(parents=True, exist_ok=True)
@@ -218,7 +190,7 @@ def step_library(url: str, roster: Path, outputs: bool) -> dict[str, Any]:
         "counts": rec.totals.counts,
         "not_in_roster": rec.outside.obligations,
         "concerns": len(rec.concerns),
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
     }
     if outputs:
         with tempfile.TemporaryDirectory(prefix="pc-bench-prov-") as tmp:
@@ -226,7 +198,7 @@ def step_library(url: str, roster: Path, outputs: bool) -> dict[str, Any]:
             write_outputs(rec, Path(tmp) / "reconciliation")
             out["outputs_seconds"] = time.perf_counter() - began
     rec.close()
-    out["own_peak_mb_with_outputs"] = _status_mb("self", "VmHWM")
+    out["own_peak_mb_with_outputs"] = hwm_mb()
     return out
 
 
@@ -280,27 +252,13 @@ def step_baseline(url: str, roster: Path) -> dict[str, Any]:
         "paid": int(row[0]),
         "unpaid": int(row[1]),
         "other": int(row[2]) - int(row[0]) - int(row[1]),
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
     }
 
 
 def _child(*args: str) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, sum(_status_mb(p, "VmRSS") for p in _tree(proc.pid)))
-        time.sleep(0.01)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[:2]} failed:\n{err}")
-    result: dict[str, Any] = json.loads(out)
-    result["tree_peak_mb"] = peak
-    return result
+    """Run a step (``--step NAME ...``) in its own process, with its process tree's peak RSS."""
+    return step(__file__, " ".join(args[:2]), *args, watch_tree=True)
 
 
 def measure(url: str, roster: Path, rounds: int) -> dict[str, Any]:
@@ -361,7 +319,7 @@ def main() -> int:
         built = build(args.db, args.folder, n)
         report: dict[str, Any] = {"payers": n, "load": os.getloadavg(), **built}
         try:
-            url = _url(args.db, built["schema"])
+            url = schema_url(args.db, built["schema"])
             report |= measure(url, args.folder / f"roster-{n}.csv", args.rounds)
             report["load_after"] = os.getloadavg()
         finally:
