@@ -89,7 +89,16 @@ class StagedDetails:
 
     def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
         """Every obligation with its payer's id, from a server-side cursor."""
-        for page in self.journal.obligation_rows(self.run):
+        return self._read(self.journal.obligation_rows(self.run))
+
+    def rows_by_place(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Every obligation with its payer's id by township and village, sorted in SQL."""
+        return self._read(self.journal.obligation_rows(self.run, by_place=True))
+
+    @staticmethod
+    def _read(pages: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """The table's rows in ``DetailRow`` order, each with its payer's unmasked id."""
+        for page in pages:
             for r in page:
                 row = (
                     r[0],
