@@ -32,6 +32,7 @@ from paychannels.security.masking import mask_payer_id
 __all__ = [
     "CSV_HEADER",
     "ColumnDetails",
+    "ConcernSequence",
     "DetailRow",
     "Details",
     "NoDetails",
