@@ -46,7 +46,7 @@ TARGET_MB = 500.0
 
 def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> dict[str, Any]:
     """One reconciliation (and, if asked, its outputs), in this process."""
-    from paychannels.documents.notices import Level, build_notices, write_notices
+    from paychannels.documents.notices import Level, iter_notices, write_notices
     from paychannels.reconcile import reconcile
     from paychannels.reconcile.report import write_outputs
 
@@ -71,7 +71,7 @@ def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> di
             write_outputs(rec, Path(tmp) / "reconciliation")
             out["outputs_seconds"] = time.perf_counter() - began
             began = time.perf_counter()
-            notices = build_notices(rec, Level.VILLAGE, county="科尔沁右翼前旗")
+            notices = iter_notices(rec, Level.VILLAGE, county="科尔沁右翼前旗")  # one at a time
             files = write_notices(notices, Path(tmp) / "notices", on=date(2026, 3, 3))
             out["notices_seconds"] = time.perf_counter() - began
             out["notice_files"] = len(files)
