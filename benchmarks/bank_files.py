@@ -30,7 +30,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +39,8 @@ from datetime import UTC, date, datetime
 from itertools import repeat
 from pathlib import Path
 from typing import Any
+
+from _common import StepFailed, step
 
 DAY = date(2026, 3, 3)
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -372,17 +373,12 @@ def setup_journal(db: str, exchange: Path, result: Path, n: int) -> None:
     exchange.mkdir(parents=True, exist_ok=True)
 
 
-def child(step: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--step", step, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        return {"error": out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"}
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def child(name: str, *args: str) -> dict[str, Any]:
+    """A step in its own process; a failed one is reported (its last stderr line), not fatal."""
+    try:
+        return step(__file__, name, "--step", name, *args)
+    except StepFailed as failed:
+        return {"error": failed.tail}
 
 
 def _validate(report: dict[str, Any], t: Path, n: int, sepaxml_n: int) -> None:

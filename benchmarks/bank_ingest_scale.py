@@ -28,7 +28,6 @@ import os
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +37,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
+
+from _common import step
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = date(2026, 3, 4)
@@ -268,18 +269,9 @@ def step_baseline(db: str, root: Path) -> dict[str, Any]:
 # -- orchestration ---------------------------------------------------------------------------------
 
 
-def child(step: str, *args: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, __file__, "--step", step, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        tail = out.stderr.strip().splitlines()[-1] if out.stderr.strip() else "failed"
-        raise SystemExit(f"step {step} failed: {tail}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+def child(name: str, *args: str) -> dict[str, Any]:
+    """A step in its own process; its JSON answer (a failed step ends the run)."""
+    return step(__file__, name, "--step", name, *args)
 
 
 class Round:

@@ -32,6 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from _common import schema_url
+
 from paychannels import Collector, Money, PaymentRequest, Status, open_channel
 from paychannels.callbacks import CallbackHandler
 from paychannels.simulators.provider import ProviderSimulator, SimKeys
@@ -225,7 +227,7 @@ def postgres_curve(
     schema = f"bench_{os.getpid()}"
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")
-    url = f"{pg}{'&' if '?' in pg else '?'}options=-csearch_path%3D{schema}"
+    url = schema_url(pg, schema)
     keyinfo = {"mchid": keys.mchid, "appid": keys.appid, "options": keys.wechat_options()}
     curve: dict[int, float] = {}
     try:

@@ -24,14 +24,9 @@ import sys
 import time
 import uuid
 from typing import Any
-from urllib.parse import quote
 
 import psycopg
-
-
-def _schema_url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+from _common import schema_url
 
 
 def run_once(base: str, payers: int, workers: int) -> dict[str, Any]:
@@ -40,7 +35,7 @@ def run_once(base: str, payers: int, workers: int) -> dict[str, Any]:
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     argv = [sys.executable, "-m", "paychannels.cli.main", "demo", "--payers", str(payers)]
-    argv += ["--json", "--db", _schema_url(base, schema)]
+    argv += ["--json", "--db", schema_url(base, schema)]
     if workers:
         argv += ["--workers", str(workers)]
     load = os.getloadavg()[0]

@@ -27,7 +27,6 @@ import hashlib
 import io
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,17 +36,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from _common import hwm_mb, step
+
 ZONE = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 3, 2)
 CHANNELS = ("bank", "hall-1", "wechat", "alipay")
 CORRECTIONS = 1000
-
-
-def _hwm_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def _at(day: date, seconds: int) -> datetime:
@@ -134,7 +128,7 @@ def feed(url: str, folder: str, day: str, now: str, again: bool) -> dict[str, An
     journal.close()
     return {
         "seconds": round(seconds, 2),
-        "peak_mb": round(_hwm_mb(), 1),
+        "peak_mb": round(hwm_mb(), 1),
         "refused_first": refused,
         "feeds": {
             r.header.feed_id: {
@@ -226,17 +220,8 @@ def check(paths: list[str], expected_lines: int, expected_minor: int) -> dict[st
     return {"seconds": round(time.perf_counter() - started, 2), "lines": lines, "net_minor": net}
 
 
-def _child(step: str, *args: str) -> dict[str, Any]:
-    proc = subprocess.run(
-        [sys.executable, __file__, "--step", step, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"step {step} failed:\n{proc.stderr}")
-    result: dict[str, Any] = json.loads(proc.stdout)
-    return result
+def _child(name: str, *args: str) -> dict[str, Any]:
+    return step(__file__, name, "--step", name, *args)
 
 
 def main() -> int:

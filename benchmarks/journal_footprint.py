@@ -35,7 +35,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
+
+from _common import schema_url
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest
 
@@ -222,9 +224,8 @@ def pg_schema(base: str, keep: bool) -> Iterator[str]:
     schema = f"fp_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in base else "?"
     try:
-        yield f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
+        yield schema_url(base, schema)
     finally:
         if not keep:
             with psycopg.connect(base, autocommit=True) as conn:

@@ -43,7 +43,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+
+from _common import schema_url
 
 LAZY_PG = "SET LOCAL synchronous_commit TO OFF"
 WARMUP = 20  # payments before the clock starts: connections, prepared statements, caches
@@ -322,8 +323,7 @@ def fresh_db(kind: str, pg: str | None) -> Iterator[str]:
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")  # type: ignore[call-overload]
-    sep = "&" if "?" in pg else "?"
-    url = f"{pg}{sep}options={quote(f'-csearch_path={schema}')}"
+    url = schema_url(pg, schema)
     try:
         _journal(url)
         yield url

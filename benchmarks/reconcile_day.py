@@ -31,7 +31,6 @@ import argparse
 import csv
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,39 +38,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from _common import hwm_mb, step
+
 TARGET_SECONDS = 5.0
 TARGET_MB = 500.0
 
 
-def _status_mb(pid: int | str, field: str) -> float:
-    """A memory figure of /proc/<pid>/status in MB (0 when the process is gone)."""
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    """A process and its descendants."""
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
 def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> dict[str, Any]:
     """One reconciliation (and, if asked, its outputs), in this process."""
-    from paychannels.documents.notices import Level, build_notices, write_notices
+    from paychannels.documents.notices import Level, iter_notices, write_notices
     from paychannels.reconcile import reconcile
     from paychannels.reconcile.report import write_outputs
 
@@ -81,7 +56,7 @@ def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> di
     seconds = time.perf_counter() - began
     out: dict[str, Any] = {
         "seconds": seconds,
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
         "phases": rec.timings,
         "obligations": rec.totals.obligations,
         "journal_rows": rec.journal_rows,
@@ -96,11 +71,11 @@ def step_library(folder: Path, outputs: bool, *, in_database: bool = True) -> di
             write_outputs(rec, Path(tmp) / "reconciliation")
             out["outputs_seconds"] = time.perf_counter() - began
             began = time.perf_counter()
-            notices = build_notices(rec, Level.VILLAGE, county="科尔沁右翼前旗")
+            notices = iter_notices(rec, Level.VILLAGE, county="科尔沁右翼前旗")  # one at a time
             files = write_notices(notices, Path(tmp) / "notices", on=date(2026, 3, 3))
             out["notices_seconds"] = time.perf_counter() - began
             out["notice_files"] = len(files)
-        out["own_peak_mb_with_outputs"] = _status_mb("self", "VmHWM")
+        out["own_peak_mb_with_outputs"] = hwm_mb()
     rec.close()
     return out
 
@@ -138,31 +113,17 @@ def step_baseline(folder: Path) -> dict[str, Any]:
                 other += 1
     return {
         "seconds": time.perf_counter() - began,
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
         "paid": paid,
         "unpaid": unpaid,
         "other": other,
     }
 
 
-def _child(step: str, folder: Path, *extra: str) -> dict[str, Any]:
+def _child(name: str, folder: Path, *extra: str) -> dict[str, Any]:
     """Run a step in its own process; its answer, with the peak RSS of its process tree."""
-    proc = subprocess.Popen(
-        [sys.executable, __file__, "--step", step, "--folder", str(folder), *extra],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, sum(_status_mb(p, "VmRSS") for p in _tree(proc.pid)))
-        time.sleep(0.01)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{step} failed:\n{err}")
-    result: dict[str, Any] = json.loads(out)
-    result["tree_peak_mb"] = peak
-    return result
+    args = ("--step", name, "--folder", str(folder), *extra)
+    return step(__file__, name, *args, watch_tree=True)
 
 
 def measure(folder: Path, rounds: int, *, in_process: bool = False) -> dict[str, Any]:

@@ -14,7 +14,9 @@ largest resident set of the process and its children together, sampled every 10 
 /proc (as ``reconcile_day.py`` does):
 
 - **library**: ``reconcile(url, roster)`` (in the database, the default) and then writing
-  details.csv, unpaid.csv, attention.csv, summary.json and report.html from the staged rows.
+  details.csv, unpaid.csv, attention.csv, summary.json and report.html from the staged rows
+  (``--notices streamed``: and the village notice lists, one at a time as ``iter_notices``
+  makes them; ``--notices list``: built all at once first, as ``build_notices`` returns them).
 - **baseline** ("bare pass"): the roster read with ``csv`` and COPYed into a temporary
   table, one SQL join counting paid / unpaid / other, and details streamed from a
   server-side cursor to a CSV file — the least an in-database reconciliation must do,
@@ -23,7 +25,7 @@ largest resident set of the process and its children together, sampled every 10 
 Targets: library peak <= 500 MB whatever N.
 
     python benchmarks/reconcile_province.py --db postgresql://... [--payers 1000000 3000000]
-        [--rounds 3] [--folder DIR] [--keep] [--json]
+        [--rounds 3] [--folder DIR] [--keep] [--json] [--notices streamed|list]
 """
 
 from __future__ import annotations
@@ -33,47 +35,19 @@ import csv
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _common import hwm_mb, schema_url, step
+
 TARGET_MB = 500.0
 SCHEMA = "pc_bench_province"
 HEAD = "证件号码,姓名,苏木乡镇,嘎查村,险种,缴费档次,应缴金额,缴费期间,缴费方式\n"
 REFERENCE = "2026:城乡居民基本养老保险"
 GRADES = (("一档", 20000), ("二档", 30000), ("三档", 50000), ("四档", 80000))
-
-
-def _status_mb(pid: int | str, field: str) -> float:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        found.append(p)
-        try:
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _url(base: str, schema: str) -> str:
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{schema}"
 
 
 def _payer(n: int) -> str:
@@ -85,19 +59,19 @@ def _payer(n: int) -> str:
     return with_check_digit(f"{region:06d}{day:08d}{n % 1000:03d}")
 
 
-def build(base: str, folder: Path, payers: int) -> dict[str, Any]:
+def build(base: str, folder: Path, payers: int, prefix: str = SCHEMA) -> dict[str, Any]:
     """The year: roster file, payer table, journal payments (set-based)."""
     import psycopg
 
     from paychannels.journal import open_journal
 
-    schema = f"{SCHEMA}_{payers}"
+    schema = f"{prefix}_{payers}"
     roster = folder / f"roster-{payers}.csv"
     began = time.perf_counter()
     with psycopg.connect(base, autocommit=True) as db:
         db.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         db.execute(f"CREATE SCHEMA {schema}")
-    url = _url(base, schema)
+    url = schema_url(base, schema)
     with open_journal(url, create=True) as j:
         j.migrate()
     folder.mkdir(parents=True, exist_ok=True)
@@ -204,8 +178,9 @@ def _payments(db: Any, payers: int) -> None:
     )
 
 
-def step_library(url: str, roster: Path, outputs: bool) -> dict[str, Any]:
-    """One reconciliation in the database (and its outputs), in this process."""
+def step_library(url: str, roster: Path, outputs: bool, notices: str = "") -> dict[str, Any]:
+    """One reconciliation in the database (and its outputs, and with ``notices`` the village
+    lists: ``streamed`` one at a time, or ``list``, all built first), in this process."""
     from paychannels.reconcile import reconcile
     from paychannels.reconcile.report import write_outputs
 
@@ -218,16 +193,31 @@ def step_library(url: str, roster: Path, outputs: bool) -> dict[str, Any]:
         "counts": rec.totals.counts,
         "not_in_roster": rec.outside.obligations,
         "concerns": len(rec.concerns),
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
     }
     if outputs:
         with tempfile.TemporaryDirectory(prefix="pc-bench-prov-") as tmp:
             began = time.perf_counter()
             write_outputs(rec, Path(tmp) / "reconciliation")
             out["outputs_seconds"] = time.perf_counter() - began
+            out["own_peak_mb_before_notices"] = hwm_mb()
+            if notices:
+                out |= _notices(rec, Path(tmp) / "notices", notices)
     rec.close()
-    out["own_peak_mb_with_outputs"] = _status_mb("self", "VmHWM")
+    out["own_peak_mb_with_outputs"] = hwm_mb()
     return out
+
+
+def _notices(rec: Any, folder: Path, how: str) -> dict[str, Any]:
+    """The village lists written (as ``paychannels notice --level village`` does)."""
+    from datetime import date
+
+    from paychannels.documents.notices import Level, build_notices, iter_notices, write_notices
+
+    began = time.perf_counter()
+    made = (build_notices if how == "list" else iter_notices)(rec, Level.VILLAGE, county="旗")
+    files = write_notices(made, folder, on=date(2026, 12, 31))
+    return {"notices_seconds": time.perf_counter() - began, "notice_files": len(files)}
 
 
 def step_baseline(url: str, roster: Path) -> dict[str, Any]:
@@ -280,34 +270,22 @@ def step_baseline(url: str, roster: Path) -> dict[str, Any]:
         "paid": int(row[0]),
         "unpaid": int(row[1]),
         "other": int(row[2]) - int(row[0]) - int(row[1]),
-        "own_peak_mb": _status_mb("self", "VmHWM"),
+        "own_peak_mb": hwm_mb(),
     }
 
 
 def _child(*args: str) -> dict[str, Any]:
-    proc = subprocess.Popen(
-        [sys.executable, __file__, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    while proc.poll() is None:
-        peak = max(peak, sum(_status_mb(p, "VmRSS") for p in _tree(proc.pid)))
-        time.sleep(0.01)
-    out, err = proc.communicate()
-    if proc.returncode != 0:
-        raise SystemExit(f"{args[:2]} failed:\n{err}")
-    result: dict[str, Any] = json.loads(out)
-    result["tree_peak_mb"] = peak
-    return result
+    """Run a step (``--step NAME ...``) in its own process, with its process tree's peak RSS."""
+    return step(__file__, " ".join(args[:2]), *args, watch_tree=True)
 
 
-def measure(url: str, roster: Path, rounds: int) -> dict[str, Any]:
-    """Interleaved rounds; outputs are written in every library round (they are the point)."""
+def measure(url: str, roster: Path, rounds: int, notices: str = "") -> dict[str, Any]:
+    """Interleaved rounds; outputs are written in every library round (they are the point),
+    and the village lists with ``notices``."""
     library, baseline = [], []
+    lib_args = ("--step", "library", "--url", url, "--roster", str(roster))
     for _ in range(rounds):
-        library.append(_child("--step", "library", "--url", url, "--roster", str(roster)))
+        library.append(_child(*lib_args, *(("--notices", notices) if notices else ())))
         baseline.append(_child("--step", "baseline", "--url", url, "--roster", str(roster)))
     lib = statistics.median(x["seconds"] for x in library)
     out_s = statistics.median(x["outputs_seconds"] for x in library)
@@ -332,6 +310,20 @@ def measure(url: str, roster: Path, rounds: int) -> dict[str, Any]:
         "not_in_roster": library[0]["not_in_roster"],
         "concerns": library[0]["concerns"],
         "meets_target": peak <= TARGET_MB,
+        **(_notice_figures(library, notices) if notices else {}),
+    }
+
+
+def _notice_figures(library: list[dict[str, Any]], how: str) -> dict[str, Any]:
+    """What writing the village lists cost, and the process's peak before and after them."""
+    return {
+        "notices": how,
+        "notice_files": library[0]["notice_files"],
+        "notices_median_s": round(statistics.median(x["notices_seconds"] for x in library), 1),
+        "own_peak_mb_before_notices": round(
+            max(x["own_peak_mb_before_notices"] for x in library), 1
+        ),
+        "own_peak_mb_with_notices": round(max(x["own_peak_mb_with_outputs"] for x in library), 1),
     }
 
 
@@ -342,13 +334,21 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--folder", type=Path, default=Path(tempfile.gettempdir()) / "pc-prov")
     parser.add_argument("--keep", action="store_true", help="keep the schemas and rosters")
+    parser.add_argument(
+        "--schema", default=SCHEMA, help=f"schema name prefix (default {SCHEMA}; one per user)"
+    )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--notices",
+        choices=("streamed", "list"),
+        help="also write the village notice lists: one at a time, or all built first",
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--roster", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step == "library":
-        print(json.dumps(step_library(args.url, args.roster, outputs=True)))
+        print(json.dumps(step_library(args.url, args.roster, True, args.notices or "")))
         return 0
     if args.step == "baseline":
         print(json.dumps(step_baseline(args.url, args.roster)))
@@ -358,11 +358,11 @@ def main() -> int:
     reports = []
     ok = True
     for n in args.payers:
-        built = build(args.db, args.folder, n)
+        built = build(args.db, args.folder, n, args.schema)
         report: dict[str, Any] = {"payers": n, "load": os.getloadavg(), **built}
         try:
-            url = _url(args.db, built["schema"])
-            report |= measure(url, args.folder / f"roster-{n}.csv", args.rounds)
+            url = schema_url(args.db, built["schema"])
+            report |= measure(url, args.folder / f"roster-{n}.csv", args.rounds, args.notices or "")
             report["load_after"] = os.getloadavg()
         finally:
             if not args.keep:

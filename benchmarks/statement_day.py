@@ -26,6 +26,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+from _common import hwm_mb
+
 DAY = date(2026, 3, 2)  # a Monday; T+1 is Tuesday
 TUE = date(2026, 3, 3)
 WED = date(2026, 3, 4)
@@ -90,10 +92,7 @@ def match(paths: list[Path], payers: int) -> dict[str, Any]:
     started = time.perf_counter()
     report = check_arrivals(settlements(payers), {}, paths, ArrivalRules())
     seconds = time.perf_counter() - started
-    peak = 0.0
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            peak = int(line.split()[1]) / 1024
+    peak = hwm_mb()
     statuses: dict[str, int] = {}
     for a in report.arrivals:
         statuses[a.status] = statuses.get(a.status, 0) + 1

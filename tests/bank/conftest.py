@@ -1,8 +1,12 @@
-"""Shared helpers of the bank tests: a creditor, payment requests with bank metadata."""
+"""Shared helpers of the bank tests: a creditor, payment requests with bank metadata, and
+what a request file we sent holds."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from paychannels import ManualClock, Money, PaymentRequest
 from paychannels.bankfiles.model import Creditor
@@ -44,3 +48,24 @@ def bank_request(i: int, amount: str = "380.00", **meta: str) -> PaymentRequest:
         description="城乡居民养老保险 2026",
         metadata=metadata,
     )
+
+
+@dataclass
+class Sent:
+    """A pain.008 request file as the bank reads it: ids, end-to-end ids, amounts in fen."""
+
+    msg_id: str
+    batch: str
+    e2e: list[str]
+    minor: list[int]
+
+
+def sent_file(path: Path) -> Sent:
+    """What the request file at ``path`` asked the bank for (one batch)."""
+    text = path.read_text("utf-8")
+    msg = re.search(r"<MsgId>([^<]+)</MsgId>", text)
+    batch = re.search(r"<PmtInfId>([^<]+)</PmtInfId>", text)
+    assert msg and batch
+    e2e = re.findall(r"<EndToEndId>([^<]+)</EndToEndId>", text)
+    amounts = re.findall(r'<InstdAmt Ccy="CNY">([0-9.]+)</InstdAmt>', text)
+    return Sent(msg[1], batch[1], e2e, [int(a.replace(".", "")) for a in amounts])

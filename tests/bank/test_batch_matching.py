@@ -10,7 +10,6 @@ EPC / ISO 20022 message examples (``fixtures/bank/``), valid against the officia
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,18 +21,10 @@ from paychannels.bankfiles.checks import format_minor
 from paychannels.bankfiles.split import Limits
 from paychannels.channels.bank import BankBatchChannel
 from paychannels.channels.bank.formats import open_format
-from tests.bank.conftest import CREDITOR, bank_request, clock
+from tests.bank.conftest import CREDITOR, Sent, bank_request, clock, sent_file
 from tests.bank.xsd import assert_valid
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "bank"
-
-
-@dataclass
-class Sent:
-    msg_id: str
-    batch: str
-    e2e: list[str]
-    minor: list[int]
 
 
 @dataclass
@@ -61,16 +52,6 @@ class Setup:
         return (self.ch.exchange.quarantine / f"{name}.reason.txt").read_text("utf-8")
 
 
-def _sent(path: Path) -> Sent:
-    text = path.read_text("utf-8")
-    msg = re.search(r"<MsgId>([^<]+)</MsgId>", text)
-    batch = re.search(r"<PmtInfId>([^<]+)</PmtInfId>", text)
-    assert msg and batch
-    e2e = re.findall(r"<EndToEndId>([^<]+)</EndToEndId>", text)
-    amounts = re.findall(r'<InstdAmt Ccy="CNY">([0-9.]+)</InstdAmt>', text)
-    return Sent(msg[1], batch[1], e2e, [int(a.replace(".", "")) for a in amounts])
-
-
 @pytest.fixture
 def setup(journal_url: str, tmp_path: Path) -> Iterator[Setup]:
     ch = BankBatchChannel(
@@ -85,7 +66,7 @@ def setup(journal_url: str, tmp_path: Path) -> Iterator[Setup]:
             [bank_request(i, amount=f"{380 + i}.00") for i in range(4)], channel="bank"
         )
         col.poll("bank")
-        files = [_sent(p) for p in sorted(ch.exchange.outbox.iterdir())]
+        files = [sent_file(p) for p in sorted(ch.exchange.outbox.iterdir())]
         assert [len(f.e2e) for f in files] == [2, 2]
         yield Setup(col, ch, files)
 

@@ -15,7 +15,6 @@ from paychannels.simulators.bank import BankSimulator, Mix
 from paychannels.values.urls import parse_url
 from tests.bank.conftest import CREDITOR, bank_request, clock
 
-
 # Payment ids are random, and the mix draws from a hash of each debit's reference: weights alone
 # leave no "unreported" debit in about one run of 200, so the outcomes are scripted.
 _OUTCOMES = ["ok", "insufficient_funds", "ok", "closed", "ok", "partial", "ok", "unreported"]

@@ -11,7 +11,6 @@ the machine's load.
 from __future__ import annotations
 
 import gc
-import re
 import tracemalloc
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
@@ -41,25 +40,7 @@ from paychannels.runtime.clock import Clock
 from paychannels.simulators.bank.replies import TxReply, write_pain002
 from paychannels.values.paymentcode import PaymentCode
 from paychannels.values.results import Report, ResultRow
-from tests.bank.conftest import CREDITOR, bank_request, clock
-
-
-@dataclass
-class Sent:
-    msg_id: str
-    batch: str
-    e2e: list[str]
-    minor: list[int]
-
-
-def _sent(path: Path) -> Sent:
-    text = path.read_text("utf-8")
-    msg = re.search(r"<MsgId>([^<]+)</MsgId>", text)
-    batch = re.search(r"<PmtInfId>([^<]+)</PmtInfId>", text)
-    assert msg and batch
-    e2e = re.findall(r"<EndToEndId>([^<]+)</EndToEndId>", text)
-    amounts = re.findall(r'<InstdAmt Ccy="CNY">([0-9.]+)</InstdAmt>', text)
-    return Sent(msg[1], batch[1], e2e, [int(a.replace(".", "")) for a in amounts])
+from tests.bank.conftest import CREDITOR, Sent, bank_request, clock, sent_file
 
 
 def _answer(path: Path, sent: Sent, refs: list[str] | None = None) -> Path:
@@ -149,7 +130,7 @@ def _bank(url: str, tmp_path: Path, n: int, per_file: int) -> Iterator[Bank]:
         col.add_channel("bank", ch)
         col.collect_many([bank_request(i) for i in range(n)], channel="bank")
         col.poll("bank")
-        files = [_sent(p) for p in sorted(ch.exchange.outbox.iterdir())]
+        files = [sent_file(p) for p in sorted(ch.exchange.outbox.iterdir())]
         yield Bank(col, ch, files)
 
 

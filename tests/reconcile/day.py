@@ -5,9 +5,11 @@ attention), so the right answer for every payer is known."""
 from __future__ import annotations
 
 import itertools
+import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from paychannels import Money, PaymentRequest, Status
 from paychannels.channels.settlement import Settlement
@@ -60,9 +62,11 @@ class Day:
         town: str = "科尔沁镇",
         village: str = "新立村",
         grade: str = "一档",
+        period: str = "2026",
     ) -> str:
         self.lines.append(
-            f"{payer(n)},{name},{town},{village},城乡居民基本养老保险,{grade},{amount},2026,hall\n"
+            f"{payer(n)},{name},{town},{village},城乡居民基本养老保险,{grade},{amount},{period},"
+            "hall\n"
         )
         self.line_of[n] = len(self.lines) + 1  # the header is line 1
         return payer(n)
@@ -152,3 +156,58 @@ class Day:
             expected_version=entry.version if entry else 0,
             now=settlement.recorded_at,
         )
+
+
+TOWNS = ("科尔沁镇", "察尔森镇", "")
+VILLAGES = ("新立村", "胜利村", "")
+OPERATORS = ("柜员-王丽", "协管员-李强", None)
+#: another period's reference (money paid for the wrong year)
+OTHER = "2025:城乡居民基本养老保险"
+
+
+def generate_day(day: Day, payers: int, seed: int) -> None:
+    """A day where each payer gets one of the stories below, at random but reproducibly."""
+    rnd = random.Random(seed)
+    at = iter(T0 + timedelta(seconds=i) for i in range(10 * payers))
+
+    def pay(n: int, amount: str, **kw: Any) -> str:
+        kw.setdefault("operator", rnd.choice(OPERATORS))
+        return day.pay(n, amount, at=next(at), **kw)
+
+    for n in range(1, payers + 1):
+        story = rnd.randrange(16)
+        if story != 15:  # 15: not on the roster at all
+            day.owe(n, "300.00", town=rnd.choice(TOWNS), village=rnd.choice(VILLAGES))
+        match story:
+            case 0 | 1 | 2 | 15:
+                pay(n, "300.00", channel=rnd.choice(("hall-1", "wx", "bank")))
+            case 3:
+                pass  # unpaid, nobody tried
+            case 4:
+                pay(n, "300.00", status=Status.DECLINED, channel="bank")
+            case 5:
+                pay(n, "300.00", taken="150.00", channel="bank")
+                if rnd.random() < 0.5:
+                    pay(n, "150.00", again=True)  # paid in two parts
+            case 6:
+                pay(n, "300.00")
+                second = pay(n, "300.00", channel="wx", again=True)
+                if rnd.random() < 0.5:
+                    day.refund(second, "300.00", channel="wx", at=next(at))
+            case 7:
+                pay(n, "400.00")  # another grade
+            case 8:
+                pay(n, "300.00", taken="330.00")
+            case 9:
+                pay(n, "300.00", status=rnd.choice((Status.UNKNOWN, Status.PENDING)))
+            case 10:
+                pay(n, "300.00", status=Status.NEEDS_ATTENTION)
+            case 11:
+                pay(n, "300.00", status=Status.REVERSED)
+            case 12:
+                pay(n, "300.00", channel="wx", attention="late CLOSED")
+            case 13:
+                pay(n, "300.00", reference=OTHER)  # another period's money
+            case _:
+                first = pay(n, "300.00")
+                day.refund(first, "100.00", at=next(at))  # a partial refund: partly paid

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import gc
 import json
-import random
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,19 +14,13 @@ from typing import Any
 
 import pytest
 
-from paychannels import Status
 from paychannels.documents.notices import Level, build_notices
 from paychannels.documents.roster import RosterError
 from paychannels.reconcile import Category, Reconciliation, reconcile
 from paychannels.reconcile.model import Concern
 from paychannels.reconcile.report import write_outputs
 from paychannels.values.errors import JournalError
-from tests.reconcile.day import T0, Day
-
-TOWNS = ("科尔沁镇", "察尔森镇", "")
-VILLAGES = ("新立村", "胜利村", "")
-OPERATORS = ("柜员-王丽", "协管员-李强", None)
-OTHER = "2025:城乡居民基本养老保险"
+from tests.reconcile.day import T0, Day, generate_day
 
 
 @pytest.fixture
@@ -35,54 +28,6 @@ def day(tmp_path: Path, journal_url: str) -> Iterator[Day]:
     d = Day.open(tmp_path, journal_url)
     yield d
     d.journal.close()
-
-
-def _generate(day: Day, payers: int, seed: int) -> None:
-    """A day where each payer gets one of the stories below, at random but reproducibly."""
-    rnd = random.Random(seed)
-    at = iter(T0 + timedelta(seconds=i) for i in range(10 * payers))
-
-    def pay(n: int, amount: str, **kw: Any) -> str:
-        kw.setdefault("operator", rnd.choice(OPERATORS))
-        return day.pay(n, amount, at=next(at), **kw)
-
-    for n in range(1, payers + 1):
-        story = rnd.randrange(16)
-        if story != 15:  # 15: not on the roster at all
-            day.owe(n, "300.00", town=rnd.choice(TOWNS), village=rnd.choice(VILLAGES))
-        match story:
-            case 0 | 1 | 2 | 15:
-                pay(n, "300.00", channel=rnd.choice(("hall-1", "wx", "bank")))
-            case 3:
-                pass  # unpaid, nobody tried
-            case 4:
-                pay(n, "300.00", status=Status.DECLINED, channel="bank")
-            case 5:
-                pay(n, "300.00", taken="150.00", channel="bank")
-                if rnd.random() < 0.5:
-                    pay(n, "150.00", again=True)  # paid in two parts
-            case 6:
-                pay(n, "300.00")
-                second = pay(n, "300.00", channel="wx", again=True)
-                if rnd.random() < 0.5:
-                    day.refund(second, "300.00", channel="wx", at=next(at))
-            case 7:
-                pay(n, "400.00")  # another grade
-            case 8:
-                pay(n, "300.00", taken="330.00")
-            case 9:
-                pay(n, "300.00", status=rnd.choice((Status.UNKNOWN, Status.PENDING)))
-            case 10:
-                pay(n, "300.00", status=Status.NEEDS_ATTENTION)
-            case 11:
-                pay(n, "300.00", status=Status.REVERSED)
-            case 12:
-                pay(n, "300.00", channel="wx", attention="late CLOSED")
-            case 13:
-                pay(n, "300.00", reference=OTHER)  # another period's money
-            case _:
-                first = pay(n, "300.00")
-                day.refund(first, "100.00", at=next(at))  # a partial refund: partly paid
 
 
 def _plain(rec: Reconciliation) -> dict[str, Any]:
@@ -110,7 +55,7 @@ def _files(rec: Reconciliation, folder: Path) -> dict[str, str]:
 
 @pytest.mark.slow
 def test_in_database_equals_in_process_category_by_category(day: Day, tmp_path: Path) -> None:
-    _generate(day, 240, seed=16)
+    generate_day(day, 240, seed=16)
     old = reconcile(day.journal, day.roster, in_database=False)
     new = reconcile(day.journal, day.roster, in_database=True)
     try:
@@ -191,7 +136,7 @@ def test_a_big_roster_is_staged_by_a_second_process(
 
     monkeypatch.setattr(indb, "PARALLEL_FROM", 0)  # every roster is "big"
     monkeypatch.setattr(indb, "spawn_module", counted)
-    _generate(day, 40, seed=3)
+    generate_day(day, 40, seed=3)
     old = reconcile(day.journal, day.roster, in_database=False)
     with reconcile(day.journal, day.roster, in_database=True) as new:
         assert len(spawned) == 1
@@ -203,11 +148,10 @@ def test_a_big_roster_is_staged_by_a_second_process(
 
 
 def test_progress_counts_every_journal_record_once(day: Day) -> None:
-    from datetime import timedelta
 
     from paychannels.channels.settlement import Settlement, SettlementKind
 
-    _generate(day, 30, seed=5)
+    generate_day(day, 30, seed=5)
     day.settle(  # a terminal with figures: its rows stream past the progress bar
         "hall-1",
         Settlement(SettlementKind.TERMINAL, "1", "end of day 1", "CNY", T0 + timedelta(hours=9), 0),
@@ -237,7 +181,7 @@ def test_concerns_stay_in_the_database_and_read_back_as_the_in_process_ones(day:
     """A province's concerns (about 6 % of its obligations) are read from the run's table,
     not held as objects: only those the roster has no line for (money from outside the
     roster, settlement figures) live in this process; the sequence reads the same."""
-    _generate(day, 120, seed=4)
+    generate_day(day, 120, seed=4)
     old = reconcile(day.journal, day.roster, in_database=False)
     old_concerns = list(old.concerns)
     del old

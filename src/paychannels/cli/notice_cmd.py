@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paychannels.cli.reconcile_inputs import add_inputs, county_time, reconcile_inputs
+
+if TYPE_CHECKING:
+    from paychannels.documents.notices import Notice
 
 __all__ = ["LEVELS", "register"]
 
@@ -44,26 +47,34 @@ def register(sub: Any, default_db: Callable[[], str]) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from paychannels.documents.notices import Level, build_notices, write_notices  # when it runs
+    from paychannels.documents.notices import Level, iter_notices, write_notices  # when it runs
 
     county = county_time(args)
 
     rec = reconcile_inputs(args, "reading the journal")
-    notices = build_notices(
-        rec, Level(args.level), county=args.county, township=args.township, village=args.village
-    )
-    files = write_notices(notices, args.out, on=args.date or county.today(), zone=args.zone)
-    listed = sum(len(n.lines) for n in notices)
+    made = [0, 0]  # lists, payers listed: counted as each list is written and let go
+
+    def counted() -> Iterator[Notice]:
+        for notice in iter_notices(
+            rec, Level(args.level), county=args.county, township=args.township, village=args.village
+        ):
+            made[0] += 1
+            made[1] += len(notice.lines)
+            yield notice
+
+    with rec:
+        files = write_notices(counted(), args.out, on=args.date or county.today(), zone=args.zone)
+    lists, listed = made
     if args.json:
         print(
             json.dumps(
-                {"lists": len(notices), "payers": listed, "files": [str(f) for f in files]},
+                {"lists": lists, "payers": listed, "files": [str(f) for f in files]},
                 ensure_ascii=False,
                 indent=2,
             )
         )
     else:
-        print(f"{len(notices)} list(s), {listed:,} payers who have paid, in {args.out}/")
+        print(f"{lists} list(s), {listed:,} payers who have paid, in {args.out}/")
         for path in files:
             print(f"  {path.name}")
     return 0

@@ -16,8 +16,8 @@ import signal
 import subprocess
 import sys
 import threading
+from contextlib import suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from paychannels.collector import Collector
@@ -63,19 +63,26 @@ class Crash:
 
 
 def crash_and_recover(
-    col: Collector, plans: dict[str, Plan], folder: Path, dice: Dice
+    col: Collector, plans: dict[str, Plan], dice: Dice, *, db: str
 ) -> Crash | None:
-    """Run, kill and recover; None when no channel is marked for it or too few payers."""
+    """Run, kill and recover; None when no channel is marked for it or too few payers.
+
+    ``db`` is the journal's URL as given (``col.journal.url`` hides its password).
+    """
     plan = next((p for p in plans.values() if p.channel.crash), None)
     if plan is None or len(plan.payers) < 6:
         return None
     victims = plan.payers[:3]
     requests = [request_for(e, plan.channel, dice).model_dump(mode="json") for e in victims]
-    file = folder / "crash-work.json"
-    work = {"options": plan.running.options, "requests": requests}
-    with os.fdopen(os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
-        json.dump(work, fh, ensure_ascii=False)  # the channel's options: for us alone
-    proc = _run_child(col, plan, file)
+    # on the child's stdin: a command line is public (ps), and a file would outlive the day
+    work = {
+        "db": db,
+        "channel": plan.channel.name,
+        "url": plan.running.url,
+        "options": plan.running.options,
+        "requests": requests,
+    }
+    proc = _run_child(json.dumps(work, ensure_ascii=False))
     fault = Fault(
         plan.channel.name,
         "backend killed after the terminal approved, before the journal was updated",
@@ -97,33 +104,31 @@ def crash_and_recover(
     )
 
 
-def _run_child(col: Collector, plan: Plan, work: Path) -> subprocess.CompletedProcess[str]:
-    """Start the backend, wait until it halts at its crash point, and kill it there (SIGKILL)."""
+def _run_child(work: str) -> subprocess.CompletedProcess[str]:
+    """Start the backend with ``work`` on its stdin, wait until it halts at its crash point,
+    and kill it there (SIGKILL)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
     argv = [
         sys.executable,
         "-m",
         "paychannels.demo.crash_child",
-        "--db",
-        col.journal.url,
-        "--channel",
-        plan.channel.name,
-        "--url",
-        plan.running.url,
-        "--work",
-        str(work),
         "--halt-at",
         f"collect.after_outcome@{_KILLED_AT}",
     ]
     with subprocess.Popen(  # noqa: S603 - our own interpreter and module
         argv,
         env=env,
-        stdin=subprocess.DEVNULL,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     ) as proc:
+        assert proc.stdin is not None
+        with suppress(BrokenPipeError):  # a child dead at start-up: its stderr says why
+            proc.stdin.write(work)
+            proc.stdin.close()
+        proc.stdin = None  # sent: communicate() must not touch it again
         halted = threading.Event()
         watcher = threading.Thread(target=_watch, args=(proc, halted), daemon=True)
         watcher.start()

@@ -1,8 +1,9 @@
 """A backend process that the demo kills mid-payment: ``python -m paychannels.demo.crash_child``.
 
-It opens the demo's journal and the channel, and collects the payments given in a JSON
-file (``{"options": channel options, "requests": [...]}``; options stay off the command
-line, where other users could read them). The demo starts it with
+It opens the demo's journal and the channel, and collects the payments given as JSON on its
+stdin (``{"db": journal URL, "channel": name, "url": channel URL, "options": channel options,
+"requests": [...]}``): a command line is readable by every user of the machine (``ps``), and a
+journal URL may carry a password. The demo starts it with
 ``--halt-at collect.after_outcome@N``: it installs a crash hook that, the N-th time that point
 is reached (the terminal approved, the journal has not heard of it), says so on stdout and
 waits; the demo then kills it from outside (SIGKILL), like a power cut, and recovers the
@@ -16,7 +17,6 @@ import json
 import os
 import sys
 import threading
-from pathlib import Path
 
 from paychannels.collector import Collector
 from paychannels.runtime import crashpoints
@@ -56,22 +56,18 @@ class Halt:
 
 
 def main() -> None:
-    """Collect the requests of ``--work`` through ``--url`` (halts at ``--halt-at``)."""
+    """Collect the requests of the work on stdin (halts at ``--halt-at``)."""
     parser = argparse.ArgumentParser(prog="paychannels.demo.crash_child")
-    parser.add_argument("--db", required=True)
-    parser.add_argument("--channel", required=True)
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--work", required=True, type=Path, help="options and requests (JSON)")
     parser.add_argument("--halt-at", default="", help="crash point to halt at: name or name@N")
     args = parser.parse_args()
     if args.halt_at:
         crashpoints.install(Halt(args.halt_at))
-    work = json.loads(args.work.read_text("utf-8"))
+    work = json.load(sys.stdin)
     requests = [PaymentRequest.model_validate(r) for r in work["requests"]]
-    with Collector.open(args.db) as col:
-        col.add_channel(args.channel, args.url, **work["options"])
+    with Collector.open(work["db"]) as col:
+        col.add_channel(work["channel"], work["url"], **work["options"])
         for request in requests:
-            col.collect(request, channel=args.channel)
+            col.collect(request, channel=work["channel"])
     sys.stdout.flush()
 
 

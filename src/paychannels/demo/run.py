@@ -106,6 +106,7 @@ class Day:
     stage: Stage
     plans: dict[str, Plan]
     dice: Dice  # every decision about a payer: the seed's, whatever runs first
+    db: str  # the journal's URL as given, secrets and all: for our own processes, never shown
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     workers: list[WorkerRun] = field(default_factory=list)  # with --workers: how each ended
@@ -214,7 +215,7 @@ def _setup(options: DemoOptions, folder: Path) -> Day:
         stage.receiver.close()
         col.close()
         raise
-    day = Day(options, folder, col, stage, plans, Dice(options.seed))
+    day = Day(options, folder, col, stage, plans, Dice(options.seed), db)
     _assign(day, load_roster(roster))
     return day
 
@@ -252,7 +253,7 @@ def _assign(day: Day, entries: list[RosterEntry]) -> None:
 def _run(day: Day, started: float) -> dict[str, Any]:
     stream = day.options.stream
     t = day.lap("set up", started)
-    crash = crash_and_recover(day.col, day.plans, day.folder, day.dice)
+    crash = crash_and_recover(day.col, day.plans, day.dice, db=day.db)
     t = day.lap("backend crash and recovery", t)
     total = sum(len(p.payers) for p in day.plans.values())
     with Progress("collecting", total=total, stream=stream) as bar:

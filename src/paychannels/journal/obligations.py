@@ -257,13 +257,19 @@ class SqlObligations(SqlBase):
             for r in rows
         ]
 
-    def obligation_rows(self, run: str, *, page: int = 5000) -> Iterator[list[tuple[Any, ...]]]:
-        """Every obligation in roster order: ``OBLIGATION_COLUMNS`` less seq, then category,
-        received, channels, records, why; streamed (a server-side cursor on PostgreSQL)."""
+    def obligation_rows(
+        self, run: str, *, page: int = 5000, by_place: bool = False
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Every obligation in roster order (``by_place``: by township, then village, in code
+        point order as Python sorts, roster order within one): ``OBLIGATION_COLUMNS`` less
+        seq, then category, received, channels, records, why; streamed (a server-side cursor
+        on PostgreSQL)."""
         t = _table(run)
+        c = ' COLLATE "C"' if self.dialect == "postgres" else ""  # SQLite's BINARY is
+        order = f"township{c}, village{c}, seq" if by_place else "seq"
         yield from self._stream(
             f"SELECT {', '.join(OBLIGATION_COLUMNS[1:])}, category, received_minor, channels, "
-            f"records, why FROM {t} ORDER BY seq",
+            f"records, why FROM {t} ORDER BY {order}",
             (),
             page,
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
+from paychannels.journal import pglocks
 from paychannels.journal.postgres import PostgresJournal
 from paychannels.security.masking import redact_url, scrub
 from paychannels.values.errors import InvalidRequest, JournalError
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Partitioning", "add_event_months", "event_months", "partition_journal"]
 
-_MIGRATION_LOCK = 0x7063_6D67  # the migration lock of journal.postgres: no migrate meanwhile
 _META_KEY = "partitioning"
 _OLD = "_unpartitioned"
 
@@ -247,7 +247,7 @@ def _ddl(url: str) -> Iterator[psycopg.Connection[Any]]:
 
     try:
         with psycopg.connect(url, connect_timeout=10) as conn, conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(pglocks.LOCK, (pglocks.MIGRATION,))  # the schema's: no migrate meanwhile
             yield conn
     except psycopg.Error as exc:
         detail = scrub(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)

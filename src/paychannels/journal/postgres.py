@@ -3,9 +3,10 @@
 "One dispatcher per payment" comes from the database: every change runs under
 ``SELECT ... FOR UPDATE`` on the payment row, and event appends take a transaction-scoped
 advisory lock so that event ``seq`` order equals commit order (tailing by ``seq`` never skips
-an event committed late). A synchronous answer under ``outcome_sync=lazy`` (the default)
-commits with ``SET LOCAL synchronous_commit = off`` (see ``journal.durability``). Needs the
-``postgres`` extra (psycopg 3).
+an event committed late); the locks are the journal schema's own (``journal.pglocks``). A
+synchronous answer under ``outcome_sync=lazy`` (the default) commits with ``SET LOCAL
+synchronous_commit = off`` (see ``journal.durability``). Needs the ``postgres`` extra
+(psycopg 3).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from paychannels.journal import pglocks
 from paychannels.journal.durability import OutcomeSync, outcome_sync_mode
 from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.security.masking import SHOWN_LIMIT, is_secret_name, redact_url, scrub, shown
@@ -27,9 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["PostgresJournal"]
 
-_EVENT_ORDER_LOCK = 0x7063_6576  # "pcev": serialises event appends across sessions
-_MIGRATION_LOCK = 0x7063_6D67  # "pcmg"
-_FEED_LOCK = 0x7063_6664  # "pcfd": one feed recorded at a time
+# a lock of this journal's schema, found in the statement (migrations: tables may not exist yet)
+_SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock(?, {pglocks.SCHEMA_KEY})"
 _PLACEHOLDER = re.compile(r"\?")
 _LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 _OWN_OPTIONS = {"outcome_sync"}
@@ -203,6 +204,10 @@ class PostgresJournal(SqlJournal):
                     raise self._no_journal("no journal tables on the database's search path")
                 before, _ = self.migrate()  # under the migration lock: one creator builds it
                 self.created = before == 0
+            with self._transaction(write=False) as tx:
+                row = tx.one(f"SELECT {pglocks.SCHEMA_KEY} AS key")
+            assert row is not None
+            self._lock_key = int(row["key"])  # the schema's: read once, taken every append
         except BaseException:
             self.close()
             raise
@@ -323,7 +328,7 @@ class PostgresJournal(SqlJournal):
 
     def _before_events(self, tx: Tx) -> None:
         # sent with the events' insert: the lock is granted before the server runs it
-        tx.send("SELECT pg_advisory_xact_lock(?)", (_EVENT_ORDER_LOCK,))
+        tx.send("SELECT pg_advisory_xact_lock(?, ?)", (pglocks.EVENT_ORDER, self._lock_key))
 
     def _stage_insert(
         self, tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
@@ -335,10 +340,10 @@ class PostgresJournal(SqlJournal):
         tx.run(f"ANALYZE {table}")
 
     def _before_migrate(self, tx: Tx) -> None:
-        tx.one("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
+        tx.one(_SCHEMA_LOCK, (pglocks.MIGRATION,))
 
     def _before_feeds(self, tx: Tx) -> None:
-        tx.one("SELECT pg_advisory_xact_lock(?)", (_FEED_LOCK,))
+        tx.one("SELECT pg_advisory_xact_lock(?, ?)", (pglocks.FEED, self._lock_key))
 
     def _is_obligation_violation(self, exc: BaseException) -> bool:
         import psycopg

@@ -213,6 +213,14 @@ MIGRATIONS: tuple[Migration, ...] = (
             "WHERE claimed_by IS NOT NULL",
         ),
     ),
+    Migration(
+        version=5,
+        description="PostgreSQL's advisory locks keyed by the journal's schema (journal.pglocks)",
+        # A process of version 4 or older takes one lock for the whole database: beside one of
+        # this version, event seq order would no longer be commit order. The version is the
+        # fence (each refuses the other's journal); the row says which locks are in use.
+        common=("INSERT INTO pc_meta (key, value) VALUES ('advisory_locks', 'schema')",),
+    ),
 )
 
 SCHEMA_VERSION = MIGRATIONS[-1].version

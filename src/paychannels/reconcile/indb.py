@@ -40,7 +40,7 @@ from paychannels.reconcile.model import (
     GroupTotals,
     OperatorTotals,
 )
-from paychannels.reconcile.owed import PARALLEL_FROM, spawn_module
+from paychannels.reconcile.owed import PARALLEL_FROM, child_answer, spawn_module
 from paychannels.reconcile.result import add_outsider, mask_payer
 from paychannels.reconcile.taken import (
     IN_DOUBT,
@@ -89,7 +89,16 @@ class StagedDetails:
 
     def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
         """Every obligation with its payer's id, from a server-side cursor."""
-        for page in self.journal.obligation_rows(self.run):
+        return self._read(self.journal.obligation_rows(self.run))
+
+    def rows_by_place(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Every obligation with its payer's id by township and village, sorted in SQL."""
+        return self._read(self.journal.obligation_rows(self.run, by_place=True))
+
+    @staticmethod
+    def _read(pages: Iterator[list[tuple[Any, ...]]]) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """The table's rows in ``DetailRow`` order, each with its payer's unmasked id."""
+        for page in pages:
             for r in page:
                 row = (
                     r[0],
@@ -215,22 +224,14 @@ class Staging:
         """The staged roster (staged here if the child process failed)."""
         if self._staged is None:
             assert self._child is not None
-            data, err = self._child.communicate()
-            if self._child.returncode == 0:
-                staged = pickle.loads(data)  # noqa: S301 - our own child process's answer
-                assert isinstance(staged, Staged)
-                self._staged = staged
-            else:
-                log.warning(
-                    "the roster staging process failed (%s); staging here",
-                    err.decode("utf-8", "replace").strip().splitlines()[-1:] or "no message",
-                )
-                self.journal.drop_obligations(self.run)
-                roster, encoding, options = self._args
-                self._staged = stage_roster(
-                    self.journal, roster, encoding=encoding, options=options, run=self.run
-                )
+            self._staged = child_answer(self._child, Staged, ("staging", "staging"), self._here)
         return self._staged
+
+    def _here(self) -> Staged:
+        """Stage the roster in this process, over what a failed child left."""
+        self.journal.drop_obligations(self.run)
+        roster, encoding, options = self._args
+        return stage_roster(self.journal, roster, encoding=encoding, options=options, run=self.run)
 
     def abandon(self) -> None:
         """Stop the staging process, if any (the run is being given up)."""

@@ -15,8 +15,10 @@ import pickle
 import subprocess
 import sys
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from paychannels.documents.roster import (
     RosterEntry,
@@ -27,9 +29,11 @@ from paychannels.documents.roster import (
 )
 from paychannels.reconcile.quiet_gc import quiet_gc
 
-__all__ = ["Owed", "Reading", "read_owed", "start_reading"]
+__all__ = ["Owed", "Reading", "child_answer", "read_owed", "spawn_module", "start_reading"]
 
 log = logging.getLogger("paychannels.reconcile")
+
+T = TypeVar("T")
 
 #: rosters at least this big (bytes) are read in a second process
 PARALLEL_FROM = 4 << 20
@@ -120,20 +124,38 @@ class Reading:
         """The roster's columns (read here if the child process failed)."""
         if self._owed is None:
             assert self._child is not None
-            data, err = self._child.communicate()
-            if self._child.returncode == 0:
-                with quiet_gc():
-                    owed = pickle.loads(data)  # noqa: S301 - our own child process's answer
-                assert isinstance(owed, Owed)
-                self._owed = owed
-            else:
-                log.warning(
-                    "the roster reader process failed (%s); reading here",
-                    err.decode("utf-8", "replace").strip().splitlines()[-1:] or "no message",
-                )
-                path, encoding, options = self._args
-                self._owed = read_owed(path, encoding=encoding, options=options)
+            path, encoding, options = self._args
+            self._owed = child_answer(
+                self._child,
+                Owed,
+                ("reader", "reading"),
+                lambda: read_owed(path, encoding=encoding, options=options),
+            )
         return self._owed
+
+
+def child_answer(
+    child: subprocess.Popen[bytes],
+    kind: type[T],
+    doing: tuple[str, str],
+    here: Callable[[], T],
+) -> T:
+    """What a roster process answered (a pickled ``kind``), once it ends; ``here()`` when it
+    failed, with a warning naming it (``doing``: the process and the work, as in
+    "the roster reader process failed; reading here")."""
+    data, err = child.communicate()
+    if child.returncode == 0:
+        with quiet_gc():
+            found = pickle.loads(data)  # noqa: S301 - our own child process's answer
+        assert isinstance(found, kind)
+        return found
+    log.warning(
+        "the roster %s process failed (%s); %s here",
+        doing[0],
+        err.decode("utf-8", "replace").strip().splitlines()[-1:] or "no message",
+        doing[1],
+    )
+    return here()
 
 
 #: the modules a reconciliation runs as a second process (a roster read beside the journal)

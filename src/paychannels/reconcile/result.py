@@ -32,6 +32,7 @@ from paychannels.security.masking import mask_payer_id
 __all__ = [
     "CSV_HEADER",
     "ColumnDetails",
+    "ConcernSequence",
     "DetailRow",
     "Details",
     "NoDetails",
@@ -179,6 +180,12 @@ class Reconciliation:
         ``details()`` with ``payer_ids()`` would be two reads of the staged rows at once)."""
         return ((DetailRow._make(row), payer) for row, payer in self._details.rows_with_ids())
 
+    def details_by_place(self) -> Iterator[tuple[DetailRow, str]]:
+        """``details_with_ids()`` ordered by township, then village (code point order), roster
+        order within one: a village's rows come together, so its public list can be written
+        before the next is read (a province's would not fit in memory at once)."""
+        return ((DetailRow._make(row), payer) for row, payer in self._details.rows_by_place())
+
     def csv_rows(self) -> Iterator[tuple[object, ...]]:
         """``details()`` as the lines of details.csv (``CSV_HEADER``): money as decimal
         text, resident ID numbers masked."""
@@ -250,6 +257,11 @@ class Details(Protocol):
         """``rows()`` each with its payer's unmasked id."""
         ...
 
+    def rows_by_place(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """``rows_with_ids()`` ordered by (township, village) in code point order, roster
+        order within one."""
+        ...
+
     def close(self) -> None:
         """Release what holds the rows."""
         ...
@@ -270,6 +282,10 @@ class NoDetails:
         """Nothing."""
         return iter(())
 
+    def rows_by_place(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Nothing."""
+        return iter(())
+
     def close(self) -> None:
         """Nothing to release."""
 
@@ -286,10 +302,20 @@ class ColumnDetails:
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """Every obligation, in roster order."""
-        o, got, cats, why = self.owed, self.received, self.categories, self.why.get
+        return self._rows(range(len(self.attempts)))
+
+    def _rows(self, order: Iterable[int]) -> Iterator[tuple[Any, ...]]:
+        """The obligations at the positions ``order`` gives, in that order."""
+        o, got, cats, why, found = (
+            self.owed,
+            self.received,
+            self.categories,
+            self.why.get,
+            self.attempts,
+        )
         with quiet_gc():
-            for i, attempts in enumerate(self.attempts):
-                channels, records = _joined(attempts)
+            for i in order:
+                channels, records = _joined(found[i])
                 yield (
                     o.line[i],
                     mask_payer(o.payer_id[i]),
@@ -315,6 +341,13 @@ class ColumnDetails:
     def rows_with_ids(self) -> Iterator[tuple[tuple[Any, ...], str]]:
         """Every obligation with its payer's id."""
         return zip(self.rows(), self.owed.payer_id, strict=True)
+
+    def rows_by_place(self) -> Iterator[tuple[tuple[Any, ...], str]]:
+        """Every obligation with its payer's id, by township and village (a stable sort of
+        positions: roster order within one)."""
+        town, village, ids = self.owed.township, self.owed.village, self.owed.payer_id
+        order = array("q", sorted(range(len(ids)), key=lambda i: (town[i], village[i])))
+        return zip(self._rows(order), (ids[i] for i in order), strict=True)
 
     def close(self) -> None:
         """The columns go with the object."""

@@ -32,11 +32,21 @@ from paychannels.reconcile.indb import (
 from paychannels.reconcile.model import CONCERNS, Category, ChannelCheck, Concern, GroupTotals
 from paychannels.reconcile.owed import Owed, start_reading
 from paychannels.reconcile.quiet_gc import quiet_gc
-from paychannels.reconcile.result import ColumnDetails, Reconciliation, add_outsider, mask_payer
+from paychannels.reconcile.result import (
+    ColumnDetails,
+    ConcernSequence,
+    Details,
+    Reconciliation,
+    add_outsider,
+    mask_payer,
+)
 from paychannels.reconcile.taken import Attempt, Taken, gather
 from paychannels.runtime.countytime import CountyTime
 
 __all__ = ["IN_DATABASE_FROM", "reconcile"]
+
+#: totals per group name (township, period or village)
+Groups = dict[str, GroupTotals]
 
 
 def reconcile(
@@ -186,12 +196,42 @@ def _in_database(
         for category, n in sorted(group.counts.items()):
             owed, got = group.money[category]
             totals.add(Category(category), owed, got, n)
+    return _result(
+        county or CountyTime(),
+        Path(roster).name,
+        j.url,
+        currency,
+        (totals, townships, periods, villages),
+        taken,
+        checks,
+        concerns,
+        outside,
+        details,
+    )
+
+
+def _result(
+    county: CountyTime,
+    roster: str,
+    url: str,
+    currency: str,
+    groups: tuple[GroupTotals, Groups, Groups, Groups],
+    taken: Taken,
+    checks: list[ChannelCheck],
+    concerns: ConcernSequence,
+    outside: GroupTotals,
+    details: Details,
+) -> Reconciliation:
+    """The result, put together one way whichever side joined: ``groups`` are the totals,
+    per township, per period and per village; channels by name, operators by money held,
+    the settlement findings after the obligations' concerns."""
+    totals, townships, periods, villages = groups
     concerns.extend(_settlement_concerns(checks))
     return Reconciliation(
-        generated_at=(county or CountyTime()).clock.now(),
-        zone=(county or CountyTime()).zone_name,
-        journal=j.url,
-        roster=Path(roster).name,
+        generated_at=county.clock.now(),
+        zone=county.zone_name,
+        journal=url,
+        roster=roster,
         currency=currency,
         totals=totals,
         townships=townships,
@@ -310,25 +350,17 @@ def _assemble(
             left.setdefault((a_payer, a.reference), []).append(a)
     for key, attempts in sorted(left.items()):
         add_outsider(outside, concerns, key, attempts, taken, currency)
-    concerns.extend(_settlement_concerns(checks))
-    operators = sorted(taken.operators.values(), key=lambda o: -o.held_minor)
-    return Reconciliation(
-        generated_at=county.clock.now(),
-        zone=county.zone_name,
-        journal=url,
-        roster=owed.file,
-        currency=currency,
-        totals=totals,
-        townships=townships,
-        periods=periods,
-        villages=villages,
-        channels=sorted(taken.channels.values(), key=lambda c: c.channel),
-        operators=operators,
-        checks=checks,
-        concerns=concerns,
-        outside=outside,
-        journal_rows=taken.rows,
-        _details=ColumnDetails(owed, categories, received, why, found),
+    return _result(
+        county,
+        owed.file,
+        url,
+        currency,
+        (totals, townships, periods, villages),
+        taken,
+        checks,
+        concerns,
+        outside,
+        ColumnDetails(owed, categories, received, why, found),
     )
 
 

@@ -9,14 +9,23 @@ a ``NoticeLine`` never holds a full name, ID number or account. Other id schemes
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from paychannels.reconcile import Category, Reconciliation
+from paychannels.reconcile import Category, DetailRow, Reconciliation
 from paychannels.reconcile.classify import yuan
 from paychannels.security.masking import mask_account, mask_id_number, mask_name
 
-__all__ = ["HAS_PAID", "Level", "Notice", "NoticeLine", "build_notices", "public_id"]
+__all__ = [
+    "HAS_PAID",
+    "Level",
+    "Notice",
+    "NoticeLine",
+    "build_notices",
+    "iter_notices",
+    "public_id",
+]
 
 #: categories in which the payer has paid what was owed
 HAS_PAID = frozenset({Category.PAID, Category.OVERPAID, Category.PAID_TWICE})
@@ -81,29 +90,62 @@ def build_notices(
     township: str | None = None,
     village: str | None = None,
 ) -> list[Notice]:
-    """The lists for ``level`` (only those of ``township``/``village`` when given)."""
-    notices: dict[tuple[str, str], Notice] = {}
-    for row, payer_id in rec.details_with_ids():
-        if township is not None and row.township != township:
+    """The lists for ``level`` (only those of ``township``/``village`` when given), all at
+    once; ``iter_notices`` gives them one by one (what a province needs)."""
+    return list(iter_notices(rec, level, county=county, township=township, village=village))
+
+
+def iter_notices(
+    rec: Reconciliation,
+    level: Level,
+    *,
+    county: str = "",
+    township: str | None = None,
+    village: str | None = None,
+) -> Iterator[Notice]:
+    """The lists for ``level`` one at a time, in place order, each made from its own rows
+    only (read by place, a village's together): memory holds one list, not the province's.
+    The county's single list holds every paid line by nature."""
+    current: _Building | None = None
+    for row, payer_id in rec.details_by_place():
+        if (township is not None and row.township != township) or (
+            village is not None and row.village != village
+        ):
             continue
-        if village is not None and row.village != village:
-            continue
-        key = {
-            Level.COUNTY: ("", ""),
-            Level.TOWNSHIP: (row.township, ""),
-            Level.VILLAGE: (row.township, row.village),
-        }[level]
-        notice = notices.get(key)
-        if notice is None:
-            notice = notices[key] = Notice(level, county, *key)
-        counts = notice.counts.setdefault((row.township, row.village), [0, 0])
+        key = _KEYS[level](row)
+        if current is None or current.key != key:
+            if current is not None:
+                yield current.done()
+            current = _Building(key, Notice(level, county, *key))
+        current.add(row, payer_id)
+    if current is not None:
+        yield current.done()
+
+
+_KEYS: dict[Level, Callable[[DetailRow], tuple[str, str]]] = {
+    Level.COUNTY: lambda _row: ("", ""),
+    Level.TOWNSHIP: lambda row: (row.township, ""),
+    Level.VILLAGE: lambda row: (row.township, row.village),
+}
+
+
+class _Building:
+    """One list being filled from its rows (by place: lines already in print order)."""
+
+    def __init__(self, key: tuple[str, str], notice: Notice) -> None:
+        self.key, self.notice = key, notice
+        self.first_line: dict[str, int] = {}  # period -> first roster line naming it
+
+    def add(self, row: DetailRow, payer_id: str) -> None:
+        """Count the payer; list them when they have paid."""
+        counts = self.notice.counts.setdefault((row.township, row.village), [0, 0])
         counts[0] += 1
-        if row.period not in notice.periods:
-            notice.periods.append(row.period)
+        if row.period not in self.first_line or row.line < self.first_line[row.period]:
+            self.first_line[row.period] = row.line
         if row.category not in HAS_PAID:
-            continue
+            return
         counts[1] += 1
-        notice.lines.append(
+        self.notice.lines.append(
             NoticeLine(
                 name=mask_name(row.name),
                 payer=public_id(payer_id),
@@ -115,9 +157,11 @@ def build_notices(
                 period=row.period,
             )
         )
-    for notice in notices.values():
-        notice.lines.sort(key=lambda x: (x.township, x.village))
-    return [notices[k] for k in sorted(notices)]
+
+    def done(self) -> Notice:
+        """The list, its periods in the roster's order (rows by place are not)."""
+        self.notice.periods = sorted(self.first_line, key=self.first_line.__getitem__)
+        return self.notice
 
 
 def public_id(payer_id: str) -> str:
