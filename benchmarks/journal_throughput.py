@@ -10,6 +10,13 @@ place — with no validation, no idempotency or obligation reads, no objects and
 On PostgreSQL two baselines: statement by statement (as bare SQL is usually written), and
 pipelined (each commit one round trip: the floor of any client).
 
+``--outcome-sync lazy,full`` measures under each journal rule (docs/state-machine.md,
+"Durability"; default ``lazy``, the library's default): under ``lazy`` the library commits
+the answer without its own flush, and so does the bare SQL (SQLite ``PRAGMA
+synchronous=NORMAL`` for that commit, PostgreSQL ``SET LOCAL synchronous_commit = off``), so
+the ratio compares the same work at the same durability. ``collect-before`` (an earlier
+library) is run with its own rule, whatever it was.
+
 Every measurement runs in its own process; a round runs the library and the baselines one
 after another (the order alternating), and the rounds interleave, so both sides meet the same
 load. Printed: each round's figures and ratio, the median, min and max over the rounds, and
@@ -39,9 +46,11 @@ from typing import Any
 
 from _common import schema_url
 
+LAZY_PG = "SET LOCAL synchronous_commit TO OFF"
 WARMUP = 20  # payments before the clock starts: connections, prepared statements, caches
 SIDES = ("collect", "collect-before", "bare", "bare-pipelined")
 BEFORE: dict[str, str] = {}  # --before-src: the side "collect-before" imports paychannels there
+RULE = {"outcome_sync": "lazy"}  # the journal rule of the round being measured
 
 
 # -- one side, in its own process ------------------------------------------------------------
@@ -152,7 +161,14 @@ class _Bare:
         return update, events
 
 
-def run_bare_sqlite(path: str, first: int, n: int, start_at: float) -> tuple[float, float, float]:
+def with_rule(url: str, rule: str) -> str:
+    """The journal URL with ``outcome_sync=rule``."""
+    return f"{url}{'&' if '?' in url else '?'}outcome_sync={rule}"
+
+
+def run_bare_sqlite(
+    path: str, first: int, n: int, start_at: float, *, lazy: bool
+) -> tuple[float, float, float]:
     import sqlite3
 
     conn = sqlite3.connect(path, isolation_level=None)
@@ -168,10 +184,14 @@ def run_bare_sqlite(path: str, first: int, n: int, start_at: float) -> tuple[flo
         conn.execute(bare.events2, events)
         conn.execute("COMMIT")
         update, events = bare.outcome(i)
+        if lazy:  # the library's rule: the answer's commit without its own fsync
+            conn.execute("PRAGMA synchronous=NORMAL")
         conn.execute("BEGIN IMMEDIATE")
         conn.execute(bare.update, update)
         conn.execute(bare.events2, events)
         conn.execute("COMMIT")
+        if lazy:
+            conn.execute("PRAGMA synchronous=FULL")
 
     for i in range(first - WARMUP, first):
         one(i)
@@ -185,7 +205,7 @@ def run_bare_sqlite(path: str, first: int, n: int, start_at: float) -> tuple[flo
 
 
 def run_bare_postgres(
-    url: str, first: int, n: int, start_at: float, *, pipelined: bool
+    url: str, first: int, n: int, start_at: float, *, pipelined: bool, lazy: bool
 ) -> tuple[float, float, float]:
     import psycopg
 
@@ -193,11 +213,15 @@ def run_bare_postgres(
     lock = "SELECT pg_advisory_xact_lock(1885562230)"  # the journal's event-order lock
     with psycopg.connect(url, autocommit=True) as conn:
 
-        def commit(sql: str, values: tuple[Any, ...], events: tuple[Any, ...]) -> None:
+        def commit(
+            sql: str, values: tuple[Any, ...], events: tuple[Any, ...], answer: bool = False
+        ) -> None:
+            unflushed = lazy and answer  # the library's rule for the answer's commit
             if pipelined:
                 with conn.pipeline():
                     for statement, params in (
                         ("BEGIN", None),
+                        *([(LAZY_PG, None)] if unflushed else []),
                         (sql, values),
                         (lock, None),
                         (bare.events2, events),
@@ -206,6 +230,8 @@ def run_bare_postgres(
                         conn.execute(statement, params)  # type: ignore[call-overload]
                 return
             with conn.transaction():
+                if unflushed:
+                    conn.execute(LAZY_PG)
                 conn.execute(sql, values)  # type: ignore[call-overload]
                 conn.execute(lock)  # type: ignore[call-overload]
                 conn.execute(bare.events2, events)  # type: ignore[call-overload]
@@ -214,7 +240,7 @@ def run_bare_postgres(
             row, events = bare.intent(i)
             commit(bare.insert, row, events)
             update, events = bare.outcome(i)
-            commit(bare.update, update, events)
+            commit(bare.update, update, events, answer=True)
 
         for i in range(first - WARMUP, first):
             one(i)
@@ -234,12 +260,16 @@ def _wait_until(at: float) -> None:
 def worker(args: argparse.Namespace) -> None:
     """One side's run, its (start, end, cpu) printed as JSON for the parent."""
     first, n, at = args.first, args.payments, args.start_at
-    if args.worker in ("collect", "collect-before"):
+    lazy = args.outcome_sync == "lazy"
+    if args.worker == "collect":
+        result = run_collect(with_rule(args.db, args.outcome_sync), first, n, at)
+    elif args.worker == "collect-before":
         result = run_collect(args.db, first, n, at)
     elif args.db.startswith("sqlite:///"):
-        result = run_bare_sqlite(args.db.removeprefix("sqlite:///"), first, n, at)
+        result = run_bare_sqlite(args.db.removeprefix("sqlite:///"), first, n, at, lazy=lazy)
     else:
-        result = run_bare_postgres(args.db, first, n, at, pipelined=args.worker != "bare")
+        pipelined = args.worker != "bare"
+        result = run_bare_postgres(args.db, first, n, at, pipelined=pipelined, lazy=lazy)
     import paychannels
 
     where = paychannels.__file__
@@ -252,6 +282,7 @@ def worker(args: argparse.Namespace) -> None:
 def _spawn(side: str, db: str, first: int, n: int, start_at: float) -> subprocess.Popen[str]:
     cmd = [sys.executable, __file__, "--worker", side, "--db", db]
     cmd += ["--first", str(first), "--payments", str(n), "--start-at", str(start_at)]
+    cmd += ["--outcome-sync", RULE["outcome_sync"]]
     env = dict(os.environ)
     if side == "collect-before":
         env["PYTHONPATH"] = BEFORE["src"]
@@ -339,8 +370,14 @@ def rounds(kind: str, pg: str | None, n: int, count: int) -> dict[str, Any]:
             f"ratio/{s} {results[s][-1]['per_s'] / results['collect'][-1]['per_s']:.2f}"
             for s in sides[1:]
         )
-        print(f"  {kind} round {r + 1}: {line}  {ratios}  (load {load()})", flush=True)
-    summary: dict[str, Any] = {"journal": kind, "payments": n, "rounds": count}
+        rule = RULE["outcome_sync"]
+        print(f"  {kind} ({rule}) round {r + 1}: {line}  {ratios}  (load {load()})", flush=True)
+    summary: dict[str, Any] = {
+        "journal": kind,
+        "outcome_sync": RULE["outcome_sync"],
+        "payments": n,
+        "rounds": count,
+    }
     for s in sides:
         summary[f"{s}_per_s"] = [x["per_s"] for x in results[s]]
         summary[f"{s}_cpu_ms"] = [x["cpu_ms"] for x in results[s]]
@@ -383,7 +420,10 @@ def curve(pg: str, n: int, counts: list[int], count: int) -> list[dict[str, Any]
 def report(summaries: list[dict[str, Any]], curves: list[dict[str, Any]]) -> None:
     print("\nmedian (min-max) over the rounds")
     for s in summaries:
-        print(f"{s['journal']}: {s['payments']} payments a round, {s['rounds']} rounds")
+        print(
+            f"{s['journal']}, outcome_sync={s['outcome_sync']}: {s['payments']} payments a "
+            f"round, {s['rounds']} rounds"
+        )
         print(f"  collect()/s             {_spread(s['collect_per_s'])}")
         print(f"  bare SQL/s              {_spread(s['bare_per_s'])}")
         print(f"  ratio to bare SQL       {_spread(s['ratio_bare'])}")
@@ -421,6 +461,11 @@ def main() -> None:
     parser.add_argument(
         "--before-src", help="a src/ folder of an earlier paychannels, measured in the same rounds"
     )
+    parser.add_argument(
+        "--outcome-sync",
+        default="lazy",
+        help="the journal rule(s) to measure, comma-separated: lazy, full (default lazy)",
+    )
     parser.add_argument("--worker", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
     parser.add_argument("--first", type=int, default=1_000_000, help=argparse.SUPPRESS)
@@ -434,10 +479,14 @@ def main() -> None:
         BEFORE["src"] = str(Path(args.before_src).resolve())
     print(f"load average before: {load()}  ({os.cpu_count()} cores)", flush=True)
     summaries = []
-    if "sqlite" in parts:
-        summaries.append(rounds("sqlite", None, args.payments, args.rounds))
-    if args.pg and "postgres" in parts:
-        summaries.append(rounds("postgres", args.pg, args.payments, args.rounds))
+    for rule in args.outcome_sync.split(","):
+        if rule not in ("lazy", "full"):
+            raise SystemExit(f"--outcome-sync: {rule!r} is not lazy or full")
+        RULE["outcome_sync"] = rule
+        if "sqlite" in parts:
+            summaries.append(rounds("sqlite", None, args.payments, args.rounds))
+        if args.pg and "postgres" in parts:
+            summaries.append(rounds("postgres", args.pg, args.payments, args.rounds))
     curves: list[dict[str, Any]] = []
     if args.pg and "curve" in parts:
         counts = [int(x) for x in args.procs.split(",")]

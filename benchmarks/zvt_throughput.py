@@ -2,7 +2,8 @@
 
 The simulator runs in its own process with zero cardholder delay. Measured in the same run:
 
-* **library**: ``Collector.collect()`` (SQLite journal, ``synchronous=FULL``) through a
+* **library**: ``Collector.collect()`` (SQLite journal, ``synchronous=FULL``, the answer's
+  commit under ``--outcome-sync``: ``lazy``, the default, or ``full``) through a
   ``zvt+tcp`` / ``zvt+serial`` channel, N payments one after another;
 * **raw replay** (baseline): the byte dialogue of one such payment, recorded from the
   library, replayed N times over a bare socket (or the bare pty with pyserial): write our
@@ -15,7 +16,10 @@ Both run N payments per round, in interleaved rounds that alternate which side g
 each round's ratio library / raw is the library's cost over the bare conversation with the
 terminal, and min / median / max over the rounds are reported.
 
-    python benchmarks/zvt_throughput.py --payments 300 --rounds 5 [--transport tcp|serial|both]
+    python benchmarks/zvt_throughput.py --payments 300 --rounds 5 [--transport tcp|pty|both]
+        [--outcome-sync lazy,full]
+
+(``pty`` and ``serial`` are the same: the simulator's pseudo-terminal with pyserial.)
 """
 
 from __future__ import annotations
@@ -201,7 +205,9 @@ def spread(values: list[float]) -> dict[str, float]:
     }
 
 
-def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[str, Any]:
+def measure(
+    transport: str, where: dict[str, str], n: int, rounds: int, rule: str = "lazy"
+) -> dict[str, Any]:
     """Library and raw replay, N payments each per round, interleaved and alternating which
     goes first (the machine's load drifts; a round's ratio compares neighbours in time)."""
     if transport == "tcp":
@@ -209,7 +215,7 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
     else:
         url = f"zvt+serial://{where['pty']}?baudrate=9600&{TIMERS}"
     with tempfile.TemporaryDirectory() as tmp:
-        library = Library(url, f"sqlite:///{tmp}/journal.db")
+        library = Library(url, f"sqlite:///{tmp}/journal.db?outcome_sync={rule}")
         replay = Replay(library.dialogue, apdu_unit if transport == "tcp" else serial_unit)
 
         def raw(count: int) -> tuple[float, float]:
@@ -235,6 +241,7 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
     ratios = [a / b for a, b in zip(lib, bare, strict=True)]
     return {
         "transport": transport,
+        "outcome_sync": rule,
         "payments_per_round": n,
         "rounds": rounds,
         "library_ms": spread([1000 * t / n for t in lib]),
@@ -254,7 +261,10 @@ def measure(transport: str, where: dict[str, str], n: int, rounds: int) -> dict[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--payments", type=int, default=300, help="per side per round")
-    parser.add_argument("--transport", choices=["tcp", "serial", "both"], default="both")
+    parser.add_argument("--transport", choices=["tcp", "serial", "pty", "both"], default="both")
+    parser.add_argument(
+        "--outcome-sync", default="lazy", help="journal rule(s), comma-separated: lazy, full"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="interleaved rounds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -262,7 +272,15 @@ def main() -> int:
     proc, where = start_simulator()
     try:
         transports = ["tcp", "serial"] if args.transport == "both" else [args.transport]
-        results = [measure(t, where, args.payments, args.rounds) for t in transports]
+        transports = ["serial" if t == "pty" else t for t in transports]
+        rules = args.outcome_sync.split(",")
+        if not set(rules) <= {"lazy", "full"}:
+            raise SystemExit(f"--outcome-sync: {args.outcome_sync!r}: lazy and/or full")
+        results = [
+            measure(t, where, args.payments, args.rounds, rule)
+            for rule in rules
+            for t in transports
+        ]
     finally:
         proc.terminate()
         proc.wait(10)
@@ -272,13 +290,15 @@ def main() -> int:
         return 0
     print(
         f"{args.payments} sequential payments per side per round, {args.rounds} interleaved "
-        f"rounds, simulator in its own process, SQLite journal (synchronous=FULL), "
+        f"rounds, simulator in its own process, SQLite journal (synchronous=FULL, "
+        f"outcome_sync {args.outcome_sync}), "
         f"{os.cpu_count()} cores, load average {load[0]:.2f} -> {load_after[0]:.2f}"
     )
     for r in results:
         lib, raw, ratio, over = r["library_ms"], r["raw_ms"], r["ratio"], r["overhead_ms"]
         print(
-            f"{r['transport']:>6}: ratio min {ratio['min']:.2f}x median {ratio['median']:.2f}x "
+            f"{r['transport']:>6} ({r['outcome_sync']}): ratio min {ratio['min']:.2f}x "
+            f"median {ratio['median']:.2f}x "
             f"max {ratio['max']:.2f}x (rounds: {', '.join(f'{x:.2f}' for x in r['ratios'])})\n"
             f"        library {lib['min']:.2f}/{lib['median']:.2f}/{lib['max']:.2f} ms, raw "
             f"replay {raw['min']:.2f}/{raw['median']:.2f}/{raw['max']:.2f} ms, overhead "

@@ -263,7 +263,12 @@ class Dispatcher:
             outcome = Outcome.unknown(scrub(f"{type(exc).__name__}: {exc}"))
         crashpoint("collect.after_outcome")
         updated = self._writer.apply_outcome(
-            record.id, outcome, via="dispatch", notes=ctx.held(), attempt=record.attempt
+            record.id,
+            outcome,
+            via="dispatch",
+            notes=ctx.held(),
+            attempt=record.attempt,
+            answer=can_be_asked_again(ch),
         )
         crashpoint("collect.after_journal")
         return updated
@@ -294,6 +299,13 @@ class Dispatcher:
             via="dispatch",
             attempts={r.id: r.attempt for r in records},
         )
+
+
+def can_be_asked_again(ch: Channel) -> bool:
+    """Whether recovery can learn a lost answer of ``ch`` by asking it (docs/state-machine.md,
+    "Durability"): a batch channel's answer is a file's, left to ``poll()``, not asked."""
+    caps = ch.capabilities
+    return caps.inquire and not caps.batch
 
 
 def within_limit(request: PaymentRequest, name: str, ch: Channel) -> None:

@@ -91,12 +91,19 @@ class JournalWriter:
         via: str,
         notes: Sequence[Change] = (),
         attempt: int | None = None,
+        answer: bool = False,
     ) -> Record:
-        """A channel's report through ``resolution.resolve``, ``notes`` first, one commit."""
-        return self.modify(
-            record_id,
-            lambda current: [*notes, *resolve(current, outcome, via=via, attempt=attempt)],
-        )
+        """A channel's report through ``resolution.resolve``, ``notes`` first, one commit.
+
+        ``answer``: the synchronous answer of a channel that can be asked again, committed
+        by ``Journal.settle`` (under ``outcome_sync=lazy``, flushed by the next commit)."""
+
+        def decide(current: Record) -> list[Change]:
+            return [*notes, *resolve(current, outcome, via=via, attempt=attempt)]
+
+        if answer:
+            return self.write(lambda now: self.journal.settle(record_id, decide, now=now)).record
+        return self.modify(record_id, decide)
 
     def apply_outcomes(
         self,

@@ -218,6 +218,12 @@ class Journal(ABC):
     def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
         """Lock the record, call ``decide(current)`` and apply the returned changes atomically."""
 
+    def settle(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
+        """``modify`` for a synchronous channel's answer, which recovery can learn again by
+        asking the channel: under ``outcome_sync=lazy`` it may commit without its own flush
+        (the next flushed commit carries it; docs/state-machine.md, "Durability")."""
+        return self.modify(record_id, decide, now=now)
+
     @abstractmethod
     def create_many(
         self, news: Sequence[NewRecord], *, now: datetime, then: Sequence[Change] = ()

@@ -3,8 +3,10 @@
 "One dispatcher per payment" comes from the database: every change runs under
 ``SELECT ... FOR UPDATE`` on the payment row, and event appends take a transaction-scoped
 advisory lock so that event ``seq`` order equals commit order (tailing by ``seq`` never skips
-an event committed late); the locks are the journal schema's own (``journal.pglocks``).
-Needs the ``postgres`` extra (psycopg 3).
+an event committed late); the locks are the journal schema's own (``journal.pglocks``). A
+synchronous answer under ``outcome_sync=lazy`` (the default) commits with ``SET LOCAL
+synchronous_commit = off`` (see ``journal.durability``). Needs the ``postgres`` extra
+(psycopg 3).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from paychannels.journal import pglocks
+from paychannels.journal.durability import OutcomeSync, outcome_sync_mode
 from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.security.masking import SHOWN_LIMIT, is_secret_name, redact_url, scrub, shown
 from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
@@ -29,6 +32,8 @@ __all__ = ["PostgresJournal"]
 # a lock of this journal's schema, found in the statement (migrations: tables may not exist yet)
 _SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock(?, {pglocks.SCHEMA_KEY})"
 _PLACEHOLDER = re.compile(r"\?")
+_LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+_OWN_OPTIONS = {"outcome_sync"}
 _QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
 
@@ -50,6 +55,18 @@ def _hide(text: str, url: str) -> str:
         text = text.replace(secret, "***").replace(quote(secret, safe=""), "***")
     # libpq quotes a bad value whole ("invalid integer value "..." for option "port"")
     return scrub(_QUOTED.sub(lambda m: f'"{shown(m.group(1))}"', text))
+
+
+def _own_options(url: str) -> tuple[str, Literal["lazy", "full"]]:
+    """The URI without our own query options (libpq refuses them), and ``outcome_sync``."""
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    ours = {k: v for k, v in pairs if k in _OWN_OPTIONS}
+    if not ours:
+        return url, outcome_sync_mode(None, "")
+    mode = outcome_sync_mode(ours.get("outcome_sync"), redact_url(url, message=True))
+    rest = urlencode([(k, v) for k, v in pairs if k not in _OWN_OPTIONS], quote_via=quote)
+    return urlunsplit(parts._replace(query=rest)), mode
 
 
 class _PgTx:
@@ -147,7 +164,11 @@ def _rollback(conn: psycopg.Connection[Any]) -> None:
 
 
 class PostgresJournal(SqlJournal):
-    """``postgresql://user@host:5432/dbname`` (any libpq URI; passwords via PGPASSWORD/.pgpass)."""
+    """``postgresql://user@host:5432/dbname`` (any libpq URI; passwords via PGPASSWORD/.pgpass).
+
+    Our own query option, taken out before libpq sees the URI: ``outcome_sync`` (lazy, full;
+    default lazy: see ``journal.durability``).
+    """
 
     dialect = "postgres"
     for_update = " FOR UPDATE"
@@ -165,6 +186,8 @@ class PostgresJournal(SqlJournal):
             raise JournalUnavailable(
                 "PostgreSQL journals need psycopg 3: pip install 'paychannels[postgres]'"
             ) from exc
+        url, mode = _own_options(url)
+        self.outcome_sync = OutcomeSync(mode, self._flush_log, max_age=None)
         self._conninfo = url
         self.url = mask_url(url)
         self._where = redact_url(url, message=True)  # what errors show: no user, no secret
@@ -236,14 +259,21 @@ class PostgresJournal(SqlJournal):
     def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         import psycopg
 
+        lazy = write and self.outcome_sync.lazy_now()
         with self._connection() as conn:
             try:
                 if pipeline and psycopg.Pipeline.is_supported():  # (libpq 14 and later)
                     with _pipelined(conn) as pipe:
-                        yield _PgTx(conn, self._convert, pipe)
+                        tx = _PgTx(conn, self._convert, pipe)
+                        if lazy:  # this transaction only: its commit does not wait for a flush
+                            tx.send(_LAZY_COMMIT)
+                        yield tx
                 else:
                     with conn.transaction():
-                        yield _PgTx(conn, self._convert)
+                        tx = _PgTx(conn, self._convert)
+                        if lazy:
+                            tx.send(_LAZY_COMMIT)
+                        yield tx
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(
                     f"lost the PostgreSQL journal {self._where} during a transaction: "
@@ -252,6 +282,14 @@ class PostgresJournal(SqlJournal):
                 ) from exc
             except psycopg.Error as exc:
                 raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
+        if write:
+            self.outcome_sync.committed(lazy=lazy, flushed=not lazy)
+
+    def _flush_log(self) -> None:
+        """A synchronous commit that writes a commit record (it takes a transaction id):
+        it waits for the WAL to be flushed up to it, lazy answers before it included."""
+        with self._transaction(write=True) as tx:
+            tx.one("SELECT txid_current()")
 
     def _stream(
         self, sql: str, params: Sequence[Any], page: int

@@ -24,9 +24,12 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from paychannels.journal.base import (
+    Applied,
+    Decide,
     Journal,
     StateWrite,
 )
+from paychannels.journal.durability import OutcomeSync
 from paychannels.journal.plan import dumps
 from paychannels.journal.schema import MIGRATIONS, SCHEMA_VERSION, TYPES, Dialect, render
 from paychannels.runtime import forks
@@ -109,6 +112,8 @@ class SqlBase(Journal):
     dialect: Dialect
     for_update: str = ""
 
+    #: when a synchronous answer's commit is flushed (set by each backend's ``__init__``)
+    outcome_sync: OutcomeSync
     _local: threading.local
     _slots: list[_Slot]
     _slots_lock: threading.Lock
@@ -184,7 +189,16 @@ class SqlBase(Journal):
         """Whether ``close()`` was called."""
         return self._closed
 
+    def settle(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
+        with self.outcome_sync.answering():
+            return self.modify(record_id, decide, now=now)
+
     def close(self) -> None:
+        if not self._closed:
+            try:  # a lazy answer is flushed before the journal closes
+                self.outcome_sync.close()
+            except Exception as exc:  # committed all the same: the OS or the server has it
+                log.warning("flushing %s before closing failed: %s", self.url, exc)
         with self._slots_lock:
             self._closed = True
         self._drop_connections()
@@ -203,6 +217,7 @@ class SqlBase(Journal):
     def after_fork(self) -> None:
         """In a forked child: the parent's connections are never used nor closed here."""
         forks.abandon([slot.conn for slot in self._slots])
+        self.outcome_sync.after_fork()
         self._slots = []
         self._slots_lock = threading.Lock()
         self._local = threading.local()

@@ -1,6 +1,8 @@
 """SQLite journal: the embedded default for a hall PC or a field laptop.
 
-WAL mode with ``synchronous=FULL`` (a committed payment survives power loss), one connection
+WAL mode with ``synchronous=FULL`` (a committed payment survives power loss; a synchronous
+answer under ``outcome_sync=lazy`` commits with NORMAL and reaches the disk with the next
+flushed commit, see ``journal.durability``), one connection
 per thread, ``BEGIN IMMEDIATE`` for every write so writers in several processes on one
 machine serialise on the database lock instead of failing half-way.
 """
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+from paychannels.journal.durability import OutcomeSync, outcome_sync_mode
 from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.security.masking import redact_url, shown
 from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
@@ -27,6 +30,7 @@ __all__ = ["SqliteJournal"]
 log = logging.getLogger("paychannels.journal")
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
+_FLUSHING = {"full", "extra"}  # the modes whose every commit fsyncs the write-ahead log
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 
 
@@ -68,8 +72,9 @@ class _SqliteTx:
 class SqliteJournal(SqlJournal):
     """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or ``sqlite:///:memory:``.
 
-    Query options: ``synchronous`` (full, normal, extra; default full) and ``busy_timeout``
-    (seconds to wait for another writer, default 30). A file is opened only if it holds a
+    Query options: ``synchronous`` (full, normal, extra; default full), ``outcome_sync``
+    (lazy, full; default lazy: see ``journal.durability``) and ``busy_timeout`` (seconds to
+    wait for another writer, default 30). A file is opened only if it holds a
     journal (``mode=rw``: opening never creates a file); ``create=True`` builds a new journal
     where no file is, whole in a side file linked into place, so a path is either absent or
     a complete journal — never an empty file a second process could mistake for one.
@@ -87,7 +92,7 @@ class SqliteJournal(SqlJournal):
             )
         raw_path = unquote(parts.path)[1:]  # strip the slash that follows the empty host
         options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        unknown = set(options) - {"synchronous", "busy_timeout"}
+        unknown = set(options) - {"synchronous", "busy_timeout", "outcome_sync"}
         if unknown:
             raise InvalidURL(f"{where}: unknown option(s) {', '.join(map(shown, sorted(unknown)))}")
         self.synchronous = options.get("synchronous", "full").lower()
@@ -111,6 +116,8 @@ class SqliteJournal(SqlJournal):
                 )
             self._target = _uri(path, "rw")
         self.path = None if self._memory else Path(raw_path)
+        mode = outcome_sync_mode(options.get("outcome_sync"), where)
+        self.outcome_sync = OutcomeSync(mode, None if self._memory else self._flush_log)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
         if self._memory and not create:
@@ -197,10 +204,14 @@ class SqliteJournal(SqlJournal):
     @contextmanager
     def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         # (``pipeline`` is moot in process: no round trips to save)
+        lazy = write and self.outcome_sync.lazy_now()
         with self._connection() as conn:
+            changes = conn.total_changes
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
             # KeyboardInterrupt in a program's main thread) never leaves the write lock held
             try:
+                if lazy:  # this transaction's commit only: no fsync of its own
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield _SqliteTx(conn)
                 conn.execute("COMMIT")
@@ -210,6 +221,26 @@ class SqliteJournal(SqlJournal):
             except BaseException:
                 self._rollback(conn)
                 raise
+            finally:
+                if lazy:
+                    conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            if write:
+                wrote = conn.total_changes != changes
+                self.outcome_sync.committed(
+                    lazy=lazy and wrote, flushed=wrote and self.synchronous in _FLUSHING
+                )
+
+    def _flush_log(self) -> None:
+        """fsync the write-ahead log: every commit so far, lazy ones too, is then durable."""
+        wal = Path(f"{self.path}-wal")
+        try:
+            fd = os.open(wal, os.O_RDWR)
+        except FileNotFoundError:
+            return  # no log: the last connection checkpointed it into the (synced) file
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def _read_one(self, sql: str, params: Sequence[Any]) -> Row | None:
         # a lone SELECT in autocommit mode is its own read transaction: BEGIN and COMMIT
