@@ -28,6 +28,7 @@ __all__ = ["ALIKE_MIN", "SqlBulkModify"]
 
 ALIKE_MIN = 64  # fewer alike plans than this take the row path
 _CHUNK = 5000  # records per transaction
+_GROUPS = 8  # kinds of answer looked for in one call; a record of any other: the row path
 STAGE = "pc_stage_known"
 _STAGE_COLUMNS = ("n", "id", "version", "channel_ref", "columns_set")
 _STAGE_DDL = (
@@ -46,16 +47,22 @@ class SqlBulkModify(SqlWrites):
         self, items: Sequence[tuple[Record, Sequence[Change]]], *, now: datetime
     ) -> list[Applied | None]:
         results: list[Applied | None] = [None] * len(items)
-        groups: dict[str, list[tuple[int, Plan]]] = {}
+        groups: list[list[tuple[int, Plan]]] = []
         for i, (record, changes) in enumerate(items):
             try:
                 step = plan(record, list(changes), now)
             except (IllegalTransition, InvalidRequest):
                 continue  # the row path names it
-            key = self._alike_key(step)
-            if key is not None:
-                groups.setdefault(key, []).append((i, step))
-        for members in groups.values():
+            if len(step.events) != 1 or not step.columns:
+                continue
+            group = next((g for g in groups if _alike(g[0][1], step)), None)
+            if group is None and len(groups) < _GROUPS:
+                groups.append([(i, step)])
+            elif group is None:
+                continue  # answers all different: the row path, not a quadratic search
+            else:
+                group.append((i, step))
+        for members in groups:
             if len(members) < ALIKE_MIN:
                 continue
             members.sort(key=lambda m: m[1].record.id)  # the row path's lock order
@@ -64,24 +71,6 @@ class SqlBulkModify(SqlWrites):
                 for (i, _step), applied in zip(chunk, self._write_alike(chunk, items), strict=True):
                     results[i] = applied
         return results
-
-    def _alike_key(self, step: Plan) -> str | None:
-        """What a plan writes but for its channel reference; None: not for the set path."""
-        if len(step.events) != 1 or not step.columns:
-            return None
-        spec = step.events[0]
-        constants = {c: self._db(c, v) for c, v in step.columns.items() if c != _PER_ROW}
-        return repr(
-            (
-                sorted(step.columns),
-                sorted(constants.items()),
-                spec.type.value,
-                spec.from_status,
-                spec.to_status,
-                stored_json(spec.data),
-                sorted(spec.sets),
-            )
-        )
 
     def _write_alike(
         self, chunk: Sequence[tuple[int, Plan]], items: Sequence[tuple[Record, Sequence[Change]]]
@@ -189,3 +178,28 @@ def _event(step: Plan, seq: int) -> Event:
             "data": spec.data,
         },
     )
+
+
+def _alike(a: Plan, b: Plan) -> bool:
+    """Whether two one-event plans write the same but for the channel reference: the same
+    columns and event, every value the same and of the same type (``1``, ``1.0`` and
+    ``True`` are equal in Python, not in the JSON text written)."""
+    sa, sb = a.events[0], b.events[0]
+    return (
+        a.columns.keys() == b.columns.keys()
+        and all(_same(v, b.columns[c]) for c, v in a.columns.items() if c != _PER_ROW)
+        and (sa.type, sa.from_status, sa.to_status) == (sb.type, sb.from_status, sb.to_status)
+        and sa.sets.keys() == sb.sets.keys()
+        and _same(sa.data, sb.data)
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal and of the same type, all the way down (JSON-like values)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
