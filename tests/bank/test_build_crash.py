@@ -1,7 +1,8 @@
 """SIGKILL a bank build at every step of journaling and spooling a chunk (the intents
 set-based, the spool, the chunk's PENDING set-based), restart, recover, retry, flush: every
 debit is in the request file exactly once if its payment is PENDING (or UNKNOWN: spooled
-before the kill, settled by the result file), and in none if it is NOT_SENT; nothing else is in the file, and every record replays clean."""
+before the kill, settled by the result file), and in none if it is NOT_SENT; nothing else
+is in the file, and every record replays clean."""
 
 from __future__ import annotations
 
