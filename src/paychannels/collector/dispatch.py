@@ -294,11 +294,7 @@ class Dispatcher:
             )
             outcomes = [Outcome.unknown(detail)] * len(payments)
         crashpoint("collect.after_outcome")
-        return self._writer.apply_outcomes(
-            [(p.id, o) for p, o in zip(payments, outcomes, strict=True)],
-            via="dispatch",
-            attempts={r.id: r.attempt for r in records},
-        )
+        return self._writer.apply_dispatched(records, outcomes, via="dispatch")
 
 
 def can_be_asked_again(ch: Channel) -> bool:

@@ -128,6 +128,26 @@ class JournalWriter:
                     raise item
         return out
 
+    def apply_dispatched(
+        self, records: Sequence[Record], outcomes: Sequence[Outcome], *, via: str
+    ) -> list[Record]:
+        """A batch channel's outcomes for the records it was handed (as claimed): each
+        resolved against the record as claimed, those alike applied set-based by the
+        journal (a bank chunk's PENDING), the rest — and any row that moved since — by
+        ``apply_outcomes``, which reads each row again."""
+        known = [
+            (r, resolve(r, o, via=via, attempt=r.attempt))
+            for r, o in zip(records, outcomes, strict=True)
+        ]
+        now = self.clock.now()
+        done = self.journal.modify_known(known, now=now)
+        for item in done:
+            if item is not None:
+                self.publish(item.events)
+        left = [(r.id, o) for r, o, d in zip(records, outcomes, done, strict=True) if d is None]
+        rest = iter(self.apply_outcomes(left, via=via, attempts={r.id: r.attempt for r in records}))
+        return [d.record if d is not None else next(rest) for d in done]
+
     def publish(self, events: Sequence[Event]) -> None:
         """Tell this process's subscribers about events already committed."""
         self.feed.publish(events)

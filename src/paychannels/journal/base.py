@@ -240,6 +240,15 @@ class Journal(ABC):
     ) -> list[Applied | PaychannelsError]:
         """``modify`` for many records in one transaction; refused items come back as errors."""
 
+    def modify_known(
+        self, items: Sequence[tuple[Record, Sequence[Change]]], *, now: datetime
+    ) -> list[Applied | None]:
+        """Apply each record's changes to it as the caller read it, in one statement for
+        records the changes treat alike (a batch's one answer); ``None`` for every item left
+        to ``modify_many`` (its row moved since it was read, it is not alike). This default
+        leaves them all."""
+        return [None] * len(items)
+
     def apply_results(
         self,
         rows: Iterable[ResultRow],

@@ -104,6 +104,10 @@ def _columns_set(sets: dict[str, Any]) -> str:
     return dumps({k: _recorded(k, v) for k, v in sets.items()})
 
 
+#: what ``bulkmodify`` writes for alike plans must be these very texts
+stored_json, columns_set = _stored_json, _columns_set
+
+
 def _recorded(column: str, value: Any) -> Any:
     """A column's new value as its event records it: what the row stores (``_db``), so that
     ``journal verify`` replays to the very value written."""

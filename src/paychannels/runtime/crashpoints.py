@@ -23,6 +23,9 @@ POINTS: tuple[str, ...] = (
     "collect.after_dispatch_mark",
     "channel.before_send",
     "channel.after_send",
+    # a bank chunk: its debits appended to the spool under the exchange lock
+    "bank.before_spool",
+    "bank.after_spool",
     # a payment code (付款码): scan -> wait -> query -> reverse
     "codepay.before_send",
     "codepay.after_send",
