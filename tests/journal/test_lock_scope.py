@@ -59,12 +59,21 @@ def in_thread(work: Callable[[], Any]) -> threading.Thread:
     return t
 
 
-def waiting_on(conn: psycopg.Connection[Any], event: str) -> int:
-    """How many sessions wait on a heavyweight lock of the kind ``event`` (relation, advisory)."""
+def waiting_on(conn: psycopg.Connection[Any], event: str, table: str = "pc_events") -> int:
+    """How many sessions wait on this schema's lock of the kind ``event`` (relation, advisory).
+
+    Scoped to the watching connection's schema (its ``table``; the advisory lock's
+    second key is the schema's oid), so other tests' sessions in the same database never count."""
+    if event == "relation":
+        where = "locktype = 'relation' AND relation = %s::regclass"
+    else:
+        where = (
+            "locktype = 'advisory' AND objid = "
+            "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())::oid"
+        )
+    params = (table,) if event == "relation" else ()
     row = conn.execute(
-        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = %s "
-        "AND application_name = 'paychannels'",
-        (event,),
+        f"SELECT count(*) FROM pg_locks WHERE NOT granted AND {where}", params
     ).fetchone()
     assert row is not None
     return int(row[0])
@@ -99,7 +108,7 @@ def test_two_schemas_append_without_waiting_on_each_other() -> None:
     with journals(2) as [(url_a, a), (_url_b, b)]:
         with append_held(url_a, a):
             other = in_thread(lambda: b.create(new(1), now=T0))
-            other.join(5.0)
+            other.join(WAIT)
             # old code: one advisory lock for the database, so county B waited on county A
             assert not other.is_alive(), "a journal in another schema waited on this one's lock"
         assert b.get("pay_1") is not None and a.get("pay_1") is not None
@@ -142,10 +151,11 @@ def test_two_schemas_migrate_at_once() -> None:
             holder.execute("LOCK TABLE pc_meta IN ACCESS EXCLUSIVE MODE")  # a's migrate waits
             blocked = in_thread(first.migrate)  # holds a's migration lock, waits on pc_meta
             with psycopg.connect(a, autocommit=True) as watch:
-                until(lambda: waiting_on(watch, "relation") == 1, "a's migration to wait")
+                migrating = lambda: waiting_on(watch, "relation", "pc_meta") == 1  # noqa: E731
+                until(migrating, "a's migration to wait")
             done: list[Journal] = []
             other = in_thread(lambda: done.append(open_journal(b, create=True)))
-            other.join(5.0)
+            other.join(WAIT)
             assert not other.is_alive(), "building a journal in schema b waited on schema a"
             for j in done:
                 j.close()
