@@ -121,8 +121,8 @@ class BulkApplied:
     ``moved`` counts records moved per new status, ``unchanged`` rows that repeated what
     the journal already had, ``unmatched`` rows naming a payment it does not hold;
     ``leftovers`` are the rows the journal did not decide (odd transitions, mismatches, a
-    payment named twice) for the Collector's policy. ``seqs`` is the range of events
-    appended (for subscribers), or None.
+    payment named twice) for the Collector's policy. ``seqs`` is the first and last
+    event appended (for subscribers; numbers between may be skipped), or None.
     """
 
     moved: dict[Status, int]

@@ -276,10 +276,16 @@ class SqlBulk(SqlBase):
         if moved:
             self._before_events(tx)
             top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
-            first = int(top["top"]) + 1 if top else 1
             events = _EVENTS.replace("{columns}", self._json_object(_COLUMNS_SET))
-            count = tx.run(events, (now, now, lo, hi))
-            seqs = (first, first + count - 1)
+            tx.run(events, (now, now, lo, hi))
+            # the numbers given, read back: a sequence may skip (a rolled-back append on
+            # PostgreSQL); under the event-order lock every seq above ``top`` is ours
+            got = tx.one(
+                "SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM pc_events WHERE seq > ?",
+                (int(top["top"]) if top else 0,),
+            )
+            if got and got["lo"] is not None:
+                seqs = (int(got["lo"]), int(got["hi"]))
             tx.run(_UPDATE, (now, lo, hi))
             tx.run(_REFS, (lo, hi))
         counts = tx.one(
