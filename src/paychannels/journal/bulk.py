@@ -43,6 +43,7 @@ STAGE_COLUMNS = (
     "message",
     "problem",
     "attempt",
+    "line",
     "ev_rest",
 )
 CHUNK = 50_000  # staged rows per apply transaction
@@ -59,6 +60,7 @@ STAGE_DDL = (
     "n {bigint} PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT NOT NULL, "
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
     "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
+    "line {bigint}, "
     "ev_rest TEXT NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
 )
@@ -151,6 +153,7 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
         row.message,
         row.problem,
         row.attempt,
+        row.line,
         rest,
     )
 
@@ -168,6 +171,7 @@ def _leftover(row: Any) -> ResultRow:
         message=row["message"],
         problem=row["problem"],
         attempt=None if row["attempt"] is None else int(row["attempt"]),
+        line=None if row["line"] is None else int(row["line"]),
     )
 
 
@@ -181,7 +185,7 @@ class SqlBulk(SqlBase):
         channel: str,
         via: str,
         now: datetime,
-        unknown: Callable[[int, list[str]], None] | None = None,
+        unknown: Callable[[int, list[ResultRow]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """``Journal.apply_results`` in SQL; see the module docstring."""
         total = self._stage(rows, via, unknown)
@@ -202,7 +206,7 @@ class SqlBulk(SqlBase):
         self,
         rows: Iterable[ResultRow],
         via: str,
-        unknown: Callable[[int, list[str]], None] | None = None,
+        unknown: Callable[[int, list[ResultRow]], None] | None = None,
     ) -> int:
         """Stage every row (consuming ``rows``); returns how many. The first staged batch is
         a sample checked for unknown payments at once: a file that is not about this
@@ -238,7 +242,7 @@ class SqlBulk(SqlBase):
             self._after_stage(tx, STAGE)
         return n
 
-    def _check_unknown(self, unknown: Callable[[int, list[str]], None]) -> None:
+    def _check_unknown(self, unknown: Callable[[int, list[ResultRow]], None]) -> None:
         """One anti-join over the staged rows: how many name no payment of this journal."""
         missing = (
             f"FROM {STAGE} s WHERE NOT EXISTS "
@@ -248,10 +252,7 @@ class SqlBulk(SqlBase):
             found = tx.one(f"SELECT COUNT(*) AS k {missing}")
             count = int(found["k"]) if found else 0
             sample = (
-                [
-                    str(r["payment_id"])
-                    for r in tx.rows(f"SELECT s.payment_id {missing} ORDER BY s.n LIMIT 3")
-                ]
+                [_leftover(r) for r in tx.rows(f"SELECT s.* {missing} ORDER BY s.n LIMIT 3")]
                 if count
                 else []
             )
