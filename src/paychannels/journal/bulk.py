@@ -17,7 +17,7 @@ A move here writes exactly the columns and the event ``plan(resolve(...))`` woul
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from paychannels.journal.base import BulkApplied
@@ -45,6 +45,7 @@ STAGE_COLUMNS = (
     "attempt",
     "line",
     "ev_rest",
+    "cs_mid",
 )
 CHUNK = 50_000  # staged rows per apply transaction
 _STAGE_BATCH = 5_000  # rows per staging insert
@@ -61,7 +62,7 @@ STAGE_DDL = (
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
     "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
     "line {bigint}, "
-    "ev_rest TEXT NOT NULL, "
+    "ev_rest TEXT NOT NULL, cs_mid TEXT NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
 )
 
@@ -88,20 +89,19 @@ _EVENTS = f"""INSERT INTO pc_events
             THEN '{{"amount_taken_minor":' || CAST(COALESCE(s.taken_minor, s.p_amount) AS TEXT)
                  || ',' || s.ev_rest
             ELSE '{{' || s.ev_rest END,
-        {{columns}}
+        '{{' || CASE WHEN p.status = 'NEEDS_ATTENTION' THEN '"attention":null,' ELSE '' END
+            || s.cs_mid
+            || CASE WHEN s.status = 'SUCCEEDED' THEN ',"taken_minor":'
+                || CAST(COALESCE(s.taken_minor, p.amount_minor) AS TEXT) ELSE '' END
+            || ',"updated_at":' || ? || '}}'
     FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id
     WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
 
-# The columns _UPDATE below writes, as the event's ``columns_set`` (what plan() would record).
-_COLUMNS_SET = (
-    "'status', s.status, "
-    "'taken_minor', CASE WHEN s.status = 'SUCCEEDED' THEN COALESCE(s.taken_minor, p.amount_minor) "
-    "ELSE p.taken_minor END, "
-    "'reason', s.reason, 'reason_detail', s.reason_detail, "
-    "'attention', CASE WHEN p.status = 'NEEDS_ATTENTION' THEN NULL ELSE p.attention END, "
-    "'claimed_by', NULL, 'lease_until', NULL, 'updated_at', ?, "
-    "'channel_ref', COALESCE(s.channel_ref, p.channel_ref)"
-)
+# An event's ``columns_set`` is the text plan() writes: the columns this move sets, keys
+# sorted, canonical JSON. The row's own part (``cs_mid``: channel_ref if given, the claim
+# released, reason, reason_detail, status) is encoded in Python; SQL adds what depends on the
+# payment (attention cleared, the amount taken) and the time.
+
 
 _UPDATE = f"""UPDATE pc_payments SET status = s.status,
         taken_minor = CASE WHEN s.status = 'SUCCEEDED'
@@ -139,7 +139,20 @@ def _event_rest(row: ResultRow, via: str) -> str:
     return dumps(data)[1:]
 
 
-def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
+def _columns_mid(row: ResultRow) -> str:
+    """The row's part of its event's ``columns_set``, between ``attention`` and
+    ``taken_minor`` in key order, without braces."""
+    sets: dict[str, Any] = {}
+    if row.channel_ref is not None:
+        sets["channel_ref"] = row.channel_ref
+    sets["claimed_by"] = sets["lease_until"] = None
+    sets["reason"] = None if row.reason is None else row.reason.value
+    sets["reason_detail"] = row.reason_detail
+    sets["status"] = row.status.value
+    return dumps(sets)[1:-1]
+
+
+def _staged(n: int, row: ResultRow, rest: str, mid: str) -> tuple[Any, ...]:
     return (
         n,
         row.payment_id,
@@ -155,6 +168,7 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
         row.attempt,
         row.line,
         rest,
+        mid,
     )
 
 
@@ -190,13 +204,14 @@ class SqlBulk(SqlBase):
         """``Journal.apply_results`` in SQL; see the module docstring."""
         total = self._stage(rows, via, unknown)
         stamp = self._ts_in(now)
+        updated = dumps(now.astimezone(UTC).isoformat())
         try:
             if unknown is not None:
                 self._check_unknown(unknown)
             for lo in range(1, total + 1, CHUNK):
                 hi = min(lo + CHUNK - 1, total)
                 with self._transaction(write=True) as tx:
-                    done = self._chunk(tx, lo, hi, channel, stamp)
+                    done = self._chunk(tx, lo, hi, channel, stamp, updated)
                 yield done
         finally:  # dropped, not emptied: freeing the table's pages costs no per-row work
             with self._transaction(write=False) as tx:
@@ -217,6 +232,7 @@ class SqlBulk(SqlBase):
         n = 0
         batch: list[tuple[Any, ...]] = []
         rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
+        mids: dict[tuple[str | None, Reason | None, str | None, Status], str] = {}
         for row in rows:  # rows share their event texts
             n += 1
             key = (row.message, row.reason, row.reason_detail, row.attempt)
@@ -225,7 +241,13 @@ class SqlBulk(SqlBase):
                 rest = rests[key] = _event_rest(row, via)
                 if len(rests) > 10_000:
                     rests.clear()
-            batch.append(_staged(n, row, rest))
+            cs_key = (row.channel_ref, row.reason, row.reason_detail, row.status)
+            mid = mids.get(cs_key)
+            if mid is None:
+                mid = mids[cs_key] = _columns_mid(row)
+                if len(mids) > 10_000:
+                    mids.clear()
+            batch.append(_staged(n, row, rest, mid))
             if len(batch) >= _STAGE_BATCH:
                 with self._transaction(write=False) as tx:
                     self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
@@ -259,7 +281,7 @@ class SqlBulk(SqlBase):
         if count:
             unknown(count, sample)
 
-    def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
+    def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any, updated: str) -> BulkApplied:
         if self.dialect == "postgres":
             tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
         tx.run(_CLASSIFY, (channel, lo, hi))
@@ -277,8 +299,7 @@ class SqlBulk(SqlBase):
         if moved:
             self._before_events(tx)
             top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
-            events = _EVENTS.replace("{columns}", self._json_object(_COLUMNS_SET))
-            tx.run(events, (now, now, lo, hi))
+            tx.run(_EVENTS, (now, updated, lo, hi))
             # the numbers given, read back: a sequence may skip (a rolled-back append on
             # PostgreSQL); under the event-order lock every seq above ``top`` is ours
             got = tx.one(
