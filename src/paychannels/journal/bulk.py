@@ -44,9 +44,9 @@ STAGE_COLUMNS = (
     "problem",
     "attempt",
     "line",
-    "ev_rest",
-    "cs_mid",
+    "txt",
 )
+TEXTS = "pc_stage_texts"  # the event texts rows share, once each, keyed by ``txt``
 CHUNK = 50_000  # staged rows per apply transaction
 _STAGE_BATCH = 5_000  # rows per staging insert
 _FORWARD = ", ".join(
@@ -62,8 +62,12 @@ STAGE_DDL = (
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
     "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
     "line {bigint}, "
-    "ev_rest TEXT NOT NULL, cs_mid TEXT NOT NULL, "
+    "txt {bigint} NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
+)
+TEXTS_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {TEXTS} "
+    "(k {bigint} PRIMARY KEY, ev_rest TEXT NOT NULL, cs_mid TEXT NOT NULL)"
 )
 
 _CLASSIFY = f"""UPDATE {STAGE} SET from_status = p.status, p_amount = p.amount_minor,
@@ -87,14 +91,14 @@ _EVENTS = f"""INSERT INTO pc_events
     SELECT s.payment_id, ?, 'status', s.from_status, s.status,
         CASE WHEN s.status = 'SUCCEEDED'
             THEN '{{"amount_taken_minor":' || CAST(COALESCE(s.taken_minor, s.p_amount) AS TEXT)
-                 || ',' || s.ev_rest
-            ELSE '{{' || s.ev_rest END,
+                 || ',' || t.ev_rest
+            ELSE '{{' || t.ev_rest END,
         '{{' || CASE WHEN p.status = 'NEEDS_ATTENTION' THEN '"attention":null,' ELSE '' END
-            || s.cs_mid
+            || t.cs_mid
             || CASE WHEN s.status = 'SUCCEEDED' THEN ',"taken_minor":'
                 || CAST(COALESCE(s.taken_minor, p.amount_minor) AS TEXT) ELSE '' END
             || ',"updated_at":' || ? || '}}'
-    FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id
+    FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id JOIN {TEXTS} t ON t.k = s.txt
     WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
 
 # An event's ``columns_set`` is the text plan() writes: the columns this move sets, keys
@@ -152,7 +156,7 @@ def _columns_mid(row: ResultRow) -> str:
     return dumps(sets)[1:-1]
 
 
-def _staged(n: int, row: ResultRow, rest: str, mid: str) -> tuple[Any, ...]:
+def _staged(n: int, row: ResultRow, txt: int) -> tuple[Any, ...]:
     return (
         n,
         row.payment_id,
@@ -167,8 +171,7 @@ def _staged(n: int, row: ResultRow, rest: str, mid: str) -> tuple[Any, ...]:
         row.problem,
         row.attempt,
         row.line,
-        rest,
-        mid,
+        txt,
     )
 
 
@@ -216,6 +219,7 @@ class SqlBulk(SqlBase):
         finally:  # dropped, not emptied: freeing the table's pages costs no per-row work
             with self._transaction(write=False) as tx:
                 tx.run(f"DROP TABLE IF EXISTS {STAGE}")
+                tx.run(f"DROP TABLE IF EXISTS {TEXTS}")
 
     def _stage(
         self,
@@ -228,33 +232,36 @@ class SqlBulk(SqlBase):
         journal is refused after a few thousand rows, not after reading all of them."""
         with self._transaction(write=False) as tx:
             tx.run(STAGE_DDL.format(**self._types()))
+            tx.run(TEXTS_DDL.format(**self._types()))
             tx.run(f"DELETE FROM {STAGE}")
+            tx.run(f"DELETE FROM {TEXTS}")
         n = 0
         batch: list[tuple[Any, ...]] = []
-        rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
-        mids: dict[tuple[str | None, Reason | None, str | None, Status], str] = {}
-        for row in rows:  # rows share their event texts
+        # rows share their event texts: each distinct one is staged once, rows name it by key
+        # (a bounded cache: once full it starts again, a text staged twice costs nothing)
+        keys: dict[tuple[Any, ...], int] = {}
+        texts: list[tuple[int, str, str]] = []
+        for row in rows:
             n += 1
-            key = (row.message, row.reason, row.reason_detail, row.attempt)
-            rest = rests.get(key)
-            if rest is None:
-                rest = rests[key] = _event_rest(row, via)
-                if len(rests) > 10_000:
-                    rests.clear()
-            cs_key = (row.channel_ref, row.reason, row.reason_detail, row.status)
-            mid = mids.get(cs_key)
-            if mid is None:
-                mid = mids[cs_key] = _columns_mid(row)
-                if len(mids) > 10_000:
-                    mids.clear()
-            batch.append(_staged(n, row, rest, mid))
+            key = (row.message, row.reason, row.reason_detail, row.attempt, row.channel_ref)
+            txt = keys.get((*key, row.status))
+            if txt is None:
+                if len(keys) >= 10_000:
+                    keys.clear()
+                txt = keys[(*key, row.status)] = n
+                texts.append((n, _event_rest(row, via), _columns_mid(row)))
+            batch.append(_staged(n, row, txt))
             if len(batch) >= _STAGE_BATCH:
                 with self._transaction(write=False) as tx:
+                    if texts:
+                        self._stage_insert(tx, TEXTS, ("k", "ev_rest", "cs_mid"), texts)
                     self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
-                batch = []
+                batch, texts = [], []
                 if unknown is not None and n == _STAGE_BATCH:
                     self._check_unknown(unknown)
         with self._transaction(write=False) as tx:
+            if texts:
+                self._stage_insert(tx, TEXTS, ("k", "ev_rest", "cs_mid"), texts)
             if batch:
                 self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
             tx.run(
