@@ -63,13 +63,24 @@ def schema_url(base: str, schema: str) -> str:
     return f"{base}{sep}options={quote(f'-csearch_path={schema}')}"
 
 
-def step(script: str, name: str, *args: str, watch_tree: bool = False) -> dict[str, Any]:
+def step(
+    script: str,
+    name: str,
+    *args: str,
+    watch_tree: bool = False,
+    env: dict[str, str] | None = None,
+) -> dict[str, Any]:
     """Run ``script`` with ``args`` in a fresh interpreter; its JSON answer (the last line).
 
     ``watch_tree`` adds ``tree_peak_mb``: the largest RSS of the step's process tree, polled.
+    ``env``: the step's environment (e.g. ``PYTHONPATH`` to an older tree), else this one's.
     """
     proc = subprocess.Popen(
-        [sys.executable, script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [sys.executable, script, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     peak = 0.0
     while watch_tree and proc.poll() is None:

@@ -10,7 +10,11 @@ archive of the request file that held them, and the bank's pain.002 answering it
   plus a bare ``executemany`` of the same status updates on a copy of the same journal
   (no events, no checks: a floor, not a competitor).
 
-Rounds interleave (ours, baseline, ours, ...) and medians are printed: wall, CPU, peak RSS,
+* ``main`` (with ``--old SRC``): the same user path on another tree's code (``git archive main
+  src | tar -x -C /tmp/ingest-old``, then ``--old /tmp/ingest-old/src``), imported through
+  ``PYTHONPATH`` in its own process: the ratio says what this tree changed.
+
+Rounds interleave (ours, baseline[, main], ours, ...) and medians are printed: wall, CPU, peak RSS,
 time per item, and the ratio ours / baseline. ``--sizes 30000,300000`` on SQLite by default;
 ``--pg URL --sizes 3000000`` for PostgreSQL (one fresh schema per round, dropped after).
 Also measured: how fast a file whose rows name payments we never sent is refused.
@@ -18,6 +22,7 @@ Also measured: how fast a file whose rows name payments we never sent is refused
     python benchmarks/bank_ingest_scale.py [--sizes 30000,300000] [--rounds 5] [--json]
     python benchmarks/bank_ingest_scale.py --pg postgresql://... --sizes 3000000 --rounds 1
     python benchmarks/bank_ingest_scale.py --sizes 30000 --rounds 1 --read-sizes 300000,3000000
+    python benchmarks/bank_ingest_scale.py --sizes 300000 --old /tmp/ingest-old/src
 """
 
 from __future__ import annotations
@@ -269,9 +274,17 @@ def step_baseline(db: str, root: Path) -> dict[str, Any]:
 # -- orchestration ---------------------------------------------------------------------------------
 
 
+OLD_SRC: str | None = None  # ``--old``: the tree the ``main`` side imports
+
+
 def child(name: str, *args: str) -> dict[str, Any]:
-    """A step in its own process; its JSON answer (a failed step ends the run)."""
-    return step(__file__, name, "--step", name, *args)
+    """A step in its own process; its JSON answer (a failed step ends the run). The ``main``
+    side is the ``ours`` step run from the ``--old`` tree."""
+    env = None
+    if name == "main":
+        env = {**os.environ, "PYTHONPATH": str(OLD_SRC)}
+        name = "ours"
+    return step(__file__, name, "--step", name, *args, env=env)
 
 
 class Round:
@@ -301,33 +314,37 @@ class Round:
                 conn.execute(f"DROP SCHEMA {self.schema} CASCADE")
 
 
-def _sqlite_rounds(n: int, rounds: int, tmp: Path) -> tuple[list[Any], list[Any]]:
+def _sides() -> list[str]:
+    return ["ours", "baseline", *(["main"] if OLD_SRC else [])]
+
+
+def _sqlite_rounds(n: int, rounds: int, tmp: Path) -> dict[str, list[Any]]:
     """One set-up, copied for each round (SQLite: the journal is a file)."""
     template = tmp / f"template-{n}"
+    runs: dict[str, list[Any]] = {side: [] for side in _sides()}
     with Round(None, template) as db:
         child("setup", db, str(template), str(n), "yes")
-        ours, base = [], []
         for _ in range(rounds):
-            for side, out in (("ours", ours), ("baseline", base)):
+            for side, out in runs.items():
                 work = tmp / "work"
                 shutil.copytree(template, work)
                 try:
                     out.append(child(side, f"sqlite:///{work}/journal.db", str(work)))
                 finally:
                     shutil.rmtree(work, ignore_errors=True)
-    return ours, base
+    return runs
 
 
-def _pg_rounds(pg: str, n: int, rounds: int, tmp: Path) -> tuple[list[Any], list[Any]]:
+def _pg_rounds(pg: str, n: int, rounds: int, tmp: Path) -> dict[str, list[Any]]:
     """A fresh schema and set-up for every run (PostgreSQL)."""
-    ours, base = [], []
+    runs: dict[str, list[Any]] = {side: [] for side in _sides()}
     for _ in range(rounds):
-        for side, out in (("ours", ours), ("baseline", base)):
+        for side, out in runs.items():
             root = tmp / uuid.uuid4().hex[:8]
             with Round(pg, root) as db:
                 child("setup", db, str(root), str(n), "yes")
                 out.append(child(side, db, str(root)))
-    return ours, base
+    return runs
 
 
 def _refused(pg: str | None, n: int, tmp: Path) -> dict[str, Any]:
@@ -343,13 +360,11 @@ def _median(runs: list[dict[str, Any]], key: str) -> float:
 
 
 def measure(pg: str | None, n: int, rounds: int, tmp: Path) -> dict[str, Any]:
-    if pg is None:
-        ours, base = _sqlite_rounds(n, rounds, tmp)
-    else:
-        ours, base = _pg_rounds(pg, n, rounds, tmp)
+    sides = _sqlite_rounds(n, rounds, tmp) if pg is None else _pg_rounds(pg, n, rounds, tmp)
+    ours = sides["ours"]
     refuse = _refused(pg, n, tmp)
     out: dict[str, Any] = {"n": n, "db": "postgresql" if pg else "sqlite", "rounds": rounds}
-    for name, runs in (("ours", ours), ("baseline", base)):
+    for name, runs in sides.items():
         out[name] = {
             "wall_s": _median(runs, "wall"),
             "wall_range": [min(r["wall"] for r in runs), max(r["wall"] for r in runs)],
@@ -361,12 +376,27 @@ def measure(pg: str | None, n: int, rounds: int, tmp: Path) -> dict[str, Any]:
     out["ours"]["moved"] = ours[-1]["moved"]
     out["ratio"] = out["ours"]["wall_s"] / out["baseline"]["wall_s"]
     out["cpu_ratio"] = out["ours"]["cpu_s"] / out["baseline"]["cpu_s"]
+    if "main" in out:
+        out["main"]["moved"] = sides["main"][-1]["moved"]
+        out["vs_main"] = out["ours"]["wall_s"] / out["main"]["wall_s"]
+        out["cpu_vs_main"] = out["ours"]["cpu_s"] / out["main"]["cpu_s"]
     out["refused_unknown"] = {
         "wall_s": refuse["wall"],
         "peak_mb": refuse["peak_mb"],
         "error": (refuse["error"] or "")[:100],
     }
     return out
+
+
+def _main_line(result: dict[str, Any]) -> str:
+    if "main" not in result:
+        return ""
+    m = result["main"]
+    return (
+        f"  main      wall {m['wall_s']:6.2f} s ({m['wall_range'][0]:.2f}-{m['wall_range'][1]:.2f})"
+        f"  cpu {m['cpu_s']:6.2f} s  peak {m['peak_mb']:6.0f} MB  moved {m['moved']}\n"
+        f"  ratio ours/main wall {result['vs_main']:.2f}x, cpu {result['cpu_vs_main']:.2f}x\n"
+    )
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -381,7 +411,8 @@ def _print(result: dict[str, Any]) -> None:
         f"  cpu {b['cpu_s']:6.2f} s  peak {b['peak_mb']:6.0f} MB  {b['us_per_item']:5.1f} us/item"
         f" ({b['cpu_us_per_item']:.1f} cpu)\n"
         f"  ratio ours/baseline wall {result['ratio']:.2f}x, cpu {result['cpu_ratio']:.2f}x\n"
-        f"  a journal without these payments refused the file after"
+        + _main_line(result)
+        + f"  a journal without these payments refused the file after"
         f" {result['refused_unknown']['wall_s']:.2f} s"
         f" ({result['refused_unknown']['error']})"
     )
@@ -397,6 +428,7 @@ def main() -> int:
         default="",
         help="also the reading side alone (no journal writes) at these sizes, e.g. 3000000",
     )
+    parser.add_argument("--old", help="another tree's src/ for a third side, 'main'")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("args", nargs="*", help=argparse.SUPPRESS)
@@ -411,6 +443,8 @@ def main() -> int:
         }
         print(json.dumps(steps[args.step]()))
         return 0
+    global OLD_SRC
+    OLD_SRC = args.old
     print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} cores")
     results = []
     with tempfile.TemporaryDirectory(prefix="pc-bench-ingest-") as tmp:

@@ -302,9 +302,10 @@ class StrangeRows(Report):
             self.read += 1
             yield ResultRow(f"pay_{i:026d}", Status.SUCCEEDED, amount_minor=100, currency="CNY")
 
-    def unknown_payments(self, count: int, sample: list[str]) -> None:
+    def unknown_payments(self, count: int, sample: list[ResultRow]) -> None:
         self.told.append(count)
-        raise UnknownBatch("strange rows", f"{count} rows for unknown payments ({sample[0]})")
+        first = sample[0].payment_id
+        raise UnknownBatch("strange rows", f"{count} rows for unknown payments ({first})")
 
 
 def test_rows_for_unknown_payments_are_refused_after_a_sample_not_after_the_whole_file(
@@ -331,3 +332,19 @@ def test_an_index_of_more_debits_than_one_sorted_run_finds_each_in_its_batch() -
     for _i, ref in refs:
         seen.add(ref)
     assert refs[-1][1] in seen and "not-a-ref" not in seen
+
+
+def test_the_refusal_names_the_file_and_the_first_unknown_debit_where_it_stands(
+    strange_journal: tuple[Bank, Collector],
+) -> None:
+    """An operator opens the file at the right place: its name, the line of the first row
+    for a payment this journal does not hold, and that row's end-to-end id."""
+    bank, other = strange_journal
+    a = bank.files[0]
+    path = _answer(bank.ch.exchange.inbox / "A.xml", a)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    at = next(i for i, text in enumerate(lines) if a.e2e[0] in text)
+    start = next(i for i in range(at, -1, -1) if "<TxInfAndSts>" in lines[i]) + 1
+    [summary] = other.poll("bank").reports
+    assert summary.error is not None
+    assert summary.error.startswith(f"A.xml line {start} (end-to-end id {a.e2e[0]}): ")

@@ -50,7 +50,7 @@ class _Reading:
             self.error = exc
             raise
 
-    def unknown(self, count: int, sample: list[str]) -> None:
+    def unknown(self, count: int, sample: list[ResultRow]) -> None:
         """Rows for payments the journal does not hold: the report may refuse itself."""
         try:
             self.report.unknown_payments(count, sample)

@@ -121,8 +121,8 @@ class BulkApplied:
     ``moved`` counts records moved per new status, ``unchanged`` rows that repeated what
     the journal already had, ``unmatched`` rows naming a payment it does not hold;
     ``leftovers`` are the rows the journal did not decide (odd transitions, mismatches, a
-    payment named twice) for the Collector's policy. ``seqs`` is the range of events
-    appended (for subscribers), or None.
+    payment named twice) for the Collector's policy. ``seqs`` is the first and last
+    event appended (for subscribers; numbers between may be skipped), or None.
     """
 
     moved: dict[Status, int]
@@ -256,14 +256,14 @@ class Journal(ABC):
         channel: str,
         via: str,
         now: datetime,
-        unknown: Callable[[int, list[str]], None] | None = None,
+        unknown: Callable[[int, list[ResultRow]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """Apply a bulk report's rows: the plain forward moves here, the rest as leftovers.
 
         ``rows`` is consumed completely before anything is written, so a report that fails
         while being read changes nothing. ``unknown`` is then called, before any write, with
-        how many rows name a payment the journal does not hold and a few of those ids (if
-        any): raising there refuses the report whole. A move is applied exactly as
+        how many rows name a payment the journal does not hold and the first few of those
+        rows (if any): raising there refuses the report whole. A move is applied exactly as
         ``resolve`` would apply it (same columns, same event); this default decides nothing
         and hands every row back, which is always correct, only slower. Chunks commit one
         by one.

@@ -17,7 +17,7 @@ A move here writes exactly the columns and the event ``plan(resolve(...))`` woul
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from paychannels.journal.base import BulkApplied
@@ -43,8 +43,10 @@ STAGE_COLUMNS = (
     "message",
     "problem",
     "attempt",
-    "ev_rest",
+    "line",
+    "txt",
 )
+TEXTS = "pc_stage_texts"  # the event texts rows share, once each, keyed by ``txt``
 CHUNK = 50_000  # staged rows per apply transaction
 _STAGE_BATCH = 5_000  # rows per staging insert
 _FORWARD = ", ".join(
@@ -59,8 +61,13 @@ STAGE_DDL = (
     "n {bigint} PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT NOT NULL, "
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
     "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
-    "ev_rest TEXT NOT NULL, "
+    "line {bigint}, "
+    "txt {bigint} NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
+)
+TEXTS_DDL = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {TEXTS} "
+    "(k {bigint} PRIMARY KEY, ev_rest TEXT NOT NULL, cs_mid TEXT NOT NULL)"
 )
 
 _CLASSIFY = f"""UPDATE {STAGE} SET from_status = p.status, p_amount = p.amount_minor,
@@ -84,22 +91,21 @@ _EVENTS = f"""INSERT INTO pc_events
     SELECT s.payment_id, ?, 'status', s.from_status, s.status,
         CASE WHEN s.status = 'SUCCEEDED'
             THEN '{{"amount_taken_minor":' || CAST(COALESCE(s.taken_minor, s.p_amount) AS TEXT)
-                 || ',' || s.ev_rest
-            ELSE '{{' || s.ev_rest END,
-        {{columns}}
-    FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id
+                 || ',' || t.ev_rest
+            ELSE '{{' || t.ev_rest END,
+        '{{' || CASE WHEN p.status = 'NEEDS_ATTENTION' THEN '"attention":null,' ELSE '' END
+            || t.cs_mid
+            || CASE WHEN s.status = 'SUCCEEDED' THEN ',"taken_minor":'
+                || CAST(COALESCE(s.taken_minor, p.amount_minor) AS TEXT) ELSE '' END
+            || ',"updated_at":' || ? || '}}'
+    FROM {STAGE} s JOIN pc_payments p ON p.id = s.payment_id JOIN {TEXTS} t ON t.k = s.txt
     WHERE s.verdict = 'move' AND s.n BETWEEN ? AND ? ORDER BY s.n"""
 
-# The columns _UPDATE below writes, as the event's ``columns_set`` (what plan() would record).
-_COLUMNS_SET = (
-    "'status', s.status, "
-    "'taken_minor', CASE WHEN s.status = 'SUCCEEDED' THEN COALESCE(s.taken_minor, p.amount_minor) "
-    "ELSE p.taken_minor END, "
-    "'reason', s.reason, 'reason_detail', s.reason_detail, "
-    "'attention', CASE WHEN p.status = 'NEEDS_ATTENTION' THEN NULL ELSE p.attention END, "
-    "'claimed_by', NULL, 'lease_until', NULL, 'updated_at', ?, "
-    "'channel_ref', COALESCE(s.channel_ref, p.channel_ref)"
-)
+# An event's ``columns_set`` is the text plan() writes: the columns this move sets, keys
+# sorted, canonical JSON. The row's own part (``cs_mid``: channel_ref if given, the claim
+# released, reason, reason_detail, status) is encoded in Python; SQL adds what depends on the
+# payment (attention cleared, the amount taken) and the time.
+
 
 _UPDATE = f"""UPDATE pc_payments SET status = s.status,
         taken_minor = CASE WHEN s.status = 'SUCCEEDED'
@@ -137,7 +143,20 @@ def _event_rest(row: ResultRow, via: str) -> str:
     return dumps(data)[1:]
 
 
-def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
+def _columns_mid(row: ResultRow) -> str:
+    """The row's part of its event's ``columns_set``, between ``attention`` and
+    ``taken_minor`` in key order, without braces."""
+    sets: dict[str, Any] = {}
+    if row.channel_ref is not None:
+        sets["channel_ref"] = row.channel_ref
+    sets["claimed_by"] = sets["lease_until"] = None
+    sets["reason"] = None if row.reason is None else row.reason.value
+    sets["reason_detail"] = row.reason_detail
+    sets["status"] = row.status.value
+    return dumps(sets)[1:-1]
+
+
+def _staged(n: int, row: ResultRow, txt: int) -> tuple[Any, ...]:
     return (
         n,
         row.payment_id,
@@ -151,7 +170,8 @@ def _staged(n: int, row: ResultRow, rest: str) -> tuple[Any, ...]:
         row.message,
         row.problem,
         row.attempt,
-        rest,
+        row.line,
+        txt,
     )
 
 
@@ -168,6 +188,7 @@ def _leftover(row: Any) -> ResultRow:
         message=row["message"],
         problem=row["problem"],
         attempt=None if row["attempt"] is None else int(row["attempt"]),
+        line=None if row["line"] is None else int(row["line"]),
     )
 
 
@@ -181,54 +202,66 @@ class SqlBulk(SqlBase):
         channel: str,
         via: str,
         now: datetime,
-        unknown: Callable[[int, list[str]], None] | None = None,
+        unknown: Callable[[int, list[ResultRow]], None] | None = None,
     ) -> Iterator[BulkApplied]:
         """``Journal.apply_results`` in SQL; see the module docstring."""
         total = self._stage(rows, via, unknown)
         stamp = self._ts_in(now)
+        updated = dumps(now.astimezone(UTC).isoformat())
         try:
             if unknown is not None:
                 self._check_unknown(unknown)
             for lo in range(1, total + 1, CHUNK):
                 hi = min(lo + CHUNK - 1, total)
                 with self._transaction(write=True) as tx:
-                    done = self._chunk(tx, lo, hi, channel, stamp)
+                    done = self._chunk(tx, lo, hi, channel, stamp, updated)
                 yield done
-        finally:
+        finally:  # dropped, not emptied: freeing the table's pages costs no per-row work
             with self._transaction(write=False) as tx:
-                tx.run(f"DELETE FROM {STAGE}")
+                tx.run(f"DROP TABLE IF EXISTS {STAGE}")
+                tx.run(f"DROP TABLE IF EXISTS {TEXTS}")
 
     def _stage(
         self,
         rows: Iterable[ResultRow],
         via: str,
-        unknown: Callable[[int, list[str]], None] | None = None,
+        unknown: Callable[[int, list[ResultRow]], None] | None = None,
     ) -> int:
         """Stage every row (consuming ``rows``); returns how many. The first staged batch is
         a sample checked for unknown payments at once: a file that is not about this
         journal is refused after a few thousand rows, not after reading all of them."""
         with self._transaction(write=False) as tx:
             tx.run(STAGE_DDL.format(**self._types()))
+            tx.run(TEXTS_DDL.format(**self._types()))
             tx.run(f"DELETE FROM {STAGE}")
+            tx.run(f"DELETE FROM {TEXTS}")
         n = 0
         batch: list[tuple[Any, ...]] = []
-        rests: dict[tuple[str | None, Reason | None, str | None, int | None], str] = {}
-        for row in rows:  # rows share their event texts
+        # rows share their event texts: each distinct one is staged once, rows name it by key
+        # (a bounded cache: once full it starts again, a text staged twice costs nothing)
+        keys: dict[tuple[Any, ...], int] = {}
+        texts: list[tuple[int, str, str]] = []
+        for row in rows:
             n += 1
-            key = (row.message, row.reason, row.reason_detail, row.attempt)
-            rest = rests.get(key)
-            if rest is None:
-                rest = rests[key] = _event_rest(row, via)
-                if len(rests) > 10_000:
-                    rests.clear()
-            batch.append(_staged(n, row, rest))
+            key = (row.message, row.reason, row.reason_detail, row.attempt, row.channel_ref)
+            txt = keys.get((*key, row.status))
+            if txt is None:
+                if len(keys) >= 10_000:
+                    keys.clear()
+                txt = keys[(*key, row.status)] = n
+                texts.append((n, _event_rest(row, via), _columns_mid(row)))
+            batch.append(_staged(n, row, txt))
             if len(batch) >= _STAGE_BATCH:
                 with self._transaction(write=False) as tx:
+                    if texts:
+                        self._stage_insert(tx, TEXTS, ("k", "ev_rest", "cs_mid"), texts)
                     self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
-                batch = []
+                batch, texts = [], []
                 if unknown is not None and n == _STAGE_BATCH:
                     self._check_unknown(unknown)
         with self._transaction(write=False) as tx:
+            if texts:
+                self._stage_insert(tx, TEXTS, ("k", "ev_rest", "cs_mid"), texts)
             if batch:
                 self._stage_insert(tx, STAGE, STAGE_COLUMNS, batch)
             tx.run(
@@ -238,7 +271,7 @@ class SqlBulk(SqlBase):
             self._after_stage(tx, STAGE)
         return n
 
-    def _check_unknown(self, unknown: Callable[[int, list[str]], None]) -> None:
+    def _check_unknown(self, unknown: Callable[[int, list[ResultRow]], None]) -> None:
         """One anti-join over the staged rows: how many name no payment of this journal."""
         missing = (
             f"FROM {STAGE} s WHERE NOT EXISTS "
@@ -248,17 +281,14 @@ class SqlBulk(SqlBase):
             found = tx.one(f"SELECT COUNT(*) AS k {missing}")
             count = int(found["k"]) if found else 0
             sample = (
-                [
-                    str(r["payment_id"])
-                    for r in tx.rows(f"SELECT s.payment_id {missing} ORDER BY s.n LIMIT 3")
-                ]
+                [_leftover(r) for r in tx.rows(f"SELECT s.* {missing} ORDER BY s.n LIMIT 3")]
                 if count
                 else []
             )
         if count:
             unknown(count, sample)
 
-    def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any) -> BulkApplied:
+    def _chunk(self, tx: Tx, lo: int, hi: int, channel: str, now: Any, updated: str) -> BulkApplied:
         if self.dialect == "postgres":
             tx.one(_LOCK_PG, (lo, hi))  # row locks in id order, as modify_many takes them
         tx.run(_CLASSIFY, (channel, lo, hi))
@@ -276,10 +306,15 @@ class SqlBulk(SqlBase):
         if moved:
             self._before_events(tx)
             top = tx.one("SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events")
-            first = int(top["top"]) + 1 if top else 1
-            events = _EVENTS.replace("{columns}", self._json_object(_COLUMNS_SET))
-            count = tx.run(events, (now, now, lo, hi))
-            seqs = (first, first + count - 1)
+            tx.run(_EVENTS, (now, updated, lo, hi))
+            # the numbers given, read back: a sequence may skip (a rolled-back append on
+            # PostgreSQL); under the event-order lock every seq above ``top`` is ours
+            got = tx.one(
+                "SELECT MIN(seq) AS lo, MAX(seq) AS hi FROM pc_events WHERE seq > ?",
+                (int(top["top"]) if top else 0,),
+            )
+            if got and got["lo"] is not None:
+                seqs = (int(got["lo"]), int(got["hi"]))
             tx.run(_UPDATE, (now, lo, hi))
             tx.run(_REFS, (lo, hi))
         counts = tx.one(

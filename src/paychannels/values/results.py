@@ -36,7 +36,8 @@ class ResultRow:
     at: an unknown status code changes nothing and raises attention; a refusal (DECLINED or
     REVERSED) with a reason nobody knows is applied and flagged. ``attempt`` is the dispatch
     attempt the row answers, where its reference carries it (a bank end-to-end id): a row
-    about an earlier attempt is recorded and never applied to a later one.
+    about an earlier attempt is recorded and never applied to a later one. ``line`` is
+    where the row stands in its source (a file's line), so a refusal can point at it.
     """
 
     payment_id: str
@@ -50,6 +51,7 @@ class ResultRow:
     message: str | None = None
     problem: str | None = None
     attempt: int | None = None
+    line: int | None = None
 
     def __post_init__(self) -> None:
         if self.status not in _REPORTABLE:
@@ -111,8 +113,9 @@ class Report(ABC):
     def rows(self) -> Iterator[ResultRow]:
         """The rows, streamed; raising a ``PaychannelsError`` refuses the whole report."""
 
-    def unknown_payments(self, count: int, sample: list[str]) -> None:  # noqa: B027 - optional hook
-        """``count`` rows name payments the journal does not hold (``sample``: a few ids),
+    def unknown_payments(self, count: int, sample: list[ResultRow]) -> None:  # noqa: B027
+        """``count`` rows name payments the journal does not hold (``sample``: the first
+        few of them, in report order),
         found once every row is read and before anything is applied. By default they are
         counted as unmatched; a report that knows they must be there raises a
         ``PaychannelsError`` to be refused whole."""

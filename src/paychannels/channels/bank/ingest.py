@@ -23,7 +23,7 @@ from paychannels.bankfiles.camt054 import read_camt054
 from paychannels.bankfiles.checks import format_minor
 from paychannels.bankfiles.cnbatch import read_result
 from paychannels.bankfiles.errors import BankFileError, UnknownBatch
-from paychannels.bankfiles.ids import payment_of
+from paychannels.bankfiles.ids import end_to_end_id, payment_of
 from paychannels.bankfiles.layout import Layout
 from paychannels.bankfiles.pain002 import NAMESPACES, read_pain002
 from paychannels.bankfiles.reasoncodes import ReasonCode, describe, lookup
@@ -89,6 +89,7 @@ def _row(tx: TxResult, pid: str, attempt: int | None) -> ResultRow:
     """The row for one debit, naming the dispatch attempt its end-to-end id carries."""
     row = _status_row(tx, pid)
     row.attempt = attempt
+    row.line = tx.line or None
     return row
 
 
@@ -408,18 +409,28 @@ class ResultFileReport(Report):
         )
         return []
 
-    def unknown_payments(self, count: int, sample: list[str]) -> None:
+    def unknown_payments(self, count: int, sample: list[ResultRow]) -> None:
         """A row proven to be a debit of a file we sent must name a payment of this journal:
         if more rows name unknown payments than rows matched by end-to-end id alone, the
-        journal and the exchange folder disagree and nothing of the file is applied."""
+        journal and the exchange folder disagree and nothing of the file is applied. The
+        refusal points at the first such row: its line and end-to-end id."""
         if count <= self.unclaimed:
             return
         files = ", ".join(dict.fromkeys([*self.answers, *self.claimed])) or "a file we sent"
+        line, where = 0, ""
+        if sample:
+            first = sample[0]
+            ref = first.payment_id
+            if first.attempt is not None:
+                ref = end_to_end_id(first.payment_id, first.attempt)
+            line, where = first.line or 0, f"end-to-end id {ref}"
         raise UnknownBatch(
             self.path,
-            f"{count} rows are debits of {files} for payments this journal does not hold "
-            f"(first: {', '.join(sample)}); is it the journal this exchange folder belongs "
-            "to (a restore from an older backup, another county's folder)?",
+            f"{count} rows are debits of {files} for payments this journal does not hold; "
+            "is it the journal this exchange folder belongs to (a restore from an older "
+            "backup, another county's folder)?",
+            line=line,
+            where=where,
         )
 
     def applied(self, summary: ReportSummary) -> None:
