@@ -4,19 +4,18 @@ A county's roster comes by village, its payers scattered over the journal's paye
 Journaled chunk by chunk in that order, every chunk's commit rewrote nearly every page of
 those indexes (and the WAL wrote each page again at the checkpoint): the bytes written grew
 with the square of the roster (issue 16: 12.9 GB for 300,000 debits). In index order each
-chunk only adds to the end of them. The entries are sorted on disk, in a SQLite file of a
-private temporary folder removed on close, so memory stays flat however long the roster.
+chunk only adds to the end of them. The entries are sorted on disk, so memory stays flat
+however long the roster, in SQLite's private temporary database (``connect("")``): SQLite
+unlinks its file as soon as it opens it, so the payers' ID and account numbers it holds are
+gone with the process, however it ends (a SIGKILL leaves nothing in the temp folder).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-import tempfile
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -33,9 +32,10 @@ class IndexOrder:
     file's order among equals (``entries``)."""
 
     def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="paychannels-order-"))
-        self._db = sqlite3.connect(self.folder / "order.db", isolation_level=None)
-        # a scratch file: nothing to keep after a crash, so no journal and no syncing
+        # "": a private temporary database, on disk once it outgrows the page cache (in
+        # SQLITE_TMPDIR or TMPDIR), its file already unlinked; nothing to keep after a crash,
+        # so no journal and no syncing
+        self._db = sqlite3.connect("", isolation_level=None)
         for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=FILE"):
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
@@ -60,9 +60,8 @@ class IndexOrder:
             yield _decode(text)
 
     def close(self) -> None:
-        """Remove the scratch file."""
+        """Let the scratch go (SQLite frees its already unlinked file)."""
         self._db.close()
-        shutil.rmtree(self.folder, ignore_errors=True)
 
     def __enter__(self) -> IndexOrder:
         return self
