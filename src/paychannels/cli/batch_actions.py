@@ -18,7 +18,13 @@ from paychannels.collector import Collector
 from paychannels.console.interrupt import watched
 from paychannels.console.progress import Progress
 from paychannels.console.readable import summary_line
-from paychannels.documents.roster import RosterEntry, RosterError, RosterProblem, iter_roster
+from paychannels.documents.roster import (
+    RosterEntry,
+    RosterError,
+    RosterProblem,
+    iter_roster,
+    repeated,
+)
 from paychannels.documents.rosterorder import IndexOrder
 from paychannels.values.errors import ConfigurationError, PaychannelsError
 from paychannels.values.models import Payment
@@ -60,18 +66,20 @@ def _channel(col: Collector, name: str, config: dict[str, Any]) -> BankBatchChan
 def _check_roster(args: argparse.Namespace, order: IndexOrder) -> int:
     """The roster read once to check it (every problem refused before anything is journaled);
     the entries the build takes kept in ``order`` (on disk, sorted: a province's roster of
-    millions is streamed back by ``_roster_chunks``); how many they are."""
+    millions is streamed back by ``_roster_chunks``), and a payer and period that come twice
+    found there too, not in a set of every payer; how many entries are taken."""
     problems: list[RosterProblem] = []
     with Progress("reading roster") as bar:
-        for item in iter_roster(args.roster, encoding=args.encoding):
+        for item in iter_roster(args.roster, encoding=args.encoding, repeats=False):
             if isinstance(item, RosterEntry):
-                if _taken(item, args):
-                    order.add(item)
+                order.add(item, taken=_taken(item, args))
             else:
                 problems.append(item)
             bar.advance()
-    if problems:
-        raise RosterError(problems)
+    name = Path(args.roster).name
+    twice = [repeated(name, line, first) for line, first in order.repeats()]
+    if problems or twice:
+        raise RosterError(sorted(problems + twice, key=lambda p: p.line))
     return order.count
 
 

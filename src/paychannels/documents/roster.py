@@ -34,6 +34,7 @@ __all__ = [
     "RosterProblem",
     "iter_roster",
     "load_roster",
+    "repeated",
 ]
 
 #: canonical column -> accepted header names (English first)
@@ -296,14 +297,17 @@ def _lines(
                 payers = seen[entry.reference] = {}
             first_line = payers.get(entry.payer_id)
             if first_line is not None:
-                yield RosterProblem(
-                    path.name, line, "payer_id", f"same payer and period as line {first_line}"
-                )
+                yield repeated(path.name, line, first_line)
                 continue
             payers[entry.payer_id] = line
             yield entry
         else:
             yield from entry
+
+
+def repeated(file: str, line: int, first_line: int) -> RosterProblem:
+    """The problem of a line whose payer and period an earlier line (``first_line``) has."""
+    return RosterProblem(file, line, "payer_id", f"same payer and period as line {first_line}")
 
 
 def load_roster(path: str | Path, **kwargs: object) -> list[RosterEntry]:

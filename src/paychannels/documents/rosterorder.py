@@ -28,8 +28,9 @@ _BATCH = 5000  # entries per insert
 
 
 class IndexOrder:
-    """Collects entries (``add``), then gives them back sorted by payer and reference, the
-    file's order among equals (``entries``)."""
+    """Collects entries (``add``), then gives back the taken ones sorted by payer and
+    reference, the file's order among equals (``entries``), and the lines that repeat an
+    earlier line's payer and period (``repeats``: no set of every payer held in memory)."""
 
     def __init__(self) -> None:
         # "": a private temporary database, on disk once it outgrows the page cache (in
@@ -40,24 +41,36 @@ class IndexOrder:
             self._db.execute(f"PRAGMA {pragma}")
         self._db.execute(
             "CREATE TABLE entries (payer TEXT NOT NULL, reference TEXT NOT NULL, "
-            "line INTEGER NOT NULL, entry TEXT NOT NULL)"
+            "line INTEGER NOT NULL, taken INTEGER NOT NULL, entry TEXT)"
         )
-        self._pending: list[tuple[str, str, int, str]] = []
+        self._pending: list[tuple[str, str, int, int, str | None]] = []
         self.count = 0
 
-    def add(self, entry: RosterEntry) -> None:
-        """Keep ``entry`` for ``entries``."""
-        self._pending.append((entry.payer_id, entry.reference, entry.line, _encode(entry)))
-        self.count += 1
+    def add(self, entry: RosterEntry, *, taken: bool = True) -> None:
+        """Keep ``entry`` for ``entries`` (``taken``), or only its key for ``repeats``."""
+        text = _encode(entry) if taken else None
+        self._pending.append((entry.payer_id, entry.reference, entry.line, int(taken), text))
+        self.count += taken
         if len(self._pending) >= _BATCH:
             self._write()
 
     def entries(self) -> Iterator[RosterEntry]:
         """Every entry added, in the journal's index order, streamed."""
         self._write()
-        rows = self._db.execute("SELECT entry FROM entries ORDER BY payer, reference, line")
+        rows = self._db.execute(
+            "SELECT entry FROM entries WHERE taken ORDER BY payer, reference, line"
+        )
         for (text,) in rows:
             yield _decode(text)
+
+    def repeats(self) -> Iterator[tuple[int, int]]:
+        """``(line, first line)`` of every entry added whose payer and period an earlier line
+        has, in line order."""
+        self._write()
+        yield from self._db.execute(
+            "SELECT line, first FROM (SELECT line, min(line) OVER (PARTITION BY payer, reference)"
+            " AS first FROM entries) WHERE line <> first ORDER BY line"
+        )
 
     def close(self) -> None:
         """Let the scratch go (SQLite frees its already unlinked file)."""
@@ -77,7 +90,7 @@ class IndexOrder:
     def _write(self) -> None:
         if self._pending:
             self._db.execute("BEGIN")
-            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?)", self._pending)
+            self._db.executemany("INSERT INTO entries VALUES (?, ?, ?, ?, ?)", self._pending)
             self._db.execute("COMMIT")
             self._pending = []
 

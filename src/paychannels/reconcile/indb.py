@@ -29,6 +29,7 @@ from paychannels.documents.roster import (
     RosterOptions,
     RosterProblem,
     iter_roster,
+    repeated,
 )
 from paychannels.journal.base import LedgerRow
 from paychannels.journal.obligations import SqlObligations, new_run
@@ -183,8 +184,7 @@ def stage_roster(
     staged.count = journal.stage_obligations(staged.run, rows())
     name = Path(roster).name
     repeats = [
-        RosterProblem(name, line, "payer_id", f"same payer and period as line {first}")
-        for line, first in journal.obligation_repeats(staged.run)
+        repeated(name, line, first) for line, first in journal.obligation_repeats(staged.run)
     ]
     if repeats:
         staged.problems = sorted(staged.problems + repeats, key=lambda p: p.line)
