@@ -79,6 +79,13 @@ class OutcomeSync:
         finally:
             self._answering.on = False
 
+    @property
+    def owed(self) -> bool:
+        """Whether a lazy commit still waits for a flush (a backend asks only then whether
+        its commit wrote, which is what closes the window)."""
+        with self._lock:
+            return self._pending > 0
+
     def lazy_now(self) -> bool:
         """Whether the write transaction about to start may commit without its own flush."""
         if self.mode != "lazy" or not getattr(self._answering, "on", False):

@@ -33,6 +33,8 @@ __all__ = ["PostgresJournal"]
 _SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock(?, {pglocks.SCHEMA_KEY})"
 _PLACEHOLDER = re.compile(r"\?")
 _LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+# did this transaction write? (a transaction id is taken by its first change, row lock included)
+_WROTE = "SELECT txid_current_if_assigned() IS NOT NULL AS wrote"
 _OWN_OPTIONS = {"outcome_sync"}
 _QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
@@ -134,6 +136,21 @@ class _PgTx:
             return self._settled(cur)  # psycopg 3.1+: the total over all rows
 
 
+def _assumed() -> bool:
+    """A commit not asked whether it wrote (none owed: the answer does not matter)."""
+    return True
+
+
+def _wrote_after(rows: Callable[[], list[Row]]) -> Callable[[], bool]:
+    """Whether the transaction took an id (``_WROTE``'s answer), read when called."""
+
+    def wrote() -> bool:
+        found = rows()
+        return bool(found and found[0]["wrote"])
+
+    return wrote
+
+
 @contextmanager
 def _pipelined(conn: psycopg.Connection[Any]) -> Iterator[psycopg.Pipeline]:
     """A transaction in pipeline mode, BEGIN and COMMIT sent with the statements next to them.
@@ -186,11 +203,11 @@ class PostgresJournal(SqlJournal):
             raise JournalUnavailable(
                 "PostgreSQL journals need psycopg 3: pip install 'paychannels[postgres]'"
             ) from exc
-        url, mode = _own_options(url)
+        conninfo, mode = _own_options(url)
         self.outcome_sync = OutcomeSync(mode, self._flush_log, max_age=None)
-        self._conninfo = url
-        self.url = mask_url(url)
-        self._where = redact_url(url, message=True)  # what errors show: no user, no secret
+        self._conninfo = conninfo
+        self.url = mask_url(url)  # our options kept: a process reopening it gets the same rule
+        self._where = redact_url(conninfo, message=True)  # what errors show: no user, no secret
         self._connect_timeout = connect_timeout
         self._connections_init()
         self._convert: dict[str, str] = {}
@@ -260,6 +277,10 @@ class PostgresJournal(SqlJournal):
         import psycopg
 
         lazy = write and self.outcome_sync.lazy_now()
+        # only a commit that took a transaction id writes a commit record and waits for the
+        # WAL flush; asked only when that matters: a flushed commit owing a lazy answer
+        ask = write and not lazy and self.outcome_sync.owed
+        wrote: Callable[[], bool] = _assumed
         with self._connection() as conn:
             try:
                 if pipeline and psycopg.Pipeline.is_supported():  # (libpq 14 and later)
@@ -268,12 +289,16 @@ class PostgresJournal(SqlJournal):
                         if lazy:  # this transaction only: its commit does not wait for a flush
                             tx.send(_LAZY_COMMIT)
                         yield tx
+                        if ask:  # sent with COMMIT, read once it is answered
+                            wrote = _wrote_after(tx.rows_after(_WROTE))
                 else:
                     with conn.transaction():
                         tx = _PgTx(conn, self._convert)
                         if lazy:
                             tx.send(_LAZY_COMMIT)
                         yield tx
+                        if ask:
+                            wrote = _wrote_after(tx.rows_after(_WROTE))
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(
                     f"lost the PostgreSQL journal {self._where} during a transaction: "
@@ -283,7 +308,7 @@ class PostgresJournal(SqlJournal):
             except psycopg.Error as exc:
                 raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
         if write:
-            self.outcome_sync.committed(lazy=lazy, flushed=not lazy)
+            self.outcome_sync.committed(lazy=lazy, flushed=not lazy and wrote())
 
     def _flush_log(self) -> None:
         """A synchronous commit that writes a commit record (it takes a transaction id):
