@@ -35,6 +35,7 @@ _PLACEHOLDER = re.compile(r"\?")
 _LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
 # did this transaction write? (a transaction id is taken by its first change, row lock included)
 _WROTE = "SELECT txid_current_if_assigned() IS NOT NULL AS wrote"
+_CHANGES = ("INSERT", "UPDATE", "DELETE", "MERGE")  # command tags of a statement that wrote
 _OWN_OPTIONS = {"outcome_sync"}
 _QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
@@ -81,6 +82,8 @@ class _PgTx:
         self._conn = conn
         self._convert = convert
         self._pipeline = pipeline
+        #: a statement of this transaction changed a row (so it took a transaction id)
+        self.changed = False
 
     def _sql(self, sql: str) -> str:
         out = self._convert.get(sql)
@@ -99,7 +102,10 @@ class _PgTx:
         """The rows a statement changed; pipelined, once the server has answered it."""
         if self._pipeline is not None:
             self._pipeline.sync()
-        return cursor.rowcount
+        count = cursor.rowcount
+        if count > 0 and (cursor.statusmessage or "").startswith(_CHANGES):
+            self.changed = True
+        return count
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._exec(sql, params).fetchall()
@@ -278,7 +284,8 @@ class PostgresJournal(SqlJournal):
 
         lazy = write and self.outcome_sync.lazy_now()
         # only a commit that took a transaction id writes a commit record and waits for the
-        # WAL flush; asked only when that matters: a flushed commit owing a lazy answer
+        # WAL flush; asked only when that matters (a flushed commit owing a lazy answer) and
+        # no statement's own count already said it changed a row
         ask = write and not lazy and self.outcome_sync.owed
         wrote: Callable[[], bool] = _assumed
         with self._connection() as conn:
@@ -289,7 +296,7 @@ class PostgresJournal(SqlJournal):
                         if lazy:  # this transaction only: its commit does not wait for a flush
                             tx.send(_LAZY_COMMIT)
                         yield tx
-                        if ask:  # sent with COMMIT, read once it is answered
+                        if ask and not tx.changed:  # sent with COMMIT, read once answered
                             wrote = _wrote_after(tx.rows_after(_WROTE))
                 else:
                     with conn.transaction():
@@ -297,7 +304,7 @@ class PostgresJournal(SqlJournal):
                         if lazy:
                             tx.send(_LAZY_COMMIT)
                         yield tx
-                        if ask:
+                        if ask and not tx.changed:
                             wrote = _wrote_after(tx.rows_after(_WROTE))
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(
