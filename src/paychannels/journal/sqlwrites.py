@@ -126,33 +126,39 @@ def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoub
 
 
 def _check_queries(payers: Sequence[str], keys: Sequence[str]) -> list[tuple[str, Sequence[Any]]]:
-    """One read per ``_IN_LIMIT`` payers and keys: the live (open or paid) payments of
-    ``payers`` with what each took and what was refunded of it, and the records ``keys``
-    already made — one statement, so one snapshot sees both (a rival's record is never seen
-    by the obligation check and missed by the key lookup)."""
-    queries: list[tuple[str, Sequence[Any]]] = []
-    for start in range(0, max(len(payers), len(keys)), _IN_LIMIT):
-        some_payers = payers[start : start + _IN_LIMIT]
-        some_keys = keys[start : start + _IN_LIMIT]
-        terms = []
-        if some_payers:
-            marks = ", ".join("?" for _ in some_payers)
-            terms.append(
-                f"(p.kind = 'payment' AND p.status IN {_LIVE_SQL} AND p.payer_id IN ({marks}))"
-            )
-        if some_keys:
-            terms.append(f"p.idempotency_key IN ({', '.join('?' for _ in some_keys)})")
-        queries.append(
-            (
-                "SELECT p.*, COALESCE(p.taken_minor, p.amount_minor) AS taken, "
-                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
-                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
-                "AND r.status = 'SUCCEEDED') AS refunded "
-                f"FROM pc_payments p WHERE {' OR '.join(terms)}",
-                [*some_payers, *some_keys],
-            )
+    """The reads of a new record's checks: the live (open or paid) payments of ``payers``
+    with what each took and what was refunded of it, and the records ``keys`` already made.
+
+    Up to ``_IN_LIMIT`` of each, one statement: one snapshot sees both. More, the payers'
+    parts first, then the keys': PostgreSQL reads each statement at a new snapshot, so a
+    rival the obligation check saw is seen by the key lookup too (its record comes back) —
+    never "in doubt" about ourselves."""
+    if len(payers) <= _IN_LIMIT and len(keys) <= _IN_LIMIT:
+        return [_check_query(payers, keys)]
+    return [
+        *(_check_query(payers[i : i + _IN_LIMIT], ()) for i in range(0, len(payers), _IN_LIMIT)),
+        *(_check_query((), keys[i : i + _IN_LIMIT]) for i in range(0, len(keys), _IN_LIMIT)),
+    ]
+
+
+def _check_query(payers: Sequence[str], keys: Sequence[str]) -> tuple[str, Sequence[Any]]:
+    """One read of ``_check_queries``: rows of live payments of ``payers`` OR of ``keys``."""
+    terms = []
+    if payers:
+        marks = ", ".join("?" for _ in payers)
+        terms.append(
+            f"(p.kind = 'payment' AND p.status IN {_LIVE_SQL} AND p.payer_id IN ({marks}))"
         )
-    return queries
+    if keys:
+        terms.append(f"p.idempotency_key IN ({', '.join('?' for _ in keys)})")
+    return (
+        "SELECT p.*, COALESCE(p.taken_minor, p.amount_minor) AS taken, "
+        "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
+        "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
+        "AND r.status = 'SUCCEEDED') AS refunded "
+        f"FROM pc_payments p WHERE {' OR '.join(terms)}",
+        [*payers, *keys],
+    )
 
 
 def _obligations(rows: Sequence[Row]) -> dict[tuple[str, str], _Obligation]:
