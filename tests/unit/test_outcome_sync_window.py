@@ -96,3 +96,23 @@ def test_the_mode_is_checked() -> None:
     assert outcome_sync_mode("FULL", "j") == "full"
     with pytest.raises(InvalidURL, match="j: outcome_sync must be one of"):
         outcome_sync_mode("never", "j")
+
+
+def test_a_window_opened_while_the_timer_waits_on_a_deadline_is_flushed_by_max_age() -> None:
+    """The timer is woken only when it idles (no switch per commit): a window that opens
+    while it waits on an earlier deadline is still flushed within ``max_age`` of opening."""
+    disk = Disk()
+    sync = OutcomeSync("lazy", disk.flush, max_age=0.3)
+    try:
+        assert lazy_commit(sync)  # window 1: the timer waits on its deadline
+        time.sleep(0.1)
+        sync.committed(lazy=False, flushed=True)  # closed by a flushed commit
+        assert lazy_commit(sync)  # window 2 opens while the timer waits on window 1's
+        opened = time.monotonic()
+        while disk.flushes == 0 and time.monotonic() - opened < 5:
+            time.sleep(0.01)
+        waited = time.monotonic() - opened
+        assert disk.flushes == 1
+        assert 0.25 <= waited < 1.5, f"flushed {waited:.2f} s after the window opened"
+    finally:
+        sync.close()

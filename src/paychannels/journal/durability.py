@@ -65,6 +65,7 @@ class OutcomeSync:
         self._pending = 0  # lazy commits since the last flush
         self._since = 0.0  # monotonic time of the first of them
         self._timer: threading.Thread | None = None
+        self._idle = False  # the timer waits for a window to open (not on a deadline)
         self._stopped = False
         #: lazy commits and flushes so far (what a test or a benchmark can print)
         self.lazy_commits = 0
@@ -78,6 +79,13 @@ class OutcomeSync:
             yield
         finally:
             self._answering.on = False
+
+    @property
+    def owed(self) -> bool:
+        """Whether a lazy commit still waits for a flush (a backend asks only then whether
+        its commit wrote, which is what closes the window)."""
+        with self._lock:
+            return self._pending > 0
 
     def lazy_now(self) -> bool:
         """Whether the write transaction about to start may commit without its own flush."""
@@ -130,6 +138,7 @@ class OutcomeSync:
         """In a forked child: no timer thread came along; the parent's window is its own."""
         self._lock = threading.Condition()
         self._timer = None
+        self._idle = False
         self._pending = 0
 
     # -- the timer ----------------------------------------------------------------------------
@@ -143,7 +152,7 @@ class OutcomeSync:
                 target=self._watch, name="paychannels-outcome-flush", daemon=True
             )
             self._timer.start()
-        else:
+        elif self._idle:  # a timer waiting on a deadline wakes by it: no switch per commit
             self._lock.notify_all()
 
     def _watch(self) -> None:
@@ -152,9 +161,12 @@ class OutcomeSync:
         while True:
             with self._lock:
                 while not self._stopped and self._pending == 0:
+                    self._idle = True
                     self._lock.wait()
+                self._idle = False
                 if self._stopped:
                     return
+                # (a window that opened while we waited has a later deadline: wait on)
                 left = self._since + self.max_age - time.monotonic()
                 if left > 0:
                     self._lock.wait(timeout=left)

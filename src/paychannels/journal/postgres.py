@@ -33,6 +33,9 @@ __all__ = ["PostgresJournal"]
 _SCHEMA_LOCK = f"SELECT pg_advisory_xact_lock(?, {pglocks.SCHEMA_KEY})"
 _PLACEHOLDER = re.compile(r"\?")
 _LAZY_COMMIT = "SET LOCAL synchronous_commit TO OFF"
+# did this transaction write? (a transaction id is taken by its first change, row lock included)
+_WROTE = "SELECT txid_current_if_assigned() IS NOT NULL AS wrote"
+_CHANGES = ("INSERT", "UPDATE", "DELETE", "MERGE")  # command tags of a statement that wrote
 _OWN_OPTIONS = {"outcome_sync"}
 _QUOTED = re.compile(r'"([^"]{' + str(SHOWN_LIMIT + 1) + r',})"')
 
@@ -79,6 +82,8 @@ class _PgTx:
         self._conn = conn
         self._convert = convert
         self._pipeline = pipeline
+        #: a statement of this transaction changed a row (so it took a transaction id)
+        self.changed = False
 
     def _sql(self, sql: str) -> str:
         out = self._convert.get(sql)
@@ -97,7 +102,10 @@ class _PgTx:
         """The rows a statement changed; pipelined, once the server has answered it."""
         if self._pipeline is not None:
             self._pipeline.sync()
-        return cursor.rowcount
+        count = cursor.rowcount
+        if count > 0 and (cursor.statusmessage or "").startswith(_CHANGES):
+            self.changed = True
+        return count
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         return self._exec(sql, params).fetchall()
@@ -132,6 +140,21 @@ class _PgTx:
         with self._conn.cursor() as cur:
             cur.executemany(self._sql(sql), rows)
             return self._settled(cur)  # psycopg 3.1+: the total over all rows
+
+
+def _assumed() -> bool:
+    """A commit not asked whether it wrote (none owed: the answer does not matter)."""
+    return True
+
+
+def _wrote_after(rows: Callable[[], list[Row]]) -> Callable[[], bool]:
+    """Whether the transaction took an id (``_WROTE``'s answer), read when called."""
+
+    def wrote() -> bool:
+        found = rows()
+        return bool(found and found[0]["wrote"])
+
+    return wrote
 
 
 @contextmanager
@@ -186,11 +209,11 @@ class PostgresJournal(SqlJournal):
             raise JournalUnavailable(
                 "PostgreSQL journals need psycopg 3: pip install 'paychannels[postgres]'"
             ) from exc
-        url, mode = _own_options(url)
+        conninfo, mode = _own_options(url)
         self.outcome_sync = OutcomeSync(mode, self._flush_log, max_age=None)
-        self._conninfo = url
-        self.url = mask_url(url)
-        self._where = redact_url(url, message=True)  # what errors show: no user, no secret
+        self._conninfo = conninfo
+        self.url = mask_url(url)  # our options kept: a process reopening it gets the same rule
+        self._where = redact_url(conninfo, message=True)  # what errors show: no user, no secret
         self._connect_timeout = connect_timeout
         self._connections_init()
         self._convert: dict[str, str] = {}
@@ -260,6 +283,11 @@ class PostgresJournal(SqlJournal):
         import psycopg
 
         lazy = write and self.outcome_sync.lazy_now()
+        # only a commit that took a transaction id writes a commit record and waits for the
+        # WAL flush; asked only when that matters (a flushed commit owing a lazy answer) and
+        # no statement's own count already said it changed a row
+        ask = write and not lazy and self.outcome_sync.owed
+        wrote: Callable[[], bool] = _assumed
         with self._connection() as conn:
             try:
                 if pipeline and psycopg.Pipeline.is_supported():  # (libpq 14 and later)
@@ -268,12 +296,16 @@ class PostgresJournal(SqlJournal):
                         if lazy:  # this transaction only: its commit does not wait for a flush
                             tx.send(_LAZY_COMMIT)
                         yield tx
+                        if ask and not tx.changed:  # sent with COMMIT, read once answered
+                            wrote = _wrote_after(tx.rows_after(_WROTE))
                 else:
                     with conn.transaction():
                         tx = _PgTx(conn, self._convert)
                         if lazy:
                             tx.send(_LAZY_COMMIT)
                         yield tx
+                        if ask and not tx.changed:
+                            wrote = _wrote_after(tx.rows_after(_WROTE))
             except psycopg.OperationalError as exc:
                 raise JournalUnavailable(
                     f"lost the PostgreSQL journal {self._where} during a transaction: "
@@ -283,7 +315,7 @@ class PostgresJournal(SqlJournal):
             except psycopg.Error as exc:
                 raise JournalError(f"journal {self._where}: {self._detail(exc)}") from exc
         if write:
-            self.outcome_sync.committed(lazy=lazy, flushed=not lazy)
+            self.outcome_sync.committed(lazy=lazy, flushed=not lazy and wrote())
 
     def _flush_log(self) -> None:
         """A synchronous commit that writes a commit record (it takes a transaction id):

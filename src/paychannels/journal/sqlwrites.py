@@ -37,6 +37,7 @@ from paychannels.values.status import OPEN_STATUSES, Status
 __all__ = ["SqlWrites"]
 
 _LIVE_SQL = "(" + ",".join(f"'{s.value}'" for s in sorted(OPEN_STATUSES | {Status.SUCCEEDED})) + ")"
+_LIVE = frozenset(s.value for s in OPEN_STATUSES | {Status.SUCCEEDED})
 _RETRIES = 5  # single-record retries after a rival process's insert won a unique index
 _CHUNK = 2000  # records per transaction in the bulk paths
 T = TypeVar("T")
@@ -124,39 +125,44 @@ def _in_doubt(new: NewRecord, blocking_id: str, status: Status) -> AlreadyInDoub
     )
 
 
-def _in_queries(column: str, values: Sequence[Any]) -> list[tuple[str, Sequence[Any]]]:
-    """``SELECT * ... WHERE column IN (...)`` for ``values``, in lists of ``_IN_LIMIT``."""
-    queries: list[tuple[str, Sequence[Any]]] = []
-    for start in range(0, len(values), _IN_LIMIT):
-        part = values[start : start + _IN_LIMIT]
-        marks = ", ".join("?" for _ in part)
-        queries.append((f"SELECT * FROM pc_payments WHERE {column} IN ({marks})", list(part)))
-    return queries
+def _check_queries(payers: Sequence[str], keys: Sequence[str]) -> list[tuple[str, Sequence[Any]]]:
+    """The reads of a new record's checks: the live (open or paid) payments of ``payers``
+    with what each took and what was refunded of it, and the records ``keys`` already made.
+
+    Up to ``_IN_LIMIT`` of each, one statement: one snapshot sees both. More, the payers'
+    parts first, then the keys': PostgreSQL reads each statement at a new snapshot, so a
+    rival the obligation check saw is seen by the key lookup too (its record comes back) —
+    never "in doubt" about ourselves."""
+    if len(payers) <= _IN_LIMIT and len(keys) <= _IN_LIMIT:
+        return [_check_query(payers, keys)]
+    return [
+        *(_check_query(payers[i : i + _IN_LIMIT], ()) for i in range(0, len(payers), _IN_LIMIT)),
+        *(_check_query((), keys[i : i + _IN_LIMIT]) for i in range(0, len(keys), _IN_LIMIT)),
+    ]
 
 
-def _obligation_queries(payers: Sequence[str]) -> list[tuple[str, Sequence[Any]]]:
-    """The queries for the live (open or paid) payments of ``payers``, a list per part."""
-    queries: list[tuple[str, Sequence[Any]]] = []
-    for start in range(0, len(payers), _IN_LIMIT):
-        part = payers[start : start + _IN_LIMIT]
-        marks = ", ".join("?" for _ in part)
-        queries.append(
-            (
-                "SELECT p.id, p.status, p.payer_id, p.reference, p.occurrence, "
-                "COALESCE(p.taken_minor, p.amount_minor) AS taken, "
-                "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
-                "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
-                "AND r.status = 'SUCCEEDED') AS refunded "
-                f"FROM pc_payments p WHERE p.kind = 'payment' AND p.status IN {_LIVE_SQL} "
-                f"AND p.payer_id IN ({marks}) ORDER BY p.id",
-                part,
-            )
+def _check_query(payers: Sequence[str], keys: Sequence[str]) -> tuple[str, Sequence[Any]]:
+    """One read of ``_check_queries``: rows of live payments of ``payers`` OR of ``keys``."""
+    terms = []
+    if payers:
+        marks = ", ".join("?" for _ in payers)
+        terms.append(
+            f"(p.kind = 'payment' AND p.status IN {_LIVE_SQL} AND p.payer_id IN ({marks}))"
         )
-    return queries
+    if keys:
+        terms.append(f"p.idempotency_key IN ({', '.join('?' for _ in keys)})")
+    return (
+        "SELECT p.*, COALESCE(p.taken_minor, p.amount_minor) AS taken, "
+        "(SELECT COALESCE(SUM(COALESCE(r.taken_minor, r.amount_minor)), 0) "
+        "FROM pc_payments r WHERE r.parent_id = p.id AND r.kind = 'refund' "
+        "AND r.status = 'SUCCEEDED') AS refunded "
+        f"FROM pc_payments p WHERE {' OR '.join(terms)}",
+        [*payers, *keys],
+    )
 
 
 def _obligations(rows: Sequence[Row]) -> dict[tuple[str, str], _Obligation]:
-    """What counts against each obligation, from the rows of ``_obligation_queries``."""
+    """What counts against each obligation, from the live payments' rows in id order."""
     found: dict[tuple[str, str], _Obligation] = {}
     for row in rows:
         ob = found.setdefault((row["payer_id"], row["reference"]), _Obligation())
@@ -334,17 +340,18 @@ class SqlWrites(SqlBase):
         self, tx: Tx, news: Sequence[NewRecord]
     ) -> tuple[dict[tuple[str, str], _Obligation], dict[str, Row]]:
         """What counts against the new payments' obligations, and the records their keys
-        already made, read in one round trip when the transaction is pipelined.
-
-        Obligations first, then the keys: PostgreSQL reads each statement at a new snapshot,
-        so a rival that committed in between is seen by the key lookup (its record comes
-        back) whenever the obligation check saw it — never "in doubt" about ourselves."""
+        already made: one read (``_check_queries``), split here."""
         payers = sorted({n.request.payer_id for n in news if n.kind == "payment"})
         keys = [n.request.idempotency_key for n in news]
-        checks = _obligation_queries(payers)
-        answers = tx.rows_each([*checks, *_in_queries("idempotency_key", keys)])
-        obligations = _obligations([r for rows in answers[: len(checks)] for r in rows])
-        existing = {r["idempotency_key"]: r for rows in answers[len(checks) :] for r in rows}
+        found = [r for rows in tx.rows_each(_check_queries(payers, keys)) for r in rows]
+        wanted, asked = set(payers), set(keys)
+        live = {
+            r["id"]: r
+            for r in found
+            if r["kind"] == "payment" and r["status"] in _LIVE and r["payer_id"] in wanted
+        }
+        obligations = _obligations([live[k] for k in sorted(live)])
+        existing = {r["idempotency_key"]: r for r in found if r["idempotency_key"] in asked}
         return obligations, existing
 
     def _existing(self, row: Row, new: NewRecord) -> Applied:
