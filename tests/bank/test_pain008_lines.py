@@ -223,14 +223,22 @@ _MOSTLY_PLAIN = st.text(
     max_size=35,
 )
 _SEPA_TEXT = st.text("AZaz09/-?:().,'+ ", min_size=1, max_size=36)
+# ASCII only (the chunked path's string-operation checks): controls, DEL, edge spaces
+_ASCII_TEXT = st.text(st.characters(max_codepoint=127), max_size=40) | st.text(
+    "Az0 &<\t\x7f", max_size=36
+)
 _TEXTS = st.lists(
-    _MOSTLY_PLAIN | _SEPA_TEXT | st.sampled_from(NAMES) | _ANY_TEXT, min_size=1, max_size=3
+    _MOSTLY_PLAIN | _SEPA_TEXT | st.sampled_from(NAMES) | _ANY_TEXT | _ASCII_TEXT,
+    min_size=1,
+    max_size=3,
 )
 _ACCOUNTS = (
     st.lists(st.sampled_from([iban(7), iban(8), iban(123_456)]), min_size=1, max_size=5)
     | st.lists(st.text("0123456789AZaz", min_size=1, max_size=35), min_size=1, max_size=5)
     | st.lists(
-        st.sampled_from(["GB82WEST12345698765432", "DE00x", "a\nb", iban(9)[:-1] + "1"]),
+        st.sampled_from(
+            ["GB82WEST12345698765432", "DE00x", "a\nb", iban(9)[:-1] + "1", "DE89 1", "DE٤٤1"]
+        ),
         min_size=1,
         max_size=5,
     )

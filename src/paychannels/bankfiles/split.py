@@ -4,7 +4,8 @@ A file's header carries its totals and each batch's header its own, so a streami
 must know them before it writes a single debit. ``plan_files`` reads only the amounts of
 each group (one group = one collection date and sequence type), in order, and packs them
 into batches of at most ``rows_per_batch`` and files of at most ``rows_per_file`` rows and
-``batches_per_file`` batches. The writer then streams the debits in the same order.
+``batches_per_file`` batches, a chunk of amounts at a time (typed and summed by C-level
+calls, not a Python step per amount). The writer then streams the debits in the same order.
 """
 
 from __future__ import annotations
@@ -12,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 
 from paychannels.bankfiles.model import BatchSpan
 
 __all__ = ["Limits", "plan_files"]
+
+_CHUNK = 4096  # amounts checked and summed at a time (C-level), not one by one
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +57,26 @@ def plan_files(
 
     for gi, (when, sequence, amounts) in enumerate(groups):
         start = count = total = 0
-        for amount in amounts:
+        taken = iter(amounts)
+        while True:  # a chunk at a time, never past the open batch's or file's room
+            room = _CHUNK
+            if limits.rows_per_batch:
+                room = min(room, limits.rows_per_batch - count)
+            if limits.rows_per_file:
+                room = min(room, limits.rows_per_file - rows - count)
+            chunk = list(islice(taken, room))
+            if not chunk:
+                break
+            if set(map(type, chunk)) != {int}:
+                bad = next(a for a in chunk if type(a) is not int)
+                raise TypeError(f"amounts are integer minor units, not {type(bad).__name__}")
+            count += len(chunk)
+            total += sum(chunk)
             batch_full = limits.rows_per_batch and count >= limits.rows_per_batch
             file_full = limits.rows_per_file and rows + count >= limits.rows_per_file
-            if count and (batch_full or file_full):
+            if batch_full or file_full:
                 close(BatchSpan(gi, start, count, total, when, sequence))
                 start, count, total = start + count, 0, 0
-            if type(amount) is not int:
-                raise TypeError(f"amounts are integer minor units, not {type(amount).__name__}")
-            count += 1
-            total += amount
         if count:
             close(BatchSpan(gi, start, count, total, when, sequence))
     if current:

@@ -27,6 +27,7 @@ from paychannels.channels.bank import spool as spooling
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ledger import Ledger
+from paychannels.channels.bank.spoolplan import read_plan
 from paychannels.runtime.clock import Clock
 
 __all__ = ["Flusher", "archived_batches", "archived_debits"]
@@ -65,18 +66,8 @@ class Flusher:
         plan = self.ledger.get(key)
         if plan is not None:
             return plan
-        withdrawn = spooling.cancelled(path)
-        offsets: list[int] = []  # where each debit's line starts: a file reads from its own
-        amounts: list[int] = []
-        skipped: list[tuple[int, str]] = []
-        first: Debit | None = None
-        for at, debit in spooling.debits_from(path, 0, ()):  # the one full pass of the plan
-            if debit.end_to_end_id in withdrawn:
-                skipped.append((at, debit.end_to_end_id))
-                continue
-            first = first or debit
-            offsets.append(at)
-            amounts.append(debit.amount_minor)
+        read = read_plan(path)  # the one full pass: a file then reads from its own offset
+        offsets, amounts, skipped, first = read.offsets, read.amounts, read.skipped, read.first
         if first is None:
             return {"token": token, "files": []}
         files = plan_files(
