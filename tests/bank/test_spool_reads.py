@@ -84,5 +84,7 @@ def test_the_spool_is_read_once_however_many_files(tmp_path: Path) -> None:
 def test_an_archive_is_read_once_however_many_batches(tmp_path: Path) -> None:
     _, one_ingest, size = _cycle(tmp_path / "one", Limits())
     _, many_ingest, _ = _cycle(tmp_path / "many", Limits(rows_per_batch=DEBITS // 30))
-    # one result file for a file of 30 batches: a re-read per batch costs ~30 spools more
-    assert many_ingest < one_ingest + 3 * size, (many_ingest, one_ingest, size)
+    # one result file for a file of 30 batches: a re-read per batch costs ~30 spools more.
+    # The journal's own page reads move by ~3 spools between runs (seen once in three: 3.1);
+    # 10 leaves room for them and still fails a re-read per batch by a factor of three.
+    assert many_ingest < one_ingest + 10 * size, (many_ingest, one_ingest, size)
