@@ -1,7 +1,8 @@
 """The set-based path for bulk reports: a result file's rows applied in SQL, not row by row.
 
 Rows are staged into a temporary table first (all of them, so a report that fails while
-being read changes nothing). Then, chunk by chunk, one transaction each: the staged rows are
+being read changes nothing; on SQLite in a scratch file on disk, not in memory, so a file of
+millions stays small). Then, chunk by chunk, one transaction each: the staged rows are
 classified against the payments with the state machine's guard written in SQL — a forward
 move ``resolve`` would make with a single step (``move``), a plain repeat (``same``), or
 anything else (``odd``: another channel, amount or currency mismatch, a
@@ -56,8 +57,9 @@ _FORWARD = ", ".join(
     if reportable_by_channel(target)
 )
 
+# ``{temp}``/``{spill}``: where a stage of a whole report lives (``SqlBase._spill``)
 STAGE_DDL = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} ("
+    f"CREATE {{temp}} TABLE IF NOT EXISTS {{spill}}{STAGE} ("
     "n {bigint} PRIMARY KEY, payment_id TEXT NOT NULL, status TEXT NOT NULL, "
     "taken_minor {bigint}, amount_minor {bigint}, currency TEXT, reason TEXT, "
     "reason_detail TEXT, channel_ref TEXT, message TEXT, problem TEXT, attempt {bigint}, "
@@ -65,8 +67,11 @@ STAGE_DDL = (
     "txt {bigint} NOT NULL, "
     "dup INTEGER NOT NULL DEFAULT 0, verdict TEXT, from_status TEXT, p_amount {bigint})"
 )
+# a spilled stage finds a payment's rows by index: grouping them by sorting would sort in
+# memory (SQLite's sorter spills to TEMP files, which live in memory there)
+STAGE_INDEX = f"CREATE INDEX IF NOT EXISTS {{spill}}{STAGE}_payment ON {STAGE} (payment_id)"
 TEXTS_DDL = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {TEXTS} "
+    f"CREATE {{temp}} TABLE IF NOT EXISTS {{spill}}{TEXTS} "
     "(k {bigint} PRIMARY KEY, ev_rest TEXT NOT NULL, cs_mid TEXT NOT NULL)"
 )
 
@@ -217,9 +222,7 @@ class SqlBulk(SqlBase):
                     done = self._chunk(tx, lo, hi, channel, stamp, updated)
                 yield done
         finally:  # dropped, not emptied: freeing the table's pages costs no per-row work
-            with self._transaction(write=False) as tx:
-                tx.run(f"DROP TABLE IF EXISTS {STAGE}")
-                tx.run(f"DROP TABLE IF EXISTS {TEXTS}")
+            self._unspill((STAGE, TEXTS))
 
     def _stage(
         self,
@@ -229,10 +232,14 @@ class SqlBulk(SqlBase):
     ) -> int:
         """Stage every row (consuming ``rows``); returns how many. The first staged batch is
         a sample checked for unknown payments at once: a file that is not about this
-        journal is refused after a few thousand rows, not after reading all of them."""
+        journal is refused after a few thousand rows, not after reading all of them. The
+        stage holds the whole report, so it lives where the dialect spills (``_spill``)."""
+        where = {**self._types(), **self._spill()}
         with self._transaction(write=False) as tx:
-            tx.run(STAGE_DDL.format(**self._types()))
-            tx.run(TEXTS_DDL.format(**self._types()))
+            tx.run(STAGE_DDL.format(**where))
+            if where["spill"]:
+                tx.run(STAGE_INDEX.format(**where))
+            tx.run(TEXTS_DDL.format(**where))
             tx.run(f"DELETE FROM {STAGE}")
             tx.run(f"DELETE FROM {TEXTS}")
         n = 0

@@ -306,6 +306,17 @@ class SqlBase(Journal):
         marks = ", ".join("?" for _ in columns)
         tx.many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
+    def _spill(self) -> dict[str, str]:
+        """Where a stage that holds a whole report (not a bounded chunk) lives: DDL
+        placeholders ``{temp}`` and ``{spill}``; a TEMP table unless the dialect says."""
+        return {"temp": "TEMP", "spill": ""}
+
+    def _unspill(self, tables: Sequence[str]) -> None:
+        """Drop the stages ``_spill`` placed."""
+        with self._transaction(write=False) as tx:
+            for table in tables:
+                tx.run(f"DROP TABLE IF EXISTS {table}")
+
     def _after_stage(self, tx: Tx, table: str) -> None:
         """Called once a staging table is full (PostgreSQL gathers statistics)."""
 

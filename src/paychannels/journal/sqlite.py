@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,6 +33,21 @@ log = logging.getLogger("paychannels.journal")
 _SYNC_MODES = {"off", "normal", "full", "extra"}
 _FLUSHING = {"full", "extra"}  # the modes whose every commit fsyncs the write-ahead log
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
+_SPILL = "pc_spill"  # the scratch database a connection stages whole reports in
+
+
+def _attach_spill(conn: sqlite3.Connection) -> None:
+    """A scratch database on disk, attached and unlinked at once: the connection keeps it
+    open, and nothing is left behind when it closes (nor by a crash). Its rollback journal
+    is in memory: a transaction changes at most one apply chunk of it."""
+    fd, name = tempfile.mkstemp(prefix="paychannels-spill-", suffix=".db")
+    os.close(fd)
+    try:
+        conn.execute(f"ATTACH DATABASE ? AS {_SPILL}", (name,))
+        conn.execute(f"PRAGMA {_SPILL}.journal_mode=MEMORY")
+        conn.execute(f"PRAGMA {_SPILL}.synchronous=OFF")
+    finally:
+        os.unlink(name)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -232,6 +248,22 @@ class SqliteJournal(SqlJournal):
                 self.outcome_sync.committed(
                     lazy=lazy and wrote, flushed=wrote and self.synchronous in _FLUSHING
                 )
+
+    def _spill(self) -> dict[str, str]:
+        # TEMP tables are in memory here (temp_store=MEMORY, for the bounded stages): a stage
+        # of a whole result file (millions of rows) goes to this thread's scratch file
+        with self._connection() as conn:
+            if not any(row[1] == _SPILL for row in conn.execute("PRAGMA database_list")):
+                _attach_spill(conn)
+        return {"temp": "", "spill": f"{_SPILL}."}
+
+    def _unspill(self, tables: Sequence[str]) -> None:
+        # the scratch file is let go whole (closed, so its space is freed): dropping the
+        # tables would journal every page of them, in memory
+        del tables
+        with self._connection() as conn:
+            if any(row[1] == _SPILL for row in conn.execute("PRAGMA database_list")):
+                conn.execute(f"DETACH DATABASE {_SPILL}")
 
     def _flush_log(self) -> None:
         """fsync the write-ahead log: every commit so far, lazy ones too, is then durable."""
