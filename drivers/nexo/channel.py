@@ -26,9 +26,10 @@ from paychannels.drivers.nexo import build
 from paychannels.drivers.nexo.bodies import DiagnosisResponse
 from paychannels.drivers.nexo.cloud import Cloud
 from paychannels.drivers.nexo.common import TransactionIdentification
+from paychannels.drivers.nexo.envelope import Reply as CloudReply
 from paychannels.drivers.nexo.envelope import SaleToPOIRequest
 from paychannels.drivers.nexo.errors import NexoFormatError
-from paychannels.drivers.nexo.inquiry import event_text, read_reply, read_status
+from paychannels.drivers.nexo.inquiry import event_text, not_found, read_reply, read_status
 from paychannels.drivers.nexo.notifications import NotificationReader
 from paychannels.drivers.nexo.report import read_settlement_report, report_name
 from paychannels.drivers.nexo.serviceids import Kind, Marker, ServiceIds
@@ -138,12 +139,17 @@ class CloudPosChannel(Channel):
         return self._status(ctx, marker, record)
 
     def _status(
-        self, ctx: ChannelContext, marker: Marker, record: Record, *, pending: bool = False
+        self,
+        ctx: ChannelContext,
+        marker: Marker,
+        record: Record,
+        *,
+        pending: bool = False,
+        reply: CloudReply | None = None,
     ) -> Outcome:
-        ids = ServiceIds(ctx)
-        target = build.reference(self.settings.who, marker.category, marker.service_id)
-        message = build.status_request(self.settings.who, ids.admin(), target)
-        reply = self.cloud.sync(message)
+        """What the terminal says of ``marker``'s attempt (``reply``: an answer already had)."""
+        if reply is None:
+            reply = self._ask(ctx, marker)
         waited = (ctx.clock.now() - marker.at).total_seconds()
         return read_status(
             reply,
@@ -154,6 +160,12 @@ class CloudPosChannel(Channel):
             pending=pending or record.status is Status.PENDING,
         )
 
+    def _ask(self, ctx: ChannelContext, marker: Marker) -> CloudReply | None:
+        """A status request about ``marker``'s attempt; the cloud's answer, unread."""
+        target = build.reference(self.settings.who, marker.category, marker.service_id)
+        message = build.status_request(self.settings.who, ServiceIds(ctx).admin(), target)
+        return self.cloud.sync(message)
+
     def cancel(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         """Abort a payment still running at the terminal, then report how it ended."""
         ids = ServiceIds(ctx)
@@ -162,15 +174,42 @@ class CloudPosChannel(Channel):
             raise UnsupportedOperation(
                 f"{payment.id} has not reached the cloud yet; nothing to abort (try again)"
             )
+        deadline = time.monotonic() + self.settings.abort_wait
+        ended = self._until_held(ctx, marker, payment, deadline)
+        if ended is not None:
+            return ended
         target = build.reference(self.settings.who, "Payment", marker.service_id)
         self.cloud.sync(build.abort_request(self.settings.who, ids.admin(), target))
         ctx.progress("abort sent to the terminal", service_id=marker.service_id)
-        deadline = time.monotonic() + self.settings.abort_wait
         while True:
             outcome = self._status(ctx, marker, payment, pending=True)
             if outcome.status is not Status.PENDING or time.monotonic() >= deadline:
                 return outcome
             time.sleep(self.settings.poll_every)
+
+    def _until_held(
+        self, ctx: ChannelContext, marker: Marker, payment: Payment, deadline: float
+    ) -> Outcome | None:
+        """None once the terminal holds the payment (an Abort can reach it), else how it ended.
+
+        The ServiceID is claimed before the request leaves, so a cancel can come while the
+        request is still on its way; an Abort then finds nothing and is lost, and the payment
+        runs on. Until the deadline, a NotFound is asked again.
+        """
+        while True:
+            reply = self._ask(ctx, marker)
+            if not_found(reply) and time.monotonic() < deadline:
+                time.sleep(self.settings.poll_every)
+                continue
+            outcome = self._status(ctx, marker, payment, pending=True, reply=reply)
+            if outcome.status in (Status.SUCCEEDED, Status.DECLINED):
+                return outcome  # it ended before the abort: nothing to abort
+            if not_found(reply):
+                return Outcome.pending(
+                    message=f"the terminal has not received {payment.id} within "
+                    f"{self.settings.abort_wait:g} s; nothing was aborted (cancel again)"
+                )
+            return None  # in progress, or no readable answer: abort it
 
     def void(self, payment: Payment, ctx: ChannelContext) -> Outcome:
         original = _original(payment)

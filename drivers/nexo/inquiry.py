@@ -19,7 +19,7 @@ from paychannels.drivers.nexo.serviceids import Marker
 from paychannels.values.models import Outcome
 from paychannels.values.status import Status
 
-__all__ = ["body_outcome", "event_text", "read_reply", "read_status"]
+__all__ = ["body_outcome", "event_text", "not_found", "read_reply", "read_status"]
 
 
 def event_text(message: SaleToPOIRequest) -> str:
@@ -67,6 +67,17 @@ def read_reply(
     if body is None:
         return Outcome.unknown(f"the answer carries {reply.body_name}, not a transaction result")
     return body_outcome(body, marker, currency)
+
+
+def not_found(reply: Reply | None) -> bool:
+    """The terminal answered a status request with NotFound: it holds no such transaction
+    (yet: a request on its way is not found either)."""
+    if reply is None or isinstance(reply, SaleToPOIRequest):
+        return False
+    status = reply.TransactionStatusResponse
+    if status is None:
+        return False
+    return status.Response.Result == "Failure" and status.Response.ErrorCondition == "NotFound"
 
 
 def read_status(

@@ -271,6 +271,8 @@ class SimCloud:
         if ticket is not None and ticket.state == "running":
             self.terminal.note(f"nexo abort for ServiceID {ref.ServiceID}")
             ticket.abort.set()
+        else:  # a real terminal ignores it too: nothing of that ServiceID is running
+            self.terminal.note(f"nexo abort for ServiceID {ref.ServiceID} ignored: not running")
 
     def _diagnosis(self, message: SaleToPOIRequest) -> SaleToPOIResponse:
         busy = self.terminal.busy.locked()

@@ -265,26 +265,33 @@ class Interrupted(BankBatchChannel):
 
 
 @pytest.mark.parametrize(
-    ("after_spool", "resolved"), [(True, Status.UNKNOWN), (False, Status.NOT_SENT)]
+    ("after_spool", "resolved"), [(True, Status.PENDING), (False, Status.NOT_SENT)]
 )
 def test_recovery_asks_the_spool(tmp_path: Path, after_spool: bool, resolved: Status) -> None:
-    """Killed after the spool write: the debit is with the bank channel (the journal keeps
-    UNKNOWN, noted "still processing", until the result file); killed before: never sent."""
+    """Killed after the spool write: the debit is with the bank channel, so recovery's
+    question moves it UNKNOWN -> PENDING (awaiting the result file, not in doubt); killed
+    before: never sent. Either way the result file settles it."""
     ch = Interrupted(tmp_path / "x", format=open_format("pain.008.001.08"), creditor=CREDITOR)
     ch.after_spool = after_spool
     with Collector.open(f"sqlite:///{tmp_path}/j.db", clock=clock(), create=True) as col:
         col.add_channel("bank", ch)
         [p] = col.collect_many([bank_request(1)], channel="bank")
         assert p.status is Status.UNKNOWN  # type: ignore[union-attr]
-        col.recover()
+        report = col.recover()
         assert col.status(p.id).status is resolved  # type: ignore[union-attr]
+        assert report.still_in_doubt == [] and report.needs_attention == []
+        assert report.awaiting_files == ({"bank": 1} if after_spool else {})
         ch.dies = False
         if resolved is Status.NOT_SENT:  # safe to send again with the same key
             again = col.collect(bank_request(1), channel="bank")
             assert again.id == p.id and again.status is Status.PENDING and again.attempt == 2  # type: ignore[union-attr]
-        notes = [e.data.get("text", "") for e in col.events(payment_id=p.id)]  # type: ignore[union-attr]
-        if after_spool:
-            assert any("still processing" in str(n) for n in notes)
+        steps = [(e.from_status, e.to_status) for e in col.events(payment_id=p.id)]  # type: ignore[union-attr]
+        if after_spool:  # one appended event, naming who said so
+            assert steps[-1] == (Status.UNKNOWN, Status.PENDING), steps
+            (moved,) = [e for e in col.events(payment_id=p.id) if e.to_status is Status.PENDING]  # type: ignore[union-attr]
+            assert moved.data["via"] == "recovery inquiry"
+            assert col.recover().awaiting_files == {"bank": 1}  # not asked again: poll()
+            assert [(e.from_status, e.to_status) for e in col.events(payment_id=p.id)] == steps  # type: ignore[union-attr]
         sim = BankSimulator(
             ch.exchange.outbox, ch.exchange.inbox, state=tmp_path / "sim", mix=Mix()
         )

@@ -208,11 +208,13 @@ def test_payer_still_confirming_at_recovery_is_reversed_after_the_wait(
     p = pay(col, sim.wallets.code("w1"), "k1")
     assert p.status is Status.UNKNOWN
     col.recover()
-    assert col.status(p.id).status is Status.UNKNOWN  # still within the wait
+    # still within the wait: the provider holds the order, the payer is confirming
+    assert col.status(p.id).status is Status.PENDING
     clock.advance(seconds=5)
     col.recover()
     done = col.status(p.id)
-    assert done.status is Status.DECLINED and done.reason is Reason.PIN_TIMEOUT
+    # closed without money: a PENDING order closed is EXPIRED (the table's edge), the reason kept
+    assert done.status is Status.EXPIRED and done.reason is Reason.PIN_TIMEOUT
 
 
 def test_service_provider_form(tmp_path: Path, keys: SimKeys, sim: ProviderSimulator) -> None:

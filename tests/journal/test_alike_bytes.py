@@ -12,14 +12,10 @@ one transaction writes them."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-import psycopg
-from psycopg.rows import dict_row
 
 from paychannels import Collector, Status
 from paychannels.channels.bank import BankBatchChannel
@@ -31,6 +27,7 @@ from paychannels.journal.sqlite import SqliteJournal
 from paychannels.values.models import Record
 from tests.bank.conftest import CREDITOR, bank_request, clock
 from tests.conftest import pg_schema
+from tests.journal.stored import stored_rows
 
 N = 300  # above the set path's minimum, within one transaction of the row path
 _OWNER = re.compile(r"[A-Za-z0-9._-]+/\d+/[0-9a-f]{8}\b")
@@ -87,15 +84,7 @@ def _dump(url: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         "e.to_status, e.data, e.columns_set FROM pc_events e "
         "JOIN pc_payments p ON p.id = e.payment_id ORDER BY e.seq"
     )
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute(payments)]
-        evs = [dict(r) for r in conn.execute(events)]
-        conn.close()
-        return rows, evs
-    with psycopg.connect(url, row_factory=dict_row) as pg:
-        return [dict(r) for r in pg.execute(payments)], [dict(r) for r in pg.execute(events)]
+    return stored_rows(url, payments), stored_rows(url, events)
 
 
 def _normalised(url: str) -> tuple[list[dict[str, str]], dict[str, list[dict[str, str]]]]:

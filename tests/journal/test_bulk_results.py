@@ -19,6 +19,7 @@ from paychannels import Status as S  # noqa: N817 - the table reads better short
 from paychannels.collector.results import row_decision
 from paychannels.journal import Change, NewRecord
 from paychannels.values.results import Report, ReportSummary, ResultRow
+from tests.journal.stored import stored_rows
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 VIA = "pain.002 RESULT_1.xml"
@@ -133,21 +134,8 @@ def _stored(url: str, rid: str) -> tuple[dict[str, str], list[dict[str, str]]]:
         "SELECT at, type, from_status, to_status, data, columns_set FROM pc_events "
         "WHERE payment_id = ? ORDER BY seq"
     )
-    if url.startswith("sqlite"):
-        import sqlite3
-
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        conn.row_factory = sqlite3.Row
-        row = dict(conn.execute(payment, (rid,)).fetchone())
-        evs = [dict(e) for e in conn.execute(events, (rid,))]
-        conn.close()
-    else:
-        import psycopg
-        from psycopg.rows import dict_row
-
-        with psycopg.connect(url, row_factory=dict_row) as pg:
-            row = dict(pg.execute(payment.replace("?", "%s"), (rid,)).fetchone() or {})
-            evs = [dict(e) for e in pg.execute(events.replace("?", "%s"), (rid,))]
+    (row,) = stored_rows(url, payment, (rid,))
+    evs = stored_rows(url, events, (rid,))
     own = ("id", "payer_id", "idempotency_key", "request_json", "fingerprint")
 
     def text(value: object) -> str:

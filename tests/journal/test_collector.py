@@ -354,13 +354,31 @@ def test_unknown_the_channel_still_holds_does_not_escalate(
         clock.advance(hours=20)
         report = col.recover()
         assert report.still_in_doubt == [p.id]
-    assert col.status(p.id).status is Status.UNKNOWN
-    # once the channel stops answering, the deadline runs from its last word
+    # asked, the channel says it holds it: PENDING (one appended event), awaiting its result
+    assert col.status(p.id).status is Status.PENDING
+    moves = [(e.from_status, e.to_status) for e in col.events(payment_id=p.id)]
+    assert moves.count((Status.UNKNOWN, Status.PENDING)) == 1, moves
+    # a channel that stops answering leaves it PENDING: the attention deadline is UNKNOWN's
     mem(col).inquiry_down = True
-    clock.advance(hours=23)
+    clock.advance(hours=48)
     assert col.recover().still_in_doubt == [p.id]
-    clock.advance(hours=2)
-    assert col.recover().needs_attention == [p.id]
+    assert col.status(p.id).status is Status.PENDING
+
+
+def test_an_unknown_of_a_journal_before_the_pending_edge_still_waits_for_its_channel(
+    col: Collector, clock: ManualClock
+) -> None:
+    """Journals written before UNKNOWN -> PENDING hold "the channel holds it" as a note,
+    which restarts recovery's deadline; the next question moves it to PENDING."""
+    mem(col).script("lose_request")
+    p = col.collect(req(), channel="hall-1")
+    clock.advance(hours=20)
+    note = {"via": "recovery inquiry", "channel_holds_it": True}
+    col.journal.modify(p.id, lambda _r: [Change(event=EventType.NOTE, data=note)], now=clock.now())
+    clock.advance(hours=20)  # 40 h since UNKNOWN, 20 h since the channel's word
+    mem(col).inquiry_down = True
+    assert col.recover().still_in_doubt == [p.id]
+    assert col.status(p.id).status is Status.UNKNOWN
 
 
 def test_recover_leaves_pending_batch_debits_to_poll(tmp_path: Path) -> None:

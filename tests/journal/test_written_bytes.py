@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
-import psycopg
-
 from paychannels import Behaviour, Collector, ManualClock, MemoryChannel, Money, PaymentRequest
+from tests.journal.stored import stored_rows
 
 GOLDEN = Path(__file__).parent / "data" / "written_bytes.json"
 # payment and refund ids, a worker's claim (host/pid/token), the memory device's reference
@@ -55,18 +53,7 @@ def _dump(url: str) -> dict[str, Any]:
         "SELECT payment_id, at, type, from_status, to_status, data, columns_set "
         "FROM pc_events ORDER BY seq"
     )
-    if url.startswith("sqlite"):
-        conn = sqlite3.connect(url.removeprefix("sqlite:///"))
-        conn.row_factory = sqlite3.Row
-        rows = [dict(r) for r in conn.execute(payments)]
-        evs = [dict(r) for r in conn.execute(events)]
-        conn.close()
-    else:
-        from psycopg.rows import dict_row
-
-        with psycopg.connect(url, row_factory=dict_row) as pg:
-            rows = [dict(r) for r in pg.execute(payments)]
-            evs = [dict(r) for r in pg.execute(events)]
+    rows, evs = stored_rows(url, payments), stored_rows(url, events)
     return {"payments": [_text(r) for r in rows], "events": [_text(e) for e in evs]}
 
 

@@ -18,6 +18,7 @@ from paychannels import (
 )
 from paychannels.drivers.nexo import CloudPosChannel
 from paychannels.drivers.nexo.serviceids import PREFIX, ServiceIds
+from paychannels.runtime import crashpoints
 from tests.nexo.conftest import API_KEY, POIID, SECRET, Hall, open_hall
 
 
@@ -123,6 +124,74 @@ def test_abort_stops_a_sync_payment_waiting_for_the_card(hall: Hall) -> None:
     assert cancelled.status is Status.DECLINED
     assert done and hall.status(p) is Status.DECLINED
     assert hall.col.status(p.id).reason_detail == "nexo Aborted: Aborted by the sale system"
+    assert hall.charges(p) == 0
+
+
+def test_abort_waits_for_the_terminal_to_hold_a_payment_still_on_its_way(hall: Hall) -> None:
+    """A cancel that comes after the ServiceID is claimed but before the payment reached the
+    terminal: an Abort sent then is lost (the terminal has nothing to abort), so the channel
+    first asks until the terminal holds the payment, then aborts it once."""
+    paused, go_on = threading.Event(), threading.Event()
+    payer = threading.current_thread()
+
+    def slow_dispatch(name: str) -> None:  # the dispatch thread, between its claim and send
+        if name == "channel.before_send" and threading.current_thread() is not payer:
+            paused.set()
+            go_on.wait(2.0)
+
+    hall.script(card_delay=20.0)
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(hall.pay()))
+    crashpoints.install(slow_dispatch)
+    try:
+        thread.start()
+        assert paused.wait(8), "the payment never reached its send"
+        (p,) = hall.col.find(statuses=[Status.DISPATCHED])
+        started = time.monotonic()
+        cancelled = hall.col.cancel(p.id)
+    finally:
+        go_on.set()
+        crashpoints.uninstall(slow_dispatch)
+        thread.join(10)
+    assert cancelled.status is Status.DECLINED, cancelled.status
+    assert time.monotonic() - started < 4.5
+    assert done and hall.status(p) is Status.DECLINED
+    assert hall.col.status(p.id).reason_detail == "nexo Aborted: Aborted by the sale system"
+    assert hall.charges(p) == 0
+    aborts = [n for n in hall.sim.terminal.log if "nexo abort for ServiceID" in n]
+    assert len(aborts) == 1 and "ignored" not in aborts[0], aborts
+
+
+def test_a_cancel_returns_what_the_dispatch_journals_when_its_answer_is_late(
+    hall: Hall,
+) -> None:
+    """The terminal ends the aborted payment and answers both the dispatch and the cancel's
+    status request; the dispatch thread journals its answer a moment later. The cancel
+    returns the payment as the dispatch left it (DECLINED), not as it was (DISPATCHED)."""
+    answered, go_on = threading.Event(), threading.Event()
+    payer = threading.current_thread()
+
+    def slow_journal(name: str) -> None:  # the dispatch thread, its answer in hand
+        if name == "channel.after_send" and threading.current_thread() is not payer:
+            answered.set()
+            go_on.wait(1.0)
+
+    hall.script(card_delay=20.0)
+    done: list[object] = []
+    thread = threading.Thread(target=lambda: done.append(hall.pay()))
+    crashpoints.install(slow_journal)
+    try:
+        thread.start()
+        assert hall.until(lambda: bool(hall.col.find(statuses=[Status.DISPATCHED])))
+        (p,) = hall.col.find(statuses=[Status.DISPATCHED])
+        cancelled = hall.col.cancel(p.id)
+    finally:
+        go_on.set()
+        crashpoints.uninstall(slow_journal)
+        thread.join(10)
+    assert answered.is_set()
+    assert cancelled.status is Status.DECLINED, cancelled.status
+    assert done and hall.status(p) is Status.DECLINED
     assert hall.charges(p) == 0
 
 

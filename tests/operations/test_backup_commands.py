@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 
@@ -167,3 +167,58 @@ def test_pg_dump_gets_the_password_from_the_environment_not_argv(
     assert "s3cr" not in (tmp_path / "argv").read_text()
     assert (tmp_path / "password").read_text() == "s3cr@t"
     assert out.stat().st_size > 0
+
+
+def spied_tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *names: str) -> Path:
+    """The real PostgreSQL programs behind wrappers on PATH that note each argv, a line an arg."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for name in names:
+        real = shutil.which(name)
+        if real is None:
+            pytest.skip(f"{name} is not on PATH (PostgreSQL's client programs)")
+        spy = tools / name
+        spy.write_text(
+            f'#!/bin/sh\nprintf "%s\\n" "$@" > "{tmp_path}/argv.{name}"\nexec "{real}" "$@"\n'
+        )
+        spy.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    return tmp_path
+
+
+@pytest.mark.postgres
+def test_pg_tools_get_the_whole_connection_from_the_environment_not_argv(
+    pg_url: str,
+    new_database: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every user of the machine reads argv (``ps``): host, port, user, database and options
+    of a backup and a restore reach pg_dump and pg_restore through the environment only."""
+    notes = spied_tools(tmp_path, monkeypatch, "pg_dump", "pg_restore")
+    # keepalives_idle has no libpq variable (a service file); outcome_sync is ours, not libpq's
+    live = f"{pg_url}&keepalives_idle=30&outcome_sync=full"
+    paid_journal(live, 2)
+    out = tmp_path / "j.dump"
+    assert main(["journal", "backup", "--db", live, "--to", str(out)]) == 0
+    restored = f"{new_database}?{urlsplit(live).query}"  # the dump keeps the schema's name
+    assert restore(out, restored) == 0
+    capsys.readouterr()
+    assert main(["journal", "verify", "--db", restored, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["statuses"] == {"SUCCEEDED": 2}
+    parts = urlsplit(restored)
+    secrets = {
+        "postgresql:",
+        "search_path",
+        "keepalives",
+        f"{parts.hostname}",
+        f"{parts.port}",
+        parts.path.strip("/"),
+        urlsplit(pg_url).path.strip("/") or "postgres",
+        parts.username or "postgres",
+    }
+    for tool in ("pg_dump", "pg_restore"):
+        argv = (notes / f"argv.{tool}").read_text()
+        shown = [s for s in secrets if s and s in argv]
+        assert shown == [], f"{tool} got connection data on its command line: {argv!r}"

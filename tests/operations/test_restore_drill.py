@@ -15,10 +15,9 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -27,7 +26,7 @@ from paychannels.channels.ledger import FileLedger
 from paychannels.channels.memory import MemoryChannel
 from paychannels.journal import Journal
 from tests.commands import paychannels
-from tests.conftest import pg_schema, require_pg
+from tests.conftest import pg_schema
 
 CHILD = Path(__file__).with_name("writer_child.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,21 +132,6 @@ def drill(live: str, restored: str, tmp: Path) -> None:
 
 def test_restore_drill_sqlite(tmp_path: Path) -> None:
     drill(f"sqlite:///{tmp_path}/live.db", f"sqlite:///{tmp_path}/restored.db", tmp_path)
-
-
-@pytest.fixture
-def new_database() -> Iterator[str]:
-    """The URL of a new, empty database on the test server (restores go into one)."""
-    import psycopg
-
-    base = require_pg()
-    name = f"restore_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    parts = urlsplit(base)
-    yield urlunsplit(parts._replace(path=f"/{name}"))
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.mark.postgres

@@ -90,7 +90,8 @@ class Recovery:
         files, and asking about each of 300,000 debits in a sent file would teach nothing.
         """
         report = RecoveryReport()
-        self._recover_pages([Status.DISPATCHED, Status.UNKNOWN], channel, report)
+        asked: set[str] = set()  # an UNKNOWN that became PENDING is not asked twice in a run
+        self._recover_pages([Status.DISPATCHED, Status.UNKNOWN], channel, report, asked)
         self._recover_voids(channel, report)
         for name, ch in self._channels:
             if channel not in (None, name):
@@ -100,7 +101,7 @@ class Recovery:
                 if waiting:
                     report.awaiting_files[name] = waiting
             elif ch.capabilities.inquire:
-                self._recover_pages([Status.PENDING], name, report)
+                self._recover_pages([Status.PENDING], name, report, asked)
         return report
 
     def owner_alive(self, owner: str) -> bool:
@@ -108,12 +109,16 @@ class Recovery:
         return owner_alive(self._owner, owner)
 
     def _recover_pages(
-        self, statuses: list[Status], channel: str | None, report: RecoveryReport
+        self, statuses: list[Status], channel: str | None, report: RecoveryReport, asked: set[str]
     ) -> None:
         after: str | None = None
         while True:
             page = self._journal.find(statuses=statuses, channel=channel, after_id=after, limit=500)
             for record in page:
+                if record.id in asked:
+                    continue
+                if record.status is not Status.PENDING:  # the few in doubt, not every PENDING
+                    asked.add(record.id)
                 report.examined += 1
                 self._recover_one(record, report)
             if len(page) < 500:
@@ -175,6 +180,8 @@ class Recovery:
             record = self._past_deadline(record)
         if record.status is Status.NEEDS_ATTENTION:
             report.needs_attention.append(record.id)
+        elif record.status is Status.PENDING and ch.capabilities.batch:
+            return  # with the bank, its result comes in a file: counted in awaiting_files
         elif record.status in (Status.UNKNOWN, Status.PENDING, Status.DISPATCHED):
             report.still_in_doubt.append(record.id)
         else:
@@ -223,7 +230,8 @@ class Recovery:
         """UNKNOWN with no word from the channel for ``attention_after``.
 
         A channel that answers "I hold it, still processing" (a debit in a file sent to the
-        bank) restarts the clock: that is waiting, not doubt, and banks take days.
+        bank) moves it to PENDING: waiting, not doubt, and banks take days. Journals written
+        before that edge hold such answers as ``channel_holds_it`` notes, which restart the clock.
         """
         since = record.updated_at
         for ev in self._journal.events(record_id=record.id, limit=100_000):

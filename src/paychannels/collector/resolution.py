@@ -237,12 +237,6 @@ def _resolve(current: Record, outcome: Outcome, via: str) -> list[Change]:
         case S.UNKNOWN:
             if reported in (S.EXPIRED, S.CANCELLED, S.REVERSED):
                 return [_without_money(current, S.DECLINED, outcome, via)]
-            if reported is S.PENDING:
-                # the table has no UNKNOWN -> PENDING edge; the note tells recovery's
-                # deadline that the channel does hold the payment
-                holding = _note(outcome, f"{via}: channel still processing")
-                holding.data["channel_holds_it"] = True
-                return [holding]
             return []
         case S.NOT_SENT:
             if reported in (S.SUCCEEDED, S.DECLINED, S.PENDING, S.UNKNOWN):

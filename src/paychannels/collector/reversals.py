@@ -8,6 +8,7 @@ never ends the payment "not paid" while the device may still be charging.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from paychannels.collector.channelset import ChannelSet
@@ -32,6 +33,9 @@ from paychannels.values.money import Money
 from paychannels.values.status import Status
 
 __all__ = ["Reversals"]
+
+_ANSWER_WAIT = 5.0  # how long a cancel waits for a dispatch to journal an answer it has
+_ANSWER_POLL = 0.05
 
 _NOT_GIVEN_BACK = (
     Status.DECLINED,
@@ -165,7 +169,23 @@ class Reversals:
 
         ``collect()`` is still waiting on the device, which may charge in spite of the abort:
         only its answer (or ``recover()`` asking the device, if that dispatcher dies) may say
-        whether money was taken.
+        whether money was taken. When the channel says the payment ended, that answer is on
+        its way to the dispatch too: the cancel returns the payment once it is journaled.
         """
         changes = [*held, *abort_requested(outcome, attempt=record.attempt)]
-        return self._writer.modify(record.id, lambda _current: changes)
+        noted = self._writer.modify(record.id, lambda _current: changes)
+        if outcome.status in (Status.PENDING, Status.UNKNOWN, Status.NOT_SENT):
+            return noted  # still running, or no answer: the dispatch decides when it can
+        return self._dispatch_answer(noted)
+
+    def _dispatch_answer(self, noted: Record) -> Record:
+        """The record once its dispatch journaled the answer the channel already gave the
+        cancel: the device answered both at once, the dispatch thread may just be slower."""
+        deadline = time.monotonic() + _ANSWER_WAIT
+        current = noted
+        while current.status is Status.DISPATCHED and current.attempt == noted.attempt:
+            if time.monotonic() >= deadline:
+                return current  # that dispatcher is gone or stuck: recover() will ask
+            time.sleep(_ANSWER_POLL)
+            current = self._journal.get(noted.id)
+        return current

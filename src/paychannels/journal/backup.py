@@ -20,9 +20,10 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from paychannels.journal import open_journal
+from paychannels.journal.pgenviron import libpq_environment
 from paychannels.journal.postgres import PostgresJournal
 from paychannels.journal.schema import SCHEMA_VERSION
 from paychannels.journal.sqlite import SqliteJournal
@@ -163,13 +164,12 @@ def _sqlite_path(url: str) -> Path:
 
 
 def _pg_dump(url: str, schema: str, shown: str, to: Path) -> BackupReport:
-    target, env = _libpq(url)
     side = _side(to)
     # public is the database's own schema: dumped whole, so a restore does not re-create it
     only = [] if schema == "public" else [f"--schema={schema}"]
-    command = [_tool("pg_dump"), "--format=custom", f"--file={side}", *only, "--dbname", target]
+    command = [_tool("pg_dump"), "--format=custom", f"--file={side}", *only]
     try:
-        _run(command, env, f"pg_dump of {shown}", url)
+        _run(command, f"pg_dump of {shown}", url)
         fsync_path(side)
         os.replace(side, to)
     finally:
@@ -190,36 +190,18 @@ def _pg_restore(source: Path, url: str) -> BackupReport:
             f"{existing.url} already holds a journal; restore into a new, empty database "
             "(createdb) and point the URL there"
         )
-    target, env = _libpq(url)
     command = [
         _tool("pg_restore"),
         "--no-owner",
         "--exit-on-error",
         "--single-transaction",  # all of it or nothing
-        "--dbname",
-        target,
+        "--dbname=",  # the database named by PGDATABASE (pg_restore needs one, or prints SQL)
         str(source),
     ]
-    _run(command, env, f"pg_restore into {redact_url(url)}", url)
+    _run(command, f"pg_restore into {redact_url(url)}", url)
     with open_journal(url) as journal:
         version = journal.schema_version()
     return BackupReport(redact_url(url), source, "pg_restore", version, None, None)
-
-
-def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    """The URL without its password, and an environment carrying it (argv is public)."""
-    parts = urlsplit(url)
-    env = dict(os.environ)
-    pairs = parse_qsl(parts.query)  # values decoded
-    query = [(k, v) for k, v in pairs if k != "password"]
-    netloc = parts.netloc
-    if parts.password:  # as written in the URL: percent-encoded
-        env["PGPASSWORD"] = unquote(parts.password)
-        netloc = netloc.replace(f":{parts.password}@", "@")
-    for key, value in pairs:
-        if key == "password":
-            env["PGPASSWORD"] = value
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), "")), env
 
 
 def _tool(name: str) -> str:
@@ -232,9 +214,11 @@ def _tool(name: str) -> str:
     return found
 
 
-def _run(command: list[str], env: dict[str, str], what: str, url: str) -> None:
-    # the command is PostgreSQL's own program found on PATH; its arguments are ours
-    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+def _run(command: list[str], what: str, url: str) -> None:
+    """Run a PostgreSQL program with the connection in its environment: argv is public."""
+    with libpq_environment(url) as env:
+        # the command is PostgreSQL's own program found on PATH; its arguments are ours
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         text = done.stderr.strip() or f"exit status {done.returncode}"
         password = urlsplit(url).password
