@@ -143,3 +143,27 @@ def test_a_bad_plain_value_is_refused_naming_its_debit(
     with pytest.raises(BankFileError, match=message) as info:
         write(tmp_path / "f.xml", "pain.008.001.08", "iso", debits)
     assert "KYQ20260302001-002, debit 201" in str(info.value)
+
+
+class _Shown(str):
+    """Text whose ``__str__`` says something else than its characters (an f-string or
+    ``format`` writes ``__str__``; the checks read the characters)."""
+
+    def __str__(self) -> str:
+        return "</Nm><evil/><Nm>"
+
+
+@pytest.mark.parametrize("field", ["name", "end_to_end_id", "mandate_id", "remittance"])
+def test_a_str_subclass_is_written_as_the_characters_that_were_checked(
+    tmp_path: Path, field: str
+) -> None:
+    """A value is written as what was checked: a ``str`` subclass's characters, never its
+    ``__str__`` (the checked characters went out through an f-string, unescaped)."""
+    debits = [debit(i, "iso") for i in range(3)]
+    plain = getattr(debits[1], field)
+    setattr(debits[1], field, _Shown(plain))
+    path = tmp_path / "f.xml"
+    write(path, "pain.008.001.08", "iso", debits)
+    text = path.read_text("utf-8")
+    assert "<evil/>" not in text
+    assert_valid(path, "pain.008.001.08")

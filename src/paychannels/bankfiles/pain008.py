@@ -10,13 +10,14 @@ in ``FinInstnId/Othr/Id``. The ``sepa`` profile adds the EPC rulebook's rules on
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime
 from itertools import islice
 from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from paychannels.bankfiles import checks as ck
 from paychannels.bankfiles.checks import ValueProblem
@@ -37,6 +38,34 @@ _SEQUENCES = {
 _NS = "urn:iso:std:iso:20022:tech:xsd:"
 _CHUNK = 2048  # debits rendered and written at a time (about 1 MB of XML)
 _AMOUNT = attrgetter("amount_minor")
+
+
+_TEXTS = (
+    "end_to_end_id",
+    "currency",
+    "name",
+    "account",
+    "bank",
+    "mandate_id",
+    "sequence",
+    "remittance",
+    "retry_of",
+)
+_TEXT_VALUES = attrgetter(*_TEXTS)
+_OPTIONAL_TEXT = frozenset({str, type(None)})
+
+
+def _characters(d: Debit) -> Debit:
+    """``d`` with each text exactly a ``str``: a subclass's characters, which the checks
+    read, and not its ``__str__``, which an f-string would write."""
+    if set(map(type, _TEXT_VALUES(d))) <= _OPTIONAL_TEXT:
+        return d
+    odd: dict[str, Any] = {}
+    for field in _TEXTS:
+        value = getattr(d, field)
+        if type(value) is not str and isinstance(value, str):
+            odd[field] = str.__str__(value)
+    return dataclasses.replace(d, **odd)
 
 
 def _never(_value: str) -> None:
@@ -222,6 +251,7 @@ class Pain008Writer:
 
     def _transaction(self, d: Debit, batch: BatchSpan, cur: str) -> str:
         """One debit as one line; each value checked (the common case in one regex call)."""
+        d = _characters(d)
         if d.currency != cur:
             raise ValueProblem(f"debit in {d.currency}, the creditor collects {cur}")
         if d.collection_date != batch.collection_date or d.sequence != batch.sequence:

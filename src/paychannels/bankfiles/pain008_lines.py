@@ -58,6 +58,7 @@ _E2E, _AMOUNT, _NAME, _ACCOUNT, _BANK, _MANDATE, _SIGNED, _REMITTANCE = map(
     ),
 )
 _K = TypeVar("_K")
+_OPTIONAL_TEXT = frozenset({str, type(None)})
 _BBAN = itemgetter(slice(4, None))
 _HEAD = itemgetter(slice(0, 4))
 
@@ -200,7 +201,10 @@ class DebitLines:
 
     def _looked_up(self, chunk: Sequence[Debit]) -> tuple[str | list[str], ...] | None:
         """The date of signature, agent and remittance fragments, each distinct value
-        checked once (``Fragments`` keeps them)."""
+        checked once (``Fragments`` keeps them); only exact ``str`` (see ``_joined``)."""
+        kinds = set(map(type, map(_BANK, chunk))) | set(map(type, map(_REMITTANCE, chunk)))
+        if not kinds <= _OPTIONAL_TEXT:
+            return None
         parts = self.parts
         try:
             signed = _each(map(_SIGNED, chunk), self._signed_tag)
