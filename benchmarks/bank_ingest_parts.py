@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import step
-from bank_ingest_scale import MSG, _channel, _cpu, _peak_mb, step_ours, step_setup
+from bank_ingest_scale import MSG, _cpu, _peak_mb, result_report, step_ours, step_setup
 
 PARTS = ("parse_floor", "parse", "index", "read", "sql", "sql_status", "sql_plain", "ours")
 _NS = "{urn:iso:std:iso:20022:tech:xsd:pain.002.001.10}"
@@ -99,28 +99,11 @@ def part_index(db: str, root: Path) -> dict[str, Any]:
     return _timed(work)
 
 
-def _report(col: Any, root: Path) -> Any:
-    from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
-    from paychannels.channels.bank.ledger import Ledger
-
-    ch = _channel(root)
-    col.add_channel("bank", ch)
-    path = root / "PAIN002.xml"
-    return ResultFileReport(
-        path=path,
-        sha256=file_sha256(path),
-        layout=None,
-        ledger=Ledger(col.channel_context("bank")),
-        exchange=ch.exchange,
-        move=False,
-    )
-
-
 def part_read(db: str, root: Path) -> dict[str, Any]:
     from paychannels import Collector
 
     with Collector.open(db) as col:
-        report = _report(col, root)
+        report = result_report(col, root)
         return _timed(lambda: sum(1 for _row in report.rows()))
 
 
@@ -128,7 +111,7 @@ def part_sql(db: str, root: Path) -> dict[str, Any]:
     from paychannels import Collector
 
     with Collector.open(db) as col:
-        rows = list(_report(col, root).rows())  # read first, not timed
+        rows = list(result_report(col, root).rows())  # read first, not timed
 
         def work() -> int:
             moved = 0
@@ -149,7 +132,7 @@ def _bare_update(db: str, root: Path, column: str) -> dict[str, Any]:
     with Collector.open(db) as col:
         pairs = [
             ("SUCCEEDED" if column == "status" else "ACSC", row.payment_id)
-            for row in _report(col, root).rows()
+            for row in result_report(col, root).rows()
         ]
     conn = sqlite3.connect(db.removeprefix("sqlite:///"), isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")

@@ -204,26 +204,32 @@ def step_ours(db: str, root: Path) -> dict[str, Any]:
     }
 
 
+def result_report(col: Any, root: Path) -> Any:
+    """The set-up's result file as the bank channel reads it (a channel added to ``col``)."""
+    from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
+    from paychannels.channels.bank.ledger import Ledger
+
+    ch = _channel(root)
+    col.add_channel("bank", ch)
+    path = root / "PAIN002.xml"
+    return ResultFileReport(
+        path=path,
+        sha256=file_sha256(path),
+        layout=None,
+        ledger=Ledger(col.channel_context("bank")),
+        exchange=ch.exchange,
+        move=False,
+    )
+
+
 def step_read(db: str, root: Path) -> dict[str, Any]:
     """The reading side alone: every row of the result file read and checked against the
     request file (the journal only serves the ledger entry); its peak RSS at any N."""
     from paychannels import Collector
-    from paychannels.channels.bank.ingest import ResultFileReport, file_sha256
-    from paychannels.channels.bank.ledger import Ledger
 
     with Collector.open(db) as col:
-        ch = _channel(root)
-        col.add_channel("bank", ch)
-        path = root / "PAIN002.xml"
         cpu, start = _cpu(), time.perf_counter()
-        report = ResultFileReport(
-            path=path,
-            sha256=file_sha256(path),
-            layout=None,
-            ledger=Ledger(col.channel_context("bank")),
-            exchange=ch.exchange,
-            move=False,
-        )
+        report = result_report(col, root)
         rows = sum(1 for _row in report.rows())
         wall = time.perf_counter() - start
     return {"wall": wall, "cpu": _cpu() - cpu, "peak_mb": _peak_mb(), "rows": rows}
