@@ -21,7 +21,8 @@ Every measurement runs in its own process; a round runs the library and the base
 after another (the order alternating), and the rounds interleave, so both sides meet the same
 load. Printed: each round's figures and ratio, the median, min and max over the rounds, and
 the load average before and after. ``--procs 1,2,4`` adds the PostgreSQL curve: N processes
-at once on one journal, each its own connection and its own payers.
+at once on one journal, each its own connection and its own payers (the
+``--before-src`` code beside the library there too).
 
     python benchmarks/journal_throughput.py --payments 2000 --rounds 5 [--pg URL] \
         [--parts sqlite,postgres,curve] [--procs 1,2,4] [--json]
@@ -390,30 +391,33 @@ def rounds(kind: str, pg: str | None, n: int, count: int) -> dict[str, Any]:
 
 
 def curve(pg: str, n: int, counts: list[int], count: int) -> list[dict[str, Any]]:
-    """N processes at once on one PostgreSQL journal, library and bare SQL interleaved."""
+    """N processes at once on one PostgreSQL journal, library (and an earlier library,
+    ``--before-src``) and bare SQL interleaved, the order alternating by round."""
     rows = []
+    sides = ["collect", *(["collect-before"] if BEFORE else []), "bare"]
     for procs in counts:
-        lib: list[dict[str, float]] = []
-        bare: list[dict[str, float]] = []
+        got: dict[str, list[dict[str, float]]] = {s: [] for s in sides}
         for r in range(count):
-            first, second = ("collect", "bare") if r % 2 == 0 else ("bare", "collect")
-            for side in (first, second):
-                (lib if side == "collect" else bare).append(measure(side, "postgres", pg, n, procs))
+            for side in sides if r % 2 == 0 else sides[::-1]:
+                got[side].append(measure(side, "postgres", pg, n, procs))
+            lib, bare = got["collect"][-1], got["bare"][-1]
+            before = ""
+            if BEFORE:
+                old = got["collect-before"][-1]
+                before = f"  before {old['per_s']:,.1f}/s (client CPU {old['cpu_ms']} ms)"
             print(
-                f"  curve N={procs} round {r + 1}: collect {lib[-1]['per_s']:,.1f}/s "
-                f"(client CPU {lib[-1]['cpu_ms']} ms/payment)  bare {bare[-1]['per_s']:,.1f}/s"
+                f"  curve N={procs} round {r + 1}: collect {lib['per_s']:,.1f}/s "
+                f"(client CPU {lib['cpu_ms']} ms/payment){before}  bare {bare['per_s']:,.1f}/s"
                 f"  (load {load()})",
                 flush=True,
             )
-        rows.append(
-            {
-                "processes": procs,
-                "payments_each": n,
-                "collect_per_s": [x["per_s"] for x in lib],
-                "collect_cpu_ms": [x["cpu_ms"] for x in lib],
-                "bare_per_s": [x["per_s"] for x in bare],
-            }
-        )
+        row: dict[str, Any] = {"processes": procs, "payments_each": n}
+        for side in sides:
+            key = side.replace("-", "_")
+            row[f"{key}_per_s"] = [x["per_s"] for x in got[side]]
+            if side != "bare":
+                row[f"{key}_cpu_ms"] = [x["cpu_ms"] for x in got[side]]
+        rows.append(row)
     return rows
 
 
@@ -447,6 +451,16 @@ def report(summaries: list[dict[str, Any]], curves: list[dict[str, Any]]) -> Non
                 f"x{med / base:.2f} of N=1  client CPU ms/payment "
                 f"{statistics.median(c['collect_cpu_ms']):.3f}  bare SQL {_spread(c['bare_per_s'])}"
             )
+            if "collect_before_per_s" in c:
+                speedup = [
+                    round(a / b, 2)
+                    for a, b in zip(c["collect_per_s"], c["collect_before_per_s"], strict=True)
+                ]
+                print(
+                    f"        before {_spread(c['collect_before_per_s'])}  client CPU ms/payment "
+                    f"{statistics.median(c['collect_before_cpu_ms']):.3f}  "
+                    f"speed-up {_spread(speedup)}"
+                )
 
 
 def main() -> None:

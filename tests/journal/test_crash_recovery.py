@@ -104,3 +104,19 @@ def test_kill_at_every_step_of_recovery(tmp_path: Path) -> None:
 
 def test_every_declared_point_is_on_a_path() -> None:
     assert len(set(POINTS)) == len(POINTS)
+
+
+def test_a_kill_before_the_sync_commits_nothing_on_postgres(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL commits a pipelined transaction at the pipeline's Sync (no COMMIT is sent):
+    a process killed with its intent's row and events sent, the Sync not, leaves nothing; a
+    restarted process then collects every payment to its true state."""
+    ledger = tmp_path / "ledger.db"
+    assert run_child(pg_url, ledger, "work", crash_at="journal.before_commit@1") == -signal.SIGKILL
+    journal = open_journal(pg_url)
+    try:
+        assert journal.find(limit=10) == [], "a transaction killed before its Sync committed"
+        assert journal.events() == []
+    finally:
+        journal.close()
+    assert run_child(pg_url, ledger, "restart") == 0
+    check_truth(pg_url, ledger)

@@ -2,8 +2,11 @@
 
 A province runs one journal per county in one database; each schema's event-order, feed and
 migration locks are its own, while inside one schema event ``seq`` order stays commit order.
-The probe holds a journal's append half-way (its insert into ``pc_events`` waits on a table
-lock taken by a plain connection), so whatever lock the journal took first is held.
+The probe holds a journal's append half-way: a trigger on ``pc_events`` (in the probed schema
+only) waits on a test lock a plain connection holds, so the append waits with its first event
+row built — after the event-order lock, which the insert takes before any row
+(``journal.pgevents``; until issue 16 item 5 a statement of its own, so the probe was a
+table lock on ``pc_events``, which the one-statement insert now meets before its lock).
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ import psycopg
 import pytest
 
 from paychannels import Collector, Money, PaymentRequest, open_journal
-from paychannels.journal import Journal, NewRecord
+from paychannels.journal import Journal, NewRecord, pglocks
 from paychannels.values.errors import SchemaOutdated
 from tests.conftest import pg_schema
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 WAIT = 10.0  # seconds any step may take before the test gives up (nothing hangs CI)
+HOLD = 0x7063_686C  # "pchl": the probe's lock kind, keyed by the schema like the journal's
 
 
 def new(i: int) -> NewRecord:
@@ -60,18 +64,20 @@ def in_thread(work: Callable[[], Any]) -> threading.Thread:
 
 
 def waiting_on(conn: psycopg.Connection[Any], event: str, table: str = "pc_events") -> int:
-    """How many sessions wait on this schema's lock of the kind ``event`` (relation, advisory).
+    """How many sessions wait on this schema's ``event`` lock: a table's ("relation"), the
+    journal's event-order lock ("advisory") or the probe's ("hold").
 
-    Scoped to the watching connection's schema (its ``table``; the advisory lock's
-    second key is the schema's oid), so other tests' sessions in the same database never count."""
+    Scoped to the watching connection's schema (its ``table``; an advisory lock's second
+    key is the schema's oid), so other tests' sessions in the same database never count."""
     if event == "relation":
         where = "locktype = 'relation' AND relation = %s::regclass"
+        params: tuple[Any, ...] = (table,)
     else:
         where = (
-            "locktype = 'advisory' AND objid = "
+            "locktype = 'advisory' AND classid = %s::oid AND objid = "
             "(SELECT oid FROM pg_namespace WHERE nspname = current_schema())::oid"
         )
-    params = (table,) if event == "relation" else ()
+        params = (HOLD if event == "hold" else pglocks.EVENT_ORDER,)
     row = conn.execute(
         f"SELECT count(*) FROM pg_locks WHERE NOT granted AND {where}", params
     ).fetchone()
@@ -90,14 +96,23 @@ def until(check: Callable[[], bool], what: str) -> None:
 def append_held(url: str, journal: Journal) -> Iterator[psycopg.Connection[Any]]:
     """``journal`` appends pay_1 and stays inside that transaction until the block ends."""
     watch = psycopg.connect(url, autocommit=True)
-    holder = psycopg.connect(url)
-    holder.execute("LOCK TABLE pc_events IN SHARE MODE")  # inserts into pc_events wait
+    holder = psycopg.connect(url, autocommit=True)
+    holder.execute(
+        "CREATE FUNCTION pc_probe_hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        f"PERFORM pg_advisory_xact_lock_shared({HOLD}, {pglocks.SCHEMA_KEY}); RETURN NEW; "
+        "END $$"
+    )
+    holder.execute(
+        "CREATE TRIGGER pc_probe_hold BEFORE INSERT ON pc_events "
+        "FOR EACH ROW EXECUTE FUNCTION pc_probe_hold()"
+    )
+    holder.execute(f"SELECT pg_advisory_lock({HOLD}, {pglocks.SCHEMA_KEY})")
     held = in_thread(lambda: journal.create(new(1), now=T0))
     try:
-        until(lambda: waiting_on(watch, "relation") == 1, "the append to wait on pc_events")
+        until(lambda: waiting_on(watch, "hold") == 1, "the append to wait on the probe")
         yield watch
     finally:
-        holder.rollback()
+        holder.execute(f"SELECT pg_advisory_unlock({HOLD}, {pglocks.SCHEMA_KEY})")
         holder.close()
         held.join(WAIT)
         watch.close()

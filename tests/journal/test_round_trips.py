@@ -63,3 +63,29 @@ def test_a_failure_in_an_unread_statement_commits_nothing(journal_url: str) -> N
             assert tx.one("SELECT value FROM pc_meta WHERE key = 'pipelined'") is None
         assert col.status(paid.id).status is Status.SUCCEEDED
         assert col.collect(_request(2), channel="hall-1").status is Status.SUCCEEDED
+
+
+class _Stop(Exception):
+    """Raised by the test in the middle of a pipelined transaction."""
+
+
+def _write_then_raise(journal: object) -> None:
+    with journal._transaction(write=True, pipeline=True) as tx:  # type: ignore[attr-defined]
+        tx.send("INSERT INTO pc_meta (key, value) VALUES ('half', 'x')")
+        assert tx.run("UPDATE pc_meta SET value = 'y' WHERE key = 'half'") == 1
+        raise _Stop()
+
+
+def test_an_error_of_ours_mid_transaction_commits_nothing(journal_url: str) -> None:
+    """Pipelined, the statements up to the Sync are one transaction: a Python error after a
+    write was sent (a refusal, a race, an interrupt) must roll it back, not let the Sync
+    that leaving the pipeline sends commit half a change."""
+    with Collector.open(journal_url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel())
+        paid = col.collect(_request(3), channel="hall-1")
+        with pytest.raises(_Stop):
+            _write_then_raise(col.journal)
+        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
+            assert tx.one("SELECT value FROM pc_meta WHERE key = 'half'") is None
+        assert col.status(paid.id).status is Status.SUCCEEDED
+        assert col.collect(_request(4), channel="hall-1").status is Status.SUCCEEDED

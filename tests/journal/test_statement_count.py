@@ -7,8 +7,9 @@ included), on the memory channel, after a warm-up.
 
 SQLite, 12: the intent (BEGIN, the obligation and key check in one read, the row, its events,
 COMMIT), the answer (the lazy commit's synchronous switch and back, BEGIN, the row read, its
-update, its events, COMMIT). PostgreSQL, 13: the same without the switches, with the lazy
-commit's ``SET LOCAL`` and the event-order lock in each transaction.
+update, its events, COMMIT). PostgreSQL, 6: each transaction is pipelined and ends at the
+pipeline's Sync (no BEGIN, no COMMIT), the event-order lock and the lazy commit's switch go
+with the events' insert — the check, the row, its events; the row read, its update, its events.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 from paychannels import Collector, MemoryChannel, Money, PaymentRequest, Status
 
-LIMITS = {"sqlite": 12, "postgres": 13}
+LIMITS = {"sqlite": 12, "postgres": 6}
 
 
 def _request(i: int) -> PaymentRequest:
@@ -78,5 +79,4 @@ def test_statements_per_collect(
             counts.append(len(seen))
         last = list(seen)
     limit = LIMITS[backend] - (2 if backend == "sqlite" and rule == "full" else 0)
-    limit -= 1 if backend == "postgres" and rule == "full" else 0  # no SET LOCAL
     assert max(counts) <= limit, f"statements per collect() {counts} > {limit}: {last}"

@@ -514,6 +514,12 @@ class SqlWrites(SqlBase):
 
         return applied
 
+    def _few_events(self, tx: Tx, sql: str, params: Sequence[Any]) -> Callable[[], list[Row]]:
+        """Insert a few events (``sql`` returns their ``seq``) under the event-order rule;
+        their rows once the transaction ended. PostgreSQL folds its lock into the insert."""
+        self._before_events(tx)
+        return tx.rows_after(sql, params)
+
     def _append_events(
         self, tx: Tx, plans: Sequence[Plan]
     ) -> Callable[[], list[tuple[Event, ...]]]:
@@ -521,7 +527,6 @@ class SqlWrites(SqlBase):
         specs = [(p.record, p.at, spec) for p in plans for spec in p.events]
         if not specs:
             return lambda: [() for _ in plans]
-        self._before_events(tx)
         rows = [
             (
                 record.id,
@@ -541,12 +546,14 @@ class SqlWrites(SqlBase):
         )
         if len(rows) <= _FEW:  # one statement, answered with the commit when pipelined
             values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(rows))
-            returned = tx.rows_after(
+            returned = self._few_events(
+                tx,
                 f"{insert[: insert.index('VALUES')]}VALUES {values} RETURNING seq",
                 [v for row in rows for v in row],
             )
             # rows are inserted in the order of VALUES, each taking the next seq
             return lambda: _events(plans, specs, sorted(int(r["seq"]) for r in returned()))
+        self._before_events(tx)
         top = _one(tx, "SELECT COALESCE(MAX(seq), 0) AS top FROM pc_events", ())
         tx.many(insert, rows)
         # the event-order lock (or SQLite's write lock) is held: these are exactly ours
