@@ -89,3 +89,33 @@ def test_an_error_of_ours_mid_transaction_commits_nothing(journal_url: str) -> N
             assert tx.one("SELECT value FROM pc_meta WHERE key = 'half'") is None
         assert col.status(paid.id).status is Status.SUCCEEDED
         assert col.collect(_request(4), channel="hall-1").status is Status.SUCCEEDED
+
+
+def test_an_interrupt_while_the_rollback_is_queued_commits_nothing(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second fault while the ROLLBACK is being queued (an interrupt, a driver error)
+    must not leave the pipeline's Sync to commit half a change: the link is dropped instead,
+    and the server rolls back what it holds."""
+    import psycopg
+
+    execute = psycopg.Connection.execute
+
+    def interrupted(self: psycopg.Connection, query: object, *args: object, **kw: object):  # type: ignore[no-untyped-def]
+        if query == b"ROLLBACK":
+            raise KeyboardInterrupt
+        return execute(self, query, *args, **kw)  # type: ignore[arg-type]
+
+    with Collector.open(pg_url, create=True) as col:
+        col.add_channel("hall-1", MemoryChannel())
+        paid = col.collect(_request(5), channel="hall-1")
+        monkeypatch.setattr(psycopg.Connection, "execute", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            _write_then_raise(col.journal)
+        monkeypatch.setattr(psycopg.Connection, "execute", execute)
+        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
+            assert tx.one("SELECT value FROM pc_meta WHERE key = 'half'") is None, (
+                "the Sync committed half a change"
+            )
+        assert col.status(paid.id).status is Status.SUCCEEDED
+        assert col.collect(_request(6), channel="hall-1").status is Status.SUCCEEDED

@@ -219,8 +219,14 @@ def _abort(conn: psycopg.Connection[Any]) -> None:
 
     if conn.broken or conn.closed:
         return  # (nothing commits on a link that is gone)
-    with suppress(psycopg.Error):  # the caller's error is the one that counts
-        conn.execute(b"ROLLBACK")  # (outside BEGIN it warns, and aborts what ran so far)
+    queued = False
+    try:
+        with suppress(psycopg.Error):  # the caller's error is the one that counts
+            conn.execute(b"ROLLBACK")  # (outside BEGIN it warns, and aborts what ran so far)
+            queued = True
+    finally:
+        if not queued:  # refused or interrupted: no Sync may follow on this link, drop it
+            conn.close()  # (the server rolls back what a lost link held)
 
 
 def _rollback(conn: psycopg.Connection[Any]) -> None:
