@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from paychannels.journal.base import LedgerRow
-from paychannels.journal.sqlbase import SqlBase
+from paychannels.journal.sqlbase import SqlBase, Tx
 
 __all__ = ["OBLIGATION_COLUMNS", "SqlObligations", "new_run"]
 
@@ -47,8 +47,9 @@ OBLIGATION_COLUMNS = (
 )
 _PREFIX = "pc_rec_"
 _RUN = re.compile(r"^[0-9]{14}_[0-9a-f]{8}$")
-#: the run's two stages: the roster as read, and the verdicts judged in Python
-_STAGES = ("_in", "_v")
+#: the run's stages: the roster as read, the open ones' payments, the verdicts judged
+_STAGES = ("_in", "_o", "_v")
+_STAGED = re.compile(r"^([0-9]{14}_[0-9a-f]{8})(?:_in|_o|_v)?$")
 #: memory a sort or hash of the staging statements may take before spilling to disk
 _WORK_MEM = "64MB"
 _BATCH = 20_000
@@ -72,6 +73,18 @@ _VERDICT_DDL = (
     "CREATE {unlogged}TABLE {table} (seq {bigint} NOT NULL, category TEXT NOT NULL, "
     "received_minor {bigint} NOT NULL, channels TEXT NOT NULL, records TEXT NOT NULL, "
     "why TEXT NOT NULL, concern TEXT)"
+)
+_OPEN_DDL = (
+    "CREATE {unlogged}TABLE {table} (seq {bigint} NOT NULL, part INTEGER NOT NULL, "
+    "id TEXT, kind TEXT, parent_id TEXT, channel TEXT, status TEXT, payer_id TEXT, "
+    "reference TEXT, currency TEXT, amount_minor {bigint}, taken_minor {bigint}, "
+    "channel_ref TEXT, reason TEXT, attention TEXT, operator TEXT, created_at {ts}, "
+    "updated_at {ts}, stored {stored})"
+)
+#: the ``LedgerRow`` columns of the open ones' stage, and where each row was stored
+_OPEN_COLUMNS = (
+    "id, kind, parent_id, channel, status, payer_id, reference, currency, amount_minor, "
+    "taken_minor, channel_ref, reason, attention, operator, created_at, updated_at"
 )
 #: the columns ``decide_obligations`` takes, in this order
 _VERDICT_COLUMNS = ("category", "received_minor", "channels", "records", "why", "concern", "seq")
@@ -177,6 +190,25 @@ class SqlObligations(SqlBase):
                 tx.run(f"ALTER TABLE {table} ADD PRIMARY KEY (seq)")
             tx.run(f"CREATE INDEX {table}_obligation ON {table} (payer_id, reference)")
             self._after_stage(tx, table)
+            self._owed_stage_open(tx, table)
+
+    def _owed_stage_open(self, tx: Tx, t: str) -> None:
+        """The payments and refunds of the obligations left open, in one set-based join (a
+        join per range of obligations would scan every payment once per range)."""
+        o = t + "_o"
+        on = f"p.payer_id = {t}.payer_id AND p.reference = {t}.reference AND p.kind = 'payment'"
+        stored = "TID" if self.dialect == "postgres" else "INTEGER"
+        tx.run(_OPEN_DDL.format(table=o, stored=stored, **self._owed_ddl()))
+        tx.run(
+            f"INSERT INTO {o} SELECT {t}.seq, 0, {self._owed_ledger('p')}, "
+            f"{self._owed_stored('p')} FROM {t} JOIN pc_payments p ON {on} "
+            f"WHERE {t}.category IS NULL UNION ALL SELECT {t}.seq, 1, {self._owed_ledger('r')}, "
+            f"{self._owed_stored('r')} FROM {t} JOIN pc_payments p ON {on} "
+            f"JOIN pc_payments r ON r.parent_id = p.id AND r.kind = 'refund' "
+            f"WHERE {t}.category IS NULL"
+        )
+        tx.run(f"CREATE INDEX {o}_seq ON {o} (seq)")
+        self._after_stage(tx, o)
 
     def _owed_ddl(self) -> dict[str, str]:
         """DDL placeholders of the run's tables: UNLOGGED on PostgreSQL (scratch)."""
@@ -208,21 +240,18 @@ class SqlObligations(SqlBase):
     ) -> list[tuple[tuple[Any, ...], list[LedgerRow], list[LedgerRow]]]:
         """The obligations SQL left undecided with ``first <= seq <= last``, in roster
         order: (its ``OBLIGATION_COLUMNS``, its payments, their refunds), payments and
-        refunds in the order they were journaled. A range at a time, so that what is
-        decided can be written back between ranges."""
+        refunds in the order they were journaled — as staged with the run's table. A range
+        at a time, so that a province's open ones are never all in this process."""
         t = _table(run)
         cols = ", ".join(f"{t}.{c}" for c in OBLIGATION_COLUMNS)
-        on = f"p.payer_id = {t}.payer_id AND p.reference = {t}.reference AND p.kind = 'payment'"
-        where = f"{t}.category IS NULL AND {t}.seq BETWEEN ? AND ?"
+        ledger = ", ".join(f"o.{c}" for c in _OPEN_COLUMNS.split(", "))
         sql = (
-            f"SELECT {cols}, 0 AS part, {self._owed_ledger('p')}, {self._owed_order('p')} FROM {t} "
-            f"JOIN pc_payments p ON {on} WHERE {where} UNION ALL "
-            f"SELECT {cols}, 1, {self._owed_ledger('r')}, {self._owed_order('r')} FROM {t} "
-            f"JOIN pc_payments p ON {on} JOIN pc_payments r ON r.parent_id = p.id "
-            f"AND r.kind = 'refund' WHERE {where} ORDER BY 1, 12, 29, 30"
+            f"SELECT {cols}, o.part, {ledger} FROM {t} JOIN {t}_o o ON o.seq = {t}.seq "
+            f"WHERE {t}.category IS NULL AND {t}.seq BETWEEN ? AND ? "
+            f"ORDER BY {t}.seq, o.part, o.created_at, o.stored"
         )
         n = len(OBLIGATION_COLUMNS)
-        pages = list(self._stream(sql, (first, last, first, last), 5000))
+        pages = list(self._stream(sql, (first, last), 5000))
         return list(self._owed_grouped(iter(pages), key=n))
 
     def unrostered(
@@ -277,13 +306,18 @@ class SqlObligations(SqlBase):
 
     def _owed_order(self, a: str) -> str:
         """Journaled order: the intent's time, then where the row is stored."""
-        return f"{a}.created_at, {a}.{'ctid' if self.dialect == 'postgres' else 'rowid'}"
+        return f"{a}.created_at, {self._owed_stored(a)}"
+
+    def _owed_stored(self, a: str) -> str:
+        """Where a row of table alias ``a`` is stored (the tie-break of journaled order)."""
+        return f"{a}.{'ctid' if self.dialect == 'postgres' else 'rowid'}"
 
     def decide_obligations(self, run: str, verdicts: Iterable[Sequence[Any]]) -> int:
         """Store what Python judged: (category, received, channels, records, why, concern,
         seq); ``concern`` is what a person must read about it, or None. The verdicts are
         staged in batches (COPY on PostgreSQL) and written by one ``UPDATE ... FROM``, so
-        only the judged rows are rewritten; how many."""
+        only the judged rows are rewritten; how many. Ends the judging: the open ones'
+        payments are dropped (``open_obligations`` answers nothing after)."""
         t = _table(run)
         stage = t + "_v"
         with self._transaction(write=True) as tx:
@@ -306,9 +340,10 @@ class SqlObligations(SqlBase):
                         "v.received_minor, channels = v.channels, records = v.records, "
                         f"why = v.why, concern = v.concern FROM {stage} v WHERE {t}.seq = v.seq"
                     )
-        finally:
+        finally:  # judging is over: the open ones' payments go with the verdicts' stage
             with self._transaction(write=True) as tx:
                 tx.run(f"DROP TABLE IF EXISTS {stage}")
+                tx.run(f"DROP TABLE IF EXISTS {t}_o")
         return n
 
     def obligation_totals(self, run: str, by: str) -> list[tuple[str, str, str, int, int, int]]:
@@ -429,9 +464,9 @@ class SqlObligations(SqlBase):
         with self._transaction(write=False) as tx:
             names = [str(r["name"]) for r in tx.rows(self._owed_tables_sql())]
         for name in names:
-            run = name[len(_PREFIX) :].removesuffix(_STAGES[0]).removesuffix(_STAGES[1])
-            if _RUN.match(run) and run[:14] < cut:
-                self.drop_obligations(run)
+            found = _STAGED.match(name[len(_PREFIX) :])
+            if found and found[1][:14] < cut:
+                self.drop_obligations(found[1])
 
     def _owed_tables_sql(self) -> str:
         if self.dialect == "postgres":
