@@ -6,9 +6,11 @@ PostgreSQL, batched inserts on SQLite, no index), then copied once into the run'
 (``pc_rec_<run>``) joined with each obligation's payments, so that what needs no judgement
 is decided in that same pass — no payment at all: unpaid; one payment, succeeded, exactly
 the amount, nothing refunded, unflagged: paid — and its indexes are built after the rows
-are in. The journal then answers set-based questions: which lines repeat a payer and
-period, the payments and refunds of the few that need judgement (streamed, in obligation
-order), the payments no obligation names, totals per group, and at the end every
+are in; the payments and refunds of the few that need judgement are staged by one join
+too (``pc_rec_<run>_o``, read back a range of obligations at a time by index: a join per
+range would scan every payment per range). The journal then answers set-based questions:
+which lines repeat a payer and period, the open ones' payments, the payments no
+obligation names, totals per group, and at the end every
 obligation as a detail row from a server-side cursor. What Python judged goes into a
 second stage (``pc_rec_<run>_v``, by COPY) and into the run's table by one
 ``UPDATE ... FROM``: only the judged rows are rewritten. The tables are plain ones (not

@@ -2,10 +2,12 @@
 
 A province's year (ten million obligations) does not fit in one process's dicts. The
 roster is read line by line (every check but the repeat check, which SQL does) and staged
-into a table the journal keeps for this run; SQL decides what needs no judgement (nothing
-paid: unpaid; one payment of exactly what was owed, unrefunded, unflagged: paid); the rest —
+into a table the journal keeps for this run; SQL decides what needs no judgement while
+staging (nothing paid: unpaid; one payment of exactly what was owed, unrefunded,
+unflagged: paid); the rest —
 a few per cent, each with its payments and refunds — is judged here by the very ``classify``
-the in-process path uses and written back, a range of obligations at a time; the totals per
+the in-process path uses, a range of obligations at a time, and written back at once (one
+``UPDATE ... FROM`` of the judged rows: the plain ones are never rewritten); the totals per
 township, period and village are SQL aggregates; the outputs stream the table back. The
 concerns stay in the table too (``StagedConcerns`` reads them back in roster order). What
 stays in this process is bounded by the money from outside the roster and by the rows the
