@@ -240,3 +240,41 @@ def test_sql_decides_only_what_classify_would_decide_the_same_way(day: Day, tmp_
         assert _files(new, tmp_path / "new") == _files(old, tmp_path / "old")
     finally:
         new.close()
+
+
+def test_a_crashed_runs_tables_and_stages_are_dropped_by_a_run_a_day_later(day: Day) -> None:
+    from datetime import UTC, datetime
+
+    from paychannels.journal.obligations import new_run
+
+    old = new_run(datetime.now(UTC) - timedelta(days=2))
+    recent = new_run()  # another process's run, still going
+    left = [f"pc_rec_{old}{s}" for s in ("", "_in", "_o", "_v")] + [f"pc_rec_{recent}_in"]
+    before = _tables(day)
+    _make_tables(day, left)
+    day.owe(1, "300.00")
+    with reconcile(day.journal, day.roster, in_database=True):
+        pass
+    assert _tables(day) - before == {f"pc_rec_{recent}_in"}
+
+
+def _make_tables(day: Day, names: list[str]) -> None:
+    """Tables as a crashed process leaves them (made from outside the journal)."""
+    url = day.journal.url
+    ddl = [f"CREATE TABLE {name} (x INTEGER)" for name in names]
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            for statement in ddl:
+                db.execute(statement)
+        return
+    import os
+
+    import psycopg
+
+    schema = url.split("search_path%3D", 1)[1].split("&", 1)[0]
+    with psycopg.connect(os.environ["PAYCHANNELS_TEST_PG"], autocommit=True) as db:
+        db.execute(f"SET search_path = {schema}")
+        for statement in ddl:
+            db.execute(statement)
