@@ -22,10 +22,15 @@ largest resident set of the process and its children together, sampled every 10 
   server-side cursor to a CSV file — the least an in-database reconciliation must do,
   with no checks, no categories, no totals.
 
+- **against** (``--against SRC``, optional): the library side again with ``PYTHONPATH=SRC``
+  (an export of an older tree, e.g. ``git archive main | tar -x -C /tmp/old``, then
+  ``--against /tmp/old/src``), in the same rounds: the change measured side by side, its
+  phases per obligation printed beside the new ones.
+
 Targets: library peak <= 500 MB whatever N.
 
     python benchmarks/reconcile_province.py --db postgresql://... [--payers 1000000 3000000]
-        [--rounds 3] [--folder DIR] [--keep] [--json] [--notices streamed|list]
+        [--rounds 3] [--folder DIR] [--keep] [--json] [--notices streamed|list] [--against SRC]
 """
 
 from __future__ import annotations
@@ -274,18 +279,25 @@ def step_baseline(url: str, roster: Path) -> dict[str, Any]:
     }
 
 
-def _child(*args: str) -> dict[str, Any]:
-    """Run a step (``--step NAME ...``) in its own process, with its process tree's peak RSS."""
-    return step(__file__, " ".join(args[:2]), *args, watch_tree=True)
+def _child(*args: str, src: str = "") -> dict[str, Any]:
+    """Run a step (``--step NAME ...``) in its own process, with its process tree's peak RSS;
+    ``src``: with the library from that source tree instead of this one."""
+    env = {**os.environ, "PYTHONPATH": src} if src else None
+    return step(__file__, " ".join(args[:2]), *args, watch_tree=True, env=env)
 
 
-def measure(url: str, roster: Path, rounds: int, notices: str = "") -> dict[str, Any]:
+def measure(
+    url: str, roster: Path, rounds: int, notices: str = "", against: str = ""
+) -> dict[str, Any]:
     """Interleaved rounds; outputs are written in every library round (they are the point),
-    and the village lists with ``notices``."""
-    library, baseline = [], []
+    and the village lists with ``notices``; with ``against``, the older library too."""
+    library, baseline, older = [], [], []
     lib_args = ("--step", "library", "--url", url, "--roster", str(roster))
+    lib_args += ("--notices", notices) if notices else ()
     for _ in range(rounds):
-        library.append(_child(*lib_args, *(("--notices", notices) if notices else ())))
+        if against:
+            older.append(_child(*lib_args, src=against))
+        library.append(_child(*lib_args))
         baseline.append(_child("--step", "baseline", "--url", url, "--roster", str(roster)))
     lib = statistics.median(x["seconds"] for x in library)
     out_s = statistics.median(x["outputs_seconds"] for x in library)
@@ -310,7 +322,38 @@ def measure(url: str, roster: Path, rounds: int, notices: str = "") -> dict[str,
         "not_in_roster": library[0]["not_in_roster"],
         "concerns": library[0]["concerns"],
         "meets_target": peak <= TARGET_MB,
+        "phases_us_per_obligation": _per_obligation(library),
         **(_notice_figures(library, notices) if notices else {}),
+        **(_against(older, library) if older else {}),
+    }
+
+
+def _per_obligation(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    """Each phase's median over the rounds in microseconds per obligation (linear in N when
+    these stay put from one N to the next); outputs as one more phase."""
+    n = max(rounds[0]["obligations"], 1)
+    names = dict.fromkeys(k for r in rounds for k in r["phases"])
+    out = {
+        k: round(statistics.median(r["phases"].get(k, 0.0) for r in rounds) * 1e6 / n, 1)
+        for k in names
+    }
+    out["outputs"] = round(statistics.median(r["outputs_seconds"] for r in rounds) * 1e6 / n, 1)
+    return out
+
+
+def _against(older: list[dict[str, Any]], library: list[dict[str, Any]]) -> dict[str, Any]:
+    """The older library's figures from the same rounds, and new / old."""
+    if [o["counts"] for o in older[:1]] != [x["counts"] for x in library[:1]]:
+        raise SystemExit(f"the two libraries disagree: {older[0]['counts']} {library[0]['counts']}")
+    old = statistics.median(x["seconds"] + x["outputs_seconds"] for x in older)
+    new = statistics.median(x["seconds"] + x["outputs_seconds"] for x in library)
+    return {
+        "against_seconds": [round(x["seconds"], 1) for x in older],
+        "against_outputs_seconds": [round(x["outputs_seconds"], 1) for x in older],
+        "against_with_outputs_median_s": round(old, 1),
+        "against_peak_mb": round(max(x["tree_peak_mb"] for x in older), 1),
+        "against_phases_us_per_obligation": _per_obligation(older),
+        "new_over_against": round(new / old, 3),
     }
 
 
@@ -343,6 +386,9 @@ def main() -> int:
         choices=("streamed", "list"),
         help="also write the village notice lists: one at a time, or all built first",
     )
+    parser.add_argument(
+        "--against", default="", help="also run the library from this source tree (its src/)"
+    )
     parser.add_argument("--step", help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--roster", type=Path, help=argparse.SUPPRESS)
@@ -362,7 +408,8 @@ def main() -> int:
         report: dict[str, Any] = {"payers": n, "load": os.getloadavg(), **built}
         try:
             url = schema_url(args.db, built["schema"])
-            report |= measure(url, args.folder / f"roster-{n}.csv", args.rounds, args.notices or "")
+            roster = args.folder / f"roster-{n}.csv"
+            report |= measure(url, roster, args.rounds, args.notices or "", args.against)
             report["load_after"] = os.getloadavg()
         finally:
             if not args.keep:

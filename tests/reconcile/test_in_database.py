@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from paychannels import Status
 from paychannels.documents.notices import Level, build_notices
 from paychannels.documents.roster import RosterError
 from paychannels.reconcile import Category, Reconciliation, reconcile
 from paychannels.reconcile.model import Concern
 from paychannels.reconcile.report import write_outputs
 from paychannels.values.errors import JournalError
-from tests.reconcile.day import T0, Day, generate_day
+from tests.reconcile.day import OTHER, T0, Day, generate_day
 
 
 @pytest.fixture
@@ -206,3 +207,74 @@ def test_concerns_stay_in_the_database_and_read_back_as_the_in_process_ones(day:
         new.close()
     with pytest.raises(JournalError, match="read them before close"):
         list(new.concerns)
+
+
+def test_sql_decides_only_what_classify_would_decide_the_same_way(day: Day, tmp_path: Path) -> None:
+    """The boundary of the verdicts SQL gives without judgement (unpaid, plainly paid):
+    every near miss of "one payment, succeeded, exactly the amount, nothing refunded,
+    unflagged" is left to ``classify`` and comes out as the in-process path says, and the
+    judged verdicts' texts (tabs, backslashes, line breaks in an attention) are written
+    back unchanged."""
+    day.owe(101, "300.00"), day.pay(101, "300.00")  # plainly paid
+    day.owe(102, "300.00")  # unpaid
+    day.owe(103, "300.00"), day.pay(103, "300.00", reference=OTHER)  # another period's money
+    day.owe(104, "300.00"), day.pay(104, "400.00", taken="300.00")  # asked another amount
+    day.owe(105, "300.00"), day.pay(105, "300.00", taken="290.00")  # took another amount
+    day.owe(106, "300.00"), day.refund(day.pay(106, "300.00"), "300.00")  # given back in full
+    day.owe(107, "300.00"), day.pay(107, "300.00", attention="a\tb\\c\nd \\N")  # flagged
+    day.owe(108, "300.00"), day.pay(108, "300.00", status=Status.DECLINED)
+    day.pay(108, "300.00", at=T0 + timedelta(hours=1))  # declined, then paid
+    day.owe(109, "300.00"), day.pay(109, "300.00", status=Status.DECLINED)  # declined only
+    day.owe(110, "300.00"), day.pay(110, "300.00"), day.pay(110, "300.00", again=True)  # twice
+    day.owe(111, "300.00", period="2025"), day.pay(111, "300.00", reference=OTHER)
+    day.owe(112, "200.00"), day.pay(112, "200.00", channel="wx")  # another grade, paid
+    day.owe(113, "300.00"), day.pay(113, "300.00", status=Status.UNKNOWN)
+    generate_day(day, 60, seed=11)  # and every story of a day around them
+    old = reconcile(day.journal, day.roster, in_database=False)
+    new = reconcile(day.journal, day.roster, in_database=True)
+    try:
+        assert [r.category for r in new.details()][:13] == [r.category for r in old.details()][:13]
+        assert any("a\tb\\c\nd \\N" in c.text for c in old.concerns)
+        assert new.totals.as_dict() == old.totals.as_dict()
+        assert _plain(new) == _plain(old)
+        assert _files(new, tmp_path / "new") == _files(old, tmp_path / "old")
+    finally:
+        new.close()
+
+
+def test_a_crashed_runs_tables_and_stages_are_dropped_by_a_run_a_day_later(day: Day) -> None:
+    from datetime import UTC, datetime
+
+    from paychannels.journal.obligations import new_run
+
+    old = new_run(datetime.now(UTC) - timedelta(days=2))
+    recent = new_run()  # another process's run, still going
+    left = [f"pc_rec_{old}{s}" for s in ("", "_in", "_o", "_v")] + [f"pc_rec_{recent}_in"]
+    before = _tables(day)
+    _make_tables(day, left)
+    day.owe(1, "300.00")
+    with reconcile(day.journal, day.roster, in_database=True):
+        pass
+    assert _tables(day) - before == {f"pc_rec_{recent}_in"}
+
+
+def _make_tables(day: Day, names: list[str]) -> None:
+    """Tables as a crashed process leaves them (made from outside the journal)."""
+    url = day.journal.url
+    ddl = [f"CREATE TABLE {name} (x INTEGER)" for name in names]
+    if url.startswith("sqlite"):
+        import sqlite3
+
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as db:
+            for statement in ddl:
+                db.execute(statement)
+        return
+    import os
+
+    import psycopg
+
+    schema = url.split("search_path%3D", 1)[1].split("&", 1)[0]
+    with psycopg.connect(os.environ["PAYCHANNELS_TEST_PG"], autocommit=True) as db:
+        db.execute(f"SET search_path = {schema}")
+        for statement in ddl:
+            db.execute(statement)

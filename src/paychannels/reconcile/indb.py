@@ -2,10 +2,12 @@
 
 A province's year (ten million obligations) does not fit in one process's dicts. The
 roster is read line by line (every check but the repeat check, which SQL does) and staged
-into a table the journal keeps for this run; SQL decides what needs no judgement (nothing
-paid: unpaid; one payment of exactly what was owed, unrefunded, unflagged: paid); the rest —
+into a table the journal keeps for this run; SQL decides what needs no judgement while
+staging (nothing paid: unpaid; one payment of exactly what was owed, unrefunded,
+unflagged: paid); the rest —
 a few per cent, each with its payments and refunds — is judged here by the very ``classify``
-the in-process path uses and written back, a range of obligations at a time; the totals per
+the in-process path uses, a range of obligations at a time, and written back at once (one
+``UPDATE ... FROM`` of the judged rows: the plain ones are never rewritten); the totals per
 township, period and village are SQL aggregates; the outputs stream the table back. The
 concerns stay in the table too (``StagedConcerns`` reads them back in roster order). What
 stays in this process is bounded by the money from outside the roster and by the rows the
@@ -18,6 +20,7 @@ import logging
 import pickle
 import subprocess
 import sys
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
@@ -68,7 +71,7 @@ __all__ = [
 
 log = logging.getLogger("paychannels.reconcile")
 
-#: obligations judged in Python per round trip (their verdicts are written back between)
+#: obligations whose open ones are read and judged in Python per round trip
 _RANGE = 50_000
 
 
@@ -144,6 +147,8 @@ class Staged:
         self.count = 0
         self.currency = ""
         self.problems: list[RosterProblem] = []
+        #: seconds of the staging's own phases (maybe in another process, beside the journal's)
+        self.laps: dict[str, float] = {}
 
 
 def stage_roster(
@@ -181,7 +186,14 @@ def stage_roster(
                 code,
             )
 
+    began = time.perf_counter()
     staged.count = journal.stage_obligations(staged.run, rows())
+    read = time.perf_counter()
+    journal.settle_plain_obligations(staged.run)
+    staged.laps = {
+        "staging: roster read and loaded": round(read - began, 4),
+        "staging: plain ones decided in SQL": round(time.perf_counter() - read, 4),
+    }
     name = Path(roster).name
     repeats = [
         repeated(name, line, first) for line, first in journal.obligation_repeats(staged.run)
@@ -338,14 +350,22 @@ def _operators(out: Taken, rows: list[tuple[str | None, str, str, str, int, int,
 def judge_open(journal: SqlObligations, staged: Staged) -> int:
     """Judge, range by range, the obligations SQL left open; write the verdicts back, each
     with the concern a person must read (kept in the run's table, read back by
-    ``StagedConcerns``); how many concerns there are."""
-    first, found = 1, 0
-    while first <= staged.count:
-        last = first + _RANGE - 1
-        verdicts = []
-        for ob, payments, refunds in journal.open_obligations(staged.run, first, last):
+    ``StagedConcerns``), staged as they come and applied at once; how many concerns."""
+    found = [0]
+    journal.decide_obligations(staged.run, _verdicts(journal, staged, found))
+    return found[0]
+
+
+def _verdicts(
+    journal: SqlObligations, staged: Staged, found: list[int]
+) -> Iterator[tuple[Any, ...]]:
+    """The open obligations' verdicts in roster order, ``_RANGE`` obligations read at a
+    time; ``found[0]`` counts the concerns."""
+    for first in range(1, staged.count + 1, _RANGE):
+        for ob, payments, refunds in journal.open_obligations(
+            staged.run, first, first + _RANGE - 1
+        ):
             attempts, taken = _attempts(payments, refunds)
-            seq = ob[0]
             owed, currency = ob[9], ob[10]
             category, got, text, flags = classify(owed, currency, attempts, taken)
             channels = ";".join(dict.fromkeys(a.channel for a in attempts))
@@ -355,11 +375,8 @@ def judge_open(journal: SqlObligations, staged: Staged) -> int:
                 parts = [text] if category in CONCERNS and text else []
                 parts.extend(f"attention: {flag}" for flag in flags)
                 concern = "; ".join(parts)
-                found += 1
-            verdicts.append((category.value, got, channels, records, text, concern, seq))
-        journal.decide_obligations(staged.run, verdicts)
-        first = last + 1
-    return found
+                found[0] += 1
+            yield (category.value, got, channels, records, text, concern, ob[0])
 
 
 class StagedConcerns(Sequence[Concern]):

@@ -170,10 +170,9 @@ def _in_database(
         clock.lap("journal")
         staged = staging.result()
         clock.lap("roster staged")
+        clock.laps.update(staged.laps)
         if staged.problems:
             raise RosterError(staged.problems)
-        j.settle_plain_obligations(staged.run)
-        clock.lap("plain in SQL")
         currency = staged.currency or "CNY"
         concerns = StagedConcerns(details, judge_open(j, staged))
         clock.lap("judged")
