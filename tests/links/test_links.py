@@ -142,3 +142,36 @@ def test_do_not_open_and_bare_serial_names() -> None:
     link = open_link("serial://COM3?baudrate=115200", do_not_open=True)
     assert isinstance(link, SerialLink) and link.port == "COM3" and not link.is_open
     assert link.settings.describe() == "115200 8N2"
+
+
+def test_an_ip_address_is_not_looked_up_on_every_open(
+    echo_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ZVT terminal is dialled once a payment: a literal address needs no resolver call
+    (getaddrinfo cost a payment some 2 % of the library's CPU); a name still resolves."""
+    host, port = echo_server
+    link = TcpLink(host, port)
+
+    def no_lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError("getaddrinfo called for an IP address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    for _ in range(2):
+        link.open()
+        link.write(b"ab")
+        assert link.read_exactly(2, deadline=deadline_in(2)) == b"ab"
+        link.close()
+    monkeypatch.undo()
+    with TcpLink("localhost", port) as named:
+        named.write(b"cd")
+        assert named.read_exactly(2, deadline=deadline_in(2)) == b"cd"
+
+
+def test_a_refused_ip_address_is_provably_not_sent() -> None:
+    """The literal-address path maps a refused connect as the resolver path does."""
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+    link = TcpLink("127.0.0.1", port, connect_timeout=2)
+    with pytest.raises(LinkConnectError, match="refused"):
+        link.open()
+    assert not link.is_open

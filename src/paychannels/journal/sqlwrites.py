@@ -96,6 +96,8 @@ def _encodable(text: str) -> bool:
 
 def _columns_set(sets: dict[str, Any]) -> str:
     """An event's ``columns_set``: what each column now stores (``_recorded``), as JSON."""
+    if not sets:
+        return "{}"  # a note (a progress text: three a terminal payment) sets no column
     plain = {
         k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in sets.items()
     }  # ``_json_value`` inlined: an event sets some ten columns

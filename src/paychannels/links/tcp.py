@@ -7,6 +7,7 @@ A refused, unreachable or timed-out connect is a ``LinkConnectError``: nothing w
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import select
 import socket
 import time
@@ -29,6 +30,7 @@ class TcpLink(Link):
         self.port = port
         self.connect_timeout = connect_timeout
         self._sock: socket.socket | None = None
+        self._family = _literal_family(host)
 
     @classmethod
     def from_socket(cls, sock: socket.socket) -> TcpLink:
@@ -49,7 +51,7 @@ class TcpLink(Link):
         if self._sock is not None:
             return
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+            sock = self._connect()
         except ConnectionRefusedError:
             raise LinkConnectError(
                 f"{self.url}: connection refused (nothing listens there; is the device on and "
@@ -66,6 +68,20 @@ class TcpLink(Link):
         sock.setblocking(False)
         self._sock = sock
         self._opened()
+
+    def _connect(self) -> socket.socket:
+        """A connected socket; an IP address is dialled without the resolver (a terminal is
+        dialled once a payment), a name through ``create_connection`` (every address)."""
+        if self._family is None:
+            return socket.create_connection((self.host, self.port), timeout=self.connect_timeout)
+        sock = socket.socket(self._family, socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self.connect_timeout)
+            sock.connect((self.host, self.port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     @property
     def is_open(self) -> bool:
@@ -130,3 +146,14 @@ class TcpLink(Link):
         if self._sock is None:
             raise LinkError(f"{self.url} is closed")
         return self._sock.fileno()
+
+
+def _literal_family(host: str) -> socket.AddressFamily | None:
+    """The address family of an IP address written out (no scope), None for a name."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return None
+    if "%" in host:
+        return None  # a scoped IPv6 address: the resolver fills in the scope
+    return socket.AF_INET if address.version == 4 else socket.AF_INET6
