@@ -175,3 +175,40 @@ def test_a_refused_ip_address_is_provably_not_sent() -> None:
     with pytest.raises(LinkConnectError, match="refused"):
         link.open()
     assert not link.is_open
+
+
+def test_a_tcp_drain_takes_what_waits_without_a_timeout_per_call(
+    echo_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ZVT command drains the link first (once a payment): a socket says at once that
+    nothing waits, so no ``LinkTimeout`` is built and thrown away for it."""
+    import paychannels.links.tcp as tcp
+
+    made: list[str] = []
+
+    class Counted(LinkTimeout):
+        def __init__(self, *args: object) -> None:
+            made.append(str(args))
+            super().__init__(*args)
+
+    monkeypatch.setattr(tcp, "LinkTimeout", Counted)
+    host, port = echo_server
+    with TcpLink(host, port) as link:
+        assert link.drain() == b""
+        assert made == []
+        link.write(b"stale")
+        deadline = deadline_in(2)
+        got = b""
+        while len(got) < 5 and time.monotonic() < deadline:
+            got += link.drain(limit=3)  # at most ``limit`` at once
+            assert len(got) <= 5
+        assert got == b"stale"
+        link.write(b"bye")  # the server closes: a drain says so, as a read does
+
+        def drain_until_closed() -> None:
+            while time.monotonic() < deadline:
+                link.drain()
+
+        with pytest.raises(LinkClosed):
+            drain_until_closed()
+        assert not link.is_open

@@ -12,7 +12,7 @@ import select
 import socket
 import time
 
-from paychannels.links.base import Link, check_failed, remaining
+from paychannels.links.base import DRAIN_LIMIT, Link, check_failed, remaining
 from paychannels.values.errors import LinkClosed, LinkConnectError, LinkError, LinkTimeout
 
 __all__ = ["TcpLink"]
@@ -119,27 +119,43 @@ class TcpLink(Link):
     def _read(self, max_bytes: int, deadline: float) -> bytes:
         sock = self._sock
         assert sock is not None
-        while True:
-            try:
-                data = sock.recv(max_bytes)
-            except BlockingIOError:
-                wait = remaining(deadline)
-                if wait <= 0:
-                    raise LinkTimeout(f"{self.url}: nothing arrived before the deadline") from None
-                ready, _, _ = select.select([sock], [], [], wait)
-                if not ready and remaining(deadline) <= 0:
-                    raise LinkTimeout(f"{self.url}: nothing arrived before the deadline") from None
-                continue
-            except ConnectionResetError:
-                self.close()
-                raise LinkClosed(f"{self.url}: connection reset by the peer") from None
-            except OSError as exc:
-                self.close()
-                raise check_failed(self.url, "read", exc) from None
-            if not data:
-                self.close()
-                raise LinkClosed(f"{self.url}: the peer closed the connection")
-            return data
+        while (data := self._recv(sock, max_bytes)) is None:
+            wait = remaining(deadline)
+            if wait <= 0:
+                raise LinkTimeout(f"{self.url}: nothing arrived before the deadline")
+            ready, _, _ = select.select([sock], [], [], wait)
+            if not ready and remaining(deadline) <= 0:
+                raise LinkTimeout(f"{self.url}: nothing arrived before the deadline")
+        return data
+
+    def drain(self, *, limit: int = DRAIN_LIMIT) -> bytes:
+        """``Link.drain`` without a timeout per call: the socket says at once that nothing
+        waits (each ZVT command drains first, so once a payment)."""
+        sock = self._sock
+        if sock is None:
+            raise LinkClosed(f"{self.url}: read on a closed link")
+        out = bytearray()
+        while len(out) < limit and (data := self._recv(sock, min(4096, limit - len(out)))):
+            out += data
+        return bytes(out)
+
+    def _recv(self, sock: socket.socket, max_bytes: int) -> bytes | None:
+        """1..max_bytes bytes that arrived, None if none did yet; a peer that closed or
+        reset the connection is ``LinkClosed``."""
+        try:
+            data = sock.recv(max_bytes)
+        except BlockingIOError:
+            return None
+        except ConnectionResetError:
+            self.close()
+            raise LinkClosed(f"{self.url}: connection reset by the peer") from None
+        except OSError as exc:
+            self.close()
+            raise check_failed(self.url, "read", exc) from None
+        if not data:
+            self.close()
+            raise LinkClosed(f"{self.url}: the peer closed the connection")
+        return data
 
     def fileno(self) -> int:
         """The socket's descriptor (for ``select``)."""
