@@ -142,3 +142,73 @@ def test_do_not_open_and_bare_serial_names() -> None:
     link = open_link("serial://COM3?baudrate=115200", do_not_open=True)
     assert isinstance(link, SerialLink) and link.port == "COM3" and not link.is_open
     assert link.settings.describe() == "115200 8N2"
+
+
+def test_an_ip_address_is_not_looked_up_on_every_open(
+    echo_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ZVT terminal is dialled once a payment: a literal address needs no resolver call
+    (getaddrinfo cost a payment some 2 % of the library's CPU); a name still resolves."""
+    host, port = echo_server
+    link = TcpLink(host, port)
+
+    def no_lookup(*args: object, **kwargs: object) -> None:
+        raise AssertionError("getaddrinfo called for an IP address")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_lookup)
+    for _ in range(2):
+        link.open()
+        link.write(b"ab")
+        assert link.read_exactly(2, deadline=deadline_in(2)) == b"ab"
+        link.close()
+    monkeypatch.undo()
+    with TcpLink("localhost", port) as named:
+        named.write(b"cd")
+        assert named.read_exactly(2, deadline=deadline_in(2)) == b"cd"
+
+
+def test_a_refused_ip_address_is_provably_not_sent() -> None:
+    """The literal-address path maps a refused connect as the resolver path does."""
+    with socket.create_server(("127.0.0.1", 0)) as srv:
+        port = srv.getsockname()[1]
+    link = TcpLink("127.0.0.1", port, connect_timeout=2)
+    with pytest.raises(LinkConnectError, match="refused"):
+        link.open()
+    assert not link.is_open
+
+
+def test_a_tcp_drain_takes_what_waits_without_a_timeout_per_call(
+    echo_server: tuple[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ZVT command drains the link first (once a payment): a socket says at once that
+    nothing waits, so no ``LinkTimeout`` is built and thrown away for it."""
+    import paychannels.links.tcp as tcp
+
+    made: list[str] = []
+
+    class Counted(LinkTimeout):
+        def __init__(self, *args: object) -> None:
+            made.append(str(args))
+            super().__init__(*args)
+
+    monkeypatch.setattr(tcp, "LinkTimeout", Counted)
+    host, port = echo_server
+    with TcpLink(host, port) as link:
+        assert link.drain() == b""
+        assert made == []
+        link.write(b"stale")
+        deadline = deadline_in(2)
+        got = b""
+        while len(got) < 5 and time.monotonic() < deadline:
+            got += link.drain(limit=3)  # at most ``limit`` at once
+            assert len(got) <= 5
+        assert got == b"stale"
+        link.write(b"bye")  # the server closes: a drain says so, as a read does
+
+        def drain_until_closed() -> None:
+            while time.monotonic() < deadline:
+                link.drain()
+
+        with pytest.raises(LinkClosed):
+            drain_until_closed()
+        assert not link.is_open

@@ -8,6 +8,7 @@ channel's marker in one commit, the outcome in a second.
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -94,3 +95,34 @@ def test_a_marker_settled_before_its_payment_left_keeps_it_from_leaving(
     retried = hall.retry(first)
     assert retried.status is Status.SUCCEEDED and hall.charges(retried) == 1
     hall.check_truth()
+
+
+@pytest.mark.parametrize("hall", ["tcp"], indirect=True)
+def test_a_payment_runs_thirteen_statements(
+    hall: Hall, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every statement SQLite runs for one ZVT ``collect()`` (issue 12 item 11): the intent
+    with the channel's marker (BEGIN, the obligation and key read, the row, its events, the
+    marker, COMMIT), the driver's book read under the terminal lock (how a payment finds that
+    another process's recovery settled its marker), the answer (the lazy commit's
+    synchronous switch and back, BEGIN, the row's compare-and-set update, its events, COMMIT).
+    14 before the answer stopped reading the row back."""
+    for _ in range(3):
+        assert hall.pay().status is Status.SUCCEEDED
+    seen: list[str] = []
+    connect = sqlite3.connect
+
+    def traced(*args: object, **kwargs: object) -> sqlite3.Connection:
+        conn = connect(*args, **kwargs)  # type: ignore[arg-type]
+        conn.set_trace_callback(seen.append)
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", traced)
+    with Collector.open(f"sqlite:///{tmp_path}/journal.db") as other:
+        other.add_channel("hall-1", hall.url, password=PASSWORD)
+        counts = []
+        for _ in range(4):
+            seen.clear()
+            assert other.collect(hall.request(), channel="hall-1").status is Status.SUCCEEDED
+            counts.append(len(seen))
+    assert max(counts[1:]) <= 13, f"statements per payment {counts}: {seen}"

@@ -269,6 +269,7 @@ class Dispatcher:
             notes=ctx.held(),
             attempt=record.attempt,
             answer=can_be_asked_again(ch),
+            known=record,
         )
         crashpoint("collect.after_journal")
         return updated

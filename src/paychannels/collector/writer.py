@@ -92,17 +92,22 @@ class JournalWriter:
         notes: Sequence[Change] = (),
         attempt: int | None = None,
         answer: bool = False,
+        known: Record | None = None,
     ) -> Record:
         """A channel's report through ``resolution.resolve``, ``notes`` first, one commit.
 
         ``answer``: the synchronous answer of a channel that can be asked again, committed
-        by ``Journal.settle`` (under ``outcome_sync=lazy``, flushed by the next commit)."""
+        by ``Journal.settle`` (under ``outcome_sync=lazy``, flushed by the next commit);
+        ``known``: the record as this process last wrote it (the journal need not read it
+        again if the row has not moved since)."""
 
         def decide(current: Record) -> list[Change]:
             return [*notes, *resolve(current, outcome, via=via, attempt=attempt)]
 
         if answer:
-            return self.write(lambda now: self.journal.settle(record_id, decide, now=now)).record
+            return self.write(
+                lambda now: self.journal.settle(record_id, decide, now=now, known=known)
+            ).record
         return self.modify(record_id, decide)
 
     def apply_outcomes(

@@ -218,10 +218,14 @@ class Journal(ABC):
     def modify(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
         """Lock the record, call ``decide(current)`` and apply the returned changes atomically."""
 
-    def settle(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
+    def settle(
+        self, record_id: str, decide: Decide, *, now: datetime, known: Record | None = None
+    ) -> Applied:
         """``modify`` for a synchronous channel's answer, which recovery can learn again by
         asking the channel: under ``outcome_sync=lazy`` it may commit without its own flush
-        (the next flushed commit carries it; docs/state-machine.md, "Durability")."""
+        (the next flushed commit carries it; docs/state-machine.md, "Durability").
+        ``known``: the record as the caller's own last write left it; a journal may decide
+        on it without reading the row again if the row has not moved since (its version)."""
         return self.modify(record_id, decide, now=now)
 
     @abstractmethod

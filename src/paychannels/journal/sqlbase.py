@@ -24,8 +24,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from paychannels.journal.base import (
-    Applied,
-    Decide,
     Journal,
     StateWrite,
 )
@@ -188,10 +186,6 @@ class SqlBase(Journal):
     def closed(self) -> bool:
         """Whether ``close()`` was called."""
         return self._closed
-
-    def settle(self, record_id: str, decide: Decide, *, now: datetime) -> Applied:
-        with self.outcome_sync.answering():
-            return self.modify(record_id, decide, now=now)
 
     def close(self) -> None:
         if not self._closed:

@@ -96,6 +96,8 @@ def _encodable(text: str) -> bool:
 
 def _columns_set(sets: dict[str, Any]) -> str:
     """An event's ``columns_set``: what each column now stores (``_recorded``), as JSON."""
+    if not sets:
+        return "{}"  # a note (a progress text: three a terminal payment) sets no column
     plain = {
         k: v.astimezone(UTC).isoformat() if isinstance(v, datetime) else v for k, v in sets.items()
     }  # ``_json_value`` inlined: an event sets some ten columns
@@ -442,6 +444,41 @@ class SqlWrites(SqlBase):
             for i, record_id in owners.items():
                 results[i] = applied[record_id]
         return [r if r is not None else PaymentNotFound("unreachable") for r in results]
+
+    def settle(
+        self, record_id: str, decide: Decide, *, now: datetime, known: Record | None = None
+    ) -> Applied:
+        with self.outcome_sync.answering():
+            if known is not None and known.id == record_id:
+                applied = self._settle_known(known, decide, now)
+                if applied is not None:
+                    return applied
+            return self.modify(record_id, decide, now=now)
+
+    def _settle_known(self, known: Record, decide: Decide, now: datetime) -> Applied | None:
+        """The answer decided on ``known`` and written only if the row is still at its
+        version: one compare-and-set UPDATE instead of reading the row back (a statement
+        and a row's conversion a payment). None if the row moved or the plan is not a
+        plain update: ``modify`` then reads the row and decides on it as it is."""
+        try:
+            step = plan(known, list(decide(known)), now)
+        except (IllegalTransition, InvalidRequest):
+            return None  # decided again on the row as it is, which names the fault
+        if not step.columns or not step.events:
+            return None
+        columns = tuple(step.columns)
+        assignments = ", ".join(f"{c} = ?" for c in columns)
+        with self._transaction(write=True, pipeline=True) as tx:
+            moved = tx.run(
+                f"UPDATE pc_payments SET {assignments}, version = version + 1 "
+                "WHERE id = ? AND version = ?",
+                [*(self._db(c, step.columns[c]) for c in columns), known.id, known.version],
+            )
+            if moved != 1:
+                return None  # nothing written: the row path decides on the row as it is
+            events = self._append_events(tx, [step])
+            crashpoint("journal.before_commit")
+        return Applied(step.record, events()[0], created=False)
 
     def append(self, record_id: str, change: Change, *, now: datetime) -> Applied:
         if change.to_status is not None:

@@ -11,6 +11,7 @@ left in flight) is known dead here at once.
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import socket
@@ -26,18 +27,18 @@ _live_lock = threading.Lock()
 _owners: weakref.WeakSet[Owner] = weakref.WeakSet()
 
 
-def _base32(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        value, rem = divmod(value, 32)
-        chars.append(_ALPHABET[rem])
-    return "".join(reversed(chars))
+#: RFC 4648 base32 (what ``b32encode`` writes, in C) to Crockford's alphabet
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
 
 
 def new_id(prefix: str, *, now_ms: int | None = None) -> str:
     """A new id like ``pay_01JD3M8Q2W5X7Y9Z0ABCDEFGHJ`` (prefix, ``_``, 26 characters)."""
     ms = int(time.time() * 1000) if now_ms is None else now_ms
-    return f"{prefix}_{_base32(ms, 10)}{_base32(secrets.randbits(80), 16)}"
+    # 130 bits (48 of time, 80 random) shifted to 160 = 20 bytes = 32 characters, of which
+    # the first 26 are the id: one C call instead of 26 divisions a payment
+    value = ((ms << 80) | secrets.randbits(80)) << 30
+    text = base64.b32encode(value.to_bytes(20, "big"))[:26].translate(_TO_CROCKFORD)
+    return f"{prefix}_{text.decode()}"
 
 
 class Owner:
