@@ -112,9 +112,10 @@ class CallbackReader:
         ref = data.get("transaction_id")
         if ref is not None and type(ref) is not str:
             raise MalformedCallback("is not text", where="body.resource.transaction_id")
+        amount: Money | None
         if data.get("trade_state") == "SUCCESS":  # every paid callback: one pass, no OrderView
-            amount: Money | None = transaction_amount(data)
-            outcome = paid_outcome(amount, ref or None, data)
+            amount = paid = transaction_amount(data)
+            outcome = paid_outcome(paid, ref or None, data)
         else:
             outcome = trade_view(data, None).outcome
             amount = outcome.amount_taken
