@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -194,12 +195,17 @@ def deliver_all(
         handler = CallbackHandler(col)
         if start_at is not None:
             time.sleep(max(0.0, start_at - time.time()))
+        usage, cpu = resource.getrusage(resource.RUSAGE_SELF), time.process_time()
         start = time.time()
         with ThreadPoolExecutor(senders) as pool:
             codes = list(pool.map(lambda it: handler.handle("wx", it[1], it[0]).status_code, items))
         end = time.time()
+        cpu, after = time.process_time() - cpu, resource.getrusage(resource.RUSAGE_SELF)
         assert codes == [204] * len(items), set(codes)
-    return {"start": start, "end": end, "n": len(items)}
+    switches = after.ru_nvcsw + after.ru_nivcsw - usage.ru_nvcsw - usage.ru_nivcsw
+    # CPU of every thread (kernel included) and context switches, per credit
+    return {"start": start, "end": end, "n": len(items),
+            "cpu_us": cpu / len(items) * 1e6, "switches": switches / len(items)}  # fmt: skip
 
 
 def receiver_child(path: Path) -> dict[str, float]:
@@ -208,14 +214,15 @@ def receiver_child(path: Path) -> dict[str, float]:
     return deliver_all(job["url"], job["keys"], items, job["senders"], job["start_at"])
 
 
-def durable_sqlite(keys: SimKeys, sim: ProviderSimulator, n: int, senders: int) -> float:
+def durable_sqlite(keys: SimKeys, sim: ProviderSimulator, n: int, senders: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         ids = pending(keys, sim, url, n, "sqlite")
         out = deliver_all(url, keys, callbacks_for(keys, ids), senders)
         with Collector.open(url) as col:
             assert all(col.status(i).status is Status.SUCCEEDED for i in ids)
-    return n / (out["end"] - out["start"])
+    return {"rate": n / (out["end"] - out["start"]), "cpu_us": out["cpu_us"],
+            "switches": out["switches"]}  # fmt: skip
 
 
 def postgres_curve(
@@ -314,7 +321,10 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
     if "durable_sqlite" in result:
         print(f"durable path (verify, decrypt, credit in the journal, reply), "
               f"{args.senders} senders:")  # fmt: skip
-        print(f"  SQLite WAL synchronous=FULL  {result['durable_sqlite']:>8,.0f} callbacks/s")
+        sq = result["durable_sqlite"]
+        print(f"  SQLite WAL synchronous=FULL  {sq['rate']:>8,.0f} callbacks/s  "
+              f"({sq['cpu_us']:,.0f} us CPU and {sq['switches']:.1f} context switches "
+              "a credit, all threads)")  # fmt: skip
     for p, rate in result.get("durable_postgres", {}).items():
         print(f"  PostgreSQL, {p} receiver process(es)  {rate:>8,.0f} callbacks/s")
 

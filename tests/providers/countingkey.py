@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.hashes import HashAlgorithm
 
 
 class CountingKey(rsa.RSAPublicKey):
-    """A real RSA public key, with a count of ``verify`` calls."""
+    """A real RSA public key, with a count of RSA verifications (``verify`` and
+    ``recover_data_from_signature``: each is one public-key operation on a signature)."""
 
     def __init__(self, real: rsa.RSAPublicKey) -> None:
         self.real = real
@@ -43,6 +44,7 @@ class CountingKey(rsa.RSAPublicKey):
     def recover_data_from_signature(
         self, signature: bytes, padding: AsymmetricPadding, algorithm: HashAlgorithm | None
     ) -> bytes:
+        self.verifications += 1  # the RSA work of rsa.verify (it opens, then compares)
         return self.real.recover_data_from_signature(signature, padding, algorithm)
 
     def __eq__(self, other: object) -> bool:

@@ -83,3 +83,36 @@ def test_a_forked_child_does_not_wait_for_the_parents_group() -> None:
         writer.release.set()
         assert held.result(10) == "applied parent"
     assert done[0] == pid and os.waitstatus_to_exitcode(done[1]) == 0
+
+
+class FlakyWriter:
+    """Commits after a short pause; every fifth transaction of more than one change fails."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.transactions = 0
+        self.threads: set[int] = set()
+
+    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
+        with self.lock:
+            self.transactions += 1
+            fail = self.transactions % 5 == 0 and len(items) > 1
+            self.threads.add(threading.get_ident())
+        time.sleep(0.002)  # the GIL is free while a transaction "commits", as with sqlite3
+        if fail:
+            raise RuntimeError("the transaction failed")
+        return [f"applied {record_id}" for record_id, _ in items]
+
+
+def test_every_caller_is_answered_once_however_the_lead_passes() -> None:
+    # each waiter sleeps on its own ticket and is woken exactly once (done, or next to lead):
+    # a lost hand-off would leave a caller asleep for ever, so every result has a deadline
+    writer = FlakyWriter()
+    group = GroupCommit(writer, limit=7)  # type: ignore[arg-type]
+    ids = [f"pay-{i}" for i in range(400)]
+    with ThreadPoolExecutor(16) as pool:
+        futures = [pool.submit(group.modify, record_id, lambda r: []) for record_id in ids]
+        results = [f.result(30) for f in futures]
+    assert results == [f"applied {record_id}" for record_id in ids]
+    assert len(writer.threads) > 1  # the lead did pass between callers' threads
+    assert writer.transactions < len(ids)  # and changes were grouped

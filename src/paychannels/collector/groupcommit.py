@@ -24,31 +24,45 @@ __all__ = ["GroupCommit"]
 Result = Applied | PaychannelsError
 
 
+def _held() -> threading.Lock:
+    lock = threading.Lock()
+    lock.acquire()
+    return lock
+
+
 @dataclass(slots=True)
 class _Ticket:
-    """One caller's change, and what became of it."""
+    """One caller's change, what became of it, and the lock its caller sleeps on."""
 
     record_id: str
     decide: Decide
+    #: held from creation; released once, by the leader: the change is done or ours to lead
+    wake: threading.Lock = field(default_factory=_held, repr=False)
     done: bool = False
     result: Result | None = None
     error: BaseException | None = field(default=None, repr=False)
 
 
 class GroupCommit:
-    """``modify(record_id, decide)`` as ``JournalWriter.modify_all`` of one, shared by many."""
+    """``modify(record_id, decide)`` as ``JournalWriter.modify_all`` of one, shared by many.
+
+    Each waiting caller sleeps on its own ticket's lock and is woken exactly once: when its
+    change is committed (or failed), or when the group before it is done and it is the next
+    to lead. No broadcast: a group of N wakes N callers, not every sender in the process for
+    every group (each spurious wake-up is a GIL hand-off and a context switch).
+    """
 
     def __init__(self, writer: JournalWriter, *, limit: int = 500) -> None:
         self._writer = writer
         self._limit = limit
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
         self._queue: list[_Ticket] = []
         self._leading = False
         renew_after_fork(self)
 
     def after_fork(self) -> None:
         """In a forked child: the parent's group and its waiters are not ours to finish."""
-        self._cond = threading.Condition()
+        self._mutex = threading.Lock()
         self._queue = []
         self._leading = False
 
@@ -56,38 +70,36 @@ class GroupCommit:
         """The change applied (``Applied``) or refused in place (``PaymentNotFound``,
         ``IllegalTransition``…); a failed transaction raises in every caller it held."""
         ticket = _Ticket(record_id, decide)
-        with self._cond:
+        with self._mutex:
             self._queue.append(ticket)
-        while True:
-            batch = self._wait_or_lead(ticket)
-            if batch is None:
-                break
-            self._write(batch)
+            lead = not self._leading
+            self._leading = True
+        if not lead:
+            ticket.wake.acquire()  # released once by a leader: done, or ours to lead now
+        if not ticket.done:
+            self._lead(ticket)
         if ticket.error is not None:
             raise ticket.error
         assert ticket.result is not None
         return ticket.result
 
-    def _wait_or_lead(self, ticket: _Ticket) -> list[_Ticket] | None:
-        """None when ``ticket`` is done; else the group this caller now writes as leader."""
-        with self._cond:
-            while not ticket.done and self._leading:
-                self._cond.wait(1.0)  # the leader always wakes us; the timeout only re-checks
-            if ticket.done:
-                return None
-            self._leading = True
+    def _lead(self, own: _Ticket) -> None:
+        """Write the queued group (``own`` is in it), wake its callers, pass the lead on."""
+        with self._mutex:
             batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
-            return batch
-
-    def _write(self, batch: list[_Ticket]) -> None:
         try:
             self._apply(batch)
         finally:
-            with self._cond:
-                for ticket in batch:
-                    ticket.done = True
-                self._leading = False
-                self._cond.notify_all()
+            for ticket in batch:
+                ticket.done = True
+            with self._mutex:
+                successor = self._queue[0] if self._queue else None
+                self._leading = successor is not None
+            for ticket in batch:
+                if ticket is not own:  # the leader's own caller is awake: it is us
+                    ticket.wake.release()
+            if successor is not None:
+                successor.wake.release()
 
     def _apply(self, batch: list[_Ticket]) -> None:
         try:

@@ -121,9 +121,10 @@ def strict_b64decode(text: str, *, where: str) -> bytes:
 
 def b64decode_strict(text: str) -> bytes | None:
     """Standard padded base64 decoded in C with nothing tolerated, or None when it is not."""
+    # an ASCII str goes to C as it is (no bytes copy); any other character is a ValueError
     try:
-        return binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return binascii.a2b_base64(text, strict_mode=True)
+    except (binascii.Error, ValueError):
         return None
 
 

@@ -25,7 +25,7 @@ from paychannels.runtime.clock import BEIJING
 from paychannels.values.errors import InvalidRequest
 from paychannels.values.models import Payment, Record, Refund
 
-__all__ = ["BEIJING", "Calls", "out_refund_no", "out_trade_no"]
+__all__ = ["BEIJING", "Calls", "is_trade_no", "out_refund_no", "out_trade_no"]
 
 _TRADE_NO = re.compile(r"^[A-Za-z0-9_\-|*]{6,32}$")
 _REFUND_NO = re.compile(r"^[A-Za-z0-9_\-|*@]{1,64}$")
@@ -37,6 +37,11 @@ def out_trade_no(record_id: str) -> str:
     if not _TRADE_NO.match(record_id):
         raise InvalidRequest(f"{record_id!r} cannot be a WeChat Pay out_trade_no (6-32 chars)")
     return record_id
+
+
+def is_trade_no(number: str) -> bool:
+    """True when a provider's order number can be one of our payment ids (hot path: no raise)."""
+    return _TRADE_NO.match(number) is not None
 
 
 def out_refund_no(record_id: str) -> str:

@@ -11,9 +11,10 @@ New platform certificates can be added while running (downloaded through
 
 from __future__ import annotations
 
+import math
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from cryptography import x509
@@ -35,16 +36,24 @@ class PlatformKey:
     key: rsa.PublicKey
     not_after: datetime | None = None
     not_before: datetime | None = None
+    #: the validity as Unix times, computed once: a callback compares two floats
+    valid_from: float = field(init=False, default=-math.inf)
+    valid_until: float = field(init=False, default=math.inf)
+
+    def __post_init__(self) -> None:
+        if self.not_before is not None:
+            object.__setattr__(self, "valid_from", self.not_before.timestamp())
+        if self.not_after is not None:
+            object.__setattr__(self, "valid_until", self.not_after.timestamp())
 
     def check_valid(self, at: float) -> None:
         """``ExpiredKey`` unless the Unix time ``at`` is inside the certificate's validity."""
-        # Unix times compared, no datetime built per callback (the public key has no period)
-        if self.not_before is not None and at < self.not_before.timestamp():
-            problem = f"is not valid before {self.not_before.isoformat()}"
-        elif self.not_after is not None and at > self.not_after.timestamp():
-            problem = f"expired {self.not_after.isoformat()}"
-        else:
+        if self.valid_from <= at <= self.valid_until:
             return
+        if self.not_before is not None and at < self.valid_from:
+            problem = f"is not valid before {self.not_before.isoformat()}"
+        else:
+            problem = f"expired {self.not_after.isoformat() if self.not_after else '?'}"
         raise ExpiredKey(
             f"names certificate {self.serial[:64]}, which {problem}",
             where="header Wechatpay-Serial",

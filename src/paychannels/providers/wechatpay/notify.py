@@ -16,9 +16,14 @@ from pydantic import JsonValue
 
 from paychannels.channels.base import Notice
 from paychannels.providers.base import Reading
-from paychannels.providers.wechatpay.calls import out_refund_no, out_trade_no
+from paychannels.providers.wechatpay.calls import is_trade_no, out_refund_no
 from paychannels.providers.wechatpay.config import WechatPayConfig
-from paychannels.providers.wechatpay.replies import refund_outcome, trade_view, transaction_amount
+from paychannels.providers.wechatpay.replies import (
+    paid_outcome,
+    refund_outcome,
+    trade_view,
+    transaction_amount,
+)
 from paychannels.providers.wechatpay.signing import verify_signed
 from paychannels.security.jsontext import plain_object, strict_object
 from paychannels.security.verification import CallbackRejected, Headers, MalformedCallback
@@ -70,18 +75,19 @@ class CallbackReader:
         """The notice one callback body carries."""
         event, data = self.open(body, verified=verified)
         event_type = event.get("event_type")
-        if not isinstance(event_type, str):
+        if type(event_type) is not str:
             raise MalformedCallback("is missing", where="body.event_type")
-        info: dict[str, JsonValue] = {"event_type": event_type}
         event_id = event.get("id")
-        if isinstance(event_id, str):
-            info["event_id"] = event_id
-        source = f"wechatpay callback {event_type}"
+        info: dict[str, JsonValue] = (
+            {"event_type": event_type, "event_id": event_id}
+            if type(event_id) is str
+            else {"event_type": event_type}
+        )
         try:
-            if event_type.startswith("TRANSACTION."):
-                return self._transaction(data, verified, source, info)
-            if event_type.startswith("REFUND."):
-                return self._refund(data, verified, source, info)
+            if event_type[:12] == "TRANSACTION.":
+                return self._transaction(data, verified, event_type, info)
+            if event_type[:7] == "REFUND.":
+                return self._refund(data, verified, f"wechatpay callback {event_type}", info)
         except (ProtocolError, MoneyError, InvalidRequest) as exc:
             raise MalformedCallback(str(exc)[:200], where="body.resource") from None
         raise MalformedCallback(
@@ -98,26 +104,41 @@ class CallbackReader:
         return None
 
     def _transaction(
-        self, data: dict[str, Any], verified: bool, source: str, info: dict[str, JsonValue]
+        self, data: dict[str, Any], verified: bool, event_type: str, info: dict[str, JsonValue]
     ) -> Notice:
-        number = _field(data, "out_trade_no")
-        view = trade_view(data, None)
-        amount = view.outcome.amount_taken
-        if amount is None and "amount" in data:
-            amount = transaction_amount(data)
+        number = data.get("out_trade_no")
+        if type(number) is not str or not number:
+            raise MalformedCallback("is missing", where="body.resource.out_trade_no")
+        ref = data.get("transaction_id")
+        if ref is not None and type(ref) is not str:
+            raise MalformedCallback("is not text", where="body.resource.transaction_id")
+        amount: Money | None
+        if data.get("trade_state") == "SUCCESS":  # every paid callback: one pass, no OrderView
+            amount = paid = transaction_amount(data)
+            outcome = paid_outcome(paid, ref or None, data)
+        else:
+            outcome = trade_view(data, None).outcome
+            amount = outcome.amount_taken
+            if amount is None and "amount" in data:
+                amount = transaction_amount(data)
         info["out_trade_no"] = number
+        cfg = self.config
         # every value is checked above (text, Money, an Outcome): built without a second pass
         return trusted(
             Notice,
             {
-                "payment_id": _ours(number, out_trade_no),
+                "payment_id": number if is_trade_no(number) else None,
                 "attempt": None,
-                "channel_ref": _optional_text(data, "transaction_id"),
-                "outcome": view.outcome,
+                "channel_ref": ref or None,
+                "outcome": outcome,
                 "verified": verified,
                 "amount": amount,
-                "problem": self._problem(data, appid=True),
-                "source": source,
+                "problem": (
+                    None
+                    if data.get("mchid") == cfg.mchid and data.get("appid") == cfg.appid
+                    else self._problem(data, appid=True)
+                ),
+                "source": f"wechatpay callback {event_type}",
                 "data": info,
             },
         )
@@ -147,15 +168,6 @@ def _field(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if not isinstance(value, str) or not value:
         raise MalformedCallback("is missing", where=f"body.resource.{name}")
-    return value
-
-
-def _optional_text(data: dict[str, Any], name: str) -> str | None:
-    value = data.get(name)
-    if value is None or value == "":
-        return None
-    if not isinstance(value, str):
-        raise MalformedCallback("is not text", where=f"body.resource.{name}")
     return value
 
 

@@ -23,7 +23,7 @@ from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
 from paychannels.values.status import Status
 
-__all__ = ["Replies", "refund_outcome", "trade_view"]
+__all__ = ["Replies", "paid_outcome", "refund_outcome", "trade_view", "transaction_amount"]
 
 #: create-order refusals that are final, with our reason
 _DECLINES: dict[str, Reason] = {
@@ -123,7 +123,7 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
         amount = transaction_amount(data)
         if expected is not None and amount != expected:
             raise ProtocolError(f"WeChat Pay order is for {amount}, journal has {expected}")
-        return OrderView(OrderState.PAID, _paid(amount, ref, data))
+        return OrderView(OrderState.PAID, paid_outcome(amount, ref, data))
     detail = f"WECHATPAY:{state} {_text(data, 'trade_state_desc') or ''}".strip()
     match state:
         case "NOTPAY" | "USERPAYING":
@@ -138,7 +138,7 @@ def trade_view(data: dict[str, Any], expected: Money | None) -> OrderView:
             raise ProtocolError(f"WeChat Pay trade_state {str(state)[:40]!r} is not known")
 
 
-def _paid(amount: Money, ref: str | None, data: dict[str, Any]) -> Outcome:
+def paid_outcome(amount: Money, ref: str | None, data: dict[str, Any]) -> Outcome:
     """``Outcome.succeeded`` from values checked here: the amount a ``Money``, the reference
     text or None, the extras parsed JSON — so pydantic's second pass over them is skipped."""
     extra = {k: data[k] for k in _PAID_EXTRA if k in data}

@@ -37,19 +37,20 @@ class ResourceCipher:
 
     def decrypt(self, resource: Any, *, where: str = "resource") -> bytes:
         """The plaintext of a ``resource`` object; ``MalformedCallback``/``DecryptionError``."""
-        if not isinstance(resource, dict):
+        # exact types (what JSON parsing yields): one C check each, no ABC look-up
+        if type(resource) is not dict:
             raise MalformedCallback("is not an object", where=where)
         if resource.get("algorithm") != ALGORITHM:
             raise MalformedCallback(f"must be {ALGORITHM}", where=f"{where}.algorithm")
         nonce, text = resource.get("nonce"), resource.get("ciphertext")
-        if not (isinstance(nonce, str) and nonce):
+        if type(nonce) is not str or not nonce:
             raise MalformedCallback("is missing or not text", where=f"{where}.nonce")
-        if not (isinstance(text, str) and text):
+        if type(text) is not str or not text:
             raise MalformedCallback("is missing or not text", where=f"{where}.ciphertext")
         aad = resource.get("associated_data")
         if aad is None:
             aad = ""
-        elif not isinstance(aad, str):
+        elif type(aad) is not str:
             raise MalformedCallback("must be text", where=f"{where}.associated_data")
         data = b64decode_strict(text)
         if data is None:

@@ -152,9 +152,9 @@ def verify_signed(
         raise MalformedCallback("is not a Unix time in seconds", where="header Wechatpay-Timestamp")
     if signature.startswith(PROBE_PREFIX):
         raise SignatureProbe("is a WeChat Pay signature probe", where="header Wechatpay-Signature")
-    at = now()
-    if abs(at - int(ts)) >= window:
-        check_window(int(ts), at, tolerance=window, where="header Wechatpay-Timestamp")
+    at, seconds = now(), int(ts)
+    if abs(at - seconds) >= window:
+        check_window(seconds, at, tolerance=window, where="header Wechatpay-Timestamp")
     raw = b64decode_strict(signature)
     if raw is None:
         raise MalformedCallback("is not base64", where="header Wechatpay-Signature")
