@@ -23,6 +23,16 @@ def _request(i: int) -> PaymentRequest:
     )
 
 
+def _nothing_left_and_still_usable(col: Collector, key: str, paid: str, next_i: int) -> None:
+    """The half-written row was not committed, the paid payment is intact, the link works."""
+    with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
+        assert tx.one("SELECT value FROM pc_meta WHERE key = ?", (key,)) is None, (
+            "the Sync committed half a change"
+        )
+    assert col.status(paid).status is Status.SUCCEEDED
+    assert col.collect(_request(next_i), channel="hall-1").status is Status.SUCCEEDED
+
+
 def test_collect_round_trips_on_postgres(pg_url: str) -> None:
     with counting_proxy(pg_url) as (url, counter), Collector.open(url, create=True) as col:
         col.add_channel("hall-1", MemoryChannel())
@@ -59,10 +69,7 @@ def test_a_failure_in_an_unread_statement_commits_nothing(journal_url: str) -> N
         paid = col.collect(_request(1), channel="hall-1")
         with pytest.raises(JournalError):
             _write_then_fail(col.journal)
-        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
-            assert tx.one("SELECT value FROM pc_meta WHERE key = 'pipelined'") is None
-        assert col.status(paid.id).status is Status.SUCCEEDED
-        assert col.collect(_request(2), channel="hall-1").status is Status.SUCCEEDED
+        _nothing_left_and_still_usable(col, "pipelined", paid.id, 2)
 
 
 class _Stop(Exception):
@@ -85,10 +92,7 @@ def test_an_error_of_ours_mid_transaction_commits_nothing(journal_url: str) -> N
         paid = col.collect(_request(3), channel="hall-1")
         with pytest.raises(_Stop):
             _write_then_raise(col.journal)
-        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
-            assert tx.one("SELECT value FROM pc_meta WHERE key = 'half'") is None
-        assert col.status(paid.id).status is Status.SUCCEEDED
-        assert col.collect(_request(4), channel="hall-1").status is Status.SUCCEEDED
+        _nothing_left_and_still_usable(col, "half", paid.id, 4)
 
 
 def test_an_interrupt_while_the_rollback_is_queued_commits_nothing(
@@ -113,9 +117,4 @@ def test_an_interrupt_while_the_rollback_is_queued_commits_nothing(
         with pytest.raises(KeyboardInterrupt):
             _write_then_raise(col.journal)
         monkeypatch.setattr(psycopg.Connection, "execute", execute)
-        with col.journal._transaction(write=False) as tx:  # type: ignore[attr-defined]
-            assert tx.one("SELECT value FROM pc_meta WHERE key = 'half'") is None, (
-                "the Sync committed half a change"
-            )
-        assert col.status(paid.id).status is Status.SUCCEEDED
-        assert col.collect(_request(6), channel="hall-1").status is Status.SUCCEEDED
+        _nothing_left_and_still_usable(col, "half", paid.id, 6)
