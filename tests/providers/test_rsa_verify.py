@@ -62,3 +62,19 @@ def test_verify_answers_as_openssl_verify_for_every_case() -> None:
         assert expected is (label == "genuine"), label
         seen["genuine" if expected else "refused"] += 1
     assert seen == {"genuine": 20, "refused": 200}
+
+
+def test_a_signature_shorter_than_the_modulus_is_refused_as_openssl_verify_refuses_it() -> None:
+    """A valid signature whose first byte is 0 and was dropped is the same integer: OpenSSL's
+    verify refuses it for its length, its recover does not look — ours must refuse it too."""
+    for i in range(5000):  # one signature in 256 starts with a zero byte
+        message = f"回调 {i}".encode()
+        good = KEY.sign(message, padding.PKCS1v15(), hashes.SHA256())
+        if good[0] == 0:
+            break
+    else:  # pragma: no cover - 5000 tries without one: (255/256)**5000
+        raise AssertionError("no signature with a leading zero byte")
+    short = good[1:]
+    assert rsa.verify(KEY.public_key(), message, good)
+    assert not reference(KEY.public_key(), message, short)
+    assert not rsa.verify(KEY.public_key(), message, short)

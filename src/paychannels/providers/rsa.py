@@ -142,6 +142,8 @@ def verify(key: PublicKey, message: bytes, signature: bytes) -> bool:
     ~2.5 µs of ~27 on every callback; tests/providers/test_rsa_verify.py holds it to
     OpenSSL's own verify for every kind of forgery.
     """
+    if len(signature) != (key.key_size + 7) // 8:
+        return False  # (verify checks the length; recover takes a shorter one as the integer)
     try:
         signed = key.recover_data_from_signature(signature, _PKCS1, None)
     except (InvalidSignature, ValueError):
