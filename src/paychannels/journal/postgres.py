@@ -11,7 +11,8 @@ synchronous_commit = off`` (see ``journal.durability``). Needs the ``postgres`` 
 The write path is pipelined: a transaction's statements up to the pipeline's Sync are one
 implicit transaction on the server (no BEGIN or COMMIT to send), and the event-order lock and
 the lazy commit's switch ride in the events' insert (``journal.pgevents``) — every statement
-sent costs the client a driver's worth of CPU, so ``collect()`` sends six, not thirteen.
+sent costs the client a driver's worth of CPU, so ``collect()`` sends five, not thirteen
+(with the answer's compare-and-set, ``SqlWrites.settle``).
 """
 
 from __future__ import annotations
