@@ -5,26 +5,24 @@ holds that file's spool lines; the index keeps only a 64-bit keyed digest of eac
 id (Python's ``hash`` of a string: SipHash with a per-process random key, so no bank file can
 be made to collide on purpose) and the batch's number, in sorted arrays: 10 bytes a debit
 instead of a dictionary of strings (~150 bytes), and no ``Debit`` built per line; sorted in
-runs and merged, so no list of every debit is built even while sorting. Lines are
-read for their end-to-end id alone (the spool writes it first); any other shape is parsed as
-JSON.
+runs and merged, so no list of every debit is built even while sorting — and past
+``sortedpairs.LIMIT`` debits kept in a scratch file, so memory stays flat in the file's
+size. Lines are read for their end-to-end id alone (the spool writes it first); any other
+shape is parsed as JSON.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
+
+from paychannels.channels.bank.sortedpairs import SortedPairs
 
 __all__ = ["Members", "RefSet", "archived_refs"]
 
 _HEAD = b'{"e":"'
-_RUN = 1 << 16  # values sorted at once: a list of Python ints costs ~45 bytes a value
 _CANCEL = b'{"x":'
 
 
@@ -82,56 +80,43 @@ def archived_refs(path: Path, entry: dict[str, Any]) -> Iterator[tuple[int, str]
             yield index, ref
 
 
-def _sorted(pairs: Iterable[tuple[int, int]]) -> tuple[array[int], array[int]]:
-    """(digest, number) pairs sorted into two arrays, a run of ``_RUN`` at a time, then
-    merged: never a list of every pair at once, so memory stays 10 bytes a pair."""
-    runs: list[tuple[array[int], array[int]]] = []
-    it = iter(pairs)
-    while run := sorted(islice(it, _RUN)):
-        runs.append((array("q", (k for k, _n in run)), array("H", (n for _k, n in run))))
-    if len(runs) == 1:
-        return runs[0]
-    keys, numbers = array("q"), array("H")
-    for key, number in heapq.merge(*(zip(k, n, strict=True) for k, n in runs)):
-        keys.append(key)
-        numbers.append(number)
-    return keys, numbers
-
-
 class RefSet:
-    """A set of references, 8 bytes each while it grows (sorted 64-bit digests); once asked
-    about, later additions (a status for the unlisted debits, the rare path) are kept as
-    they are, so asking never sorts again."""
+    """A set of references, a 64-bit digest each (in memory up to ``sortedpairs.LIMIT``, then in a
+    scratch file: ``SortedPairs``); once asked about, later additions (a status for the
+    unlisted debits, the rare path) are kept as they are, so asking never sorts again."""
 
-    def __init__(self) -> None:
-        self._keys: array[int] | None = array("q")
-        self._sorted: array[int] = array("q")
+    def __init__(self, *, limit: int | None = None) -> None:
+        self._digests = SortedPairs(limit=limit)
+        self._asked = False
         self._later: set[str] = set()
 
     def add(self, ref: str) -> None:
         """Remember ``ref``."""
-        if self._keys is not None:
-            self._keys.append(hash(ref))
+        if not self._asked:
+            self._digests.add(hash(ref), 0)
         else:
             self._later.add(ref)
 
     def __contains__(self, ref: object) -> bool:
-        if self._keys is not None:
-            self._sorted = _sorted((key, 0) for key in self._keys)[0]
-            self._keys = None
+        if not self._asked:
+            self._digests.freeze()
+            self._asked = True
         if ref in self._later:
             return True
-        key = hash(ref)
-        at = bisect_left(self._sorted, key)
-        return at < len(self._sorted) and self._sorted[at] == key
+        return self._digests.find(hash(ref)) is not None
 
 
 class Members:
     """The debits of one sent file: its end-to-end ids and the batch each is in."""
 
-    def __init__(self, batch_ids: list[str], refs: Iterable[tuple[int, str]]) -> None:
+    def __init__(
+        self, batch_ids: list[str], refs: Iterable[tuple[int, str]], *, limit: int | None = None
+    ) -> None:
         self.batch_ids = batch_ids
-        self._keys, self._batches = _sorted((hash(ref), index) for index, ref in refs)
+        self._index = SortedPairs(limit=limit)
+        for index, ref in refs:
+            self._index.add(hash(ref), index)
+        self._index.freeze()
 
     @classmethod
     def of(cls, path: Path, entry: dict[str, Any]) -> Members:
@@ -143,11 +128,13 @@ class Members:
 
     def batch_of(self, ref: str) -> str | None:
         """The batch id of the debit ``ref``, or None when the file did not hold it."""
-        key = hash(ref)
-        at = bisect_left(self._keys, key)
-        if at < len(self._keys) and self._keys[at] == key:
-            return self.batch_ids[self._batches[at]]
-        return None
+        number = self._index.find(hash(ref))
+        return None if number is None else self.batch_ids[number]
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._index)
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the index lives in a scratch file (more than ``sortedpairs.LIMIT`` debits)."""
+        return self._index.spilled
