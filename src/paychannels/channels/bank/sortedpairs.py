@@ -138,14 +138,17 @@ class SortedPairs:
         out.write(keys.tobytes())
         out.write(values.tobytes())
 
-    def _block(self, index: int) -> tuple[array[int], array[int]]:
+    def _in_block(self, index: int, key: int) -> int | None:
+        """``key``'s first value in block ``index``; -1 when every key there is smaller,
+        None when a larger key comes first (then no pair has it). One read, no copy."""
         assert self._file is not None
-        raw = os.pread(self._file.fileno(), _SIZE, index * _SIZE)
-        keys, values = array("q"), array("H")
-        keys.frombytes(raw[:_KEYS])
-        values.frombytes(raw[_KEYS:])
+        raw = memoryview(os.pread(self._file.fileno(), _SIZE, index * _SIZE))
+        keys = raw[:_KEYS].cast("q")
         n = min(BLOCK, self._count - index * BLOCK)  # (the last block's padding is not ours)
-        return keys[:n], values[:n]
+        at = bisect_left(keys, key, 0, n)
+        if at == n:
+            return -1
+        return int(raw[_KEYS:].cast("H")[at]) if keys[at] == key else None
 
     def find(self, key: int) -> int | None:
         """The value of ``key``'s first pair, None when no pair has that key."""
@@ -159,12 +162,11 @@ class SortedPairs:
         # the first block whose first key is >= key; the first such pair may end the one before
         index = bisect_left(self._fences, key)
         if index > 0:
-            keys, values = self._block(index - 1)
-            at = bisect_left(keys, key)
-            if at < len(keys):
-                return values[at] if keys[at] == key else None
+            found = self._in_block(index - 1, key)
+            if found != -1:
+                return found
         if index < len(self._fences) and self._fences[index] == key:
-            return self._block(index)[1][0]
+            return self._in_block(index, key)
         return None
 
     def close(self) -> None:
