@@ -140,14 +140,7 @@ class SqlObligations(SqlBase):
         with self._transaction(write=True) as tx:
             tx.run(_RAW_DDL.format(table=raw, **self._owed_ddl()))
         try:
-            n = 0
-            batch: list[Sequence[Any]] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= _BATCH:
-                    n += self._owed_insert(raw, OBLIGATION_COLUMNS, batch)
-                    batch = []
-            n += self._owed_insert(raw, OBLIGATION_COLUMNS, batch)
+            n = self._owed_insert_all(raw, OBLIGATION_COLUMNS, rows)
         except BaseException:
             self.drop_obligations(run)
             raise
@@ -215,6 +208,20 @@ class SqlObligations(SqlBase):
     def _owed_ddl(self) -> dict[str, str]:
         """DDL placeholders of the run's tables: UNLOGGED on PostgreSQL (scratch)."""
         return {"unlogged": "UNLOGGED " if self.dialect == "postgres" else "", **self._types()}
+
+    def _owed_insert_all(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+    ) -> int:
+        """Stage ``rows`` in batches of ``_BATCH``, a transaction each, so the client holds
+        one batch whatever the roster's size; how many."""
+        n = 0
+        batch: list[Sequence[Any]] = []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= _BATCH:
+                n += self._owed_insert(table, columns, batch)
+                batch = []
+        return n + self._owed_insert(table, columns, batch)
 
     def _owed_insert(
         self, table: str, columns: Sequence[str], batch: Sequence[Sequence[Any]]
@@ -326,14 +333,7 @@ class SqlObligations(SqlBase):
             tx.run(f"DROP TABLE IF EXISTS {stage}")
             tx.run(_VERDICT_DDL.format(table=stage, **self._owed_ddl()))
         try:
-            n = 0
-            batch: list[Sequence[Any]] = []
-            for v in verdicts:
-                batch.append(v)
-                if len(batch) >= _BATCH:
-                    n += self._owed_insert(stage, _VERDICT_COLUMNS, batch)
-                    batch = []
-            n += self._owed_insert(stage, _VERDICT_COLUMNS, batch)
+            n = self._owed_insert_all(stage, _VERDICT_COLUMNS, verdicts)
             if n:
                 with self._transaction(write=True) as tx:
                     self._after_stage(tx, stage)

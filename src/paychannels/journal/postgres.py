@@ -108,13 +108,13 @@ class _PgTx:
         return self._conn.execute(sql.encode())
 
     def _settled(self, cursor: psycopg.Cursor[Any]) -> int:
-        """The rows a statement changed (every result of it, answered)."""
+        """The rows a statement changed (every result of it, answered; none is 0)."""
         count = 0
         for each in cursor.results() if self._pipeline is not None else (cursor,):
             count += max(each.rowcount, 0)
             if each.rowcount > 0 and (each.statusmessage or "").startswith(_CHANGES):
                 self.changed = True
-        return count if self._pipeline is not None else cursor.rowcount
+        return count
 
     def _answered(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
         """Pipelined: run ``sql`` for each row and wait for its answers with a flush
