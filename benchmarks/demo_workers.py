@@ -4,9 +4,10 @@ Each run is a real ``paychannels demo --payers P --json --db <fresh schema>`` pr
 schema is created before and dropped after), in interleaved rounds (the order of the sides
 turns each round). A side is ``0`` (no ``--workers``: the collection in the demo's own
 process, as on SQLite) or N worker processes. Printed per run: wall time, the collection
-phase, the slowest channel, CPU time of the demo and its children (user + system) and the
-load average when it started; then per side the median and the ratio of its collection
-phase to side ``0``'s. A run that does not balance is reported and counted as failed.
+phase, the slowest channel, CPU time of the demo and its children (user + system; then the
+demo's own and its children's, as the demo counts them) and the load average when it
+started; then per side the median and the ratio of its collection phase to side ``0``'s. A
+run that does not balance is reported and counted as failed.
 
     python benchmarks/demo_workers.py --pg postgresql://postgres@127.0.0.1:55432/postgres \\
         [--payers 30000] [--workers 0,1,2,4] [--rounds 1] [--json]
@@ -58,6 +59,7 @@ def run_once(base: str, payers: int, workers: int) -> dict[str, Any]:
         k[len("collection ") :]: v for k, v in timings.items() if k.startswith("collection ")
     }
     slowest = max(channels, key=channels.__getitem__)
+    split = summary.get("cpu", {})  # the demo's own CPU and its children's (the workers)
     return {
         "workers": workers,
         "balanced": summary["balanced"] and proc.returncode == 0,
@@ -65,6 +67,8 @@ def run_once(base: str, payers: int, workers: int) -> dict[str, Any]:
         "collection": timings["collection"],
         "slowest": f"{slowest} {channels[slowest]:.1f}",
         "cpu": round(cpu, 1),
+        "cpu_demo": split.get("demo"),
+        "cpu_children": split.get("children"),
         "load": round(load, 2),
     }
 

@@ -113,6 +113,7 @@ def test_the_stable_view_leaves_out_times_and_places_but_not_what_happened() -> 
         return {
             "received_minor": received,
             "timings": {"total": total},
+            "cpu": {"demo": total, "children": total * 2},
             "workspace": f"/tmp/{pid}",
             "feeds": {"f": {"lines": 2, "path": f"/tmp/{pid}", "sha256": pid}},
             "faults": [{"payment": pid, "outcome": f"refused: already paid by {pid}"}],

@@ -78,6 +78,9 @@ def test_two_workers_on_postgresql_balance_and_make_the_same_day_as_one(
         assert w["exit"] == 0 and not w["failed"] and w["reached"] == w["payers"] > 0
     dealt = sorted(c for w in s2["workers"] for c in w["channels"])
     assert dealt == sorted(c.name for c in CHANNELS if c.style != "batch")
+    # the day's CPU split: the demo's own (simulators, bank) and its children's (workers)
+    for s in (s1, s2):
+        assert s["cpu"]["demo"] > 0 and s["cpu"]["children"] > 0
     assert stable_view(s1) == stable_view(s2)
     # the workers' channels were collected in the workers (their log lines say which)
     log = (tmp_path / "two" / "demo.log").read_text("utf-8")

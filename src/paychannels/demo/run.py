@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import tempfile
 import threading
@@ -323,7 +324,18 @@ def _run(day: Day, started: float) -> dict[str, Any]:
         workers=[w.as_dict() for w in day.workers] if day.options.workers else None,
     )
     summary["feeds"] = feeds
+    summary["cpu"] = _cpu()
     return summary
+
+
+def _cpu() -> dict[str, float]:
+    """CPU seconds (user + system) of this process and of its ended children (the workers,
+    the crashed backend): what the day cost, and how much of it stays with the simulators."""
+    now = os.times()  # children: those waited for; none counted where the OS keeps none
+    return {
+        "demo": round(now.user + now.system, 1),
+        "children": round(now.children_user + now.children_system, 1),
+    }
 
 
 def _parallel(day: Day, tick: Callable[[int], None]) -> dict[str, float]:

@@ -2,7 +2,7 @@
 
 A day is decided by its seed (``--seed``): who pays where, how, which fault hits whom, and so
 what is paid, unpaid and received. What the seed cannot decide is left out here and nowhere
-else: elapsed times, where the workspace is, which worker process ran what, checksums of
+else: elapsed and CPU times, where the workspace is, which worker process ran what, checksums of
 files that carry the time they were written, the clock times in texts, and payment ids
 (ULIDs: the time they were made).
 Ids are renamed ``pay#1``, ``pay#2``… in the order they first appear, so which fault and
@@ -16,9 +16,9 @@ from typing import Any
 
 __all__ = ["VOLATILE", "stable_view"]
 
-#: summary keys the seed cannot decide (times, places — and which worker process ran which
-#: channel: ``--workers`` decides that, and the day is the same for any number)
-VOLATILE = frozenset({"timings", "reconcile_timings", "workspace", "files", "workers"})
+#: summary keys the seed cannot decide (times, CPU, places — and which worker process ran
+#: which channel: ``--workers`` decides that, and the day is the same for any number)
+VOLATILE = frozenset({"timings", "reconcile_timings", "cpu", "workspace", "files", "workers"})
 #: per feed: where it was written and its checksum (the file carries its time of making)
 _FEED_VOLATILE = frozenset({"path", "sha256"})
 _PAYMENT_ID = re.compile(r"\bpay_[0-9A-HJKMNP-TV-Z]{26}\b")
