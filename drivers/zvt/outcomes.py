@@ -13,7 +13,7 @@ from paychannels.drivers.zvt.book import Attempt, Result, Verdict
 from paychannels.drivers.zvt.codes import PIN_PROMPTS, result_meaning
 from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.replies import StatusInformation
-from paychannels.security.masking import mask_pan, scrub, scrub_lines
+from paychannels.security.masking import mask_pan, scrub
 from paychannels.values.models import Outcome
 from paychannels.values.money import Money
 from paychannels.values.reasons import Reason
@@ -98,7 +98,7 @@ def to_outcome(
     success: Status = Status.SUCCEEDED,
 ) -> Outcome:
     """The ``Outcome`` a result means (``success`` is REVERSED for a reversal)."""
-    lines = scrub_lines(receipt)
+    lines = tuple(scrub(line) for line in receipt)
     data: dict[str, JsonValue] = dict(result.data)
     for key, value in (("receipt_no", result.receipt), ("trace", result.trace)):
         if value is not None:

@@ -23,7 +23,7 @@ from paychannels.drivers.zvt.dialogue import Exchange
 from paychannels.drivers.zvt.errors import ZvtProtocolError
 from paychannels.drivers.zvt.tlv import find
 from paychannels.runtime.clock import BEIJING
-from paychannels.security.masking import scrub_lines
+from paychannels.security.masking import scrub
 from paychannels.values.money import Money
 
 __all__ = [
@@ -108,7 +108,7 @@ def _groups(raw: bytes, currency: str, what: str) -> tuple[int, int, dict[str, t
 
 def day_totals(exchange: Exchange, currency: str) -> DayTotals:
     """Totals from an end-of-day exchange (``ZvtProtocolError`` if its BMPs are malformed)."""
-    lines = scrub_lines(exchange.receipt)
+    lines = tuple(scrub(line) for line in exchange.receipt)
     info = exchange.info
     if info is None:
         return DayTotals(None, receipt=lines)

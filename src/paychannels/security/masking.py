@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from urllib.parse import unquote
 
 __all__ = [
@@ -29,7 +28,6 @@ __all__ = [
     "mask_payer_id",
     "redact_url",
     "scrub",
-    "scrub_lines",
     "shown",
 ]
 
@@ -173,17 +171,3 @@ def scrub(text: str) -> str:
     text = _SECRET_KV.sub(lambda m: f"{m.group('key')}{m.group('quote')}[REDACTED]", text)
     text = _CN_ID.sub(lambda m: mask_id_number(m.group(0)), text)
     return _DIGIT_RUN.sub(_mask_run, text)
-
-
-#: what ``scrub_lines`` joins lines with: no pattern above matches across it (a key's
-#: spaces stop at the ``;``, a value and a digit run stop at either character)
-_LINE_JOIN = "\n;"
-
-
-def scrub_lines(lines: Iterable[str]) -> tuple[str, ...]:
-    """``scrub`` of each line, in three passes over all of them instead of three a line (a
-    terminal's receipt has a dozen lines); the same lines as scrubbing them one by one."""
-    lines = tuple(lines)
-    if len(lines) < 2 or any("\n" in line for line in lines):
-        return tuple(scrub(line) for line in lines)
-    return tuple(scrub(_LINE_JOIN.join(lines)).split(_LINE_JOIN))
