@@ -37,7 +37,7 @@ REFUND_CHILD = HERE / "refund_child.py"
 MEMORY_CHILD = HERE / "crash_child.py"
 STRACE = shutil.which("strace")
 SYNCS = {"fsync", "fdatasync"}
-_CALL = re.compile(r"^\d+\s+(pwrite64|write|fsync|fdatasync)\(\d+<([^>]*)>(.*)$")
+_CALL = re.compile(r"^\d+\s+(pwrite64|write|fsync|fdatasync|sendto)\(\d+<([^>]*)>(.*)$")
 _WHERE = re.compile(r"(\d+), (\d+)(?:\) += -?\d+| <unfinished)")
 
 needs_strace = pytest.mark.skipif(STRACE is None, reason="strace is not installed")
@@ -45,7 +45,8 @@ needs_strace = pytest.mark.skipif(STRACE is None, reason="strace is not installe
 
 @dataclass(frozen=True)
 class Call:
-    """One traced system call on a file: a write (where, how long) or a flush."""
+    """One traced system call on a file: a write (where, how long) or a flush; or a send
+    on a socket (to the terminal)."""
 
     name: str
     path: str
@@ -77,7 +78,8 @@ def run_traced(child: Path, args: list[str], *, crash_at: str, tmp: Path) -> Tra
         PAYCHANNELS_CRASH_TRACE=str(trace),
     )
     cmd = [STRACE, "-f", "-qq", "-s", "0", "-y", "-o", str(log)]
-    cmd += ["-e", "trace=pwrite64,write,fsync,fdatasync", sys.executable, str(child), *args]
+    cmd += ["-e", "trace=pwrite64,write,fsync,fdatasync,sendto", sys.executable, str(child)]
+    cmd += args
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == -signal.SIGKILL, f"not killed at {crash_at}:\n{proc.stderr}"
     calls: list[Call] = []
@@ -147,6 +149,13 @@ def test_zvt_payments_flush_once_and_a_power_loss_is_resolved_by_the_terminal(
         traced = run_traced(
             ZVT_CHILD, [url, port, "work"], crash_at="collect.after_journal@3", tmp=tmp_path
         )
+        # (0) the intent's flush of the log comes before the first byte the terminal gets of
+        # its payment (the journal flushes it itself, its connections run synchronous=NORMAL)
+        for k in (2, 3):
+            start = traced.points[f"collect.before_intent@{k}"]
+            sent = next(i for i, c in enumerate(traced.calls) if i > start and c.name == "sendto")
+            flushed = [c for c in traced.calls[start:sent] if c.name in SYNCS]
+            assert [c.path for c in flushed] == [f"{db}-wal"], traced.calls[start:sent]
         # (1) flushes per collect(): the intent only, or the intent and the answer
         per_payment = [
             traced.flushes(f"collect.before_intent@{k}", f"collect.after_journal@{k}", db)

@@ -5,10 +5,17 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from paychannels.security.masking import mask_account, mask_id_number, mask_pan, scrub
+from paychannels.security import masking
+from paychannels.security.masking import (
+    mask_account,
+    mask_id_number,
+    mask_pan,
+    may_hold_secret,
+    scrub,
+)
 
 
 def test_masks_keep_only_what_is_allowed() -> None:
@@ -79,3 +86,29 @@ def test_a_masked_name_never_contains_the_name(name: str) -> None:
     if len(letters) >= 1:
         assert "".join(letters) not in masked.replace(" ", "").replace("*", "\x00")
     assert sum(c.isalnum() for c in masked) <= 2
+
+
+_FILLER = st.lists(
+    st.sampled_from(
+        [":", "=", ";", '"', "'", " ", "\n", "-", "_", ".", "0", "4", "x", "EUR", "p", "i", "n",
+         "\u212a", "\u017f", "\u0131", "\u0130", "\u00e4"]
+    ),
+    max_size=5,
+).map("".join)  # fmt: skip
+_KEYS = st.sampled_from(
+    ["PIN", "pIn", "p\u0131n", "P\u0130N", "password", "PASSWD", "api_key", "\u212aey",
+     "\u017fecret", "Bearer", "sign", "Token", "credential", "Authorization", "pwd", "mch-key"]
+)  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(_FILLER, _KEYS, _FILLER)
+def test_text_said_to_hold_no_secret_matches_no_secret_pattern(
+    before: str, key: str, after: str
+) -> None:
+    """``scrub`` skips its key=value pass where ``may_hold_secret`` says no: that must only
+    be where the pass would find nothing (case variants, the letters the case-blind pattern
+    takes for ASCII ones: Kelvin K, long s, dotless and dotted i)."""
+    for text in (before + key + after, f"{key}: x"):
+        if not may_hold_secret(text):
+            assert masking._SECRET_KV.search(text) is None, text

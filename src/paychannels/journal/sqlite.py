@@ -1,7 +1,7 @@
 """SQLite journal: the embedded default for a hall PC or a field laptop.
 
 WAL mode with ``synchronous=FULL`` (a committed payment survives power loss; a synchronous
-answer under ``outcome_sync=lazy`` commits with NORMAL and reaches the disk with the next
+answer under ``outcome_sync=lazy`` commits without a flush and reaches the disk with the next
 flushed commit, see ``journal.durability``), one connection
 per thread, ``BEGIN IMMEDIATE`` for every write so writers in several processes on one
 machine serialise on the database lock instead of failing half-way.
@@ -32,6 +32,9 @@ log = logging.getLogger("paychannels.journal")
 
 _SYNC_MODES = {"off", "normal", "full", "extra"}
 _FLUSHING = {"full", "extra"}  # the modes whose every commit fsyncs the write-ahead log
+#: the setting every connection runs; ``full`` is kept by ``_transaction`` flushing the log
+#: itself after each write that must be durable, so a lazy answer needs no switch and back
+_CONNECTION_SYNC = {"off": "OFF", "normal": "NORMAL", "full": "NORMAL", "extra": "EXTRA"}
 _TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"  # fixed width, so text order is time order
 _SPILL = "pc_spill"  # the scratch database a connection stages whole reports in
 
@@ -48,6 +51,10 @@ def _attach_spill(conn: sqlite3.Connection) -> None:
         conn.execute(f"PRAGMA {_SPILL}.synchronous=OFF")
     finally:
         os.unlink(name)
+
+
+#: SQLite's own flush of the log (its data and its size, not its times)
+_datasync = getattr(os, "fdatasync", os.fsync)
 
 
 def _uri(path: Path, mode: str) -> str:
@@ -132,6 +139,7 @@ class SqliteJournal(SqlJournal):
                 )
             self._target = _uri(path, "rw")
         self.path = None if self._memory else Path(raw_path)
+        self._file = self.path  # the file connections open (a side file while building)
         mode = outcome_sync_mode(options.get("outcome_sync"), where)
         self.outcome_sync = OutcomeSync(mode, None if self._memory else self._flush_log)
         self._last_ts: tuple[datetime | None, str] = (None, "")
@@ -180,7 +188,7 @@ class SqliteJournal(SqlJournal):
         """Migrate a new journal in a side file, then link it into place unless one came."""
         side = path.with_name(f".{path.name}.new-{uuid.uuid4().hex[:8]}")
         target = self._target
-        self._target = _uri(side, "rwc")
+        self._target, self._file = _uri(side, "rwc"), side
         try:
             self.migrate()
             self._drop_connections()  # the last connection checkpoints the WAL into the file
@@ -193,7 +201,7 @@ class SqliteJournal(SqlJournal):
                 raise JournalUnavailable(f"cannot create journal {self.url}: {exc}") from exc
         finally:
             self._drop_connections()
-            self._target = target
+            self._target, self._file = target, path
             for leftover in (side, Path(f"{side}-wal"), Path(f"{side}-shm")):
                 leftover.unlink(missing_ok=True)
 
@@ -211,7 +219,7 @@ class SqliteJournal(SqlJournal):
             conn.row_factory = sqlite3.Row
             if not self._memory:
                 conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+            conn.execute(f"PRAGMA synchronous={_CONNECTION_SYNC[self.synchronous]}")
             conn.execute("PRAGMA foreign_keys=ON")
             # the bulk paths' TEMP stages (a chunk of at most 5,000 rows) and their sorts in
             # memory: in a temp file they were written out, a third of a bank build's bytes
@@ -224,12 +232,13 @@ class SqliteJournal(SqlJournal):
     def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         # (``pipeline`` is moot in process: no round trips to save)
         lazy = write and self.outcome_sync.lazy_now()
+        switch = lazy and self.synchronous == "extra"  # the one mode a connection runs as set
         with self._connection() as conn:
             changes = conn.total_changes
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
             # KeyboardInterrupt in a program's main thread) never leaves the write lock held
             try:
-                if lazy:  # this transaction's commit only: no fsync of its own
+                if switch:  # this transaction's commit only: no fsync of its own
                     conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield _SqliteTx(conn)
@@ -241,8 +250,12 @@ class SqliteJournal(SqlJournal):
                 self._rollback(conn)
                 raise
             finally:
-                if lazy:
-                    conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
+                if switch:
+                    conn.execute("PRAGMA synchronous=EXTRA")
+            if write and not lazy and self.synchronous == "full" and self._file is not None:
+                # what synchronous=FULL did at COMMIT, before the caller goes on (an intent's
+                # first byte to a terminal): the write-ahead log on the disk
+                self._flush_committed()
             if write:
                 wrote = conn.total_changes != changes
                 self.outcome_sync.committed(
@@ -267,15 +280,25 @@ class SqliteJournal(SqlJournal):
 
     def _flush_log(self) -> None:
         """fsync the write-ahead log: every commit so far, lazy ones too, is then durable."""
-        wal = Path(f"{self.path}-wal")
+        wal = Path(f"{self._file}-wal")
         try:
             fd = os.open(wal, os.O_RDWR)
         except FileNotFoundError:
             return  # no log: the last connection checkpointed it into the (synced) file
         try:
-            os.fsync(fd)
+            _datasync(fd)
         finally:
             os.close(fd)
+
+    def _flush_committed(self) -> None:
+        """``_flush_log`` after a commit that must be durable; a failure is the journal's
+        (the commit may not be on the disk: the caller must not act on it)."""
+        try:
+            self._flush_log()
+        except OSError as exc:
+            raise JournalUnavailable(
+                f"journal {self.url}: the write-ahead log could not be flushed ({exc})"
+            ) from exc
 
     def _read_one(self, sql: str, params: Sequence[Any]) -> Row | None:
         # a lone SELECT in autocommit mode is its own read transaction: BEGIN and COMMIT

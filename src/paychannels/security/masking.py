@@ -26,6 +26,7 @@ __all__ = [
     "mask_name",
     "mask_pan",
     "mask_payer_id",
+    "may_hold_secret",
     "redact_url",
     "scrub",
     "shown",
@@ -166,8 +167,23 @@ def _mask_run(match: re.Match[str]) -> str:
     return mask_pan(digits) if 13 <= len(digits) <= 19 else mask_account(digits)
 
 
+#: a word every match of ``_SECRET_KV`` holds (its keys' words, lower case)
+_SECRET_WORDS = ("passw", "secret", "token", "credential", "key", "pwd", "pin", "authoriz", "sign")
+
+
+def may_hold_secret(text: str) -> bool:
+    """False only where ``scrub``'s key=value pattern cannot match: ASCII text holding none of
+    its words. That pattern's case-blind scan is most of what ``scrub`` costs (a receipt
+    line, a log line), and most text holds no key at all."""
+    if not text.isascii():
+        return True  # case-blind, the pattern matches other letters too (K for k, ſ for s)
+    low = text.lower()
+    return any(word in low for word in _SECRET_WORDS)
+
+
 def scrub(text: str) -> str:
     """Mask secrets, resident ID numbers, card numbers and account numbers in free text."""
-    text = _SECRET_KV.sub(lambda m: f"{m.group('key')}{m.group('quote')}[REDACTED]", text)
+    if may_hold_secret(text):
+        text = _SECRET_KV.sub(lambda m: f"{m.group('key')}{m.group('quote')}[REDACTED]", text)
     text = _CN_ID.sub(lambda m: mask_id_number(m.group(0)), text)
     return _DIGIT_RUN.sub(_mask_run, text)
