@@ -1,6 +1,6 @@
 """Group commit: one caller's failing change never fails the others grouped with it.
 
-The writer here is a stand-in for ``JournalWriter.modify_all`` (same signature): it holds
+The writer here is a stand-in for ``JournalWriter.modify_group`` (same signature): it holds
 the first group until released, so the next group is known to hold every later caller, and
 it refuses (raises for the whole transaction) any group holding the poisoned record.
 """
@@ -27,7 +27,7 @@ class HeldWriter:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
+    def modify_group(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
         ids = [record_id for record_id, _ in items]
         self.groups.append(ids)
         if len(self.groups) == 1:
@@ -93,7 +93,7 @@ class FlakyWriter:
         self.transactions = 0
         self.threads: set[int] = set()
 
-    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
+    def modify_group(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
         with self.lock:
             self.transactions += 1
             fail = self.transactions % 5 == 0 and len(items) > 1

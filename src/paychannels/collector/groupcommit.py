@@ -5,8 +5,11 @@ fsync (SQLite, which also lets one writer in at a time) or a round trip (Postgre
 first caller to arrive leads: it takes every change queued so far (up to ``limit``), writes
 them with ``JournalWriter.modify_all`` in one transaction, and hands each waiting caller its
 own result; callers arriving meanwhile form the next group. Nobody returns before its change
-is committed, so a provider is never told "received" for a credit that is not durable. No
-thread of its own: nothing to start or to close; a forked child starts with no group.
+is committed and flushed, so a provider is never told "received" for a credit that is not
+durable; on SQLite the flush (an fsync of the log) is taken after the write lock is let go
+and shared between groups (``journal.logsync``), so the next group writes while the disk
+works. No thread of its own: nothing to start or to close; a forked child starts with no
+group.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class _Ticket:
 
 
 class GroupCommit:
-    """``modify(record_id, decide)`` as ``JournalWriter.modify_all`` of one, shared by many.
+    """``modify(record_id, decide)`` as ``JournalWriter.modify_group`` of one, shared by many.
 
     Each waiting caller sleeps on its own ticket's lock and is woken exactly once: when its
     change is committed (or failed), or when the group before it is done and it is the next
@@ -103,7 +106,9 @@ class GroupCommit:
 
     def _apply(self, batch: list[_Ticket]) -> None:
         try:
-            results = self._writer.modify_all([(t.record_id, t.decide) for t in batch])
+            # durable when it returns (one flush shared with the groups around it, taken
+            # outside the write lock): nobody is woken before
+            results = self._writer.modify_group([(t.record_id, t.decide) for t in batch])
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].error = exc

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from paychannels.journal.durability import OutcomeSync, outcome_sync_mode
+from paychannels.journal.logsync import LogSync
 from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.security.masking import redact_url, shown
 from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
@@ -134,6 +135,8 @@ class SqliteJournal(SqlJournal):
         self.path = None if self._memory else Path(raw_path)
         mode = outcome_sync_mode(options.get("outcome_sync"), where)
         self.outcome_sync = OutcomeSync(mode, None if self._memory else self._flush_log)
+        flushing = not self._memory and self.synchronous in _FLUSHING
+        self.log_sync = LogSync(self._flush_log if flushing else None)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
         if self._memory and not create:
@@ -221,15 +224,23 @@ class SqliteJournal(SqlJournal):
         return conn
 
     @contextmanager
+    def one_flush(self) -> Iterator[None]:
+        with self.log_sync.deferring():
+            yield
+        self.log_sync.sync()
+
+    @contextmanager
     def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         # (``pipeline`` is moot in process: no round trips to save)
-        lazy = write and self.outcome_sync.lazy_now()
+        deferred = write and self.log_sync.active  # flushed by ``one_flush``'s end
+        lazy = write and not deferred and self.outcome_sync.lazy_now()
+        unflushed = lazy or deferred
         with self._connection() as conn:
             changes = conn.total_changes
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
             # KeyboardInterrupt in a program's main thread) never leaves the write lock held
             try:
-                if lazy:  # this transaction's commit only: no fsync of its own
+                if unflushed:  # this transaction's commit only: no fsync of its own
                     conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 yield _SqliteTx(conn)
@@ -241,12 +252,15 @@ class SqliteJournal(SqlJournal):
                 self._rollback(conn)
                 raise
             finally:
-                if lazy:
+                if unflushed:
                     conn.execute(f"PRAGMA synchronous={self.synchronous.upper()}")
             if write:
                 wrote = conn.total_changes != changes
+                if deferred and wrote:
+                    self.log_sync.committed()
                 self.outcome_sync.committed(
-                    lazy=lazy and wrote, flushed=wrote and self.synchronous in _FLUSHING
+                    lazy=lazy and wrote,
+                    flushed=wrote and not deferred and self.synchronous in _FLUSHING,
                 )
 
     def _spill(self) -> dict[str, str]:
