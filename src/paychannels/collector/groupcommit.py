@@ -15,6 +15,7 @@ group.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paychannels.collector.writer import JournalWriter
@@ -25,6 +26,10 @@ from paychannels.values.errors import PaychannelsError
 __all__ = ["GroupCommit"]
 
 Result = Applied | PaychannelsError
+
+
+def _nothing() -> None:
+    """What a retried change does between its commit and its flush."""
 
 
 def _held() -> threading.Lock:
@@ -87,28 +92,40 @@ class GroupCommit:
         return ticket.result
 
     def _lead(self, own: _Ticket) -> None:
-        """Write the queued group (``own`` is in it), wake its callers, pass the lead on."""
+        """Write the queued group (``own`` is in it), pass the lead on once it committed,
+        and wake its callers once it is durable."""
         with self._mutex:
             batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
-        try:
-            self._apply(batch)
-        finally:
-            for ticket in batch:
-                ticket.done = True
+        passed = False
+
+        def pass_lead() -> None:
+            # committed: the next group may write while this one's flush reaches the disk
+            nonlocal passed
+            if passed:
+                return
+            passed = True
             with self._mutex:
                 successor = self._queue[0] if self._queue else None
                 self._leading = successor is not None
-            for ticket in batch:
-                if ticket is not own:  # the leader's own caller is awake: it is us
-                    ticket.wake.release()
             if successor is not None:
                 successor.wake.release()
 
-    def _apply(self, batch: list[_Ticket]) -> None:
+        try:
+            self._apply(batch, pass_lead)
+        finally:
+            for ticket in batch:
+                ticket.done = True
+            pass_lead()
+            for ticket in batch:
+                if ticket is not own:  # the leader's own caller is awake: it is us
+                    ticket.wake.release()
+
+    def _apply(self, batch: list[_Ticket], committed: Callable[[], None] = _nothing) -> None:
         try:
             # durable when it returns (one flush shared with the groups around it, taken
-            # outside the write lock): nobody is woken before
-            results = self._writer.modify_group([(t.record_id, t.decide) for t in batch])
+            # outside the write lock); ``committed`` runs between the commit and the flush
+            items = [(t.record_id, t.decide) for t in batch]
+            results = self._writer.modify_group(items, committed=committed)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].error = exc

@@ -82,13 +82,16 @@ class JournalWriter:
         """Many decided changes in one transaction; each item applied or its refusal."""
         return self.write_many(partial(_modify_many, self.journal, items))
 
-    def modify_group(self, items: Sequence[tuple[str, Decide]]) -> list[Applied | PaychannelsError]:
+    def modify_group(
+        self, items: Sequence[tuple[str, Decide]], *, committed: Callable[[], None]
+    ) -> list[Applied | PaychannelsError]:
         """``modify_all`` for a group commit: committed without a flush of its own, then made
         durable by one flush shared with the groups around it, outside the write lock
         (``Journal.one_flush``); published only then, so nothing is told of a credit that
-        the disk does not hold yet."""
+        the disk does not hold yet. ``committed`` runs in between (the next group's turn)."""
         with self.journal.one_flush():
             results = _modify_many(self.journal, items, self.clock.now())
+            committed()
         self._publish_applied(results)
         return results
 
