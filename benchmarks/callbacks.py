@@ -15,6 +15,10 @@
     pip install -e '.[bench]'
     python benchmarks/callbacks.py [--callbacks 2000] [--rounds 9] [--payments 3000]
         [--senders 8] [--processes 1,2,4] [--parts notice,sqlite,postgres] [--json]
+        [--against /path/to/another/checkout]
+
+``--against`` runs a third side in the same rounds of part 1: our path from another
+checkout's ``src`` (main, say), so a change is measured against its own before.
 """
 
 from __future__ import annotations
@@ -128,28 +132,31 @@ def child(name: str, path: Path) -> dict[str, float]:
     return {"wall": len(items) / wall, "cpu": len(items) / cpu}
 
 
-def notice_rounds(keys: SimKeys, n: int, rounds: int) -> dict[str, Any]:
-    runs: dict[str, list[dict[str, float]]] = {s: [] for s in SIDES}
+def notice_rounds(keys: SimKeys, n: int, rounds: int, against: Path | None) -> dict[str, Any]:
+    sides = (*SIDES, "against") if against else SIDES
+    runs: dict[str, list[dict[str, float]]] = {s: [] for s in sides}
     with tempfile.TemporaryDirectory() as tmp:
         path = write_inputs(keys, n, Path(tmp))
         for r in range(rounds):
-            for name in SIDES if r % 2 == 0 else SIDES[::-1]:
+            for name in sides if r % 2 == 0 else sides[::-1]:
+                env = dict(os.environ)
+                if name == "against":  # our side, from the other checkout's sources
+                    env["PYTHONPATH"] = os.pathsep.join([str(against / "src"), str(against)])
                 out = subprocess.run(
-                    [sys.executable, __file__, "--child", name, "--inputs", str(path)],
-                    check=True, capture_output=True, text=True, timeout=600,
+                    [sys.executable, __file__, "--child", name.replace("against", "ours_notice"),
+                     "--inputs", str(path)],
+                    check=True, capture_output=True, text=True, timeout=600, env=env,
                 )  # fmt: skip
                 runs[name].append(json.loads(out.stdout))
     result: dict[str, Any] = {"callbacks": n, "rounds": rounds}
     for clock in ("wall", "cpu"):
-        ours = [x[clock] for x in runs["ours_notice"]]
         theirs = [x[clock] for x in runs["wechatpayv3"]]
-        result[clock] = {
-            "ours_notice": statistics.median(ours),
-            "wechatpayv3": statistics.median(theirs),
-            "ratio_median": statistics.median(o / t for o, t in zip(ours, theirs, strict=True)),
-            "ratio_range": [min(o / t for o, t in zip(ours, theirs, strict=True)),
-                            max(o / t for o, t in zip(ours, theirs, strict=True))],
-        }  # fmt: skip
+        result[clock] = {"wechatpayv3": statistics.median(theirs)}
+        for name in sides[::2]:  # ours_notice, and the other checkout's
+            ours = [x[clock] for x in runs[name]]
+            ratios = [o / t for o, t in zip(ours, theirs, strict=True)]
+            result[clock][name] = statistics.median(ours)
+            result[clock][f"{name}_ratio"] = [statistics.median(ratios), min(ratios), max(ratios)]
     return result
 
 
@@ -274,6 +281,7 @@ def main() -> None:
     parser.add_argument("--parts", default="notice,sqlite,postgres")
     parser.add_argument("--pg", default=os.environ.get("PAYCHANNELS_TEST_PG"))
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--against", type=Path, help="another checkout, run in the same rounds")
     parser.add_argument("--child", choices=SIDES, help=argparse.SUPPRESS)
     parser.add_argument("--inputs", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--receiver", type=Path, help=argparse.SUPPRESS)
@@ -288,7 +296,7 @@ def main() -> None:
     keys = SimKeys.generate()
     result: dict[str, Any] = {"load_average_before": os.getloadavg()}
     if "notice" in parts:
-        result["notice"] = notice_rounds(keys, args.callbacks, args.rounds)
+        result["notice"] = notice_rounds(keys, args.callbacks, args.rounds, args.against)
     with ProviderSimulator(keys, auto_notify=False) as sim:
         if "sqlite" in parts:
             result["durable_sqlite"] = durable_sqlite(keys, sim, args.payments, args.senders)
@@ -314,10 +322,14 @@ def report(result: dict[str, Any], args: argparse.Namespace) -> None:
               f"process, median of {nt['rounds']} interleaved rounds:")  # fmt: skip
         for clock in ("wall", "cpu"):
             r = nt[clock]
-            lo, hi = r["ratio_range"]
+            mid, lo, hi = r["ours_notice_ratio"]
             print(f"  {clock:4s}  ours {r['ours_notice']:>8,.0f}/s   wechatpayv3 callback() "
-                  f"{r['wechatpayv3']:>8,.0f}/s   ratio {r['ratio_median']:.2f}x "
+                  f"{r['wechatpayv3']:>8,.0f}/s   ratio {mid:.2f}x "
                   f"({lo:.2f}-{hi:.2f})")  # fmt: skip
+            if "against" in r:
+                mid, lo, hi = r["against_ratio"]
+                print(f"        {args.against}: {r['against']:>8,.0f}/s   "
+                      f"ratio {mid:.2f}x ({lo:.2f}-{hi:.2f})")  # fmt: skip
     if "durable_sqlite" in result:
         print(f"durable path (verify, decrypt, credit in the journal, reply), "
               f"{args.senders} senders:")  # fmt: skip

@@ -342,3 +342,13 @@ def test_config_file_with_relative_key_paths(keys: SimKeys, tmp_path: Path) -> N
     cfg = WechatPayConfig.from_url(parse_url(url), {"config": str(tmp_path / "wechatpay.toml")})
     assert cfg.keys.knows(keys.platform_serial) and cfg.keys.knows(keys.pubkey_id)
     assert cfg.keys.preferred_serial() == keys.pubkey_id
+
+
+def test_the_accept_reply_is_the_plain_204_each_time_a_fresh_one(codec: WechatPayCodec) -> None:
+    """Built without validation on every paid callback: it must equal the validated one,
+    and no two callers share its headers."""
+    from paychannels.channels.base import Reply
+
+    first, second = codec.accept_reply(), codec.accept_reply()
+    assert first == Reply(status_code=204) == second
+    assert first.headers is not second.headers

@@ -1,6 +1,6 @@
 """Group commit: one caller's failing change never fails the others grouped with it.
 
-The writer here is a stand-in for ``JournalWriter.modify_all`` (same signature): it holds
+The writer here is a stand-in for ``JournalWriter.modify_group`` (same signature): it holds
 the first group until released, so the next group is known to hold every later caller, and
 it refuses (raises for the whole transaction) any group holding the poisoned record.
 """
@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,7 +27,9 @@ class HeldWriter:
         self.entered = threading.Event()
         self.release = threading.Event()
 
-    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
+    def modify_group(
+        self, items: Sequence[tuple[str, Decide]], *, committed: Callable[[], None]
+    ) -> list[Any]:
         ids = [record_id for record_id, _ in items]
         self.groups.append(ids)
         if len(self.groups) == 1:
@@ -93,7 +95,9 @@ class FlakyWriter:
         self.transactions = 0
         self.threads: set[int] = set()
 
-    def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Any]:
+    def modify_group(
+        self, items: Sequence[tuple[str, Decide]], *, committed: Callable[[], None]
+    ) -> list[Any]:
         with self.lock:
             self.transactions += 1
             fail = self.transactions % 5 == 0 and len(items) > 1
@@ -116,3 +120,50 @@ def test_every_caller_is_answered_once_however_the_lead_passes() -> None:
     assert results == [f"applied {record_id}" for record_id in ids]
     assert len(writer.threads) > 1  # the lead did pass between callers' threads
     assert writer.transactions < len(ids)  # and changes were grouped
+
+
+class FlushingWriter:
+    """Commits at once, then holds the first group's flush until released."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[str]] = []
+        self.flushing = threading.Event()
+        self.flushed = threading.Event()
+        self.second_wrote = threading.Event()
+
+    def modify_group(
+        self, items: Sequence[tuple[str, Decide]], *, committed: Callable[[], None]
+    ) -> list[Any]:
+        ids = [record_id for record_id, _ in items]
+        self.groups.append(ids)
+        committed()  # the commit is done: the next group's turn
+        if len(self.groups) == 1:
+            self.flushing.set()
+            assert self.flushed.wait(10)  # the disk is slow
+        else:
+            self.second_wrote.set()
+        return [f"applied {record_id}" for record_id in ids]
+
+
+def test_the_next_group_writes_while_the_last_is_flushed_and_nobody_is_told_early() -> None:
+    writer = FlushingWriter()
+    group = GroupCommit(writer)  # type: ignore[arg-type]
+    answered: list[str] = []
+
+    def call(record_id: str) -> None:
+        group.modify(record_id, lambda record: [])
+        answered.append(record_id)
+
+    first = threading.Thread(target=call, args=("a",))
+    first.start()
+    assert writer.flushing.wait(10)
+    later = [threading.Thread(target=call, args=(rid,)) for rid in ("b", "c")]
+    for t in later:
+        t.start()
+    assert writer.second_wrote.wait(10)  # written while "a" waits for the disk
+    assert "a" not in answered  # ... and "a" is not answered before its flush
+    writer.flushed.set()
+    for t in (first, *later):
+        t.join(10)
+    assert sorted(answered) == ["a", "b", "c"]
+    assert writer.groups[0] == ["a"]

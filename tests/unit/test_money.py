@@ -149,3 +149,22 @@ def test_pydantic_round_trip() -> None:
     data = req.model_dump(mode="json")
     assert data["amount"] == {"minor": 380, "currency": "CNY"}
     assert PaymentRequest.model_validate(data) == req
+
+
+def test_of_minor_checks_what_it_is_given() -> None:
+    """The fast path (an exact int, a known code) refuses what the slow one did."""
+    from enum import IntEnum
+
+    class Fen(IntEnum):
+        ONE = 1
+
+    assert Money.of_minor(Fen.ONE, "CNY").minor == 1  # an int subclass is an int
+    for bad in (True, False, 1.0, "1"):
+        with pytest.raises(TypeError):
+            Money.of_minor(bad, "CNY")  # type: ignore[arg-type]
+    assert Money.of_minor(-(10**18 - 1), "CNY").minor == -(10**18 - 1)
+    with pytest.raises(InvalidAmount):
+        Money.of_minor(10**18, "CNY")
+    with pytest.raises(UnknownCurrency, match="upper case"):
+        Money.of_minor(1, "cny")
+    assert Money.of_minor(1, 156).currency.code == "CNY"

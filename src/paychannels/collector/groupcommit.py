@@ -5,13 +5,17 @@ fsync (SQLite, which also lets one writer in at a time) or a round trip (Postgre
 first caller to arrive leads: it takes every change queued so far (up to ``limit``), writes
 them with ``JournalWriter.modify_all`` in one transaction, and hands each waiting caller its
 own result; callers arriving meanwhile form the next group. Nobody returns before its change
-is committed, so a provider is never told "received" for a credit that is not durable. No
-thread of its own: nothing to start or to close; a forked child starts with no group.
+is committed and flushed, so a provider is never told "received" for a credit that is not
+durable; on SQLite the flush (an fsync of the log) is taken after the write lock is let go
+and shared between groups (``journal.logsync``), so the next group writes while the disk
+works. No thread of its own: nothing to start or to close; a forked child starts with no
+group.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from paychannels.collector.writer import JournalWriter
@@ -22,6 +26,10 @@ from paychannels.values.errors import PaychannelsError
 __all__ = ["GroupCommit"]
 
 Result = Applied | PaychannelsError
+
+
+def _nothing() -> None:
+    """What a retried change does between its commit and its flush."""
 
 
 def _held() -> threading.Lock:
@@ -44,7 +52,7 @@ class _Ticket:
 
 
 class GroupCommit:
-    """``modify(record_id, decide)`` as ``JournalWriter.modify_all`` of one, shared by many.
+    """``modify(record_id, decide)`` as ``JournalWriter.modify_group`` of one, shared by many.
 
     Each waiting caller sleeps on its own ticket's lock and is woken exactly once: when its
     change is committed (or failed), or when the group before it is done and it is the next
@@ -84,26 +92,40 @@ class GroupCommit:
         return ticket.result
 
     def _lead(self, own: _Ticket) -> None:
-        """Write the queued group (``own`` is in it), wake its callers, pass the lead on."""
+        """Write the queued group (``own`` is in it), pass the lead on once it committed,
+        and wake its callers once it is durable."""
         with self._mutex:
             batch, self._queue = self._queue[: self._limit], self._queue[self._limit :]
-        try:
-            self._apply(batch)
-        finally:
-            for ticket in batch:
-                ticket.done = True
+        passed = False
+
+        def pass_lead() -> None:
+            # committed: the next group may write while this one's flush reaches the disk
+            nonlocal passed
+            if passed:
+                return
+            passed = True
             with self._mutex:
                 successor = self._queue[0] if self._queue else None
                 self._leading = successor is not None
-            for ticket in batch:
-                if ticket is not own:  # the leader's own caller is awake: it is us
-                    ticket.wake.release()
             if successor is not None:
                 successor.wake.release()
 
-    def _apply(self, batch: list[_Ticket]) -> None:
         try:
-            results = self._writer.modify_all([(t.record_id, t.decide) for t in batch])
+            self._apply(batch, pass_lead)
+        finally:
+            for ticket in batch:
+                ticket.done = True
+            pass_lead()
+            for ticket in batch:
+                if ticket is not own:  # the leader's own caller is awake: it is us
+                    ticket.wake.release()
+
+    def _apply(self, batch: list[_Ticket], committed: Callable[[], None] = _nothing) -> None:
+        try:
+            # durable when it returns (one flush shared with the groups around it, taken
+            # outside the write lock); ``committed`` runs between the commit and the flush
+            items = [(t.record_id, t.decide) for t in batch]
+            results = self._writer.modify_group(items, committed=committed)
         except Exception as exc:
             if len(batch) == 1:
                 batch[0].error = exc

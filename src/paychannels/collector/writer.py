@@ -47,12 +47,15 @@ class JournalWriter:
         Items naming one record share one write (its changes merged) and so one ``Applied``:
         its events are published once, as they were written once."""
         results = op(self.clock.now())
+        self._publish_applied(results)
+        return results
+
+    def _publish_applied(self, results: list[Applied | PaychannelsError]) -> None:
         published: set[int] = set()
         for item in results:
             if isinstance(item, Applied) and id(item) not in published:
                 published.add(id(item))
                 self.publish(item.events)
-        return results
 
     def create(
         self, new: NewRecord, *, then: Sequence[Change] = (), state: StateWrite | None = None
@@ -78,6 +81,19 @@ class JournalWriter:
     def modify_all(self, items: Sequence[tuple[str, Decide]]) -> list[Applied | PaychannelsError]:
         """Many decided changes in one transaction; each item applied or its refusal."""
         return self.write_many(partial(_modify_many, self.journal, items))
+
+    def modify_group(
+        self, items: Sequence[tuple[str, Decide]], *, committed: Callable[[], None]
+    ) -> list[Applied | PaychannelsError]:
+        """``modify_all`` for a group commit: committed without a flush of its own, then made
+        durable by one flush shared with the groups around it, outside the write lock
+        (``Journal.one_flush``); published only then, so nothing is told of a credit that
+        the disk does not hold yet. ``committed`` runs in between (the next group's turn)."""
+        with self.journal.one_flush():
+            results = _modify_many(self.journal, items, self.clock.now())
+            committed()
+        self._publish_applied(results)
+        return results
 
     def annotate(self, record_id: str, change: Change) -> Record:
         """Append an event that changes no state (a note, a flag)."""

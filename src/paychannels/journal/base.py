@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
@@ -227,6 +228,15 @@ class Journal(ABC):
         ``known``: the record as the caller's own last write left it; a journal may decide
         on it without reading the row again if the row has not moved since (its version)."""
         return self.modify(record_id, decide, now=now)
+
+    @contextmanager
+    def one_flush(self) -> Iterator[None]:
+        """Commits of this thread inside the block may skip their own flush; when the block
+        ends without an error, one flush (shared with other threads') has made them all
+        durable — taken outside the write lock, so the next writer need not wait for the
+        disk (group commit, ``journal.logsync``). Tell nobody of them before it ends. Here
+        every commit is flushed as it is made: nothing to defer."""
+        yield
 
     @abstractmethod
     def create_many(

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from paychannels.journal.durability import OutcomeSync, outcome_sync_mode
+from paychannels.journal.logsync import LogSync
 from paychannels.journal.sql import Row, SqlJournal, Tx
 from paychannels.security.masking import redact_url, shown
 from paychannels.values.errors import InvalidURL, JournalError, JournalUnavailable
@@ -142,6 +143,8 @@ class SqliteJournal(SqlJournal):
         self._file = self.path  # the file connections open (a side file while building)
         mode = outcome_sync_mode(options.get("outcome_sync"), where)
         self.outcome_sync = OutcomeSync(mode, None if self._memory else self._flush_log)
+        flushing = not self._memory and self.synchronous in _FLUSHING
+        self.log_sync = LogSync(self._flush_committed if flushing else None)
         self._last_ts: tuple[datetime | None, str] = (None, "")
         self._connections_init()
         if self._memory and not create:
@@ -229,10 +232,19 @@ class SqliteJournal(SqlJournal):
         return conn
 
     @contextmanager
+    def one_flush(self) -> Iterator[None]:
+        with self.log_sync.deferring():
+            yield
+        self.log_sync.sync()
+
+    @contextmanager
     def _transaction(self, *, write: bool, pipeline: bool = False) -> Iterator[Tx]:
         # (``pipeline`` is moot in process: no round trips to save)
-        lazy = write and self.outcome_sync.lazy_now()
-        switch = lazy and self.synchronous == "extra"  # the one mode a connection runs as set
+        deferred = write and self.log_sync.active  # flushed by ``one_flush``'s end
+        lazy = write and not deferred and self.outcome_sync.lazy_now()
+        # ``extra`` is the one mode a connection runs as set: a commit without a flush of its
+        # own switches it off and back; under ``full`` the journal flushes the log itself
+        switch = (lazy or deferred) and self.synchronous == "extra"
         with self._connection() as conn:
             changes = conn.total_changes
             # BEGIN and COMMIT inside the one try: an exception arriving anywhere (a
@@ -252,14 +264,18 @@ class SqliteJournal(SqlJournal):
             finally:
                 if switch:
                     conn.execute("PRAGMA synchronous=EXTRA")
-            if write and not lazy and self.synchronous == "full" and self._file is not None:
+            flushed_here = not lazy and not deferred and self.synchronous == "full"
+            if write and flushed_here and self._file is not None:
                 # what synchronous=FULL did at COMMIT, before the caller goes on (an intent's
                 # first byte to a terminal): the write-ahead log on the disk
                 self._flush_committed()
             if write:
                 wrote = conn.total_changes != changes
+                if deferred and wrote:
+                    self.log_sync.committed()
                 self.outcome_sync.committed(
-                    lazy=lazy and wrote, flushed=wrote and self.synchronous in _FLUSHING
+                    lazy=lazy and wrote,
+                    flushed=wrote and not deferred and self.synchronous in _FLUSHING,
                 )
 
     def _spill(self) -> dict[str, str]:

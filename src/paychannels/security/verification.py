@@ -15,7 +15,6 @@ signature that fails against a key we hold is a forgery: nothing is asked, nothi
 from __future__ import annotations
 
 import binascii
-import functools
 import hmac
 from collections.abc import Collection, Iterable, Iterator, Mapping
 
@@ -145,8 +144,9 @@ class Headers(Mapping[str, str]):
             pairs = source.items()
         else:
             pairs = list(source)
-        normal = _normal
-        self._items: dict[str, str] = {normal(name): value for name, value in pairs}
+        # names seen before come from a plain dict (a C call); only a new one is worked out
+        known = _NAMES.get
+        self._items: dict[str, str] = {known(name) or _normal(name): value for name, value in pairs}
         self._repeated: set[str] = set()
         if len(self._items) != len(pairs):  # rare: find which names came twice
             seen: set[str] = set()
@@ -196,9 +196,19 @@ class Headers(Mapping[str, str]):
         return None if value is None else value.strip()
 
 
-@functools.lru_cache(maxsize=512)
+#: header names as sent -> their lookup form; bounded, so a flood of invented names
+#: cannot grow it (past the bound a new name is worked out each time, not remembered)
+_NAMES: dict[str, str] = {}
+_NAMES_MAX = 512
+
+
 def _normal(name: str) -> str:
+    known = _NAMES.get(name)
+    if known is not None:
+        return known
     key = name.lower()
     if key[:5] == "http_":  # WSGI/Django environ style: HTTP_WECHATPAY_SERIAL
         key = key[5:].replace("_", "-")
+    if len(_NAMES) < _NAMES_MAX and type(name) is str:
+        _NAMES[name] = key
     return key

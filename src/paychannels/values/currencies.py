@@ -206,6 +206,8 @@ _SYMBOLS: tuple[Currency, ...] = tuple(
 
 def currency(code: str | int | Currency) -> Currency:
     """Look up a currency by alphabetic code ("CNY"), numeric code (156) or pass one through."""
+    if type(code) is str and (known := _BY_CODE.get(code)) is not None:
+        return known  # the common case first: one C look-up (every amount a callback carries)
     if isinstance(code, Currency):
         return code
     if isinstance(code, bool):

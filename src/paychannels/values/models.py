@@ -95,13 +95,35 @@ def trusted(cls: type[M], values: dict[str, Any]) -> M:
     Every field must be given: this is pydantic's ``model_construct`` minus the per-field
     default handling, which costs more than the rest of reading a journal row.
     """
-    assert len(values) == len(cls.__pydantic_fields__), f"{cls.__name__}: missing fields"
+    assert len(values) == _field_count(cls), f"{cls.__name__}: missing fields"
     obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    _set_dict(obj, values)
+    _set_fields_set(obj, set(values))
+    _set_extra(obj, None)
+    _set_private(obj, None)
     return obj
+
+
+# BaseModel's own slots, set through their descriptors: no attribute look-up by name on
+# every object (a paid callback builds two, a journal read one a row)
+_set_dict, _set_fields_set, _set_extra, _set_private = (
+    BaseModel.__dict__[name].__set__
+    for name in (
+        "__dict__",
+        "__pydantic_fields_set__",
+        "__pydantic_extra__",
+        "__pydantic_private__",
+    )
+)
+_FIELD_COUNTS: dict[type[BaseModel], int] = {}
+
+
+def _field_count(cls: type[BaseModel]) -> int:
+    """How many fields a model has (pydantic's class attribute is a slow look-up)."""
+    count = _FIELD_COUNTS.get(cls)
+    if count is None:
+        count = _FIELD_COUNTS[cls] = len(cls.__pydantic_fields__)
+    return count
 
 
 def _describe(exc: ValidationError, model: str) -> InvalidRequest:

@@ -51,9 +51,10 @@ class Money:
     @classmethod
     def of_minor(cls, minor: int, currency_code: str | Currency) -> Money:
         """Build from minor units: ``Money.of_minor(38000, "CNY")`` is ¥380.00."""
-        if isinstance(minor, bool) or not isinstance(minor, int):
+        if type(minor) is not int and (isinstance(minor, bool) or not isinstance(minor, int)):
             raise TypeError(f"minor units must be an int, not {type(minor).__name__}")
-        _check_range(minor, minor)
+        if not -MAX_MINOR <= minor <= MAX_MINOR:
+            _check_range(minor, minor)
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_currency", currency(currency_code))
         object.__setattr__(obj, "_minor", minor)
