@@ -5,6 +5,7 @@ become a list of millions of ids (it did: every in-doubt id was fetched and kept
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -51,22 +52,12 @@ def test_only_the_listed_in_doubt_ids_are_read_the_rest_counted(day: Day) -> Non
 
 def test_the_bank_check_still_counts_every_debit_without_a_result(day: Day) -> None:
     _pending_batch(day)
-    day.settle(
-        "bank",
-        Settlement(
-            SettlementKind.BANK,
-            "sha-1",
-            "result file R1.xml",
-            "CNY",
-            T0 + timedelta(days=2),
-            60000,  # the bank took two debits, the journal knows of one
-            2,
-            60000,
-            0,
-            0,
-            detail={"failed": 0, "pending": PENDING},
-        ),
-    )
+    # the bank took two debits, the journal knows of one: the check lists what is open
+    result = {"payments": 2, "gross_minor": 60000, "refunds": 0, "refund_minor": 0}
+    pending = {"failed": 0, "pending": PENDING}
+    at = T0 + timedelta(days=2)
+    file = Settlement(SettlementKind.BANK, "sha-1", "R1.xml", "CNY", at, 60000, **result)
+    day.settle("bank", replace(file, detail=pending))
     for in_database in (True, False):
         with reconcile(day.journal, day.roster, in_database=in_database) as rec:
             [stmt] = rec.checks[0].statements
