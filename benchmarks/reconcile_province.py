@@ -207,6 +207,7 @@ def step_library(url: str, roster: Path, outputs: bool, notices: str = "") -> di
         "own_peak_mb": hwm_mb(),
         "disk_mb": disk_mb(url),
     }
+    _keep("library: reconciled", out, roster)  # the outputs of a province's year take long too
     if outputs:
         with tempfile.TemporaryDirectory(prefix="pc-bench-prov-") as tmp:
             began = time.perf_counter()
@@ -394,13 +395,18 @@ def _notice_figures(library: list[dict[str, Any]], how: str) -> dict[str, Any]:
 
 
 def _answer(name: str, answer: dict[str, Any], roster: Path) -> None:
-    """A step's answer, on stdout for the rounds and appended to ``steps.jsonl`` beside the
-    roster as it finishes (a 10,000,000 round takes an hour: what finished is kept if the
-    run is stopped). The process tree's peak is measured by the caller, not here."""
+    """A step's answer, on stdout for the rounds and kept in ``steps.jsonl``."""
+    _keep(name, answer, roster)
+    print(json.dumps(answer))
+
+
+def _keep(name: str, answer: dict[str, Any], roster: Path) -> None:
+    """Append a step's answer so far to ``steps.jsonl`` beside the roster (a 10,000,000
+    round takes an hour: what finished is kept if the run is stopped). The process tree's
+    peak is measured by the caller, not here."""
     line = json.dumps({"step": name, "roster": roster.name, "at": time.time(), **answer})
     with (roster.parent / "steps.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(line + "\n")
-    print(json.dumps(answer))
 
 
 def main() -> int:
