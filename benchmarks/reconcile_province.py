@@ -27,6 +27,11 @@ largest resident set of the process and its children together, sampled every 10 
   ``--against /tmp/old/src``), in the same rounds: the change measured side by side, its
   phases per obligation printed beside the new ones.
 
+Disk: ``disk_mb_built`` (the schema's tables after the build) and ``disk_mb_reconciling``
+(with the run's staged table, read right after ``reconcile()``), ``pg_total_relation_size``
+per table. Each step's answer is also appended to ``steps.jsonl`` in ``--folder`` as it
+finishes (without the tree's peak, which the rounds measure): a run stopped early keeps it.
+
 Targets: library peak <= 500 MB whatever N.
 
     python benchmarks/reconcile_province.py --db postgresql://... [--payers 1000000 3000000]
@@ -110,6 +115,7 @@ def build(base: str, folder: Path, payers: int, prefix: str = SCHEMA) -> dict[st
         "schema": schema,
         "roster_mb": round(roster.stat().st_size / 1e6, 1),
         "payments": rows[0] if rows else 0,
+        "disk_mb_built": disk_mb(url),
         "roster_and_payers_s": round(generated, 1),
         "built_in_s": round(time.perf_counter() - began, 1),
     }
@@ -199,7 +205,9 @@ def step_library(url: str, roster: Path, outputs: bool, notices: str = "") -> di
         "not_in_roster": rec.outside.obligations,
         "concerns": len(rec.concerns),
         "own_peak_mb": hwm_mb(),
+        "disk_mb": disk_mb(url),
     }
+    _keep("library: reconciled", out, roster)  # the outputs of a province's year take long too
     if outputs:
         with tempfile.TemporaryDirectory(prefix="pc-bench-prov-") as tmp:
             began = time.perf_counter()
@@ -211,6 +219,21 @@ def step_library(url: str, roster: Path, outputs: bool, notices: str = "") -> di
     rec.close()
     out["own_peak_mb_with_outputs"] = hwm_mb()
     return out
+
+
+def disk_mb(url: str) -> dict[str, float]:
+    """MB on disk per table of the schema (``pg_total_relation_size``: with its indexes and
+    TOAST), the run's staged table among them while it lives; ``all`` their sum."""
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        rows = db.execute(
+            "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' "
+            "ORDER BY 2 DESC"
+        ).fetchall()
+    sizes = {str(name): round(size / 1e6, 1) for name, size in rows}
+    return {**sizes, "all": round(sum(size for _n, size in rows) / 1e6, 1)}
 
 
 def _notices(rec: Any, folder: Path, how: str) -> dict[str, Any]:
@@ -321,6 +344,7 @@ def measure(
         "counts": library[0]["counts"],
         "not_in_roster": library[0]["not_in_roster"],
         "concerns": library[0]["concerns"],
+        "disk_mb_reconciling": library[-1]["disk_mb"],
         "meets_target": peak <= TARGET_MB,
         "phases_us_per_obligation": _per_obligation(library),
         **(_notice_figures(library, notices) if notices else {}),
@@ -370,6 +394,21 @@ def _notice_figures(library: list[dict[str, Any]], how: str) -> dict[str, Any]:
     }
 
 
+def _answer(name: str, answer: dict[str, Any], roster: Path) -> None:
+    """A step's answer, on stdout for the rounds and kept in ``steps.jsonl``."""
+    _keep(name, answer, roster)
+    print(json.dumps(answer))
+
+
+def _keep(name: str, answer: dict[str, Any], roster: Path) -> None:
+    """Append a step's answer so far to ``steps.jsonl`` beside the roster (a 10,000,000
+    round takes an hour: what finished is kept if the run is stopped). The process tree's
+    peak is measured by the caller, not here."""
+    line = json.dumps({"step": name, "roster": roster.name, "at": time.time(), **answer})
+    with (roster.parent / "steps.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--db", default=os.environ.get("PAYCHANNELS_TEST_PG", ""))
@@ -394,10 +433,12 @@ def main() -> int:
     parser.add_argument("--roster", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.step == "library":
-        print(json.dumps(step_library(args.url, args.roster, True, args.notices or "")))
+        _answer(
+            "library", step_library(args.url, args.roster, True, args.notices or ""), args.roster
+        )
         return 0
     if args.step == "baseline":
-        print(json.dumps(step_baseline(args.url, args.roster)))
+        _answer("baseline", step_baseline(args.url, args.roster), args.roster)
         return 0
     if not args.db.startswith("postgresql"):
         raise SystemExit("--db postgresql://... (or PAYCHANNELS_TEST_PG) is needed")

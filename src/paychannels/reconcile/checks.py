@@ -27,7 +27,7 @@ from datetime import datetime
 from paychannels.channels.settlement import Settlement, SettlementKind
 from paychannels.reconcile.classify import yuan
 from paychannels.reconcile.model import ChannelCheck, StatementCheck
-from paychannels.reconcile.taken import ChannelTotals, Line, Taken
+from paychannels.reconcile.taken import DOUBT_LISTED, ChannelTotals, Line, Taken
 
 __all__ = ["check_channels"]
 
@@ -116,7 +116,7 @@ def _terminal(name: str, statements: Sequence[Settlement], taken: Taken) -> Chan
         _money(stmt, s.currency)
         if stmt.differences and taken.doubt.get(name):
             stmt.differences.append(
-                "in doubt on this terminal: " + ", ".join(taken.doubt[name][:_SHOWN])
+                "in doubt on this terminal: " + ", ".join(taken.doubt[name][:DOUBT_LISTED])
             )
         check.statements.append(stmt)
     mark = "batch number" if by_batch else "receipt number"
@@ -270,8 +270,8 @@ def _bank(
         unmatched = sum(_applied(s, "unmatched") + _applied(s, "attention") for s in statements)
         if unmatched:
             stmt.differences.append(f"{unmatched} result row(s) were not credited as stated")
-        if taken.doubt.get(name):
-            stmt.differences.append(f"{len(taken.doubt[name])} debit(s) still without a result")
+        if taken.in_doubt_on(name):
+            stmt.differences.append(f"{taken.in_doubt_on(name)} debit(s) still without a result")
     check.statements.append(stmt)
     for s in statements:
         d = s.detail

@@ -47,6 +47,7 @@ from paychannels.reconcile.model import (
 from paychannels.reconcile.owed import PARALLEL_FROM, child_answer, spawn_module
 from paychannels.reconcile.result import add_outsider, mask_payer
 from paychannels.reconcile.taken import (
+    DOUBT_LISTED,
     IN_DOUBT,
     NO_OPERATOR,
     Attempt,
@@ -56,6 +57,7 @@ from paychannels.reconcile.taken import (
     keep_lines,
 )
 from paychannels.values.errors import JournalError
+from paychannels.values.status import Status
 
 __all__ = [
     "Staged",
@@ -280,6 +282,8 @@ def gather_totals(
     for channel, kind, status, n, moved in sorted(journal.ledger_totals()):
         ch = out.channels.get(channel) or out.channels.setdefault(channel, ChannelTotals(channel))
         out.rows += n
+        if status in IN_DOUBT:  # counted here; only the few a check names are read
+            out.doubt_counts[channel] = out.doubt_counts.get(channel, 0) + n
         if kind == "refund":
             if status == "SUCCEEDED":
                 ch.refunds += n
@@ -290,8 +294,8 @@ def gather_totals(
             ch.succeeded += n
             ch.taken_minor += moved
     _operators(out, journal.operator_totals())
-    for channel, record in journal.in_doubt_ids():
-        out.doubt.setdefault(channel, []).append(record)
+    for channel in sorted(out.doubt_counts):
+        out.doubt[channel] = _first_in_doubt(journal, channel)
     keep = terminals | providers
     read = [0]  # rows the progress bar was told of while they streamed
     if keep:
@@ -305,6 +309,22 @@ def gather_totals(
     if progress is not None and out.rows > read[0]:
         progress(out.rows - read[0])  # the rest were summed in SQL at once
     return out
+
+
+def _first_in_doubt(journal: SqlObligations, channel: str) -> list[str]:
+    """The ids of a channel's first ``DOUBT_LISTED`` payments in doubt, then refunds, in
+    creation (id) order: a bank batch awaiting its results may hold millions."""
+    doubt = [Status(s) for s in sorted(IN_DOUBT)]
+    ids = [
+        r.id
+        for r in journal.find(statuses=doubt, channel=channel, kind="payment", limit=DOUBT_LISTED)
+    ]
+    if len(ids) < DOUBT_LISTED:
+        left = DOUBT_LISTED - len(ids)
+        ids += [
+            r.id for r in journal.find(statuses=doubt, channel=channel, kind="refund", limit=left)
+        ]
+    return ids
 
 
 def _counting(

@@ -22,6 +22,7 @@ from paychannels.reconcile.quiet_gc import quiet_gc
 from paychannels.runtime.clock import BEIJING
 
 __all__ = [
+    "DOUBT_LISTED",
     "IN_DOUBT",
     "NO_OPERATOR",
     "Attempt",
@@ -36,6 +37,8 @@ __all__ = [
 ]
 
 IN_DOUBT = frozenset({"DISPATCHED", "PENDING", "UNKNOWN", "NEEDS_ATTENTION"})
+#: in-doubt ids a settlement check names per channel (the database path reads no more)
+DOUBT_LISTED = 20
 #: the operator shown for money nobody collected by hand (the payer's app, a bank debit)
 NO_OPERATOR = "(none: payer's own app or bank debit)"
 
@@ -133,9 +136,16 @@ class Taken:
     unreceipted: dict[str, list[Line]] = field(default_factory=dict)
     #: provider channel -> record id -> the record
     records: dict[str, dict[str, Line]] = field(default_factory=dict)
-    #: channel -> payments and refunds whose outcome is not known yet (ids)
+    #: channel -> payments and refunds whose outcome is not known yet (ids; in the database
+    #: path only the first ``DOUBT_LISTED``, the rest counted in ``doubt_counts``)
     doubt: dict[str, list[str]] = field(default_factory=dict)
+    #: channel -> how many are in doubt, where ``doubt`` lists only the first of them
+    doubt_counts: dict[str, int] = field(default_factory=dict)
     rows: int = 0
+
+    def in_doubt_on(self, channel: str) -> int:
+        """How many of the channel's payments and refunds are in doubt."""
+        return self.doubt_counts.get(channel, len(self.doubt.get(channel, ())))
 
     def refunded(self, payment_id: str) -> int:
         """Money given back for a payment by refunds that succeeded."""
