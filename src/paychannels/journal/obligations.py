@@ -348,24 +348,23 @@ class SqlObligations(SqlBase):
                 tx.run(f"DROP TABLE IF EXISTS {t}_o")
         return n
 
-    def obligation_totals(self, run: str, by: str) -> list[tuple[str, str, str, int, int, int]]:
+    def obligation_totals(
+        self, run: str, by: str, *, page: int = 5000
+    ) -> Iterator[tuple[str, str, str, int, int, int]]:
         """Per ``by`` (township, period or village): (township or period, village, category,
-        obligations, owed, received)."""
+        obligations, owed, received) — streamed, ``page`` groups at a time: a province has
+        tens of thousands of villages, each with its categories."""
         first, second = {"township": ("township", ""), "period": ("period", "")}.get(
             by, ("township", "village")
         )
         keys = f"{first}, {second}" if second else first
-        t = _table(run)
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
-                f"SELECT {first} AS a, {second or repr('')} AS b, category AS c, "
-                f"COUNT(*) AS n, SUM(owed_minor) AS owed, SUM(received_minor) AS got "
-                f"FROM {t} GROUP BY {keys}, category"
-            )
-        return [
-            (str(r["a"]), str(r["b"]), str(r["c"]), int(r["n"]), int(r["owed"]), int(r["got"]))
-            for r in rows
-        ]
+        sql = (
+            f"SELECT {first}, {second or repr('')}, category, COUNT(*), SUM(owed_minor), "
+            f"SUM(received_minor) FROM {_table(run)} GROUP BY {keys}, category"
+        )
+        for rows in self._stream(sql, (), page):
+            for a, b, c, n, owed, got in rows:
+                yield str(a), str(b), str(c), int(n), int(owed), int(got)
 
     def obligation_rows(
         self, run: str, *, page: int = 5000, by_place: bool = False
