@@ -1,12 +1,13 @@
-"""A flush's plan keeps two numbers a debit (line offset, amount) for the whole spool: at a
-province's 3,000,000 debits that must be 16 bytes a debit (machine integers), not ~70
-(a Python int object and a list slot each, twice). Measured with tracemalloc on what the
-plan keeps and on its peak while reading; not timed."""
+"""A flush's plan keeps two numbers a debit (line offset, amount): in memory for a county's
+spool that must be 16 bytes a debit (machine integers), not ~70 (a Python int object and a
+list slot each, twice); past its limit no more pairs than the limit stay in memory (a
+province's 3,000,000 would hold 48 MB). Measured with tracemalloc; not timed."""
 
 from __future__ import annotations
 
 import tracemalloc
 from datetime import date
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -50,12 +51,32 @@ def test_the_plan_keeps_16_bytes_a_debit(tmp_path: Path) -> None:
         kept, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(plan.offsets) == len(plan.amounts) == N - 1
+    assert len(plan) == N - 1 and not plan.pairs.spilled
     assert plan.skipped == [(seventh, "E2E000000000007")]
-    assert list(plan.amounts[:2]) == [1_000_000, 1_007_919]
+    assert list(islice(plan.amounts(), 2)) == [1_000_000, 1_007_919]
     # 16 B a debit plus the arrays' growth slack and one Debit; a list of ints keeps ~72 B
     assert kept < 24 * N, f"the plan keeps {kept / N:.0f} B a debit"
     assert peak < kept + 1_000_000, "reading the spool holds more than one line at a time"
+
+
+def test_past_its_limit_the_plan_holds_no_more_than_the_limit(tmp_path: Path) -> None:
+    path, _seventh = _spool(tmp_path)
+    held = read_plan(path)
+    tracemalloc.start()
+    try:
+        plan = read_plan(path, limit=1000)
+        kept, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plan.pairs.spilled and plan.pairs.most_held <= 1000
+    assert kept < 100_000, f"the spilled plan keeps {kept} B for {N} debits"
+    assert list(plan.amounts()) == list(held.amounts())
+    assert [plan.offset(i) for i in (0, 6, 7, 999, 1000, N - 2, N - 1)] == [
+        held.offset(i) for i in (0, 6, 7, 999, 1000, N - 2, N - 1)
+    ]
+    assert plan.offset(N - 1) is None
+    plan.close()
+    held.close()
 
 
 def test_an_amount_no_machine_integer_holds_is_refused_naming_the_line(tmp_path: Path) -> None:
@@ -66,3 +87,19 @@ def test_an_amount_no_machine_integer_holds_is_refused_naming_the_line(tmp_path:
     with pytest.raises(BankFileError, match="out of range") as info:
         read_plan(tmp_path / GROUP.name)
     assert "byte 0" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "tail", [b'{"e":"E2E9","a":\n', b"\xff\xfe garbage\n", b'{"x":\n', b"[1]\n"]
+)
+def test_a_garbled_spool_line_is_a_bank_file_error_naming_file_and_byte(
+    tmp_path: Path, tail: bytes
+) -> None:
+    path, _seventh = _spool(tmp_path)
+    size = path.stat().st_size
+    with open(path, "ab") as fh:
+        fh.write(tail)
+    with pytest.raises(BankFileError) as info:
+        read_plan(path)
+    assert info.value.file == path.name
+    assert info.value.where == f"byte {size}"

@@ -27,7 +27,7 @@ from paychannels.channels.bank import spool as spooling
 from paychannels.channels.bank.exchange import Exchange
 from paychannels.channels.bank.formats import Format
 from paychannels.channels.bank.ledger import Ledger
-from paychannels.channels.bank.spoolplan import read_plan
+from paychannels.channels.bank.spoolplan import SpoolPlan, read_plan
 from paychannels.runtime.clock import Clock
 
 __all__ = ["Flusher", "archived_batches", "archived_debits"]
@@ -66,12 +66,24 @@ class Flusher:
         plan = self.ledger.get(key)
         if plan is not None:
             return plan
-        read = read_plan(path)  # the one full pass: a file then reads from its own offset
-        offsets, amounts, skipped, first = read.offsets, read.amounts, read.skipped, read.first
+        read = read_plan(path)  # the one full pass
+        try:
+            plan = self._cut(token, read)
+        finally:
+            read.close()
+        if plan["files"]:
+            self.ledger.put(key, plan)
+        return plan
+
+    def _cut(self, token: str, read: SpoolPlan) -> dict[str, Any]:
+        """The request files a spool's debits are cut into: ids, batches, and where each
+        starts in the spool (a file then reads the spool from its own offset)."""
+        first = read.first
         if first is None:
             return {"token": token, "files": []}
         files = plan_files(
-            [(first.collection_date, first.sequence, amounts)], self.fmt.limits(self.limits)
+            [(first.collection_date, first.sequence, read.amounts())],
+            self.fmt.limits(self.limits),
         )
         now = self.clock.now()
         today = now.astimezone(self.tz).date()
@@ -79,25 +91,26 @@ class Flusher:
         for batches in files:
             msg = message_id(self.creditor.msg_prefix, today, self.ledger.number("file"))
             start, stop = batches[0].start, batches[-1].start + batches[-1].count
-            begin, end = offsets[start], offsets[stop] if stop < len(offsets) else None
+            begin, end = read.offset(start), read.offset(stop)
+            assert begin is not None  # (a file starts at one of the plan's debits)
             planned.append(
                 {
                     "msg_id": msg,
                     "name": self.fmt.file_name(msg),
                     "batches": [[b.start, b.count, b.sum_minor] for b in batches],
                     "offset": begin,
-                    "skip": [e for at, e in skipped if at >= begin and (end is None or at < end)],
+                    "skip": [
+                        e for at, e in read.skipped if at >= begin and (end is None or at < end)
+                    ],
                 }
             )
-        plan = {
+        return {
             "token": token,
             "created_at": now.isoformat(),
             "collection_date": first.collection_date.isoformat(),
             "sequence": first.sequence,
             "files": planned,
         }
-        self.ledger.put(key, plan)
-        return plan
 
     def _flush(self, path: Path) -> list[RequestFile]:
         plan = self._plan(path)

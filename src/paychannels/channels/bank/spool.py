@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from paychannels.bankfiles.errors import BankFileError
 from paychannels.bankfiles.model import Debit
 
 __all__ = ["Spool", "SpoolGroup", "cancelled", "debits", "debits_from", "from_line", "to_line"]
 
 _CANCEL = b'{"x":'
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,10 +98,23 @@ def cancelled(path: Path) -> set[str]:
     """The end-to-end ids a spool file's cancel lines withdraw (only those lines parsed)."""
     out: set[str] = set()
     with open(path, "rb") as fh:
+        at = 0
         for raw in fh:
+            start, at = at, at + len(raw)
             if raw.startswith(_CANCEL) and raw.endswith(b"\n"):
-                out.add(json.loads(raw)["x"])
+                out.add(_parsed(path, start, raw, lambda record: str(record["x"])))
     return out
+
+
+def _parsed(path: Path, at: int, raw: bytes, read: Callable[[Any], T]) -> T:
+    """``read`` of one spool line's JSON; a line that is not what we wrote (a disk fault,
+    a hand edit) is a ``BankFileError`` naming the file and the line's byte offset."""
+    try:
+        return read(json.loads(raw))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BankFileError(
+            path.name, f"not a spool line ({type(exc).__name__})", where=f"byte {at}"
+        ) from None
 
 
 def debits_from(path: Path, offset: int, skip: Collection[str]) -> Iterator[tuple[int, Debit]]:
@@ -113,9 +128,9 @@ def debits_from(path: Path, offset: int, skip: Collection[str]) -> Iterator[tupl
             start, at = at, at + len(raw)
             if not raw.endswith(b"\n") or raw.startswith(_CANCEL):
                 continue
-            record = json.loads(raw)
-            if record["e"] not in skip:
-                yield start, from_line(record)
+            debit = _parsed(path, start, raw, from_line)
+            if debit.end_to_end_id not in skip:
+                yield start, debit
 
 
 class Spool:
