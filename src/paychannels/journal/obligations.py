@@ -367,19 +367,20 @@ class SqlObligations(SqlBase):
                 yield str(a), str(b), str(c), int(n), int(owed), int(got)
 
     def obligation_rows(
-        self, run: str, *, page: int = 5000, by_place: bool = False
+        self, run: str, *, page: int = 5000, by_place: bool = False, category: str = ""
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """Every obligation in roster order (``by_place``: by township, then village, in code
-        point order as Python sorts, roster order within one): ``OBLIGATION_COLUMNS`` less
-        seq, then category, received, channels, records, why; streamed (a server-side cursor
-        on PostgreSQL)."""
+        """Every obligation (of ``category`` alone if given) in roster order (``by_place``:
+        by township, then village, in code point order as Python sorts, roster order within
+        one): ``OBLIGATION_COLUMNS`` less seq, then category, received, channels, records,
+        why; streamed (a server-side cursor on PostgreSQL)."""
         t = _table(run)
         c = ' COLLATE "C"' if self.dialect == "postgres" else ""  # SQLite's BINARY is
         order = f"township{c}, village{c}, seq" if by_place else "seq"
+        where = " WHERE category = ?" if category else ""
         yield from self._stream(
             f"SELECT {', '.join(OBLIGATION_COLUMNS[1:])}, category, received_minor, channels, "
-            f"records, why FROM {t} ORDER BY {order}",
-            (),
+            f"records, why FROM {t}{where} ORDER BY {order}",
+            (category,) if category else (),
             page,
         )
 

@@ -89,6 +89,11 @@ class StagedDetails:
         """Every obligation in ``DetailRow`` order, payer ids masked."""
         return (row for row, _payer in self.rows_with_ids())
 
+    def rows_in(self, category: Category) -> Iterator[tuple[Any, ...]]:
+        """The obligations of one category, picked in SQL, payer ids masked."""
+        pages = self.journal.obligation_rows(self.run, category=category.value)
+        return (row for row, _payer in self._read(pages))
+
     def payer_ids(self) -> Iterator[str]:
         """The payers' ids unmasked."""
         return (payer for _row, payer in self.rows_with_ids())

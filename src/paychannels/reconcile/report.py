@@ -171,9 +171,7 @@ def _details_csv(rec: Reconciliation, path: Path, *, only: Category | None = Non
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         w = csv_writer(fh)
         w.writerow(CSV_HEADER)
-        column = CSV_HEADER.index("category")
-        rows = rec.csv_rows()
-        w.writerows(rows if only is None else (r for r in rows if r[column] == only.value))
+        w.writerows(rec.csv_rows(only))
 
 
 def _attention_csv(rec: Reconciliation, path: Path) -> None:

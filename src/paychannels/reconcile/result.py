@@ -186,11 +186,13 @@ class Reconciliation:
         before the next is read (a province's would not fit in memory at once)."""
         return ((DetailRow._make(row), payer) for row, payer in self._details.rows_by_place())
 
-    def csv_rows(self) -> Iterator[tuple[object, ...]]:
+    def csv_rows(self, only: Category | None = None) -> Iterator[tuple[object, ...]]:
         """``details()`` as the lines of details.csv (``CSV_HEADER``): money as decimal
-        text, resident ID numbers masked."""
+        text, resident ID numbers masked; with ``only``, the obligations of that category
+        alone, picked where they are kept (in SQL for a staged run), not by formatting all."""
         fmt = _money_texts(self.currency)
-        for r in self.detail_rows():
+        rows = self.detail_rows() if only is None else self._details.rows_in(only)
+        for r in rows:
             yield (r[0], r[1], r[2], r[3], r[4], r[6], fmt(r[8]), fmt(r[9]), r[11].value, *r[12:])
 
     def summary(self, *, concerns: int = 1000) -> dict[str, Any]:
@@ -249,6 +251,10 @@ class Details(Protocol):
         """Every obligation as a tuple in ``DetailRow`` order (payer ids masked)."""
         ...
 
+    def rows_in(self, category: Category) -> Iterator[tuple[Any, ...]]:
+        """``rows()`` of one category (unpaid.csv: whom to contact), in roster order."""
+        ...
+
     def payer_ids(self) -> Iterator[str]:
         """The payers' ids unmasked, in the order of ``rows()``."""
         ...
@@ -271,6 +277,10 @@ class NoDetails:
     """No obligations at all."""
 
     def rows(self) -> Iterator[tuple[Any, ...]]:
+        """Nothing."""
+        return iter(())
+
+    def rows_in(self, category: Category) -> Iterator[tuple[Any, ...]]:
         """Nothing."""
         return iter(())
 
@@ -333,6 +343,10 @@ class ColumnDetails:
                     records,
                     why(i, ""),
                 )
+
+    def rows_in(self, category: Category) -> Iterator[tuple[Any, ...]]:
+        """The obligations of one category, in roster order."""
+        return self._rows(i for i, c in enumerate(self.categories) if c is category)
 
     def payer_ids(self) -> Iterator[str]:
         """The roster's ids."""
