@@ -118,3 +118,31 @@ def test_an_interrupt_while_the_rollback_is_queued_commits_nothing(
             _write_then_raise(col.journal)
         monkeypatch.setattr(psycopg.Connection, "execute", execute)
         _nothing_left_and_still_usable(col, "half", paid.id, 6)
+
+
+def test_a_marker_rides_with_its_intent_without_a_round_trip_of_its_own(pg_url: str) -> None:
+    """A terminal's marker is written in its intent's transaction; waiting for its answer
+    was a round trip made while the event-order lock was held (the events' insert takes it),
+    so every other writer of the journal waited on this client too."""
+    from paychannels import open_journal
+    from paychannels.journal import StateWrite
+    from tests.journal.test_journal_contract import T0, new, req
+
+    with counting_proxy(pg_url) as (url, counter):
+        journal = open_journal(url, create=True)
+        try:
+            journal.create(new(req(1), "pay_warm"), now=T0)  # warm: connection, statements
+            plain, marked = [], []
+            for i in range(2, 6):
+                counter.reset()
+                journal.create(new(req(i), f"pay_{i}"), now=T0)
+                plain.append(counter.turns)
+                marker = StateWrite("hall-1", f"zvt.terminal.{i}", {"pending": f"m{i}"}, 0)
+                counter.reset()
+                applied = journal.create(new(req(i + 10), f"pay_{i + 10}"), now=T0, state=marker)
+                marked.append(counter.turns)
+                assert applied.created and applied.state_written
+        finally:
+            journal.close()
+    median = sorted(marked)[len(marked) // 2]
+    assert median <= sorted(plain)[len(plain) // 2], f"with a marker {marked}, without {plain}"

@@ -218,20 +218,33 @@ class SqlBase(Journal):
 
     def _put_state(self, tx: Tx, write: StateWrite, now: datetime) -> bool:
         """A channel-state compare-and-set inside ``tx``; False if the version moved."""
+        return tx.run(*self._state_sql(write, now)) == 1
+
+    def _put_state_after(self, tx: Tx, write: StateWrite, now: datetime) -> Callable[[], bool]:
+        """``_put_state`` whose answer is read once the transaction ended: on PostgreSQL it
+        goes out with the commit instead of waiting for its own round trip — under the
+        event-order lock when events were appended before it (SQLite answers at once)."""
+        if self.dialect != "postgres":
+            written = self._put_state(tx, write, now)
+            return lambda: written
+        sql, params = self._state_sql(write, now)
+        rows = tx.rows_after(f"{sql} RETURNING 1", params)
+        return lambda: len(rows()) == 1
+
+    def _state_sql(self, write: StateWrite, now: datetime) -> tuple[str, tuple[Any, ...]]:
+        """The compare-and-set's statement: an insert for a first version, else an update."""
         text = dumps(write.value)
         if write.expected_version == 0:
-            changed = tx.run(
+            return (
                 "INSERT INTO pc_channel_state (scope, key, value, version, updated_at) "
                 "VALUES (?, ?, ?, 1, ?) ON CONFLICT (scope, key) DO NOTHING",
                 (write.scope, write.key, text, self._ts_in(now)),
             )
-        else:
-            changed = tx.run(
-                "UPDATE pc_channel_state SET value = ?, version = version + 1, "
-                "updated_at = ? WHERE scope = ? AND key = ? AND version = ?",
-                (text, self._ts_in(now), write.scope, write.key, write.expected_version),
-            )
-        return changed == 1
+        return (
+            "UPDATE pc_channel_state SET value = ?, version = version + 1, "
+            "updated_at = ? WHERE scope = ? AND key = ? AND version = ?",
+            (text, self._ts_in(now), write.scope, write.key, write.expected_version),
+        )
 
     # -- what a backend provides ------------------------------------------------------------
 

@@ -243,8 +243,8 @@ class SqlWrites(SqlBase):
                 raise first
             if first is not None:  # the record its key already made
                 return lambda: first
-            written = self._put_state(tx, state, now)
-            return lambda: replace(_only(chunk.results()), state_written=written)
+            written = self._put_state_after(tx, state, now)
+            return lambda: replace(_only(chunk.results()), state_written=written())
 
         return self._racing(new, write)
 
