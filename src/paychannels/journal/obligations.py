@@ -55,7 +55,6 @@ _STAGED = re.compile(r"^([0-9]{14}_[0-9a-f]{8})(?:_in|_o|_v)?$")
 #: memory a sort or hash of the staging statements may take before spilling to disk
 _WORK_MEM = "64MB"
 _BATCH = 20_000
-_IN_DOUBT = "('DISPATCHED', 'PENDING', 'UNKNOWN', 'NEEDS_ATTENTION')"
 
 _DDL = (
     "CREATE {unlogged}TABLE {table} (seq {bigint}{key}, line {bigint} NOT NULL, "
@@ -444,15 +443,6 @@ class SqlObligations(SqlBase):
             )
             for r in rows
         ]
-
-    def in_doubt_ids(self) -> list[tuple[str, str]]:
-        """(channel, id) of every payment, then every refund, whose outcome is not known."""
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
-                f"SELECT channel, id FROM pc_payments p WHERE status IN {_IN_DOUBT} "
-                f"ORDER BY CASE WHEN kind = 'refund' THEN 1 ELSE 0 END, {self._owed_order('p')}"
-            )
-        return [(str(r["channel"]), str(r["id"])) for r in rows]
 
     def drop_obligations(self, run: str) -> None:
         """Drop the run's table (nothing happens if it is gone)."""
