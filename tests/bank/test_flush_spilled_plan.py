@@ -12,6 +12,7 @@ import pytest
 
 from paychannels import Collector, Status
 from paychannels.bankfiles.split import Limits
+from paychannels.bankfiles.validate import validate_xsd
 from paychannels.channels.bank import BankBatchChannel, scratchpairs
 from paychannels.channels.bank.formats import open_format
 from tests.bank.conftest import CREDITOR, bank_request, clock
@@ -42,12 +43,15 @@ def _spool(root: Path) -> int:
 
 
 def _flush(root: Path, left: int) -> dict[str, bytes]:
-    """Flush the spool into files of 9 debits; each file's bytes by name."""
+    """Flush the spool into files of 9 debits, each valid against ISO's published
+    pain.008.001.08 schema; each file's bytes by name."""
     ch = _channel(root)
     with Collector.open(f"sqlite:///{root}/j.db", clock=clock()) as col:
         col.add_channel("bank", ch)
         files = ch.flush(col.channel_context("bank"))
     assert sum(f.count for f in files) == left
+    for f in files:
+        assert validate_xsd(Path(f.path), "pain.008.001.08") == "pain.008.001.08"
     return {Path(f.path).name: Path(f.path).read_bytes() for f in files}
 
 
